@@ -1,0 +1,180 @@
+/**
+ * The admin API: JSON over HTTP, everything under `/api` behind the admin credentials (HTTP Basic).
+ * Core endpoints (routes, global config, plugin catalog, import/export) and the endpoints plugins
+ * contribute as `AdminExtension`s share one router, one body reader and one error boundary.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { injectable, inject, injectAll } from 'tsyringe';
+import { ADMIN_EXTENSIONS, LOGGER } from './tokens.js';
+import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from './errors.js';
+import { isServerFault, readJsonBody, sendError, sendJson } from './http-utils.js';
+import { EntityService } from './entity-service.js';
+import { PluginCatalog } from './plugin-catalog.js';
+import { GLOBAL_CONFIG, ROUTES } from './entities.js';
+import type { AdminAuthenticator } from './admin-auth.js';
+
+export const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+export interface AdminRequest {
+  readonly req: IncomingMessage;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON body (415/413/400 on bad input). */
+  body(): Promise<unknown>;
+}
+
+export interface AdminResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  /** `/api/routes/:id` */
+  path: string;
+  handler(request: AdminRequest): AdminResult | Promise<AdminResult>;
+}
+
+/** Endpoints a plugin adds to the admin API. */
+export interface AdminExtension {
+  routes(): AdminRoute[];
+}
+
+interface CompiledAdminRoute extends AdminRoute {
+  segments: string[];
+}
+
+/** Standard CRUD endpoints for an entity kind. */
+export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (entity: Record<string, unknown>, query: URLSearchParams) => boolean } = {}): AdminRoute[] {
+  const base = `/api/${kindName}`;
+  const kind = entities.kind(kindName);
+  if (kind.singletonId) return [];
+  const routes: AdminRoute[] = [
+    {
+      method: 'GET', path: base, handler: ({ query }) => {
+        let items = entities.list(kindName);
+        if (options.filter) items = items.filter((e) => options.filter!(e, query));
+        const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+        const limit = intParam(query, 'limit', 1000, 1, 10_000);
+        const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
+        return { body: page, headers: { 'x-total-count': String(items.length) } };
+      },
+    },
+    { method: 'POST', path: base, handler: async (r) => ({ status: 201, body: entities.present(kindName, await entities.create(kindName, await r.body())) }) },
+    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }) },
+    { method: 'PUT', path: `${base}/:id`, handler: async (r) => ({ body: entities.present(kindName, await entities.update(kindName, r.params.id!, await r.body())) }) },
+    { method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; } },
+  ];
+  return routes;
+}
+
+function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${min} and ${max}`);
+  return value;
+}
+
+@injectable()
+export class AdminApi {
+  readonly #routes: CompiledAdminRoute[] = [];
+  readonly #log: Logger;
+  #auth: AdminAuthenticator | null = null;
+
+  constructor(entities: EntityService, catalog: PluginCatalog, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+    this.#log = log.child({ component: 'admin' });
+    const core: AdminRoute[] = [
+      ...entityRoutes(entities, ROUTES.name, { filter: (route, q) => matchesTag(route, q) && matchesEnabled(route, q) }),
+      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }) },
+      { method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }) },
+      { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
+      { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },
+      { method: 'POST', path: '/api/import', handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }) },
+    ];
+    for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
+  }
+
+  /** The authenticator is set once the admin password exists (at start-up). */
+  setAuthenticator(auth: AdminAuthenticator): void {
+    this.#auth = auth;
+  }
+
+  add(route: AdminRoute): void {
+    this.#routes.push({ ...route, segments: route.path.split('/').slice(1) });
+  }
+
+  /** Handle a request if it is for the API; false when the path is not ours (the back office serves it). */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname === '/health') {
+      sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+      return true;
+    }
+    if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false;
+    this.#dispatch(req, res, url).catch((error: unknown) => {
+      if (isServerFault(error)) this.#log.error({ err: error, method: req.method, path: url.pathname }, 'admin request failed');
+      else this.#log.debug({ method: req.method, path: url.pathname, error: (error as Error).message }, 'admin request refused');
+      sendError(res, error);
+    });
+    return true;
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!this.#auth || !(await this.#auth.check(req))) {
+      req.resume();
+      throw new AdminUnauthorizedError();
+    }
+    const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1);
+    const allowed: string[] = [];
+    for (const route of this.#routes) {
+      const params = matchSegments(route.segments, segments);
+      if (!params) continue;
+      if (route.method !== req.method) {
+        allowed.push(route.method);
+        continue;
+      }
+      const result = await route.handler({ req, params, query: url.searchParams, body: () => readJsonBody(req, ADMIN_BODY_LIMIT) });
+      const status = result.status ?? 200;
+      if (status === 204) {
+        res.writeHead(204, { 'cache-control': 'no-store', ...result.headers });
+        res.end();
+      } else {
+        sendJson(res, status, result.body, { 'cache-control': 'no-store', ...result.headers });
+      }
+      return;
+    }
+    req.resume();
+    if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
+    throw new NotFoundError(`No admin endpoint ${req.method} ${url.pathname}`);
+  }
+}
+
+function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
+  if (pattern.length !== actual.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p.startsWith(':')) {
+      let value: string;
+      try { value = decodeURIComponent(actual[i]!); } catch { return null; }
+      if (value === '') return null;
+      params[p.slice(1)] = value;
+    } else if (p !== actual[i]) return null;
+  }
+  return params;
+}
+
+function matchesTag(entity: Record<string, unknown>, query: URLSearchParams): boolean {
+  const tag = query.get('tag');
+  return tag === null || (Array.isArray(entity.tags) && entity.tags.includes(tag));
+}
+
+function matchesEnabled(entity: Record<string, unknown>, query: URLSearchParams): boolean {
+  const enabled = query.get('enabled');
+  return enabled === null || String(entity.enabled !== false) === enabled;
+}
+
+export { matchesTag, matchesEnabled };

@@ -1,0 +1,105 @@
+/**
+ * The per-request context every plugin step receives. Plugins add their own typed attributes by
+ * module augmentation of `ContextAttributes`, so the core never imports a plugin's types:
+ *
+ * @example
+ * declare module '../../core/context.js' {
+ *   interface ContextAttributes { apikey?: ApiKey }
+ * }
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { CompiledRoute } from './router.js';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ContextAttributes {}
+
+/** What transformResponse steps may change before the response head is sent. */
+export interface ResponseHead {
+  status: number;
+  headers: OutgoingHttpHeaders;
+}
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  /** Null for WebSocket upgrades, which answer on `socket`. */
+  readonly res: ServerResponse | null;
+  readonly socket: Duplex | null;
+  readonly id: string;
+  readonly startedAt: number;
+  readonly method: string;
+  /** Lower-cased Host without port. */
+  readonly host: string;
+  /** Normalized request path (dot segments resolved), without the query. */
+  readonly path: string;
+  /** Raw query string including `?`, or ''. */
+  readonly search: string;
+  /** `http` or `https` as seen by the client (honours X-Forwarded-Proto from trusted proxies). */
+  readonly scheme: string;
+  readonly clientIp: string;
+  route: CompiledRoute | null = null;
+  /** The path sent upstream (after stripPath); plugins may rewrite it. */
+  upstreamPath: string;
+  /** Headers sent upstream; hop-by-hop headers already removed. */
+  readonly upstreamHeaders: Record<string, string | string[] | undefined>;
+  /** Extra headers added to the response sent to the client (errors included). */
+  responseHeaders: Record<string, string> | null = null;
+  readonly attrs: ContextAttributes = {};
+  /** The upstream target that served the request. */
+  target: string | null = null;
+  /** Set when the response is sent (for logs and metrics). */
+  status = 0;
+  /** True once a step answered the request itself (CORS preflight, a sink): later steps do not run. */
+  handled = false;
+  readonly #baseLog: Logger;
+  #log: Logger | null = null;
+
+  constructor(init: {
+    req: IncomingMessage; res: ServerResponse | null; socket: Duplex | null; id: string; host: string; path: string; search: string;
+    scheme: string; clientIp: string; upstreamHeaders: Record<string, string | string[] | undefined>; log: Logger;
+  }) {
+    this.req = init.req;
+    this.res = init.res;
+    this.socket = init.socket;
+    this.id = init.id;
+    this.startedAt = performance.now();
+    this.method = init.req.method ?? 'GET';
+    this.host = init.host;
+    this.path = init.path;
+    this.search = init.search;
+    this.scheme = init.scheme;
+    this.clientIp = init.clientIp;
+    this.upstreamPath = init.path;
+    this.upstreamHeaders = init.upstreamHeaders;
+    this.#baseLog = init.log;
+  }
+
+  /** A child logger bound to this request id, made on first use only. */
+  get log(): Logger {
+    return (this.#log ??= this.#baseLog.child({ requestId: this.id }));
+  }
+
+  /**
+   * Answer the request from the gateway (a plugin short-circuiting the upstream). `body` is sent as
+   * JSON unless it is a string or Buffer; headers added with `addResponseHeader` are included.
+   */
+  respond(status: number, body?: unknown, headers?: Record<string, string>): void {
+    this.handled = true;
+    const payload = body === undefined ? '' : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const head: Record<string, string | number> = { ...this.responseHeaders, ...headers, 'content-length': Buffer.byteLength(payload) };
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) && head['content-type'] === undefined) head['content-type'] = 'application/json; charset=utf-8';
+    if (this.res) {
+      this.res.writeHead(status, head);
+      this.res.end(payload);
+    } else if (this.socket) {
+      const lines = Object.entries(head).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+      this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\nconnection: close\r\n\r\n${payload.toString()}`);
+    }
+  }
+
+  /** Add a header to whatever response the client gets. */
+  addResponseHeader(name: string, value: string): void {
+    (this.responseHeaders ??= {})[name.toLowerCase()] = value;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * A lowdb adapter that writes like a database would: to a temporary file that is fsynced, then
+ * renamed over the data file, then the directory fsynced; a crash leaves the old or the new file,
+ * never half of one. Reading refuses anything that is not JSON instead of starting empty.
+ */
+import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+import { DataFileError } from './store.js';
+
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly #file: string;
+  readonly #tmp: string;
+
+  constructor(file: string) {
+    this.#file = file;
+    this.#tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  }
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new DataFileError(`Cannot read data file ${this.#file}: ${(error as Error).message}`);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new DataFileError(`Data file ${this.#file} is not valid JSON (${(error as Error).message}); fix or move it away, it will not be overwritten`);
+    }
+  }
+
+  async write(data: T): Promise<void> {
+    const text = JSON.stringify(data, null, 1);
+    await mkdir(dirname(this.#file), { recursive: true });
+    const handle = await open(this.#tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(this.#tmp).catch(() => {});
+      throw error;
+    }
+    await handle.close();
+    await rename(this.#tmp, this.#file);
+    await syncDirectory(dirname(this.#file));
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
+  try {
+    const handle = await open(dir, 'r');
+    try { await handle.sync(); } finally { await handle.close(); }
+  } catch { /* not supported here */ }
+}

@@ -1,0 +1,117 @@
+/**
+ * The entities the core owns (routes, global configuration) and the registry of every entity kind,
+ * including those that plugins add (API keys, key pairs…). A kind's schema validates admin writes
+ * and the data file, types the code and draws the back-office form.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { compileValidator, type Validator } from './schema.js';
+
+/** Fields every stored entity carries; the store sets them, clients may send them back unchanged. */
+export const EntityMeta = {
+  version: Type.Optional(Type.Integer({ minimum: 1, description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).' })),
+  createdAt: Type.Optional(Type.String({ description: 'Read-only: creation time (ISO 8601).' })),
+  updatedAt: Type.Optional(Type.String({ description: 'Read-only: last update time (ISO 8601).' })),
+};
+export const READ_ONLY_FIELDS = ['createdAt', 'updatedAt'] as const;
+
+export const EntityId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', description: 'Identifier: letters, digits, `.`, `_`, `~`, `-`; at most 128 characters.' });
+
+export const PluginInstanceSchema = Type.Object({
+  plugin: Type.String({ minLength: 1, description: 'Plugin id from the catalog (`GET /api/plugins`).' }),
+  enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
+  include: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the request path; when non-empty, the plugin runs only on matching paths.' }),
+  exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the request path where the plugin does not run.' }),
+  config: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "The plugin's configuration; validated against its schema." }),
+}, { additionalProperties: false });
+export type PluginInstance = Static<typeof PluginInstanceSchema>;
+
+const DOMAIN_PATTERN = '^(\\*|(\\*\\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(/[^\\s?#]*)?$';
+const METHOD_PATTERN = '^[A-Z]+$';
+
+export const TargetSchema = Type.Object({
+  url: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.' }),
+  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of the traffic (weighted round robin).' }),
+}, { additionalProperties: false });
+
+export const RouteSchema = Type.Object({
+  id: EntityId,
+  name: Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
+  description: Type.String({ default: '', maxLength: 2000 }),
+  enabled: Type.Boolean({ default: true, description: 'A disabled route matches nothing.' }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], description: 'Free labels; API keys can be authorized for `tag:<name>`.' }),
+  frontend: Type.Object({
+    domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN }), { minItems: 1, description: 'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).' }),
+    methods: Type.Array(Type.String({ pattern: METHOD_PATTERN }), { default: [], description: 'Allowed methods; empty means any.' }),
+    exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
+    stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
+    headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Request headers that must be present with these exact values.' }),
+    query: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Query parameters that must be present with these exact values.' }),
+  }, { additionalProperties: false, default: {} }),
+  backend: Type.Object({
+    targets: Type.Array(TargetSchema, { minItems: 1, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
+    rewriteHost: Type.Boolean({ default: true, description: "Send the target's host as `Host` (otherwise the client's)." }),
+    timeouts: Type.Object({
+      connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5_000, description: 'Time to open a connection.' }),
+      headersMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time until the response headers arrive.' }),
+      bodyMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000, description: 'Longest pause between two chunks of the response body.' }),
+    }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false }),
+  plugins: Type.Array(PluginInstanceSchema, { default: [], description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.' }),
+  ...EntityMeta,
+}, { additionalProperties: false });
+export type Route = Static<typeof RouteSchema>;
+
+export const GlobalConfigSchema = Type.Object({
+  plugins: Type.Array(PluginInstanceSchema, { default: [], description: 'Plugins run on every route (sinks run before routing).' }),
+  ...EntityMeta,
+}, { additionalProperties: false });
+export type GlobalConfig = Static<typeof GlobalConfigSchema>;
+export const GLOBAL_CONFIG_ID = 'global';
+
+/** Anything stored: an object with its metadata. */
+export type StoredEntity = Record<string, unknown> & { version?: number; createdAt?: string; updatedAt?: string };
+
+export interface EntityKind<S extends TSchema = TSchema> {
+  /** Collection name, also the admin API path segment: `routes`, `apikeys`… */
+  readonly name: string;
+  /** Singular noun for messages: `route`. */
+  readonly title: string;
+  readonly schema: S;
+  readonly validator: Validator<S>;
+  /** Property holding the id. */
+  readonly idField: string;
+  /** For a kind with exactly one entity (global config): its id. */
+  readonly singletonId?: string;
+  /** Whether a change must recompile the route pipelines (false for high-volume kinds like API keys). */
+  readonly affectsPipelines: boolean;
+  /** The value of a singleton before anything was written. */
+  readonly initial?: () => Static<S>;
+}
+
+export function defineEntityKind<S extends TSchema>(kind: Omit<EntityKind<S>, 'validator'>): EntityKind<S> {
+  return { ...kind, validator: compileValidator(kind.schema) };
+}
+
+export const ROUTES = defineEntityKind({ name: 'routes', title: 'route', schema: RouteSchema, idField: 'id', affectsPipelines: true });
+export const GLOBAL_CONFIG = defineEntityKind({
+  name: 'global-config', title: 'global configuration', schema: GlobalConfigSchema, idField: 'id',
+  singletonId: GLOBAL_CONFIG_ID, affectsPipelines: true, initial: () => ({ plugins: [] }),
+});
+
+/** The kinds known to this process: the core's and those registered by plugins. */
+export class EntityRegistry {
+  #kinds = new Map<string, EntityKind>();
+
+  constructor() {
+    this.register(ROUTES);
+    this.register(GLOBAL_CONFIG);
+  }
+
+  register(kind: EntityKind<any>): void {
+    if (this.#kinds.has(kind.name)) throw new Error(`Entity kind ${kind.name} is registered twice`);
+    this.#kinds.set(kind.name, kind);
+  }
+
+  get(name: string): EntityKind | undefined { return this.#kinds.get(name); }
+  all(): EntityKind[] { return [...this.#kinds.values()]; }
+}

@@ -1,0 +1,236 @@
+/**
+ * Writes of every entity kind go through here (admin API, back office, import): schema validation
+ * with defaults, the kind's own checks, optimistic concurrency by `version`, metadata, one durable
+ * store write. Kinds owned by plugins add behaviour through hooks (hash a secret, hide a key).
+ */
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import { STORE } from './tokens.js';
+import type { Collections, Store } from './store.js';
+import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type StoredEntity } from './entities.js';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from './errors.js';
+import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
+
+export interface WriteContext {
+  /** The entity before this write (undefined on create). */
+  previous: StoredEntity | undefined;
+  /** Whether this write is part of an import (the whole document is validated first). */
+  importing: boolean;
+}
+
+export interface EntityHooks {
+  /** Problems beyond the schema (references, plugin configs); paths relative to the entity. */
+  check?(entity: StoredEntity, ctx: WriteContext): ErrorDetail[];
+  /** Turn validated input into what is stored (e.g. hash a secret). Runs after `check`. */
+  prepare?(entity: StoredEntity, ctx: WriteContext): StoredEntity;
+  /** What the API shows of a stored entity (e.g. without secret hashes). */
+  present?(entity: StoredEntity): StoredEntity;
+  /** Problems that forbid deleting (e.g. still referenced). */
+  checkDelete?(id: string): ErrorDetail[];
+  /** What an export contains of a stored entity. */
+  export?(entity: StoredEntity, options: ExportOptions): StoredEntity;
+  /** A new id when the client gives none. */
+  generateId?(): string;
+}
+
+export interface ExportOptions {
+  includePrivateKeys: boolean;
+}
+
+export interface ExportDocument {
+  schemaVersion: number;
+  exportedAt: string;
+  [kind: string]: unknown;
+}
+
+@injectable()
+export class EntityService {
+  readonly #store: Store;
+  readonly #registry: EntityRegistry;
+  readonly #hooks = new Map<string, EntityHooks[]>();
+
+  constructor(@inject(STORE) store: Store, registry: EntityRegistry) {
+    this.#store = store;
+    this.#registry = registry;
+  }
+
+  /** Add behaviour to a kind; several registrations compose in order. */
+  addHooks(kind: string, hooks: EntityHooks): void {
+    const list = this.#hooks.get(kind) ?? [];
+    list.push(hooks);
+    this.#hooks.set(kind, list);
+  }
+
+  kind(name: string): EntityKind {
+    const kind = this.#registry.get(name);
+    if (!kind) throw new NotFoundError(`Unknown entity kind "${name}"`);
+    return kind;
+  }
+
+  list(kindName: string): StoredEntity[] {
+    return this.#store.list(this.kind(kindName).name);
+  }
+
+  get(kindName: string, id: string): StoredEntity {
+    const kind = this.kind(kindName);
+    const entity = this.#store.get(kind.name, id) ?? (kind.singletonId === id && kind.initial ? (kind.initial() as StoredEntity) : undefined);
+    if (!entity) throw new NotFoundError(`No ${kind.title} with id "${id}"`);
+    return entity;
+  }
+
+  present(kindName: string, entity: StoredEntity): StoredEntity {
+    let shown = entity;
+    for (const hooks of this.#hooks.get(kindName) ?? []) if (hooks.present) shown = hooks.present(shown);
+    return shown;
+  }
+
+  async create(kindName: string, input: unknown): Promise<StoredEntity> {
+    const kind = this.kind(kindName);
+    const body = asObject(input, kind.title);
+    let id = body[kind.idField];
+    if (id === undefined) {
+      const generate = this.#hooks.get(kindName)?.find((h) => h.generateId)?.generateId;
+      id = generate ? generate() : randomUUID();
+      body[kind.idField] = id;
+    }
+    if (typeof id === 'string' && this.#store.get(kind.name, id)) throw new ConflictError(`A ${kind.title} with id "${id}" already exists`);
+    const entity = this.#validate(kind, body, { previous: undefined, importing: false });
+    const now = new Date().toISOString();
+    const stored: StoredEntity = { ...entity, version: 1, createdAt: now, updatedAt: now };
+    const key = String(stored[kind.idField]);
+    if (this.#store.get(kind.name, key)) throw new ConflictError(`A ${kind.title} with id "${key}" already exists`);
+    await this.#store.put(kind.name, key, stored);
+    return stored;
+  }
+
+  async update(kindName: string, id: string, input: unknown): Promise<StoredEntity> {
+    const kind = this.kind(kindName);
+    const previous = this.#store.get(kind.name, id) ?? (kind.singletonId === id ? undefined : notFound(kind, id));
+    const body = asObject(input, kind.title);
+    if (!kind.singletonId) {
+      if (body[kind.idField] !== undefined && body[kind.idField] !== id) {
+        throw new BadRequestError(`The ${kind.idField} in the body ("${String(body[kind.idField])}") differs from the one in the path ("${id}"); ids cannot be changed`);
+      }
+      body[kind.idField] = id;
+    }
+    const sentVersion = body.version;
+    checkVersion(kind, previous, sentVersion);
+    const entity = this.#validate(kind, body, { previous, importing: false });
+    checkVersion(kind, this.#store.get(kind.name, id), sentVersion); // again: hooks may have yielded
+    const now = new Date().toISOString();
+    const stored = { ...entity, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now };
+    await this.#store.put(kind.name, id, stored);
+    return stored;
+  }
+
+  /** Replace a stored entity by a programmatic change (rotation…), bumping its version. */
+  async replace(kindName: string, id: string, next: StoredEntity): Promise<StoredEntity> {
+    const kind = this.kind(kindName);
+    const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
+    const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
+    await this.#store.put(kind.name, id, stored);
+    return stored;
+  }
+
+  async delete(kindName: string, id: string): Promise<void> {
+    const kind = this.kind(kindName);
+    if (kind.singletonId) throw new BadRequestError(`The ${kind.title} cannot be deleted`);
+    if (!this.#store.get(kind.name, id)) notFound(kind, id);
+    const problems = (this.#hooks.get(kindName) ?? []).flatMap((h) => h.checkDelete?.(id) ?? []);
+    if (problems.length > 0) throw new ConflictError(`The ${kind.title} "${id}" is still in use: ${problems.map((p) => p.message).join('; ')}`);
+    await this.#store.delete(kind.name, id);
+  }
+
+  export(options: ExportOptions): ExportDocument {
+    const doc: ExportDocument = { schemaVersion: DATA_SCHEMA_VERSION, exportedAt: new Date().toISOString() };
+    for (const kind of this.#registry.all()) {
+      const hooks = (this.#hooks.get(kind.name) ?? []).filter((h) => h.export);
+      const shape = (e: StoredEntity) => hooks.reduce((acc, h) => h.export!(acc, options), e);
+      if (kind.singletonId) doc[kind.name] = shape(this.get(kind.name, kind.singletonId));
+      else doc[kind.name] = this.#store.list(kind.name).map(shape);
+    }
+    return doc;
+  }
+
+  /**
+   * Replace the kinds present in `doc` with its content. Everything is validated first; nothing is
+   * written unless all of it is valid, then one atomic write.
+   */
+  async import(doc: unknown): Promise<Record<string, number>> {
+    const body = asObject(doc, 'import document');
+    if (body.schemaVersion !== undefined && body.schemaVersion !== DATA_SCHEMA_VERSION) {
+      throw new BadRequestError(`Unsupported schemaVersion ${JSON.stringify(body.schemaVersion)}; expected ${DATA_SCHEMA_VERSION}`);
+    }
+    const unknown = Object.keys(body).filter((k) => k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k));
+    if (unknown.length > 0) throw new BadRequestError(`Unknown entity kinds in the import: ${unknown.join(', ')}`);
+    const collections: Collections = {};
+    const errors: ErrorDetail[] = [];
+    const counts: Record<string, number> = {};
+    const now = new Date().toISOString();
+    for (const kind of this.#registry.all()) {
+      if (!(kind.name in body)) continue;
+      const items = kind.singletonId ? [body[kind.name]] : body[kind.name];
+      if (!Array.isArray(items)) {
+        errors.push({ path: `/${kind.name}`, message: kind.singletonId ? 'Expected an object' : 'Expected an array' });
+        continue;
+      }
+      const collection: Record<string, StoredEntity> = {};
+      items.forEach((item, index) => {
+        const at = kind.singletonId ? `/${kind.name}` : `/${kind.name}/${index}`;
+        try {
+          const input = asObject(item, kind.title);
+          const id = kind.singletonId ?? input[kind.idField];
+          if (typeof id === 'string' && collection[id]) {
+            errors.push({ path: `${at}/${kind.idField}`, message: `Duplicate id "${id}"` });
+            return;
+          }
+          const entity = this.#validate(kind, input, { previous: undefined, importing: true }, at);
+          const key = kind.singletonId ?? String(entity[kind.idField]);
+          const version = typeof input.version === 'number' && input.version >= 1 ? input.version : 1;
+          collection[key] = { ...entity, version, createdAt: typeof input.createdAt === 'string' ? input.createdAt : now, updatedAt: now };
+        } catch (error) {
+          if (error instanceof ValidationError) errors.push(...(error.details ?? []));
+          else if (error instanceof BadRequestError) errors.push({ path: at, message: error.message });
+          else throw error;
+        }
+      });
+      collections[kind.name] = collection;
+      counts[kind.name] = Object.keys(collection).length;
+    }
+    if (errors.length > 0) throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
+    await this.#store.replaceAll(collections);
+    return counts;
+  }
+
+  /** Schema (with defaults), then the kind's checks, then its preparation. */
+  #validate(kind: EntityKind, body: Record<string, unknown>, ctx: WriteContext, prefix = ''): StoredEntity {
+    const input = { ...body };
+    delete input.version;
+    for (const field of READ_ONLY_FIELDS) delete input[field];
+    let entity = kind.validator.parse(input, kind.title, prefix) as StoredEntity;
+    const hooks = this.#hooks.get(kind.name) ?? [];
+    const problems = hooks.flatMap((h) => h.check?.(entity, ctx) ?? []);
+    if (problems.length > 0) {
+      throw new ValidationError(`Invalid ${kind.title}`, problems.map((p) => ({ path: prefix + (p.path === '/' ? '' : p.path), message: p.message })));
+    }
+    for (const h of hooks) if (h.prepare) entity = h.prepare(entity, ctx);
+    return entity;
+  }
+}
+
+function asObject(input: unknown, what: string): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BadRequestError(`The ${what} must be a JSON object`);
+  return { ...(input as Record<string, unknown>) };
+}
+
+function notFound(kind: EntityKind, id: string): never {
+  throw new NotFoundError(`No ${kind.title} with id "${id}"`);
+}
+
+function checkVersion(kind: EntityKind, current: StoredEntity | undefined, sent: unknown): void {
+  if (sent === undefined || sent === null) return;
+  const currentVersion = current?.version ?? 0;
+  if (sent !== currentVersion) {
+    throw new ConflictError(`The ${kind.title} was changed since you read it (you sent version ${JSON.stringify(sent)}, the current version is ${currentVersion}); reload it and apply your change again`);
+  }
+}

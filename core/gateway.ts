@@ -1,0 +1,189 @@
+/**
+ * Assembles a gateway: a child DI container per instance (so tests can run several in one
+ * process), the store, the plugins, the compiled state, the proxy and admin listeners, and an
+ * orderly shutdown.
+ */
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { Logger } from 'pino';
+import { BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
+import type { BootConfig } from './config.js';
+import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './entities.js';
+import { LowdbStore } from './lowdb-store.js';
+import type { Store } from './store.js';
+import { EntityService } from './entity-service.js';
+import { PluginCatalog } from './plugin-catalog.js';
+import { State } from './state.js';
+import { ProxyHandler } from './proxy.js';
+import { AdminApi } from './admin-api.js';
+import { AdminAuthenticator, generatePassword, hashPassword } from './admin-auth.js';
+import { sendError } from './http-utils.js';
+import { NotFoundError } from './errors.js';
+
+/** What a plugin package exports to be installed in a gateway. */
+export interface PluginModule {
+  /** Register the plugin class(es), entity kinds and admin extensions; runs before the store opens. */
+  register(container: DependencyContainer): void;
+  /** Optional start-up work once the store is open (indexes, default entities). */
+  init?(container: DependencyContainer): Promise<void> | void;
+  /** Optional cleanup on shutdown (timers). */
+  close?(container: DependencyContainer): Promise<void> | void;
+}
+
+/** Serves requests on the admin listener that are not for the API (the back office). */
+export interface AdminUi {
+  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
+  attach?(server: Server): void;
+}
+
+export interface GatewayOptions {
+  config: BootConfig;
+  logger: Logger;
+  plugins: readonly PluginModule[];
+  /** Password for the admin user when none is stored yet; generated when absent. */
+  initialAdminPassword?: string;
+}
+
+export interface ListenInfo {
+  proxyUrl: string;
+  adminUrl: string;
+}
+
+export const SETTING_ADMIN_PASSWORD_HASH = 'adminPasswordHash';
+
+export class Gateway {
+  readonly container: DependencyContainer;
+  readonly config: BootConfig;
+  readonly store: Store;
+  readonly state: State;
+  readonly entities: EntityService;
+  readonly proxyServer: Server;
+  readonly adminServer: Server;
+  /** Set on the first start when the password was generated: show it once. */
+  generatedAdminPassword: string | null = null;
+  readonly #log: Logger;
+  readonly #plugins: readonly PluginModule[];
+  #closing: Promise<void> | null = null;
+
+  private constructor(options: GatewayOptions, container: DependencyContainer) {
+    this.container = container;
+    this.config = options.config;
+    this.#log = options.logger;
+    this.#plugins = options.plugins;
+    this.store = container.resolve<Store>(STORE);
+    this.state = container.resolve(State);
+    this.entities = container.resolve(EntityService);
+    const proxy = container.resolve(ProxyHandler);
+    this.proxyServer = createServer({ requestTimeout: options.config.proxy.requestTimeoutMs, keepAliveTimeout: 65_000 }, proxy.handleRequest);
+    this.proxyServer.on('upgrade', proxy.handleUpgrade);
+    this.proxyServer.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 63\r\n\r\n{"error":"invalid_request","error_description":"Bad request"}  ');
+      else socket.destroy();
+    });
+    const admin = container.resolve(AdminApi);
+    const ui = container.isRegistered('AdminUi', true) ? container.resolve<AdminUi>('AdminUi') : null;
+    this.adminServer = createServer({ requestTimeout: 60_000 }, (req, res) => {
+      if (admin.handle(req, res)) return;
+      if (ui?.handle(req, res)) return;
+      sendError(res, new NotFoundError(`Nothing at ${req.method} ${(req.url ?? '/').split('?')[0]}`));
+    });
+    ui?.attach?.(this.adminServer);
+  }
+
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const container = rootContainer.createChildContainer();
+    const registry = new EntityRegistry();
+    container.registerInstance(LOGGER, options.logger);
+    container.registerInstance(BOOT_CONFIG, options.config);
+    container.registerInstance(EntityRegistry, registry);
+    for (const plugin of options.plugins) plugin.register(container);
+    const store = new LowdbStore(options.config.store.file, registry);
+    container.registerInstance(STORE, store);
+    container.registerSingleton(EntityService);
+    container.registerSingleton(PluginCatalog);
+    container.registerSingleton(State);
+    container.registerSingleton(ProxyHandler);
+    container.registerSingleton(AdminApi);
+    await store.open();
+
+    const catalog = container.resolve(PluginCatalog);
+    const entities = container.resolve(EntityService);
+    entities.addHooks(ROUTES.name, { check: (route) => catalog.check((route as Route).plugins ?? [], '/plugins', false) });
+    entities.addHooks(GLOBAL_CONFIG.name, { check: (global) => catalog.check((global as GlobalConfig).plugins ?? [], '/plugins', true) });
+
+    const gateway = new Gateway(options, container);
+    await gateway.#bootstrap(options.initialAdminPassword);
+    for (const plugin of options.plugins) await plugin.init?.(container);
+    gateway.state.start();
+    return gateway;
+  }
+
+  /** First-start work: the global configuration and the admin password. */
+  async #bootstrap(initialPassword: string | undefined): Promise<void> {
+    if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
+      await this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] });
+    }
+    if (!this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH)) {
+      const password = initialPassword ?? generatePassword();
+      await this.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password));
+      if (initialPassword === undefined) this.generatedAdminPassword = password;
+    }
+    const auth = new AdminAuthenticator(this.config.admin.username, () => this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
+    this.container.resolve(AdminApi).setAuthenticator(auth);
+    this.container.registerInstance(AdminAuthenticator, auth);
+  }
+
+  async listen(): Promise<ListenInfo> {
+    await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
+    await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
+    return { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer) };
+  }
+
+  get proxyUrl(): string { return urlOf(this.proxyServer); }
+  get adminUrl(): string { return urlOf(this.adminServer); }
+
+  /** Stop accepting, let in-flight requests finish (at most `graceMs`), flush the store. */
+  close(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    this.state.stop();
+    const servers = [this.proxyServer, this.adminServer].filter((s) => s.listening);
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const server of servers) server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      closed.then(() => false),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.#log.warn({ graceMs }, 'in-flight requests did not finish in time; closing their connections');
+      for (const server of servers) server.closeAllConnections();
+      await closed;
+    }
+    for (const plugin of this.#plugins) await plugin.close?.(this.container);
+    await this.state.pools.close();
+    await this.store.close();
+  }
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * Header hygiene between client and upstream (RFC 9110 §7.6.1): hop-by-hop headers, and any header
+ * the `Connection` header names, never cross the proxy.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+]);
+
+/** Copy request headers for the upstream, without hop-by-hop ones (and `expect`, which undici refuses). */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  const connection = incoming.connection;
+  const named = connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || name === 'expect' || (named !== null && named.has(name))) continue;
+    out[name] = incoming[name];
+  }
+  return out;
+}
+
+/** Remove hop-by-hop headers from an upstream response head, in place. */
+export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const connection = headers.connection;
+  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
+    for (const name of connectionTokens(connection)) delete headers[name];
+  }
+  for (const name of HOP_BY_HOP) if (name in headers) delete headers[name];
+  return headers;
+}
+
+function connectionTokens(value: string): Set<string> {
+  return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}

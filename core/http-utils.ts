@@ -1,0 +1,100 @@
+/**
+ * Small HTTP helpers shared by the proxy, the admin API and plugin endpoints: the one place that
+ * turns errors into responses, and bounded body readers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { BadRequestError, GatewayError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string> | null): void {
+  const payload = JSON.stringify(body);
+  const head: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) };
+  if (headers) Object.assign(head, headers);
+  res.writeHead(status, head);
+  res.end(payload);
+}
+
+/** Map anything thrown to the error the client sees; unexposed errors become a plain 500. */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError(500, 'server_error', 'Internal gateway error');
+}
+
+/** Whether an error is the gateway's own fault (logged at error level) rather than the client's. */
+export function isServerFault(error: unknown): boolean {
+  return !(error instanceof GatewayError) || error.status >= 500;
+}
+
+/** Send `error` as `{error, error_description}` JSON with its headers; no-op once headers are sent. */
+export function sendError(res: ServerResponse, error: unknown, extraHeaders?: Record<string, string> | null): void {
+  const gatewayError = toGatewayError(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'cache-control': 'no-store', ...extraHeaders, ...gatewayError.headers };
+  sendJson(res, gatewayError.status, gatewayError.toJSON(), headers);
+}
+
+/** Answer an upgrade request on its raw socket (no ServerResponse exists for upgrades). */
+export function sendErrorOnSocket(socket: Duplex, error: unknown, extraHeaders?: Record<string, string> | null): void {
+  const gatewayError = toGatewayError(error);
+  const payload = JSON.stringify(gatewayError.toJSON());
+  const headers: Record<string, string> = { ...extraHeaders, ...gatewayError.headers, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)), connection: 'close' };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? ''}\r\n${lines}\r\n\r\n${payload}`);
+}
+
+/** Read a whole request body, refusing more than `limit` bytes with 413. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(new PayloadTooLargeError(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', () => reject(new BadRequestError('The request body could not be read')));
+  });
+}
+
+/** Media type of the request without parameters, lower-cased ('' when absent). */
+export function mediaType(req: IncomingMessage): string {
+  const type = req.headers['content-type'];
+  if (!type) return '';
+  const semi = type.indexOf(';');
+  return (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase();
+}
+
+export function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Read and parse a JSON body: 415 for another media type, 413 over `limit`, 400 when malformed. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (!isJsonMediaType(mediaType(req))) throw new UnsupportedMediaTypeError();
+  const body = await readBody(req, limit);
+  if (body.length === 0) throw new BadRequestError('The request body is empty; a JSON document is expected');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}

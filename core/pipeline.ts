@@ -1,0 +1,99 @@
+/**
+ * Pipeline compilation and execution. When configuration changes, each route's plugin instances
+ * (global ones first, route ones after, a route instance replacing the global instance of the same
+ * plugin) become plain arrays of step functions. At request time the gateway walks arrays; a
+ * synchronous step never pays for a promise.
+ */
+import type { RequestContext, ResponseHead } from './context.js';
+import type { PluginSteps, Sink, InstanceScope } from './plugin.js';
+import type { PluginCatalog } from './plugin-catalog.js';
+import { anchoredRegex } from './plugin-catalog.js';
+import type { PluginInstance } from './entities.js';
+
+export type RequestStep = (ctx: RequestContext) => void | Promise<void>;
+export type ResponseStep = (ctx: RequestContext, head: ResponseHead) => void;
+export type AfterStep = (ctx: RequestContext) => void;
+
+export interface Pipeline {
+  readonly preRoute: readonly RequestStep[];
+  readonly validateAccess: readonly RequestStep[];
+  readonly transformRequest: readonly RequestStep[];
+  readonly transformResponse: readonly ResponseStep[];
+  readonly after: readonly AfterStep[];
+  /** The plugin ids in this pipeline, in order (for diagnostics). */
+  readonly plugins: readonly string[];
+}
+
+export const EMPTY_PIPELINE: Pipeline = Object.freeze({
+  preRoute: [], validateAccess: [], transformRequest: [], transformResponse: [], after: [], plugins: [],
+});
+
+/** The instances that apply on a route: enabled globals not overridden, then the route's own. */
+export function effectiveInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
+  const overridden = new Set(routeInstances.map((i) => i.plugin));
+  return [
+    ...globals.filter((i) => i.enabled !== false && !overridden.has(i.plugin)),
+    ...routeInstances.filter((i) => i.enabled !== false),
+  ];
+}
+
+/** Compile instances into a pipeline; a plugin that fails to instantiate throws (the route is then unavailable). */
+export function compilePipeline(instances: readonly PluginInstance[], catalog: PluginCatalog, scope: InstanceScope): Pipeline {
+  const pipeline = { preRoute: [] as RequestStep[], validateAccess: [] as RequestStep[], transformRequest: [] as RequestStep[], transformResponse: [] as ResponseStep[], after: [] as AfterStep[], plugins: [] as string[] };
+  for (const instance of instances) {
+    const plugin = catalog.get(instance.plugin);
+    if (!plugin || plugin.globalOnly) continue; // sinks are compiled apart, before routing
+    const steps = plugin.instantiate(catalog.resolveConfig(instance), scope);
+    const applies = pathFilter(instance);
+    pipeline.plugins.push(plugin.id);
+    for (const name of ['preRoute', 'validateAccess', 'transformRequest'] as const) {
+      const step = steps[name]?.bind(steps);
+      if (step) pipeline[name].push(applies ? (ctx) => (applies(ctx.path) ? step(ctx) : undefined) : step);
+    }
+    const transformResponse = steps.transformResponse?.bind(steps);
+    if (transformResponse) pipeline.transformResponse.push(applies ? (ctx, head) => { if (applies(ctx.path)) transformResponse(ctx, head); } : transformResponse);
+    const after = steps.after?.bind(steps);
+    if (after) pipeline.after.push(applies ? (ctx) => { if (applies(ctx.path)) after(ctx); } : after);
+  }
+  return pipeline;
+}
+
+/** The sinks of the global configuration, in order, with their include/exclude filters applied. */
+export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog): Sink[] {
+  const sinks: Sink[] = [];
+  for (const instance of globals) {
+    if (instance.enabled === false) continue;
+    const plugin = catalog.get(instance.plugin);
+    if (!plugin || !plugin.steps.includes('sink')) continue;
+    const sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
+    if (!sink) continue;
+    const applies = pathFilter(instance);
+    sinks.push(applies ? { matches: (ctx) => applies(ctx.path) && sink.matches(ctx), handle: (ctx) => sink.handle(ctx) } : sink);
+  }
+  return sinks;
+}
+
+function pathFilter(instance: PluginInstance): ((path: string) => boolean) | null {
+  const include = (instance.include ?? []).map(anchoredRegex);
+  const exclude = (instance.exclude ?? []).map(anchoredRegex);
+  if (include.length === 0 && exclude.length === 0) return null;
+  return (path) => (include.length === 0 || include.some((r) => r.test(path))) && !exclude.some((r) => r.test(path));
+}
+
+/** Run request steps in order until one answers the request; stays synchronous until a step returns a promise. */
+export function runSteps(steps: readonly RequestStep[], ctx: RequestContext): void | Promise<void> {
+  for (let i = 0; i < steps.length && !ctx.handled; i++) {
+    const result = steps[i]!(ctx);
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') return continueAsync(result as Promise<void>, steps, i + 1, ctx);
+  }
+}
+
+async function continueAsync(pending: Promise<void>, steps: readonly RequestStep[], from: number, ctx: RequestContext): Promise<void> {
+  await pending;
+  for (let i = from; i < steps.length && !ctx.handled; i++) await steps[i]!(ctx);
+}
+
+/** Type guard used by the proxy for its own sync/async branching. */
+export function isPromise(value: unknown): value is Promise<unknown> {
+  return value !== undefined && value !== null && typeof (value as Promise<unknown>).then === 'function';
+}

@@ -1,0 +1,91 @@
+/**
+ * The catalog of installed plugins: resolves every class registered under `PLUGINS` once,
+ * compiles each config schema once, and validates plugin instances on admin writes.
+ */
+import { injectable, injectAll } from 'tsyringe';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { PLUGINS } from './tokens.js';
+import { describePlugin, type Plugin } from './plugin.js';
+import { applyDefaults, compileValidator, type Validator } from './schema.js';
+import type { ErrorDetail } from './errors.js';
+import type { PluginInstance } from './entities.js';
+
+interface CatalogEntry {
+  plugin: Plugin;
+  validator: Validator<TSchema>;
+  defaultConfig: unknown;
+}
+
+@injectable()
+export class PluginCatalog {
+  readonly #entries = new Map<string, CatalogEntry>();
+
+  constructor(@injectAll(PLUGINS, { isOptional: true }) plugins: Plugin[] | undefined) {
+    for (const plugin of plugins ?? []) {
+      if (this.#entries.has(plugin.id)) throw new Error(`Plugin id ${plugin.id} is registered twice`);
+      this.#entries.set(plugin.id, {
+        plugin,
+        validator: compileValidator(plugin.configSchema),
+        defaultConfig: applyDefaults(plugin.configSchema, {}),
+      });
+    }
+  }
+
+  get(id: string): Plugin | undefined { return this.#entries.get(id)?.plugin; }
+
+  describe() {
+    return [...this.#entries.values()].map((e) => describePlugin(e.plugin, e.defaultConfig));
+  }
+
+  /** The instance's config with defaults filled in; assumes `check` passed. */
+  resolveConfig(instance: PluginInstance): Static<TSchema> {
+    return applyDefaults(this.#entries.get(instance.plugin)!.plugin.configSchema, instance.config) as Static<TSchema>;
+  }
+
+  /** Every problem with a list of instances, paths prefixed with `prefix` (e.g. `/plugins`). */
+  check(instances: readonly PluginInstance[], prefix: string, global: boolean): ErrorDetail[] {
+    const errors: ErrorDetail[] = [];
+    instances.forEach((instance, index) => {
+      const at = `${prefix}/${index}`;
+      const entry = this.#entries.get(instance.plugin);
+      if (!entry) {
+        errors.push({ path: `${at}/plugin`, message: `Unknown plugin "${instance.plugin}"; installed: ${[...this.#entries.keys()].join(', ')}` });
+        return;
+      }
+      if (entry.plugin.globalOnly && !global) {
+        errors.push({ path: `${at}/plugin`, message: `Plugin "${instance.plugin}" can only be enabled in the global configuration` });
+      }
+      if (instances.findIndex((other) => other.plugin === instance.plugin) !== index) {
+        errors.push({ path: `${at}/plugin`, message: `Plugin "${instance.plugin}" is listed twice` });
+      }
+      for (const [field, patterns] of [['include', instance.include], ['exclude', instance.exclude]] as const) {
+        patterns?.forEach((pattern, i) => {
+          const problem = regexProblem(pattern);
+          if (problem) errors.push({ path: `${at}/${field}/${i}`, message: problem });
+        });
+      }
+      const config = applyDefaults(entry.plugin.configSchema, instance.config ?? {});
+      const configErrors = entry.validator.errors(config, `${at}/config`);
+      errors.push(...configErrors);
+      if (configErrors.length === 0 && entry.plugin.checkConfig) {
+        errors.push(...entry.plugin.checkConfig(config).map((e) => ({ path: `${at}/config${e.path === '/' ? '' : e.path}`, message: e.message })));
+      }
+    });
+    return errors;
+  }
+}
+
+/** Null when `pattern` compiles as a regular expression, else why not. */
+export function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+    return null;
+  } catch (error) {
+    return `Not a valid regular expression: ${(error as Error).message}`;
+  }
+}
+
+/** Compile a path pattern anchored at both ends. */
+export function anchoredRegex(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}

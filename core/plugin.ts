@@ -1,0 +1,71 @@
+/**
+ * The plugin contract. A plugin is a class registered in the DI container under the `PLUGINS`
+ * token; it declares its config schema once and, per configured instance, returns the request
+ * functions of the steps it takes part in. `instantiate` runs when configuration changes (keys are
+ * imported, regexes compiled there), never per request.
+ *
+ * Steps, in request order: `sink` (may answer before routing; global instances only),
+ * `preRoute`, `validateAccess` (deny by throwing a GatewayError), `transformRequest`,
+ * `transformResponse` (synchronous: it edits the head before it is sent), `after` (logs, metrics).
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { RequestContext, ResponseHead } from './context.js';
+import type { ErrorDetail } from './errors.js';
+
+export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface Sink {
+  /** Cheap and synchronous: whether this sink answers the request. */
+  matches(ctx: RequestContext): boolean;
+  /** Answer the request on `ctx.res`. */
+  handle(ctx: RequestContext): MaybePromise<void>;
+}
+
+export interface PluginSteps {
+  sink?: Sink;
+  preRoute?(ctx: RequestContext): MaybePromise<void>;
+  validateAccess?(ctx: RequestContext): MaybePromise<void>;
+  transformRequest?(ctx: RequestContext): MaybePromise<void>;
+  transformResponse?(ctx: RequestContext, head: ResponseHead): void;
+  after?(ctx: RequestContext): void;
+}
+
+/** Where an instance runs, for plugins that need it (e.g. the route id for authorization). */
+export interface InstanceScope {
+  /** Null for a global instance. */
+  routeId: string | null;
+  routeTags: readonly string[];
+}
+
+export interface Plugin<S extends TSchema = TSchema> {
+  /** Stable id used in configuration: `headers`, `cors`, `apikeys`… */
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** Config schema: validation, TypeScript type and back-office form; defaults via `default`. */
+  readonly configSchema: S;
+  /** The steps this plugin provides (for the catalog and for placement checks). */
+  readonly steps: readonly StepName[];
+  /** Whether the plugin may only be attached globally (sinks). */
+  readonly globalOnly?: boolean;
+  /** Checks beyond the schema, e.g. that a referenced entity exists; run on every admin write. */
+  checkConfig?(config: Static<S>): ErrorDetail[];
+  /** Build the request functions for one configured instance. */
+  instantiate(config: Static<S>, scope: InstanceScope): PluginSteps;
+}
+
+/** Describe a plugin for the catalog (`GET /api/plugins`). */
+export function describePlugin(plugin: Plugin, defaultConfig: unknown) {
+  return {
+    id: plugin.id,
+    name: plugin.name,
+    description: plugin.description,
+    steps: plugin.steps,
+    globalOnly: plugin.globalOnly ?? false,
+    configSchema: plugin.configSchema,
+    defaultConfig,
+  };
+}

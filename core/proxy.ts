@@ -1,0 +1,319 @@
+/**
+ * The proxy listener's request handler: sinks, route match, the route's compiled pipeline, then the
+ * upstream call through undici's `pool.stream()`, bodies streamed both ways. Upstream failures are
+ * answered with JSON (502 unreachable, 504 timeout); a client that goes away aborts the upstream call.
+ */
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIPv4 } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { inject, injectable } from 'tsyringe';
+import { RequestContext, type ResponseHead } from './context.js';
+import { BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from './errors.js';
+import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
+import { isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
+import { runSteps, type Pipeline } from './pipeline.js';
+import { parseRequestTarget, normalizeHost } from './request-path.js';
+import type { CompiledRoute } from './router.js';
+import { State } from './state.js';
+import { BOOT_CONFIG, LOGGER } from './tokens.js';
+import type { BootConfig } from './config.js';
+import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
+
+interface ProxyContextExtras {
+  abort: AbortController | null;
+}
+
+@injectable()
+export class ProxyHandler {
+  readonly #state: State;
+  readonly #log: Logger;
+  readonly #accessLog: Logger;
+  readonly #trusted: BlockList | null;
+  readonly #extras = new WeakMap<RequestContext, ProxyContextExtras>();
+
+  constructor(state: State, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
+    this.#state = state;
+    this.#log = log.child({ component: 'proxy' });
+    this.#accessLog = log.child({ component: 'access' });
+    this.#trusted = buildTrustList(config.proxy.trustedProxies);
+  }
+
+  /** `request` listener of the proxy server. */
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const ctx = this.#createContext(req, res, null);
+    if (!ctx) {
+      sendError(res, new BadRequestError('Malformed request target'));
+      return;
+    }
+    res.once('close', () => this.#finish(ctx));
+    this.#process(ctx).catch((error: unknown) => this.#fail(ctx, error));
+  };
+
+  /** `upgrade` listener of the proxy server: WebSocket (and other upgrades) pass through. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const ctx = this.#createContext(req, null, socket);
+    if (!ctx) {
+      sendErrorOnSocket(socket, new BadRequestError('Malformed request target'));
+      return;
+    }
+    this.#processUpgrade(ctx, head).catch((error: unknown) => {
+      this.#logFailure(ctx, error);
+      sendErrorOnSocket(socket, error, ctx.responseHeaders);
+      ctx.status = isTimeout(error) ? 504 : (error as { status?: number }).status ?? 500;
+      this.#logAccess(ctx);
+    });
+  };
+
+  async #process(ctx: RequestContext): Promise<void> {
+    const snapshot = this.#state.snapshot;
+    const sinks = snapshot.sinks;
+    for (let i = 0; i < sinks.length; i++) {
+      if (sinks[i]!.matches(ctx)) {
+        await sinks[i]!.handle(ctx);
+        return;
+      }
+    }
+    const pipeline = this.#route(ctx);
+    if (pipeline.preRoute.length > 0) await runSteps(pipeline.preRoute, ctx);
+    if (pipeline.validateAccess.length > 0 && !ctx.handled) await runSteps(pipeline.validateAccess, ctx);
+    if (pipeline.transformRequest.length > 0 && !ctx.handled) await runSteps(pipeline.transformRequest, ctx);
+    if (!ctx.handled) await this.#forward(ctx, ctx.route!);
+  }
+
+  /** Match the route, set the upstream path; returns the route's pipeline. */
+  #route(ctx: RequestContext): Pipeline {
+    const match = this.#state.snapshot.routes.match(ctx.host, ctx.path, ctx.method, ctx.req);
+    if (!match) throw new NoRouteError();
+    const route = match.route;
+    ctx.route = route;
+    if (route.stripPath && match.prefix !== '') {
+      const rest = ctx.path.slice(match.prefix.length);
+      ctx.upstreamPath = rest === '' ? '/' : rest;
+    }
+    if (!route.pipeline) throw new RouteMisconfiguredError();
+    return route.pipeline;
+  }
+
+  async #forward(ctx: RequestContext, route: CompiledRoute): Promise<void> {
+    const req = ctx.req;
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const abort = new AbortController();
+    this.#extras.set(ctx, { abort });
+    const targets = route.balancer.targets;
+    const first = route.balancer.next();
+    for (let attempt = 0; ; attempt++) {
+      const target = targets[(first + attempt) % targets.length]!;
+      ctx.target = target.origin;
+      if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
+      try {
+        await target.pool.stream({
+          path: target.basePath + ctx.upstreamPath + ctx.search,
+          method: ctx.method as Dispatcher.HttpMethod,
+          headers: ctx.upstreamHeaders as Record<string, string | string[]>,
+          body: hasBody ? req : null,
+          signal: abort.signal,
+          headersTimeout: route.headersTimeout,
+          bodyTimeout: route.bodyTimeout,
+          opaque: ctx,
+        }, writeResponseHead);
+        return;
+      } catch (error) {
+        // A refused connection never reached the upstream: the next target may serve it, as long
+        // as no byte of the request body has been consumed.
+        if (isConnectFailure(error) && attempt + 1 < targets.length && (!hasBody || !req.readableDidRead)) {
+          this.#log.warn({ requestId: ctx.id, routeId: route.id, target: target.origin, code: (error as NodeJS.ErrnoException).code }, 'upstream target unreachable, trying the next one');
+          continue;
+        }
+        throw upstreamError(error);
+      }
+    }
+  }
+
+  async #processUpgrade(ctx: RequestContext, head: Buffer): Promise<void> {
+    const pipeline = this.#route(ctx);
+    if (pipeline.preRoute.length > 0) await runSteps(pipeline.preRoute, ctx);
+    if (pipeline.validateAccess.length > 0 && !ctx.handled) await runSteps(pipeline.validateAccess, ctx);
+    if (pipeline.transformRequest.length > 0 && !ctx.handled) await runSteps(pipeline.transformRequest, ctx);
+    if (ctx.handled) return;
+    const route = ctx.route!;
+    const targets = route.balancer.targets;
+    const first = route.balancer.next();
+    for (let attempt = 0; ; attempt++) {
+      const target = targets[(first + attempt) % targets.length]!;
+      try {
+        await this.#tunnel(ctx, route, target, head);
+        return;
+      } catch (error) {
+        if (isConnectFailure(error) && attempt + 1 < targets.length) continue;
+        throw upstreamError(error);
+      }
+    }
+  }
+
+  /** Open the upgraded connection upstream and splice the two sockets together. */
+  #tunnel(ctx: RequestContext, route: CompiledRoute, target: UpstreamTarget, head: Buffer): Promise<void> {
+    const client = ctx.socket!;
+    ctx.target = target.origin;
+    const url = new URL(target.origin);
+    const headers: OutgoingHttpHeaders = { ...ctx.upstreamHeaders, connection: 'Upgrade', upgrade: ctx.req.headers.upgrade };
+    if (route.rewriteHost) headers.host = target.host;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const upstreamReq = send({
+        host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'https:' ? 443 : 80),
+        method: ctx.method, path: target.basePath + ctx.upstreamPath + ctx.search, headers,
+        timeout: route.headersTimeout,
+      });
+      upstreamReq.once('timeout', () => upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
+      upstreamReq.once('error', reject);
+      upstreamReq.once('upgrade', (upstreamRes: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
+        upstreamReq.off('error', reject);
+        upstreamReq.setTimeout(0);
+        client.write(rawHead(upstreamRes, ctx.responseHeaders));
+        if (upstreamHead.length > 0) client.write(upstreamHead);
+        if (head.length > 0) upstreamSocket.write(head);
+        upstreamSocket.on('error', () => client.destroy());
+        client.on('error', () => upstreamSocket.destroy());
+        upstreamSocket.once('close', () => client.destroy());
+        client.once('close', () => upstreamSocket.destroy());
+        upstreamSocket.pipe(client);
+        client.pipe(upstreamSocket);
+        ctx.status = 101;
+        this.#logAccess(ctx);
+        resolve();
+      });
+      upstreamReq.once('response', (upstreamRes: IncomingMessage) => {
+        // The upstream declined the upgrade: relay its answer as is.
+        upstreamReq.off('error', reject);
+        ctx.status = upstreamRes.statusCode ?? 502;
+        client.write(rawHead(upstreamRes, ctx.responseHeaders, true));
+        upstreamRes.pipe(client);
+        upstreamRes.once('end', () => client.end());
+        this.#logAccess(ctx);
+        resolve();
+      });
+      upstreamReq.end();
+    });
+  }
+
+  #createContext(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null): RequestContext | null {
+    const target = parseRequestTarget(req.url ?? '/');
+    if (!target) return null;
+    const headers = upstreamRequestHeaders(req.headers);
+    const remote = stripMappedPrefix(req.socket.remoteAddress ?? '');
+    const trusted = this.#trusted !== null && remote !== '' && this.#trusted.check(remote, isIPv4(remote) ? 'ipv4' : 'ipv6');
+    const ownScheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const forwardedProto = trusted ? firstValue(req.headers['x-forwarded-proto']) : undefined;
+    const scheme = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : ownScheme;
+    const priorFor = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = priorFor ? `${priorFor}, ${remote}` : remote;
+    headers['x-forwarded-proto'] = scheme;
+    headers['x-forwarded-host'] = (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? '';
+    let id = req.headers['x-request-id'];
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
+    headers['x-request-id'] = id;
+    const clientIp = trusted && typeof priorFor === 'string' ? priorFor.split(',')[0]!.trim() : remote;
+    return new RequestContext({
+      req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search,
+      scheme, clientIp, upstreamHeaders: headers, log: this.#log,
+    });
+  }
+
+  #fail(ctx: RequestContext, error: unknown): void {
+    const res = ctx.res!;
+    if (res.destroyed && !res.headersSent) return; // the client left; nothing to answer
+    this.#logFailure(ctx, error);
+    sendError(res, error, ctx.responseHeaders);
+  }
+
+  #logFailure(ctx: RequestContext, error: unknown): void {
+    if (error instanceof BadGatewayError || error instanceof GatewayTimeoutError) {
+      this.#log.warn({ requestId: ctx.id, routeId: ctx.route?.id, target: ctx.target, reason: (error.cause as Error | undefined)?.message }, error.message);
+    } else if (isServerFault(error)) {
+      this.#log.error({ err: error, requestId: ctx.id, routeId: ctx.route?.id }, 'request failed');
+    } else {
+      this.#log.debug({ requestId: ctx.id, routeId: ctx.route?.id, error: (error as Error).message }, 'request refused');
+    }
+  }
+
+  /** The response is over (sent, failed or the client left): abort the upstream if needed, log, run `after`. */
+  #finish(ctx: RequestContext): void {
+    const res = ctx.res!;
+    if (!res.writableFinished) this.#extras.get(ctx)?.abort?.abort();
+    ctx.status = res.writableFinished ? res.statusCode : 499;
+    this.#logAccess(ctx);
+    const after = ctx.route?.pipeline?.after;
+    if (after) {
+      for (const step of after) {
+        try { step(ctx); } catch (error) { this.#log.error({ err: error, requestId: ctx.id }, 'an after step failed'); }
+      }
+    }
+  }
+
+  #logAccess(ctx: RequestContext): void {
+    this.#accessLog.info({
+      requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
+      durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+      routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp,
+    }, 'request');
+  }
+}
+
+/** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */
+function writeResponseHead(data: Dispatcher.StreamFactoryData<RequestContext>): ServerResponse {
+  const ctx = data.opaque;
+  const res = ctx.res!;
+  const head: ResponseHead = { status: data.statusCode, headers: stripResponseHopByHop(data.headers as OutgoingHttpHeaders) };
+  const steps = ctx.route!.pipeline!.transformResponse;
+  for (let i = 0; i < steps.length; i++) steps[i]!(ctx, head);
+  if (ctx.responseHeaders) Object.assign(head.headers, ctx.responseHeaders);
+  if (head.headers['x-request-id'] === undefined) head.headers['x-request-id'] = ctx.id;
+  res.writeHead(head.status, head.headers);
+  return res;
+}
+
+function upstreamError(error: unknown): Error {
+  if ((error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'UND_ERR_ABORTED') return error as Error;
+  if (isTimeout(error)) return new GatewayTimeoutError(undefined).withCause(error);
+  return new BadGatewayError().withCause(error);
+}
+
+function rawHead(res: IncomingMessage, extra: Record<string, string> | null, closing = false): string {
+  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (closing && /^(connection|keep-alive|transfer-encoding)$/i.test(raw[i]!)) continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (extra) for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
+  if (closing) head += 'connection: close\r\n';
+  return head + '\r\n';
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const comma = v.indexOf(',');
+  return (comma === -1 ? v : v.slice(0, comma)).trim();
+}
+
+function stripMappedPrefix(address: string): string {
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+function buildTrustList(entries: readonly string[]): BlockList | null {
+  if (entries.length === 0) return null;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const type = isIPv4(address!) ? 'ipv4' : 'ipv6';
+    if (prefix !== undefined) list.addSubnet(address!, Number(prefix), type);
+    else list.addAddress(address!, type);
+  }
+  return list;
+}

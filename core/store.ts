@@ -1,0 +1,41 @@
+/**
+ * The persistence contract. A store keeps every entity of every kind, answers reads from memory,
+ * acknowledges a write only once it is durable, and reports each change on its feed so that the
+ * in-memory State can follow. The embedded implementation is `lowdb-store.ts`.
+ */
+import type { StoredEntity } from './entities.js';
+
+export type ChangeEvent =
+  | { op: 'put'; kind: string; id: string }
+  | { op: 'delete'; kind: string; id: string }
+  | { op: 'reset' };
+
+export type Collections = Record<string, Record<string, StoredEntity>>;
+
+export interface Store {
+  /** Load (or create) the data; throws a clear error when the data cannot be trusted. */
+  open(): Promise<void>;
+  get(kind: string, id: string): StoredEntity | undefined;
+  list(kind: string): StoredEntity[];
+  count(kind: string): number;
+  /** Create or replace; resolves once durable, then the change is reported. */
+  put(kind: string, id: string, entity: StoredEntity): Promise<void>;
+  /** Resolves false when there was nothing to delete. */
+  delete(kind: string, id: string): Promise<boolean>;
+  /** Replace every collection at once (import); one durable write, one `reset` change. */
+  replaceAll(collections: Collections): Promise<void>;
+  /** Gateway settings that are not entities (the admin password hash). */
+  getSetting<T>(key: string): T | undefined;
+  putSetting(key: string, value: unknown): Promise<void>;
+  /** Subscribe to changes; returns the unsubscribe function. */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /** Wait for pending writes. */
+  close(): Promise<void>;
+  /** Where the data lives, for start-up output. */
+  readonly location: string;
+}
+
+/** The data file could not be read or does not validate: start-up must stop, the file stays untouched. */
+export class DataFileError extends Error {
+  override name = 'DataFileError';
+}

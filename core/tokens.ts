@@ -1,0 +1,15 @@
+/** DI tokens: one per service the container provides by interface rather than by class. */
+import type { InjectionToken } from 'tsyringe';
+import type { Logger } from 'pino';
+import type { Store } from './store.js';
+import type { Plugin } from './plugin.js';
+import type { BootConfig } from './config.js';
+import type { AdminExtension } from './admin-api.js';
+
+export const LOGGER: InjectionToken<Logger> = Symbol('Logger');
+export const STORE: InjectionToken<Store> = Symbol('Store');
+export const BOOT_CONFIG: InjectionToken<BootConfig> = Symbol('BootConfig');
+/** Multi-registration: every plugin class. */
+export const PLUGINS: InjectionToken<Plugin> = Symbol('Plugins');
+/** Multi-registration: admin API extensions contributed by plugins (entity endpoints). */
+export const ADMIN_EXTENSIONS: InjectionToken<AdminExtension> = Symbol('AdminExtensions');

@@ -1,0 +1,79 @@
+/**
+ * Upstream connections: one undici Pool per (origin, connect timeout), kept alive and shared by
+ * every route that targets it; pools no route uses any more are closed after each recompile.
+ */
+import { Pool } from 'undici';
+import type { Logger } from 'pino';
+
+export interface UpstreamTarget {
+  /** Origin, e.g. `http://127.0.0.1:3000`. */
+  readonly origin: string;
+  /** `host[:port]` sent as Host when the route rewrites it. */
+  readonly host: string;
+  /** Path prefixed to every forwarded path ('' for none). */
+  readonly basePath: string;
+  readonly weight: number;
+  readonly pool: Pool;
+}
+
+export class UpstreamPools {
+  readonly #pools = new Map<string, Pool>();
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** A target for `url`, reusing the pool for its origin and connect timeout. */
+  target(url: string, weight: number, connectMs: number): UpstreamTarget {
+    const parsed = new URL(url);
+    const key = `${parsed.origin}|${connectMs}`;
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      pool = new Pool(parsed.origin, {
+        connect: { timeout: connectMs },
+        keepAliveTimeout: 4_000,
+        keepAliveMaxTimeout: 60_000,
+        // Sized generously: the limit of concurrency is the client, not the gateway.
+        connections: 1024,
+      });
+      this.#pools.set(key, pool);
+    }
+    let basePath = parsed.pathname;
+    while (basePath.endsWith('/')) basePath = basePath.slice(0, -1);
+    return { origin: parsed.origin, host: parsed.host, basePath, weight, pool };
+  }
+
+  /** Close the pools not in `used`, gracefully (in-flight requests finish). */
+  retain(used: ReadonlySet<Pool>): void {
+    for (const [key, pool] of this.#pools) {
+      if (used.has(pool)) continue;
+      this.#pools.delete(key);
+      pool.close().catch((error: Error) => this.#log.warn({ err: error }, 'closing an unused upstream pool failed'));
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.close()));
+  }
+
+  async destroy(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.destroy()));
+  }
+}
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Whether the request never reached the upstream, so another target may be tried. */
+export function isConnectFailure(error: unknown): boolean {
+  return CONNECT_FAILURES.has((error as NodeJS.ErrnoException)?.code ?? '');
+}
+
+export function isTimeout(error: unknown): boolean {
+  return TIMEOUTS.has((error as NodeJS.ErrnoException)?.code ?? '');
+}

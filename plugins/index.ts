@@ -1,0 +1,6 @@
+/** The plugins shipped with Portcullis, in catalog order. */
+import type { PluginModule } from '../core/gateway.js';
+import { headersPlugin } from './headers/index.js';
+import { corsPlugin } from './cors/index.js';
+
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin];
