@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIPv4 } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
@@ -115,7 +115,8 @@ export class ProxyHandler {
           path: target.basePath + ctx.upstreamPath + ctx.search,
           method: ctx.method as Dispatcher.HttpMethod,
           headers: ctx.upstreamHeaders as Record<string, string | string[]>,
-          body: hasBody ? req : null,
+          // undici accepts async iterables as bodies; its types only list streams
+          body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
           signal: abort.signal,
           headersTimeout: route.headersTimeout,
           bodyTimeout: route.bodyTimeout,
@@ -275,6 +276,15 @@ function writeResponseHead(data: Dispatcher.StreamFactoryData<RequestContext>): 
   if (head.headers['x-request-id'] === undefined) head.headers['x-request-id'] = ctx.id;
   res.writeHead(head.status, head.headers);
   return res;
+}
+
+/**
+ * The request body as an iterable that reads nothing until undici starts sending. undici destroys a
+ * stream body when the connection fails; this wrapper leaves `req` untouched then, so the next
+ * target can still receive the whole body.
+ */
+async function* lazyBody(req: IncomingMessage): AsyncGenerator<Buffer> {
+  for await (const chunk of req) yield chunk as Buffer;
 }
 
 function upstreamError(error: unknown): Error {
