@@ -6,7 +6,7 @@ export interface TestResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  json<T = any>(): T;
+  json(): any;
 }
 
 export interface TestRequest {
