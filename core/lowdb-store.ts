@@ -28,6 +28,7 @@ const MAX_REPORTED_PROBLEMS = 10;
 export class LowdbStore implements Store {
   readonly location: string;
   readonly #db: Low<DataFile>;
+  readonly #file: DurableJsonFile<DataFile>;
   readonly #registry: EntityRegistry;
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
   #open = false;
@@ -38,15 +39,17 @@ export class LowdbStore implements Store {
   constructor(file: string, registry: EntityRegistry) {
     this.location = resolve(file);
     this.#registry = registry;
-    this.#db = new Low<DataFile>(new DurableJsonFile<DataFile>(this.location), emptyData());
+    this.#file = new DurableJsonFile<DataFile>(this.location);
+    this.#db = new Low<DataFile>(this.#file, emptyData());
   }
 
   async open(): Promise<void> {
-    await this.#db.read();
-    const data = this.#db.data as unknown;
-    this.#db.data = this.#validate(data);
+    // Read through the adapter directly: lowdb keeps its default data when the file is missing,
+    // and we need to know that to create the file.
+    const raw = await this.#file.read();
+    this.#db.data = this.#validate(raw);
     this.#open = true;
-    if (data === null || (data as DataFile).entities === undefined) await this.#commit(() => {}, []);
+    if (raw === null) await this.#commit(() => {}, []);
   }
 
   get(kind: string, id: string): StoredEntity | undefined {
