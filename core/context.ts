@@ -21,6 +21,27 @@ export interface ResponseHead {
   headers: OutgoingHttpHeaders;
 }
 
+/**
+ * An abort signal for the upstream call in the shape undici accepts (an emitter with `once`): it
+ * costs a field per request where an AbortController costs an EventTarget.
+ */
+export class UpstreamAbort {
+  aborted = false;
+  #listener: (() => void) | null = null;
+
+  on(_event: 'abort', listener: () => void): this { this.#listener = listener; return this; }
+  once(_event: 'abort', listener: () => void): this { this.#listener = listener; return this; }
+  removeListener(_event: 'abort', listener: () => void): this { if (this.#listener === listener) this.#listener = null; return this; }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.#listener;
+    this.#listener = null;
+    listener?.();
+  }
+}
+
 export class RequestContext {
   readonly req: IncomingMessage;
   /** Null for WebSocket upgrades, which answer on `socket`. */
@@ -50,6 +71,8 @@ export class RequestContext {
   target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */
   status = 0;
+  /** Aborts the upstream call when the client goes away. */
+  readonly upstreamAbort = new UpstreamAbort();
   /** True once a step answered the request itself (CORS preflight, a sink): later steps do not run. */
   handled = false;
   readonly #baseLog: Logger;

@@ -27,7 +27,7 @@ export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHtt
   if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
     for (const name of connectionTokens(connection)) delete headers[name];
   }
-  for (const name of HOP_BY_HOP) if (name in headers) delete headers[name];
+  for (const name in headers) if (HOP_BY_HOP.has(name)) delete headers[name];
   return headers;
 }
 

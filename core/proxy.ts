@@ -23,17 +23,12 @@ import { BOOT_CONFIG, LOGGER } from './tokens.js';
 import type { BootConfig } from './config.js';
 import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
 
-interface ProxyContextExtras {
-  abort: AbortController | null;
-}
-
 @injectable()
 export class ProxyHandler {
   readonly #state: State;
   readonly #log: Logger;
   readonly #accessLog: Logger;
   readonly #trusted: BlockList | null;
-  readonly #extras = new WeakMap<RequestContext, ProxyContextExtras>();
 
   constructor(state: State, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     this.#state = state;
@@ -102,8 +97,6 @@ export class ProxyHandler {
   async #forward(ctx: RequestContext, route: CompiledRoute): Promise<void> {
     const req = ctx.req;
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    const abort = new AbortController();
-    this.#extras.set(ctx, { abort });
     const targets = route.balancer.targets;
     const first = route.balancer.next();
     for (let attempt = 0; ; attempt++) {
@@ -117,7 +110,7 @@ export class ProxyHandler {
           headers: ctx.upstreamHeaders as Record<string, string | string[]>,
           // undici accepts async iterables as bodies; its types only list streams
           body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
-          signal: abort.signal,
+          signal: ctx.upstreamAbort,
           headersTimeout: route.headersTimeout,
           bodyTimeout: route.bodyTimeout,
           opaque: ctx,
@@ -245,7 +238,7 @@ export class ProxyHandler {
   /** The response is over (sent, failed or the client left): abort the upstream if needed, log, run `after`. */
   #finish(ctx: RequestContext): void {
     const res = ctx.res!;
-    if (!res.writableFinished) this.#extras.get(ctx)?.abort?.abort();
+    if (!res.writableFinished) ctx.upstreamAbort.abort();
     ctx.status = res.writableFinished ? res.statusCode : 499;
     this.#logAccess(ctx);
     const after = ctx.route?.pipeline?.after;

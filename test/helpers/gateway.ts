@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { Gateway, type PluginModule } from '../../core/gateway.js';
 import { loadBootConfig, type BootConfig } from '../../core/config.js';
 import { BUILTIN_PLUGINS } from '../../plugins/index.js';
+import { LOG_SERIALIZERS } from '../../core/logger.js';
 import { basic, send, sendJson, type TestResponse } from './http.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password-0123456789';
@@ -46,7 +47,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   for (const [section, values] of Object.entries(options.config ?? {})) Object.assign((config as any)[section], values);
   const logs: any[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); done(); } });
-  const logger = pino({ level: options.logLevel ?? 'info', redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } }, sink);
+  const logger = pino({ level: options.logLevel ?? 'info', serializers: LOG_SERIALIZERS }, sink);
   const gateway = await Gateway.create({ config, logger, plugins: options.plugins ?? BUILTIN_PLUGINS, initialAdminPassword: ADMIN_PASSWORD });
   const { proxyUrl, adminUrl } = await gateway.listen();
   const auth = basic('admin', ADMIN_PASSWORD);

@@ -1,0 +1,159 @@
+/**
+ * `npm run bench`: starts a real upstream, the bare reference proxy and the gateway (each its own
+ * process), loads each with wrk (or autocannon), and writes the results and their ratios to the
+ * bare proxy into docs/benchmarks.md. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { runLoad, LOAD_TOOL, type LoadResult } from './load.js';
+import { SCENARIOS, type Admin } from './scenarios.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = resolve(here, '../..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
+const children: ChildProcess[] = [];
+
+function start(script: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolvePromise, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      if (out.includes('\n')) resolvePromise({ child, firstLine: out.split('\n')[0]!, output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+}
+
+async function startGateway(logLevel: string): Promise<{ proxy: string; admin: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // The gateway logs (one access line per request) to a file, as in production: a pipe to this
+  // process would make the benchmark pay for reading them on the same two cores.
+  const logFile = join(dir, 'gateway.log');
+  const child = spawn(process.execPath, [join(ROOT, 'dist/core/cli.js')], {
+    env: {
+      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
+      PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel,
+    },
+    stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
+  });
+  children.push(child);
+  const output = () => readFileSync(logFile, 'utf8');
+  for (let i = 0; i < 400 && !/Admin API/.test(output()); i++) await new Promise((r) => setTimeout(r, 25));
+  const proxy = /Proxy\s+(http:\/\/\S+)/.exec(output())?.[1];
+  const admin = /Admin API\s+(http:\/\/\S+)\/api/.exec(output())?.[1];
+  if (!proxy || !admin) throw new Error(`gateway did not start: ${output()}`);
+  return { proxy, admin };
+}
+
+function adminClient(adminUrl: string): Admin {
+  const authorization = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+  return async (method, path, body) => {
+    const res = await request(adminUrl + path, {
+      method: method as any,
+      headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, json: () => JSON.parse(text) };
+  };
+}
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Measure every target ROUNDS times, interleaved (A B C, A B C…), and keep the median run of each:
+ * on a shared 2-core machine neighbours come and go, and interleaving spreads their noise evenly.
+ */
+async function measureAll(targets: Target[]): Promise<Array<{ name: string } & LoadResult>> {
+  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS }); // warm-up (JIT, pools)
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const result = await runLoad({ url: t.url, headers: t.headers, durationSeconds: DURATION, connections: CONNECTIONS });
+      runs.get(t.name)!.push(result);
+      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `   errors ${result.errors}` : ''}\n`);
+    }
+  }
+  return targets.map((t) => {
+    const all = runs.get(t.name)!;
+    return {
+      name: t.name, tool: all[0]!.tool,
+      requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
+      p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)),
+      errors: all.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const upstream = await start(join(here, 'upstream.js'), []);
+  const upstreamUrl = `http://127.0.0.1:${upstream.firstLine.trim()}`;
+  const bare = await start(join(here, 'bare-proxy.js'), [upstreamUrl]);
+  const bareUrl = `http://127.0.0.1:${bare.firstLine.trim()}`;
+  const gateway = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info');
+  const admin = adminClient(gateway.admin);
+  // A second gateway with the access log off shows what one JSON log line per request costs.
+  const quiet = await startGateway('warn');
+
+  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, node ${process.version}\n\n`);
+  const targets: Target[] = [
+    { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {} },
+    { name: 'bare proxy (node:http + undici pool.stream)', url: `${bareUrl}/`, headers: {} },
+  ];
+  for (const scenario of SCENARIOS) {
+    targets.push({ name: scenario.name, url: `${gateway.proxy}/`, headers: await scenario.setup(admin, upstreamUrl) });
+  }
+  targets.push({ name: 'gateway: route, no plugins, access log off', url: `${quiet.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl) });
+  const results = await measureAll(targets);
+  process.stdout.write('\nmedians:\n');
+  for (const r of results) process.stdout.write(`${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / results[1]!.requestsPerSecond).toFixed(2)}× bare\n`);
+  const floor = results[1]!;
+  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`);
+  const doc = `# Benchmarks
+
+Produced by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}): ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run after a warm-up,
+the median of ${ROUNDS} interleaved rounds,
+on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}. The upstream, the bare proxy and the
+gateway each run in their own process on loopback; the load generator shares the same cores, so absolute
+numbers are low and only the ratios carry over to other machines.
+
+The **bare proxy** is the floor of any Node.js proxy's cost: \`node:http\` + one undici \`Pool\` with
+\`pool.stream()\`, hop-by-hop headers removed, nothing else. The gateway does everything the bare proxy
+does plus route matching, forwarded headers, request ids, the compiled plugin pipeline and one JSON
+access-log line per request (pino, level info). Targets: ≥ 0.9× the bare proxy's requests/s and a p99
+no worse than 1.2× its p99.
+
+| scenario | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | errors |
+|---|---:|---:|---:|---:|---:|---:|
+${rows.join('\n')}
+
+Run it yourself: \`npm run bench\` (installs nothing; uses \`wrk\` when present — \`apt-get install -y wrk\` —
+and autocannon otherwise). \`BENCH_DURATION=30 npm run bench\` for longer runs.
+`;
+  writeFileSync(join(ROOT, 'docs/benchmarks.md'), doc);
+  process.stdout.write('\nwritten to docs/benchmarks.md\n');
+}
+
+main()
+  .catch((error: unknown) => { process.stderr.write(`bench failed: ${(error as Error).stack}\n`); process.exitCode = 1; })
+  .finally(() => { for (const child of children) child.kill('SIGTERM'); });
