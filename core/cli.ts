@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     `  Portcullis is running`,
     `  Proxy        ${urls.proxyUrl}`,
     `  Admin API    ${urls.adminUrl}/api   (HTTP Basic, user "${config.admin.username}")`,
-    `  Back office  ${urls.adminUrl}/`,
+    ...(gateway.hasBackOffice ? [`  Back office  ${urls.adminUrl}/`] : []),
     `  Data file    ${gateway.store.location}`,
   ];
   if (gateway.generatedAdminPassword) {

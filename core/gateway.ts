@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
-import { BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
+import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
 import type { BootConfig } from './config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './entities.js';
 import { LowdbStore } from './lowdb-store.js';
@@ -61,6 +61,8 @@ export class Gateway {
   readonly entities: EntityService;
   readonly proxyServer: Server;
   readonly adminServer: Server;
+  /** Whether a back office is served on the admin listener. */
+  readonly hasBackOffice: boolean;
   /** Set on the first start when the password was generated: show it once. */
   generatedAdminPassword: string | null = null;
   readonly #log: Logger;
@@ -83,7 +85,8 @@ export class Gateway {
       else socket.destroy();
     });
     const admin = container.resolve(AdminApi);
-    const ui = container.isRegistered('AdminUi', true) ? container.resolve<AdminUi>('AdminUi') : null;
+    const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
+    this.hasBackOffice = ui !== null;
     this.adminServer = createServer({ requestTimeout: 60_000 }, (req, res) => {
       if (admin.handle(req, res)) return;
       if (ui?.handle(req, res)) return;

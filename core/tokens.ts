@@ -13,3 +13,5 @@ export const BOOT_CONFIG: InjectionToken<BootConfig> = Symbol('BootConfig');
 export const PLUGINS: InjectionToken<Plugin> = Symbol('Plugins');
 /** Multi-registration: admin API extensions contributed by plugins (entity endpoints). */
 export const ADMIN_EXTENSIONS: InjectionToken<AdminExtension> = Symbol('AdminExtensions');
+/** The back office served on the admin listener (optional). */
+export const ADMIN_UI: InjectionToken<import('./gateway.js').AdminUi> = Symbol('AdminUi');
