@@ -47,7 +47,7 @@ interface CompiledAdminRoute extends AdminRoute {
 }
 
 /** Standard CRUD endpoints for an entity kind. */
-export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (entity: Record<string, unknown>, query: URLSearchParams) => boolean } = {}): AdminRoute[] {
+export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null } = {}): AdminRoute[] {
   const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
@@ -55,7 +55,8 @@ export function entityRoutes(entities: EntityService, kindName: string, options:
     {
       method: 'GET', path: base, handler: ({ query }) => {
         let items = entities.list(kindName);
-        if (options.filter) items = items.filter((e) => options.filter!(e, query));
+        const keep = options.filter?.(query);
+        if (keep) items = items.filter(keep);
         const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
         const limit = intParam(query, 'limit', 1000, 1, 10_000);
         const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
@@ -87,7 +88,7 @@ export class AdminApi {
   constructor(entities: EntityService, catalog: PluginCatalog, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
-      ...entityRoutes(entities, ROUTES.name, { filter: (route, q) => matchesTag(route, q) && matchesEnabled(route, q) }),
+      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
       { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }) },
       { method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }) },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },

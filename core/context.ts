@@ -67,6 +67,8 @@ export class RequestContext {
   /** Extra headers added to the response sent to the client (errors included). */
   responseHeaders: Record<string, string> | null = null;
   readonly attrs: ContextAttributes = {};
+  /** Who called, once an authentication plugin identified them (access logs, metrics). */
+  consumer: string | null = null;
   /** The upstream target that served the request. */
   target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */

@@ -253,7 +253,7 @@ export class ProxyHandler {
     this.#accessLog.info({
       requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
       durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
-      routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp,
+      routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp, consumer: ctx.consumer,
     }, 'request');
   }
 }

@@ -2,5 +2,6 @@
 import type { PluginModule } from '../core/gateway.js';
 import { headersPlugin } from './headers/index.js';
 import { corsPlugin } from './cors/index.js';
+import { apikeysPlugin } from './apikeys/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin];

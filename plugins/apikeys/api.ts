@@ -1,0 +1,62 @@
+/**
+ * Admin endpoints for API keys: the standard CRUD (the secret hash never shown), creation that
+ * generates and returns the secret once, rotation, and list filters by tag, enablement and route.
+ */
+import { injectable } from 'tsyringe';
+import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/admin-api.js';
+import { EntityService } from '../../core/entity-service.js';
+import { ROUTES, type Route } from '../../core/entities.js';
+import { NotFoundError } from '../../core/errors.js';
+import { APIKEYS, generateSecret, hashSecret, type ApiKey } from './entity.js';
+import { indexKey, isAuthorizedFor } from './key-index.js';
+
+@injectable()
+export class ApiKeysAdmin implements AdminExtension {
+  readonly #entities: EntityService;
+
+  constructor(entities: EntityService) {
+    this.#entities = entities;
+  }
+
+  routes(): AdminRoute[] {
+    const entities = this.#entities;
+    const crud = entityRoutes(entities, APIKEYS, {
+      filter: (query) => {
+        const routeId = query.get('route');
+        let route: Route | undefined;
+        if (routeId !== null) {
+          try { route = entities.get(ROUTES.name, routeId) as Route; } catch { throw new NotFoundError(`No route with id "${routeId}"`); }
+        }
+        return (key) => matchesTag(key, query) && matchesEnabled(key, query)
+          && (route === undefined || isAuthorizedFor(indexKey(key as ApiKey), route.id, route.tags ?? []));
+      },
+    }).filter((r) => !(r.method === 'POST' && r.path === `/api/${APIKEYS}`));
+    return [
+      ...crud,
+      {
+        method: 'POST', path: `/api/${APIKEYS}`,
+        async handler(request) {
+          const body = await request.body();
+          const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body as Record<string, unknown>) } : body;
+          let secret: string | undefined;
+          if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+            const record = input as Record<string, unknown>;
+            if (record.clientSecret === undefined && record.clientSecretHash === undefined) record.clientSecret = generateSecret();
+            if (typeof record.clientSecret === 'string') secret = record.clientSecret;
+          }
+          const stored = await entities.create(APIKEYS, input);
+          return { status: 201, body: { ...entities.present(APIKEYS, stored), ...(secret ? { clientSecret: secret } : {}) } };
+        },
+      },
+      {
+        method: 'POST', path: `/api/${APIKEYS}/:clientId/rotate-secret`,
+        async handler({ params }) {
+          const current = entities.get(APIKEYS, params.clientId!) as ApiKey;
+          const secret = generateSecret();
+          const stored = await entities.replace(APIKEYS, current.clientId, { ...current, clientSecretHash: hashSecret(secret) });
+          return { body: { ...entities.present(APIKEYS, stored), clientSecret: secret } };
+        },
+      },
+    ];
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The `ApiKey` entity: its schema (stored shape; `clientSecret` is accepted on writes only and
+ * stored as a salted SHA-256 hash), secret generation and verification, and the write hooks.
+ *
+ * Why salted SHA-256 and not scrypt: generated secrets carry 256 bits of entropy, so a slow hash
+ * adds nothing against brute force while costing milliseconds on every request; secrets chosen by
+ * a person must be at least 16 characters. The salt defeats precomputed tables.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/entities.js';
+import type { EntityHooks, WriteContext } from '../../core/entity-service.js';
+import type { ErrorDetail } from '../../core/errors.js';
+
+export const APIKEYS = 'apikeys';
+const SECRET_SCHEME = 'sha256';
+
+export const ApiKeySchema = Type.Object({
+  clientId: { ...EntityId, description: 'Public identifier of the key (generated when absent).' },
+  clientSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 512, description: 'Write-only: the secret (generated when absent on creation). Never returned except on creation and rotation.' })),
+  clientSecretHash: Type.Optional(Type.String({ pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$', description: 'Salted hash of the secret, as found in exports; kept when a write sends no secret.' })),
+  clientName: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'Name of the consumer, sent upstream in X-Consumer-Name.' }),
+  description: Type.String({ default: '', maxLength: 2000 }),
+  enabled: Type.Boolean({ default: true, description: 'A disabled key is refused everywhere.' }),
+  authorizedEntities: Type.Array(Type.String({ pattern: '^(tag:.+|[A-Za-z0-9][A-Za-z0-9._~-]{0,127})$' }), { default: [], description: 'Route ids, and `tag:<name>` for every route tagged <name>.' }),
+  scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: [], description: 'Scopes this key may receive (OAuth2 scope tokens).' }),
+  validUntil: Type.Optional(Type.Union([Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' }), Type.Null()], { description: 'Expiry (ISO 8601 date-time); null or absent: never.' })),
+  allowClientIdOnly: Type.Boolean({ default: false, description: 'Accept this key from its client id alone (the `clientId` extractor); for low-risk public clients.' }),
+  throttlingQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per second; absent: unlimited.' })),
+  dailyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per UTC day; absent: unlimited.' })),
+  monthlyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per UTC month; absent: unlimited.' })),
+  metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, description: 'Free string map; `jwt-sign-keypair` names the key pair that signs this key\'s tokens.' }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [] }),
+  ...EntityMeta,
+}, { additionalProperties: false });
+export type ApiKey = Static<typeof ApiKeySchema>;
+
+export const APIKEY_KIND = defineEntityKind({ name: APIKEYS, title: 'API key', schema: ApiKeySchema, idField: 'clientId', affectsPipelines: false });
+
+/** A new secret: 32 random bytes, URL-safe. */
+export function generateSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** A new client id: 16 random bytes, URL-safe (no ambiguity with route ids or tags). */
+export function generateClientId(): string {
+  return randomBytes(16).toString('base64url').replace(/^[-_]+/, 'k');
+}
+
+export function hashSecret(secret: string): string {
+  const salt = randomBytes(16);
+  const digest = createHash('sha256').update(salt).update(secret, 'utf8').digest();
+  return `${SECRET_SCHEME}$${salt.toString('base64url')}$${digest.toString('base64url')}`;
+}
+
+/** A stored hash, decoded once so that a request only computes one digest. */
+export interface SecretVerifier {
+  verify(secret: string): boolean;
+}
+
+export function secretVerifier(stored: string | undefined): SecretVerifier {
+  const [scheme, salt, digest] = (stored ?? '').split('$');
+  if (scheme !== SECRET_SCHEME || !salt || !digest) return NEVER;
+  const saltBytes = Buffer.from(salt, 'base64url');
+  const expected = Buffer.from(digest, 'base64url');
+  return {
+    verify(secret) {
+      const actual = createHash('sha256').update(saltBytes).update(secret, 'utf8').digest();
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    },
+  };
+}
+
+/** Verifies nothing, at the cost of a real comparison (so unknown ids take as long as known ones). */
+const DUMMY = secretVerifier(hashSecret(generateSecret()));
+const NEVER: SecretVerifier = { verify: (secret) => { DUMMY.verify(secret); return false; } };
+export const UNKNOWN_KEY_VERIFIER = NEVER;
+
+/** Hooks that turn a written key into its stored form. */
+export function apiKeyHooks(checkReferences: (key: ApiKey, ctx: WriteContext) => ErrorDetail[]): EntityHooks {
+  return {
+    generateId: generateClientId,
+    check(entity, ctx) {
+      const key = entity as ApiKey;
+      const problems = checkReferences(key, ctx);
+      if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) problems.push({ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' });
+      return problems;
+    },
+    prepare(entity, ctx) {
+      const { clientSecret, ...rest } = entity as ApiKey;
+      const previousHash = (ctx.previous as ApiKey | undefined)?.clientSecretHash;
+      const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? previousHash;
+      return { ...rest, clientSecretHash } as StoredEntity;
+    },
+    present(entity) {
+      const { clientSecretHash: _hidden, ...shown } = entity as ApiKey;
+      return shown as StoredEntity;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** The `apikeys` plugin's public surface: the entity, its admin endpoints and the plugin. */
+import type { PluginModule } from '../../core/gateway.js';
+import { ADMIN_EXTENSIONS, PLUGINS, STORE } from '../../core/tokens.js';
+import { EntityRegistry, ROUTES } from '../../core/entities.js';
+import { EntityService } from '../../core/entity-service.js';
+import type { Store } from '../../core/store.js';
+import { ApiKeysPlugin } from './plugin.js';
+import { ApiKeysAdmin } from './api.js';
+import { ApiKeyIndex } from './key-index.js';
+import { QuotaCounters } from './quotas.js';
+import { APIKEY_KIND, APIKEYS, apiKeyHooks } from './entity.js';
+
+export { ApiKeysPlugin } from './plugin.js';
+export { ApiKeyIndex, type IndexedKey } from './key-index.js';
+export { APIKEYS, APIKEY_KIND, type ApiKey } from './entity.js';
+export { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
+
+export const apikeysPlugin: PluginModule = {
+  register(container) {
+    container.resolve(EntityRegistry).register(APIKEY_KIND);
+    container.registerSingleton(ApiKeyIndex);
+    container.registerSingleton(QuotaCounters);
+    container.register(PLUGINS, { useClass: ApiKeysPlugin });
+    container.register(ADMIN_EXTENSIONS, { useClass: ApiKeysAdmin });
+  },
+  init(container) {
+    const store = container.resolve<Store>(STORE);
+    container.resolve(EntityService).addHooks(APIKEYS, apiKeyHooks((key, ctx) => {
+      if (ctx.importing) return []; // routes may arrive in the same import
+      return (key.authorizedEntities ?? []).flatMap((entity, i) =>
+        entity.startsWith('tag:') || store.get(ROUTES.name, entity) ? [] : [{ path: `/authorizedEntities/${i}`, message: `No route with id "${entity}" (use tag:<name> for groups of routes)` }]);
+    }));
+    container.resolve(ApiKeyIndex).start();
+    const quotas = container.resolve(QuotaCounters);
+    store.onChange((event) => { if (event.op === 'delete' && event.kind === APIKEYS) quotas.forget(event.id); });
+  },
+  close(container) {
+    container.resolve(ApiKeyIndex).stop();
+  },
+};

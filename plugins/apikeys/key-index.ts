@@ -1,0 +1,81 @@
+/**
+ * The hot-path view of API keys: a Map from client id to the key with its secret verifier, expiry
+ * and authorizations pre-computed. It follows the store's change feed one key at a time, so 100 000
+ * keys cost one Map lookup per request and a write costs one entry, not a rebuild.
+ */
+import { inject, injectable } from 'tsyringe';
+import { STORE } from '../../core/tokens.js';
+import type { Store } from '../../core/store.js';
+import { APIKEYS, secretVerifier, type ApiKey, type SecretVerifier } from './entity.js';
+
+export interface IndexedKey {
+  readonly key: ApiKey;
+  readonly secret: SecretVerifier;
+  /** Epoch ms after which the key is refused (Infinity: never). */
+  readonly validUntil: number;
+  readonly routes: ReadonlySet<string>;
+  readonly tags: ReadonlySet<string>;
+  /** The scopes as sent upstream (space separated). */
+  readonly scopes: string;
+}
+
+export function indexKey(key: ApiKey): IndexedKey {
+  const routes = new Set<string>();
+  const tags = new Set<string>();
+  for (const entity of key.authorizedEntities ?? []) {
+    if (entity.startsWith('tag:')) tags.add(entity.slice(4));
+    else routes.add(entity);
+  }
+  return {
+    key,
+    secret: secretVerifier(key.clientSecretHash),
+    validUntil: key.validUntil ? Date.parse(key.validUntil) : Number.POSITIVE_INFINITY,
+    routes,
+    tags,
+    scopes: (key.scopes ?? []).join(' '),
+  };
+}
+
+/** Whether the key may call a route with this id and these tags. */
+export function isAuthorizedFor(indexed: IndexedKey, routeId: string | null, routeTags: readonly string[]): boolean {
+  if (routeId !== null && indexed.routes.has(routeId)) return true;
+  for (let i = 0; i < routeTags.length; i++) if (indexed.tags.has(routeTags[i]!)) return true;
+  return false;
+}
+
+@injectable()
+export class ApiKeyIndex {
+  readonly #keys = new Map<string, IndexedKey>();
+  readonly #store: Store;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(@inject(STORE) store: Store) {
+    this.#store = store;
+  }
+
+  get size(): number { return this.#keys.size; }
+
+  get(clientId: string): IndexedKey | undefined {
+    return this.#keys.get(clientId);
+  }
+
+  start(): void {
+    this.#reload();
+    this.#unsubscribe = this.#store.onChange((event) => {
+      if (event.op === 'reset') return this.#reload();
+      if (event.kind !== APIKEYS) return;
+      const key = this.#store.get(APIKEYS, event.id) as ApiKey | undefined;
+      if (event.op === 'delete' || !key) this.#keys.delete(event.id);
+      else this.#keys.set(event.id, indexKey(key));
+    });
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+  }
+
+  #reload(): void {
+    this.#keys.clear();
+    for (const key of this.#store.list(APIKEYS) as ApiKey[]) this.#keys.set(key.clientId, indexKey(key));
+  }
+}

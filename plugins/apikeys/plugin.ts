@@ -1,0 +1,103 @@
+/**
+ * `apikeys` (validateAccess + transformRequest): identifies the caller by an API key, checks it
+ * (exists, enabled, not expired, secret, authorized for the route, quotas), then tells the upstream
+ * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
+ */
+import { injectable } from 'tsyringe';
+import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin.js';
+import type { RequestContext } from '../../core/context.js';
+import { GatewayError, TooManyRequestsError } from '../../core/errors.js';
+import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
+import { compileExtractors, challenges, type Credential } from './extractors.js';
+import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
+import { QuotaCounters } from './quotas.js';
+import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
+
+declare module '../../core/context.js' {
+  interface ContextAttributes {
+    /** The API key that authenticated the request. */
+    apikey?: ApiKey;
+    /** How it was presented. */
+    apikeyCredential?: Credential;
+  }
+}
+
+const NO_KEY = 'No API key provided';
+const INVALID_KEY = 'Invalid API key';
+const NOT_AUTHORIZED = 'This API key is not authorized for this route';
+
+@injectable()
+export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
+  readonly id = 'apikeys';
+  readonly name = 'API keys';
+  readonly description = 'Identifies clients by API key (Basic auth, id/secret headers, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
+  readonly configSchema = ApiKeysConfigSchema;
+  readonly steps = ['validateAccess', 'transformRequest'] as const;
+  readonly #keys: ApiKeyIndex;
+  readonly #quotas: QuotaCounters;
+
+  constructor(keys: ApiKeyIndex, quotas: QuotaCounters) {
+    this.#keys = keys;
+    this.#quotas = quotas;
+  }
+
+  instantiate(config: ApiKeysConfig, scope: InstanceScope): PluginSteps {
+    const keys = this.#keys;
+    const quotas = this.#quotas;
+    const extractors = compileExtractors(config.extractors);
+    const challenge = challenges(config.extractors);
+    const unauthorized = (message: string) => new GatewayError(401, 'unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : undefined);
+    const { routeId, routeTags } = scope;
+    const { validate, mandatory, hideCredentials } = config;
+    const consumer = config.consumerHeaders;
+    const consumerNames = [consumer.clientId, consumer.name, consumer.scopes].map((h) => h.toLowerCase());
+
+    return {
+      validateAccess(ctx: RequestContext) {
+        let credential: Credential | null = null;
+        for (let i = 0; i < extractors.length && credential === null; i++) {
+          const found = extractors[i]!(ctx);
+          if (found === 'malformed') throw unauthorized(INVALID_KEY);
+          credential = found;
+        }
+        if (credential === null) {
+          if (!mandatory) return;
+          throw unauthorized(NO_KEY);
+        }
+        const indexed: IndexedKey | undefined = keys.get(credential.clientId);
+        const secretOk = credential.secret !== undefined
+          ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
+          : indexed?.key.allowClientIdOnly === true;
+        if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw unauthorized(INVALID_KEY);
+        if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new GatewayError(403, 'forbidden', NOT_AUTHORIZED);
+        const quota = quotas.consume(indexed.key);
+        if (quota) {
+          if (!quota.allowed) {
+            throw new TooManyRequestsError('Quota exceeded for this API key', {
+              'retry-after': String(quota.resetSeconds), 'x-ratelimit-limit': String(quota.limit), 'x-ratelimit-remaining': '0',
+            });
+          }
+          ctx.addResponseHeader('x-ratelimit-limit', String(quota.limit));
+          ctx.addResponseHeader('x-ratelimit-remaining', String(quota.remaining));
+        }
+        ctx.attrs.apikey = indexed.key;
+        ctx.attrs.apikeyCredential = credential;
+        ctx.consumer = indexed.key.clientId;
+      },
+
+      transformRequest(ctx: RequestContext) {
+        const headers = ctx.upstreamHeaders;
+        // Whatever the client sent under these names is never trusted.
+        for (const name of consumerNames) delete headers[name];
+        const key = ctx.attrs.apikey;
+        if (!key) return;
+        if (hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) delete headers[name];
+        if (consumer.enabled) {
+          headers[consumerNames[0]!] = key.clientId;
+          headers[consumerNames[1]!] = key.clientName;
+          headers[consumerNames[2]!] = keys.get(key.clientId)?.scopes ?? key.scopes.join(' ');
+        }
+      },
+    };
+  }
+}

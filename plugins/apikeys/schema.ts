@@ -1,0 +1,32 @@
+/** Config schema of the `apikeys` plugin. */
+import { Type, type Static } from '@sinclair/typebox';
+
+const HeaderName = (fallback: string, description: string) => Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: fallback, description });
+
+export const ApiKeysConfigSchema = Type.Object({
+  extractors: Type.Object({
+    basic: Type.Object({
+      enabled: Type.Boolean({ default: true, description: 'Read `Authorization: Basic base64(clientId:clientSecret)`.' }),
+    }, { additionalProperties: false, default: {} }),
+    customHeaders: Type.Object({
+      enabled: Type.Boolean({ default: true, description: 'Read the client id and secret from two headers.' }),
+      clientIdHeader: HeaderName('Portcullis-Client-Id', 'Header carrying the client id.'),
+      clientSecretHeader: HeaderName('Portcullis-Client-Secret', 'Header carrying the client secret.'),
+    }, { additionalProperties: false, default: {} }),
+    clientId: Type.Object({
+      enabled: Type.Boolean({ default: false, description: 'Accept the client id alone, for keys with `allowClientIdOnly`.' }),
+      header: HeaderName('Portcullis-Client-Id', 'Header carrying the client id.'),
+    }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {} }),
+  validate: Type.Boolean({ default: true, description: "Check that the key is authorized for the route (its `authorizedEntities`)." }),
+  mandatory: Type.Boolean({ default: true, description: 'Refuse requests without credentials; when false they pass as anonymous (a wrong credential is still refused).' }),
+  hideCredentials: Type.Boolean({ default: false, description: 'Remove the credential before the request goes upstream.' }),
+  consumerHeaders: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Tell the upstream who called.' }),
+    clientId: HeaderName('X-Consumer-Client-Id', 'Header with the client id.'),
+    name: HeaderName('X-Consumer-Name', 'Header with the client name.'),
+    scopes: HeaderName('X-Consumer-Scopes', "Header with the key's scopes, space separated."),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export type ApiKeysConfig = Static<typeof ApiKeysConfigSchema>;
