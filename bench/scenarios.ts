@@ -22,6 +22,8 @@ async function mustCreate(admin: Admin, path: string, body: unknown): Promise<an
   return res.json();
 }
 
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef';
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'gateway: route, no plugins',
@@ -40,4 +42,34 @@ export const SCENARIOS: Scenario[] = [
       return { host: 'headers.bench', origin: 'https://app.bench' };
     },
   },
+  {
+    name: 'gateway: route + apikeys (Basic)',
+    async setup(admin, upstreamUrl) {
+      await mustCreate(admin, '/api/routes', route('bench-apikeys', 'apikeys.bench', upstreamUrl, [{ plugin: 'apikeys' }]));
+      await mustCreate(admin, '/api/apikeys', { clientId: 'bench-client', clientSecret: BENCH_SECRET, clientName: 'Bench', authorizedEntities: ['bench-apikeys'] });
+      return { host: 'apikeys.bench', authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64') };
+    },
+  },
 ];
+
+/** A data file with `count` API keys and the API-key route, written directly (as a restore would). */
+export function manyKeysDataFile(count: number, upstreamUrl: string, secretHash: string): string {
+  const now = new Date().toISOString();
+  const apikeys: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const clientId = i === 0 ? 'bench-client' : `bench-client-${i}`;
+    apikeys[clientId] = {
+      clientId, clientSecretHash: secretHash, clientName: `Bench ${i}`, description: '', enabled: true, authorizedEntities: ['bench-apikeys'],
+      scopes: ['read'], allowClientIdOnly: false, metadata: { team: `team-${i % 100}` }, tags: [], version: 1, createdAt: now, updatedAt: now,
+    };
+  }
+  const routes = {
+    'bench-apikeys': {
+      id: 'bench-apikeys', name: 'bench-apikeys', description: '', enabled: true, tags: [], version: 1,
+      frontend: { domains: ['apikeys.bench'], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
+      backend: { targets: [{ url: upstreamUrl, weight: 1 }], rewriteHost: true, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 } },
+      plugins: [{ plugin: 'apikeys', enabled: true, include: [], exclude: [], config: {} }],
+    },
+  };
+  return JSON.stringify({ schemaVersion: 1, settings: {}, entities: { routes, apikeys } });
+}
