@@ -125,14 +125,17 @@ export class Gateway {
 
   /** First-start work: the global configuration and the admin password. */
   async #bootstrap(initialPassword: string | undefined): Promise<void> {
-    if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
-      await this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] });
-    }
+    // Both first-start writes join one durable write (group commit).
+    const writes: Promise<unknown>[] = [];
     if (!this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH)) {
       const password = initialPassword ?? generatePassword();
-      await this.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password));
+      writes.push(this.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password)));
       if (initialPassword === undefined) this.generatedAdminPassword = password;
     }
+    if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
+      writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }));
+    }
+    await Promise.all(writes);
     const auth = new AdminAuthenticator(this.config.admin.username, () => this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     this.container.resolve(AdminApi).setAuthenticator(auth);
     this.container.registerInstance(AdminAuthenticator, auth);

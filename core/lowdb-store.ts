@@ -164,6 +164,7 @@ export class LowdbStore implements Store {
         continue;
       }
       for (const [id, entity] of Object.entries(collection)) {
+        if (kind.validator.check(entity)) continue; // the error walker is slow: only for the invalid ones
         for (const error of kind.validator.errors(entity, `${kind.name}/${id}`)) problems.push(`${error.path}: ${error.message}`);
         if (problems.length >= MAX_REPORTED_PROBLEMS) break;
       }
