@@ -22,18 +22,19 @@ import { State } from './state.js';
 import { BOOT_CONFIG, LOGGER } from './tokens.js';
 import type { BootConfig } from './config.js';
 import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
+import { createAccessLogger, type AccessLogger } from './access-log.js';
 
 @injectable()
 export class ProxyHandler {
   readonly #state: State;
   readonly #log: Logger;
-  readonly #accessLog: Logger;
+  readonly #accessLog: AccessLogger;
   readonly #trusted: BlockList | null;
 
   constructor(state: State, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     this.#state = state;
     this.#log = log.child({ component: 'proxy' });
-    this.#accessLog = log.child({ component: 'access' });
+    this.#accessLog = createAccessLogger(log);
     this.#trusted = buildTrustList(config.proxy.trustedProxies);
   }
 
@@ -220,7 +221,7 @@ export class ProxyHandler {
 
   #fail(ctx: RequestContext, error: unknown): void {
     const res = ctx.res!;
-    if (res.destroyed && !res.headersSent) return; // the client left; nothing to answer
+    if (res.destroyed || ctx.upstreamAbort.aborted) return; // the client left: not an upstream failure, nothing to answer
     this.#logFailure(ctx, error);
     sendError(res, error, ctx.responseHeaders);
   }
@@ -250,11 +251,11 @@ export class ProxyHandler {
   }
 
   #logAccess(ctx: RequestContext): void {
-    this.#accessLog.info({
+    this.#accessLog({
       requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
       durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
       routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp, consumer: ctx.consumer,
-    }, 'request');
+    });
   }
 }
 
