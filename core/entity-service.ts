@@ -184,7 +184,8 @@ export class EntityService {
             errors.push({ path: `${at}/${kind.idField}`, message: `Duplicate id "${id}"` });
             return;
           }
-          const entity = this.#validate(kind, input, { previous: undefined, importing: true }, at);
+          const existing = typeof id === 'string' ? this.#store.get(kind.name, id) : undefined;
+          const entity = this.#validate(kind, input, { previous: existing, importing: true }, at);
           const key = kind.singletonId ?? String(entity[kind.idField]);
           const version = typeof input.version === 'number' && input.version >= 1 ? input.version : 1;
           collection[key] = { ...entity, version, createdAt: typeof input.createdAt === 'string' ? input.createdAt : now, updatedAt: now };

@@ -20,6 +20,7 @@ import { ProxyHandler } from './proxy.js';
 import { AdminApi } from './admin-api.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin-auth.js';
 import { sendError } from './http-utils.js';
+import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { NotFoundError } from './errors.js';
 
 /** What a plugin package exports to be installed in a gateway. */
@@ -101,6 +102,7 @@ export class Gateway {
     container.registerInstance(LOGGER, options.logger);
     container.registerInstance(BOOT_CONFIG, options.config);
     container.registerInstance(EntityRegistry, registry);
+    registerKeys(container);
     for (const plugin of options.plugins) plugin.register(container);
     const store = new LowdbStore(options.config.store.file, registry);
     container.registerInstance(STORE, store);
@@ -118,6 +120,7 @@ export class Gateway {
 
     const gateway = new Gateway(options, container);
     await gateway.#bootstrap(options.initialAdminPassword);
+    await initKeys(container);
     for (const plugin of options.plugins) await plugin.init?.(container);
     gateway.state.start();
     return gateway;
@@ -173,6 +176,7 @@ export class Gateway {
       await closed;
     }
     for (const plugin of this.#plugins) await plugin.close?.(this.container);
+    stopKeys(this.container);
     await this.state.pools.close();
     await this.store.close();
   }

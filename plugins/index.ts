@@ -3,5 +3,6 @@ import type { PluginModule } from '../core/gateway.js';
 import { headersPlugin } from './headers/index.js';
 import { corsPlugin } from './cors/index.js';
 import { apikeysPlugin } from './apikeys/index.js';
+import { clientCredentialsPlugin } from './client-credentials/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin];

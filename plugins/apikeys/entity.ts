@@ -13,6 +13,8 @@ import type { EntityHooks, WriteContext } from '../../core/entity-service.js';
 import type { ErrorDetail } from '../../core/errors.js';
 
 export const APIKEYS = 'apikeys';
+/** Metadata naming the key pair that signs this key's access tokens. */
+export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
 const SECRET_SCHEME = 'sha256';
 
 export const ApiKeySchema = Type.Object({

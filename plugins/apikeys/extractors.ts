@@ -1,6 +1,6 @@
 /**
  * Where a request carries its API key. Each enabled extractor is tried in a fixed order (Basic,
- * custom headers, client id alone); the first that finds something wins. The list is compiled from
+ * bearer token, custom headers, client id alone); the first that finds something wins. The list is compiled from
  * the plugin config once.
  */
 import type { RequestContext } from '../../core/context.js';
@@ -8,10 +8,13 @@ import { parseBasicAuth } from '../../core/admin-auth.js';
 import type { ApiKeysConfig } from './schema.js';
 
 export interface Credential {
-  via: 'basic' | 'customHeaders' | 'clientId';
+  via: 'basic' | 'customHeaders' | 'clientId' | 'jwt';
+  /** Empty for a bearer token until it is verified. */
   clientId: string;
-  /** Absent for the client-id-only extractor. */
+  /** Absent for the client-id-only and jwt extractors. */
   secret?: string;
+  /** The bearer token (jwt extractor). */
+  token?: string;
   /** Headers that carried it (removed upstream with `hideCredentials`). */
   headers: readonly string[];
 }
@@ -30,6 +33,15 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
       const parsed = parseBasicAuth(header);
       if (!parsed || parsed.user === '') return 'malformed';
       return { via: 'basic', clientId: parsed.user, secret: parsed.password, headers: ['authorization'] };
+    });
+  }
+  if (config.jwt.enabled) {
+    extractors.push(function fromBearerToken(ctx) {
+      const header = ctx.req.headers.authorization;
+      if (header === undefined || !/^bearer /i.test(header)) return null;
+      const token = header.slice(7).trim();
+      if (token === '') return 'malformed';
+      return { via: 'jwt', clientId: '', token, headers: ['authorization'] };
     });
   }
   const { customHeaders, clientId } = config;
@@ -62,6 +74,7 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
 export function challenges(config: ApiKeysConfig['extractors']): string {
   const list: string[] = [];
   if (config.basic.enabled) list.push('Basic realm="portcullis", charset="UTF-8"');
+  if (config.jwt.enabled) list.push('Bearer realm="portcullis"');
   if (config.customHeaders.enabled) list.push(`ApiKey realm="portcullis", id_header="${config.customHeaders.clientIdHeader}", secret_header="${config.customHeaders.clientSecretHeader}"`);
   else if (config.clientId.enabled) list.push(`ApiKey realm="portcullis", id_header="${config.clientId.header}"`);
   return list.join(', ');

@@ -8,12 +8,14 @@ import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';
 import { QuotaCounters } from './quotas.js';
-import { APIKEY_KIND, APIKEYS, apiKeyHooks } from './entity.js';
+import { APIKEY_KIND, APIKEYS, apiKeyHooks, JWT_SIGN_KEYPAIR, type ApiKey } from './entity.js';
+import { addKeyPairReferences, KEYPAIRS } from '../../core/keys/index.js';
 
 export { ApiKeysPlugin } from './plugin.js';
 export { ApiKeyIndex, type IndexedKey } from './key-index.js';
 export { APIKEYS, APIKEY_KIND, type ApiKey } from './entity.js';
 export { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
+export { verifyGatewayToken, type GatewayTokenResult } from './gateway-tokens.js';
 
 export const apikeysPlugin: PluginModule = {
   register(container) {
@@ -26,10 +28,17 @@ export const apikeysPlugin: PluginModule = {
   init(container) {
     const store = container.resolve<Store>(STORE);
     container.resolve(EntityService).addHooks(APIKEYS, apiKeyHooks((key, ctx) => {
-      if (ctx.importing) return []; // routes may arrive in the same import
-      return (key.authorizedEntities ?? []).flatMap((entity, i) =>
+      if (ctx.importing) return []; // routes and key pairs may arrive in the same import
+      const problems = (key.authorizedEntities ?? []).flatMap((entity, i) =>
         entity.startsWith('tag:') || store.get(ROUTES.name, entity) ? [] : [{ path: `/authorizedEntities/${i}`, message: `No route with id "${entity}" (use tag:<name> for groups of routes)` }]);
+      const keyPair = key.metadata?.[JWT_SIGN_KEYPAIR];
+      if (keyPair !== undefined && !store.get(KEYPAIRS, keyPair)) problems.push({ path: `/metadata/${JWT_SIGN_KEYPAIR}`, message: `No key pair "${keyPair}"` });
+      return problems;
     }));
+    addKeyPairReferences(container, (id) => (store.list(APIKEYS) as ApiKey[])
+      .filter((k) => k.metadata?.[JWT_SIGN_KEYPAIR] === id)
+      .slice(0, 5)
+      .map((k) => ({ path: '/', message: `it signs the tokens of API key "${k.clientId}" (metadata ${JWT_SIGN_KEYPAIR})` })));
     container.resolve(ApiKeyIndex).start();
     const quotas = container.resolve(QuotaCounters);
     store.onChange((event) => { if (event.op === 'delete' && event.kind === APIKEYS) quotas.forget(event.id); });

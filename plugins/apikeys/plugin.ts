@@ -6,7 +6,9 @@
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin.js';
 import type { RequestContext } from '../../core/context.js';
-import { GatewayError, TooManyRequestsError } from '../../core/errors.js';
+import { GatewayError, TooManyRequestsError, quoteAuthParam } from '../../core/errors.js';
+import { KeyService, RevocationList } from '../../core/keys/index.js';
+import { verifyGatewayToken } from './gateway-tokens.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
@@ -19,6 +21,8 @@ declare module '../../core/context.js' {
     apikey?: ApiKey;
     /** How it was presented. */
     apikeyCredential?: Credential;
+    /** The scopes of the call: the key's, or the token's when a bearer token was used. */
+    apikeyScopes?: string;
   }
 }
 
@@ -30,20 +34,26 @@ const NOT_AUTHORIZED = 'This API key is not authorized for this route';
 export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly id = 'apikeys';
   readonly name = 'API keys';
-  readonly description = 'Identifies clients by API key (Basic auth, id/secret headers, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
+  readonly description = 'Identifies clients by API key (Basic auth, id/secret headers, a bearer token from the client credentials service, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
   readonly configSchema = ApiKeysConfigSchema;
   readonly steps = ['validateAccess', 'transformRequest'] as const;
   readonly #keys: ApiKeyIndex;
   readonly #quotas: QuotaCounters;
+  readonly #signingKeys: KeyService;
+  readonly #revocations: RevocationList;
 
-  constructor(keys: ApiKeyIndex, quotas: QuotaCounters) {
+  constructor(keys: ApiKeyIndex, quotas: QuotaCounters, signingKeys: KeyService, revocations: RevocationList) {
     this.#keys = keys;
     this.#quotas = quotas;
+    this.#signingKeys = signingKeys;
+    this.#revocations = revocations;
   }
 
   instantiate(config: ApiKeysConfig, scope: InstanceScope): PluginSteps {
     const keys = this.#keys;
     const quotas = this.#quotas;
+    const signingKeys = this.#signingKeys;
+    const revocations = this.#revocations;
     const extractors = compileExtractors(config.extractors);
     const challenge = challenges(config.extractors);
     const unauthorized = (message: string) => new GatewayError(401, 'unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : undefined);
@@ -51,6 +61,35 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     const { validate, mandatory, hideCredentials } = config;
     const consumer = config.consumerHeaders;
     const consumerNames = [consumer.clientId, consumer.name, consumer.scopes].map((h) => h.toLowerCase());
+
+    /** The key is genuine: check the route and quotas, then remember who called. */
+    const accept = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
+      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new GatewayError(403, 'forbidden', NOT_AUTHORIZED);
+      const quota = quotas.consume(indexed.key);
+      if (quota) {
+        if (!quota.allowed) {
+          throw new TooManyRequestsError('Quota exceeded for this API key', {
+            'retry-after': String(quota.resetSeconds), 'x-ratelimit-limit': String(quota.limit), 'x-ratelimit-remaining': '0',
+          });
+        }
+        ctx.addResponseHeader('x-ratelimit-limit', String(quota.limit));
+        ctx.addResponseHeader('x-ratelimit-remaining', String(quota.remaining));
+      }
+      ctx.attrs.apikey = indexed.key;
+      ctx.attrs.apikeyCredential = credential;
+      ctx.attrs.apikeyScopes = scopes;
+      ctx.consumer = indexed.key.clientId;
+    };
+
+    /** A bearer token from the client credentials service stands for its API key. */
+    const acceptToken = async (ctx: RequestContext, credential: Credential) => {
+      const result = await verifyGatewayToken(credential.token!, { keys: signingKeys, apikeys: keys, revocations, issuer: config.extractors.jwt.issuer });
+      if (!result.ok) {
+        const bearer = `Bearer realm="portcullis", error="invalid_token", error_description=${quoteAuthParam(result.reason)}`;
+        throw new GatewayError(401, 'invalid_token', result.reason, { headers: { 'www-authenticate': challenge.replace('Bearer realm="portcullis"', bearer) } });
+      }
+      accept(ctx, result.apikey, { ...credential, clientId: result.apikey.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
+    };
 
     return {
       validateAccess(ctx: RequestContext) {
@@ -64,25 +103,13 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
           if (!mandatory) return;
           throw unauthorized(NO_KEY);
         }
+        if (credential.via === 'jwt') return acceptToken(ctx, credential);
         const indexed: IndexedKey | undefined = keys.get(credential.clientId);
         const secretOk = credential.secret !== undefined
           ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
           : indexed?.key.allowClientIdOnly === true;
         if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw unauthorized(INVALID_KEY);
-        if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new GatewayError(403, 'forbidden', NOT_AUTHORIZED);
-        const quota = quotas.consume(indexed.key);
-        if (quota) {
-          if (!quota.allowed) {
-            throw new TooManyRequestsError('Quota exceeded for this API key', {
-              'retry-after': String(quota.resetSeconds), 'x-ratelimit-limit': String(quota.limit), 'x-ratelimit-remaining': '0',
-            });
-          }
-          ctx.addResponseHeader('x-ratelimit-limit', String(quota.limit));
-          ctx.addResponseHeader('x-ratelimit-remaining', String(quota.remaining));
-        }
-        ctx.attrs.apikey = indexed.key;
-        ctx.attrs.apikeyCredential = credential;
-        ctx.consumer = indexed.key.clientId;
+        accept(ctx, indexed, credential, indexed.scopes);
       },
 
       transformRequest(ctx: RequestContext) {
@@ -95,7 +122,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         if (consumer.enabled) {
           headers[consumerNames[0]!] = key.clientId;
           headers[consumerNames[1]!] = key.clientName;
-          headers[consumerNames[2]!] = keys.get(key.clientId)?.scopes ?? key.scopes.join(' ');
+          headers[consumerNames[2]!] = ctx.attrs.apikeyScopes ?? '';
         }
       },
     };

@@ -17,6 +17,10 @@ export const ApiKeysConfigSchema = Type.Object({
       enabled: Type.Boolean({ default: false, description: 'Accept the client id alone, for keys with `allowClientIdOnly`.' }),
       header: HeaderName('Portcullis-Client-Id', 'Header carrying the client id.'),
     }, { additionalProperties: false, default: {} }),
+    jwt: Type.Object({
+      enabled: Type.Boolean({ default: true, description: 'Read `Authorization: Bearer <token>` with a token from the client credentials service.' }),
+      issuer: Type.Optional(Type.String({ minLength: 1, description: 'Required `iss` of the token; any issuer of the gateway when absent.' })),
+    }, { additionalProperties: false, default: {} }),
   }, { additionalProperties: false, default: {} }),
   validate: Type.Boolean({ default: true, description: "Check that the key is authorized for the route (its `authorizedEntities`)." }),
   mandatory: Type.Boolean({ default: true, description: 'Refuse requests without credentials; when false they pass as anonymous (a wrong credential is still refused).' }),

@@ -1,0 +1,67 @@
+/**
+ * Admin endpoints for key pairs: CRUD without ever returning a private key, generation off the
+ * event loop when no key is given, and rotation with overlap.
+ */
+import { injectable } from 'tsyringe';
+import { entityRoutes, type AdminExtension, type AdminRoute } from '../admin-api.js';
+import { EntityService } from '../entity-service.js';
+import { BadRequestError } from '../errors.js';
+import { KeyService } from './key-service.js';
+import { createPrivateKey } from 'node:crypto';
+import { KEYPAIRS, SIGNING_ALGORITHMS, publicJwkOf, type KeyPair, type PreviousKey, type SigningAlgorithm } from './entity.js';
+
+/** How long a rotated-out key stays by default: the default token lifetime. */
+export const DEFAULT_RETIRE_AFTER_SECONDS = 3600;
+
+@injectable()
+export class KeyPairsAdmin implements AdminExtension {
+  readonly #entities: EntityService;
+  readonly #keys: KeyService;
+
+  constructor(entities: EntityService, keys: KeyService) {
+    this.#entities = entities;
+    this.#keys = keys;
+  }
+
+  routes(): AdminRoute[] {
+    const entities = this.#entities;
+    const keys = this.#keys;
+    return [
+      ...entityRoutes(entities, KEYPAIRS).filter((r) => !(r.method === 'POST' && r.path === `/api/${KEYPAIRS}`)),
+      {
+        method: 'POST', path: `/api/${KEYPAIRS}`,
+        async handler(request) {
+          const body = await request.body();
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('The key pair must be a JSON object');
+          const input = { ...(body as Record<string, unknown>) };
+          if (input.privateKeyPem === undefined && input.privateJwk === undefined) {
+            const alg = (input.alg ?? 'RS256') as SigningAlgorithm;
+            if (!SIGNING_ALGORITHMS.includes(alg)) throw new BadRequestError(`Unsupported algorithm ${JSON.stringify(input.alg)}; use one of ${SIGNING_ALGORITHMS.join(', ')}`);
+            input.privateKeyPem = await keys.generate(alg);
+          }
+          return { status: 201, body: entities.present(KEYPAIRS, await entities.create(KEYPAIRS, input)) };
+        },
+      },
+      {
+        method: 'POST', path: `/api/${KEYPAIRS}/:id/rotate`,
+        async handler(request) {
+          const current = entities.get(KEYPAIRS, request.params.id!) as KeyPair;
+          const options = request.req.headers['content-length'] && request.req.headers['content-length'] !== '0' ? await request.body() as Record<string, unknown> : {};
+          const retireAfter = options.retireAfterSeconds ?? DEFAULT_RETIRE_AFTER_SECONDS;
+          if (typeof retireAfter !== 'number' || !Number.isInteger(retireAfter) || retireAfter < 0) throw new BadRequestError('retireAfterSeconds must be a non-negative integer');
+          const now = Date.now();
+          const retiring: PreviousKey = {
+            kid: current.kid!, alg: current.alg, publicJwk: current.publicJwk!, retiredAt: new Date(now).toISOString(),
+            // every token the old key signed has expired by then
+            retireAt: new Date(Math.max(now + retireAfter * 1000, keys.maxSignedExpiry(current.kid!))).toISOString(),
+          };
+          const stillLive = (current.previousKeys ?? []).filter((p) => Date.parse(p.retireAt) > now);
+          const privateKeyPem = await keys.generate(current.alg);
+          const publicJwk = publicJwkOf(createPrivateKey(privateKeyPem), undefined, current.alg);
+          const next = await entities.replace(KEYPAIRS, current.id, { ...current, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: [retiring, ...stillLive] });
+          return { body: entities.present(KEYPAIRS, next) };
+        },
+      },
+    ];
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The `KeyPair` entity: a signing key managed by the gateway. The private key is stored as PKCS#8
+ * PEM and never returned by the API (exports include it only on request); the public JWK and `kid`
+ * (RFC 7638 thumbprint unless given) are derived from it. Rotation keeps the entity id (what
+ * configuration refers to) and moves the previous public key to `previousKeys` until the tokens it
+ * signed have expired.
+ */
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../entities.js';
+import type { EntityHooks, ExportOptions, WriteContext } from '../entity-service.js';
+import type { ErrorDetail } from '../errors.js';
+
+export const KEYPAIRS = 'keypairs';
+export const DEFAULT_KEYPAIR_ID = 'portcullis-jwt-signing';
+export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+const Jwk = Type.Record(Type.String(), Type.Unknown(), { description: 'A JSON Web Key.' });
+
+export const PreviousKeySchema = Type.Object({
+  kid: Type.String({ minLength: 1 }),
+  alg: Type.Union(SIGNING_ALGORITHMS.map((a) => Type.Literal(a))),
+  publicJwk: Jwk,
+  retiredAt: Type.String({ description: 'When it stopped signing.' }),
+  retireAt: Type.String({ description: 'When it leaves the JWKS: every token it signed has expired by then.' }),
+}, { additionalProperties: false });
+export type PreviousKey = Static<typeof PreviousKeySchema>;
+
+export const KeyPairSchema = Type.Object({
+  id: EntityId,
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.String({ default: '', maxLength: 2000 }),
+  alg: Type.Union(SIGNING_ALGORITHMS.map((a) => Type.Literal(a)), { default: 'RS256', description: 'Signing algorithm: RS256 (2048 bits), PS256, ES256, ES384, EdDSA (Ed25519)…' }),
+  kid: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Key id; the RFC 7638 thumbprint unless given.' })),
+  exposed: Type.Boolean({ default: true, description: 'Publish the public key in the JWKS.' }),
+  publicJwk: Type.Optional(Jwk),
+  privateKeyPem: Type.Optional(Type.String({ minLength: 1, description: 'Write-only: PKCS#8 PEM private key (generated when absent on creation).' })),
+  privateJwk: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Write-only: the private key as a JWK, instead of PEM.' })),
+  previousKeys: Type.Array(PreviousKeySchema, { default: [], description: 'Read-only: rotated-out public keys still in the JWKS.' }),
+  ...EntityMeta,
+}, { additionalProperties: false });
+export type KeyPair = Static<typeof KeyPairSchema>;
+
+export const KEYPAIR_KIND = defineEntityKind({ name: KEYPAIRS, title: 'key pair', schema: KeyPairSchema, idField: 'id', affectsPipelines: true });
+
+/** The key type and parameters each algorithm needs. */
+export function keyRequirement(alg: SigningAlgorithm): { type: 'rsa' | 'ec' | 'ed25519'; curve?: string } {
+  if (alg.startsWith('RS') || alg.startsWith('PS')) return { type: 'rsa' };
+  if (alg === 'ES256') return { type: 'ec', curve: 'prime256v1' };
+  if (alg === 'ES384') return { type: 'ec', curve: 'secp384r1' };
+  if (alg === 'ES512') return { type: 'ec', curve: 'secp521r1' };
+  return { type: 'ed25519' };
+}
+
+/** Why `key` cannot sign with `alg`, or null. */
+export function keyProblem(key: KeyObject, alg: SigningAlgorithm): string | null {
+  const need = keyRequirement(alg);
+  if (key.asymmetricKeyType !== need.type) return `${alg} needs a ${need.type.toUpperCase()} key, got ${key.asymmetricKeyType ?? 'a symmetric key'}`;
+  if (need.type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return 'RSA keys must have at least 2048 bits';
+  if (need.curve && key.asymmetricKeyDetails?.namedCurve !== need.curve) return `${alg} needs the curve ${need.curve}`;
+  return null;
+}
+
+/** RFC 7638 thumbprint (SHA-256, base64url) of a public JWK. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+    : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+    : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+/** The public JWK as published: key members plus `kid`, `alg`, `use`. */
+export function publicJwkOf(privateKey: KeyObject, kid: string | undefined, alg: SigningAlgorithm): JsonWebKey & { kid: string } {
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  return { ...jwk, kid: kid ?? jwkThumbprint(jwk), alg, use: 'sig' };
+}
+
+function parsePrivateKey(pair: KeyPair): { key: KeyObject } | { problem: ErrorDetail } {
+  try {
+    if (pair.privateJwk) return { key: createPrivateKey({ key: pair.privateJwk as JsonWebKey, format: 'jwk' }) };
+    return { key: createPrivateKey(pair.privateKeyPem!) };
+  } catch (error) {
+    return { problem: { path: pair.privateJwk ? '/privateJwk' : '/privateKeyPem', message: `Not a usable private key: ${(error as Error).message}` } };
+  }
+}
+
+/** Hooks that derive the public part from the private key and protect the key material. */
+export function keyPairHooks(checkDelete: (id: string) => ErrorDetail[]): EntityHooks {
+  return {
+    check(entity, ctx: WriteContext) {
+      const pair = entity as KeyPair;
+      const previous = ctx.previous as KeyPair | undefined;
+      if (!pair.privateKeyPem && !pair.privateJwk) {
+        if (previous?.privateKeyPem) return pair.alg !== previous.alg ? [{ path: '/alg', message: 'The algorithm of a key pair cannot change; create a new key pair' }] : [];
+        return [{ path: '/privateKeyPem', message: 'A private key is required (send none to the create endpoint to have one generated)' }];
+      }
+      const parsed = parsePrivateKey(pair);
+      if ('problem' in parsed) return [parsed.problem];
+      const problem = keyProblem(parsed.key, pair.alg);
+      return problem ? [{ path: '/alg', message: problem }] : [];
+    },
+    prepare(entity, ctx) {
+      const { privateJwk: _jwk, ...pair } = entity as KeyPair;
+      const previous = ctx.previous as KeyPair | undefined;
+      if (!(entity as KeyPair).privateKeyPem && !(entity as KeyPair).privateJwk && previous) {
+        // An edit of name, description or exposure: the key material stays as it is.
+        return { ...pair, kid: previous.kid, publicJwk: previous.publicJwk, privateKeyPem: previous.privateKeyPem, previousKeys: previous.previousKeys } as StoredEntity;
+      }
+      const parsed = parsePrivateKey(entity as KeyPair) as { key: KeyObject };
+      const publicJwk = publicJwkOf(parsed.key, pair.kid, pair.alg);
+      const privateKeyPem = parsed.key.export({ format: 'pem', type: 'pkcs8' }).toString();
+      return { ...pair, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: ctx.importing ? pair.previousKeys : previous?.previousKeys ?? [] } as StoredEntity;
+    },
+    present(entity) {
+      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
+      return shown as StoredEntity;
+    },
+    export(entity, options: ExportOptions) {
+      if (options.includePrivateKeys) return entity;
+      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
+      return shown as StoredEntity;
+    },
+    checkDelete,
+  };
+}

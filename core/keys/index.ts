@@ -1,0 +1,54 @@
+/** Key pairs and revocations: core services every token-issuing or token-checking plugin uses. */
+import type { DependencyContainer } from 'tsyringe';
+import { ADMIN_EXTENSIONS, STORE } from '../tokens.js';
+import { EntityRegistry } from '../entities.js';
+import { EntityService, type EntityHooks } from '../entity-service.js';
+import type { Store } from '../store.js';
+import { KeyService } from './key-service.js';
+import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS } from './revocations.js';
+import { KeyPairsAdmin } from './api.js';
+import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
+import type { ErrorDetail } from '../errors.js';
+
+export { KeyService, TokenVerificationError, type SigningKey, type VerificationKey } from './key-service.js';
+export { RevocationList, REVOKED_TOKENS } from './revocations.js';
+export { KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
+
+/** What may refer to a key pair; plugins add theirs so a key pair in use cannot be deleted. */
+export type KeyPairReferences = (id: string) => ErrorDetail[];
+const references = new WeakMap<DependencyContainer, KeyPairReferences[]>();
+
+export function addKeyPairReferences(container: DependencyContainer, check: KeyPairReferences): void {
+  const list = references.get(container) ?? [];
+  list.push(check);
+  references.set(container, list);
+}
+
+export function registerKeys(container: DependencyContainer): void {
+  const registry = container.resolve(EntityRegistry);
+  registry.register(KEYPAIR_KIND);
+  registry.register(REVOKED_TOKEN_KIND);
+  container.registerSingleton(KeyService);
+  container.registerSingleton(RevocationList);
+  container.register(ADMIN_EXTENSIONS, { useClass: KeyPairsAdmin });
+}
+
+/** After the store opened: hooks, indexes, and the default key pair on first start. */
+export async function initKeys(container: DependencyContainer): Promise<void> {
+  const entities = container.resolve(EntityService);
+  entities.addHooks(KEYPAIRS, keyPairHooks((id) => (references.get(container) ?? []).flatMap((check) => check(id))));
+  const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the token revocation endpoint' }]) };
+  entities.addHooks(REVOKED_TOKENS, noClientWrites);
+  const keys = container.resolve(KeyService);
+  keys.start();
+  container.resolve(RevocationList).start();
+  const store = container.resolve<Store>(STORE);
+  if (!store.get(KEYPAIRS, DEFAULT_KEYPAIR_ID)) {
+    await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
+  }
+}
+
+export function stopKeys(container: DependencyContainer): void {
+  container.resolve(KeyService).stop();
+  container.resolve(RevocationList).stop();
+}

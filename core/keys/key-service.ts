@@ -1,0 +1,176 @@
+/**
+ * The gateway's signing keys, ready to use: private keys parsed once, public keys indexed by
+ * `kid` (current and rotated-out ones until they retire), the JWKS document, signing and
+ * verification of the gateway's own tokens. Follows the store like the State does.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import { SignJWT, jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { Logger } from 'pino';
+import { LOGGER, STORE } from '../tokens.js';
+import type { Store } from '../store.js';
+import { KEYPAIRS, keyRequirement, type KeyPair, type SigningAlgorithm } from './entity.js';
+
+export interface SigningKey {
+  readonly id: string;
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly privateKey: KeyObject;
+}
+
+export interface VerificationKey {
+  readonly keyPairId: string;
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly publicKey: KeyObject;
+  /** Epoch ms after which the key no longer verifies (Infinity for current keys). */
+  readonly retireAt: number;
+  readonly exposed: boolean;
+  readonly jwk: JsonWebKey;
+}
+
+export class TokenVerificationError extends Error {
+  override name = 'TokenVerificationError';
+}
+
+@injectable()
+export class KeyService {
+  readonly #store: Store;
+  readonly #log: Logger;
+  #signing = new Map<string, SigningKey>();
+  #byKid = new Map<string, VerificationKey>();
+  /** Latest `exp` (epoch s) signed per kid since start: rotation keeps a key until then. */
+  readonly #maxSignedExp = new Map<string, number>();
+  #jwksCache: { json: string; validUntil: number } | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(@inject(STORE) store: Store, @inject(LOGGER) log: Logger) {
+    this.#store = store;
+    this.#log = log.child({ component: 'keys' });
+  }
+
+  start(): void {
+    this.#reload();
+    this.#unsubscribe = this.#store.onChange((event) => {
+      if (event.op === 'reset' || event.kind === KEYPAIRS) this.#reload();
+    });
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+  }
+
+  has(id: string): boolean {
+    return this.#signing.has(id);
+  }
+
+  signingKey(id: string): SigningKey | undefined {
+    return this.#signing.get(id);
+  }
+
+  /** A key that verifies tokens with this kid now (current, or rotated out and not yet retired). */
+  verificationKey(kid: string): VerificationKey | undefined {
+    const key = this.#byKid.get(kid);
+    return key && key.retireAt > Date.now() ? key : undefined;
+  }
+
+  /** Sign `payload` with the key pair `id`; `payload.exp` is recorded for rotation. */
+  async sign(id: string, payload: JWTPayload, typ = 'JWT'): Promise<string> {
+    const key = this.#signing.get(id);
+    if (!key) throw new Error(`No key pair "${id}"`);
+    if (typeof payload.exp === 'number' && payload.exp > (this.#maxSignedExp.get(key.kid) ?? 0)) this.#maxSignedExp.set(key.kid, payload.exp);
+    return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.privateKey);
+  }
+
+  /** Latest expiry (epoch ms) of a token signed with this kid since start, or 0. */
+  maxSignedExpiry(kid: string): number {
+    return (this.#maxSignedExp.get(kid) ?? 0) * 1000;
+  }
+
+  /**
+   * Verify a token signed by one of the gateway's keys: the header's `kid` must name a live key and
+   * its `alg` must be that key's algorithm (no algorithm confusion, never `none`).
+   */
+  async verify(token: string, options: Omit<JWTVerifyOptions, 'algorithms'> = {}): Promise<{ payload: JWTPayload; key: VerificationKey }> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new TokenVerificationError('The token is malformed');
+    }
+    const key = typeof header.kid === 'string' ? this.verificationKey(header.kid) : undefined;
+    if (!key) throw new TokenVerificationError('The token is not signed by a known key');
+    try {
+      const { payload } = await jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] });
+      return { payload, key };
+    } catch (error) {
+      throw new TokenVerificationError(verifyMessage(error));
+    }
+  }
+
+  /** The JWKS document (exposed, unretired keys), cached until the next retirement. */
+  jwksJson(): string {
+    const now = Date.now();
+    if (this.#jwksCache && this.#jwksCache.validUntil > now) return this.#jwksCache.json;
+    const live = [...this.#byKid.values()].filter((k) => k.exposed && k.retireAt > now);
+    const json = JSON.stringify({ keys: live.map((k) => ({ ...k.jwk, kid: k.kid, alg: k.alg, use: 'sig' })) });
+    this.#jwksCache = { json, validUntil: Math.min(...live.map((k) => k.retireAt), now + 60_000) };
+    return json;
+  }
+
+  /** A fresh private key (PKCS#8 PEM) for `alg`, generated off the event loop. */
+  generate(alg: SigningAlgorithm): Promise<string> {
+    const need = keyRequirement(alg);
+    const encoding = { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as const;
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null, _publicKey: string, privateKey: string) => (error ? reject(error) : resolve(privateKey));
+      if (need.type === 'rsa') generateKeyPair('rsa', { modulusLength: 2048, ...encoding }, done);
+      else if (need.type === 'ec') generateKeyPair('ec', { namedCurve: need.curve!, ...encoding }, done);
+      else generateKeyPair('ed25519', encoding, done);
+    });
+  }
+
+  #reload(): void {
+    const signing = new Map<string, SigningKey>();
+    const byKid = new Map<string, VerificationKey>();
+    for (const pair of this.#store.list(KEYPAIRS) as KeyPair[]) {
+      try {
+        const privateKey = createPrivateKey(pair.privateKeyPem!);
+        const kid = pair.kid!;
+        signing.set(pair.id, { id: pair.id, kid, alg: pair.alg, privateKey });
+        byKid.set(kid, { keyPairId: pair.id, kid, alg: pair.alg, publicKey: createPublicKey(privateKey), retireAt: Number.POSITIVE_INFINITY, exposed: pair.exposed !== false, jwk: stripJwk(pair.publicJwk as JsonWebKey) });
+        for (const previous of pair.previousKeys ?? []) {
+          if (byKid.has(previous.kid)) continue;
+          byKid.set(previous.kid, {
+            keyPairId: pair.id, kid: previous.kid, alg: previous.alg, retireAt: Date.parse(previous.retireAt), exposed: pair.exposed !== false,
+            publicKey: createPublicKey({ key: previous.publicJwk as JsonWebKey, format: 'jwk' }), jwk: stripJwk(previous.publicJwk as JsonWebKey),
+          });
+        }
+      } catch (error) {
+        this.#log.error({ err: error, keyPairId: pair.id }, 'key pair could not be loaded; it neither signs nor verifies');
+      }
+    }
+    this.#signing = signing;
+    this.#byKid = byKid;
+    this.#jwksCache = null;
+  }
+}
+
+/** Only the public key members (the stored JWK may carry kid/alg/use; they are set from the entity). */
+function stripJwk(jwk: JsonWebKey): JsonWebKey {
+  const { kty, n, e, crv, x, y } = jwk;
+  return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined));
+}
+
+function verifyMessage(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED': return 'The token has expired';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'The token signature is invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED': return 'The token algorithm is not allowed';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': return `The token claim "${(error as { claim?: string }).claim}" is invalid`;
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID': return 'The token is malformed';
+    default: return 'The token is invalid';
+  }
+}

@@ -1,0 +1,25 @@
+/** The `client-credentials` plugin's public surface. */
+import type { PluginModule } from '../../core/gateway.js';
+import { PLUGINS, STORE } from '../../core/tokens.js';
+import { GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type GlobalConfig } from '../../core/entities.js';
+import { addKeyPairReferences } from '../../core/keys/index.js';
+import type { Store } from '../../core/store.js';
+import { ClientCredentialsPlugin } from './plugin.js';
+
+export { ClientCredentialsPlugin, METADATA_PATH, grantedScope } from './plugin.js';
+export { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
+
+export const clientCredentialsPlugin: PluginModule = {
+  register(container) {
+    container.register(PLUGINS, { useClass: ClientCredentialsPlugin });
+  },
+  init(container) {
+    const store = container.resolve<Store>(STORE);
+    addKeyPairReferences(container, (id) => {
+      const global = store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID) as GlobalConfig | undefined;
+      return (global?.plugins ?? [])
+        .filter((p) => p.plugin === 'client-credentials' && ((p.config as { defaultKeyPair?: string }).defaultKeyPair ?? 'portcullis-jwt-signing') === id)
+        .map(() => ({ path: '/', message: 'it is the defaultKeyPair of the client-credentials plugin in the global configuration' }));
+    });
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * Shared steps of the OAuth endpoints: method and transport checks, the bounded body parser
+ * (form or JSON), and client authentication (client_secret_basic / client_secret_post, RFC 6749
+ * §2.3.1) against the API keys.
+ */
+import type { IncomingMessage } from 'node:http';
+import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/errors.js';
+import { mediaType, readBody, isJsonMediaType } from '../../core/http-utils.js';
+import type { RequestContext } from '../../core/context.js';
+import { UNKNOWN_KEY_VERIFIER } from '../apikeys/entity.js';
+import type { ApiKeyIndex, IndexedKey } from '../apikeys/key-index.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+export function requireMethod(ctx: RequestContext, allowed: readonly string[]): void {
+  if (!allowed.includes(ctx.method)) {
+    ctx.req.resume();
+    throw new MethodNotAllowedError([...allowed]);
+  }
+}
+
+export function requireSecure(ctx: RequestContext, secure: boolean): void {
+  if (secure && ctx.scheme !== 'https') {
+    ctx.req.resume();
+    throw new InvalidRequestError('This endpoint is only served over HTTPS');
+  }
+}
+
+/** The request parameters: `application/x-www-form-urlencoded` or JSON, each at most once. */
+export async function readParams(req: IncomingMessage): Promise<Map<string, string>> {
+  const type = mediaType(req);
+  const form = type === 'application/x-www-form-urlencoded';
+  if (!form && !isJsonMediaType(type)) {
+    req.resume();
+    throw new InvalidRequestError('The body must be application/x-www-form-urlencoded (or JSON)');
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req, BODY_LIMIT);
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    throw new InvalidRequestError('The request body could not be read');
+  }
+  const params = new Map<string, string>();
+  if (form) {
+    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
+      if (params.has(name)) throw new InvalidRequestError(`The parameter "${name}" is repeated`);
+      params.set(name, value);
+    }
+    return params;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidRequestError('The request body must be a JSON object');
+  for (const [name, value] of Object.entries(json)) {
+    if (typeof value !== 'string') throw new InvalidRequestError(`The parameter "${name}" must be a string`);
+    params.set(name, value);
+  }
+  return params;
+}
+
+export interface AuthenticatedClient {
+  key: IndexedKey;
+  /** Whether HTTP Basic was used (errors then carry a Basic challenge). */
+  basic: boolean;
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/** Authenticate the client by exactly one method; unknown, disabled, expired or wrong: invalid_client. */
+export function authenticateClient(req: IncomingMessage, params: Map<string, string>, keys: ApiKeyIndex): AuthenticatedClient {
+  const header = req.headers.authorization;
+  const basic = header !== undefined && /^basic /i.test(header);
+  let clientId: string | undefined;
+  let secret: string | undefined;
+  if (basic) {
+    if (params.has('client_secret')) throw new InvalidRequestError('Use one client authentication method, not several');
+    const decoded = Buffer.from(header!.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    try {
+      if (colon > 0) { clientId = formDecode(decoded.slice(0, colon)); secret = formDecode(decoded.slice(colon + 1)); }
+    } catch { /* malformed percent-encoding: treated as wrong credentials */ }
+    if (clientId === undefined || (params.has('client_id') && params.get('client_id') !== clientId)) throw new InvalidClientError('Client authentication failed', true);
+  } else {
+    clientId = params.get('client_id');
+    secret = params.get('client_secret');
+    if (clientId === undefined || secret === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post)');
+  }
+  const indexed = keys.get(clientId);
+  const ok = (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(secret ?? '');
+  if (!indexed || !ok || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw new InvalidClientError('Client authentication failed', basic);
+  return { key: indexed, basic };
+}
+
+/** A required parameter. */
+export function requireParam(params: Map<string, string>, name: string): string {
+  const value = params.get(name);
+  if (value === undefined || value === '') throw new InvalidRequestError(`The parameter "${name}" is required`);
+  return value;
+}
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;

@@ -1,0 +1,171 @@
+/**
+ * `client-credentials` (global sink): the OAuth 2.0 client credentials grant for API keys, answered
+ * by the gateway itself on matching hosts. Endpoints under `basePath`: `jwks.json`, `token`,
+ * `token/introspect` (RFC 7662), `token/revoke` (RFC 7009); and RFC 8414 metadata at
+ * `/.well-known/oauth-authorization-server`. Tokens are RFC 9068 JWTs signed by the key pair named
+ * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`.
+ */
+import { randomUUID } from 'node:crypto';
+import { injectable } from 'tsyringe';
+import type { Plugin, PluginSteps } from '../../core/plugin.js';
+import type { RequestContext } from '../../core/context.js';
+import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/errors.js';
+import { KeyService, RevocationList } from '../../core/keys/index.js';
+import { regexProblem } from '../../core/plugin-catalog.js';
+import { ApiKeyIndex } from '../apikeys/key-index.js';
+import { JWT_SIGN_KEYPAIR } from '../apikeys/entity.js';
+import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
+import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, NO_STORE } from './oauth-request.js';
+import { verifyGatewayToken } from '../apikeys/gateway-tokens.js';
+
+export const METADATA_PATH = '/.well-known/oauth-authorization-server';
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+@injectable()
+export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsConfigSchema> {
+  readonly id = 'client-credentials';
+  readonly name = 'Client credentials service';
+  readonly description = 'OAuth 2.0 client credentials grant for API keys: token, introspection, revocation, JWKS and server metadata endpoints answered by the gateway.';
+  readonly configSchema = ClientCredentialsConfigSchema;
+  readonly steps = ['sink'] as const;
+  readonly globalOnly = true;
+  readonly #keys: KeyService;
+  readonly #apikeys: ApiKeyIndex;
+  readonly #revocations: RevocationList;
+
+  constructor(keys: KeyService, apikeys: ApiKeyIndex, revocations: RevocationList) {
+    this.#keys = keys;
+    this.#apikeys = apikeys;
+    this.#revocations = revocations;
+  }
+
+  checkConfig(config: ClientCredentialsConfig): ErrorDetail[] {
+    const problems: ErrorDetail[] = [];
+    if (config.domain !== '*') {
+      const problem = regexProblem(config.domain);
+      if (problem) problems.push({ path: '/domain', message: problem });
+    }
+    if (!this.#keys.has(config.defaultKeyPair)) problems.push({ path: '/defaultKeyPair', message: `No key pair "${config.defaultKeyPair}"` });
+    return problems;
+  }
+
+  instantiate(config: ClientCredentialsConfig): PluginSteps {
+    const keys = this.#keys;
+    const apikeys = this.#apikeys;
+    const revocations = this.#revocations;
+    const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
+    const base = config.basePath;
+    const prefix = `${base}/`;
+    const paths = { jwks: `${base}/jwks.json`, token: `${base}/token`, introspect: `${base}/token/introspect`, revoke: `${base}/token/revoke` };
+    const ttlSeconds = Math.floor(config.expiration / 1000);
+    const issuerOf = (ctx: RequestContext) => config.issuer ?? `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+    const verifyOptions = { issuer: config.issuer, keys, apikeys, revocations };
+
+    /** POST …/token: grant_type=client_credentials. */
+    async function token(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.secure);
+      const params = await readParams(ctx.req);
+      const client = authenticateClient(ctx.req, params, apikeys);
+      const grantType = requireParam(params, 'grant_type');
+      if (grantType !== 'client_credentials') throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not supported; use client_credentials`);
+      const scope = grantedScope(params.get('scope'), client.key.key.scopes);
+      const keyPairId = client.key.key.metadata?.[JWT_SIGN_KEYPAIR] ?? config.defaultKeyPair;
+      if (!keys.has(keyPairId)) throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
+      const issuer = issuerOf(ctx);
+      const now = Math.floor(Date.now() / 1000);
+      const clientId = client.key.key.clientId;
+      const accessToken = await keys.sign(keyPairId, {
+        iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,
+        iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
+      }, 'at+jwt');
+      ctx.consumer = clientId;
+      ctx.respond(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, ...(scope ? { scope } : {}) }, NO_STORE);
+    }
+
+    /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
+    async function introspect(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.secure);
+      const params = await readParams(ctx.req);
+      const client = authenticateClient(ctx.req, params, apikeys);
+      ctx.consumer = client.key.key.clientId;
+      const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
+      if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
+      const { payload } = result;
+      ctx.respond(200, {
+        active: true, scope: payload.scope, client_id: payload.client_id, sub: payload.sub, aud: payload.aud, iss: payload.iss,
+        exp: payload.exp, iat: payload.iat, jti: payload.jti, token_type: 'Bearer',
+      }, NO_STORE);
+    }
+
+    /** POST …/token/revoke (RFC 7009): a client revokes its own tokens; unknown tokens are fine. */
+    async function revoke(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.secure);
+      const params = await readParams(ctx.req);
+      const client = authenticateClient(ctx.req, params, apikeys);
+      ctx.consumer = client.key.key.clientId;
+      const hint = params.get('token_type_hint');
+      if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
+      const result = await verifyGatewayToken(requireParam(params, 'token'), { ...verifyOptions, allowRevoked: true, allowDisabledClient: true });
+      if (result.ok) {
+        if (result.payload.client_id !== client.key.key.clientId) throw new UnauthorizedClientError('This token was not issued to this client');
+        await revocations.revoke(String(result.payload.jti), client.key.key.clientId, Number(result.payload.exp));
+      }
+      ctx.respond(200, undefined, NO_STORE);
+    }
+
+    function jwks(ctx: RequestContext): void {
+      requireMethod(ctx, ['GET', 'HEAD']);
+      ctx.respond(200, keys.jwksJson(), { 'content-type': 'application/jwk-set+json', 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}` });
+    }
+
+    function metadata(ctx: RequestContext): void {
+      requireMethod(ctx, ['GET', 'HEAD']);
+      const issuer = issuerOf(ctx);
+      const origin = `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+      const methods = ['client_secret_basic', 'client_secret_post'];
+      ctx.respond(200, {
+        issuer,
+        token_endpoint: origin + paths.token,
+        jwks_uri: origin + paths.jwks,
+        introspection_endpoint: origin + paths.introspect,
+        revocation_endpoint: origin + paths.revoke,
+        grant_types_supported: ['client_credentials'],
+        response_types_supported: [],
+        token_endpoint_auth_methods_supported: methods,
+        introspection_endpoint_auth_methods_supported: methods,
+        revocation_endpoint_auth_methods_supported: methods,
+      }, { 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}` });
+    }
+
+    return {
+      sink: {
+        matches: (ctx) => (ctx.path === METADATA_PATH || ctx.path.startsWith(prefix)) && hostMatches(ctx.host),
+        async handle(ctx) {
+          switch (ctx.path) {
+            case paths.token: return token(ctx);
+            case paths.introspect: return introspect(ctx);
+            case paths.revoke: return revoke(ctx);
+            case paths.jwks: return jwks(ctx);
+            case METADATA_PATH: return metadata(ctx);
+            default:
+              ctx.req.resume();
+              throw new NotFoundError(`No OAuth endpoint at ${ctx.path}`);
+          }
+        },
+      },
+    };
+  }
+}
+
+/** The scope granted: what was asked, each within the key's scopes; all of them when none was asked. */
+export function grantedScope(requested: string | undefined, allowed: readonly string[]): string {
+  if (requested === undefined) return allowed.join(' ');
+  const asked = requested.split(' ').filter(Boolean);
+  if (asked.length === 0 || asked.some((s) => !SCOPE_TOKEN.test(s))) throw new InvalidScopeError('The scope parameter is malformed');
+  const outside = asked.filter((s) => !allowed.includes(s));
+  if (outside.length > 0) throw new InvalidScopeError(`Scope not allowed for this client: ${outside.join(' ')}`);
+  return [...new Set(asked)].join(' ');
+}
