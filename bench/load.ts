@@ -1,5 +1,8 @@
 /** The load generator: wrk when installed (lighter on a 2-core machine), autocannon otherwise. */
 import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -12,6 +15,8 @@ export interface LoadResult {
 export interface LoadOptions {
   url: string;
   headers: Record<string, string>;
+  method?: string;
+  body?: string;
   durationSeconds: number;
   connections: number;
 }
@@ -34,6 +39,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
 function runWrk(options: LoadOptions): LoadResult {
   const args = ['-t1', `-c${options.connections}`, `-d${options.durationSeconds}s`, '--latency'];
+  if (options.method || options.body) {
+    const script = join(mkdtempSync(join(tmpdir(), 'wrk-')), 'request.lua');
+    writeFileSync(script, `wrk.method = ${JSON.stringify(options.method ?? 'POST')}\nwrk.body = ${JSON.stringify(options.body ?? '')}\n`);
+    args.push('-s', script);
+  }
   // wrk adds its own Host unless one is given spelled exactly `Host`
   for (const [name, value] of Object.entries(options.headers)) args.push('-H', `${name === 'host' ? 'Host' : name}: ${value}`);
   args.push(options.url);
@@ -59,7 +69,7 @@ function toMs(value: string | undefined): number {
 
 async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon');
-  const result: any = await autocannon({ url: options.url, headers: options.headers, connections: options.connections, duration: options.durationSeconds });
+  const result: any = await autocannon({ url: options.url, headers: options.headers, method: (options.method ?? 'GET') as any, body: options.body, connections: options.connections, duration: options.durationSeconds });
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,

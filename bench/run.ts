@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { runLoad, LOAD_TOOL, type LoadResult } from './load.js';
 import { SCENARIOS, BENCH_SECRET, manyKeysDataFile, type Admin } from './scenarios.js';
 import { hashSecret } from '../plugins/apikeys/entity.js';
+import { setupOAuth, joseSignRate, OAUTH_ALGORITHMS } from './oauth.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(here, '../..');
@@ -78,6 +79,7 @@ function adminClient(adminUrl: string): Admin {
   return async (method, path, body) => {
     const res = await request(adminUrl + path, {
       method: method as any,
+      reset: true, // a fresh connection per admin call: minutes of load pass between them
       headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -90,6 +92,8 @@ interface Target {
   name: string;
   url: string;
   headers: Record<string, string>;
+  method?: string;
+  body?: string;
 }
 
 function median(values: number[]): number {
@@ -102,11 +106,11 @@ function median(values: number[]): number {
  * on a shared 2-core machine neighbours come and go, and interleaving spreads their noise evenly.
  */
 async function measureAll(targets: Target[]): Promise<Array<{ name: string } & LoadResult>> {
-  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS }); // warm-up (JIT, pools)
+  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS }); // warm-up (JIT, pools)
   const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
-      const result = await runLoad({ url: t.url, headers: t.headers, durationSeconds: DURATION, connections: CONNECTIONS });
+      const result = await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: DURATION, connections: CONNECTIONS });
       runs.get(t.name)!.push(result);
       process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `   errors ${result.errors}` : ''}\n`);
     }
@@ -151,6 +155,17 @@ async function main(): Promise<void> {
   const results = await measureAll(targets);
   process.stdout.write('\nmedians:\n');
   for (const r of results) process.stdout.write(`${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / results[1]!.requestsPerSecond).toFixed(2)}× bare\n`);
+  process.stdout.write('\nclient credentials service:\n');
+  const oauthTargets = await setupOAuth(admin, gateway.proxy);
+  const oauthResults = await measureAll(oauthTargets);
+  const signRates = new Map<string, number>();
+  for (const alg of OAUTH_ALGORITHMS) signRates.set(alg, await joseSignRate(alg, 3, CONNECTIONS));
+  const oauthRows = oauthTargets.map((t, i) => {
+    const r = oauthResults[i]!;
+    const raw = t.alg ? signRates.get(t.alg)! : NaN;
+    const signs = t.name.startsWith('token') ? `${raw.toFixed(0)} | ${(r.requestsPerSecond / raw).toFixed(2)}×` : '— | —';
+    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${signs} | ${r.errors} |`;
+  });
   const floor = results[1]!;
   const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`);
   const doc = `# Benchmarks
@@ -170,6 +185,16 @@ no worse than 1.2× its p99.
 | scenario | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | errors |
 |---|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
+
+## Client credentials service
+
+Token issuance (\`POST /token\`, client_secret_post, one JWT signed per request) per algorithm, and
+introspection, against jose's raw signing rate measured in the same run (the bench process signing with as
+many signatures in flight as the load has connections, WebCrypto using the thread pool like the gateway). Target: ≥ 0.5× the raw rate, so that HTTP and credential checks do not dominate.
+
+| endpoint | req/s | p50 ms | p99 ms | jose raw sign/s | vs raw | errors |
+|---|---:|---:|---:|---:|---:|---:|
+${oauthRows.join('\n')}
 
 ## API keys at scale
 
