@@ -54,8 +54,8 @@ export class RequestContext {
   readonly host: string;
   /** Normalized request path (dot segments resolved), without the query. */
   readonly path: string;
-  /** Raw query string including `?`, or ''. */
-  readonly search: string;
+  /** Raw query string including `?`, or '' (plugins may rewrite what goes upstream). */
+  search: string;
   /** `http` or `https` as seen by the client (honours X-Forwarded-Proto from trusted proxies). */
   readonly scheme: string;
   readonly clientIp: string;

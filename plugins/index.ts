@@ -4,5 +4,6 @@ import { headersPlugin } from './headers/index.js';
 import { corsPlugin } from './cors/index.js';
 import { apikeysPlugin } from './apikeys/index.js';
 import { clientCredentialsPlugin } from './client-credentials/index.js';
+import { jwtVerifierPlugin } from './jwt-verifier/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin];

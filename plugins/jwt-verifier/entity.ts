@@ -1,0 +1,122 @@
+/**
+ * The `JwtVerifier` entity: where a token is read, which keys verify it (HMAC secret, PEM, JWK,
+ * JWKS URL, OIDC discovery, or the gateway's own key pairs), and what it must say (algorithms,
+ * issuer, audience, leeway, age, `typ`, required claims). The same settings schema serves inline
+ * verifiers in the plugin config.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/entities.js';
+import type { EntityHooks } from '../../core/entity-service.js';
+import type { ErrorDetail } from '../../core/errors.js';
+import { regexProblem } from '../../core/plugin-catalog.js';
+
+export const JWT_VERIFIERS = 'jwt-verifiers';
+
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const ALGORITHM = Type.Union([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS].map((a) => Type.Literal(a)));
+const HTTP_URL = '^https?://[^\\s]+$';
+
+export const TokenSourceSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, default: 'Authorization' }), prefix: Type.String({ default: 'Bearer ' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+], { default: { kind: 'header', name: 'Authorization', prefix: 'Bearer ' }, description: 'Where the token is read.' });
+export type TokenSource = Static<typeof TokenSourceSchema>;
+
+const RemoteCache = {
+  cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'Longest time a fetched document is used (a shorter Cache-Control max-age wins).' }),
+  refetchCooldownSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'A token with an unknown kid triggers a refetch at most this often.' }),
+};
+
+export const VerifierKeysSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('hmac'), secret: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret, at least 32 bytes; write-only.' })) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('pem'), pem: Type.String({ minLength: 1, description: 'Public key (or certificate) in PEM.' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('jwk'), jwk: Type.Record(Type.String(), Type.Unknown(), { description: 'Public JWK.' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('jwks'), url: Type.String({ pattern: HTTP_URL, description: 'JWKS URL.' }), ...RemoteCache }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('oidc'), issuer: Type.String({ pattern: HTTP_URL, description: 'Issuer; its /.well-known/openid-configuration gives the JWKS.' }), ...RemoteCache }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('keypairs'), ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "The gateway's key pairs to trust; all when absent." })) }, { additionalProperties: false }),
+], { description: 'The keys that verify signatures.' });
+export type VerifierKeys = Static<typeof VerifierKeysSchema>;
+
+export const ClaimRuleSchema = Type.Object({
+  equals: Type.Optional(Type.Unknown({ description: 'The claim equals this value.' })),
+  oneOf: Type.Optional(Type.Array(Type.Unknown(), { description: 'The claim is one of these values.' })),
+  regex: Type.Optional(Type.String({ description: 'The claim is a string matching this regular expression (anchored).' })),
+  contains: Type.Optional(Type.Unknown({ description: 'The claim is an array containing this value (or a space-separated string containing this word).' })),
+}, { additionalProperties: false });
+
+export const VerifierSettings = {
+  source: TokenSourceSchema,
+  keys: VerifierKeysSchema,
+  algorithms: Type.Array(ALGORITHM, { minItems: 1, description: 'Accepted algorithms; `none` never; HMAC only with an HMAC secret.' }),
+  issuer: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Accepted issuers (`iss`).' })),
+  audience: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Accepted audiences: the token must name one of them.' })),
+  leewaySeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'Clock skew tolerated on exp/nbf/iat.' }),
+  maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Refuse tokens issued (iat) longer ago than this.' })),
+  typ: Type.Optional(Type.String({ minLength: 1, description: 'Required `typ` header, e.g. `at+jwt`.' })),
+  requiredClaims: Type.Record(Type.String(), ClaimRuleSchema, { default: {}, description: 'Claims the token must carry, with a rule each.' }),
+};
+
+export const InlineVerifierSchema = Type.Object(VerifierSettings, { additionalProperties: false });
+export type InlineVerifier = Static<typeof InlineVerifierSchema>;
+
+export const JwtVerifierSchema = Type.Object({
+  id: EntityId,
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.String({ default: '', maxLength: 2000 }),
+  ...VerifierSettings,
+  ...EntityMeta,
+}, { additionalProperties: false });
+export type JwtVerifier = Static<typeof JwtVerifierSchema>;
+
+export const JWT_VERIFIER_KIND = defineEntityKind({ name: JWT_VERIFIERS, title: 'JWT verifier', schema: JwtVerifierSchema, idField: 'id', affectsPipelines: true });
+
+/** Problems beyond the schema: algorithm/key consistency, claim regexes, a secret on creation. */
+export function verifierProblems(settings: InlineVerifier, prefix = ''): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const hmac = settings.keys.kind === 'hmac';
+  settings.algorithms.forEach((alg, i) => {
+    const isHmac = (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+    if (hmac && !isHmac) problems.push({ path: `${prefix}/algorithms/${i}`, message: `${alg} needs an asymmetric key; an HMAC secret only verifies HS256/384/512` });
+    if (!hmac && isHmac) problems.push({ path: `${prefix}/algorithms/${i}`, message: `${alg} is an HMAC algorithm: never accepted with public keys (algorithm confusion)` });
+  });
+  for (const [claim, rule] of Object.entries(settings.requiredClaims ?? {})) {
+    if (rule.regex !== undefined) {
+      const problem = regexProblem(rule.regex);
+      if (problem) problems.push({ path: `${prefix}/requiredClaims/${claim}/regex`, message: problem });
+    }
+  }
+  return problems;
+}
+
+function hideSecret(entity: StoredEntity): StoredEntity {
+  const verifier = entity as JwtVerifier;
+  if (verifier.keys.kind !== 'hmac') return entity;
+  return { ...verifier, keys: { kind: 'hmac' } } as StoredEntity;
+}
+
+/** Hooks: validate, keep an HMAC secret write-only (a PUT without it keeps the stored one). */
+export function jwtVerifierHooks(): EntityHooks {
+  return {
+    check(entity, ctx) {
+      const verifier = entity as JwtVerifier;
+      const problems = verifierProblems(verifier);
+      const previous = ctx.previous as JwtVerifier | undefined;
+      if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && !(previous?.keys.kind === 'hmac' && previous.keys.secret)) {
+        problems.push({ path: '/keys/secret', message: 'An HMAC verifier needs a secret of at least 32 bytes' });
+      }
+      return problems;
+    },
+    prepare(entity, ctx) {
+      const verifier = entity as JwtVerifier;
+      const previous = ctx.previous as JwtVerifier | undefined;
+      if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && previous?.keys.kind === 'hmac') {
+        return { ...verifier, keys: { kind: 'hmac', secret: previous.keys.secret } } as StoredEntity;
+      }
+      return entity;
+    },
+    present: hideSecret,
+    export: (entity, options) => (options.includePrivateKeys ? entity : hideSecret(entity)),
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * `jwt-verifier` (validateAccess + transformRequest): bearer JWTs from the gateway or an external
+ * identity provider, checked by verifier, then access rules per method and path with required
+ * scopes (deny by default). Errors follow RFC 6750: 401 without a usable token (no error code when
+ * there was none), 403 `insufficient_scope` with the scopes needed.
+ */
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import type { JWTPayload } from 'jose';
+import type { Plugin, PluginSteps } from '../../core/plugin.js';
+import type { RequestContext } from '../../core/context.js';
+import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/errors.js';
+import { KeyService, RevocationList, KEYPAIRS } from '../../core/keys/index.js';
+import { anchoredRegex, regexProblem } from '../../core/plugin-catalog.js';
+import { STORE } from '../../core/tokens.js';
+import type { Store } from '../../core/store.js';
+import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
+import { JWT_VERIFIERS, verifierProblems, type TokenSource } from './entity.js';
+import { VerifierRegistry } from './verifier-registry.js';
+import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
+import { VerifiedTokenCache } from './token-cache.js';
+import { grantedScopes, scopeMatcher } from './scopes.js';
+
+declare module '../../core/context.js' {
+  interface ContextAttributes {
+    /** The verified token of `jwt-verifier`. */
+    jwt?: { token: string; payload: JWTPayload; source: TokenSource };
+  }
+}
+
+interface CacheEntry {
+  payload: JWTPayload;
+  verifierIndex: number;
+  resigned?: { token: string; until: number };
+}
+
+@injectable()
+export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema> {
+  readonly id = 'jwt-verifier';
+  readonly name = 'JWT verifier';
+  readonly description = 'Validates bearer JWTs (gateway key pairs, static keys, JWKS URL, OIDC discovery) and enforces scopes per method and path.';
+  readonly configSchema = JwtVerifierConfigSchema;
+  readonly steps = ['validateAccess', 'transformRequest'] as const;
+  readonly #registry: VerifierRegistry;
+  readonly #keys: KeyService;
+  readonly #revocations: RevocationList;
+  readonly #store: Store;
+
+  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(STORE) store: Store) {
+    this.#registry = registry;
+    this.#keys = keys;
+    this.#revocations = revocations;
+    this.#store = store;
+  }
+
+  checkConfig(config: JwtVerifierConfig): ErrorDetail[] {
+    const problems: ErrorDetail[] = [];
+    if (config.verifiers.length === 0 && !config.verifier) problems.push({ path: '/verifiers', message: 'Name at least one verifier (or give an inline `verifier`)' });
+    config.verifiers.forEach((id, i) => { if (!this.#store.get(JWT_VERIFIERS, id)) problems.push({ path: `/verifiers/${i}`, message: `No JWT verifier "${id}"` }); });
+    if (config.verifier) {
+      problems.push(...verifierProblems(config.verifier, '/verifier'));
+      if (config.verifier.keys.kind === 'hmac' && !config.verifier.keys.secret) problems.push({ path: '/verifier/keys/secret', message: 'An HMAC verifier needs a secret' });
+    }
+    config.rules.forEach((rule, i) => {
+      const problem = regexProblem(rule.path);
+      if (problem) problems.push({ path: `/rules/${i}/path`, message: problem });
+    });
+    if (config.upstream.strategy === 're-sign' && !this.#store.get(KEYPAIRS, config.upstream.reSign.keyPair)) {
+      problems.push({ path: '/upstream/reSign/keyPair', message: `No key pair "${config.upstream.reSign.keyPair}"` });
+    }
+    return problems;
+  }
+
+  instantiate(config: JwtVerifierConfig): PluginSteps {
+    const registry = this.#registry;
+    const keys = this.#keys;
+    const revocations = this.#revocations;
+    const inline = config.verifier ? registry.compile(config.verifier, 'inline verifier') : null;
+    // Stored verifiers are looked up at request time through the registry (a cheap version check),
+    // so editing a verifier takes effect without recompiling routes.
+    const verifiers = (): CompiledVerifier[] => {
+      const list: CompiledVerifier[] = [];
+      for (const id of config.verifiers) { const v = registry.get(id); if (v) list.push(v); }
+      if (inline) list.push(inline);
+      return list;
+    };
+    const rules = config.rules.map((rule) => ({ ...rule, methods: rule.methods.length ? new Set(rule.methods) : null, path: anchoredRegex(rule.path) }));
+    const matches = scopeMatcher(config.scopeStrategy);
+    const realm = `realm=${quoteAuthParam(config.realm)}`;
+    const cache = config.cache.enabled ? new VerifiedTokenCache<CacheEntry>(config.cache.maxEntries) : null;
+    const upstream = config.upstream;
+    const mapped = Object.entries(upstream.claimsToHeaders).map(([claim, header]) => [claim, header.toLowerCase()] as const);
+    const reSign = upstream.reSign;
+
+    const entries = new WeakMap<RequestContext, CacheEntry>();
+    const invalidToken = (reason: string) => new GatewayError(401, 'invalid_token', reason, { headers: { 'www-authenticate': `Bearer ${realm}, error="invalid_token", error_description=${quoteAuthParam(reason)}` } });
+
+    async function verify(ctx: RequestContext): Promise<void> {
+      const candidates = verifiers();
+      let token: string | null = null;
+      let chosen = -1;
+      for (let i = 0; i < candidates.length; i++) {
+        const found = candidates[i]!.extract(ctx);
+        if (found === null) continue;
+        token ??= found;
+        if (found === token && candidates[i]!.accepts(found)) { chosen = i; break; }
+      }
+      if (token === null) throw new GatewayError(401, 'unauthorized', 'A bearer token is required', { headers: { 'www-authenticate': `Bearer ${realm}` } });
+      if (chosen === -1) throw invalidToken('The token issuer is not trusted');
+      const cacheKey = cache ? VerifiedTokenCache.keyOf(token) : '';
+      let entry = cache?.get(cacheKey);
+      if (!entry || entry.verifierIndex !== chosen) {
+        let verified;
+        try {
+          verified = await candidates[chosen]!.verify(token);
+        } catch (error) {
+          if (error instanceof InvalidTokenError) throw invalidToken(error.message);
+          throw error;
+        }
+        entry = { payload: verified.payload, verifierIndex: chosen };
+        cache?.set(cacheKey, entry, verified.validUntil);
+      }
+      if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) throw invalidToken('The token has been revoked');
+      const rule = rules.find((r) => (r.methods === null || r.methods.has(ctx.method)) && r.path.test(ctx.path));
+      if (!rule) throw new GatewayError(403, 'forbidden', 'No access rule allows this request');
+      if (rule.requiredScopes.length > 0) {
+        const granted = grantedScopes(entry.payload, config.scopeClaim);
+        const ok = rule.match === 'all' ? rule.requiredScopes.every((s) => matches(granted, s)) : rule.requiredScopes.some((s) => matches(granted, s));
+        if (!ok) {
+          const scope = rule.requiredScopes.join(' ');
+          const message = `The token lacks the scope${rule.requiredScopes.length > 1 ? 's' : ''} needed: ${scope}${rule.match === 'any' && rule.requiredScopes.length > 1 ? ' (any of them)' : ''}`;
+          throw new GatewayError(403, 'insufficient_scope', message, { headers: { 'www-authenticate': `Bearer ${realm}, error="insufficient_scope", error_description=${quoteAuthParam(message)}, scope=${quoteAuthParam(scope)}` } });
+        }
+      }
+      ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.settings.source };
+      entries.set(ctx, entry);
+      const who = entry.payload.sub ?? entry.payload.client_id;
+      if (typeof who === 'string') ctx.consumer = who;
+    }
+
+    async function resign(ctx: RequestContext, entry: CacheEntry): Promise<string> {
+      const now = Date.now();
+      if (entry.resigned && entry.resigned.until - 5_000 > now) return entry.resigned.token;
+      const original = entry.payload;
+      const seconds = Math.floor(now / 1000);
+      const exp = Math.min(seconds + reSign.expirationSeconds, typeof original.exp === 'number' ? original.exp : Number.POSITIVE_INFINITY);
+      const claims: JWTPayload = {};
+      for (const name of reSign.claims) if (original[name] !== undefined) claims[name] = original[name];
+      const token = await keys.sign(reSign.keyPair, {
+        ...claims, iss: reSign.issuer, ...(reSign.audience ? { aud: reSign.audience } : {}),
+        iat: seconds, exp, jti: randomUUID(), ...(typeof original.iss === 'string' ? { original_iss: original.iss } : {}),
+      }, 'JWT');
+      entry.resigned = { token, until: exp * 1000 };
+      return token;
+    }
+
+    return {
+      validateAccess: verify,
+      async transformRequest(ctx) {
+        const headers = ctx.upstreamHeaders;
+        for (const [, header] of mapped) delete headers[header]; // never trust the client's versions
+        const jwt = ctx.attrs.jwt;
+        if (!jwt) return;
+        switch (upstream.strategy) {
+          case 'pass-through':
+            return;
+          case 'strip':
+            removeToken(ctx, jwt.source);
+            return;
+          case 'claims-to-headers':
+            for (const [claim, header] of mapped) {
+              const value = jwt.payload[claim];
+              if (value === undefined) continue;
+              headers[header] = typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value);
+            }
+            return;
+          case 're-sign': {
+            const entry = entries.get(ctx)!;
+            removeToken(ctx, jwt.source);
+            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(ctx, entry)}`;
+          }
+        }
+      },
+    };
+  }
+}
+
+/** Remove the token from where it was read, so the upstream never sees it. */
+function removeToken(ctx: RequestContext, source: TokenSource): void {
+  const headers = ctx.upstreamHeaders;
+  if (source.kind === 'header') {
+    delete headers[source.name.toLowerCase()];
+  } else if (source.kind === 'query') {
+    const params = new URLSearchParams(ctx.search);
+    params.delete(source.name);
+    const rest = params.toString();
+    ctx.search = rest ? `?${rest}` : '';
+  } else {
+    const cookie = headers.cookie;
+    if (typeof cookie !== 'string') return;
+    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && c.slice(0, c.indexOf('=')).trim() !== source.name);
+    if (kept.length > 0) headers.cookie = kept.join('; ');
+    else delete headers.cookie;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A verifier compiled from its settings: reads the token from its source, resolves the key (a
+ * static key, a remote key set or the gateway's key pairs), checks the signature with the allowed
+ * algorithms only, then the claims. Built when configuration changes; reused by every request.
+ */
+import { createPublicKey, createSecretKey, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../../core/context.js';
+import type { KeyService } from '../../core/keys/index.js';
+import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
+import type { InlineVerifier, TokenSource } from './entity.js';
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+export interface VerifiedToken {
+  payload: JWTPayload;
+  /** Epoch ms when the token stops being valid (exp + leeway). */
+  validUntil: number;
+}
+
+type KeyResolver = (kid: string | undefined, alg: string) => Promise<ResolvedKey | null> | ResolvedKey | null;
+
+export class CompiledVerifier {
+  readonly settings: InlineVerifier;
+  readonly issuers: ReadonlySet<string> | null;
+  readonly #resolve: KeyResolver;
+  readonly #claimChecks: Array<(payload: JWTPayload) => string | null>;
+  readonly #extract: (ctx: RequestContext) => string | null;
+
+  constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
+    this.settings = settings;
+    this.issuers = settings.issuer ? new Set(settings.issuer) : null;
+    this.#resolve = keyResolver(settings, deps);
+    this.#claimChecks = Object.entries(settings.requiredClaims ?? {}).map(([claim, rule]) => claimCheck(claim, rule));
+    this.#extract = tokenExtractor(settings.source);
+  }
+
+  /** The raw token, or null when the request carries none. */
+  extract(ctx: RequestContext): string | null {
+    return this.#extract(ctx);
+  }
+
+  /** Whether this verifier is the one for a token with this (unverified) issuer. */
+  accepts(token: string): boolean {
+    if (!this.issuers) return true;
+    try {
+      const iss = decodeJwt(token).iss;
+      return typeof iss === 'string' && this.issuers.has(iss);
+    } catch {
+      return false;
+    }
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new InvalidTokenError('The token is malformed');
+    }
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !(this.settings.algorithms as readonly string[]).includes(alg)) throw new InvalidTokenError(`The token algorithm ${JSON.stringify(alg)} is not allowed`);
+    const resolved = await this.#resolve(typeof header.kid === 'string' ? header.kid : undefined, alg);
+    if (!resolved || (resolved.alg !== undefined && resolved.alg !== alg)) throw new InvalidTokenError('The token is not signed by a known key');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, resolved.key, {
+        algorithms: [alg],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        clockTolerance: this.settings.leewaySeconds,
+        maxTokenAge: this.settings.maxAgeSeconds,
+        typ: this.settings.typ,
+      }));
+    } catch (error) {
+      throw new InvalidTokenError(joseMessage(error));
+    }
+    for (const check of this.#claimChecks) {
+      const problem = check(payload);
+      if (problem) throw new InvalidTokenError(problem);
+    }
+    const exp = typeof payload.exp === 'number' ? (payload.exp + this.settings.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
+    return { payload, validUntil: exp };
+  }
+}
+
+function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }): KeyResolver {
+  const keys = settings.keys;
+  switch (keys.kind) {
+    case 'hmac': {
+      const secret: ResolvedKey = { key: createSecretKey(Buffer.from(keys.secret ?? '', 'utf8')) };
+      return () => secret;
+    }
+    case 'pem': {
+      const key: ResolvedKey = { key: createPublicKey(keys.pem) };
+      return () => key;
+    }
+    case 'jwk': {
+      const jwk = keys.jwk as JsonWebKey & { alg?: string };
+      const key: ResolvedKey = { key: createPublicKey({ key: jwk, format: 'jwk' }), alg: jwk.alg };
+      return () => key;
+    }
+    case 'jwks': {
+      const set = new RemoteKeySet(keys.url, async () => keys.url, keys, deps.log);
+      return (kid) => set.resolve(kid);
+    }
+    case 'oidc': {
+      const set = new RemoteKeySet(keys.issuer, discoveredJwksUri(keys.issuer, keys), keys, deps.log);
+      return (kid) => set.resolve(kid);
+    }
+    case 'keypairs': {
+      const allowed = keys.ids ? new Set(keys.ids) : null;
+      return (kid) => {
+        const key = kid === undefined ? undefined : deps.keys.verificationKey(kid);
+        if (!key || (allowed && !allowed.has(key.keyPairId))) return null;
+        return { key: key.publicKey, alg: key.alg };
+      };
+    }
+  }
+}
+
+/** A compiled source reader; returns the token or null. */
+function tokenExtractor(source: TokenSource): (ctx: RequestContext) => string | null {
+  if (source.kind === 'header') {
+    const name = source.name.toLowerCase();
+    const prefix = source.prefix.toLowerCase();
+    return (ctx) => {
+      const value = ctx.req.headers[name];
+      if (typeof value !== 'string') return null;
+      if (prefix && value.slice(0, prefix.length).toLowerCase() !== prefix) return null;
+      const token = value.slice(prefix.length).trim();
+      return token === '' ? null : token;
+    };
+  }
+  if (source.kind === 'query') {
+    return (ctx) => (ctx.search ? new URLSearchParams(ctx.search).get(source.name) || null : null);
+  }
+  return (ctx) => cookieValue(ctx.req.headers.cookie, source.name);
+}
+
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim()) || null;
+  }
+  return null;
+}
+
+function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; regex?: string; contains?: unknown }): (payload: JWTPayload) => string | null {
+  const regex = rule.regex !== undefined ? new RegExp(`^(?:${rule.regex})$`) : null;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return (payload) => {
+    const value = payload[claim];
+    if (value === undefined) return `The token lacks the claim "${claim}"`;
+    if ('equals' in rule && rule.equals !== undefined && !same(value, rule.equals)) return `The claim "${claim}" has an unexpected value`;
+    if (rule.oneOf && !rule.oneOf.some((v) => same(v, value))) return `The claim "${claim}" has an unexpected value`;
+    if (regex && (typeof value !== 'string' || !regex.test(value))) return `The claim "${claim}" has an unexpected value`;
+    if (rule.contains !== undefined) {
+      const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(' ') : [];
+      if (!list.some((v) => same(v, rule.contains))) return `The claim "${claim}" does not contain the expected value`;
+    }
+    return null;
+  };
+}
+
+function joseMessage(error: unknown): string {
+  switch ((error as { code?: string }).code) {
+    case 'ERR_JWT_EXPIRED': return 'The token has expired';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'The token signature is invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED': return 'The token algorithm is not allowed';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = (error as { claim?: string }).claim;
+      return claim === 'nbf' ? 'The token is not valid yet' : `The token claim "${claim}" is invalid`;
+    }
+    case 'ERR_JOSE_NOT_SUPPORTED': return 'The token uses an unsupported key or algorithm';
+    default: return 'The token is invalid';
+  }
+}
+
+export type { KeyObject };
