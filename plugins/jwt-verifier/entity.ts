@@ -18,10 +18,11 @@ const ALGORITHM = Type.Union([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS].map(
 const HTTP_URL = '^https?://[^\\s]+$';
 
 export const TokenSourceSchema = Type.Union([
-  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, default: 'Authorization' }), prefix: Type.String({ default: 'Bearer ' }) }, { additionalProperties: false }),
+  // No defaults inside the variants: TypeBox would fill them into the other variants too.
+  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, description: 'Header name, e.g. Authorization.' }), prefix: Type.String({ description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-], { default: { kind: 'header', name: 'Authorization', prefix: 'Bearer ' }, description: 'Where the token is read.' });
+], { description: 'Where the token is read; absent: `Authorization: Bearer <token>`.' });
 export type TokenSource = Static<typeof TokenSourceSchema>;
 
 const RemoteCache = {
@@ -46,8 +47,11 @@ export const ClaimRuleSchema = Type.Object({
   contains: Type.Optional(Type.Unknown({ description: 'The claim is an array containing this value (or a space-separated string containing this word).' })),
 }, { additionalProperties: false });
 
+/** The default token source. TypeBox would merge a union default into explicit values, so it lives here. */
+export const DEFAULT_SOURCE: TokenSource = { kind: 'header', name: 'Authorization', prefix: 'Bearer ' };
+
 export const VerifierSettings = {
-  source: TokenSourceSchema,
+  source: Type.Optional(TokenSourceSchema),
   keys: VerifierKeysSchema,
   algorithms: Type.Array(ALGORITHM, { minItems: 1, description: 'Accepted algorithms; `none` never; HMAC only with an HMAC secret.' }),
   issuer: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Accepted issuers (`iss`).' })),

@@ -132,7 +132,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
           throw new GatewayError(403, 'insufficient_scope', message, { headers: { 'www-authenticate': `Bearer ${realm}, error="insufficient_scope", error_description=${quoteAuthParam(message)}, scope=${quoteAuthParam(scope)}` } });
         }
       }
-      ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.settings.source };
+      ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.source };
       entries.set(ctx, entry);
       const who = entry.payload.sub ?? entry.payload.client_id;
       if (typeof who === 'string') ctx.consumer = who;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/context.js';
 import type { KeyService } from '../../core/keys/index.js';
 import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
-import type { InlineVerifier, TokenSource } from './entity.js';
+import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -25,6 +25,7 @@ type KeyResolver = (kid: string | undefined, alg: string) => Promise<ResolvedKey
 
 export class CompiledVerifier {
   readonly settings: InlineVerifier;
+  readonly source: TokenSource;
   readonly issuers: ReadonlySet<string> | null;
   readonly #resolve: KeyResolver;
   readonly #claimChecks: Array<(payload: JWTPayload) => string | null>;
@@ -32,10 +33,11 @@ export class CompiledVerifier {
 
   constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
     this.settings = settings;
+    this.source = settings.source ?? DEFAULT_SOURCE;
     this.issuers = settings.issuer ? new Set(settings.issuer) : null;
     this.#resolve = keyResolver(settings, deps);
     this.#claimChecks = Object.entries(settings.requiredClaims ?? {}).map(([claim, rule]) => claimCheck(claim, rule));
-    this.#extract = tokenExtractor(settings.source);
+    this.#extract = tokenExtractor(this.source);
   }
 
   /** The raw token, or null when the request carries none. */
