@@ -24,7 +24,15 @@ export interface RemoteOptions {
 
 /** GET a JSON document with a timeout and a size limit; returns it with its max-age (s), if any. */
 export async function fetchJson(url: string): Promise<{ body: unknown; maxAge: number | null }> {
-  const res = await request(url, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS, maxRedirections: 0 } as Parameters<typeof request>[1]);
+  const options = { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS } as const;
+  let res;
+  try {
+    res = await request(url, options);
+  } catch (error) {
+    // A pooled connection the provider closed meanwhile: a GET is safe to send again, once.
+    if ((error as { code?: string }).code !== 'UND_ERR_SOCKET' && (error as { code?: string }).code !== 'ECONNRESET') throw error;
+    res = await request(url, options);
+  }
   if (res.statusCode !== 200) {
     await res.body.dump();
     throw new Error(`${url} answered ${res.statusCode}`);

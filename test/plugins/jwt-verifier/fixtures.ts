@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { SignJWT } from 'jose';
+import { send } from '../../helpers/http.js';
 
 export interface TestProvider {
   issuer: string;
@@ -45,8 +46,8 @@ export async function startProvider(keys: Array<Record<string, unknown>>, port =
     issuer,
     port: actual,
     async token(scope = 'read') {
-      const res = await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'machine', client_secret: 'machine-secret-0123456789', scope, resource: 'urn:orders' }) });
-      const body = (await res.json()) as { access_token?: string };
+      const res = await send(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'machine', client_secret: 'machine-secret-0123456789', scope, resource: 'urn:orders' }).toString() });
+      const body = res.json() as { access_token?: string };
       if (!body.access_token) throw new Error(`provider refused: ${JSON.stringify(body)}`);
       return body.access_token;
     },
