@@ -11,17 +11,20 @@ import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoun
 import { isServerFault, readJsonBody, sendError, sendJson } from './http-utils.js';
 import { EntityService } from './entity-service.js';
 import { PluginCatalog } from './plugin-catalog.js';
-import { GLOBAL_CONFIG, ROUTES } from './entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from './entities.js';
 import type { AdminAuthenticator } from './admin-auth.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 
 export interface AdminRequest {
-  readonly req: IncomingMessage;
+  /** The HTTP request; null when invoked from the back office's WebSocket. */
+  readonly req: IncomingMessage | null;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   /** The parsed JSON body (415/413/400 on bad input). */
   body(): Promise<unknown>;
+  /** The parsed JSON body, or undefined when the request has none. */
+  optionalBody(): Promise<unknown>;
 }
 
 export interface AdminResult {
@@ -85,13 +88,14 @@ export class AdminApi {
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
       { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }) },
       { method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }) },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
+      { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
       { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },
       { method: 'POST', path: '/api/import', handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }) },
     ];
@@ -128,28 +132,53 @@ export class AdminApi {
       req.resume();
       throw new AdminUnauthorizedError();
     }
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    let result: AdminResult;
+    try {
+      result = await this.#route(req.method ?? 'GET', url, {
+        req,
+        body: () => readJsonBody(req, ADMIN_BODY_LIMIT),
+        optionalBody: () => (hasBody ? readJsonBody(req, ADMIN_BODY_LIMIT) : Promise.resolve(undefined)),
+      });
+    } finally {
+      if (!req.readableEnded) req.resume();
+    }
+    const status = result.status ?? 200;
+    if (status === 204) {
+      res.writeHead(204, { 'cache-control': 'no-store', ...result.headers });
+      res.end();
+    } else {
+      sendJson(res, status, result.body, { 'cache-control': 'no-store', ...result.headers });
+    }
+  }
+
+  /**
+   * Run an admin endpoint without HTTP (the back office's WebSocket): the same routes, validation
+   * and errors as the REST API. The caller has authenticated already.
+   */
+  invoke(method: string, pathAndQuery: string, payload?: unknown): Promise<AdminResult> {
+    const url = new URL(pathAndQuery, 'http://admin');
+    return this.#route(method, url, {
+      req: null,
+      body: () => (payload === undefined ? Promise.reject(new BadRequestError('A JSON payload is required')) : Promise.resolve(payload)),
+      optionalBody: () => Promise.resolve(payload),
+    });
+  }
+
+  async #route(method: string, url: URL, io: Pick<AdminRequest, 'req' | 'body' | 'optionalBody'>): Promise<AdminResult> {
     const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1);
     const allowed: string[] = [];
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, segments);
       if (!params) continue;
-      if (route.method !== req.method) {
+      if (route.method !== method) {
         allowed.push(route.method);
         continue;
       }
-      const result = await route.handler({ req, params, query: url.searchParams, body: () => readJsonBody(req, ADMIN_BODY_LIMIT) });
-      const status = result.status ?? 200;
-      if (status === 204) {
-        res.writeHead(204, { 'cache-control': 'no-store', ...result.headers });
-        res.end();
-      } else {
-        sendJson(res, status, result.body, { 'cache-control': 'no-store', ...result.headers });
-      }
-      return;
+      return route.handler({ ...io, params, query: url.searchParams });
     }
-    req.resume();
     if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
-    throw new NotFoundError(`No admin endpoint ${req.method} ${url.pathname}`);
+    throw new NotFoundError(`No admin endpoint ${method} ${url.pathname}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { createLogger } from './logger.js';
 import { Gateway } from './gateway.js';
 import { DataFileError } from './store.js';
 import { BUILTIN_PLUGINS } from '../plugins/index.js';
+import { backOfficeModule } from '../backoffice/index.js';
 
 function configFileFromArgs(argv: string[]): string | null {
   const index = argv.indexOf('--config');
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.log);
   let gateway: Gateway;
   try {
-    gateway = await Gateway.create({ config, logger: log, plugins: BUILTIN_PLUGINS, initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined });
+    gateway = await Gateway.create({ config, logger: log, plugins: [...BUILTIN_PLUGINS, backOfficeModule], initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined });
   } catch (error) {
     if (error instanceof DataFileError) {
       process.stderr.write(`portcullis: ${error.message}\n`);

@@ -21,6 +21,7 @@ export const BootConfigSchema = Type.Object({
     host: Type.String({ default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
     username: Type.String({ minLength: 1, default: 'admin', description: 'Admin user name.' }),
+    sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800, description: 'A back-office session ends after this long without activity.' }),
   }, { additionalProperties: false, default: {} }),
   store: Type.Object({
     file: Type.String({ minLength: 1, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),

@@ -21,6 +21,7 @@ import { AdminApi } from './admin-api.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin-auth.js';
 import { sendError } from './http-utils.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
+import { TrafficStats } from './traffic.js';
 import { NotFoundError } from './errors.js';
 
 /** What a plugin package exports to be installed in a gateway. */
@@ -37,6 +38,8 @@ export interface PluginModule {
 export interface AdminUi {
   handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
   attach?(server: Server): void;
+  /** Drop live connections (WebSockets) so the listener can close. */
+  close?(): void;
 }
 
 export interface GatewayOptions {
@@ -69,6 +72,7 @@ export class Gateway {
   readonly #log: Logger;
   readonly #plugins: readonly PluginModule[];
   #closing: Promise<void> | null = null;
+  readonly #ui: AdminUi | null;
 
   private constructor(options: GatewayOptions, container: DependencyContainer) {
     this.container = container;
@@ -88,6 +92,7 @@ export class Gateway {
     const admin = container.resolve(AdminApi);
     const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
     this.hasBackOffice = ui !== null;
+    this.#ui = ui;
     this.adminServer = createServer({ requestTimeout: 60_000 }, (req, res) => {
       if (admin.handle(req, res)) return;
       if (ui?.handle(req, res)) return;
@@ -109,6 +114,7 @@ export class Gateway {
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
     container.registerSingleton(State);
+    container.registerSingleton(TrafficStats);
     container.registerSingleton(ProxyHandler);
     container.registerSingleton(AdminApi);
     await store.open();
@@ -117,6 +123,10 @@ export class Gateway {
     const entities = container.resolve(EntityService);
     entities.addHooks(ROUTES.name, { check: (route) => catalog.check((route as Route).plugins ?? [], '/plugins', false) });
     entities.addHooks(GLOBAL_CONFIG.name, { check: (global) => catalog.check((global as GlobalConfig).plugins ?? [], '/plugins', true) });
+
+    const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
+    container.registerInstance(AdminAuthenticator, auth);
+    container.resolve(AdminApi).setAuthenticator(auth);
 
     const gateway = new Gateway(options, container);
     await gateway.#bootstrap(options.initialAdminPassword);
@@ -139,9 +149,6 @@ export class Gateway {
       writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }));
     }
     await Promise.all(writes);
-    const auth = new AdminAuthenticator(this.config.admin.username, () => this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
-    this.container.resolve(AdminApi).setAuthenticator(auth);
-    this.container.registerInstance(AdminAuthenticator, auth);
   }
 
   async listen(): Promise<ListenInfo> {
@@ -161,6 +168,7 @@ export class Gateway {
 
   async #close(graceMs: number): Promise<void> {
     this.state.stop();
+    this.#ui?.close?.();
     const servers = [this.proxyServer, this.adminServer].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const server of servers) server.closeIdleConnections();
@@ -177,6 +185,7 @@ export class Gateway {
     }
     for (const plugin of this.#plugins) await plugin.close?.(this.container);
     stopKeys(this.container);
+    this.container.resolve(TrafficStats).stop();
     await this.state.pools.close();
     await this.store.close();
   }

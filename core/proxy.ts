@@ -22,17 +22,20 @@ import { State } from './state.js';
 import { BOOT_CONFIG, LOGGER } from './tokens.js';
 import type { BootConfig } from './config.js';
 import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
-import { createAccessLogger, type AccessLogger } from './access-log.js';
+import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
+import { TrafficStats } from './traffic.js';
 
 @injectable()
 export class ProxyHandler {
   readonly #state: State;
   readonly #log: Logger;
   readonly #accessLog: AccessLogger;
+  readonly #traffic: TrafficStats;
   readonly #trusted: BlockList | null;
 
-  constructor(state: State, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
+  constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     this.#state = state;
+    this.#traffic = traffic;
     this.#log = log.child({ component: 'proxy' });
     this.#accessLog = createAccessLogger(log);
     this.#trusted = buildTrustList(config.proxy.trustedProxies);
@@ -251,11 +254,13 @@ export class ProxyHandler {
   }
 
   #logAccess(ctx: RequestContext): void {
-    this.#accessLog({
+    const entry: AccessEntry = {
       requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
       durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
       routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp, consumer: ctx.consumer,
-    });
+    };
+    this.#accessLog(entry);
+    this.#traffic.record(entry);
   }
 }
 

@@ -46,7 +46,8 @@ export class KeyPairsAdmin implements AdminExtension {
         method: 'POST', path: `/api/${KEYPAIRS}/:id/rotate`,
         async handler(request) {
           const current = entities.get(KEYPAIRS, request.params.id!) as KeyPair;
-          const options = request.req.headers['content-length'] && request.req.headers['content-length'] !== '0' ? await request.body() as Record<string, unknown> : {};
+          const options = ((await request.optionalBody()) ?? {}) as Record<string, unknown>;
+          if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new BadRequestError('The rotation options must be a JSON object');
           const retireAfter = options.retireAfterSeconds ?? DEFAULT_RETIRE_AFTER_SECONDS;
           if (typeof retireAfter !== 'number' || !Number.isInteger(retireAfter) || retireAfter < 0) throw new BadRequestError('retireAfterSeconds must be a non-negative integer');
           const now = Date.now();

@@ -12,6 +12,7 @@ import { Gateway, type PluginModule } from '../../core/gateway.js';
 import { loadBootConfig, type BootConfig } from '../../core/config.js';
 import { BUILTIN_PLUGINS } from '../../plugins/index.js';
 import { LOG_SERIALIZERS } from '../../core/logger.js';
+import { backOfficeModule } from '../../backoffice/index.js';
 import { basic, send, sendJson, type TestResponse } from './http.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password-0123456789';
@@ -34,6 +35,8 @@ export interface StartOptions {
   config?: Partial<{ [K in keyof BootConfig]: Partial<BootConfig[K]> }>;
   plugins?: readonly PluginModule[];
   logLevel?: string;
+  /** Serve the back office on the admin listener. */
+  backOffice?: boolean;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<TestGateway> {
@@ -48,7 +51,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const logs: any[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); done(); } });
   const logger = pino({ level: options.logLevel ?? 'info', serializers: LOG_SERIALIZERS }, sink);
-  const gateway = await Gateway.create({ config, logger, plugins: options.plugins ?? BUILTIN_PLUGINS, initialAdminPassword: ADMIN_PASSWORD });
+  const gateway = await Gateway.create({ config, logger, plugins: [...(options.plugins ?? BUILTIN_PLUGINS), ...(options.backOffice ? [backOfficeModule] : [])], initialAdminPassword: ADMIN_PASSWORD });
   const { proxyUrl, adminUrl } = await gateway.listen();
   const auth = basic('admin', ADMIN_PASSWORD);
   return {

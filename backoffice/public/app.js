@@ -1,0 +1,367 @@
+// The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
+import { Client } from './client.js';
+import { h, toast } from './dom.js';
+import { schemaForm, humanize } from './form.js';
+
+const client = new Client();
+const view = document.getElementById('view');
+const status = document.getElementById('status');
+let schemas = null;
+let catalog = null;
+let current = { name: '', refresh: () => {}, entities: [] };
+const traffic = { history: new Map(), listeners: new Set() };
+
+client.on((message) => {
+  if (message.event === 'connected') { status.textContent = 'live'; status.className = 'status live'; }
+  if (message.event === 'disconnected') { status.textContent = 'reconnecting…'; status.className = 'status'; }
+  if (message.event === 'changed' && (message.entity === '*' || current.entities.includes(message.entity))) scheduleRefresh();
+  if (message.event === 'traffic') onTraffic(message);
+});
+client.connect();
+
+let refreshTimer;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => current.refresh(), 100);
+}
+
+async function load() {
+  [schemas, catalog] = await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')]);
+}
+
+const routes = {
+  dashboard: dashboardView,
+  routes: routesView,
+  global: globalView,
+  apikeys: apiKeysView,
+  keypairs: keyPairsView,
+  verifiers: verifiersView,
+  settings: settingsView,
+};
+
+async function navigate() {
+  if (!schemas) await load();
+  const [name = 'dashboard', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  for (const a of document.querySelectorAll('[data-nav]')) a.toggleAttribute('aria-current', a.dataset.nav === name);
+  const render = routes[name] ?? dashboardView;
+  current = { name, entities: [], refresh: () => {} };
+  try {
+    await render(id);
+  } catch (error) {
+    view.replaceChildren(h('p', { class: 'error' }, error.message));
+  }
+  view.focus({ preventScroll: true });
+}
+window.addEventListener('hashchange', navigate);
+navigate();
+
+/** Go to `hash`, re-rendering when it is already the current one (to show what was just saved). */
+function go(hash) {
+  if (location.hash === hash) navigate();
+  else location.hash = hash;
+}
+
+function page(title, actions, ...body) {
+  view.replaceChildren(h('div', { class: 'page-head' }, h('h1', {}, title), h('div', { class: 'actions' }, actions)), ...body);
+}
+
+function table(columns, rows, empty) {
+  if (rows.length === 0) return h('p', { class: 'muted' }, empty);
+  return h('table', {}, h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows));
+}
+
+function searchBox(label, onInput) {
+  const input = h('input', { type: 'search', placeholder: label, 'aria-label': label, oninput: () => onInput(input.value.toLowerCase()) });
+  return input;
+}
+
+/** A generic editor: schema form, save (create or update), errors beside fields. */
+function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
+  const form = schemaForm(schemas[kind].schema, entity, { catalog, ...options });
+  const save = h('button', { type: 'submit', class: 'primary' }, isNew ? 'Create' : 'Save');
+  const el = h('form', { class: 'editor', novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    save.disabled = true;
+    try {
+      const value = form.read();
+      const result = isNew ? await client.request('create', kind, { entity: value }) : await client.request('update', kind, { id: entity[schemas[kind].idField], entity: value });
+      toast(`${humanize(schemas[kind].title)} saved`);
+      onSaved?.(result);
+    } catch (error) {
+      form.showErrors(error.details ?? [], error.message);
+      toast(error.message, 'bad');
+    } finally {
+      save.disabled = false;
+    }
+  } }, form.element, extra, h('div', { class: 'form-actions' }, save, h('a', { href: `#/${location.hash.split('/')[1]}`, class: 'button' }, 'Cancel')));
+  return el;
+}
+
+// ── dashboard ────────────────────────────────────────────────────────────────
+function onTraffic(tick) {
+  const totals = new Map();
+  for (const r of tick.routes) totals.set(r.routeId, r);
+  const ids = new Set([...traffic.history.keys(), ...totals.keys()]);
+  for (const id of ids) {
+    const series = traffic.history.get(id) ?? [];
+    series.push(totals.get(id) ?? { routeId: id, requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 });
+    if (series.length > 60) series.shift();
+    traffic.history.set(id, series);
+  }
+  traffic.recent = [...tick.recent, ...(traffic.recent ?? [])].slice(0, 50);
+  for (const l of traffic.listeners) l();
+}
+
+function sparkline(values) {
+  const max = Math.max(1, ...values);
+  const points = values.map((v, i) => `${(i / 59) * 200},${40 - (v / max) * 38}`).join(' ');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 200 40');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `requests per second over the last minute, max ${max}`);
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute('points', points);
+  svg.append(line);
+  return svg;
+}
+
+async function dashboardView() {
+  const body = h('div', {});
+  page('Dashboard', [], h('p', { class: 'muted' }, 'Live traffic, updated every second.'), body);
+  const draw = () => {
+    const rows = [...traffic.history.entries()].map(([id, series]) => {
+      const last = series.at(-1);
+      const errors = last.status['5xx'] + last.status['4xx'];
+      return h('tr', {}, h('th', { scope: 'row' }, id), h('td', {}, sparkline(series.map((s) => s.requests))), h('td', { class: 'num' }, last.requests),
+        h('td', { class: 'num' }, last.status['2xx']), h('td', { class: 'num' }, last.status['4xx']), h('td', { class: 'num' }, last.status['5xx']),
+        h('td', { class: 'num' }, last.requests ? `${Math.round((errors / last.requests) * 100)} %` : '—'), h('td', { class: 'num' }, last.p50Ms.toFixed(1)), h('td', { class: 'num' }, last.p99Ms.toFixed(1)));
+    });
+    const recent = (traffic.recent ?? []).map((r) => h('tr', {}, h('td', {}, new Date(r.time).toLocaleTimeString()), h('td', {}, r.routeId), h('td', {}, r.method), h('td', { class: 'path' }, r.path),
+      h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status), h('td', { class: 'num' }, r.durationMs.toFixed(1)), h('td', {}, r.consumer ?? '—')));
+    body.replaceChildren(
+      h('h2', {}, 'Routes'),
+      table(['Route', 'Last minute', 'req/s', '2xx', '4xx', '5xx', 'Error rate', 'p50 ms', 'p99 ms'], rows, 'No traffic yet: requests through the proxy appear here within a second.'),
+      h('h2', {}, 'Recent requests'),
+      table(['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'], recent, 'No requests yet.'));
+  };
+  draw();
+  traffic.listeners.clear();
+  traffic.listeners.add(draw);
+}
+
+// ── routes ───────────────────────────────────────────────────────────────────
+async function routesView(id) {
+  current.entities = ['routes'];
+  if (id) return routeEditor(id);
+  const list = h('div', {});
+  let filter = '';
+  const draw = async () => {
+    const routesList = await client.request('list', 'routes');
+    const rows = routesList.filter((r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter)).map((r) => h('tr', {},
+      h('th', { scope: 'row' }, h('a', { href: `#/routes/${encodeURIComponent(r.id)}` }, r.name)), h('td', {}, r.frontend.domains.join(', ')),
+      h('td', {}, r.backend.targets.map((t) => t.url).join(', ')), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
+    list.replaceChildren(table(['Name', 'Domains', 'Targets', 'Plugins', 'State'], rows, 'No routes yet.'));
+  };
+  current.refresh = draw;
+  page('Routes', [searchBox('Search routes', (v) => { filter = v; draw(); }), h('a', { href: '#/routes/new', class: 'button primary' }, 'New route')], list);
+  await draw();
+}
+
+async function routeEditor(id) {
+  const isNew = id === 'new';
+  const entity = isNew ? { name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] }, plugins: [] } : await client.request('get', 'routes', { id });
+  const del = isNew ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
+    if (!confirm(`Delete the route ${entity.name}?`)) return;
+    await client.request('delete', 'routes', { id });
+    toast('Route deleted');
+    location.hash = '#/routes';
+  } }, 'Delete');
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { newItem: (path) => (path === '/plugins' ? { plugin: catalog[0].id } : {}) } }));
+}
+
+// ── global plugins ───────────────────────────────────────────────────────────
+async function globalView() {
+  current.entities = ['global-config'];
+  const draw = async () => {
+    const global = await client.request('get', 'global-config');
+    const cards = catalog.map((plugin) => {
+      const instance = global.plugins.find((p) => p.plugin === plugin.id);
+      const toggle = h('input', { type: 'checkbox', id: `enable-${plugin.id}`, checked: Boolean(instance && instance.enabled !== false) });
+      const form = schemaForm(plugin.configSchema, instance?.config ?? {}, {});
+      const include = h('textarea', { rows: 1, id: `include-${plugin.id}` }, (instance?.include ?? []).join('\n'));
+      const exclude = h('textarea', { rows: 1, id: `exclude-${plugin.id}` }, (instance?.exclude ?? []).join('\n'));
+      const save = async () => {
+        const lines = (a) => a.value.split('\n').map((s) => s.trim()).filter(Boolean);
+        const others = global.plugins.filter((p) => p.plugin !== plugin.id);
+        const next = toggle.checked || instance ? [...others, { plugin: plugin.id, enabled: toggle.checked, include: lines(include), exclude: lines(exclude), config: form.read() }] : others;
+        try {
+          await client.request('update', 'global-config', { entity: { plugins: next, version: global.version } });
+          toast(`${plugin.name} ${toggle.checked ? 'enabled' : 'disabled'} globally`);
+        } catch (error) {
+          const index = next.findIndex((p) => p.plugin === plugin.id);
+          form.showErrors((error.details ?? []).map((d) => ({ ...d, path: d.path.replace(`/plugins/${index}/config`, '') })), error.message);
+          toast(error.message, 'bad');
+        }
+      };
+      toggle.addEventListener('change', save);
+      return h('section', { class: 'card', 'aria-labelledby': `title-${plugin.id}` },
+        h('div', { class: 'card-head' }, h('h2', { id: `title-${plugin.id}` }, plugin.name, h('span', { class: 'muted' }, ` ${plugin.id}`)),
+          h('div', { class: 'field inline' }, toggle, h('label', { for: `enable-${plugin.id}` }, 'Enabled globally'))),
+        h('p', {}, plugin.description), h('p', { class: 'muted' }, `Steps: ${plugin.steps.join(', ')}`),
+        h('details', {}, h('summary', {}, 'Configuration'),
+          h('div', { class: 'field' }, h('label', { for: `include-${plugin.id}` }, 'Only on paths (regular expressions, one per line)'), include),
+          h('div', { class: 'field' }, h('label', { for: `exclude-${plugin.id}` }, 'Not on paths (regular expressions, one per line)'), exclude),
+          form.element, h('details', {}, h('summary', {}, 'Default configuration'), h('pre', {}, JSON.stringify(plugin.defaultConfig, null, 2))),
+          h('button', { type: 'button', class: 'primary', onclick: save }, 'Save configuration')));
+    });
+    page('Global plugins', [], h('p', { class: 'muted' }, 'Global plugins run on every route (sinks before routing); a route can override one with its own instance.'), ...cards);
+  };
+  current.refresh = draw;
+  await draw();
+}
+
+// ── API keys ─────────────────────────────────────────────────────────────────
+async function apiKeysView(id) {
+  current.entities = ['apikeys', 'keypairs'];
+  if (id) return apiKeyEditor(id);
+  const list = h('div', {});
+  let filter = '';
+  const draw = async () => {
+    const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
+    const rows = keys.filter((k) => !filter || JSON.stringify([k.clientId, k.clientName, k.tags]).toLowerCase().includes(filter)).map((k) => {
+      const toggle = h('input', { type: 'checkbox', checked: k.enabled, 'aria-label': `Enable ${k.clientName}`, onchange: async () => {
+        try { await client.request('update', 'apikeys', { id: k.clientId, entity: { ...k, enabled: toggle.checked } }); toast(`${k.clientName} ${toggle.checked ? 'enabled' : 'disabled'}`); } catch (e) { toast(e.message, 'bad'); }
+      } });
+      return h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/apikeys/${encodeURIComponent(k.clientId)}` }, k.clientName)), h('td', { class: 'mono' }, k.clientId),
+        h('td', {}, k.authorizedEntities.join(', ') || '—'), h('td', {}, k.scopes.join(' ') || '—'), h('td', {}, k.metadata['jwt-sign-keypair'] ?? 'default'), h('td', {}, toggle));
+    });
+    list.replaceChildren(table(['Name', 'Client id', 'Authorized', 'Scopes', 'Signing key pair', 'Enabled'], rows, 'No API keys yet.'));
+  };
+  current.refresh = draw;
+  page('API keys', [searchBox('Search API keys', (v) => { filter = v; draw(); }), h('a', { href: '#/apikeys/new', class: 'button primary' }, 'New API key')], list);
+  await draw();
+}
+
+function secretDialog(clientId, secret) {
+  const dialog = h('dialog', { class: 'secret-dialog', 'aria-labelledby': 'secret-title' },
+    h('h2', { id: 'secret-title' }, 'Client secret'),
+    h('p', {}, `This is the only time the secret of ${clientId} is shown. Copy it now.`),
+    h('output', { id: 'client-secret', class: 'mono secret' }, secret),
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'button', class: 'primary', onclick: async () => { try { await navigator.clipboard.writeText(secret); toast('Secret copied'); } catch { toast('Select the secret and copy it', 'bad'); } } }, 'Copy'),
+      h('button', { type: 'button', onclick: () => { dialog.close(); dialog.remove(); } }, 'Done')));
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+async function apiKeyEditor(id) {
+  const isNew = id === 'new';
+  const [entity, keyPairs, routesList] = await Promise.all([
+    isNew ? Promise.resolve({ clientName: '', authorizedEntities: [], scopes: [], metadata: {} }) : client.request('get', 'apikeys', { id }),
+    client.request('list', 'keypairs'),
+    client.request('list', 'routes'),
+  ]);
+  const actions = isNew ? [] : [
+    h('button', { type: 'button', onclick: async () => {
+      const rotated = await client.request('action', 'apikeys', { id, action: 'rotate-secret' });
+      secretDialog(rotated.clientId, rotated.clientSecret);
+    } }, 'Rotate secret'),
+    h('button', { type: 'button', class: 'danger', onclick: async () => {
+      if (!confirm(`Delete the API key ${entity.clientName}?`)) return;
+      await client.request('delete', 'apikeys', { id });
+      location.hash = '#/apikeys';
+    } }, 'Delete'),
+  ];
+  const hint = h('p', { class: 'hint' }, `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`);
+  page(isNew ? 'New API key' : `API key: ${entity.clientName}`, actions, editor('apikeys', entity, {
+    isNew,
+    options: { keyPairs, hide: isNew ? [] : ['/clientSecret'] },
+    extra: [hint],
+    onSaved: (saved) => {
+      if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
+      go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
+    },
+  }));
+}
+
+// ── key pairs ────────────────────────────────────────────────────────────────
+async function keyPairsView() {
+  current.entities = ['keypairs'];
+  const list = h('div', {});
+  const draw = async () => {
+    const pairs = await client.request('list', 'keypairs');
+    list.replaceChildren(...pairs.map((p) => h('section', { class: 'card' },
+      h('div', { class: 'card-head' }, h('h2', {}, p.name, h('span', { class: 'muted' }, ` ${p.id}`)), h('span', { class: 'badge' }, p.alg)),
+      h('p', {}, 'kid ', h('code', {}, p.kid), p.exposed ? ' · in the JWKS' : ' · not exposed', p.previousKeys.length ? ` · ${p.previousKeys.length} previous key(s) until they retire` : ''),
+      h('details', {}, h('summary', {}, 'Public JWK'), h('pre', {}, JSON.stringify(p.publicJwk, null, 2))),
+      h('div', { class: 'form-actions' },
+        h('button', { type: 'button', onclick: async () => { try { await client.request('action', 'keypairs', { id: p.id, action: 'rotate' }); toast(`${p.name} rotated`); } catch (e) { toast(e.message, 'bad'); } } }, 'Rotate'),
+        h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(e.message, 'bad'); } } }, 'Delete')))));
+  };
+  current.refresh = draw;
+  const idInput = h('input', { id: 'kp-id', required: true, placeholder: 'partner-signing' });
+  const nameInput = h('input', { id: 'kp-name', required: true, placeholder: 'Partner signing key' });
+  const alg = h('select', { id: 'kp-alg' }, ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'].map((a) => h('option', { value: a }, a)));
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const generate = h('form', { class: 'card inline-form', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await client.request('create', 'keypairs', { entity: { id: idInput.value.trim(), name: nameInput.value.trim() || idInput.value.trim(), alg: alg.value } });
+      toast('Key pair generated');
+      error.hidden = true;
+      idInput.value = nameInput.value = '';
+    } catch (err) {
+      error.textContent = [err.message, ...(err.details ?? []).map((d) => `${d.path}: ${d.message}`)].join(' — ');
+      error.hidden = false;
+    }
+  } }, h('h2', {}, 'Generate a key pair'),
+    h('div', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'kp-id' }, 'Id'), idInput), h('div', { class: 'field' }, h('label', { for: 'kp-name' }, 'Name'), nameInput), h('div', { class: 'field' }, h('label', { for: 'kp-alg' }, 'Algorithm'), alg)),
+    error, h('button', { type: 'submit', class: 'primary' }, 'Generate'));
+  page('Key pairs', [], h('p', { class: 'muted' }, 'Public keys are published at /.well-known/otoroshi/oauth/jwks.json on the proxy when the client-credentials plugin is enabled.'), generate, list);
+  await draw();
+}
+
+// ── JWT verifiers ────────────────────────────────────────────────────────────
+async function verifiersView(id) {
+  current.entities = ['jwt-verifiers'];
+  if (id) {
+    const isNew = id === 'new';
+    const entity = isNew ? { name: '', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'] } : await client.request('get', 'jwt-verifiers', { id });
+    return page(isNew ? 'New JWT verifier' : `JWT verifier: ${entity.name}`, [], editor('jwt-verifiers', entity, { isNew, onSaved: (saved) => go(`#/verifiers/${encodeURIComponent(saved.id)}`) }));
+  }
+  const list = h('div', {});
+  const draw = async () => {
+    const verifiers = await client.request('list', 'jwt-verifiers');
+    list.replaceChildren(table(['Name', 'Keys', 'Algorithms', 'Issuer'], verifiers.map((v) => h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/verifiers/${encodeURIComponent(v.id)}` }, v.name)), h('td', {}, v.keys.kind), h('td', {}, v.algorithms.join(', ')), h('td', {}, (v.issuer ?? ['any']).join(', ')))), 'No JWT verifiers yet.'));
+  };
+  current.refresh = draw;
+  page('JWT verifiers', [h('a', { href: '#/verifiers/new', class: 'button primary' }, 'New JWT verifier')], list);
+  await draw();
+}
+
+// ── import / export ──────────────────────────────────────────────────────────
+async function settingsView() {
+  const withKeys = h('input', { type: 'checkbox', id: 'with-keys' });
+  const file = h('input', { type: 'file', id: 'import-file', accept: 'application/json' });
+  const result = h('p', { role: 'status' });
+  page('Import / export', [],
+    h('section', { class: 'card' }, h('h2', {}, 'Export'), h('p', {}, 'The whole configuration as JSON. Secrets of API keys are exported as hashes.'),
+      h('div', { class: 'field inline' }, withKeys, h('label', { for: 'with-keys' }, 'Include private keys and HMAC secrets')),
+      h('button', { type: 'button', class: 'primary', onclick: async () => {
+        const doc = await client.request('get', 'export', { includePrivateKeys: withKeys.checked });
+        const link = h('a', { href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' })), download: 'portcullis-export.json' });
+        link.click();
+      } }, 'Download export')),
+    h('section', { class: 'card' }, h('h2', {}, 'Import'), h('p', {}, 'Replaces every kind present in the file; the whole file is validated before anything is written.'),
+      h('div', { class: 'field' }, h('label', { for: 'import-file' }, 'Export file'), file),
+      h('button', { type: 'button', class: 'primary', onclick: async () => {
+        try {
+          const document = JSON.parse(await file.files[0].text());
+          const res = await client.request('action', 'import', { document });
+          result.textContent = `Imported: ${Object.entries(res.imported).map(([k, n]) => `${n} ${k}`).join(', ')}`;
+        } catch (error) {
+          result.textContent = [error.message, ...(error.details ?? []).slice(0, 5).map((d) => `${d.path}: ${d.message}`)].join(' — ');
+        }
+      } }, 'Import'), result));
+}

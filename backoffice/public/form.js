@@ -1,0 +1,258 @@
+// Forms drawn from JSON Schema (the TypeBox schemas the server validates with): every field has a
+// label, a description, and an error slot keyed by its JSON path, so server-side validation errors
+// show beside the field they concern.
+import { h, nextId } from './dom.js';
+
+const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
+const SECRET = /secret|password|privatekeypem/i;
+
+export function humanize(key) {
+  return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+function kindOf(schema) {
+  if (!schema) return 'json';
+  if (schema.anyOf) {
+    const variants = schema.anyOf;
+    if (variants.every((v) => v.type === 'object' && v.properties?.kind?.const !== undefined)) return 'kinded';
+    if (variants.every((v) => v.const !== undefined)) return 'enum';
+    const nonNull = variants.filter((v) => v.type !== 'null');
+    if (nonNull.length === 1 && variants.length === 2) return 'nullable';
+    return 'json';
+  }
+  if (schema.type === 'object' && schema.properties) return 'object';
+  if (schema.type === 'object' && schema.patternProperties) {
+    const inner = Object.values(schema.patternProperties)[0];
+    return inner?.type === 'string' ? 'record' : 'json';
+  }
+  if (schema.type === 'array') {
+    const items = schema.items ?? {};
+    if (items.type === 'string' || items.anyOf?.every((v) => v.const !== undefined)) return 'lines';
+    if (items.type === 'object' && items.properties) return 'list';
+    return 'json';
+  }
+  if (['string', 'integer', 'number', 'boolean'].includes(schema.type)) return schema.type;
+  return 'json';
+}
+
+function field(path, label, description, control, { inline = false } = {}) {
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const id = control.id || (control.id = nextId('f'));
+  const wrapper = h('div', { class: `field${inline ? ' inline' : ''}`, dataset: { path } },
+    inline ? [control, h('label', { for: id }, label)] : [h('label', { for: id }, label), control],
+    description ? h('p', { class: 'hint', id: `${id}-hint` }, description) : null,
+    error);
+  if (description) control.setAttribute('aria-describedby', `${id}-hint`);
+  return wrapper;
+}
+
+/** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.keyPairs` enable the special editors. */
+export function schemaForm(schema, value, options = {}) {
+  const root = build(schema, value, '', null, true, options);
+  const element = h('div', { class: 'schema-form' }, h('div', { class: 'form-errors', role: 'alert', hidden: true }), root.el);
+  return {
+    element,
+    read: () => root.read(),
+    showErrors(details = [], message) {
+      clearErrors(element);
+      const general = [];
+      for (const detail of details) {
+        const target = closestField(element, detail.path);
+        if (target) {
+          const slot = target.querySelector(':scope > .field-error');
+          slot.textContent = slot.textContent ? `${slot.textContent} ${detail.message}` : detail.message;
+          slot.hidden = false;
+          target.classList.add('invalid');
+        } else general.push(`${detail.path}: ${detail.message}`);
+      }
+      const box = element.querySelector('.form-errors');
+      if (message || general.length) {
+        box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), general.length ? h('ul', {}, general.map((g) => h('li', {}, g))) : null);
+        box.hidden = false;
+      }
+      element.querySelector('.invalid input, .invalid textarea, .invalid select')?.focus();
+    },
+  };
+}
+
+function clearErrors(element) {
+  for (const slot of element.querySelectorAll('.field-error')) { slot.textContent = ''; slot.hidden = true; }
+  for (const f of element.querySelectorAll('.invalid')) f.classList.remove('invalid');
+  element.querySelector('.form-errors').hidden = true;
+}
+
+/** The field whose path is the longest prefix of `path`. */
+function closestField(element, path) {
+  let best = null;
+  for (const f of element.querySelectorAll('[data-path]')) {
+    const p = f.dataset.path;
+    if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > best.dataset.path.length)) best = f;
+  }
+  return best;
+}
+
+function build(schema, value, path, key, required, options) {
+  const label = humanize(schema.title ?? key ?? '');
+  const description = schema.description;
+  switch (kindOf(schema)) {
+    case 'object': return buildObject(schema, value ?? {}, path, key, options);
+    case 'kinded': return buildKinded(schema, value, path, label, description, options);
+    case 'enum': {
+      const select = h('select', {}, required ? null : h('option', { value: '' }, '—'), schema.anyOf.map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, v.const)));
+      return { el: field(path, label, description, select), read: () => select.value || undefined };
+    }
+    case 'nullable': {
+      const inner = schema.anyOf.find((v) => v.type !== 'null');
+      const built = build({ ...inner, description: schema.description ?? inner.description }, value ?? undefined, path, key, false, options);
+      return { el: built.el, read: () => { const v = built.read(); return v === undefined ? null : v; } };
+    }
+    case 'string': {
+      const secret = SECRET.test(key ?? '');
+      const multiline = /pem/i.test(key ?? '');
+      const input = multiline ? h('textarea', { rows: 4, spellcheck: false }, value ?? '') : h('input', { type: secret ? 'password' : 'text', value: value ?? '', autocomplete: secret ? 'new-password' : 'off', spellcheck: false });
+      if (value === undefined && schema.default !== undefined && !secret) input.placeholder = String(schema.default);
+      return { el: field(path, label, description, input), read: () => (input.value === '' ? (required ? '' : undefined) : input.value) };
+    }
+    case 'integer':
+    case 'number': {
+      const input = h('input', { type: 'number', value: value ?? '', step: schema.type === 'integer' ? 1 : 'any', min: schema.minimum, max: schema.maximum, placeholder: schema.default });
+      return { el: field(path, label, description, input), read: () => (input.value === '' ? undefined : Number(input.value)) };
+    }
+    case 'boolean': {
+      const input = h('input', { type: 'checkbox', checked: value ?? schema.default ?? false });
+      return { el: field(path, label, description, input, { inline: true }), read: () => input.checked };
+    }
+    case 'lines': {
+      const area = h('textarea', { rows: Math.min(6, Math.max(2, (value ?? []).length + 1)), spellcheck: false }, (value ?? []).join('\n'));
+      return { el: field(path, `${label} (one per line)`, description, area), read: () => area.value.split('\n').map((s) => s.trim()).filter(Boolean) };
+    }
+    case 'record': return buildRecord(schema, value ?? {}, path, label, description, options);
+    case 'list': return buildList(schema, value ?? [], path, label, description, options);
+    default: {
+      const area = h('textarea', { rows: 5, spellcheck: false, class: 'code' }, value === undefined ? '' : JSON.stringify(value, null, 2));
+      return {
+        el: field(path, `${label} (JSON)`, description, area),
+        read: () => {
+          if (area.value.trim() === '') return undefined;
+          try { return JSON.parse(area.value); } catch { return area.value; } // the server reports the problem at this path
+        },
+      };
+    }
+  }
+}
+
+function buildObject(schema, value, path, key, options) {
+  if (options.catalog && schema.properties.plugin && schema.properties.config) return buildPluginInstance(schema, value, path, options);
+  const required = new Set(schema.required ?? []);
+  const children = [];
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    if (HIDDEN.has(name) || (options.hide ?? []).includes(`${path}/${name}`)) continue;
+    children.push([name, build(prop, value[name], `${path}/${name}`, name, required.has(name), options)]);
+  }
+  const body = children.map(([, c]) => c.el);
+  const el = key ? h('fieldset', { dataset: { path } }, h('legend', {}, humanize(key)), body, h('p', { class: 'field-error', hidden: true })) : h('div', { dataset: { path } }, body, h('p', { class: 'field-error', hidden: true }));
+  return {
+    el,
+    read: () => {
+      const out = {};
+      for (const [name, c] of children) { const v = c.read(); if (v !== undefined) out[name] = v; }
+      if (value.version !== undefined && path === '') out.version = value.version;
+      return out;
+    },
+  };
+}
+
+function buildKinded(schema, value, path, label, description, options) {
+  const variants = schema.anyOf;
+  const select = h('select', {}, variants.map((v) => h('option', { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind }, v.properties.kind.const)));
+  const holder = h('div', { class: 'variant' });
+  let current;
+  const render = () => {
+    const variant = variants.find((v) => v.properties.kind.const === select.value);
+    const { kind: _kind, ...rest } = variant.properties;
+    current = buildObject({ ...variant, properties: rest }, value?.kind === select.value ? value : {}, path, null, options);
+    holder.replaceChildren(current.el);
+  };
+  select.addEventListener('change', render);
+  render();
+  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), field(`${path}/kind`, 'Kind', description, select), holder);
+  return { el, read: () => ({ kind: select.value, ...current.read() }) };
+}
+
+function buildRecord(schema, value, path, label, description, options) {
+  const keyPairPicker = path === '/metadata' && options.keyPairs;
+  const entries = Object.entries(value).filter(([k]) => !(keyPairPicker && k === 'jwt-sign-keypair'));
+  const area = h('textarea', { rows: Math.max(2, entries.length + 1), spellcheck: false }, entries.map(([k, v]) => `${k}=${v}`).join('\n'));
+  const parts = [field(path, `${label} (key=value, one per line)`, description, area)];
+  let picker;
+  if (keyPairPicker) {
+    picker = h('select', {}, h('option', { value: '' }, 'the default key pair'), options.keyPairs.map((k) => h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`)));
+    parts.unshift(field(`${path}/jwt-sign-keypair`, 'JWT signing key pair (metadata jwt-sign-keypair)', 'The key pair that signs this key\'s access tokens.', picker));
+  }
+  return {
+    el: h('div', {}, parts),
+    read: () => {
+      const out = {};
+      for (const line of area.value.split('\n')) {
+        const eq = line.indexOf('=');
+        if (eq > 0) out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+      }
+      if (picker?.value) out['jwt-sign-keypair'] = picker.value;
+      return out;
+    },
+  };
+}
+
+function buildList(schema, value, path, label, description, options) {
+  const items = [];
+  const list = h('ol', { class: 'item-list' });
+  const redraw = () => {
+    list.replaceChildren(...items.map((item, i) => {
+      item.index = i;
+      return h('li', { class: 'item' }, item.el,
+        h('div', { class: 'item-actions' },
+          h('button', { type: 'button', class: 'small', disabled: i === 0, onclick: () => { items.splice(i - 1, 0, items.splice(i, 1)[0]); rebuild(); } }, '↑ Up'),
+          h('button', { type: 'button', class: 'small', disabled: i === items.length - 1, onclick: () => { items.splice(i + 1, 0, items.splice(i, 1)[0]); rebuild(); } }, '↓ Down'),
+          h('button', { type: 'button', class: 'small danger', onclick: () => { items.splice(i, 1); rebuild(); } }, 'Remove')));
+    }));
+  };
+  // Rebuild with the current values so paths (/plugins/0…) match the order sent to the server.
+  const rebuild = () => {
+    const values = items.map((it) => it.read());
+    items.length = 0;
+    values.forEach((v, i) => items.push(build(schema.items, v, `${path}/${i}`, null, true, options)));
+    redraw();
+  };
+  value.forEach((v, i) => items.push(build(schema.items, v, `${path}/${i}`, null, true, options)));
+  redraw();
+  const add = h('button', { type: 'button', class: 'small', onclick: () => { items.push(build(schema.items, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options)); redraw(); } }, `Add ${label.toLowerCase().replace(/s$/, '')}`);
+  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null, list, add, h('p', { class: 'field-error', hidden: true }));
+  return { el, read: () => items.map((it) => it.read()) };
+}
+
+function buildPluginInstance(schema, value, path, options) {
+  const catalog = options.catalog;
+  const select = h('select', {}, catalog.filter((p) => !p.globalOnly || options.global).map((p) => h('option', { value: p.id, selected: p.id === value.plugin }, `${p.name} (${p.id})`)));
+  const enabled = h('input', { type: 'checkbox', checked: value.enabled ?? true });
+  const include = h('textarea', { rows: 1 }, (value.include ?? []).join('\n'));
+  const exclude = h('textarea', { rows: 1 }, (value.exclude ?? []).join('\n'));
+  const holder = h('div', {});
+  let config;
+  const render = () => {
+    const plugin = catalog.find((p) => p.id === select.value);
+    config = build({ ...plugin.configSchema, description: plugin.description }, select.value === value.plugin ? value.config ?? {} : {}, `${path}/config`, 'config', true, options);
+    holder.replaceChildren(config.el);
+  };
+  select.addEventListener('change', render);
+  render();
+  const lines = (area) => area.value.split('\n').map((s) => s.trim()).filter(Boolean);
+  return {
+    el: h('div', { class: 'plugin-instance', dataset: { path } },
+      field(`${path}/plugin`, 'Plugin', null, select),
+      field(`${path}/enabled`, 'Enabled', null, enabled, { inline: true }),
+      field(`${path}/include`, 'Only on paths (regular expressions, one per line)', null, include),
+      field(`${path}/exclude`, 'Not on paths (regular expressions, one per line)', null, exclude),
+      holder),
+    read: () => ({ plugin: select.value, enabled: enabled.checked, include: lines(include), exclude: lines(exclude), config: config.read() ?? {} }),
+  };
+}

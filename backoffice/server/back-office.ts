@@ -1,0 +1,205 @@
+/**
+ * The back office, served on the admin listener: a login page, the single-page app and its assets
+ * (read once at start-up, no CDN), and one WebSocket per tab. Authentication is the admin password;
+ * the session cookie is HttpOnly and SameSite=Strict, the WebSocket accepts only the back office's own
+ * Origin (no cross-site WebSocket hijacking).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { join, extname } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { AdminApi } from '../../core/admin-api.js';
+import type { AdminAuthenticator } from '../../core/admin-auth.js';
+import type { Store } from '../../core/store.js';
+import type { TrafficStats } from '../../core/traffic.js';
+import { readBody, mediaType, sendJson } from '../../core/http-utils.js';
+import { SessionStore, LoginLimiter, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
+import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
+
+const PUBLIC_DIR = fileURLToPath(new URL('../../../backoffice/public/', import.meta.url));
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+export interface BackOfficeDeps {
+  api: AdminApi;
+  auth: AdminAuthenticator;
+  store: Store;
+  traffic: TrafficStats;
+  log: Logger;
+  username: string;
+  sessionIdleSeconds: number;
+}
+
+export class BackOffice {
+  readonly #deps: BackOfficeDeps;
+  readonly #sessions: SessionStore;
+  readonly #limiter = new LoginLimiter();
+  readonly #assets = new Map<string, { body: Buffer; type: string }>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_MESSAGE_BYTES });
+  readonly #clients = new Set<WebSocket>();
+  #stopTraffic: (() => void) | null = null;
+
+  constructor(deps: BackOfficeDeps) {
+    this.#deps = deps;
+    this.#sessions = new SessionStore(deps.sessionIdleSeconds);
+    for (const file of readdirSync(PUBLIC_DIR)) {
+      this.#assets.set(file, { body: readFileSync(join(PUBLIC_DIR, file)), type: TYPES[extname(file)] ?? 'application/octet-stream' });
+    }
+    deps.store.onChange((event) => this.#broadcast(event.op === 'reset' ? { event: 'changed', entity: '*', id: null } : { event: 'changed', entity: event.kind, id: event.id }));
+  }
+
+  /** Serve the back office's pages; false for paths that are not its own. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/login') {
+      if (req.method === 'POST') void this.#login(req, res);
+      else this.#asset(res, 'login.html');
+      return true;
+    }
+    if (path === '/logout' && req.method === 'POST') {
+      if (!this.#sameOrigin(req)) return this.#forbidden(res);
+      this.#sessions.destroy(sessionToken(req));
+      res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(isHttps(req)), ...SECURITY_HEADERS });
+      res.end();
+      return true;
+    }
+    if (path === '/' || path === '/index.html') {
+      if (!this.#sessions.touch(sessionToken(req))) {
+        res.writeHead(302, { location: '/login', 'cache-control': 'no-store' });
+        res.end();
+      } else this.#asset(res, 'index.html');
+      return true;
+    }
+    if (path.startsWith('/assets/')) {
+      const name = path.slice('/assets/'.length);
+      if (!this.#assets.has(name) || name.endsWith('.html')) return false;
+      this.#asset(res, name);
+      return true;
+    }
+    return false;
+  }
+
+  /** Route WebSocket upgrades on `/ws` of the admin listener. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'Not Found');
+      if (!this.#sameOrigin(req)) {
+        this.#deps.log.warn({ origin: req.headers.origin }, 'back-office WebSocket refused: foreign Origin');
+        return refuse(socket, 403, 'Forbidden');
+      }
+      const token = sessionToken(req);
+      if (!this.#sessions.touch(token)) return refuse(socket, 401, 'Unauthorized');
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, token!));
+    });
+  }
+
+  close(): void {
+    this.#stopTraffic?.();
+    for (const client of this.#clients) client.terminate();
+    this.#wss.close();
+  }
+
+  #connected(ws: WebSocket, token: string): void {
+    this.#clients.add(ws);
+    this.#stopTraffic ??= this.#deps.traffic.subscribe((tick) => this.#broadcast({ event: 'traffic', ...tick }));
+    ws.on('message', (data: Buffer) => {
+      if (!this.#sessions.touch(token)) {
+        ws.send(JSON.stringify({ id: null, ok: false, error: { status: 401, error: 'session_expired', error_description: 'Your session has expired; log in again' } }));
+        ws.close(4401, 'session expired');
+        return;
+      }
+      const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      if ('ok' in request) return void ws.send(JSON.stringify(request));
+      execute(this.#deps.api, request).then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); });
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.#clients.delete(ws);
+      if (this.#clients.size === 0) {
+        this.#stopTraffic?.();
+        this.#stopTraffic = null;
+      }
+    });
+    ws.send(JSON.stringify({ event: 'hello', user: this.#deps.username }));
+  }
+
+  #broadcast(message: unknown): void {
+    if (this.#clients.size === 0) return;
+    const text = JSON.stringify(message);
+    for (const client of this.#clients) if (client.readyState === client.OPEN) client.send(text);
+  }
+
+  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = mediaType(req) === 'application/json';
+    const address = req.socket.remoteAddress ?? '';
+    const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
+      if (json) return sendJson(res, status, { error: status === 429 ? 'too_many_requests' : 'invalid_credentials', error_description: message }, { 'cache-control': 'no-store', ...headers });
+      res.writeHead(303, { location: `/login?error=${status === 429 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
+      res.end();
+    };
+    if (!this.#sameOrigin(req)) return void this.#forbidden(res);
+    const wait = this.#limiter.blockedFor(address);
+    if (wait > 0) {
+      req.resume();
+      return fail(429, `Too many failed logins; try again in ${wait} s`, { 'retry-after': String(wait) });
+    }
+    let username = '';
+    let password = '';
+    try {
+      const body = (await readBody(req, 16 * 1024)).toString('utf8');
+      if (json) ({ username = '', password = '' } = JSON.parse(body) as { username?: string; password?: string });
+      else {
+        const form = new URLSearchParams(body);
+        username = form.get('username') ?? '';
+        password = form.get('password') ?? '';
+      }
+    } catch {
+      return fail(400, 'Send a username and a password');
+    }
+    if (typeof username !== 'string' || typeof password !== 'string' || !(await this.#deps.auth.verify(username, password))) {
+      this.#limiter.fail(address);
+      this.#deps.log.info({ username: String(username).slice(0, 64), clientIp: address }, 'back-office login failed');
+      return fail(401, 'Wrong user name or password');
+    }
+    this.#limiter.succeed(address);
+    const cookie = sessionCookie(this.#sessions.create(username), isHttps(req));
+    if (json) return sendJson(res, 200, { ok: true }, { 'set-cookie': cookie, 'cache-control': 'no-store' });
+    res.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });
+    res.end();
+  }
+
+  /** Browsers send Origin on cross-site POSTs and on every WebSocket: it must be ours. */
+  #sameOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return req.headers.upgrade === undefined; // non-browser clients (curl) POST without Origin
+    return origin === `${isHttps(req) ? 'https' : 'http'}://${req.headers.host}`;
+  }
+
+  #forbidden(res: ServerResponse): true {
+    sendJson(res, 403, { error: 'forbidden', error_description: 'Cross-origin requests are not accepted' });
+    return true;
+  }
+
+  #asset(res: ServerResponse, name: string): void {
+    const asset = this.#assets.get(name)!;
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': name.endsWith('.html') ? 'no-store' : 'no-cache', ...SECURITY_HEADERS });
+    res.end(asset.body);
+  }
+}
+
+function isHttps(req: IncomingMessage): boolean {
+  return Boolean((req.socket as { encrypted?: boolean }).encrypted);
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
