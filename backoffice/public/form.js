@@ -67,7 +67,7 @@ export function schemaForm(schema, value, options = {}) {
       }
       const box = element.querySelector('.form-errors');
       if (message || general.length) {
-        box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), general.length ? h('ul', {}, general.map((g) => h('li', {}, g))) : null);
+        box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), ...(general.length ? [h('ul', {}, general.map((g) => h('li', {}, g)))] : []));
         box.hidden = false;
       }
       element.querySelector('.invalid input, .invalid textarea, .invalid select')?.focus();
@@ -109,13 +109,14 @@ function build(schema, value, path, key, required, options) {
     case 'string': {
       const secret = SECRET.test(key ?? '');
       const multiline = /pem/i.test(key ?? '');
-      const input = multiline ? h('textarea', { rows: 4, spellcheck: false }, value ?? '') : h('input', { type: secret ? 'password' : 'text', value: value ?? '', autocomplete: secret ? 'new-password' : 'off', spellcheck: false });
-      if (value === undefined && schema.default !== undefined && !secret) input.placeholder = String(schema.default);
-      return { el: field(path, label, description, input), read: () => (input.value === '' ? (required ? '' : undefined) : input.value) };
+      const shown = value ?? (secret ? undefined : schema.default);
+      const input = multiline ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '') : h('input', { type: secret ? 'password' : 'text', value: shown ?? '', autocomplete: secret ? 'new-password' : 'off', spellcheck: false });
+      // Empty means "not set": the server applies the default (or reports a missing required value).
+      return { el: field(path, label, description, input), read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value) };
     }
     case 'integer':
     case 'number': {
-      const input = h('input', { type: 'number', value: value ?? '', step: schema.type === 'integer' ? 1 : 'any', min: schema.minimum, max: schema.maximum, placeholder: schema.default });
+      const input = h('input', { type: 'number', value: value ?? schema.default ?? '', step: schema.type === 'integer' ? 1 : 'any', min: schema.minimum, max: schema.maximum });
       return { el: field(path, label, description, input), read: () => (input.value === '' ? undefined : Number(input.value)) };
     }
     case 'boolean': {
