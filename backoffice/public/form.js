@@ -4,7 +4,7 @@
 import { h, nextId } from './dom.js';
 
 const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
-const SECRET = /secret|password|privatekeypem/i;
+const SECRET = /^(clientSecret|secret|password|privateKeyPem)$/;
 
 export function humanize(key) {
   return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
