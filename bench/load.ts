@@ -3,6 +3,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onCore, LOAD_CORE } from './cpus.js';
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -47,7 +48,8 @@ function runWrk(options: LoadOptions): LoadResult {
   // wrk adds its own Host unless one is given spelled exactly `Host`
   for (const [name, value] of Object.entries(options.headers)) args.push('-H', `${name === 'host' ? 'Host' : name}: ${value}`);
   args.push(options.url);
-  const result = spawnSync('wrk', args, { encoding: 'utf8' });
+  const [command, commandArgs] = onCore(LOAD_CORE, 'wrk', args);
+  const result = spawnSync(command, commandArgs, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.stdout}`);
   const out = result.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);

@@ -3,7 +3,7 @@
  * process), loads each with wrk (or autocannon), and writes the results and their ratios to the
  * bare proxy into docs/benchmarks.md. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,8 +12,9 @@ import { request } from 'undici';
 import { runLoad, LOAD_TOOL, type LoadResult } from './load.js';
 import { SCENARIOS, BENCH_SECRET, manyKeysDataFile, type Admin } from './scenarios.js';
 import { hashSecret } from '../plugins/apikeys/entity.js';
-import { setupOAuth, joseSignRate, OAUTH_ALGORITHMS } from './oauth.js';
-import { setupJwt, joseVerifyRate } from './jwt.js';
+import { setupOAuth, OAUTH_ALGORITHMS } from './oauth.js';
+import { setupJwt } from './jwt.js';
+import { PINNED, onCore, pinSelfToLoadCore, LOAD_CORE, PROXY_CORE } from './cpus.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(here, '../..');
@@ -23,8 +24,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
 const children: ChildProcess[] = [];
 
-function start(script: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(script: string, args: string[], core: string): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
+  const [command, commandArgs] = onCore(core, process.execPath, [script, ...args]);
+  const child = spawn(command, commandArgs, { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
   return new Promise((resolvePromise, reject) => {
@@ -53,7 +55,8 @@ async function startGateway(logLevel: string, dataFileContent?: string): Promise
   // The gateway logs (one access line per request) to a file, as in production: a pipe to this
   // process would make the benchmark pay for reading them on the same two cores.
   const logFile = join(dir, 'gateway.log');
-  const child = spawn(process.execPath, [join(ROOT, 'dist/core/cli.js')], {
+  const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(ROOT, 'dist/core/cli.js')]);
+  const child = spawn(command, commandArgs, {
     env: {
       ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
       PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel,
@@ -68,6 +71,12 @@ async function startGateway(logLevel: string, dataFileContent?: string): Promise
   const admin = /Admin API\s+(http:\/\/\S+)\/api/.exec(output())?.[1];
   if (!proxy || !admin) throw new Error(`gateway did not start: ${output()}`);
   return { proxy, admin, pid: child.pid!, startMs };
+}
+
+/** jose's raw rate, measured in a process on the proxy's core. */
+function rawRate(args: string[]): number {
+  const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(here, 'raw-crypto.js'), ...args]);
+  return Number(execFileSync(command, commandArgs, { encoding: 'utf8' }).trim());
 }
 
 function rssMiB(pid: number): number {
@@ -128,9 +137,10 @@ async function measureAll(targets: Target[]): Promise<Array<{ name: string } & L
 }
 
 async function main(): Promise<void> {
-  const upstream = await start(join(here, 'upstream.js'), []);
+  pinSelfToLoadCore();
+  const upstream = await start(join(here, 'upstream.js'), [], LOAD_CORE);
   const upstreamUrl = `http://127.0.0.1:${upstream.firstLine.trim()}`;
-  const bare = await start(join(here, 'bare-proxy.js'), [upstreamUrl]);
+  const bare = await start(join(here, 'bare-proxy.js'), [upstreamUrl], PROXY_CORE);
   const bareUrl = `http://127.0.0.1:${bare.firstLine.trim()}`;
   const gateway = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info');
   const admin = adminClient(gateway.admin);
@@ -140,7 +150,7 @@ async function main(): Promise<void> {
   const MANY = 100_000;
   const many = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info', manyKeysDataFile(MANY, upstreamUrl, hashSecret(BENCH_SECRET)));
 
-  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, node ${process.version}\n\n`);
+  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores${PINNED ? ' (load + upstream on core 0, proxy under test on core 1)' : ''}, node ${process.version}\n\n`);
   const targets: Target[] = [
     { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {} },
     { name: 'bare proxy (node:http + undici pool.stream)', url: `${bareUrl}/`, headers: {} },
@@ -160,7 +170,7 @@ async function main(): Promise<void> {
   const oauthTargets = await setupOAuth(admin, gateway.proxy);
   const oauthResults = await measureAll(oauthTargets);
   const signRates = new Map<string, number>();
-  for (const alg of OAUTH_ALGORITHMS) signRates.set(alg, await joseSignRate(alg, 3, CONNECTIONS));
+  for (const alg of OAUTH_ALGORITHMS) signRates.set(alg, rawRate(['sign', alg, '3', String(CONNECTIONS)]));
   const oauthRows = oauthTargets.map((t, i) => {
     const r = oauthResults[i]!;
     const raw = t.alg ? signRates.get(t.alg)! : NaN;
@@ -171,7 +181,7 @@ async function main(): Promise<void> {
   const jwt = await setupJwt(admin, gateway.proxy, upstreamUrl);
   const jwtResults = await measureAll(jwt.targets);
   const verifyRates = new Map<string, number>();
-  for (const alg of ['RS256', 'ES256']) verifyRates.set(alg, await joseVerifyRate(jwt.tokens[alg]!.token, jwt.tokens[alg]!.publicJwk, alg, 3, CONNECTIONS));
+  for (const alg of ['RS256', 'ES256']) verifyRates.set(alg, rawRate(['verify', alg, '3', String(CONNECTIONS), jwt.tokens[alg]!.token, JSON.stringify(jwt.tokens[alg]!.publicJwk)]));
   const plainRoute = results.find((r) => r.name === 'gateway: route, no plugins')!;
   const jwtRows = jwt.targets.map((t, i) => {
     const r = jwtResults[i]!;
@@ -187,8 +197,11 @@ async function main(): Promise<void> {
 Produced by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}): ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run after a warm-up,
 the median of ${ROUNDS} interleaved rounds,
 on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}. The upstream, the bare proxy and the
-gateway each run in their own process on loopback; the load generator shares the same cores, so absolute
-numbers are low and only the ratios carry over to other machines.
+gateway each run in their own process on loopback${PINNED ? `; the load generator and the upstream share core 0 and
+each proxy under test runs alone on core 1 (\`taskset\`), so every proxy gets the same single core and the
+ratios compare cost per core (without pinning, the scheduler moving processes between the two cores made
+run-to-run noise larger than the differences measured)` : '; the load generator shares the same cores'}. Absolute numbers are low on this
+machine; the ratios are what carries over.
 
 The **bare proxy** is the floor of any Node.js proxy's cost: \`node:http\` + one undici \`Pool\` with
 \`pool.stream()\`, hop-by-hop headers removed, nothing else. The gateway does everything the bare proxy

@@ -21,14 +21,19 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
   return out;
 }
 
-/** Remove hop-by-hop headers from an upstream response head, in place. */
+/**
+ * The upstream response head without hop-by-hop headers, as a new object: deleting properties would
+ * turn the object into a slow dictionary that Node then iterates to write the head.
+ */
 export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const connection = headers.connection;
-  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-    for (const name of connectionTokens(connection)) delete headers[name];
+  const named = typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    out[name] = headers[name];
   }
-  for (const name in headers) if (HOP_BY_HOP.has(name)) delete headers[name];
-  return headers;
+  return out;
 }
 
 function connectionTokens(value: string): Set<string> {

@@ -68,16 +68,23 @@ export class ProxyHandler {
     });
   };
 
-  async #process(ctx: RequestContext): Promise<void> {
-    const snapshot = this.#state.snapshot;
-    const sinks = snapshot.sinks;
+  #process(ctx: RequestContext): Promise<void> {
+    const sinks = this.#state.snapshot.sinks;
     for (let i = 0; i < sinks.length; i++) {
-      if (sinks[i]!.matches(ctx)) {
-        await sinks[i]!.handle(ctx);
-        return;
-      }
+      if (sinks[i]!.matches(ctx)) return Promise.resolve(sinks[i]!.handle(ctx));
     }
-    const pipeline = this.#route(ctx);
+    let pipeline: Pipeline;
+    try {
+      pipeline = this.#route(ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A route without request steps goes straight upstream: no extra promise on the common path.
+    if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0) return this.#forward(ctx, ctx.route!);
+    return this.#runPipeline(ctx, pipeline);
+  }
+
+  async #runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
     if (pipeline.preRoute.length > 0) await runSteps(pipeline.preRoute, ctx);
     if (pipeline.validateAccess.length > 0 && !ctx.handled) await runSteps(pipeline.validateAccess, ctx);
     if (pipeline.transformRequest.length > 0 && !ctx.handled) await runSteps(pipeline.transformRequest, ctx);
