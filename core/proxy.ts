@@ -85,9 +85,11 @@ export class ProxyHandler {
   }
 
   async #runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
-    if (pipeline.preRoute.length > 0) await runSteps(pipeline.preRoute, ctx);
-    if (pipeline.validateAccess.length > 0 && !ctx.handled) await runSteps(pipeline.validateAccess, ctx);
-    if (pipeline.transformRequest.length > 0 && !ctx.handled) await runSteps(pipeline.transformRequest, ctx);
+    // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
+    let pending: void | Promise<void>;
+    if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
+    if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
+    if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
     if (!ctx.handled) await this.#forward(ctx, ctx.route!);
   }
 

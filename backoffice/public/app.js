@@ -335,7 +335,7 @@ async function verifiersView(id) {
   const list = h('div', {});
   const draw = async () => {
     const verifiers = await client.request('list', 'jwt-verifiers');
-    list.replaceChildren(table(['Name', 'Keys', 'Algorithms', 'Issuer'], verifiers.map((v) => h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/verifiers/${encodeURIComponent(v.id)}` }, v.name)), h('td', {}, v.keys.kind), h('td', {}, v.algorithms.join(', ')), h('td', {}, (v.issuer ?? ['any']).join(', ')))), 'No JWT verifiers yet.'));
+    list.replaceChildren(table(['Name', 'Keys', 'Algorithms', 'Issuer'], verifiers.map((v) => h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/verifiers/${encodeURIComponent(v.id)}` }, v.name)), h('td', {}, v.keys.kind), h('td', {}, v.algorithms.join(', ')), h('td', {}, [v.issuer ?? 'any'].flat().join(', ')))), 'No JWT verifiers yet.'));
   };
   current.refresh = draw;
   page('JWT verifiers', [h('a', { href: '#/verifiers/new', class: 'button primary' }, 'New JWT verifier')], list);

@@ -34,7 +34,7 @@ export class CompiledVerifier {
   constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
     this.settings = settings;
     this.source = settings.source ?? DEFAULT_SOURCE;
-    this.issuers = settings.issuer ? new Set(settings.issuer) : null;
+    this.issuers = settings.issuer ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer) : null;
     this.#resolve = keyResolver(settings, deps);
     this.#claimChecks = Object.entries(settings.requiredClaims ?? {}).map(([claim, rule]) => claimCheck(claim, rule));
     this.#extract = tokenExtractor(this.source);

@@ -1,8 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey } from 'node:crypto';
-import { decodeProtectedHeader, decodeJwt, jwtVerify, createRemoteJWKSet } from 'jose';
-import { createRoute, route, type TestGateway } from '../../helpers/gateway.js';
+import { decodeProtectedHeader, decodeJwt, jwtVerify, createRemoteJWKSet, SignJWT } from 'jose';
+import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { oauthGateway, tokenFor, SECRET, JWKS_PATH } from '../client-credentials/fixtures.js';
 import { ecKey, signWith } from './fixtures.js';
@@ -78,13 +78,11 @@ describe('Plugin: jwt-verifier (scopes per route and method, gateway tokens)', (
     const expired = await signWith(privateKey, decodeProtectedHeader(tokens.both!).kid!, { ...claims, exp: Math.floor(Date.now() / 1000) - 10 });
     const [h, p] = tokens.both!.split('.');
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: decodeProtectedHeader(tokens.both!).kid })).toString('base64url')}.${p}.`;
-    const pair = (await gw.admin('GET', '/api/keypairs/es-pair')).json();
     const defaultPair = (await gw.admin('GET', '/api/keypairs/portcullis-jwt-signing')).json();
     const pem = createPublicKey({ key: defaultPair.publicJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
     const hsHeader = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: defaultPair.kid })).toString('base64url');
     const confused = `${hsHeader}.${p}.${createHmac('sha256', pem).update(`${hsHeader}.${p}`).digest('base64url')}`;
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'read write admin' })).toString('base64url')}.${tokens.both!.split('.')[2]}`;
-    void pair;
     for (const [what, token] of Object.entries({ unknownKey, expired, none, confused, tampered, garbage: 'not.a.jwt' })) {
       const res = await call('GET', '/items', token);
       assert.equal(res.status, 401, what);
@@ -121,7 +119,6 @@ describe('Plugin: jwt-verifier (scopes per route and method, gateway tokens)', (
 
   it('reads tokens from a query parameter or a cookie, and HMAC tokens verify with the shared secret', async () => {
     const secret = 'a-shared-secret-of-at-least-32-bytes!!';
-    const { SignJWT } = await import('jose');
     const hsToken = await new SignJWT({ sub: 'u1', scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(secret));
     await createRoute(gw, route('sources', upstream.url, {
       frontend: { domains: ['sources.test'] },
@@ -170,5 +167,58 @@ describe('Plugin: jwt-verifier (scopes per route and method, gateway tokens)', (
     assert.equal(headers['x-user-id'], 'jv-both');
     assert.equal(headers['x-user-scopes'], 'read write');
     assert.equal(headers['x-missing'], undefined);
+  });
+});
+
+describe('Plugin: jwt-verifier (required claims, issuer and audience)', () => {
+  let gw: TestGateway;
+  let upstream: Upstream;
+  const secret = 'another-shared-secret-of-32-bytes-or-more';
+
+  before(async () => {
+    upstream = await startUpstream(echo);
+    gw = await startGateway();
+    await createRoute(gw, route('claims', upstream.url, {
+      plugins: [{ plugin: 'jwt-verifier', config: { verifier: {
+        keys: { kind: 'hmac', secret }, algorithms: ['HS256'], issuer: 'https://issuer.example', audience: ['orders', 'billing'], leewaySeconds: 0, maxAgeSeconds: 600,
+        requiredClaims: { tenant: { equals: 'acme' }, tier: { oneOf: ['gold', 'silver'] }, email: { regex: '[^@]+@acme\\.com' }, roles: { contains: 'admin' } },
+      } } }],
+    }));
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  const sign = async (claims: Record<string, unknown>, iat?: number) => {
+    const jwt = new SignJWT({ iss: 'https://issuer.example', aud: 'billing', tenant: 'acme', tier: 'gold', email: 'ann@acme.com', roles: ['user', 'admin'], ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m');
+    if (iat !== undefined) jwt.setIssuedAt(iat); else jwt.setIssuedAt();
+    return jwt.sign(Buffer.from(secret));
+  };
+  const status = async (token: string) => (await gw.proxy('/', { headers: { authorization: `Bearer ${token}` } }));
+
+  it('accepts a token meeting every rule, with one issuer and any of the audiences', async () => {
+    assert.equal((await status(await sign({}))).status, 200);
+  });
+
+  for (const [what, claims, message] of [
+    ['a claim with another value', { tenant: 'other' }, /tenant/],
+    ['a value outside oneOf', { tier: 'bronze' }, /tier/],
+    ['a claim failing the regex', { email: 'ann@evil.com' }, /email/],
+    ['an array without the value', { roles: ['user'] }, /roles/],
+    ['a missing claim', { tenant: undefined }, /lacks the claim "tenant"/],
+    ['another issuer', { iss: 'https://other.example' }, /iss/],
+    ['another audience', { aud: 'shipping' }, /aud/],
+  ] as const) {
+    it(`refuses ${what}`, async () => {
+      const res = await status(await sign(claims));
+      assert.equal(res.status, 401);
+      assert.match(res.json().error_description, message);
+    });
+  }
+
+  it('refuses a token older than maxAgeSeconds', async () => {
+    const res = await status(await sign({}, Math.floor(Date.now() / 1000) - 3600));
+    assert.equal(res.status, 401);
   });
 });
