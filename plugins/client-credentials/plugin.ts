@@ -61,12 +61,19 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const issuerOf = (ctx: RequestContext) => config.issuer ?? `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
     const verifyOptions = { issuer: config.issuer, keys, apikeys, revocations };
 
-    /** POST …/token: grant_type=client_credentials. */
-    async function token(ctx: RequestContext): Promise<void> {
+    /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
+    async function authenticatedPost(ctx: RequestContext) {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx, config.secure);
       const params = await readParams(ctx.req);
       const client = authenticateClient(ctx.req, params, apikeys);
+      ctx.consumer = client.key.key.clientId;
+      return { params, client };
+    }
+
+    /** POST …/token: grant_type=client_credentials. */
+    async function token(ctx: RequestContext): Promise<void> {
+      const { params, client } = await authenticatedPost(ctx);
       const grantType = requireParam(params, 'grant_type');
       if (grantType !== 'client_credentials') throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not supported; use client_credentials`);
       const scope = grantedScope(params.get('scope'), client.key.key.scopes);
@@ -79,17 +86,12 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
       }, 'at+jwt');
-      ctx.consumer = clientId;
       ctx.respond(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, ...(scope ? { scope } : {}) }, NO_STORE);
     }
 
     /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
     async function introspect(ctx: RequestContext): Promise<void> {
-      requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.secure);
-      const params = await readParams(ctx.req);
-      const client = authenticateClient(ctx.req, params, apikeys);
-      ctx.consumer = client.key.key.clientId;
+      const { params } = await authenticatedPost(ctx);
       const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
       if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
       const { payload } = result;
@@ -101,11 +103,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token/revoke (RFC 7009): a client revokes its own tokens; unknown tokens are fine. */
     async function revoke(ctx: RequestContext): Promise<void> {
-      requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.secure);
-      const params = await readParams(ctx.req);
-      const client = authenticateClient(ctx.req, params, apikeys);
-      ctx.consumer = client.key.key.clientId;
+      const { params, client } = await authenticatedPost(ctx);
       const hint = params.get('token_type_hint');
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
       const result = await verifyGatewayToken(requireParam(params, 'token'), { ...verifyOptions, allowRevoked: true, allowDisabledClient: true });
