@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   try {
     gateway = await Gateway.create({ config, logger: log, plugins: [...BUILTIN_PLUGINS, backOfficeModule], initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined });
   } catch (error) {
-    if (error instanceof DataFileError) {
+    if (error instanceof DataFileError || error instanceof ConfigError) {
       process.stderr.write(`portcullis: ${error.message}\n`);
       log.flush();
       process.exit(2);
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     '',
     `  Portcullis is running`,
     `  Proxy        ${urls.proxyUrl}`,
+    ...(urls.proxyTlsUrl ? [`  Proxy (TLS)  ${urls.proxyTlsUrl}`] : []),
     `  Admin API    ${urls.adminUrl}/api   (HTTP Basic, user "${config.admin.username}")`,
     ...(gateway.hasBackOffice ? [`  Back office  ${urls.adminUrl}/`] : []),
     `  Data file    ${gateway.store.location}`,

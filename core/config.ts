@@ -16,6 +16,11 @@ export const BootConfigSchema = Type.Object({
     port: { ...Port, default: 8080, description: 'Proxy port (PORTCULLIS_PROXY_PORT).' },
     trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }), { default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
     requestTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
+    tls: Type.Optional(Type.Object({
+      port: { ...Port, default: 8443, description: 'HTTPS port of the proxy (PORTCULLIS_PROXY_TLS_PORT).' },
+      certFile: Type.String({ minLength: 1, description: 'PEM certificate chain.' }),
+      keyFile: Type.String({ minLength: 1, description: 'PEM private key.' }),
+    }, { additionalProperties: false, description: 'Also serve the proxy over HTTPS.' })),
   }, { additionalProperties: false, default: {} }),
   admin: Type.Object({
     host: Type.String({ default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
@@ -44,6 +49,7 @@ export class ConfigError extends Error {
 const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_PROXY_PORT', ['proxy', 'port'], 'int'],
   ['PORTCULLIS_PROXY_HOST', ['proxy', 'host'], 'string'],
+  ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_PORT', ['admin', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_HOST', ['admin', 'host'], 'string'],
   ['PORTCULLIS_DATA_FILE', ['store', 'file'], 'string'],
@@ -90,6 +96,10 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
   }
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && raw.store?.file) config.store.file = resolve(base, config.store.file);
+  if (config.proxy.tls) {
+    config.proxy.tls.certFile = resolve(base, config.proxy.tls.certFile);
+    config.proxy.tls.keyFile = resolve(base, config.proxy.tls.keyFile);
+  }
   return config;
 }
 

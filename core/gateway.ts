@@ -5,11 +5,13 @@
  */
 import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
-import type { BootConfig } from './config.js';
+import { ConfigError, type BootConfig } from './config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './entities.js';
 import { LowdbStore } from './lowdb-store.js';
 import type { Store } from './store.js';
@@ -53,6 +55,7 @@ export interface GatewayOptions {
 export interface ListenInfo {
   proxyUrl: string;
   adminUrl: string;
+  proxyTlsUrl: string | null;
 }
 
 export const SETTING_ADMIN_PASSWORD_HASH = 'adminPasswordHash';
@@ -64,6 +67,8 @@ export class Gateway {
   readonly state: State;
   readonly entities: EntityService;
   readonly proxyServer: Server;
+  /** The HTTPS listener of the proxy, when `proxy.tls` is configured. */
+  readonly proxyTlsServer: HttpsServer | null;
   readonly adminServer: Server;
   /** Whether a back office is served on the admin listener. */
   readonly hasBackOffice: boolean;
@@ -83,12 +88,10 @@ export class Gateway {
     this.state = container.resolve(State);
     this.entities = container.resolve(EntityService);
     const proxy = container.resolve(ProxyHandler);
-    this.proxyServer = createServer({ requestTimeout: options.config.proxy.requestTimeoutMs, keepAliveTimeout: 65_000 }, proxy.handleRequest);
-    this.proxyServer.on('upgrade', proxy.handleUpgrade);
-    this.proxyServer.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 63\r\n\r\n{"error":"invalid_request","error_description":"Bad request"}  ');
-      else socket.destroy();
-    });
+    const serverOptions = { requestTimeout: options.config.proxy.requestTimeoutMs, keepAliveTimeout: 65_000 };
+    this.proxyServer = servingProxy(createServer(serverOptions, proxy.handleRequest), proxy);
+    const tls = options.config.proxy.tls;
+    this.proxyTlsServer = tls ? servingProxy(createHttpsServer({ ...serverOptions, cert: readPem(tls.certFile), key: readPem(tls.keyFile) }, proxy.handleRequest), proxy) : null;
     const admin = container.resolve(AdminApi);
     const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
     this.hasBackOffice = ui !== null;
@@ -153,8 +156,9 @@ export class Gateway {
 
   async listen(): Promise<ListenInfo> {
     await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
+    if (this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
     await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
-    return { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer) };
+    return { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer), proxyTlsUrl: this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null };
   }
 
   get proxyUrl(): string { return urlOf(this.proxyServer); }
@@ -169,7 +173,7 @@ export class Gateway {
   async #close(graceMs: number): Promise<void> {
     this.state.stop();
     this.#ui?.close?.();
-    const servers = [this.proxyServer, this.adminServer].filter((s) => s.listening);
+    const servers = [this.proxyServer, this.proxyTlsServer, this.adminServer].filter((s): s is Server => s !== null && s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const server of servers) server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
@@ -201,8 +205,26 @@ function listenOn(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function urlOf(server: Server): string {
+function urlOf(server: Server, scheme = 'http'): string {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** Attach the proxy's upgrade and parse-error handling to a listener (HTTP or HTTPS). */
+function servingProxy<S extends Server>(server: S, proxy: ProxyHandler): S {
+  server.on('upgrade', proxy.handleUpgrade);
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 63\r\n\r\n{"error":"invalid_request","error_description":"Bad request"}  ');
+    else socket.destroy();
+  });
+  return server;
+}
+
+function readPem(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${file} (proxy.tls): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }

@@ -154,6 +154,15 @@ describe('Command line: npm start', () => {
     await gw.exited;
   });
 
+  it('fails with one line when the TLS certificate cannot be read', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'tls.json');
+    writeFileSync(file, JSON.stringify({ proxy: { tls: { port: 0, certFile: 'missing-cert.pem', keyFile: 'missing-key.pem' } }, store: { file: 'd.json' } }));
+    const gw = run({}, ['--config', file]);
+    assert.equal(await gw.exited, 2);
+    assert.match(gw.output(), /Cannot read .*missing-cert\.pem \(proxy\.tls\): ENOENT/);
+  });
+
   it('fails clearly when --config names a missing file', async () => {
     const gw = run({}, ['--config', '/nonexistent/portcullis.json']);
     assert.equal(await gw.exited, 2);
