@@ -216,8 +216,9 @@ ${rows.join('\n')}
 ## Client credentials service
 
 Token issuance (\`POST /token\`, client_secret_post, one JWT signed per request) per algorithm, and
-introspection, against jose's raw signing rate measured in the same run (the bench process signing with as
-many signatures in flight as the load has connections, WebCrypto using the thread pool like the gateway). Target: ≥ 0.5× the raw rate, so that HTTP and credential checks do not dominate.
+introspection, against jose's raw signing rate measured in the same run (a process on the proxy's core
+signing with as many signatures in flight as the load has connections, WebCrypto using the thread pool
+like the gateway). Target: ≥ 0.5× the raw rate, so that HTTP and credential checks do not dominate.
 
 | endpoint | req/s | p50 ms | p99 ms | jose raw sign/s | vs raw | errors |
 |---|---:|---:|---:|---:|---:|---:|

@@ -82,3 +82,37 @@ export class AdminAuthenticator {
     return userOk && passwordOk;
   }
 }
+
+/** At most `limit` failed logins per client address per window; successes do not count. */
+export class LoginLimiter {
+  readonly #failures = new Map<string, { count: number; windowStart: number }>();
+  readonly #limit: number;
+  readonly #windowMs: number;
+
+  constructor(limit = 5, windowSeconds = 60) {
+    this.#limit = limit;
+    this.#windowMs = windowSeconds * 1000;
+  }
+
+  /** Seconds to wait when blocked, else 0. */
+  blockedFor(address: string): number {
+    const entry = this.#failures.get(address);
+    if (!entry) return 0;
+    const elapsed = Date.now() - entry.windowStart;
+    if (elapsed > this.#windowMs) {
+      this.#failures.delete(address);
+      return 0;
+    }
+    return entry.count >= this.#limit ? Math.ceil((this.#windowMs - elapsed) / 1000) : 0;
+  }
+
+  fail(address: string): void {
+    const entry = this.#failures.get(address);
+    if (!entry || Date.now() - entry.windowStart > this.#windowMs) this.#failures.set(address, { count: 1, windowStart: Date.now() });
+    else entry.count++;
+  }
+
+  succeed(address: string): void {
+    this.#failures.delete(address);
+  }
+}

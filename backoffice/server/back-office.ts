@@ -12,11 +12,11 @@ import { join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { AdminApi } from '../../core/admin-api.js';
-import type { AdminAuthenticator } from '../../core/admin-auth.js';
+import { LoginLimiter, type AdminAuthenticator } from '../../core/admin-auth.js';
 import type { Store } from '../../core/store.js';
 import type { TrafficStats } from '../../core/traffic.js';
 import { readBody, mediaType, sendJson } from '../../core/http-utils.js';
-import { SessionStore, LoginLimiter, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
+import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../../backoffice/public/', import.meta.url));

@@ -19,20 +19,23 @@ export interface IndexedKey {
   readonly scopes: string;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 export function indexKey(key: ApiKey): IndexedKey {
-  const routes = new Set<string>();
-  const tags = new Set<string>();
+  // Most keys name a route or two and no tag: empty sets are shared, not one per key.
+  let routes: Set<string> | null = null;
+  let tags: Set<string> | null = null;
   for (const entity of key.authorizedEntities ?? []) {
-    if (entity.startsWith('tag:')) tags.add(entity.slice(4));
-    else routes.add(entity);
+    if (entity.startsWith('tag:')) (tags ??= new Set()).add(entity.slice(4));
+    else (routes ??= new Set()).add(entity);
   }
   return {
     key,
     secret: secretVerifier(key.clientSecretHash),
     validUntil: key.validUntil ? Date.parse(key.validUntil) : Number.POSITIVE_INFINITY,
-    routes,
-    tags,
-    scopes: (key.scopes ?? []).join(' '),
+    routes: routes ?? NONE,
+    tags: tags ?? NONE,
+    scopes: key.scopes && key.scopes.length > 0 ? key.scopes.join(' ') : '',
   };
 }
 

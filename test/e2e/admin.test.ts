@@ -38,6 +38,18 @@ describe('Admin API', () => {
       }
     });
 
+    it('limits failed credentials per address with 429 and Retry-After', async () => {
+      const other = await startGateway();
+      try {
+        for (let i = 0; i < 20; i++) assert.equal((await send(`${other.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } })).status, 401);
+        const limited = await send(`${other.adminUrl}/api/routes`, { headers: { authorization: basic('admin', ADMIN_PASSWORD) } });
+        assert.equal(limited.status, 429);
+        assert.ok(Number(limited.headers['retry-after']) > 0);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('accepts the admin credentials', async () => {
       assert.equal((await gw.admin('GET', '/api/routes')).status, 200);
     });
