@@ -1,6 +1,6 @@
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
 import { Client } from './client.js';
-import { h, toast } from './dom.js';
+import { h, toast, nextId } from './dom.js';
 import { schemaForm, humanize } from './form.js';
 
 const client = new Client();
@@ -71,8 +71,8 @@ function table(columns, rows, empty) {
 }
 
 function searchBox(label, onInput) {
-  const input = h('input', { type: 'search', placeholder: label, 'aria-label': label, oninput: () => onInput(input.value.toLowerCase()) });
-  return input;
+  const input = h('input', { type: 'search', id: nextId('search'), oninput: () => onInput(input.value.toLowerCase()) });
+  return h('div', { class: 'field inline search' }, h('label', { for: input.id }, label), input);
 }
 
 /** A generic editor: schema form, save (create or update), errors beside fields. */
@@ -302,8 +302,8 @@ async function keyPairsView() {
         h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(e.message, 'bad'); } } }, 'Delete')))));
   };
   current.refresh = draw;
-  const idInput = h('input', { id: 'kp-id', required: true, placeholder: 'partner-signing' });
-  const nameInput = h('input', { id: 'kp-name', required: true, placeholder: 'Partner signing key' });
+  const idInput = h('input', { id: 'kp-id', required: true, 'aria-describedby': 'kp-id-hint' });
+  const nameInput = h('input', { id: 'kp-name', required: true });
   const alg = h('select', { id: 'kp-alg' }, ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'].map((a) => h('option', { value: a }, a)));
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const generate = h('form', { class: 'card inline-form', onsubmit: async (e) => {
@@ -318,7 +318,7 @@ async function keyPairsView() {
       error.hidden = false;
     }
   } }, h('h2', {}, 'Generate a key pair'),
-    h('div', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'kp-id' }, 'Id'), idInput), h('div', { class: 'field' }, h('label', { for: 'kp-name' }, 'Name'), nameInput), h('div', { class: 'field' }, h('label', { for: 'kp-alg' }, 'Algorithm'), alg)),
+    h('div', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'kp-id' }, 'Id'), idInput, h('p', { class: 'hint', id: 'kp-id-hint' }, 'e.g. partner-signing; API keys name it in their jwt-sign-keypair metadata')), h('div', { class: 'field' }, h('label', { for: 'kp-name' }, 'Name'), nameInput), h('div', { class: 'field' }, h('label', { for: 'kp-alg' }, 'Algorithm'), alg)),
     error, h('button', { type: 'submit', class: 'primary' }, 'Generate'));
   page('Key pairs', [], h('p', { class: 'muted' }, 'Public keys are published at /.well-known/otoroshi/oauth/jwks.json on the proxy when the client-credentials plugin is enabled.'), generate, list);
   await draw();
