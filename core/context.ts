@@ -21,27 +21,6 @@ export interface ResponseHead {
   headers: OutgoingHttpHeaders;
 }
 
-/**
- * An abort signal for the upstream call in the shape undici accepts (an emitter with `once`): it
- * costs a field per request where an AbortController costs an EventTarget.
- */
-export class UpstreamAbort {
-  aborted = false;
-  #listener: (() => void) | null = null;
-
-  on(_event: 'abort', listener: () => void): this { this.#listener = listener; return this; }
-  once(_event: 'abort', listener: () => void): this { this.#listener = listener; return this; }
-  removeListener(_event: 'abort', listener: () => void): this { if (this.#listener === listener) this.#listener = null; return this; }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.#listener;
-    this.#listener = null;
-    listener?.();
-  }
-}
-
 export class RequestContext {
   readonly req: IncomingMessage;
   /** Null for WebSocket upgrades, which answer on `socket`. */
@@ -73,8 +52,9 @@ export class RequestContext {
   target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */
   status = 0;
-  /** Aborts the upstream call when the client goes away. */
-  readonly upstreamAbort = new UpstreamAbort();
+  /** Whether the upstream call was aborted because the client went away. */
+  aborted = false;
+  #abortListener: (() => void) | null = null;
   /** True once a step answered the request itself (CORS preflight, a sink): later steps do not run. */
   handled = false;
   readonly #baseLog: Logger;
@@ -121,6 +101,21 @@ export class RequestContext {
       const lines = Object.entries(head).map(([k, v]) => `${k}: ${v}`).join('\r\n');
       this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\nconnection: close\r\n\r\n${payload.toString()}`);
     }
+  }
+
+  // The context doubles as the upstream call's abort signal, in the emitter shape undici accepts:
+  // one object per request instead of an AbortController and its EventTarget.
+  on(_event: 'abort', listener: () => void): this { this.#abortListener = listener; return this; }
+  once(_event: 'abort', listener: () => void): this { this.#abortListener = listener; return this; }
+  removeListener(_event: 'abort', listener: () => void): this { if (this.#abortListener === listener) this.#abortListener = null; return this; }
+
+  /** Abort the upstream call (the client went away). */
+  abortUpstream(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.#abortListener;
+    this.#abortListener = null;
+    listener?.();
   }
 
   /** Add a header to whatever response the client gets. */

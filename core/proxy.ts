@@ -48,7 +48,9 @@ export class ProxyHandler {
       sendError(res, new BadRequestError('Malformed request target'));
       return;
     }
-    res.once('close', () => this.#finish(ctx));
+    (res as ResponseWithContext)[CONTEXT] = ctx;
+    (res as ResponseWithContext)[HANDLER] = this;
+    res.once('close', onResponseClose);
     this.#process(ctx).catch((error: unknown) => this.#fail(ctx, error));
   };
 
@@ -123,7 +125,7 @@ export class ProxyHandler {
           headers: ctx.upstreamHeaders as Record<string, string | string[]>,
           // undici accepts async iterables as bodies; its types only list streams
           body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
-          signal: ctx.upstreamAbort,
+          signal: ctx,
           headersTimeout: route.headersTimeout,
           bodyTimeout: route.bodyTimeout,
           opaque: ctx,
@@ -233,7 +235,7 @@ export class ProxyHandler {
 
   #fail(ctx: RequestContext, error: unknown): void {
     const res = ctx.res!;
-    if (res.destroyed || ctx.upstreamAbort.aborted) return; // the client left: not an upstream failure, nothing to answer
+    if (res.destroyed || ctx.aborted) return; // the client left: not an upstream failure, nothing to answer
     this.#logFailure(ctx, error);
     sendError(res, error, ctx.responseHeaders);
   }
@@ -249,9 +251,9 @@ export class ProxyHandler {
   }
 
   /** The response is over (sent, failed or the client left): abort the upstream if needed, log, run `after`. */
-  #finish(ctx: RequestContext): void {
+  finish(ctx: RequestContext): void {
     const res = ctx.res!;
-    if (!res.writableFinished) ctx.upstreamAbort.abort();
+    if (!res.writableFinished) ctx.abortUpstream();
     ctx.status = res.writableFinished ? res.statusCode : 499;
     this.#logAccess(ctx);
     const after = ctx.route?.pipeline?.after;
@@ -271,6 +273,15 @@ export class ProxyHandler {
     this.#accessLog(entry);
     this.#traffic.record(entry);
   }
+}
+
+const CONTEXT = Symbol('portcullis.context');
+const HANDLER = Symbol('portcullis.handler');
+type ResponseWithContext = ServerResponse & { [CONTEXT]?: RequestContext; [HANDLER]?: ProxyHandler };
+
+/** One shared `close` listener for every response (no closure per request). */
+function onResponseClose(this: ResponseWithContext): void {
+  this[HANDLER]!.finish(this[CONTEXT]!);
 }
 
 /** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */
