@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, LOGGER } from './tokens.js';
 import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from './errors.js';
-import { isServerFault, readJsonBody, sendError, sendJson } from './http-utils.js';
+import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from './http-utils.js';
 import { EntityService } from './entity-service.js';
 import { PluginCatalog } from './plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from './entities.js';
@@ -141,7 +141,7 @@ export class AdminApi {
       if (req.headers.authorization !== undefined) this.#limiter.fail(address); // a request without credentials is not a guess
       throw new AdminUnauthorizedError();
     }
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const hasBody = hasRequestBody(req);
     let result: AdminResult;
     try {
       result = await this.#route(req.method ?? 'GET', url, {

@@ -49,6 +49,28 @@ export function sendErrorOnSocket(socket: Duplex, error: unknown, extraHeaders?:
   socket.end(`HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? ''}\r\n${lines}\r\n\r\n${payload}`);
 }
 
+/** The value of cookie `name` in a Cookie header (percent-decoded when well-formed), or null. */
+export function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw) || null;
+    } catch {
+      return raw || null;
+    }
+  }
+  return null;
+}
+
+/** Whether the request announces a body (chunked, or a non-zero Content-Length). */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** Read a whole request body, refusing more than `limit` bytes with 413. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];

@@ -5,7 +5,7 @@
  * synchronous step never pays for a promise.
  */
 import type { RequestContext, ResponseHead } from './context.js';
-import type { PluginSteps, Sink, InstanceScope } from './plugin.js';
+import type { Sink, InstanceScope } from './plugin.js';
 import type { PluginCatalog } from './plugin-catalog.js';
 import { anchoredRegex } from './plugin-catalog.js';
 import type { PluginInstance } from './entities.js';
@@ -91,9 +91,4 @@ export function runSteps(steps: readonly RequestStep[], ctx: RequestContext): vo
 async function continueAsync(pending: Promise<void>, steps: readonly RequestStep[], from: number, ctx: RequestContext): Promise<void> {
   await pending;
   for (let i = from; i < steps.length && !ctx.handled; i++) await steps[i]!(ctx);
-}
-
-/** Type guard used by the proxy for its own sync/async branching. */
-export function isPromise(value: unknown): value is Promise<unknown> {
-  return value !== undefined && value !== null && typeof (value as Promise<unknown>).then === 'function';
 }

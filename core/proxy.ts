@@ -14,7 +14,7 @@ import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from './context.js';
 import { BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from './errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
-import { isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
+import { hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runSteps, type Pipeline } from './pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
 import type { CompiledRoute } from './router.js';
@@ -87,11 +87,7 @@ export class ProxyHandler {
   }
 
   async #runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
-    // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
-    let pending: void | Promise<void>;
-    if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
-    if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
-    if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
+    await runRequestSteps(ctx, pipeline);
     if (!ctx.handled) await this.#forward(ctx, ctx.route!);
   }
 
@@ -111,7 +107,7 @@ export class ProxyHandler {
 
   async #forward(ctx: RequestContext, route: CompiledRoute): Promise<void> {
     const req = ctx.req;
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const hasBody = hasRequestBody(req);
     const targets = route.balancer.targets;
     const first = route.balancer.next();
     for (let attempt = 0; ; attempt++) {
@@ -144,10 +140,7 @@ export class ProxyHandler {
   }
 
   async #processUpgrade(ctx: RequestContext, head: Buffer): Promise<void> {
-    const pipeline = this.#route(ctx);
-    if (pipeline.preRoute.length > 0) await runSteps(pipeline.preRoute, ctx);
-    if (pipeline.validateAccess.length > 0 && !ctx.handled) await runSteps(pipeline.validateAccess, ctx);
-    if (pipeline.transformRequest.length > 0 && !ctx.handled) await runSteps(pipeline.transformRequest, ctx);
+    await runRequestSteps(ctx, this.#route(ctx));
     if (ctx.handled) return;
     const route = ctx.route!;
     const targets = route.balancer.targets;
@@ -273,6 +266,15 @@ export class ProxyHandler {
     this.#accessLog(entry);
     this.#traffic.record(entry);
   }
+}
+
+/** preRoute, validateAccess, transformRequest, until a step answers the request itself. */
+async function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
+  // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
+  let pending: void | Promise<void>;
+  if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
+  if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
+  if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
 }
 
 const CONTEXT = Symbol('portcullis.context');

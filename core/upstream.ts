@@ -58,12 +58,6 @@ export class UpstreamPools {
     this.#pools.clear();
     await Promise.allSettled(pools.map((p) => p.close()));
   }
-
-  async destroy(): Promise<void> {
-    const pools = [...this.#pools.values()];
-    this.#pools.clear();
-    await Promise.allSettled(pools.map((p) => p.destroy()));
-  }
 }
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { readCookie } from '../../core/http-utils.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
 
@@ -46,13 +47,7 @@ export class SessionStore {
 }
 
 export function sessionToken(req: IncomingMessage): string | null {
-  const header = req.headers.cookie;
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || null;
-  }
-  return null;
+  return readCookie(req.headers.cookie, SESSION_COOKIE);
 }
 
 export function sessionCookie(token: string, secure: boolean): string {

@@ -10,7 +10,7 @@ import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 import type { ErrorDetail } from '../errors.js';
 
-export { KeyService, TokenVerificationError, type SigningKey, type VerificationKey } from './key-service.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
 export { RevocationList, REVOKED_TOKENS } from './revocations.js';
 export { KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 

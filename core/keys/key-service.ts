@@ -104,7 +104,7 @@ export class KeyService {
       const { payload } = await jwtVerify(token, key.publicKey, { ...options, algorithms: [key.alg] });
       return { payload, key };
     } catch (error) {
-      throw new TokenVerificationError(verifyMessage(error));
+      throw new TokenVerificationError(tokenErrorMessage(error));
     }
   }
 
@@ -162,13 +162,17 @@ function stripJwk(jwk: JsonWebKey): JsonWebKey {
   return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined));
 }
 
-function verifyMessage(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  switch (code) {
+/** A jose verification error as a message safe to send to the client (RFC 6750 error_description). */
+export function tokenErrorMessage(error: unknown): string {
+  switch ((error as { code?: string }).code) {
     case 'ERR_JWT_EXPIRED': return 'The token has expired';
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'The token signature is invalid';
     case 'ERR_JOSE_ALG_NOT_ALLOWED': return 'The token algorithm is not allowed';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': return `The token claim "${(error as { claim?: string }).claim}" is invalid`;
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = (error as { claim?: string }).claim;
+      return claim === 'nbf' ? 'The token is not valid yet' : `The token claim "${claim}" is invalid`;
+    }
+    case 'ERR_JOSE_NOT_SUPPORTED': return 'The token uses an unsupported key or algorithm';
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID': return 'The token is malformed';
     default: return 'The token is invalid';

@@ -3,11 +3,12 @@
  * static key, a remote key set or the gateway's key pairs), checks the signature with the allowed
  * algorithms only, then the claims. Built when configuration changes; reused by every request.
  */
-import { createPublicKey, createSecretKey, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, createSecretKey, type JsonWebKey } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/context.js';
-import type { KeyService } from '../../core/keys/index.js';
+import { tokenErrorMessage, type KeyService } from '../../core/keys/index.js';
+import { readCookie } from '../../core/http-utils.js';
 import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
 import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
 
@@ -78,7 +79,7 @@ export class CompiledVerifier {
         typ: this.settings.typ,
       }));
     } catch (error) {
-      throw new InvalidTokenError(joseMessage(error));
+      throw new InvalidTokenError(tokenErrorMessage(error));
     }
     for (const check of this.#claimChecks) {
       const problem = check(payload);
@@ -140,16 +141,7 @@ function tokenExtractor(source: TokenSource): (ctx: RequestContext) => string | 
   if (source.kind === 'query') {
     return (ctx) => (ctx.search ? new URLSearchParams(ctx.search).get(source.name) || null : null);
   }
-  return (ctx) => cookieValue(ctx.req.headers.cookie, source.name);
-}
-
-export function cookieValue(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim()) || null;
-  }
-  return null;
+  return (ctx) => readCookie(ctx.req.headers.cookie, source.name);
 }
 
 function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; regex?: string; contains?: unknown }): (payload: JWTPayload) => string | null {
@@ -169,18 +161,3 @@ function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; 
   };
 }
 
-function joseMessage(error: unknown): string {
-  switch ((error as { code?: string }).code) {
-    case 'ERR_JWT_EXPIRED': return 'The token has expired';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'The token signature is invalid';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED': return 'The token algorithm is not allowed';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const claim = (error as { claim?: string }).claim;
-      return claim === 'nbf' ? 'The token is not valid yet' : `The token claim "${claim}" is invalid`;
-    }
-    case 'ERR_JOSE_NOT_SUPPORTED': return 'The token uses an unsupported key or algorithm';
-    default: return 'The token is invalid';
-  }
-}
-
-export type { KeyObject };

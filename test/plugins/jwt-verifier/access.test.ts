@@ -138,6 +138,8 @@ describe('Plugin: jwt-verifier (scopes per route and method, gateway tokens)', (
     assert.equal(viaCookie.status, 200);
     assert.equal(viaCookie.json().headers.cookie, 'theme=dark');
     assert.equal((await gw.proxy('/x', { host: 'cookies.test' })).status, 401);
+    const badEscape = await gw.proxy('/x', { host: 'cookies.test', headers: { cookie: 'session=%zz' } });
+    assert.equal(badEscape.status, 401, 'a malformed percent-escape is a bad token, not a server error');
   });
 
   it('re-sign: the upstream receives a new token signed by a gateway key pair, never the original', async () => {
