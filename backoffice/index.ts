@@ -2,9 +2,9 @@
 import { instanceCachingFactory } from 'tsyringe';
 import type { PluginModule } from '../core/gateway.js';
 import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from '../core/tokens.js';
-import { AdminApi } from '../core/admin-api.js';
-import { AdminAuthenticator } from '../core/admin-auth.js';
-import { TrafficStats } from '../core/traffic.js';
+import { AdminApi } from '../core/admin/admin-api.js';
+import { AdminAuthenticator } from '../core/admin/admin-auth.js';
+import { TrafficStats } from '../core/http/traffic.js';
 import { BackOffice } from './server/back-office.js';
 
 export const backOfficeModule: PluginModule = {

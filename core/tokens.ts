@@ -1,10 +1,10 @@
 /** DI tokens: one per service the container provides by interface rather than by class. */
 import type { InjectionToken } from 'tsyringe';
 import type { Logger } from 'pino';
-import type { Store } from './store.js';
-import type { Plugin } from './plugin.js';
-import type { BootConfig } from './config.js';
-import type { AdminExtension } from './admin-api.js';
+import type { Store } from './config/store.js';
+import type { Plugin } from './plugin-runtime/plugin.js';
+import type { BootConfig } from './config/boot-config.js';
+import type { AdminExtension } from './admin/admin-api.js';
 
 export const LOGGER: InjectionToken<Logger> = Symbol('Logger');
 export const STORE: InjectionToken<Store> = Symbol('Store');

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { AdminApi } from '../../core/admin-api.js';
-import { LoginLimiter, type AdminAuthenticator } from '../../core/admin-auth.js';
-import type { Store } from '../../core/store.js';
-import type { TrafficStats } from '../../core/traffic.js';
-import { readBody, mediaType, sendJson } from '../../core/http-utils.js';
+import type { AdminApi } from '../../core/admin/admin-api.js';
+import { LoginLimiter, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
+import type { Store } from '../../core/config/store.js';
+import type { TrafficStats } from '../../core/http/traffic.js';
+import { readBody, mediaType, sendJson } from '../../core/http/http-utils.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 

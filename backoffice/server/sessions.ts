@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { readCookie } from '../../core/http-utils.js';
+import { readCookie } from '../../core/http/http-utils.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
 

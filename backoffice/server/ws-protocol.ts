@@ -4,9 +4,9 @@
  * `{ id, ok, result | error }`. The server pushes `{ event: "changed", entity, id }` for every store
  * change and `{ event: "traffic", … }` every second.
  */
-import type { AdminApi } from '../../core/admin-api.js';
+import type { AdminApi } from '../../core/admin/admin-api.js';
 import { GatewayError } from '../../core/errors.js';
-import { toGatewayError } from '../../core/http-utils.js';
+import { toGatewayError } from '../../core/http/http-utils.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers']);

@@ -7,8 +7,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../entities.js';
-import type { EntityHooks, ExportOptions, WriteContext } from '../entity-service.js';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../config/entities.js';
+import type { EntityHooks, ExportOptions, WriteContext } from '../config/entity-service.js';
 import type { ErrorDetail } from '../errors.js';
 
 export const KEYPAIRS = 'keypairs';

@@ -1,9 +1,9 @@
 /** Key pairs and revocations: core services every token-issuing or token-checking plugin uses. */
 import type { DependencyContainer } from 'tsyringe';
 import { ADMIN_EXTENSIONS, STORE } from '../tokens.js';
-import { EntityRegistry } from '../entities.js';
-import { EntityService, type EntityHooks } from '../entity-service.js';
-import type { Store } from '../store.js';
+import { EntityRegistry } from '../config/entities.js';
+import { EntityService, type EntityHooks } from '../config/entity-service.js';
+import type { Store } from '../config/store.js';
 import { KeyService } from './key-service.js';
 import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS } from './revocations.js';
 import { KeyPairsAdmin } from './api.js';

@@ -8,7 +8,7 @@ import { inject, injectable } from 'tsyringe';
 import { SignJWT, jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Logger } from 'pino';
 import { LOGGER, STORE } from '../tokens.js';
-import type { Store } from '../store.js';
+import type { Store } from '../config/store.js';
 import { KEYPAIRS, keyRequirement, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 export interface SigningKey {

@@ -6,8 +6,8 @@
 import { inject, injectable } from 'tsyringe';
 import { Type, type Static } from '@sinclair/typebox';
 import { STORE } from '../tokens.js';
-import type { Store } from '../store.js';
-import { defineEntityKind, EntityMeta } from '../entities.js';
+import type { Store } from '../config/store.js';
+import { defineEntityKind, EntityMeta } from '../config/entities.js';
 
 export const REVOKED_TOKENS = 'revoked-tokens';
 

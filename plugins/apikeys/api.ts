@@ -3,9 +3,9 @@
  * generates and returns the secret once, rotation, and list filters by tag, enablement and route.
  */
 import { injectable } from 'tsyringe';
-import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/admin-api.js';
-import { EntityService } from '../../core/entity-service.js';
-import { ROUTES, type Route } from '../../core/entities.js';
+import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/admin/admin-api.js';
+import { EntityService } from '../../core/config/entity-service.js';
+import { ROUTES, type Route } from '../../core/config/entities.js';
 import { NotFoundError } from '../../core/errors.js';
 import { APIKEYS, generateSecret, hashSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';

@@ -8,8 +8,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/entities.js';
-import type { EntityHooks, WriteContext } from '../../core/entity-service.js';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/config/entities.js';
+import type { EntityHooks, WriteContext } from '../../core/config/entity-service.js';
 import type { ErrorDetail } from '../../core/errors.js';
 
 export const APIKEYS = 'apikeys';

@@ -1,9 +1,9 @@
 /** The `apikeys` plugin's public surface: the entity, its admin endpoints and the plugin. */
 import type { PluginModule } from '../../core/gateway.js';
 import { ADMIN_EXTENSIONS, PLUGINS, STORE } from '../../core/tokens.js';
-import { EntityRegistry, ROUTES } from '../../core/entities.js';
-import { EntityService } from '../../core/entity-service.js';
-import type { Store } from '../../core/store.js';
+import { EntityRegistry, ROUTES } from '../../core/config/entities.js';
+import { EntityService } from '../../core/config/entity-service.js';
+import type { Store } from '../../core/config/store.js';
 import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';

@@ -5,7 +5,7 @@
  */
 import { inject, injectable } from 'tsyringe';
 import { STORE } from '../../core/tokens.js';
-import type { Store } from '../../core/store.js';
+import type { Store } from '../../core/config/store.js';
 import { APIKEYS, secretVerifier, type ApiKey, type SecretVerifier } from './entity.js';
 
 export interface IndexedKey {

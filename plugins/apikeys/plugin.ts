@@ -4,8 +4,8 @@
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin.js';
-import type { RequestContext } from '../../core/context.js';
+import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-runtime/plugin.js';
+import type { RequestContext } from '../../core/http/context.js';
 import { GatewayError, TooManyRequestsError, quoteAuthParam } from '../../core/errors.js';
 import { KeyService, RevocationList } from '../../core/keys/index.js';
 import { verifyGatewayToken } from './gateway-tokens.js';
@@ -15,7 +15,7 @@ import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
 import { QuotaCounters } from './quotas.js';
 import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
 
-declare module '../../core/context.js' {
+declare module '../../core/http/context.js' {
   interface ContextAttributes {
     /** The API key that authenticated the request. */
     apikey?: ApiKey;

@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/errors.js';
-import { mediaType, readBody, isJsonMediaType } from '../../core/http-utils.js';
-import type { RequestContext } from '../../core/context.js';
+import { mediaType, readBody, isJsonMediaType } from '../../core/http/http-utils.js';
+import type { RequestContext } from '../../core/http/context.js';
 import { UNKNOWN_KEY_VERIFIER } from '../apikeys/entity.js';
 import type { ApiKeyIndex, IndexedKey } from '../apikeys/key-index.js';
 

@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps } from '../../core/plugin.js';
-import type { RequestContext } from '../../core/context.js';
+import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
+import type { RequestContext } from '../../core/http/context.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/errors.js';
 import { KeyService, RevocationList } from '../../core/keys/index.js';
-import { regexProblem } from '../../core/plugin-catalog.js';
+import { regexProblem } from '../../core/plugin-runtime/plugin-catalog.js';
 import { ApiKeyIndex } from '../apikeys/key-index.js';
 import { JWT_SIGN_KEYPAIR } from '../apikeys/entity.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';

@@ -3,7 +3,7 @@
  * gateway errors included (so a browser can read a 401), for allowed origins only.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps } from '../../core/plugin.js';
+import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
 import { GatewayError } from '../../core/errors.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
 

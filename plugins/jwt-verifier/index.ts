@@ -2,9 +2,9 @@
 import { injectable } from 'tsyringe';
 import type { PluginModule } from '../../core/gateway.js';
 import { ADMIN_EXTENSIONS, PLUGINS } from '../../core/tokens.js';
-import { EntityRegistry } from '../../core/entities.js';
-import { EntityService } from '../../core/entity-service.js';
-import { entityRoutes, type AdminExtension, type AdminRoute } from '../../core/admin-api.js';
+import { EntityRegistry } from '../../core/config/entities.js';
+import { EntityService } from '../../core/config/entity-service.js';
+import { entityRoutes, type AdminExtension, type AdminRoute } from '../../core/admin/admin-api.js';
 import { JwtVerifierPlugin } from './plugin.js';
 import { VerifierRegistry } from './verifier-registry.js';
 import { JWT_VERIFIER_KIND, JWT_VERIFIERS, jwtVerifierHooks } from './entity.js';

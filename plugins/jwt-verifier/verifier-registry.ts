@@ -5,7 +5,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import { LOGGER, STORE } from '../../core/tokens.js';
-import type { Store } from '../../core/store.js';
+import type { Store } from '../../core/config/store.js';
 import { KeyService } from '../../core/keys/index.js';
 import { CompiledVerifier } from './verifier.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';

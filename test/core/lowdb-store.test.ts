@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LowdbStore } from '../../core/lowdb-store.js';
-import { EntityRegistry } from '../../core/entities.js';
-import { DataFileError, type ChangeEvent } from '../../core/store.js';
+import { LowdbStore } from '../../core/config/lowdb-store.js';
+import { EntityRegistry } from '../../core/config/entities.js';
+import { DataFileError, type ChangeEvent } from '../../core/config/store.js';
 
 const route = (id: string) => ({ id, name: id, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
 

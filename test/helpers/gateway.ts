@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Gateway, type PluginModule } from '../../core/gateway.js';
-import { loadBootConfig, type BootConfig } from '../../core/config.js';
+import { loadBootConfig, type BootConfig } from '../../core/config/boot-config.js';
 import { BUILTIN_PLUGINS } from '../../plugins/index.js';
-import { LOG_SERIALIZERS } from '../../core/logger.js';
+import { LOG_SERIALIZERS } from '../../core/cli/logger.js';
 import { backOfficeModule } from '../../backoffice/index.js';
 import { basic, send, sendJson, type TestResponse } from './http.js';
 

@@ -5,8 +5,8 @@
  * host the longest path prefix wins, and an exact-path domain beats a prefix of the same length.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Route } from './entities.js';
-import type { Pipeline } from './pipeline.js';
+import type { Route } from '../config/entities.js';
+import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
 

@@ -6,12 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
-import { ADMIN_EXTENSIONS, LOGGER } from './tokens.js';
-import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from './errors.js';
-import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from './http-utils.js';
-import { EntityService } from './entity-service.js';
-import { PluginCatalog } from './plugin-catalog.js';
-import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from './entities.js';
+import { ADMIN_EXTENSIONS, LOGGER } from '../tokens.js';
+import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
+import { EntityService } from '../config/entity-service.js';
+import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
+import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
 import { LoginLimiter, type AdminAuthenticator } from './admin-auth.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;

@@ -9,8 +9,8 @@
  * `transformResponse` (synchronous: it edits the head before it is sent), `after` (logs, metrics).
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { RequestContext, ResponseHead } from './context.js';
-import type { ErrorDetail } from './errors.js';
+import type { RequestContext, ResponseHead } from '../http/context.js';
+import type { ErrorDetail } from '../errors.js';
 
 export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
 export type StepName = (typeof STEP_NAMES)[number];

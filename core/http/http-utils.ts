@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { BadRequestError, GatewayError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
+import { BadRequestError, GatewayError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

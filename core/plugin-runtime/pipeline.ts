@@ -4,11 +4,11 @@
  * plugin) become plain arrays of step functions. At request time the gateway walks arrays; a
  * synchronous step never pays for a promise.
  */
-import type { RequestContext, ResponseHead } from './context.js';
+import type { RequestContext, ResponseHead } from '../http/context.js';
 import type { Sink, InstanceScope } from './plugin.js';
 import type { PluginCatalog } from './plugin-catalog.js';
 import { anchoredRegex } from './plugin-catalog.js';
-import type { PluginInstance } from './entities.js';
+import type { PluginInstance } from '../config/entities.js';
 
 export type RequestStep = (ctx: RequestContext) => void | Promise<void>;
 export type ResponseStep = (ctx: RequestContext, head: ResponseHead) => void;

@@ -7,15 +7,15 @@
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
-import { LOGGER, STORE } from './tokens.js';
+import { LOGGER, STORE } from '../tokens.js';
 import type { Store, ChangeEvent } from './store.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './entities.js';
-import { PluginCatalog } from './plugin-catalog.js';
-import { compilePipeline, compileSinks, effectiveInstances } from './pipeline.js';
-import { RouteTable, type CompiledRoute } from './router.js';
-import { UpstreamPools } from './upstream.js';
-import { WeightedRoundRobin } from './balancer.js';
-import type { Sink } from './plugin.js';
+import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
+import { compilePipeline, compileSinks, effectiveInstances } from '../plugin-runtime/pipeline.js';
+import { RouteTable, type CompiledRoute } from '../http/router.js';
+import { UpstreamPools } from '../http/upstream.js';
+import { WeightedRoundRobin } from '../http/balancer.js';
+import type { Sink } from '../plugin-runtime/plugin.js';
 
 export interface Snapshot {
   readonly routes: RouteTable;

@@ -4,11 +4,11 @@
  */
 import { injectable, injectAll } from 'tsyringe';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { PLUGINS } from './tokens.js';
+import { PLUGINS } from '../tokens.js';
 import { describePlugin, type Plugin } from './plugin.js';
-import { applyDefaults, compileValidator, type Validator } from './schema.js';
-import type { ErrorDetail } from './errors.js';
-import type { PluginInstance } from './entities.js';
+import { applyDefaults, compileValidator, type Validator } from '../config/schema.js';
+import type { ErrorDetail } from '../errors.js';
+import type { PluginInstance } from '../config/entities.js';
 
 interface CatalogEntry {
   plugin: Plugin;

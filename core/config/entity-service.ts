@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import { STORE } from './tokens.js';
+import { STORE } from '../tokens.js';
 import type { Collections, Store } from './store.js';
 import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type StoredEntity } from './entities.js';
-import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from './errors.js';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
 
 export interface WriteContext {

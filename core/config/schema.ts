@@ -5,7 +5,7 @@
 import { type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import { ValidationError, type ErrorDetail } from './errors.js';
+import { ValidationError, type ErrorDetail } from '../errors.js';
 
 export interface Validator<T extends TSchema> {
   readonly schema: T;
