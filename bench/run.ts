@@ -55,7 +55,7 @@ async function startGateway(logLevel: string, dataFileContent?: string): Promise
   // The gateway logs (one access line per request) to a file, as in production: a pipe to this
   // process would make the benchmark pay for reading them on the same two cores.
   const logFile = join(dir, 'gateway.log');
-  const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(ROOT, 'dist/core/cli/main.js')]);
+  const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(ROOT, 'dist/bin/portcullis.js')]);
   const child = spawn(command, commandArgs, {
     env: {
       ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),

@@ -25,16 +25,10 @@ import { sendError } from './http/http-utils.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { NotFoundError } from './errors.js';
+import type { PluginModule } from './plugin-runtime/plugin.js';
 
-/** What a plugin package exports to be installed in a gateway. */
-export interface PluginModule {
-  /** Register the plugin class(es), entity kinds and admin extensions; runs before the store opens. */
-  register(container: DependencyContainer): void;
-  /** Optional start-up work once the store is open (indexes, default entities). */
-  init?(container: DependencyContainer): Promise<void> | void;
-  /** Optional cleanup on shutdown (timers). */
-  close?(container: DependencyContainer): Promise<void> | void;
-}
+export type { PluginModule } from './plugin-runtime/plugin.js';
+
 
 /** Serves requests on the admin listener that are not for the API (the back office). */
 export interface AdminUi {

@@ -1,5 +1,5 @@
 /** The plugins shipped with Portcullis, in catalog order. */
-import type { PluginModule } from '../core/gateway.js';
+import type { PluginModule } from '../core/plugin-api.js';
 import { headersPlugin } from './headers/index.js';
 import { corsPlugin } from './cors/index.js';
 import { apikeysPlugin } from './apikeys/index.js';

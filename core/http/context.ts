@@ -3,7 +3,7 @@
  * module augmentation of `ContextAttributes`, so the core never imports a plugin's types:
  *
  * @example
- * declare module '../../core/http/context.js' {
+ * declare module '../../core/plugin-api.js' {
  *   interface ContextAttributes { apikey?: ApiKey }
  * }
  */

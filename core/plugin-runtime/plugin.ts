@@ -9,6 +9,7 @@
  * `transformResponse` (synchronous: it edits the head before it is sent), `after` (logs, metrics).
  */
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { DependencyContainer } from 'tsyringe';
 import type { RequestContext, ResponseHead } from '../http/context.js';
 import type { ErrorDetail } from '../errors.js';
 
@@ -68,4 +69,14 @@ export function describePlugin(plugin: Plugin, defaultConfig: unknown) {
     configSchema: plugin.configSchema,
     defaultConfig,
   };
+}
+
+/** What a plugin package exports to be installed in a gateway. */
+export interface PluginModule {
+  /** Register the plugin class(es), entity kinds and admin extensions; runs before the store opens. */
+  register(container: DependencyContainer): void;
+  /** Optional start-up work once the store is open (indexes, default entities). */
+  init?(container: DependencyContainer): Promise<void> | void;
+  /** Optional cleanup on shutdown (timers). */
+  close?(container: DependencyContainer): Promise<void> | void;
 }

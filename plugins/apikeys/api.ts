@@ -3,10 +3,10 @@
  * generates and returns the secret once, rotation, and list filters by tag, enablement and route.
  */
 import { injectable } from 'tsyringe';
-import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/admin/admin-api.js';
-import { EntityService } from '../../core/config/entity-service.js';
-import { ROUTES, type Route } from '../../core/config/entities.js';
-import { NotFoundError } from '../../core/errors.js';
+import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
+import { EntityService } from '../../core/plugin-api.js';
+import { ROUTES, type Route } from '../../core/plugin-api.js';
+import { NotFoundError } from '../../core/plugin-api.js';
 import { APIKEYS, generateSecret, hashSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';
 

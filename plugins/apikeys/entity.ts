@@ -8,13 +8,11 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/config/entities.js';
-import type { EntityHooks, WriteContext } from '../../core/config/entity-service.js';
-import type { ErrorDetail } from '../../core/errors.js';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/plugin-api.js';
+import type { EntityHooks, WriteContext } from '../../core/plugin-api.js';
+import type { ErrorDetail } from '../../core/plugin-api.js';
 
 export const APIKEYS = 'apikeys';
-/** Metadata naming the key pair that signs this key's access tokens. */
-export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
 const SECRET_SCHEME = 'sha256';
 
 export const ApiKeySchema = Type.Object({

@@ -3,8 +3,8 @@
  * bearer token, custom headers, client id alone); the first that finds something wins. The list is compiled from
  * the plugin config once.
  */
-import type { RequestContext } from '../../core/http/context.js';
-import { parseBasicAuth } from '../../core/admin/admin-auth.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import { parseBasicAuth } from '../../core/plugin-api.js';
 import type { ApiKeysConfig } from './schema.js';
 
 export interface Credential {

@@ -1,26 +1,28 @@
 /** The `apikeys` plugin's public surface: the entity, its admin endpoints and the plugin. */
-import type { PluginModule } from '../../core/gateway.js';
-import { ADMIN_EXTENSIONS, PLUGINS, STORE } from '../../core/tokens.js';
-import { EntityRegistry, ROUTES } from '../../core/config/entities.js';
-import { EntityService } from '../../core/config/entity-service.js';
-import type { Store } from '../../core/config/store.js';
+import type { PluginModule } from '../../core/plugin-api.js';
+import { ADMIN_EXTENSIONS, PLUGINS, STORE } from '../../core/plugin-api.js';
+import { EntityRegistry, ROUTES } from '../../core/plugin-api.js';
+import { EntityService } from '../../core/plugin-api.js';
+import type { Store } from '../../core/plugin-api.js';
 import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';
 import { QuotaCounters } from './quotas.js';
-import { APIKEY_KIND, APIKEYS, apiKeyHooks, JWT_SIGN_KEYPAIR, type ApiKey } from './entity.js';
-import { addKeyPairReferences, KEYPAIRS } from '../../core/keys/index.js';
+import { APIKEY_KIND, APIKEYS, apiKeyHooks, type ApiKey } from './entity.js';
+import { JWT_SIGN_KEYPAIR } from '../../core/plugin-api.js';
+import { addKeyPairReferences, KEYPAIRS } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY } from '../../core/plugin-api.js';
 
 export { ApiKeysPlugin } from './plugin.js';
 export { ApiKeyIndex, type IndexedKey } from './key-index.js';
 export { APIKEYS, APIKEY_KIND, type ApiKey } from './entity.js';
 export { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
-export { verifyGatewayToken, type GatewayTokenResult } from './gateway-tokens.js';
 
 export const apikeysPlugin: PluginModule = {
   register(container) {
     container.resolve(EntityRegistry).register(APIKEY_KIND);
     container.registerSingleton(ApiKeyIndex);
+    container.register(CLIENT_DIRECTORY, { useToken: ApiKeyIndex });
     container.registerSingleton(QuotaCounters);
     container.register(PLUGINS, { useClass: ApiKeysPlugin });
     container.register(ADMIN_EXTENSIONS, { useClass: ApiKeysAdmin });

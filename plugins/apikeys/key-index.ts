@@ -4,9 +4,10 @@
  * keys cost one Map lookup per request and a write costs one entry, not a rebuild.
  */
 import { inject, injectable } from 'tsyringe';
-import { STORE } from '../../core/tokens.js';
-import type { Store } from '../../core/config/store.js';
-import { APIKEYS, secretVerifier, type ApiKey, type SecretVerifier } from './entity.js';
+import { STORE } from '../../core/plugin-api.js';
+import type { Store } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
+import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
 export interface IndexedKey {
   readonly key: ApiKey;
@@ -46,9 +47,11 @@ export function isAuthorizedFor(indexed: IndexedKey, routeId: string | null, rou
   return false;
 }
 
+/** Also the gateway's client directory (`CLIENT_DIRECTORY`): token services reach API keys through it. */
 @injectable()
-export class ApiKeyIndex {
+export class ApiKeyIndex implements ClientDirectory {
   readonly #keys = new Map<string, IndexedKey>();
+  readonly #listeners = new Set<(clientId: string) => void>();
   readonly #store: Store;
   #unsubscribe: (() => void) | null = null;
 
@@ -62,15 +65,36 @@ export class ApiKeyIndex {
     return this.#keys.get(clientId);
   }
 
+  authenticate(clientId: string, secret: string): IndexedKey | null {
+    const indexed = this.#keys.get(clientId);
+    const ok = (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(secret);
+    return indexed && ok && isClientActive(indexed) ? indexed : null;
+  }
+
+  onClientChange(listener: (clientId: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   start(): void {
     this.#reload();
     this.#unsubscribe = this.#store.onChange((event) => {
-      if (event.op === 'reset') return this.#reload();
+      if (event.op === 'reset') {
+        const before = [...this.#keys.keys()];
+        this.#reload();
+        for (const clientId of before) this.#notify(clientId);
+        return;
+      }
       if (event.kind !== APIKEYS) return;
       const key = this.#store.get(APIKEYS, event.id) as ApiKey | undefined;
       if (event.op === 'delete' || !key) this.#keys.delete(event.id);
       else this.#keys.set(event.id, indexKey(key));
+      this.#notify(event.id);
     });
+  }
+
+  #notify(clientId: string): void {
+    for (const listener of this.#listeners) listener(clientId);
   }
 
   stop(): void {

@@ -4,18 +4,18 @@
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-runtime/plugin.js';
-import type { RequestContext } from '../../core/http/context.js';
-import { GatewayError, TooManyRequestsError, quoteAuthParam } from '../../core/errors.js';
-import { KeyService, RevocationList } from '../../core/keys/index.js';
-import { verifyGatewayToken } from './gateway-tokens.js';
+import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import { GatewayError, TooManyRequestsError, quoteAuthParam } from '../../core/plugin-api.js';
+import { KeyService, RevocationList } from '../../core/plugin-api.js';
+import { verifyGatewayToken } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
 import { QuotaCounters } from './quotas.js';
 import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
 
-declare module '../../core/http/context.js' {
+declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
     /** The API key that authenticated the request. */
     apikey?: ApiKey;
@@ -83,12 +83,14 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
     /** A bearer token from the client credentials service stands for its API key. */
     const acceptToken = async (ctx: RequestContext, credential: Credential) => {
-      const result = await verifyGatewayToken(credential.token!, { keys: signingKeys, apikeys: keys, revocations, issuer: config.extractors.jwt.issuer });
+      const result = await verifyGatewayToken(credential.token!, { keys: signingKeys, clients: keys, revocations, issuer: config.extractors.jwt.issuer });
       if (!result.ok) {
         const bearer = `Bearer realm="portcullis", error="invalid_token", error_description=${quoteAuthParam(result.reason)}`;
         throw new GatewayError(401, 'invalid_token', result.reason, { headers: { 'www-authenticate': challenge.replace('Bearer realm="portcullis"', bearer) } });
       }
-      accept(ctx, result.apikey, { ...credential, clientId: result.apikey.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
+      const indexed = keys.get(result.client.key.clientId);
+      if (!indexed) throw unauthorized(INVALID_KEY);
+      accept(ctx, indexed, { ...credential, clientId: indexed.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
     };
 
     return {

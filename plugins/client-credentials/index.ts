@@ -1,9 +1,9 @@
 /** The `client-credentials` plugin's public surface. */
-import type { PluginModule } from '../../core/gateway.js';
-import { PLUGINS, STORE } from '../../core/tokens.js';
-import { GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type GlobalConfig } from '../../core/config/entities.js';
-import { addKeyPairReferences } from '../../core/keys/index.js';
-import type { Store } from '../../core/config/store.js';
+import type { PluginModule } from '../../core/plugin-api.js';
+import { PLUGINS, STORE } from '../../core/plugin-api.js';
+import { GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type GlobalConfig } from '../../core/plugin-api.js';
+import { addKeyPairReferences } from '../../core/plugin-api.js';
+import type { Store } from '../../core/plugin-api.js';
 import { ClientCredentialsPlugin } from './plugin.js';
 
 export { ClientCredentialsPlugin, METADATA_PATH, grantedScope } from './plugin.js';

@@ -1,14 +1,13 @@
 /**
  * Shared steps of the OAuth endpoints: method and transport checks, the bounded body parser
  * (form or JSON), and client authentication (client_secret_basic / client_secret_post, RFC 6749
- * §2.3.1) against the API keys.
+ * §2.3.1) against the client directory (the API keys).
  */
 import type { IncomingMessage } from 'node:http';
-import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/errors.js';
-import { mediaType, readBody, isJsonMediaType } from '../../core/http/http-utils.js';
-import type { RequestContext } from '../../core/http/context.js';
-import { UNKNOWN_KEY_VERIFIER } from '../apikeys/entity.js';
-import type { ApiKeyIndex, IndexedKey } from '../apikeys/key-index.js';
+import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/plugin-api.js';
+import { mediaType, readBody, isJsonMediaType } from '../../core/plugin-api.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import type { ClientDirectory, IndexedClient } from '../../core/plugin-api.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -64,7 +63,7 @@ export async function readParams(req: IncomingMessage): Promise<Map<string, stri
 }
 
 export interface AuthenticatedClient {
-  key: IndexedKey;
+  key: IndexedClient;
   /** Whether HTTP Basic was used (errors then carry a Basic challenge). */
   basic: boolean;
 }
@@ -75,7 +74,7 @@ function formDecode(value: string): string {
 }
 
 /** Authenticate the client by exactly one method; unknown, disabled, expired or wrong: invalid_client. */
-export function authenticateClient(req: IncomingMessage, params: Map<string, string>, keys: ApiKeyIndex): AuthenticatedClient {
+export function authenticateClient(req: IncomingMessage, params: Map<string, string>, clients: ClientDirectory): AuthenticatedClient {
   const header = req.headers.authorization;
   const basic = header !== undefined && /^basic /i.test(header);
   let clientId: string | undefined;
@@ -93,10 +92,9 @@ export function authenticateClient(req: IncomingMessage, params: Map<string, str
     secret = params.get('client_secret');
     if (clientId === undefined || secret === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post)');
   }
-  const indexed = keys.get(clientId);
-  const ok = (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(secret ?? '');
-  if (!indexed || !ok || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw new InvalidClientError('Client authentication failed', basic);
-  return { key: indexed, basic };
+  const client = clients.authenticate(clientId, secret ?? '');
+  if (!client) throw new InvalidClientError('Client authentication failed', basic);
+  return { key: client, basic };
 }
 
 /** A required parameter. */

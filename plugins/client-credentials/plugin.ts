@@ -6,17 +6,16 @@
  * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`.
  */
 import { randomUUID } from 'node:crypto';
-import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
-import type { RequestContext } from '../../core/http/context.js';
-import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/errors.js';
-import { KeyService, RevocationList } from '../../core/keys/index.js';
-import { regexProblem } from '../../core/plugin-runtime/plugin-catalog.js';
-import { ApiKeyIndex } from '../apikeys/key-index.js';
-import { JWT_SIGN_KEYPAIR } from '../apikeys/entity.js';
+import { inject, injectable } from 'tsyringe';
+import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
+import { KeyService, RevocationList } from '../../core/plugin-api.js';
+import { regexProblem } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, NO_STORE } from './oauth-request.js';
-import { verifyGatewayToken } from '../apikeys/gateway-tokens.js';
+import { verifyGatewayToken } from '../../core/plugin-api.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -30,12 +29,12 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly steps = ['sink'] as const;
   readonly globalOnly = true;
   readonly #keys: KeyService;
-  readonly #apikeys: ApiKeyIndex;
+  readonly #clients: ClientDirectory;
   readonly #revocations: RevocationList;
 
-  constructor(keys: KeyService, apikeys: ApiKeyIndex, revocations: RevocationList) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList) {
     this.#keys = keys;
-    this.#apikeys = apikeys;
+    this.#clients = clients;
     this.#revocations = revocations;
   }
 
@@ -51,7 +50,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
   instantiate(config: ClientCredentialsConfig): PluginSteps {
     const keys = this.#keys;
-    const apikeys = this.#apikeys;
+    const clients = this.#clients;
     const revocations = this.#revocations;
     const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
     const base = config.basePath;
@@ -59,14 +58,14 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const paths = { jwks: `${base}/jwks.json`, token: `${base}/token`, introspect: `${base}/token/introspect`, revoke: `${base}/token/revoke` };
     const ttlSeconds = Math.floor(config.expiration / 1000);
     const issuerOf = (ctx: RequestContext) => config.issuer ?? `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
-    const verifyOptions = { issuer: config.issuer, keys, apikeys, revocations };
+    const verifyOptions = { issuer: config.issuer, keys, clients, revocations };
 
     /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
     async function authenticatedPost(ctx: RequestContext) {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx, config.secure);
       const params = await readParams(ctx.req);
-      const client = authenticateClient(ctx.req, params, apikeys);
+      const client = authenticateClient(ctx.req, params, clients);
       ctx.consumer = client.key.key.clientId;
       return { params, client };
     }
@@ -76,7 +75,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const { params, client } = await authenticatedPost(ctx);
       const grantType = requireParam(params, 'grant_type');
       if (grantType !== 'client_credentials') throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not supported; use client_credentials`);
-      const scope = grantedScope(params.get('scope'), client.key.key.scopes);
+      const scope = grantedScope(params.get('scope'), client.key.key.scopes ?? []);
       const keyPairId = client.key.key.metadata?.[JWT_SIGN_KEYPAIR] ?? config.defaultKeyPair;
       if (!keys.has(keyPairId)) throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
       const issuer = issuerOf(ctx);

@@ -1,6 +1,6 @@
 /** The `cors` plugin's public surface. */
-import type { PluginModule } from '../../core/gateway.js';
-import { PLUGINS } from '../../core/tokens.js';
+import type { PluginModule } from '../../core/plugin-api.js';
+import { PLUGINS } from '../../core/plugin-api.js';
 import { CorsPlugin } from './plugin.js';
 
 export { CorsPlugin } from './plugin.js';

@@ -3,8 +3,8 @@
  * gateway errors included (so a browser can read a 401), for allowed origins only.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
-import { GatewayError } from '../../core/errors.js';
+import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import { GatewayError } from '../../core/plugin-api.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
 
 function originMatcher(allowed: readonly string[]): (origin: string) => boolean {

@@ -1,6 +1,6 @@
 /** The `headers` plugin's public surface. */
-import type { PluginModule } from '../../core/gateway.js';
-import { PLUGINS } from '../../core/tokens.js';
+import type { PluginModule } from '../../core/plugin-api.js';
+import { PLUGINS } from '../../core/plugin-api.js';
 import { HeadersPlugin } from './plugin.js';
 
 export { HeadersPlugin } from './plugin.js';

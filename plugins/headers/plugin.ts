@@ -3,7 +3,7 @@
  * the way back. Names are lower-cased once at configuration time.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
+import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import { HeadersConfigSchema, type HeadersConfig } from './schema.js';
 
 type Edits = { add: Array<[string, string]>; set: Array<[string, string]>; remove: string[] };

@@ -5,10 +5,10 @@
  * verifiers in the plugin config.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/config/entities.js';
-import type { EntityHooks } from '../../core/config/entity-service.js';
-import type { ErrorDetail } from '../../core/errors.js';
-import { regexProblem } from '../../core/plugin-runtime/plugin-catalog.js';
+import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/plugin-api.js';
+import type { EntityHooks } from '../../core/plugin-api.js';
+import type { ErrorDetail } from '../../core/plugin-api.js';
+import { regexProblem } from '../../core/plugin-api.js';
 
 export const JWT_VERIFIERS = 'jwt-verifiers';
 

@@ -7,13 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
-import type { Plugin, PluginSteps } from '../../core/plugin-runtime/plugin.js';
-import type { RequestContext } from '../../core/http/context.js';
-import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/errors.js';
-import { KeyService, RevocationList, KEYPAIRS } from '../../core/keys/index.js';
-import { anchoredRegex, regexProblem } from '../../core/plugin-runtime/plugin-catalog.js';
-import { STORE } from '../../core/tokens.js';
-import type { Store } from '../../core/config/store.js';
+import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/plugin-api.js';
+import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
+import { anchoredRegex, regexProblem } from '../../core/plugin-api.js';
+import { STORE } from '../../core/plugin-api.js';
+import type { Store } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
 import { JWT_VERIFIERS, verifierProblems, type TokenSource } from './entity.js';
 import { VerifierRegistry } from './verifier-registry.js';
@@ -21,7 +21,7 @@ import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { grantedScopes, scopeMatcher } from './scopes.js';
 
-declare module '../../core/http/context.js' {
+declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
     /** The verified token of `jwt-verifier`. */
     jwt?: { token: string; payload: JWTPayload; source: TokenSource };

@@ -4,9 +4,9 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, STORE } from '../../core/tokens.js';
-import type { Store } from '../../core/config/store.js';
-import { KeyService } from '../../core/keys/index.js';
+import { LOGGER, STORE } from '../../core/plugin-api.js';
+import type { Store } from '../../core/plugin-api.js';
+import { KeyService } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 

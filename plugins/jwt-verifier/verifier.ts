@@ -6,9 +6,9 @@
 import { createPublicKey, createSecretKey, type JsonWebKey } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../../core/http/context.js';
-import { tokenErrorMessage, type KeyService } from '../../core/keys/index.js';
-import { readCookie } from '../../core/http/http-utils.js';
+import type { RequestContext } from '../../core/plugin-api.js';
+import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
+import { readCookie } from '../../core/plugin-api.js';
 import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
 import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
 

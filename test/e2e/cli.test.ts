@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { basic, send, sendJson } from '../helpers/http.js';
 import { startUpstream, echo } from '../helpers/upstream.js';
 
-const CLI = resolve(fileURLToPath(import.meta.url), '../../../core/cli/main.js');
+const CLI = resolve(fileURLToPath(import.meta.url), '../../../bin/portcullis.js');
 
 interface Running {
   child: ChildProcess;

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Gateway, type PluginModule } from '../../core/gateway.js';
 import { loadBootConfig, type BootConfig } from '../../core/config/boot-config.js';
 import { BUILTIN_PLUGINS } from '../../plugins/index.js';
-import { LOG_SERIALIZERS } from '../../core/cli/logger.js';
+import { LOG_SERIALIZERS } from '../../bin/logger.js';
 import { backOfficeModule } from '../../backoffice/index.js';
 import { basic, send, sendJson, type TestResponse } from './http.js';
 

@@ -5,12 +5,12 @@
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { loadBootConfig, ConfigError } from '../config/boot-config.js';
+import { loadBootConfig, ConfigError } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
-import { Gateway } from '../gateway.js';
-import { DataFileError } from '../config/store.js';
-import { BUILTIN_PLUGINS } from '../../plugins/index.js';
-import { backOfficeModule } from '../../backoffice/index.js';
+import { Gateway } from '../core/gateway.js';
+import { DataFileError } from '../core/config/store.js';
+import { BUILTIN_PLUGINS } from '../plugins/index.js';
+import { backOfficeModule } from '../backoffice/index.js';
 
 function configFileFromArgs(argv: string[]): string | null {
   const index = argv.indexOf('--config');

@@ -3,7 +3,7 @@
  * by path, and the access log never records headers in the first place.
  */
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import type { BootConfig } from '../config/boot-config.js';
+import type { BootConfig } from '../core/config/boot-config.js';
 
 /** Header names whose values never reach a log line. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'portcullis-client-secret']);

@@ -1,0 +1,43 @@
+/**
+ * The OAuth clients behind credentials, as the token services see them. The `apikeys` plugin owns
+ * API keys and provides this directory; plugins that issue or check tokens for those clients
+ * (`client-credentials`, `jwt-verifier`) depend on this contract, never on another plugin's files.
+ */
+import type { InjectionToken } from 'tsyringe';
+
+/** Metadata of a client naming the key pair that signs its access tokens. */
+export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
+
+/** What a token service may know of a client. */
+export interface OAuthClient {
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly enabled?: boolean;
+  readonly scopes?: readonly string[];
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** A client with what was pre-computed for the hot path. */
+export interface IndexedClient {
+  readonly key: OAuthClient;
+  /** Epoch ms after which the client is refused (Infinity: never). */
+  readonly validUntil: number;
+}
+
+export interface ClientDirectory {
+  get(clientId: string): IndexedClient | undefined;
+  /**
+   * The client when `secret` is its secret and it is enabled and unexpired, else null. Takes as
+   * long for an unknown client as for a known one.
+   */
+  authenticate(clientId: string, secret: string): IndexedClient | null;
+  /** Hear of every change to a client (disabled, deleted, secret rotated); returns the unsubscribe function. */
+  onClientChange(listener: (clientId: string) => void): () => void;
+}
+
+export const CLIENT_DIRECTORY: InjectionToken<ClientDirectory> = Symbol('ClientDirectory');
+
+/** Whether a client may still obtain and use tokens. */
+export function isClientActive(client: IndexedClient, now = Date.now()): boolean {
+  return client.key.enabled !== false && now <= client.validUntil;
+}

@@ -1,0 +1,39 @@
+/**
+ * The plugin API: everything a plugin may use from the core, through this one module. Plugins
+ * (`plugins/<name>/`) import nothing else from `core/` and nothing from another plugin's folder;
+ * `test/core/plugin-boundary.test.ts` enforces it. Services shared between plugins (the client
+ * directory that `apikeys` provides to the token services) are declared here as contracts.
+ *
+ * Plugins add typed request attributes by augmenting `ContextAttributes` of this module:
+ *
+ * @example
+ * declare module '../../core/plugin-api.js' {
+ *   interface ContextAttributes { apikey?: ApiKey }
+ * }
+ */
+
+// The plugin contract and its runtime helpers
+export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
+export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
+
+// The request
+export { RequestContext, type ContextAttributes, type ResponseHead } from './http/context.js';
+export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
+export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
+
+// Errors: every code is declared in errors.ts
+export * from './errors.js';
+
+// DI tokens
+export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+
+// Entities: kinds, the write service, the store, admin endpoints
+export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
+export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
+export type { Store, ChangeEvent } from './config/store.js';
+export { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute, type AdminRequest, type AdminResult } from './admin/admin-api.js';
+
+// Keys, tokens and the clients behind them
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
+export { verifyGatewayToken, type GatewayTokenOptions, type GatewayTokenResult } from './keys/gateway-tokens.js';
