@@ -44,7 +44,8 @@ export const RouteSchema = Type.Object({
     methods: Type.Array(Type.String({ pattern: METHOD_PATTERN }), { default: [], description: 'Allowed methods; empty means any.' }),
     exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
     stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
-    caseSensitive: Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' }),
+    // optional: data files written before this field existed must still load
+    caseSensitive: Type.Optional(Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' })),
     headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Request headers that must be present with these exact values.' }),
     query: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Query parameters that must be present with these exact values.' }),
   }, { additionalProperties: false, default: {} }),

@@ -4,6 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { startGateway, createRoute, route, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
@@ -123,5 +124,30 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
       }
       assert.equal((await call('/API/orders', 'ci-rules.test')).json().url, '/orders', 'the case the client sent is forwarded');
     });
+  });
+});
+
+describe('Request paths: routes stored before frontend.caseSensitive existed', () => {
+  it('still load from the data file and match case-sensitively', async () => {
+    const upstream = await startUpstream(echo);
+    const first = await startGateway();
+    try {
+      const created = await createRoute(first, route('old', upstream.url, { frontend: { domains: ['old.test/admin'] } }));
+      assert.equal(created.frontend.caseSensitive, true, 'the default is filled in on write');
+      await first.close({ keepData: true });
+      const file = JSON.parse(readFileSync(first.dataFile, 'utf8'));
+      delete file.entities.routes.old.frontend.caseSensitive;
+      writeFileSync(first.dataFile, JSON.stringify(file));
+      const second = await startGateway({ dataDir: first.dataDir });
+      try {
+        assert.equal((await second.proxy('/admin/x', { host: 'old.test' })).json().url, '/x');
+        assert.equal((await second.proxy('/ADMIN/x', { host: 'old.test' })).status, 404);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(first.dataDir, { recursive: true, force: true });
+      await upstream.close();
+    }
   });
 });
