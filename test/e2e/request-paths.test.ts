@@ -101,6 +101,15 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
       assert.equal(received(), before);
     });
 
+    it('with the admin scope every spelling of /admin passes, and the upstream receives exactly /admin/users', async () => {
+      const admin = await hmacToken('admin');
+      for (const spelling of SPELLINGS_OF_ADMIN) {
+        const res = await gw.proxy(`/api${spelling}/users`, { host: 'rules.test', headers: { authorization: `Bearer ${admin}` } });
+        assert.equal(res.status, 200, spelling);
+        assert.equal(res.json().url, '/admin/users', spelling);
+      }
+    });
+
     it('refuses the ambiguous traversals with 400 before the rules run', async () => {
       for (const trick of AMBIGUOUS_TRAVERSALS) {
         const res = await call(`/api${trick}`);
