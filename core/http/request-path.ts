@@ -11,8 +11,9 @@
  *
  * Refused with 400, because upstreams disagree on what they mean and that disagreement is how
  * traversals such as `..%2f` and `..%5c` reach a path no rule saw: an encoded `/` or `\` (`%2F`,
- * `%5C`), a raw `\`, an encoded NUL, a malformed escape (`%zz`, `%4`), and double-encoded dots and
- * separators (`%252e`, `%252f`, `%255c`) that an upstream decoding twice would turn into traversal.
+ * `%5C`), a raw `\`, an encoded NUL, a malformed escape (`%zz`, `%4`), double-encoded dots and
+ * separators (`%252e`, `%252f`, `%255c`) that an upstream decoding twice would turn into traversal,
+ * and dot segments with path parameters (`/..;x/`), which servlet containers resolve as `..`.
  */
 
 export interface RequestTarget {
@@ -44,8 +45,8 @@ export function parseRequestTarget(url: string): RequestTarget | null {
 }
 
 /**
- * The hot path's cheap check: only `%`, `\`, `//` and a `.` or `..` segment can make a path differ
- * from its normal form (`/file.json` and `/v1.2/x` need no work).
+ * The hot path's cheap check: only `%`, `\`, `//` and a `.` or `..` segment (possibly with `;`
+ * parameters) can make a path differ from its normal form (`/file.json` and `/v1.2/x` need no work).
  */
 export function needsNormalization(path: string): boolean {
   for (let i = 0; i < path.length; i++) {
@@ -56,8 +57,8 @@ export function needsNormalization(path: string): boolean {
       if (next === 47) return true;
       if (next === 46 /* . */) {
         const after = path.charCodeAt(i + 2);
-        if (Number.isNaN(after) || after === 47) return true;
-        if (after === 46) { const third = path.charCodeAt(i + 3); if (Number.isNaN(third) || third === 47) return true; }
+        if (Number.isNaN(after) || after === 47 || after === 59 /* ; */) return true;
+        if (after === 46) { const third = path.charCodeAt(i + 3); if (Number.isNaN(third) || third === 47 || third === 59) return true; }
       }
     }
   }
@@ -76,6 +77,7 @@ export function normalizePath(path: string): string | null {
     const segment = segments[i]!;
     if (segment === '' || segment === '.') { if (i === last) out.push(''); continue; }
     if (segment === '..') { out.pop(); if (i === last) out.push(''); continue; }
+    if (segment.startsWith('.;') || segment.startsWith('..;')) return null; // Tomcat & co. read `..;x` as `..`
     out.push(segment);
   }
   return '/' + out.join('/');

@@ -16,7 +16,7 @@ const verifierConfig = (rules: unknown[]) => ({ verifier: { keys: { kind: 'hmac'
 // Tricks that spell `/admin` (or reach it) without writing `/admin`.
 const SPELLINGS_OF_ADMIN = ['/%61dmin', '/%61%64%6D%69%6E', '//admin', '/./admin', '/public/../admin', '/public/%2e%2e/admin', '/public/%2E%2E/admin', '/public/.%2e/admin'];
 // Traversals whose meaning depends on the upstream's decoding: refused before anything is forwarded.
-const AMBIGUOUS_TRAVERSALS = ['/public/..%2fadmin', '/public/%2e%2e%2fadmin', '/public/..%5cadmin', '/public/..%5Cadmin', '/public/%2e%2e%5cadmin', '/public/%252e%252e/admin', '/public/%252e%252e%252fadmin', '/public/..%252fadmin', '/a%2fb', '/a%00b', '/a%zz', '/public/..\\admin'];
+const AMBIGUOUS_TRAVERSALS = ['/public/..%2fadmin', '/public/%2e%2e%2fadmin', '/public/..%5cadmin', '/public/..%5Cadmin', '/public/%2e%2e%5cadmin', '/public/%252e%252e/admin', '/public/%252e%252e%252fadmin', '/public/..%252fadmin', '/a%2fb', '/a%00b', '/a%zz', '/public/..\\admin', '/public/..;/admin'];
 
 describe('Request paths: normalized once, matched and forwarded as normalized', () => {
   let gw: TestGateway;

@@ -4,7 +4,7 @@ import { needsNormalization, normalizePath, parseRequestTarget } from '../../../
 
 describe('Request path normalization (RFC 3986 §6.2.2, merged slashes)', () => {
   it('leaves an ordinary path as it is, without entering the slow path', () => {
-    for (const path of ['/', '/orders/42', '/file.json', '/v1.2/x', '/.well-known/jwks.json', '/a..b', '/a/.hidden', '/a/...']) {
+    for (const path of ['/', '/orders/42', '/file.json', '/v1.2/x', '/.well-known/jwks.json', '/a..b', '/a/.hidden', '/a/...', '/a;v=1/b']) {
       assert.equal(needsNormalization(path), false, path);
       assert.deepEqual(parseRequestTarget(path), { path, search: '' }, path);
     }
@@ -34,9 +34,10 @@ describe('Request path normalization (RFC 3986 §6.2.2, merged slashes)', () => 
     assert.equal(normalizePath('/a//../b'), '/b', 'slashes are merged before dot segments are resolved (as nginx does)');
   });
 
-  it('refuses encoded separators, raw backslashes, NUL, malformed and double-encoded escapes', () => {
+  it('refuses encoded separators, raw backslashes, NUL, malformed and double-encoded escapes, and dot segments with parameters', () => {
     for (const path of ['/public/..%2fadmin', '/public/%2e%2e%2fadmin', '/public/..%5cadmin', '/a%2Fb', '/a\\..\\b', '/a%00b',
-      '/a%zz', '/a%4', '/a%', '/public/%252e%252e/admin', '/x/%252F', '/x/%255c', '/x/%25%32%65%25%32%65/']) {
+      '/a%zz', '/a%4', '/a%', '/public/%252e%252e/admin', '/x/%252F', '/x/%255c', '/x/%25%32%65%25%32%65/',
+      '/public/..;/admin', '/public/..;jsessionid=1/admin', '/public/%2e%2e;/admin', '/a/.;x/b', '/.;']) {
       assert.equal(parseRequestTarget(path), null, path);
     }
   });
