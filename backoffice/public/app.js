@@ -1,7 +1,7 @@
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
 import { Client } from './client.js';
 import { h, toast, nextId } from './dom.js';
-import { schemaForm, humanize } from './form.js';
+import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 
 const client = new Client();
 const view = document.getElementById('view');
@@ -214,6 +214,7 @@ async function globalView() {
         h('details', {}, h('summary', {}, 'Configuration'),
           h('div', { class: 'field' }, h('label', { for: `include-${plugin.id}` }, 'Only on paths (regular expressions, one per line)'), include),
           h('div', { class: 'field' }, h('label', { for: `exclude-${plugin.id}` }, 'Not on paths (regular expressions, one per line)'), exclude),
+          h('p', { class: 'hint' }, `${PATH_FILTER_HINT} Sinks, which answer before routing, see the full path.`),
           form.element, h('details', {}, h('summary', {}, 'Default configuration'), h('pre', {}, JSON.stringify(plugin.defaultConfig, null, 2))),
           h('button', { type: 'button', class: 'primary', onclick: save }, 'Save configuration')));
     });

@@ -35,6 +35,9 @@ function kindOf(schema) {
   return 'json';
 }
 
+/** Where include/exclude patterns apply: the same path as access rules (see docs/architecture.md). */
+export const PATH_FILTER_HINT = 'Paths relative to the route, as the upstream receives them: `/cart(/.*)?` on the domain `shop.example.com/shop` covers `/shop/cart/1`.';
+
 function field(path, label, description, control, { inline = false } = {}) {
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const id = control.id || (control.id = nextId('f'));
@@ -251,7 +254,7 @@ function buildPluginInstance(schema, value, path, options) {
     el: h('div', { class: 'plugin-instance', dataset: { path } },
       field(`${path}/plugin`, 'Plugin', null, select),
       field(`${path}/enabled`, 'Enabled', null, enabled, { inline: true }),
-      field(`${path}/include`, 'Only on paths (regular expressions, one per line)', null, include),
+      field(`${path}/include`, 'Only on paths (regular expressions, one per line)', PATH_FILTER_HINT, include),
       field(`${path}/exclude`, 'Not on paths (regular expressions, one per line)', null, exclude),
       holder),
     read: () => ({ plugin: select.value, enabled: enabled.checked, include: lines(include), exclude: lines(exclude), config: config.read() ?? {} }),

@@ -80,7 +80,7 @@ export class State {
     const { frontend, backend } = route;
     let pipeline = null;
     try {
-      pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [] });
+      pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false });
     } catch (error) {
       this.#log.error({ err: error, routeId: route.id }, 'route plugins could not be compiled; the route answers 503 until fixed');
     }

@@ -19,8 +19,8 @@ export const EntityId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,12
 export const PluginInstanceSchema = Type.Object({
   plugin: Type.String({ minLength: 1, description: 'Plugin id from the catalog (`GET /api/plugins`).' }),
   enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
-  include: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the request path; when non-empty, the plugin runs only on matching paths.' }),
-  exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the request path where the plugin does not run.' }),
+  include: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths." }),
+  exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.' }),
   config: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "The plugin's configuration; validated against its schema." }),
 }, { additionalProperties: false });
 export type PluginInstance = Static<typeof PluginInstanceSchema>;
@@ -44,6 +44,8 @@ export const RouteSchema = Type.Object({
     methods: Type.Array(Type.String({ pattern: METHOD_PATTERN }), { default: [], description: 'Allowed methods; empty means any.' }),
     exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
     stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
+    // optional: data files written before this field existed must still load
+    caseSensitive: Type.Optional(Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' })),
     headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Request headers that must be present with these exact values.' }),
     query: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Query parameters that must be present with these exact values.' }),
   }, { additionalProperties: false, default: {} }),

@@ -31,7 +31,7 @@ export class RequestContext {
   readonly method: string;
   /** Lower-cased Host without port. */
   readonly host: string;
-  /** Normalized request path (dot segments resolved), without the query. */
+  /** The request path, normalized once (see `request-path.ts`), without the query: routing matches it. */
   readonly path: string;
   /** Raw query string including `?`, or '' (plugins may rewrite what goes upstream). */
   search: string;
@@ -39,6 +39,13 @@ export class RequestContext {
   readonly scheme: string;
   readonly clientIp: string;
   route: CompiledRoute | null = null;
+  /**
+   * The path relative to the route, set by the core when the route matches: the normalized path the
+   * upstream receives, without the target URL's base path (with `stripPath`, the part after the
+   * route's prefix; without it, the whole path). Access rules and plugin include/exclude filters
+   * match it; it does not change when a plugin rewrites `upstreamPath`. Before routing (sinks): `path`.
+   */
+  routePath: string;
   /** The path sent upstream (after stripPath); plugins may rewrite it. */
   upstreamPath: string;
   /** Headers sent upstream; hop-by-hop headers already removed. */
@@ -75,6 +82,7 @@ export class RequestContext {
     this.search = init.search;
     this.scheme = init.scheme;
     this.clientIp = init.clientIp;
+    this.routePath = init.path;
     this.upstreamPath = init.path;
     this.upstreamHeaders = init.upstreamHeaders;
     this.#baseLog = init.log;

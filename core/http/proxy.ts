@@ -101,6 +101,7 @@ export class ProxyHandler {
       const rest = ctx.path.slice(match.prefix.length);
       ctx.upstreamPath = rest === '' ? '/' : rest;
     }
+    ctx.routePath = ctx.upstreamPath;
     if (!route.pipeline) throw new RouteMisconfiguredError();
     return route.pipeline;
   }

@@ -3,12 +3,15 @@
  * "which route serves this host, path and method" from maps and pre-sorted arrays. Precedence:
  * an exact host beats a wildcard (`*.example.com`, longest suffix first) which beats `*`; within a
  * host the longest path prefix wins, and an exact-path domain beats a prefix of the same length.
+ * Paths are matched in their normalized form (request-path.ts), case-insensitively on routes with
+ * `frontend.caseSensitive: false`.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Route } from '../config/entities.js';
 import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
+import { needsNormalization, normalizePath } from './request-path.js';
 
 export interface CompiledRoute {
   readonly id: string;
@@ -30,6 +33,8 @@ interface Binding {
   /** Path prefix without trailing slash; '' matches everything. */
   prefix: string;
   exact: boolean;
+  /** False: the prefix is compared ignoring ASCII case. */
+  caseSensitive: boolean;
   route: CompiledRoute;
 }
 
@@ -52,8 +57,10 @@ export class RouteTable {
         const slash = domain.indexOf('/');
         const host = (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase();
         let prefix = slash === -1 ? '' : domain.slice(slash);
+        // the prefix is compared with normalized paths, so it is normalized the same way
+        if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
         while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-        const binding: Binding = { prefix, exact: route.route.frontend.exact ?? false, route };
+        const binding: Binding = { prefix, exact: route.route.frontend.exact ?? false, caseSensitive: route.route.frontend.caseSensitive !== false, route };
         if (host === '*') this.#any.push(binding);
         else if (host.startsWith('*.')) pushTo(wildcards, host.slice(1), binding);
         else pushTo(this.#exact, host, binding);
@@ -106,9 +113,26 @@ function matchBindings(bindings: readonly Binding[], path: string, method: strin
 
 function pathMatches(binding: Binding, path: string): boolean {
   const prefix = binding.prefix;
-  if (binding.exact) return path === prefix || (prefix === '' && path === '/') || path === prefix + '/';
-  if (prefix === '') return true;
-  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */);
+  if (binding.exact) {
+    if (prefix === '') return path === '/' || path === '';
+    if (path.length !== prefix.length && !(path.length === prefix.length + 1 && path.charCodeAt(prefix.length) === 47)) return false;
+  } else {
+    if (prefix === '') return true;
+    if (path.length < prefix.length || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47 /* / */)) return false;
+  }
+  return binding.caseSensitive ? path.startsWith(prefix) : startsWithIgnoringCase(path, prefix);
+}
+
+/** ASCII case folding only: what case-insensitive servers (IIS, …) do for paths. */
+function startsWithIgnoringCase(path: string, prefix: string): boolean {
+  for (let i = 0; i < prefix.length; i++) {
+    const a = path.charCodeAt(i);
+    const b = prefix.charCodeAt(i);
+    if (a === b) continue;
+    const lower = a | 0x20;
+    if (lower !== (b | 0x20) || lower < 97 || lower > 122) return false;
+  }
+  return true;
 }
 
 function queryMatches(required: ReadonlyArray<[string, string]>, url: string): boolean {

@@ -3,6 +3,10 @@
  * (global ones first, route ones after, a route instance replacing the global instance of the same
  * plugin) become plain arrays of step functions. At request time the gateway walks arrays; a
  * synchronous step never pays for a promise.
+ *
+ * An instance's include/exclude filters match `ctx.routePath`, the path relative to the route as the
+ * upstream receives it (the same path access rules see); sinks run before routing and match the full
+ * normalized path.
  */
 import type { RequestContext, ResponseHead } from '../http/context.js';
 import type { Sink, InstanceScope } from './plugin.js';
@@ -44,16 +48,16 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
     const plugin = catalog.get(instance.plugin);
     if (!plugin || plugin.globalOnly) continue; // sinks are compiled apart, before routing
     const steps = plugin.instantiate(catalog.resolveConfig(instance), scope);
-    const applies = pathFilter(instance);
+    const applies = pathFilter(instance, scope.caseSensitive !== false);
     pipeline.plugins.push(plugin.id);
     for (const name of ['preRoute', 'validateAccess', 'transformRequest'] as const) {
       const step = steps[name]?.bind(steps);
-      if (step) pipeline[name].push(applies ? (ctx) => (applies(ctx.path) ? step(ctx) : undefined) : step);
+      if (step) pipeline[name].push(applies ? (ctx) => (applies(ctx.routePath) ? step(ctx) : undefined) : step);
     }
     const transformResponse = steps.transformResponse?.bind(steps);
-    if (transformResponse) pipeline.transformResponse.push(applies ? (ctx, head) => { if (applies(ctx.path)) transformResponse(ctx, head); } : transformResponse);
+    if (transformResponse) pipeline.transformResponse.push(applies ? (ctx, head) => { if (applies(ctx.routePath)) transformResponse(ctx, head); } : transformResponse);
     const after = steps.after?.bind(steps);
-    if (after) pipeline.after.push(applies ? (ctx) => { if (applies(ctx.path)) after(ctx); } : after);
+    if (after) pipeline.after.push(applies ? (ctx) => { if (applies(ctx.routePath)) after(ctx); } : after);
   }
   return pipeline;
 }
@@ -67,15 +71,15 @@ export function compileSinks(globals: readonly PluginInstance[], catalog: Plugin
     if (!plugin || !plugin.steps.includes('sink')) continue;
     const sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
     if (!sink) continue;
-    const applies = pathFilter(instance);
+    const applies = pathFilter(instance, true);
     sinks.push(applies ? { matches: (ctx) => applies(ctx.path) && sink.matches(ctx), handle: (ctx) => sink.handle(ctx) } : sink);
   }
   return sinks;
 }
 
-function pathFilter(instance: PluginInstance): ((path: string) => boolean) | null {
-  const include = (instance.include ?? []).map(anchoredRegex);
-  const exclude = (instance.exclude ?? []).map(anchoredRegex);
+function pathFilter(instance: PluginInstance, caseSensitive: boolean): ((path: string) => boolean) | null {
+  const include = (instance.include ?? []).map((pattern) => anchoredRegex(pattern, caseSensitive));
+  const exclude = (instance.exclude ?? []).map((pattern) => anchoredRegex(pattern, caseSensitive));
   if (include.length === 0 && exclude.length === 0) return null;
   return (path) => (include.length === 0 || include.some((r) => r.test(path))) && !exclude.some((r) => r.test(path));
 }

@@ -86,6 +86,6 @@ export function regexProblem(pattern: string): string | null {
 }
 
 /** Compile a path pattern anchored at both ends. */
-export function anchoredRegex(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`);
+export function anchoredRegex(pattern: string, caseSensitive = true): RegExp {
+  return new RegExp(`^(?:${pattern})$`, caseSensitive ? '' : 'i');
 }

@@ -39,6 +39,8 @@ export interface InstanceScope {
   /** Null for a global instance. */
   routeId: string | null;
   routeTags: readonly string[];
+  /** The route's `frontend.caseSensitive` (absent: true): path patterns ignore case when false. */
+  caseSensitive?: boolean;
 }
 
 export interface Plugin<S extends TSchema = TSchema> {

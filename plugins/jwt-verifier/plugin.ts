@@ -1,17 +1,18 @@
 /**
  * `jwt-verifier` (validateAccess + transformRequest): bearer JWTs from the gateway or an external
  * identity provider, checked by verifier, then access rules per method and path with required
- * scopes (deny by default). Errors follow RFC 6750: 401 without a usable token (no error code when
+ * scopes (deny by default). Rule paths are relative to the route: they match `ctx.routePath`, the
+ * normalized path the upstream receives (after stripPath, without the target's base path). Errors follow RFC 6750: 401 without a usable token (no error code when
  * there was none), 403 `insufficient_scope` with the scopes needed.
  */
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
-import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
-import { anchoredRegex, regexProblem } from '../../core/plugin-api.js';
+import { regexProblem } from '../../core/plugin-api.js';
 import { STORE } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
@@ -20,6 +21,7 @@ import { VerifierRegistry } from './verifier-registry.js';
 import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { grantedScopes, scopeMatcher } from './scopes.js';
+import { compileRules, findRule } from './rules.js';
 
 declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
@@ -71,7 +73,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     return problems;
   }
 
-  instantiate(config: JwtVerifierConfig): PluginSteps {
+  instantiate(config: JwtVerifierConfig, scope: InstanceScope): PluginSteps {
     const registry = this.#registry;
     const keys = this.#keys;
     const revocations = this.#revocations;
@@ -84,7 +86,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       if (inline) list.push(inline);
       return list;
     };
-    const rules = config.rules.map((rule) => ({ ...rule, methods: rule.methods.length ? new Set(rule.methods) : null, path: anchoredRegex(rule.path) }));
+    const rules = compileRules(config.rules, scope.caseSensitive !== false);
     const matches = scopeMatcher(config.scopeStrategy);
     const realm = `realm=${quoteAuthParam(config.realm)}`;
     const cache = config.cache.enabled ? new VerifiedTokenCache<CacheEntry>(config.cache.maxEntries) : null;
@@ -121,7 +123,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
         cache?.set(cacheKey, entry, verified.validUntil);
       }
       if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) throw invalidToken('The token has been revoked');
-      const rule = rules.find((r) => (r.methods === null || r.methods.has(ctx.method)) && r.path.test(ctx.path));
+      const rule = findRule(rules, ctx.method, ctx.routePath);
       if (!rule) throw new GatewayError(403, 'forbidden', 'No access rule allows this request');
       if (rule.requiredScopes.length > 0) {
         const granted = grantedScopes(entry.payload, config.scopeClaim);

@@ -6,7 +6,7 @@ const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
 export const AccessRuleSchema = Type.Object({
   methods: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Methods this rule applies to; empty for any.' }),
-  path: Type.String({ minLength: 1, default: '/.*', description: 'Regular expression on the request path, anchored at both ends.' }),
+  path: Type.String({ minLength: 1, default: '/.*', description: 'Regular expression, anchored at both ends, on the path relative to the route, as the upstream receives it: `/post` for `/scoped/post` on the domain `localhost/scoped` (the full path when the route keeps its prefix, `stripPath: false`). Matched after normalization; case-insensitive when the route is.' }),
   requiredScopes: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Scopes the token must grant; none: any valid token.' }),
   match: Type.Union([Type.Literal('all'), Type.Literal('any')], { default: 'all', description: 'Whether all or any of the scopes are needed.' }),
 }, { additionalProperties: false });
