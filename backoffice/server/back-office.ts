@@ -121,7 +121,9 @@ export class BackOffice {
       }
       const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
       if ('ok' in request) return void ws.send(JSON.stringify(request));
-      execute(this.#deps.api, request).then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); });
+      execute(this.#deps.api, request)
+        .then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); })
+        .catch((error: unknown) => this.#deps.log.error({ err: error }, 'a back-office reply could not be sent'));
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {

@@ -138,7 +138,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       if (typeof who === 'string') ctx.consumer = who;
     }
 
-    async function resign(ctx: RequestContext, entry: CacheEntry): Promise<string> {
+    async function resign(entry: CacheEntry): Promise<string> {
       const now = Date.now();
       if (entry.resigned && entry.resigned.until - 5_000 > now) return entry.resigned.token;
       const original = entry.payload;
@@ -177,7 +177,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
           case 're-sign': {
             const entry = entries.get(ctx)!;
             removeToken(ctx, jwt.source);
-            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(ctx, entry)}`;
+            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(entry)}`;
           }
         }
       },
