@@ -3,7 +3,44 @@
  * the protocol error code (the RFC string where one exists) and a message that is safe to show.
  * One boundary (`renderError` in http-utils.ts) turns them into responses; anything that is not a
  * GatewayError becomes a generic 500 and is logged, never shown.
+ *
+ * `ERROR_CODES` is the list of codes with their status; `docs/errors.md` documents the same list
+ * (test/core/errors.test.ts pins it both ways), and the constructor's types only accept a code from
+ * it with its own status, so a new error starts here. Nothing outside this file constructs a
+ * `GatewayError` directly: declare a one-line class below and throw that.
  */
+
+export const ERROR_CODES = {
+  invalid_request: 400,
+  validation_failed: 400,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  unauthorized: 401,
+  invalid_client: 401,
+  invalid_token: 401,
+  invalid_credentials: 401,
+  session_expired: 401,
+  forbidden: 403,
+  insufficient_scope: 403,
+  cors_origin_not_allowed: 403,
+  not_found: 404,
+  no_route: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
+  server_error: 500,
+  bad_gateway: 502,
+  route_unavailable: 503,
+  gateway_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+/** A declared code preceded by its own status: `[403, 'forbidden']` type-checks, `[400, 'forbidden']` does not. */
+type StatusAndCode = { [C in ErrorCode]: [status: (typeof ERROR_CODES)[C], code: C] }[ErrorCode];
 
 export interface ErrorDetail {
   /** JSON pointer-like path to the offending value, e.g. `/frontend/domains/0`. */
@@ -11,17 +48,21 @@ export interface ErrorDetail {
   message: string;
 }
 
+interface GatewayErrorOptions { headers?: Record<string, string>; details?: ErrorDetail[]; cause?: unknown }
+
 export class GatewayError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Whether `message` may be shown to the client. */
   readonly expose: boolean = true;
   /** Extra response headers (WWW-Authenticate, Retry-After…). */
   headers?: Record<string, string>;
   details?: ErrorDetail[];
 
-  constructor(status: number, code: string, message: string, options?: { headers?: Record<string, string>; details?: ErrorDetail[]; cause?: unknown }) {
+  constructor(...[status, code, message, options]: [...StatusAndCode, message: string, options?: GatewayErrorOptions]) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    // The types already refuse this; the check covers JavaScript callers and casts.
+    if ((ERROR_CODES as Record<string, number>)[code] !== status) throw new TypeError(`Error code ${status} ${code} is not declared in ERROR_CODES`);
     this.status = status;
     this.code = code;
     if (options?.headers) this.headers = options.headers;
@@ -46,11 +87,15 @@ export class GatewayError extends Error {
 export class BadRequestError extends GatewayError { constructor(message: string, details?: ErrorDetail[]) { super(400, 'invalid_request', message, { details }); } }
 export class ValidationError extends GatewayError { constructor(message: string, details: ErrorDetail[]) { super(400, 'validation_failed', message, { details }); } }
 export class UnsupportedMediaTypeError extends GatewayError { constructor(message = 'Content-Type must be application/json') { super(415, 'unsupported_media_type', message); } }
-export class PayloadTooLargeError extends GatewayError { constructor(limit: number) { super(413, 'payload_too_large', `Request body exceeds the limit of ${limit} bytes`); } }
+export class PayloadTooLargeError extends GatewayError { constructor(limit: number, what = 'Request body') { super(413, 'payload_too_large', `${what} exceeds the limit of ${limit} bytes`); } }
 export class NotFoundError extends GatewayError { constructor(message = 'Not found') { super(404, 'not_found', message); } }
 export class MethodNotAllowedError extends GatewayError { constructor(allowed: string[]) { super(405, 'method_not_allowed', `Method not allowed; allowed: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } }); } }
 export class ConflictError extends GatewayError { constructor(message: string) { super(409, 'conflict', message); } }
 export class AdminUnauthorizedError extends GatewayError { constructor() { super(401, 'unauthorized', 'Admin credentials required', { headers: { 'www-authenticate': 'Basic realm="portcullis-admin", charset="UTF-8"' } }); } }
+export class InvalidCredentialsError extends GatewayError { constructor(message = 'Wrong user name or password') { super(401, 'invalid_credentials', message); } }
+export class SessionExpiredError extends GatewayError { constructor() { super(401, 'session_expired', 'Your session has expired; log in again'); } }
+export class ForbiddenError extends GatewayError { constructor(message: string) { super(403, 'forbidden', message); } }
+export class InternalServerError extends GatewayError { constructor() { super(500, 'server_error', 'Internal gateway error'); } }
 export class TooManyRequestsError extends GatewayError {
   constructor(message: string, headers: Record<string, string>) { super(429, 'too_many_requests', message, { headers }); }
 }
@@ -60,6 +105,14 @@ export class NoRouteError extends GatewayError { constructor() { super(404, 'no_
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 export class RouteMisconfiguredError extends GatewayError { constructor() { super(503, 'route_unavailable', 'This route is misconfigured; see the gateway logs'); } }
+
+// ── access plugins: credentials on protected routes (RFC 6750 §3 for bearer tokens) ──
+/** 401 without usable credentials; `challenges` is the route's `WWW-Authenticate` value, if any. */
+export class UnauthorizedError extends GatewayError { constructor(message: string, challenges?: string) { super(401, 'unauthorized', message, challenges ? { headers: { 'www-authenticate': challenges } } : undefined); } }
+/** 401 for a bearer token that is not valid; the route's plain Bearer challenge (among `challenges`) carries the error. */
+export class InvalidBearerTokenError extends GatewayError { constructor(message: string, realm: string, challenges = bearerChallenge(realm)) { super(401, 'invalid_token', message, { headers: { 'www-authenticate': challenges.replace(bearerChallenge(realm), () => bearerChallenge(realm, { error: 'invalid_token', description: message })) } }); } }
+export class InsufficientScopeError extends GatewayError { constructor(message: string, scope: string, realm: string) { super(403, 'insufficient_scope', message, { headers: { 'www-authenticate': bearerChallenge(realm, { error: 'insufficient_scope', description: message, scope }) } }); } }
+export class CorsOriginNotAllowedError extends GatewayError { constructor(origin: string) { super(403, 'cors_origin_not_allowed', `Origin ${origin} is not allowed`); } }
 
 // ── OAuth 2.0 / bearer token errors (RFC 6749 §5.2, RFC 6750 §3.1) ──────────
 export class OAuthError extends GatewayError {}
@@ -73,6 +126,17 @@ export class InvalidGrantError extends OAuthError { constructor(message: string)
 export class UnauthorizedClientError extends OAuthError { constructor(message: string) { super(400, 'unauthorized_client', message); } }
 export class UnsupportedGrantTypeError extends OAuthError { constructor(message: string) { super(400, 'unsupported_grant_type', message); } }
 export class InvalidScopeError extends OAuthError { constructor(message: string) { super(400, 'invalid_scope', message); } }
+
+/**
+ * An RFC 6750 §3 `Bearer` challenge for `realm`: the realm alone when the request carried no token
+ * (§3.1 says no error code then), otherwise the error, its description and the scope a 403 needs.
+ */
+export function bearerChallenge(realm: string, error?: { error: 'invalid_token' | 'insufficient_scope'; description: string; scope?: string }): string {
+  const challenge = `Bearer realm=${quoteAuthParam(realm)}`;
+  if (!error) return challenge;
+  const scope = error.scope === undefined ? '' : `, scope=${quoteAuthParam(error.scope)}`;
+  return `${challenge}, error="${error.error}", error_description=${quoteAuthParam(error.description)}${scope}`;
+}
 
 /** Quote a value for an RFC 7235 auth-param (backslash-escape `"` and `\`). */
 export function quoteAuthParam(value: string): string {

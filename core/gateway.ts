@@ -20,6 +20,7 @@ import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
 import { State } from './config/compiled-state.js';
 import { ProxyHandler } from './http/proxy.js';
 import { AdminApi } from './admin/admin-api.js';
+import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
 import { sendError } from './http/http-utils.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
@@ -28,15 +29,6 @@ import { NotFoundError } from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
 
 export type { PluginModule } from './plugin-runtime/plugin.js';
-
-
-/** Serves requests on the admin listener that are not for the API (the back office). */
-export interface AdminUi {
-  handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
-  attach?(server: Server): void;
-  /** Drop live connections (WebSockets) so the listener can close. */
-  close?(): void;
-}
 
 export interface GatewayOptions {
   config: BootConfig;

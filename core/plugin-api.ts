@@ -31,7 +31,8 @@ export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.
 export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
-export { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute, type AdminRequest, type AdminResult } from './admin/admin-api.js';
+export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
+export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
 
 // Keys, tokens and the clients behind them
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';

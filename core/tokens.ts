@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Store } from './config/store.js';
 import type { Plugin } from './plugin-runtime/plugin.js';
 import type { BootConfig } from './config/boot-config.js';
-import type { AdminExtension } from './admin/admin-api.js';
+import type { AdminExtension, AdminUi } from './admin/extensions.js';
 
 export const LOGGER: InjectionToken<Logger> = Symbol('Logger');
 export const STORE: InjectionToken<Store> = Symbol('Store');
@@ -14,4 +14,4 @@ export const PLUGINS: InjectionToken<Plugin> = Symbol('Plugins');
 /** Multi-registration: admin API extensions contributed by plugins (entity endpoints). */
 export const ADMIN_EXTENSIONS: InjectionToken<AdminExtension> = Symbol('AdminExtensions');
 /** The back office served on the admin listener (optional). */
-export const ADMIN_UI: InjectionToken<import('./gateway.js').AdminUi> = Symbol('AdminUi');
+export const ADMIN_UI: InjectionToken<AdminUi> = Symbol('AdminUi');

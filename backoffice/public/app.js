@@ -1,24 +1,47 @@
+// @ts-check
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
-import { Client } from './client.js';
+import { Client, failure } from './client.js';
 import { h, toast, nextId } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 
+/** @typedef {import('./dom.js').Child} Child */
+/** @typedef {import('./form.js').JsonSchema} JsonSchema */
+/** @typedef {import('./form.js').JsonObject} JsonObject */
+/** @typedef {import('./form.js').PluginInfo} PluginInfo */
+/** @typedef {import('./form.js').FormOptions} FormOptions */
+// The shapes the admin API returns, as far as the views read them.
+/** @typedef {{ schema: JsonSchema, idField: string, title: string }} KindSchema */
+/** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: unknown }} PluginInstance */
+/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
+/** @typedef {{ plugins: PluginInstance[], version?: number }} GlobalConfig */
+/** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string> }} ApiKey */
+/** @typedef {{ id: string, name: string, alg: string, kid: string, exposed: boolean, previousKeys: unknown[], publicJwk: unknown }} KeyPair */
+/** @typedef {{ id: string, name: string, keys: { kind: string }, algorithms: string[], issuer?: string | string[] }} JwtVerifier */
+/** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
+/** @typedef {{ time: number, routeId: string, method: string, path: string, status: number, durationMs: number, consumer: string | null }} RecentRequest */
+/** @typedef {{ routes: RouteTraffic[], recent: RecentRequest[] }} TrafficTick */
+
 const client = new Client();
-const view = document.getElementById('view');
-const status = document.getElementById('status');
+const view = /** @type {HTMLElement} */ (document.getElementById('view'));
+const status = /** @type {HTMLElement} */ (document.getElementById('status'));
+/** @type {Record<string, KindSchema> | null} */
 let schemas = null;
-let catalog = null;
+/** @type {PluginInfo[]} */
+let catalog = [];
+/** @type {{ name: string, refresh: () => unknown, entities: string[] }} */
 let current = { name: '', refresh: () => {}, entities: [] };
+/** @type {{ history: Map<string, RouteTraffic[]>, listeners: Set<() => void>, recent?: RecentRequest[] }} */
 const traffic = { history: new Map(), listeners: new Set() };
 
 client.on((message) => {
   if (message.event === 'connected') { status.textContent = 'live'; status.className = 'status live'; }
   if (message.event === 'disconnected') { status.textContent = 'reconnecting…'; status.className = 'status'; }
-  if (message.event === 'changed' && (message.entity === '*' || current.entities.includes(message.entity))) scheduleRefresh();
-  if (message.event === 'traffic') onTraffic(message);
+  if (message.event === 'changed' && (message.entity === '*' || current.entities.includes(/** @type {string} */ (message.entity)))) scheduleRefresh();
+  if (message.event === 'traffic') onTraffic(/** @type {TrafficTick} */ (/** @type {unknown} */ (message)));
 });
 client.connect();
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let refreshTimer;
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
@@ -26,9 +49,10 @@ function scheduleRefresh() {
 }
 
 async function load() {
-  [schemas, catalog] = await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')]);
+  [schemas, catalog] = /** @type {[Record<string, KindSchema>, PluginInfo[]]} */ (await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')]));
 }
 
+/** @type {Record<string, (id?: string) => Promise<unknown>>} */
 const routes = {
   dashboard: dashboardView,
   routes: routesView,
@@ -42,13 +66,13 @@ const routes = {
 async function navigate() {
   if (!schemas) await load();
   const [name = 'dashboard', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  for (const a of document.querySelectorAll('[data-nav]')) a.toggleAttribute('aria-current', a.dataset.nav === name);
+  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-nav]'))) a.toggleAttribute('aria-current', a.dataset.nav === name);
   const render = routes[name] ?? dashboardView;
   current = { name, entities: [], refresh: () => {} };
   try {
     await render(id);
   } catch (error) {
-    view.replaceChildren(h('p', { class: 'error' }, error.message));
+    view.replaceChildren(h('p', { class: 'error' }, failure(error).message));
   }
   view.focus({ preventScroll: true });
 }
@@ -56,42 +80,65 @@ window.addEventListener('hashchange', navigate);
 navigate();
 
 /** Go to `hash`, re-rendering when it is already the current one (to show what was just saved). */
+/** @param {string} hash */
 function go(hash) {
   if (location.hash === hash) navigate();
   else location.hash = hash;
 }
 
+/**
+ * @param {string} title
+ * @param {Child} actions
+ * @param {...(Node | string)} body
+ */
 function page(title, actions, ...body) {
   view.replaceChildren(h('div', { class: 'page-head' }, h('h1', {}, title), h('div', { class: 'actions' }, actions)), ...body);
 }
 
+/**
+ * @param {string[]} columns
+ * @param {HTMLElement[]} rows
+ * @param {string} empty
+ */
 function table(columns, rows, empty) {
   if (rows.length === 0) return h('p', { class: 'muted' }, empty);
   return h('table', {}, h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows));
 }
 
+/**
+ * @param {string} label
+ * @param {(value: string) => void} onInput
+ */
 function searchBox(label, onInput) {
   const input = h('input', { type: 'search', id: nextId('search'), oninput: () => onInput(input.value.toLowerCase()) });
   return h('div', { class: 'field inline search' }, h('label', { for: input.id }, label), input);
 }
 
 /** A generic editor: schema form, save (create or update), errors beside fields. */
+/**
+ * @template T the entity as the server returns it once saved
+ * @param {string} kind
+ * @param {JsonObject} entity
+ * @param {{ isNew: boolean, onSaved?: (saved: T) => void, options?: FormOptions, extra?: HTMLElement[] }} how
+ */
 function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
-  const form = schemaForm(schemas[kind].schema, entity, { catalog, ...options });
+  const kindSchema = /** @type {KindSchema} */ (schemas?.[kind]);
+  const form = schemaForm(kindSchema.schema, entity, { catalog, ...options });
   const save = h('button', { type: 'submit', class: 'primary' }, isNew ? 'Create' : 'Save');
-  const el = h('form', { class: 'editor', novalidate: true, onsubmit: async (e) => {
+  const el = h('form', { class: 'editor', novalidate: true, onsubmit: async (/** @type {Event} */ e) => {
     e.preventDefault();
     save.disabled = true;
     try {
-      const value = form.read();
-      const idField = schemas[kind].idField;
+      const value = /** @type {JsonObject} */ (form.read());
+      const idField = kindSchema.idField;
       if (isNew && value[idField] === '') delete value[idField]; // generated by the server
-      const result = isNew ? await client.request('create', kind, { entity: value }) : await client.request('update', kind, { id: entity[schemas[kind].idField], entity: value });
-      toast(`${humanize(schemas[kind].title)} saved`);
+      const result = /** @type {T} */ (isNew ? await client.request('create', kind, { entity: value }) : await client.request('update', kind, { id: entity[kindSchema.idField], entity: value }));
+      toast(`${humanize(kindSchema.title)} saved`);
       onSaved?.(result);
     } catch (error) {
-      form.showErrors(error.details ?? [], error.message);
-      toast(error.message, 'bad');
+      const { message, details } = failure(error);
+      form.showErrors(details, message);
+      toast(message, 'bad');
     } finally {
       save.disabled = false;
     }
@@ -100,6 +147,7 @@ function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
 }
 
 // ── dashboard ────────────────────────────────────────────────────────────────
+/** @param {TrafficTick} tick */
 function onTraffic(tick) {
   const totals = new Map();
   for (const r of tick.routes) totals.set(r.routeId, r);
@@ -114,6 +162,7 @@ function onTraffic(tick) {
   for (const l of traffic.listeners) l();
 }
 
+/** @param {number[]} values */
 function sparkline(values) {
   const max = Math.max(1, ...values);
   const points = values.map((v, i) => `${(i / 59) * 200},${40 - (v / max) * 38}`).join(' ');
@@ -133,7 +182,7 @@ async function dashboardView() {
   page('Dashboard', [], h('p', { class: 'muted' }, 'Live traffic, updated every second.'), body);
   const draw = () => {
     const rows = [...traffic.history.entries()].map(([id, series]) => {
-      const last = series.at(-1);
+      const last = /** @type {RouteTraffic} */ (series.at(-1));
       const errors = last.status['5xx'] + last.status['4xx'];
       return h('tr', {}, h('th', { scope: 'row' }, id), h('td', {}, sparkline(series.map((s) => s.requests))), h('td', { class: 'num' }, last.requests),
         h('td', { class: 'num' }, last.status['2xx']), h('td', { class: 'num' }, last.status['4xx']), h('td', { class: 'num' }, last.status['5xx']),
@@ -153,13 +202,14 @@ async function dashboardView() {
 }
 
 // ── routes ───────────────────────────────────────────────────────────────────
+/** @param {string} [id] */
 async function routesView(id) {
   current.entities = ['routes'];
   if (id) return routeEditor(id);
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const routesList = await client.request('list', 'routes');
+    const routesList = /** @type {Route[]} */ (await client.request('list', 'routes'));
     const rows = routesList.filter((r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter)).map((r) => h('tr', {},
       h('th', { scope: 'row' }, h('a', { href: `#/routes/${encodeURIComponent(r.id)}` }, r.name)), h('td', {}, r.frontend.domains.join(', ')),
       h('td', {}, r.backend.targets.map((t) => t.url).join(', ')), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
@@ -170,23 +220,24 @@ async function routesView(id) {
   await draw();
 }
 
+/** @param {string} id */
 async function routeEditor(id) {
   const isNew = id === 'new';
-  const entity = isNew ? { name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] }, plugins: [] } : await client.request('get', 'routes', { id });
+  const entity = isNew ? { name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] }, plugins: [] } : /** @type {Route} */ (await client.request('get', 'routes', { id }));
   const del = isNew ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
     if (!confirm(`Delete the route ${entity.name}?`)) return;
     await client.request('delete', 'routes', { id });
     toast('Route deleted');
     location.hash = '#/routes';
   } }, 'Delete');
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { newItem: (path) => (path === '/plugins' ? { plugin: catalog[0].id } : {}) } }));
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
 }
 
 // ── global plugins ───────────────────────────────────────────────────────────
 async function globalView() {
   current.entities = ['global-config'];
   const draw = async () => {
-    const global = await client.request('get', 'global-config');
+    const global = /** @type {GlobalConfig} */ (await client.request('get', 'global-config'));
     const cards = catalog.map((plugin) => {
       const instance = global.plugins.find((p) => p.plugin === plugin.id);
       const toggle = h('input', { type: 'checkbox', id: `enable-${plugin.id}`, checked: Boolean(instance && instance.enabled !== false) });
@@ -194,7 +245,7 @@ async function globalView() {
       const include = h('textarea', { rows: 1, id: `include-${plugin.id}` }, (instance?.include ?? []).join('\n'));
       const exclude = h('textarea', { rows: 1, id: `exclude-${plugin.id}` }, (instance?.exclude ?? []).join('\n'));
       const save = async () => {
-        const lines = (a) => a.value.split('\n').map((s) => s.trim()).filter(Boolean);
+        const lines = (/** @type {HTMLTextAreaElement} */ a) => a.value.split('\n').map((s) => s.trim()).filter(Boolean);
         const others = global.plugins.filter((p) => p.plugin !== plugin.id);
         const next = toggle.checked || instance ? [...others, { plugin: plugin.id, enabled: toggle.checked, include: lines(include), exclude: lines(exclude), config: form.read() }] : others;
         try {
@@ -202,8 +253,9 @@ async function globalView() {
           toast(`${plugin.name} ${toggle.checked ? 'enabled' : 'disabled'} globally`);
         } catch (error) {
           const index = next.findIndex((p) => p.plugin === plugin.id);
-          form.showErrors((error.details ?? []).map((d) => ({ ...d, path: d.path.replace(`/plugins/${index}/config`, '') })), error.message);
-          toast(error.message, 'bad');
+          const { message, details } = failure(error);
+          form.showErrors(details.map((d) => ({ ...d, path: d.path.replace(`/plugins/${index}/config`, '') })), message);
+          toast(message, 'bad');
         }
       };
       toggle.addEventListener('change', save);
@@ -225,16 +277,17 @@ async function globalView() {
 }
 
 // ── API keys ─────────────────────────────────────────────────────────────────
+/** @param {string} [id] */
 async function apiKeysView(id) {
   current.entities = ['apikeys', 'keypairs'];
   if (id) return apiKeyEditor(id);
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
+    const keys = /** @type {ApiKey[]} */ (await client.request('list', 'apikeys', { query: { limit: '1000' } }));
     const rows = keys.filter((k) => !filter || JSON.stringify([k.clientId, k.clientName, k.tags]).toLowerCase().includes(filter)).map((k) => {
       const toggle = h('input', { type: 'checkbox', checked: k.enabled, 'aria-label': `Enable ${k.clientName}`, onchange: async () => {
-        try { await client.request('update', 'apikeys', { id: k.clientId, entity: { ...k, enabled: toggle.checked } }); toast(`${k.clientName} ${toggle.checked ? 'enabled' : 'disabled'}`); } catch (e) { toast(e.message, 'bad'); }
+        try { await client.request('update', 'apikeys', { id: k.clientId, entity: { ...k, enabled: toggle.checked } }); toast(`${k.clientName} ${toggle.checked ? 'enabled' : 'disabled'}`); } catch (e) { toast(failure(e).message, 'bad'); }
       } });
       return h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/apikeys/${encodeURIComponent(k.clientId)}` }, k.clientName)), h('td', { class: 'mono' }, k.clientId),
         h('td', {}, k.authorizedEntities.join(', ') || '—'), h('td', {}, k.scopes.join(' ') || '—'), h('td', {}, k.metadata['jwt-sign-keypair'] ?? 'default'), h('td', {}, toggle));
@@ -246,6 +299,10 @@ async function apiKeysView(id) {
   await draw();
 }
 
+/**
+ * @param {string} clientId
+ * @param {string} secret
+ */
 function secretDialog(clientId, secret) {
   const dialog = h('dialog', { class: 'secret-dialog', 'aria-labelledby': 'secret-title' },
     h('h2', { id: 'secret-title' }, 'Client secret'),
@@ -258,16 +315,17 @@ function secretDialog(clientId, secret) {
   dialog.showModal();
 }
 
+/** @param {string} id */
 async function apiKeyEditor(id) {
   const isNew = id === 'new';
-  const [entity, keyPairs, routesList] = await Promise.all([
+  const [entity, keyPairs, routesList] = /** @type {[ApiKey, KeyPair[], Route[]]} */ (await Promise.all([
     isNew ? Promise.resolve({ clientName: '', authorizedEntities: [], scopes: [], metadata: {} }) : client.request('get', 'apikeys', { id }),
     client.request('list', 'keypairs'),
     client.request('list', 'routes'),
-  ]);
+  ]));
   const actions = isNew ? [] : [
     h('button', { type: 'button', onclick: async () => {
-      const rotated = await client.request('action', 'apikeys', { id, action: 'rotate-secret' });
+      const rotated = /** @type {{ clientId: string, clientSecret: string }} */ (await client.request('action', 'apikeys', { id, action: 'rotate-secret' }));
       secretDialog(rotated.clientId, rotated.clientSecret);
     } }, 'Rotate secret'),
     h('button', { type: 'button', class: 'danger', onclick: async () => {
@@ -281,7 +339,7 @@ async function apiKeyEditor(id) {
     isNew,
     options: { keyPairs, hide: isNew ? [] : ['/clientSecret'] },
     extra: [hint],
-    onSaved: (saved) => {
+    onSaved: (/** @type {ApiKey} */ saved) => {
       if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
       go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
     },
@@ -293,21 +351,21 @@ async function keyPairsView() {
   current.entities = ['keypairs'];
   const list = h('div', {});
   const draw = async () => {
-    const pairs = await client.request('list', 'keypairs');
+    const pairs = /** @type {KeyPair[]} */ (await client.request('list', 'keypairs'));
     list.replaceChildren(...pairs.map((p) => h('section', { class: 'card' },
       h('div', { class: 'card-head' }, h('h2', {}, p.name, h('span', { class: 'muted' }, ` ${p.id}`)), h('span', { class: 'badge' }, p.alg)),
       h('p', {}, 'kid ', h('code', {}, p.kid), p.exposed ? ' · in the JWKS' : ' · not exposed', p.previousKeys.length ? ` · ${p.previousKeys.length} previous key(s) until they retire` : ''),
       h('details', {}, h('summary', {}, 'Public JWK'), h('pre', {}, JSON.stringify(p.publicJwk, null, 2))),
       h('div', { class: 'form-actions' },
-        h('button', { type: 'button', onclick: async () => { try { await client.request('action', 'keypairs', { id: p.id, action: 'rotate' }); toast(`${p.name} rotated`); } catch (e) { toast(e.message, 'bad'); } } }, 'Rotate'),
-        h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(e.message, 'bad'); } } }, 'Delete')))));
+        h('button', { type: 'button', onclick: async () => { try { await client.request('action', 'keypairs', { id: p.id, action: 'rotate' }); toast(`${p.name} rotated`); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Rotate'),
+        h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Delete')))));
   };
   current.refresh = draw;
   const idInput = h('input', { id: 'kp-id', required: true, 'aria-describedby': 'kp-id-hint' });
   const nameInput = h('input', { id: 'kp-name', required: true });
   const alg = h('select', { id: 'kp-alg' }, ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'].map((a) => h('option', { value: a }, a)));
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
-  const generate = h('form', { class: 'card inline-form', onsubmit: async (e) => {
+  const generate = h('form', { class: 'card inline-form', onsubmit: async (/** @type {Event} */ e) => {
     e.preventDefault();
     try {
       await client.request('create', 'keypairs', { entity: { id: idInput.value.trim(), name: nameInput.value.trim() || idInput.value.trim(), alg: alg.value } });
@@ -315,7 +373,8 @@ async function keyPairsView() {
       error.hidden = true;
       idInput.value = nameInput.value = '';
     } catch (err) {
-      error.textContent = [err.message, ...(err.details ?? []).map((d) => `${d.path}: ${d.message}`)].join(' — ');
+      const { message, details } = failure(err);
+      error.textContent = [message, ...details.map((d) => `${d.path}: ${d.message}`)].join(' — ');
       error.hidden = false;
     }
   } }, h('h2', {}, 'Generate a key pair'),
@@ -326,16 +385,17 @@ async function keyPairsView() {
 }
 
 // ── JWT verifiers ────────────────────────────────────────────────────────────
+/** @param {string} [id] */
 async function verifiersView(id) {
   current.entities = ['jwt-verifiers'];
   if (id) {
     const isNew = id === 'new';
-    const entity = isNew ? { name: '', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'] } : await client.request('get', 'jwt-verifiers', { id });
-    return page(isNew ? 'New JWT verifier' : `JWT verifier: ${entity.name}`, [], editor('jwt-verifiers', entity, { isNew, onSaved: (saved) => go(`#/verifiers/${encodeURIComponent(saved.id)}`) }));
+    const entity = isNew ? { name: '', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'] } : /** @type {JwtVerifier} */ (await client.request('get', 'jwt-verifiers', { id }));
+    return page(isNew ? 'New JWT verifier' : `JWT verifier: ${entity.name}`, [], editor('jwt-verifiers', entity, { isNew, onSaved: (/** @type {JwtVerifier} */ saved) => go(`#/verifiers/${encodeURIComponent(saved.id)}`) }));
   }
   const list = h('div', {});
   const draw = async () => {
-    const verifiers = await client.request('list', 'jwt-verifiers');
+    const verifiers = /** @type {JwtVerifier[]} */ (await client.request('list', 'jwt-verifiers'));
     list.replaceChildren(table(['Name', 'Keys', 'Algorithms', 'Issuer'], verifiers.map((v) => h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/verifiers/${encodeURIComponent(v.id)}` }, v.name)), h('td', {}, v.keys.kind), h('td', {}, v.algorithms.join(', ')), h('td', {}, [v.issuer ?? 'any'].flat().join(', ')))), 'No JWT verifiers yet.'));
   };
   current.refresh = draw;
@@ -360,11 +420,12 @@ async function settingsView() {
       h('div', { class: 'field' }, h('label', { for: 'import-file' }, 'Export file'), file),
       h('button', { type: 'button', class: 'primary', onclick: async () => {
         try {
-          const document = JSON.parse(await file.files[0].text());
-          const res = await client.request('action', 'import', { document });
+          const document = JSON.parse(await /** @type {File} */ (/** @type {FileList} */ (file.files)[0]).text());
+          const res = /** @type {{ imported: Record<string, number> }} */ (await client.request('action', 'import', { document }));
           result.textContent = `Imported: ${Object.entries(res.imported).map(([k, n]) => `${n} ${k}`).join(', ')}`;
         } catch (error) {
-          result.textContent = [error.message, ...(error.details ?? []).slice(0, 5).map((d) => `${d.path}: ${d.message}`)].join(' — ');
+          const { message, details } = failure(error);
+          result.textContent = [message, ...details.slice(0, 5).map((d) => `${d.path}: ${d.message}`)].join(' — ');
         }
       } }, 'Import'), result));
 }

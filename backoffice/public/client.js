@@ -1,19 +1,42 @@
+// @ts-check
 // The back office's WebSocket client: requests with ids and promises, pushed events to listeners.
+
+/** @typedef {{ path: string, message: string }} ErrorDetail */
+/** @typedef {{ status: number, error: string, error_description: string, details?: ErrorDetail[] }} ErrorBody */
+/** @typedef {{ event: string, [field: string]: unknown }} ServerEvent */
+/** @typedef {(message: ServerEvent) => void} Listener */
+/** @typedef {{ resolve: (result: unknown) => void, reject: (error: Error) => void }} Pending */
+
+/**
+ * What a failed request reports: the message and, for validation errors, one detail per field.
+ * @param {unknown} error
+ * @returns {{ message: string, details: ErrorDetail[] }}
+ */
+export function failure(error) {
+  const details = /** @type {{ details?: ErrorDetail[] }} */ (error)?.details;
+  return { message: error instanceof Error ? error.message : String(error), details: Array.isArray(details) ? details : [] };
+}
+
 export class Client {
+  /** @type {WebSocket | null} */
   #ws = null;
   #next = 1;
+  /** @type {Map<number, Pending>} */
   #pending = new Map();
+  /** @type {Set<Listener>} */
   #listeners = new Set();
+  /** @type {string[]} */
   #queue = [];
 
   connect() {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-    this.#ws = new WebSocket(url);
-    this.#ws.addEventListener('open', () => {
-      for (const message of this.#queue.splice(0)) this.#ws.send(message);
+    const ws = new WebSocket(url);
+    this.#ws = ws;
+    ws.addEventListener('open', () => {
+      for (const message of this.#queue.splice(0)) ws.send(message);
       this.#emit({ event: 'connected' });
     });
-    this.#ws.addEventListener('message', (e) => {
+    ws.addEventListener('message', (e) => {
       const message = JSON.parse(e.data);
       if (message.event) return this.#emit(message);
       const pending = this.#pending.get(message.id);
@@ -25,17 +48,24 @@ export class Client {
       if (message.ok) pending.resolve(message.result);
       else pending.reject(Object.assign(new Error(message.error.error_description), message.error));
     });
-    this.#ws.addEventListener('close', (e) => {
+    ws.addEventListener('close', (e) => {
       this.#emit({ event: 'disconnected', code: e.code });
       for (const { reject } of this.#pending.values()) reject(new Error('Connection lost'));
       this.#pending.clear();
       if (e.code === 4401 || e.code === 1006 && !this.#everOpened) { location.href = '/login?error=expired'; return; }
       setTimeout(() => this.connect(), 1000);
     });
-    this.#ws.addEventListener('open', () => { this.#everOpened = true; }, { once: true });
+    ws.addEventListener('open', () => { this.#everOpened = true; }, { once: true });
   }
   #everOpened = false;
 
+  /**
+   * One request; the promise rejects with the server's error (message, `details`, `status`, `error`).
+   * @param {'list' | 'get' | 'create' | 'update' | 'delete' | 'action'} op
+   * @param {string} entity
+   * @param {Record<string, unknown>} [payload]
+   * @returns {Promise<unknown>}
+   */
   request(op, entity, payload = {}) {
     const id = this.#next++;
     const message = JSON.stringify({ id, op, entity, payload });
@@ -46,6 +76,8 @@ export class Client {
     });
   }
 
+  /** @param {Listener} listener */
   on(listener) { this.#listeners.add(listener); return () => this.#listeners.delete(listener); }
+  /** @param {ServerEvent} message */
   #emit(message) { for (const l of this.#listeners) l(message); }
 }

@@ -1,23 +1,41 @@
+// @ts-check
 // Tiny DOM helpers: elements from tag, attributes and children; no HTML strings, so no injection.
+
+/** @typedef {Node | string | number | boolean | null | undefined} Leaf */
+/** @typedef {Leaf | Leaf[] | Leaf[][]} Child */
+
+/**
+ * An element with attributes (`on…` handlers, `dataset`, DOM properties for non-strings) and children.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, unknown> | null} [attrs]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2).toLowerCase(), v);
+    if (k.startsWith('on')) el.addEventListener(k.slice(2).toLowerCase(), /** @type {EventListener} */ (v));
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k in el && typeof v !== 'string') el[k] = v;
+    else if (k in el && typeof v !== 'string') /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (el))[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const child of children.flat(Infinity)) {
+  for (const child of /** @type {Leaf[]} */ (children.flat(Infinity))) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return el;
 }
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let toastTimer;
+/**
+ * @param {string} message
+ * @param {'ok' | 'bad'} [kind]
+ */
 export function toast(message, kind = 'ok') {
-  const box = document.getElementById('toast');
+  const box = /** @type {HTMLElement} */ (document.getElementById('toast'));
   box.textContent = message;
   box.className = `toast ${kind}`;
   box.hidden = false;
@@ -26,4 +44,4 @@ export function toast(message, kind = 'ok') {
 }
 
 let uid = 0;
-export const nextId = (prefix) => `${prefix}-${++uid}`;
+export const nextId = (/** @type {string} */ prefix) => `${prefix}-${++uid}`;

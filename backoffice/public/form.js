@@ -1,15 +1,52 @@
+// @ts-check
 // Forms drawn from JSON Schema (the TypeBox schemas the server validates with): every field has a
 // label, a description, and an error slot keyed by its JSON path, so server-side validation errors
 // show beside the field they concern.
 import { h, nextId } from './dom.js';
 
+/** @typedef {import('./client.js').ErrorDetail} ErrorDetail */
+/** @typedef {Record<string, unknown>} JsonObject */
+/**
+ * The JSON Schema keywords the forms read (the server's TypeBox schemas).
+ * @typedef {object} JsonSchema
+ * @property {string} [type]
+ * @property {string} [title]
+ * @property {string} [description]
+ * @property {unknown} [default]
+ * @property {unknown} [const]
+ * @property {number} [minimum]
+ * @property {number} [maximum]
+ * @property {Record<string, JsonSchema>} [properties]
+ * @property {Record<string, JsonSchema>} [patternProperties]
+ * @property {string[]} [required]
+ * @property {JsonSchema[]} [anyOf]
+ * @property {JsonSchema} [items]
+ */
+/** @typedef {JsonSchema & { properties: Record<string, JsonSchema> & { kind: { const: string } } }} KindedVariant */
+/** @typedef {{ id: string, name: string, description: string, steps: string[], globalOnly?: boolean, configSchema: JsonSchema, defaultConfig?: unknown }} PluginInfo */
+/** @typedef {{ id: string, name: string, alg: string }} KeyPairChoice */
+/**
+ * @typedef {object} FormOptions
+ * @property {PluginInfo[] | null} [catalog] plugins: enables the plugin-instance editor
+ * @property {KeyPairChoice[]} [keyPairs] enables the jwt-sign-keypair picker in `/metadata`
+ * @property {string[]} [hide] JSON paths not shown
+ * @property {(path: string) => unknown} [newItem] the value of an item added to the list at `path`
+ * @property {boolean} [global] whether global-only plugins may be chosen
+ */
+/** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
+
 const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
 const SECRET = /^(clientSecret|secret|password|privateKeyPem)$/;
 
+/** @param {unknown} key */
 export function humanize(key) {
   return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }
 
+/**
+ * @param {JsonSchema | undefined} schema
+ * @returns {string}
+ */
 function kindOf(schema) {
   if (!schema) return 'json';
   if (schema.anyOf) {
@@ -31,13 +68,20 @@ function kindOf(schema) {
     if (items.type === 'object' && items.properties) return 'list';
     return 'json';
   }
-  if (['string', 'integer', 'number', 'boolean'].includes(schema.type)) return schema.type;
+  if (/** @type {(string | undefined)[]} */ (['string', 'integer', 'number', 'boolean']).includes(schema.type)) return /** @type {string} */ (schema.type);
   return 'json';
 }
 
 /** Where include/exclude patterns apply: the same path as access rules (see docs/architecture.md). */
 export const PATH_FILTER_HINT = 'Paths relative to the route, as the upstream receives them: `/cart(/.*)?` on the domain `shop.example.com/shop` covers `/shop/cart/1`.';
 
+/**
+ * @param {string} path
+ * @param {string} label
+ * @param {string | null | undefined} description
+ * @param {HTMLElement} control
+ * @param {{ inline?: boolean }} [layout]
+ */
 function field(path, label, description, control, { inline = false } = {}) {
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const id = control.id || (control.id = nextId('f'));
@@ -50,69 +94,94 @@ function field(path, label, description, control, { inline = false } = {}) {
 }
 
 /** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.keyPairs` enable the special editors. */
+/**
+ * @param {JsonSchema} schema
+ * @param {unknown} value
+ * @param {FormOptions} [options]
+ */
 export function schemaForm(schema, value, options = {}) {
   const root = build(schema, value, '', null, true, options);
   const element = h('div', { class: 'schema-form' }, h('div', { class: 'form-errors', role: 'alert', hidden: true }), root.el);
   return {
     element,
     read: () => root.read(),
+    /**
+     * @param {ErrorDetail[]} [details]
+     * @param {string} [message]
+     */
     showErrors(details = [], message) {
       clearErrors(element);
       const general = [];
       for (const detail of details) {
         const target = closestField(element, detail.path);
         if (target) {
-          const slot = target.querySelector(':scope > .field-error');
+          const slot = /** @type {HTMLElement} */ (target.querySelector(':scope > .field-error'));
           slot.textContent = slot.textContent ? `${slot.textContent} ${detail.message}` : detail.message;
           slot.hidden = false;
           target.classList.add('invalid');
         } else general.push(`${detail.path}: ${detail.message}`);
       }
-      const box = element.querySelector('.form-errors');
+      const box = /** @type {HTMLElement} */ (element.querySelector('.form-errors'));
       if (message || general.length) {
         box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), ...(general.length ? [h('ul', {}, general.map((g) => h('li', {}, g)))] : []));
         box.hidden = false;
       }
-      element.querySelector('.invalid input, .invalid textarea, .invalid select')?.focus();
+      /** @type {HTMLElement | null} */ (element.querySelector('.invalid input, .invalid textarea, .invalid select'))?.focus();
     },
   };
 }
 
+/** @param {HTMLElement} element */
 function clearErrors(element) {
-  for (const slot of element.querySelectorAll('.field-error')) { slot.textContent = ''; slot.hidden = true; }
+  for (const slot of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('.field-error'))) { slot.textContent = ''; slot.hidden = true; }
   for (const f of element.querySelectorAll('.invalid')) f.classList.remove('invalid');
-  element.querySelector('.form-errors').hidden = true;
+  /** @type {HTMLElement} */ (element.querySelector('.form-errors')).hidden = true;
 }
 
 /** The field whose path is the longest prefix of `path`. */
+/**
+ * @param {HTMLElement} element
+ * @param {string} path
+ * @returns {HTMLElement | null}
+ */
 function closestField(element, path) {
+  /** @type {HTMLElement | null} */
   let best = null;
-  for (const f of element.querySelectorAll('[data-path]')) {
-    const p = f.dataset.path;
-    if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > best.dataset.path.length)) best = f;
+  for (const f of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('[data-path]'))) {
+    const p = /** @type {string} */ (f.dataset.path);
+    if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > /** @type {string} */ (best.dataset.path).length)) best = f;
   }
   return best;
 }
 
+/**
+ * @param {JsonSchema} schema
+ * @param {unknown} value
+ * @param {string} path
+ * @param {string | null} key
+ * @param {boolean} required
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
 function build(schema, value, path, key, required, options) {
   const label = humanize(schema.title ?? key ?? '');
   const description = schema.description;
   switch (kindOf(schema)) {
-    case 'object': return buildObject(schema, value ?? {}, path, key, options);
-    case 'kinded': return buildKinded(schema, value, path, label, description, options);
+    case 'object': return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
+    case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, options);
     case 'enum': {
-      const select = h('select', {}, required ? null : h('option', { value: '' }, '—'), schema.anyOf.map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, v.const)));
+      const select = h('select', {}, required ? null : h('option', { value: '' }, '—'), /** @type {JsonSchema[]} */ (schema.anyOf).map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, /** @type {string} */ (v.const))));
       return { el: field(path, label, description, select), read: () => select.value || undefined };
     }
     case 'nullable': {
-      const inner = schema.anyOf.find((v) => v.type !== 'null');
+      const inner = /** @type {JsonSchema} */ (schema.anyOf?.find((v) => v.type !== 'null'));
       const built = build({ ...inner, description: schema.description ?? inner.description }, value ?? undefined, path, key, false, options);
       return { el: built.el, read: () => { const v = built.read(); return v === undefined ? null : v; } };
     }
     case 'string': {
       const secret = SECRET.test(key ?? '');
       const multiline = /pem/i.test(key ?? '');
-      const shown = value ?? (secret ? undefined : schema.default);
+      const shown = /** @type {string | undefined} */ (value ?? (secret ? undefined : schema.default));
       const input = multiline ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '') : h('input', { type: secret ? 'password' : 'text', value: shown ?? '', autocomplete: secret ? 'new-password' : 'off', spellcheck: false });
       // Empty means "not set": the server applies the default (or reports a missing required value).
       return { el: field(path, label, description, input), read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value) };
@@ -127,11 +196,12 @@ function build(schema, value, path, key, required, options) {
       return { el: field(path, label, description, input, { inline: true }), read: () => input.checked };
     }
     case 'lines': {
-      const area = h('textarea', { rows: Math.min(6, Math.max(2, (value ?? []).length + 1)), spellcheck: false }, (value ?? []).join('\n'));
+      const lines = /** @type {string[] | undefined} */ (value) ?? [];
+      const area = h('textarea', { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false }, lines.join('\n'));
       return { el: field(path, `${label} (one per line)`, description, area), read: () => area.value.split('\n').map((s) => s.trim()).filter(Boolean) };
     }
-    case 'record': return buildRecord(schema, value ?? {}, path, label, description, options);
-    case 'list': return buildList(schema, value ?? [], path, label, description, options);
+    case 'record': return buildRecord(schema, /** @type {JsonObject} */ (value ?? {}), path, label, description, options);
+    case 'list': return buildList(schema, /** @type {unknown[]} */ (value ?? []), path, label, description, options);
     default: {
       const area = h('textarea', { rows: 5, spellcheck: false, class: 'code' }, value === undefined ? '' : JSON.stringify(value, null, 2));
       return {
@@ -145,11 +215,21 @@ function build(schema, value, path, key, required, options) {
   }
 }
 
+/**
+ * @param {JsonSchema} schema
+ * @param {JsonObject} value
+ * @param {string} path
+ * @param {string | null} key
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
 function buildObject(schema, value, path, key, options) {
-  if (options.catalog && schema.properties.plugin && schema.properties.config) return buildPluginInstance(schema, value, path, options);
+  const properties = schema.properties ?? {};
+  if (options.catalog && properties.plugin && properties.config) return buildPluginInstance(schema, value, path, options);
   const required = new Set(schema.required ?? []);
+  /** @type {[string, Built][]} */
   const children = [];
-  for (const [name, prop] of Object.entries(schema.properties)) {
+  for (const [name, prop] of Object.entries(properties)) {
     if (HIDDEN.has(name) || (options.hide ?? []).includes(`${path}/${name}`)) continue;
     children.push([name, build(prop, value[name], `${path}/${name}`, name, required.has(name), options)]);
   }
@@ -158,6 +238,7 @@ function buildObject(schema, value, path, key, options) {
   return {
     el,
     read: () => {
+      /** @type {JsonObject} */
       const out = {};
       for (const [name, c] of children) { const v = c.read(); if (v !== undefined) out[name] = v; }
       if (value.version !== undefined && path === '') out.version = value.version;
@@ -166,13 +247,23 @@ function buildObject(schema, value, path, key, options) {
   };
 }
 
+/**
+ * @param {JsonSchema} schema
+ * @param {JsonObject | undefined} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
 function buildKinded(schema, value, path, label, description, options) {
-  const variants = schema.anyOf;
+  const variants = /** @type {KindedVariant[]} */ (schema.anyOf);
   const select = h('select', {}, variants.map((v) => h('option', { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind }, v.properties.kind.const)));
   const holder = h('div', { class: 'variant' });
+  /** @type {Built} */
   let current;
   const render = () => {
-    const variant = variants.find((v) => v.properties.kind.const === select.value);
+    const variant = /** @type {KindedVariant} */ (variants.find((v) => v.properties.kind.const === select.value));
     const { kind: _kind, ...rest } = variant.properties;
     current = buildObject({ ...variant, properties: rest }, value?.kind === select.value ? value : {}, path, null, options);
     holder.replaceChildren(current.el);
@@ -180,22 +271,33 @@ function buildKinded(schema, value, path, label, description, options) {
   select.addEventListener('change', render);
   render();
   const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), field(`${path}/kind`, 'Kind', description, select), holder);
-  return { el, read: () => ({ kind: select.value, ...current.read() }) };
+  return { el, read: () => ({ kind: select.value, .../** @type {JsonObject} */ (current.read()) }) };
 }
 
-function buildRecord(schema, value, path, label, description, options) {
+/**
+ * @param {JsonSchema} _schema
+ * @param {JsonObject} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
+function buildRecord(_schema, value, path, label, description, options) {
   const keyPairPicker = path === '/metadata' && options.keyPairs;
   const entries = Object.entries(value).filter(([k]) => !(keyPairPicker && k === 'jwt-sign-keypair'));
   const area = h('textarea', { rows: Math.max(2, entries.length + 1), spellcheck: false }, entries.map(([k, v]) => `${k}=${v}`).join('\n'));
   const parts = [field(path, `${label} (key=value, one per line)`, description, area)];
+  /** @type {HTMLSelectElement | undefined} */
   let picker;
   if (keyPairPicker) {
-    picker = h('select', {}, h('option', { value: '' }, 'the default key pair'), options.keyPairs.map((k) => h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`)));
+    picker = h('select', {}, h('option', { value: '' }, 'the default key pair'), keyPairPicker.map((k) => h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`)));
     parts.unshift(field(`${path}/jwt-sign-keypair`, 'JWT signing key pair (metadata jwt-sign-keypair)', 'The key pair that signs this key\'s access tokens.', picker));
   }
   return {
     el: h('div', {}, parts),
     read: () => {
+      /** @type {JsonObject} */
       const out = {};
       for (const line of area.value.split('\n')) {
         const eq = line.indexOf('=');
@@ -207,16 +309,26 @@ function buildRecord(schema, value, path, label, description, options) {
   };
 }
 
+/**
+ * @param {JsonSchema} schema
+ * @param {unknown[]} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
 function buildList(schema, value, path, label, description, options) {
+  const itemSchema = /** @type {JsonSchema} */ (schema.items);
+  /** @type {Built[]} */
   const items = [];
   const list = h('ol', { class: 'item-list' });
   const redraw = () => {
     list.replaceChildren(...items.map((item, i) => {
-      item.index = i;
       return h('li', { class: 'item' }, item.el,
         h('div', { class: 'item-actions' },
-          h('button', { type: 'button', class: 'small', disabled: i === 0, onclick: () => { items.splice(i - 1, 0, items.splice(i, 1)[0]); rebuild(); } }, '↑ Up'),
-          h('button', { type: 'button', class: 'small', disabled: i === items.length - 1, onclick: () => { items.splice(i + 1, 0, items.splice(i, 1)[0]); rebuild(); } }, '↓ Down'),
+          h('button', { type: 'button', class: 'small', disabled: i === 0, onclick: () => { items.splice(i - 1, 0, ...items.splice(i, 1)); rebuild(); } }, '↑ Up'),
+          h('button', { type: 'button', class: 'small', disabled: i === items.length - 1, onclick: () => { items.splice(i + 1, 0, ...items.splice(i, 1)); rebuild(); } }, '↓ Down'),
           h('button', { type: 'button', class: 'small danger', onclick: () => { items.splice(i, 1); rebuild(); } }, 'Remove')));
     }));
   };
@@ -224,32 +336,40 @@ function buildList(schema, value, path, label, description, options) {
   const rebuild = () => {
     const values = items.map((it) => it.read());
     items.length = 0;
-    values.forEach((v, i) => items.push(build(schema.items, v, `${path}/${i}`, null, true, options)));
+    values.forEach((v, i) => items.push(build(itemSchema, v, `${path}/${i}`, null, true, options)));
     redraw();
   };
-  value.forEach((v, i) => items.push(build(schema.items, v, `${path}/${i}`, null, true, options)));
+  value.forEach((v, i) => items.push(build(itemSchema, v, `${path}/${i}`, null, true, options)));
   redraw();
-  const add = h('button', { type: 'button', class: 'small', onclick: () => { items.push(build(schema.items, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options)); redraw(); } }, `Add ${label.toLowerCase().replace(/s$/, '')}`);
+  const add = h('button', { type: 'button', class: 'small', onclick: () => { items.push(build(itemSchema, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options)); redraw(); } }, `Add ${label.toLowerCase().replace(/s$/, '')}`);
   const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null, list, add, h('p', { class: 'field-error', hidden: true }));
   return { el, read: () => items.map((it) => it.read()) };
 }
 
-function buildPluginInstance(schema, value, path, options) {
-  const catalog = options.catalog;
+/**
+ * @param {JsonSchema} _schema
+ * @param {JsonObject} value
+ * @param {string} path
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
+function buildPluginInstance(_schema, value, path, options) {
+  const catalog = /** @type {PluginInfo[]} */ (options.catalog);
   const select = h('select', {}, catalog.filter((p) => !p.globalOnly || options.global).map((p) => h('option', { value: p.id, selected: p.id === value.plugin }, `${p.name} (${p.id})`)));
   const enabled = h('input', { type: 'checkbox', checked: value.enabled ?? true });
-  const include = h('textarea', { rows: 1 }, (value.include ?? []).join('\n'));
-  const exclude = h('textarea', { rows: 1 }, (value.exclude ?? []).join('\n'));
+  const include = h('textarea', { rows: 1 }, (/** @type {string[] | undefined} */ (value.include) ?? []).join('\n'));
+  const exclude = h('textarea', { rows: 1 }, (/** @type {string[] | undefined} */ (value.exclude) ?? []).join('\n'));
   const holder = h('div', {});
+  /** @type {Built} */
   let config;
   const render = () => {
-    const plugin = catalog.find((p) => p.id === select.value);
+    const plugin = /** @type {PluginInfo} */ (catalog.find((p) => p.id === select.value));
     config = build({ ...plugin.configSchema, description: plugin.description }, select.value === value.plugin ? value.config ?? {} : {}, `${path}/config`, 'config', true, options);
     holder.replaceChildren(config.el);
   };
   select.addEventListener('change', render);
   render();
-  const lines = (area) => area.value.split('\n').map((s) => s.trim()).filter(Boolean);
+  const lines = (/** @type {HTMLTextAreaElement} */ area) => area.value.split('\n').map((s) => s.trim()).filter(Boolean);
   return {
     el: h('div', { class: 'plugin-instance', dataset: { path } },
       field(`${path}/plugin`, 'Plugin', null, select),

@@ -1,6 +1,7 @@
+// @ts-check
 // Shows why the last login failed (the server redirects back with ?error=…).
 const reason = new URLSearchParams(location.search).get('error');
-const box = document.getElementById('login-error');
+const box = /** @type {HTMLElement} */ (document.getElementById('login-error'));
 if (reason) {
   box.textContent = reason === 'locked' ? 'Too many failed attempts: wait a minute and try again.' : reason === 'expired' ? 'Your session has expired: log in again.' : 'Wrong user name or password.';
   box.hidden = false;

@@ -16,6 +16,7 @@ import { LoginLimiter, type AdminAuthenticator } from '../../core/admin/admin-au
 import type { Store } from '../../core/config/store.js';
 import type { TrafficStats } from '../../core/http/traffic.js';
 import { readBody, mediaType, sendJson } from '../../core/http/http-utils.js';
+import { BadRequestError, ForbiddenError, InvalidCredentialsError, SessionExpiredError, TooManyRequestsError } from '../../core/errors.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
@@ -113,13 +114,16 @@ export class BackOffice {
     this.#stopTraffic ??= this.#deps.traffic.subscribe((tick) => this.#broadcast({ event: 'traffic', ...tick }));
     ws.on('message', (data: Buffer) => {
       if (!this.#sessions.touch(token)) {
-        ws.send(JSON.stringify({ id: null, ok: false, error: { status: 401, error: 'session_expired', error_description: 'Your session has expired; log in again' } }));
+        const expired = new SessionExpiredError();
+        ws.send(JSON.stringify({ id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } }));
         ws.close(4401, 'session expired');
         return;
       }
       const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
       if ('ok' in request) return void ws.send(JSON.stringify(request));
-      execute(this.#deps.api, request).then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); });
+      execute(this.#deps.api, request)
+        .then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); })
+        .catch((error: unknown) => this.#deps.log.error({ err: error }, 'a back-office reply could not be sent'));
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -142,7 +146,7 @@ export class BackOffice {
     const json = mediaType(req) === 'application/json';
     const address = req.socket.remoteAddress ?? '';
     const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
-      if (json) return sendJson(res, status, { error: status === 429 ? 'too_many_requests' : 'invalid_credentials', error_description: message }, { 'cache-control': 'no-store', ...headers });
+      if (json) return sendJson(res, status, (status === 429 ? new TooManyRequestsError(message, headers) : status === 400 ? new BadRequestError(message) : new InvalidCredentialsError(message)).toJSON(), { 'cache-control': 'no-store', ...headers });
       res.writeHead(303, { location: `/login?error=${status === 429 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
       res.end();
     };
@@ -185,7 +189,7 @@ export class BackOffice {
   }
 
   #forbidden(res: ServerResponse): true {
-    sendJson(res, 403, { error: 'forbidden', error_description: 'Cross-origin requests are not accepted' });
+    sendJson(res, 403, new ForbiddenError('Cross-origin requests are not accepted').toJSON());
     return true;
   }
 

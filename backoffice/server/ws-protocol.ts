@@ -5,7 +5,7 @@
  * change and `{ event: "traffic", … }` every second.
  */
 import type { AdminApi } from '../../core/admin/admin-api.js';
-import { GatewayError } from '../../core/errors.js';
+import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
 import { toGatewayError } from '../../core/http/http-utils.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -31,18 +31,18 @@ function errorReply(id: string | number | null, error: unknown): Reply {
 
 /** Parse a raw message; an error reply for anything malformed. */
 export function parseRequest(raw: Buffer): ClientRequest | Reply {
-  if (raw.length > MAX_MESSAGE_BYTES) return errorReply(null, new GatewayError(413, 'payload_too_large', `Messages are limited to ${MAX_MESSAGE_BYTES} bytes`));
+  if (raw.length > MAX_MESSAGE_BYTES) return errorReply(null, new PayloadTooLargeError(MAX_MESSAGE_BYTES, 'A message'));
   let message: unknown;
   try {
     message = JSON.parse(raw.toString('utf8'));
   } catch {
-    return errorReply(null, new GatewayError(400, 'invalid_request', 'The message is not valid JSON'));
+    return errorReply(null, new BadRequestError('The message is not valid JSON'));
   }
   const m = message as Partial<ClientRequest>;
   const id = typeof m?.id === 'string' || typeof m?.id === 'number' ? m.id : null;
-  if (typeof message !== 'object' || message === null || id === null) return errorReply(id, new GatewayError(400, 'invalid_request', 'A message is an object with an id'));
-  if (!['list', 'get', 'create', 'update', 'delete', 'action'].includes(String(m.op))) return errorReply(id, new GatewayError(400, 'invalid_request', 'Unknown op; use list, get, create, update, delete or action'));
-  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new GatewayError(400, 'invalid_request', `Unknown entity ${JSON.stringify(m.entity)}`));
+  if (typeof message !== 'object' || message === null || id === null) return errorReply(id, new BadRequestError('A message is an object with an id'));
+  if (!['list', 'get', 'create', 'update', 'delete', 'action'].includes(String(m.op))) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
+  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${JSON.stringify(m.entity)}`));
   return m as ClientRequest;
 }
 
@@ -62,7 +62,7 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
   const payload = (request.payload ?? {}) as Record<string, unknown>;
   const id = typeof payload.id === 'string' ? encodeURIComponent(payload.id) : undefined;
   const need = (value: string | undefined) => {
-    if (!value) throw new GatewayError(400, 'invalid_request', `This op needs payload.id`);
+    if (!value) throw new BadRequestError(`This op needs payload.id`);
     return value;
   };
   if (entity === 'plugins' || entity === 'schemas') return { method: 'GET', path: `/api/${entity}` };
@@ -77,7 +77,7 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     case 'delete': return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
     case 'action': {
       const action = String(payload.action ?? '');
-      if (!/^[a-z-]+$/.test(action)) throw new GatewayError(400, 'invalid_request', 'payload.action is required');
+      if (!/^[a-z-]+$/.test(action)) throw new BadRequestError('payload.action is required');
       return { method: 'POST', path: `/api/${entity}/${need(id)}/${action}`, body: payload.body };
     }
   }

@@ -13,37 +13,9 @@ import { EntityService } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
 import { LoginLimiter, type AdminAuthenticator } from './admin-auth.js';
+import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
-
-export interface AdminRequest {
-  /** The HTTP request; null when invoked from the back office's WebSocket. */
-  readonly req: IncomingMessage | null;
-  readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
-  /** The parsed JSON body (415/413/400 on bad input). */
-  body(): Promise<unknown>;
-  /** The parsed JSON body, or undefined when the request has none. */
-  optionalBody(): Promise<unknown>;
-}
-
-export interface AdminResult {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface AdminRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
-  /** `/api/routes/:id` */
-  path: string;
-  handler(request: AdminRequest): AdminResult | Promise<AdminResult>;
-}
-
-/** Endpoints a plugin adds to the admin API. */
-export interface AdminExtension {
-  routes(): AdminRoute[];
-}
 
 interface CompiledAdminRoute extends AdminRoute {
   segments: string[];

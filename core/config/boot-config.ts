@@ -59,7 +59,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
 /** Build the configuration from an optional file and the environment; throws ConfigError. */
 export function loadBootConfig(options: { file?: string | null; env?: NodeJS.ProcessEnv } = {}): BootConfig {
   const env = options.env ?? process.env;
-  let raw: Record<string, any> = {};
+  let raw: Record<string, unknown> = {};
   let base = process.cwd();
   if (options.file) {
     const path = resolve(options.file);
@@ -70,19 +70,26 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     } catch (error) {
       throw new ConfigError(`Cannot read configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
+    let parsed: unknown;
     try {
-      raw = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new ConfigError(`Configuration file ${path} is not valid JSON: ${(error as Error).message}`);
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`Configuration file ${path} must hold a JSON object`);
+    if (!isRecord(parsed) || Array.isArray(parsed)) throw new ConfigError(`Configuration file ${path} must hold a JSON object`);
+    raw = parsed;
   }
   const sources = new Map<string, string>();
   for (const [name, path, type] of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    let section = raw;
-    for (const key of path.slice(0, -1)) section = (section[key] ??= {});
+    let section: Record<string, unknown> | null = raw;
+    for (const key of path.slice(0, -1)) {
+      const next: unknown = (section[key] ??= {});
+      section = isRecord(next) ? next : null;
+      if (section === null) break; // the file's own value is not an object: validation below names it
+    }
+    if (section === null) continue;
     const leaf = path.at(-1)!;
     section[leaf] = type === 'int' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
     sources.set('/' + path.join('/'), name);
@@ -95,7 +102,7 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     throw new ConfigError(`Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`);
   }
   // The data file is relative to the configuration file that names it (or the working directory).
-  if (!sources.has('/store/file') && raw.store?.file) config.store.file = resolve(base, config.store.file);
+  if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file) config.store.file = resolve(base, config.store.file);
   if (config.proxy.tls) {
     config.proxy.tls.certFile = resolve(base, config.proxy.tls.certFile);
     config.proxy.tls.keyFile = resolve(base, config.proxy.tls.keyFile);
@@ -104,7 +111,11 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
 }
 
 function valueAt(root: unknown, path: string): unknown {
-  let node: any = root;
-  for (const key of path.split('/').slice(1)) node = node?.[key];
+  let node: unknown = root;
+  for (const key of path.split('/').slice(1)) node = isRecord(node) ? node[key] : undefined;
   return node;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }

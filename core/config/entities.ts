@@ -109,7 +109,7 @@ export class EntityRegistry {
     this.register(GLOBAL_CONFIG);
   }
 
-  register(kind: EntityKind<any>): void {
+  register(kind: EntityKind): void {
     if (this.#kinds.has(kind.name)) throw new Error(`Entity kind ${kind.name} is registered twice`);
     this.#kinds.set(kind.name, kind);
   }

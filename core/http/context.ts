@@ -10,10 +10,16 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { CompiledRoute } from './router.js';
-
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ContextAttributes {}
+
+/**
+ * The route a request matched. router.ts completes this interface with its compiled route (module
+ * augmentation), because a compiled route holds the pipeline whose steps take this context: the
+ * context names the route without importing the router, so the two modules do not import each other.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface MatchedRoute {}
 
 /** What transformResponse steps may change before the response head is sent. */
 export interface ResponseHead {
@@ -38,7 +44,7 @@ export class RequestContext {
   /** `http` or `https` as seen by the client (honours X-Forwarded-Proto from trusted proxies). */
   readonly scheme: string;
   readonly clientIp: string;
-  route: CompiledRoute | null = null;
+  route: MatchedRoute | null = null;
   /**
    * The path relative to the route, set by the core when the route matches: the normalized path the
    * upstream receives, without the target URL's base path (with `stripPath`, the part after the

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { BadRequestError, GatewayError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { BadRequestError, GatewayError, InternalServerError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -20,7 +20,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Map anything thrown to the error the client sees; unexposed errors become a plain 500. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  return new GatewayError(500, 'server_error', 'Internal gateway error');
+  return new InternalServerError();
 }
 
 /** Whether an error is the gateway's own fault (logged at error level) rather than the client's. */

@@ -29,6 +29,12 @@ export interface CompiledRoute {
   readonly bodyTimeout: number;
 }
 
+declare module './context.js' {
+  /** `ctx.route` is the compiled route the request matched. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface MatchedRoute extends CompiledRoute {}
+}
+
 interface Binding {
   /** Path prefix without trailing slash; '' matches everything. */
   prefix: string;

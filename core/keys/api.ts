@@ -3,7 +3,8 @@
  * event loop when no key is given, and rotation with overlap.
  */
 import { injectable } from 'tsyringe';
-import { entityRoutes, type AdminExtension, type AdminRoute } from '../admin/admin-api.js';
+import { entityRoutes } from '../admin/admin-api.js';
+import type { AdminExtension, AdminRoute } from '../admin/extensions.js';
 import { EntityService } from '../config/entity-service.js';
 import { BadRequestError } from '../errors.js';
 import { KeyService } from './key-service.js';

@@ -6,7 +6,7 @@
 import { inject, injectable } from 'tsyringe';
 import { STORE } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
+import { isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
 import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
 export interface IndexedKey {

@@ -6,7 +6,7 @@
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { GatewayError, TooManyRequestsError, quoteAuthParam } from '../../core/plugin-api.js';
+import { ForbiddenError, InvalidBearerTokenError, TooManyRequestsError, UnauthorizedError } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
@@ -56,7 +56,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     const revocations = this.#revocations;
     const extractors = compileExtractors(config.extractors);
     const challenge = challenges(config.extractors);
-    const unauthorized = (message: string) => new GatewayError(401, 'unauthorized', message, challenge ? { headers: { 'www-authenticate': challenge } } : undefined);
+    const unauthorized = (message: string) => new UnauthorizedError(message, challenge);
     const { routeId, routeTags } = scope;
     const { validate, mandatory, hideCredentials } = config;
     const consumer = config.consumerHeaders;
@@ -64,7 +64,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
     /** The key is genuine: check the route and quotas, then remember who called. */
     const accept = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
-      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new GatewayError(403, 'forbidden', NOT_AUTHORIZED);
+      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
       const quota = quotas.consume(indexed.key);
       if (quota) {
         if (!quota.allowed) {
@@ -84,10 +84,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     /** A bearer token from the client credentials service stands for its API key. */
     const acceptToken = async (ctx: RequestContext, credential: Credential) => {
       const result = await verifyGatewayToken(credential.token!, { keys: signingKeys, clients: keys, revocations, issuer: config.extractors.jwt.issuer });
-      if (!result.ok) {
-        const bearer = `Bearer realm="portcullis", error="invalid_token", error_description=${quoteAuthParam(result.reason)}`;
-        throw new GatewayError(401, 'invalid_token', result.reason, { headers: { 'www-authenticate': challenge.replace('Bearer realm="portcullis"', bearer) } });
-      }
+      if (!result.ok) throw new InvalidBearerTokenError(result.reason, 'portcullis', challenge);
       const indexed = keys.get(result.client.key.clientId);
       if (!indexed) throw unauthorized(INVALID_KEY);
       accept(ctx, indexed, { ...credential, clientId: indexed.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');

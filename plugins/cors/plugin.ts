@@ -4,7 +4,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { GatewayError } from '../../core/plugin-api.js';
+import { CorsOriginNotAllowedError } from '../../core/plugin-api.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
 
 function originMatcher(allowed: readonly string[]): (origin: string) => boolean {
@@ -42,7 +42,7 @@ export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
         if (!origin) return;
         const preflight = ctx.method === 'OPTIONS' && ctx.req.headers['access-control-request-method'] !== undefined;
         if (!allowed(origin)) {
-          if (preflight) throw new GatewayError(403, 'cors_origin_not_allowed', `Origin ${origin} is not allowed`);
+          if (preflight) throw new CorsOriginNotAllowedError(origin);
           return;
         }
         ctx.addResponseHeader('access-control-allow-origin', anyOrigin ? '*' : origin);

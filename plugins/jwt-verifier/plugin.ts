@@ -10,7 +10,7 @@ import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/plugin-api.js';
+import { ForbiddenError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { STORE } from '../../core/plugin-api.js';
@@ -88,14 +88,14 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     };
     const rules = compileRules(config.rules, scope.caseSensitive !== false);
     const matches = scopeMatcher(config.scopeStrategy);
-    const realm = `realm=${quoteAuthParam(config.realm)}`;
+    const challenge = bearerChallenge(config.realm);
     const cache = config.cache.enabled ? new VerifiedTokenCache<CacheEntry>(config.cache.maxEntries) : null;
     const upstream = config.upstream;
     const mapped = Object.entries(upstream.claimsToHeaders).map(([claim, header]) => [claim, header.toLowerCase()] as const);
     const reSign = upstream.reSign;
 
     const entries = new WeakMap<RequestContext, CacheEntry>();
-    const invalidToken = (reason: string) => new GatewayError(401, 'invalid_token', reason, { headers: { 'www-authenticate': `Bearer ${realm}, error="invalid_token", error_description=${quoteAuthParam(reason)}` } });
+    const invalidToken = (reason: string) => new InvalidBearerTokenError(reason, config.realm);
 
     async function verify(ctx: RequestContext): Promise<void> {
       const candidates = verifiers();
@@ -107,7 +107,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
         token ??= found;
         if (found === token && candidates[i]!.accepts(found)) { chosen = i; break; }
       }
-      if (token === null) throw new GatewayError(401, 'unauthorized', 'A bearer token is required', { headers: { 'www-authenticate': `Bearer ${realm}` } });
+      if (token === null) throw new UnauthorizedError('A bearer token is required', challenge);
       if (chosen === -1) throw invalidToken('The token issuer is not trusted');
       const cacheKey = cache ? VerifiedTokenCache.keyOf(token) : '';
       let entry = cache?.get(cacheKey);
@@ -124,14 +124,14 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       }
       if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) throw invalidToken('The token has been revoked');
       const rule = findRule(rules, ctx.method, ctx.routePath);
-      if (!rule) throw new GatewayError(403, 'forbidden', 'No access rule allows this request');
+      if (!rule) throw new ForbiddenError('No access rule allows this request');
       if (rule.requiredScopes.length > 0) {
         const granted = grantedScopes(entry.payload, config.scopeClaim);
         const ok = rule.match === 'all' ? rule.requiredScopes.every((s) => matches(granted, s)) : rule.requiredScopes.some((s) => matches(granted, s));
         if (!ok) {
           const scope = rule.requiredScopes.join(' ');
           const message = `The token lacks the scope${rule.requiredScopes.length > 1 ? 's' : ''} needed: ${scope}${rule.match === 'any' && rule.requiredScopes.length > 1 ? ' (any of them)' : ''}`;
-          throw new GatewayError(403, 'insufficient_scope', message, { headers: { 'www-authenticate': `Bearer ${realm}, error="insufficient_scope", error_description=${quoteAuthParam(message)}, scope=${quoteAuthParam(scope)}` } });
+          throw new InsufficientScopeError(message, scope, config.realm);
         }
       }
       ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.source };
@@ -140,7 +140,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       if (typeof who === 'string') ctx.consumer = who;
     }
 
-    async function resign(ctx: RequestContext, entry: CacheEntry): Promise<string> {
+    async function resign(entry: CacheEntry): Promise<string> {
       const now = Date.now();
       if (entry.resigned && entry.resigned.until - 5_000 > now) return entry.resigned.token;
       const original = entry.payload;
@@ -179,7 +179,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
           case 're-sign': {
             const entry = entries.get(ctx)!;
             removeToken(ctx, jwt.source);
-            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(ctx, entry)}`;
+            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(entry)}`;
           }
         }
       },

@@ -226,7 +226,10 @@ async function evaluate(word: Part[], world: ShellWorld, state: { requests: numb
 /** Run `curl … [| python3 -c … | grep …]`; returns what the pipeline prints. */
 async function runPipeline(tokens: Token[], world: ShellWorld, state: { requests: number; lastJson: unknown }, comment: string): Promise<string> {
   const stages: Part[][][] = [[]];
-  for (const token of tokens) token === '|' ? stages.push([]) : stages[stages.length - 1]!.push(token);
+  for (const token of tokens) {
+    if (token === '|') stages.push([]);
+    else stages[stages.length - 1]!.push(token);
+  }
   const [curlStage, ...filters] = stages;
   const words: string[] = [];
   for (const word of curlStage!) words.push(await evaluate(word, world, state));

@@ -1,0 +1,44 @@
+/**
+ * What other modules add to the admin listener: endpoints (`AdminExtension`, registered under
+ * `ADMIN_EXTENSIONS` by plugins and core/keys) and the back office (`AdminUi`, under `ADMIN_UI`).
+ * The contracts live apart from the admin API that serves them, so the DI tokens can name them
+ * without importing the router (and the router's imports) back.
+ */
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+
+export interface AdminRequest {
+  /** The HTTP request; null when invoked from the back office's WebSocket. */
+  readonly req: IncomingMessage | null;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON body (415/413/400 on bad input). */
+  body(): Promise<unknown>;
+  /** The parsed JSON body, or undefined when the request has none. */
+  optionalBody(): Promise<unknown>;
+}
+
+export interface AdminResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  /** `/api/routes/:id` */
+  path: string;
+  handler(request: AdminRequest): AdminResult | Promise<AdminResult>;
+}
+
+/** Endpoints a plugin adds to the admin API. */
+export interface AdminExtension {
+  routes(): AdminRoute[];
+}
+
+/** Serves requests on the admin listener that are not for the API (the back office). */
+export interface AdminUi {
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  attach?(server: Server): void;
+  /** Drop live connections (WebSockets) so the listener can close. */
+  close?(): void;
+}
