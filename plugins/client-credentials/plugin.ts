@@ -6,6 +6,7 @@
  * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
@@ -79,8 +80,12 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const keyPairId = client.key.key.metadata?.[JWT_SIGN_KEYPAIR] ?? config.defaultKeyPair;
       if (!keys.has(keyPairId)) throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
       const issuer = issuerOf(ctx);
-      const now = Math.floor(Date.now() / 1000);
       const clientId = client.key.key.clientId;
+      // Right after a revocation of all its tokens, a client's new token must come after the
+      // cut-off (one-second resolution of iat): wait for it, at most a second.
+      const notBefore = revocations.clientNotBefore(clientId) * 1000;
+      if (notBefore > Date.now()) await delay(notBefore - Date.now());
+      const now = Math.floor(Date.now() / 1000);
       const accessToken = await keys.sign(keyPairId, {
         iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
