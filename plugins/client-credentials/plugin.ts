@@ -15,11 +15,15 @@ import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
-import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, NO_STORE } from './oauth-request.js';
+import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from './oauth-request.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** The parameters each endpoint reads; any other is ignored (RFC 6749 §3.2). */
+const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'scope', ...CLIENT_AUTH_PARAMS]);
+const TOKEN_MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 
 @injectable()
 export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsConfigSchema> {
@@ -62,10 +66,10 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const verifyOptions = { issuer: config.issuer, keys, clients, revocations };
 
     /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
-    async function authenticatedPost(ctx: RequestContext) {
+    async function authenticatedPost(ctx: RequestContext, known: ReadonlySet<string>) {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx, config.secure);
-      const params = await readParams(ctx.req);
+      const params = await readParams(ctx.req, known);
       const client = authenticateClient(ctx.req, params, clients);
       ctx.consumer = client.key.key.clientId;
       return { params, client };
@@ -73,7 +77,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token: grant_type=client_credentials. */
     async function token(ctx: RequestContext): Promise<void> {
-      const { params, client } = await authenticatedPost(ctx);
+      const { params, client } = await authenticatedPost(ctx, TOKEN_PARAMS);
       const grantType = requireParam(params, 'grant_type');
       if (grantType !== 'client_credentials') throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not supported; use client_credentials`);
       const scope = grantedScope(params.get('scope'), client.key.key.scopes ?? []);
@@ -95,7 +99,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
     async function introspect(ctx: RequestContext): Promise<void> {
-      const { params } = await authenticatedPost(ctx);
+      const { params } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
       if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
       const { payload } = result;
@@ -107,7 +111,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token/revoke (RFC 7009): a client revokes its own tokens; unknown tokens are fine. */
     async function revoke(ctx: RequestContext): Promise<void> {
-      const { params, client } = await authenticatedPost(ctx);
+      const { params, client } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const hint = params.get('token_type_hint');
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
       const result = await verifyGatewayToken(requireParam(params, 'token'), { ...verifyOptions, allowRevoked: true, allowDisabledClient: true });
