@@ -3,7 +3,9 @@
  * by the gateway itself on matching hosts. Endpoints under `basePath`: `jwks.json`, `token`,
  * `token/introspect` (RFC 7662), `token/revoke` (RFC 7009); and RFC 8414 metadata at
  * `/.well-known/oauth-authorization-server`. Tokens are RFC 9068 JWTs signed by the key pair named
- * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`.
+ * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`. The issuer comes from
+ * configuration (`issuer`, else the proxy's public URL), never from what a client sends, unless
+ * `issuerFromHost` asks for it on the hosts matching `domain`.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,6 +15,7 @@ import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from './oauth-request.js';
@@ -36,11 +39,13 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #keys: KeyService;
   readonly #clients: ClientDirectory;
   readonly #revocations: RevocationList;
+  readonly #boot: BootConfig;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig) {
     this.#keys = keys;
     this.#clients = clients;
     this.#revocations = revocations;
+    this.#boot = boot;
   }
 
   checkConfig(config: ClientCredentialsConfig): ErrorDetail[] {
@@ -50,6 +55,9 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       if (problem) problems.push({ path: '/domain', message: problem });
     }
     if (!this.#keys.has(config.defaultKeyPair)) problems.push({ path: '/defaultKeyPair', message: `No key pair "${config.defaultKeyPair}"` });
+    if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
+    if (config.issuerFromHost && config.domain === '*') problems.push({ path: '/issuerFromHost', message: 'issuerFromHost needs a `domain` naming the hosts that may be issuers, not `*` (any client would pick its issuer)' });
+    if (config.issuerFromHost && config.issuer !== undefined) problems.push({ path: '/issuer', message: 'Give either a fixed issuer or issuerFromHost, not both' });
     return problems;
   }
 
@@ -62,7 +70,14 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const prefix = `${base}/`;
     const paths = { jwks: `${base}/jwks.json`, token: `${base}/token`, introspect: `${base}/token/introspect`, revoke: `${base}/token/revoke` };
     const ttlSeconds = Math.floor(config.expiration / 1000);
-    const issuerOf = (ctx: RequestContext) => config.issuer ?? `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+    const boot = this.#boot;
+    // Read per request: the default public URL is only known once the proxy listens.
+    const configuredIssuer = () => withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
+    // The sink only answers hosts matching `domain` (never `*` here, see checkConfig), so a client
+    // can only pick among the issuers the operator listed.
+    const issuerOf: (ctx: RequestContext) => string = config.issuerFromHost ? hostIssuer : configuredIssuer;
+    /** Where the endpoints are published: under the issuer's origin. */
+    const originOf = config.issuerFromHost ? hostIssuer : () => new URL(configuredIssuer()).origin;
     const verifyOptions = { issuer: config.issuer, keys, clients, revocations };
 
     /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
@@ -130,7 +145,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     function metadata(ctx: RequestContext): void {
       requireMethod(ctx, ['GET', 'HEAD']);
       const issuer = issuerOf(ctx);
-      const origin = `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+      const origin = originOf(ctx);
       const methods = ['client_secret_basic', 'client_secret_post'];
       ctx.respond(200, {
         issuer,
@@ -143,7 +158,11 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         token_endpoint_auth_methods_supported: methods,
         introspection_endpoint_auth_methods_supported: methods,
         revocation_endpoint_auth_methods_supported: methods,
-      }, { 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}` });
+      }, {
+        'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`,
+        // A shared cache must not serve one host's document to another.
+        ...(config.issuerFromHost ? { vary: 'Host' } : {}),
+      });
     }
 
     return {
@@ -164,6 +183,24 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       },
     };
   }
+}
+
+/**
+ * The issuer of a request in `issuerFromHost` mode: `<scheme>://<host>[:<port>]`, where host is the
+ * request's host name (lower-cased, already matched by `domain`) and port the Host header's port
+ * when it is a valid one other than the scheme's default.
+ */
+function hostIssuer(ctx: RequestContext): string {
+  const header = ctx.req.headers.host ?? '';
+  const port = /:(\d{1,5})$/.exec(header.startsWith('[') ? header.slice(header.indexOf(']')) : header)?.[1];
+  const portNumber = port === undefined ? 0 : Number(port);
+  const defaultPort = ctx.scheme === 'https' ? 443 : 80;
+  const suffix = portNumber > 0 && portNumber <= 65535 && portNumber !== defaultPort ? `:${portNumber}` : '';
+  return `${ctx.scheme}://${ctx.host}${suffix}`;
+}
+
+function withoutTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
 /** The scope granted: what was asked, each within the key's scopes; all of them when none was asked. */
