@@ -41,31 +41,39 @@ export async function verifyGatewayToken(token: string, options: GatewayTokenOpt
     if (error instanceof TokenVerificationError) return { ok: false, reason: error.message };
     throw error;
   }
-  const standing = gatewayTokenStanding(payload, options);
-  return 'reason' in standing ? { ok: false, reason: standing.reason } : { ok: true, payload: payload as GatewayTokenPayload, client: standing.client };
+  const reason = gatewayTokenProblem(payload, options);
+  if (reason !== null) return { ok: false, reason };
+  return { ok: true, payload: payload as GatewayTokenPayload, client: options.clients.get(payload.client_id as string)! };
 }
 
 /**
- * The checks of a verified gateway token that can change after issuance. Map lookups only, so
- * verifiers that cache verified tokens run it on every request: disabling, deleting or cutting
- * off a client takes effect on the next request, cache or not.
+ * Why a verified gateway token may no longer be used, or null: the checks that can change after
+ * issuance. Map lookups and no allocation, so verifiers that cache verified tokens run it on every
+ * request: disabling, deleting or cutting off a client takes effect on the next request, cache or not.
  */
-export function gatewayTokenStanding(payload: JWTPayload, standing: TokenStanding): { client: IndexedClient } | { reason: string } {
+export function gatewayTokenProblem(payload: JWTPayload, standing: TokenStanding): string | null {
   const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
   const client = clientId === undefined ? undefined : standing.clients.get(clientId);
-  if (!client) return { reason: 'The token belongs to no known client' };
-  if (!standing.allowDisabledClient && !isClientActive(client)) return { reason: 'The client of this token is disabled or expired' };
-  if (standing.allowRevoked) return { client };
-  if (standing.revocations.isRevoked(typeof payload.jti === 'string' ? payload.jti : undefined)) return { reason: 'The token has been revoked' };
-  if (standing.revocations.isIssuedBeforeCutoff(client.key.clientId, payload.iat)) return { reason: 'The tokens of this client issued before a revocation are revoked' };
-  if (issuedBeforeClient(client, payload.iat)) return { reason: 'The token was issued to an earlier client of the same id' };
-  return { client };
+  if (!client) return 'The token belongs to no known client';
+  if (!standing.allowDisabledClient && !isClientActive(client)) return 'The client of this token is disabled or expired';
+  if (standing.allowRevoked) return null;
+  if (standing.revocations.isRevoked(typeof payload.jti === 'string' ? payload.jti : undefined)) return 'The token has been revoked';
+  if (standing.revocations.isIssuedBeforeCutoff(client.key.clientId, payload.iat)) return 'The tokens of this client issued before a revocation are revoked';
+  if (issuedBeforeClient(client, payload.iat)) return 'The token was issued to an earlier client of the same id';
+  return null;
 }
+
+/** Creation second of each indexed client, parsed once (a client object is replaced when it changes). */
+const createdSeconds = new WeakMap<IndexedClient, number>();
 
 /** A client deleted and created again under the same id does not inherit the old client's tokens. */
 function issuedBeforeClient(client: IndexedClient, iat: unknown): boolean {
-  if (client.key.createdAt === undefined) return false;
-  const created = Date.parse(client.key.createdAt);
-  // iat has a one-second resolution: a token of the second the client was created is its own.
-  return Number.isFinite(created) && (typeof iat !== 'number' || iat < Math.floor(created / 1000));
+  let created = createdSeconds.get(client);
+  if (created === undefined) {
+    const ms = client.key.createdAt === undefined ? Number.NaN : Date.parse(client.key.createdAt);
+    // iat has a one-second resolution: a token of the second the client was created is its own.
+    created = Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+    createdSeconds.set(client, created);
+  }
+  return created > 0 && (typeof iat !== 'number' || iat < created);
 }

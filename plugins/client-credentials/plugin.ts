@@ -101,9 +101,10 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const issuer = issuerOf(ctx);
       const clientId = client.key.key.clientId;
       // Right after a revocation of all its tokens, a client's new token must come after the
-      // cut-off (one-second resolution of iat): wait for it, at most a second.
-      const notBefore = revocations.clientNotBefore(clientId) * 1000;
-      if (notBefore > Date.now()) await delay(notBefore - Date.now());
+      // cut-off (one-second resolution of iat): wait for it, at most a second (an imported cut-off
+      // further ahead is not waited for).
+      const wait = revocations.clientNotBefore(clientId) * 1000 - Date.now();
+      if (wait > 0 && wait <= 1000) await delay(wait);
       const now = Math.floor(Date.now() / 1000);
       const accessToken = await keys.sign(keyPairId, {
         iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,

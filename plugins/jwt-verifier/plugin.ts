@@ -11,7 +11,7 @@ import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, gatewayTokenStanding, type ClientDirectory } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, gatewayTokenProblem, type ClientDirectory } from '../../core/plugin-api.js';
 import { anchoredRegex, regexProblem } from '../../core/plugin-api.js';
 import { STORE } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
@@ -129,8 +129,8 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       // Checked on every request, cached or not (Map lookups): a disabled, deleted or cut-off
       // client, or a revoked token, is refused from the next request on.
       if (entry.gatewayClient) {
-        const verdict = gatewayTokenStanding(entry.payload, standing);
-        if ('reason' in verdict) throw invalidToken(verdict.reason);
+        const problem = gatewayTokenProblem(entry.payload, standing);
+        if (problem !== null) throw invalidToken(problem);
       } else if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) {
         throw invalidToken('The token has been revoked');
       }
