@@ -17,7 +17,9 @@ import type { TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { basic } from '../../helpers/http.js';
 import { oauthGateway, form, tokenFor, SECRET, TOKEN_PATH, INTROSPECT_PATH } from './fixtures.js';
+import fc from 'fast-check';
 import { parseMultipartFields, multipartBoundary } from '../../../plugins/client-credentials/multipart.js';
+import { InvalidRequestError } from '../../../core/plugin-api.js';
 
 const run = promisify(execFile);
 const BOUNDARY = 'test-boundary-0123';
@@ -165,5 +167,30 @@ describe('client-credentials multipart parser', () => {
     for (const bad of ['multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="ends with space "', 'multipart/form-data; boundary=a; boundary=b']) {
       assert.throws(() => multipartBoundary(bad), /boundary|repeated|malformed/, bad);
     }
+  });
+
+  it('reads back any list of text fields it is given, in order (property)', () => {
+    const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).filter((n) => !/["\\\r\n]/.test(n));
+    // Any Unicode, line breaks and boundary look-alikes included (only the boundary itself cannot occur).
+    const value = fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('\r\n', '--', `--${BOUNDARY.slice(0, -1)}`, '\r\n\r\n')), { maxLength: 10 })
+      .map((parts) => parts.join('')).filter((v) => !v.includes(BOUNDARY));
+    fc.assert(fc.property(fc.array(fc.tuple(name, value), { maxLength: 8 }), (fields) => {
+      const body = Buffer.from(multipart(fields.map(([n, v]) => field(n, v))));
+      assert.deepEqual(parseMultipartFields(body, BOUNDARY), fields);
+    }), { numRuns: 2000 });
+  });
+
+  it('answers anything else with fields or an invalid_request, never another error (property)', () => {
+    const piece = fc.oneof(
+      fc.constantFrom(`--${BOUNDARY}`, `\r\n--${BOUNDARY}`, `--${BOUNDARY}--`, '\r\n', '\r\n\r\n', 'Content-Disposition: form-data; name="a"', '; filename="f"', 'name=', '"', '\\', ';', ' ', 'Content-Type: text/plain'),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+      try {
+        parseMultipartFields(Buffer.from(pieces.join('')), BOUNDARY);
+      } catch (error) {
+        assert.ok(error instanceof InvalidRequestError, String(error));
+      }
+    }), { numRuns: 10_000 });
   });
 });
