@@ -72,7 +72,9 @@ function issuedBeforeClient(client: IndexedClient, iat: unknown): boolean {
   if (created === undefined) {
     const ms = client.key.createdAt === undefined ? Number.NaN : Date.parse(client.key.createdAt);
     // iat has a one-second resolution: a token of the second the client was created is its own.
-    created = Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+    // Never later than now: an imported createdAt from a clock ahead must not refuse new tokens,
+    // and every token of an earlier client of this id was issued before this one existed.
+    created = Number.isFinite(ms) ? Math.min(Math.floor(ms / 1000), Math.floor(Date.now() / 1000)) : 0;
     createdSeconds.set(client, created);
   }
   return created > 0 && (typeof iat !== 'number' || iat < created);

@@ -112,6 +112,14 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
     assert.ok(Array.isArray(exported['client-token-cutoffs']), 'cut-offs are exported with the configuration');
   });
 
+  it('issues working tokens to an imported key whose createdAt lies ahead of this clock', async () => {
+    const keys = (await gw.admin('GET', '/api/apikeys')).json();
+    const ahead = { clientId: 'rk-imported', clientSecret: SECRET, clientName: 'imported', authorizedEntities: ['orders'], createdAt: new Date(Date.now() + 86_400_000).toISOString() };
+    const imported = await gw.admin('POST', '/api/import', { apikeys: [...keys.map(({ clientSecretHash: _h, ...k }: Record<string, unknown>) => k), ahead] });
+    assert.equal(imported.status, 200, imported.text);
+    assert.deepEqual(await statuses(await tokenFor(gw, 'rk-imported')), [200, 200]);
+  });
+
   it('keeps the cut-off across a restart', async () => {
     const token = await tokenFor(gw, 'rk-bystander');
     assert.equal((await gw.admin('POST', '/api/apikeys/rk-bystander/revoke-tokens')).status, 200);
