@@ -1,7 +1,7 @@
 /**
  * Shared steps of the OAuth endpoints: method and transport checks, the bounded body parser
- * (form, multipart or JSON), and client authentication (client_secret_basic / client_secret_post, RFC 6749
- * §2.3.1) against the client directory (the API keys).
+ * (form, multipart or JSON), and client authentication (client_secret_basic /
+ * client_secret_post, RFC 6749 §2.3.1) against the client directory (the API keys).
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/plugin-api.js';
