@@ -144,7 +144,10 @@ export class Gateway {
     await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
     if (this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
     await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
-    return { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer), proxyTlsUrl: this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null };
+    const info = { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer), proxyTlsUrl: this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null };
+    // Without a configured public URL, the listener's address names the gateway (token issuer).
+    this.config.proxy.publicUrl ??= (info.proxyTlsUrl ?? info.proxyUrl).replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
+    return info;
   }
 
   get proxyUrl(): string { return urlOf(this.proxyServer); }

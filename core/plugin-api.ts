@@ -26,6 +26,7 @@ export * from './errors.js';
 
 // DI tokens
 export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+export type { BootConfig } from './config/boot-config.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
 export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
@@ -35,6 +36,6 @@ export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
 export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
 
 // Keys, tokens and the clients behind them
-export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
-export { verifyGatewayToken, type GatewayTokenOptions, type GatewayTokenResult } from './keys/gateway-tokens.js';
+export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

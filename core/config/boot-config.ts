@@ -14,6 +14,7 @@ export const BootConfigSchema = Type.Object({
   proxy: Type.Object({
     host: Type.String({ default: '127.0.0.1', description: 'Address the proxy listens on (`0.0.0.0` for every interface).' }),
     port: { ...Port, default: 8080, description: 'Proxy port (PORTCULLIS_PROXY_PORT).' },
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'The URL clients reach the proxy at, e.g. https://api.example.com: the issuer of its tokens (PORTCULLIS_PUBLIC_URL); default: the listener\'s address.' })),
     trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }), { default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
     requestTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
     tls: Type.Optional(Type.Object({
@@ -49,6 +50,7 @@ export class ConfigError extends Error {
 const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_PROXY_PORT', ['proxy', 'port'], 'int'],
   ['PORTCULLIS_PROXY_HOST', ['proxy', 'host'], 'string'],
+  ['PORTCULLIS_PUBLIC_URL', ['proxy', 'publicUrl'], 'string'],
   ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_PORT', ['admin', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_HOST', ['admin', 'host'], 'string'],
@@ -101,6 +103,7 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     const value = valueAt(config, first.path);
     throw new ConfigError(`Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`);
   }
+  if (config.proxy.publicUrl !== undefined && !URL.canParse(config.proxy.publicUrl)) throw new ConfigError(`Invalid configuration: proxy.publicUrl is not a URL, got ${JSON.stringify(config.proxy.publicUrl)}`);
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file) config.store.file = resolve(base, config.store.file);
   if (config.proxy.tls) {

@@ -15,6 +15,8 @@ export interface OAuthClient {
   readonly enabled?: boolean;
   readonly scopes?: readonly string[];
   readonly metadata?: Readonly<Record<string, string>>;
+  /** When the client was created (ISO 8601): tokens issued before belong to an earlier client of that id. */
+  readonly createdAt?: string;
 }
 
 /** A client with what was pre-computed for the hot path. */
@@ -36,6 +38,16 @@ export interface ClientDirectory {
 }
 
 export const CLIENT_DIRECTORY: InjectionToken<ClientDirectory> = Symbol('ClientDirectory');
+
+/**
+ * The directory when no plugin provides clients (`apikeys` absent): nobody authenticates, and a
+ * gateway token naming a client is refused, never taken on trust.
+ */
+export const NO_CLIENTS: ClientDirectory = {
+  get: () => undefined,
+  authenticate: () => null,
+  onClientChange: () => () => {},
+};
 
 /** Whether a client may still obtain and use tokens. */
 export function isClientActive(client: IndexedClient, now = Date.now()): boolean {

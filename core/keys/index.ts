@@ -5,13 +5,14 @@ import { EntityRegistry } from '../config/entities.js';
 import { EntityService, type EntityHooks } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
 import { KeyService } from './key-service.js';
-import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS } from './revocations.js';
+import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS, CLIENT_TOKEN_CUTOFF_KIND, CLIENT_TOKEN_CUTOFFS } from './revocations.js';
+import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 import type { ErrorDetail } from '../errors.js';
 
 export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
-export { RevocationList, REVOKED_TOKENS } from './revocations.js';
+export { RevocationList, REVOKED_TOKENS, CLIENT_TOKEN_CUTOFFS, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
 export { KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 /** What may refer to a key pair; plugins add theirs so a key pair in use cannot be deleted. */
@@ -28,6 +29,9 @@ export function registerKeys(container: DependencyContainer): void {
   const registry = container.resolve(EntityRegistry);
   registry.register(KEYPAIR_KIND);
   registry.register(REVOKED_TOKEN_KIND);
+  registry.register(CLIENT_TOKEN_CUTOFF_KIND);
+  // A plugin providing clients (apikeys) registers after this and wins.
+  container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);
   container.registerSingleton(RevocationList);
   container.register(ADMIN_EXTENSIONS, { useClass: KeyPairsAdmin });
@@ -37,8 +41,9 @@ export function registerKeys(container: DependencyContainer): void {
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
   entities.addHooks(KEYPAIRS, keyPairHooks((id) => (references.get(container) ?? []).flatMap((check) => check(id))));
-  const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the token revocation endpoint' }]) };
+  const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the revocation endpoints' }]) };
   entities.addHooks(REVOKED_TOKENS, noClientWrites);
+  entities.addHooks(CLIENT_TOKEN_CUTOFFS, noClientWrites);
   const keys = container.resolve(KeyService);
   keys.start();
   container.resolve(RevocationList).start();

@@ -1,25 +1,30 @@
 /**
  * Admin endpoints for API keys: the standard CRUD (the secret hash never shown), creation that
- * generates and returns the secret once, rotation, and list filters by tag, enablement and route.
+ * generates and returns the secret once, rotation, revocation of every token issued to a key, and
+ * list filters by tag, enablement and route.
  */
 import { injectable } from 'tsyringe';
 import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
 import { EntityService } from '../../core/plugin-api.js';
 import { ROUTES, type Route } from '../../core/plugin-api.js';
 import { NotFoundError } from '../../core/plugin-api.js';
+import { RevocationList } from '../../core/plugin-api.js';
 import { APIKEYS, generateSecret, hashSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';
 
 @injectable()
 export class ApiKeysAdmin implements AdminExtension {
   readonly #entities: EntityService;
+  readonly #revocations: RevocationList;
 
-  constructor(entities: EntityService) {
+  constructor(entities: EntityService, revocations: RevocationList) {
     this.#entities = entities;
+    this.#revocations = revocations;
   }
 
   routes(): AdminRoute[] {
     const entities = this.#entities;
+    const revocations = this.#revocations;
     const crud = entityRoutes(entities, APIKEYS, {
       filter: (query) => {
         const routeId = query.get('route');
@@ -55,6 +60,15 @@ export class ApiKeysAdmin implements AdminExtension {
           const secret = generateSecret();
           const stored = await entities.replace(APIKEYS, current.clientId, { ...current, clientSecretHash: hashSecret(secret) });
           return { body: { ...entities.present(APIKEYS, stored), clientSecret: secret } };
+        },
+      },
+      {
+        // Every access token issued to this key until now is refused everywhere; new ones work.
+        method: 'POST', path: `/api/${APIKEYS}/:clientId/revoke-tokens`,
+        async handler({ params }) {
+          const key = entities.get(APIKEYS, params.clientId!) as ApiKey;
+          const notBefore = await revocations.revokeClientTokens(key.clientId);
+          return { body: { clientId: key.clientId, tokensIssuedBefore: new Date(notBefore * 1000).toISOString() } };
         },
       },
     ];

@@ -1,13 +1,14 @@
 /**
  * Shared steps of the OAuth endpoints: method and transport checks, the bounded body parser
- * (form or JSON), and client authentication (client_secret_basic / client_secret_post, RFC 6749
- * §2.3.1) against the client directory (the API keys).
+ * (form, multipart or JSON), and client authentication (client_secret_basic /
+ * client_secret_post, RFC 6749 §2.3.1) against the client directory (the API keys).
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/plugin-api.js';
 import { mediaType, readBody, isJsonMediaType } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import type { ClientDirectory, IndexedClient } from '../../core/plugin-api.js';
+import { multipartBoundary, parseMultipartFields } from './multipart.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -25,14 +26,22 @@ export function requireSecure(ctx: RequestContext, secure: boolean): void {
   }
 }
 
-/** The request parameters: `application/x-www-form-urlencoded` or JSON, each at most once. */
-export async function readParams(req: IncomingMessage): Promise<Map<string, string>> {
+/**
+ * The request parameters an endpoint knows, from an `application/x-www-form-urlencoded`,
+ * `multipart/form-data` (text fields) or JSON body. RFC 6749 §3.2: unknown parameters are ignored
+ * (whatever their JSON type), a parameter without a value is treated as omitted, and a known one
+ * may appear at most once.
+ */
+export async function readParams(req: IncomingMessage, known: ReadonlySet<string>): Promise<Map<string, string>> {
   const type = mediaType(req);
   const form = type === 'application/x-www-form-urlencoded';
-  if (!form && !isJsonMediaType(type)) {
+  const multipart = type === 'multipart/form-data';
+  if (!form && !multipart && !isJsonMediaType(type)) {
     req.resume();
-    throw new InvalidRequestError('The body must be application/x-www-form-urlencoded (or JSON)');
+    throw new InvalidRequestError('The body must be application/x-www-form-urlencoded (or multipart/form-data, or JSON)');
   }
+  // Before reading: a multipart body without a usable boundary is refused unread.
+  const boundary = multipart ? multipartBoundaryOf(req) : '';
   let body: Buffer;
   try {
     body = await readBody(req, BODY_LIMIT);
@@ -40,14 +49,8 @@ export async function readParams(req: IncomingMessage): Promise<Map<string, stri
     if (error instanceof PayloadTooLargeError) throw error;
     throw new InvalidRequestError('The request body could not be read');
   }
-  const params = new Map<string, string>();
-  if (form) {
-    for (const [name, value] of new URLSearchParams(body.toString('utf8'))) {
-      if (params.has(name)) throw new InvalidRequestError(`The parameter "${name}" is repeated`);
-      params.set(name, value);
-    }
-    return params;
-  }
+  if (form) return knownParams(new URLSearchParams(body.toString('utf8')), known);
+  if (multipart) return knownParams(parseMultipartFields(body, boundary), known);
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -55,9 +58,28 @@ export async function readParams(req: IncomingMessage): Promise<Map<string, stri
     throw new InvalidRequestError('The request body is not valid JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidRequestError('The request body must be a JSON object');
-  for (const [name, value] of Object.entries(json)) {
+  return knownParams(Object.entries(json), known);
+}
+
+function multipartBoundaryOf(req: IncomingMessage): string {
+  try {
+    return multipartBoundary(req.headers['content-type'] ?? '');
+  } catch (error) {
+    req.resume();
+    throw error;
+  }
+}
+
+/** Keep the known parameters: strings, each at most once, empty ones dropped. */
+function knownParams(entries: Iterable<[string, unknown]>, known: ReadonlySet<string>): Map<string, string> {
+  const params = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const [name, value] of entries) {
+    if (!known.has(name)) continue;
+    if (seen.has(name)) throw new InvalidRequestError(`The parameter "${name}" is repeated`);
+    seen.add(name);
     if (typeof value !== 'string') throw new InvalidRequestError(`The parameter "${name}" must be a string`);
-    params.set(name, value);
+    if (value !== '') params.set(name, value);
   }
   return params;
 }
@@ -96,6 +118,9 @@ export function authenticateClient(req: IncomingMessage, params: Map<string, str
   if (!client) throw new InvalidClientError('Client authentication failed', basic);
   return { key: client, basic };
 }
+
+/** Parameters of client authentication (client_secret_post), known to every endpoint. */
+export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret'] as const;
 
 /** A required parameter. */
 export function requireParam(params: Map<string, string>, name: string): string {

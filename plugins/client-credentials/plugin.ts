@@ -3,22 +3,30 @@
  * by the gateway itself on matching hosts. Endpoints under `basePath`: `jwks.json`, `token`,
  * `token/introspect` (RFC 7662), `token/revoke` (RFC 7009); and RFC 8414 metadata at
  * `/.well-known/oauth-authorization-server`. Tokens are RFC 9068 JWTs signed by the key pair named
- * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`.
+ * in the API key's `jwt-sign-keypair` metadata, else by `defaultKeyPair`. The issuer comes from
+ * configuration (`issuer`, else the proxy's public URL), never from what a client sends, unless
+ * `issuerFromHost` asks for it on the hosts matching `domain`.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
-import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, NO_STORE } from './oauth-request.js';
+import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from './oauth-request.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** The parameters each endpoint reads; any other is ignored (RFC 6749 §3.2). */
+const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'scope', ...CLIENT_AUTH_PARAMS]);
+const TOKEN_MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 
 @injectable()
 export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsConfigSchema> {
@@ -31,11 +39,13 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #keys: KeyService;
   readonly #clients: ClientDirectory;
   readonly #revocations: RevocationList;
+  readonly #boot: BootConfig;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig) {
     this.#keys = keys;
     this.#clients = clients;
     this.#revocations = revocations;
+    this.#boot = boot;
   }
 
   checkConfig(config: ClientCredentialsConfig): ErrorDetail[] {
@@ -45,6 +55,9 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       if (problem) problems.push({ path: '/domain', message: problem });
     }
     if (!this.#keys.has(config.defaultKeyPair)) problems.push({ path: '/defaultKeyPair', message: `No key pair "${config.defaultKeyPair}"` });
+    if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
+    if (config.issuerFromHost && config.domain === '*') problems.push({ path: '/issuerFromHost', message: 'issuerFromHost needs a `domain` naming the hosts that may be issuers, not `*` (any client would pick its issuer)' });
+    if (config.issuerFromHost && config.issuer !== undefined) problems.push({ path: '/issuer', message: 'Give either a fixed issuer or issuerFromHost, not both' });
     return problems;
   }
 
@@ -57,14 +70,21 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const prefix = `${base}/`;
     const paths = { jwks: `${base}/jwks.json`, token: `${base}/token`, introspect: `${base}/token/introspect`, revoke: `${base}/token/revoke` };
     const ttlSeconds = Math.floor(config.expiration / 1000);
-    const issuerOf = (ctx: RequestContext) => config.issuer ?? `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+    const boot = this.#boot;
+    // Read per request: the default public URL is only known once the proxy listens.
+    const configuredIssuer = () => withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
+    // The sink only answers hosts matching `domain` (never `*` here, see checkConfig), so a client
+    // can only pick among the issuers the operator listed.
+    const issuerOf: (ctx: RequestContext) => string = config.issuerFromHost ? hostIssuer : configuredIssuer;
+    /** Where the endpoints are published: under the issuer's origin. */
+    const originOf = config.issuerFromHost ? hostIssuer : () => new URL(configuredIssuer()).origin;
     const verifyOptions = { issuer: config.issuer, keys, clients, revocations };
 
     /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
-    async function authenticatedPost(ctx: RequestContext) {
+    async function authenticatedPost(ctx: RequestContext, known: ReadonlySet<string>) {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx, config.secure);
-      const params = await readParams(ctx.req);
+      const params = await readParams(ctx.req, known);
       const client = authenticateClient(ctx.req, params, clients);
       ctx.consumer = client.key.key.clientId;
       return { params, client };
@@ -72,15 +92,20 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token: grant_type=client_credentials. */
     async function token(ctx: RequestContext): Promise<void> {
-      const { params, client } = await authenticatedPost(ctx);
+      const { params, client } = await authenticatedPost(ctx, TOKEN_PARAMS);
       const grantType = requireParam(params, 'grant_type');
       if (grantType !== 'client_credentials') throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not supported; use client_credentials`);
       const scope = grantedScope(params.get('scope'), client.key.key.scopes ?? []);
       const keyPairId = client.key.key.metadata?.[JWT_SIGN_KEYPAIR] ?? config.defaultKeyPair;
       if (!keys.has(keyPairId)) throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
       const issuer = issuerOf(ctx);
-      const now = Math.floor(Date.now() / 1000);
       const clientId = client.key.key.clientId;
+      // Right after a revocation of all its tokens, a client's new token must come after the
+      // cut-off (one-second resolution of iat): wait for it, at most a second (an imported cut-off
+      // further ahead is not waited for).
+      const wait = revocations.clientNotBefore(clientId) * 1000 - Date.now();
+      if (wait > 0 && wait <= 1000) await delay(wait);
+      const now = Math.floor(Date.now() / 1000);
       const accessToken = await keys.sign(keyPairId, {
         iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
@@ -90,7 +115,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
     async function introspect(ctx: RequestContext): Promise<void> {
-      const { params } = await authenticatedPost(ctx);
+      const { params } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
       if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
       const { payload } = result;
@@ -102,7 +127,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
     /** POST …/token/revoke (RFC 7009): a client revokes its own tokens; unknown tokens are fine. */
     async function revoke(ctx: RequestContext): Promise<void> {
-      const { params, client } = await authenticatedPost(ctx);
+      const { params, client } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const hint = params.get('token_type_hint');
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
       const result = await verifyGatewayToken(requireParam(params, 'token'), { ...verifyOptions, allowRevoked: true, allowDisabledClient: true });
@@ -121,7 +146,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     function metadata(ctx: RequestContext): void {
       requireMethod(ctx, ['GET', 'HEAD']);
       const issuer = issuerOf(ctx);
-      const origin = `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`;
+      const origin = originOf(ctx);
       const methods = ['client_secret_basic', 'client_secret_post'];
       ctx.respond(200, {
         issuer,
@@ -134,7 +159,11 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         token_endpoint_auth_methods_supported: methods,
         introspection_endpoint_auth_methods_supported: methods,
         revocation_endpoint_auth_methods_supported: methods,
-      }, { 'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}` });
+      }, {
+        'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`,
+        // A shared cache must not serve one host's document to another.
+        ...(config.issuerFromHost ? { vary: 'Host' } : {}),
+      });
     }
 
     return {
@@ -155,6 +184,24 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       },
     };
   }
+}
+
+/**
+ * The issuer of a request in `issuerFromHost` mode: `<scheme>://<host>[:<port>]`, where host is the
+ * request's host name (lower-cased, already matched by `domain`) and port the Host header's port
+ * when it is a valid one other than the scheme's default.
+ */
+function hostIssuer(ctx: RequestContext): string {
+  const header = ctx.req.headers.host ?? '';
+  const port = /:(\d{1,5})$/.exec(header.startsWith('[') ? header.slice(header.indexOf(']')) : header)?.[1];
+  const portNumber = port === undefined ? 0 : Number(port);
+  const defaultPort = ctx.scheme === 'https' ? 443 : 80;
+  const suffix = portNumber > 0 && portNumber <= 65535 && portNumber !== defaultPort ? `:${portNumber}` : '';
+  return `${ctx.scheme}://${ctx.host}${suffix}`;
+}
+
+function withoutTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
 /** The scope granted: what was asked, each within the key's scopes; all of them when none was asked. */

@@ -57,6 +57,7 @@ export const VerifierSettings = {
   issuer: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { description: 'Accepted issuer (`iss`): one, or a list.' })),
   audience: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { description: 'Accepted audiences: the token must name one of them.' })),
   leewaySeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'Clock skew tolerated on exp/nbf/iat.' }),
+  requireExp: Type.Boolean({ default: true, description: 'Refuse tokens without an expiration time (`exp`).' }),
   maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Refuse tokens issued (iat) longer ago than this.' })),
   typ: Type.Optional(Type.String({ minLength: 1, description: 'Required `typ` header, e.g. `at+jwt`.' })),
   requiredClaims: Type.Record(Type.String(), ClaimRuleSchema, { default: {}, description: 'Claims the token must carry, with a rule each.' }),

@@ -12,6 +12,7 @@ import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.j
 import type { RequestContext } from '../../core/plugin-api.js';
 import { ForbiddenError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, gatewayTokenProblem, type ClientDirectory } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { STORE } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
@@ -33,6 +34,8 @@ declare module '../../core/plugin-api.js' {
 interface CacheEntry {
   payload: JWTPayload;
   verifierIndex: number;
+  /** Signed by a gateway key pair and naming a client: the client's standing is checked on every use. */
+  gatewayClient: boolean;
   resigned?: { token: string; until: number };
 }
 
@@ -47,12 +50,14 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
   readonly #keys: KeyService;
   readonly #revocations: RevocationList;
   readonly #store: Store;
+  readonly #clients: ClientDirectory;
 
-  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(STORE) store: Store) {
+  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(STORE) store: Store, @inject(CLIENT_DIRECTORY) clients: ClientDirectory) {
     this.#registry = registry;
     this.#keys = keys;
     this.#revocations = revocations;
     this.#store = store;
+    this.#clients = clients;
   }
 
   checkConfig(config: JwtVerifierConfig): ErrorDetail[] {
@@ -77,6 +82,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     const registry = this.#registry;
     const keys = this.#keys;
     const revocations = this.#revocations;
+    const standing = { clients: this.#clients, revocations };
     const inline = config.verifier ? registry.compile(config.verifier, 'inline verifier') : null;
     // Stored verifiers are looked up at request time through the registry (a cheap version check),
     // so editing a verifier takes effect without recompiling routes.
@@ -119,10 +125,17 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
           if (error instanceof InvalidTokenError) throw invalidToken(error.message);
           throw error;
         }
-        entry = { payload: verified.payload, verifierIndex: chosen };
+        entry = { payload: verified.payload, verifierIndex: chosen, gatewayClient: verified.gatewayKey && verified.payload.client_id !== undefined };
         cache?.set(cacheKey, entry, verified.validUntil);
       }
-      if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) throw invalidToken('The token has been revoked');
+      // Checked on every request, cached or not (Map lookups): a disabled, deleted or cut-off
+      // client, or a revoked token, is refused from the next request on.
+      if (entry.gatewayClient) {
+        const problem = gatewayTokenProblem(entry.payload, standing);
+        if (problem !== null) throw invalidToken(problem);
+      } else if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) {
+        throw invalidToken('The token has been revoked');
+      }
       const rule = findRule(rules, ctx.method, ctx.routePath);
       if (!rule) throw new ForbiddenError('No access rule allows this request');
       if (rule.requiredScopes.length > 0) {

@@ -1,7 +1,8 @@
 /**
  * A verifier compiled from its settings: reads the token from its source, resolves the key (a
  * static key, a remote key set or the gateway's key pairs), checks the signature with the allowed
- * algorithms only, then the claims. Built when configuration changes; reused by every request.
+ * algorithms only, then the claims (an `exp` unless `requireExp` is off; `nbf` and `iat` not in the
+ * future beyond the leeway). Built when configuration changes; reused by every request.
  */
 import { createPublicKey, createSecretKey, type JsonWebKey } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
@@ -20,6 +21,11 @@ export interface VerifiedToken {
   payload: JWTPayload;
   /** Epoch ms when the token stops being valid (exp + leeway). */
   validUntil: number;
+  /**
+   * Whether one of the gateway's key pairs signed it: a token naming a `client_id` is then the
+   * gateway's own, and its client's standing must be checked on every use.
+   */
+  gatewayKey: boolean;
 }
 
 type KeyResolver = (kid: string | undefined, alg: string) => Promise<ResolvedKey | null> | ResolvedKey | null;
@@ -81,12 +87,15 @@ export class CompiledVerifier {
     } catch (error) {
       throw new InvalidTokenError(tokenErrorMessage(error));
     }
+    // jose checks a present exp and nbf, and iat only with maxTokenAge.
+    if (this.settings.requireExp !== false && payload.exp === undefined) throw new InvalidTokenError('The token has no expiration time (exp)');
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000) + this.settings.leewaySeconds) throw new InvalidTokenError('The token is issued in the future (iat)');
     for (const check of this.#claimChecks) {
       const problem = check(payload);
       if (problem) throw new InvalidTokenError(problem);
     }
     const exp = typeof payload.exp === 'number' ? (payload.exp + this.settings.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
-    return { payload, validUntil: exp };
+    return { payload, validUntil: exp, gatewayKey: this.settings.keys.kind === 'keypairs' };
   }
 }
 

@@ -17,7 +17,7 @@ describe('Plugin: jwt-verifier (scopes per route and method, gateway tokens)', (
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await oauthGateway(upstream);
-    const issuer = 'http://api.test'; // tokens are fetched with Host: api.test
+    const issuer = gw.proxyUrl; // the default issuer: the proxy's public URL
     const verifier = await gw.admin('POST', '/api/jwt-verifiers', {
       id: 'gateway', name: 'Gateway tokens', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'], issuer: [issuer], typ: 'at+jwt', leewaySeconds: 0,
     });
