@@ -60,6 +60,7 @@ export class NoRouteError extends GatewayError { constructor() { super(404, 'no_
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 export class RouteMisconfiguredError extends GatewayError { constructor() { super(503, 'route_unavailable', 'This route is misconfigured; see the gateway logs'); } }
+export class StateUnavailableError extends GatewayError { constructor(message = 'The gateway\'s state store cannot be reached; try again shortly') { super(503, 'state_unavailable', message); } }
 
 // ── OAuth 2.0 / bearer token errors (RFC 6749 §5.2, RFC 6750 §3.1) ──────────
 export class OAuthError extends GatewayError {}
