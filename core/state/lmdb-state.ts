@@ -224,7 +224,7 @@ export class LmdbStateStore implements StateStore {
       // Start from now: a subscriber hears what is published after it subscribed.
       this.#events.resetReadTxn();
       this.#lastSequence = (this.#events.get(LAST_SEQUENCE) as number | undefined) ?? 0;
-      this.#pollTimer = setInterval(() => this.#poll(), this.#options.pollIntervalMs);
+      this.#pollTimer = setInterval(() => this.pollEvents(), this.#options.pollIntervalMs);
       this.#pollTimer.unref();
     }
     return () => {
@@ -239,7 +239,8 @@ export class LmdbStateStore implements StateStore {
     return () => this.#resyncListeners.delete(listener);
   }
 
-  #poll(): void {
+  /** Deliver the events published since the last poll (runs on a timer while anyone subscribes; exposed for tests). */
+  pollEvents(): void {
     const events = this.#events;
     if (!events) return;
     events.resetReadTxn();
