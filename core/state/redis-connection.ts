@@ -147,8 +147,13 @@ export class RedisConnection {
     const resubscribed = channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve(0);
     const reconnected = this.#subscriberConnectedBefore;
     this.#subscriberConnectedBefore = true;
-    // Resync only once the channels are heard again, so nothing published after the rebuild is missed.
-    if (reconnected) void resubscribed.then(() => { for (const listener of this.#resyncListeners) listener(); }, () => {});
+    if (!reconnected) return;
+    // Resync once the channels are heard again (nothing published after the rebuild is missed)
+    // and the command connection can run the rebuild's reads.
+    void resubscribed.then(async () => {
+      if (this.client.status !== 'ready') await new Promise((resolve) => this.client.once('ready', resolve));
+      for (const listener of this.#resyncListeners) listener();
+    }, () => {});
   }
 
   #updateReady(): void {

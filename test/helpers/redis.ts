@@ -1,6 +1,7 @@
 /**
  * A real `redis-server` for tests: started on a free loopback port in its own temporary
- * directory, without persistence, stopped (and its directory removed) by `stop()`. `halt()` and
+ * directory, without persistence (or, with `persistent`, an AOF fsynced on every write so that a
+ * SIGKILL loses nothing), stopped (and its directory removed) by `stop()`. `halt()` and
  * `start()` stop and restart the same server on the same port, for outage tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,14 +23,15 @@ export interface TestRedis {
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-redis-'));
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
     if (child) return;
-    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
     let stderr = '';
     started.stderr!.on('data', (chunk) => { stderr += chunk; });
