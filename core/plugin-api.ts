@@ -25,13 +25,17 @@ export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 export * from './errors.js';
 
 // DI tokens
-export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
 export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
 export { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute, type AdminRequest, type AdminResult } from './admin/admin-api.js';
+
+// Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
+export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';
+export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
