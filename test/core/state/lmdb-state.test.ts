@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LmdbStateStore } from '../../../core/state/lmdb-state.js';
@@ -95,6 +95,21 @@ describe('Embedded state engine (lmdb)', () => {
     const second = await openStore(dir);
     assert.deepEqual(await second.namespace('revocations', { durable: true }).get('jti-1'), { exp: 1 });
     assert.deepEqual(await second.namespace('sessions').get('s-1'), { user: 'admin' });
+  });
+
+  it('discards the unsynced volatile environment after a reboot, keeping durable entries', async () => {
+    const dir = tempDir();
+    const first = new LmdbStateStore({ path: dir });
+    await first.open();
+    await first.namespace('revocations', { durable: true }).set('jti-1', { exp: 1 }, 60_000);
+    await first.namespace('sessions').set('s-1', { user: 'admin' }, 60_000);
+    await first.close();
+    writeFileSync(join(dir, 'volatile.mdb.boot-id'), 'a-boot-before-the-last-reboot');
+    const second = await openStore(dir);
+    assert.deepEqual(await second.namespace('revocations', { durable: true }).get('jti-1'), { exp: 1 });
+    assert.equal(await second.namespace('sessions').get('s-1'), undefined);
+    await second.namespace('sessions').set('s-2', 1, 60_000);
+    assert.equal(await second.namespace('sessions').get('s-2'), 1);
   });
 
   it('purges expired entries in bounded batches through the expiry index, leaving live and re-set entries', async () => {
