@@ -29,6 +29,24 @@ describe('Redis state engine: outages', () => {
   before(async () => { redis = await startRedis(); });
   after(async () => { await redis.stop(); });
 
+  it('three instances share a quota exactly: 600 concurrent decisions against 250 allow 250', async (t) => {
+    const connections = [0, 1, 2].map(() => new RedisConnection(redis.url));
+    const stores = connections.map((c) => new RedisStateStore(c, { keyPrefix: 'shared-quota:' }));
+    await Promise.all(stores.map((s) => s.open()));
+    try {
+      const now = Date.now();
+      const windows = [{ name: 'second', limit: 1000, start: now, end: now + 60_000 }, { name: 'day', limit: 250, start: now, end: now + 120_000 }];
+      const decisions = await Promise.all(stores.flatMap((s) => Array.from({ length: 200 }, () => s.namespace('quotas').consume('client', windows))));
+      const perInstance = [0, 1, 2].map((i) => decisions.slice(i * 200, i * 200 + 200).filter((d) => d.allowed).length);
+      t.diagnostic(`allowed per instance ${perInstance.join(' + ')} = ${perInstance.reduce((a, b) => a + b)}`);
+      assert.equal(perInstance.reduce((a, b) => a + b), 250);
+      const refused = decisions.find((d) => !d.allowed)!;
+      assert.equal(refused.windows[refused.decisive]!.name, 'day');
+    } finally {
+      await Promise.all(connections.map((c) => c.close()));
+    }
+  });
+
   it('refuses to open when Redis does not answer, with StateUnavailableError', async () => {
     const connection = new RedisConnection('redis://127.0.0.1:1');
     const store = new RedisStateStore(connection);
