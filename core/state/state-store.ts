@@ -102,7 +102,8 @@ export type MessageListener = (message: StateValue) => void;
 /**
  * The data of one use (`revocations`, `quotas`, `sessions`…): keys are private to the namespace.
  * Every method rejects with `StateUnavailableError` (503) when the engine cannot be reached, and
- * never hangs waiting for it.
+ * never hangs waiting for it. Keys are strings of at most 400 bytes (LMDB's key limit, with room
+ * for the namespace and a quota window's suffix): hash anything longer.
  */
 export interface StateNamespace {
   readonly name: string;
