@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   server_error: 500,
   bad_gateway: 502,
   route_unavailable: 503,
+  state_unavailable: 503,
   gateway_timeout: 504,
 } as const;
 
@@ -105,6 +106,7 @@ export class NoRouteError extends GatewayError { constructor() { super(404, 'no_
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 export class RouteMisconfiguredError extends GatewayError { constructor() { super(503, 'route_unavailable', 'This route is misconfigured; see the gateway logs'); } }
+export class StateUnavailableError extends GatewayError { constructor(message = 'The gateway\'s state store cannot be reached; try again shortly') { super(503, 'state_unavailable', message); } }
 
 // ── access plugins: credentials on protected routes (RFC 6750 §3 for bearer tokens) ──
 /** 401 without usable credentials; `challenges` is the route's `WWW-Authenticate` value, if any. */

@@ -25,7 +25,7 @@ export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 export * from './errors.js';
 
 // DI tokens
-export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
 export type { BootConfig } from './config/boot-config.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
@@ -34,6 +34,10 @@ export { EntityService, type EntityHooks, type WriteContext, type ExportOptions 
 export type { Store, ChangeEvent } from './config/store.js';
 export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
 export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
+
+// Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
+export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';
+export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';

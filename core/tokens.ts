@@ -5,9 +5,12 @@ import type { Store } from './config/store.js';
 import type { Plugin } from './plugin-runtime/plugin.js';
 import type { BootConfig } from './config/boot-config.js';
 import type { AdminExtension, AdminUi } from './admin/extensions.js';
+import type { StateStore } from './state/state-store.js';
 
 export const LOGGER: InjectionToken<Logger> = Symbol('Logger');
 export const STORE: InjectionToken<Store> = Symbol('Store');
+/** Runtime state (revocations, quotas, sessions, login limits): embedded LMDB or Redis. */
+export const STATE_STORE: InjectionToken<StateStore> = Symbol('StateStore');
 export const BOOT_CONFIG: InjectionToken<BootConfig> = Symbol('BootConfig');
 /** Multi-registration: every plugin class. */
 export const PLUGINS: InjectionToken<Plugin> = Symbol('Plugins');

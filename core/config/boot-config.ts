@@ -32,6 +32,11 @@ export const BootConfigSchema = Type.Object({
   store: Type.Object({
     file: Type.String({ minLength: 1, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
   }, { additionalProperties: false, default: {} }),
+  storage: Type.Object({
+    kind: Type.Union([Type.Literal('embedded'), Type.Literal('redis')], { default: 'embedded', description: '`embedded`: the data file and a state directory next to it (`<file>.state/`); `redis`: configuration and runtime state in Redis, for several instances. A storage URL alone means `redis`.' }),
+    url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL, e.g. `redis://:password@redis:6379/0` (PORTCULLIS_STORAGE_URL).' })),
+    keyPrefix: Type.String({ pattern: '^[A-Za-z0-9:._-]{0,64}$', default: 'portcullis:', description: 'Prefix of every Redis key and channel, so several gateways can share one Redis.' }),
+  }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (PORTCULLIS_LOG_LEVEL).' }),
     pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Human-readable logs; `auto` when stdout is a terminal.' }),
@@ -56,6 +61,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_ADMIN_HOST', ['admin', 'host'], 'string'],
   ['PORTCULLIS_DATA_FILE', ['store', 'file'], 'string'],
   ['PORTCULLIS_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['PORTCULLIS_STORAGE_URL', ['storage', 'url'], 'string'],
 ];
 
 /** Build the configuration from an optional file and the environment; throws ConfigError. */
@@ -104,6 +110,8 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     throw new ConfigError(`Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`);
   }
   if (config.proxy.publicUrl !== undefined && !URL.canParse(config.proxy.publicUrl)) throw new ConfigError(`Invalid configuration: proxy.publicUrl is not a URL, got ${JSON.stringify(config.proxy.publicUrl)}`);
+  if (config.storage.url && !(isRecord(raw.storage) && raw.storage.kind !== undefined)) config.storage.kind = 'redis';
+  if (config.storage.kind === 'redis' && !config.storage.url) throw new ConfigError('Invalid configuration: storage.url is required when storage.kind is "redis" (or set PORTCULLIS_STORAGE_URL)');
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file) config.store.file = resolve(base, config.store.file);
   if (config.proxy.tls) {

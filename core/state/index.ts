@@ -1,0 +1,53 @@
+/**
+ * The stores a gateway runs on, chosen by `storage.kind` in the boot configuration:
+ * - `embedded`: the configuration in the lowdb data file, runtime state in LMDB in a directory
+ *   next to it (`<file>.state/`), shared by every process on the machine;
+ * - `redis`: both in Redis, over one shared connection (a command and a subscriber connection).
+ */
+import type { BootConfig } from '../config/boot-config.js';
+import type { EntityRegistry } from '../config/entities.js';
+import type { Store } from '../config/store.js';
+import { LowdbStore } from '../config/lowdb-store.js';
+import { RedisConfigStore } from '../config/redis-store.js';
+import { LmdbStateStore } from './lmdb-state.js';
+import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
+import { RedisStateStore } from './redis-state.js';
+import type { StateStore } from './state-store.js';
+
+export interface Stores {
+  /** Configuration: routes, global config, entities of plugins, settings. */
+  config: Store;
+  /** Runtime state: revocations, quotas, sessions, login limits. */
+  state: StateStore;
+  /** Open both (configuration first: it may refuse to start on invalid data). */
+  open(): Promise<void>;
+  /** Close both and release the connection. */
+  close(): Promise<void>;
+}
+
+/** Build (not open) the stores `config.storage` asks for. */
+export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, registry: EntityRegistry, redisOptions: RedisConnectionOptions = {}): Stores {
+  if (config.storage.kind === 'redis') {
+    const connection = new RedisConnection(config.storage.url!, redisOptions);
+    const keyPrefix = config.storage.keyPrefix;
+    const configStore = new RedisConfigStore(connection, registry, { keyPrefix });
+    const state = new RedisStateStore(connection, { keyPrefix });
+    return {
+      config: configStore,
+      state,
+      async open() { await configStore.open(); await state.open(); },
+      async close() { await configStore.close(); await state.close(); await connection.close(); },
+    };
+  }
+  const configStore = new LowdbStore(config.store.file, registry);
+  const state = new LmdbStateStore({ path: `${config.store.file}.state` });
+  return {
+    config: configStore,
+    state,
+    async open() { await configStore.open(); await state.open(); },
+    async close() { await configStore.close(); await state.close(); },
+  };
+}
+
+export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions, MessageListener } from './state-store.js';
+export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './quota-windows.js';
