@@ -330,7 +330,10 @@ export class RedisConfigStore implements Store {
   #settle(): void {
     if (this.#waiters.length === 0) return;
     const still: Array<{ version: number; resolve: () => void }> = [];
-    for (const waiter of this.#waiters) (waiter.version <= this.#version ? waiter.resolve() : still.push(waiter));
+    for (const waiter of this.#waiters) {
+      if (waiter.version <= this.#version) waiter.resolve();
+      else still.push(waiter);
+    }
     this.#waiters = still;
   }
 

@@ -167,8 +167,8 @@ export class LmdbStateStore implements StateStore {
         for (const indexKey of due) {
           const [expiresAt, key] = indexKey;
           const record = env.entries.get(key);
-          if (record && record.e === expiresAt) { env.entries.remove(key); removed++; }
-          env.expiry.remove(indexKey);
+          if (record && record.e === expiresAt) { void env.entries.remove(key); removed++; }
+          void env.expiry.remove(indexKey);
         }
         return removed;
       });
@@ -181,7 +181,7 @@ export class LmdbStateStore implements StateStore {
         if ((value as StoredEvent).t >= cutoff) break;
         old.push(key);
       }
-      if (old.length > 0) await this.#volatile!.root.transaction(() => { for (const key of old) events.remove(key); });
+      if (old.length > 0) await this.#volatile!.root.transaction(() => { for (const key of old) void events.remove(key); });
     }
     return purged;
   }
@@ -213,8 +213,8 @@ export class LmdbStateStore implements StateStore {
     const event: StoredEvent = { c: channel, m: message, t: Date.now() };
     await this.env(false).root.transaction(() => {
       const sequence = ((events.get(LAST_SEQUENCE) as number | undefined) ?? 0) + 1;
-      events.put(LAST_SEQUENCE, sequence);
-      events.put(sequence, event);
+      void events.put(LAST_SEQUENCE, sequence);
+      void events.put(sequence, event);
     });
   }
 
@@ -295,8 +295,8 @@ class LmdbNamespace implements StateNamespace {
       const now = Date.now();
       const record = env.entries.get(qualified);
       if (record && record.e > now) return false;
-      env.entries.put(qualified, { v: value, e: now + ttl });
-      env.expiry.put([now + ttl, qualified], null);
+      void env.entries.put(qualified, { v: value, e: now + ttl });
+      void env.expiry.put([now + ttl, qualified], null);
       return true;
     });
     return this.#acknowledge(env, created);
@@ -308,8 +308,8 @@ class LmdbNamespace implements StateNamespace {
     const removed = env.root.transaction(() => {
       const record = env.entries.get(qualified);
       if (!record) return false;
-      env.entries.remove(qualified);
-      env.expiry.remove([record.e, qualified]);
+      void env.entries.remove(qualified);
+      void env.expiry.remove([record.e, qualified]);
       return record.e > Date.now();
     });
     return this.#acknowledge(env, removed);
@@ -337,8 +337,8 @@ class LmdbNamespace implements StateNamespace {
           const previous = records[i];
           // A counter keeps the expiry it got when created: its window's end plus the skew.
           const expiresAt = previous ? previous.e : now + counterTtl(windows[i]!, now, skew);
-          env.entries.put(keys[i]!, { v: decision.windows[i]!.count, e: expiresAt });
-          if (!previous) env.expiry.put([expiresAt, keys[i]!], null);
+          void env.entries.put(keys[i]!, { v: decision.windows[i]!.count, e: expiresAt });
+          if (!previous) void env.expiry.put([expiresAt, keys[i]!], null);
         }
       }
       return decision;
