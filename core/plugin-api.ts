@@ -28,12 +28,12 @@ export * from './errors.js';
 export { LOGGER, STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
-export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
+export { defineEntityKind, DateTime, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityKind, type EntityReference, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
 export { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute, type AdminRequest, type AdminResult } from './admin/admin-api.js';
 
 // Keys, tokens and the clients behind them
-export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
 export { verifyGatewayToken, type GatewayTokenOptions, type GatewayTokenResult } from './keys/gateway-tokens.js';

@@ -10,7 +10,7 @@ import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
-import { KeyService, RevocationList } from '../../core/plugin-api.js';
+import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
@@ -44,8 +44,11 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const problem = regexProblem(config.domain);
       if (problem) problems.push({ path: '/domain', message: problem });
     }
-    if (!this.#keys.has(config.defaultKeyPair)) problems.push({ path: '/defaultKeyPair', message: `No key pair "${config.defaultKeyPair}"` });
     return problems;
+  }
+
+  references(config: ClientCredentialsConfig): EntityReference[] {
+    return [{ kind: KEYPAIRS, id: config.defaultKeyPair, path: '/defaultKeyPair' }];
   }
 
   instantiate(config: ClientCredentialsConfig): PluginSteps {

@@ -5,17 +5,15 @@
  * there was none), 403 `insufficient_scope` with the scopes needed.
  */
 import { randomUUID } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
+import { injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { GatewayError, quoteAuthParam, type ErrorDetail } from '../../core/plugin-api.js';
+import { GatewayError, quoteAuthParam, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
 import { anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { STORE } from '../../core/plugin-api.js';
-import type { Store } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
-import { JWT_VERIFIERS, verifierProblems, type TokenSource } from './entity.js';
+import { JWT_VERIFIERS, verifierKeyPairReferences, verifierProblems, type TokenSource } from './entity.js';
 import { VerifierRegistry } from './verifier-registry.js';
 import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
@@ -44,19 +42,16 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
   readonly #registry: VerifierRegistry;
   readonly #keys: KeyService;
   readonly #revocations: RevocationList;
-  readonly #store: Store;
 
-  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(STORE) store: Store) {
+  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList) {
     this.#registry = registry;
     this.#keys = keys;
     this.#revocations = revocations;
-    this.#store = store;
   }
 
   checkConfig(config: JwtVerifierConfig): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
     if (config.verifiers.length === 0 && !config.verifier) problems.push({ path: '/verifiers', message: 'Name at least one verifier (or give an inline `verifier`)' });
-    config.verifiers.forEach((id, i) => { if (!this.#store.get(JWT_VERIFIERS, id)) problems.push({ path: `/verifiers/${i}`, message: `No JWT verifier "${id}"` }); });
     if (config.verifier) {
       problems.push(...verifierProblems(config.verifier, '/verifier'));
       if (config.verifier.keys.kind === 'hmac' && !config.verifier.keys.secret) problems.push({ path: '/verifier/keys/secret', message: 'An HMAC verifier needs a secret' });
@@ -65,10 +60,14 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       const problem = regexProblem(rule.path);
       if (problem) problems.push({ path: `/rules/${i}/path`, message: problem });
     });
-    if (config.upstream.strategy === 're-sign' && !this.#store.get(KEYPAIRS, config.upstream.reSign.keyPair)) {
-      problems.push({ path: '/upstream/reSign/keyPair', message: `No key pair "${config.upstream.reSign.keyPair}"` });
-    }
     return problems;
+  }
+
+  references(config: JwtVerifierConfig): EntityReference[] {
+    const refs: EntityReference[] = config.verifiers.map((id, i) => ({ kind: JWT_VERIFIERS, id, path: `/verifiers/${i}` }));
+    if (config.verifier) refs.push(...verifierKeyPairReferences(config.verifier, '/verifier'));
+    if (config.upstream.strategy === 're-sign') refs.push({ kind: KEYPAIRS, id: config.upstream.reSign.keyPair, path: '/upstream/reSign/keyPair' });
+    return refs;
   }
 
   instantiate(config: JwtVerifierConfig): PluginSteps {
