@@ -12,7 +12,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
 import { ConfigError, type BootConfig } from './config/boot-config.js';
-import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './config/entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
 import type { ErrorDetail } from './errors.js';
 import { LowdbStore } from './config/lowdb-store.js';
@@ -122,10 +122,10 @@ export class Gateway {
     const entities = container.resolve(EntityService);
     entities.usePluginReferences((instances, prefix) => catalog.references(instances, prefix));
     // A write is accepted only when it compiles: what the compiler parses is parsed here first.
-    entities.addHooks(ROUTES.name, { check: (route) => routeProblems(route as Route, catalog, store) });
-    entities.addHooks(GLOBAL_CONFIG.name, {
+    entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store) });
+    entities.addHooks(GLOBAL_CONFIG, {
       check: (global) => {
-        const plugins = (global as GlobalConfig).plugins ?? [];
+        const plugins = global.plugins ?? [];
         const problems = catalog.check(plugins, '/plugins', true);
         return problems.length > 0 ? problems : catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
       },

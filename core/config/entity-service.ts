@@ -17,22 +17,26 @@ import { forbiddenKeyPath, isDateTime } from './schema.js';
 /** How many referring entities a refused delete names. */
 const MAX_REPORTED_REFERRERS = 10;
 
-export interface WriteContext {
+export interface WriteContext<T = StoredEntity> {
   /** The entity before this write (undefined on create). */
-  previous: StoredEntity | undefined;
+  previous: T | undefined;
   /** Whether this write is part of an import (the whole document is validated first). */
   importing: boolean;
 }
 
-export interface EntityHooks {
-  /** Problems beyond the schema (references, plugin configs); paths relative to the entity. */
-  check?(entity: StoredEntity, ctx: WriteContext): ErrorDetail[];
+/**
+ * Behaviour a kind adds to the write path, typed by the kind's entity (`addHooks(APIKEY_KIND, …)`
+ * gives `ApiKey`); several registrations compose in order.
+ */
+export interface EntityHooks<T = StoredEntity> {
+  /** Problems beyond the schema and the declared references (consistency, key material); paths relative to the entity. */
+  check?(entity: T, ctx: WriteContext<T>): ErrorDetail[];
   /** Turn validated input into what is stored (e.g. hash a secret). Runs after `check`. */
-  prepare?(entity: StoredEntity, ctx: WriteContext): StoredEntity;
+  prepare?(entity: T, ctx: WriteContext<T>): StoredEntity;
   /** What the API shows of a stored entity (e.g. without secret hashes). */
-  present?(entity: StoredEntity): StoredEntity;
+  present?(entity: T): StoredEntity;
   /** What an export contains of a stored entity. */
-  export?(entity: StoredEntity, options: ExportOptions): StoredEntity;
+  export?(entity: T, options: ExportOptions): StoredEntity;
   /** A new id when the client gives none. */
   generateId?(): string;
 }
@@ -65,10 +69,14 @@ export class EntityService {
   }
 
   /** Add behaviour to a kind; several registrations compose in order. */
-  addHooks(kind: string, hooks: EntityHooks): void {
-    const list = this.#hooks.get(kind) ?? [];
+  addHooks<S extends TSchema>(kind: EntityKind<S>, hooks: EntityHooks<Static<S>>): void;
+  addHooks(kind: string, hooks: EntityHooks): void;
+  addHooks(kind: string | EntityKind, hooks: EntityHooks): void {
+    const name = typeof kind === 'string' ? kind : kind.name;
+    const list = this.#hooks.get(name) ?? [];
+    // Hooks only ever see entities of their kind, validated by its schema.
     list.push(hooks);
-    this.#hooks.set(kind, list);
+    this.#hooks.set(name, list);
   }
 
   kind<S extends TSchema>(kind: EntityKind<S>): EntityKind<S>;

@@ -7,8 +7,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, type StoredEntity } from '../config/entities.js';
-import type { EntityHooks, ExportOptions, WriteContext } from '../config/entity-service.js';
+import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES } from '../config/entities.js';
+import type { EntityHooks, ExportOptions } from '../config/entity-service.js';
 import type { ErrorDetail } from '../errors.js';
 
 export const KEYPAIRS = 'keypairs';
@@ -86,11 +86,10 @@ function parsePrivateKey(pair: KeyPair): { key: KeyObject } | { problem: ErrorDe
 }
 
 /** Hooks that derive the public part from the private key and protect the key material. */
-export function keyPairHooks(): EntityHooks {
+export function keyPairHooks(): EntityHooks<KeyPair> {
   return {
-    check(entity, ctx: WriteContext) {
-      const pair = entity as KeyPair;
-      const previous = ctx.previous as KeyPair | undefined;
+    check(pair, ctx) {
+      const previous = ctx.previous;
       if (!pair.privateKeyPem && !pair.privateJwk) {
         if (previous?.privateKeyPem) return pair.alg !== previous.alg ? [{ path: '/alg', message: 'The algorithm of a key pair cannot change; create a new key pair' }] : [];
         return [{ path: '/privateKeyPem', message: 'A private key is required (send none to the create endpoint to have one generated)' }];
@@ -101,25 +100,24 @@ export function keyPairHooks(): EntityHooks {
       return problem ? [{ path: '/alg', message: problem }] : [];
     },
     prepare(entity, ctx) {
-      const { privateJwk: _jwk, ...pair } = entity as KeyPair;
-      const previous = ctx.previous as KeyPair | undefined;
-      if (!(entity as KeyPair).privateKeyPem && !(entity as KeyPair).privateJwk && previous) {
+      const { privateJwk: _jwk, ...pair } = entity;
+      const previous = ctx.previous;
+      if (!entity.privateKeyPem && !entity.privateJwk && previous) {
         // An edit of name, description or exposure: the key material stays as it is.
-        return { ...pair, kid: previous.kid, publicJwk: previous.publicJwk, privateKeyPem: previous.privateKeyPem, previousKeys: previous.previousKeys } as StoredEntity;
+        return { ...pair, kid: previous.kid, publicJwk: previous.publicJwk, privateKeyPem: previous.privateKeyPem, previousKeys: previous.previousKeys };
       }
-      const parsed = parsePrivateKey(entity as KeyPair) as { key: KeyObject };
+      const parsed = parsePrivateKey(entity) as { key: KeyObject };
       const publicJwk = publicJwkOf(parsed.key, pair.kid, pair.alg);
       const privateKeyPem = parsed.key.export({ format: 'pem', type: 'pkcs8' }).toString();
-      return { ...pair, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: ctx.importing ? pair.previousKeys : previous?.previousKeys ?? [] } as StoredEntity;
+      return { ...pair, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: ctx.importing ? pair.previousKeys : previous?.previousKeys ?? [] };
     },
-    present(entity) {
-      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
-      return shown as StoredEntity;
+    present({ privateKeyPem: _hidden, ...shown }) {
+      return shown;
     },
     export(entity, options: ExportOptions) {
       if (options.includePrivateKeys) return entity;
-      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
-      return shown as StoredEntity;
+      const { privateKeyPem: _hidden, ...shown } = entity;
+      return shown;
     },
   };
 }

@@ -5,7 +5,7 @@ import { EntityRegistry } from '../config/entities.js';
 import { EntityService, type EntityHooks } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
 import { KeyService } from './key-service.js';
-import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS } from './revocations.js';
+import { RevocationList, REVOKED_TOKEN_KIND } from './revocations.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
@@ -26,9 +26,9 @@ export function registerKeys(container: DependencyContainer): void {
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
   // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
-  entities.addHooks(KEYPAIRS, keyPairHooks());
+  entities.addHooks(KEYPAIR_KIND, keyPairHooks());
   const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the token revocation endpoint' }]) };
-  entities.addHooks(REVOKED_TOKENS, noClientWrites);
+  entities.addHooks(REVOKED_TOKEN_KIND, noClientWrites);
   const keys = container.resolve(KeyService);
   keys.start();
   container.resolve(RevocationList).start();

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference, type StoredEntity } from '../../core/plugin-api.js';
+import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference } from '../../core/plugin-api.js';
 import { JWT_SIGN_KEYPAIR, KEYPAIRS } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 
@@ -97,23 +97,19 @@ const NEVER: SecretVerifier = { verify: (secret) => { DUMMY.verify(secret); retu
 export const UNKNOWN_KEY_VERIFIER = NEVER;
 
 /** Hooks that turn a written key into its stored form. */
-export function apiKeyHooks(): EntityHooks {
+export function apiKeyHooks(): EntityHooks<ApiKey> {
   return {
     generateId: generateClientId,
-    check(entity, ctx) {
-      const key = entity as ApiKey;
+    check(key, ctx) {
       if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) return [{ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' }];
       return [];
     },
-    prepare(entity, ctx) {
-      const { clientSecret, ...rest } = entity as ApiKey;
-      const previousHash = (ctx.previous as ApiKey | undefined)?.clientSecretHash;
-      const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? previousHash;
-      return { ...rest, clientSecretHash } as StoredEntity;
+    prepare({ clientSecret, ...rest }, ctx) {
+      const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? ctx.previous?.clientSecretHash;
+      return { ...rest, clientSecretHash };
     },
-    present(entity) {
-      const { clientSecretHash: _hidden, ...shown } = entity as ApiKey;
-      return shown as StoredEntity;
+    present({ clientSecretHash: _hidden, ...shown }) {
+      return shown;
     },
   };
 }

@@ -28,7 +28,7 @@ export const apikeysPlugin: PluginModule = {
   init(container) {
     const store = container.resolve<Store>(STORE);
     // References (authorized routes, the signing key pair) are declared on APIKEY_KIND.
-    container.resolve(EntityService).addHooks(APIKEYS, apiKeyHooks());
+    container.resolve(EntityService).addHooks(APIKEY_KIND, apiKeyHooks());
     container.resolve(ApiKeyIndex).start();
     const quotas = container.resolve(QuotaCounters);
     store.onChange((event) => { if (event.op === 'delete' && event.kind === APIKEYS) quotas.forget(event.id); });

@@ -5,7 +5,7 @@
  * verifiers in the plugin config.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference, type StoredEntity } from '../../core/plugin-api.js';
+import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 import type { ErrorDetail } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
@@ -103,31 +103,28 @@ export function verifierProblems(settings: InlineVerifier, prefix = ''): ErrorDe
   return problems;
 }
 
-function hideSecret(entity: StoredEntity): StoredEntity {
-  const verifier = entity as JwtVerifier;
-  if (verifier.keys.kind !== 'hmac') return entity;
-  return { ...verifier, keys: { kind: 'hmac' } } as StoredEntity;
+function hideSecret(verifier: JwtVerifier): JwtVerifier {
+  if (verifier.keys.kind !== 'hmac') return verifier;
+  return { ...verifier, keys: { kind: 'hmac' } };
 }
 
 /** Hooks: validate, keep an HMAC secret write-only (a PUT without it keeps the stored one). */
-export function jwtVerifierHooks(): EntityHooks {
+export function jwtVerifierHooks(): EntityHooks<JwtVerifier> {
   return {
-    check(entity, ctx) {
-      const verifier = entity as JwtVerifier;
+    check(verifier, ctx) {
       const problems = verifierProblems(verifier);
-      const previous = ctx.previous as JwtVerifier | undefined;
+      const previous = ctx.previous;
       if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && !(previous?.keys.kind === 'hmac' && previous.keys.secret)) {
         problems.push({ path: '/keys/secret', message: 'An HMAC verifier needs a secret of at least 32 bytes' });
       }
       return problems;
     },
-    prepare(entity, ctx) {
-      const verifier = entity as JwtVerifier;
-      const previous = ctx.previous as JwtVerifier | undefined;
+    prepare(verifier, ctx) {
+      const previous = ctx.previous;
       if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && previous?.keys.kind === 'hmac') {
-        return { ...verifier, keys: { kind: 'hmac', secret: previous.keys.secret } } as StoredEntity;
+        return { ...verifier, keys: { kind: 'hmac', secret: previous.keys.secret } };
       }
-      return entity;
+      return verifier;
     },
     present: hideSecret,
     export: (entity, options) => (options.includePrivateKeys ? entity : hideSecret(entity)),
