@@ -149,11 +149,16 @@ export class EntityService {
     return stored;
   }
 
-  /** Replace a stored entity by a programmatic change (rotation…), bumping its version. */
+  /**
+   * Replace a stored entity by a programmatic change (rotation…), bumping its version. The result
+   * must still conform to the schema (e.g. the bound on rotated-out keys): what is stored must load
+   * on the next start.
+   */
   async replace(kindName: string, id: string, next: StoredEntity): Promise<StoredEntity> {
     const kind = this.kind(kindName);
     const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
     const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
+    if (!kind.validator.check(stored)) throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
     await this.#store.put(kind.name, id, stored);
     return stored;
   }

@@ -133,6 +133,14 @@ describe('Configuration integrity', () => {
       assert.equal((await gw.admin('POST', '/api/keypairs/rotating/rotate', { retireAfterSeconds: 600 })).status, 200);
       assert.equal((await gw.admin('POST', '/api/keypairs/rotating/rotate')).status, 200);
     });
+
+    it('refuses a rotation that would store more rotated-out keys than the schema allows (the data file must load again)', async () => {
+      await gw.admin('POST', '/api/keypairs', { id: 'spinning', name: 'Spinning', alg: 'ES256' });
+      for (let i = 0; i < 100; i++) assert.equal((await gw.admin('POST', '/api/keypairs/spinning/rotate', { retireAfterSeconds: 3600 })).status, 200);
+      const refused = await gw.admin('POST', '/api/keypairs/spinning/rotate', { retireAfterSeconds: 3600 });
+      assert.equal(refused.status, 400, refused.text);
+      assert.equal((await gw.admin('GET', '/api/keypairs/spinning')).json().previousKeys.length, 100);
+    });
   });
 });
 
