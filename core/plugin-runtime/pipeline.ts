@@ -69,14 +69,15 @@ export function compileSinks(globals: readonly PluginInstance[], catalog: Plugin
     const plugin = catalog.get(instance.plugin);
     if (!plugin || !plugin.steps.includes('sink')) continue;
     let sink: Sink | undefined;
+    let applies: ((path: string) => boolean) | null;
     try {
       sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
+      applies = pathFilter(instance);
     } catch (error) {
       onError(instance, error);
       continue;
     }
     if (!sink) continue;
-    const applies = pathFilter(instance);
     sinks.push(applies ? { matches: (ctx) => applies(ctx.path) && sink.matches(ctx), handle: (ctx) => sink.handle(ctx) } : sink);
   }
   return sinks;

@@ -168,6 +168,11 @@ describe('Configuration integrity: start-up on a data file with an entity that d
     const data = JSON.parse(readFileSync(first.dataFile, 'utf8'));
     const bad = { ...data.entities.routes.good, id: 'legacy', name: 'legacy', frontend: { ...data.entities.routes.good.frontend, domains: ['legacy.test'] }, backend: { ...data.entities.routes.good.backend, targets: [{ url: 'http://127.0.0.1:70000', weight: 1 }] } };
     data.entities.routes.legacy = bad;
+    // and a global sink whose config no longer instantiates next to one that does
+    data.entities['global-config'].global.plugins = [
+      { plugin: 'client-credentials', enabled: true, include: ['('], exclude: [], config: {} },
+      { plugin: 'client-credentials', enabled: true, include: [], exclude: [], config: { secure: false, basePath: '/oauth' } },
+    ];
     writeFileSync(first.dataFile, JSON.stringify(data));
 
     gw = await startGateway({ dataDir });
@@ -176,6 +181,8 @@ describe('Configuration integrity: start-up on a data file with an entity that d
     assert.equal(isolated.json().error, 'route_unavailable');
     assert.ok(gw.logs.some((l) => l.level >= 50 && l.routeId === 'legacy'), 'an error names the route');
     assert.equal((await gw.proxy('/', { headers: basicAuth('client', 'a-long-enough-secret-123') })).status, 200);
+    assert.ok(gw.logs.some((l) => l.level >= 50 && l.plugin === 'client-credentials'), 'an error names the sink');
+    assert.equal((await gw.proxy('/oauth/jwks.json')).status, 200, 'the other sink answers');
 
     assert.equal((await gw.admin('DELETE', '/api/apikeys/client')).status, 204);
     assert.equal((await gw.proxy('/', { headers: basicAuth('client', 'a-long-enough-secret-123') })).status, 401);
