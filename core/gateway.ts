@@ -12,7 +12,9 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
 import { ConfigError, type BootConfig } from './config/boot-config.js';
-import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './config/entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
+import { targetProblem } from './http/upstream.js';
+import type { ErrorDetail } from './errors.js';
 import { LowdbStore } from './config/lowdb-store.js';
 import type { Store } from './config/store.js';
 import { EntityService } from './config/entity-service.js';
@@ -98,7 +100,7 @@ export class Gateway {
     container.registerInstance(EntityRegistry, registry);
     registerKeys(container);
     for (const plugin of options.plugins) plugin.register(container);
-    const store = new LowdbStore(options.config.store.file, registry);
+    const store = new LowdbStore(options.config.store.file, registry, options.logger);
     container.registerInstance(STORE, store);
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
@@ -110,8 +112,16 @@ export class Gateway {
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);
-    entities.addHooks(ROUTES.name, { check: (route) => catalog.check((route as Route).plugins ?? [], '/plugins', false) });
-    entities.addHooks(GLOBAL_CONFIG.name, { check: (global) => catalog.check((global as GlobalConfig).plugins ?? [], '/plugins', true) });
+    entities.usePluginReferences((instances, prefix) => catalog.references(instances, prefix));
+    // A write is accepted only when it compiles: what the compiler parses is parsed here first.
+    entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store) });
+    entities.addHooks(GLOBAL_CONFIG, {
+      check: (global) => {
+        const plugins = global.plugins ?? [];
+        const problems = catalog.check(plugins, '/plugins', true);
+        return problems.length > 0 ? problems : catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
+      },
+    });
 
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
@@ -182,6 +192,26 @@ export class Gateway {
     await this.state.pools.close();
     await this.store.close();
   }
+}
+
+/** Everything the compiler will need from a route: target URLs, plugin configs, and the plugins instantiated once. */
+function routeProblems(route: Route, catalog: PluginCatalog, store: Store): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  route.backend.targets.forEach((target, i) => {
+    const problem = targetProblem(target.url);
+    if (problem) problems.push({ path: `/backend/targets/${i}/url`, message: problem });
+  });
+  const plugins = route.plugins ?? [];
+  problems.push(...catalog.check(plugins, '/plugins', false));
+  if (problems.length > 0) return problems;
+  const global = store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID);
+  const scope = { routeId: route.id, routeTags: route.tags ?? [] };
+  const own = catalog.dryRun(plugins, '/plugins', scope);
+  if (own.length > 0) return own;
+  // The global instances this route inherits, instantiated in its scope.
+  const overridden = new Set(plugins.map((p) => p.plugin));
+  const inherited = (global?.plugins ?? []).filter((p) => !overridden.has(p.plugin) && p.enabled !== false && !catalog.get(p.plugin)?.globalOnly);
+  return catalog.dryRun(inherited, '/plugins', scope).map((p) => ({ path: '/plugins', message: `A global plugin cannot run on this route: ${p.message}` }));
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<void> {

@@ -29,7 +29,7 @@ export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } fr
 export type { BootConfig } from './config/boot-config.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
-export { defineEntityKind, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, type EntityKind, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
+export { defineEntityKind, DateTime, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityKind, type EntityReference, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
 export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
@@ -40,6 +40,6 @@ export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, Q
 export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them
-export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, addKeyPairReferences, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

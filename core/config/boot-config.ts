@@ -12,25 +12,25 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
 export const BootConfigSchema = Type.Object({
   proxy: Type.Object({
-    host: Type.String({ default: '127.0.0.1', description: 'Address the proxy listens on (`0.0.0.0` for every interface).' }),
+    host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address the proxy listens on (`0.0.0.0` for every interface).' }),
     port: { ...Port, default: 8080, description: 'Proxy port (PORTCULLIS_PROXY_PORT).' },
-    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'The URL clients reach the proxy at, e.g. https://api.example.com: the issuer of its tokens (PORTCULLIS_PUBLIC_URL); default: the listener\'s address.' })),
-    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }), { default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
-    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2000, description: 'The URL clients reach the proxy at, e.g. https://api.example.com: the issuer of its tokens (PORTCULLIS_PUBLIC_URL); default: the listener\'s address.' })),
+    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
+    requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
     tls: Type.Optional(Type.Object({
       port: { ...Port, default: 8443, description: 'HTTPS port of the proxy (PORTCULLIS_PROXY_TLS_PORT).' },
-      certFile: Type.String({ minLength: 1, description: 'PEM certificate chain.' }),
-      keyFile: Type.String({ minLength: 1, description: 'PEM private key.' }),
+      certFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM certificate chain.' }),
+      keyFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key.' }),
     }, { additionalProperties: false, description: 'Also serve the proxy over HTTPS.' })),
   }, { additionalProperties: false, default: {} }),
   admin: Type.Object({
-    host: Type.String({ default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
+    host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
-    username: Type.String({ minLength: 1, default: 'admin', description: 'Admin user name.' }),
+    username: Type.String({ minLength: 1, maxLength: 200, default: 'admin', description: 'Admin user name.' }),
     sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800, description: 'A back-office session ends after this long without activity.' }),
   }, { additionalProperties: false, default: {} }),
   store: Type.Object({
-    file: Type.String({ minLength: 1, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
+    file: Type.String({ minLength: 1, maxLength: 4096, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
   }, { additionalProperties: false, default: {} }),
   storage: Type.Object({
     kind: Type.Union([Type.Literal('embedded'), Type.Literal('redis')], { default: 'embedded', description: '`embedded`: the data file and a state directory next to it (`<file>.state/`); `redis`: configuration and runtime state in Redis, for several instances. A storage URL alone means `redis`.' }),
@@ -41,7 +41,7 @@ export const BootConfigSchema = Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (PORTCULLIS_LOG_LEVEL).' }),
     pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Human-readable logs; `auto` when stdout is a terminal.' }),
   }, { additionalProperties: false, default: {} }),
-  shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
+  shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
 }, { additionalProperties: false });
 
 export type BootConfig = Static<typeof BootConfigSchema>;

@@ -10,10 +10,11 @@ import type { Pool } from 'undici';
 import { LOGGER, STORE } from '../tokens.js';
 import type { Store, ChangeEvent } from './store.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type Route } from './entities.js';
+import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { compilePipeline, compileSinks, effectiveInstances } from '../plugin-runtime/pipeline.js';
 import { RouteTable, type CompiledRoute } from '../http/router.js';
-import { UpstreamPools } from '../http/upstream.js';
+import { UpstreamPools, type UpstreamTarget } from '../http/upstream.js';
 import { WeightedRoundRobin } from '../http/balancer.js';
 import type { Sink } from '../plugin-runtime/plugin.js';
 
@@ -58,17 +59,18 @@ export class State {
     if (event.op === 'reset' || this.#registry.get(event.kind)?.affectsPipelines) this.rebuild();
   }
 
-  /** Recompile everything and swap the snapshot in. */
+  /**
+   * Recompile everything and swap the snapshot in. One entity that does not compile (written by an
+   * older version, or a plugin that fails) is isolated, never the whole snapshot: its route answers
+   * 503, its sink is left out, an error names it, and every other change still reaches traffic.
+   */
   rebuild(): void {
-    const globalConfig = (this.#store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID) as GlobalConfig | undefined) ?? { plugins: [] };
-    const routes = (this.#store.list(ROUTES.name) as Route[]).filter((r) => r.enabled !== false);
+    const globalConfig = this.#store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID) ?? { plugins: [] };
+    const routes = this.#store.list(ROUTES).filter((r) => r.enabled !== false);
     const compiled = routes.map((route) => this.#compileRoute(route, globalConfig));
-    let sinks: Sink[] = [];
-    try {
-      sinks = compileSinks(globalConfig.plugins ?? [], this.#catalog);
-    } catch (error) {
-      this.#log.error({ err: error }, 'global sink plugins could not be compiled; no sink is active');
-    }
+    const sinks: Sink[] = compileSinks(globalConfig.plugins ?? [], this.#catalog, (instance, error) => {
+      this.#log.error({ err: error, plugin: instance.plugin }, 'a global sink plugin could not be compiled; it is not active until fixed');
+    });
     const used = new Set<Pool>();
     for (const route of compiled) for (const target of route.balancer.targets) used.add(target.pool);
     this.#snapshot = { routes: new RouteTable(compiled), sinks, globalConfig };
@@ -78,14 +80,17 @@ export class State {
 
   #compileRoute(route: Route, globalConfig: GlobalConfig): CompiledRoute {
     const { frontend, backend } = route;
-    let pipeline = null;
+    let pipeline: Pipeline | null = null;
+    let targets: UpstreamTarget[] = [];
     try {
+      const connectMs = backend.timeouts?.connectMs ?? 5_000;
+      targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs));
       pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false });
     } catch (error) {
-      this.#log.error({ err: error, routeId: route.id }, 'route plugins could not be compiled; the route answers 503 until fixed');
+      // A null pipeline makes the route answer 503 route_unavailable.
+      pipeline = null;
+      this.#log.error({ err: error, routeId: route.id }, 'route could not be compiled; it answers 503 until fixed');
     }
-    const connectMs = backend.timeouts?.connectMs ?? 5_000;
-    const targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs));
     return {
       id: route.id,
       route,

@@ -7,6 +7,10 @@ import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { DataFileError } from './store.js';
+import { rejectForbiddenKeys } from './schema.js';
+
+/** What a read found: nothing at all (first start), or the parsed document, whatever it holds. */
+export type DataFileContent = { found: false } | { found: true; data: unknown };
 
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly #file: string;
@@ -17,16 +21,26 @@ export class DurableJsonFile<T> implements Adapter<T> {
     this.#tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   }
 
+  /** The lowdb contract; prefer `readContent`, which tells a missing file from a file holding `null`. */
   async read(): Promise<T | null> {
+    const content = await this.readContent();
+    return content.found ? (content.data as T) : null;
+  }
+
+  /**
+   * Only a missing file (ENOENT) is reported as not found; any other failure to read or parse is a
+   * DataFileError, so that a file we cannot understand is never mistaken for a first start.
+   */
+  async readContent(): Promise<DataFileContent> {
     let text: string;
     try {
       text = await readFile(this.#file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
       throw new DataFileError(`Cannot read data file ${this.#file}: ${(error as Error).message}`);
     }
     try {
-      return JSON.parse(text) as T;
+      return { found: true, data: JSON.parse(text, rejectForbiddenKeys) };
     } catch (error) {
       throw new DataFileError(`Data file ${this.#file} is not valid JSON (${(error as Error).message}); fix or move it away, it will not be overwritten`);
     }

@@ -4,24 +4,32 @@
  * and the data file, types the code and draws the back-office form.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { compileValidator, type Validator } from './schema.js';
+import { compileValidator, DATE_TIME_MAX_LENGTH, type Validator } from './schema.js';
+
+/** A real date-time (RFC 3339, calendar checked by the format registered in schema.ts). */
+export const DateTime = (options: { description?: string } = {}) => Type.String({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH, ...options });
 
 /** Fields every stored entity carries; the store sets them, clients may send them back unchanged. */
 export const EntityMeta = {
-  version: Type.Optional(Type.Integer({ minimum: 1, description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).' })),
-  createdAt: Type.Optional(Type.String({ description: 'Read-only: creation time (ISO 8601).' })),
-  updatedAt: Type.Optional(Type.String({ description: 'Read-only: last update time (ISO 8601).' })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).' })),
+  createdAt: Type.Optional(DateTime({ description: 'Read-only: creation time (ISO 8601).' })),
+  updatedAt: Type.Optional(DateTime({ description: 'Read-only: last update time (ISO 8601).' })),
 };
 export const READ_ONLY_FIELDS = ['createdAt', 'updatedAt'] as const;
 
-export const EntityId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', description: 'Identifier: letters, digits, `.`, `_`, `~`, `-`; at most 128 characters.' });
+export const EntityId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', maxLength: 128, description: 'Identifier: letters, digits, `.`, `_`, `~`, `-`; at most 128 characters.' });
+
+/** Bounds shared by the schemas: every string, list and map accepted from a client has a size. */
+export const MAX_PATTERN_LENGTH = 1000;
+export const MAX_LIST_ITEMS = 100;
+export const MAX_MAP_ENTRIES = 100;
 
 export const PluginInstanceSchema = Type.Object({
-  plugin: Type.String({ minLength: 1, description: 'Plugin id from the catalog (`GET /api/plugins`).' }),
+  plugin: Type.String({ minLength: 1, maxLength: 100, description: 'Plugin id from the catalog (`GET /api/plugins`).' }),
   enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
-  include: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths." }),
-  exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.' }),
-  config: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "The plugin's configuration; validated against its schema." }),
+  include: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths.' }),
+  exclude: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.' }),
+  config: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: "The plugin's configuration; validated against its schema." }),
 }, { additionalProperties: false });
 export type PluginInstance = Static<typeof PluginInstanceSchema>;
 
@@ -29,7 +37,7 @@ const DOMAIN_PATTERN = '^(\\*|(\\*\\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?
 const METHOD_PATTERN = '^[A-Z]+$';
 
 export const TargetSchema = Type.Object({
-  url: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.' }),
+  url: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2000, description: 'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.' }),
   weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of the traffic (weighted round robin).' }),
 }, { additionalProperties: false });
 
@@ -38,19 +46,19 @@ export const RouteSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
   description: Type.String({ default: '', maxLength: 2000 }),
   enabled: Type.Boolean({ default: true, description: 'A disabled route matches nothing.' }),
-  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], description: 'Free labels; API keys can be authorized for `tag:<name>`.' }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Free labels; API keys can be authorized for `tag:<name>`.' }),
   frontend: Type.Object({
-    domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN }), { minItems: 1, description: 'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).' }),
-    methods: Type.Array(Type.String({ pattern: METHOD_PATTERN }), { default: [], description: 'Allowed methods; empty means any.' }),
+    domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).' }),
+    methods: Type.Array(Type.String({ pattern: METHOD_PATTERN, maxLength: 32 }), { default: [], maxItems: 32, description: 'Allowed methods; empty means any.' }),
     exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
     stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
     // optional: data files written before this field existed must still load
     caseSensitive: Type.Optional(Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' })),
-    headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Request headers that must be present with these exact values.' }),
-    query: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Query parameters that must be present with these exact values.' }),
+    headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Request headers that must be present with these exact values.' }),
+    query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Query parameters that must be present with these exact values.' }),
   }, { additionalProperties: false, default: {} }),
   backend: Type.Object({
-    targets: Type.Array(TargetSchema, { minItems: 1, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
+    targets: Type.Array(TargetSchema, { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
     rewriteHost: Type.Boolean({ default: true, description: "Send the target's host as `Host` (otherwise the client's)." }),
     timeouts: Type.Object({
       connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5_000, description: 'Time to open a connection.' }),
@@ -58,13 +66,13 @@ export const RouteSchema = Type.Object({
       bodyMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000, description: 'Longest pause between two chunks of the response body.' }),
     }, { additionalProperties: false, default: {} }),
   }, { additionalProperties: false }),
-  plugins: Type.Array(PluginInstanceSchema, { default: [], description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.' }),
+  plugins: Type.Array(PluginInstanceSchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.' }),
   ...EntityMeta,
 }, { additionalProperties: false });
 export type Route = Static<typeof RouteSchema>;
 
 export const GlobalConfigSchema = Type.Object({
-  plugins: Type.Array(PluginInstanceSchema, { default: [], description: 'Plugins run on every route (sinks run before routing).' }),
+  plugins: Type.Array(PluginInstanceSchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Plugins run on every route (sinks run before routing).' }),
   ...EntityMeta,
 }, { additionalProperties: false });
 export type GlobalConfig = Static<typeof GlobalConfigSchema>;
@@ -72,6 +80,21 @@ export const GLOBAL_CONFIG_ID = 'global';
 
 /** Anything stored: an object with its metadata. */
 export type StoredEntity = Record<string, unknown> & { version?: number; createdAt?: string; updatedAt?: string };
+
+/** A reference from one entity to another, as its kind declares it. */
+export interface EntityReference {
+  /** Kind (collection name) of the referenced entity. */
+  readonly kind: string;
+  readonly id: string;
+  /** JSON pointer to the field holding the reference, relative to the referring entity. */
+  readonly path: string;
+}
+
+/** What a kind's `references` may ask for: references held in plugin configurations. */
+export interface ReferenceContext {
+  /** The references of plugin instances (each plugin declares those of its config), paths under `prefix`. */
+  pluginReferences(instances: readonly PluginInstance[], prefix: string): EntityReference[];
+}
 
 export interface EntityKind<S extends TSchema = TSchema> {
   /** Collection name, also the admin API path segment: `routes`, `apikeys`… */
@@ -88,16 +111,25 @@ export interface EntityKind<S extends TSchema = TSchema> {
   readonly affectsPipelines: boolean;
   /** The value of a singleton before anything was written. */
   readonly initial?: () => Static<S>;
+  /**
+   * The entities this one refers to. The EntityService checks on every write that they exist and
+   * refuses to delete an entity while anything refers to it.
+   */
+  references?(entity: Static<S>, ctx: ReferenceContext): EntityReference[];
 }
 
 export function defineEntityKind<S extends TSchema>(kind: Omit<EntityKind<S>, 'validator'>): EntityKind<S> {
   return { ...kind, validator: compileValidator(kind.schema) };
 }
 
-export const ROUTES = defineEntityKind({ name: 'routes', title: 'route', schema: RouteSchema, idField: 'id', affectsPipelines: true });
+export const ROUTES = defineEntityKind({
+  name: 'routes', title: 'route', schema: RouteSchema, idField: 'id', affectsPipelines: true,
+  references: (route, ctx) => ctx.pluginReferences(route.plugins ?? [], '/plugins'),
+});
 export const GLOBAL_CONFIG = defineEntityKind({
   name: 'global-config', title: 'global configuration', schema: GlobalConfigSchema, idField: 'id',
   singletonId: GLOBAL_CONFIG_ID, affectsPipelines: true, initial: () => ({ plugins: [] }),
+  references: (global, ctx) => ctx.pluginReferences(global.plugins ?? [], '/plugins'),
 });
 
 /** The kinds known to this process: the core's and those registered by plugins. */
@@ -115,5 +147,6 @@ export class EntityRegistry {
   }
 
   get(name: string): EntityKind | undefined { return this.#kinds.get(name); }
+  has(name: string): boolean { return this.#kinds.has(name); }
   all(): EntityKind[] { return [...this.#kinds.values()]; }
 }

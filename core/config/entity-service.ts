@@ -1,34 +1,42 @@
 /**
  * Writes of every entity kind go through here (admin API, back office, import): schema validation
- * with defaults, the kind's own checks, optimistic concurrency by `version`, metadata, one durable
- * store write. Kinds owned by plugins add behaviour through hooks (hash a secret, hide a key).
+ * with defaults, the kind's own checks, the references it declares (they must exist; a referenced
+ * entity cannot be deleted), optimistic concurrency by `version`, metadata, one durable store
+ * write. Kinds owned by plugins add behaviour through hooks (hash a secret, hide a key).
  */
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { STORE } from '../tokens.js';
-import type { Collections, Store } from './store.js';
-import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type StoredEntity } from './entities.js';
+import { emptyRecord, type Collections, type Store } from './store.js';
+import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference, type PluginInstance, type ReferenceContext, type StoredEntity } from './entities.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
+import { forbiddenKeyPath, isDateTime } from './schema.js';
 
-export interface WriteContext {
+/** How many referring entities a refused delete names. */
+const MAX_REPORTED_REFERRERS = 10;
+
+export interface WriteContext<T = StoredEntity> {
   /** The entity before this write (undefined on create). */
-  previous: StoredEntity | undefined;
+  previous: T | undefined;
   /** Whether this write is part of an import (the whole document is validated first). */
   importing: boolean;
 }
 
-export interface EntityHooks {
-  /** Problems beyond the schema (references, plugin configs); paths relative to the entity. */
-  check?(entity: StoredEntity, ctx: WriteContext): ErrorDetail[];
+/**
+ * Behaviour a kind adds to the write path, typed by the kind's entity (`addHooks(APIKEY_KIND, …)`
+ * gives `ApiKey`); several registrations compose in order.
+ */
+export interface EntityHooks<T = StoredEntity> {
+  /** Problems beyond the schema and the declared references (consistency, key material); paths relative to the entity. */
+  check?(entity: T, ctx: WriteContext<T>): ErrorDetail[];
   /** Turn validated input into what is stored (e.g. hash a secret). Runs after `check`. */
-  prepare?(entity: StoredEntity, ctx: WriteContext): StoredEntity;
+  prepare?(entity: T, ctx: WriteContext<T>): StoredEntity;
   /** What the API shows of a stored entity (e.g. without secret hashes). */
-  present?(entity: StoredEntity): StoredEntity;
-  /** Problems that forbid deleting (e.g. still referenced). */
-  checkDelete?(id: string): ErrorDetail[];
+  present?(entity: T): StoredEntity;
   /** What an export contains of a stored entity. */
-  export?(entity: StoredEntity, options: ExportOptions): StoredEntity;
+  export?(entity: T, options: ExportOptions): StoredEntity;
   /** A new id when the client gives none. */
   generateId?(): string;
 }
@@ -48,31 +56,49 @@ export class EntityService {
   readonly #store: Store;
   readonly #registry: EntityRegistry;
   readonly #hooks = new Map<string, EntityHooks[]>();
+  #pluginReferences: ReferenceContext['pluginReferences'] = () => [];
 
   constructor(@inject(STORE) store: Store, registry: EntityRegistry) {
     this.#store = store;
     this.#registry = registry;
   }
 
-  /** Add behaviour to a kind; several registrations compose in order. */
-  addHooks(kind: string, hooks: EntityHooks): void {
-    const list = this.#hooks.get(kind) ?? [];
-    list.push(hooks);
-    this.#hooks.set(kind, list);
+  /** How references in plugin configurations are found (the plugin catalog, set by the gateway). */
+  usePluginReferences(find: (instances: readonly PluginInstance[], prefix: string) => EntityReference[]): void {
+    this.#pluginReferences = find;
   }
 
-  kind(name: string): EntityKind {
+  /** Add behaviour to a kind; several registrations compose in order. */
+  addHooks<S extends TSchema>(kind: EntityKind<S>, hooks: EntityHooks<Static<S>>): void;
+  addHooks(kind: string, hooks: EntityHooks): void;
+  addHooks(kind: string | EntityKind, hooks: EntityHooks): void {
+    const name = typeof kind === 'string' ? kind : kind.name;
+    const list = this.#hooks.get(name) ?? [];
+    // Hooks only ever see entities of their kind, validated by its schema.
+    list.push(hooks);
+    this.#hooks.set(name, list);
+  }
+
+  kind<S extends TSchema>(kind: EntityKind<S>): EntityKind<S>;
+  kind(name: string): EntityKind;
+  kind(name: string | EntityKind): EntityKind {
+    if (typeof name !== 'string') return name;
     const kind = this.#registry.get(name);
     if (!kind) throw new NotFoundError(`Unknown entity kind "${name}"`);
     return kind;
   }
 
-  list(kindName: string): StoredEntity[] {
-    return this.#store.list(this.kind(kindName).name);
+  /** Every entity of a kind; typed when given the kind: `list(ROUTES)` is `Route[]`. */
+  list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
+  list(kindName: string): StoredEntity[];
+  list(kindName: string | EntityKind): StoredEntity[] {
+    return this.#store.list(this.kind(kindName as string).name);
   }
 
-  get(kindName: string, id: string): StoredEntity {
-    const kind = this.kind(kindName);
+  get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S>;
+  get(kindName: string, id: string): StoredEntity;
+  get(kindName: string | EntityKind, id: string): StoredEntity {
+    const kind = this.kind(kindName as string);
     const entity = this.#store.get(kind.name, id) ?? (kind.singletonId === id && kind.initial ? (kind.initial() as StoredEntity) : undefined);
     if (!entity) throw new NotFoundError(`No ${kind.title} with id "${id}"`);
     return entity;
@@ -123,11 +149,16 @@ export class EntityService {
     return stored;
   }
 
-  /** Replace a stored entity by a programmatic change (rotation…), bumping its version. */
+  /**
+   * Replace a stored entity by a programmatic change (rotation…), bumping its version. The result
+   * must still conform to the schema (e.g. the bound on rotated-out keys): what is stored must load
+   * on the next start.
+   */
   async replace(kindName: string, id: string, next: StoredEntity): Promise<StoredEntity> {
     const kind = this.kind(kindName);
     const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
     const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
+    if (!kind.validator.check(stored)) throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
     await this.#store.put(kind.name, id, stored);
     return stored;
   }
@@ -136,9 +167,39 @@ export class EntityService {
     const kind = this.kind(kindName);
     if (kind.singletonId) throw new BadRequestError(`The ${kind.title} cannot be deleted`);
     if (!this.#store.get(kind.name, id)) notFound(kind, id);
-    const problems = (this.#hooks.get(kindName) ?? []).flatMap((h) => h.checkDelete?.(id) ?? []);
-    if (problems.length > 0) throw new ConflictError(`The ${kind.title} "${id}" is still in use: ${problems.map((p) => p.message).join('; ')}`);
+    const referrers = this.#referrersOf(kind.name, id);
+    if (referrers.length > 0) {
+      throw new ConflictError(`The ${kind.title} "${id}" is still in use by ${referrers.join(', ')}; change or delete ${referrers.length === 1 ? 'it' : 'them'} first`);
+    }
     await this.#store.delete(kind.name, id);
+  }
+
+  /** Who refers to an entity, as `route "a" (/plugins/0/config/verifiers/0)`, whatever kind or plugin holds the reference. */
+  #referrersOf(kindName: string, id: string): string[] {
+    const found: string[] = [];
+    for (const kind of this.#registry.all()) {
+      if (!kind.references) continue;
+      const entities = kind.singletonId ? [this.#store.get(kind.name, kind.singletonId)].filter((e) => e !== undefined) : this.#store.list(kind.name);
+      for (const entity of entities) {
+        for (const ref of this.#referencesOf(kind, entity)) {
+          if (ref.kind !== kindName || ref.id !== id) continue;
+          found.push(`${kind.title} "${String(kind.singletonId ?? entity[kind.idField])}" (${ref.path})`);
+          if (found.length >= MAX_REPORTED_REFERRERS) return found;
+        }
+      }
+    }
+    return found;
+  }
+
+  #referencesOf(kind: EntityKind, entity: StoredEntity): EntityReference[] {
+    return kind.references?.(entity, { pluginReferences: this.#pluginReferences }) ?? [];
+  }
+
+  /** The references of `entity` that `exists` does not find, as problems at their paths. */
+  #danglingReferences(kind: EntityKind, entity: StoredEntity, exists: (kind: string, id: string) => boolean, prefix = ''): ErrorDetail[] {
+    return this.#referencesOf(kind, entity)
+      .filter((ref) => !exists(ref.kind, ref.id))
+      .map((ref) => ({ path: prefix + ref.path, message: `No ${this.#registry.get(ref.kind)?.title ?? ref.kind} with id "${ref.id}"` }));
   }
 
   export(options: ExportOptions): ExportDocument {
@@ -163,7 +224,7 @@ export class EntityService {
     }
     const unknown = Object.keys(body).filter((k) => k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k));
     if (unknown.length > 0) throw new BadRequestError(`Unknown entity kinds in the import: ${unknown.join(', ')}`);
-    const collections: Collections = {};
+    const collections: Collections = emptyRecord();
     const errors: ErrorDetail[] = [];
     const counts: Record<string, number> = {};
     const now = new Date().toISOString();
@@ -174,13 +235,13 @@ export class EntityService {
         errors.push({ path: `/${kind.name}`, message: kind.singletonId ? 'Expected an object' : 'Expected an array' });
         continue;
       }
-      const collection: Record<string, StoredEntity> = {};
+      const collection = emptyRecord<StoredEntity>();
       items.forEach((item, index) => {
         const at = kind.singletonId ? `/${kind.name}` : `/${kind.name}/${index}`;
         try {
           const input = asObject(item, kind.title);
           const id = kind.singletonId ?? input[kind.idField];
-          if (typeof id === 'string' && collection[id]) {
+          if (typeof id === 'string' && Object.hasOwn(collection, id)) {
             errors.push({ path: `${at}/${kind.idField}`, message: `Duplicate id "${id}"` });
             return;
           }
@@ -188,7 +249,9 @@ export class EntityService {
           const entity = this.#validate(kind, input, { previous: existing, importing: true }, at);
           const key = kind.singletonId ?? String(entity[kind.idField]);
           const version = typeof input.version === 'number' && input.version >= 1 ? input.version : 1;
-          collection[key] = { ...entity, version, createdAt: typeof input.createdAt === 'string' ? input.createdAt : now, updatedAt: now };
+          // An imported creation time is kept only when it is a real date: the data file must validate on restart.
+          const createdAt = typeof input.createdAt === 'string' && isDateTime(input.createdAt) ? input.createdAt : now;
+          collection[key] = { ...entity, version, createdAt, updatedAt: now };
         } catch (error) {
           if (error instanceof ValidationError) errors.push(...(error.details ?? []));
           else if (error instanceof BadRequestError) errors.push({ path: at, message: error.message });
@@ -198,19 +261,45 @@ export class EntityService {
       collections[kind.name] = collection;
       counts[kind.name] = Object.keys(collection).length;
     }
+    if (errors.length === 0) errors.push(...this.#importReferenceProblems(collections));
     if (errors.length > 0) throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
     await this.#store.replaceAll(collections);
     return counts;
   }
 
-  /** Schema (with defaults), then the kind's checks, then its preparation. */
+  /**
+   * References after an import, checked against the state it leaves: the imported kinds as the
+   * document has them (an entity may refer to one imported with it), the other kinds as stored.
+   */
+  #importReferenceProblems(collections: Collections): ErrorDetail[] {
+    const exists = (kind: string, id: string) => (Object.hasOwn(collections, kind) ? Object.hasOwn(collections[kind]!, id) : this.#store.get(kind, id) !== undefined);
+    const problems: ErrorDetail[] = [];
+    for (const kind of this.#registry.all()) {
+      if (!kind.references) continue;
+      const imported = Object.hasOwn(collections, kind.name);
+      const entities = imported ? Object.values(collections[kind.name]!) : this.#store.list(kind.name);
+      entities.forEach((entity, index) => {
+        const at = imported ? (kind.singletonId ? `/${kind.name}` : `/${kind.name}/${index}`) : `/${kind.name}`;
+        for (const problem of this.#danglingReferences(kind, entity, exists, at)) {
+          problems.push(imported ? problem : { path: at, message: `The stored ${kind.title} "${String(entity[kind.idField] ?? kind.singletonId)}" refers to it (${problem.path.slice(at.length)}): ${problem.message} in the import` });
+        }
+      });
+    }
+    return problems;
+  }
+
+  /** Schema (with defaults), then the kind's checks and references, then its preparation. */
   #validate(kind: EntityKind, body: Record<string, unknown>, ctx: WriteContext, prefix = ''): StoredEntity {
+    const forbidden = forbiddenKeyPath(body);
+    if (forbidden !== null) throw new ValidationError(`Invalid ${kind.title}`, [{ path: prefix + forbidden, message: 'The key "__proto__" is not allowed' }]);
     const input = { ...body };
     delete input.version;
     for (const field of READ_ONLY_FIELDS) delete input[field];
     let entity = kind.validator.parse(input, kind.title, prefix) as StoredEntity;
     const hooks = this.#hooks.get(kind.name) ?? [];
     const problems = hooks.flatMap((h) => h.check?.(entity, ctx) ?? []);
+    // During an import, references are checked against the whole document once it is read.
+    if (!ctx.importing) problems.push(...this.#danglingReferences(kind, entity, (k, id) => this.#store.get(k, id) !== undefined));
     if (problems.length > 0) {
       throw new ValidationError(`Invalid ${kind.title}`, problems.map((p) => ({ path: prefix + (p.path === '/' ? '' : p.path), message: p.message })));
     }
@@ -221,7 +310,8 @@ export class EntityService {
 
 function asObject(input: unknown, what: string): Record<string, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BadRequestError(`The ${what} must be a JSON object`);
-  return { ...(input as Record<string, unknown>) };
+  // A prototype-free copy: an own `__proto__` key stays a key (and is refused by #validate).
+  return Object.assign(emptyRecord<unknown>(), input);
 }
 
 function notFound(kind: EntityKind, id: string): never {

@@ -5,9 +5,11 @@
  */
 import { Low } from 'lowdb';
 import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { DurableJsonFile } from './durable-json-file.js';
-import { DataFileError, type ChangeEvent, type Collections, type Store } from './store.js';
-import type { EntityRegistry, StoredEntity } from './entities.js';
+import { DataFileError, emptyRecord, kindName, type ChangeEvent, type Collections, type Store } from './store.js';
+import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 
 export const DATA_SCHEMA_VERSION = 1;
 
@@ -31,14 +33,16 @@ export class LowdbStore implements Store {
   readonly #file: DurableJsonFile<DataFile>;
   readonly #registry: EntityRegistry;
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
+  readonly #log: Logger | null;
   #open = false;
   /** The batch collecting changes for the next write, and the write in progress. */
   #nextBatch: Batch | null = null;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(file: string, registry: EntityRegistry) {
+  constructor(file: string, registry: EntityRegistry, log?: Logger) {
     this.location = resolve(file);
     this.#registry = registry;
+    this.#log = log ?? null;
     this.#file = new DurableJsonFile<DataFile>(this.location);
     this.#db = new Low<DataFile>(this.#file, emptyData());
   }
@@ -46,18 +50,23 @@ export class LowdbStore implements Store {
   async open(): Promise<void> {
     // Read through the adapter directly: lowdb keeps its default data when the file is missing,
     // and we need to know that to create the file.
-    const raw = await this.#file.read();
-    this.#db.data = this.#validate(raw);
+    // Only a missing file means a first start: anything else that is not a store stops start-up.
+    const content = await this.#file.readContent();
+    this.#db.data = content.found ? this.#validate(content.data) : emptyData();
     this.#open = true;
-    if (raw === null) await this.#commit(() => {}, []);
+    if (!content.found) await this.#commit(() => {}, []);
   }
 
-  get(kind: string, id: string): StoredEntity | undefined {
-    return this.#collection(kind)[id];
+  get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
+  get(kind: string, id: string): StoredEntity | undefined;
+  get(kind: string | EntityKind, id: string): StoredEntity | undefined {
+    return this.#collection(kindName(kind))[id];
   }
 
-  list(kind: string): StoredEntity[] {
-    return Object.values(this.#collection(kind));
+  list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
+  list(kind: string): StoredEntity[];
+  list(kind: string | EntityKind): StoredEntity[] {
+    return Object.values(this.#collection(kindName(kind)));
   }
 
   count(kind: string): number {
@@ -84,7 +93,10 @@ export class LowdbStore implements Store {
   replaceAll(collections: Collections): Promise<void> {
     const data = this.#db.data;
     const previous = data.entities;
-    data.entities = { ...previous, ...collections };
+    const next = emptyRecord<Record<string, StoredEntity>>();
+    Object.assign(next, previous);
+    for (const [kind, collection] of Object.entries(collections)) next[kind] = Object.assign(emptyRecord<StoredEntity>(), collection);
+    data.entities = next;
     return this.#commit(() => { data.entities = previous; }, [{ op: 'reset' }]);
   }
 
@@ -115,7 +127,7 @@ export class LowdbStore implements Store {
 
   #collectionForWrite(kind: string): Record<string, StoredEntity> {
     if (!this.#open) throw new Error('Store is not open');
-    return (this.#db.data.entities[kind] ??= {});
+    return (this.#db.data.entities[kind] ??= emptyRecord());
   }
 
   /** Join the next write; the promise settles when that write is durable (then listeners are told). */
@@ -141,28 +153,41 @@ export class LowdbStore implements Store {
     return batch.done;
   }
 
+  /**
+   * Tell every listener. The write is durable and its callers are acknowledged whatever a listener
+   * does: one that throws is logged and the others still hear of the change.
+   */
   #emit(event: ChangeEvent): void {
-    for (const listener of this.#listeners) listener(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#log?.error({ err: error, change: event }, 'a change listener failed; the change is stored');
+      }
+    }
   }
 
   #validate(data: unknown): DataFile {
-    if (data === null) return emptyData();
     const where = this.location;
-    if (typeof data !== 'object' || Array.isArray(data)) throw new DataFileError(`Data file ${where} must hold a JSON object`);
-    const file = data as Partial<DataFile>;
-    if (file.schemaVersion !== DATA_SCHEMA_VERSION) {
-      throw new DataFileError(`Data file ${where} has schemaVersion ${JSON.stringify(file.schemaVersion)}; this Portcullis reads version ${DATA_SCHEMA_VERSION}`);
+    const unreadable = (why: string) => new DataFileError(`Data file ${where} ${why}; fix or move it away, it will not be overwritten`);
+    if (!isPlainObject(data)) throw unreadable(`does not hold a Portcullis store (found ${describeJson(data)})`);
+    if (data.schemaVersion !== DATA_SCHEMA_VERSION) {
+      throw unreadable(`has schemaVersion ${JSON.stringify(data.schemaVersion)}; this Portcullis reads version ${DATA_SCHEMA_VERSION}`);
     }
+    const settings = data.settings === undefined ? {} : data.settings;
+    if (!isPlainObject(settings)) throw unreadable('has "settings" that is not an object');
+    const entities = data.entities === undefined ? {} : data.entities;
+    if (!isPlainObject(entities)) throw unreadable('has "entities" that is not an object');
     const problems: string[] = [];
-    const entities = file.entities ?? {};
-    if (typeof entities !== 'object' || Array.isArray(entities)) throw new DataFileError(`Data file ${where}: "entities" must be an object`);
-    for (const kind of this.#registry.all()) {
-      const collection = entities[kind.name];
-      if (collection === undefined) continue;
-      if (typeof collection !== 'object' || collection === null || Array.isArray(collection)) {
-        problems.push(`${kind.name}: must be an object keyed by id`);
+    const loaded = emptyRecord<Record<string, StoredEntity>>();
+    for (const [name, collection] of Object.entries(entities)) {
+      const kind = this.#registry.get(name);
+      if (!isPlainObject(collection)) {
+        problems.push(`${name}: must be an object keyed by id`);
         continue;
       }
+      loaded[name] = Object.assign(emptyRecord<StoredEntity>(), collection) as Record<string, StoredEntity>;
+      if (!kind) continue; // a kind of a plugin not installed now: kept as it is
       for (const [id, entity] of Object.entries(collection)) {
         if (kind.validator.check(entity)) continue; // the error walker is slow: only for the invalid ones
         for (const error of kind.validator.errors(entity, `${kind.name}/${id}`)) problems.push(`${error.path}: ${error.message}`);
@@ -173,12 +198,23 @@ export class LowdbStore implements Store {
     if (problems.length > 0) {
       throw new DataFileError(`Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`);
     }
-    return { schemaVersion: DATA_SCHEMA_VERSION, settings: file.settings ?? {}, entities };
+    return { schemaVersion: DATA_SCHEMA_VERSION, settings: Object.assign(emptyRecord<unknown>(), settings), entities: loaded };
   }
 }
 
-const EMPTY: Record<string, StoredEntity> = Object.freeze({}) as Record<string, StoredEntity>;
+const EMPTY: Record<string, StoredEntity> = Object.freeze(emptyRecord<StoredEntity>());
+
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
 
 function emptyData(): DataFile {
-  return { schemaVersion: DATA_SCHEMA_VERSION, settings: {}, entities: {} };
+  return { schemaVersion: DATA_SCHEMA_VERSION, settings: emptyRecord(), entities: emptyRecord() };
 }

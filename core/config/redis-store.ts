@@ -18,8 +18,9 @@
  * Works with a single Redis (or Sentinel); not with Redis Cluster (the snapshot script reads keys
  * it is not given).
  */
-import { DataFileError, type ChangeEvent, type Collections, type Store } from './store.js';
-import type { EntityRegistry, StoredEntity } from './entities.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { DataFileError, kindName, type ChangeEvent, type Collections, type Store } from './store.js';
+import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 import type { RedisConnection } from '../state/redis-connection.js';
 
 export interface RedisStoreOptions {
@@ -152,12 +153,16 @@ export class RedisConfigStore implements Store {
     }
   }
 
-  get(kind: string, id: string): StoredEntity | undefined {
-    return this.#entities.get(kind)?.get(id);
+  get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
+  get(kind: string, id: string): StoredEntity | undefined;
+  get(kind: string | EntityKind, id: string): StoredEntity | undefined {
+    return this.#entities.get(kindName(kind))?.get(id);
   }
 
-  list(kind: string): StoredEntity[] {
-    const collection = this.#entities.get(kind);
+  list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
+  list(kind: string): StoredEntity[];
+  list(kind: string | EntityKind): StoredEntity[] {
+    const collection = this.#entities.get(kindName(kind));
     return collection ? [...collection.values()] : [];
   }
 

@@ -2,7 +2,7 @@
  * Schema helpers: one TypeBox declaration gives the JSON Schema (admin API, back-office forms),
  * the TypeScript type (`Static<>`) and, compiled once here, the validator.
  */
-import { type Static, type TSchema } from '@sinclair/typebox';
+import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { ValidationError, type ErrorDetail } from '../errors.js';
@@ -18,6 +18,65 @@ export interface Validator<T extends TSchema> {
 }
 
 const MAX_REPORTED_ERRORS = 20;
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Whether `value` is a real RFC 3339 date-time (seconds optional, as people write them): month
+ * 1–12, a day that exists in that month (leap years included), hours, minutes, seconds and offset
+ * in range. A regular expression alone lets `2020-13-01T00:00Z` through, which `Date.parse` turns
+ * into NaN (an expiry that never comes).
+ */
+export function isDateTime(value: string): boolean {
+  const m = DATE_TIME.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (hour > 23 || minute > 59 || second > 60) return false; // 60: a leap second
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return false;
+  return !Number.isNaN(Date.parse(value));
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+// Registered once, before any schema is compiled: every `format: 'date-time'` means a real date.
+FormatRegistry.Set('date-time', isDateTime);
+
+/** Longest accepted date-time string (with nanoseconds and an offset). */
+export const DATE_TIME_MAX_LENGTH = 40;
+
+/**
+ * Keys that would reach an object's prototype when copied with plain assignment. User objects
+ * (request bodies, imported documents, the data file) may not carry them at any depth.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+/** The path of the first forbidden key in `value` (depth-first), or null. */
+export function forbiddenKeyPath(value: unknown, path = ''): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = forbiddenKeyPath(value[i], `${path}/${i}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return `${path}/${key}`;
+    const found = forbiddenKeyPath((value as Record<string, unknown>)[key], `${path}/${key}`);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** A `JSON.parse` reviver refusing `__proto__` keys (the caller turns the throw into a 400). */
+export function rejectForbiddenKeys(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw new SyntaxError(`the key "${key}" is not allowed`);
+  return value;
+}
 
 /** Compile `schema` once; call at module or configuration time, never per request. */
 export function compileValidator<T extends TSchema>(schema: T): Validator<T> {

@@ -3,19 +3,32 @@
  * acknowledges a write only once it is durable, and reports each change on its feed so that the
  * in-memory State can follow. The embedded implementation is `lowdb-store.ts`.
  */
-import type { StoredEntity } from './entities.js';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { EntityKind, StoredEntity } from './entities.js';
 
 export type ChangeEvent =
   | { op: 'put'; kind: string; id: string }
   | { op: 'delete'; kind: string; id: string }
   | { op: 'reset' };
 
+/**
+ * Entities by kind, then by id. Ids are chosen by users (`constructor`, `toString` are valid ids),
+ * so every level is a prototype-free object (`Object.create(null)`), never a plain `{}`.
+ */
 export type Collections = Record<string, Record<string, StoredEntity>>;
+
+/** A prototype-free record, for anything keyed by a user-chosen string. */
+export function emptyRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 export interface Store {
   /** Load (or create) the data; throws a clear error when the data cannot be trusted. */
   open(): Promise<void>;
+  /** Typed by the kind when given one: `store.get(ROUTES, id)` is a `Route`. */
+  get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
   get(kind: string, id: string): StoredEntity | undefined;
+  list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
   list(kind: string): StoredEntity[];
   count(kind: string): number;
   /** Create or replace; resolves once durable, then the change is reported. */
@@ -38,4 +51,9 @@ export interface Store {
 /** The data file could not be read or does not validate: start-up must stop, the file stays untouched. */
 export class DataFileError extends Error {
   override name = 'DataFileError';
+}
+
+/** The collection name of a kind given by name or by its declaration. */
+export function kindName(kind: string | EntityKind): string {
+  return typeof kind === 'string' ? kind : kind.name;
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { BadRequestError, GatewayError, InternalServerError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { rejectForbiddenKeys } from '../config/schema.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -115,7 +116,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   const body = await readBody(req, limit);
   if (body.length === 0) throw new BadRequestError('The request body is empty; a JSON document is expected');
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'), rejectForbiddenKeys);
   } catch (error) {
     throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
   }

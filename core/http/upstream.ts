@@ -16,6 +16,37 @@ export interface UpstreamTarget {
   readonly pool: Pool;
 }
 
+/** What a target URL gives the proxy: its origin, Host and base path. */
+export interface ParsedTarget {
+  readonly origin: string;
+  readonly host: string;
+  readonly basePath: string;
+}
+
+/**
+ * Parse a target URL as the proxy uses it; throws when `URL` or undici would refuse it (a port
+ * above 65535, an unclosed IPv6 bracket…). The admin write path calls it too (`targetProblem`), so
+ * a stored route always compiles.
+ */
+export function parseTarget(url: string): ParsedTarget {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+  if (parsed.hostname === '') throw new TypeError('no host');
+  let basePath = parsed.pathname;
+  while (basePath.endsWith('/')) basePath = basePath.slice(0, -1);
+  return { origin: parsed.origin, host: parsed.host, basePath };
+}
+
+/** Why the proxy could not use `url` as a target, or null. */
+export function targetProblem(url: string): string | null {
+  try {
+    parseTarget(url);
+    return null;
+  } catch (error) {
+    return `Not a usable upstream URL: ${(error as Error).message}`;
+  }
+}
+
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
   readonly #log: Logger;
@@ -26,7 +57,7 @@ export class UpstreamPools {
 
   /** A target for `url`, reusing the pool for its origin and connect timeout. */
   target(url: string, weight: number, connectMs: number): UpstreamTarget {
-    const parsed = new URL(url);
+    const parsed = parseTarget(url);
     const key = `${parsed.origin}|${connectMs}`;
     let pool = this.#pools.get(key);
     if (!pool) {
@@ -39,9 +70,7 @@ export class UpstreamPools {
       });
       this.#pools.set(key, pool);
     }
-    let basePath = parsed.pathname;
-    while (basePath.endsWith('/')) basePath = basePath.slice(0, -1);
-    return { origin: parsed.origin, host: parsed.host, basePath, weight, pool };
+    return { origin: parsed.origin, host: parsed.host, basePath: parsed.basePath, weight, pool };
   }
 
   /** Close the pools not in `used`, gracefully (in-flight requests finish). */

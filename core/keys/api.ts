@@ -3,16 +3,24 @@
  * event loop when no key is given, and rotation with overlap.
  */
 import { injectable } from 'tsyringe';
+import { Type } from '@sinclair/typebox';
+import { compileValidator } from '../config/schema.js';
 import { entityRoutes } from '../admin/admin-api.js';
 import type { AdminExtension, AdminRoute } from '../admin/extensions.js';
 import { EntityService } from '../config/entity-service.js';
 import { BadRequestError } from '../errors.js';
 import { KeyService } from './key-service.js';
 import { createPrivateKey } from 'node:crypto';
-import { KEYPAIRS, SIGNING_ALGORITHMS, publicJwkOf, type KeyPair, type PreviousKey, type SigningAlgorithm } from './entity.js';
+import { KEYPAIR_KIND, KEYPAIRS, SIGNING_ALGORITHMS, publicJwkOf, type PreviousKey, type SigningAlgorithm } from './entity.js';
 
 /** How long a rotated-out key stays by default: the default token lifetime. */
 export const DEFAULT_RETIRE_AFTER_SECONDS = 3600;
+/** The longest overlap: a year (a longer one is a mistake, and past ~8.6e12 s no Date can hold it). */
+export const MAX_RETIRE_AFTER_SECONDS = 366 * 86_400;
+
+const RotationOptions = compileValidator(Type.Object({
+  retireAfterSeconds: Type.Integer({ minimum: 0, maximum: MAX_RETIRE_AFTER_SECONDS, default: DEFAULT_RETIRE_AFTER_SECONDS, description: 'How long the previous public key stays in the JWKS (at least until the tokens it signed expire).' }),
+}, { additionalProperties: false }));
 
 @injectable()
 export class KeyPairsAdmin implements AdminExtension {
@@ -46,11 +54,10 @@ export class KeyPairsAdmin implements AdminExtension {
       {
         method: 'POST', path: `/api/${KEYPAIRS}/:id/rotate`,
         async handler(request) {
-          const current = entities.get(KEYPAIRS, request.params.id!) as KeyPair;
-          const options = ((await request.optionalBody()) ?? {}) as Record<string, unknown>;
-          if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new BadRequestError('The rotation options must be a JSON object');
-          const retireAfter = options.retireAfterSeconds ?? DEFAULT_RETIRE_AFTER_SECONDS;
-          if (typeof retireAfter !== 'number' || !Number.isInteger(retireAfter) || retireAfter < 0) throw new BadRequestError('retireAfterSeconds must be a non-negative integer');
+          const current = entities.get(KEYPAIR_KIND, request.params.id!);
+          const body = (await request.optionalBody()) ?? {};
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('The rotation options must be a JSON object');
+          const retireAfter = RotationOptions.parse(body, 'rotation options').retireAfterSeconds;
           const now = Date.now();
           const retiring: PreviousKey = {
             kid: current.kid!, alg: current.alg, publicJwk: current.publicJwk!, retiredAt: new Date(now).toISOString(),

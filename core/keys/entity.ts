@@ -7,8 +7,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../config/entities.js';
-import type { EntityHooks, ExportOptions, WriteContext } from '../config/entity-service.js';
+import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES } from '../config/entities.js';
+import type { EntityHooks, ExportOptions } from '../config/entity-service.js';
 import type { ErrorDetail } from '../errors.js';
 
 export const KEYPAIRS = 'keypairs';
@@ -16,14 +16,14 @@ export const DEFAULT_KEYPAIR_ID = 'portcullis-jwt-signing';
 export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
-const Jwk = Type.Record(Type.String(), Type.Unknown(), { description: 'A JSON Web Key.' });
+const Jwk = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: MAX_MAP_ENTRIES, description: 'A JSON Web Key.' });
 
 export const PreviousKeySchema = Type.Object({
-  kid: Type.String({ minLength: 1 }),
+  kid: Type.String({ minLength: 1, maxLength: 200 }),
   alg: Type.Union(SIGNING_ALGORITHMS.map((a) => Type.Literal(a))),
   publicJwk: Jwk,
-  retiredAt: Type.String({ description: 'When it stopped signing.' }),
-  retireAt: Type.String({ description: 'When it leaves the JWKS: every token it signed has expired by then.' }),
+  retiredAt: DateTime({ description: 'When it stopped signing.' }),
+  retireAt: DateTime({ description: 'When it leaves the JWKS: every token it signed has expired by then.' }),
 }, { additionalProperties: false });
 export type PreviousKey = Static<typeof PreviousKeySchema>;
 
@@ -35,9 +35,9 @@ export const KeyPairSchema = Type.Object({
   kid: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Key id; the RFC 7638 thumbprint unless given.' })),
   exposed: Type.Boolean({ default: true, description: 'Publish the public key in the JWKS.' }),
   publicJwk: Type.Optional(Jwk),
-  privateKeyPem: Type.Optional(Type.String({ minLength: 1, description: 'Write-only: PKCS#8 PEM private key (generated when absent on creation).' })),
-  privateJwk: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Write-only: the private key as a JWK, instead of PEM.' })),
-  previousKeys: Type.Array(PreviousKeySchema, { default: [], description: 'Read-only: rotated-out public keys still in the JWKS.' }),
+  privateKeyPem: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000, description: 'Write-only: PKCS#8 PEM private key (generated when absent on creation).' })),
+  privateJwk: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: MAX_MAP_ENTRIES, description: 'Write-only: the private key as a JWK, instead of PEM.' })),
+  previousKeys: Type.Array(PreviousKeySchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Read-only: rotated-out public keys still in the JWKS.' }),
   ...EntityMeta,
 }, { additionalProperties: false });
 export type KeyPair = Static<typeof KeyPairSchema>;
@@ -86,11 +86,10 @@ function parsePrivateKey(pair: KeyPair): { key: KeyObject } | { problem: ErrorDe
 }
 
 /** Hooks that derive the public part from the private key and protect the key material. */
-export function keyPairHooks(checkDelete: (id: string) => ErrorDetail[]): EntityHooks {
+export function keyPairHooks(): EntityHooks<KeyPair> {
   return {
-    check(entity, ctx: WriteContext) {
-      const pair = entity as KeyPair;
-      const previous = ctx.previous as KeyPair | undefined;
+    check(pair, ctx) {
+      const previous = ctx.previous;
       if (!pair.privateKeyPem && !pair.privateJwk) {
         if (previous?.privateKeyPem) return pair.alg !== previous.alg ? [{ path: '/alg', message: 'The algorithm of a key pair cannot change; create a new key pair' }] : [];
         return [{ path: '/privateKeyPem', message: 'A private key is required (send none to the create endpoint to have one generated)' }];
@@ -101,26 +100,24 @@ export function keyPairHooks(checkDelete: (id: string) => ErrorDetail[]): Entity
       return problem ? [{ path: '/alg', message: problem }] : [];
     },
     prepare(entity, ctx) {
-      const { privateJwk: _jwk, ...pair } = entity as KeyPair;
-      const previous = ctx.previous as KeyPair | undefined;
-      if (!(entity as KeyPair).privateKeyPem && !(entity as KeyPair).privateJwk && previous) {
+      const { privateJwk: _jwk, ...pair } = entity;
+      const previous = ctx.previous;
+      if (!entity.privateKeyPem && !entity.privateJwk && previous) {
         // An edit of name, description or exposure: the key material stays as it is.
-        return { ...pair, kid: previous.kid, publicJwk: previous.publicJwk, privateKeyPem: previous.privateKeyPem, previousKeys: previous.previousKeys } as StoredEntity;
+        return { ...pair, kid: previous.kid, publicJwk: previous.publicJwk, privateKeyPem: previous.privateKeyPem, previousKeys: previous.previousKeys };
       }
-      const parsed = parsePrivateKey(entity as KeyPair) as { key: KeyObject };
+      const parsed = parsePrivateKey(entity) as { key: KeyObject };
       const publicJwk = publicJwkOf(parsed.key, pair.kid, pair.alg);
       const privateKeyPem = parsed.key.export({ format: 'pem', type: 'pkcs8' }).toString();
-      return { ...pair, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: ctx.importing ? pair.previousKeys : previous?.previousKeys ?? [] } as StoredEntity;
+      return { ...pair, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: ctx.importing ? pair.previousKeys : previous?.previousKeys ?? [] };
     },
-    present(entity) {
-      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
-      return shown as StoredEntity;
+    present({ privateKeyPem: _hidden, ...shown }) {
+      return shown;
     },
     export(entity, options: ExportOptions) {
       if (options.includePrivateKeys) return entity;
-      const { privateKeyPem: _hidden, ...shown } = entity as KeyPair;
-      return shown as StoredEntity;
+      const { privateKeyPem: _hidden, ...shown } = entity;
+      return shown;
     },
-    checkDelete,
   };
 }

@@ -5,25 +5,14 @@ import { EntityRegistry } from '../config/entities.js';
 import { EntityService, type EntityHooks } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
 import { KeyService } from './key-service.js';
-import { RevocationList, REVOKED_TOKEN_KIND, REVOKED_TOKENS, CLIENT_TOKEN_CUTOFF_KIND, CLIENT_TOKEN_CUTOFFS } from './revocations.js';
+import { RevocationList, REVOKED_TOKEN_KIND, CLIENT_TOKEN_CUTOFF_KIND } from './revocations.js';
 import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
-import type { ErrorDetail } from '../errors.js';
 
 export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
 export { RevocationList, REVOKED_TOKENS, CLIENT_TOKEN_CUTOFFS, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
-export { KEYPAIRS, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
-
-/** What may refer to a key pair; plugins add theirs so a key pair in use cannot be deleted. */
-export type KeyPairReferences = (id: string) => ErrorDetail[];
-const references = new WeakMap<DependencyContainer, KeyPairReferences[]>();
-
-export function addKeyPairReferences(container: DependencyContainer, check: KeyPairReferences): void {
-  const list = references.get(container) ?? [];
-  list.push(check);
-  references.set(container, list);
-}
+export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 export function registerKeys(container: DependencyContainer): void {
   const registry = container.resolve(EntityRegistry);
@@ -40,15 +29,16 @@ export function registerKeys(container: DependencyContainer): void {
 /** After the store opened: hooks, indexes, and the default key pair on first start. */
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
-  entities.addHooks(KEYPAIRS, keyPairHooks((id) => (references.get(container) ?? []).flatMap((check) => check(id))));
+  // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
+  entities.addHooks(KEYPAIR_KIND, keyPairHooks());
   const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the revocation endpoints' }]) };
-  entities.addHooks(REVOKED_TOKENS, noClientWrites);
-  entities.addHooks(CLIENT_TOKEN_CUTOFFS, noClientWrites);
+  entities.addHooks(REVOKED_TOKEN_KIND, noClientWrites);
+  entities.addHooks(CLIENT_TOKEN_CUTOFF_KIND, noClientWrites);
   const keys = container.resolve(KeyService);
   keys.start();
   container.resolve(RevocationList).start();
   const store = container.resolve<Store>(STORE);
-  if (!store.get(KEYPAIRS, DEFAULT_KEYPAIR_ID)) {
+  if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
     await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
   }
 }

@@ -62,16 +62,26 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
   return pipeline;
 }
 
-/** The sinks of the global configuration, in order, with their include/exclude filters applied. */
-export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog): Sink[] {
+/**
+ * The sinks of the global configuration, in order, with their include/exclude filters applied. A
+ * sink that cannot be instantiated is left out (reported to `onError`); the others still answer.
+ */
+export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void): Sink[] {
   const sinks: Sink[] = [];
   for (const instance of globals) {
     if (instance.enabled === false) continue;
     const plugin = catalog.get(instance.plugin);
     if (!plugin || !plugin.steps.includes('sink')) continue;
-    const sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
+    let sink: Sink | undefined;
+    let applies: ((path: string) => boolean) | null;
+    try {
+      sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
+      applies = pathFilter(instance, true);
+    } catch (error) {
+      onError(instance, error);
+      continue;
+    }
     if (!sink) continue;
-    const applies = pathFilter(instance, true);
     sinks.push(applies ? { matches: (ctx) => applies(ctx.path) && sink.matches(ctx), handle: (ctx) => sink.handle(ctx) } : sink);
   }
   return sinks;

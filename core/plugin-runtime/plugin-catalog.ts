@@ -5,10 +5,10 @@
 import { injectable, injectAll } from 'tsyringe';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { PLUGINS } from '../tokens.js';
-import { describePlugin, type Plugin } from './plugin.js';
+import { describePlugin, type InstanceScope, type Plugin } from './plugin.js';
 import { applyDefaults, compileValidator, type Validator } from '../config/schema.js';
 import type { ErrorDetail } from '../errors.js';
-import type { PluginInstance } from '../config/entities.js';
+import type { EntityReference, PluginInstance } from '../config/entities.js';
 
 interface CatalogEntry {
   plugin: Plugin;
@@ -40,6 +40,37 @@ export class PluginCatalog {
   /** The instance's config with defaults filled in; assumes `check` passed. */
   resolveConfig(instance: PluginInstance): Static<TSchema> {
     return applyDefaults(this.#entries.get(instance.plugin)!.plugin.configSchema, instance.config) as Static<TSchema>;
+  }
+
+  /** See `Plugin.references`; only for instances whose config validates. */
+  references(instances: readonly PluginInstance[], prefix: string): EntityReference[] {
+    const found: EntityReference[] = [];
+    instances.forEach((instance, index) => {
+      const entry = this.#entries.get(instance.plugin);
+      if (!entry?.plugin.references) return;
+      const config = applyDefaults(entry.plugin.configSchema, instance.config ?? {});
+      if (!entry.validator.check(config)) return;
+      for (const ref of entry.plugin.references(config)) found.push({ ...ref, path: `${prefix}/${index}/config${ref.path === '/' ? '' : ref.path}` });
+    });
+    return found;
+  }
+
+  /**
+   * Instantiate each instance once, as the compiler will, and report those that throw: a write is
+   * accepted only when its configuration runs. Call after `check` found nothing.
+   */
+  dryRun(instances: readonly PluginInstance[], prefix: string, scope: InstanceScope): ErrorDetail[] {
+    const problems: ErrorDetail[] = [];
+    instances.forEach((instance, index) => {
+      const entry = this.#entries.get(instance.plugin);
+      if (!entry) return;
+      try {
+        entry.plugin.instantiate(this.resolveConfig(instance), scope);
+      } catch (error) {
+        problems.push({ path: `${prefix}/${index}/config`, message: `The plugin cannot run with this configuration: ${(error as Error).message}` });
+      }
+    });
+    return problems;
   }
 
   /** Every problem with a list of instances, paths prefixed with `prefix` (e.g. `/plugins`). */
@@ -75,10 +106,11 @@ export class PluginCatalog {
   }
 }
 
-/** Null when `pattern` compiles as a regular expression, else why not. */
+/** Null when `pattern` compiles as the compiler uses it (anchored, see `anchoredRegex`), else why not. */
 export function regexProblem(pattern: string): string | null {
   try {
     new RegExp(pattern);
+    anchoredRegex(pattern);
     return null;
   } catch (error) {
     return `Not a valid regular expression: ${(error as Error).message}`;

@@ -12,6 +12,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { DependencyContainer } from 'tsyringe';
 import type { RequestContext, ResponseHead } from '../http/context.js';
 import type { ErrorDetail } from '../errors.js';
+import type { EntityReference } from '../config/entities.js';
 
 export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -54,8 +55,13 @@ export interface Plugin<S extends TSchema = TSchema> {
   readonly steps: readonly StepName[];
   /** Whether the plugin may only be attached globally (sinks). */
   readonly globalOnly?: boolean;
-  /** Checks beyond the schema, e.g. that a referenced entity exists; run on every admin write. */
+  /** Checks beyond the schema (regexes, consistency); run on every admin write. */
   checkConfig?(config: Static<S>): ErrorDetail[];
+  /**
+   * The entities a config refers to (a verifier, a key pair), paths relative to the config. The
+   * EntityService checks that they exist on every write and refuses to delete them while referred to.
+   */
+  references?(config: Static<S>): EntityReference[];
   /** Build the request functions for one configured instance. */
   instantiate(config: Static<S>, scope: InstanceScope): PluginSteps;
 }

@@ -8,9 +8,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/plugin-api.js';
-import type { EntityHooks, WriteContext } from '../../core/plugin-api.js';
-import type { ErrorDetail } from '../../core/plugin-api.js';
+import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference } from '../../core/plugin-api.js';
+import { JWT_SIGN_KEYPAIR, KEYPAIRS } from '../../core/plugin-api.js';
+import type { EntityHooks } from '../../core/plugin-api.js';
 
 export const APIKEYS = 'apikeys';
 const SECRET_SCHEME = 'sha256';
@@ -18,24 +18,34 @@ const SECRET_SCHEME = 'sha256';
 export const ApiKeySchema = Type.Object({
   clientId: { ...EntityId, description: 'Public identifier of the key (generated when absent).' },
   clientSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 512, description: 'Write-only: the secret (generated when absent on creation). Never returned except on creation and rotation.' })),
-  clientSecretHash: Type.Optional(Type.String({ pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$', description: 'Salted hash of the secret, as found in exports; kept when a write sends no secret.' })),
+  clientSecretHash: Type.Optional(Type.String({ maxLength: 200, pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$', description: 'Salted hash of the secret, as found in exports; kept when a write sends no secret.' })),
   clientName: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: 'Name of the consumer, sent upstream in X-Consumer-Name.' }),
   description: Type.String({ default: '', maxLength: 2000 }),
   enabled: Type.Boolean({ default: true, description: 'A disabled key is refused everywhere.' }),
-  authorizedEntities: Type.Array(Type.String({ pattern: '^(tag:.+|[A-Za-z0-9][A-Za-z0-9._~-]{0,127})$' }), { default: [], description: 'Route ids, and `tag:<name>` for every route tagged <name>.' }),
-  scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: [], description: 'Scopes this key may receive (OAuth2 scope tokens).' }),
-  validUntil: Type.Optional(Type.Union([Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' }), Type.Null()], { description: 'Expiry (ISO 8601 date-time); null or absent: never.' })),
+  authorizedEntities: Type.Array(Type.String({ pattern: '^(tag:.+|[A-Za-z0-9][A-Za-z0-9._~-]{0,127})$', maxLength: 200 }), { default: [], maxItems: 1000, description: 'Route ids, and `tag:<name>` for every route tagged <name>.' }),
+  scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes this key may receive (OAuth2 scope tokens).' }),
+  validUntil: Type.Optional(Type.Union([DateTime(), Type.Null()], { description: 'Expiry (ISO 8601 date-time); null or absent: never.' })),
   allowClientIdOnly: Type.Boolean({ default: false, description: 'Accept this key from its client id alone (the `clientId` extractor); for low-risk public clients.' }),
-  throttlingQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per second; absent: unlimited.' })),
-  dailyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per UTC day; absent: unlimited.' })),
-  monthlyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Calls per UTC month; absent: unlimited.' })),
-  metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, description: 'Free string map; `jwt-sign-keypair` names the key pair that signs this key\'s tokens.' }),
-  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [] }),
+  throttlingQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()], { description: 'Calls per second; absent: unlimited.' })),
+  dailyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description: 'Calls per UTC day; absent: unlimited.' })),
+  monthlyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description: 'Calls per UTC month; absent: unlimited.' })),
+  metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Free string map; `jwt-sign-keypair` names the key pair that signs this key\'s tokens.' }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS }),
   ...EntityMeta,
 }, { additionalProperties: false });
 export type ApiKey = Static<typeof ApiKeySchema>;
 
-export const APIKEY_KIND = defineEntityKind({ name: APIKEYS, title: 'API key', schema: ApiKeySchema, idField: 'clientId', affectsPipelines: false });
+export const APIKEY_KIND = defineEntityKind({
+  name: APIKEYS, title: 'API key', schema: ApiKeySchema, idField: 'clientId', affectsPipelines: false,
+  // A route it is authorized for (tags are groups, not references) and the key pair signing its tokens.
+  references: (key) => {
+    const refs: EntityReference[] = [];
+    key.authorizedEntities.forEach((entity, i) => { if (!entity.startsWith('tag:')) refs.push({ kind: ROUTES.name, id: entity, path: `/authorizedEntities/${i}` }); });
+    const keyPair = Object.hasOwn(key.metadata, JWT_SIGN_KEYPAIR) ? key.metadata[JWT_SIGN_KEYPAIR] : undefined;
+    if (keyPair !== undefined) refs.push({ kind: KEYPAIRS, id: keyPair, path: `/metadata/${JWT_SIGN_KEYPAIR}` });
+    return refs;
+  },
+});
 
 /** A new secret: 32 random bytes, URL-safe. */
 export function generateSecret(): string {
@@ -87,24 +97,19 @@ const NEVER: SecretVerifier = { verify: (secret) => { DUMMY.verify(secret); retu
 export const UNKNOWN_KEY_VERIFIER = NEVER;
 
 /** Hooks that turn a written key into its stored form. */
-export function apiKeyHooks(checkReferences: (key: ApiKey, ctx: WriteContext) => ErrorDetail[]): EntityHooks {
+export function apiKeyHooks(): EntityHooks<ApiKey> {
   return {
     generateId: generateClientId,
-    check(entity, ctx) {
-      const key = entity as ApiKey;
-      const problems = checkReferences(key, ctx);
-      if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) problems.push({ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' });
-      return problems;
+    check(key, ctx) {
+      if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) return [{ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' }];
+      return [];
     },
-    prepare(entity, ctx) {
-      const { clientSecret, ...rest } = entity as ApiKey;
-      const previousHash = (ctx.previous as ApiKey | undefined)?.clientSecretHash;
-      const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? previousHash;
-      return { ...rest, clientSecretHash } as StoredEntity;
+    prepare({ clientSecret, ...rest }, ctx) {
+      const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? ctx.previous?.clientSecretHash;
+      return { ...rest, clientSecretHash };
     },
-    present(entity) {
-      const { clientSecretHash: _hidden, ...shown } = entity as ApiKey;
-      return shown as StoredEntity;
+    present({ clientSecretHash: _hidden, ...shown }) {
+      return shown;
     },
   };
 }

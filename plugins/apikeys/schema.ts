@@ -1,7 +1,7 @@
 /** Config schema of the `apikeys` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
 
-const HeaderName = (fallback: string, description: string) => Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: fallback, description });
+const HeaderName = (fallback: string, description: string) => Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLength: 200, default: fallback, description });
 
 export const ApiKeysConfigSchema = Type.Object({
   extractors: Type.Object({
@@ -19,7 +19,7 @@ export const ApiKeysConfigSchema = Type.Object({
     }, { additionalProperties: false, default: {} }),
     jwt: Type.Object({
       enabled: Type.Boolean({ default: true, description: 'Read `Authorization: Bearer <token>` with a token from the client credentials service.' }),
-      issuer: Type.Optional(Type.String({ minLength: 1, description: 'Required `iss` of the token; any issuer of the gateway when absent.' })),
+      issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'Required `iss` of the token; any issuer of the gateway when absent.' })),
     }, { additionalProperties: false, default: {} }),
   }, { additionalProperties: false, default: {} }),
   validate: Type.Boolean({ default: true, description: "Check that the key is authorized for the route (its `authorizedEntities`)." }),

@@ -13,7 +13,7 @@ import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
-import { KeyService, RevocationList } from '../../core/plugin-api.js';
+import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
@@ -54,11 +54,14 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const problem = regexProblem(config.domain);
       if (problem) problems.push({ path: '/domain', message: problem });
     }
-    if (!this.#keys.has(config.defaultKeyPair)) problems.push({ path: '/defaultKeyPair', message: `No key pair "${config.defaultKeyPair}"` });
     if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
     if (config.issuerFromHost && config.domain === '*') problems.push({ path: '/issuerFromHost', message: 'issuerFromHost needs a `domain` naming the hosts that may be issuers, not `*` (any client would pick its issuer)' });
     if (config.issuerFromHost && config.issuer !== undefined) problems.push({ path: '/issuer', message: 'Give either a fixed issuer or issuerFromHost, not both' });
     return problems;
+  }
+
+  references(config: ClientCredentialsConfig): EntityReference[] {
+    return [{ kind: KEYPAIRS, id: config.defaultKeyPair, path: '/defaultKeyPair' }];
   }
 
   instantiate(config: ClientCredentialsConfig): PluginSteps {

@@ -5,7 +5,7 @@
  * verifiers in the plugin config.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, type StoredEntity } from '../../core/plugin-api.js';
+import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 import type { ErrorDetail } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
@@ -19,9 +19,9 @@ const HTTP_URL = '^https?://[^\\s]+$';
 
 export const TokenSourceSchema = Type.Union([
   // No defaults inside the variants: TypeBox would fill them into the other variants too.
-  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, description: 'Header name, e.g. Authorization.' }), prefix: Type.String({ description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, maxLength: 200, description: 'Header name, e.g. Authorization.' }), prefix: Type.String({ maxLength: 200, description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
 ], { description: 'Where the token is read; absent: `Authorization: Bearer <token>`.' });
 export type TokenSource = Static<typeof TokenSourceSchema>;
 
@@ -31,19 +31,19 @@ const RemoteCache = {
 };
 
 export const VerifierKeysSchema = Type.Union([
-  Type.Object({ kind: Type.Literal('hmac'), secret: Type.Optional(Type.String({ minLength: 32, description: 'Shared secret, at least 32 bytes; write-only.' })) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('pem'), pem: Type.String({ minLength: 1, description: 'Public key (or certificate) in PEM.' }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('jwk'), jwk: Type.Record(Type.String(), Type.Unknown(), { description: 'Public JWK.' }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('jwks'), url: Type.String({ pattern: HTTP_URL, description: 'JWKS URL.' }), ...RemoteCache }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('oidc'), issuer: Type.String({ pattern: HTTP_URL, description: 'Issuer; its /.well-known/openid-configuration gives the JWKS.' }), ...RemoteCache }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('keypairs'), ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "The gateway's key pairs to trust; all when absent." })) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('hmac'), secret: Type.Optional(Type.String({ minLength: 32, maxLength: 4096, description: 'Shared secret, at least 32 bytes; write-only.' })) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('pem'), pem: Type.String({ minLength: 1, maxLength: 20_000, description: 'Public key (or certificate) in PEM.' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('jwk'), jwk: Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: MAX_MAP_ENTRIES, description: 'Public JWK.' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('jwks'), url: Type.String({ pattern: HTTP_URL, maxLength: 2000, description: 'JWKS URL.' }), ...RemoteCache }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('oidc'), issuer: Type.String({ pattern: HTTP_URL, maxLength: 2000, description: 'Issuer; its /.well-known/openid-configuration gives the JWKS.' }), ...RemoteCache }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('keypairs'), ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: MAX_LIST_ITEMS, description: "The gateway's key pairs to trust; all when absent." })) }, { additionalProperties: false }),
 ], { description: 'The keys that verify signatures.' });
 export type VerifierKeys = Static<typeof VerifierKeysSchema>;
 
 export const ClaimRuleSchema = Type.Object({
   equals: Type.Optional(Type.Unknown({ description: 'The claim equals this value.' })),
-  oneOf: Type.Optional(Type.Array(Type.Unknown(), { description: 'The claim is one of these values.' })),
-  regex: Type.Optional(Type.String({ description: 'The claim is a string matching this regular expression (anchored).' })),
+  oneOf: Type.Optional(Type.Array(Type.Unknown(), { maxItems: MAX_LIST_ITEMS, description: 'The claim is one of these values.' })),
+  regex: Type.Optional(Type.String({ maxLength: MAX_PATTERN_LENGTH, description: 'The claim is a string matching this regular expression (anchored).' })),
   contains: Type.Optional(Type.Unknown({ description: 'The claim is an array containing this value (or a space-separated string containing this word).' })),
 }, { additionalProperties: false });
 
@@ -53,14 +53,14 @@ export const DEFAULT_SOURCE: TokenSource = { kind: 'header', name: 'Authorizatio
 export const VerifierSettings = {
   source: Type.Optional(TokenSourceSchema),
   keys: VerifierKeysSchema,
-  algorithms: Type.Array(ALGORITHM, { minItems: 1, description: 'Accepted algorithms; `none` never; HMAC only with an HMAC secret.' }),
-  issuer: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { description: 'Accepted issuer (`iss`): one, or a list.' })),
-  audience: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { description: 'Accepted audiences: the token must name one of them.' })),
+  algorithms: Type.Array(ALGORITHM, { minItems: 1, maxItems: 13, description: 'Accepted algorithms; `none` never; HMAC only with an HMAC secret.' }),
+  issuer: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS })], { description: 'Accepted issuer (`iss`): one, or a list.' })),
+  audience: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS })], { description: 'Accepted audiences: the token must name one of them.' })),
   leewaySeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'Clock skew tolerated on exp/nbf/iat.' }),
   requireExp: Type.Boolean({ default: true, description: 'Refuse tokens without an expiration time (`exp`).' }),
-  maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Refuse tokens issued (iat) longer ago than this.' })),
-  typ: Type.Optional(Type.String({ minLength: 1, description: 'Required `typ` header, e.g. `at+jwt`.' })),
-  requiredClaims: Type.Record(Type.String(), ClaimRuleSchema, { default: {}, description: 'Claims the token must carry, with a rule each.' }),
+  maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 86_400, description: 'Refuse tokens issued (iat) longer ago than this.' })),
+  typ: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Required `typ` header, e.g. `at+jwt`.' })),
+  requiredClaims: Type.Record(Type.String({ maxLength: 200 }), ClaimRuleSchema, { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Claims the token must carry, with a rule each.' }),
 };
 
 export const InlineVerifierSchema = Type.Object(VerifierSettings, { additionalProperties: false });
@@ -75,7 +75,16 @@ export const JwtVerifierSchema = Type.Object({
 }, { additionalProperties: false });
 export type JwtVerifier = Static<typeof JwtVerifierSchema>;
 
-export const JWT_VERIFIER_KIND = defineEntityKind({ name: JWT_VERIFIERS, title: 'JWT verifier', schema: JwtVerifierSchema, idField: 'id', affectsPipelines: true });
+/** The gateway key pairs a verifier trusts by name (none when it trusts all of them). */
+export function verifierKeyPairReferences(settings: InlineVerifier, prefix = ''): EntityReference[] {
+  if (settings.keys.kind !== 'keypairs') return [];
+  return (settings.keys.ids ?? []).map((id, i) => ({ kind: KEYPAIRS, id, path: `${prefix}/keys/ids/${i}` }));
+}
+
+export const JWT_VERIFIER_KIND = defineEntityKind({
+  name: JWT_VERIFIERS, title: 'JWT verifier', schema: JwtVerifierSchema, idField: 'id', affectsPipelines: true,
+  references: (verifier) => verifierKeyPairReferences(verifier),
+});
 
 /** Problems beyond the schema: algorithm/key consistency, claim regexes, a secret on creation. */
 export function verifierProblems(settings: InlineVerifier, prefix = ''): ErrorDetail[] {
@@ -95,31 +104,28 @@ export function verifierProblems(settings: InlineVerifier, prefix = ''): ErrorDe
   return problems;
 }
 
-function hideSecret(entity: StoredEntity): StoredEntity {
-  const verifier = entity as JwtVerifier;
-  if (verifier.keys.kind !== 'hmac') return entity;
-  return { ...verifier, keys: { kind: 'hmac' } } as StoredEntity;
+function hideSecret(verifier: JwtVerifier): JwtVerifier {
+  if (verifier.keys.kind !== 'hmac') return verifier;
+  return { ...verifier, keys: { kind: 'hmac' } };
 }
 
 /** Hooks: validate, keep an HMAC secret write-only (a PUT without it keeps the stored one). */
-export function jwtVerifierHooks(): EntityHooks {
+export function jwtVerifierHooks(): EntityHooks<JwtVerifier> {
   return {
-    check(entity, ctx) {
-      const verifier = entity as JwtVerifier;
+    check(verifier, ctx) {
       const problems = verifierProblems(verifier);
-      const previous = ctx.previous as JwtVerifier | undefined;
+      const previous = ctx.previous;
       if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && !(previous?.keys.kind === 'hmac' && previous.keys.secret)) {
         problems.push({ path: '/keys/secret', message: 'An HMAC verifier needs a secret of at least 32 bytes' });
       }
       return problems;
     },
-    prepare(entity, ctx) {
-      const verifier = entity as JwtVerifier;
-      const previous = ctx.previous as JwtVerifier | undefined;
+    prepare(verifier, ctx) {
+      const previous = ctx.previous;
       if (verifier.keys.kind === 'hmac' && !verifier.keys.secret && previous?.keys.kind === 'hmac') {
-        return { ...verifier, keys: { kind: 'hmac', secret: previous.keys.secret } } as StoredEntity;
+        return { ...verifier, keys: { kind: 'hmac', secret: previous.keys.secret } };
       }
-      return entity;
+      return verifier;
     },
     present: hideSecret,
     export: (entity, options) => (options.includePrivateKeys ? entity : hideSecret(entity)),

@@ -28,6 +28,6 @@ export const jwtVerifierPlugin: PluginModule = {
     container.register(ADMIN_EXTENSIONS, { useClass: JwtVerifiersAdmin });
   },
   init(container) {
-    container.resolve(EntityService).addHooks(JWT_VERIFIERS, jwtVerifierHooks());
+    container.resolve(EntityService).addHooks(JWT_VERIFIER_KIND, jwtVerifierHooks());
   },
 };

@@ -10,14 +10,12 @@ import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { ForbiddenError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type ErrorDetail } from '../../core/plugin-api.js';
+import { ForbiddenError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, gatewayTokenProblem, type ClientDirectory } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
-import { STORE } from '../../core/plugin-api.js';
-import type { Store } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
-import { JWT_VERIFIERS, verifierProblems, type TokenSource } from './entity.js';
+import { JWT_VERIFIERS, verifierKeyPairReferences, verifierProblems, type TokenSource } from './entity.js';
 import { VerifierRegistry } from './verifier-registry.js';
 import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
@@ -49,21 +47,18 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
   readonly #registry: VerifierRegistry;
   readonly #keys: KeyService;
   readonly #revocations: RevocationList;
-  readonly #store: Store;
   readonly #clients: ClientDirectory;
 
-  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(STORE) store: Store, @inject(CLIENT_DIRECTORY) clients: ClientDirectory) {
+  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(CLIENT_DIRECTORY) clients: ClientDirectory) {
     this.#registry = registry;
     this.#keys = keys;
     this.#revocations = revocations;
-    this.#store = store;
     this.#clients = clients;
   }
 
   checkConfig(config: JwtVerifierConfig): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
     if (config.verifiers.length === 0 && !config.verifier) problems.push({ path: '/verifiers', message: 'Name at least one verifier (or give an inline `verifier`)' });
-    config.verifiers.forEach((id, i) => { if (!this.#store.get(JWT_VERIFIERS, id)) problems.push({ path: `/verifiers/${i}`, message: `No JWT verifier "${id}"` }); });
     if (config.verifier) {
       problems.push(...verifierProblems(config.verifier, '/verifier'));
       if (config.verifier.keys.kind === 'hmac' && !config.verifier.keys.secret) problems.push({ path: '/verifier/keys/secret', message: 'An HMAC verifier needs a secret' });
@@ -72,10 +67,14 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       const problem = regexProblem(rule.path);
       if (problem) problems.push({ path: `/rules/${i}/path`, message: problem });
     });
-    if (config.upstream.strategy === 're-sign' && !this.#store.get(KEYPAIRS, config.upstream.reSign.keyPair)) {
-      problems.push({ path: '/upstream/reSign/keyPair', message: `No key pair "${config.upstream.reSign.keyPair}"` });
-    }
     return problems;
+  }
+
+  references(config: JwtVerifierConfig): EntityReference[] {
+    const refs: EntityReference[] = config.verifiers.map((id, i) => ({ kind: JWT_VERIFIERS, id, path: `/verifiers/${i}` }));
+    if (config.verifier) refs.push(...verifierKeyPairReferences(config.verifier, '/verifier'));
+    if (config.upstream.strategy === 're-sign') refs.push({ kind: KEYPAIRS, id: config.upstream.reSign.keyPair, path: '/upstream/reSign/keyPair' });
+    return refs;
   }
 
   instantiate(config: JwtVerifierConfig, scope: InstanceScope): PluginSteps {
