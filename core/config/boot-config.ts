@@ -34,8 +34,8 @@ export const BootConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {} }),
   storage: Type.Object({
     kind: Type.Union([Type.Literal('embedded'), Type.Literal('redis')], { default: 'embedded', description: '`embedded`: the data file and a state directory next to it (`<file>.state/`); `redis`: configuration and runtime state in Redis, for several instances. A storage URL alone means `redis`.' }),
-    url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL, e.g. `redis://:password@redis:6379/0` (PORTCULLIS_STORAGE_URL).' })),
-    keyPrefix: Type.String({ pattern: '^[A-Za-z0-9:._-]{0,64}$', default: 'portcullis:', description: 'Prefix of every Redis key and channel, so several gateways can share one Redis.' }),
+    url: Type.Optional(Type.String({ pattern: '^rediss?://', maxLength: 2000, description: 'Redis URL, e.g. `redis://:password@redis:6379/0` (PORTCULLIS_STORAGE_URL).' })),
+    keyPrefix: Type.String({ pattern: '^[A-Za-z0-9:._-]{0,64}$', maxLength: 64, default: 'portcullis:', description: 'Prefix of every Redis key and channel, so several gateways can share one Redis.' }),
   }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (PORTCULLIS_LOG_LEVEL).' }),
