@@ -55,6 +55,10 @@ export class TooManyRequestsError extends GatewayError {
   constructor(message: string, headers: Record<string, string>) { super(429, 'too_many_requests', message, { headers }); }
 }
 
+/** The server refuses work it cannot take now (password hashing saturated, connection cap reached). */
+export class ServiceBusyError extends GatewayError { constructor(message: string, retryAfterSeconds = 1) { super(503, 'temporarily_unavailable', message, { headers: { 'retry-after': String(retryAfterSeconds) } }); } }
+export class RequestTimeoutError extends GatewayError { constructor() { super(408, 'request_timeout', 'The request was not received in time'); } }
+
 // ── proxy errors ─────────────────────────────────────────────────────────────
 export class NoRouteError extends GatewayError { constructor() { super(404, 'no_route', 'No route matches this request'); } }
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
