@@ -15,7 +15,9 @@ export const BootConfigSchema = Type.Object({
     host: Type.String({ default: '127.0.0.1', description: 'Address the proxy listens on (`0.0.0.0` for every interface).' }),
     port: { ...Port, default: 8080, description: 'Proxy port (PORTCULLIS_PROXY_PORT).' },
     trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' }), { default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
-    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
+    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'Longest time a client may take to send its whole request, body included; 408 after.' }),
+    headersTimeoutMs: Type.Integer({ minimum: 100, default: 20_000, description: 'Longest time a client may take to send its request headers (slowloris); 408 after. At most requestTimeoutMs.' }),
+    maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'Most concurrent client connections per proxy listener; more are answered 503 and closed.' }),
     tls: Type.Optional(Type.Object({
       port: { ...Port, default: 8443, description: 'HTTPS port of the proxy (PORTCULLIS_PROXY_TLS_PORT).' },
       certFile: Type.String({ minLength: 1, description: 'PEM certificate chain.' }),
@@ -27,6 +29,7 @@ export const BootConfigSchema = Type.Object({
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
     username: Type.String({ minLength: 1, default: 'admin', description: 'Admin user name.' }),
     sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800, description: 'A back-office session ends after this long without activity.' }),
+    webSocketMaxBufferedBytes: Type.Integer({ minimum: 16_384, default: 4 * 1024 * 1024, description: 'A back-office WebSocket whose client leaves this much unread is closed (1013); live pushes stop at a quarter of it.' }),
   }, { additionalProperties: false, default: {} }),
   store: Type.Object({
     file: Type.String({ minLength: 1, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
@@ -94,6 +97,7 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     const value = valueAt(config, first.path);
     throw new ConfigError(`Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`);
   }
+  if (config.proxy.headersTimeoutMs > config.proxy.requestTimeoutMs) throw new ConfigError(`Invalid configuration: proxy.headersTimeoutMs (${config.proxy.headersTimeoutMs}) must not exceed proxy.requestTimeoutMs (${config.proxy.requestTimeoutMs})`);
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && raw.store?.file) config.store.file = resolve(base, config.store.file);
   if (config.proxy.tls) {
