@@ -87,7 +87,7 @@ export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
-  /** Basic credentials that needed a password hash, per address: 20 failed or running a minute, then 429. */
+  /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter = new LoginLimiter(20, 60);
 
   constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {

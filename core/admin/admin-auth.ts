@@ -95,6 +95,8 @@ export class AdminAuthenticator {
   readonly #gate: HashingGate;
   #verified: Buffer | null = null;
   #verifiedFor: string | undefined;
+  /** Hashes running, by password MAC and stored hash. */
+  readonly #inFlight = new Map<string, Promise<boolean>>();
 
   constructor(username: string, getHash: () => string | undefined, gate = new HashingGate()) {
     this.#username = username;
@@ -120,26 +122,45 @@ export class AdminAuthenticator {
     return safeEqual(user, this.#username);
   }
 
-  /** Verify with scrypt; throws ServiceBusyError when the hashing gate is saturated. */
+  /** Whether a hash of this password is running now (a new attempt with it would share it). */
+  isBeingChecked(password: string): boolean {
+    const hash = this.#getHash();
+    return hash !== undefined && this.#inFlight.has(this.#inFlightKey(password, hash));
+  }
+
+  #inFlightKey(password: string, hash: string): string {
+    return `${createHmac('sha256', this.#cacheKey).update(password).digest('base64')}$${hash}`;
+  }
+
+  /**
+   * Verify with scrypt; throws ServiceBusyError when the hashing gate is saturated. Requests with
+   * the same password while its hash runs share that hash (a client's parallel first requests).
+   */
   verify(user: string, password: string): Promise<boolean> {
     const hash = this.#getHash();
     if (!hash) return Promise.resolve(false);
     const userOk = safeEqual(user, this.#username);
-    const checking = this.#gate.tryRun(() => verifyPassword(password, hash));
-    if (!checking) return Promise.reject(new ServiceBusyError('Too many logins are being checked; try again shortly'));
-    return checking.then((passwordOk) => {
-      if (passwordOk) {
-        this.#verified = createHmac('sha256', this.#cacheKey).update(password).digest();
-        this.#verifiedFor = hash;
-      }
-      return userOk && passwordOk;
-    });
+    const key = this.#inFlightKey(password, hash);
+    let checking = this.#inFlight.get(key);
+    if (!checking) {
+      const started = this.#gate.tryRun(() => verifyPassword(password, hash));
+      if (!started) return Promise.reject(new ServiceBusyError('Too many logins are being checked; try again shortly'));
+      checking = started.then((passwordOk) => {
+        if (passwordOk) {
+          this.#verified = createHmac('sha256', this.#cacheKey).update(password).digest();
+          this.#verifiedFor = hash;
+        }
+        return passwordOk;
+      }).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, checking);
+    }
+    return checking.then((passwordOk) => userOk && passwordOk);
   }
 }
 
 /**
- * At most `limit` password checks that failed or are still running per client address per window;
- * a success clears the address. The attempt is counted before the password is hashed, so parallel
+ * At most `limit` password attempts per client address per window (failed, still running, or
+ * refused because hashing was saturated); a success clears the address. The attempt is counted before the password is hashed, so parallel
  * guesses cannot all pass the check while the first ones are still hashing.
  */
 export class LoginLimiter {
@@ -175,12 +196,6 @@ export class LoginLimiter {
     return 0;
   }
 
-  /** Give back a reserved attempt that never reached a password check. */
-  release(address: string): void {
-    const entry = this.#attempts.get(address);
-    if (entry && --entry.count <= 0) this.#attempts.delete(address);
-  }
-
   succeed(address: string): void {
     this.#attempts.delete(address);
   }
@@ -198,7 +213,7 @@ const SWEEP_ABOVE = 10_000;
  * Check a login attempt: a credential that verified before is answered at once (unless the address
  * is blocked); any other attempt
  * is counted against `address` first (429 with Retry-After when over the limit), then hashed within
- * the gate (503 with Retry-After when saturated, the attempt given back). A success clears the count.
+ * the gate (503 with Retry-After when saturated). A success clears the count.
  */
 export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter, address: string, user: string, password: string): Promise<boolean> {
   // A blocked address is refused even with the right password: otherwise "429 unless right" would
@@ -206,15 +221,14 @@ export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter
   const blocked = limiter.blockedFor(address);
   if (blocked > 0) throw tooMany(blocked);
   if (auth.verifyCached(user, password) === true) return true;
-  const wait = limiter.reserve(address);
-  if (wait > 0) throw tooMany(wait);
-  let ok: boolean;
-  try {
-    ok = await auth.verify(user, password);
-  } catch (error) {
-    limiter.release(address);
-    throw error;
+  // Repeating a password whose hash is running is no new guess and costs no hash: not counted.
+  const counted = !auth.isBeingChecked(password);
+  if (counted) {
+    const wait = limiter.reserve(address);
+    if (wait > 0) throw tooMany(wait);
   }
+  // An attempt refused because hashing is saturated stays counted: a flood spends its own quota.
+  const ok = await auth.verify(user, password);
   if (ok) limiter.succeed(address);
   return ok;
 }

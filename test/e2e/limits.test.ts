@@ -61,8 +61,8 @@ describe('Admin API login limiter under concurrency', () => {
     assert.equal((await requestFrom('127.0.0.2', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })).status, 200);
     const hashesBefore = auth.hashesStarted;
 
-    const wrong = basic('admin', 'not-the-password');
-    const flood = Array.from({ length: FLOOD }, () => requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, { headers: { authorization: wrong } }));
+    // A brute force: every request a different guess.
+    const flood = Array.from({ length: FLOOD }, (_, i) => requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } }));
     const during = requestFrom('127.0.0.2', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } });
     const [responses, adminResponse] = await Promise.all([Promise.all(flood), during]);
 
@@ -85,13 +85,27 @@ describe('Admin API login limiter under concurrency', () => {
     // Many addresses, each under its own limit: only the global gate bounds the hashing.
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
     const before = auth.hashesStarted;
-    const wrong = basic('admin', 'another-wrong-password');
-    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => requestFrom(`127.0.3.${i + 1}`, `${gw.adminUrl}/api/routes`, { headers: { authorization: wrong } })));
+    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => requestFrom(`127.0.3.${i + 1}`, `${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `wrong-password-${i}`) } })));
     const counts = tally(responses);
     assert.ok((counts.get(503) ?? 0) > 0, JSON.stringify([...counts]));
     assert.equal((counts.get(401) ?? 0) + (counts.get(503) ?? 0), 40);
     assert.equal(auth.hashesStarted - before, counts.get(401) ?? 0, 'a refused attempt never hashed');
     for (const r of responses.filter((r) => r.status === 503)) assert.equal(r.headers['retry-after'], '1');
+  });
+});
+
+describe('Admin API: a client\'s parallel first requests', () => {
+  let gw: TestGateway;
+  before(async () => { gw = await startGateway(); });
+  after(() => gw.close());
+
+  it('share one password hash and are all served, beyond the failed-login limit', async () => {
+    const auth = gw.gateway.container.resolve(AdminAuthenticator);
+    const before = auth.hashesStarted;
+    const admin = basic('admin', ADMIN_PASSWORD);
+    const responses = await Promise.all(Array.from({ length: 30 }, () => requestFrom('127.0.0.5', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })));
+    assert.deepEqual([...tally(responses)], [[200, 30]]);
+    assert.equal(auth.hashesStarted - before, 1);
   });
 });
 
@@ -106,7 +120,7 @@ describe('Back-office login limiter under concurrency', () => {
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
     assert.equal((await login('127.0.0.2', ADMIN_PASSWORD)).status, 200);
     const hashesBefore = auth.hashesStarted;
-    const flood = Array.from({ length: FLOOD }, () => login('127.0.0.1', 'wrong-password'));
+    const flood = Array.from({ length: FLOOD }, (_, i) => login('127.0.0.1', `guess-${i}`));
     const during = login('127.0.0.2', ADMIN_PASSWORD);
     const [responses, adminLogin] = await Promise.all([Promise.all(flood), during]);
 
