@@ -220,7 +220,10 @@ export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter
   // answer guesses at full speed.
   const blocked = limiter.blockedFor(address);
   if (blocked > 0) throw tooMany(blocked);
-  if (auth.verifyCached(user, password) === true) return true;
+  if (auth.verifyCached(user, password) === true) {
+    limiter.succeed(address);
+    return true;
+  }
   // Repeating a password whose hash is running is no new guess and costs no hash: not counted.
   const counted = !auth.isBeingChecked(password);
   if (counted) {

@@ -7,6 +7,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startGateway, createRoute, route, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { basic, type TestResponse } from '../helpers/http.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -243,5 +248,49 @@ describe('Cap on concurrent proxy connections (proxy.maxConnections)', () => {
     }
     assert.equal(admitted, 'HTTP/1.1 200 OK');
     for (const socket of open) socket.destroy();
+  });
+});
+
+describe('Cap on concurrent proxy connections over HTTPS', () => {
+  let gw: TestGateway;
+  let upstream: Upstream;
+  let dir: string;
+  let ca: Buffer;
+  let port: number;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-cap-'));
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    ca = readFileSync(certFile);
+    upstream = await startUpstream();
+    gw = await startGateway({ config: { proxy: { maxConnections: 1, tls: { port: 0, certFile, keyFile } } } });
+    port = (gw.gateway.proxyTlsServer!.address() as { port: number }).port;
+    await createRoute(gw, route('tls-capped', upstream.url));
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A TLS connection sending one keep-alive request; resolves with the first chunk of the answer. */
+  function tlsRequest(): Promise<{ socket: TLSSocket; head: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => socket.write('GET / HTTP/1.1\r\nHost: api.test\r\n\r\n'));
+      socket.once('data', (c: Buffer) => resolve({ socket, head: c.toString('latin1') }));
+      socket.on('error', reject);
+    });
+  }
+
+  it('answers the connection over the cap with 503 inside TLS', async () => {
+    const first = await tlsRequest();
+    assert.match(first.head, /^HTTP\/1\.1 200 /);
+    const second = await tlsRequest();
+    assert.match(second.head, /^HTTP\/1\.1 503 /);
+    assert.match(second.head, /temporarily_unavailable/);
+    first.socket.destroy();
+    second.socket.destroy();
   });
 });
