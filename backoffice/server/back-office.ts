@@ -122,9 +122,15 @@ export class BackOffice {
         ws.close(4401, 'session expired');
         return;
       }
-      const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
-      if ('ok' in request) return this.#reply(ws, request);
-      void execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply));
+      // A throw here would be an uncaught exception in an event handler (the process would end):
+      // anything unexpected is answered as a server error and logged instead.
+      try {
+        const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+        if ('ok' in request) return this.#reply(ws, request);
+        execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply)).catch((error: unknown) => this.#failed(ws, error));
+      } catch (error) {
+        this.#failed(ws, error);
+      }
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -143,6 +149,11 @@ export class BackOffice {
     // Traffic ticks are superseded every second: a client that lags behind skips them.
     const skipAbove = message.event === 'traffic' ? this.#deps.webSocketMaxBufferedBytes / 4 : Infinity;
     for (const client of this.#clients) if (client.bufferedAmount <= skipAbove) this.#send(client, text);
+  }
+
+  #failed(ws: WebSocket, error: unknown): void {
+    this.#deps.log.error({ err: error }, 'back-office WebSocket message failed');
+    this.#reply(ws, { id: null, ok: false, error: { status: 500, error: 'server_error', error_description: 'Internal gateway error' } });
   }
 
   #reply(ws: WebSocket, reply: unknown): void {

@@ -44,8 +44,8 @@ export function parseRequest(raw: Buffer): ClientRequest | Reply {
   const m = message as Partial<Record<keyof ClientRequest, unknown>>;
   const id = isValidId(m.id) ? m.id : null;
   if (id === null) return errorReply(null, new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`));
-  if (!OPS.has(String(m.op))) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
-  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${JSON.stringify(String(m.entity).slice(0, 64))}`));
+  if (typeof m.op !== 'string' || !OPS.has(m.op)) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
+  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES].join(', ')}`));
   if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload)) return errorReply(id, new BadRequestError('payload must be an object'));
   return m as ClientRequest;
 }
@@ -91,7 +91,8 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     case 'update': return { method: 'PUT', path: `/api/${entity}/${need(id)}`, body: payload.entity };
     case 'delete': return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
     case 'action': {
-      const action = String(payload.action ?? '');
+      // Never String() a client's value: `{"toString": 1}` would throw a TypeError.
+      const action = typeof payload.action === 'string' ? payload.action : '';
       if (!/^[a-z-]+$/.test(action)) throw new BadRequestError('payload.action is required');
       return { method: 'POST', path: `/api/${entity}/${need(id)}/${action}`, body: payload.body };
     }

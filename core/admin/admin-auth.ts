@@ -1,10 +1,12 @@
 /**
  * Admin credentials: the password is stored only as an scrypt hash; a request's HTTP Basic
  * credential is checked in constant time. scrypt is slow on purpose, so a credential that already
- * verified is remembered as an HMAC under a per-process key (never the password itself).
+ * verified is remembered as an HMAC under a per-process key (never the password itself). Other
+ * attempts are counted per client address before they are hashed (LoginLimiter) and hashing runs
+ * through a bounded gate (HashingGate); `checkLogin` is that sequence for the admin API and the
+ * back office alike.
  */
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { ServiceBusyError, TooManyRequestsError } from '../errors.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
@@ -160,8 +162,9 @@ export class AdminAuthenticator {
 
 /**
  * At most `limit` password attempts per client address per window (failed, still running, or
- * refused because hashing was saturated); a success clears the address. The attempt is counted before the password is hashed, so parallel
- * guesses cannot all pass the check while the first ones are still hashing.
+ * refused because hashing was saturated); a success clears the address. The attempt is counted
+ * before the password is hashed, so parallel guesses cannot all pass the check while the first ones
+ * are still hashing.
  */
 export class LoginLimiter {
   readonly #attempts = new Map<string, { count: number; windowStart: number }>();
@@ -211,9 +214,9 @@ const SWEEP_ABOVE = 10_000;
 
 /**
  * Check a login attempt: a credential that verified before is answered at once (unless the address
- * is blocked); any other attempt
- * is counted against `address` first (429 with Retry-After when over the limit), then hashed within
- * the gate (503 with Retry-After when saturated). A success clears the count.
+ * is blocked); any other attempt is counted against `address` first (429 with Retry-After when over
+ * the limit), then hashed within the gate (503 with Retry-After when saturated). A success clears
+ * the count.
  */
 export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter, address: string, user: string, password: string): Promise<boolean> {
   // A blocked address is refused even with the right password: otherwise "429 unless right" would

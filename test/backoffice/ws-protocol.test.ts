@@ -48,7 +48,8 @@ function assertClientError(reply: Reply, message: string): void {
 const OPS = ['list', 'get', 'create', 'update', 'delete', 'action'];
 const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'plugins', 'schemas', 'export', 'import'];
 
-describe('Back office WebSocket: malformed messages', () => {
+// A crash in the server's message handler leaves a reply pending forever: fail, do not hang.
+describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () => {
   let gw: TestGateway;
   let ws: WebSocket;
   let ask: (message: string) => Promise<Reply>;
@@ -107,6 +108,18 @@ describe('Back office WebSocket: malformed messages', () => {
     assert.equal(surrogate.error?.status, 400);
     const badQuery = await ask(JSON.stringify({ id: 3, op: 'list', entity: 'routes', payload: { query: [1, 2] } }));
     assert.equal(badQuery.error?.status, 400);
+  });
+
+  it('answers an op, entity or action that is an object with a toString key with 400 (String() on it threw and ended the process)', async () => {
+    for (const message of [
+      { id: 1, op: { toString: 1 }, entity: 'routes' },
+      { id: 2, op: 'list', entity: { toString: 1, valueOf: 2 } },
+      { id: 3, op: 'action', entity: 'keypairs', payload: { id: 'k', action: { toString: 1 } } },
+    ]) {
+      const reply = await ask(JSON.stringify(message));
+      assert.equal(reply.id, message.id);
+      assert.equal(reply.error?.status, 400, JSON.stringify(reply));
+    }
   });
 
   it('keeps the connection open and serving after all of it', async () => {
