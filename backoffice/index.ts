@@ -14,7 +14,7 @@ export const backOfficeModule: PluginModule = {
         const config = c.resolve(BOOT_CONFIG);
         return new BackOffice({
           api: c.resolve(AdminApi), auth: c.resolve(AdminAuthenticator), store: c.resolve(STORE), traffic: c.resolve(TrafficStats),
-          log: c.resolve(LOGGER).child({ component: 'backoffice' }), username: config.admin.username, sessionIdleSeconds: config.admin.sessionIdleSeconds,
+          log: c.resolve(LOGGER).child({ component: 'backoffice' }), username: config.admin.username, sessionIdleSeconds: config.admin.sessionIdleSeconds, webSocketMaxBufferedBytes: config.admin.webSocketMaxBufferedBytes,
         });
       }),
     });

@@ -29,12 +29,14 @@ export const ERROR_CODES = {
   no_route: 404,
   method_not_allowed: 405,
   conflict: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,
   server_error: 500,
   bad_gateway: 502,
   route_unavailable: 503,
+  temporarily_unavailable: 503,
   state_unavailable: 503,
   gateway_timeout: 504,
 } as const;
@@ -100,6 +102,10 @@ export class InternalServerError extends GatewayError { constructor() { super(50
 export class TooManyRequestsError extends GatewayError {
   constructor(message: string, headers: Record<string, string>) { super(429, 'too_many_requests', message, { headers }); }
 }
+
+/** The server refuses work it cannot take now (password hashing saturated, connection cap reached). */
+export class ServiceBusyError extends GatewayError { constructor(message: string, retryAfterSeconds = 1) { super(503, 'temporarily_unavailable', message, { headers: { 'retry-after': String(retryAfterSeconds) } }); } }
+export class RequestTimeoutError extends GatewayError { constructor() { super(408, 'request_timeout', 'The request was not received in time'); } }
 
 // ── proxy errors ─────────────────────────────────────────────────────────────
 export class NoRouteError extends GatewayError { constructor() { super(404, 'no_route', 'No route matches this request'); } }

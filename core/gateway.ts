@@ -4,7 +4,8 @@
  * orderly shutdown.
  */
 import 'reflect-metadata';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,10 +25,11 @@ import { ProxyHandler } from './http/proxy.js';
 import { AdminApi } from './admin/admin-api.js';
 import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
-import { sendError } from './http/http-utils.js';
+import { hasDuplicateHost, sendError, sendErrorOnSocket } from './http/http-utils.js';
+import { limitConnections } from './http/connection-limit.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
-import { NotFoundError } from './errors.js';
+import { BadRequestError, NotFoundError, RequestTimeoutError } from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
 
 export type { PluginModule } from './plugin-runtime/plugin.js';
@@ -76,19 +78,27 @@ export class Gateway {
     this.state = container.resolve(State);
     this.entities = container.resolve(EntityService);
     const proxy = container.resolve(ProxyHandler);
-    const serverOptions = { requestTimeout: options.config.proxy.requestTimeoutMs, keepAliveTimeout: 65_000 };
+    const limits = options.config.proxy;
+    const serverOptions = { ...slowClientTimeouts(limits.headersTimeoutMs, limits.requestTimeoutMs), keepAliveTimeout: 65_000 };
     this.proxyServer = servingProxy(createServer(serverOptions, proxy.handleRequest), proxy);
+    limitConnections(this.proxyServer, limits.maxConnections);
     const tls = options.config.proxy.tls;
     this.proxyTlsServer = tls ? servingProxy(createHttpsServer({ ...serverOptions, cert: readPem(tls.certFile), key: readPem(tls.keyFile) }, proxy.handleRequest), proxy) : null;
+    if (this.proxyTlsServer) limitConnections(this.proxyTlsServer, limits.maxConnections, 'secureConnection');
     const admin = container.resolve(AdminApi);
     const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
     this.hasBackOffice = ui !== null;
     this.#ui = ui;
-    this.adminServer = createServer({ requestTimeout: 60_000 }, (req, res) => {
+    this.adminServer = createServer(slowClientTimeouts(ADMIN_HEADERS_TIMEOUT_MS, ADMIN_REQUEST_TIMEOUT_MS), (req, res) => {
+      if (hasDuplicateHost(req)) {
+        res.shouldKeepAlive = false;
+        return sendError(res, new BadRequestError('A request carries one Host header'));
+      }
       if (admin.handle(req, res)) return;
       if (ui?.handle(req, res)) return;
       sendError(res, new NotFoundError(`Nothing at ${req.method} ${(req.url ?? '/').split('?')[0]}`));
     });
+    this.adminServer.on('clientError', answerClientError);
     ui?.attach?.(this.adminServer);
   }
 
@@ -233,11 +243,31 @@ function urlOf(server: Server, scheme = 'http'): string {
 /** Attach the proxy's upgrade and parse-error handling to a listener (HTTP or HTTPS). */
 function servingProxy<S extends Server>(server: S, proxy: ProxyHandler): S {
   server.on('upgrade', proxy.handleUpgrade);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 63\r\n\r\n{"error":"invalid_request","error_description":"Bad request"}  ');
-    else socket.destroy();
-  });
+  server.on('clientError', answerClientError);
   return server;
+}
+
+const ADMIN_HEADERS_TIMEOUT_MS = 20_000;
+const ADMIN_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Node's request timeouts for a listener. Node checks them only every `connectionsCheckingInterval`
+ * (30 s by default, longer than a short timeout), so the check runs at a quarter of the shortest.
+ */
+function slowClientTimeouts(headersTimeout: number, requestTimeout: number): ServerOptions {
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(25, Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout) / 4))) };
+}
+
+/**
+ * A request Node could not parse (400) or that was not received in time (408: slow headers, slow
+ * body). The answer is written on the raw socket, which is then closed; when a response has begun
+ * already, the connection is only dropped.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const responseStarted = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  if (!socket.writable || responseStarted || error.code === 'ECONNRESET') return void socket.destroy();
+  socket.once('finish', () => socket.destroy());
+  sendErrorOnSocket(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutError() : new BadRequestError('Bad request'));
 }
 
 function readPem(file: string): Buffer {

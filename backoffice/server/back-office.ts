@@ -12,11 +12,11 @@ import { join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { AdminApi } from '../../core/admin/admin-api.js';
-import { LoginLimiter, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
+import { LoginLimiter, checkLogin, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
 import type { Store } from '../../core/config/store.js';
 import type { TrafficStats } from '../../core/http/traffic.js';
-import { readBody, mediaType, sendJson } from '../../core/http/http-utils.js';
-import { BadRequestError, ForbiddenError, InvalidCredentialsError, SessionExpiredError, TooManyRequestsError } from '../../core/errors.js';
+import { hasDuplicateHost, readBody, mediaType, sendJson, toGatewayError } from '../../core/http/http-utils.js';
+import { BadRequestError, ForbiddenError, InvalidCredentialsError, ServiceBusyError, SessionExpiredError, TooManyRequestsError } from '../../core/errors.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
@@ -29,6 +29,14 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
+/** The declared error for a refused login, by status. */
+function loginError(status: number, message: string, headers: Record<string, string>) {
+  if (status === 429) return new TooManyRequestsError(message, headers);
+  if (status === 503) return new ServiceBusyError(message);
+  if (status === 400) return new BadRequestError(message);
+  return new InvalidCredentialsError(message);
+}
+
 export interface BackOfficeDeps {
   api: AdminApi;
   auth: AdminAuthenticator;
@@ -37,6 +45,8 @@ export interface BackOfficeDeps {
   log: Logger;
   username: string;
   sessionIdleSeconds: number;
+  /** A WebSocket whose client leaves more than this unread is closed (1013). */
+  webSocketMaxBufferedBytes: number;
 }
 
 export class BackOffice {
@@ -93,6 +103,7 @@ export class BackOffice {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'Not Found');
+      if (hasDuplicateHost(req)) return refuse(socket, 400, 'Bad Request');
       if (!this.#sameOrigin(req)) {
         this.#deps.log.warn({ origin: req.headers.origin }, 'back-office WebSocket refused: foreign Origin');
         return refuse(socket, 403, 'Forbidden');
@@ -115,15 +126,19 @@ export class BackOffice {
     ws.on('message', (data: Buffer) => {
       if (!this.#sessions.touch(token)) {
         const expired = new SessionExpiredError();
-        ws.send(JSON.stringify({ id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } }));
+        this.#reply(ws, { id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } });
         ws.close(4401, 'session expired');
         return;
       }
-      const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
-      if ('ok' in request) return void ws.send(JSON.stringify(request));
-      execute(this.#deps.api, request)
-        .then((reply) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply)); })
-        .catch((error: unknown) => this.#deps.log.error({ err: error }, 'a back-office reply could not be sent'));
+      // A throw here would be an uncaught exception in an event handler (the process would end):
+      // anything unexpected is answered as a server error and logged instead.
+      try {
+        const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+        if ('ok' in request) return this.#reply(ws, request);
+        execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply)).catch((error: unknown) => this.#failed(ws, error));
+      } catch (error) {
+        this.#failed(ws, error);
+      }
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -133,34 +148,59 @@ export class BackOffice {
         this.#stopTraffic = null;
       }
     });
-    ws.send(JSON.stringify({ event: 'hello', user: this.#deps.username }));
+    this.#reply(ws, { event: 'hello', user: this.#deps.username });
   }
 
-  #broadcast(message: unknown): void {
+  #broadcast(message: { event: string; [field: string]: unknown }): void {
     if (this.#clients.size === 0) return;
     const text = JSON.stringify(message);
-    for (const client of this.#clients) if (client.readyState === client.OPEN) client.send(text);
+    // Traffic ticks are superseded every second: a client that lags behind skips them.
+    const skipAbove = message.event === 'traffic' ? this.#deps.webSocketMaxBufferedBytes / 4 : Infinity;
+    for (const client of this.#clients) if (client.bufferedAmount <= skipAbove) this.#send(client, text);
+  }
+
+  #failed(ws: WebSocket, error: unknown): void {
+    this.#deps.log.error({ err: error }, 'back-office WebSocket message failed');
+    this.#reply(ws, { id: null, ok: false, error: { status: 500, error: 'server_error', error_description: 'Internal gateway error' } });
+  }
+
+  #reply(ws: WebSocket, reply: unknown): void {
+    this.#send(ws, JSON.stringify(reply));
+  }
+
+  /**
+   * Send unless the client has left too much unread: then close it (1013, try again later) rather
+   * than buffer without bound for a tab that does not read.
+   */
+  #send(ws: WebSocket, text: string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount + Buffer.byteLength(text) > this.#deps.webSocketMaxBufferedBytes) {
+      this.#deps.log.warn({ bufferedAmount: ws.bufferedAmount }, 'back-office WebSocket closed: the client does not read its messages');
+      ws.close(1013, 'too many unread messages');
+      return;
+    }
+    ws.send(text);
   }
 
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const json = mediaType(req) === 'application/json';
     const address = req.socket.remoteAddress ?? '';
     const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
-      if (json) return sendJson(res, status, (status === 429 ? new TooManyRequestsError(message, headers) : status === 400 ? new BadRequestError(message) : new InvalidCredentialsError(message)).toJSON(), { 'cache-control': 'no-store', ...headers });
-      res.writeHead(303, { location: `/login?error=${status === 429 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
+      if (json) return sendJson(res, status, loginError(status, message, headers).toJSON(), { 'cache-control': 'no-store', ...headers });
+      res.writeHead(303, { location: `/login?error=${status === 429 || status === 503 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
       res.end();
     };
     if (!this.#sameOrigin(req)) return void this.#forbidden(res);
-    const wait = this.#limiter.blockedFor(address);
-    if (wait > 0) {
+    const blocked = this.#limiter.blockedFor(address);
+    if (blocked > 0) {
       req.resume();
-      return fail(429, `Too many failed logins; try again in ${wait} s`, { 'retry-after': String(wait) });
+      return fail(429, `Too many failed logins; try again in ${blocked} s`, { 'retry-after': String(blocked) });
     }
-    let username = '';
-    let password = '';
+    let username: unknown = '';
+    let password: unknown = '';
     try {
       const body = (await readBody(req, 16 * 1024)).toString('utf8');
-      if (json) ({ username = '', password = '' } = JSON.parse(body) as { username?: string; password?: string });
+      if (json) ({ username = '', password = '' } = (JSON.parse(body) ?? {}) as { username?: unknown; password?: unknown });
       else {
         const form = new URLSearchParams(body);
         username = form.get('username') ?? '';
@@ -169,12 +209,18 @@ export class BackOffice {
     } catch {
       return fail(400, 'Send a username and a password');
     }
-    if (typeof username !== 'string' || typeof password !== 'string' || !(await this.#deps.auth.verify(username, password))) {
-      this.#limiter.fail(address);
-      this.#deps.log.info({ username: String(username).slice(0, 64), clientIp: address }, 'back-office login failed');
+    if (typeof username !== 'string' || typeof password !== 'string') return fail(400, 'Send a username and a password');
+    let ok: boolean;
+    try {
+      ok = await checkLogin(this.#deps.auth, this.#limiter, address, username, password);
+    } catch (error) {
+      const refused = toGatewayError(error);
+      return fail(refused.status, refused.message, refused.headers ?? {});
+    }
+    if (!ok) {
+      this.#deps.log.info({ username: username.slice(0, 64), clientIp: address }, 'back-office login failed');
       return fail(401, 'Wrong user name or password');
     }
-    this.#limiter.succeed(address);
     const cookie = sessionCookie(this.#sessions.create(username), isHttps(req));
     if (json) return sendJson(res, 200, { ok: true }, { 'set-cookie': cookie, 'cache-control': 'no-store' });
     res.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });

@@ -5,8 +5,8 @@
  * change and `{ event: "traffic", … }` every second.
  */
 import type { AdminApi } from '../../core/admin/admin-api.js';
-import { BadRequestError, PayloadTooLargeError } from '../../core/errors.js';
-import { toGatewayError } from '../../core/http/http-utils.js';
+import { BadRequestError, GatewayError, PayloadTooLargeError } from '../../core/errors.js';
+import { assertJsonDepth, toGatewayError } from '../../core/http/http-utils.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers']);
@@ -34,16 +34,31 @@ export function parseRequest(raw: Buffer): ClientRequest | Reply {
   if (raw.length > MAX_MESSAGE_BYTES) return errorReply(null, new PayloadTooLargeError(MAX_MESSAGE_BYTES, 'A message'));
   let message: unknown;
   try {
-    message = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return errorReply(null, new BadRequestError('The message is not valid JSON'));
+    const text = raw.toString('utf8');
+    assertJsonDepth(text);
+    message = JSON.parse(text);
+  } catch (error) {
+    return errorReply(null, error instanceof GatewayError ? error : new BadRequestError('The message is not valid JSON'));
   }
-  const m = message as Partial<ClientRequest>;
-  const id = typeof m?.id === 'string' || typeof m?.id === 'number' ? m.id : null;
-  if (typeof message !== 'object' || message === null || id === null) return errorReply(id, new BadRequestError('A message is an object with an id'));
-  if (!['list', 'get', 'create', 'update', 'delete', 'action'].includes(String(m.op))) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
-  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${JSON.stringify(m.entity)}`));
+  if (!isPlainObject(message)) return errorReply(null, new BadRequestError('A message is an object with an id'));
+  const m = message as Partial<Record<keyof ClientRequest, unknown>>;
+  const id = isValidId(m.id) ? m.id : null;
+  if (id === null) return errorReply(null, new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`));
+  if (typeof m.op !== 'string' || !OPS.has(m.op)) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
+  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES].join(', ')}`));
+  if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload)) return errorReply(id, new BadRequestError('payload must be an object'));
   return m as ClientRequest;
+}
+
+const OPS = new Set(['list', 'get', 'create', 'update', 'delete', 'action']);
+const MAX_ID_LENGTH = 128;
+
+function isValidId(id: unknown): id is string | number {
+  return (typeof id === 'string' && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Run a request through the admin API. */
@@ -60,7 +75,7 @@ export async function execute(api: AdminApi, request: ClientRequest): Promise<Re
 function route(request: ClientRequest): { method: string; path: string; body?: unknown } {
   const { op, entity } = request;
   const payload = (request.payload ?? {}) as Record<string, unknown>;
-  const id = typeof payload.id === 'string' ? encodeURIComponent(payload.id) : undefined;
+  const id = typeof payload.id === 'string' ? encodeSegment(payload.id) : undefined;
   const need = (value: string | undefined) => {
     if (!value) throw new BadRequestError(`This op needs payload.id`);
     return value;
@@ -70,15 +85,36 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };
   if (entity === 'global-config') return op === 'update' ? { method: 'PUT', path: '/api/global-config', body: payload.entity } : { method: 'GET', path: '/api/global-config' };
   switch (op) {
-    case 'list': return { method: 'GET', path: `/api/${entity}?${new URLSearchParams((payload.query ?? {}) as Record<string, string>).toString()}` };
+    case 'list': return { method: 'GET', path: `/api/${entity}?${listQuery(payload.query)}` };
     case 'get': return { method: 'GET', path: `/api/${entity}/${need(id)}` };
     case 'create': return { method: 'POST', path: `/api/${entity}`, body: payload.entity };
     case 'update': return { method: 'PUT', path: `/api/${entity}/${need(id)}`, body: payload.entity };
     case 'delete': return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
     case 'action': {
-      const action = String(payload.action ?? '');
+      // Never String() a client's value: `{"toString": 1}` would throw a TypeError.
+      const action = typeof payload.action === 'string' ? payload.action : '';
       if (!/^[a-z-]+$/.test(action)) throw new BadRequestError('payload.action is required');
       return { method: 'POST', path: `/api/${entity}/${need(id)}/${action}`, body: payload.body };
     }
+  }
+}
+
+/** `payload.query` as a query string: an object of strings, numbers or booleans. */
+function listQuery(query: unknown): string {
+  if (query === undefined || query === null) return '';
+  if (!isPlainObject(query)) throw new BadRequestError('payload.query must be an object');
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string`);
+    params.set(name, String(value));
+  }
+  return params.toString();
+}
+
+function encodeSegment(id: string): string {
+  try {
+    return encodeURIComponent(id);
+  } catch {
+    throw new BadRequestError('payload.id is not a well-formed string'); // a lone UTF-16 surrogate
   }
 }

@@ -7,12 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, LOGGER } from '../tokens.js';
-import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
-import { LoginLimiter, type AdminAuthenticator } from './admin-auth.js';
+import { LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
 import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -59,7 +59,7 @@ export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
-  /** Failed Basic credentials per address: 20 a minute, then 429 (scrypt alone would allow a few hundred). */
+  /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter = new LoginLimiter(20, 60);
 
   constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
@@ -102,15 +102,15 @@ export class AdminApi {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const address = req.socket.remoteAddress ?? '';
-    const wait = this.#limiter.blockedFor(address);
-    if (wait > 0) {
+    const credentials = parseBasicAuth(req.headers.authorization);
+    // A request without credentials is not a guess: 401 without counting or hashing.
+    const authenticated = this.#auth !== null && credentials !== null
+      && await checkLogin(this.#auth, this.#limiter, req.socket.remoteAddress ?? '', credentials.user, credentials.password).catch((error: unknown) => {
+        req.resume();
+        throw error;
+      });
+    if (!authenticated) {
       req.resume();
-      throw new TooManyRequestsError(`Too many failed admin logins; try again in ${wait} s`, { 'retry-after': String(wait) });
-    }
-    if (!this.#auth || !(await this.#auth.check(req))) {
-      req.resume();
-      if (req.headers.authorization !== undefined) this.#limiter.fail(address); // a request without credentials is not a guess
       throw new AdminUnauthorizedError();
     }
     const hasBody = hasRequestBody(req);

@@ -16,7 +16,9 @@ export const BootConfigSchema = Type.Object({
     port: { ...Port, default: 8080, description: 'Proxy port (PORTCULLIS_PROXY_PORT).' },
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2000, description: 'The URL clients reach the proxy at, e.g. https://api.example.com: the issuer of its tokens (PORTCULLIS_PUBLIC_URL); default: the listener\'s address.' })),
     trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
-    requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'Longest time a client may take to send its whole request.' }),
+    requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'Longest time a client may take to send its whole request, body included; 408 after.' }),
+    headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 20_000, description: 'Longest time a client may take to send its request headers (slowloris); 408 after. At most requestTimeoutMs.' }),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most concurrent client connections per proxy listener; more are answered 503 and closed.' }),
     tls: Type.Optional(Type.Object({
       port: { ...Port, default: 8443, description: 'HTTPS port of the proxy (PORTCULLIS_PROXY_TLS_PORT).' },
       certFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM certificate chain.' }),
@@ -28,6 +30,7 @@ export const BootConfigSchema = Type.Object({
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
     username: Type.String({ minLength: 1, maxLength: 200, default: 'admin', description: 'Admin user name.' }),
     sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800, description: 'A back-office session ends after this long without activity.' }),
+    webSocketMaxBufferedBytes: Type.Integer({ minimum: 16_384, default: 4 * 1024 * 1024, description: 'A back-office WebSocket whose client leaves this much unread is closed (1013); live pushes stop at a quarter of it.' }),
   }, { additionalProperties: false, default: {} }),
   store: Type.Object({
     file: Type.String({ minLength: 1, maxLength: 4096, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
@@ -112,6 +115,7 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
   if (config.proxy.publicUrl !== undefined && !URL.canParse(config.proxy.publicUrl)) throw new ConfigError(`Invalid configuration: proxy.publicUrl is not a URL, got ${JSON.stringify(config.proxy.publicUrl)}`);
   if (config.storage.url && !(isRecord(raw.storage) && raw.storage.kind !== undefined)) config.storage.kind = 'redis';
   if (config.storage.kind === 'redis' && !config.storage.url) throw new ConfigError('Invalid configuration: storage.url is required when storage.kind is "redis" (or set PORTCULLIS_STORAGE_URL)');
+  if (config.proxy.headersTimeoutMs > config.proxy.requestTimeoutMs) throw new ConfigError(`Invalid configuration: proxy.headersTimeoutMs (${config.proxy.headersTimeoutMs}) must not exceed proxy.requestTimeoutMs (${config.proxy.requestTimeoutMs})`);
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file) config.store.file = resolve(base, config.store.file);
   if (config.proxy.tls) {

@@ -66,6 +66,24 @@ export function readCookie(header: string | undefined, name: string): string | n
   return null;
 }
 
+/**
+ * Whether the request carries more than one Host header (RFC 9112 §3.2: answer 400). Node keeps the
+ * first and drops the rest, so a proxy behind or in front of us that keeps the last would route on
+ * another host than the one checked here. Scans rawHeaders: no per-request allocation.
+ */
+export function hasDuplicateHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
 /** Whether the request announces a body (chunked, or a non-zero Content-Length). */
 export function hasRequestBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -115,9 +133,34 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (!isJsonMediaType(mediaType(req))) throw new UnsupportedMediaTypeError();
   const body = await readBody(req, limit);
   if (body.length === 0) throw new BadRequestError('The request body is empty; a JSON document is expected');
+  const text = body.toString('utf8');
+  assertJsonDepth(text);
   try {
-    return JSON.parse(body.toString('utf8'), rejectForbiddenKeys);
+    return JSON.parse(text, rejectForbiddenKeys);
   } catch (error) {
     throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Deepest nesting of arrays and objects accepted in a JSON document (admin bodies, WebSocket messages). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuse JSON nested deeper than `max` with 400, by a linear scan of the text before it is parsed:
+ * everything after the parser (structuredClone, schema validation, the store) recurses per level
+ * and would overflow the stack on a few thousand levels.
+ */
+export function assertJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new BadRequestError(`JSON nesting is limited to ${max} levels`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
   }
 }

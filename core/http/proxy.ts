@@ -14,7 +14,7 @@ import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from './context.js';
 import { BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
-import { hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
+import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
 import type { CompiledRoute } from './router.js';
@@ -24,6 +24,8 @@ import type { BootConfig } from '../config/boot-config.js';
 import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
 import { TrafficStats } from './traffic.js';
+
+const DUPLICATE_HOST = 'A request carries one Host header';
 
 @injectable()
 export class ProxyHandler {
@@ -43,6 +45,11 @@ export class ProxyHandler {
 
   /** `request` listener of the proxy server. */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (hasDuplicateHost(req)) {
+      res.shouldKeepAlive = false;
+      sendError(res, new BadRequestError(DUPLICATE_HOST));
+      return;
+    }
     const ctx = this.#createContext(req, res, null);
     if (!ctx) {
       sendError(res, new BadRequestError('Malformed request target'));
@@ -57,6 +64,10 @@ export class ProxyHandler {
   /** `upgrade` listener of the proxy server: WebSocket (and other upgrades) pass through. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    if (hasDuplicateHost(req)) {
+      sendErrorOnSocket(socket, new BadRequestError(DUPLICATE_HOST));
+      return;
+    }
     const ctx = this.#createContext(req, null, socket);
     if (!ctx) {
       sendErrorOnSocket(socket, new BadRequestError('Malformed request target'));
