@@ -44,11 +44,21 @@ export interface GatewayOptions {
   plugins: readonly PluginModule[];
   /** Password for the admin user when none is stored yet; generated when absent. */
   initialAdminPassword?: string;
+  /** The configuration store; the embedded file store when absent (a worker passes its replica). */
+  store?: Store;
+  /**
+   * Which listeners this process serves: `all` (one process), `admin` (the primary of a cluster:
+   * admin API and back office, first-start bootstrap) or `proxy` (a cluster worker).
+   */
+  role?: GatewayRole;
 }
 
+export type GatewayRole = 'all' | 'admin' | 'proxy';
+
 export interface ListenInfo {
-  proxyUrl: string;
-  adminUrl: string;
+  /** Null where this process does not serve that listener (see `GatewayOptions.role`). */
+  proxyUrl: string | null;
+  adminUrl: string | null;
   proxyTlsUrl: string | null;
 }
 
@@ -72,12 +82,14 @@ export class Gateway {
   readonly #plugins: readonly PluginModule[];
   #closing: Promise<void> | null = null;
   readonly #ui: AdminUi | null;
+  readonly role: GatewayRole;
 
   private constructor(options: GatewayOptions, container: DependencyContainer) {
     this.container = container;
     this.config = options.config;
     this.#log = options.logger;
     this.#plugins = options.plugins;
+    this.role = options.role ?? 'all';
     this.store = container.resolve<Store>(STORE);
     this.state = container.resolve(State);
     this.entities = container.resolve(EntityService);
@@ -106,7 +118,7 @@ export class Gateway {
     container.registerInstance(EntityRegistry, registry);
     registerKeys(container);
     for (const plugin of options.plugins) plugin.register(container);
-    const store = new LowdbStore(options.config.store.file, registry);
+    const store = options.store ?? new LowdbStore(options.config.store.file, registry);
     container.registerInstance(STORE, store);
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
@@ -126,7 +138,7 @@ export class Gateway {
     container.resolve(AdminApi).setAuthenticator(auth);
 
     const gateway = new Gateway(options, container);
-    await gateway.#bootstrap(options.initialAdminPassword);
+    if (gateway.role !== 'proxy') await gateway.#bootstrap(options.initialAdminPassword);
     await initKeys(container);
     for (const plugin of options.plugins) await plugin.init?.(container);
     gateway.state.start();
@@ -149,10 +161,16 @@ export class Gateway {
   }
 
   async listen(): Promise<ListenInfo> {
-    await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
-    if (this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
-    await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
-    return { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer), proxyTlsUrl: this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null };
+    const proxy = this.role !== 'admin';
+    const admin = this.role !== 'proxy';
+    if (proxy) await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
+    if (proxy && this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
+    if (admin) await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
+    return {
+      proxyUrl: proxy ? urlOf(this.proxyServer) : null,
+      adminUrl: admin ? urlOf(this.adminServer) : null,
+      proxyTlsUrl: proxy && this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null,
+    };
   }
 
   get proxyUrl(): string { return urlOf(this.proxyServer); }
