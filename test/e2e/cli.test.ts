@@ -2,7 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { basic, send, sendJson } from '../helpers/http.js';
 import { startUpstream, echo } from '../helpers/upstream.js';
 import { run, started, waitFor } from '../helpers/cli.js';
