@@ -118,7 +118,7 @@ export class Gateway {
     container.registerInstance(EntityRegistry, registry);
     registerKeys(container);
     for (const plugin of options.plugins) plugin.register(container);
-    const store = options.store ?? new LowdbStore(options.config.store.file, registry);
+    const store: Store = options.store ?? new LowdbStore(options.config.store.file, registry);
     container.registerInstance(STORE, store);
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
@@ -136,6 +136,7 @@ export class Gateway {
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
     container.resolve(AdminApi).setAuthenticator(auth);
+    container.resolve(AdminApi).setReadiness(() => (store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []));
 
     const gateway = new Gateway(options, container);
     if (gateway.role !== 'proxy') await gateway.#bootstrap(options.initialAdminPassword);

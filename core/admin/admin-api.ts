@@ -87,6 +87,7 @@ export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
+  #readiness: () => string[] = () => [];
   /** Failed Basic credentials per address: 20 a minute, then 429 (scrypt alone would allow a few hundred). */
   readonly #limiter = new LoginLimiter(20, 60);
 
@@ -104,6 +105,11 @@ export class AdminApi {
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
   }
 
+  /** What keeps this instance from serving correctly (an unreachable store); empty when ready. */
+  setReadiness(check: () => string[]): void {
+    this.#readiness = check;
+  }
+
   /** The authenticator is set once the admin password exists (at start-up). */
   setAuthenticator(auth: AdminAuthenticator): void {
     this.#auth = auth;
@@ -118,6 +124,11 @@ export class AdminApi {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+      return true;
+    }
+    if (url.pathname === '/ready') {
+      const problems = this.#readiness();
+      sendJson(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems }, { 'cache-control': 'no-store' });
       return true;
     }
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false;

@@ -47,7 +47,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables and the setting each overrides. */
-const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
+export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_PROXY_PORT', ['proxy', 'port'], 'int'],
   ['PORTCULLIS_PROXY_HOST', ['proxy', 'host'], 'string'],
   ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
