@@ -20,6 +20,8 @@ export interface LoadOptions {
   body?: string;
   durationSeconds: number;
   connections: number;
+  /** wrk on the load core (default), or wherever the scheduler puts it. */
+  pinned?: boolean;
 }
 
 function hasWrk(): boolean {
@@ -48,7 +50,7 @@ function runWrk(options: LoadOptions): LoadResult {
   // wrk adds its own Host unless one is given spelled exactly `Host`
   for (const [name, value] of Object.entries(options.headers)) args.push('-H', `${name === 'host' ? 'Host' : name}: ${value}`);
   args.push(options.url);
-  const [command, commandArgs] = onCore(LOAD_CORE, 'wrk', args);
+  const [command, commandArgs] = options.pinned === false ? ['wrk', args] : onCore(LOAD_CORE, 'wrk', args);
   const result = spawnSync(command, commandArgs, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.stdout}`);
   const out = result.stdout;

@@ -3,137 +3,23 @@
  * process), loads each with wrk (or autocannon), and writes the results and their ratios to the
  * bare proxy into docs/benchmarks.md. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
-import { runLoad, LOAD_TOOL, type LoadResult } from './load.js';
-import { SCENARIOS, BENCH_SECRET, manyKeysDataFile, type Admin } from './scenarios.js';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { LOAD_TOOL } from './load.js';
+import { SCENARIOS, BENCH_SECRET, manyKeysDataFile } from './scenarios.js';
 import { hashSecret } from '../plugins/apikeys/entity.js';
 import { setupOAuth, OAUTH_ALGORITHMS } from './oauth.js';
 import { setupJwt } from './jwt.js';
 import { PINNED, onCore, pinSelfToLoadCore, LOAD_CORE, PROXY_CORE } from './cpus.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const ROOT = resolve(here, '../..');
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
-const children: ChildProcess[] = [];
-
-function start(script: string, args: string[], core: string): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
-  const [command, commandArgs] = onCore(core, process.execPath, [script, ...args]);
-  const child = spawn(command, commandArgs, { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  let out = '';
-  return new Promise((resolvePromise, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk;
-      if (out.includes('\n')) resolvePromise({ child, firstLine: out.split('\n')[0]!, output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
-}
-
-interface RunningGateway {
-  proxy: string;
-  admin: string;
-  pid: number;
-  /** From spawn to the start-up banner. */
-  startMs: number;
-}
-
-async function startGateway(logLevel: string, dataFileContent?: string): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  if (dataFileContent) writeFileSync(join(dir, 'data.json'), dataFileContent);
-  const started = performance.now();
-  // The gateway logs (one access line per request) to a file, as in production: a pipe to this
-  // process would make the benchmark pay for reading them on the same two cores.
-  const logFile = join(dir, 'gateway.log');
-  const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(ROOT, 'dist/bin/portcullis.js')]);
-  const child = spawn(command, commandArgs, {
-    env: {
-      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
-      PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel,
-    },
-    stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
-  });
-  children.push(child);
-  const output = () => readFileSync(logFile, 'utf8');
-  for (let i = 0; i < 2400 && !/Admin API/.test(output()); i++) await new Promise((r) => setTimeout(r, 25));
-  const startMs = performance.now() - started;
-  const proxy = /Proxy\s+(http:\/\/\S+)/.exec(output())?.[1];
-  const admin = /Admin API\s+(http:\/\/\S+)\/api/.exec(output())?.[1];
-  if (!proxy || !admin) throw new Error(`gateway did not start: ${output()}`);
-  return { proxy, admin, pid: child.pid!, startMs };
-}
+import { here, ROOT, DURATION, CONNECTIONS, ROUNDS, children, start, startGateway, rssMiB, adminClient, measureAll, type Target } from './harness.js';
+import { measureScaling } from './scaling.js';
 
 /** jose's raw rate, measured in a process on the proxy's core. */
 function rawRate(args: string[]): number {
   const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(here, 'raw-crypto.js'), ...args]);
   return Number(execFileSync(command, commandArgs, { encoding: 'utf8' }).trim());
-}
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-}
-
-function adminClient(adminUrl: string): Admin {
-  const authorization = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
-  return async (method, path, body) => {
-    const res = await request(adminUrl + path, {
-      method: method as any,
-      reset: true, // a fresh connection per admin call: minutes of load pass between them
-      headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, text, json: () => JSON.parse(text) };
-  };
-}
-
-interface Target {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  method?: string;
-  body?: string;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/**
- * Measure every target ROUNDS times, interleaved (A B C, A B C…), and keep the median run of each:
- * on a shared 2-core machine neighbours come and go, and interleaving spreads their noise evenly.
- */
-async function measureAll(targets: Target[]): Promise<Array<{ name: string } & LoadResult>> {
-  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS }); // warm-up (JIT, pools)
-  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
-      const result = await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: DURATION, connections: CONNECTIONS });
-      runs.get(t.name)!.push(result);
-      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `   errors ${result.errors}` : ''}\n`);
-    }
-  }
-  return targets.map((t) => {
-    const all = runs.get(t.name)!;
-    return {
-      name: t.name, tool: all[0]!.tool,
-      requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
-      p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)),
-      errors: all.reduce((sum, r) => sum + r.errors, 0),
-    };
-  });
 }
 
 async function main(): Promise<void> {
@@ -148,7 +34,7 @@ async function main(): Promise<void> {
   const quiet = await startGateway('warn');
   // A third one starts on a data file holding 100 000 API keys.
   const MANY = 100_000;
-  const many = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info', manyKeysDataFile(MANY, upstreamUrl, hashSecret(BENCH_SECRET)));
+  const many = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info', { dataFileContent: manyKeysDataFile(MANY, upstreamUrl, hashSecret(BENCH_SECRET)) });
 
   process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores${PINNED ? ' (load + upstream on core 0, proxy under test on core 1)' : ''}, node ${process.version}\n\n`);
   const targets: Target[] = [
@@ -253,7 +139,8 @@ target is ≥ 0.9× the requests/s of the same route without the plugin.
 Run it yourself: \`npm run bench\` (installs nothing; uses \`wrk\` when present — \`apt-get install -y wrk\` —
 and autocannon otherwise). \`BENCH_DURATION=30 npm run bench\` for longer runs.
 `;
-  writeFileSync(join(ROOT, 'docs/benchmarks.md'), doc);
+  const scaling = process.env.BENCH_SCALING === '0' ? '' : await measureScaling(upstreamUrl);
+  writeFileSync(join(ROOT, 'docs/benchmarks.md'), doc + scaling);
   process.stdout.write('\nwritten to docs/benchmarks.md\n');
 }
 

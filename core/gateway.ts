@@ -11,12 +11,12 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
-import { ADMIN_UI, BOOT_CONFIG, LOGGER, STORE } from './tokens.js';
+import { ADMIN_UI, BOOT_CONFIG, LOGGER, STATE_STORE, STORE } from './tokens.js';
 import { ConfigError, type BootConfig } from './config/boot-config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
 import type { ErrorDetail } from './errors.js';
-import { LowdbStore } from './config/lowdb-store.js';
+import { createStores, type Stores } from './state/index.js';
 import type { Store } from './config/store.js';
 import { EntityService } from './config/entity-service.js';
 import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
@@ -40,11 +40,21 @@ export interface GatewayOptions {
   plugins: readonly PluginModule[];
   /** Password for the admin user when none is stored yet; generated when absent. */
   initialAdminPassword?: string;
+  /** The configuration store; the embedded file store when absent (a worker passes its replica). */
+  store?: Store;
+  /**
+   * Which listeners this process serves: `all` (one process), `admin` (the primary of a cluster:
+   * admin API and back office, first-start bootstrap) or `proxy` (a cluster worker).
+   */
+  role?: GatewayRole;
 }
 
+export type GatewayRole = 'all' | 'admin' | 'proxy';
+
 export interface ListenInfo {
-  proxyUrl: string;
-  adminUrl: string;
+  /** Null where this process does not serve that listener (see `GatewayOptions.role`). */
+  proxyUrl: string | null;
+  adminUrl: string | null;
   proxyTlsUrl: string | null;
 }
 
@@ -68,12 +78,15 @@ export class Gateway {
   readonly #plugins: readonly PluginModule[];
   #closing: Promise<void> | null = null;
   readonly #ui: AdminUi | null;
+  #stores: Stores | null = null;
+  readonly role: GatewayRole;
 
   private constructor(options: GatewayOptions, container: DependencyContainer) {
     this.container = container;
     this.config = options.config;
     this.#log = options.logger;
     this.#plugins = options.plugins;
+    this.role = options.role ?? 'all';
     this.store = container.resolve<Store>(STORE);
     this.state = container.resolve(State);
     this.entities = container.resolve(EntityService);
@@ -110,15 +123,17 @@ export class Gateway {
     container.registerInstance(EntityRegistry, registry);
     registerKeys(container);
     for (const plugin of options.plugins) plugin.register(container);
-    const store = new LowdbStore(options.config.store.file, registry, options.logger);
+    const stores = createStores(options.config, registry, options.logger, options.store);
+    const store = stores.config;
     container.registerInstance(STORE, store);
+    container.registerInstance(STATE_STORE, stores.state);
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
     container.registerSingleton(State);
     container.registerSingleton(TrafficStats);
     container.registerSingleton(ProxyHandler);
     container.registerSingleton(AdminApi);
-    await store.open();
+    await stores.open();
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);
@@ -136,9 +151,14 @@ export class Gateway {
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
     container.resolve(AdminApi).setAuthenticator(auth);
+    container.resolve(AdminApi).setReadiness(() => [
+      ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
+      ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
+    ]);
 
     const gateway = new Gateway(options, container);
-    await gateway.#bootstrap(options.initialAdminPassword);
+    gateway.#stores = stores;
+    if (gateway.role !== 'proxy') await gateway.#bootstrap(options.initialAdminPassword);
     await initKeys(container);
     for (const plugin of options.plugins) await plugin.init?.(container);
     gateway.state.start();
@@ -161,12 +181,19 @@ export class Gateway {
   }
 
   async listen(): Promise<ListenInfo> {
-    await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
-    if (this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
-    await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
-    const info = { proxyUrl: urlOf(this.proxyServer), adminUrl: urlOf(this.adminServer), proxyTlsUrl: this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null };
+    const proxy = this.role !== 'admin';
+    const admin = this.role !== 'proxy';
+    if (proxy) await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
+    if (proxy && this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
+    if (admin) await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
+    const info = {
+      proxyUrl: proxy ? urlOf(this.proxyServer) : null,
+      adminUrl: admin ? urlOf(this.adminServer) : null,
+      proxyTlsUrl: proxy && this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null,
+    };
     // Without a configured public URL, the listener's address names the gateway (token issuer).
-    this.config.proxy.publicUrl ??= (info.proxyTlsUrl ?? info.proxyUrl).replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
+    const listener = info.proxyTlsUrl ?? info.proxyUrl;
+    if (listener) this.config.proxy.publicUrl ??= listener.replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//localhost:');
     return info;
   }
 
@@ -200,7 +227,7 @@ export class Gateway {
     stopKeys(this.container);
     this.container.resolve(TrafficStats).stop();
     await this.state.pools.close();
-    await this.store.close();
+    await this.#stores?.close();
   }
 }
 

@@ -59,6 +59,7 @@ export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
+  #readiness: () => string[] = () => [];
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter = new LoginLimiter(20, 60);
 
@@ -76,6 +77,11 @@ export class AdminApi {
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
   }
 
+  /** What keeps this instance from serving correctly (an unreachable store); empty when ready. */
+  setReadiness(check: () => string[]): void {
+    this.#readiness = check;
+  }
+
   /** The authenticator is set once the admin password exists (at start-up). */
   setAuthenticator(auth: AdminAuthenticator): void {
     this.#auth = auth;
@@ -90,6 +96,11 @@ export class AdminApi {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' }, { 'cache-control': 'no-store' });
+      return true;
+    }
+    if (url.pathname === '/ready') {
+      const problems = this.#readiness();
+      sendJson(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems }, { 'cache-control': 'no-store' });
       return true;
     }
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false;

@@ -45,6 +45,7 @@ export const BootConfigSchema = Type.Object({
     pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Human-readable logs; `auto` when stdout is a terminal.' }),
   }, { additionalProperties: false, default: {} }),
   shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
+  workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], { default: 1, description: 'Processes serving the proxy listener (PORTCULLIS_WORKERS); `auto`: one per core. With more than one, the admin API and back office are served once, by the primary process.' }),
 }, { additionalProperties: false });
 
 export type BootConfig = Static<typeof BootConfigSchema>;
@@ -55,7 +56,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables and the setting each overrides. */
-const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
+export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_PROXY_PORT', ['proxy', 'port'], 'int'],
   ['PORTCULLIS_PROXY_HOST', ['proxy', 'host'], 'string'],
   ['PORTCULLIS_PUBLIC_URL', ['proxy', 'publicUrl'], 'string'],
@@ -65,6 +66,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> = [
   ['PORTCULLIS_DATA_FILE', ['store', 'file'], 'string'],
   ['PORTCULLIS_LOG_LEVEL', ['log', 'level'], 'string'],
   ['PORTCULLIS_STORAGE_URL', ['storage', 'url'], 'string'],
+  ['PORTCULLIS_WORKERS', ['workers'], 'int'],
 ];
 
 /** Build the configuration from an optional file and the environment; throws ConfigError. */

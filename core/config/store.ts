@@ -46,6 +46,8 @@ export interface Store {
   close(): Promise<void>;
   /** Where the data lives, for start-up output. */
   readonly location: string;
+  /** False while the store cannot be reached (a remote store); `/ready` reports it. Absent: always reachable. */
+  readonly reachable?: boolean;
 }
 
 /** The data file could not be read or does not validate: start-up must stop, the file stays untouched. */

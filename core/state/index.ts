@@ -4,6 +4,7 @@
  *   next to it (`<file>.state/`), shared by every process on the machine;
  * - `redis`: both in Redis, over one shared connection (a command and a subscriber connection).
  */
+import type { Logger } from 'pino';
 import type { BootConfig } from '../config/boot-config.js';
 import type { EntityRegistry } from '../config/entities.js';
 import type { Store } from '../config/store.js';
@@ -25,27 +26,31 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** Build (not open) the stores `config.storage` asks for. */
-export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, registry: EntityRegistry, redisOptions: RedisConnectionOptions = {}): Stores {
+/**
+ * Build (not open) the stores `config.storage` asks for. A cluster worker passes the replica of its
+ * primary's configuration store as `configStore`; its runtime state is the same engine as the
+ * primary's (LMDB shared on disk, or Redis).
+ */
+export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, registry: EntityRegistry, log?: Logger, configStore?: Store, redisOptions: RedisConnectionOptions = {}): Stores {
   if (config.storage.kind === 'redis') {
     const connection = new RedisConnection(config.storage.url!, redisOptions);
     const keyPrefix = config.storage.keyPrefix;
-    const configStore = new RedisConfigStore(connection, registry, { keyPrefix });
+    const redisConfig = configStore ?? new RedisConfigStore(connection, registry, { keyPrefix });
     const state = new RedisStateStore(connection, { keyPrefix });
     return {
-      config: configStore,
+      config: redisConfig,
       state,
-      async open() { await configStore.open(); await state.open(); },
-      async close() { await configStore.close(); await state.close(); await connection.close(); },
+      async open() { await redisConfig.open(); await state.open(); },
+      async close() { await redisConfig.close(); await state.close(); await connection.close(); },
     };
   }
-  const configStore = new LowdbStore(config.store.file, registry);
+  const embeddedConfig = configStore ?? new LowdbStore(config.store.file, registry, log);
   const state = new LmdbStateStore({ path: `${config.store.file}.state` });
   return {
-    config: configStore,
+    config: embeddedConfig,
     state,
-    async open() { await configStore.open(); await state.open(); },
-    async close() { await configStore.close(); await state.close(); },
+    async open() { await embeddedConfig.open(); await state.open(); },
+    async close() { await embeddedConfig.close(); await state.close(); },
   };
 }
 

@@ -52,7 +52,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const sink = new Writable({ write(chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); done(); } });
   const logger = pino({ level: options.logLevel ?? 'info', serializers: LOG_SERIALIZERS }, sink);
   const gateway = await Gateway.create({ config, logger, plugins: [...(options.plugins ?? BUILTIN_PLUGINS), ...(options.backOffice ? [backOfficeModule] : [])], initialAdminPassword: ADMIN_PASSWORD });
-  const { proxyUrl, adminUrl } = await gateway.listen();
+  await gateway.listen();
+  const { proxyUrl, adminUrl } = gateway;
   const auth = basic('admin', ADMIN_PASSWORD);
   return {
     gateway, proxyUrl, adminUrl, dataDir, dataFile, logs,

@@ -1,0 +1,140 @@
+/**
+ * The pieces every benchmark shares: child processes (killed on exit), a gateway started from the
+ * CLI, an admin client, and interleaved measurement rounds with medians.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { runLoad, type LoadResult } from './load.js';
+import type { Admin } from './scenarios.js';
+import { onCore, PROXY_CORE } from './cpus.js';
+
+export const here = fileURLToPath(new URL('.', import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
+export const children: ChildProcess[] = [];
+
+export function start(script: string, args: string[], core: string): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
+  const [command, commandArgs] = onCore(core, process.execPath, [script, ...args]);
+  const child = spawn(command, commandArgs, { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolvePromise, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      if (out.includes('\n')) resolvePromise({ child, firstLine: out.split('\n')[0]!, output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+}
+
+export interface RunningGateway {
+  proxy: string;
+  admin: string;
+  pid: number;
+  /** From spawn to the start-up banner. */
+  startMs: number;
+}
+
+export interface GatewayStartOptions {
+  dataFileContent?: string;
+  /** Processes serving the proxy (PORTCULLIS_WORKERS). */
+  workers?: number;
+  /** Pin the gateway to the proxy core (default); false lets it use every core. */
+  pinned?: boolean;
+}
+
+export async function startGateway(logLevel: string, options: GatewayStartOptions = {}): Promise<RunningGateway> {
+  const { dataFileContent, workers = 1, pinned = true } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (dataFileContent) writeFileSync(join(dir, 'data.json'), dataFileContent);
+  const started = performance.now();
+  // The gateway logs (one access line per request) to a file, as in production: a pipe to this
+  // process would make the benchmark pay for reading them on the same two cores.
+  const logFile = join(dir, 'gateway.log');
+  const script = [join(ROOT, 'dist/bin/portcullis.js')];
+  const [command, commandArgs] = pinned ? onCore(PROXY_CORE, process.execPath, script) : [process.execPath, script];
+  const child = spawn(command, commandArgs, {
+    env: {
+      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
+      PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel, PORTCULLIS_WORKERS: String(workers),
+    },
+    stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
+  });
+  children.push(child);
+  const output = () => readFileSync(logFile, 'utf8');
+  for (let i = 0; i < 2400 && !/Admin API/.test(output()); i++) await new Promise((r) => setTimeout(r, 25));
+  const startMs = performance.now() - started;
+  const proxy = /Proxy\s+(http:\/\/\S+)/.exec(output())?.[1];
+  const admin = /Admin API\s+(http:\/\/\S+)\/api/.exec(output())?.[1];
+  if (!proxy || !admin) throw new Error(`gateway did not start: ${output()}`);
+  return { proxy, admin, pid: child.pid!, startMs };
+}
+
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+export function adminClient(adminUrl: string): Admin {
+  const authorization = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+  return async (method, path, body) => {
+    const res = await request(adminUrl + path, {
+      method: method as any,
+      reset: true, // a fresh connection per admin call: minutes of load pass between them
+      headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, json: () => JSON.parse(text) };
+  };
+}
+
+export interface Target {
+  name: string;
+  /** Run the load generator on the load core (default) or anywhere. */
+  pinned?: boolean;
+  url: string;
+  headers: Record<string, string>;
+  method?: string;
+  body?: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Measure every target ROUNDS times, interleaved (A B C, A B C…), and keep the median run of each:
+ * on a shared 2-core machine neighbours come and go, and interleaving spreads their noise evenly.
+ */
+export async function measureAll(targets: Target[]): Promise<Array<{ name: string } & LoadResult>> {
+  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS, pinned: t.pinned }); // warm-up (JIT, pools)
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const result = await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: DURATION, connections: CONNECTIONS, pinned: t.pinned });
+      runs.get(t.name)!.push(result);
+      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `   errors ${result.errors}` : ''}\n`);
+    }
+  }
+  return targets.map((t) => {
+    const all = runs.get(t.name)!;
+    return {
+      name: t.name, tool: all[0]!.tool,
+      requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
+      p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)),
+      errors: all.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+}
+

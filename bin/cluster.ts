@@ -1,0 +1,88 @@
+/**
+ * `workers: N`: the proxy listener served by N processes (Node `cluster`, the listening socket
+ * shared). The primary owns the configuration store and serves it to the workers' replicas
+ * (core/cluster/store-replication.ts); it alone serves the admin API and the back office and does
+ * the first-start bootstrap. A worker that dies is replaced; SIGTERM drains every worker, then
+ * the primary.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import type { BootConfig } from '../core/config/boot-config.js';
+import { EntityRegistry } from '../core/config/entities.js';
+import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
+import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
+
+const WORKER_READY = 'portcullis:worker-ready';
+/** A worker that dies sooner than this after starting is not restarted in a tight loop. */
+const RESTART_BACKOFF_MS = 1_000;
+
+interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null }
+
+function isReady(message: unknown): message is ReadyMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === WORKER_READY;
+}
+
+export async function runPrimary(config: BootConfig, log: Logger, count: number): Promise<void> {
+  const gateway = await createGateway(config, log, { role: 'admin' });
+  const registry = gateway.container.resolve(EntityRegistry);
+  const host = new StoreHost(gateway.store, () => registry.all());
+  const workers = new Set<Worker>();
+  let stopping = false;
+
+  const fork = (): Promise<ReadyMessage> => {
+    const worker = cluster.fork();
+    const startedAt = Date.now();
+    workers.add(worker);
+    const detach = host.attach(worker as unknown as Channel);
+    const ready = new Promise<ReadyMessage>((resolve, reject) => {
+      const onMessage = (message: unknown) => { if (isReady(message)) { worker.off('message', onMessage); resolve(message); } };
+      worker.on('message', onMessage);
+      worker.once('exit', (code) => reject(new Error(`worker ${worker.process.pid} exited with code ${code} during start-up`)));
+    });
+    worker.once('exit', (code, signal) => {
+      detach();
+      workers.delete(worker);
+      if (stopping) return;
+      log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
+      const delay = Date.now() - startedAt < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0;
+      setTimeout(() => { if (!stopping) fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start')); }, delay).unref();
+    });
+    return ready;
+  };
+
+  let first: ReadyMessage;
+  try {
+    [first] = await Promise.all(Array.from({ length: count }, fork)) as [ReadyMessage, ...ReadyMessage[]];
+  } catch (error) {
+    stopping = true;
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    await gateway.close(0);
+    throw error;
+  }
+  const admin = await listenOrExit(gateway);
+  const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl };
+  process.stdout.write(startupLines(config, gateway, urls, count));
+  log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location }, 'portcullis started');
+
+  onStopSignals(log, async () => {
+    stopping = true;
+    // Workers drain their in-flight requests first; the primary's store serves their last writes.
+    await Promise.all([...workers].map((worker) => new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.process.kill('SIGTERM');
+    })));
+    host.close();
+    await gateway.close();
+  });
+}
+
+export async function runWorker(config: BootConfig, log: Logger): Promise<void> {
+  const channel = process as unknown as Channel;
+  const store = new ReplicaStore(channel, config.store.file);
+  const gateway = await createGateway(config, log.child({ worker: cluster.worker?.id }), { role: 'proxy', store });
+  const urls = await listenOrExit(gateway);
+  process.send?.({ type: WORKER_READY, proxyUrl: urls.proxyUrl, proxyTlsUrl: urls.proxyTlsUrl } satisfies ReadyMessage);
+  onStopSignals(log, () => gateway.close());
+  // The primary is gone (killed): nothing serves this worker's store any more.
+  process.once('disconnect', () => { void gateway.close(0).finally(() => process.exit(0)); });
+}
