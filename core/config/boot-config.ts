@@ -30,7 +30,7 @@ export const BootConfigSchema = Type.Object({
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
     username: Type.String({ minLength: 1, maxLength: 200, default: 'admin', description: 'Admin user name.' }),
     sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800, description: 'A back-office session ends after this long without activity.' }),
-    webSocketMaxBufferedBytes: Type.Integer({ minimum: 16_384, default: 4 * 1024 * 1024, description: 'A back-office WebSocket whose client leaves this much unread is closed (1013); live pushes stop at a quarter of it.' }),
+    webSocketMaxBufferedBytes: Type.Integer({ minimum: 16_384, maximum: 1_073_741_824, default: 4 * 1024 * 1024, description: 'A back-office WebSocket whose client leaves this much unread is closed (1013); live pushes stop at a quarter of it.' }),
   }, { additionalProperties: false, default: {} }),
   store: Type.Object({
     file: Type.String({ minLength: 1, maxLength: 4096, default: './data/portcullis.json', description: 'The embedded store\'s data file (PORTCULLIS_DATA_FILE).' }),
