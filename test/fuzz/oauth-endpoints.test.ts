@@ -13,19 +13,11 @@ import fc from 'fast-check';
 import { decodeJwt } from 'jose';
 import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
-import { FuzzClient, assertClientError, checkProperty, fuzzDataDir, fuzzRuns, type FuzzResponse } from '../helpers/fuzz.js';
+import { FuzzClient, assertClientError, checkProperty, fuzzDataDir, fuzzRuns, tamper, type FuzzResponse } from '../helpers/fuzz.js';
 import { oauthGateway, tokenFor, SECRET, TOKEN_PATH, INTROSPECT_PATH, REVOKE_PATH, JWKS_PATH } from '../plugins/client-credentials/fixtures.js';
 
 const CLIENT_SCOPES: Record<string, string[]> = { 'cc-client': ['read', 'write'], 'default-client': ['read'], 'other-client': [] };
 const CLIENT_ENDPOINTS = new Set([TOKEN_PATH, INTROSPECT_PATH, REVOKE_PATH]);
-
-/** Replace one character inside a token (not the last of a segment, whose low bits may not count). */
-export function tamper(token: string, position: number): string {
-  const candidates = [...token].map((c, i) => i).filter((i) => token[i] !== '.' && token[i + 1] !== undefined && token[i + 1] !== '.');
-  const i = candidates[position % candidates.length]!;
-  const replacement = token[i] === 'A' ? 'B' : 'A';
-  return token.slice(0, i) + replacement + token.slice(i + 1);
-}
 
 interface OAuthInput {
   path: string;
