@@ -49,7 +49,7 @@ type Credential = 'none' | 'basic' | 'basic-wrong' | 'basic-garbage' | 'headers'
 
 interface RouteInput { host: 'keys.test' | 'jwt.test' | 'jwt.test/v1'; path: string; method: string; credential: Credential; tamperAt: number; extraHeaders: Array<[string, string]> }
 
-const HEADER = fc.tuple(fc.constantFrom('x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-consumer-client-id', 'x-consumer-name', 'portcullis-client-id', 'cookie', 'x-request-id', 'transfer-encoding', 'connection', 'te', 'x-original-url', 'x-rewrite-url'), fc.stringMatching(/^[\x21-\x7e ]{0,40}$/));
+const HEADER = fc.tuple(fc.constantFrom('x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-consumer-client-id', 'x-consumer-name', 'portcullis-client-id', 'cookie', 'x-request-id', 'x-original-url', 'x-rewrite-url'), fc.stringMatching(/^[\x21-\x7e ]{0,40}$/));
 
 const ROUTE_INPUT: fc.Arbitrary<RouteInput> = fc.record({
   host: fc.constantFrom<RouteInput['host']>('keys.test', 'jwt.test', 'jwt.test/v1'),
@@ -138,7 +138,6 @@ describe('Fuzz: protected routes (apikeys, jwt-verifier)', () => {
         throw error;
       }
       const what = `${input.method} ${input.host} ${path} ${input.credential} ${JSON.stringify(input.extraHeaders)}`;
-      if (process.env.FUZZ_DEBUG) console.error(what, res.status);
       if (res.status >= 400) checkDenial(res, what);
       if (res.status < 300 && !isValid(input.credential, input.host)) throw new Error(`${what}: ${res.status} with a forged or wrong credential`);
       if (res.status === 200 && input.host !== 'keys.test' && input.method !== 'OPTIONS' && input.credential !== 'bearer-admin') {

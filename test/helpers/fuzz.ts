@@ -86,16 +86,37 @@ export interface FuzzResponse {
 
 /** A keep-alive client for one origin; requests never throw for HTTP statuses. */
 export class FuzzClient {
-  readonly #pool: Pool;
+  #pool: Pool;
+  readonly #origin: string;
+  readonly #connections: number;
 
   constructor(origin: string, connections = 2) {
-    this.#pool = new Pool(origin, { connections, keepAliveTimeout: 30_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+    this.#origin = origin;
+    this.#connections = connections;
+    this.#pool = this.#newPool();
   }
 
+  #newPool(): Pool {
+    return new Pool(this.#origin, { connections: this.#connections, keepAliveTimeout: 30_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  }
+
+  /**
+   * Send one request. A request undici itself refuses to send (an invalid header) throws
+   * `UND_ERR_INVALID_ARG`; the pool is then replaced, as undici may leave it stalled.
+   */
   async request(method: string, path: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<FuzzResponse> {
-    const res = await this.#pool.request({ method: method as Dispatcher.HttpMethod, path, headers: options.headers, body: options.body });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, text };
+    try {
+      const res = await this.#pool.request({ method: method as Dispatcher.HttpMethod, path, headers: options.headers, body: options.body, signal: AbortSignal.timeout(20_000) });
+      const text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, text };
+    } catch (error) {
+      if ((error as { code?: string }).code === 'UND_ERR_INVALID_ARG') {
+        const stalled = this.#pool;
+        this.#pool = this.#newPool();
+        void stalled.destroy();
+      }
+      throw error;
+    }
   }
 
   close(): Promise<void> {
