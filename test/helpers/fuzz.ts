@@ -51,7 +51,7 @@ export async function checkProperty<T>(name: string, arbitrary: fc.Arbitrary<T>,
       try { await predicate(value); } catch (error) {
         const message = (error as Error).message;
         const key = message.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 90);
-        const entry = found.get(key) ?? { count: 0, message, example: fc.stringify(value).slice(0, 600) };
+        const entry = found.get(key) ?? { count: 0, message, example: safeStringify(value).slice(0, 600) };
         entry.count++;
         found.set(key, entry);
       }
@@ -175,4 +175,9 @@ export function tamper(token: string, position: number): string {
   const i = candidates[position % candidates.length]!;
   const replacement = token[i] === 'A' ? 'B' : 'A';
   return token.slice(0, i) + replacement + token.slice(i + 1);
+}
+
+/** fast-check's printer, or JSON when the value is too deep for it. */
+function safeStringify(value: unknown): string {
+  try { return fc.stringify(value); } catch { try { return JSON.stringify(value); } catch { return String(value); } }
 }
