@@ -151,4 +151,9 @@ describe('Fuzz: OAuth endpoints (client-credentials)', () => {
       assert.equal(distinct.size, 1, `the issuer follows the Host header: ${JSON.stringify(Object.fromEntries(issuers))}`);
     }, fuzzRuns(0.2));
   });
+
+  it('the gateway still answers after the fuzzing (no crash, no stuck listener)', async () => {
+    const res = await client.request('GET', JWKS_PATH, { headers: { host: 'api.test' } });
+    assert.ok(res.status === 200 || res.status === 401, `${res.status} ${res.text}`);
+  });
 });

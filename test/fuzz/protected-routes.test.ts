@@ -172,4 +172,9 @@ describe('Fuzz: protected routes (apikeys, jwt-verifier)', () => {
       }
     }, fuzzRuns(0.25));
   });
+
+  it('the gateway still answers after the fuzzing (no crash, no stuck listener)', async () => {
+    const res = await client.request('GET', '/', { headers: { host: 'keys.test' } });
+    assert.ok(res.status === 200 || res.status === 401, `${res.status} ${res.text}`);
+  });
 });
