@@ -172,7 +172,7 @@ function compiledRoutes(gw: TestGateway): ReadonlyArray<{ id: string; route: { v
 
 /** Replace one character inside a token (not the last of a segment, whose low bits may not count). */
 export function tamper(token: string, position: number): string {
-  const candidates = [...token].map((c, i) => i).filter((i) => token[i] !== '.' && token[i + 1] !== undefined && token[i + 1] !== '.');
+  const candidates = [...token].map((_c, i) => i).filter((i) => token[i] !== '.' && token[i + 1] !== undefined && token[i + 1] !== '.');
   const i = candidates[position % candidates.length]!;
   const replacement = token[i] === 'A' ? 'B' : 'A';
   return token.slice(0, i) + replacement + token.slice(i + 1);
