@@ -29,15 +29,16 @@ export function registerKeys(container: DependencyContainer): void {
 /** After the store opened: hooks, indexes, and the default key pair on first start. */
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
+  const store = container.resolve<Store>(STORE);
   // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
-  entities.addHooks(KEYPAIR_KIND, keyPairHooks());
+  const kidOwner = (kid: string, id: string) => store.list(KEYPAIR_KIND).find((pair) => pair.id !== id && (pair.kid === kid || pair.previousKeys.some((retired) => retired.kid === kid)))?.id;
+  entities.addHooks(KEYPAIR_KIND, keyPairHooks(kidOwner));
   const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the revocation endpoints' }]) };
   entities.addHooks(REVOKED_TOKEN_KIND, noClientWrites);
   entities.addHooks(CLIENT_TOKEN_CUTOFF_KIND, noClientWrites);
   const keys = container.resolve(KeyService);
   keys.start();
   container.resolve(RevocationList).start();
-  const store = container.resolve<Store>(STORE);
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
     await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
   }
