@@ -214,7 +214,8 @@ export class LoginLimiter {
     const key = this.#startKey(address);
     if (await this.#namespace.setIfAbsent(key, now, this.#windowMs)) return now;
     const start = await this.#namespace.get<number>(key);
-    return typeof start === 'number' && start <= now && now < start + this.#windowMs ? start : now;
+    // A start slightly ahead of `now` (a concurrent caller's clock read later) is the same window.
+    return typeof start === 'number' && now < start + this.#windowMs ? start : now;
   }
 
   /**
