@@ -10,20 +10,25 @@ import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { LmdbStateStore } from '../../core/state/lmdb-state.js';
 import { RevocationList } from '../../core/keys/revocations.js';
 
-const dir = process.argv[2]!;
-const config = new LowdbStore(join(dir, 'data.json'), new EntityRegistry());
-const state = new LmdbStateStore({ path: join(dir, 'state') });
-await config.open();
-await state.open();
-const revocations = new RevocationList(config, state);
-await revocations.start();
-const exp = Math.floor(Date.now() / 1000) + 3600;
-let next = 0;
-await Promise.all(Array.from({ length: 8 }, async () => {
-  while (next < 1000) {
-    const n = next++;
-    await revocations.revoke(`jti-${n}`, 'crash-client', exp);
-    process.stdout.write(`ack ${n}\n`);
-  }
-}));
-process.stdout.write('done\n');
+const dir = process.argv[2];
+// `node --test dist/test/` loads every file of the folder: without a directory, nothing to do.
+if (dir !== undefined) await revokeUntilKilled(dir);
+
+async function revokeUntilKilled(dir: string): Promise<void> {
+  const config = new LowdbStore(join(dir, 'data.json'), new EntityRegistry());
+  const state = new LmdbStateStore({ path: join(dir, 'state') });
+  await config.open();
+  await state.open();
+  const revocations = new RevocationList(config, state);
+  await revocations.start();
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < 1000) {
+      const n = next++;
+      await revocations.revoke(`jti-${n}`, 'crash-client', exp);
+      process.stdout.write(`ack ${n}\n`);
+    }
+  }));
+  process.stdout.write('done\n');
+}
