@@ -32,18 +32,24 @@ function errorReply(id: string | number | null, error: unknown): Reply {
 /** Parse a raw message; an error reply for anything malformed. */
 export function parseRequest(raw: Buffer): ClientRequest | Reply {
   if (raw.length > MAX_MESSAGE_BYTES) return errorReply(null, new PayloadTooLargeError(MAX_MESSAGE_BYTES, 'A message'));
+  const text = raw.toString('utf8');
   let message: unknown;
   try {
-    const text = raw.toString('utf8');
-    assertJsonDepth(text);
+    // V8's JSON.parse does not recurse, so deep nesting is safe here; the depth bound below protects
+    // what recurses afterwards (cloning, schema checks), once the reply can carry the message's id.
     message = JSON.parse(text);
-  } catch (error) {
-    return errorReply(null, error instanceof GatewayError ? error : new BadRequestError('The message is not valid JSON'));
+  } catch {
+    return errorReply(null, new BadRequestError('The message is not valid JSON'));
   }
   if (!isPlainObject(message)) return errorReply(null, new BadRequestError('A message is an object with an id'));
   const m = message as Partial<Record<keyof ClientRequest, unknown>>;
   const id = isValidId(m.id) ? m.id : null;
   if (id === null) return errorReply(null, new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`));
+  try {
+    assertJsonDepth(text);
+  } catch (error) {
+    return errorReply(id, error instanceof GatewayError ? error : new BadRequestError('The message is not valid JSON'));
+  }
   if (typeof m.op !== 'string' || !OPS.has(m.op)) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
   if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES].join(', ')}`));
   if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload)) return errorReply(id, new BadRequestError('payload must be an object'));

@@ -55,8 +55,11 @@ export class RouteTable {
   readonly #wildcards: Array<{ suffix: string; bindings: Binding[] }> = [];
   readonly #any: Binding[] = [];
   readonly size: number;
+  /** Every compiled route, for inspection (tests, diagnostics); matching never reads it. */
+  readonly routes: readonly CompiledRoute[];
 
   constructor(routes: readonly CompiledRoute[]) {
+    this.routes = routes;
     const wildcards = new Map<string, Binding[]>();
     for (const route of routes) {
       for (const domain of route.route.frontend.domains) {

@@ -86,7 +86,11 @@ function parsePrivateKey(pair: KeyPair): { key: KeyObject } | { problem: ErrorDe
 }
 
 /** Hooks that derive the public part from the private key and protect the key material. */
-export function keyPairHooks(): EntityHooks<KeyPair> {
+/**
+ * `kidOwner(kid, id)`: the other key pair that publishes `kid` (as its key or a retired one), if
+ * any. Tokens name their key by `kid`: two pairs sharing one would verify each other's tokens.
+ */
+export function keyPairHooks(kidOwner: (kid: string, id: string) => string | undefined): EntityHooks<KeyPair> {
   return {
     check(pair, ctx) {
       const previous = ctx.previous;
@@ -97,7 +101,10 @@ export function keyPairHooks(): EntityHooks<KeyPair> {
       const parsed = parsePrivateKey(pair);
       if ('problem' in parsed) return [parsed.problem];
       const problem = keyProblem(parsed.key, pair.alg);
-      return problem ? [{ path: '/alg', message: problem }] : [];
+      if (problem) return [{ path: '/alg', message: problem }];
+      const kid = publicJwkOf(parsed.key, pair.kid, pair.alg).kid;
+      const owner = ctx.importing ? undefined : kidOwner(kid, pair.id);
+      return owner === undefined ? [] : [{ path: pair.kid === undefined ? '/privateKeyPem' : '/kid', message: `The key id "${kid}" is already published by key pair "${owner}"; key ids must be unique` }];
     },
     prepare(entity, ctx) {
       const { privateJwk: _jwk, ...pair } = entity;

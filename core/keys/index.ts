@@ -27,13 +27,14 @@ export function registerKeys(container: DependencyContainer): void {
 /** After the stores opened: hooks, indexes, the revocation mirror, and the default key pair on first start. */
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
+  const store = container.resolve<Store>(STORE);
   // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
-  entities.addHooks(KEYPAIR_KIND, keyPairHooks());
+  const kidOwner = (kid: string, id: string) => store.list(KEYPAIR_KIND).find((pair) => pair.id !== id && (pair.kid === kid || pair.previousKeys.some((retired) => retired.kid === kid)))?.id;
+  entities.addHooks(KEYPAIR_KIND, keyPairHooks(kidOwner));
   const keys = container.resolve(KeyService);
   keys.start();
   // Revocations live in the runtime state store; the mirror is complete before the first request.
   await container.resolve(RevocationList).start();
-  const store = container.resolve<Store>(STORE);
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
     await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
   }

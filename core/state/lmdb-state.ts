@@ -31,7 +31,7 @@ import { join, resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StateUnavailableError } from '../errors.js';
 import {
-  checkNamespaceName, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
+  openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
   type StateEntry, type StateNamespace, type StateStore, type StateValue,
 } from './state-store.js';
@@ -126,16 +126,7 @@ export class LmdbStateStore implements StateStore {
   }
 
   namespace(name: string, options: NamespaceOptions = {}): StateNamespace {
-    checkNamespaceName(name);
-    const durable = options.durable ?? false;
-    const existing = this.#namespaces.get(name);
-    if (existing) {
-      if (existing.durable !== durable) throw new TypeError(`State namespace ${name} was opened with durable=${existing.durable}`);
-      return existing;
-    }
-    const created = new LmdbNamespace(this, name, durable);
-    this.#namespaces.set(name, created);
-    return created;
+    return openNamespace(this.#namespaces, name, options, (durable) => new LmdbNamespace(this, name, durable));
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@
  */
 import type { RedisConnection } from './redis-connection.js';
 import {
-  checkNamespaceName, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
+  openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
   type StateEntry, type StateNamespace, type StateStore, type StateValue,
 } from './state-store.js';
@@ -85,16 +85,7 @@ export class RedisStateStore implements StateStore {
   }
 
   namespace(name: string, options: NamespaceOptions = {}): StateNamespace {
-    checkNamespaceName(name);
-    const durable = options.durable ?? false;
-    const existing = this.#namespaces.get(name);
-    if (existing) {
-      if (existing.durable !== durable) throw new TypeError(`State namespace ${name} was opened with durable=${existing.durable}`);
-      return existing;
-    }
-    const created = new RedisNamespace(this, name, durable);
-    this.#namespaces.set(name, created);
-    return created;
+    return openNamespace(this.#namespaces, name, options, (durable) => new RedisNamespace(this, name, durable));
   }
 
   /** The connection belongs to whoever created it (it may be shared with the configuration store). */

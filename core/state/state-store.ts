@@ -185,6 +185,23 @@ export function checkNamespaceName(name: string): void {
   if (!NAMESPACE_NAME.test(name)) throw new TypeError(`Invalid state namespace name ${JSON.stringify(name)}`);
 }
 
+/**
+ * The namespace `name` of an engine, made once: a second opening gets the same object, and must
+ * declare the same durability (every process and caller agrees on it).
+ */
+export function openNamespace<N extends StateNamespace>(opened: Map<string, N>, name: string, options: NamespaceOptions, create: (durable: boolean) => N): N {
+  checkNamespaceName(name);
+  const durable = options.durable ?? false;
+  const existing = opened.get(name);
+  if (existing) {
+    if (existing.durable !== durable) throw new TypeError(`State namespace ${name} was opened with durable=${existing.durable}`);
+    return existing;
+  }
+  const created = create(durable);
+  opened.set(name, created);
+  return created;
+}
+
 /** TTLs are whole positive milliseconds; anything else is a programming error, caught early. */
 export function checkTtl(ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`State TTL must be a positive number of milliseconds, got ${ttlMs}`);

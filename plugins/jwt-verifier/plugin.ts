@@ -21,6 +21,7 @@ import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
 import { grantedScopes, scopeMatcher } from './scopes.js';
 import { compileRules, findRule } from './rules.js';
+import { claimOf } from './claims.js';
 
 declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
@@ -183,7 +184,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
             return;
           case 'claims-to-headers':
             for (const [claim, header] of mapped) {
-              const value = jwt.payload[claim];
+              const value = claimOf(jwt.payload, claim);
               if (value === undefined) continue;
               headers[header] = typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value);
             }

@@ -2,6 +2,7 @@
  * Scope matching strategies (as Ory Oathkeeper's): `exact`; `hierarchic`, where `read` grants
  * `read.users`; `wildcard`, where `read.*` grants `read.users`.
  */
+import { claimOf } from './claims.js';
 export type ScopeStrategy = 'exact' | 'hierarchic' | 'wildcard';
 
 export type ScopeMatcher = (granted: readonly string[], required: string) => boolean;
@@ -33,7 +34,7 @@ function wildcardMatches(pattern: string, scope: string): boolean {
 
 /** The granted scopes of a payload: a space-separated string or an array, under `claim`. */
 export function grantedScopes(payload: Record<string, unknown>, claim: string): string[] {
-  const value = payload[claim];
+  const value = claimOf(payload, claim);
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   return [];

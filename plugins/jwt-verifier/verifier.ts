@@ -12,6 +12,7 @@ import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
 import { readCookie } from '../../core/plugin-api.js';
 import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
 import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
+import { claimOf } from './claims.js';
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -157,7 +158,7 @@ function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; 
   const regex = rule.regex !== undefined ? new RegExp(`^(?:${rule.regex})$`) : null;
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return (payload) => {
-    const value = payload[claim];
+    const value = claimOf(payload, claim);
     if (value === undefined) return `The token lacks the claim "${claim}"`;
     if ('equals' in rule && rule.equals !== undefined && !same(value, rule.equals)) return `The claim "${claim}" has an unexpected value`;
     if (rule.oneOf && !rule.oneOf.some((v) => same(v, value))) return `The claim "${claim}" has an unexpected value`;

@@ -54,6 +54,29 @@ describe('Key pairs (admin)', () => {
     assert.match(weak.json().details[0].message, /2048/);
   });
 
+  it('refuses a key id another key pair publishes (explicit kid, the same key again, or a retired kid)', async () => {
+    const pem = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const first = await gw.admin('POST', '/api/keypairs', { id: 'kid-a', name: 'A', alg: 'ES256', kid: 'shared-kid', privateKeyPem: pem() });
+    assert.equal(first.status, 201, first.text);
+    const sameKid = await gw.admin('POST', '/api/keypairs', { id: 'kid-b', name: 'B', alg: 'ES256', kid: 'shared-kid', privateKeyPem: pem() });
+    assert.equal(sameKid.status, 400);
+    assert.deepEqual(sameKid.json().details.map((d: { path: string }) => d.path), ['/kid']);
+    assert.match(sameKid.json().details[0].message, /kid-a/);
+
+    const key = pem();
+    assert.equal((await gw.admin('POST', '/api/keypairs', { id: 'kid-c', name: 'C', alg: 'ES256', privateKeyPem: key })).status, 201);
+    const sameKey = await gw.admin('POST', '/api/keypairs', { id: 'kid-d', name: 'D', alg: 'ES256', privateKeyPem: key });
+    assert.equal(sameKey.status, 400, 'the same key has the same thumbprint kid');
+
+    const rotated = await gw.admin('POST', '/api/keypairs/kid-a/rotate', { retireAfterSeconds: 60 });
+    assert.equal(rotated.status, 200, rotated.text);
+    const retired = await gw.admin('POST', '/api/keypairs', { id: 'kid-e', name: 'E', alg: 'ES256', kid: 'shared-kid', privateKeyPem: pem() });
+    assert.equal(retired.status, 400, 'a retired kid still verifies tokens until it retires');
+
+    const edit = await gw.admin('PUT', '/api/keypairs/kid-c', { name: 'C renamed', alg: 'ES256' });
+    assert.equal(edit.status, 200, 'a pair does not collide with itself');
+  });
+
   it('imports a private JWK', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const jwk = privateKey.export({ format: 'jwk' });

@@ -224,3 +224,43 @@ describe('Plugin: jwt-verifier (required claims, issuer and audience)', () => {
     assert.equal(res.status, 401);
   });
 });
+
+describe('Plugin: jwt-verifier (claims are the token\'s own)', () => {
+  let gw: TestGateway;
+  let upstream: Upstream;
+  const secret = 'a-third-shared-secret-of-32-bytes-or-more';
+
+  before(async () => {
+    upstream = await startUpstream(echo);
+    gw = await startGateway();
+    await createRoute(gw, route('own-claims', upstream.url, {
+      plugins: [{ plugin: 'jwt-verifier', config: {
+        verifier: { keys: { kind: 'hmac', secret }, algorithms: ['HS256'], requiredClaims: { constructor: {} } },
+        scopeClaim: 'toString',
+        rules: [{ path: '/.*', requiredScopes: ['read'] }],
+      } }],
+    }));
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  const call = async (claims: Record<string, unknown>) => {
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(Buffer.from(secret));
+    return gw.proxy('/', { headers: { authorization: `Bearer ${token}` } });
+  };
+
+  it('a required claim named like an Object.prototype member must be in the token', async () => {
+    const missing = await call({ toString: 'read' });
+    assert.equal(missing.status, 401);
+    assert.match(missing.json().error_description, /lacks the claim "constructor"/);
+    assert.equal((await call({ constructor: 'x', toString: 'read' })).status, 200);
+  });
+
+  it('a scope claim named like an Object.prototype member grants nothing unless the token has it', async () => {
+    const res = await call({ constructor: 'x' });
+    assert.equal(res.status, 403);
+    assert.equal(res.json().error, 'insufficient_scope');
+  });
+});
