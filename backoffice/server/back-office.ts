@@ -12,10 +12,11 @@ import { join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { AdminApi } from '../../core/admin/admin-api.js';
-import { LoginLimiter, checkLogin, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
+import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
+import type { StateStore } from '../../core/state/state-store.js';
 import type { Store } from '../../core/config/store.js';
 import type { TrafficStats } from '../../core/http/traffic.js';
-import { hasDuplicateHost, readBody, mediaType, sendJson, toGatewayError } from '../../core/http/http-utils.js';
+import { hasDuplicateHost, readBody, mediaType, sendError, sendErrorOnSocket, sendJson, toGatewayError } from '../../core/http/http-utils.js';
 import { BadRequestError, ForbiddenError, InvalidCredentialsError, ServiceBusyError, SessionExpiredError, TooManyRequestsError } from '../../core/errors.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
@@ -41,6 +42,8 @@ export interface BackOfficeDeps {
   api: AdminApi;
   auth: AdminAuthenticator;
   store: Store;
+  /** Runtime state: sessions and login-attempt counts, shared by every process serving the admin listener. */
+  state: StateStore;
   traffic: TrafficStats;
   log: Logger;
   username: string;
@@ -52,7 +55,7 @@ export interface BackOfficeDeps {
 export class BackOffice {
   readonly #deps: BackOfficeDeps;
   readonly #sessions: SessionStore;
-  readonly #limiter = new LoginLimiter();
+  readonly #limiter: LoginLimiter;
   readonly #assets = new Map<string, { body: Buffer; type: string }>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 2 * MAX_MESSAGE_BYTES });
   readonly #clients = new Set<WebSocket>();
@@ -60,7 +63,8 @@ export class BackOffice {
 
   constructor(deps: BackOfficeDeps) {
     this.#deps = deps;
-    this.#sessions = new SessionStore(deps.sessionIdleSeconds);
+    this.#sessions = new SessionStore(deps.state, deps.sessionIdleSeconds);
+    this.#limiter = new LoginLimiter(deps.state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'backoffice|');
     for (const file of readdirSync(PUBLIC_DIR)) {
       this.#assets.set(file, { body: readFileSync(join(PUBLIC_DIR, file)), type: TYPES[extname(file)] ?? 'application/octet-stream' });
     }
@@ -77,16 +81,18 @@ export class BackOffice {
     }
     if (path === '/logout' && req.method === 'POST') {
       if (!this.#sameOrigin(req)) return this.#forbidden(res);
-      this.#sessions.destroy(sessionToken(req));
-      res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(isHttps(req)), ...SECURITY_HEADERS });
-      res.end();
+      this.#sessions.destroy(sessionToken(req)).then(() => {
+        res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(isHttps(req)), ...SECURITY_HEADERS });
+        res.end();
+      }, (error: unknown) => sendError(res, error));
       return true;
     }
     if (path === '/' || path === '/index.html') {
-      if (!this.#sessions.touch(sessionToken(req))) {
+      this.#sessions.touch(sessionToken(req)).then((user) => {
+        if (user) return this.#asset(res, 'index.html');
         res.writeHead(302, { location: '/login', 'cache-control': 'no-store' });
         res.end();
-      } else this.#asset(res, 'index.html');
+      }, (error: unknown) => sendError(res, error));
       return true;
     }
     if (path.startsWith('/assets/')) {
@@ -109,8 +115,10 @@ export class BackOffice {
         return refuse(socket, 403, 'Forbidden');
       }
       const token = sessionToken(req);
-      if (!this.#sessions.touch(token)) return refuse(socket, 401, 'Unauthorized');
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, token!));
+      this.#sessions.touch(token).then((user) => {
+        if (!user) return refuse(socket, 401, 'Unauthorized');
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, token!));
+      }, (error: unknown) => sendErrorOnSocket(socket, error));
     });
   }
 
@@ -123,22 +131,20 @@ export class BackOffice {
   #connected(ws: WebSocket, token: string): void {
     this.#clients.add(ws);
     this.#stopTraffic ??= this.#deps.traffic.subscribe((tick) => this.#broadcast({ event: 'traffic', ...tick }));
+    // The session is checked before each message, and the messages handled in the order they came
+    // even when a check has to ask the state store.
+    let inOrder = Promise.resolve();
     ws.on('message', (data: Buffer) => {
-      if (!this.#sessions.touch(token)) {
+      inOrder = inOrder.then(() => this.#sessions.touch(token)).then((user) => {
+        if (user) return this.#onMessage(ws, data);
         const expired = new SessionExpiredError();
         this.#reply(ws, { id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } });
         ws.close(4401, 'session expired');
-        return;
-      }
-      // A throw here would be an uncaught exception in an event handler (the process would end):
-      // anything unexpected is answered as a server error and logged instead.
-      try {
-        const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
-        if ('ok' in request) return this.#reply(ws, request);
-        execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply)).catch((error: unknown) => this.#failed(ws, error));
-      } catch (error) {
-        this.#failed(ws, error);
-      }
+      }, (error: unknown) => {
+        // The state store cannot confirm the session: this message is refused, the tab stays open.
+        const refused = toGatewayError(error);
+        this.#reply(ws, { id: null, ok: false, error: { status: refused.status, ...refused.toJSON() } });
+      });
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -149,6 +155,18 @@ export class BackOffice {
       }
     });
     this.#reply(ws, { event: 'hello', user: this.#deps.username });
+  }
+
+  #onMessage(ws: WebSocket, data: Buffer): void {
+    // A throw here would be an uncaught exception in an event handler (the process would end):
+    // anything unexpected is answered as a server error and logged instead.
+    try {
+      const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      if ('ok' in request) return this.#reply(ws, request);
+      execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply)).catch((error: unknown) => this.#failed(ws, error));
+    } catch (error) {
+      this.#failed(ws, error);
+    }
   }
 
   #broadcast(message: { event: string; [field: string]: unknown }): void {
@@ -185,13 +203,24 @@ export class BackOffice {
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const json = mediaType(req) === 'application/json';
     const address = req.socket.remoteAddress ?? '';
-    const fail = (status: number, message: string, headers: Record<string, string> = {}) => {
-      if (json) return sendJson(res, status, loginError(status, message, headers).toJSON(), { 'cache-control': 'no-store', ...headers });
+    const fail = (status: number, message: string, headers: Record<string, string> = {}, error = loginError(status, message, headers)) => {
+      if (json) return sendJson(res, status, error.toJSON(), { 'cache-control': 'no-store', ...headers });
       res.writeHead(303, { location: `/login?error=${status === 429 || status === 503 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
       res.end();
     };
+    /** A refusal thrown by the limiter, the hashing gate or the state store, answered as it is. */
+    const refuse = (error: unknown) => {
+      const refused = toGatewayError(error);
+      return fail(refused.status, refused.message, refused.headers ?? {}, refused);
+    };
     if (!this.#sameOrigin(req)) return void this.#forbidden(res);
-    const blocked = this.#limiter.blockedFor(address);
+    let blocked: number;
+    try {
+      blocked = await this.#limiter.blockedFor(address);
+    } catch (error) {
+      req.resume();
+      return refuse(error);
+    }
     if (blocked > 0) {
       req.resume();
       return fail(429, `Too many failed logins; try again in ${blocked} s`, { 'retry-after': String(blocked) });
@@ -214,14 +243,19 @@ export class BackOffice {
     try {
       ok = await checkLogin(this.#deps.auth, this.#limiter, address, username, password);
     } catch (error) {
-      const refused = toGatewayError(error);
-      return fail(refused.status, refused.message, refused.headers ?? {});
+      return refuse(error);
     }
     if (!ok) {
       this.#deps.log.info({ username: username.slice(0, 64), clientIp: address }, 'back-office login failed');
       return fail(401, 'Wrong user name or password');
     }
-    const cookie = sessionCookie(this.#sessions.create(username), isHttps(req));
+    let token: string;
+    try {
+      token = await this.#sessions.create(username);
+    } catch (error) {
+      return refuse(error);
+    }
+    const cookie = sessionCookie(token, isHttps(req));
     if (json) return sendJson(res, 200, { ok: true }, { 'set-cookie': cookie, 'cache-control': 'no-store' });
     res.writeHead(303, { location: '/', 'set-cookie': cookie, 'cache-control': 'no-store' });
     res.end();

@@ -6,13 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
-import { ADMIN_EXTENSIONS, LOGGER } from '../tokens.js';
+import { ADMIN_EXTENSIONS, LOGGER, STATE_STORE } from '../tokens.js';
+import type { StateStore } from '../state/state-store.js';
 import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
-import { LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
+import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
 import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -61,9 +62,10 @@ export class AdminApi {
   #auth: AdminAuthenticator | null = null;
   #readiness: () => string[] = () => [];
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
-  readonly #limiter = new LoginLimiter(20, 60);
+  readonly #limiter: LoginLimiter;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+    this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),

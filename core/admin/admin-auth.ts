@@ -2,12 +2,14 @@
  * Admin credentials: the password is stored only as an scrypt hash; a request's HTTP Basic
  * credential is checked in constant time. scrypt is slow on purpose, so a credential that already
  * verified is remembered as an HMAC under a per-process key (never the password itself). Other
- * attempts are counted per client address before they are hashed (LoginLimiter) and hashing runs
+ * attempts are counted per client address in the runtime state store before they are hashed
+ * (LoginLimiter) and hashing runs
  * through a bounded gate (HashingGate); `checkLogin` is that sequence for the admin API and the
  * back office alike.
  */
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { ServiceBusyError, TooManyRequestsError } from '../errors.js';
+import type { StateNamespace } from '../state/state-store.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
@@ -124,118 +126,143 @@ export class AdminAuthenticator {
     return safeEqual(user, this.#username);
   }
 
-  /** Whether a hash of this password is running now (a new attempt with it would share it). */
-  isBeingChecked(password: string): boolean {
-    const hash = this.#getHash();
-    return hash !== undefined && this.#inFlight.has(this.#inFlightKey(password, hash));
-  }
-
   #inFlightKey(password: string, hash: string): string {
     return `${createHmac('sha256', this.#cacheKey).update(password).digest('base64')}$${hash}`;
   }
 
   /**
-   * Verify with scrypt; throws ServiceBusyError when the hashing gate is saturated. Requests with
-   * the same password while its hash runs share that hash (a client's parallel first requests).
+   * Verify with scrypt; rejects with ServiceBusyError when the hashing gate is saturated. The first
+   * attempt with a password runs `attempt.count` (the limiter) before hashing; attempts with the
+   * same password while that runs share its count and hash after `attempt.joined` (no new guess).
+   * The attempt is registered synchronously, before any await, so parallel requests find it.
    */
-  verify(user: string, password: string): Promise<boolean> {
+  verify(user: string, password: string, attempt: { count?: () => Promise<void>; joined?: () => Promise<void> } = {}): Promise<boolean> {
     const hash = this.#getHash();
     if (!hash) return Promise.resolve(false);
     const userOk = safeEqual(user, this.#username);
     const key = this.#inFlightKey(password, hash);
     let checking = this.#inFlight.get(key);
-    if (!checking) {
-      const started = this.#gate.tryRun(() => verifyPassword(password, hash));
-      if (!started) return Promise.reject(new ServiceBusyError('Too many logins are being checked; try again shortly'));
-      checking = started.then((passwordOk) => {
-        if (passwordOk) {
-          this.#verified = createHmac('sha256', this.#cacheKey).update(password).digest();
-          this.#verifiedFor = hash;
-        }
-        return passwordOk;
-      }).finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, checking);
+    if (checking) {
+      const shared = checking;
+      return (attempt.joined ? attempt.joined().then(() => shared) : shared).then((passwordOk) => userOk && passwordOk);
     }
+    const run = async (): Promise<boolean> => {
+      await attempt.count?.();
+      const started = this.#gate.tryRun(() => verifyPassword(password, hash));
+      if (!started) throw new ServiceBusyError('Too many logins are being checked; try again shortly');
+      const passwordOk = await started;
+      if (passwordOk) {
+        this.#verified = createHmac('sha256', this.#cacheKey).update(password).digest();
+        this.#verifiedFor = hash;
+      }
+      return passwordOk;
+    };
+    checking = run().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, checking);
     return checking.then((passwordOk) => userOk && passwordOk);
   }
 }
 
 /**
- * At most `limit` password attempts per client address per window (failed, still running, or
- * refused because hashing was saturated); a success clears the address. The attempt is counted
- * before the password is hashed, so parallel guesses cannot all pass the check while the first ones
- * are still hashing.
+ * At most `limit` password checks per client address per window (from its first attempt), counted in the runtime
+ * state store so the limit holds across processes and instances. An attempt is counted by one
+ * atomic `consume` BEFORE its password is hashed (refused attempts count too), so parallel guesses
+ * cannot all pass while the first ones are still hashing. Once an address has used its window, a
+ * marker entry (expiring with the window) blocks it even with the right password. A password that
+ * verifies ends the window (the next attempt opens a new one, with a new counter).
+ * While the state store is unreachable every check rejects with StateUnavailableError (503): an
+ * unlimited guess rate is worse than an admin waiting for the store.
  */
+/** The state namespace of login-attempt counts (admin API and back office, by key prefix). */
+export const LOGIN_ATTEMPTS_NAMESPACE = 'login-attempts';
+
 export class LoginLimiter {
-  readonly #attempts = new Map<string, { count: number; windowStart: number }>();
+  readonly #namespace: StateNamespace;
+  readonly #prefix: string;
   readonly #limit: number;
   readonly #windowMs: number;
 
-  constructor(limit = 5, windowSeconds = 60) {
+  /** `prefix` separates the limiters that share a namespace (admin API, back office). */
+  constructor(namespace: StateNamespace, prefix: string, limit = 5, windowSeconds = 60) {
+    this.#namespace = namespace;
+    this.#prefix = prefix;
     this.#limit = limit;
     this.#windowMs = windowSeconds * 1000;
   }
 
-  /** Seconds to wait when blocked, else 0. */
-  blockedFor(address: string): number {
-    const entry = this.#attempts.get(address);
-    if (!entry) return 0;
-    const elapsed = Date.now() - entry.windowStart;
-    if (elapsed > this.#windowMs) {
-      this.#attempts.delete(address);
-      return 0;
-    }
-    return entry.count >= this.#limit ? Math.max(1, Math.ceil((this.#windowMs - elapsed) / 1000)) : 0;
+  /** Seconds to wait when the address has used its window, else 0 (nothing counted). */
+  async blockedFor(address: string): Promise<number> {
+    const until = await this.#namespace.get<number>(this.#blockKey(address));
+    return typeof until === 'number' && until > Date.now() ? Math.max(1, Math.ceil((until - Date.now()) / 1000)) : 0;
   }
 
-  /** Count an attempt now (synchronously); returns the seconds to wait instead when blocked. */
-  reserve(address: string): number {
-    const wait = this.blockedFor(address);
-    if (wait > 0) return wait;
-    if (this.#attempts.size >= SWEEP_ABOVE) this.#sweep();
-    const entry = this.#attempts.get(address);
-    if (entry) entry.count++;
-    else this.#attempts.set(address, { count: 1, windowStart: Date.now() });
-    return 0;
-  }
-
-  succeed(address: string): void {
-    this.#attempts.delete(address);
-  }
-
-  /** Drop ended windows, so guesses from many addresses cannot grow the map without bound. */
-  #sweep(): void {
+  /** Count an attempt; rejects with TooManyRequestsError (Retry-After) when over the limit. */
+  async reserve(address: string): Promise<void> {
     const now = Date.now();
-    for (const [address, entry] of this.#attempts) if (now - entry.windowStart > this.#windowMs) this.#attempts.delete(address);
+    const start = await this.#windowStart(address, now);
+    const decision = await this.#namespace.consume(this.#prefix + address, [{ name: 'window', limit: this.#limit, start, end: start + this.#windowMs }], { countRefused: true, now });
+    const window = decision.windows[0]!;
+    if (window.remaining === 0) await this.#namespace.set(this.#blockKey(address), window.end, Math.max(1, window.end - now));
+    if (!decision.allowed) throw tooMany(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+  }
+
+  /**
+   * The address's window starts at its first counted attempt (set-if-absent: one start for every
+   * instance), not on a clock boundary: a flood spanning a boundary would get twice the limit.
+   */
+  async #windowStart(address: string, now: number): Promise<number> {
+    const key = this.#startKey(address);
+    if (await this.#namespace.setIfAbsent(key, now, this.#windowMs)) return now;
+    const start = await this.#namespace.get<number>(key);
+    // A start slightly ahead of `now` (a concurrent caller's clock read later) is the same window.
+    return typeof start === 'number' && now < start + this.#windowMs ? start : now;
+  }
+
+  /**
+   * For a credential verified before (no hash, no count): rejects with 429 when the address is
+   * blocked, else ends its window if one is open. Reads only, in the common case of no window:
+   * the admin API runs this on every request.
+   */
+  async succeedUnlessBlocked(address: string): Promise<void> {
+    const [until, start] = await Promise.all([this.#namespace.get<number>(this.#blockKey(address)), this.#namespace.get(this.#startKey(address))]);
+    const now = Date.now();
+    if (typeof until === 'number' && until > now) throw tooMany(Math.max(1, Math.ceil((until - now) / 1000)));
+    if (start !== undefined) await this.succeed(address);
+  }
+
+  /** A verified password starts the address afresh: its next attempt opens a new window. */
+  async succeed(address: string): Promise<void> {
+    await Promise.all([this.#namespace.delete(this.#startKey(address)), this.#namespace.delete(this.#blockKey(address))]);
+  }
+
+  #startKey(address: string): string {
+    return `${this.#prefix}start|${address}`;
+  }
+
+  #blockKey(address: string): string {
+    return `${this.#prefix}blocked|${address}`;
   }
 }
-
-const SWEEP_ABOVE = 10_000;
 
 /**
  * Check a login attempt: a credential that verified before is answered at once (unless the address
  * is blocked); any other attempt is counted against `address` first (429 with Retry-After when over
- * the limit), then hashed within the gate (503 with Retry-After when saturated). A success clears
- * the count.
+ * the limit), then hashed within the gate (503 with Retry-After when saturated). Concurrent attempts
+ * with the same password share one count and one hash (a client's parallel first requests).
  */
 export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter, address: string, user: string, password: string): Promise<boolean> {
   // A blocked address is refused even with the right password: otherwise "429 unless right" would
   // answer guesses at full speed.
-  const blocked = limiter.blockedFor(address);
-  if (blocked > 0) throw tooMany(blocked);
   if (auth.verifyCached(user, password) === true) {
-    limiter.succeed(address);
+    await limiter.succeedUnlessBlocked(address);
     return true;
   }
-  // Repeating a password whose hash is running is no new guess and costs no hash: not counted.
-  const counted = !auth.isBeingChecked(password);
-  if (counted) {
-    const wait = limiter.reserve(address);
-    if (wait > 0) throw tooMany(wait);
-  }
   // An attempt refused because hashing is saturated stays counted: a flood spends its own quota.
-  const ok = await auth.verify(user, password);
-  if (ok) limiter.succeed(address);
+  const ok = await auth.verify(user, password, {
+    count: () => limiter.reserve(address),
+    joined: async () => { const blocked = await limiter.blockedFor(address); if (blocked > 0) throw tooMany(blocked); },
+  });
+  if (ok) await limiter.succeed(address);
   return ok;
 }
 

@@ -2,23 +2,21 @@
 import type { DependencyContainer } from 'tsyringe';
 import { ADMIN_EXTENSIONS, STORE } from '../tokens.js';
 import { EntityRegistry } from '../config/entities.js';
-import { EntityService, type EntityHooks } from '../config/entity-service.js';
+import { EntityService } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
 import { KeyService } from './key-service.js';
-import { RevocationList, REVOKED_TOKEN_KIND, CLIENT_TOKEN_CUTOFF_KIND } from './revocations.js';
+import { RevocationList } from './revocations.js';
 import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
 export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
-export { RevocationList, REVOKED_TOKENS, CLIENT_TOKEN_CUTOFFS, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
+export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
 export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 export function registerKeys(container: DependencyContainer): void {
   const registry = container.resolve(EntityRegistry);
   registry.register(KEYPAIR_KIND);
-  registry.register(REVOKED_TOKEN_KIND);
-  registry.register(CLIENT_TOKEN_CUTOFF_KIND);
   // A plugin providing clients (apikeys) registers after this and wins.
   container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);
@@ -26,19 +24,17 @@ export function registerKeys(container: DependencyContainer): void {
   container.register(ADMIN_EXTENSIONS, { useClass: KeyPairsAdmin });
 }
 
-/** After the store opened: hooks, indexes, and the default key pair on first start. */
+/** After the stores opened: hooks, indexes, the revocation mirror, and the default key pair on first start. */
 export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
   const store = container.resolve<Store>(STORE);
   // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
   const kidOwner = (kid: string, id: string) => store.list(KEYPAIR_KIND).find((pair) => pair.id !== id && (pair.kid === kid || pair.previousKeys.some((retired) => retired.kid === kid)))?.id;
   entities.addHooks(KEYPAIR_KIND, keyPairHooks(kidOwner));
-  const noClientWrites: EntityHooks = { check: (_e, ctx) => (ctx.importing ? [] : [{ path: '/', message: 'Revocations are made through the revocation endpoints' }]) };
-  entities.addHooks(REVOKED_TOKEN_KIND, noClientWrites);
-  entities.addHooks(CLIENT_TOKEN_CUTOFF_KIND, noClientWrites);
   const keys = container.resolve(KeyService);
   keys.start();
-  container.resolve(RevocationList).start();
+  // Revocations live in the runtime state store; the mirror is complete before the first request.
+  await container.resolve(RevocationList).start();
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
     await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
   }

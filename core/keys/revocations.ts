@@ -1,87 +1,90 @@
 /**
  * Revoked gateway tokens, refused everywhere: single tokens by id (`jti`, RFC 7009), kept until
  * the token's own expiry, and every token of a client issued before a cut-off ("not before", the
- * admin's revoke-all), kept until the longest-lived token it could refuse has expired. Both are
- * persisted as small entity kinds so a restart does not bring revoked tokens back, indexed in
- * memory for an O(1) check, and pruned once they could not refuse anything.
+ * admin's revoke-all), kept until the longest-lived token it could refuse has expired.
+ *
+ * They are runtime state, not configuration: each is one entry in the durable `revocations`
+ * namespace of the state store (an O(1) write that survives `kill -9`, expiring by itself), and
+ * each process keeps a mirror in memory for the synchronous O(1) check on the hot path. The mirror
+ * hears of other processes' and instances' revocations by publish/subscribe (within the engine's
+ * delivery latency: 50 ms embedded, Redis pub/sub), and is rebuilt from the namespace at start and
+ * whenever messages may have been missed (`onResync`). While the state store is unreachable the
+ * mirror keeps answering: tokens revoked before the outage stay refused.
  */
+import { createHash } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import { Type, type Static } from '@sinclair/typebox';
-import { STORE } from '../tokens.js';
+import type { Logger } from 'pino';
+import { LOGGER, STATE_STORE, STORE } from '../tokens.js';
 import type { Store } from '../config/store.js';
-import { defineEntityKind, EntityId, EntityMeta } from '../config/entities.js';
+import type { StateNamespace, StateStore, StateValue } from '../state/state-store.js';
 
-export const REVOKED_TOKENS = 'revoked-tokens';
-export const CLIENT_TOKEN_CUTOFFS = 'client-token-cutoffs';
+/**
+ * Entity kinds under which earlier releases kept revocations in the configuration store. A data
+ * file that still holds them loads (unknown kinds are kept as they are); `start()` moves their
+ * live entries into the state store and deletes them from the configuration.
+ */
+export const LEGACY_REVOKED_TOKENS = 'revoked-tokens';
+export const LEGACY_CLIENT_TOKEN_CUTOFFS = 'client-token-cutoffs';
 
 /** The longest lifetime of a gateway access token (the client credentials service's maximum). */
 export const MAX_GATEWAY_TOKEN_LIFETIME_SECONDS = 86_400;
 
-export const RevokedTokenSchema = Type.Object({
-  jti: Type.String({ minLength: 1, maxLength: 200 }),
-  clientId: Type.String(),
-  /** Epoch seconds: the token's own expiry, after which the entry is dropped. */
-  exp: Type.Integer({ minimum: 0 }),
-  revokedAt: Type.String(),
-  ...EntityMeta,
-}, { additionalProperties: false });
-export type RevokedToken = Static<typeof RevokedTokenSchema>;
-
-export const REVOKED_TOKEN_KIND = defineEntityKind({ name: REVOKED_TOKENS, title: 'revoked token', schema: RevokedTokenSchema, idField: 'jti', affectsPipelines: false });
-
-export const ClientTokenCutoffSchema = Type.Object({
-  clientId: EntityId,
-  /** Epoch seconds: tokens of this client issued (`iat`) before it are refused. */
-  notBefore: Type.Integer({ minimum: 0 }),
-  revokedAt: Type.String(),
-  ...EntityMeta,
-}, { additionalProperties: false });
-export type ClientTokenCutoff = Static<typeof ClientTokenCutoffSchema>;
-
-export const CLIENT_TOKEN_CUTOFF_KIND = defineEntityKind({ name: CLIENT_TOKEN_CUTOFFS, title: 'client token cut-off', schema: ClientTokenCutoffSchema, idField: 'clientId', affectsPipelines: false });
-
+const NAMESPACE = 'revocations';
+const CHANNEL = 'revoked';
+const TOKEN_PREFIX = 'jti:';
+const CLIENT_PREFIX = 'client:';
 const PRUNE_EVERY_MS = 60_000;
+
+/** What travels on the channel and sits in the namespace: a token or a client cut-off. */
+type RevocationMessage = { jti: string; exp: number } | { clientId: string; notBefore: number };
+
+/** Keys are bounded (400 bytes): a long `jti` is hashed, everywhere the same way. */
+function tokenKey(jti: string): string {
+  return TOKEN_PREFIX + (Buffer.byteLength(jti) <= 200 ? jti : `#${createHash('sha256').update(jti).digest('base64url')}`);
+}
 
 @injectable()
 export class RevocationList {
-  readonly #store: Store;
-  /** jti → exp (epoch s). */
+  readonly #config: Store;
+  readonly #state: StateStore;
+  readonly #log: Logger | null;
+  #namespace: StateNamespace | null = null;
+  /** Mirror: token key → exp (epoch s). */
   readonly #revoked = new Map<string, number>();
-  /** clientId → notBefore (epoch s). */
+  /** Mirror: clientId → notBefore (epoch s). */
   readonly #cutoffs = new Map<string, number>();
-  #timer: NodeJS.Timeout | null = null;
-  #unsubscribe: (() => void) | null = null;
+  readonly #stops: Array<() => void> = [];
+  /** Bumped by every rebuild: a rebuild that finishes after a newer one started is dropped. */
+  #generation = 0;
 
-  constructor(@inject(STORE) store: Store) {
-    this.#store = store;
+  constructor(@inject(STORE) config: Store, @inject(STATE_STORE) state: StateStore, @inject(LOGGER, { isOptional: true }) log?: Logger) {
+    this.#config = config;
+    this.#state = state;
+    this.#log = log?.child({ component: 'revocations' }) ?? null;
   }
 
-  start(): void {
-    this.#reload();
-    // Synchronous with the store's change feed: the request after a revocation's 2xx is refused.
-    this.#unsubscribe = this.#store.onChange((event) => {
-      if (event.op === 'reset') return this.#reload();
-      if (event.kind === REVOKED_TOKENS) {
-        const entry = this.#store.get(REVOKED_TOKENS, event.id) as RevokedToken | undefined;
-        if (event.op === 'delete' || !entry) this.#revoked.delete(event.id);
-        else this.#revoked.set(entry.jti, entry.exp);
-      } else if (event.kind === CLIENT_TOKEN_CUTOFFS) {
-        const entry = this.#store.get(CLIENT_TOKEN_CUTOFFS, event.id) as ClientTokenCutoff | undefined;
-        if (event.op === 'delete' || !entry) this.#cutoffs.delete(event.id);
-        else this.#cutoffs.set(entry.clientId, entry.notBefore);
-      }
-    });
-    this.#timer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
-    this.#timer.unref();
+  get #ns(): StateNamespace {
+    return (this.#namespace ??= this.#state.namespace(NAMESPACE, { durable: true }));
+  }
+
+  /** Subscribe, move revocations left in the configuration by an earlier release, and build the mirror. */
+  async start(): Promise<void> {
+    const ns = this.#ns;
+    this.#stops.push(ns.subscribe(CHANNEL, (message) => this.#apply(message as RevocationMessage)));
+    this.#stops.push(ns.onResync(() => void this.#rebuild().catch((error: unknown) => this.#log?.warn({ err: error }, 'revocation mirror not rebuilt; serving the one held'))));
+    await this.#migrateLegacy();
+    await this.#rebuild();
+    const timer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    timer.unref();
+    this.#stops.push(() => clearInterval(timer));
   }
 
   stop(): void {
-    this.#unsubscribe?.();
-    if (this.#timer) clearInterval(this.#timer);
+    for (const stop of this.#stops.splice(0)) stop();
   }
 
   isRevoked(jti: string | undefined): boolean {
-    return jti !== undefined && this.#revoked.has(jti);
+    return jti !== undefined && this.#revoked.has(tokenKey(jti));
   }
 
   /** Epoch seconds before which the client's tokens are refused (0: no cut-off). */
@@ -97,11 +100,19 @@ export class RevocationList {
     return typeof iat !== 'number' || iat < notBefore;
   }
 
-  /** Revoke until `exp` (epoch seconds); resolves once durable. */
-  async revoke(jti: string, clientId: string, exp: number): Promise<void> {
-    if (this.#revoked.has(jti)) return;
-    const now = new Date().toISOString();
-    await this.#store.put(REVOKED_TOKENS, jti, { jti, clientId, exp, revokedAt: now, version: 1, createdAt: now, updatedAt: now });
+  /**
+   * Revoke until `exp` (epoch seconds); resolves once durable and refused by this process, and
+   * announced to the others. Rejects with StateUnavailableError when the state store is unreachable.
+   */
+  async revoke(jti: string, clientId: string, exp: number, nowMs = Date.now()): Promise<void> {
+    const key = tokenKey(jti);
+    if (this.#revoked.has(key)) return;
+    const ttlMs = exp * 1000 - nowMs;
+    // An expired token is refused for its expiry already: nothing to keep.
+    if (ttlMs <= 0) return;
+    await this.#ns.set(key, { clientId, exp }, ttlMs);
+    this.#revoked.set(key, exp);
+    await this.#announce({ jti, exp });
   }
 
   /**
@@ -112,29 +123,91 @@ export class RevocationList {
    */
   async revokeClientTokens(clientId: string, nowMs = Date.now()): Promise<number> {
     const notBefore = Math.floor(nowMs / 1000) + 1;
-    const previous = this.#store.get(CLIENT_TOKEN_CUTOFFS, clientId) as ClientTokenCutoff | undefined;
-    if (previous && previous.notBefore >= notBefore) return previous.notBefore;
-    const now = new Date(nowMs).toISOString();
-    await this.#store.put(CLIENT_TOKEN_CUTOFFS, clientId, {
-      clientId, notBefore, revokedAt: now, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now,
-    });
+    const previous = this.#cutoffs.get(clientId);
+    if (previous !== undefined && previous >= notBefore) return previous;
+    await this.#ns.set(CLIENT_PREFIX + clientId, { notBefore }, (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs);
+    this.#mirrorCutoff(clientId, notBefore);
+    await this.#announce({ clientId, notBefore });
     return notBefore;
   }
 
-  /** Drop entries that could not refuse anything any more: their tokens have expired. */
-  async prune(nowSeconds = Math.floor(Date.now() / 1000)): Promise<void> {
-    const expired = [...this.#revoked].filter(([, exp]) => exp < nowSeconds).map(([jti]) => jti);
-    const stale = [...this.#cutoffs].filter(([, notBefore]) => notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS < nowSeconds).map(([clientId]) => clientId);
-    await Promise.all([
-      ...expired.map((jti) => this.#store.delete(REVOKED_TOKENS, jti)),
-      ...stale.map((clientId) => this.#store.delete(CLIENT_TOKEN_CUTOFFS, clientId)),
-    ]);
+  /** Drop mirrored entries that could not refuse anything any more (the store expires its own). */
+  prune(nowSeconds = Math.floor(Date.now() / 1000)): void {
+    for (const [key, exp] of this.#revoked) if (exp < nowSeconds) this.#revoked.delete(key);
+    for (const [clientId, notBefore] of this.#cutoffs) if (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS < nowSeconds) this.#cutoffs.delete(clientId);
   }
 
-  #reload(): void {
+  /** Entries mirrored (tests and diagnostics). */
+  get size(): number {
+    return this.#revoked.size + this.#cutoffs.size;
+  }
+
+  /**
+   * The revocation is durable already: a lost message only delays the others until their next
+   * resync, so a failed publish is logged, not reported to the caller as a failed revocation.
+   */
+  async #announce(message: RevocationMessage): Promise<void> {
+    try {
+      await this.#ns.publish(CHANNEL, message as unknown as StateValue);
+    } catch (error) {
+      this.#log?.warn({ err: error }, 'revocation stored but not announced; other instances learn of it at their next resync');
+    }
+  }
+
+  #apply(message: RevocationMessage): void {
+    if ('jti' in message && typeof message.jti === 'string' && typeof message.exp === 'number') this.#revoked.set(tokenKey(message.jti), message.exp);
+    else if ('clientId' in message && typeof message.clientId === 'string' && typeof message.notBefore === 'number') this.#mirrorCutoff(message.clientId, message.notBefore);
+  }
+
+  #mirrorCutoff(clientId: string, notBefore: number): void {
+    if ((this.#cutoffs.get(clientId) ?? 0) < notBefore) this.#cutoffs.set(clientId, notBefore);
+  }
+
+  /** Replace the mirror with the namespace's live entries, keeping what was heard meanwhile. */
+  async #rebuild(): Promise<void> {
+    const generation = ++this.#generation;
+    const entries = await this.#ns.entries();
+    if (generation !== this.#generation) return;
+    const revoked = new Map<string, number>();
+    const cutoffs = new Map<string, number>();
+    for (const { key, value } of entries) {
+      const record = value as Record<string, unknown>;
+      if (key.startsWith(TOKEN_PREFIX) && typeof record.exp === 'number') revoked.set(key, record.exp);
+      else if (key.startsWith(CLIENT_PREFIX) && typeof record.notBefore === 'number') cutoffs.set(key.slice(CLIENT_PREFIX.length), record.notBefore);
+    }
+    // A revocation mirrored while the entries were read is durable: keep it whether or not the read saw it.
+    for (const [key, exp] of this.#revoked) if (!revoked.has(key)) revoked.set(key, exp);
+    for (const [clientId, notBefore] of this.#cutoffs) if ((cutoffs.get(clientId) ?? 0) < notBefore) cutoffs.set(clientId, notBefore);
     this.#revoked.clear();
     this.#cutoffs.clear();
-    for (const entry of this.#store.list(REVOKED_TOKENS) as RevokedToken[]) this.#revoked.set(entry.jti, entry.exp);
-    for (const entry of this.#store.list(CLIENT_TOKEN_CUTOFFS) as ClientTokenCutoff[]) this.#cutoffs.set(entry.clientId, entry.notBefore);
+    for (const [key, exp] of revoked) this.#revoked.set(key, exp);
+    for (const [clientId, notBefore] of cutoffs) this.#cutoffs.set(clientId, notBefore);
+    this.prune();
+  }
+
+  /**
+   * Move what an earlier release stored as configuration entities into the state store, then
+   * delete it from the configuration (each step idempotent: a crash in between repeats it).
+   */
+  async #migrateLegacy(nowMs = Date.now()): Promise<void> {
+    const tokens = this.#config.list(LEGACY_REVOKED_TOKENS) as Array<{ jti?: unknown; clientId?: unknown; exp?: unknown }>;
+    const cutoffs = this.#config.list(LEGACY_CLIENT_TOKEN_CUTOFFS) as Array<{ clientId?: unknown; notBefore?: unknown }>;
+    if (tokens.length === 0 && cutoffs.length === 0) return;
+    const writes: Promise<unknown>[] = [];
+    for (const t of tokens) {
+      if (typeof t.jti !== 'string' || typeof t.exp !== 'number' || t.exp * 1000 <= nowMs) continue;
+      writes.push(this.#ns.set(tokenKey(t.jti), { clientId: typeof t.clientId === 'string' ? t.clientId : '', exp: t.exp }, t.exp * 1000 - nowMs));
+    }
+    for (const c of cutoffs) {
+      if (typeof c.clientId !== 'string' || typeof c.notBefore !== 'number') continue;
+      const ttlMs = (c.notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs;
+      if (ttlMs > 0) writes.push(this.#ns.set(CLIENT_PREFIX + c.clientId, { notBefore: c.notBefore }, ttlMs));
+    }
+    await Promise.all(writes);
+    await Promise.all([
+      ...tokens.map((t) => this.#config.delete(LEGACY_REVOKED_TOKENS, String(t.jti))),
+      ...cutoffs.map((c) => this.#config.delete(LEGACY_CLIENT_TOKEN_CUTOFFS, String(c.clientId))),
+    ]);
+    this.#log?.info({ tokens: tokens.length, cutoffs: cutoffs.length }, 'revocations moved from the configuration to the runtime state store');
   }
 }

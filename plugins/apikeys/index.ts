@@ -7,7 +7,7 @@ import type { Store } from '../../core/plugin-api.js';
 import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';
-import { QuotaCounters } from './quotas.js';
+import { QuotaService } from './quotas.js';
 import { APIKEY_KIND, APIKEYS, apiKeyHooks } from './entity.js';
 import { CLIENT_DIRECTORY } from '../../core/plugin-api.js';
 
@@ -15,13 +15,14 @@ export { ApiKeysPlugin } from './plugin.js';
 export { ApiKeyIndex, type IndexedKey } from './key-index.js';
 export { APIKEYS, APIKEY_KIND, type ApiKey } from './entity.js';
 export { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
+export { QuotaService, type OnStateError } from './quotas.js';
 
 export const apikeysPlugin: PluginModule = {
   register(container) {
     container.resolve(EntityRegistry).register(APIKEY_KIND);
     container.registerSingleton(ApiKeyIndex);
     container.register(CLIENT_DIRECTORY, { useToken: ApiKeyIndex });
-    container.registerSingleton(QuotaCounters);
+    container.registerSingleton(QuotaService);
     container.register(PLUGINS, { useClass: ApiKeysPlugin });
     container.register(ADMIN_EXTENSIONS, { useClass: ApiKeysAdmin });
   },
@@ -30,7 +31,7 @@ export const apikeysPlugin: PluginModule = {
     // References (authorized routes, the signing key pair) are declared on APIKEY_KIND.
     container.resolve(EntityService).addHooks(APIKEY_KIND, apiKeyHooks());
     container.resolve(ApiKeyIndex).start();
-    const quotas = container.resolve(QuotaCounters);
+    const quotas = container.resolve(QuotaService);
     store.onChange((event) => { if (event.op === 'delete' && event.kind === APIKEYS) quotas.forget(event.id); });
   },
   close(container) {

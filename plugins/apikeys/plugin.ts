@@ -6,13 +6,13 @@
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { ForbiddenError, InvalidBearerTokenError, TooManyRequestsError, UnauthorizedError } from '../../core/plugin-api.js';
+import { ForbiddenError, InvalidBearerTokenError, UnauthorizedError } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
-import { QuotaCounters } from './quotas.js';
+import { QuotaService, quotaLimits } from './quotas.js';
 import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
 
 declare module '../../core/plugin-api.js' {
@@ -38,11 +38,11 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly configSchema = ApiKeysConfigSchema;
   readonly steps = ['validateAccess', 'transformRequest'] as const;
   readonly #keys: ApiKeyIndex;
-  readonly #quotas: QuotaCounters;
+  readonly #quotas: QuotaService;
   readonly #signingKeys: KeyService;
   readonly #revocations: RevocationList;
 
-  constructor(keys: ApiKeyIndex, quotas: QuotaCounters, signingKeys: KeyService, revocations: RevocationList) {
+  constructor(keys: ApiKeyIndex, quotas: QuotaService, signingKeys: KeyService, revocations: RevocationList) {
     this.#keys = keys;
     this.#quotas = quotas;
     this.#signingKeys = signingKeys;
@@ -58,27 +58,29 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     const challenge = challenges(config.extractors);
     const unauthorized = (message: string) => new UnauthorizedError(message, challenge);
     const { routeId, routeTags } = scope;
-    const { validate, mandatory, hideCredentials } = config;
+    const { validate, mandatory, hideCredentials, onStateError } = config;
     const consumer = config.consumerHeaders;
     const consumerNames = [consumer.clientId, consumer.name, consumer.scopes].map((h) => h.toLowerCase());
 
-    /** The key is genuine: check the route and quotas, then remember who called. */
-    const accept = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
-      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
-      const quota = quotas.consume(indexed.key);
-      if (quota) {
-        if (!quota.allowed) {
-          throw new TooManyRequestsError('Quota exceeded for this API key', {
-            'retry-after': String(quota.resetSeconds), 'x-ratelimit-limit': String(quota.limit), 'x-ratelimit-remaining': '0',
-          });
-        }
-        ctx.addResponseHeader('x-ratelimit-limit', String(quota.limit));
-        ctx.addResponseHeader('x-ratelimit-remaining', String(quota.remaining));
-      }
+    const remember = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
       ctx.attrs.apikey = indexed.key;
       ctx.attrs.apikeyCredential = credential;
       ctx.attrs.apikeyScopes = scopes;
       ctx.consumer = indexed.key.clientId;
+    };
+
+    /**
+     * The key is genuine: check the route and quotas, then remember who called. Synchronous for a
+     * key without quota (the hot path never waits); a promise only when the state store decides.
+     */
+    const accept = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string): void | Promise<void> => {
+      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
+      const limits = quotaLimits(indexed.key);
+      if (limits === null) return remember(ctx, indexed, credential, scopes);
+      return quotas.consume(indexed.key.clientId, limits, onStateError).then((headers) => {
+        for (const name in headers) ctx.addResponseHeader(name, headers[name]!);
+        remember(ctx, indexed, credential, scopes);
+      });
     };
 
     /** A bearer token from the client credentials service stands for its API key. */
@@ -87,7 +89,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
       if (!result.ok) throw new InvalidBearerTokenError(result.reason, 'portcullis', challenge);
       const indexed = keys.get(result.client.key.clientId);
       if (!indexed) throw unauthorized(INVALID_KEY);
-      accept(ctx, indexed, { ...credential, clientId: indexed.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
+      await accept(ctx, indexed, { ...credential, clientId: indexed.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
     };
 
     return {
@@ -108,7 +110,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
           ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
           : indexed?.key.allowClientIdOnly === true;
         if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw unauthorized(INVALID_KEY);
-        accept(ctx, indexed, credential, indexed.scopes);
+        return accept(ctx, indexed, credential, indexed.scopes);
       },
 
       transformRequest(ctx: RequestContext) {

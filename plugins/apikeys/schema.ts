@@ -25,6 +25,10 @@ export const ApiKeysConfigSchema = Type.Object({
   validate: Type.Boolean({ default: true, description: "Check that the key is authorized for the route (its `authorizedEntities`)." }),
   mandatory: Type.Boolean({ default: true, description: 'Refuse requests without credentials; when false they pass as anonymous (a wrong credential is still refused).' }),
   hideCredentials: Type.Boolean({ default: false, description: 'Remove the credential before the request goes upstream.' }),
+  onStateError: Type.Union([Type.Literal('deny'), Type.Literal('allow'), Type.Literal('local')], {
+    default: 'deny',
+    description: 'When the runtime state store (Redis) cannot be reached, quota decisions: `deny` (503 `state_unavailable`), `allow` (not counted), or `local` (counted by each instance alone).',
+  }),
   consumerHeaders: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Tell the upstream who called.' }),
     clientId: HeaderName('X-Consumer-Client-Id', 'Header with the client id.'),

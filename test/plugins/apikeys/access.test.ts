@@ -129,12 +129,16 @@ describe('Plugin: apikeys (access)', () => {
     assert.equal(first.status, 200);
     assert.equal(first.headers['x-ratelimit-limit'], '2');
     assert.equal(first.headers['x-ratelimit-remaining'], '1');
+    assert.equal(first.headers['ratelimit-limit'], '2');
+    assert.equal(first.headers['ratelimit-remaining'], '1');
+    assert.equal(first.headers['ratelimit-reset'], '1');
     assert.equal((await gw.proxy('/', { headers: basic('throttled', SECRET) })).headers['x-ratelimit-remaining'], '0');
     const refused = await gw.proxy('/', { headers: basic('throttled', SECRET) });
     assert.equal(refused.status, 429);
     assert.equal(refused.json().error, 'too_many_requests');
     assert.equal(refused.headers['retry-after'], '1');
     assert.equal(refused.headers['x-ratelimit-remaining'], '0');
+    assert.equal(refused.headers['ratelimit-remaining'], '0');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await gw.proxy('/', { headers: basic('throttled', SECRET) })).status, 200, 'the next second has room again');
   });
