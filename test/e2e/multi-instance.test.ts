@@ -43,9 +43,12 @@ describe('Multi-instance: three gateway processes on one Redis', () => {
   let upstream: Upstream;
   let other: Upstream;
   const instances: Instance[] = [];
+  /** Every process started, stopped in `after()` even when its start-up failed. */
+  const spawned: Running[] = [];
 
   async function startInstance(name: string): Promise<Instance> {
     const process = run({ PORTCULLIS_STORAGE_URL: redis.url, PORTCULLIS_ADMIN_PASSWORD: PASSWORD, PORTCULLIS_DATA_FILE: join(dir, `${name}.json`) });
+    spawned.push(process);
     const urls = await started(process);
     return { name, process, ...urls };
   }
@@ -56,14 +59,14 @@ describe('Multi-instance: three gateway processes on one Redis', () => {
     redis = await startRedis({ persistent: true });
     upstream = await startUpstream(echo, { name: 'first' });
     other = await startUpstream(echo, { name: 'second' });
-    // The first start bootstraps the shared configuration (admin password, global configuration).
-    instances.push(await startInstance('one'));
-    instances.push(...await Promise.all([startInstance('two'), startInstance('three')]));
+    // All three at once on an empty Redis: each finds no admin password, global configuration or
+    // default key pair, and each creates them (a regression: the key pair's "already exists" ended all but one).
+    instances.push(...await Promise.all([startInstance('one'), startInstance('two'), startInstance('three')]));
   });
 
   after(async () => {
-    for (const instance of instances) if (instance.process.child.exitCode === null) instance.process.child.kill('SIGKILL');
-    await Promise.all(instances.map((i) => i.process.exited));
+    for (const process of spawned) if (process.child.exitCode === null) process.child.kill('SIGKILL');
+    await Promise.all(spawned.map((p) => p.exited));
     await redis.stop();
     await upstream.close();
     await other.close();
