@@ -3,6 +3,8 @@
  * process), loads each with wrk (or autocannon), and writes the results and their ratios to the
  * bare proxy into docs/benchmarks.md. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3).
  */
+// The apikeys entity module reaches tsyringe (through the plugin API), which needs the polyfill first.
+import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';

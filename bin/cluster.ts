@@ -11,6 +11,7 @@ import type { BootConfig } from '../core/config/boot-config.js';
 import { EntityRegistry } from '../core/config/entities.js';
 import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
 import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
+import { holdDataFile } from './data-file-lock.js';
 
 const WORKER_READY = 'portcullis:worker-ready';
 /** A worker that dies sooner than this after starting is not restarted in a tight loop. */
@@ -60,6 +61,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
     throw error;
   }
   const admin = await listenOrExit(gateway);
+  const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, admin.adminUrl) : () => {};
   const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl };
   process.stdout.write(startupLines(config, gateway, urls, count));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location }, 'portcullis started');
@@ -72,7 +74,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
       worker.process.kill('SIGTERM');
     })));
     host.close();
-    await gateway.close();
+    await gateway.close().finally(release);
   });
 }
 

@@ -3,6 +3,8 @@
  * `npm start`: load the configuration, open the store, start the listeners, print where they are
  * (and, on the first start, the generated admin password, once), stop cleanly on SIGTERM/SIGINT.
  * With `workers` above 1 the proxy listener is served by that many processes (bin/cluster.ts).
+ * `portcullis export` / `portcullis import <file>` move a configuration between stores
+ * (bin/commands.ts).
  */
 import 'reflect-metadata';
 import cluster from 'node:cluster';
@@ -11,8 +13,15 @@ import { loadBootConfig, type BootConfig } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
 import { configFileFromArgs, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { runPrimary, runWorker } from './cluster.js';
+import { isCommand, runCommand } from './commands.js';
+import { holdDataFile } from './data-file-lock.js';
 
 async function main(): Promise<void> {
+  const [command, ...args] = process.argv.slice(2);
+  if (isCommand(command) && !cluster.isWorker) {
+    // The export is written (and flushed) by now; exit even if a connection lingers.
+    process.exit(await runCommand(command, args));
+  }
   let config: BootConfig;
   try {
     config = loadBootConfig({ file: configFileFromArgs(process.argv.slice(2)) });
@@ -27,9 +36,10 @@ async function main(): Promise<void> {
 
   const gateway = await createGateway(config, log);
   const urls = await listenOrExit(gateway);
+  const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, urls.adminUrl) : () => {};
   process.stdout.write(startupLines(config, gateway, urls, 1));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, dataFile: gateway.store.location }, 'portcullis started');
-  onStopSignals(log, () => gateway.close());
+  onStopSignals(log, () => gateway.close().finally(release));
 }
 
 main().catch((error: unknown) => {

@@ -133,7 +133,13 @@ export class Gateway {
     container.registerSingleton(TrafficStats);
     container.registerSingleton(ProxyHandler);
     container.registerSingleton(AdminApi);
-    await stores.open();
+    try {
+      await stores.open();
+    } catch (error) {
+      // A Redis that never answered keeps reconnecting: release it, or the process never exits.
+      await stores.close().catch(() => {});
+      throw error;
+    }
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);

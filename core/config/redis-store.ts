@@ -134,6 +134,11 @@ export class RedisConfigStore implements Store {
     client.defineCommand('configSnapshot', { lua: SNAPSHOT_SCRIPT });
   }
 
+  /** False while Redis cannot be reached or the last resync failed (`/ready` reports it). */
+  get reachable(): boolean {
+    return this.#connection.ready && !this.#stale;
+  }
+
   /** The version of this instance's copy (tests and `/ready` diagnostics). */
   get version(): number {
     return this.#version;

@@ -4,6 +4,7 @@ import { ADMIN_EXTENSIONS, STORE } from '../tokens.js';
 import { EntityRegistry } from '../config/entities.js';
 import { EntityService } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
+import { ConflictError } from '../errors.js';
 import { KeyService } from './key-service.js';
 import { RevocationList } from './revocations.js';
 import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
@@ -36,7 +37,10 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
   // Revocations live in the runtime state store; the mirror is complete before the first request.
   await container.resolve(RevocationList).start();
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
-    await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') });
+    await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') }).catch((error: unknown) => {
+      // Several instances starting at once on one Redis: another one created it first.
+      if (!(error instanceof ConflictError && store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID))) throw error;
+    });
   }
 }
 

@@ -31,7 +31,8 @@ describe('Documented walkthroughs run as written', () => {
     after(async () => { await gw.close(); });
 
     it('every command answers as its comment says, the scopes example included', async () => {
-      const commands = shellCommands(README);
+      // "Running several instances" starts real servers: test/e2e/running-several-instances.test.ts runs it with bash.
+      const commands = [...shellCommands(README, { until: 'Running several instances' }), ...shellCommands(README, { from: 'Tests' })];
       assert.ok(commands.some((c) => c.text.includes('/scoped/post')), 'the scopes walkthrough is among the commands');
       const requests = await runShellCommands(commands, world());
       assert.ok(requests >= 30, `only ${requests} requests ran`);

@@ -41,3 +41,17 @@ export async function started(running: Running): Promise<{ proxy: string; admin:
   return { proxy, admin };
 }
 
+
+/** Run the CLI to completion (a subcommand): its exit code, stdout and stderr apart. */
+export function exec(env: Record<string, string>, args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: cwd ?? tmpdir(),
+    env: { PATH: process.env.PATH, PORTCULLIS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => { stdout += c; });
+  child.stderr!.on('data', (c) => { stderr += c; });
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}

@@ -1,0 +1,130 @@
+/**
+ * `portcullis export` and `portcullis import`: move a whole configuration between stores (the
+ * embedded data file and Redis) without starting listeners. Both open the store the boot
+ * configuration names, as a gateway would (same plugins, same validation, same export shape as
+ * `GET /api/export`), do their one thing and close it.
+ *
+ *   portcullis export [--config f] [--include-private-keys] > conf.json
+ *   portcullis import conf.json [--config f]
+ *
+ * Exit codes as the rest of the CLI: 0 done, 2 a mistake the user fixes (usage, configuration,
+ * an invalid document, a data file a running gateway holds), 1 the store could not be reached.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { GatewayError, ValidationError } from '../core/errors.js';
+import { loadBootConfig, ConfigError, type BootConfig } from '../core/config/boot-config.js';
+import type { Gateway } from '../core/gateway.js';
+import { createLogger } from './logger.js';
+import { configFileFromArgs, createGateway } from './startup.js';
+import { dataFileHolder } from './data-file-lock.js';
+
+export const COMMANDS = ['export', 'import'] as const;
+export type Command = typeof COMMANDS[number];
+
+const USAGE: Record<Command, string> = {
+  export: 'portcullis export [--config <file>] [--include-private-keys] > export.json',
+  import: 'portcullis import <export.json> [--config <file>]',
+};
+
+/** A failure reported as one line with an exit code. */
+class CommandError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2) { super(message); }
+}
+
+export function isCommand(name: string | undefined): name is Command {
+  return (COMMANDS as readonly string[]).includes(name ?? '');
+}
+
+/** Run a subcommand; resolves with its exit code (errors are printed as one line on stderr). */
+export async function runCommand(command: Command, args: string[]): Promise<number> {
+  try {
+    const options = parseArgs(command, args);
+    const config = loadBootConfig({ file: configFileFromArgs(args) });
+    if (command === 'export') await exportConfiguration(config, options.includePrivateKeys);
+    else await importConfiguration(config, options.file!);
+    return 0;
+  } catch (error) {
+    const [message, code] = describe(error);
+    process.stderr.write(`portcullis ${command}: ${message}\n`);
+    return code;
+  }
+}
+
+interface Options { file: string | null; includePrivateKeys: boolean }
+
+function parseArgs(command: Command, args: string[]): Options {
+  const options: Options = { file: null, includePrivateKeys: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--config') { i++; continue; }
+    if (arg.startsWith('--config=')) continue;
+    if (command === 'export' && arg === '--include-private-keys') options.includePrivateKeys = true;
+    else if (command === 'import' && !arg.startsWith('-') && options.file === null) options.file = arg;
+    else throw new CommandError(`unexpected argument ${JSON.stringify(arg)}; usage: ${USAGE[command]}`, 2);
+  }
+  if (command === 'import' && options.file === null) throw new CommandError(`which file? usage: ${USAGE[command]}`, 2);
+  return options;
+}
+
+async function exportConfiguration(config: BootConfig, includePrivateKeys: boolean): Promise<void> {
+  // Opening a missing data file would create an empty one: an export of nothing is a mistake.
+  if (config.storage.kind === 'embedded' && !existsSync(config.store.file)) {
+    throw new CommandError(`no data file at ${config.store.file} (set --config or PORTCULLIS_DATA_FILE)`, 2);
+  }
+  const document = await withGateway(config, (gateway) => gateway.entities.export({ includePrivateKeys }));
+  await new Promise<void>((resolve, reject) => process.stdout.write(JSON.stringify(document, null, 2) + '\n', (error) => (error ? reject(error) : resolve())));
+}
+
+async function importConfiguration(config: BootConfig, file: string): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CommandError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2);
+  }
+  if (config.storage.kind === 'embedded') {
+    // A running gateway would overwrite the imported file with its in-memory copy on its next write.
+    const holder = dataFileHolder(config.store.file);
+    if (holder) {
+      const api = holder.adminUrl ? `${holder.adminUrl}/api/import` : 'its admin API (POST /api/import)';
+      throw new CommandError(`the gateway running as pid ${holder.pid} uses ${config.store.file}: stop it first, or import through ${api}`, 2);
+    }
+  }
+  const counts = await withGateway(config, (gateway) => gateway.entities.import(document));
+  const summary = Object.entries(counts).map(([kind, n]) => `${n} ${kind}`).join(', ') || 'nothing';
+  process.stdout.write(`portcullis import: imported ${summary} into ${config.storage.kind === 'embedded' ? config.store.file : config.storage.url!.replace(/\/\/[^@/]*@/, '//***@')}\n`);
+}
+
+/** Open the configured stores as a gateway that serves nothing, run `work`, close. */
+async function withGateway<T>(config: BootConfig, work: (gateway: Gateway) => T | Promise<T>): Promise<T> {
+  // stdout carries the export: logs go to stderr, and only when something is wrong.
+  const quiet = ['fatal', 'error', 'silent'].includes(config.log.level) ? config.log.level : 'warn';
+  const log = createLogger({ ...config.log, level: quiet, pretty: false }, process.stderr);
+  // Role `proxy`: no first-start bootstrap (no admin password written, no global configuration).
+  const gateway = await createGateway(config, log, { role: 'proxy' });
+  try {
+    return await work(gateway);
+  } finally {
+    await gateway.close(0);
+  }
+}
+
+function describe(error: unknown): [string, number] {
+  if (error instanceof CommandError) return [error.message, error.exitCode];
+  if (error instanceof ConfigError) return [error.message, 2];
+  if (error instanceof ValidationError) {
+    const details = error.details ?? [];
+    const first = details[0];
+    const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+    return [`${error.message}${first ? `: ${first.path}: ${first.message}${more}` : ''}`, 2];
+  }
+  if (error instanceof GatewayError && error.status === 503) return [error.message, 1];
+  if (error instanceof GatewayError && error.status < 500) return [error.message, 2];
+  return [`failed: ${(error as Error).stack ?? String(error)}`, 1];
+}
