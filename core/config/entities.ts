@@ -135,6 +135,8 @@ export const GLOBAL_CONFIG = defineEntityKind({
 /** The kinds known to this process: the core's and those registered by plugins. */
 export class EntityRegistry {
   #kinds = new Map<string, EntityKind>();
+  /** Kinds that older versions exported and that now live elsewhere (runtime state), with their importer. */
+  readonly #retired = new Map<string, (items: readonly unknown[]) => Promise<void>>();
 
   constructor() {
     this.register(ROUTES);
@@ -145,6 +147,13 @@ export class EntityRegistry {
     if (this.#kinds.has(kind.name)) throw new Error(`Entity kind ${kind.name} is registered twice`);
     this.#kinds.set(kind.name, kind);
   }
+
+  /** A kind of older versions that an import accepts and hands to `importer` (its data now lives elsewhere). */
+  retire(name: string, importer: (items: readonly unknown[]) => Promise<void>): void {
+    this.#retired.set(name, importer);
+  }
+
+  retiredImporter(name: string): ((items: readonly unknown[]) => Promise<void>) | undefined { return this.#retired.get(name); }
 
   get(name: string): EntityKind | undefined { return this.#kinds.get(name); }
   has(name: string): boolean { return this.#kinds.has(name); }

@@ -222,7 +222,7 @@ export class EntityService {
     if (body.schemaVersion !== undefined && body.schemaVersion !== DATA_SCHEMA_VERSION) {
       throw new BadRequestError(`Unsupported schemaVersion ${JSON.stringify(body.schemaVersion)}; expected ${DATA_SCHEMA_VERSION}`);
     }
-    const unknown = Object.keys(body).filter((k) => k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k));
+    const unknown = Object.keys(body).filter((k) => k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k) && !this.#registry.retiredImporter(k));
     if (unknown.length > 0) throw new BadRequestError(`Unknown entity kinds in the import: ${unknown.join(', ')}`);
     const collections: Collections = emptyRecord();
     const errors: ErrorDetail[] = [];
@@ -264,6 +264,14 @@ export class EntityService {
     if (errors.length === 0) errors.push(...this.#importReferenceProblems(collections));
     if (errors.length > 0) throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
     await this.#store.replaceAll(collections);
+    // Kinds of earlier versions whose data now lives in the runtime state (revocations) go there.
+    for (const [name, items] of Object.entries(body)) {
+      const importer = this.#registry.retiredImporter(name);
+      if (importer && Array.isArray(items)) {
+        await importer(items);
+        counts[name] = items.length;
+      }
+    }
     return counts;
   }
 

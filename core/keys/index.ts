@@ -6,7 +6,7 @@ import { EntityService } from '../config/entity-service.js';
 import type { Store } from '../config/store.js';
 import { ConflictError } from '../errors.js';
 import { KeyService } from './key-service.js';
-import { RevocationList } from './revocations.js';
+import { RevocationList, LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS } from './revocations.js';
 import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
@@ -18,6 +18,8 @@ export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type Ke
 export function registerKeys(container: DependencyContainer): void {
   const registry = container.resolve(EntityRegistry);
   registry.register(KEYPAIR_KIND);
+  // Exports of earlier versions carry revocations as entities; they now live in the runtime state.
+  for (const kind of [LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS]) registry.retire(kind, (items) => container.resolve(RevocationList).importLegacy(kind, items));
   // A plugin providing clients (apikeys) registers after this and wins.
   container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);

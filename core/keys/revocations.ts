@@ -122,13 +122,35 @@ export class RevocationList {
    * before issuing, see `clientNotBefore`).
    */
   async revokeClientTokens(clientId: string, nowMs = Date.now()): Promise<number> {
-    const notBefore = Math.floor(nowMs / 1000) + 1;
+    return this.#cutOff(clientId, Math.floor(nowMs / 1000) + 1, nowMs);
+  }
+
+  /** Refuse `clientId`'s tokens issued before `notBefore` (epoch seconds); never moves a cut-off back. */
+  async #cutOff(clientId: string, notBefore: number, nowMs: number): Promise<number> {
     const previous = this.#cutoffs.get(clientId);
     if (previous !== undefined && previous >= notBefore) return previous;
-    await this.#ns.set(CLIENT_PREFIX + clientId, { notBefore }, (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs);
+    const ttlMs = (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs;
+    if (ttlMs <= 0) return notBefore; // every token it could refuse has expired
+    await this.#ns.set(CLIENT_PREFIX + clientId, { notBefore }, ttlMs);
     this.#mirrorCutoff(clientId, notBefore);
     await this.#announce({ clientId, notBefore });
     return notBefore;
+  }
+
+  /**
+   * Revocations as an earlier release exported them (entities `revoked-tokens` and
+   * `client-token-cutoffs`), imported into the state store: nothing revoked comes back to life.
+   */
+  async importLegacy(kind: string, items: readonly unknown[], nowMs = Date.now()): Promise<void> {
+    for (const item of items) {
+      if (typeof item !== 'object' || item === null) continue;
+      const entry = item as { jti?: unknown; clientId?: unknown; exp?: unknown; notBefore?: unknown };
+      if (kind === LEGACY_REVOKED_TOKENS && typeof entry.jti === 'string' && typeof entry.exp === 'number') {
+        await this.revoke(entry.jti, typeof entry.clientId === 'string' ? entry.clientId : '', entry.exp, nowMs);
+      } else if (kind === LEGACY_CLIENT_TOKEN_CUTOFFS && typeof entry.clientId === 'string' && typeof entry.notBefore === 'number') {
+        await this.#cutOff(entry.clientId, entry.notBefore, nowMs);
+      }
+    }
   }
 
   /** Drop mirrored entries that could not refuse anything any more (the store expires its own). */

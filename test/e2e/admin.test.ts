@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startGateway, createRoute, route, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { basic, send } from '../helpers/http.js';
+import { RevocationList } from '../../core/keys/index.js';
 
 describe('Admin API', () => {
   let gw: TestGateway;
@@ -221,6 +222,20 @@ describe('Admin API', () => {
       assert.ok(res.json().details.some((d: any) => d.path.startsWith('/routes/1')));
       assert.equal((await gw.admin('GET', '/api/routes')).json().length, before);
       assert.equal((await gw.admin('GET', '/api/routes/good-one')).status, 404);
+    });
+
+    it('accepts an export of an earlier version that carries revocations as entities, and moves them into the runtime state', async () => {
+      const res = await gw.admin('POST', '/api/import', {
+        schemaVersion: 1,
+        routes: [route('legacy-export', upstream.url)],
+        'revoked-tokens': [{ jti: 'old-jti', clientId: 'someone', exp: 4_102_444_800, revokedAt: '2026-01-01T00:00:00Z' }],
+        'client-token-cutoffs': [],
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal((await gw.admin('GET', '/api/routes/legacy-export')).status, 200);
+      const exported = (await gw.admin('GET', '/api/export')).json();
+      assert.equal(exported['revoked-tokens'], undefined);
+      assert.equal(gw.gateway.container.resolve(RevocationList).isRevoked('old-jti'), true, 'the revoked token stays revoked');
     });
 
     it('refuses unknown kinds and duplicate ids', async () => {
