@@ -9,24 +9,34 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { BootConfig } from '../core/config/boot-config.js';
 import { EntityRegistry } from '../core/config/entities.js';
+import { TrafficStats, type TrafficTick } from '../core/http/traffic.js';
 import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
 import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { holdDataFile } from './data-file-lock.js';
 
 const WORKER_READY = 'portcullis:worker-ready';
+/** A worker's traffic statistics of the last second, for the back office the primary serves. */
+const WORKER_TRAFFIC = 'portcullis:worker-traffic';
 /** A worker that dies sooner than this after starting is not restarted in a tight loop. */
 const RESTART_BACKOFF_MS = 1_000;
 
 interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null }
 
+interface TrafficMessage { type: typeof WORKER_TRAFFIC; tick: TrafficTick }
+
+function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
+}
+
 function isReady(message: unknown): message is ReadyMessage {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === WORKER_READY;
+  return isMessage<ReadyMessage>(message, WORKER_READY);
 }
 
 export async function runPrimary(config: BootConfig, log: Logger, count: number): Promise<void> {
   const gateway = await createGateway(config, log, { role: 'admin' });
   const registry = gateway.container.resolve(EntityRegistry);
   const host = new StoreHost(gateway.store, () => registry.all());
+  const traffic = gateway.container.resolve(TrafficStats);
   const workers = new Set<Worker>();
   let stopping = false;
 
@@ -35,6 +45,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
     const startedAt = Date.now();
     workers.add(worker);
     const detach = host.attach(worker as unknown as Channel);
+    worker.on('message', (message: unknown) => { if (isMessage<TrafficMessage>(message, WORKER_TRAFFIC)) traffic.absorb(message.tick); });
     const ready = new Promise<ReadyMessage>((resolve, reject) => {
       const onMessage = (message: unknown) => { if (isReady(message)) { worker.off('message', onMessage); resolve(message); } };
       worker.on('message', onMessage);
@@ -84,6 +95,10 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   const gateway = await createGateway(config, log.child({ worker: cluster.worker?.id }), { role: 'proxy', store });
   const urls = await listenOrExit(gateway);
   process.send?.({ type: WORKER_READY, proxyUrl: urls.proxyUrl, proxyTlsUrl: urls.proxyTlsUrl } satisfies ReadyMessage);
+  // The back office (on the primary) shows every worker's traffic: one summary a second each.
+  gateway.container.resolve(TrafficStats).subscribe((tick) => {
+    if (tick.routes.length > 0) process.send?.({ type: WORKER_TRAFFIC, tick } satisfies TrafficMessage);
+  });
   onStopSignals(log, () => gateway.close());
   // The primary is gone (killed): nothing serves this worker's store any more.
   process.once('disconnect', () => { void gateway.close(0).finally(() => process.exit(0)); });

@@ -30,8 +30,18 @@ interface Bucket {
   durations: number[];
 }
 
+/** What other processes (cluster workers) reported since the last tick, merged into the next one. */
+interface Absorbed {
+  requests: number;
+  classes: [number, number, number, number];
+  /** Sum of p50 × requests, for a request-weighted p50 across processes. */
+  p50Weighted: number;
+  p99Ms: number;
+}
+
 export class TrafficStats {
   #buckets = new Map<string, Bucket>();
+  #absorbed = new Map<string, Absorbed>();
   #recent: TrafficTick['recent'] = [];
   readonly #listeners = new Set<(tick: TrafficTick) => void>();
   #timer: NodeJS.Timeout | null = null;
@@ -64,6 +74,27 @@ export class TrafficStats {
     };
   }
 
+  /**
+   * Merge a tick of another process (a cluster worker) into the next tick of this one: counts add
+   * up; p50 is weighted by requests and p99 is the worst of the processes (percentiles of separate
+   * samples cannot be combined exactly).
+   */
+  absorb(tick: TrafficTick): void {
+    if (this.#listeners.size === 0) return;
+    for (const route of tick.routes) {
+      let merged = this.#absorbed.get(route.routeId);
+      if (!merged) this.#absorbed.set(route.routeId, (merged = { requests: 0, classes: [0, 0, 0, 0], p50Weighted: 0, p99Ms: 0 }));
+      merged.requests += route.requests;
+      merged.classes[0] += route.status['2xx'];
+      merged.classes[1] += route.status['3xx'];
+      merged.classes[2] += route.status['4xx'];
+      merged.classes[3] += route.status['5xx'];
+      merged.p50Weighted += route.p50Ms * route.requests;
+      merged.p99Ms = Math.max(merged.p99Ms, route.p99Ms);
+    }
+    for (const sample of tick.recent) if (this.#recent.length < MAX_RECENT_PER_SECOND) this.#recent.push(sample);
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
@@ -71,14 +102,28 @@ export class TrafficStats {
   }
 
   #tick(): void {
-    const routes: RouteSecond[] = [];
+    const routes = new Map<string, RouteSecond>();
     for (const [routeId, bucket] of this.#buckets) {
       const sorted = bucket.durations.sort((a, b) => a - b);
       const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
-      routes.push({ routeId, requests: bucket.requests, status: { '2xx': bucket.classes[0], '3xx': bucket.classes[1], '4xx': bucket.classes[2], '5xx': bucket.classes[3] }, p50Ms: at(0.5), p99Ms: at(0.99) });
+      routes.set(routeId, { routeId, requests: bucket.requests, status: { '2xx': bucket.classes[0], '3xx': bucket.classes[1], '4xx': bucket.classes[2], '5xx': bucket.classes[3] }, p50Ms: at(0.5), p99Ms: at(0.99) });
     }
-    const tick: TrafficTick = { time: Date.now(), routes, recent: this.#recent };
+    for (const [routeId, other] of this.#absorbed) {
+      const own = routes.get(routeId);
+      const requests = (own?.requests ?? 0) + other.requests;
+      routes.set(routeId, {
+        routeId, requests,
+        status: {
+          '2xx': (own?.status['2xx'] ?? 0) + other.classes[0], '3xx': (own?.status['3xx'] ?? 0) + other.classes[1],
+          '4xx': (own?.status['4xx'] ?? 0) + other.classes[2], '5xx': (own?.status['5xx'] ?? 0) + other.classes[3],
+        },
+        p50Ms: requests > 0 ? ((own ? own.p50Ms * own.requests : 0) + other.p50Weighted) / requests : 0,
+        p99Ms: Math.max(own?.p99Ms ?? 0, other.p99Ms),
+      });
+    }
+    const tick: TrafficTick = { time: Date.now(), routes: [...routes.values()], recent: this.#recent };
     this.#buckets = new Map();
+    this.#absorbed = new Map();
     this.#recent = [];
     for (const listener of this.#listeners) listener(tick);
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { basic, send, sendJson } from '../helpers/http.js';
 import { startUpstream, echo } from '../helpers/upstream.js';
 import { run, started, waitFor } from '../helpers/cli.js';
+import WebSocket from 'ws';
 
 const PASSWORD = 'workers-test-password';
 
@@ -59,6 +60,29 @@ describe('Workers: the proxy listener served by several processes', () => {
       assert.equal((await send(urls.admin + '/api/apikeys/k1', { method: 'DELETE', headers: auth })).status, 204);
       const afterDelete = await Promise.all(Array.from({ length: 40 }, call));
       assert.deepEqual([...new Set(afterDelete.map((r) => r.status))], [401]);
+
+      // The back office, served by the primary, shows the traffic the workers served.
+      const login = await send(urls.admin + '/login', { method: 'POST', headers: { 'content-type': 'application/json', origin: urls.admin }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const socket = new WebSocket(urls.admin.replace('http', 'ws') + '/ws', { headers: { cookie, origin: urls.admin } });
+      const seen = new Promise<number>((resolve) => {
+        let total = 0;
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as { event?: string; routes?: Array<{ routeId: string; requests: number }> };
+          if (message.event !== 'traffic') return;
+          total += message.routes?.find((r) => r.routeId === 'r')?.requests ?? 0;
+          if (total >= 40) resolve(total);
+        });
+      });
+      await new Promise((resolve) => socket.once('open', resolve));
+      const poll = setInterval(() => { void Promise.all(Array.from({ length: 20 }, call)); }, 200);
+      try {
+        const noneAfter = new Promise<number>((resolve) => setTimeout(() => resolve(0), 10_000).unref());
+        assert.ok((await Promise.race([seen, noneAfter])) >= 40, 'the workers\' requests reach the primary\'s traffic statistics');
+      } finally {
+        clearInterval(poll);
+        socket.close();
+      }
 
       // A worker killed with SIGKILL is replaced; the survivor keeps serving meanwhile.
       const [victim] = childPids(pid);
