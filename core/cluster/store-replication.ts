@@ -10,6 +10,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { kindName, type ChangeEvent, type Collections, type Store } from '../config/store.js';
 import type { EntityKind, StoredEntity } from '../config/entities.js';
+import { ConflictError } from '../errors.js';
 
 /** One end of an ordered message channel (a cluster worker, `process` in the worker). */
 export interface Channel {
@@ -20,7 +21,7 @@ export interface Channel {
 
 type Request =
   | { op: 'snapshot' }
-  | { op: 'put'; kind: string; id: string; entity: StoredEntity }
+  | { op: 'put'; kind: string; id: string; entity: StoredEntity; expectedVersion?: number }
   | { op: 'delete'; kind: string; id: string }
   | { op: 'replaceAll'; collections: Collections };
 
@@ -36,7 +37,8 @@ const RESPONSE = 'portcullis:store:response';
 const CHANGE = 'portcullis:store:change';
 
 interface RequestMessage { type: typeof REQUEST; seq: number; request: Request }
-interface ResponseMessage { type: typeof RESPONSE; seq: number; ok: boolean; result?: unknown; error?: string }
+/** `conflict`: the write was refused as stale (a compare-and-set), which the worker reports as 409. */
+interface ResponseMessage { type: typeof RESPONSE; seq: number; ok: boolean; result?: unknown; error?: string; conflict?: boolean }
 interface ChangeMessage { type: typeof CHANGE; change: Change }
 
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
@@ -90,14 +92,14 @@ export class StoreHost {
       const result = await this.#execute(request);
       safeSend(channel, { type: RESPONSE, seq, ok: true, result } satisfies ResponseMessage);
     } catch (error) {
-      safeSend(channel, { type: RESPONSE, seq, ok: false, error: (error as Error).message } satisfies ResponseMessage);
+      safeSend(channel, { type: RESPONSE, seq, ok: false, error: (error as Error).message, conflict: error instanceof ConflictError } satisfies ResponseMessage);
     }
   }
 
   async #execute(request: Request): Promise<unknown> {
     switch (request.op) {
       case 'snapshot': return snapshotOf(this.#store, this.#kinds());
-      case 'put': return this.#store.put(request.kind, request.id, request.entity);
+      case 'put': return this.#store.put(request.kind, request.id, request.entity, request.expectedVersion);
       case 'delete': return this.#store.delete(request.kind, request.id);
       case 'replaceAll': return this.#store.replaceAll(request.collections);
     }
@@ -148,7 +150,9 @@ export class ReplicaStore implements Store {
 
   count(kind: string): number { return Object.keys(this.#entities[kind] ?? {}).length; }
 
-  async put(kind: string, id: string, entity: StoredEntity): Promise<void> { await this.#request({ op: 'put', kind, id, entity }); }
+  async put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
+    await this.#request(expectedVersion === undefined ? { op: 'put', kind, id, entity } : { op: 'put', kind, id, entity, expectedVersion });
+  }
   async delete(kind: string, id: string): Promise<boolean> { return (await this.#request({ op: 'delete', kind, id })) === true; }
   async replaceAll(collections: Collections): Promise<void> { await this.#request({ op: 'replaceAll', collections }); }
 
@@ -183,7 +187,7 @@ export class ReplicaStore implements Store {
       if (!pending) return;
       this.#pending.delete(message.seq);
       if (message.ok) pending.resolve(message.result);
-      else pending.reject(new Error(message.error ?? 'The primary refused the write'));
+      else pending.reject(message.conflict ? new ConflictError(message.error ?? 'Stale write') : new Error(message.error ?? 'The primary refused the write'));
     } else if (isMessage<ChangeMessage>(message, CHANGE)) {
       this.#apply(message.change);
     }

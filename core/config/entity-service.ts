@@ -125,7 +125,7 @@ export class EntityService {
     const stored: StoredEntity = { ...entity, version: 1, createdAt: now, updatedAt: now };
     const key = String(stored[kind.idField]);
     if (this.#store.get(kind.name, key)) throw new ConflictError(`A ${kind.title} with id "${key}" already exists`);
-    await this.#store.put(kind.name, key, stored);
+    await this.#store.put(kind.name, key, stored, 0);
     return stored;
   }
 
@@ -145,7 +145,7 @@ export class EntityService {
     checkVersion(kind, this.#store.get(kind.name, id), sentVersion); // again: hooks may have yielded
     const now = new Date().toISOString();
     const stored = { ...entity, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now };
-    await this.#store.put(kind.name, id, stored);
+    await this.#store.put(kind.name, id, stored, previous?.version ?? 0);
     return stored;
   }
 
@@ -159,7 +159,7 @@ export class EntityService {
     const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
     const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
     if (!kind.validator.check(stored)) throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
-    await this.#store.put(kind.name, id, stored);
+    await this.#store.put(kind.name, id, stored, previous.version ?? 0);
     return stored;
   }
 

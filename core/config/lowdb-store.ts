@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { DurableJsonFile } from './durable-json-file.js';
-import { DataFileError, emptyRecord, kindName, type ChangeEvent, type Collections, type Store } from './store.js';
+import { DataFileError, emptyRecord, kindName, staleWrite, type ChangeEvent, type Collections, type Store } from './store.js';
 import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 
 export const DATA_SCHEMA_VERSION = 1;
@@ -73,10 +73,11 @@ export class LowdbStore implements Store {
     return Object.keys(this.#collection(kind)).length;
   }
 
-  put(kind: string, id: string, entity: StoredEntity): Promise<void> {
+  put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
     const collection = this.#collectionForWrite(kind);
     const had = Object.hasOwn(collection, id);
     const previous = collection[id];
+    if (expectedVersion !== undefined && (previous?.version ?? 0) !== expectedVersion) return Promise.reject(staleWrite(kind, id));
     collection[id] = entity;
     return this.#commit(() => { if (had) collection[id] = previous!; else delete collection[id]; }, [{ op: 'put', kind, id }]);
   }

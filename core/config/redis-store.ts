@@ -19,7 +19,7 @@
  * it is not given).
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { DataFileError, kindName, type ChangeEvent, type Collections, type Store } from './store.js';
+import { DataFileError, kindName, staleWrite, type ChangeEvent, type Collections, type Store } from './store.js';
 import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 import type { RedisConnection } from '../state/redis-connection.js';
 
@@ -40,6 +40,12 @@ type Message =
   | { version: number; op: 'reset' };
 
 const PUT_SCRIPT = `
+if ARGV[6] ~= '' then
+  local current = redis.call('HGET', KEYS[3], ARGV[2])
+  local stored = 0
+  if current then stored = cjson.decode(current).version or 0 end
+  if stored ~= tonumber(ARGV[6]) then return -1 end
+end
 local version = redis.call('INCR', KEYS[1])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
@@ -175,10 +181,12 @@ export class RedisConfigStore implements Store {
     return this.#entities.get(kind)?.size ?? 0;
   }
 
-  async put(kind: string, id: string, entity: StoredEntity): Promise<void> {
+  async put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
     const json = JSON.stringify(entity);
     const tail = `"op":"put","kind":${JSON.stringify(kind)},"id":${JSON.stringify(id)},"entity":${json}}`;
-    const version = await this.#run((s) => s.configPut(3, this.#keys.version, this.#keys.kinds, this.#keys.kindPrefix + kind, kind, id, json, this.#keys.channel, tail));
+    const expected = expectedVersion === undefined ? '' : String(expectedVersion);
+    const version = await this.#run((s) => s.configPut(3, this.#keys.version, this.#keys.kinds, this.#keys.kindPrefix + kind, kind, id, json, this.#keys.channel, tail, expected));
+    if (version === -1) throw staleWrite(kind, id);
     await this.#applied(version, { version, op: 'put', kind, id, entity: JSON.parse(json) });
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { EntityKind, StoredEntity } from './entities.js';
+import { ConflictError } from '../errors.js';
 
 export type ChangeEvent =
   | { op: 'put'; kind: string; id: string }
@@ -31,8 +32,13 @@ export interface Store {
   list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
   list(kind: string): StoredEntity[];
   count(kind: string): number;
-  /** Create or replace; resolves once durable, then the change is reported. */
-  put(kind: string, id: string, entity: StoredEntity): Promise<void>;
+  /**
+   * Create or replace; resolves once durable, then the change is reported. With `expectedVersion`
+   * the write is a compare-and-set: it is refused (409, nothing written) unless the stored entity's
+   * version is that one (0: none may exist). The check and the write are one atomic step in the
+   * store, so writers on several instances cannot overwrite each other's changes unseen.
+   */
+  put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void>;
   /** Resolves false when there was nothing to delete. */
   delete(kind: string, id: string): Promise<boolean>;
   /** Replace every collection at once (import); one durable write, one `reset` change. */
@@ -58,4 +64,9 @@ export class DataFileError extends Error {
 /** The collection name of a kind given by name or by its declaration. */
 export function kindName(kind: string | EntityKind): string {
   return typeof kind === 'string' ? kind : kind.name;
+}
+
+/** The refusal of a compare-and-set write (`Store.put` with `expectedVersion`). */
+export function staleWrite(kind: string, id: string): ConflictError {
+  return new ConflictError(`The ${kind} entity "${id}" was changed by another write since it was read; reload it and apply the change again`);
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { EntityRegistry } from '../../core/config/entities.js';
 import { DataFileError, type ChangeEvent } from '../../core/config/store.js';
+import { ConflictError } from '../../core/errors.js';
 
 const route = (id: string) => ({ id, name: id, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
 
@@ -41,6 +42,17 @@ describe('Core: lowdb store', () => {
     assert.equal(await store.delete('routes', 'r0'), false);
     const reopened = await open();
     assert.equal(reopened.count('routes'), 49);
+  });
+
+  it('refuses a write based on a version it does not hold (compare-and-set), writing nothing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'store-'));
+    const store = await open();
+    await store.put('routes', 'r', route('r'), 0);
+    await assert.rejects(store.put('routes', 'r', route('r'), 0), (error: unknown) => error instanceof ConflictError);
+    await assert.rejects(store.put('routes', 'r', { ...route('r'), name: 'stale', version: 3 }, 2), (error: unknown) => error instanceof ConflictError);
+    assert.equal((store.get('routes', 'r') as { name: string }).name, 'r');
+    await store.put('routes', 'r', { ...route('r'), name: 'next', version: 2 }, 1);
+    assert.equal((store.get('routes', 'r') as { name: string }).name, 'next');
   });
 
   it('undoes a change whose write fails, and reports nothing', async () => {

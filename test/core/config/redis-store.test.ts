@@ -11,7 +11,7 @@ import { RedisConfigStore } from '../../../core/config/redis-store.js';
 import { RedisConnection } from '../../../core/state/redis-connection.js';
 import { EntityRegistry } from '../../../core/config/entities.js';
 import { DataFileError, type ChangeEvent } from '../../../core/config/store.js';
-import { StateUnavailableError } from '../../../core/errors.js';
+import { ConflictError, StateUnavailableError } from '../../../core/errors.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 const route = (id: string, name = id) => ({ id, name, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
@@ -82,6 +82,23 @@ describe('Core: Redis configuration store', () => {
     for (const entity of a.list('routes')) assert.deepEqual(b.get('routes', entity.id as string), entity);
     assert.equal(a.count('routes'), 60);
     assert.equal(b.count('routes'), 60);
+  });
+
+  it('a write based on a version refuses a change it has not seen, atomically in Redis: of two instances updating the same version, one wins', async () => {
+    const a = await openStore('cas:');
+    const b = await openStore('cas:');
+    await a.put('routes', 'shared', route('shared'), 0);
+    await assert.rejects(b.put('routes', 'shared', { ...route('shared', 'from b'), version: 1 }, 0), (error: unknown) => error instanceof ConflictError, 'a create of an existing id');
+    // Both read version 1 and write version 2: exactly one compare-and-set succeeds.
+    const results = await Promise.allSettled([
+      a.put('routes', 'shared', { ...route('shared', 'from a'), version: 2 }, 1),
+      b.put('routes', 'shared', { ...route('shared', 'from b'), version: 2 }, 1),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const loser = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+    assert.ok(loser.reason instanceof ConflictError);
+    const winner = results[0]!.status === 'fulfilled' ? 'from a' : 'from b';
+    await eventually(() => (a.get('routes', 'shared') as { name: string }).name === winner && (b.get('routes', 'shared') as { name: string }).name === winner, 'both copies hold the winner');
   });
 
   it('settings (the admin password hash) are shared', async () => {
