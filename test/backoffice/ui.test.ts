@@ -61,8 +61,13 @@ describe('Back office (real Chromium)', () => {
     await shot(page, 'global-plugins');
 
     // 2. generate a key pair
-    await page.getByRole('link', { name: 'Key pairs' }).click();
-    await page.getByRole('heading', { name: 'Key pairs', level: 1 }).waitFor(); // the previous page's fields are gone
+    // A click that lands while the previous page re-renders after its save may be lost: click again.
+    const keyPairsHeading = page.getByRole('heading', { name: 'Key pairs', level: 1 });
+    for (let attempt = 0; attempt < 5 && !(await keyPairsHeading.isVisible()); attempt++) {
+      await page.getByRole('link', { name: 'Key pairs' }).click();
+      await keyPairsHeading.waitFor({ timeout: 3000 }).catch(() => {});
+    }
+    await keyPairsHeading.waitFor(); // the previous page's fields are gone
     await page.getByLabel('Id', { exact: true }).fill('ui-pair');
     await page.getByLabel('Name').fill('UI key pair');
     await page.getByLabel('Algorithm').selectOption('ES256');
