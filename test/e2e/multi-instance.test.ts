@@ -12,6 +12,12 @@ import { basic, send, sendJson, type TestResponse } from '../helpers/http.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { run, started, type Running } from '../helpers/cli.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { until as poll } from '../helpers/wait.js';
+
+/** Probes may reject while an instance is being killed or restarted: keep polling on an error. */
+function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  return poll(what, () => probe().catch((error: unknown) => error as T), ok, timeoutMs);
+}
 
 const PASSWORD = 'multi-instance-password';
 const auth = { authorization: basic('admin', PASSWORD) };
@@ -22,15 +28,6 @@ function route(id: string, domain: string, upstream: string, plugins: unknown[] 
   return { id, name: id, frontend: { domains: [domain] }, backend: { targets: [{ url: upstream }] }, plugins };
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch((error: unknown) => error as T);
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${value instanceof Error ? value.message : JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

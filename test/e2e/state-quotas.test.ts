@@ -14,18 +14,10 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, send, sendJson, type TestResponse } from '../helpers/http.js';
 import { run, started } from '../helpers/cli.js';
 import { QuotaService } from '../../plugins/apikeys/quotas.js';
+import { until } from '../helpers/wait.js';
 
 const SECRET = 'quota-secret-0123456789abcdef';
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function tally(responses: TestResponse[]): Record<number, number> {
   const counts: Record<number, number> = {};

@@ -22,18 +22,10 @@ import { EntityRegistry } from '../../core/config/entities.js';
 import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { LmdbStateStore } from '../../core/state/lmdb-state.js';
 import { RevocationList } from '../../core/keys/revocations.js';
+import { until } from '../helpers/wait.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Milliseconds until `probe` holds, failing past `limitMs`. */
 async function within(what: string, limitMs: number, probe: () => Promise<boolean>): Promise<number> {

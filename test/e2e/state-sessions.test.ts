@@ -11,20 +11,14 @@ import { join } from 'node:path';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, send } from '../helpers/http.js';
+import { until as poll } from '../helpers/wait.js';
+
+const until = <T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000) => poll(what, probe, ok, timeoutMs, 25);
 
 const login = (gw: TestGateway, password: string) => send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
 const cookieOf = (res: { headers: Record<string, unknown> }) => String(res.headers['set-cookie']).split(';')[0]!;
 const page = (gw: TestGateway, cookie: string) => send(`${gw.adminUrl}/`, { headers: { cookie } });
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Back-office sessions on the embedded engine', () => {
   it('survive a restart of the gateway', async () => {

@@ -8,6 +8,7 @@ import { basic, send, sendJson } from '../helpers/http.js';
 import { startUpstream, echo } from '../helpers/upstream.js';
 import { run, started, waitFor } from '../helpers/cli.js';
 import WebSocket from 'ws';
+import { until } from '../helpers/wait.js';
 
 const PASSWORD = 'workers-test-password';
 
@@ -20,15 +21,6 @@ function childPids(pid: number): number[] {
   }
 }
 
-async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('Workers: the proxy listener served by several processes', () => {
   const dirs: string[] = [];

@@ -16,6 +16,7 @@ import { counterKey, DEFAULT_CLOCK_SKEW_MS, type QuotaWindow, type StateStore, t
 import { calendarWindows, rateLimitHeaders } from '../../../core/state/quota-windows.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { runChild, startChild } from './fixtures/child-process.js';
+import { eventually } from '../../helpers/wait.js';
 
 interface Peer {
   /** Publish on `channel` of namespace `events` from the other process or instance. */
@@ -34,15 +35,6 @@ interface Harness {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function lmdbHarness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-state-'));

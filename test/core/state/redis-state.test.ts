@@ -11,18 +11,9 @@ import { RedisConnection } from '../../../core/state/redis-connection.js';
 import { StateUnavailableError } from '../../../core/errors.js';
 import type { StateValue } from '../../../core/state/state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { eventually } from '../../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('Redis state engine: outages', () => {
   let redis: TestRedis;
