@@ -30,6 +30,17 @@ export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
+/** A grant as operators see it: who, for whom, and its live tokens, by digest only. */
+export interface GrantView {
+  /** The family id (a client_credentials token, which has none, is listed under `token:<digest>`). */
+  grant: string;
+  clientId: string;
+  userId: string | null;
+  scope: string;
+  route: string;
+  tokens: Array<{ type: 'access_token' | 'refresh_token'; digest: string; iat: number; exp: number }>;
+}
+
 export class GrantStore {
   readonly #state: StateStore;
   #ns: StateNamespace | null = null;
@@ -98,6 +109,40 @@ export class GrantStore {
   claimRotation(refreshToken: string, family: string, pair: TokenPair | null, nowMs: number, ttlMs: number): Promise<boolean> {
     const sealed = pair ? seal(pair, refreshToken) : null;
     return this.#store.setIfAbsent(`rotated:${tokenHash(refreshToken)}`, { family, at: nowMs, sealed }, ttlMs);
+  }
+
+  /**
+   * The live grants, optionally of one client and/or one user (an operator's listing: it reads the
+   * whole namespace, never on the request path).
+   */
+  async listGrants(filter: { clientId?: string; userId?: string } = {}, nowMs = Date.now()): Promise<GrantView[]> {
+    const entries = await this.#store.entries();
+    const revoked = new Set(entries.filter((e) => e.key.startsWith('revoked:')).map((e) => e.key.slice('revoked:'.length)));
+    const grants = new Map<string, GrantView>();
+    for (const entry of entries) {
+      const type = entry.key.startsWith('at:') ? 'access_token' : entry.key.startsWith('rt:') ? 'refresh_token' : null;
+      if (type === null) continue;
+      const record = entry.value as TokenRecord;
+      if (record.exp * 1000 <= nowMs || (record.family !== null && revoked.has(record.family))) continue;
+      if (filter.clientId !== undefined && record.clientId !== filter.clientId) continue;
+      if (filter.userId !== undefined && record.userId !== filter.userId) continue;
+      const digest = entry.key.slice(3);
+      const id = record.family ?? `token:${digest}`;
+      let grant = grants.get(id);
+      if (!grant) grants.set(id, grant = { grant: id, clientId: record.clientId, userId: record.userId, scope: record.scope, route: record.routeKey, tokens: [] });
+      grant.tokens.push({ type, digest, iat: record.iat, exp: record.exp });
+    }
+    return [...grants.values()];
+  }
+
+  /** Revoke a listed grant: its family, or the single token it stands for. */
+  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<void> {
+    if (grant.grant.startsWith('token:')) {
+      await this.#store.delete(`at:${grant.grant.slice('token:'.length)}`);
+      return;
+    }
+    const lastExp = Math.max(...grant.tokens.map((t) => t.exp));
+    await this.revokeFamily(grant.grant, Math.max(1, lastExp * 1000 - nowMs) + 60_000);
   }
 
   getRotation(refreshToken: string): Promise<RotationRecord | undefined> {
