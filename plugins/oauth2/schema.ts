@@ -1,6 +1,6 @@
 /** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_LIST_ITEMS } from '../../core/plugin-api.js';
+import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
 
@@ -19,6 +19,11 @@ export const OAuth2ConfigSchema = Type.Object({
   hideCredentials: Type.Boolean({ default: false, description: 'Remove the `Authorization` header before the request goes upstream.' }),
   requireHttps: Type.Boolean({ default: true, description: 'Serve the endpoints and the protected route over HTTPS only (`X-Forwarded-Proto: https` counts from trusted proxies, which covers Kong\'s `accept_http_if_already_terminated`).' }),
   tokenFormat: Type.Literal('opaque', { default: 'opaque', description: '`opaque`: random tokens checked by the gateway against the runtime state store, where only their SHA-256 is kept.' }),
+  scopeRules: Type.Array(Type.Object({
+    path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Regular expression (anchored) on the path relative to the route.' }),
+    methods: Type.Array(Type.String({ pattern: '^[A-Z]{1,16}$', maxLength: 16 }), { default: [], maxItems: 16, description: 'HTTP methods the rule applies to; empty: every method.' }),
+    scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Scopes the token must all carry.' }),
+  }, { additionalProperties: false }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes required on the protected route, per path and method; the first matching rule decides (403 insufficient_scope), and a request no rule matches needs a valid token only.' }),
   realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\\\x00-\\x1f\\x7f]+$', default: 'portcullis', description: 'Realm of the `WWW-Authenticate: Bearer` challenges.' }),
 }, { additionalProperties: false });
 

@@ -69,4 +69,18 @@ describe('Plugin: oauth2 (options and clients)', () => {
     const location = await consent(app, 'carl', { client_id: 'machine', response_type: 'code', redirect_uri: REDIRECT_URI, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
     assert.equal(location.searchParams.get('error'), 'unauthorized_client');
   });
+
+  it('answers 403 insufficient_scope with the scope in the challenge when a scope rule is not met', async () => {
+    const route = (await gw.admin('GET', '/api/routes/stepon')).json();
+    const plugins = route.plugins.map((p: any) => ({ ...p, config: { ...p.config, scopeRules: [{ path: '/v1/orders(/.*)?', methods: ['POST'], scopes: ['orders'] }] } }));
+    assert.equal((await gw.admin('PUT', '/api/routes/stepon', { ...route, plugins })).status, 200);
+    const { verifier, challenge } = pkcePair();
+    const code = await codeFor(app, 'dora', { scope: 'email', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { access_token } = (await exchange(gw, code, { code_verifier: verifier })).json();
+    const denied = await gw.proxy('/v1/orders', { host: HOST, method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json().error, 'insufficient_scope');
+    assert.match(String(denied.headers['www-authenticate']), /error="insufficient_scope".*scope="orders"/);
+    assert.equal((await api(access_token)).status, 200);
+  });
 });
