@@ -20,6 +20,9 @@ export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js'
 export { RequestContext, type ContextAttributes, type ResponseHead } from './http/context.js';
 export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
 export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
+// Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
+export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient } from './http/oauth-request.js';
+export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
 
 // Errors: every code is declared in errors.ts
 export * from './errors.js';

@@ -5,5 +5,6 @@ import { corsPlugin } from './cors/index.js';
 import { apikeysPlugin } from './apikeys/index.js';
 import { clientCredentialsPlugin } from './client-credentials/index.js';
 import { jwtVerifierPlugin } from './jwt-verifier/index.js';
+import { oauth2Plugin } from './oauth2/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin];

@@ -15,6 +15,12 @@ export interface OAuthClient {
   readonly enabled?: boolean;
   readonly scopes?: readonly string[];
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Registered OAuth2 redirect URIs, matched exactly. */
+  readonly redirectUris?: readonly string[];
+  /** `public` clients have no secret and must use PKCE (default `confidential`). */
+  readonly clientType?: 'confidential' | 'public';
+  /** Grant types the client may use; absent: every grant the endpoint enables. */
+  readonly grantTypes?: readonly string[];
   /** When the client was created (ISO 8601): tokens issued before belong to an earlier client of that id. */
   readonly createdAt?: string;
 }

@@ -29,6 +29,10 @@ export const ApiKeySchema = Type.Object({
   throttlingQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()], { description: 'Calls per second; absent: unlimited.' })),
   dailyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description: 'Calls per UTC day; absent: unlimited.' })),
   monthlyQuota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], { description: 'Calls per UTC month; absent: unlimited.' })),
+  // Optional, so that keys stored by earlier releases stay valid as they are (absent: none, confidential).
+  redirectUris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$' }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'OAuth2 redirect URIs (absolute, no fragment), compared by exact string match (RFC 6749 §3.1.2, RFC 9700 §4.1).' })),
+  clientType: Type.Optional(Type.Union([Type.Literal('confidential'), Type.Literal('public')], { default: 'confidential', description: 'OAuth2 client type (RFC 6749 §2.1): a `public` client (a browser or mobile app) has no secret and must use PKCE.' })),
+  grantTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal('client_credentials')]), { maxItems: 3, uniqueItems: true, description: 'OAuth2 grant types this client may use; absent: every grant the route enables.' })),
   metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Free string map; `jwt-sign-keypair` names the key pair that signs this key\'s tokens.' }),
   tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS }),
   ...EntityMeta,
@@ -101,10 +105,19 @@ export function apiKeyHooks(): EntityHooks<ApiKey> {
   return {
     generateId: generateClientId,
     check(key, ctx) {
+      if (key.clientType === 'public') {
+        // A public client cannot keep a secret (RFC 6749 §2.1): accepting one would pretend it can.
+        if (key.clientSecret !== undefined || key.clientSecretHash !== undefined) return [{ path: '/clientSecret', message: 'A public client has no secret' }];
+        return [];
+      }
       if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) return [{ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' }];
       return [];
     },
     prepare({ clientSecret, ...rest }, ctx) {
+      if (rest.clientType === 'public') {
+        const { clientSecretHash: _none, ...publicKey } = rest;
+        return publicKey;
+      }
       const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? ctx.previous?.clientSecretHash;
       return { ...rest, clientSecretHash };
     },

@@ -18,7 +18,7 @@ import { regexProblem } from '../../core/plugin-api.js';
 import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
-import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from './oauth-request.js';
+import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';

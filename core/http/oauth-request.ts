@@ -4,10 +4,10 @@
  * client_secret_post, RFC 6749 §2.3.1) against the client directory (the API keys).
  */
 import type { IncomingMessage } from 'node:http';
-import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../../core/plugin-api.js';
-import { mediaType, readBody, isJsonMediaType } from '../../core/plugin-api.js';
-import type { RequestContext } from '../../core/plugin-api.js';
-import type { ClientDirectory, IndexedClient } from '../../core/plugin-api.js';
+import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../errors.js';
+import { mediaType, readBody, isJsonMediaType } from './http-utils.js';
+import type { RequestContext } from './context.js';
+import type { ClientDirectory, IndexedClient } from '../keys/clients.js';
 import { multipartBoundary, parseMultipartFields } from './multipart.js';
 
 export const BODY_LIMIT = 64 * 1024;

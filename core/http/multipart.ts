@@ -4,7 +4,7 @@
  * body that was already read within the endpoints' size limit, in one linear pass; file parts are
  * refused. Anything it cannot read unambiguously is an `invalid_request`, never a guess.
  */
-import { InvalidRequestError } from '../../core/plugin-api.js';
+import { InvalidRequestError } from '../errors.js';
 
 const CRLF = Buffer.from('\r\n');
 const HEADERS_END = Buffer.from('\r\n\r\n');

@@ -1,0 +1,170 @@
+/**
+ * Where the `oauth2` plugin keeps its grants: the durable `oauth2` namespace of the runtime state
+ * store, never the configuration file. Every token and code is stored under its SHA-256, so the
+ * state holds no usable credential. Single use is decided by `setIfAbsent` (exactly one caller
+ * wins, across processes and instances):
+ *
+ * - `code:<h>`: an authorization code's binding (client, user, redirect URI, scope, challenge), 60 s;
+ * - `redeemed:<h>`: the code was exchanged, naming the grant (family) it started;
+ * - `at:<h>` / `rt:<h>`: access and refresh tokens with their client, user, scope, route and family;
+ * - `rotated:<h>`: the refresh token was rotated (with, during the grace period, the new pair
+ *   sealed under a key derived from the old refresh token: only its holder can open it);
+ * - `revoked:<family>`: every token of the grant is refused.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { StateNamespace, StateStore, StateValue } from '../../core/plugin-api.js';
+
+export const NAMESPACE = 'oauth2';
+export const CODE_TTL_MS = 60_000;
+
+export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string }
+export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number }
+export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
+export interface TokenPair { accessToken: string; refreshToken: string }
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** A grant as operators see it: who, for whom, and its live tokens, by digest only. */
+export interface GrantView {
+  /** The family id (a client_credentials token, which has none, is listed under `token:<digest>`). */
+  grant: string;
+  clientId: string;
+  userId: string | null;
+  scope: string;
+  route: string;
+  tokens: Array<{ type: 'access_token' | 'refresh_token'; digest: string; iat: number; exp: number }>;
+}
+
+export class GrantStore {
+  readonly #state: StateStore;
+  #ns: StateNamespace | null = null;
+
+  constructor(state: StateStore) {
+    this.#state = state;
+  }
+
+  // Opened on first use: the state store opens after plugins are instantiated.
+  get #store(): StateNamespace {
+    return (this.#ns ??= this.#state.namespace(NAMESPACE, { durable: true }));
+  }
+
+  saveCode(code: string, record: CodeRecord): Promise<void> {
+    return this.#store.set(`code:${tokenHash(code)}`, record, CODE_TTL_MS);
+  }
+
+  getCode(code: string): Promise<CodeRecord | undefined> {
+    return this.#store.get<CodeRecord>(`code:${tokenHash(code)}`);
+  }
+
+  /** Mark the code redeemed for `family`; true for the one caller that did it first. */
+  async redeemCode(code: string, family: string, ttlMs: number): Promise<boolean> {
+    const h = tokenHash(code);
+    const won = await this.#store.setIfAbsent(`redeemed:${h}`, family, ttlMs);
+    if (won) await this.#store.delete(`code:${h}`);
+    return won;
+  }
+
+  /** The grant a code started, when it was redeemed already. */
+  redeemedFamily(code: string): Promise<string | undefined> {
+    return this.#store.get<string>(`redeemed:${tokenHash(code)}`);
+  }
+
+  async saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
+    const writes = [this.#store.set(`at:${tokenHash(access.token)}`, access.record, access.record.exp * 1000 - nowMs)];
+    if (refresh) writes.push(this.#store.set(`rt:${tokenHash(refresh.token)}`, refresh.record, refresh.record.exp * 1000 - nowMs));
+    await Promise.all(writes);
+  }
+
+  /** A live token of the given type, unless its grant was revoked. */
+  async getToken(type: 'at' | 'rt', token: string, nowMs = Date.now()): Promise<TokenRecord | undefined> {
+    const record = await this.#store.get<TokenRecord>(`${type}:${tokenHash(token)}`);
+    if (!record || record.exp * 1000 <= nowMs) return undefined;
+    if (record.family !== null && await this.isRevoked(record.family)) return undefined;
+    return record;
+  }
+
+  deleteToken(type: 'at' | 'rt', token: string): Promise<boolean> {
+    return this.#store.delete(`${type}:${tokenHash(token)}`);
+  }
+
+  async isRevoked(family: string): Promise<boolean> {
+    return (await this.#store.get(`revoked:${family}`)) !== undefined;
+  }
+
+  /** Refuse every token of the grant from now on, for as long as any of them could live. */
+  revokeFamily(family: string, ttlMs: number): Promise<void> {
+    return this.#store.set(`revoked:${family}`, true, ttlMs);
+  }
+
+  /**
+   * Claim the rotation of a refresh token; true for the one caller that rotates it. With a grace
+   * period, `pair` is kept sealed under the old refresh token for that long.
+   */
+  claimRotation(refreshToken: string, family: string, pair: TokenPair | null, nowMs: number, ttlMs: number): Promise<boolean> {
+    const sealed = pair ? seal(pair, refreshToken) : null;
+    return this.#store.setIfAbsent(`rotated:${tokenHash(refreshToken)}`, { family, at: nowMs, sealed }, ttlMs);
+  }
+
+  /**
+   * The live grants, optionally of one client and/or one user (an operator's listing: it reads the
+   * whole namespace, never on the request path).
+   */
+  async listGrants(filter: { clientId?: string; userId?: string } = {}, nowMs = Date.now()): Promise<GrantView[]> {
+    const entries = await this.#store.entries();
+    const revoked = new Set(entries.filter((e) => e.key.startsWith('revoked:')).map((e) => e.key.slice('revoked:'.length)));
+    const grants = new Map<string, GrantView>();
+    for (const entry of entries) {
+      const type = entry.key.startsWith('at:') ? 'access_token' : entry.key.startsWith('rt:') ? 'refresh_token' : null;
+      if (type === null) continue;
+      const record = entry.value as TokenRecord;
+      if (record.exp * 1000 <= nowMs || (record.family !== null && revoked.has(record.family))) continue;
+      if (filter.clientId !== undefined && record.clientId !== filter.clientId) continue;
+      if (filter.userId !== undefined && record.userId !== filter.userId) continue;
+      const digest = entry.key.slice(3);
+      const id = record.family ?? `token:${digest}`;
+      let grant = grants.get(id);
+      if (!grant) grants.set(id, grant = { grant: id, clientId: record.clientId, userId: record.userId, scope: record.scope, route: record.routeKey, tokens: [] });
+      grant.tokens.push({ type, digest, iat: record.iat, exp: record.exp });
+    }
+    return [...grants.values()];
+  }
+
+  /** Revoke a listed grant: its family, or the single token it stands for. */
+  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<void> {
+    if (grant.grant.startsWith('token:')) {
+      await this.#store.delete(`at:${grant.grant.slice('token:'.length)}`);
+      return;
+    }
+    const lastExp = Math.max(...grant.tokens.map((t) => t.exp));
+    await this.revokeFamily(grant.grant, Math.max(1, lastExp * 1000 - nowMs) + 60_000);
+  }
+
+  getRotation(refreshToken: string): Promise<RotationRecord | undefined> {
+    return this.#store.get<RotationRecord>(`rotated:${tokenHash(refreshToken)}`);
+  }
+}
+
+/** The sealing key: a different digest of the old refresh token than its lookup hash. */
+function sealingKey(refreshToken: string): Buffer {
+  return createHash('sha256').update('portcullis-oauth2-rotation\0').update(refreshToken).digest();
+}
+
+function seal(pair: TokenPair, refreshToken: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(refreshToken), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(pair), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+export function unseal(sealed: string, refreshToken: string): TokenPair {
+  const raw = Buffer.from(sealed, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', sealingKey(refreshToken), raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as TokenPair;
+}

@@ -1,0 +1,365 @@
+/**
+ * The `oauth2` route plugin, after Kong's: the route answers `…/oauth2/authorize` (called by the
+ * API provider's own web app with the provision key, once it has logged the user in and got
+ * consent), `…/oauth2/token` (authorization_code with PKCE, refresh_token with rotation,
+ * client_credentials when enabled), `…/oauth2/revoke` (RFC 7009) and `…/oauth2/introspect`
+ * (RFC 7662); every other path of the route needs a bearer token it issued, and the upstream is
+ * told who the user is. Clients are API keys (the client directory); grants live in the runtime
+ * state store (`grant-store.ts`).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory } from '../../core/plugin-api.js';
+import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
+import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
+import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
+import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+/** An S256 challenge: the base64url SHA-256 (32 bytes, 43 characters, no padding). */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** Headers the upstream gets from the gateway only: any client-sent copy is removed first. */
+const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-userid', 'x-authenticated-scope'] as const;
+
+const AUTHORIZE_PARAMS: ReadonlySet<string> = new Set(['client_id', 'response_type', 'scope', 'provision_key', 'authenticated_userid', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']);
+const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', ...CLIENT_AUTH_PARAMS]);
+const MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
+
+/** An error for the client, sent back through its redirect URI (RFC 6749 §4.1.2.1). */
+class RedirectedError extends Error {
+  constructor(readonly code: string, message: string) { super(message); }
+}
+
+@injectable()
+export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
+  readonly id = 'oauth2';
+  readonly name = 'OAuth 2.0 (users)';
+  readonly description = 'Delegated user access after Kong\'s oauth2 plugin: authorization code with PKCE, rotating refresh tokens, revocation and introspection on the route, and the rest of the route protected by the tokens it issued.';
+  readonly configSchema = OAuth2ConfigSchema;
+  readonly steps = ['validateAccess'] as const;
+  readonly #clients: ClientDirectory;
+  readonly #grants: GrantStore;
+  readonly #revocations: RevocationList;
+
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
+    this.#clients = clients;
+    this.#grants = new GrantStore(state);
+    this.#revocations = revocations;
+  }
+
+  checkConfig(config: OAuth2Config): ErrorDetail[] {
+    const problems: ErrorDetail[] = [];
+    if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
+    config.scopeRules.forEach((rule, i) => {
+      const problem = regexProblem(rule.path);
+      if (problem) problems.push({ path: `/scopeRules/${i}/path`, message: problem });
+    });
+    return problems;
+  }
+
+  instantiate(config: OAuth2Config, scope: InstanceScope): PluginSteps {
+    const clients = this.#clients;
+    const grants = this.#grants;
+    const revocations = this.#revocations;
+    // Tokens are bound to their route; global credentials share one key between such routes.
+    const routeKey = config.globalCredentials ? '*' : `route:${scope.routeId ?? '*'}`;
+    const accessTtl = config.tokenExpirationSeconds;
+    const refreshTtl = config.refreshTokenTtlSeconds;
+    // A revoked grant must stay refused as long as any of its tokens could live.
+    const familyTtlMs = (Math.max(refreshTtl, accessTtl) + 60) * 1000;
+    const realm = config.realm;
+    const allowedScopes = new Set(config.scopes);
+    const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
+
+    /** The scope granted: each asked token allowed here and for the client; none asked is '' unless mandatory. */
+    function grantedScope(requested: string | undefined, client: IndexedClient): string {
+      const asked = requested === undefined ? [] : requested.split(' ').filter(Boolean);
+      if (requested !== undefined && (asked.length === 0 || asked.some((s) => !SCOPE_TOKEN.test(s)))) throw new InvalidScopeError('The scope parameter is malformed');
+      if (asked.length === 0) {
+        if (config.mandatoryScope) throw new InvalidScopeError('A scope is required');
+        return '';
+      }
+      const clientScopes = client.key.scopes ?? [];
+      const refused = asked.filter((s) => !allowedScopes.has(s) || (clientScopes.length > 0 && !clientScopes.includes(s)));
+      if (refused.length > 0) throw new InvalidScopeError(`Scope not allowed: ${refused.join(' ')}`);
+      return [...new Set(asked)].join(' ');
+    }
+
+    function mayUse(client: IndexedClient, grantType: string): boolean {
+      return client.key.grantTypes === undefined || client.key.grantTypes.includes(grantType);
+    }
+
+    /**
+     * The client of a token-endpoint request: confidential clients authenticate (Basic or post);
+     * a public client names itself by `client_id` alone (it has no secret; PKCE protects it).
+     */
+    function requestingClient(ctx: RequestContext, params: Map<string, string>): IndexedClient {
+      if (ctx.req.headers.authorization !== undefined || params.has('client_secret')) {
+        return authenticateClient(ctx.req, params, clients).key;
+      }
+      const clientId = params.get('client_id');
+      if (clientId === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post, or client_id for a public client)');
+      const client = clients.get(clientId);
+      if (!client || client.key.clientType !== 'public' || !isClientActive(client)) throw new InvalidClientError('Client authentication failed');
+      return client;
+    }
+
+    async function issue(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, withRefresh: boolean, tokens: TokenPair = { accessToken: newToken(), refreshToken: newToken() }): Promise<void> {
+      const nowMs = Date.now();
+      const iat = Math.floor(nowMs / 1000);
+      const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat };
+      await grants.saveTokens(
+        { token: tokens.accessToken, record: { ...base, exp: iat + accessTtl } },
+        withRefresh ? { token: tokens.refreshToken, record: { ...base, exp: iat + refreshTtl } } : null,
+        nowMs,
+      );
+      respondTokens(ctx, tokens, grantScope, withRefresh, accessTtl);
+    }
+
+    function respondTokens(ctx: RequestContext, tokens: TokenPair, grantScope: string, withRefresh: boolean, expiresIn: number): void {
+      ctx.respond(200, {
+        access_token: tokens.accessToken, token_type: 'Bearer', expires_in: expiresIn,
+        ...(withRefresh ? { refresh_token: tokens.refreshToken } : {}),
+        ...(grantScope ? { scope: grantScope } : {}),
+      }, NO_STORE);
+    }
+
+    // ── POST …/oauth2/authorize ────────────────────────────────────────────
+    async function authorize(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.requireHttps);
+      const params = await readParams(ctx.req, AUTHORIZE_PARAMS);
+      // Errors the provider's backend made, or that must not reach an unverified redirect URI: 400 JSON.
+      const provisionKey = params.get('provision_key');
+      if (provisionKey === undefined || !safeEqual(provisionKey, config.provisionKey)) throw new InvalidRequestError('Invalid provision_key');
+      const userId = requireParam(params, 'authenticated_userid');
+      const client = clients.get(requireParam(params, 'client_id'));
+      if (!client || !isClientActive(client)) throw new InvalidRequestError('Unknown or disabled client_id');
+      const registered = client.key.redirectUris ?? [];
+      const asked = params.get('redirect_uri');
+      const redirectUri = asked ?? (registered.length === 1 ? registered[0]! : undefined);
+      if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required: the client has no single registered redirect URI');
+      if (!registered.includes(redirectUri)) throw new InvalidRequestError('redirect_uri is not registered for this client');
+      const state = params.get('state');
+      let location: URL;
+      try {
+        const code = newToken();
+        const challenge = checkChallenge(params, client);
+        if (params.get('response_type') !== 'code' || !config.enableAuthorizationCode) throw new RedirectedError('unsupported_response_type', 'Only response_type=code is supported');
+        if (!mayUse(client, 'authorization_code')) throw new RedirectedError('unauthorized_client', 'This client may not use the authorization code grant');
+        let grantScope: string;
+        try {
+          grantScope = grantedScope(params.get('scope'), client);
+        } catch (error) {
+          throw new RedirectedError('invalid_scope', (error as Error).message);
+        }
+        await grants.saveCode(code, { clientId: client.key.clientId, userId, redirectUri, scope: grantScope, challenge, routeKey });
+        location = new URL(redirectUri);
+        location.searchParams.set('code', code);
+      } catch (error) {
+        if (!(error instanceof RedirectedError)) throw error;
+        location = new URL(redirectUri);
+        location.searchParams.set('error', error.code);
+        location.searchParams.set('error_description', error.message);
+      }
+      if (state !== undefined) location.searchParams.set('state', state);
+      ctx.respond(200, { redirect_uri: location.href }, NO_STORE);
+    }
+
+    /** The S256 challenge, or null when none is sent and the PKCE policy allows it. */
+    function checkChallenge(params: Map<string, string>, client: IndexedClient): string | null {
+      const challenge = params.get('code_challenge');
+      const method = params.get('code_challenge_method');
+      if (challenge === undefined) {
+        if (method !== undefined) throw new RedirectedError('invalid_request', 'code_challenge_method without code_challenge');
+        const required = config.pkce === 'strict' || (config.pkce === 'lax' && client.key.clientType === 'public');
+        if (required) throw new RedirectedError('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256');
+        return null;
+      }
+      // RFC 7636 defaults the method to `plain`, which offers no protection against a stolen code: refused.
+      if (method !== 'S256') throw new RedirectedError('invalid_request', 'code_challenge_method must be S256');
+      if (!S256_CHALLENGE.test(challenge)) throw new RedirectedError('invalid_request', 'code_challenge is not a base64url SHA-256');
+      return challenge;
+    }
+
+    // ── POST …/oauth2/token ────────────────────────────────────────────────
+    async function token(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.requireHttps);
+      const params = await readParams(ctx.req, TOKEN_PARAMS);
+      const client = requestingClient(ctx, params);
+      ctx.consumer = client.key.clientId;
+      const grantType = requireParam(params, 'grant_type');
+      if (grantType === 'authorization_code' && config.enableAuthorizationCode) return authorizationCodeGrant(ctx, params, client);
+      if (grantType === 'refresh_token' && config.enableAuthorizationCode) return refreshTokenGrant(ctx, params, client);
+      if (grantType === 'client_credentials' && config.enableClientCredentials) {
+        if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use client_credentials');
+        if (!mayUse(client, 'client_credentials')) throw new UnauthorizedClientError('This client may not use client_credentials');
+        return issue(ctx, client, null, grantedScope(params.get('scope'), client), null, false);
+      }
+      throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not enabled on this route`);
+    }
+
+    async function authorizationCodeGrant(ctx: RequestContext, params: Map<string, string>, client: IndexedClient): Promise<void> {
+      if (!mayUse(client, 'authorization_code')) throw new UnauthorizedClientError('This client may not use the authorization code grant');
+      const code = requireParam(params, 'code');
+      const record = await grants.getCode(code);
+      if (!record || record.routeKey !== routeKey) {
+        // A code used twice: the tokens issued from it are revoked (RFC 6749 §4.1.2).
+        const family = await grants.redeemedFamily(code);
+        if (family !== undefined) {
+          await grants.revokeFamily(family, familyTtlMs);
+          throw new InvalidGrantError('The authorization code was already used; the tokens issued from it are revoked');
+        }
+        throw new InvalidGrantError('The authorization code is unknown or expired');
+      }
+      const family = randomUUID();
+      // One redemption wins, across processes and instances; the code is spent even if a check below fails.
+      if (!await grants.redeemCode(code, family, familyTtlMs)) {
+        const winner = await grants.redeemedFamily(code);
+        if (winner !== undefined) await grants.revokeFamily(winner, familyTtlMs);
+        throw new InvalidGrantError('The authorization code was already used; the tokens issued from it are revoked');
+      }
+      if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The authorization code was issued to another client');
+      if (params.get('redirect_uri') !== record.redirectUri) throw new InvalidGrantError('redirect_uri must be the one used in the authorization request');
+      const verifier = params.get('code_verifier');
+      if (record.challenge === null) {
+        // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+        if (verifier !== undefined) throw new InvalidGrantError('code_verifier sent but no code_challenge was');
+        if (client.key.clientType === 'public') throw new InvalidGrantError('A public client must use PKCE');
+      } else {
+        if (verifier === undefined) throw new InvalidGrantError('code_verifier is required');
+        if (!CODE_VERIFIER.test(verifier)) throw new InvalidGrantError('code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)');
+        if (!safeEqual(createHash('sha256').update(verifier).digest('base64url'), record.challenge)) throw new InvalidGrantError('code_verifier does not match the code_challenge');
+      }
+      await issue(ctx, client, record.userId, record.scope, family, mayUse(client, 'refresh_token'));
+    }
+
+    async function refreshTokenGrant(ctx: RequestContext, params: Map<string, string>, client: IndexedClient): Promise<void> {
+      if (!mayUse(client, 'refresh_token')) throw new UnauthorizedClientError('This client may not use refresh tokens');
+      const refreshToken = requireParam(params, 'refresh_token');
+      const nowMs = Date.now();
+      const record = await grants.getToken('rt', refreshToken, nowMs);
+      if (!record || record.routeKey !== routeKey || record.family === null) throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
+      if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The refresh token was issued to another client');
+      const grantScope = narrowedScope(params.get('scope'), record);
+      if (config.reuseRefreshToken) {
+        const accessToken = newToken();
+        await issue(ctx, client, record.userId, grantScope, record.family, false, { accessToken, refreshToken });
+        return;
+      }
+      const pair = { accessToken: newToken(), refreshToken: newToken() };
+      const rotationTtlMs = Math.max(1, record.exp * 1000 - nowMs);
+      if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? pair : null, nowMs, rotationTtlMs)) {
+        return issue(ctx, client, record.userId, grantScope, record.family, true, pair);
+      }
+      // Rotated already: within the grace period the same new pair again, else a replay.
+      const rotation = await grants.getRotation(refreshToken);
+      if (rotation?.sealed && nowMs - rotation.at <= config.refreshGracePeriodSeconds * 1000 && !await grants.isRevoked(record.family)) {
+        const elapsed = Math.floor((nowMs - rotation.at) / 1000);
+        return respondTokens(ctx, unseal(rotation.sealed, refreshToken), record.scope, true, Math.max(1, accessTtl - elapsed));
+      }
+      await grants.revokeFamily(record.family, familyTtlMs);
+      throw new InvalidGrantError('The refresh token was already used; the whole grant is revoked');
+    }
+
+    /** RFC 6749 §6: a refresh may narrow the scope, never widen it. */
+    function narrowedScope(requested: string | undefined, record: TokenRecord): string {
+      if (requested === undefined) return record.scope;
+      const granted = new Set(record.scope.split(' ').filter(Boolean));
+      const asked = requested.split(' ').filter(Boolean);
+      if (asked.length === 0 || asked.some((s) => !SCOPE_TOKEN.test(s))) throw new InvalidScopeError('The scope parameter is malformed');
+      const outside = asked.filter((s) => !granted.has(s));
+      if (outside.length > 0) throw new InvalidScopeError(`Scope beyond the original grant: ${outside.join(' ')}`);
+      return [...new Set(asked)].join(' ');
+    }
+
+    /** A token of either type with its type, following the hint first (RFC 7009 §2.1, RFC 7662 §2.1). */
+    async function findToken(value: string, hint: string | undefined): Promise<{ type: 'at' | 'rt'; record: TokenRecord } | null> {
+      if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
+      const order: Array<'at' | 'rt'> = hint === 'refresh_token' ? ['rt', 'at'] : ['at', 'rt'];
+      for (const type of order) {
+        const record = await grants.getToken(type, value);
+        if (record && record.routeKey === routeKey) return { type, record };
+      }
+      return null;
+    }
+
+    // ── POST …/oauth2/revoke (RFC 7009) ────────────────────────────────────
+    async function revoke(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.requireHttps);
+      const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
+      const client = requestingClient(ctx, params);
+      const value = requireParam(params, 'token');
+      const found = await findToken(value, params.get('token_type_hint'));
+      // An unknown token is fine (§2.2): the client's goal is reached.
+      if (found) {
+        if (found.record.clientId !== client.key.clientId) throw new UnauthorizedClientError('This token was not issued to this client');
+        // Revoking a refresh token ends its grant, access tokens included (§2.1).
+        if (found.type === 'rt' && found.record.family !== null) await grants.revokeFamily(found.record.family, familyTtlMs);
+        else await grants.deleteToken(found.type, value);
+      }
+      ctx.respond(200, undefined, NO_STORE);
+    }
+
+    // ── POST …/oauth2/introspect (RFC 7662) ────────────────────────────────
+    async function introspect(ctx: RequestContext): Promise<void> {
+      requireMethod(ctx, ['POST']);
+      requireSecure(ctx, config.requireHttps);
+      const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
+      // Confidential clients only: introspection tells a token's user, not for anyone who asks.
+      authenticateClient(ctx.req, params, clients);
+      const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
+      const owner = found ? clients.get(found.record.clientId) : undefined;
+      if (!found || !owner || !isClientActive(owner) || revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat)) return ctx.respond(200, { active: false }, NO_STORE);
+      const { record } = found;
+      ctx.respond(200, {
+        active: true, client_id: record.clientId, token_type: found.type === 'at' ? 'Bearer' : 'refresh_token',
+        exp: record.exp, iat: record.iat,
+        ...(record.scope ? { scope: record.scope } : {}),
+        ...(record.userId !== null ? { sub: record.userId, username: record.userId } : {}),
+      }, NO_STORE);
+    }
+
+    // ── The protected route (RFC 6750) ─────────────────────────────────────
+    async function protect(ctx: RequestContext): Promise<void> {
+      requireSecure(ctx, config.requireHttps);
+      const header = ctx.req.headers.authorization;
+      if (header === undefined || !/^bearer /i.test(header)) throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
+      const value = header.slice(7).trim();
+      const record = value === '' ? undefined : await grants.getToken('at', value);
+      if (!record || record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
+      const client = clients.get(record.clientId);
+      if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
+      if (revocations.isIssuedBeforeCutoff(record.clientId, record.iat)) throw new InvalidBearerTokenError('The access token was revoked', realm);
+      const rule = scopeRules.find((r) => (r.methods.size === 0 || r.methods.has(ctx.method)) && r.path.test(ctx.routePath));
+      if (rule) {
+        const held = new Set(record.scope.split(' '));
+        if (!rule.scopes.every((s) => held.has(s))) throw new InsufficientScopeError(`This request needs the scope ${rule.scopes.join(' ')}`, rule.scopes.join(' '), realm);
+      }
+      const headers = ctx.upstreamHeaders;
+      for (const name of USER_HEADERS) delete headers[name];
+      if (config.hideCredentials) delete headers.authorization;
+      headers['x-consumer-id'] = client.key.clientId;
+      headers['x-consumer-username'] = client.key.clientName;
+      if (record.userId !== null) headers['x-authenticated-userid'] = record.userId;
+      if (record.scope) headers['x-authenticated-scope'] = record.scope;
+      ctx.consumer = client.key.clientId;
+    }
+
+    return {
+      async validateAccess(ctx) {
+        const path = ctx.path;
+        if (path.endsWith('/oauth2/token')) return token(ctx);
+        if (path.endsWith('/oauth2/authorize')) return authorize(ctx);
+        if (path.endsWith('/oauth2/revoke')) return revoke(ctx);
+        if (path.endsWith('/oauth2/introspect')) return introspect(ctx);
+        return protect(ctx);
+      },
+    };
+  }
+}

@@ -1,0 +1,30 @@
+/** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH } from '../../core/plugin-api.js';
+
+const DAY = 86_400;
+
+export const OAuth2ConfigSchema = Type.Object({
+  provisionKey: Type.String({ minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7E]+$', description: 'Secret the provider\'s own web app sends as `provision_key` to `/oauth2/authorize` (compared in constant time); at least 32 characters, e.g. `openssl rand -base64 32`.' }),
+  scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes that may be granted; a requested scope outside this list (or outside the API key\'s own `scopes`, when it has some) is refused.' }),
+  mandatoryScope: Type.Boolean({ default: false, description: 'Refuse authorization and token requests that ask for no scope.' }),
+  tokenExpirationSeconds: Type.Integer({ minimum: 1, maximum: DAY, default: 7200, description: 'Access token lifetime in seconds.' }),
+  refreshTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 365 * DAY, default: 14 * DAY, description: 'Refresh token lifetime in seconds (each rotation starts a new one).' }),
+  reuseRefreshToken: Type.Boolean({ default: false, description: 'Keep the same refresh token on refresh (no rotation). Default false: every refresh returns a new pair and kills the old refresh token.' }),
+  refreshGracePeriodSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 0, description: 'Window after a rotation in which the old refresh token returns the same new pair again (lost response, parallel workers); after it, or with 0, a replay revokes the whole grant.' }),
+  pkce: Type.Union([Type.Literal('none'), Type.Literal('lax'), Type.Literal('strict')], { default: 'lax', description: 'PKCE (RFC 7636, S256 only) requirement: `none` never required (a challenge sent is still enforced), `lax` required for public clients, `strict` required for every client.' }),
+  enableAuthorizationCode: Type.Boolean({ default: true, description: 'Offer the authorization code grant (`/oauth2/authorize` and `grant_type=authorization_code`).' }),
+  enableClientCredentials: Type.Boolean({ default: false, description: 'Offer `grant_type=client_credentials` to confidential clients (no refresh token, no user).' }),
+  globalCredentials: Type.Boolean({ default: false, description: 'Tokens issued here are accepted by every other route whose `oauth2` plugin also has `globalCredentials`, and vice versa; otherwise a token works on its own route only.' }),
+  hideCredentials: Type.Boolean({ default: false, description: 'Remove the `Authorization` header before the request goes upstream.' }),
+  requireHttps: Type.Boolean({ default: true, description: 'Serve the endpoints and the protected route over HTTPS only (`X-Forwarded-Proto: https` counts from trusted proxies, which covers Kong\'s `accept_http_if_already_terminated`).' }),
+  tokenFormat: Type.Literal('opaque', { default: 'opaque', description: '`opaque`: random tokens checked by the gateway against the runtime state store, where only their SHA-256 is kept.' }),
+  scopeRules: Type.Array(Type.Object({
+    path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Regular expression (anchored) on the path relative to the route.' }),
+    methods: Type.Array(Type.String({ pattern: '^[A-Z]{1,16}$', maxLength: 16 }), { default: [], maxItems: 16, description: 'HTTP methods the rule applies to; empty: every method.' }),
+    scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Scopes the token must all carry.' }),
+  }, { additionalProperties: false }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes required on the protected route, per path and method; the first matching rule decides (403 insufficient_scope), and a request no rule matches needs a valid token only.' }),
+  realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\\\x00-\\x1f\\x7f]+$', default: 'portcullis', description: 'Realm of the `WWW-Authenticate: Bearer` challenges.' }),
+}, { additionalProperties: false });
+
+export type OAuth2Config = Static<typeof OAuth2ConfigSchema>;

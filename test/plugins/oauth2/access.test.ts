@@ -1,0 +1,206 @@
+import 'reflect-metadata';
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { STATE_STORE, type StateStore } from '../../../core/plugin-api.js';
+import { tokenHash, OAUTH2_STATE_NAMESPACE } from '../../../plugins/oauth2/index.js';
+import type { TestGateway } from '../../helpers/gateway.js';
+import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
+import { stepOnGateway, startProviderApp, consent, codeFor, exchange, refresh, post, pkcePair, confidential, HOST, OTHER_HOST, REDIRECT_URI, PROVISION_KEY, type ProviderApp } from './fixtures.js';
+
+describe('Plugin: oauth2 (access)', () => {
+  let gw: TestGateway;
+  let upstream: Upstream;
+  let app: ProviderApp;
+
+  before(async () => {
+    upstream = await startUpstream(echo);
+    gw = await stepOnGateway(upstream);
+    app = await startProviderApp(gw.proxyUrl);
+  });
+  after(async () => {
+    await app.close();
+    await gw.close();
+    await upstream.close();
+  });
+
+  const api = (token: string, headers: Record<string, string> = {}, host = HOST) => gw.proxy('/v1/orders', { host, headers: { authorization: `Bearer ${token}`, ...headers } });
+
+  it('runs the tutorial: consent through the provider app, code exchange, API call with user headers, refresh', async () => {
+    const location = await consent(app, 'alice', { client_id: 'shoefly', response_type: 'code', scope: 'email', redirect_uri: REDIRECT_URI, state: 'xyz' });
+    assert.equal(location.origin + location.pathname, REDIRECT_URI);
+    assert.equal(location.searchParams.get('state'), 'xyz');
+    const tokens = await exchange(gw, location.searchParams.get('code')!);
+    assert.equal(tokens.status, 200, tokens.text);
+    assert.equal(tokens.headers['cache-control'], 'no-store');
+    const body = tokens.json();
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(body.expires_in, 7200);
+    assert.equal(body.scope, 'email');
+    assert.ok(body.refresh_token);
+
+    const called = await api(body.access_token, { 'x-authenticated-userid': 'mallory', 'x-consumer-id': 'forged' });
+    assert.equal(called.status, 200);
+    const seen = called.json().headers;
+    assert.equal(seen['x-authenticated-userid'], 'alice');
+    assert.equal(seen['x-consumer-id'], 'shoefly');
+    assert.equal(seen['x-consumer-username'], 'Shoe Fly Shoe');
+    assert.equal(seen['x-authenticated-scope'], 'email');
+
+    const renewed = await refresh(gw, body.refresh_token);
+    assert.equal(renewed.status, 200, renewed.text);
+    const pair = renewed.json();
+    assert.notEqual(pair.refresh_token, body.refresh_token);
+    assert.equal((await api(pair.access_token)).json().headers['x-authenticated-userid'], 'alice');
+  });
+
+  it('keeps only SHA-256 digests of tokens in the state store', async () => {
+    const { access_token, refresh_token } = (await exchange(gw, await codeFor(app, 'bob'))).json();
+    const entries = await gw.gateway.container.resolve<StateStore>(STATE_STORE).namespace(OAUTH2_STATE_NAMESPACE, { durable: true }).entries();
+    const dump = JSON.stringify(entries);
+    assert.ok(!dump.includes(access_token) && !dump.includes(refresh_token));
+    assert.ok(entries.some((e) => e.key === `at:${tokenHash(access_token)}`));
+  });
+
+  it('refuses a missing or unknown bearer token with RFC 6750 challenges', async () => {
+    const none = await gw.proxy('/v1/orders', { host: HOST });
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="portcullis"');
+    const wrong = await api('not-a-token');
+    assert.equal(wrong.status, 401);
+    assert.match(String(wrong.headers['www-authenticate']), /error="invalid_token"/);
+    assert.equal(upstream.received.filter((r) => r.url === '/v1/orders' && r.headers.authorization === 'Bearer not-a-token').length, 0);
+  });
+
+  it('refuses a second use of a code and revokes the tokens issued from it', async () => {
+    const code = await codeFor(app, 'carol');
+    const first = await exchange(gw, code);
+    assert.equal(first.status, 200);
+    const { access_token, refresh_token } = first.json();
+    assert.equal((await api(access_token)).status, 200);
+    const second = await exchange(gw, code);
+    assert.equal(second.status, 400);
+    assert.equal(second.json().error, 'invalid_grant');
+    assert.equal((await api(access_token)).status, 401);
+    assert.equal((await refresh(gw, refresh_token)).json().error, 'invalid_grant');
+  });
+
+  it('lets exactly one of parallel redemptions of one code succeed', async () => {
+    const code = await codeFor(app, 'dave');
+    const answers = await Promise.all(Array.from({ length: 8 }, () => exchange(gw, code)));
+    assert.equal(answers.filter((a) => a.status === 200).length, 1);
+    assert.ok(answers.filter((a) => a.status !== 200).every((a) => a.json().error === 'invalid_grant'));
+  });
+
+  it('gives each of many concurrent grants the token of its own user', async () => {
+    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+    const codes = await Promise.all(users.map((u) => codeFor(app, u)));
+    const tokens = await Promise.all(codes.map((c) => exchange(gw, c)));
+    const seen = await Promise.all(tokens.map((t) => api(t.json().access_token)));
+    assert.deepEqual(seen.map((s) => s.json().headers['x-authenticated-userid']), users);
+  });
+
+  it('revokes the whole grant when a rotated refresh token is replayed', async () => {
+    const first = (await exchange(gw, await codeFor(app, 'erin'))).json();
+    const second = (await refresh(gw, first.refresh_token)).json();
+    const replay = await refresh(gw, first.refresh_token);
+    assert.equal(replay.status, 400);
+    assert.equal(replay.json().error, 'invalid_grant');
+    assert.equal((await api(second.access_token)).status, 401);
+    assert.equal((await refresh(gw, second.refresh_token)).status, 400);
+  });
+
+  it('checks the PKCE verifier against the S256 challenge', async () => {
+    const { verifier, challenge } = pkcePair();
+    const code = await codeFor(app, 'frank', { code_challenge: challenge, code_challenge_method: 'S256' });
+    const wrong = await exchange(gw, code, { code_verifier: pkcePair().verifier });
+    assert.equal(wrong.json().error, 'invalid_grant');
+    assert.match(wrong.json().error_description, /does not match/);
+    const code2 = await codeFor(app, 'frank', { code_challenge: challenge, code_challenge_method: 'S256' });
+    assert.equal((await exchange(gw, code2, { code_verifier: 'short' })).json().error, 'invalid_grant');
+    const code3 = await codeFor(app, 'frank', { code_challenge: challenge, code_challenge_method: 'S256' });
+    assert.equal((await exchange(gw, code3, { code_verifier: verifier })).status, 200);
+  });
+
+  it('refuses plain and unknown code_challenge_method values in the redirect', async () => {
+    for (const method of ['plain', 'S512', undefined]) {
+      const location = await consent(app, 'gina', { client_id: 'shoefly', response_type: 'code', redirect_uri: REDIRECT_URI, state: 's1', code_challenge: pkcePair().challenge, code_challenge_method: method });
+      assert.equal(location.searchParams.get('error'), 'invalid_request');
+      assert.equal(location.searchParams.get('state'), 's1');
+      assert.equal(location.searchParams.get('code'), null);
+    }
+  });
+
+  it('requires PKCE from a public client, which authenticates by client_id alone', async () => {
+    const location = await consent(app, 'hank', { client_id: 'shoefly-spa', response_type: 'code', redirect_uri: REDIRECT_URI });
+    assert.equal(location.searchParams.get('error'), 'invalid_request');
+    const { verifier, challenge } = pkcePair();
+    const code = (await consent(app, 'hank', { client_id: 'shoefly-spa', response_type: 'code', redirect_uri: REDIRECT_URI, code_challenge: challenge, code_challenge_method: 'S256' })).searchParams.get('code')!;
+    const tokens = await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', client_id: 'shoefly-spa', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    assert.equal(tokens.status, 200, tokens.text);
+    // A confidential client cannot pose as public by leaving its secret out.
+    const code2 = await codeFor(app, 'hank');
+    assert.equal((await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', client_id: 'shoefly', code: code2, redirect_uri: REDIRECT_URI })).status, 401);
+  });
+
+  it('answers 400 JSON, never a redirect, for a bad provision key, an unknown client or an unregistered redirect URI', async () => {
+    const base = { client_id: 'shoefly', response_type: 'code', provision_key: PROVISION_KEY, authenticated_userid: 'ivy', redirect_uri: REDIRECT_URI };
+    for (const params of [{ ...base, provision_key: 'wrong' }, { ...base, client_id: 'nobody' }, { ...base, redirect_uri: 'https://evil.test/callback' }, { ...base, redirect_uri: `${REDIRECT_URI}/x` }]) {
+      const res = await post(gw, '/v1/oauth2/authorize', params);
+      assert.equal(res.status, 400);
+      assert.equal(res.json().error, 'invalid_request');
+      assert.equal(res.json().redirect_uri, undefined);
+    }
+  });
+
+  it('refuses a token request whose redirect_uri differs from the authorization request', async () => {
+    const code = await codeFor(app, 'jack');
+    const res = await exchange(gw, code, { redirect_uri: 'https://shoefly.test/other' });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().error, 'invalid_grant');
+  });
+
+  it('refuses an expired code', async () => {
+    const code = await codeFor(app, 'kate');
+    const ns = gw.gateway.container.resolve<StateStore>(STATE_STORE).namespace(OAUTH2_STATE_NAMESPACE, { durable: true });
+    const key = `code:${tokenHash(code)}`;
+    await ns.set(key, (await ns.get(key))!, 1);
+    while (await ns.get(key) !== undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    const res = await exchange(gw, code);
+    assert.equal(res.json().error, 'invalid_grant');
+    assert.match(res.json().error_description, /unknown or expired/);
+  });
+
+  it('refuses a token issued for another route', async () => {
+    const { access_token } = (await exchange(gw, await codeFor(app, 'liam'))).json();
+    assert.equal((await api(access_token, {}, OTHER_HOST)).status, 401);
+    assert.equal((await api(access_token)).status, 200);
+  });
+
+  it('refuses the tokens of a disabled client', async () => {
+    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'shortlived', clientSecret: 'shortlived-secret-0123456789', clientName: 'Short', redirectUris: [REDIRECT_URI] });
+    assert.equal(created.status, 201);
+    const code = await codeFor(app, 'mia', { client_id: 'shortlived' });
+    const { access_token } = (await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: 'shortlived', client_secret: 'shortlived-secret-0123456789' })).json();
+    assert.equal((await api(access_token)).status, 200);
+    const key = (await gw.admin('GET', '/api/apikeys/shortlived')).json();
+    assert.equal((await gw.admin('PUT', '/api/apikeys/shortlived', { ...key, enabled: false })).status, 200);
+    assert.equal((await api(access_token)).status, 401);
+  });
+
+  it('revokes a refresh token with its grant (RFC 7009) and introspects tokens (RFC 7662)', async () => {
+    const { access_token, refresh_token } = (await exchange(gw, await codeFor(app, 'noah', { scope: 'orders' }))).json();
+    const active = await post(gw, '/v1/oauth2/introspect', { token: access_token }, confidential);
+    assert.equal(active.status, 200);
+    assert.deepEqual({ ...active.json(), iat: 0, exp: 0 }, { active: true, client_id: 'shoefly', token_type: 'Bearer', scope: 'orders', sub: 'noah', username: 'noah', iat: 0, exp: 0 });
+    assert.equal((await post(gw, '/v1/oauth2/introspect', { token: access_token })).status, 401);
+    const revoked = await post(gw, '/v1/oauth2/revoke', { token: refresh_token, token_type_hint: 'refresh_token' }, confidential);
+    assert.equal(revoked.status, 200);
+    assert.equal((await api(access_token)).status, 401);
+    assert.deepEqual((await post(gw, '/v1/oauth2/introspect', { token: access_token }, confidential)).json(), { active: false });
+  });
+
+  it('refuses a scope outside the configured scopes in the redirect', async () => {
+    const location = await consent(app, 'olga', { client_id: 'shoefly', response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'admin' });
+    assert.equal(location.searchParams.get('error'), 'invalid_scope');
+  });
+});
