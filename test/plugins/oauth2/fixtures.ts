@@ -4,7 +4,7 @@
  * provider's own web app, which logs the user in and calls `/oauth2/authorize` with the provision key.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, createRoute, route, type TestGateway, type StartOptions } from '../../helpers/gateway.js';
 import type { Upstream } from '../../helpers/upstream.js';
@@ -64,7 +64,8 @@ export function refresh(gw: TestGateway, refreshToken: string): Promise<TestResp
 export interface ProviderApp { url: string; close(): Promise<void> }
 
 export async function startProviderApp(gatewayUrl: string, host = HOST): Promise<ProviderApp> {
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer((req, res) => { void answerConsent(req, res); });
+  async function answerConsent(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const asked = new URL(req.url ?? '/', 'http://provider.test');
     const params = new URLSearchParams(asked.search);
     const user = params.get('user') ?? '';
@@ -74,11 +75,12 @@ export async function startProviderApp(gatewayUrl: string, host = HOST): Promise
     const answer = await send(`${gatewayUrl}/v1/oauth2/authorize`, { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() });
     if (answer.status !== 200) {
       res.writeHead(answer.status, { 'content-type': 'application/json' });
-      return res.end(answer.text);
+      res.end(answer.text);
+      return;
     }
     res.writeHead(302, { location: answer.json().redirect_uri });
     res.end();
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/consent`, close: () => new Promise((resolve) => server.close(() => resolve())) };
