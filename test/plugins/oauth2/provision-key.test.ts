@@ -65,7 +65,7 @@ describe('Plugin: oauth2 (provision key)', () => {
     await assertKeyRefused(gw, 'gen', `${key.slice(0, -1)}x`);
   });
 
-  it('never shows the key again: not on GET, list, export, the data file or the back-office WebSocket', async () => {
+  it('never shows the key again: not on GET, list, export, the data file, the logs or the back-office WebSocket', async () => {
     const created = await createRoute(gw, oauth2Route('hidden', upstream.url));
     const key = configOf(created).provisionKey as string;
     const one = await gw.admin('GET', '/api/routes/hidden');
@@ -78,6 +78,7 @@ describe('Plugin: oauth2 (provision key)', () => {
     assert.ok(!exported.text.includes(key));
     assert.match(configOf(exported.json().routes.find((r: any) => r.id === 'hidden')).provisionKey as string, DIGEST);
     assert.ok(!readFileSync(gw.dataFile, 'utf8').includes(key), 'only the digest is stored');
+    assert.ok(!JSON.stringify(gw.logs).includes(key), 'nor logged');
     const ws = await openBackOfficeSocket(gw);
     try {
       const replies = await Promise.all([
