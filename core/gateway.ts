@@ -20,6 +20,7 @@ import { createStores, type Stores } from './state/index.js';
 import type { Store } from './config/store.js';
 import { EntityService } from './config/entity-service.js';
 import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
+import { pluginSecretHooks } from './plugin-runtime/plugin-secrets.js';
 import { State } from './config/compiled-state.js';
 import { ProxyHandler } from './http/proxy.js';
 import { AdminApi } from './admin/admin-api.js';
@@ -153,6 +154,9 @@ export class Gateway {
         return problems.length > 0 ? problems : catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
       },
     });
+    // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
+    entities.addHooks(ROUTES, pluginSecretHooks(catalog));
+    entities.addHooks(GLOBAL_CONFIG, pluginSecretHooks(catalog));
 
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);

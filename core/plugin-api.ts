@@ -15,6 +15,8 @@
 // The plugin contract and its runtime helpers
 export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
+// Write-only secrets in plugin configs (generated, stored as digests, never shown, rotatable)
+export { writeOnlySecret, secretMatcher, secretDigest, rotatePluginSecret } from './plugin-runtime/plugin-secrets.js';
 
 // The request
 export { RequestContext, type ContextAttributes, type ResponseHead } from './http/context.js';
@@ -44,5 +46,5 @@ export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quo
 
 // Keys, tokens and the clients behind them
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
-export { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
+export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

@@ -10,7 +10,7 @@ import { ADMIN_EXTENSIONS, LOGGER, STATE_STORE } from '../tokens.js';
 import type { StateStore } from '../state/state-store.js';
 import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
-import { EntityService } from '../config/entity-service.js';
+import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
 import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
@@ -39,9 +39,21 @@ export function entityRoutes(entities: EntityService, kindName: string, options:
         return { body: page, headers: { 'x-total-count': String(items.length) } };
       },
     },
-    { method: 'POST', path: base, handler: async (r) => ({ status: 201, body: entities.present(kindName, await entities.create(kindName, await r.body())) }) },
+    {
+      method: 'POST', path: base, handler: async (r) => {
+        const revealed = new Map<string, string>();
+        const created = await entities.create(kindName, await r.body(), { revealed });
+        return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
+      },
+    },
     { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }) },
-    { method: 'PUT', path: `${base}/:id`, handler: async (r) => ({ body: entities.present(kindName, await entities.update(kindName, r.params.id!, await r.body())) }) },
+    {
+      method: 'PUT', path: `${base}/:id`, handler: async (r) => {
+        const revealed = new Map<string, string>();
+        const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
+        return { body: withRevealed(entities.present(kindName, updated), revealed) };
+      },
+    },
     { method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; } },
   ];
   return routes;
@@ -69,8 +81,14 @@ export class AdminApi {
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
-      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }) },
-      { method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }) },
+      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)) }) },
+      {
+        method: 'PUT', path: '/api/global-config', handler: async (r) => {
+          const revealed = new Map<string, string>();
+          const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), { revealed });
+          return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
+        },
+      },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
       { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
       { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },

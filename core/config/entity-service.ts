@@ -22,6 +22,13 @@ export interface WriteContext<T = StoredEntity> {
   previous: T | undefined;
   /** Whether this write is part of an import (the whole document is validated first). */
   importing: boolean;
+  /** Show a generated value once, in this write's response, at a JSON pointer of the entity (a generated secret). */
+  reveal?(pointer: string, value: string): void;
+}
+
+/** Options of one admin write: `revealed` collects the values hooks show once (see `withRevealed`). */
+export interface WriteOptions {
+  revealed?: Map<string, string>;
 }
 
 /**
@@ -110,7 +117,7 @@ export class EntityService {
     return shown;
   }
 
-  async create(kindName: string, input: unknown): Promise<StoredEntity> {
+  async create(kindName: string, input: unknown, options: WriteOptions = {}): Promise<StoredEntity> {
     const kind = this.kind(kindName);
     const body = asObject(input, kind.title);
     let id = body[kind.idField];
@@ -120,7 +127,7 @@ export class EntityService {
       body[kind.idField] = id;
     }
     if (typeof id === 'string' && this.#store.get(kind.name, id)) throw new ConflictError(`A ${kind.title} with id "${id}" already exists`);
-    const entity = this.#validate(kind, body, { previous: undefined, importing: false });
+    const entity = this.#validate(kind, body, { previous: undefined, importing: false, reveal: revealInto(options) });
     const now = new Date().toISOString();
     const stored: StoredEntity = { ...entity, version: 1, createdAt: now, updatedAt: now };
     const key = String(stored[kind.idField]);
@@ -129,7 +136,7 @@ export class EntityService {
     return stored;
   }
 
-  async update(kindName: string, id: string, input: unknown): Promise<StoredEntity> {
+  async update(kindName: string, id: string, input: unknown, options: WriteOptions = {}): Promise<StoredEntity> {
     const kind = this.kind(kindName);
     const previous = this.#store.get(kind.name, id) ?? (kind.singletonId === id ? undefined : notFound(kind, id));
     const body = asObject(input, kind.title);
@@ -141,7 +148,7 @@ export class EntityService {
     }
     const sentVersion = body.version;
     checkVersion(kind, previous, sentVersion);
-    const entity = this.#validate(kind, body, { previous, importing: false });
+    const entity = this.#validate(kind, body, { previous, importing: false, reveal: revealInto(options) });
     checkVersion(kind, this.#store.get(kind.name, id), sentVersion); // again: hooks may have yielded
     const now = new Date().toISOString();
     const stored = { ...entity, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now };
@@ -320,6 +327,25 @@ function asObject(input: unknown, what: string): Record<string, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BadRequestError(`The ${what} must be a JSON object`);
   // A prototype-free copy: an own `__proto__` key stays a key (and is refused by #validate).
   return Object.assign(emptyRecord<unknown>(), input);
+}
+
+function revealInto(options: WriteOptions): WriteContext['reveal'] {
+  const { revealed } = options;
+  return revealed ? (pointer, value) => { revealed.set(pointer, value); } : undefined;
+}
+
+/** `shown` (a presented entity) with the values revealed by its write put back at their JSON pointers. */
+export function withRevealed(shown: StoredEntity, revealed: ReadonlyMap<string, string>): StoredEntity {
+  if (revealed.size === 0) return shown;
+  const copy = structuredClone(shown);
+  for (const [pointer, value] of revealed) {
+    const keys = pointer.split('/').slice(1);
+    const last = keys.pop()!;
+    let at: unknown = copy;
+    for (const key of keys) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+    if (typeof at === 'object' && at !== null) (at as Record<string, unknown>)[last] = value;
+  }
+  return copy;
 }
 
 function notFound(kind: EntityKind, id: string): never {

@@ -45,6 +45,9 @@ export interface ClientDirectory {
 
 export const CLIENT_DIRECTORY: InjectionToken<ClientDirectory> = Symbol('ClientDirectory');
 
+/** The entity kind holding the directory's clients (the `apikeys` plugin's), for references to a client. */
+export const CLIENT_KIND = 'apikeys';
+
 /**
  * The directory when no plugin provides clients (`apikeys` absent): nobody authenticates, and a
  * gateway token naming a client is refused, never taken on trust.

@@ -9,12 +9,15 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory } from '../../core/plugin-api.js';
+import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
-import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, CLIENT_KIND, STATE_STORE, RevocationList, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
+import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
+import { implicitRedirect, passwordGrant, type LegacyGrantSteps } from './legacy-grants.js';
+import { httpsRequirement } from './transport.js';
+import { passAnonymously } from './anonymous.js';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -22,10 +25,10 @@ const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 /** An S256 challenge: the base64url SHA-256 (32 bytes, 43 characters, no padding). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 /** Headers the upstream gets from the gateway only: any client-sent copy is removed first. */
-const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-userid', 'x-authenticated-scope'] as const;
+const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-userid', 'x-authenticated-scope', 'x-anonymous-consumer'] as const;
 
 const AUTHORIZE_PARAMS: ReadonlySet<string> = new Set(['client_id', 'response_type', 'scope', 'provision_key', 'authenticated_userid', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']);
-const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', ...CLIENT_AUTH_PARAMS]);
+const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'provision_key', 'authenticated_userid', ...CLIENT_AUTH_PARAMS]);
 const MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 
 /** An error for the client, sent back through its redirect URI (RFC 6749 §4.1.2.1). */
@@ -60,6 +63,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     return problems;
   }
 
+  references(config: OAuth2Config): EntityReference[] {
+    return config.anonymous === undefined ? [] : [{ kind: CLIENT_KIND, id: config.anonymous, path: '/anonymous' }];
+  }
+
   instantiate(config: OAuth2Config, scope: InstanceScope): PluginSteps {
     const clients = this.#clients;
     const grants = this.#grants;
@@ -73,6 +80,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const realm = config.realm;
     const allowedScopes = new Set(config.scopes);
     const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
+    const matchesProvisionKey = secretMatcher(config.provisionKey);
+    const requireSecure = httpsRequirement(config);
 
     /** The scope granted: each asked token allowed here and for the client; none asked is '' unless mandatory. */
     function grantedScope(requested: string | undefined, client: IndexedClient): string {
@@ -127,14 +136,25 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       }, NO_STORE);
     }
 
+    /** An access token alone (the implicit grant): no refresh token, no family. */
+    async function saveAccessToken(client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
+      const nowMs = Date.now();
+      const iat = Math.floor(nowMs / 1000);
+      const accessToken = newToken();
+      await grants.saveTokens({ token: accessToken, record: { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family: null, iat, exp: iat + accessTtl } }, null, nowMs);
+      return { accessToken, expiresIn: accessTtl };
+    }
+
+    const legacy: LegacyGrantSteps = { matchesProvisionKey, grantedScope, mayUse, issue, saveAccessToken };
+
     // ── POST …/oauth2/authorize ────────────────────────────────────────────
     async function authorize(ctx: RequestContext): Promise<void> {
       requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.requireHttps);
+      requireSecure(ctx);
       const params = await readParams(ctx.req, AUTHORIZE_PARAMS);
       // Errors the provider's backend made, or that must not reach an unverified redirect URI: 400 JSON.
       const provisionKey = params.get('provision_key');
-      if (provisionKey === undefined || !safeEqual(provisionKey, config.provisionKey)) throw new InvalidRequestError('Invalid provision_key');
+      if (provisionKey === undefined || !matchesProvisionKey(provisionKey)) throw new InvalidRequestError('Invalid provision_key');
       const userId = requireParam(params, 'authenticated_userid');
       const client = clients.get(requireParam(params, 'client_id'));
       if (!client || !isClientActive(client)) throw new InvalidRequestError('Unknown or disabled client_id');
@@ -143,6 +163,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const redirectUri = asked ?? (registered.length === 1 ? registered[0]! : undefined);
       if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required: the client has no single registered redirect URI');
       if (!registered.includes(redirectUri)) throw new InvalidRequestError('redirect_uri is not registered for this client');
+      if (params.get('response_type') === 'token') {
+        const location = await implicitRedirect(params, client, redirectUri, userId, config.enableImplicitGrant, legacy);
+        return ctx.respond(200, { redirect_uri: location.href }, NO_STORE);
+      }
       const state = params.get('state');
       let location: URL;
       try {
@@ -188,13 +212,14 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     // ── POST …/oauth2/token ────────────────────────────────────────────────
     async function token(ctx: RequestContext): Promise<void> {
       requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.requireHttps);
+      requireSecure(ctx);
       const params = await readParams(ctx.req, TOKEN_PARAMS);
       const client = requestingClient(ctx, params);
       ctx.consumer = client.key.clientId;
       const grantType = requireParam(params, 'grant_type');
       if (grantType === 'authorization_code' && config.enableAuthorizationCode) return authorizationCodeGrant(ctx, params, client);
-      if (grantType === 'refresh_token' && config.enableAuthorizationCode) return refreshTokenGrant(ctx, params, client);
+      if (grantType === 'refresh_token' && (config.enableAuthorizationCode || config.enablePasswordGrant)) return refreshTokenGrant(ctx, params, client);
+      if (grantType === 'password' && config.enablePasswordGrant) return passwordGrant(ctx, params, client, legacy);
       if (grantType === 'client_credentials' && config.enableClientCredentials) {
         if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use client_credentials');
         if (!mayUse(client, 'client_credentials')) throw new UnauthorizedClientError('This client may not use client_credentials');
@@ -291,7 +316,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     // ── POST …/oauth2/revoke (RFC 7009) ────────────────────────────────────
     async function revoke(ctx: RequestContext): Promise<void> {
       requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.requireHttps);
+      requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
       const client = requestingClient(ctx, params);
       const value = requireParam(params, 'token');
@@ -309,7 +334,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     // ── POST …/oauth2/introspect (RFC 7662) ────────────────────────────────
     async function introspect(ctx: RequestContext): Promise<void> {
       requireMethod(ctx, ['POST']);
-      requireSecure(ctx, config.requireHttps);
+      requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
       // Confidential clients only: introspection tells a token's user, not for anyone who asks.
       authenticateClient(ctx.req, params, clients);
@@ -327,16 +352,21 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
 
     // ── The protected route (RFC 6750) ─────────────────────────────────────
     async function protect(ctx: RequestContext): Promise<void> {
-      requireSecure(ctx, config.requireHttps);
+      requireSecure(ctx);
       const header = ctx.req.headers.authorization;
-      if (header === undefined || !/^bearer /i.test(header)) throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
+      const rule = scopeRules.find((r) => (r.methods.size === 0 || r.methods.has(ctx.method)) && r.path.test(ctx.routePath));
+      if (header === undefined || !/^bearer /i.test(header)) {
+        for (const name of USER_HEADERS) delete ctx.upstreamHeaders[name];
+        // Anonymous access stops where a scope is required: that takes a token.
+        if (!rule && passAnonymously(ctx, clients, config.anonymous)) return;
+        throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
+      }
       const value = header.slice(7).trim();
       const record = value === '' ? undefined : await grants.getToken('at', value);
       if (!record || record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
       const client = clients.get(record.clientId);
       if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
       if (revocations.isIssuedBeforeCutoff(record.clientId, record.iat)) throw new InvalidBearerTokenError('The access token was revoked', realm);
-      const rule = scopeRules.find((r) => (r.methods.size === 0 || r.methods.has(ctx.method)) && r.path.test(ctx.routePath));
       if (rule) {
         const held = new Set(record.scope.split(' '));
         if (!rule.scopes.every((s) => held.has(s))) throw new InsufficientScopeError(`This request needs the scope ${rule.scopes.join(' ')}`, rule.scopes.join(' '), realm);

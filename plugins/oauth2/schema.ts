@@ -1,11 +1,11 @@
 /** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH } from '../../core/plugin-api.js';
+import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
 
 export const OAuth2ConfigSchema = Type.Object({
-  provisionKey: Type.String({ minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7E]+$', description: 'Secret the provider\'s own web app sends as `provision_key` to `/oauth2/authorize` (compared in constant time); at least 32 characters, e.g. `openssl rand -base64 32`.' }),
+  provisionKey: writeOnlySecret({ description: 'Secret the provider\'s own web app sends as `provision_key` to `/oauth2/authorize` (and to the token endpoint for the password grant). Write-only: generated when absent and shown once in the response of that write, kept when a later write omits it, stored as its SHA-256, never shown; rotate it with `POST /api/routes/{id}/plugins/oauth2/provision-key`, or set your own (at least 32 characters).' }),
   scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes that may be granted; a requested scope outside this list (or outside the API key\'s own `scopes`, when it has some) is refused.' }),
   mandatoryScope: Type.Boolean({ default: false, description: 'Refuse authorization and token requests that ask for no scope.' }),
   tokenExpirationSeconds: Type.Integer({ minimum: 1, maximum: DAY, default: 7200, description: 'Access token lifetime in seconds.' }),
@@ -15,9 +15,13 @@ export const OAuth2ConfigSchema = Type.Object({
   pkce: Type.Union([Type.Literal('none'), Type.Literal('lax'), Type.Literal('strict')], { default: 'lax', description: 'PKCE (RFC 7636, S256 only) requirement: `none` never required (a challenge sent is still enforced), `lax` required for public clients, `strict` required for every client.' }),
   enableAuthorizationCode: Type.Boolean({ default: true, description: 'Offer the authorization code grant (`/oauth2/authorize` and `grant_type=authorization_code`).' }),
   enableClientCredentials: Type.Boolean({ default: false, description: 'Offer `grant_type=client_credentials` to confidential clients (no refresh token, no user).' }),
+  enablePasswordGrant: Type.Boolean({ default: false, description: 'Legacy (RFC 9700 §2.4: must not be used): offer `grant_type=password` the Kong way, where the provider\'s backend vouches for the user with `provision_key` and `authenticated_userid` (plus client authentication).' }),
+  enableImplicitGrant: Type.Boolean({ default: false, description: 'Legacy (RFC 9700 §2.1.2: should not be used): offer `response_type=token` at `/oauth2/authorize`, the access token returned in the redirect URI\'s fragment (no refresh token).' }),
+  anonymous: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', maxLength: 128, description: 'Client id of an API key: requests to the protected route without a token pass as that consumer (`X-Anonymous-Consumer: true`); an invalid token is still refused.' })),
+  acceptHttpIfAlreadyTerminated: Type.Boolean({ default: false, description: 'Kong\'s `accept_http_if_already_terminated`: with `requireHttps`, also accept plain HTTP from a trusted proxy (`proxy.trustedProxies`) that says `X-Forwarded-Proto: https` (it terminated TLS).' }),
   globalCredentials: Type.Boolean({ default: false, description: 'Tokens issued here are accepted by every other route whose `oauth2` plugin also has `globalCredentials`, and vice versa; otherwise a token works on its own route only.' }),
   hideCredentials: Type.Boolean({ default: false, description: 'Remove the `Authorization` header before the request goes upstream.' }),
-  requireHttps: Type.Boolean({ default: true, description: 'Serve the endpoints and the protected route over HTTPS only (`X-Forwarded-Proto: https` counts from trusted proxies, which covers Kong\'s `accept_http_if_already_terminated`).' }),
+  requireHttps: Type.Boolean({ default: true, description: 'Serve the endpoints and the protected route over TLS connections to the gateway only (see `acceptHttpIfAlreadyTerminated` behind a TLS-terminating proxy); false for plain HTTP in development.' }),
   tokenFormat: Type.Literal('opaque', { default: 'opaque', description: '`opaque`: random tokens checked by the gateway against the runtime state store, where only their SHA-256 is kept.' }),
   scopeRules: Type.Array(Type.Object({
     path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Regular expression (anchored) on the path relative to the route.' }),
