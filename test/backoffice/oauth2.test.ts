@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
-import { stepOnGateway, startProviderApp, codeFor, exchange, post, pkcePair, HOST, REDIRECT_URI, type ProviderApp } from '../plugins/oauth2/fixtures.js';
+import { stepOnGateway, startProviderApp, codeFor, exchange, post, pkcePair, HOST, PROVISION_KEY, REDIRECT_URI, type ProviderApp } from '../plugins/oauth2/fixtures.js';
 import { launchBrowser } from './browser.js';
 import { logIn, shot, path } from './ui-helpers.js';
 
@@ -41,8 +41,8 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
   });
 
   const api = (token: string) => gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${token}` } });
-  const grantFor = async (user: string): Promise<{ access_token: string; refresh_token: string }> => {
-    const res = await exchange(gw, await codeFor(app, user));
+  const grantFor = async (user: string, scope?: string): Promise<{ access_token: string; refresh_token: string }> => {
+    const res = await exchange(gw, await codeFor(app, user, { scope }));
     assert.equal(res.status, 200, res.text);
     return res.json();
   };
@@ -96,9 +96,21 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     assert.equal((await api((await grantFor('erin')).access_token)).status, 200);
   });
 
+  it('shows an oauth2 plugin\'s provision key as set, never its value, and saving the route keeps the key working', async () => {
+    await page.goto(`${gw.adminUrl}/#/routes/stepon`);
+    const instance = page.locator(path('/plugins/0/config/provisionKey'));
+    await instance.getByText('Provision key: set (hidden)').waitFor();
+    await instance.getByRole('button', { name: 'Rotate provision key' }).waitFor();
+    const shown = await page.locator('#view').evaluate((view) => [view.textContent ?? '', ...[...view.querySelectorAll('input, textarea')].map((f) => (f as unknown as { value: string }).value)].join('\n'));
+    assert.ok(!shown.includes(PROVISION_KEY), 'the provision key is not on the page');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Route saved').waitFor();
+    assert.equal((await api((await grantFor('frank')).access_token)).status, 200);
+  });
+
   it('shows live grants filtered by user; revoking one refuses its token on the protected route, then all of a user, then all of a client from its API key page', async () => {
-    const alice1 = await grantFor('alice');
-    const alice2 = await grantFor('alice');
+    const alice1 = await grantFor('alice', 'orders');
+    const alice2 = await grantFor('alice', 'email orders');
     const bob = await grantFor('bob');
 
     await page.getByRole('link', { name: 'OAuth2 grants' }).click();
@@ -114,6 +126,7 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     }
     assert.equal(await page.getByText(digest(bob.access_token).slice(0, 10)).count(), 0, "bob's grant is filtered out");
     assert.equal(await page.getByText(alice1.access_token).count(), 0, 'token values never shown');
+    await page.locator('#toast').waitFor({ state: 'hidden' }); // the previous test's "Route saved"
     await shot(page, 'oauth2-grants');
 
     const firstRow = page.locator('tbody tr', { has: page.getByText(digest(alice1.access_token).slice(0, 10)) });
