@@ -14,7 +14,8 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 /** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: unknown }} PluginInstance */
 /** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
 /** @typedef {{ plugins: PluginInstance[], version?: number }} GlobalConfig */
-/** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string> }} ApiKey */
+/** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string>, clientType?: 'confidential' | 'public', redirectUris?: string[] }} ApiKey */
+/** @typedef {{ grant: string, clientId: string, userId: string | null, scope: string, route: string, tokens: { type: 'access_token' | 'refresh_token', digest: string, iat: number, exp: number }[] }} GrantView */
 /** @typedef {{ id: string, name: string, alg: string, kid: string, exposed: boolean, previousKeys: unknown[], publicJwk: unknown }} KeyPair */
 /** @typedef {{ id: string, name: string, keys: { kind: string }, algorithms: string[], issuer?: string | string[] }} JwtVerifier */
 /** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
@@ -58,6 +59,7 @@ const routes = {
   routes: routesView,
   global: globalView,
   apikeys: apiKeysView,
+  grants: grantsView,
   keypairs: keyPairsView,
   verifiers: verifiersView,
   settings: settingsView,
@@ -230,7 +232,27 @@ async function routeEditor(id) {
     toast('Route deleted');
     location.hash = '#/routes';
   } }, 'Delete');
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
+  const hasOAuth2 = !isNew && entity.plugins.some((p) => p.plugin === 'oauth2');
+  const writeOnlyActions = (/** @type {string} */ path) => (hasOAuth2 && /^\/plugins\/\d+\/config\/provisionKey$/.test(path)
+    ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
+    : null);
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
+}
+
+/**
+ * A new provision key for the route's `oauth2` plugin, shown once. The editor is drawn again from
+ * the server afterwards: the form held the old key's digest and version, which a save must not send.
+ * @param {Route} route
+ */
+async function rotateProvisionKey(route) {
+  if (!confirm(`Rotate the provision key of ${route.name}? The current key stops working at once: the provider's web app needs the new one. Unsaved changes in this form are discarded.`)) return;
+  try {
+    const rotated = /** @type {{ provisionKey: string }} */ (await client.request('action', 'routes', { id: route.id, action: 'plugins/oauth2/provision-key' }));
+    shownOnceDialog('Provision key', `This is the only time the new provision key of ${route.name} is shown. Copy it now into the provider's web app configuration.`, rotated.provisionKey, 'provision-key');
+    go(`#/routes/${encodeURIComponent(route.id)}`);
+  } catch (error) {
+    toast(failure(error).message, 'bad');
+  }
 }
 
 // ── global plugins ───────────────────────────────────────────────────────────
@@ -290,9 +312,9 @@ async function apiKeysView(id) {
         try { await client.request('update', 'apikeys', { id: k.clientId, entity: { ...k, enabled: toggle.checked } }); toast(`${k.clientName} ${toggle.checked ? 'enabled' : 'disabled'}`); } catch (e) { toast(failure(e).message, 'bad'); }
       } });
       return h('tr', {}, h('th', { scope: 'row' }, h('a', { href: `#/apikeys/${encodeURIComponent(k.clientId)}` }, k.clientName)), h('td', { class: 'mono' }, k.clientId),
-        h('td', {}, k.authorizedEntities.join(', ') || '—'), h('td', {}, k.scopes.join(' ') || '—'), h('td', {}, k.metadata['jwt-sign-keypair'] ?? 'default'), h('td', {}, toggle));
+        h('td', {}, k.authorizedEntities.join(', ') || '—'), h('td', {}, k.scopes.join(' ') || '—'), h('td', {}, k.clientType ?? 'confidential'), h('td', {}, k.metadata['jwt-sign-keypair'] ?? 'default'), h('td', {}, toggle));
     });
-    list.replaceChildren(table(['Name', 'Client id', 'Authorized', 'Scopes', 'Signing key pair', 'Enabled'], rows, 'No API keys yet.'));
+    list.replaceChildren(table(['Name', 'Client id', 'Authorized', 'Scopes', 'Type', 'Signing key pair', 'Enabled'], rows, 'No API keys yet.'));
   };
   current.refresh = draw;
   page('API keys', [searchBox('Search API keys', (v) => { filter = v; draw(); }), h('a', { href: '#/apikeys/new', class: 'button primary' }, 'New API key')], list);
@@ -300,19 +322,30 @@ async function apiKeysView(id) {
 }
 
 /**
+ * A secret the server returns once (a client secret, a provision key), with a copy button.
+ * @param {string} title
+ * @param {string} explanation
+ * @param {string} secret
+ * @param {string} outputId
+ */
+function shownOnceDialog(title, explanation, secret, outputId) {
+  const dialog = h('dialog', { class: 'secret-dialog', 'aria-labelledby': 'secret-title' },
+    h('h2', { id: 'secret-title' }, title),
+    h('p', {}, explanation),
+    h('output', { id: outputId, class: 'mono secret' }, secret),
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'button', class: 'primary', onclick: async () => { try { await navigator.clipboard.writeText(secret); toast(`${title} copied`); } catch { toast(`Select the ${title.toLowerCase()} and copy it`, 'bad'); } } }, 'Copy'),
+      h('button', { type: 'button', onclick: () => { dialog.close(); dialog.remove(); } }, 'Done')));
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+/**
  * @param {string} clientId
  * @param {string} secret
  */
 function secretDialog(clientId, secret) {
-  const dialog = h('dialog', { class: 'secret-dialog', 'aria-labelledby': 'secret-title' },
-    h('h2', { id: 'secret-title' }, 'Client secret'),
-    h('p', {}, `This is the only time the secret of ${clientId} is shown. Copy it now.`),
-    h('output', { id: 'client-secret', class: 'mono secret' }, secret),
-    h('div', { class: 'form-actions' },
-      h('button', { type: 'button', class: 'primary', onclick: async () => { try { await navigator.clipboard.writeText(secret); toast('Secret copied'); } catch { toast('Select the secret and copy it', 'bad'); } } }, 'Copy'),
-      h('button', { type: 'button', onclick: () => { dialog.close(); dialog.remove(); } }, 'Done')));
-  document.body.append(dialog);
-  dialog.showModal();
+  shownOnceDialog('Client secret', `This is the only time the secret of ${clientId} is shown. Copy it now.`, secret, 'client-secret');
 }
 
 /** @param {string} id */
@@ -324,7 +357,9 @@ async function apiKeyEditor(id) {
     client.request('list', 'routes'),
   ]));
   const actions = isNew ? [] : [
-    h('button', { type: 'button', onclick: async () => {
+    h('a', { href: grantsHash({ client: entity.clientId }), class: 'button' }, 'Grants of this client'),
+    // A public client has no secret (RFC 6749 §2.1): nothing to rotate.
+    entity.clientType === 'public' ? null : h('button', { type: 'button', onclick: async () => {
       const rotated = /** @type {{ clientId: string, clientSecret: string }} */ (await client.request('action', 'apikeys', { id, action: 'rotate-secret' }));
       secretDialog(rotated.clientId, rotated.clientSecret);
     } }, 'Rotate secret'),
@@ -337,13 +372,119 @@ async function apiKeyEditor(id) {
   const hint = h('p', { class: 'hint' }, `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`);
   page(isNew ? 'New API key' : `API key: ${entity.clientName}`, actions, editor('apikeys', entity, {
     isNew,
-    options: { keyPairs, hide: isNew ? [] : ['/clientSecret'] },
+    // A public client has no secret: the field goes away while the type says public.
+    options: { keyPairs, hide: isNew ? [] : ['/clientSecret'], visibleWhen: { '/clientSecret': (value) => value.clientType !== 'public' } },
     extra: [hint],
     onSaved: (/** @type {ApiKey} */ saved) => {
       if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
       go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
     },
   }));
+}
+
+// ── OAuth2 grants ────────────────────────────────────────────────────────────
+/**
+ * The grants screen's address for a filter; the query is one hash segment, encoded once more so
+ * that a user id with `/`, `&` or `=` survives.
+ * @param {{ client?: string, user?: string }} filter
+ */
+function grantsHash({ client: clientId = '', user = '' }) {
+  const query = new URLSearchParams();
+  if (clientId) query.set('client', clientId);
+  if (user) query.set('user', user);
+  const text = query.toString();
+  return text ? `#/grants/${encodeURIComponent(text)}` : '#/grants';
+}
+
+/** @param {number} seconds */
+const dateTime = (seconds) => new Date(seconds * 1000).toLocaleString();
+
+/**
+ * The `oauth2` plugin's live grants (runtime state: refreshed on demand, not pushed), filtered by
+ * client and by user, with revocation of one grant or of every grant of the user or the client.
+ * @param {string} [query] `client=…&user=…`
+ */
+async function grantsView(query) {
+  current.entities = ['apikeys'];
+  const params = new URLSearchParams(query ?? '');
+  const filter = { client: params.get('client') ?? '', user: params.get('user') ?? '' };
+  const keys = /** @type {ApiKey[]} */ (await client.request('list', 'apikeys', { query: { limit: '1000' } }));
+  const names = new Map(keys.map((k) => [k.clientId, k.clientName]));
+  const clientName = (/** @type {string} */ id) => names.get(id) ?? id;
+  const known = filter.client === '' || names.has(filter.client);
+  const clientSelect = h('select', { id: 'grants-client' }, h('option', { value: '' }, 'Any client'),
+    keys.map((k) => h('option', { value: k.clientId, selected: k.clientId === filter.client }, `${k.clientName} (${k.clientId})`)),
+    known ? null : h('option', { value: filter.client, selected: true }, `${filter.client} (no such API key)`));
+  const userInput = h('input', { id: 'grants-user', value: filter.user, autocomplete: 'off', spellcheck: false, 'aria-describedby': 'grants-user-hint' });
+  const filters = h('form', { class: 'card', role: 'search', 'aria-label': 'Filter grants', onsubmit: (/** @type {Event} */ e) => {
+    e.preventDefault();
+    go(grantsHash({ client: clientSelect.value, user: userInput.value.trim() }));
+  } }, h('div', { class: 'row' },
+    h('div', { class: 'field' }, h('label', { for: 'grants-client' }, 'Client'), clientSelect),
+    h('div', { class: 'field' }, h('label', { for: 'grants-user' }, 'User'), userInput, h('p', { class: 'hint', id: 'grants-user-hint' }, 'The authenticated_userid the provider\'s web app sent; exact match.'))),
+  h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Show grants'), h('a', { href: '#/grants', class: 'button' }, 'Clear filters')));
+
+  /**
+   * @param {string} question
+   * @param {{ client?: string, user?: string }} who
+   */
+  const revokeAll = async (question, who) => {
+    if (!confirm(question)) return;
+    try {
+      const { revoked } = /** @type {{ revoked: number }} */ (await client.request('action', 'oauth2-grants', { action: 'revoke', query: who }));
+      toast(`${revoked} grant${revoked === 1 ? '' : 's'} revoked`);
+      await draw();
+    } catch (error) {
+      toast(failure(error).message, 'bad');
+    }
+  };
+  const bulk = [
+    filter.user ? h('button', { type: 'button', class: 'danger', onclick: () => revokeAll(`Revoke every grant of the user ${filter.user}, for every client? Their access and refresh tokens stop working at once.`, { user: filter.user }) }, `Revoke all for this user (${filter.user})`) : null,
+    filter.client ? h('button', { type: 'button', class: 'danger', onclick: () => revokeAll(`Revoke every grant of the client ${clientName(filter.client)}, for every user? Its access and refresh tokens stop working at once.`, { client: filter.client }) }, `Revoke all for this client (${clientName(filter.client)})`) : null,
+  ];
+
+  const list = h('div', {});
+  const draw = async () => {
+    /** @type {Record<string, string>} */
+    const asked = {};
+    if (filter.client) asked.client = filter.client;
+    if (filter.user) asked.user = filter.user;
+    const grants = /** @type {GrantView[]} */ (await client.request('list', 'oauth2-grants', { query: asked }));
+    const created = (/** @type {GrantView} */ g) => Math.min(...g.tokens.map((t) => t.iat));
+    grants.sort((a, b) => created(b) - created(a));
+    const rows = grants.map((g) => {
+      const who = g.userId ?? 'no user (client credentials)';
+      const revoke = h('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke the grant of ${who} for ${clientName(g.clientId)}`, onclick: async () => {
+        if (!confirm(`Revoke the grant of ${who} for ${clientName(g.clientId)}? Its access and refresh tokens stop working at once.`)) return;
+        try {
+          await client.request('delete', 'oauth2-grants', { id: g.grant });
+          toast('Grant revoked');
+          await draw();
+        } catch (error) {
+          toast(failure(error).message, 'bad');
+        }
+      } }, 'Revoke');
+      return h('tr', { dataset: { grant: g.grant } },
+        h('th', { scope: 'row' }, h('a', { href: `#/apikeys/${encodeURIComponent(g.clientId)}` }, clientName(g.clientId))),
+        h('td', {}, g.userId ?? h('span', { class: 'muted' }, '— (client credentials)')),
+        h('td', {}, g.scope || '—'),
+        h('td', {}, g.route),
+        h('td', {}, dateTime(created(g))),
+        h('td', {}, dateTime(Math.max(...g.tokens.map((t) => t.exp)))),
+        h('td', {}, h('ul', { class: 'tokens' }, g.tokens.map((t) => h('li', {},
+          `${t.type === 'access_token' ? 'access' : 'refresh'} `, h('code', { title: `SHA-256 ${t.digest}, expires ${dateTime(t.exp)}` }, `${t.digest.slice(0, 10)}…`))))),
+        h('td', {}, revoke));
+    });
+    const filtered = filter.client || filter.user;
+    list.replaceChildren(
+      h('p', { class: 'muted', role: 'status' }, `${grants.length} live grant${grants.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}.`),
+      table(['Client', 'User', 'Scope', 'Route', 'Created', 'Expires', 'Tokens (SHA-256)', 'Revoke'], rows, filtered ? 'No live grants match these filters.' : 'No live grants: tokens issued by the oauth2 plugin appear here.'));
+  };
+  current.refresh = draw;
+  page('OAuth2 grants', [h('button', { type: 'button', onclick: () => draw().catch((e) => toast(failure(e).message, 'bad')) }, 'Refresh'), ...bulk],
+    h('p', { class: 'muted' }, 'Grants issued by the oauth2 plugin, live in the runtime state store. Tokens appear as digests only: the gateway never keeps their values.'),
+    filters, list);
+  await draw();
 }
 
 // ── key pairs ────────────────────────────────────────────────────────────────

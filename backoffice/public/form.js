@@ -21,6 +21,7 @@ import { h, nextId } from './dom.js';
  * @property {string[]} [required]
  * @property {JsonSchema[]} [anyOf]
  * @property {JsonSchema} [items]
+ * @property {boolean} [writeOnly] a secret the server never shows back (a digest stands for it)
  */
 /** @typedef {JsonSchema & { properties: Record<string, JsonSchema> & { kind: { const: string } } }} KindedVariant */
 /** @typedef {{ id: string, name: string, description: string, steps: string[], globalOnly?: boolean, configSchema: JsonSchema, defaultConfig?: unknown }} PluginInfo */
@@ -32,22 +33,32 @@ import { h, nextId } from './dom.js';
  * @property {string[]} [hide] JSON paths not shown
  * @property {(path: string) => unknown} [newItem] the value of an item added to the list at `path`
  * @property {boolean} [global] whether global-only plugins may be chosen
+ * @property {Record<string, (value: JsonObject) => boolean>} [visibleWhen] JSON paths shown only while
+ *   the predicate holds for the whole form's value; a hidden field is not sent
+ * @property {(path: string) => import('./dom.js').Child} [writeOnlyActions] controls beside a write-only
+ *   field that holds a stored value (e.g. a rotate button)
  */
 /** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
 
 const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
 const SECRET = /^(clientSecret|secret|password|privateKeyPem)$/;
+/** Secrets kept by the server and never shown again once stored (JSON Schema `writeOnly`, or by name). */
+const WRITE_ONLY = /^provisionKey$/;
+/** String lists edited one input per item: URIs are long, and an error names the item it concerns. */
+const ITEM_PER_INPUT = /(Uris|Urls)$/;
 
 /** @param {unknown} key */
 export function humanize(key) {
-  return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase())
+    .replace(/\b(Uri|Url)(s?)\b/gi, (_, word, plural) => `${word.toUpperCase()}${plural}`);
 }
 
 /**
  * @param {JsonSchema | undefined} schema
+ * @param {string | null} [key]
  * @returns {string}
  */
-function kindOf(schema) {
+function kindOf(schema, key = null) {
   if (!schema) return 'json';
   if (schema.anyOf) {
     const variants = schema.anyOf;
@@ -64,7 +75,8 @@ function kindOf(schema) {
   }
   if (schema.type === 'array') {
     const items = schema.items ?? {};
-    if (items.type === 'string' || items.anyOf?.every((v) => v.const !== undefined)) return 'lines';
+    if (items.anyOf?.every((v) => v.const !== undefined)) return 'enum-set';
+    if (items.type === 'string') return ITEM_PER_INPUT.test(key ?? '') ? 'string-list' : 'lines';
     if (items.type === 'object' && items.properties) return 'list';
     return 'json';
   }
@@ -102,6 +114,17 @@ function field(path, label, description, control, { inline = false } = {}) {
 export function schemaForm(schema, value, options = {}) {
   const root = build(schema, value, '', null, true, options);
   const element = h('div', { class: 'schema-form' }, h('div', { class: 'form-errors', role: 'alert', hidden: true }), root.el);
+  const conditional = Object.entries(options.visibleWhen ?? {});
+  if (conditional.length) {
+    const update = () => {
+      // Read with every conditional field shown, so a predicate never depends on its own hiding.
+      for (const [path] of conditional) { const f = fieldAt(element, path); if (f) f.hidden = false; }
+      const current = /** @type {JsonObject} */ (root.read());
+      for (const [path, visible] of conditional) { const f = fieldAt(element, path); if (f) f.hidden = !visible(current); }
+    };
+    element.addEventListener('change', update);
+    update();
+  }
   return {
     element,
     read: () => root.read(),
@@ -131,6 +154,15 @@ export function schemaForm(schema, value, options = {}) {
   };
 }
 
+/**
+ * @param {HTMLElement} element
+ * @param {string} path
+ * @returns {HTMLElement | null}
+ */
+function fieldAt(element, path) {
+  return element.querySelector(`[data-path="${CSS.escape(path)}"]`);
+}
+
 /** @param {HTMLElement} element */
 function clearErrors(element) {
   for (const slot of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('.field-error'))) { slot.textContent = ''; slot.hidden = true; }
@@ -138,7 +170,7 @@ function clearErrors(element) {
   /** @type {HTMLElement} */ (element.querySelector('.form-errors')).hidden = true;
 }
 
-/** The field whose path is the longest prefix of `path`. */
+/** The field whose path is the longest prefix of `path`, among those with an error slot of their own. */
 /**
  * @param {HTMLElement} element
  * @param {string} path
@@ -149,6 +181,7 @@ function closestField(element, path) {
   let best = null;
   for (const f of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('[data-path]'))) {
     const p = /** @type {string} */ (f.dataset.path);
+    if (!f.querySelector(':scope > .field-error')) continue;
     if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > /** @type {string} */ (best.dataset.path).length)) best = f;
   }
   return best;
@@ -166,11 +199,14 @@ function closestField(element, path) {
 function build(schema, value, path, key, required, options) {
   const label = humanize(schema.title ?? key ?? '');
   const description = schema.description;
-  switch (kindOf(schema)) {
+  // An optional value without a default is sent as absent when left empty: for lists, absent and
+  // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
+  const absentWhenEmpty = !required && schema.default === undefined;
+  switch (kindOf(schema, key)) {
     case 'object': return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
-    case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, options);
+    case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, absentWhenEmpty, options);
     case 'enum': {
-      const select = h('select', {}, required ? null : h('option', { value: '' }, '—'), /** @type {JsonSchema[]} */ (schema.anyOf).map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, /** @type {string} */ (v.const))));
+      const select = h('select', {}, required || schema.default !== undefined ? null : h('option', { value: '' }, '—'), /** @type {JsonSchema[]} */ (schema.anyOf).map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, /** @type {string} */ (v.const))));
       return { el: field(path, label, description, select), read: () => select.value || undefined };
     }
     case 'nullable': {
@@ -179,6 +215,7 @@ function build(schema, value, path, key, required, options) {
       return { el: built.el, read: () => { const v = built.read(); return v === undefined ? null : v; } };
     }
     case 'string': {
+      if (schema.writeOnly || WRITE_ONLY.test(key ?? '')) return buildWriteOnly(schema, value, path, label, description, required, options);
       const secret = SECRET.test(key ?? '');
       const multiline = /pem/i.test(key ?? '');
       const shown = /** @type {string | undefined} */ (value ?? (secret ? undefined : schema.default));
@@ -198,8 +235,10 @@ function build(schema, value, path, key, required, options) {
     case 'lines': {
       const lines = /** @type {string[] | undefined} */ (value) ?? [];
       const area = h('textarea', { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false }, lines.join('\n'));
-      return { el: field(path, `${label} (one per line)`, description, area), read: () => area.value.split('\n').map((s) => s.trim()).filter(Boolean) };
+      return { el: field(path, `${label} (one per line)`, description, area), read: () => listValue(area.value.split('\n'), absentWhenEmpty) };
     }
+    case 'enum-set': return buildEnumSet(schema, /** @type {unknown[] | undefined} */ (value) ?? [], path, label, description, absentWhenEmpty);
+    case 'string-list': return buildStringList(/** @type {string[] | undefined} */ (value) ?? [], path, label, description, absentWhenEmpty);
     case 'record': return buildRecord(schema, /** @type {JsonObject} */ (value ?? {}), path, label, description, options);
     case 'list': return buildList(schema, /** @type {unknown[]} */ (value ?? []), path, label, description, options);
     default: {
@@ -240,7 +279,11 @@ function buildObject(schema, value, path, key, options) {
     read: () => {
       /** @type {JsonObject} */
       const out = {};
-      for (const [name, c] of children) { const v = c.read(); if (v !== undefined) out[name] = v; }
+      for (const [name, c] of children) {
+        if (c.el.hidden) continue; // hidden by `visibleWhen`: not part of the value
+        const v = c.read();
+        if (v !== undefined) out[name] = v;
+      }
       if (value.version !== undefined && path === '') out.version = value.version;
       return out;
     },
@@ -248,30 +291,117 @@ function buildObject(schema, value, path, key, options) {
 }
 
 /**
+ * One of several shapes told apart by `kind`. An optional one without a default may be left out
+ * (its first choice, "not set"), so the server applies its documented behaviour for absence.
  * @param {JsonSchema} schema
  * @param {JsonObject | undefined} value
  * @param {string} path
  * @param {string} label
  * @param {string | undefined} description
+ * @param {boolean} optional
  * @param {FormOptions} options
  * @returns {Built}
  */
-function buildKinded(schema, value, path, label, description, options) {
+function buildKinded(schema, value, path, label, description, optional, options) {
   const variants = /** @type {KindedVariant[]} */ (schema.anyOf);
-  const select = h('select', {}, variants.map((v) => h('option', { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind }, v.properties.kind.const)));
+  const select = h('select', {}, optional ? h('option', { value: '', selected: value === undefined }, '— not set (the default applies)') : null,
+    variants.map((v) => h('option', { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind }, v.properties.kind.const)));
   const holder = h('div', { class: 'variant' });
-  /** @type {Built} */
-  let current;
+  /** @type {Built | null} */
+  let current = null;
   const render = () => {
-    const variant = /** @type {KindedVariant} */ (variants.find((v) => v.properties.kind.const === select.value));
+    const variant = variants.find((v) => v.properties.kind.const === select.value);
+    if (!variant) { current = null; holder.replaceChildren(); return; }
     const { kind: _kind, ...rest } = variant.properties;
     current = buildObject({ ...variant, properties: rest }, value?.kind === select.value ? value : {}, path, null, options);
     holder.replaceChildren(current.el);
   };
   select.addEventListener('change', render);
   render();
-  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), field(`${path}/kind`, 'Kind', description, select), holder);
-  return { el, read: () => ({ kind: select.value, .../** @type {JsonObject} */ (current.read()) }) };
+  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), field(`${path}/kind`, 'Kind', description, select), holder, h('p', { class: 'field-error', role: 'alert', hidden: true }));
+  return { el, read: () => (current ? { kind: select.value, .../** @type {JsonObject} */ (current.read()) } : undefined) };
+}
+
+/**
+ * Trimmed, non-empty items; `undefined` for none when the list is optional without a default.
+ * @param {string[]} values
+ * @param {boolean} absentWhenEmpty
+ */
+function listValue(values, absentWhenEmpty) {
+  const items = values.map((s) => s.trim()).filter(Boolean);
+  return items.length === 0 && absentWhenEmpty ? undefined : items;
+}
+
+/**
+ * A list of strings, one input per item (with its own error slot), added and removed by buttons.
+ * @param {string[]} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {boolean} absentWhenEmpty
+ * @returns {Built}
+ */
+function buildStringList(value, path, label, description, absentWhenEmpty) {
+  const singular = label.replace(/s$/, '');
+  /** @type {HTMLInputElement[]} */
+  const inputs = [];
+  const list = h('ol', { class: 'item-list string-list' });
+  const redraw = () => {
+    list.replaceChildren(...inputs.map((input, i) => h('li', { class: 'item-row' },
+      field(`${path}/${i}`, `${singular} ${i + 1}`, null, input),
+      h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${singular} ${i + 1}`, onclick: () => { inputs.splice(i, 1); redraw(); } }, 'Remove'))));
+  };
+  /** @param {string} text */
+  const add = (text) => inputs.push(h('input', { type: 'url', value: text, autocomplete: 'off', spellcheck: false, id: nextId('f') }));
+  value.forEach(add);
+  redraw();
+  const addButton = h('button', { type: 'button', class: 'small', onclick: () => { add(''); redraw(); inputs.at(-1)?.focus(); } }, `Add ${singular}`);
+  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null, list, addButton, h('p', { class: 'field-error', role: 'alert', hidden: true }));
+  return { el, read: () => listValue(inputs.map((i) => i.value), absentWhenEmpty) };
+}
+
+/**
+ * A set of allowed values (an array of an enum): one checkbox per value, in the schema's order.
+ * @param {JsonSchema} schema
+ * @param {unknown[]} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {boolean} absentWhenEmpty
+ * @returns {Built}
+ */
+function buildEnumSet(schema, value, path, label, description, absentWhenEmpty) {
+  const choices = /** @type {JsonSchema[]} */ (schema.items?.anyOf ?? []).map((v) => /** @type {string} */ (v.const));
+  const boxes = choices.map((choice) => h('input', { type: 'checkbox', value: choice, checked: value.includes(choice), id: nextId('f') }));
+  const el = h('fieldset', { dataset: { path }, class: 'enum-set' }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null,
+    h('div', { class: 'choices' }, boxes.map((box) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, box.value)))),
+    h('p', { class: 'field-error', role: 'alert', hidden: true }));
+  return { el, read: () => { const checked = boxes.filter((b) => b.checked).map((b) => b.value); return checked.length === 0 && absentWhenEmpty ? undefined : checked; } };
+}
+
+/**
+ * A write-only secret. Once stored, the form shows that it is set, never its value (the server
+ * holds a digest), and sends back what it read so that saving the form keeps it; a new one is typed.
+ * @param {JsonSchema} schema
+ * @param {unknown} value
+ * @param {string} path
+ * @param {string} label
+ * @param {string | undefined} description
+ * @param {boolean} required
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
+function buildWriteOnly(schema, value, path, label, description, required, options) {
+  if (typeof value === 'string' && value !== '') {
+    const el = h('div', { class: 'field', dataset: { path } },
+      h('p', { class: 'stored-secret' }, h('strong', {}, `${label}: `), 'set (hidden)'),
+      h('div', { class: 'form-actions' }, options.writeOnlyActions?.(path)),
+      h('p', { class: 'field-error', role: 'alert', hidden: true }));
+    return { el, read: () => value };
+  }
+  const input = h('input', { type: 'text', value: '', autocomplete: 'off', spellcheck: false });
+  const hint = `${description ?? ''} Shown only now, while you type it: once saved it is never displayed again.`.trim();
+  return { el: field(path, label, hint, input), read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value) };
 }
 
 /**

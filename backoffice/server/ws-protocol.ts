@@ -12,6 +12,12 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers']);
 /** Read-only or whole-configuration resources reachable with `op: "get"` / `"action"`. */
 export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import']);
+/**
+ * The `oauth2` plugin's live grants (runtime state, not configuration): `list` with
+ * `payload.query` `{client?, user?}`, `delete` one by `payload.id`, and `action` `revoke` with a
+ * `payload.query` naming a client and/or a user.
+ */
+export const GRANTS = 'oauth2-grants';
 
 export interface ClientRequest {
   id: string | number;
@@ -53,7 +59,7 @@ export function parseRequest(raw: Buffer): ClientRequest | Reply {
   if (!isPlainObject(message)) return errorReply(null, new BadRequestError('A message is an object with an id'));
   if (id === null) return errorReply(null, new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`));
   if (typeof m.op !== 'string' || !OPS.has(m.op)) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
-  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity))) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES].join(', ')}`));
+  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity) && m.entity !== GRANTS)) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES, GRANTS].join(', ')}`));
   if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload)) return errorReply(id, new BadRequestError('payload must be an object'));
   return m as ClientRequest;
 }
@@ -91,6 +97,7 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
   if (entity === 'plugins' || entity === 'schemas') return { method: 'GET', path: `/api/${entity}` };
   if (entity === 'export') return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };
+  if (entity === GRANTS) return grantsRoute(op, payload, id);
   if (entity === 'global-config') return op === 'update' ? { method: 'PUT', path: '/api/global-config', body: payload.entity } : { method: 'GET', path: '/api/global-config' };
   switch (op) {
     case 'list': return { method: 'GET', path: `/api/${entity}?${listQuery(payload.query)}` };
@@ -101,10 +108,24 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     case 'action': {
       // Never String() a client's value: `{"toString": 1}` would throw a TypeError.
       const action = typeof payload.action === 'string' ? payload.action : '';
-      if (!/^[a-z-]+$/.test(action)) throw new BadRequestError('payload.action is required');
+      // Segments of lower-case words: `rotate-secret`, or a plugin's own `plugins/oauth2/provision-key`.
+      if (!ACTION.test(action)) throw new BadRequestError('payload.action is required');
       return { method: 'POST', path: `/api/${entity}/${need(id)}/${action}`, body: payload.body };
     }
   }
+}
+
+const ACTION = /^[a-z0-9-]+(?:\/[a-z0-9-]+)*$/;
+
+function grantsRoute(op: ClientRequest['op'], payload: Record<string, unknown>, id: string | undefined): { method: string; path: string } {
+  const base = '/api/oauth2/grants';
+  if (op === 'list') return { method: 'GET', path: `${base}?${listQuery(payload.query)}` };
+  if (op === 'delete') {
+    if (!id) throw new BadRequestError('This op needs payload.id');
+    return { method: 'DELETE', path: `${base}/${id}` };
+  }
+  if (op === 'action' && payload.action === 'revoke') return { method: 'POST', path: `${base}/revoke?${listQuery(payload.query)}` };
+  throw new BadRequestError(`${GRANTS} answers list, delete and the action revoke`);
 }
 
 /** `payload.query` as a query string: an object of strings, numbers or booleans. */

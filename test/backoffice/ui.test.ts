@@ -1,31 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import WebSocket from 'ws';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { send } from '../helpers/http.js';
 import { launchBrowser } from './browser.js';
-
-// Screenshots for the docs are written when PORTCULLIS_SCREENSHOTS names a folder (npm run screenshots).
-const SHOTS = process.env.PORTCULLIS_SCREENSHOTS;
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function logIn(page: Page, adminUrl: string, password = ADMIN_PASSWORD): Promise<void> {
-  await page.goto(`${adminUrl}/`);
-  await page.waitForURL(/\/login/);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
-
-const path = (p: string) => `[data-path="${p}"]`;
+import { logIn, shot, path } from './ui-helpers.js';
 
 describe('Back office (real Chromium)', () => {
   let gw: TestGateway;
@@ -142,6 +124,27 @@ describe('Back office (real Chromium)', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator(`${path('/frontend/domains')}.invalid .field-error`).waitFor();
     assert.match(await page.locator(`${path('/backend/targets/0/url')} .field-error`).textContent() ?? '', /pattern|match/i);
+    await context.close();
+  });
+
+  it('makes a JWT verifier with the form\'s defaults: no token source and no key pair named are sent as absent (an empty header source was sent and refused, and ids: [] trusted no key pair)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await logIn(page, gw.adminUrl);
+    await page.goto(`${gw.adminUrl}/#/verifiers/new`);
+    await page.locator(`${path('/name')} input`).fill('Form verifier');
+    await page.getByLabel('ES256', { exact: true }).uncheck(); // algorithms: one checkbox per allowed value
+    // An error on a choice of shapes shows beside it (showErrors used to throw there, showing nothing).
+    await page.locator(`${path('/source/kind')} select`).selectOption('header');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator(`${path('/source')}.invalid > .field-error`).waitFor();
+    await page.locator(`${path('/source/kind')} select`).selectOption('');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'JWT verifier: Form verifier' }).waitFor();
+    const stored = (await gw.admin('GET', '/api/jwt-verifiers')).json().find((v: any) => v.name === 'Form verifier');
+    assert.equal(stored.source, undefined);
+    assert.deepEqual(stored.keys, { kind: 'keypairs' });
+    assert.deepEqual(stored.algorithms, ['RS256']);
     await context.close();
   });
 

@@ -46,7 +46,7 @@ function assertClientError(reply: Reply, message: string): void {
 }
 
 const OPS = ['list', 'get', 'create', 'update', 'delete', 'action'];
-const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'plugins', 'schemas', 'export', 'import'];
+const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'plugins', 'schemas', 'export', 'import', 'oauth2-grants'];
 
 // A crash in the server's message handler leaves a reply pending forever: fail, do not hang.
 describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () => {
@@ -119,6 +119,19 @@ describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () =
       const reply = await ask(JSON.stringify(message));
       assert.equal(reply.id, message.id);
       assert.equal(reply.error?.status, 400, JSON.stringify(reply));
+    }
+  });
+
+  it('reaches the oauth2 grants through list, delete and the revoke action only, and actions through lower-case path segments only', async () => {
+    const listed = await ask(JSON.stringify({ id: 1, op: 'list', entity: 'oauth2-grants', payload: { query: { user: 'nobody' } } }));
+    assert.deepEqual(listed.result, []);
+    const revoked = await ask(JSON.stringify({ id: 2, op: 'action', entity: 'oauth2-grants', payload: { action: 'revoke', query: { client: 'nobody' } } }));
+    assert.deepEqual(revoked.result, { revoked: 0 });
+    assert.equal((await ask(JSON.stringify({ id: 3, op: 'action', entity: 'oauth2-grants', payload: { action: 'revoke' } }))).error?.status, 400, 'revoke names a client or a user');
+    assert.equal((await ask(JSON.stringify({ id: 4, op: 'delete', entity: 'oauth2-grants', payload: { id: 'no-such-grant' } }))).error?.status, 404);
+    for (const op of ['get', 'create', 'update']) assert.equal((await ask(JSON.stringify({ id: 5, op, entity: 'oauth2-grants', payload: { id: 'x' } }))).error?.status, 400, op);
+    for (const action of ['../export', 'plugins//x', 'Rotate', 'plugins/oauth2/']) {
+      assert.equal((await ask(JSON.stringify({ id: 6, op: 'action', entity: 'routes', payload: { id: 'r', action } }))).error?.error_description, 'payload.action is required', action);
     }
   });
 

@@ -1,0 +1,23 @@
+/** What the back-office browser tests share: logging in, docs screenshots, form fields by JSON path. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD } from '../helpers/gateway.js';
+
+// Screenshots for the docs are written when PORTCULLIS_SCREENSHOTS names a folder (npm run screenshots).
+const SHOTS = process.env.PORTCULLIS_SCREENSHOTS;
+export async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function logIn(page: Page, adminUrl: string, password = ADMIN_PASSWORD): Promise<void> {
+  await page.goto(`${adminUrl}/`);
+  await page.waitForURL(/\/login/);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** The form field (or fieldset) drawn for a JSON path of the entity. */
+export const path = (p: string) => `[data-path="${p}"]`;
