@@ -233,10 +233,13 @@ async function routeEditor(id) {
     location.hash = '#/routes';
   } }, 'Delete');
   const hasOAuth2 = !isNew && entity.plugins.some((p) => p.plugin === 'oauth2');
-  const writeOnlyActions = (/** @type {string} */ path) => (hasOAuth2 && /^\/plugins\/\d+\/config\/provisionKey$/.test(path)
+  // The server keeps an oauth2 instance's key across writes (matched by plugin id), so a stored
+  // route with an oauth2 instance has one.
+  const storedSecret = (/** @type {string} */ path) => hasOAuth2 && /^\/plugins\/\d+\/config\/provisionKey$/.test(path);
+  const writeOnlyActions = (/** @type {string} */ path) => (storedSecret(path)
     ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
     : null);
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
 }
 
 /**

@@ -35,6 +35,8 @@ import { h, nextId } from './dom.js';
  * @property {boolean} [global] whether global-only plugins may be chosen
  * @property {Record<string, (value: JsonObject) => boolean>} [visibleWhen] JSON paths shown only while
  *   the predicate holds for the whole form's value; a hidden field is not sent
+ * @property {(path: string) => boolean} [storedSecret] whether the server holds a write-only secret at this path
+ *   (reads never carry it, so the form cannot tell from the value)
  * @property {(path: string) => import('./dom.js').Child} [writeOnlyActions] controls beside a write-only
  *   field that holds a stored value (e.g. a rotate button)
  */
@@ -392,12 +394,15 @@ function buildEnumSet(schema, value, path, label, description, absentWhenEmpty) 
  * @returns {Built}
  */
 function buildWriteOnly(schema, value, path, label, description, required, options) {
-  if (typeof value === 'string' && value !== '') {
+  // Reads never carry the secret: a stored one is known from the entity (`storedSecret`). Omitted on
+  // save, the server keeps it.
+  const stored = (typeof value === 'string' && value !== '') || options.storedSecret?.(path) === true;
+  if (stored) {
     const el = h('div', { class: 'field', dataset: { path } },
       h('p', { class: 'stored-secret' }, h('strong', {}, `${label}: `), 'set (hidden)'),
       h('div', { class: 'form-actions' }, options.writeOnlyActions?.(path)),
       h('p', { class: 'field-error', role: 'alert', hidden: true }));
-    return { el, read: () => value };
+    return { el, read: () => (typeof value === 'string' && value !== '' ? value : undefined) };
   }
   const input = h('input', { type: 'text', value: '', autocomplete: 'off', spellcheck: false });
   const hint = `${description ?? ''} Shown only now, while you type it: once saved it is never displayed again.`.trim();
