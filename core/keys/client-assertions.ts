@@ -147,7 +147,7 @@ export class ClientAssertionVerifier {
     if (!client || !isClientActive(client)) throw new InvalidClientError('Client authentication failed');
     if (client.key.tokenEndpointAuthMethod !== 'private_key_jwt') throw new InvalidClientError('This client is not registered for private_key_jwt');
     const key = await this.#keyFor(client.key, kid);
-    if (!key || (key.alg !== undefined && key.alg !== alg)) throw new InvalidClientError('The client assertion is signed by a key not registered for this client');
+    if (!key || (key.alg !== undefined && key.alg !== alg) || !algorithmFits(alg, key.key)) throw new InvalidClientError('The client assertion is signed by a key not registered for this client');
     const { clockSkewSeconds: skew, maxLifetimeSeconds: maxLifetime } = this.#options;
     let payload: JWTPayload;
     try {
@@ -183,9 +183,23 @@ export class ClientAssertionVerifier {
       try { keys = importRegisteredKeys(client.jwks); } catch { keys = []; }
       this.#registered.set(client, keys);
     }
-    if (kid !== undefined) return keys.find((k) => k.kid === kid) ?? null;
-    return keys.length === 1 ? keys[0]! : null;
+    const named = kid === undefined ? undefined : keys.find((k) => k.kid === kid);
+    if (named) return named;
+    // A `kid` is a hint (RFC 7515 §4.1.4): a single registered key without one (a PEM key or
+    // certificate has none) is the key, whatever the client's library names it.
+    return keys.length === 1 && keys[0]!.kid === undefined ? keys[0]! : null;
   }
+}
+
+const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Whether `alg` is an algorithm of this key's type (and curve). */
+function algorithmFits(alg: string, key: KeyObject): boolean {
+  const type = key.asymmetricKeyType;
+  if (alg.startsWith('RS')) return type === 'rsa';
+  if (alg.startsWith('PS')) return type === 'rsa' || type === 'rsa-pss';
+  if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448';
+  return type === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[alg];
 }
 
 function assertionErrorMessage(error: unknown): string {

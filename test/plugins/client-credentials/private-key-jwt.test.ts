@@ -1,10 +1,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
-import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK, type CryptoKey } from 'jose';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, importPKCS8, type JWK, type CryptoKey } from 'jose';
 import { createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { basic } from '../../helpers/http.js';
@@ -12,6 +16,18 @@ import { oauthGateway, form, SECRET, TOKEN_PATH, INTROSPECT_PATH } from './fixtu
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const PROVISION_KEY = 'provision-key-0123456789abcdef-0123456789';
+
+/** A self-signed EC P-256 certificate and its private key, made with the system's openssl. */
+function selfSignedCertificate(): { certificate: string; privateKeyPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-client-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=cert-client',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    return { certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'), privateKeyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A client's JWKS published by a real local HTTP server, counting the fetches. */
 async function startJwksServer(keys: () => JWK[]): Promise<{ url: string; fetches: () => number; close(): Promise<void> }> {
@@ -105,6 +121,22 @@ describe('Plugin: client-credentials (private_key_jwt client authentication, RFC
     const config = await client.discovery(new URL(gw.proxyUrl), 'pem-client', undefined, client.PrivateKeyJwt(rsKey.privateKey), { execute: [client.allowInsecureRequests], algorithm: 'oauth2' });
     const tokens = await client.clientCredentialsGrant(config);
     assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  });
+
+  it('accepts keys registered inline: a JWK Set (EdDSA), an X.509 certificate, a PEM key whatever kid the client sends', async () => {
+    const ed = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const { certificate, privateKeyPem } = selfSignedCertificate();
+    for (const body of [
+      { clientId: 'jwk-client', clientName: 'Inline JWK Set', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ ...await exportJWK(ed.publicKey), kid: 'ed-1', alg: 'EdDSA' }] } },
+      { clientId: 'cert-client', clientName: 'Registered certificate', tokenEndpointAuthMethod: 'private_key_jwt', jwks: certificate },
+    ]) assert.equal((await gw.admin('POST', '/api/apikeys', body)).status, 201);
+    const as = (clientId: string) => ({ iss: clientId, sub: clientId });
+    assert.equal((await tokenRequest(await assertion(as('jwk-client'), { key: ed.privateKey, alg: 'EdDSA', kid: 'ed-1' }))).status, 200);
+    assertInvalidClient(await tokenRequest(await assertion(as('jwk-client'), { key: ed.privateKey, alg: 'EdDSA', kid: 'ed-2' })), /not registered/);
+    assertInvalidClient(await tokenRequest(await assertion(as('jwk-client'), { key: esKey.privateKey, alg: 'ES256', kid: 'ed-1' })), /not registered/);
+    const certKey = await importPKCS8(privateKeyPem, 'ES256');
+    assert.equal((await tokenRequest(await assertion(as('cert-client'), { key: certKey, kid: null }))).status, 200);
+    assert.equal((await tokenRequest(await assertion(as('pem-client'), { key: rsKey.privateKey, alg: 'RS256', kid: 'thumbprint-from-the-client' }))).status, 200);
   });
 
   it('accepts the token endpoint URL, the issuer, and the URL of the endpoint receiving the assertion as audience', async () => {
