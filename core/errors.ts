@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   forbidden: 403,
   insufficient_scope: 403,
   cors_origin_not_allowed: 403,
+  ip_not_allowed: 403,
   not_found: 404,
   no_route: 404,
   method_not_allowed: 405,
@@ -121,6 +122,7 @@ export class UnauthorizedError extends GatewayError { constructor(message: strin
 export class InvalidBearerTokenError extends GatewayError { constructor(message: string, realm: string, challenges = bearerChallenge(realm)) { super(401, 'invalid_token', message, { headers: { 'www-authenticate': challenges.replace(bearerChallenge(realm), () => bearerChallenge(realm, { error: 'invalid_token', description: message })) } }); } }
 export class InsufficientScopeError extends GatewayError { constructor(message: string, scope: string, realm: string) { super(403, 'insufficient_scope', message, { headers: { 'www-authenticate': bearerChallenge(realm, { error: 'insufficient_scope', description: message, scope }) } }); } }
 export class CorsOriginNotAllowedError extends GatewayError { constructor(origin: string) { super(403, 'cors_origin_not_allowed', `Origin ${origin} is not allowed`); } }
+export class IpNotAllowedError extends GatewayError { constructor(message = 'Your IP address is not allowed') { super(403, 'ip_not_allowed', message); } }
 
 // ── OAuth 2.0 / bearer token errors (RFC 6749 §5.2, RFC 6750 §3.1) ──────────
 export class OAuthError extends GatewayError {}

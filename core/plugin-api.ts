@@ -23,7 +23,7 @@ export { RequestContext, type ContextAttributes, type ResponseHead } from './htt
 export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
 export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
-export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient } from './http/oauth-request.js';
+export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient, type ClientAuthentication } from './http/oauth-request.js';
 export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
 
 // Errors: every code is declared in errors.ts
@@ -46,5 +46,7 @@ export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quo
 
 // Keys, tokens and the clients behind them
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
-export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient } from './keys/clients.js';
+export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, TOKEN_ENDPOINT_AUTH_METHODS, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type TokenEndpointAuthMethod, type RegisteredKeys } from './keys/clients.js';
+export { ClientAssertionVerifier, clientAuthProblems, importRegisteredKeys, ASSERTION_SIGNING_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionSettingsSchema, type ClientAssertionOptions, type AssertionAudience } from './keys/client-assertions.js';
+export { RemoteKeySet, discoveredJwksUri, fetchJson, type ResolvedKey, type RemoteOptions } from './keys/remote-keys.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

@@ -1,7 +1,8 @@
 /**
  * Shared steps of the OAuth endpoints: method and transport checks, the bounded body parser
  * (form, multipart or JSON), and client authentication (client_secret_basic /
- * client_secret_post, RFC 6749 §2.3.1) against the client directory (the API keys).
+ * client_secret_post, RFC 6749 §2.3.1, and private_key_jwt, RFC 7523) against the client directory
+ * (the API keys).
  */
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../errors.js';
@@ -9,6 +10,7 @@ import { mediaType, readBody, isJsonMediaType } from './http-utils.js';
 import type { RequestContext } from './context.js';
 import type { ClientDirectory, IndexedClient } from '../keys/clients.js';
 import { multipartBoundary, parseMultipartFields } from './multipart.js';
+import { CLIENT_ASSERTION_TYPE, type AssertionAudience, type ClientAssertionVerifier } from '../keys/client-assertions.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -95,14 +97,29 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-/** Authenticate the client by exactly one method; unknown, disabled, expired or wrong: invalid_client. */
-export function authenticateClient(req: IncomingMessage, params: Map<string, string>, clients: ClientDirectory): AuthenticatedClient {
+/** What an endpoint authenticates its clients against. */
+export interface ClientAuthentication {
+  readonly clients: ClientDirectory;
+  /** Checks `private_key_jwt` assertions; null where the endpoint accepts secrets only. */
+  readonly assertions: ClientAssertionVerifier | null;
+}
+
+/**
+ * Authenticate the client by exactly one method: client_secret_basic, client_secret_post or
+ * private_key_jwt (RFC 7523 §2.2, addressed to one of `audience.audiences`). Unknown, disabled,
+ * expired, wrong, or a method other than the one the client is registered for: invalid_client.
+ */
+export async function authenticateClient(req: IncomingMessage, params: Map<string, string>, auth: ClientAuthentication, audience: AssertionAudience): Promise<AuthenticatedClient> {
   const header = req.headers.authorization;
   const basic = header !== undefined && /^basic /i.test(header);
+  const assertion = params.get('client_assertion');
+  const assertionType = params.get('client_assertion_type');
+  const byAssertion = assertion !== undefined || assertionType !== undefined;
+  if ([basic, params.has('client_secret'), byAssertion].filter(Boolean).length > 1) throw new InvalidRequestError('Use one client authentication method, not several');
+  if (byAssertion) return { key: await assertedClient(assertion, assertionType, params.get('client_id'), auth, audience), basic: false };
   let clientId: string | undefined;
   let secret: string | undefined;
   if (basic) {
-    if (params.has('client_secret')) throw new InvalidRequestError('Use one client authentication method, not several');
     const decoded = Buffer.from(header!.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     try {
@@ -112,15 +129,25 @@ export function authenticateClient(req: IncomingMessage, params: Map<string, str
   } else {
     clientId = params.get('client_id');
     secret = params.get('client_secret');
-    if (clientId === undefined || secret === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post)');
+    if (clientId === undefined || secret === undefined) throw new InvalidClientError(`Client authentication is required (${auth.assertions ? 'client_secret_basic, client_secret_post or private_key_jwt' : 'client_secret_basic or client_secret_post'})`);
   }
-  const client = clients.authenticate(clientId, secret ?? '');
+  const client = auth.clients.authenticate(clientId, secret ?? '');
   if (!client) throw new InvalidClientError('Client authentication failed', basic);
+  const registered = client.key.tokenEndpointAuthMethod;
+  const used = basic ? 'client_secret_basic' : 'client_secret_post';
+  if (registered !== undefined && registered !== used) throw new InvalidClientError(`This client is registered for ${registered}, not ${used}`, basic);
   return { key: client, basic };
 }
 
-/** Parameters of client authentication (client_secret_post), known to every endpoint. */
-export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret'] as const;
+async function assertedClient(assertion: string | undefined, type: string | undefined, clientId: string | undefined, auth: ClientAuthentication, audience: AssertionAudience): Promise<IndexedClient> {
+  if (assertion === undefined || type === undefined) throw new InvalidRequestError('client_assertion and client_assertion_type go together');
+  if (type !== CLIENT_ASSERTION_TYPE) throw new InvalidClientError(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+  if (!auth.assertions) throw new InvalidClientError('This endpoint does not accept client assertions');
+  return auth.assertions.verify(assertion, clientId, audience);
+}
+
+/** Parameters of client authentication (client_secret_post, private_key_jwt), known to every endpoint. */
+export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 
 /** A required parameter. */
 export function requireParam(params: Map<string, string>, name: string): string {

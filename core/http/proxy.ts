@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIPv4 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -231,7 +231,7 @@ export class ProxyHandler {
     let id = req.headers['x-request-id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
     headers['x-request-id'] = id;
-    const clientIp = trusted && typeof priorFor === 'string' ? priorFor.split(',')[0]!.trim() : remote;
+    const clientIp = trusted && typeof priorFor === 'string' ? forwardedClient(priorFor, remote, this.#trusted!) : remote;
     return new RequestContext({
       req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search,
       scheme, clientIp, upstreamHeaders: headers, log: this.#log,
@@ -343,6 +343,35 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
   const comma = v.indexOf(',');
   return (comma === -1 ? v : v.slice(0, comma)).trim();
+}
+
+/**
+ * The client behind trusted proxies: X-Forwarded-For read from the right (the entry our peer
+ * appended), skipping the addresses of trusted proxies; the first other address is the client.
+ * Entries further left were written by that client and prove nothing (taking the left-most one let
+ * any client pick its address through a proxy that appends). A malformed entry stops the walk at
+ * the last address a trusted proxy vouched for.
+ */
+function forwardedClient(forwardedFor: string, remote: string, trusted: BlockList): string {
+  const entries = forwardedFor.split(',');
+  let client = remote;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = forwardedAddress(entries[i]!.trim());
+    if (address === null) return client;
+    client = address;
+    if (!trusted.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) return address;
+  }
+  return client;
+}
+
+/** An X-Forwarded-For entry's address; some proxies add a port (`1.2.3.4:5678`, `[2001:db8::1]:443`). */
+function forwardedAddress(entry: string): string | null {
+  if (isIP(entry) !== 0 && !entry.includes('%')) return stripMappedPrefix(entry);
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/.exec(entry);
+  if (bracketed && isIPv6(bracketed[1]!)) return stripMappedPrefix(bracketed[1]!);
+  const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(entry);
+  if (withPort && isIPv4(withPort[1]!)) return withPort[1]!;
+  return null;
 }
 
 function stripMappedPrefix(address: string): string {

@@ -8,6 +8,13 @@ import type { InjectionToken } from 'tsyringe';
 /** Metadata of a client naming the key pair that signs its access tokens. */
 export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
 
+/** How a client authenticates at the token endpoints (RFC 7591 §2 names; `none`: a public client). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+/** Public keys registered on a client: a JWK Set, or a PEM public key or X.509 certificate. */
+export type RegisteredKeys = { readonly keys: ReadonlyArray<Readonly<Record<string, unknown>>> } | string;
+
 /** What a token service may know of a client. */
 export interface OAuthClient {
   readonly clientId: string;
@@ -21,6 +28,15 @@ export interface OAuthClient {
   readonly clientType?: 'confidential' | 'public';
   /** Grant types the client may use; absent: every grant the endpoint enables. */
   readonly grantTypes?: readonly string[];
+  /**
+   * How the client authenticates at the token endpoints; absent: its secret, by Basic or in the body
+   * (or `none` for a public client). A client registered for one method is refused with any other.
+   */
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** `private_key_jwt`: where the client publishes the public keys of its assertions. */
+  readonly jwksUri?: string;
+  /** `private_key_jwt`: the client's public keys, registered on it (instead of `jwksUri`). */
+  readonly jwks?: RegisteredKeys;
   /** When the client was created (ISO 8601): tokens issued before belong to an earlier client of that id. */
   readonly createdAt?: string;
 }

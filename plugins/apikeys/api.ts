@@ -9,7 +9,7 @@ import { EntityService } from '../../core/plugin-api.js';
 import { ROUTES, type Route } from '../../core/plugin-api.js';
 import { BadRequestError, NotFoundError } from '../../core/plugin-api.js';
 import { RevocationList } from '../../core/plugin-api.js';
-import { APIKEYS, generateSecret, hashSecret, type ApiKey } from './entity.js';
+import { APIKEYS, generateSecret, hashSecret, hasNoSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';
 
 @injectable()
@@ -46,7 +46,7 @@ export class ApiKeysAdmin implements AdminExtension {
           let secret: string | undefined;
           if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
             const record = input as Record<string, unknown>;
-            if (record.clientType !== 'public' && record.clientSecret === undefined && record.clientSecretHash === undefined) record.clientSecret = generateSecret();
+            if (!hasNoSecret(record as Pick<ApiKey, 'clientType' | 'tokenEndpointAuthMethod'>) && record.clientSecret === undefined && record.clientSecretHash === undefined) record.clientSecret = generateSecret();
             if (typeof record.clientSecret === 'string') secret = record.clientSecret;
           }
           const stored = await entities.create(APIKEYS, input);
@@ -57,7 +57,7 @@ export class ApiKeysAdmin implements AdminExtension {
         method: 'POST', path: `/api/${APIKEYS}/:clientId/rotate-secret`,
         async handler({ params }) {
           const current = entities.get(APIKEYS, params.clientId!) as ApiKey;
-          if (current.clientType === 'public') throw new BadRequestError('A public client has no secret to rotate');
+          if (hasNoSecret(current)) throw new BadRequestError(`A ${current.tokenEndpointAuthMethod === 'private_key_jwt' ? 'private_key_jwt' : 'public'} client has no secret to rotate`);
           const secret = generateSecret();
           const stored = await entities.replace(APIKEYS, current.clientId, { ...current, clientSecretHash: hashSecret(secret) });
           return { body: { ...entities.present(APIKEYS, stored), clientSecret: secret } };

@@ -8,12 +8,15 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference } from '../../core/plugin-api.js';
+import { clientAuthProblems, DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference } from '../../core/plugin-api.js';
 import { JWT_SIGN_KEYPAIR, KEYPAIRS } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 
 export const APIKEYS = 'apikeys';
 const SECRET_SCHEME = 'sha256';
+
+/** A public JWK: string members (`kty`, `kid`, `n`, `e`, `crv`, `x`, `y`…) and string lists (`x5c`, `key_ops`). */
+const Jwk = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Union([Type.String({ maxLength: 16_384 }), Type.Array(Type.String({ maxLength: 16_384 }), { maxItems: 10 })]), { maxProperties: 30 });
 
 export const ApiKeySchema = Type.Object({
   clientId: { ...EntityId, description: 'Public identifier of the key (generated when absent).' },
@@ -33,6 +36,12 @@ export const ApiKeySchema = Type.Object({
   redirectUris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$' }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'OAuth2 redirect URIs (absolute, no fragment), compared by exact string match (RFC 6749 §3.1.2, RFC 9700 §4.1).' })),
   clientType: Type.Optional(Type.Union([Type.Literal('confidential'), Type.Literal('public')], { default: 'confidential', description: 'OAuth2 client type (RFC 6749 §2.1): a `public` client (a browser or mobile app) has no secret and must use PKCE.' })),
   grantTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal('client_credentials'), Type.Literal('password'), Type.Literal('implicit')]), { maxItems: 5, uniqueItems: true, description: 'OAuth2 grant types this client may use (`password` and `implicit` are legacy, see the oauth2 plugin); absent: every grant the route enables.' })),
+  tokenEndpointAuthMethod: Type.Optional(Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt'), Type.Literal('none')], { description: 'How the client authenticates at the token endpoints (RFC 7591 names); absent: its secret, by Basic or in the body. `private_key_jwt`: a JWT assertion signed with its own key (RFC 7523), checked against `jwksUri` or `jwks`, and no secret; `none`: a public client. Any other method is refused.' })),
+  jwksUri: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, pattern: '^https?://[^\\s#]+$', description: '`private_key_jwt`: URL of the JWK Set holding the public keys of the client\'s assertions (cached; refetched on an unknown `kid`).' })),
+  jwks: Type.Optional(Type.Union([
+    Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: 20 }) }, { additionalProperties: false }),
+    Type.String({ minLength: 1, maxLength: 16_384, pattern: '-----BEGIN ', description: 'A PEM public key or X.509 certificate.' }),
+  ], { description: '`private_key_jwt`: the public keys of the client\'s assertions, registered here instead of a `jwksUri`: a JWK Set (`{"keys": [...]}`) or a PEM public key or certificate. Asymmetric keys only.' })),
   metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Free string map; `jwt-sign-keypair` names the key pair that signs this key\'s tokens.' }),
   tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS }),
   ...EntityMeta,
@@ -100,23 +109,31 @@ const DUMMY = secretVerifier(hashSecret(generateSecret()));
 const NEVER: SecretVerifier = { verify: (secret) => { DUMMY.verify(secret); return false; } };
 export const UNKNOWN_KEY_VERIFIER = NEVER;
 
+/** Whether the key authenticates without a secret: a public client, or one signing assertions. */
+export function hasNoSecret(key: Pick<ApiKey, 'clientType' | 'tokenEndpointAuthMethod'>): boolean {
+  return key.clientType === 'public' || key.tokenEndpointAuthMethod === 'none' || key.tokenEndpointAuthMethod === 'private_key_jwt';
+}
+
 /** Hooks that turn a written key into its stored form. */
 export function apiKeyHooks(): EntityHooks<ApiKey> {
   return {
     generateId: generateClientId,
     check(key, ctx) {
-      if (key.clientType === 'public') {
+      const authProblems = clientAuthProblems(key);
+      if (authProblems.length > 0) return authProblems;
+      if (hasNoSecret(key)) {
         // A public client cannot keep a secret (RFC 6749 §2.1): accepting one would pretend it can.
-        if (key.clientSecret !== undefined || key.clientSecretHash !== undefined) return [{ path: '/clientSecret', message: 'A public client has no secret' }];
+        // A private_key_jwt client has none either: a secret beside its key would be a second, weaker door.
+        if (key.clientSecret !== undefined || key.clientSecretHash !== undefined) return [{ path: '/clientSecret', message: key.tokenEndpointAuthMethod === 'private_key_jwt' ? 'A private_key_jwt client has no secret' : 'A public client has no secret' }];
         return [];
       }
       if (!ctx.previous && !key.clientSecret && !key.clientSecretHash) return [{ path: '/clientSecret', message: 'A secret is required (send none to the create endpoint to have one generated)' }];
       return [];
     },
     prepare({ clientSecret, ...rest }, ctx) {
-      if (rest.clientType === 'public') {
-        const { clientSecretHash: _none, ...publicKey } = rest;
-        return publicKey;
+      if (hasNoSecret(rest)) {
+        const { clientSecretHash: _none, ...withoutSecret } = rest;
+        return rest.tokenEndpointAuthMethod === 'none' ? { ...withoutSecret, clientType: 'public' } : withoutSecret;
       }
       const clientSecretHash = clientSecret !== undefined ? hashSecret(clientSecret) : rest.clientSecretHash ?? ctx.previous?.clientSecretHash;
       return { ...rest, clientSecretHash };

@@ -15,7 +15,9 @@ import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
-import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, LOGGER, STATE_STORE, type BootConfig, type StateStore } from '../../core/plugin-api.js';
+import { ClientAssertionVerifier, ASSERTION_SIGNING_ALGORITHMS, type ClientAuthentication } from '../../core/plugin-api.js';
+import type { Logger } from 'pino';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
@@ -40,12 +42,16 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #clients: ClientDirectory;
   readonly #revocations: RevocationList;
   readonly #boot: BootConfig;
+  readonly #state: StateStore;
+  readonly #log: Logger;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger) {
     this.#keys = keys;
     this.#clients = clients;
     this.#revocations = revocations;
     this.#boot = boot;
+    this.#state = state;
+    this.#log = log;
   }
 
   checkConfig(config: ClientCredentialsConfig): ErrorDetail[] {
@@ -82,13 +88,17 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     /** Where the endpoints are published: under the issuer's origin. */
     const originOf = config.issuerFromHost ? hostIssuer : () => new URL(configuredIssuer()).origin;
     const verifyOptions = { issuer: config.issuer, keys, clients, revocations };
+    const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: this.#state, log: this.#log }, config.clientAssertion) };
 
     /** The first steps of every client-authenticated endpoint: POST, transport, body, client. */
     async function authenticatedPost(ctx: RequestContext, known: ReadonlySet<string>) {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx, config.secure);
       const params = await readParams(ctx.req, known);
-      const client = authenticateClient(ctx.req, params, clients);
+      // RFC 7523 §3: an assertion is addressed to the token endpoint or the issuer; the endpoint
+      // receiving it (introspection, revocation) is accepted too, as real clients send either.
+      const origin = originOf(ctx);
+      const client = await authenticateClient(ctx.req, params, auth, { audiences: [origin + paths.token, issuerOf(ctx), origin + ctx.path] });
       ctx.consumer = client.key.key.clientId;
       return { params, client };
     }
@@ -150,7 +160,8 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       requireMethod(ctx, ['GET', 'HEAD']);
       const issuer = issuerOf(ctx);
       const origin = originOf(ctx);
-      const methods = ['client_secret_basic', 'client_secret_post'];
+      const methods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+      const algorithms = [...ASSERTION_SIGNING_ALGORITHMS];
       ctx.respond(200, {
         issuer,
         token_endpoint: origin + paths.token,
@@ -160,8 +171,11 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         grant_types_supported: ['client_credentials'],
         response_types_supported: [],
         token_endpoint_auth_methods_supported: methods,
+        token_endpoint_auth_signing_alg_values_supported: algorithms,
         introspection_endpoint_auth_methods_supported: methods,
+        introspection_endpoint_auth_signing_alg_values_supported: algorithms,
         revocation_endpoint_auth_methods_supported: methods,
+        revocation_endpoint_auth_signing_alg_values_supported: algorithms,
       }, {
         'cache-control': `public, max-age=${config.jwksMaxAgeSeconds}`,
         // A shared cache must not serve one host's document to another.

@@ -1,6 +1,6 @@
 /** Config schema of the `client-credentials` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from '../../core/plugin-api.js';
+import { ClientAssertionSettingsSchema, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from '../../core/plugin-api.js';
 
 export const ClientCredentialsConfigSchema = Type.Object({
   domain: Type.String({ minLength: 1, maxLength: 1000, default: '*', description: 'Regular expression on the Host (without port, anchored) where the endpoints answer; `*` for any host.' }),
@@ -12,6 +12,7 @@ export const ClientCredentialsConfigSchema = Type.Object({
   audience: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'The `aud` of issued tokens; default: the issuer.' })),
   basePath: Type.String({ maxLength: 1000, pattern: '^/[^?#\\s]*[^/?#\\s]$', default: '/.well-known/otoroshi/oauth', description: 'Where the endpoints live (`/jwks.json`, `/token`, `/token/introspect`, `/token/revoke`).' }),
   jwksMaxAgeSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 300, description: 'Cache-Control max-age of the JWKS document.' }),
+  clientAssertion: ClientAssertionSettingsSchema,
 }, { additionalProperties: false });
 
 export type ClientCredentialsConfig = Static<typeof ClientCredentialsConfigSchema>;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
 import { readCookie } from '../../core/plugin-api.js';
-import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
+import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from '../../core/plugin-api.js';
 import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
 import { claimOf } from './claims.js';
 

@@ -11,7 +11,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, CLIENT_KIND, STATE_STORE, RevocationList, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, STATE_STORE, RevocationList, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
+import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
+import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
@@ -46,11 +48,15 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #clients: ClientDirectory;
   readonly #grants: GrantStore;
   readonly #revocations: RevocationList;
+  readonly #state: StateStore;
+  readonly #log: Logger;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, @inject(LOGGER) log: Logger) {
     this.#clients = clients;
     this.#grants = new GrantStore(state);
     this.#revocations = revocations;
+    this.#state = state;
+    this.#log = log;
   }
 
   checkConfig(config: OAuth2Config): ErrorDetail[] {
@@ -79,6 +85,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const familyTtlMs = (Math.max(refreshTtl, accessTtl) + 60) * 1000;
     const realm = config.realm;
     const allowedScopes = new Set(config.scopes);
+    const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: this.#state, log: this.#log }, config.clientAssertion) };
     const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
     const matchesProvisionKey = secretMatcher(config.provisionKey);
     const requireSecure = httpsRequirement(config);
@@ -105,15 +112,25 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
      * The client of a token-endpoint request: confidential clients authenticate (Basic or post);
      * a public client names itself by `client_id` alone (it has no secret; PKCE protects it).
      */
-    function requestingClient(ctx: RequestContext, params: Map<string, string>): IndexedClient {
-      if (ctx.req.headers.authorization !== undefined || params.has('client_secret')) {
-        return authenticateClient(ctx.req, params, clients).key;
+    async function requestingClient(ctx: RequestContext, params: Map<string, string>): Promise<IndexedClient> {
+      if (ctx.req.headers.authorization !== undefined || params.has('client_secret') || params.has('client_assertion') || params.has('client_assertion_type')) {
+        return (await authenticateClient(ctx.req, params, auth, assertionAudience(ctx))).key;
       }
       const clientId = params.get('client_id');
       if (clientId === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post, or client_id for a public client)');
       const client = clients.get(clientId);
       if (!client || client.key.clientType !== 'public' || !isClientActive(client)) throw new InvalidClientError('Client authentication failed');
       return client;
+    }
+
+    /**
+     * RFC 7523 §3: the route has no issuer of its own, so an assertion is addressed to the route's
+     * token endpoint or to the endpoint receiving it, on the host the client called.
+     */
+    function assertionAudience(ctx: RequestContext): AssertionAudience {
+      const origin = `${ctx.scheme}://${(ctx.req.headers.host ?? ctx.host).toLowerCase()}`;
+      const tokenPath = ctx.path.replace(/\/oauth2\/[a-z]+$/, '/oauth2/token');
+      return { audiences: [origin + tokenPath, origin + ctx.path] };
     }
 
     async function issue(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, withRefresh: boolean, tokens: TokenPair = { accessToken: newToken(), refreshToken: newToken() }): Promise<void> {
@@ -214,7 +231,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx);
       const params = await readParams(ctx.req, TOKEN_PARAMS);
-      const client = requestingClient(ctx, params);
+      const client = await requestingClient(ctx, params);
       ctx.consumer = client.key.clientId;
       const grantType = requireParam(params, 'grant_type');
       if (grantType === 'authorization_code' && config.enableAuthorizationCode) return authorizationCodeGrant(ctx, params, client);
@@ -318,7 +335,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
-      const client = requestingClient(ctx, params);
+      const client = await requestingClient(ctx, params);
       const value = requireParam(params, 'token');
       const found = await findToken(value, params.get('token_type_hint'));
       // An unknown token is fine (§2.2): the client's goal is reached.
@@ -337,7 +354,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
       // Confidential clients only: introspection tells a token's user, not for anyone who asks.
-      authenticateClient(ctx.req, params, clients);
+      await authenticateClient(ctx.req, params, auth, assertionAudience(ctx));
       const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
       const owner = found ? clients.get(found.record.clientId) : undefined;
       if (!found || !owner || !isClientActive(owner) || revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat)) return ctx.respond(200, { active: false }, NO_STORE);

@@ -1,6 +1,6 @@
 /** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret } from '../../core/plugin-api.js';
+import { ClientAssertionSettingsSchema, MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
 
@@ -28,6 +28,7 @@ export const OAuth2ConfigSchema = Type.Object({
     methods: Type.Array(Type.String({ pattern: '^[A-Z]{1,16}$', maxLength: 16 }), { default: [], maxItems: 16, description: 'HTTP methods the rule applies to; empty: every method.' }),
     scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Scopes the token must all carry.' }),
   }, { additionalProperties: false }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes required on the protected route, per path and method; the first matching rule decides (403 insufficient_scope), and a request no rule matches needs a valid token only.' }),
+  clientAssertion: ClientAssertionSettingsSchema,
   realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\\\x00-\\x1f\\x7f]+$', default: 'portcullis', description: 'Realm of the `WWW-Authenticate: Bearer` challenges.' }),
 }, { additionalProperties: false });
 

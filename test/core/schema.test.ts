@@ -14,6 +14,7 @@ import { ClientCredentialsConfigSchema } from '../../plugins/client-credentials/
 import { OAuth2ConfigSchema } from '../../plugins/oauth2/schema.js';
 import { HeadersConfigSchema } from '../../plugins/headers/schema.js';
 import { CorsConfigSchema } from '../../plugins/cors/schema.js';
+import { IpRestrictionConfigSchema } from '../../plugins/ip-restriction/schema.js';
 
 describe('Core: schemas', () => {
   describe('date-time format', () => {
@@ -71,7 +72,7 @@ describe('Core: schemas', () => {
         ...registry.all().map((k) => [k.name, k.schema] as [string, TSchema]),
         ['keypairs', KEYPAIR_KIND.schema], ['apikeys', APIKEY_KIND.schema], ['jwt-verifiers', JWT_VERIFIER_KIND.schema],
         ['apikeys config', ApiKeysConfigSchema], ['jwt-verifier config', JwtVerifierConfigSchema], ['client-credentials config', ClientCredentialsConfigSchema], ['oauth2 config', OAuth2ConfigSchema],
-        ['headers config', HeadersConfigSchema], ['cors config', CorsConfigSchema], ['boot config', BootConfigSchema],
+        ['headers config', HeadersConfigSchema], ['cors config', CorsConfigSchema], ['ip-restriction config', IpRestrictionConfigSchema], ['boot config', BootConfigSchema],
       ];
       const problems = schemas.flatMap(([name, schema]) => unbounded(schema, name, []));
       assert.deepEqual(problems, []);

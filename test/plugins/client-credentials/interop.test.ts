@@ -31,7 +31,7 @@ describe('Plugin: client-credentials (interoperability)', () => {
     assert.equal(meta.token_endpoint, `${gw.proxyUrl}/.well-known/otoroshi/oauth/token`);
     assert.equal(meta.jwks_uri, `${gw.proxyUrl}${JWKS_PATH}`);
     assert.deepEqual(meta.grant_types_supported, ['client_credentials']);
-    assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+    assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
   });
 
   for (const [method, auth] of [['client_secret_post', client.ClientSecretPost(SECRET)], ['client_secret_basic', client.ClientSecretBasic(SECRET)]] as const) {

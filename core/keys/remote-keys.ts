@@ -4,6 +4,9 @@
  * cached (Cache-Control max-age, bounded by the configured TTL), refetched on an unknown `kid` at most
  * once per cooldown so a flood of forged kids cannot hammer the provider, and served stale while the
  * provider is down. One fetch at a time per key set.
+ *
+ * In the core because two users need it: `jwt-verifier` (tokens of identity providers) and client
+ * authentication by signed assertion (`client-assertions.ts`, a client's `jwksUri`).
  */
 import { createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { request } from 'undici';
