@@ -6,6 +6,8 @@
  * - TTLs are milliseconds everywhere (`SET … PX`, `PEXPIRE`): a seconds/milliseconds mix-up is how
  *   other gateways ended with counters living 1 000 times too long.
  * - `setIfAbsent` is `SET NX PX`: one round trip, one winner.
+ * - `setAll` is one `MULTI … EXEC` of `SET PX`: Redis applies the transaction whole, and a
+ *   connection lost before `EXEC` discards it (no partial write).
  * - A quota decision is one Lua script: it reads every window's counter, and only when each has
  *   room increments them all, giving a new counter its expiry (window end + skew, relative to the
  *   caller's clock so Redis's clock does not matter) in the same atomic step. Never
@@ -17,7 +19,7 @@ import type { RedisConnection } from './redis-connection.js';
 import {
   openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
-  type StateEntry, type StateNamespace, type StateStore, type StateValue,
+  type StateEntry, type StateNamespace, type StateStore, type StateValue, type StateWrite,
 } from './state-store.js';
 
 export interface RedisStateOptions {
@@ -123,6 +125,19 @@ class RedisNamespace implements StateNamespace {
     const text = JSON.stringify(value);
     const reply = await this.#connection.run((redis) => redis.set(this.#prefix + key, text, 'PX', ttl, 'NX'));
     return reply === 'OK';
+  }
+
+  async setAll(entries: readonly StateWrite[]): Promise<void> {
+    const writes = entries.map((e) => ({ key: this.#prefix + e.key, text: JSON.stringify(e.value), ttl: checkTtl(e.ttlMs) }));
+    if (writes.length === 0) return;
+    const replies = await this.#connection.run((redis) => {
+      const transaction = redis.multi();
+      for (const w of writes) transaction.set(w.key, w.text, 'PX', w.ttl);
+      return transaction.exec();
+    });
+    // EXEC answers null when the transaction was aborted; a command error arrives per reply.
+    const failed = replies === null ? new Error('The Redis transaction was aborted') : replies.find(([error]) => error !== null)?.[0];
+    if (failed) throw failed;
   }
 
   async delete(key: string): Promise<boolean> {

@@ -149,6 +149,28 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
       assert.equal(await ns.get('code'), 'later');
     });
 
+    it('setAll writes every entry with its own TTL in one step, and a refused entry leaves none written', async () => {
+      const ns = h.store.namespace('atomic', { durable: true });
+      await ns.setAll([{ key: 'at:1', value: { user: 'alice' }, ttlMs: 40 }, { key: 'rt:1', value: { user: 'alice' }, ttlMs: 60_000 }]);
+      assert.deepEqual(await ns.get('at:1'), { user: 'alice' });
+      assert.deepEqual(await ns.get('rt:1'), { user: 'alice' });
+      await sleep(80);
+      assert.equal(await ns.get('at:1'), undefined);
+      assert.deepEqual(await ns.get('rt:1'), { user: 'alice' });
+      await assert.rejects(ns.setAll([{ key: 'at:2', value: 1, ttlMs: 60_000 }, { key: 'rt:2', value: 1, ttlMs: 0 }]), RangeError);
+      assert.equal(await ns.get('at:2'), undefined);
+      const listed = (await ns.entries()).map((e) => e.key).sort();
+      assert.deepEqual(listed, ['rt:1']);
+    });
+
+    it('100 concurrent setAll calls each land whole: every pair is there, each with its own values', async () => {
+      const ns = h.store.namespace('atomic-many');
+      await Promise.all(Array.from({ length: 100 }, (_, i) => ns.setAll([{ key: `a:${i}`, value: `user-${i}`, ttlMs: 60_000 }, { key: `b:${i}`, value: `user-${i}`, ttlMs: 60_000 }])));
+      const entries = new Map((await ns.entries()).map((e) => [e.key, e.value]));
+      assert.equal(entries.size, 200);
+      for (let i = 0; i < 100; i++) assert.ok(entries.get(`a:${i}`) === `user-${i}` && entries.get(`b:${i}`) === `user-${i}`);
+    });
+
     it('delete removes a live entry and says whether there was one', async () => {
       const ns = h.store.namespace('deletes');
       await ns.set('k', 'v', 60_000);
