@@ -12,7 +12,7 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { StateNamespace, StateStore, StateValue } from '../../core/plugin-api.js';
+import type { StateNamespace, StateStore, StateValue, StateWrite } from '../../core/plugin-api.js';
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
@@ -75,10 +75,15 @@ export class GrantStore {
     return this.#store.get<string>(`redeemed:${tokenHash(code)}`);
   }
 
-  async saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
-    const writes = [this.#store.set(`at:${tokenHash(access.token)}`, access.record, access.record.exp * 1000 - nowMs)];
-    if (refresh) writes.push(this.#store.set(`rt:${tokenHash(refresh.token)}`, refresh.record, refresh.record.exp * 1000 - nowMs));
-    await Promise.all(writes);
+  /**
+   * Record an issuance as ONE atomic write: the access token and its refresh token are stored
+   * together or not at all, so a failure never leaves half a grant, and the caller hands out
+   * nothing unless this resolved.
+   */
+  saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
+    const writes: StateWrite[] = [{ key: `at:${tokenHash(access.token)}`, value: access.record, ttlMs: access.record.exp * 1000 - nowMs }];
+    if (refresh) writes.push({ key: `rt:${tokenHash(refresh.token)}`, value: refresh.record, ttlMs: refresh.record.exp * 1000 - nowMs });
+    return this.#store.setAll(writes);
   }
 
   /** A live token of the given type, unless its grant was revoked. */
