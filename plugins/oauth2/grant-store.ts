@@ -18,7 +18,8 @@ export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
 
 export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string }
-export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number }
+/** A token's record; `jti` is the JWT id of a JWT access token (`tokenFormat: jwt`), else null or absent (records of earlier versions). */
+export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number; jti: string | null }
 export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
 export interface TokenPair { accessToken: string; refreshToken: string }
 
@@ -140,14 +141,21 @@ export class GrantStore {
     return [...grants.values()];
   }
 
-  /** Revoke a listed grant: its family, or the single token it stands for. */
-  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<void> {
+  /**
+   * Revoke a listed grant: its family, or the single token it stands for. Returns that single
+   * token's record when it is a JWT, whose `jti` the caller must revoke too (a JWT is verified
+   * without this store).
+   */
+  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<TokenRecord | null> {
     if (grant.grant.startsWith('token:')) {
-      await this.#store.delete(`at:${grant.grant.slice('token:'.length)}`);
-      return;
+      const key = `at:${grant.grant.slice('token:'.length)}`;
+      const record = await this.#store.get<TokenRecord>(key);
+      await this.#store.delete(key);
+      return typeof record?.jti === 'string' ? record : null;
     }
     const lastExp = Math.max(...grant.tokens.map((t) => t.exp));
     await this.revokeFamily(grant.grant, Math.max(1, lastExp * 1000 - nowMs) + 60_000);
+    return null;
   }
 
   getRotation(refreshToken: string): Promise<RotationRecord | undefined> {

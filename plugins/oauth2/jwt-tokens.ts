@@ -12,8 +12,7 @@
  * client_credentials as RFC 9068 §2.2 says), `client_id`, `iat`, `exp`, `jti`, `scope` when not
  * empty, and `grant_id` (the grant a user token belongs to; absent for client_credentials).
  */
-import { randomUUID } from 'node:crypto';
-import { decodeJwt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { TokenVerificationError, gatewayTokenProblem, type ClientDirectory, type KeyService, type RevocationList } from '../../core/plugin-api.js';
 import type { TokenRecord } from './grant-store.js';
 
@@ -55,12 +54,12 @@ export class JwtAccessTokens {
     this.#audience = routeAudience(options.routeKey);
   }
 
-  /** Sign the access token of `record` (its iat and exp are the token's). */
-  sign(record: TokenRecord, issuer: string): Promise<string> {
+  /** Sign the access token of `record` (its iat, exp and jti are the token's). */
+  sign(record: TokenRecord & { jti: string }, issuer: string): Promise<string> {
     const subject = record.userId ?? record.clientId;
     return this.#options.keys.sign(this.#options.keyPairId, {
       iss: issuer, aud: this.#audience, sub: subject, client_id: record.clientId,
-      iat: record.iat, exp: record.exp, jti: randomUUID(),
+      iat: record.iat, exp: record.exp, jti: record.jti,
       ...(record.scope ? { scope: record.scope } : {}),
       ...(record.family !== null && record.userId !== null ? { [GRANT_CLAIM]: record.family } : {}),
     }, ACCESS_TOKEN_TYP);
@@ -88,14 +87,8 @@ export class JwtAccessTokens {
       ok: true,
       record: {
         clientId: payload.client_id as string, userId: family === null ? null : payload.sub!, scope: typeof payload.scope === 'string' ? payload.scope : '',
-        routeKey: this.#options.routeKey, family, iat: payload.iat!, exp: payload.exp!,
+        routeKey: this.#options.routeKey, family, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!,
       },
     };
-  }
-
-  /** RFC 7009 for a JWT access token: its `jti` is refused from now on, here and by `jwt-verifier`. */
-  async revoke(token: string, clientId: string): Promise<void> {
-    const { jti, exp } = decodeJwt(token);
-    if (typeof jti === 'string' && typeof exp === 'number') await this.#options.revocations.revoke(jti, clientId, exp);
   }
 }

@@ -129,9 +129,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (wait > 0 && wait <= 1000) await delay(wait);
       const nowMs = Date.now();
       const iat = Math.floor(nowMs / 1000);
-      const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat };
-      const access: TokenRecord = { ...base, exp: iat + accessTtl };
-      const accessToken = config.tokenFormat === 'jwt' ? await jwts.sign(access, routeIssuer(ctx)) : newToken();
+      const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat, jti: null };
+      const jti = config.tokenFormat === 'jwt' ? randomUUID() : null;
+      const access: TokenRecord = { ...base, exp: iat + accessTtl, jti };
+      const accessToken = jti !== null ? await jwts.sign({ ...access, jti }, routeIssuer(ctx)) : newToken();
       return { pair: { accessToken, refreshToken }, access, refresh: { ...base, exp: iat + refreshTtl }, nowMs };
     }
 
@@ -330,7 +331,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (found.type === 'rt' && found.record.family !== null) await grants.revokeFamily(found.record.family, familyTtlMs);
         else await grants.deleteToken(found.type, value);
         // A JWT is verified without the store: its jti is refused from now on.
-        if (found.type === 'at' && looksLikeJwt(value)) await jwts.revoke(value, found.record.clientId);
+        if (found.type === 'at' && typeof found.record.jti === 'string') await revocations.revoke(found.record.jti, found.record.clientId, found.record.exp);
       }
       ctx.respond(200, undefined, NO_STORE);
     }

@@ -113,6 +113,23 @@ describe('Plugin: oauth2 (tokenFormat jwt, RFC 9068)', () => {
     assert.equal((await api(fresh.json().access_token)).status, 200);
   });
 
+  it('issues a user-less client_credentials JWT (sub = client) and refuses it once revoked through the admin grants API', async () => {
+    const current = (await gw.admin('GET', '/api/routes/stepon')).json();
+    assert.equal((await gw.admin('PUT', '/api/routes/stepon', { ...current, plugins: [{ ...current.plugins[0], config: { ...current.plugins[0].config, enableClientCredentials: true } }] })).status, 200);
+    const { access_token } = (await post(gw, '/v1/oauth2/token', { grant_type: 'client_credentials' }, confidential)).json();
+    const claims = decodeJwt(access_token);
+    assert.equal(claims.sub, 'shoefly');
+    assert.equal(claims.grant_id, undefined);
+    const seen = await api(access_token);
+    assert.equal(seen.status, 200);
+    assert.equal(seen.json().headers['x-authenticated-userid'], undefined);
+    const grants = (await gw.admin('GET', '/api/oauth2/grants?client=shoefly')).json() as Array<{ grant: string; userId: string | null }>;
+    const single = grants.filter((g) => g.userId === null);
+    assert.equal(single.length, 1);
+    assert.equal((await gw.admin('DELETE', `/api/oauth2/grants/${encodeURIComponent(single[0]!.grant)}`)).status, 204);
+    assert.equal((await api(access_token)).status, 401);
+  });
+
   it('checks the key pair reference at write time and keeps the key pair from being deleted while used', async () => {
     const current = (await gw.admin('GET', '/api/routes/stepon')).json();
     const missing = await gw.admin('PUT', '/api/routes/stepon', { ...current, plugins: [{ ...current.plugins[0], config: { ...current.plugins[0].config, keyPair: 'no-such-pair' } }] });
