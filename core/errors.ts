@@ -100,6 +100,8 @@ export class InvalidCredentialsError extends GatewayError { constructor(message 
 export class SessionExpiredError extends GatewayError { constructor() { super(401, 'session_expired', 'Your session has expired; log in again'); } }
 export class ForbiddenError extends GatewayError { constructor(message: string) { super(403, 'forbidden', message); } }
 export class InternalServerError extends GatewayError { constructor() { super(500, 'server_error', 'Internal gateway error'); } }
+/** Token issuance whose atomic write failed: no token was handed out (RFC 6749 §5.2 body shape). */
+export class TokensNotStoredError extends GatewayError { constructor(cause: unknown) { super(500, 'server_error', 'The tokens could not be stored, so none was issued; try again', { cause }); } }
 export class TooManyRequestsError extends GatewayError {
   constructor(message: string, headers: Record<string, string>) { super(429, 'too_many_requests', message, { headers }); }
 }

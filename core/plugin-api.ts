@@ -41,7 +41,7 @@ export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
 export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
 
 // Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
-export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';
+export type { StateStore, StateNamespace, StateValue, StateEntry, StateWrite, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';
 export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them

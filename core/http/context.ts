@@ -46,6 +46,11 @@ export class RequestContext {
   readonly clientIp: string;
   route: MatchedRoute | null = null;
   /**
+   * The path prefix of the route's domain that matched (`/v1` for `api.test/v1`), '' for none or
+   * before routing: with the scheme and host, the route's base URL (an authorization server's issuer).
+   */
+  routePrefix = '';
+  /**
    * The path relative to the route, set by the core when the route matches: the normalized path the
    * upstream receives, without the target URL's base path (with `stripPath`, the part after the
    * route's prefix; without it, the whole path). Access rules and plugin include/exclude filters

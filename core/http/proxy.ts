@@ -108,6 +108,7 @@ export class ProxyHandler {
     if (!match) throw new NoRouteError();
     const route = match.route;
     ctx.route = route;
+    ctx.routePrefix = match.prefix;
     if (route.stripPath && match.prefix !== '') {
       const rest = ctx.path.slice(match.prefix.length);
       ctx.upstreamPath = rest === '' ? '/' : rest;

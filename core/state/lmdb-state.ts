@@ -33,7 +33,7 @@ import { StateUnavailableError } from '../errors.js';
 import {
   openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
-  type StateEntry, type StateNamespace, type StateStore, type StateValue,
+  type StateEntry, type StateNamespace, type StateStore, type StateValue, type StateWrite,
 } from './state-store.js';
 
 export interface LmdbStateOptions {
@@ -291,6 +291,19 @@ class LmdbNamespace implements StateNamespace {
       return true;
     });
     return this.#acknowledge(env, created);
+  }
+
+  async setAll(entries: readonly StateWrite[]): Promise<void> {
+    const env = this.#store.env(this.durable);
+    const writes = entries.map((e) => ({ qualified: this.#prefix + e.key, value: e.value, ttl: checkTtl(e.ttlMs) }));
+    // One LMDB transaction: one commit, so every entry or none (and one fsync when durable).
+    await this.#acknowledge(env, env.root.transaction(() => {
+      const now = Date.now();
+      for (const w of writes) {
+        void env.entries.put(w.qualified, { v: w.value, e: now + w.ttl });
+        void env.expiry.put([now + w.ttl, w.qualified], null);
+      }
+    }));
   }
 
   async delete(key: string): Promise<boolean> {

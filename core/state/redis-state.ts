@@ -6,6 +6,9 @@
  * - TTLs are milliseconds everywhere (`SET … PX`, `PEXPIRE`): a seconds/milliseconds mix-up is how
  *   other gateways ended with counters living 1 000 times too long.
  * - `setIfAbsent` is `SET NX PX`: one round trip, one winner.
+ * - `setAll` is one Lua script of `SET PX`: Redis runs a script whole, and a script refused (ACL,
+ *   out of memory at its first write) writes nothing. Not `MULTI … EXEC`: when `MULTI` itself is
+ *   refused, the queued `SET`s run one by one and the write is no longer atomic.
  * - A quota decision is one Lua script: it reads every window's counter, and only when each has
  *   room increments them all, giving a new counter its expiry (window end + skew, relative to the
  *   caller's clock so Redis's clock does not matter) in the same atomic step. Never
@@ -17,7 +20,7 @@ import type { RedisConnection } from './redis-connection.js';
 import {
   openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
-  type StateEntry, type StateNamespace, type StateStore, type StateValue,
+  type StateEntry, type StateNamespace, type StateStore, type StateValue, type StateWrite,
 } from './state-store.js';
 
 export interface RedisStateOptions {
@@ -51,6 +54,16 @@ end
 return before
 `;
 
+/** KEYS: the entries. ARGV: value (JSON) and TTL (ms) per key, in order. */
+const SET_ALL_SCRIPT = `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+end
+return #KEYS
+`;
+
+type WithSetAll = { portcullisSetAll(numberOfKeys: number, ...args: Array<string | number>): Promise<number> };
+
 /** The script as ioredis defines it on the client (`defineCommand` adds the method at run time). */
 type WithConsume = { portcullisConsume(numberOfKeys: number, ...args: Array<string | number>): Promise<number[]> };
 
@@ -66,6 +79,7 @@ export class RedisStateStore implements StateStore {
     this.keyPrefix = `${options.keyPrefix ?? 'portcullis:'}state:`;
     this.clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
     connection.client.defineCommand('portcullisConsume', { lua: CONSUME_SCRIPT });
+    connection.client.defineCommand('portcullisSetAll', { lua: SET_ALL_SCRIPT });
   }
 
   get location(): string {
@@ -123,6 +137,13 @@ class RedisNamespace implements StateNamespace {
     const text = JSON.stringify(value);
     const reply = await this.#connection.run((redis) => redis.set(this.#prefix + key, text, 'PX', ttl, 'NX'));
     return reply === 'OK';
+  }
+
+  async setAll(entries: readonly StateWrite[]): Promise<void> {
+    if (entries.length === 0) return;
+    const args: Array<string | number> = entries.map((e) => this.#prefix + e.key);
+    for (const e of entries) args.push(JSON.stringify(e.value), checkTtl(e.ttlMs));
+    await this.#connection.run((redis) => (redis as unknown as WithSetAll).portcullisSetAll(entries.length, ...args));
   }
 
   async delete(key: string): Promise<boolean> {

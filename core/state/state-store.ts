@@ -7,6 +7,7 @@
  *
  * - `get` / `set` with a TTL and `delete`: everything expires, nothing is kept forever;
  * - `setIfAbsent`: one-time codes and replay caches (exactly one caller wins);
+ * - `setAll`: several entries written as one atomic step (an access token with its refresh token);
  * - `consume`: a quota decision over several windows as ONE atomic step;
  * - `publish` / `subscribe`: an instance hears of another's writes where a local cache depends on
  *   them (the revocation mirror), plus a `resync` signal when messages may have been missed;
@@ -89,6 +90,13 @@ export interface QuotaDecision {
   retryAfterMs: number;
 }
 
+/** One entry of an atomic `setAll`. */
+export interface StateWrite {
+  key: string;
+  value: StateValue;
+  ttlMs: number;
+}
+
 /** A live entry of a namespace. */
 export interface StateEntry {
   key: string;
@@ -124,6 +132,13 @@ export interface StateNamespace {
    * `ttlMs`. Same durability as `set`.
    */
   setIfAbsent(key: string, value: StateValue, ttlMs: number): Promise<boolean>;
+
+  /**
+   * Create or replace every entry as ONE atomic write: a reader (in any process or instance) sees
+   * all of them or none, and a failure (engine unreachable) leaves none written. Same visibility
+   * and durability as `set` once it resolves. Each entry has its own TTL (> 0).
+   */
+  setAll(entries: readonly StateWrite[]): Promise<void>;
 
   /** Remove; resolves true when a live entry was removed. */
   delete(key: string): Promise<boolean>;

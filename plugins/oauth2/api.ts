@@ -4,19 +4,27 @@
  * Tokens appear as SHA-256 digests only: the gateway never holds their values.
  */
 import { inject, injectable } from 'tsyringe';
-import { NotFoundError, BadRequestError, STATE_STORE, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
-import { GrantStore } from './grant-store.js';
+import { NotFoundError, BadRequestError, STATE_STORE, RevocationList, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
+import { GrantStore, type GrantView } from './grant-store.js';
 
 @injectable()
 export class OAuth2Admin implements AdminExtension {
   readonly #grants: GrantStore;
+  readonly #revocations: RevocationList;
 
-  constructor(@inject(STATE_STORE) state: StateStore) {
+  constructor(@inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
     this.#grants = new GrantStore(state);
+    this.#revocations = revocations;
   }
 
   routes(): AdminRoute[] {
     const grants = this.#grants;
+    const revocations = this.#revocations;
+    /** A grant's tokens refused from now on; a single JWT also by its jti, which routes check without the store. */
+    async function revoke(grant: GrantView): Promise<void> {
+      const jwt = await grants.revokeGrant(grant);
+      if (jwt?.jti) await revocations.revoke(jwt.jti, jwt.clientId, jwt.exp);
+    }
     const filterOf = (query: URLSearchParams) => ({ clientId: query.get('client') ?? undefined, userId: query.get('user') ?? undefined });
     return [
       {
@@ -30,7 +38,7 @@ export class OAuth2Admin implements AdminExtension {
         async handler({ params }) {
           const grant = (await grants.listGrants()).find((g) => g.grant === params.grant);
           if (!grant) throw new NotFoundError(`No live grant "${params.grant}"`);
-          await grants.revokeGrant(grant);
+          await revoke(grant);
           return { status: 204 };
         },
       },
@@ -41,7 +49,7 @@ export class OAuth2Admin implements AdminExtension {
           const filter = filterOf(query);
           if (filter.clientId === undefined && filter.userId === undefined) throw new BadRequestError('Name a client (?client=) or a user (?user=)');
           const live = await grants.listGrants(filter);
-          for (const grant of live) await grants.revokeGrant(grant);
+          for (const grant of live) await revoke(grant);
           return { body: { revoked: live.length } };
         },
       },

@@ -12,13 +12,14 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { StateNamespace, StateStore, StateValue } from '../../core/plugin-api.js';
+import type { StateNamespace, StateStore, StateValue, StateWrite } from '../../core/plugin-api.js';
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
 
 export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string }
-export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number }
+/** A token's record; `jti` is the JWT id of a JWT access token (`tokenFormat: jwt`), else null or absent (records of earlier versions). */
+export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number; jti: string | null }
 export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
 export interface TokenPair { accessToken: string; refreshToken: string }
 
@@ -75,10 +76,15 @@ export class GrantStore {
     return this.#store.get<string>(`redeemed:${tokenHash(code)}`);
   }
 
-  async saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
-    const writes = [this.#store.set(`at:${tokenHash(access.token)}`, access.record, access.record.exp * 1000 - nowMs)];
-    if (refresh) writes.push(this.#store.set(`rt:${tokenHash(refresh.token)}`, refresh.record, refresh.record.exp * 1000 - nowMs));
-    await Promise.all(writes);
+  /**
+   * Record an issuance as ONE atomic write: the access token and its refresh token are stored
+   * together or not at all, so a failure never leaves half a grant, and the caller hands out
+   * nothing unless this resolved.
+   */
+  saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
+    const writes: StateWrite[] = [{ key: `at:${tokenHash(access.token)}`, value: access.record, ttlMs: access.record.exp * 1000 - nowMs }];
+    if (refresh) writes.push({ key: `rt:${tokenHash(refresh.token)}`, value: refresh.record, ttlMs: refresh.record.exp * 1000 - nowMs });
+    return this.#store.setAll(writes);
   }
 
   /** A live token of the given type, unless its grant was revoked. */
@@ -135,14 +141,21 @@ export class GrantStore {
     return [...grants.values()];
   }
 
-  /** Revoke a listed grant: its family, or the single token it stands for. */
-  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<void> {
+  /**
+   * Revoke a listed grant: its family, or the single token it stands for. Returns that single
+   * token's record when it is a JWT, whose `jti` the caller must revoke too (a JWT is verified
+   * without this store).
+   */
+  async revokeGrant(grant: GrantView, nowMs = Date.now()): Promise<TokenRecord | null> {
     if (grant.grant.startsWith('token:')) {
-      await this.#store.delete(`at:${grant.grant.slice('token:'.length)}`);
-      return;
+      const key = `at:${grant.grant.slice('token:'.length)}`;
+      const record = await this.#store.get<TokenRecord>(key);
+      await this.#store.delete(key);
+      return typeof record?.jti === 'string' ? record : null;
     }
     const lastExp = Math.max(...grant.tokens.map((t) => t.exp));
     await this.revokeFamily(grant.grant, Math.max(1, lastExp * 1000 - nowMs) + 60_000);
+    return null;
   }
 
   getRotation(refreshToken: string): Promise<RotationRecord | undefined> {

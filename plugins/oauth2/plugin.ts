@@ -8,6 +8,7 @@
  * state store (`grant-store.ts`).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
@@ -15,11 +16,14 @@ import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, STATE_STORE, RevocationList, isC
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
+import { KeyService, KEYPAIRS, TokensNotStoredError } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
 import { implicitRedirect, passwordGrant, type LegacyGrantSteps } from './legacy-grants.js';
 import { httpsRequirement } from './transport.js';
 import { passAnonymously } from './anonymous.js';
+import { JwtAccessTokens, looksLikeJwt } from './jwt-tokens.js';
+import { isMetadataRequest, metadataDocument, routeIssuer } from './metadata.js';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -32,6 +36,9 @@ const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-u
 const AUTHORIZE_PARAMS: ReadonlySet<string> = new Set(['client_id', 'response_type', 'scope', 'provision_key', 'authenticated_userid', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']);
 const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'provision_key', 'authenticated_userid', ...CLIENT_AUTH_PARAMS]);
 const MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
+
+/** The tokens of one issuance with the records stored for them. */
+interface Minted { pair: TokenPair; access: TokenRecord; refresh: TokenRecord; nowMs: number }
 
 /** An error for the client, sent back through its redirect URI (RFC 6749 §4.1.2.1). */
 class RedirectedError extends Error {
@@ -50,13 +57,22 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #revocations: RevocationList;
   readonly #state: StateStore;
   readonly #log: Logger;
+  readonly #keys: KeyService;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, @inject(LOGGER) log: Logger) {
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, @inject(LOGGER) log: Logger) {
     this.#clients = clients;
     this.#grants = new GrantStore(state);
     this.#revocations = revocations;
     this.#state = state;
     this.#log = log;
+    this.#keys = keys;
+  }
+
+  references(config: OAuth2Config): EntityReference[] {
+    const references: EntityReference[] = [];
+    if (config.tokenFormat === 'jwt') references.push({ kind: KEYPAIRS, id: config.keyPair, path: '/keyPair' });
+    if (config.anonymous !== undefined) references.push({ kind: CLIENT_KIND, id: config.anonymous, path: '/anonymous' });
+    return references;
   }
 
   checkConfig(config: OAuth2Config): ErrorDetail[] {
@@ -67,10 +83,6 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (problem) problems.push({ path: `/scopeRules/${i}/path`, message: problem });
     });
     return problems;
-  }
-
-  references(config: OAuth2Config): EntityReference[] {
-    return config.anonymous === undefined ? [] : [{ kind: CLIENT_KIND, id: config.anonymous, path: '/anonymous' }];
   }
 
   instantiate(config: OAuth2Config, scope: InstanceScope): PluginSteps {
@@ -89,6 +101,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
     const matchesProvisionKey = secretMatcher(config.provisionKey);
     const requireSecure = httpsRequirement(config);
+    // JWT access tokens are verified whatever this route issues: a globalCredentials peer may issue them.
+    const jwts = new JwtAccessTokens({ keys: this.#keys, clients, revocations, keyPairId: config.keyPair, routeKey, isGrantRevoked: (family) => grants.isRevoked(family) });
 
     /** The scope granted: each asked token allowed here and for the client; none asked is '' unless mandatory. */
     function grantedScope(requested: string | undefined, client: IndexedClient): string {
@@ -124,25 +138,39 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     }
 
     /**
-     * RFC 7523 §3: the route has no issuer of its own, so an assertion is addressed to the route's
-     * token endpoint or to the endpoint receiving it, on the host the client called.
+     * RFC 7523 §3: an assertion is addressed to the route's token endpoint, to the endpoint
+     * receiving it, or to the route's issuer (RFC 8414 metadata), on the host the client called.
      */
     function assertionAudience(ctx: RequestContext): AssertionAudience {
       const origin = `${ctx.scheme}://${(ctx.req.headers.host ?? ctx.host).toLowerCase()}`;
       const tokenPath = ctx.path.replace(/\/oauth2\/[a-z]+$/, '/oauth2/token');
-      return { audiences: [origin + tokenPath, origin + ctx.path] };
+      return { audiences: [origin + tokenPath, origin + ctx.path, routeIssuer(ctx)] };
     }
 
-    async function issue(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, withRefresh: boolean, tokens: TokenPair = { accessToken: newToken(), refreshToken: newToken() }): Promise<void> {
+    /** The tokens of one issuance and the records kept for them, made before anything is stored. */
+    async function mint(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, refreshToken = newToken()): Promise<Minted> {
+      // Right after an admin cut-off of the client's tokens, wait for it (at most 1 s): iat has a one-second resolution.
+      const wait = revocations.clientNotBefore(client.key.clientId) * 1000 - Date.now();
+      if (wait > 0 && wait <= 1000) await delay(wait);
       const nowMs = Date.now();
       const iat = Math.floor(nowMs / 1000);
-      const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat };
-      await grants.saveTokens(
-        { token: tokens.accessToken, record: { ...base, exp: iat + accessTtl } },
-        withRefresh ? { token: tokens.refreshToken, record: { ...base, exp: iat + refreshTtl } } : null,
-        nowMs,
-      );
-      respondTokens(ctx, tokens, grantScope, withRefresh, accessTtl);
+      const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat, jti: null };
+      const jti = config.tokenFormat === 'jwt' ? randomUUID() : null;
+      const access: TokenRecord = { ...base, exp: iat + accessTtl, jti };
+      const accessToken = jti !== null ? await jwts.sign({ ...access, jti }, routeIssuer(ctx)) : newToken();
+      return { pair: { accessToken, refreshToken }, access, refresh: { ...base, exp: iat + refreshTtl }, nowMs };
+    }
+
+    async function issue(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, withRefresh: boolean, minted?: Minted): Promise<void> {
+      minted ??= await mint(ctx, client, userId, grantScope, family);
+      const { pair, nowMs } = minted;
+      try {
+        // One atomic write: both tokens or none, and no token leaves unless it is stored.
+        await grants.saveTokens({ token: pair.accessToken, record: minted.access }, withRefresh ? { token: pair.refreshToken, record: minted.refresh } : null, nowMs);
+      } catch (error) {
+        throw new TokensNotStoredError(error);
+      }
+      respondTokens(ctx, pair, grantScope, withRefresh, accessTtl);
     }
 
     function respondTokens(ctx: RequestContext, tokens: TokenPair, grantScope: string, withRefresh: boolean, expiresIn: number): void {
@@ -153,13 +181,15 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       }, NO_STORE);
     }
 
-    /** An access token alone (the implicit grant): no refresh token, no family. */
-    async function saveAccessToken(client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
-      const nowMs = Date.now();
-      const iat = Math.floor(nowMs / 1000);
-      const accessToken = newToken();
-      await grants.saveTokens({ token: accessToken, record: { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family: null, iat, exp: iat + accessTtl } }, null, nowMs);
-      return { accessToken, expiresIn: accessTtl };
+    /** An access token alone (the implicit grant): no refresh token, no family; in the route's token format. */
+    async function saveAccessToken(ctx: RequestContext, client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
+      const minted = await mint(ctx, client, userId, grantScope, null);
+      try {
+        await grants.saveTokens({ token: minted.pair.accessToken, record: minted.access }, null, minted.nowMs);
+      } catch (error) {
+        throw new TokensNotStoredError(error);
+      }
+      return { accessToken: minted.pair.accessToken, expiresIn: accessTtl };
     }
 
     const legacy: LegacyGrantSteps = { matchesProvisionKey, grantedScope, mayUse, issue, saveAccessToken };
@@ -181,7 +211,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required: the client has no single registered redirect URI');
       if (!registered.includes(redirectUri)) throw new InvalidRequestError('redirect_uri is not registered for this client');
       if (params.get('response_type') === 'token') {
-        const location = await implicitRedirect(params, client, redirectUri, userId, config.enableImplicitGrant, legacy);
+        const location = await implicitRedirect(ctx, params, client, redirectUri, userId, config.enableImplicitGrant, legacy);
         return ctx.respond(200, { redirect_uri: location.href }, NO_STORE);
       }
       const state = params.get('state');
@@ -289,14 +319,13 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The refresh token was issued to another client');
       const grantScope = narrowedScope(params.get('scope'), record);
       if (config.reuseRefreshToken) {
-        const accessToken = newToken();
-        await issue(ctx, client, record.userId, grantScope, record.family, false, { accessToken, refreshToken });
+        await issue(ctx, client, record.userId, grantScope, record.family, false, await mint(ctx, client, record.userId, grantScope, record.family, refreshToken));
         return;
       }
-      const pair = { accessToken: newToken(), refreshToken: newToken() };
+      const minted = await mint(ctx, client, record.userId, grantScope, record.family);
       const rotationTtlMs = Math.max(1, record.exp * 1000 - nowMs);
-      if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? pair : null, nowMs, rotationTtlMs)) {
-        return issue(ctx, client, record.userId, grantScope, record.family, true, pair);
+      if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? minted.pair : null, nowMs, rotationTtlMs)) {
+        return issue(ctx, client, record.userId, grantScope, record.family, true, minted);
       }
       // Rotated already: within the grace period the same new pair again, else a replay.
       const rotation = await grants.getRotation(refreshToken);
@@ -344,6 +373,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         // Revoking a refresh token ends its grant, access tokens included (§2.1).
         if (found.type === 'rt' && found.record.family !== null) await grants.revokeFamily(found.record.family, familyTtlMs);
         else await grants.deleteToken(found.type, value);
+        // A JWT is verified without the store: its jti is refused from now on.
+        if (found.type === 'at' && typeof found.record.jti === 'string') await revocations.revoke(found.record.jti, found.record.clientId, found.record.exp);
       }
       ctx.respond(200, undefined, NO_STORE);
     }
@@ -367,6 +398,14 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       }, NO_STORE);
     }
 
+    // ── GET {issuer}/.well-known/oauth-authorization-server (RFC 8414) ─────
+    function metadata(ctx: RequestContext): void {
+      requireMethod(ctx, ['GET', 'HEAD']);
+      requireSecure(ctx);
+      // The issuer follows the Host the client used: a shared cache must keep one per host.
+      ctx.respond(200, metadataDocument(routeIssuer(ctx), config), { 'cache-control': 'public, max-age=300', vary: 'Host' });
+    }
+
     // ── The protected route (RFC 6750) ─────────────────────────────────────
     async function protect(ctx: RequestContext): Promise<void> {
       requireSecure(ctx);
@@ -379,7 +418,14 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
       }
       const value = header.slice(7).trim();
-      const record = value === '' ? undefined : await grants.getToken('at', value);
+      let record: TokenRecord | undefined;
+      if (looksLikeJwt(value)) {
+        const checked = await jwts.verify(value);
+        if (!checked.ok) throw new InvalidBearerTokenError(checked.reason, realm);
+        record = checked.record;
+      } else {
+        record = value === '' ? undefined : await grants.getToken('at', value);
+      }
       if (!record || record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
       const client = clients.get(record.clientId);
       if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
@@ -405,6 +451,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (path.endsWith('/oauth2/authorize')) return authorize(ctx);
         if (path.endsWith('/oauth2/revoke')) return revoke(ctx);
         if (path.endsWith('/oauth2/introspect')) return introspect(ctx);
+        if (isMetadataRequest(ctx)) return metadata(ctx);
         return protect(ctx);
       },
     };

@@ -1,6 +1,6 @@
 /** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
 import { Type, type Static } from '@sinclair/typebox';
-import { ClientAssertionSettingsSchema, MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret } from '../../core/plugin-api.js';
+import { ClientAssertionSettingsSchema, DEFAULT_KEYPAIR_ID, MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
 
@@ -22,7 +22,8 @@ export const OAuth2ConfigSchema = Type.Object({
   globalCredentials: Type.Boolean({ default: false, description: 'Tokens issued here are accepted by every other route whose `oauth2` plugin also has `globalCredentials`, and vice versa; otherwise a token works on its own route only.' }),
   hideCredentials: Type.Boolean({ default: false, description: 'Remove the `Authorization` header before the request goes upstream.' }),
   requireHttps: Type.Boolean({ default: true, description: 'Serve the endpoints and the protected route over TLS connections to the gateway only (see `acceptHttpIfAlreadyTerminated` behind a TLS-terminating proxy); false for plain HTTP in development.' }),
-  tokenFormat: Type.Literal('opaque', { default: 'opaque', description: '`opaque`: random tokens checked by the gateway against the runtime state store, where only their SHA-256 is kept.' }),
+  tokenFormat: Type.Union([Type.Literal('opaque'), Type.Literal('jwt')], { default: 'opaque', description: 'Access tokens: `opaque` random tokens checked against the runtime state store (where only their SHA-256 is kept); `jwt` RFC 9068 JWTs (`typ: at+jwt`) signed by `keyPair`, verifiable by `jwt-verifier` and the gateway JWKS, checked on this route locally plus one read of the grant\'s revocation marker. Refresh tokens are opaque either way.' }),
+  keyPair: Type.String({ minLength: 1, maxLength: 200, default: DEFAULT_KEYPAIR_ID, description: 'With `tokenFormat: jwt`, the key pair that signs access tokens (must exist; it cannot be deleted while used); default: the gateway\'s default key pair.' }),
   scopeRules: Type.Array(Type.Object({
     path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, description: 'Regular expression (anchored) on the path relative to the route.' }),
     methods: Type.Array(Type.String({ pattern: '^[A-Z]{1,16}$', maxLength: 16 }), { default: [], maxItems: 16, description: 'HTTP methods the rule applies to; empty: every method.' }),

@@ -149,6 +149,31 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
       assert.equal(await ns.get('code'), 'later');
     });
 
+    it('setAll writes every entry with its own TTL in one step, and a refused entry leaves none written', async () => {
+      const ns = h.store.namespace('atomic', { durable: true });
+      const start = Date.now();
+      await ns.setAll([{ key: 'at:1', value: { user: 'alice' }, ttlMs: 30_000 }, { key: 'rt:1', value: { user: 'alice' }, ttlMs: 600_000 }]);
+      const end = Date.now();
+      assert.deepEqual(await ns.get('at:1'), { user: 'alice' });
+      assert.deepEqual(await ns.get('rt:1'), { user: 'alice' });
+      await assert.rejects(ns.setAll([{ key: 'at:2', value: 1, ttlMs: 60_000 }, { key: 'rt:2', value: 1, ttlMs: 0 }]), RangeError);
+      assert.equal(await ns.get('at:2'), undefined);
+      const listed = new Map((await ns.entries()).map((e) => [e.key, e.expiresAt]));
+      assert.deepEqual([...listed.keys()].sort(), ['at:1', 'rt:1']);
+      // Each entry got its own TTL (read back from the engine: Redis derives it from the time left, so allow a second).
+      const expiresIn = (key: string) => listed.get(key)! - start;
+      assert.ok(expiresIn('at:1') > 29_000 && expiresIn('at:1') <= end - start + 30_005, `at:1 expires in 30 s, not ${expiresIn('at:1')} ms`);
+      assert.ok(expiresIn('rt:1') > 599_000 && expiresIn('rt:1') <= end - start + 600_005, `rt:1 expires in 600 s, not ${expiresIn('rt:1')} ms`);
+    });
+
+    it('100 concurrent setAll calls each land whole: every pair is there, each with its own values', async () => {
+      const ns = h.store.namespace('atomic-many');
+      await Promise.all(Array.from({ length: 100 }, (_, i) => ns.setAll([{ key: `a:${i}`, value: `user-${i}`, ttlMs: 60_000 }, { key: `b:${i}`, value: `user-${i}`, ttlMs: 60_000 }])));
+      const entries = new Map((await ns.entries()).map((e) => [e.key, e.value]));
+      assert.equal(entries.size, 200);
+      for (let i = 0; i < 100; i++) assert.ok(entries.get(`a:${i}`) === `user-${i}` && entries.get(`b:${i}`) === `user-${i}`);
+    });
+
     it('delete removes a live entry and says whether there was one', async () => {
       const ns = h.store.namespace('deletes');
       await ns.set('k', 'v', 60_000);

@@ -3,7 +3,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STATE_STORE, type StateStore } from '../../../core/plugin-api.js';
 import { tokenHash, OAUTH2_STATE_NAMESPACE } from '../../../plugins/oauth2/index.js';
-import type { TestGateway } from '../../helpers/gateway.js';
+import { route, type TestGateway } from '../../helpers/gateway.js';
+import { basic } from '../../helpers/http.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { stepOnGateway, startProviderApp, consent, codeFor, exchange, refresh, post, pkcePair, confidential, HOST, OTHER_HOST, REDIRECT_URI, PROVISION_KEY, type ProviderApp } from './fixtures.js';
 
@@ -91,12 +92,23 @@ describe('Plugin: oauth2 (access)', () => {
     assert.ok(answers.filter((a) => a.status !== 200).every((a) => a.json().error === 'invalid_grant'));
   });
 
-  it('gives each of many concurrent grants the token of its own user', async () => {
-    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
-    const codes = await Promise.all(users.map((u) => codeFor(app, u)));
-    const tokens = await Promise.all(codes.map((c) => exchange(gw, c)));
-    const seen = await Promise.all(tokens.map((t) => api(t.json().access_token)));
-    assert.deepEqual(seen.map((s) => s.json().headers['x-authenticated-userid']), users);
+  it('gives each of 100 concurrent grants for 100 users and two clients a token of its own user and client', async () => {
+    const second = await gw.admin('POST', '/api/apikeys', { clientId: 'shoefly-2', clientSecret: 'shoefly-2-secret-0123456789abcdef', clientName: 'Shoe Fly Shoe 2', redirectUris: [REDIRECT_URI] });
+    assert.equal(second.status, 201, second.text);
+    const grants = Array.from({ length: 100 }, (_, i) => i % 2 === 0
+      ? { user: `user-${i}`, clientId: 'shoefly', auth: confidential }
+      : { user: `user-${i}`, clientId: 'shoefly-2', auth: { authorization: basic('shoefly-2', 'shoefly-2-secret-0123456789abcdef') } });
+    const codes = await Promise.all(grants.map((g) => codeFor(app, g.user, { client_id: g.clientId })));
+    const tokens = await Promise.all(grants.map((g, i) => post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code: codes[i], redirect_uri: REDIRECT_URI }, g.auth)));
+    assert.ok(tokens.every((t) => t.status === 200), tokens.find((t) => t.status !== 200)?.text);
+    const accessTokens = tokens.map((t) => t.json().access_token as string);
+    assert.equal(new Set(accessTokens).size, 100);
+    const [seen, introspected] = await Promise.all([
+      Promise.all(accessTokens.map((t) => api(t))),
+      Promise.all(accessTokens.map((t, i) => post(gw, '/v1/oauth2/introspect', { token: t }, grants[i]!.auth))),
+    ]);
+    assert.deepEqual(seen.map((s) => [s.json().headers['x-authenticated-userid'], s.json().headers['x-consumer-id']]), grants.map((g) => [g.user, g.clientId]));
+    assert.deepEqual(introspected.map((r) => [r.json().sub, r.json().client_id]), grants.map((g) => [g.user, g.clientId]));
   });
 
   it('revokes the whole grant when a rotated refresh token is replayed', async () => {
@@ -174,6 +186,41 @@ describe('Plugin: oauth2 (access)', () => {
     const { access_token } = (await exchange(gw, await codeFor(app, 'liam'))).json();
     assert.equal((await api(access_token, {}, OTHER_HOST)).status, 401);
     assert.equal((await api(access_token)).status, 200);
+  });
+
+  it('accepts a token on another route only when both have globalCredentials', async () => {
+    const global = { plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, scopes: ['email', 'orders'], requireHttps: false, globalCredentials: true } };
+    for (const [id, host] of [['global-a', 'global-a.test'], ['global-b', 'global-b.test']] as const) {
+      assert.equal((await gw.admin('POST', '/api/routes', route(id, upstream.url, { frontend: { domains: [host] }, plugins: [global] }))).status, 201);
+    }
+    const globalApp = await startProviderApp(gw.proxyUrl, 'global-a.test');
+    try {
+      const { access_token } = (await exchange(gw, await codeFor(globalApp, 'paul'), {}, 'global-a.test')).json();
+      assert.equal((await api(access_token, {}, 'global-a.test')).status, 200);
+      const elsewhere = await api(access_token, {}, 'global-b.test');
+      assert.equal(elsewhere.status, 200);
+      assert.equal(elsewhere.json().headers['x-authenticated-userid'], 'paul');
+      // A route without globalCredentials keeps refusing it, and its own tokens stay its own.
+      assert.equal((await api(access_token)).status, 401);
+      const own = (await exchange(gw, await codeFor(app, 'paul'))).json().access_token;
+      assert.equal((await api(own, {}, 'global-b.test')).status, 401);
+    } finally {
+      await globalApp.close();
+    }
+  });
+
+  it('refuses the tokens issued before an admin cut-off of the client, introspects them inactive, and issues new ones', async () => {
+    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'cutoff', clientSecret: 'cutoff-secret-0123456789abcdef', clientName: 'Cut off', redirectUris: [REDIRECT_URI] });
+    assert.equal(created.status, 201);
+    const auth = { authorization: basic('cutoff', 'cutoff-secret-0123456789abcdef') };
+    const grant = async () => (await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code: await codeFor(app, 'quinn', { client_id: 'cutoff' }), redirect_uri: REDIRECT_URI }, auth)).json();
+    const before = await grant();
+    assert.equal((await api(before.access_token)).status, 200);
+    assert.equal((await gw.admin('POST', '/api/apikeys/cutoff/revoke-tokens')).status, 200);
+    assert.equal((await api(before.access_token)).status, 401);
+    assert.deepEqual((await post(gw, '/v1/oauth2/introspect', { token: before.access_token }, auth)).json(), { active: false });
+    const after = await grant();
+    assert.equal((await api(after.access_token)).status, 200);
   });
 
   it('refuses the tokens of a disabled client', async () => {

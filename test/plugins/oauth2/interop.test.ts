@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import type { TestGateway } from '../../helpers/gateway.js';
+import { route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
-import { stepOnGateway, startProviderApp, consent, REDIRECT_URI, SECRET, HOST, type ProviderApp } from './fixtures.js';
+import { stepOnGateway, startProviderApp, consent, REDIRECT_URI, SECRET, HOST, PROVISION_KEY, type ProviderApp } from './fixtures.js';
 
 /** openid-client cannot set the Host header; the route answers on the host it connects to instead. */
 const LOOPBACK = '127.0.0.1';
@@ -28,11 +28,12 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
     await upstream.close();
   });
 
-  function configuration(clientId: string, secret?: string): client.Configuration {
-    const server = { issuer: gw.proxyUrl, token_endpoint: `${gw.proxyUrl}/v1/oauth2/token`, revocation_endpoint: `${gw.proxyUrl}/v1/oauth2/revoke`, introspection_endpoint: `${gw.proxyUrl}/v1/oauth2/introspect` };
-    const config = secret === undefined ? new client.Configuration(server, clientId, undefined, client.None()) : new client.Configuration(server, clientId, secret);
-    client.allowInsecureRequests(config);
-    return config;
+  /** The client's configuration from the gateway's RFC 8414 metadata, as a real client gets it. */
+  function configuration(clientId: string, secret?: string): Promise<client.Configuration> {
+    const options = { algorithm: 'oauth2' as const, execute: [client.allowInsecureRequests] };
+    return secret === undefined
+      ? client.discovery(new URL(gw.proxyUrl), clientId, undefined, client.None(), options)
+      : client.discovery(new URL(gw.proxyUrl), clientId, secret, undefined, options);
   }
 
   async function authorizationCode(clientId: string, config: client.Configuration, user: string) {
@@ -48,7 +49,7 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
   const api = (token: string) => gw.proxy('/v1/profile', { host: LOOPBACK, headers: { authorization: `Bearer ${token}` } });
 
   it('openid-client runs authorizationCodeGrant with PKCE S256 and refreshTokenGrant as a confidential client', async () => {
-    const config = configuration('shoefly', SECRET);
+    const config = await configuration('shoefly', SECRET);
     const tokens = await authorizationCode('shoefly', config, 'alice');
     assert.equal(tokens.token_type.toLowerCase(), 'bearer');
     assert.equal(tokens.scope, 'email');
@@ -64,15 +65,43 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
   });
 
   it('openid-client runs the same flow as a public client (no secret, PKCE)', async () => {
-    const config = configuration('shoefly-spa');
+    const config = await configuration('shoefly-spa');
     const tokens = await authorizationCode('shoefly-spa', config, 'bob');
     assert.equal((await api(tokens.access_token)).json().headers['x-consumer-id'], 'shoefly-spa');
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     assert.equal((await api(refreshed.access_token)).status, 200);
   });
 
+  it('discovers the route\'s authorization server from its RFC 8414 metadata', async () => {
+    const config = await configuration('shoefly', SECRET);
+    const server = config.serverMetadata();
+    assert.equal(new URL(server.issuer).href, new URL(gw.proxyUrl).href);
+    assert.equal(server.token_endpoint, `${gw.proxyUrl}/oauth2/token`);
+    assert.equal(server.authorization_endpoint, `${gw.proxyUrl}/oauth2/authorize`);
+    assert.equal(server.revocation_endpoint, `${gw.proxyUrl}/oauth2/revoke`);
+    assert.equal(server.introspection_endpoint, `${gw.proxyUrl}/oauth2/introspect`);
+    assert.deepEqual(server.code_challenge_methods_supported, ['S256']);
+    assert.deepEqual(server.grant_types_supported, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(server.response_types_supported, ['code']);
+    assert.deepEqual(server.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
+  });
+
+  it('discovers a route with a path prefix from {issuer}/.well-known/oauth-authorization-server, with the prefix in the issuer and endpoints', async () => {
+    const created = await gw.admin('POST', '/api/routes', route('prefixed', upstream.url, { frontend: { domains: [`${LOOPBACK}/auth`] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, requireHttps: false, enableClientCredentials: true } }] }));
+    assert.equal(created.status, 201, created.text);
+    const config = await client.discovery(new URL(`${gw.proxyUrl}/auth/.well-known/oauth-authorization-server`), 'shoefly', SECRET, undefined, { execute: [client.allowInsecureRequests] });
+    const server = config.serverMetadata();
+    assert.equal(server.issuer, `${gw.proxyUrl}/auth`);
+    assert.equal(server.token_endpoint, `${gw.proxyUrl}/auth/oauth2/token`);
+    assert.deepEqual(server.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+    // The discovered token endpoint is the prefixed route's: a client_credentials token works there only.
+    const tokens = await client.clientCredentialsGrant(config);
+    assert.equal((await gw.proxy('/auth/orders', { host: LOOPBACK, headers: { authorization: `Bearer ${tokens.access_token}` } })).json().headers['x-consumer-id'], 'shoefly');
+    assert.equal((await api(tokens.access_token)).status, 401);
+  });
+
   it('openid-client surfaces a replayed refresh token as invalid_grant', async () => {
-    const config = configuration('shoefly', SECRET);
+    const config = await configuration('shoefly', SECRET);
     const tokens = await authorizationCode('shoefly', config, 'carol');
     await client.refreshTokenGrant(config, tokens.refresh_token!);
     await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!), (error: any) => error.error === 'invalid_grant');

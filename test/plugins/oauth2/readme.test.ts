@@ -60,6 +60,10 @@ describe('Plugin: oauth2 (README walkthrough)', () => {
     assert.match(out, /"refresh_token":/);
     assert.match(out, /"active":true/);
     assert.match(out, /error="invalid_token"/);
+    const metadata = JSON.parse(out.slice(out.lastIndexOf('{"issuer"')).split('\n')[0]!);
+    assert.equal(metadata.issuer, `http://localhost:${proxyPort}/stepon`);
+    assert.equal(metadata.token_endpoint, `http://localhost:${proxyPort}/stepon/oauth2/token`);
+    assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
     const seen = upstream.received.find((r) => r.headers['x-authenticated-userid'] === 'alice');
     assert.ok(seen, 'the upstream saw alice');
     assert.equal(seen.headers['x-consumer-id'], 'shoefly');
