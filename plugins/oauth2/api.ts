@@ -4,15 +4,15 @@
  * Tokens appear as SHA-256 digests only: the gateway never holds their values.
  */
 import { inject, injectable } from 'tsyringe';
-import { NotFoundError, BadRequestError, STATE_STORE, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
+import { NotFoundError, BadRequestError, STATE_STORE, RevocationEpoch, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
 import { GrantStore } from './grant-store.js';
 
 @injectable()
 export class OAuth2Admin implements AdminExtension {
   readonly #grants: GrantStore;
 
-  constructor(@inject(STATE_STORE) state: StateStore) {
-    this.#grants = new GrantStore(state);
+  constructor(@inject(STATE_STORE) state: StateStore, epoch: RevocationEpoch) {
+    this.#grants = new GrantStore(state, epoch);
   }
 
   routes(): AdminRoute[] {

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
@@ -44,9 +44,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #grants: GrantStore;
   readonly #revocations: RevocationList;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, epoch: RevocationEpoch) {
     this.#clients = clients;
-    this.#grants = new GrantStore(state);
+    this.#grants = new GrantStore(state, epoch);
     this.#revocations = revocations;
   }
 
