@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory } from '../../core/plugin-api.js';
-import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
+import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
@@ -53,10 +53,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   checkConfig(config: OAuth2Config): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
     if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
-    config.scopeRules.forEach((rule, i) => {
-      const problem = regexProblem(rule.path);
-      if (problem) problems.push({ path: `/scopeRules/${i}/path`, message: problem });
-    });
+    problems.push(...ruleProblems(config.scopeRules, 'scopeRules'));
     return problems;
   }
 
@@ -72,7 +69,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const familyTtlMs = (Math.max(refreshTtl, accessTtl) + 60) * 1000;
     const realm = config.realm;
     const allowedScopes = new Set(config.scopes);
-    const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
+    // The core's access rules (as jwt-verifier's), every scope of the rule required, exact match.
+    const scopeRules = compileRules(config.scopeRules.map((rule) => ({ methods: rule.methods, path: rule.path, requiredScopes: rule.scopes, match: 'all' as const })), scope.caseSensitive ?? true);
+    const exactScopes = scopeMatcher('exact');
 
     /** The scope granted: each asked token allowed here and for the client; none asked is '' unless mandatory. */
     function grantedScope(requested: string | undefined, client: IndexedClient): string {
@@ -336,11 +335,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const client = clients.get(record.clientId);
       if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
       if (revocations.isIssuedBeforeCutoff(record.clientId, record.iat)) throw new InvalidBearerTokenError('The access token was revoked', realm);
-      const rule = scopeRules.find((r) => (r.methods.size === 0 || r.methods.has(ctx.method)) && r.path.test(ctx.routePath));
-      if (rule) {
-        const held = new Set(record.scope.split(' '));
-        if (!rule.scopes.every((s) => held.has(s))) throw new InsufficientScopeError(`This request needs the scope ${rule.scopes.join(' ')}`, rule.scopes.join(' '), realm);
-      }
+      // A request no rule matches needs a valid token only (unlike jwt-verifier's deny by default).
+      const rule = findRule(scopeRules, ctx.method, ctx.routePath);
+      if (rule && !grantsRule(rule, record.scope.split(' ').filter(Boolean), exactScopes)) throw insufficientScope(rule, realm);
       const headers = ctx.upstreamHeaders;
       for (const name of USER_HEADERS) delete headers[name];
       if (config.hideCredentials) delete headers.authorization;
