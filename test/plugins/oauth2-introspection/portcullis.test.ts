@@ -13,6 +13,9 @@ import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { send, basic, type TestResponse } from '../../helpers/http.js';
 import { until } from '../../helpers/wait.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { KYMA_RULES } from './fixtures.js';
 
 const APP = { clientId: 'kyma-app', clientSecret: 'kyma-app-secret-0123456789', redirectUris: ['https://app.example/callback'] };
@@ -24,6 +27,9 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
   let upstream: Upstream;
   let a: TestGateway;
   let b: TestGateway;
+  /** A counting forwarder in front of instance a's introspection endpoint. */
+  let counter: Server;
+  let introspections = 0;
 
   const idp = (gw: TestGateway, endpoint: string, params: Record<string, string>) => send(`${gw.proxyUrl}/idp/oauth2/${endpoint}`, {
     method: 'POST', headers: { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded', authorization: basic(APP.clientId, APP.clientSecret) }, body: new URLSearchParams(params).toString(),
@@ -48,6 +54,17 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
     redis = await startRedis();
     upstream = await startUpstream(echo);
     a = await startGateway({ config: { storage: { kind: 'redis', url: redis.url } } });
+    counter = createServer((req, res) => {
+      introspections++;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        request(`${a.proxyUrl}${req.url}`, { method: 'POST', headers: { ...req.headers, host: '127.0.0.1' }, body: Buffer.concat(chunks) })
+          .then(async (answer) => { res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type']) }); res.end(await answer.body.text()); })
+          .catch(() => { res.writeHead(502); res.end(); });
+      });
+    });
+    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
     b = await startGateway({ config: { storage: { kind: 'redis', url: redis.url } } });
     await createRoute(a, route('idp', upstream.url, {
       frontend: { domains: ['127.0.0.1/idp'] },
@@ -56,7 +73,7 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
     await createRoute(a, route('orders', upstream.url, {
       frontend: { domains: ['orders.test'] },
       plugins: [{ plugin: 'oauth2-introspection', config: {
-        introspectionUrl: `${a.proxyUrl}/idp/oauth2/introspect`, clientId: RESOURCE_SERVER.clientId, clientSecret: RESOURCE_SERVER.clientSecret,
+        introspectionUrl: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/idp/oauth2/introspect`, clientId: RESOURCE_SERVER.clientId, clientSecret: RESOURCE_SERVER.clientSecret,
         rules: KYMA_RULES, cache: { ttlSeconds: 600, negativeTtlSeconds: 600 },
       } }],
     }));
@@ -67,6 +84,7 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
   after(async () => {
     await b.close();
     await a.close();
+    await new Promise<void>((resolve) => { counter.closeAllConnections(); counter.close(() => resolve()); });
     await upstream.close();
     await redis.stop();
   });
@@ -82,6 +100,15 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
     assert.equal((await call(a, writer, '/post', 'POST')).status, 200);
     const seen = (await call(b, writer)).json().headers;
     assert.equal(seen['x-authenticated-scope'], 'read write');
+  });
+
+  it('shares the cached response between the instances: a token is introspected once for both', async () => {
+    const accessToken = await token('read');
+    const before = introspections;
+    assert.equal((await call(a, accessToken)).status, 200);
+    assert.equal(introspections - before, 1);
+    for (let i = 0; i < 3; i++) assert.equal((await call(b, accessToken)).status, 200);
+    assert.equal(introspections - before, 1, 'instance b found it in Redis');
   });
 
   it('refuses a token revoked at the other instance\'s revocation endpoint on both instances within 1 s', async () => {
