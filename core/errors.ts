@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   route_unavailable: 503,
   temporarily_unavailable: 503,
   state_unavailable: 503,
+  introspection_unavailable: 503,
   gateway_timeout: 504,
 } as const;
 
@@ -116,6 +117,7 @@ export class BadGatewayError extends GatewayError { constructor(message = 'The u
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 export class RouteMisconfiguredError extends GatewayError { constructor() { super(503, 'route_unavailable', 'This route is misconfigured; see the gateway logs'); } }
 export class StateUnavailableError extends GatewayError { constructor(message = 'The gateway\'s state store cannot be reached; try again shortly') { super(503, 'state_unavailable', message); } }
+export class IntrospectionUnavailableError extends GatewayError { constructor(message = 'The authorization server could not check the token; try again shortly') { super(503, 'introspection_unavailable', message); } }
 
 // ── access plugins: credentials on protected routes (RFC 6750 §3 for bearer tokens) ──
 /** 401 without usable credentials; `challenges` is the route's `WWW-Authenticate` value, if any. */

@@ -25,6 +25,9 @@ export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
 export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient, type ClientAuthentication } from './http/oauth-request.js';
 export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
+// Bearer tokens on protected routes: where they are read, and access rules with scopes per method and path
+export { TokenSourceSchema, DEFAULT_TOKEN_SOURCE, tokenExtractor, removeToken, type TokenSource } from './http/token-source.js';
+export { AccessRuleSchema, AccessRulesSchema, ScopeStrategySchema, ScopeClaimSchema, scopeMatcher, grantedScopes, claimOf, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, compileAccessPolicy, type AccessRule, type ScopeStrategy, type ScopeMatcher, type CompiledRule, type AccessPolicy, type AccessRuleOptions } from './http/access-rules.js';
 
 // Errors: every code is declared in errors.ts
 export * from './errors.js';
@@ -45,7 +48,7 @@ export type { StateStore, StateNamespace, StateValue, StateEntry, StateWrite, Qu
 export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them
-export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, RevocationEpoch, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, TOKEN_ENDPOINT_AUTH_METHODS, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type TokenEndpointAuthMethod, type RegisteredKeys } from './keys/clients.js';
 export { ClientAssertionVerifier, clientAuthProblems, importRegisteredKeys, ASSERTION_SIGNING_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionSettingsSchema, type ClientAssertionOptions, type AssertionAudience } from './keys/client-assertions.js';
 export { RemoteKeySet, discoveredJwksUri, fetchJson, type ResolvedKey, type RemoteOptions } from './keys/remote-keys.js';

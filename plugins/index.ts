@@ -7,5 +7,6 @@ import { clientCredentialsPlugin } from './client-credentials/index.js';
 import { jwtVerifierPlugin } from './jwt-verifier/index.js';
 import { oauth2Plugin } from './oauth2/index.js';
 import { ipRestrictionPlugin } from './ip-restriction/index.js';
+import { oauth2IntrospectionPlugin } from './oauth2-introspection/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, ipRestrictionPlugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, oauth2IntrospectionPlugin, ipRestrictionPlugin];

@@ -7,12 +7,14 @@ import type { Store } from '../config/store.js';
 import { ConflictError } from '../errors.js';
 import { KeyService } from './key-service.js';
 import { RevocationList, LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS } from './revocations.js';
+import { RevocationEpoch } from './revocation-epoch.js';
 import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
 export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
 export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
+export { RevocationEpoch } from './revocation-epoch.js';
 export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 export function registerKeys(container: DependencyContainer): void {
@@ -23,6 +25,7 @@ export function registerKeys(container: DependencyContainer): void {
   // A plugin providing clients (apikeys) registers after this and wins.
   container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);
+  container.registerSingleton(RevocationEpoch);
   container.registerSingleton(RevocationList);
   container.register(ADMIN_EXTENSIONS, { useClass: KeyPairsAdmin });
 }
@@ -37,6 +40,7 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
   const keys = container.resolve(KeyService);
   keys.start();
   // Revocations live in the runtime state store; the mirror is complete before the first request.
+  await container.resolve(RevocationEpoch).start();
   await container.resolve(RevocationList).start();
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
     await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') }).catch((error: unknown) => {
@@ -49,4 +53,5 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
 export function stopKeys(container: DependencyContainer): void {
   container.resolve(KeyService).stop();
   container.resolve(RevocationList).stop();
+  container.resolve(RevocationEpoch).stop();
 }

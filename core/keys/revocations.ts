@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { LOGGER, STATE_STORE, STORE } from '../tokens.js';
 import type { Store } from '../config/store.js';
 import type { StateNamespace, StateStore, StateValue } from '../state/state-store.js';
+import { RevocationEpoch } from './revocation-epoch.js';
 
 /**
  * Entity kinds under which earlier releases kept revocations in the configuration store. A data
@@ -56,11 +57,14 @@ export class RevocationList {
   readonly #stops: Array<() => void> = [];
   /** Bumped by every rebuild: a rebuild that finishes after a newer one started is dropped. */
   #generation = 0;
+  /** Advanced by every revocation: caches of token verdicts (introspection results) drop what they hold. */
+  readonly #epoch: RevocationEpoch | null;
 
-  constructor(@inject(STORE) config: Store, @inject(STATE_STORE) state: StateStore, @inject(LOGGER, { isOptional: true }) log?: Logger) {
+  constructor(@inject(STORE) config: Store, @inject(STATE_STORE) state: StateStore, @inject(LOGGER, { isOptional: true }) log?: Logger, @inject(RevocationEpoch, { isOptional: true }) epoch?: RevocationEpoch) {
     this.#config = config;
     this.#state = state;
     this.#log = log?.child({ component: 'revocations' }) ?? null;
+    this.#epoch = epoch ?? null;
   }
 
   get #ns(): StateNamespace {
@@ -112,6 +116,7 @@ export class RevocationList {
     if (ttlMs <= 0) return;
     await this.#ns.set(key, { clientId, exp }, ttlMs);
     this.#revoked.set(key, exp);
+    await this.#epoch?.advance(nowMs);
     await this.#announce({ jti, exp });
   }
 
@@ -133,6 +138,7 @@ export class RevocationList {
     if (ttlMs <= 0) return notBefore; // every token it could refuse has expired
     await this.#ns.set(CLIENT_PREFIX + clientId, { notBefore }, ttlMs);
     this.#mirrorCutoff(clientId, notBefore);
+    await this.#epoch?.advance(nowMs);
     await this.#announce({ clientId, notBefore });
     return notBefore;
   }

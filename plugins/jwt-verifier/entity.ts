@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 import type { ErrorDetail } from '../../core/plugin-api.js';
-import { regexProblem } from '../../core/plugin-api.js';
+import { regexProblem, TokenSourceSchema } from '../../core/plugin-api.js';
 
 export const JWT_VERIFIERS = 'jwt-verifiers';
 
@@ -16,14 +16,6 @@ export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 const ALGORITHM = Type.Union([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS].map((a) => Type.Literal(a)));
 const HTTP_URL = '^https?://[^\\s]+$';
-
-export const TokenSourceSchema = Type.Union([
-  // No defaults inside the variants: TypeBox would fill them into the other variants too.
-  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, maxLength: 200, description: 'Header name, e.g. Authorization.' }), prefix: Type.String({ maxLength: 200, description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-], { description: 'Where the token is read; absent: `Authorization: Bearer <token>`.' });
-export type TokenSource = Static<typeof TokenSourceSchema>;
 
 const RemoteCache = {
   cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'Longest time a fetched document is used (a shorter Cache-Control max-age wins).' }),
@@ -46,9 +38,6 @@ export const ClaimRuleSchema = Type.Object({
   regex: Type.Optional(Type.String({ maxLength: MAX_PATTERN_LENGTH, description: 'The claim is a string matching this regular expression (anchored).' })),
   contains: Type.Optional(Type.Unknown({ description: 'The claim is an array containing this value (or a space-separated string containing this word).' })),
 }, { additionalProperties: false });
-
-/** The default token source. TypeBox would merge a union default into explicit values, so it lives here. */
-export const DEFAULT_SOURCE: TokenSource = { kind: 'header', name: 'Authorization', prefix: 'Bearer ' };
 
 export const VerifierSettings = {
   source: Type.Optional(TokenSourceSchema),

@@ -10,18 +10,15 @@ import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { ForbiddenError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
+import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, gatewayTokenProblem, type ClientDirectory } from '../../core/plugin-api.js';
-import { regexProblem } from '../../core/plugin-api.js';
+import { claimOf, compileAccessPolicy, ruleProblems, removeToken, type TokenSource } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
-import { JWT_VERIFIERS, verifierKeyPairReferences, verifierProblems, type TokenSource } from './entity.js';
+import { JWT_VERIFIERS, verifierKeyPairReferences, verifierProblems } from './entity.js';
 import { VerifierRegistry } from './verifier-registry.js';
 import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
-import { grantedScopes, scopeMatcher } from './scopes.js';
-import { compileRules, findRule } from './rules.js';
-import { claimOf } from './claims.js';
 
 declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
@@ -64,10 +61,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       problems.push(...verifierProblems(config.verifier, '/verifier'));
       if (config.verifier.keys.kind === 'hmac' && !config.verifier.keys.secret) problems.push({ path: '/verifier/keys/secret', message: 'An HMAC verifier needs a secret' });
     }
-    config.rules.forEach((rule, i) => {
-      const problem = regexProblem(rule.path);
-      if (problem) problems.push({ path: `/rules/${i}/path`, message: problem });
-    });
+    problems.push(...ruleProblems(config.rules));
     return problems;
   }
 
@@ -92,8 +86,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       if (inline) list.push(inline);
       return list;
     };
-    const rules = compileRules(config.rules, scope.caseSensitive !== false);
-    const matches = scopeMatcher(config.scopeStrategy);
+    const policy = compileAccessPolicy(config.rules, { caseSensitive: scope.caseSensitive, scopeStrategy: config.scopeStrategy, scopeClaim: config.scopeClaim, realm: config.realm });
     const challenge = bearerChallenge(config.realm);
     const cache = config.cache.enabled ? new VerifiedTokenCache<CacheEntry>(config.cache.maxEntries) : null;
     const upstream = config.upstream;
@@ -136,17 +129,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       } else if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) {
         throw invalidToken('The token has been revoked');
       }
-      const rule = findRule(rules, ctx.method, ctx.routePath);
-      if (!rule) throw new ForbiddenError('No access rule allows this request');
-      if (rule.requiredScopes.length > 0) {
-        const granted = grantedScopes(entry.payload, config.scopeClaim);
-        const ok = rule.match === 'all' ? rule.requiredScopes.every((s) => matches(granted, s)) : rule.requiredScopes.some((s) => matches(granted, s));
-        if (!ok) {
-          const scope = rule.requiredScopes.join(' ');
-          const message = `The token lacks the scope${rule.requiredScopes.length > 1 ? 's' : ''} needed: ${scope}${rule.match === 'any' && rule.requiredScopes.length > 1 ? ' (any of them)' : ''}`;
-          throw new InsufficientScopeError(message, scope, config.realm);
-        }
-      }
+      policy.check(ctx.method, ctx.routePath, entry.payload);
       ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.source };
       entries.set(ctx, entry);
       const who = entry.payload.sub ?? entry.payload.client_id;
@@ -197,24 +180,5 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
         }
       },
     };
-  }
-}
-
-/** Remove the token from where it was read, so the upstream never sees it. */
-function removeToken(ctx: RequestContext, source: TokenSource): void {
-  const headers = ctx.upstreamHeaders;
-  if (source.kind === 'header') {
-    delete headers[source.name.toLowerCase()];
-  } else if (source.kind === 'query') {
-    const params = new URLSearchParams(ctx.search);
-    params.delete(source.name);
-    const rest = params.toString();
-    ctx.search = rest ? `?${rest}` : '';
-  } else {
-    const cookie = headers.cookie;
-    if (typeof cookie !== 'string') return;
-    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && c.slice(0, c.indexOf('=')).trim() !== source.name);
-    if (kept.length > 0) headers.cookie = kept.join('; ');
-    else delete headers.cookie;
   }
 }

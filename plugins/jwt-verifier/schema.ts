@@ -1,24 +1,16 @@
 /** Config schema of the `jwt-verifier` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
 import { InlineVerifierSchema } from './entity.js';
-import { MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH } from '../../core/plugin-api.js';
+import { AccessRulesSchema, ScopeClaimSchema, ScopeStrategySchema, MAX_LIST_ITEMS, MAX_MAP_ENTRIES } from '../../core/plugin-api.js';
 
 const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-
-export const AccessRuleSchema = Type.Object({
-  methods: Type.Array(Type.String({ pattern: '^[A-Z]+$', maxLength: 32 }), { default: [], maxItems: 32, description: 'Methods this rule applies to; empty for any.' }),
-  path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, default: '/.*', description: 'Regular expression, anchored at both ends, on the path relative to the route, as the upstream receives it: `/post` for `/scoped/post` on the domain `localhost/scoped` (the full path when the route keeps its prefix, `stripPath: false`). Matched after normalization; case-insensitive when the route is.' }),
-  requiredScopes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes the token must grant; none: any valid token.' }),
-  match: Type.Union([Type.Literal('all'), Type.Literal('any')], { default: 'all', description: 'Whether all or any of the scopes are needed.' }),
-}, { additionalProperties: false });
-export type AccessRule = Static<typeof AccessRuleSchema>;
 
 export const JwtVerifierConfigSchema = Type.Object({
   verifiers: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'JWT verifier ids; the first whose issuer matches the token is used.' }),
   verifier: Type.Optional({ ...InlineVerifierSchema, description: 'An inline verifier, tried after `verifiers`.' }),
-  rules: Type.Array(AccessRuleSchema, { maxItems: 1000, default: [{ methods: [], path: '/.*', requiredScopes: [], match: 'all' }], description: 'Ordered access rules; the first that matches method and path decides; a request no rule matches is refused (403).' }),
-  scopeClaim: Type.String({ minLength: 1, maxLength: 200, default: 'scope', description: 'Claim holding the scopes: a space-separated string (`scope`) or an array (`scp`).' }),
-  scopeStrategy: Type.Union([Type.Literal('exact'), Type.Literal('hierarchic'), Type.Literal('wildcard')], { default: 'exact', description: '`hierarchic`: `read` grants `read.users`; `wildcard`: `read.*` grants `read.users`.' }),
+  rules: AccessRulesSchema,
+  scopeClaim: ScopeClaimSchema,
+  scopeStrategy: ScopeStrategySchema,
   realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\]+$', default: 'portcullis', description: 'Realm of the WWW-Authenticate challenge.' }),
   upstream: Type.Object({
     strategy: Type.Union([Type.Literal('pass-through'), Type.Literal('strip'), Type.Literal('claims-to-headers'), Type.Literal('re-sign')], { default: 'pass-through', description: 'What the upstream receives: the token as is, nothing, claims as headers, or a new token signed by the gateway.' }),

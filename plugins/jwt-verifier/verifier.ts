@@ -9,10 +9,9 @@ import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jo
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
-import { readCookie } from '../../core/plugin-api.js';
+import { claimOf, tokenExtractor, DEFAULT_TOKEN_SOURCE, type TokenSource } from '../../core/plugin-api.js';
 import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from '../../core/plugin-api.js';
-import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
-import { claimOf } from './claims.js';
+import type { InlineVerifier } from './entity.js';
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -41,7 +40,7 @@ export class CompiledVerifier {
 
   constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
     this.settings = settings;
-    this.source = settings.source ?? DEFAULT_SOURCE;
+    this.source = settings.source ?? DEFAULT_TOKEN_SOURCE;
     this.issuers = settings.issuer ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer) : null;
     this.#resolve = keyResolver(settings, deps);
     this.#claimChecks = Object.entries(settings.requiredClaims ?? {}).map(([claim, rule]) => claimCheck(claim, rule));
@@ -133,25 +132,6 @@ function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Lo
       };
     }
   }
-}
-
-/** A compiled source reader; returns the token or null. */
-function tokenExtractor(source: TokenSource): (ctx: RequestContext) => string | null {
-  if (source.kind === 'header') {
-    const name = source.name.toLowerCase();
-    const prefix = source.prefix.toLowerCase();
-    return (ctx) => {
-      const value = ctx.req.headers[name];
-      if (typeof value !== 'string') return null;
-      if (prefix && value.slice(0, prefix.length).toLowerCase() !== prefix) return null;
-      const token = value.slice(prefix.length).trim();
-      return token === '' ? null : token;
-    };
-  }
-  if (source.kind === 'query') {
-    return (ctx) => (ctx.search ? new URLSearchParams(ctx.search).get(source.name) || null : null);
-  }
-  return (ctx) => readCookie(ctx.req.headers.cookie, source.name);
 }
 
 function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; regex?: string; contains?: unknown }): (payload: JWTPayload) => string | null {

@@ -4,7 +4,7 @@
  * Tokens appear as SHA-256 digests only: the gateway never holds their values.
  */
 import { inject, injectable } from 'tsyringe';
-import { NotFoundError, BadRequestError, STATE_STORE, RevocationList, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
+import { NotFoundError, BadRequestError, STATE_STORE, RevocationList, RevocationEpoch, type AdminExtension, type AdminRoute, type StateStore } from '../../core/plugin-api.js';
 import { GrantStore, type GrantView } from './grant-store.js';
 
 @injectable()
@@ -12,8 +12,8 @@ export class OAuth2Admin implements AdminExtension {
   readonly #grants: GrantStore;
   readonly #revocations: RevocationList;
 
-  constructor(@inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
-    this.#grants = new GrantStore(state);
+  constructor(@inject(STATE_STORE) state: StateStore, revocations: RevocationList, epoch: RevocationEpoch) {
+    this.#grants = new GrantStore(state, epoch);
     this.#revocations = revocations;
   }
 

@@ -12,7 +12,7 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { StateNamespace, StateStore, StateValue, StateWrite } from '../../core/plugin-api.js';
+import type { RevocationEpoch, StateNamespace, StateStore, StateValue, StateWrite } from '../../core/plugin-api.js';
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
@@ -44,10 +44,13 @@ export interface GrantView {
 
 export class GrantStore {
   readonly #state: StateStore;
+  readonly #epoch: RevocationEpoch | null;
   #ns: StateNamespace | null = null;
 
-  constructor(state: StateStore) {
+  /** `epoch` is advanced by every revocation: caches of introspection results drop what they hold. */
+  constructor(state: StateStore, epoch: RevocationEpoch | null = null) {
     this.#state = state;
+    this.#epoch = epoch;
   }
 
   // Opened on first use: the state store opens after plugins are instantiated.
@@ -95,8 +98,11 @@ export class GrantStore {
     return record;
   }
 
-  deleteToken(type: 'at' | 'rt', token: string): Promise<boolean> {
-    return this.#store.delete(`${type}:${tokenHash(token)}`);
+  /** Revoke one token (RFC 7009). */
+  async deleteToken(type: 'at' | 'rt', token: string): Promise<boolean> {
+    const deleted = await this.#store.delete(`${type}:${tokenHash(token)}`);
+    await this.#epoch?.advance();
+    return deleted;
   }
 
   async isRevoked(family: string): Promise<boolean> {
@@ -104,8 +110,9 @@ export class GrantStore {
   }
 
   /** Refuse every token of the grant from now on, for as long as any of them could live. */
-  revokeFamily(family: string, ttlMs: number): Promise<void> {
-    return this.#store.set(`revoked:${family}`, true, ttlMs);
+  async revokeFamily(family: string, ttlMs: number): Promise<void> {
+    await this.#store.set(`revoked:${family}`, true, ttlMs);
+    await this.#epoch?.advance();
   }
 
   /**
@@ -151,6 +158,7 @@ export class GrantStore {
       const key = `at:${grant.grant.slice('token:'.length)}`;
       const record = await this.#store.get<TokenRecord>(key);
       await this.#store.delete(key);
+      await this.#epoch?.advance();
       return typeof record?.jti === 'string' ? record : null;
     }
     const lastExp = Math.max(...grant.tokens.map((t) => t.exp));

@@ -11,8 +11,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
-import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, STATE_STORE, RevocationList, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
+import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
@@ -59,9 +59,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #log: Logger;
   readonly #keys: KeyService;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, @inject(LOGGER) log: Logger) {
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger) {
     this.#clients = clients;
-    this.#grants = new GrantStore(state);
+    this.#grants = new GrantStore(state, epoch);
     this.#revocations = revocations;
     this.#state = state;
     this.#log = log;
@@ -78,10 +78,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   checkConfig(config: OAuth2Config): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
     if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
-    config.scopeRules.forEach((rule, i) => {
-      const problem = regexProblem(rule.path);
-      if (problem) problems.push({ path: `/scopeRules/${i}/path`, message: problem });
-    });
+    problems.push(...ruleProblems(config.scopeRules, 'scopeRules'));
     return problems;
   }
 
@@ -98,7 +95,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const realm = config.realm;
     const allowedScopes = new Set(config.scopes);
     const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: this.#state, log: this.#log }, config.clientAssertion) };
-    const scopeRules = config.scopeRules.map((rule) => ({ path: anchoredRegex(rule.path, scope.caseSensitive ?? true), methods: new Set(rule.methods), scopes: rule.scopes }));
+    // The core's access rules (as jwt-verifier's), every scope of the rule required, exact match.
+    const scopeRules = compileRules(config.scopeRules.map((rule) => ({ methods: rule.methods, path: rule.path, requiredScopes: rule.scopes, match: 'all' as const })), scope.caseSensitive ?? true);
+    const exactScopes = scopeMatcher('exact');
     const matchesProvisionKey = secretMatcher(config.provisionKey);
     const requireSecure = httpsRequirement(config);
     // JWT access tokens are verified whatever this route issues: a globalCredentials peer may issue them.
@@ -410,7 +409,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     async function protect(ctx: RequestContext): Promise<void> {
       requireSecure(ctx);
       const header = ctx.req.headers.authorization;
-      const rule = scopeRules.find((r) => (r.methods.size === 0 || r.methods.has(ctx.method)) && r.path.test(ctx.routePath));
+      // A request no rule matches needs a valid token only (unlike jwt-verifier's deny by default).
+      const rule = findRule(scopeRules, ctx.method, ctx.routePath);
       if (header === undefined || !/^bearer /i.test(header)) {
         for (const name of USER_HEADERS) delete ctx.upstreamHeaders[name];
         // Anonymous access stops where a scope is required: that takes a token.
@@ -430,10 +430,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const client = clients.get(record.clientId);
       if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
       if (revocations.isIssuedBeforeCutoff(record.clientId, record.iat)) throw new InvalidBearerTokenError('The access token was revoked', realm);
-      if (rule) {
-        const held = new Set(record.scope.split(' '));
-        if (!rule.scopes.every((s) => held.has(s))) throw new InsufficientScopeError(`This request needs the scope ${rule.scopes.join(' ')}`, rule.scopes.join(' '), realm);
-      }
+      if (rule && !grantsRule(rule, record.scope.split(' ').filter(Boolean), exactScopes)) throw insufficientScope(rule, realm);
       const headers = ctx.upstreamHeaders;
       for (const name of USER_HEADERS) delete headers[name];
       if (config.hideCredentials) delete headers.authorization;

@@ -12,6 +12,7 @@ import { ApiKeysConfigSchema } from '../../plugins/apikeys/schema.js';
 import { JwtVerifierConfigSchema } from '../../plugins/jwt-verifier/schema.js';
 import { ClientCredentialsConfigSchema } from '../../plugins/client-credentials/schema.js';
 import { OAuth2ConfigSchema } from '../../plugins/oauth2/schema.js';
+import { OAuth2IntrospectionConfigSchema } from '../../plugins/oauth2-introspection/schema.js';
 import { HeadersConfigSchema } from '../../plugins/headers/schema.js';
 import { CorsConfigSchema } from '../../plugins/cors/schema.js';
 import { IpRestrictionConfigSchema } from '../../plugins/ip-restriction/schema.js';
@@ -71,7 +72,7 @@ describe('Core: schemas', () => {
       const schemas: Array<[string, TSchema]> = [
         ...registry.all().map((k) => [k.name, k.schema] as [string, TSchema]),
         ['keypairs', KEYPAIR_KIND.schema], ['apikeys', APIKEY_KIND.schema], ['jwt-verifiers', JWT_VERIFIER_KIND.schema],
-        ['apikeys config', ApiKeysConfigSchema], ['jwt-verifier config', JwtVerifierConfigSchema], ['client-credentials config', ClientCredentialsConfigSchema], ['oauth2 config', OAuth2ConfigSchema],
+        ['apikeys config', ApiKeysConfigSchema], ['jwt-verifier config', JwtVerifierConfigSchema], ['client-credentials config', ClientCredentialsConfigSchema], ['oauth2 config', OAuth2ConfigSchema], ['oauth2-introspection config', OAuth2IntrospectionConfigSchema],
         ['headers config', HeadersConfigSchema], ['cors config', CorsConfigSchema], ['ip-restriction config', IpRestrictionConfigSchema], ['boot config', BootConfigSchema],
       ];
       const problems = schemas.flatMap(([name, schema]) => unbounded(schema, name, []));

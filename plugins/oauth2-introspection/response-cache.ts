@@ -1,0 +1,106 @@
+/**
+ * Introspection responses kept in the runtime state store (namespace `oauth2-introspection`:
+ * LMDB shared by the processes of one machine, or Redis shared by every instance), so a token is
+ * introspected once per cache period, not once per request, process or instance.
+ *
+ * - The key is a SHA-256 of the provider and the token (never the token), prefixed by the core's
+ *   revocation epoch: when the gateway revokes anything, every cached response turns into a miss
+ *   on every instance (within the state store's delivery latency).
+ * - The raw response is kept, and judged again on every use (`active`, `exp`, issuer, audience,
+ *   rules): a cached entry never skips a check.
+ * - An active response lives min(`ttlSeconds`, `exp` − now), an inactive one `negativeTtlSeconds`.
+ * - Bounded: at most `maxEntries` writes per cache period, counted in the state store itself.
+ * - Concurrent lookups of one key in a process share one introspection.
+ * - The state store is an accelerator here: unreachable, it is skipped (each request introspects).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { StateNamespace, StateStore, RevocationEpoch } from '../../core/plugin-api.js';
+import type { IntrospectionResponse } from './introspection-client.js';
+
+export const NAMESPACE = 'oauth2-introspection';
+const WRITES_KEY = 'writes';
+
+export interface CacheOptions {
+  ttlSeconds: number;
+  negativeTtlSeconds: number;
+  maxEntries: number;
+}
+
+export class ResponseCache {
+  readonly #state: StateStore;
+  readonly #epoch: RevocationEpoch;
+  readonly #provider: string;
+  readonly #options: CacheOptions;
+  readonly #log: Logger | null;
+  readonly #pending = new Map<string, Promise<IntrospectionResponse>>();
+  #namespace: StateNamespace | null = null;
+
+  /** `provider` names the server and client whose answers these are: another route's provider never shares them. */
+  constructor(state: StateStore, epoch: RevocationEpoch, provider: string, options: CacheOptions, log: Logger | null) {
+    this.#state = state;
+    this.#epoch = epoch;
+    this.#provider = provider;
+    this.#options = options;
+    this.#log = log;
+  }
+
+  // Opened on first use: the state store opens after plugins are instantiated.
+  get #ns(): StateNamespace {
+    return (this.#namespace ??= this.#state.namespace(NAMESPACE));
+  }
+
+  /** The cache key of a token under the current epoch. */
+  keyOf(token: string): string {
+    return `${this.#epoch.current}:${createHash('sha256').update(this.#provider).update('\0').update(token).digest('base64url')}`;
+  }
+
+  /** The token's response: cached, already being fetched by this process, or fetched by `introspect`. */
+  lookup(token: string, introspect: (token: string) => Promise<IntrospectionResponse>): Promise<IntrospectionResponse> {
+    const key = this.keyOf(token);
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      pending = this.#resolve(key, token, introspect).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #resolve(key: string, token: string, introspect: (token: string) => Promise<IntrospectionResponse>): Promise<IntrospectionResponse> {
+    const cached = await this.#read(key);
+    if (cached !== undefined) return cached;
+    const response = await introspect(token);
+    const ttlMs = this.#ttlOf(response, Date.now());
+    if (ttlMs > 0) await this.#write(key, response, ttlMs);
+    return response;
+  }
+
+  /** min(ttl, exp − now) for an active response (0 when it has expired), the negative TTL otherwise. */
+  #ttlOf(response: IntrospectionResponse, nowMs: number): number {
+    if (response.active !== true) return this.#options.negativeTtlSeconds * 1000;
+    const ttlMs = this.#options.ttlSeconds * 1000;
+    return typeof response.exp === 'number' ? Math.min(ttlMs, response.exp * 1000 - nowMs) : ttlMs;
+  }
+
+  async #read(key: string): Promise<IntrospectionResponse | undefined> {
+    try {
+      return await this.#ns.get<IntrospectionResponse>(key);
+    } catch (error) {
+      this.#log?.warn({ err: error }, 'introspection cache unreachable; introspecting');
+      return undefined;
+    }
+  }
+
+  async #write(key: string, response: IntrospectionResponse, ttlMs: number): Promise<void> {
+    try {
+      const nowMs = Date.now();
+      const period = Math.max(this.#options.ttlSeconds, this.#options.negativeTtlSeconds, 1) * 1000;
+      const start = Math.floor(nowMs / period) * period;
+      const room = await this.#ns.consume(WRITES_KEY, [{ name: 'period', limit: this.#options.maxEntries, start, end: start + period }], { now: nowMs });
+      if (!room.allowed) return;
+      await this.#ns.set(key, response, ttlMs);
+    } catch (error) {
+      this.#log?.warn({ err: error }, 'introspection response not cached');
+    }
+  }
+}
