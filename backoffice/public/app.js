@@ -212,7 +212,7 @@ async function routesView(id) {
     const routesList = /** @type {Route[]} */ (await client.request('list', 'routes'));
     const rows = routesList.filter((r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter)).map((r) => h('tr', {},
       h('th', { scope: 'row' }, h('a', { href: `#/routes/${encodeURIComponent(r.id)}` }, r.name)), h('td', {}, r.frontend.domains.join(', ')),
-      h('td', {}, r.backend.targets.map((t) => t.url).join(', ')), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
+      h('td', {}, r.backend ? r.backend.targets.map((t) => t.url).join(', ') : '(authorizer only)'), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
     list.replaceChildren(table(['Name', 'Domains', 'Targets', 'Plugins', 'State'], rows, 'No routes yet.'));
   };
   current.refresh = draw;

@@ -25,6 +25,13 @@ export const BootConfigSchema = Type.Object({
       keyFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key.' }),
     }, { additionalProperties: false, description: 'Also serve the proxy over HTTPS.' })),
   }, { additionalProperties: false, default: {} }),
+  authorizer: Type.Optional(Type.Object({
+    host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the authorizer listener: an internal address only your ingress reaches (PORTCULLIS_AUTHORIZER_HOST).' }),
+    port: { ...Port, default: 9090, description: 'Authorizer port (PORTCULLIS_AUTHORIZER_PORT; setting it turns the listener on).' },
+    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges of the ingresses whose X-Original-* and X-Forwarded-* headers describe the request to decide on; such headers from anyone else are refused (403).' }),
+    unmatched: Type.Union([Type.Literal(401), Type.Literal(403)], { default: 401, description: 'The answer when no route matches the original request (never 404: nginx turns that into a 500).' }),
+    pathPrefix: Type.String({ pattern: '^(/[^\\s?#]*[^/\\s?#])?$', maxLength: 200, default: '', description: 'Removed from the path of a request that carries no X-Original-URI or X-Forwarded-Uri (Envoy ext_authz `path_prefix`).' }),
+  }, { additionalProperties: false, description: 'The external-authorizer listener (off when absent): answers an ingress (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz) whether the original request may pass, without proxying it.' })),
   admin: Type.Object({
     host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
@@ -62,6 +69,8 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
   ['PORTCULLIS_PUBLIC_URL', ['proxy', 'publicUrl'], 'string'],
   ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_PORT', ['admin', 'port'], 'int'],
+  ['PORTCULLIS_AUTHORIZER_PORT', ['authorizer', 'port'], 'int'],
+  ['PORTCULLIS_AUTHORIZER_HOST', ['authorizer', 'host'], 'string'],
   ['PORTCULLIS_ADMIN_HOST', ['admin', 'host'], 'string'],
   ['PORTCULLIS_DATA_FILE', ['store', 'file'], 'string'],
   ['PORTCULLIS_LOG_LEVEL', ['log', 'level'], 'string'],
