@@ -12,7 +12,7 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 // The shapes the admin API returns, as far as the views read them.
 /** @typedef {{ schema: JsonSchema, idField: string, title: string }} KindSchema */
 /** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: unknown }} PluginInstance */
-/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
+/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend?: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
 /** @typedef {{ plugins: PluginInstance[], version?: number }} GlobalConfig */
 /** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string> }} ApiKey */
 /** @typedef {{ id: string, name: string, alg: string, kid: string, exposed: boolean, previousKeys: unknown[], publicJwk: unknown }} KeyPair */

@@ -7,10 +7,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { startGateway, createRoute, route, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { send, basic, type TestResponse } from '../helpers/http.js';
+import { run, waitFor } from '../helpers/cli.js';
+import { loadBootConfig } from '../../core/config/boot-config.js';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const token = (scope: string, claims: Record<string, unknown> = {}) => new SignJWT({ sub: 'alice', email: 'alice@example.com', scope, ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
@@ -219,5 +224,31 @@ describe('External-authorizer mode: trust of forwarding headers and unmatched re
     assert.equal(res.status, 403);
     assert.equal(res.json().error, 'forbidden');
     assert.match(res.json().error_description, /No route/);
+  });
+});
+
+describe('External-authorizer mode: start-up', () => {
+  let dir = '';
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  it('is off by default and turned on by PORTCULLIS_AUTHORIZER_PORT', () => {
+    assert.equal(loadBootConfig({ env: {} }).authorizer, undefined);
+    const config = loadBootConfig({ env: { PORTCULLIS_AUTHORIZER_PORT: '9191' } });
+    assert.deepEqual(config.authorizer, { host: '127.0.0.1', port: 9191, trustedProxies: [], unmatched: 401, pathPrefix: '' });
+  });
+
+  it('prints the authorizer listener at start-up and serves it from every cluster worker', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-authorizer-cli-'));
+    const running = run({ PORTCULLIS_DATA_FILE: join(dir, 'data.json'), PORTCULLIS_AUTHORIZER_PORT: '0', PORTCULLIS_WORKERS: '2' });
+    try {
+      // two worker processes on a shared, loaded machine: start-up may take a while
+      const url = (await waitFor(running, /Authorizer\s+(http:\/\/\S+)/, 60_000))[1]!;
+      const res = await send(`${url}/anything`, { headers: { host: 'unknown.test' } });
+      assert.equal(res.status, 401, res.text);
+      assert.equal(res.json().error, 'unauthorized');
+    } finally {
+      running.child.kill('SIGTERM');
+      assert.equal(await running.exited, 0, running.output());
+    }
   });
 });
