@@ -28,9 +28,8 @@ export const BootConfigSchema = Type.Object({
   authorizer: Type.Optional(Type.Object({
     host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the authorizer listener: an internal address only your ingress reaches (PORTCULLIS_AUTHORIZER_HOST).' }),
     port: { ...Port, default: 9090, description: 'Authorizer port (PORTCULLIS_AUTHORIZER_PORT; setting it turns the listener on).' },
-    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges of the ingresses whose X-Original-* and X-Forwarded-* headers describe the request to decide on; such headers from anyone else are refused (403).' }),
+    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges of the ingresses allowed on the /nginx and /traefik endpoints, whose X-Original-* and X-Forwarded-* headers describe the request to decide on; anyone else is refused there (403).' }),
     unmatched: Type.Union([Type.Literal(401), Type.Literal(403)], { default: 401, description: 'The answer when no route matches the original request (never 404: nginx turns that into a 500).' }),
-    pathPrefix: Type.String({ pattern: '^(/[^\\s?#]*[^/\\s?#])?$', maxLength: 200, default: '', description: 'Removed from the path of a request that carries no X-Original-URI or X-Forwarded-Uri (Envoy ext_authz `path_prefix`).' }),
   }, { additionalProperties: false, description: 'The external-authorizer listener (off when absent): answers an ingress (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz) whether the original request may pass, without proxying it.' })),
   admin: Type.Object({
     host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),

@@ -6,13 +6,13 @@
  * proxied and no body is read. Answers: 200 with the identity headers the steps set for the
  * upstream, the plugin's own 401 or 403 (with its challenge), or a 5xx for an internal fault only.
  *
- * Request shapes, tried in this order:
- * - nginx: `X-Original-URI`, `X-Original-Method`, host from `X-Original-Host`, `X-Forwarded-Host` or `Host`;
- * - Traefik: `X-Forwarded-Uri`, `X-Forwarded-Method`, `X-Forwarded-Host`, `X-Forwarded-Proto`;
- * - Envoy (or a direct call): the request itself, `authorizer.pathPrefix` removed from its path.
- * `X-Original-*`, `X-Forwarded-Uri` and `X-Forwarded-Method` are honoured only from
- * `authorizer.trustedProxies`; from anyone else they are refused (403), since deciding on the
- * authorization request's own path instead would allow whatever its path allows.
+ * One endpoint per ingress, chosen by the ingress' own configuration, so a client can never pick
+ * which headers describe its request (a header the client sends is passed along by some ingresses):
+ * - `/nginx`: `X-Original-Method`, `X-Original-URI`, `X-Original-Host` (or the `Host` header);
+ * - `/traefik`: `X-Forwarded-Method`, `X-Forwarded-Uri`, `X-Forwarded-Host` (or `Host`), `X-Forwarded-Proto`;
+ * - `/envoy/<original path>`: Envoy's `path_prefix: /envoy`; the request's own method and `Host`.
+ * `/nginx` and `/traefik` answer only `authorizer.trustedProxies` (403 for anyone else): their
+ * headers are the ingress' word. `X-Forwarded-Proto` and `-For` are honoured from those addresses only.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -42,7 +42,11 @@ interface OriginalRequest {
   host: string | undefined;
 }
 
-const UNTRUSTED = 'X-Original-* and X-Forwarded-Uri/-Method headers are honoured only from authorizer.trustedProxies';
+const NGINX = '/nginx';
+const TRAEFIK = '/traefik';
+const ENVOY = '/envoy';
+const UNTRUSTED = 'The /nginx and /traefik endpoints answer only the addresses in authorizer.trustedProxies';
+const UNKNOWN_ENDPOINT = 'Unknown authorizer endpoint: ask /nginx, /traefik or /envoy/<original path>';
 const NO_ROUTE = 'No route matches this request';
 const BAD_TARGET = 'Malformed request target';
 /** Decisions are counted apart from proxied traffic: their latency is not an upstream's. */
@@ -56,7 +60,6 @@ export class AuthorizerHandler {
   readonly #traffic: TrafficStats;
   readonly #trusted: TrustedProxies;
   readonly #unmatched: () => GatewayError;
-  readonly #pathPrefix: string;
 
   constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     const settings = config.authorizer;
@@ -67,7 +70,6 @@ export class AuthorizerHandler {
     this.#accessLog = createAccessLogger(log);
     this.#trusted = new TrustedProxies(settings.trustedProxies);
     this.#unmatched = settings.unmatched === 403 ? () => new ForbiddenError(NO_ROUTE) : () => new UnauthorizedError(NO_ROUTE);
-    this.#pathPrefix = settings.pathPrefix;
   }
 
   /** `request` listener of the authorizer server. */
@@ -76,36 +78,36 @@ export class AuthorizerHandler {
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
     const remote = stripMappedPrefix(req.socket.remoteAddress ?? '');
     const trusted = this.#trusted.trusts(remote);
-    const original = this.#original(req, trusted);
-    const ctx = original && !hasDuplicateHost(req) ? this.#createContext(req, original, remote, trusted) : null;
+    const original = hasDuplicateHost(req) ? new ForbiddenError('A request carries one Host header') : this.#original(req, trusted);
+    const ctx = original instanceof GatewayError ? null : this.#createContext(req, original, remote, trusted);
     if (!ctx) {
-      if (original === null) this.#log.warn({ remote }, 'forwarding headers from an untrusted address refused; add the ingress to authorizer.trustedProxies');
-      this.#answerError(res, null, new ForbiddenError(original === null ? UNTRUSTED : BAD_TARGET), remoteEntry(req, remote));
+      if (original instanceof GatewayError && original.message === UNTRUSTED) this.#log.warn({ remote }, 'authorization request from an address outside authorizer.trustedProxies refused');
+      this.#answerError(res, null, original instanceof GatewayError ? original : new ForbiddenError(BAD_TARGET), remoteEntry(req, remote));
       return;
     }
     this.#decide(ctx, res).catch((error: unknown) => this.#answerError(res, ctx, error));
   };
 
-  /** The original request, or null when forwarding headers came from an untrusted address. */
-  #original(req: IncomingMessage, trusted: boolean): OriginalRequest | null {
+  /** The original request, from the endpoint's shape; a GatewayError when it cannot be had. */
+  #original(req: IncomingMessage, trusted: boolean): OriginalRequest | GatewayError {
     const h = req.headers;
-    const nginx = h['x-original-uri'] !== undefined || h['x-original-method'] !== undefined || h['x-original-host'] !== undefined;
-    const traefik = h['x-forwarded-uri'] !== undefined || h['x-forwarded-method'] !== undefined;
-    if ((nginx || traefik) && !trusted) return null;
-    const forwardedHost = trusted ? firstValue(h['x-forwarded-host']) : undefined;
-    if (nginx) {
-      return { method: single(h['x-original-method']) ?? req.method ?? 'GET', target: single(h['x-original-uri']) ?? '', host: single(h['x-original-host']) ?? forwardedHost ?? h.host };
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const endpoint = query === -1 ? url : url.slice(0, query);
+    if (endpoint === NGINX || endpoint === TRAEFIK) {
+      if (!trusted) return new ForbiddenError(UNTRUSTED);
+      const nginx = endpoint === NGINX;
+      const method = single(nginx ? h['x-original-method'] : h['x-forwarded-method']);
+      const target = single(nginx ? h['x-original-uri'] : h['x-forwarded-uri']);
+      // Deciding on a guessed method or path could allow what the real request may not do.
+      if (method === undefined || target === undefined) return new ForbiddenError(nginx ? 'X-Original-Method and X-Original-URI are required' : 'X-Forwarded-Method and X-Forwarded-Uri are required');
+      return { method, target, host: single(nginx ? h['x-original-host'] : h['x-forwarded-host']) ?? h.host };
     }
-    if (traefik) {
-      return { method: single(h['x-forwarded-method']) ?? req.method ?? 'GET', target: single(h['x-forwarded-uri']) ?? '', host: forwardedHost ?? h.host };
+    if (url.startsWith(ENVOY) && (url.length === ENVOY.length || url[ENVOY.length] === '/' || url[ENVOY.length] === '?')) {
+      const rest = url.slice(ENVOY.length);
+      return { method: req.method ?? 'GET', target: rest[0] === '/' ? rest : `/${rest}`, host: h.host };
     }
-    let target = req.url ?? '/';
-    if (this.#pathPrefix !== '') {
-      const rest = target.slice(this.#pathPrefix.length);
-      // Outside the prefix: not an authorization request of this ingress; no route will match it.
-      target = target.startsWith(this.#pathPrefix) && (rest === '' || rest[0] === '/' || rest[0] === '?') ? (rest[0] === '/' ? rest : `/${rest}`) : '';
-    }
-    return { method: req.method ?? 'GET', target, host: forwardedHost ?? h.host };
+    return new ForbiddenError(UNKNOWN_ENDPOINT);
   }
 
   #createContext(req: IncomingMessage, original: OriginalRequest, remote: string, trusted: boolean): RequestContext | null {

@@ -45,7 +45,7 @@ describe("README: Portcullis as nginx's auth_request, with real nginx", () => {
 
   before(async () => {
     upstream = await startUpstream(echo);
-    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401, pathPrefix: '/ext-authz' } } });
+    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401 } } });
     const authorizer = new URL(gw.gateway.authorizerUrl!);
     const port = await freePort();
     const [conf] = fencedBlocks('nginx');
@@ -73,7 +73,7 @@ describe("README: Portcullis as nginx's auth_request, with real nginx", () => {
     try {
       writeFileSync(join(dir, 'config.json'), json!);
       const config = loadBootConfig({ file: join(dir, 'config.json'), env: {} });
-      assert.deepEqual(config.authorizer, { host: '127.0.0.1', port: 9090, trustedProxies: ['127.0.0.1'], unmatched: 401, pathPrefix: '/ext-authz' });
+      assert.deepEqual(config.authorizer, { host: '127.0.0.1', port: 9090, trustedProxies: ['127.0.0.1'], unmatched: 401 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -25,16 +25,15 @@ const KEY_SECRET = 'key-secret-0123456789-abcdef';
 
 interface Case { name: string; method?: string; host?: string; path: string; headers?: Record<string, string> }
 type Shape = 'nginx' | 'traefik' | 'envoy';
-const ENVOY_PREFIX = '/ext-authz';
 
 /** The authorization request an ingress of `shape` sends for `c`. */
 function authorizationRequest(authorizerUrl: string, shape: Shape, c: Case): Promise<TestResponse> {
   const method = c.method ?? 'GET';
   const host = c.host ?? 'api.test';
   const headers = { ...c.headers };
-  if (shape === 'nginx') return send(`${authorizerUrl}/`, { headers: { ...headers, host: 'authorizer.internal', 'x-original-uri': c.path, 'x-original-method': method, 'x-original-host': host } });
-  if (shape === 'traefik') return send(`${authorizerUrl}/`, { headers: { ...headers, host: 'authorizer.internal', 'x-forwarded-method': method, 'x-forwarded-host': host, 'x-forwarded-uri': c.path, 'x-forwarded-proto': 'https' } });
-  return send(`${authorizerUrl}${ENVOY_PREFIX}${c.path}`, { method, headers: { ...headers, host } });
+  if (shape === 'nginx') return send(`${authorizerUrl}/nginx`, { headers: { ...headers, host: 'authorizer.internal', 'x-original-uri': c.path, 'x-original-method': method, 'x-original-host': host } });
+  if (shape === 'traefik') return send(`${authorizerUrl}/traefik`, { headers: { ...headers, host: 'authorizer.internal', 'x-forwarded-method': method, 'x-forwarded-host': host, 'x-forwarded-uri': c.path, 'x-forwarded-proto': 'https' } });
+  return send(`${authorizerUrl}/envoy${c.path}`, { method, headers: { ...headers, host } });
 }
 
 /** The authorizer's counterpart of a proxy status: allowed stays allowed, every refusal is a 401 or 403. */
@@ -53,7 +52,7 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
 
   before(async () => {
     upstream = await startUpstream(echo);
-    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1', '::1'], unmatched: 401, pathPrefix: ENVOY_PREFIX } } });
+    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1', '::1'], unmatched: 401 } } });
     authorizerUrl = gw.gateway.authorizerUrl!;
     await createRoute(gw, route('public', upstream.url, { frontend: { domains: ['api.test'] } }));
     await createRoute(gw, route('keys', upstream.url, { frontend: { domains: ['api.test/keys'] }, plugins: [{ plugin: 'apikeys' }] }));
@@ -141,6 +140,19 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
     assert.match(String(stripped.headers['x-envoy-auth-headers-to-remove']), /x-authenticated-email/);
   });
 
+  it('decides on the Traefik endpoint from X-Forwarded-Uri even when the client slipped in X-Original-URI (regression: shapes are chosen by endpoint, not guessed)', async () => {
+    const res = await send(`${authorizerUrl}/traefik`, { headers: { host: 'authorizer.internal', 'x-original-uri': '/public', 'x-original-method': 'GET', 'x-forwarded-method': 'GET', 'x-forwarded-host': 'api.test', 'x-forwarded-uri': '/keys/orders' } });
+    assert.equal(res.status, 401, 'the keys route decided, not the public one');
+    const envoy = await send(`${authorizerUrl}/envoy/keys/orders`, { headers: { host: 'api.test', 'x-original-uri': '/public', 'x-forwarded-uri': '/public', 'x-forwarded-method': 'GET' } });
+    assert.equal(envoy.status, 401);
+  });
+
+  it('refuses an nginx request without its original method or URI rather than guess (403)', async () => {
+    const res = await send(`${authorizerUrl}/nginx`, { headers: { host: 'authorizer.internal', 'x-original-uri': '/public', 'x-original-host': 'api.test' } });
+    assert.equal(res.status, 403);
+    assert.match(res.json().error_description, /X-Original-Method/);
+  });
+
   it('logs each decision as an access-log line with mode "authorizer"', async () => {
     await authorizationRequest(authorizerUrl, 'nginx', { name: '', path: '/keys/logged' });
     const line = gw.logs.find((l) => l.msg === 'request' && l.path === '/keys/logged');
@@ -153,7 +165,7 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
 
   it('answers before a large request body arrives, and never reads it', async () => {
     const socket = connect(new URL(authorizerUrl).port ? Number(new URL(authorizerUrl).port) : 80, '127.0.0.1');
-    socket.write('POST /ext-authz/keys/upload HTTP/1.1\r\nHost: api.test\r\nContent-Length: 104857600\r\n\r\n');
+    socket.write('POST /envoy/keys/upload HTTP/1.1\r\nHost: api.test\r\nContent-Length: 104857600\r\n\r\n');
     socket.write(Buffer.alloc(1024, 1)); // 1 KiB of the announced 100 MiB, and nothing more
     const head = await new Promise<string>((resolve, reject) => {
       let data = '';
@@ -193,7 +205,7 @@ describe('External-authorizer mode: trust of forwarding headers and unmatched re
   before(async () => {
     upstream = await startUpstream(echo);
     // The ingress is elsewhere: this test client (loopback) is not trusted.
-    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['10.0.0.0/8'], unmatched: 403, pathPrefix: '' } } });
+    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['10.0.0.0/8'], unmatched: 403 } } });
     authorizerUrl = gw.gateway.authorizerUrl!;
     await createRoute(gw, route('public', upstream.url, { frontend: { domains: ['api.test'] } }));
     await createRoute(gw, route('keys', upstream.url, { frontend: { domains: ['api.test/keys'] }, plugins: [{ plugin: 'apikeys' }] }));
@@ -203,24 +215,30 @@ describe('External-authorizer mode: trust of forwarding headers and unmatched re
     await upstream.close();
   });
 
-  it('refuses X-Original-* and X-Forwarded-Uri/-Method from an untrusted address with 403, whatever they say', async () => {
-    const shapes: Array<Record<string, string>> = [{ 'x-original-uri': '/', 'x-original-method': 'GET' }, { 'x-forwarded-uri': '/', 'x-forwarded-method': 'GET' }];
-    for (const headers of shapes) {
-      const res = await send(`${authorizerUrl}/`, { headers: { host: 'api.test', ...headers } });
-      assert.equal(res.status, 403, JSON.stringify(headers));
+  it('refuses the nginx and Traefik endpoints to an address outside authorizer.trustedProxies with 403, whatever the headers say', async () => {
+    const shapes: Array<[string, Record<string, string>]> = [['/nginx', { 'x-original-uri': '/', 'x-original-method': 'GET' }], ['/traefik', { 'x-forwarded-uri': '/', 'x-forwarded-method': 'GET' }]];
+    for (const [endpoint, headers] of shapes) {
+      const res = await send(`${authorizerUrl}${endpoint}`, { headers: { host: 'api.test', ...headers } });
+      assert.equal(res.status, 403, endpoint);
       assert.match(res.json().error_description, /authorizer\.trustedProxies/);
     }
   });
 
-  it('ignores X-Forwarded-Host from an untrusted address and decides on the Host header', async () => {
-    const res = await send(`${authorizerUrl}/keys/x`, { headers: { host: 'api.test', 'x-forwarded-host': 'elsewhere.test' } });
+  it('decides on the Envoy endpoint from its own Host and path, never from X-Forwarded-Host, X-Original-* or X-Forwarded-Uri', async () => {
+    const res = await send(`${authorizerUrl}/envoy/keys/x`, { headers: { host: 'api.test', 'x-forwarded-host': 'elsewhere.test', 'x-original-uri': '/public', 'x-forwarded-uri': '/public' } });
     assert.equal(res.status, 401, 'the keys route of api.test decided');
-    const spoofed = await send(`${authorizerUrl}/x`, { headers: { host: 'elsewhere.test', 'x-forwarded-host': 'api.test' } });
+    const spoofed = await send(`${authorizerUrl}/envoy/x`, { headers: { host: 'elsewhere.test', 'x-forwarded-host': 'api.test' } });
     assert.equal(spoofed.status, 403, 'no route for elsewhere.test: the configured unmatched answer');
   });
 
+  it('answers 403 on any other path of the listener', async () => {
+    const res = await send(`${authorizerUrl}/keys/x`, { headers: { host: 'api.test' } });
+    assert.equal(res.status, 403);
+    assert.match(res.json().error_description, /Unknown authorizer endpoint/);
+  });
+
   it('answers the configured 403 (never 404) with a JSON body when no route matches', async () => {
-    const res = await send(`${authorizerUrl}/nothing`, { headers: { host: 'unknown.test' } });
+    const res = await send(`${authorizerUrl}/envoy/nothing`, { headers: { host: 'unknown.test' } });
     assert.equal(res.status, 403);
     assert.equal(res.json().error, 'forbidden');
     assert.match(res.json().error_description, /No route/);
@@ -234,7 +252,7 @@ describe('External-authorizer mode: start-up', () => {
   it('is off by default and turned on by PORTCULLIS_AUTHORIZER_PORT', () => {
     assert.equal(loadBootConfig({ env: {} }).authorizer, undefined);
     const config = loadBootConfig({ env: { PORTCULLIS_AUTHORIZER_PORT: '9191' } });
-    assert.deepEqual(config.authorizer, { host: '127.0.0.1', port: 9191, trustedProxies: [], unmatched: 401, pathPrefix: '' });
+    assert.deepEqual(config.authorizer, { host: '127.0.0.1', port: 9191, trustedProxies: [], unmatched: 401 });
   });
 
   it('prints the authorizer listener at start-up and serves it from every cluster worker', async () => {
@@ -243,7 +261,7 @@ describe('External-authorizer mode: start-up', () => {
     try {
       // two worker processes on a shared, loaded machine: start-up may take a while
       const url = (await waitFor(running, /Authorizer\s+(http:\/\/\S+)/, 60_000))[1]!;
-      const res = await send(`${url}/anything`, { headers: { host: 'unknown.test' } });
+      const res = await send(`${url}/envoy/anything`, { headers: { host: 'unknown.test' } });
       assert.equal(res.status, 401, res.text);
       assert.equal(res.json().error, 'unauthorized');
     } finally {
