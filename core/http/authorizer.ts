@@ -21,7 +21,7 @@ import { inject, injectable } from 'tsyringe';
 import { RequestContext } from './context.js';
 import { ForbiddenError, GatewayError, RouteMisconfiguredError, UnauthorizedError } from '../errors.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError } from './http-utils.js';
+import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError, withholdBody } from './http-utils.js';
 import { runRequestSteps } from '../plugin-runtime/pipeline.js';
 import { normalizeHost, parseRequestTarget } from './request-path.js';
 import { routeRequest, type CompiledRoute } from './router.js';
@@ -76,6 +76,7 @@ export class AuthorizerHandler {
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // The body is never read: close the connection after answering rather than drain it.
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
+    withholdBody(req);
     const remote = stripMappedPrefix(req.socket.remoteAddress ?? '');
     const trusted = this.#trusted.trusts(remote);
     const original = hasDuplicateHost(req) ? new ForbiddenError('A request carries one Host header') : this.#original(req, trusted);

@@ -164,7 +164,7 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
   });
 
   it('answers before a large request body arrives, and never reads it', async () => {
-    const socket = connect(new URL(authorizerUrl).port ? Number(new URL(authorizerUrl).port) : 80, '127.0.0.1');
+    const socket = connect(Number(new URL(authorizerUrl).port), '127.0.0.1');
     socket.write('POST /envoy/keys/upload HTTP/1.1\r\nHost: api.test\r\nContent-Length: 104857600\r\n\r\n');
     socket.write(Buffer.alloc(1024, 1)); // 1 KiB of the announced 100 MiB, and nothing more
     const head = await new Promise<string>((resolve, reject) => {
@@ -175,6 +175,20 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
     socket.destroy();
     assert.match(head, /^HTTP\/1\.1 401 /);
     assert.match(head, /connection: close/i, 'the connection is closed rather than drained');
+  });
+
+  it('never lets a step read the body: an OAuth endpoint on an authorizer route answers before a slow body arrives', async () => {
+    await createRoute(gw, { id: 'oauth', name: 'OAuth', mode: 'authorizer', frontend: { domains: ['oauth.test'] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: 'a-provision-key-of-at-least-32-characters', requireHttps: false } }] });
+    const port = Number(new URL(authorizerUrl).port);
+    const socket = connect(port, '127.0.0.1');
+    socket.write('POST /envoy/oauth2/token HTTP/1.1\r\nHost: oauth.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=client_credentials&client_id=');
+    const head = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1'); if (data.includes('\r\n\r\n')) resolve(data); });
+      socket.on('error', reject);
+    });
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 (401|403) /, 'refused at once: the endpoint saw no body (it would wait for the rest of it otherwise)');
   });
 
   describe('authorizer-only routes (mode: "authorizer")', () => {
