@@ -60,6 +60,7 @@ export class AuthorizerHandler {
   readonly #traffic: TrafficStats;
   readonly #trusted: TrustedProxies;
   readonly #unmatched: () => GatewayError;
+  #lastUntrustedWarning = 0;
 
   constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     const settings = config.authorizer;
@@ -82,12 +83,20 @@ export class AuthorizerHandler {
     const original = hasDuplicateHost(req) ? new ForbiddenError('A request carries one Host header') : this.#original(req, trusted);
     const ctx = original instanceof GatewayError ? null : this.#createContext(req, original, remote, trusted);
     if (!ctx) {
-      if (original instanceof GatewayError && original.message === UNTRUSTED) this.#log.warn({ remote }, 'authorization request from an address outside authorizer.trustedProxies refused');
+      if (original instanceof GatewayError && original.message === UNTRUSTED) this.#warnUntrusted(remote);
       this.#answerError(res, null, original instanceof GatewayError ? original : new ForbiddenError(BAD_TARGET), remoteEntry(req, remote));
       return;
     }
     this.#decide(ctx, res).catch((error: unknown) => this.#answerError(res, ctx, error));
   };
+
+  /** A missing trustedProxies entry refuses every decision: say so, at most every 10 s (no log flood). */
+  #warnUntrusted(remote: string): void {
+    const now = Date.now();
+    if (now - this.#lastUntrustedWarning < 10_000) return;
+    this.#lastUntrustedWarning = now;
+    this.#log.warn({ remote }, 'authorization request from an address outside authorizer.trustedProxies refused');
+  }
 
   /** The original request, from the endpoint's shape; a GatewayError when it cannot be had. */
   #original(req: IncomingMessage, trusted: boolean): OriginalRequest | GatewayError {
