@@ -20,7 +20,7 @@ const WORKER_TRAFFIC = 'portcullis:worker-traffic';
 /** A worker that dies sooner than this after starting is not restarted in a tight loop. */
 const RESTART_BACKOFF_MS = 1_000;
 
-interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null }
+interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null; authorizerUrl: string | null }
 
 interface TrafficMessage { type: typeof WORKER_TRAFFIC; tick: TrafficTick }
 
@@ -73,7 +73,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
   }
   const admin = await listenOrExit(gateway);
   const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, admin.adminUrl) : () => {};
-  const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl };
+  const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl, authorizerUrl: first.authorizerUrl };
   process.stdout.write(startupLines(config, gateway, urls, count));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location }, 'portcullis started');
 
@@ -94,7 +94,7 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   const store = new ReplicaStore(channel, config.store.file);
   const gateway = await createGateway(config, log.child({ worker: cluster.worker?.id }), { role: 'proxy', store });
   const urls = await listenOrExit(gateway);
-  process.send?.({ type: WORKER_READY, proxyUrl: urls.proxyUrl, proxyTlsUrl: urls.proxyTlsUrl } satisfies ReadyMessage);
+  process.send?.({ type: WORKER_READY, proxyUrl: urls.proxyUrl, proxyTlsUrl: urls.proxyTlsUrl, authorizerUrl: urls.authorizerUrl } satisfies ReadyMessage);
   // The back office (on the primary) shows every worker's traffic: one summary a second each.
   gateway.container.resolve(TrafficStats).subscribe((tick) => {
     if (tick.routes.length > 0) process.send?.({ type: WORKER_TRAFFIC, tick } satisfies TrafficMessage);

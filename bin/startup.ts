@@ -62,6 +62,7 @@ export function startupLines(config: BootConfig, gateway: Gateway, urls: ListenI
     `  Portcullis is running`,
     `  Proxy        ${urls.proxyUrl}${workers > 1 ? `   (${workers} worker processes)` : ''}`,
     ...(urls.proxyTlsUrl ? [`  Proxy (TLS)  ${urls.proxyTlsUrl}`] : []),
+    ...(urls.authorizerUrl ? [`  Authorizer   ${urls.authorizerUrl}   (decisions for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)`] : []),
     `  Admin API    ${urls.adminUrl}/api   (HTTP Basic, user "${config.admin.username}")`,
     ...(gateway.hasBackOffice ? [`  Back office  ${urls.adminUrl}/`] : []),
     `  Data file    ${gateway.store.location}`,

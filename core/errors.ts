@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   not_found: 404,
   no_route: 404,
   method_not_allowed: 405,
+  misdirected_request: 421,
   conflict: 409,
   request_timeout: 408,
   payload_too_large: 413,
@@ -115,6 +116,8 @@ export class RequestTimeoutError extends GatewayError { constructor() { super(40
 export class NoRouteError extends GatewayError { constructor() { super(404, 'no_route', 'No route matches this request'); } }
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
+/** A `mode: "authorizer"` route has no backend: its requests are served by the ingress that asks the authorizer listener. */
+export class AuthorizerOnlyRouteError extends GatewayError { constructor(routeId: string) { super(421, 'misdirected_request', `Route ${routeId} has no backend: it only answers an ingress's authorization requests on the authorizer listener`); } }
 export class RouteMisconfiguredError extends GatewayError { constructor() { super(503, 'route_unavailable', 'This route is misconfigured; see the gateway logs'); } }
 export class StateUnavailableError extends GatewayError { constructor(message = 'The gateway\'s state store cannot be reached; try again shortly') { super(503, 'state_unavailable', message); } }
 export class IntrospectionUnavailableError extends GatewayError { constructor(message = 'The authorization server could not check the token; try again shortly') { super(503, 'introspection_unavailable', message); } }

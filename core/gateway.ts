@@ -23,6 +23,7 @@ import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
 import { pluginSecretHooks } from './plugin-runtime/plugin-secrets.js';
 import { State } from './config/compiled-state.js';
 import { ProxyHandler } from './http/proxy.js';
+import { AuthorizerHandler } from './http/authorizer.js';
 import { AdminApi } from './admin/admin-api.js';
 import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
@@ -57,6 +58,8 @@ export interface ListenInfo {
   proxyUrl: string | null;
   adminUrl: string | null;
   proxyTlsUrl: string | null;
+  /** The authorizer listener (`authorizer` in the boot configuration), served where the proxy is. */
+  authorizerUrl: string | null;
 }
 
 export const SETTING_ADMIN_PASSWORD_HASH = 'adminPasswordHash';
@@ -71,6 +74,8 @@ export class Gateway {
   /** The HTTPS listener of the proxy, when `proxy.tls` is configured. */
   readonly proxyTlsServer: HttpsServer | null;
   readonly adminServer: Server;
+  /** The external-authorizer listener, when `authorizer` is configured. */
+  readonly authorizerServer: Server | null;
   /** Whether a back office is served on the admin listener. */
   readonly hasBackOffice: boolean;
   /** Set on the first start when the password was generated: show it once. */
@@ -99,6 +104,13 @@ export class Gateway {
     const tls = options.config.proxy.tls;
     this.proxyTlsServer = tls ? servingProxy(createHttpsServer({ ...serverOptions, cert: readPem(tls.certFile), key: readPem(tls.keyFile) }, proxy.handleRequest), proxy) : null;
     if (this.proxyTlsServer) limitConnections(this.proxyTlsServer, limits.maxConnections, 'secureConnection');
+    const authorizer = options.config.authorizer;
+    // Separate from the proxy listener, so no route can shadow it and it can stay on an internal address.
+    this.authorizerServer = authorizer ? createServer(serverOptions, container.resolve(AuthorizerHandler).handleRequest) : null;
+    if (this.authorizerServer) {
+      this.authorizerServer.on('clientError', answerClientError);
+      limitConnections(this.authorizerServer, limits.maxConnections);
+    }
     const admin = container.resolve(AdminApi);
     const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
     this.hasBackOffice = ui !== null;
@@ -133,6 +145,7 @@ export class Gateway {
     container.registerSingleton(State);
     container.registerSingleton(TrafficStats);
     container.registerSingleton(ProxyHandler);
+    container.registerSingleton(AuthorizerHandler);
     container.registerSingleton(AdminApi);
     try {
       await stores.open();
@@ -195,11 +208,13 @@ export class Gateway {
     const admin = this.role !== 'proxy';
     if (proxy) await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
     if (proxy && this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
+    if (proxy && this.authorizerServer) await listenOn(this.authorizerServer, this.config.authorizer!.port, this.config.authorizer!.host);
     if (admin) await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
     const info = {
       proxyUrl: proxy ? urlOf(this.proxyServer) : null,
       adminUrl: admin ? urlOf(this.adminServer) : null,
       proxyTlsUrl: proxy && this.proxyTlsServer ? urlOf(this.proxyTlsServer, 'https') : null,
+      authorizerUrl: proxy && this.authorizerServer ? urlOf(this.authorizerServer) : null,
     };
     // Without a configured public URL, the listener's address names the gateway (token issuer).
     const listener = info.proxyTlsUrl ?? info.proxyUrl;
@@ -209,6 +224,7 @@ export class Gateway {
 
   get proxyUrl(): string { return urlOf(this.proxyServer); }
   get adminUrl(): string { return urlOf(this.adminServer); }
+  get authorizerUrl(): string | null { return this.authorizerServer?.listening ? urlOf(this.authorizerServer) : null; }
 
   /** Stop accepting, let in-flight requests finish (at most `graceMs`), flush the store. */
   close(graceMs = this.config.shutdownGraceMs): Promise<void> {
@@ -219,7 +235,7 @@ export class Gateway {
   async #close(graceMs: number): Promise<void> {
     this.state.stop();
     this.#ui?.close?.();
-    const servers = [this.proxyServer, this.proxyTlsServer, this.adminServer].filter((s): s is Server => s !== null && s.listening);
+    const servers = [this.proxyServer, this.proxyTlsServer, this.authorizerServer, this.adminServer].filter((s): s is Server => s !== null && s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const server of servers) server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
@@ -244,7 +260,8 @@ export class Gateway {
 /** Everything the compiler will need from a route: target URLs, plugin configs, and the plugins instantiated once. */
 function routeProblems(route: Route, catalog: PluginCatalog, store: Store): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  route.backend.targets.forEach((target, i) => {
+  if (route.mode !== 'authorizer' && !route.backend) problems.push({ path: '/backend', message: 'A route needs a backend unless its mode is "authorizer"' });
+  route.backend?.targets.forEach((target, i) => {
     const problem = targetProblem(target.url);
     if (problem) problems.push({ path: `/backend/targets/${i}/url`, message: problem });
   });

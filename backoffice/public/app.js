@@ -12,7 +12,7 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 // The shapes the admin API returns, as far as the views read them.
 /** @typedef {{ schema: JsonSchema, idField: string, title: string }} KindSchema */
 /** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: unknown }} PluginInstance */
-/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
+/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend?: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
 /** @typedef {{ plugins: PluginInstance[], version?: number }} GlobalConfig */
 /** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string>, clientType?: 'confidential' | 'public', redirectUris?: string[] }} ApiKey */
 /** @typedef {{ grant: string, clientId: string, userId: string | null, scope: string, route: string, tokens: { type: 'access_token' | 'refresh_token', digest: string, iat: number, exp: number }[] }} GrantView */
@@ -214,7 +214,7 @@ async function routesView(id) {
     const routesList = /** @type {Route[]} */ (await client.request('list', 'routes'));
     const rows = routesList.filter((r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter)).map((r) => h('tr', {},
       h('th', { scope: 'row' }, h('a', { href: `#/routes/${encodeURIComponent(r.id)}` }, r.name)), h('td', {}, r.frontend.domains.join(', ')),
-      h('td', {}, r.backend.targets.map((t) => t.url).join(', ')), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
+      h('td', {}, r.backend ? r.backend.targets.map((t) => t.url).join(', ') : '(authorizer only)'), h('td', {}, r.plugins.map((p) => p.plugin).join(' → ') || '—'), h('td', {}, r.enabled ? 'enabled' : 'disabled')));
     list.replaceChildren(table(['Name', 'Domains', 'Targets', 'Plugins', 'State'], rows, 'No routes yet.'));
   };
   current.refresh = draw;

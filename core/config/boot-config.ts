@@ -25,6 +25,12 @@ export const BootConfigSchema = Type.Object({
       keyFile: Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key.' }),
     }, { additionalProperties: false, description: 'Also serve the proxy over HTTPS.' })),
   }, { additionalProperties: false, default: {} }),
+  authorizer: Type.Optional(Type.Object({
+    host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the authorizer listener: an internal address only your ingress reaches (PORTCULLIS_AUTHORIZER_HOST).' }),
+    port: { ...Port, default: 9090, description: 'Authorizer port (PORTCULLIS_AUTHORIZER_PORT; setting it turns the listener on).' },
+    trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges of the ingresses allowed on the /nginx and /traefik endpoints, whose X-Original-* and X-Forwarded-* headers describe the request to decide on; anyone else is refused there (403).' }),
+    unmatched: Type.Union([Type.Literal(401), Type.Literal(403)], { default: 401, description: 'The answer when no route matches the original request (never 404: nginx turns that into a 500).' }),
+  }, { additionalProperties: false, description: 'The external-authorizer listener (off when absent): answers an ingress (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz) whether the original request may pass, without proxying it.' })),
   admin: Type.Object({
     host: Type.String({ maxLength: 255, default: '127.0.0.1', description: 'Address of the admin API and back office (PORTCULLIS_ADMIN_HOST).' }),
     port: { ...Port, default: 9080, description: 'Admin API and back office port (PORTCULLIS_ADMIN_PORT).' },
@@ -62,6 +68,8 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
   ['PORTCULLIS_PUBLIC_URL', ['proxy', 'publicUrl'], 'string'],
   ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
   ['PORTCULLIS_ADMIN_PORT', ['admin', 'port'], 'int'],
+  ['PORTCULLIS_AUTHORIZER_PORT', ['authorizer', 'port'], 'int'],
+  ['PORTCULLIS_AUTHORIZER_HOST', ['authorizer', 'host'], 'string'],
   ['PORTCULLIS_ADMIN_HOST', ['admin', 'host'], 'string'],
   ['PORTCULLIS_DATA_FILE', ['store', 'file'], 'string'],
   ['PORTCULLIS_LOG_LEVEL', ['log', 'level'], 'string'],

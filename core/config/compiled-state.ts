@@ -82,9 +82,13 @@ export class State {
     const { frontend, backend } = route;
     let pipeline: Pipeline | null = null;
     let targets: UpstreamTarget[] = [];
+    const authorizerOnly = route.mode === 'authorizer';
     try {
-      const connectMs = backend.timeouts?.connectMs ?? 5_000;
-      targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs));
+      if (!authorizerOnly) {
+        if (!backend) throw new Error('a route in proxy mode needs a backend');
+        const connectMs = backend.timeouts?.connectMs ?? 5_000;
+        targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs));
+      }
       pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false });
     } catch (error) {
       // A null pipeline makes the route answer 503 route_unavailable.
@@ -101,9 +105,15 @@ export class State {
       headers: Object.entries(frontend.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
       query: Object.entries(frontend.query ?? {}),
       stripPath: frontend.stripPath ?? true,
-      rewriteHost: backend.rewriteHost ?? true,
-      headersTimeout: backend.timeouts?.headersMs ?? 30_000,
-      bodyTimeout: backend.timeouts?.bodyMs ?? 60_000,
+      rewriteHost: backend?.rewriteHost ?? true,
+      headersTimeout: backend?.timeouts?.headersMs ?? 30_000,
+      bodyTimeout: backend?.timeouts?.bodyMs ?? 60_000,
+      authorizerOnly,
+      identity: {
+        user: route.authorizer?.user ?? false,
+        emailHeader: route.authorizer?.emailHeader?.toLowerCase() ?? null,
+        accessToken: route.authorizer?.accessToken ?? false,
+      },
     };
   }
 }

@@ -57,7 +57,9 @@ export const RouteSchema = Type.Object({
     headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Request headers that must be present with these exact values.' }),
     query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Query parameters that must be present with these exact values.' }),
   }, { additionalProperties: false, default: {} }),
-  backend: Type.Object({
+  // optional: data files written before this field existed must still load
+  mode: Type.Optional(Type.Union([Type.Literal('proxy'), Type.Literal('authorizer')], { default: 'proxy', description: '`proxy`: the gateway forwards matching requests to the backend (the authorizer listener, when on, also answers for them); `authorizer`: no backend, only the authorizer listener serves the route (an ingress asks it, then serves the request itself).' })),
+  backend: Type.Optional(Type.Object({
     targets: Type.Array(TargetSchema, { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
     rewriteHost: Type.Boolean({ default: true, description: "Send the target's host as `Host` (otherwise the client's)." }),
     timeouts: Type.Object({
@@ -65,7 +67,12 @@ export const RouteSchema = Type.Object({
       headersMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time until the response headers arrive.' }),
       bodyMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000, description: 'Longest pause between two chunks of the response body.' }),
     }, { additionalProperties: false, default: {} }),
-  }, { additionalProperties: false }),
+  }, { additionalProperties: false, description: 'Where matching requests go; required unless `mode` is `authorizer`.' })),
+  authorizer: Type.Optional(Type.Object({
+    user: Type.Boolean({ default: false, description: 'Answer `X-Auth-Request-User`: the consumer the access plugins identified (API key client id, token subject).' }),
+    emailHeader: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', maxLength: 200, description: 'An upstream header the plugins set (e.g. `X-Authenticated-Email` from `jwt-verifier` claims-to-headers) answered as `X-Auth-Request-Email`.' })),
+    accessToken: Type.Boolean({ default: false, description: 'Answer `X-Auth-Request-Access-Token`: the bearer token the upstream would receive (after `jwt-verifier` re-signing).' }),
+  }, { additionalProperties: false, description: 'Identity headers the authorizer listener answers for this route, besides the upstream headers its plugins set (oauth2-proxy names).' })),
   plugins: Type.Array(PluginInstanceSchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.' }),
   ...EntityMeta,
 }, { additionalProperties: false });

@@ -81,13 +81,15 @@ export class RequestContext {
   constructor(init: {
     req: IncomingMessage; res: ServerResponse | null; socket: Duplex | null; id: string; host: string; path: string; search: string;
     scheme: string; clientIp: string; upstreamHeaders: Record<string, string | string[] | undefined>; log: Logger;
+    /** The method to decide on, when it is not the request's own (the authorizer's original method). */
+    method?: string;
   }) {
     this.req = init.req;
     this.res = init.res;
     this.socket = init.socket;
     this.id = init.id;
     this.startedAt = performance.now();
-    this.method = init.req.method ?? 'GET';
+    this.method = init.method ?? init.req.method ?? 'GET';
     this.host = init.host;
     this.path = init.path;
     this.search = init.search;
@@ -110,6 +112,7 @@ export class RequestContext {
    */
   respond(status: number, body?: unknown, headers?: Record<string, string>): void {
     this.handled = true;
+    this.status = status;
     const payload = body === undefined ? '' : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const head: Record<string, string | number> = { ...this.responseHeaders, ...headers, 'content-length': Buffer.byteLength(payload) };
     if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) && head['content-type'] === undefined) head['content-type'] = 'application/json; charset=utf-8';

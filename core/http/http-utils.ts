@@ -90,8 +90,21 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** Requests whose body no step may read (authorizer decisions): `readBody` sees an empty body. */
+const WITHHELD_BODIES = new WeakSet<IncomingMessage>();
+
+/**
+ * Withhold the body of `req` from every body reader: the authorizer listener decides without one, as
+ * nginx's `auth_request` sends none, so a step that reads bodies (an OAuth endpoint) neither waits
+ * for a slow body nor acts on one.
+ */
+export function withholdBody(req: IncomingMessage): void {
+  WITHHELD_BODIES.add(req);
+}
+
 /** Read a whole request body, refusing more than `limit` bytes with 413. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (WITHHELD_BODIES.has(req)) return Promise.resolve(Buffer.alloc(0));
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();

@@ -6,24 +6,24 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from './context.js';
-import { BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
+import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
-import { runSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
+import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
-import type { CompiledRoute } from './router.js';
+import { routeRequest, type CompiledRoute } from './router.js';
 import { State } from '../config/compiled-state.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
 import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
 import { TrafficStats } from './traffic.js';
+import { TrustedProxies, firstValue, stripMappedPrefix } from './forwarding.js';
 
 const DUPLICATE_HOST = 'A request carries one Host header';
 
@@ -33,14 +33,14 @@ export class ProxyHandler {
   readonly #log: Logger;
   readonly #accessLog: AccessLogger;
   readonly #traffic: TrafficStats;
-  readonly #trusted: BlockList | null;
+  readonly #trusted: TrustedProxies;
 
   constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     this.#state = state;
     this.#traffic = traffic;
     this.#log = log.child({ component: 'proxy' });
     this.#accessLog = createAccessLogger(log);
-    this.#trusted = buildTrustList(config.proxy.trustedProxies);
+    this.#trusted = new TrustedProxies(config.proxy.trustedProxies);
   }
 
   /** `request` listener of the proxy server. */
@@ -104,16 +104,9 @@ export class ProxyHandler {
 
   /** Match the route, set the upstream path; returns the route's pipeline. */
   #route(ctx: RequestContext): Pipeline {
-    const match = this.#state.snapshot.routes.match(ctx.host, ctx.path, ctx.method, ctx.req);
-    if (!match) throw new NoRouteError();
-    const route = match.route;
-    ctx.route = route;
-    ctx.routePrefix = match.prefix;
-    if (route.stripPath && match.prefix !== '') {
-      const rest = ctx.path.slice(match.prefix.length);
-      ctx.upstreamPath = rest === '' ? '/' : rest;
-    }
-    ctx.routePath = ctx.upstreamPath;
+    const route = routeRequest(this.#state.snapshot.routes, ctx);
+    if (!route) throw new NoRouteError();
+    if (route.authorizerOnly) throw new AuthorizerOnlyRouteError(route.id);
     if (!route.pipeline) throw new RouteMisconfiguredError();
     return route.pipeline;
   }
@@ -221,7 +214,7 @@ export class ProxyHandler {
     if (!target) return null;
     const headers = upstreamRequestHeaders(req.headers);
     const remote = stripMappedPrefix(req.socket.remoteAddress ?? '');
-    const trusted = this.#trusted !== null && remote !== '' && this.#trusted.check(remote, isIPv4(remote) ? 'ipv4' : 'ipv6');
+    const trusted = this.#trusted.trusts(remote);
     const ownScheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const forwardedProto = trusted ? firstValue(req.headers['x-forwarded-proto']) : undefined;
     const scheme = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : ownScheme;
@@ -232,7 +225,7 @@ export class ProxyHandler {
     let id = req.headers['x-request-id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
     headers['x-request-id'] = id;
-    const clientIp = trusted && typeof priorFor === 'string' ? forwardedClient(priorFor, remote, this.#trusted!) : remote;
+    const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     return new RequestContext({
       req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search,
       scheme, clientIp, upstreamHeaders: headers, log: this.#log,
@@ -279,15 +272,6 @@ export class ProxyHandler {
     this.#accessLog(entry);
     this.#traffic.record(entry);
   }
-}
-
-/** preRoute, validateAccess, transformRequest, until a step answers the request itself. */
-async function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
-  // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
-  let pending: void | Promise<void>;
-  if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
-  if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
-  if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
 }
 
 const CONTEXT = Symbol('portcullis.context');
@@ -337,56 +321,4 @@ function rawHead(res: IncomingMessage, extra: Record<string, string> | null, clo
   if (extra) for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
   if (closing) head += 'connection: close\r\n';
   return head + '\r\n';
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const comma = v.indexOf(',');
-  return (comma === -1 ? v : v.slice(0, comma)).trim();
-}
-
-/**
- * The client behind trusted proxies: X-Forwarded-For read from the right (the entry our peer
- * appended), skipping the addresses of trusted proxies; the first other address is the client.
- * Entries further left were written by that client and prove nothing (taking the left-most one let
- * any client pick its address through a proxy that appends). A malformed entry stops the walk at
- * the last address a trusted proxy vouched for.
- */
-function forwardedClient(forwardedFor: string, remote: string, trusted: BlockList): string {
-  const entries = forwardedFor.split(',');
-  let client = remote;
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const address = forwardedAddress(entries[i]!.trim());
-    if (address === null) return client;
-    client = address;
-    if (!trusted.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) return address;
-  }
-  return client;
-}
-
-/** An X-Forwarded-For entry's address; some proxies add a port (`1.2.3.4:5678`, `[2001:db8::1]:443`). */
-function forwardedAddress(entry: string): string | null {
-  if (isIP(entry) !== 0 && !entry.includes('%')) return stripMappedPrefix(entry);
-  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/.exec(entry);
-  if (bracketed && isIPv6(bracketed[1]!)) return stripMappedPrefix(bracketed[1]!);
-  const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(entry);
-  if (withPort && isIPv4(withPort[1]!)) return withPort[1]!;
-  return null;
-}
-
-function stripMappedPrefix(address: string): string {
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-}
-
-function buildTrustList(entries: readonly string[]): BlockList | null {
-  if (entries.length === 0) return null;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, prefix] = entry.split('/');
-    const type = isIPv4(address!) ? 'ipv4' : 'ipv6';
-    if (prefix !== undefined) list.addSubnet(address!, Number(prefix), type);
-    else list.addAddress(address!, type);
-  }
-  return list;
 }

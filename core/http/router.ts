@@ -6,7 +6,8 @@
  * Paths are matched in their normalized form (request-path.ts), case-insensitively on routes with
  * `frontend.caseSensitive: false`.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestContext } from './context.js';
 import type { Route } from '../config/entities.js';
 import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
@@ -27,6 +28,10 @@ export interface CompiledRoute {
   readonly rewriteHost: boolean;
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
+  /** `mode: "authorizer"`: no backend; the proxy listener refuses the route (421), the authorizer answers for it. */
+  readonly authorizerOnly: boolean;
+  /** The `X-Auth-Request-*` headers the authorizer listener answers for this route. */
+  readonly identity: { readonly user: boolean; readonly emailHeader: string | null; readonly accessToken: boolean };
 }
 
 declare module './context.js' {
@@ -81,19 +86,20 @@ export class RouteTable {
     this.size = routes.length;
   }
 
-  match(host: string, path: string, method: string, req: IncomingMessage): RouteMatch | null {
+  /** `search` is the raw query string with its `?` (or ''); `headers` are the request's. */
+  match(host: string, path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
     const exact = this.#exact.get(host);
     if (exact) {
-      const found = matchBindings(exact, path, method, req);
+      const found = matchBindings(exact, path, method, headers, search);
       if (found) return found;
     }
     for (const wildcard of this.#wildcards) {
       if (host.length > wildcard.suffix.length && host.endsWith(wildcard.suffix)) {
-        const found = matchBindings(wildcard.bindings, path, method, req);
+        const found = matchBindings(wildcard.bindings, path, method, headers, search);
         if (found) return found;
       }
     }
-    return this.#any.length > 0 ? matchBindings(this.#any, path, method, req) : null;
+    return this.#any.length > 0 ? matchBindings(this.#any, path, method, headers, search) : null;
   }
 }
 
@@ -107,14 +113,14 @@ function byPrecedence(a: Binding, b: Binding): number {
   return b.prefix.length - a.prefix.length || Number(b.exact) - Number(a.exact) || (a.route.id < b.route.id ? -1 : a.route.id > b.route.id ? 1 : 0);
 }
 
-function matchBindings(bindings: readonly Binding[], path: string, method: string, req: IncomingMessage): RouteMatch | null {
+function matchBindings(bindings: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
   for (let i = 0; i < bindings.length; i++) {
     const binding = bindings[i]!;
     if (!pathMatches(binding, path)) continue;
     const route = binding.route;
     if (route.methods !== null && !route.methods.has(method)) continue;
-    if (route.headers.length > 0 && !route.headers.every(([name, value]) => req.headers[name] === value)) continue;
-    if (route.query.length > 0 && !queryMatches(route.query, req.url ?? '')) continue;
+    if (route.headers.length > 0 && !route.headers.every(([name, value]) => headers[name] === value)) continue;
+    if (route.query.length > 0 && !queryMatches(route.query, search)) continue;
     return { route, prefix: binding.prefix };
   }
   return null;
@@ -144,9 +150,27 @@ function startsWithIgnoringCase(path: string, prefix: string): boolean {
   return true;
 }
 
-function queryMatches(required: ReadonlyArray<[string, string]>, url: string): boolean {
-  const q = url.indexOf('?');
-  if (q === -1) return false;
-  const params = new URLSearchParams(url.slice(q + 1));
+function queryMatches(required: ReadonlyArray<[string, string]>, search: string): boolean {
+  if (search === '') return false;
+  const params = new URLSearchParams(search.slice(1));
   return required.every(([name, value]) => params.get(name) === value);
+}
+
+/**
+ * Route a request: match its host, normalized path, method, headers and query, then set
+ * `ctx.route`, `ctx.upstreamPath` (the prefix removed when the route strips it) and `ctx.routePath`.
+ * The proxy and the authorizer listener both route through here, so they decide on the same route.
+ */
+export function routeRequest(routes: RouteTable, ctx: RequestContext): CompiledRoute | null {
+  const match = routes.match(ctx.host, ctx.path, ctx.method, ctx.req.headers, ctx.search);
+  if (!match) return null;
+  const route = match.route;
+  ctx.route = route;
+  ctx.routePrefix = match.prefix;
+  if (route.stripPath && match.prefix !== '') {
+    const rest = ctx.path.slice(match.prefix.length);
+    ctx.upstreamPath = rest === '' ? '/' : rest;
+  }
+  ctx.routePath = ctx.upstreamPath;
+  return route;
 }

@@ -106,3 +106,12 @@ async function continueAsync(pending: Promise<void>, steps: readonly RequestStep
   await pending;
   for (let i = from; i < steps.length && !ctx.handled; i++) await steps[i]!(ctx);
 }
+
+/** preRoute, validateAccess, transformRequest, until a step answers the request itself. */
+export async function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
+  // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
+  let pending: void | Promise<void>;
+  if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
+  if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
+  if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
+}

@@ -47,7 +47,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   config.admin.port = 0;
   config.store.file = dataFile;
   config.shutdownGraceMs = 2_000;
-  for (const [section, values] of Object.entries(options.config ?? {})) Object.assign((config as any)[section], values);
+  // an optional section (authorizer) absent from the defaults is created
+  for (const [section, values] of Object.entries(options.config ?? {})) Object.assign(((config as any)[section] ??= {}), values);
   const logs: any[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); done(); } });
   const logger = pino({ level: options.logLevel ?? 'info', serializers: LOG_SERIALIZERS }, sink);
