@@ -6,5 +6,6 @@ import { apikeysPlugin } from './apikeys/index.js';
 import { clientCredentialsPlugin } from './client-credentials/index.js';
 import { jwtVerifierPlugin } from './jwt-verifier/index.js';
 import { oauth2Plugin } from './oauth2/index.js';
+import { accessRequestsModule } from './access-requests/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, accessRequestsModule];
