@@ -176,4 +176,30 @@ describe('Plugin: access-requests (lifecycle)', () => {
     assert.equal(sneaky.status, 400);
     assert.equal(sneaky.json().details[0].path, '/state');
   });
+
+  it('a private-key-jwt profile records the requester\'s JWKS URL or key and hands out no secret', async () => {
+    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'signed-jwks', clientAuthenticator: 'private-key-jwt-jwks-uri' })).status, 201);
+    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'signed-key', clientAuthenticator: 'private-key-jwt-registered-key' })).status, 201);
+    const missing = await world.as(world.portal, 'POST', '/api/access-requests', { profileId: 'signed-jwks', requester: { id: 'x', name: 'X', email: 'x@x.example' } });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json().details[0].path, '/jwksUri');
+    const byJwks = await requestAccess(world, { profileId: 'signed-jwks', jwksUri: 'https://acme.example/jwks.json' });
+    assert.deepEqual(byJwks.clientAuthentication, { method: 'private_key_jwt', jwksUri: 'https://acme.example/jwks.json' });
+    assert.equal(byJwks.clientSecret, undefined);
+    const byKey = await requestAccess(world, { profileId: 'signed-key', publicKey: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}' });
+    assert.equal(byKey.clientAuthentication.method, 'private_key_jwt');
+    assert.match(byKey.clientAuthentication.publicKey, /Ed25519/);
+    assert.equal(byKey.clientSecret, undefined);
+  });
+
+  it('an authorization-code profile needs redirect URIs and gives the key the authorization code grants', async () => {
+    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'users', flow: 'authorization-code' })).status, 201);
+    const missing = await world.as(world.portal, 'POST', '/api/access-requests', { ...{ requester: { id: 'x', name: 'X', email: 'x@x.example' } }, profileId: 'users' });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json().details[0].path, '/redirectUris');
+    const created = await requestAccess(world, { profileId: 'users', redirectUris: ['https://acme.example/callback'] });
+    const apiKey = await key(created.clientId);
+    assert.deepEqual(apiKey.grantTypes, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(apiKey.redirectUris, ['https://acme.example/callback']);
+  });
 });
