@@ -128,7 +128,11 @@ export class WebhookDispatcher {
     if (!delivery || delivery.state !== 'pending' || this.#closed) return;
     const attempt = delivery.attempts.length + 1;
     const lease = `lease|${delivery.id}|${attempt}`;
-    if (!await this.#ns.setIfAbsent(lease, true, LEASE_MS)) return;
+    if (!await this.#ns.setIfAbsent(lease, true, LEASE_MS)) {
+      // Another process holds this attempt; look again once its lease could have expired (it died).
+      this.#schedule(key, LEASE_MS);
+      return;
+    }
     let profile: AuthorizationProfile | undefined;
     try { profile = this.#entities.get(PROFILE_KIND, delivery.profileId); } catch { profile = undefined; }
     const webhook = profile?.webhook;
