@@ -28,7 +28,7 @@ export const accessRequestsModule: PluginModule = {
     container.resolve(EntityService).addHooks(PROFILE_KIND, profileHooks());
     await container.resolve(WebhookDispatcher).start();
   },
-  close(container) {
-    container.resolve(WebhookDispatcher).close();
+  async close(container) {
+    await container.resolve(WebhookDispatcher).close();
   },
 };

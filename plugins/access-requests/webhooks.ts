@@ -62,6 +62,8 @@ export class WebhookDispatcher {
   #namespace: StateNamespace | null = null;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #inFlight = new Set<AbortController>();
+  /** Attempts running, so that a shutdown waits for them to record (or release) their lease. */
+  readonly #running = new Set<Promise<void>>();
   #closed = false;
 
   constructor(entities: EntityService, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger) {
@@ -106,18 +108,22 @@ export class WebhookDispatcher {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  close(): void {
+  /** Stop scheduling, abort the calls in flight and wait until their attempts have released their leases. */
+  async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     for (const controller of this.#inFlight) controller.abort();
+    await Promise.allSettled([...this.#running]);
   }
 
   #schedule(key: string, delayMs: number): void {
     if (this.#closed) return;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      this.#attempt(key).catch((error: unknown) => this.#log.warn({ err: error, delivery: key }, 'webhook attempt not recorded; retried at the next start'));
+      const running = this.#attempt(key).catch((error: unknown) => this.#log.warn({ err: error, delivery: key }, 'webhook attempt not recorded; retried at the next start'));
+      this.#running.add(running);
+      void running.finally(() => this.#running.delete(running));
     }, Math.max(0, delayMs));
     timer.unref();
     this.#timers.add(timer);
