@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   method_not_allowed: 405,
   misdirected_request: 421,
   conflict: 409,
+  invalid_transition: 409,
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -101,6 +102,10 @@ export class AdminUnauthorizedError extends GatewayError { constructor() { super
 export class InvalidCredentialsError extends GatewayError { constructor(message = 'Wrong user name or password') { super(401, 'invalid_credentials', message); } }
 export class SessionExpiredError extends GatewayError { constructor() { super(401, 'session_expired', 'Your session has expired; log in again'); } }
 export class ForbiddenError extends GatewayError { constructor(message: string) { super(403, 'forbidden', message); } }
+/** An admin API token used on an endpoint outside its scopes (the admin's own credentials reach every endpoint). */
+export class TokenScopeError extends GatewayError { constructor(message: string) { super(403, 'forbidden', message); } }
+/** A state change its state machine does not allow from the current state (approve a rejected access request). */
+export class ForbiddenTransitionError extends GatewayError { constructor(message: string) { super(409, 'invalid_transition', message); } }
 export class InternalServerError extends GatewayError { constructor() { super(500, 'server_error', 'Internal gateway error'); } }
 /** Token issuance whose atomic write failed: no token was handed out (RFC 6749 §5.2 body shape). */
 export class TokensNotStoredError extends GatewayError { constructor(cause: unknown) { super(500, 'server_error', 'The tokens could not be stored, so none was issued; try again', { cause }); } }

@@ -41,7 +41,8 @@ export { defineEntityKind, DateTime, EntityId, EntityMeta, EntityRegistry, ROUTE
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
 export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
-export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
+export type { AdminExtension, AdminRoute, AdminRequest, AdminResult, AdminCaller } from './admin/extensions.js';
+export { API_TOKEN_SCOPES, type ApiTokenScope } from './admin/api-tokens.js';
 
 // Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
 export type { StateStore, StateNamespace, StateValue, StateEntry, StateWrite, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';

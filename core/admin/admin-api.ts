@@ -1,5 +1,6 @@
 /**
- * The admin API: JSON over HTTP, everything under `/api` behind the admin credentials (HTTP Basic).
+ * The admin API: JSON over HTTP, everything under `/api` behind the admin credentials (HTTP Basic)
+ * or, for the endpoints that name its scopes, an API token (`Authorization: Bearer`, api-tokens.ts).
  * Core endpoints (routes, global config, plugin catalog, import/export) and the endpoints plugins
  * contribute as `AdminExtension`s share one router, one body reader and one error boundary.
  */
@@ -8,13 +9,14 @@ import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, LOGGER, STATE_STORE } from '../tokens.js';
 import type { StateStore } from '../state/state-store.js';
-import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TokenScopeError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
 import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
-import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
+import { ADMIN_CALLER, type AdminCaller, type AdminExtension, type AdminRequest, type AdminResult, type AdminRoute } from './extensions.js';
+import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 
@@ -71,6 +73,7 @@ function intParam(query: URLSearchParams, name: string, fallback: number, min: n
 export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
+  readonly #findToken: (id: string) => ApiToken | undefined;
   #auth: AdminAuthenticator | null = null;
   #readiness: () => string[] = () => [];
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
@@ -79,6 +82,10 @@ export class AdminApi {
   constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
     this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
+    this.#findToken = (id) => {
+      if (!registry.has(API_TOKEN_KIND.name)) return undefined;
+      try { return entities.get(API_TOKEN_KIND, id); } catch { return undefined; }
+    };
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
       { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)) }) },
@@ -133,22 +140,13 @@ export class AdminApi {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const credentials = parseBasicAuth(req.headers.authorization);
-    // A request without credentials is not a guess: 401 without counting or hashing.
-    const authenticated = this.#auth !== null && credentials !== null
-      && await checkLogin(this.#auth, this.#limiter, req.socket.remoteAddress ?? '', credentials.user, credentials.password).catch((error: unknown) => {
-        req.resume();
-        throw error;
-      });
-    if (!authenticated) {
-      req.resume();
-      throw new AdminUnauthorizedError();
-    }
+    const caller = await this.#authenticate(req);
     const hasBody = hasRequestBody(req);
     let result: AdminResult;
     try {
       result = await this.#route(req.method ?? 'GET', url, {
         req,
+        caller,
         body: () => readJsonBody(req, ADMIN_BODY_LIMIT),
         optionalBody: () => (hasBody ? readJsonBody(req, ADMIN_BODY_LIMIT) : Promise.resolve(undefined)),
       });
@@ -165,6 +163,35 @@ export class AdminApi {
   }
 
   /**
+   * The admin (HTTP Basic) or an API token (Bearer; its secret is never logged: only the token id
+   * reaches the request's context). A token is a 256-bit random secret checked by one SHA-256, so
+   * it needs neither the login limiter nor the hashing gate that the admin password does.
+   */
+  async #authenticate(req: IncomingMessage): Promise<AdminCaller> {
+    const header = req.headers.authorization;
+    if (header !== undefined && header.length > 7 && header.slice(0, 7).toLowerCase() === 'bearer ') {
+      const caller = authenticateApiToken(this.#findToken, header.slice(7).trim());
+      if (caller === null) {
+        req.resume();
+        throw new AdminUnauthorizedError();
+      }
+      return caller;
+    }
+    const credentials = parseBasicAuth(header);
+    // A request without credentials is not a guess: 401 without counting or hashing.
+    const authenticated = this.#auth !== null && credentials !== null
+      && await checkLogin(this.#auth, this.#limiter, req.socket.remoteAddress ?? '', credentials.user, credentials.password).catch((error: unknown) => {
+        req.resume();
+        throw error;
+      });
+    if (!authenticated) {
+      req.resume();
+      throw new AdminUnauthorizedError();
+    }
+    return ADMIN_CALLER;
+  }
+
+  /**
    * Run an admin endpoint without HTTP (the back office's WebSocket): the same routes, validation
    * and errors as the REST API. The caller has authenticated already.
    */
@@ -172,12 +199,13 @@ export class AdminApi {
     const url = new URL(pathAndQuery, 'http://admin');
     return this.#route(method, url, {
       req: null,
+      caller: ADMIN_CALLER,
       body: () => (payload === undefined ? Promise.reject(new BadRequestError('A JSON payload is required')) : Promise.resolve(payload)),
       optionalBody: () => Promise.resolve(payload),
     });
   }
 
-  async #route(method: string, url: URL, io: Pick<AdminRequest, 'req' | 'body' | 'optionalBody'>): Promise<AdminResult> {
+  async #route(method: string, url: URL, io: Pick<AdminRequest, 'req' | 'caller' | 'body' | 'optionalBody'>): Promise<AdminResult> {
     const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1);
     const allowed: string[] = [];
     for (const route of this.#routes) {
@@ -186,6 +214,10 @@ export class AdminApi {
       if (route.method !== method) {
         allowed.push(route.method);
         continue;
+      }
+      const caller = io.caller;
+      if (caller.kind === 'token' && !route.scopes?.some((scope) => caller.scopes.includes(scope))) {
+        throw new TokenScopeError(`This API token (scopes: ${caller.scopes.join(', ')}) may not call ${method} ${route.path}`);
       }
       return route.handler({ ...io, params, query: url.searchParams });
     }

@@ -6,9 +6,20 @@
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 
+/**
+ * Who calls an admin endpoint: the admin (HTTP Basic or the back office: every endpoint), or an
+ * API token for automation (`POST /api/tokens`), which reaches only the endpoints of its scopes.
+ */
+export type AdminCaller =
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'token'; readonly tokenId: string; readonly scopes: readonly string[] };
+
+export const ADMIN_CALLER: AdminCaller = { kind: 'admin' };
+
 export interface AdminRequest {
   /** The HTTP request; null when invoked from the back office's WebSocket. */
   readonly req: IncomingMessage | null;
+  readonly caller: AdminCaller;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   /** The parsed JSON body (415/413/400 on bad input). */
@@ -27,6 +38,11 @@ export interface AdminRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
   /** `/api/routes/:id` */
   path: string;
+  /**
+   * API token scopes that may call this endpoint (any one of them suffices); absent: the admin
+   * alone. The admin API answers 403 to a token without one of them.
+   */
+  scopes?: readonly string[];
   handler(request: AdminRequest): AdminResult | Promise<AdminResult>;
 }
 

@@ -89,7 +89,8 @@ describe('Fuzz: admin API (every entity kind, import)', () => {
 
   /** Delete entities beyond the bound (the fuzzer keeps creating some with generated ids). */
   async function prune(): Promise<void> {
-    for (const kind of ['routes', 'apikeys', 'keypairs', 'jwt-verifiers']) {
+    // Requests before their profiles and keys, profiles before their routes: referrers go first.
+    for (const kind of ['access-requests', 'authorization-profiles', 'routes', 'apikeys', 'keypairs', 'jwt-verifiers']) {
       const items = gw.gateway.store.list(kind);
       if (items.length <= MAX_ENTITIES) continue;
       for (const item of items.slice(0, items.length - MAX_ENTITIES / 2)) {
@@ -114,7 +115,7 @@ describe('Fuzz: admin API (every entity kind, import)', () => {
       const { method, path, body } = restRequest(o);
       const res = await send(method, path, body);
       await afterResponse(method, `${method} ${path} ${JSON.stringify(body)?.slice(0, 400)}`, res);
-      if (gw.gateway.store.list('routes').length > MAX_ENTITIES || gw.gateway.store.list('apikeys').length > MAX_ENTITIES) await prune();
+      if (['routes', 'apikeys', 'access-requests'].some((kind) => gw.gateway.store.list(kind).length > MAX_ENTITIES)) await prune();
     }, fuzzRuns(0.8));
   });
 

@@ -95,6 +95,30 @@ export const validJwtVerifier: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ id: ID, name: fc.constant('v'), keys: fc.constantFrom({ kind: 'keypairs' }, { kind: 'keypairs', ids: ['portcullis-jwt-signing'] }, { kind: 'keypairs', ids: ['missing'] }, { kind: 'jwks', url: 'http://127.0.0.1:1/jwks' }, { kind: 'jwk', jwk: { kty: 'EC' } }, { kind: 'pem', pem: 'not a pem' }), algorithms: fc.constantFrom(['RS256'], ['ES256', 'RS256'], ['HS256'], ['none']), maxAgeSeconds: fc.integer({ min: 1, max: 1e9 }) }, { requiredKeys: ['id', 'name', 'keys', 'algorithms'] }),
 );
 
+export const validProfile: fc.Arbitrary<Record<string, unknown>> = fc.record({
+  id: ID,
+  name: fc.constant('Fuzz profile'),
+  owner: fc.constant('Fuzz team'),
+  flow: fc.constantFrom('client-credentials', 'authorization-code'),
+  clientAuthenticator: fc.constantFrom('client-secret', 'private-key-jwt-jwks-uri', 'private-key-jwt-registered-key'),
+  scopes: fc.constantFrom([], ['read'], ['read', 'Function2/*'], ['*']),
+  authorizedEntities: fc.constantFrom([], ['fixed'], ['tag:t1'], ['missing']),
+  quotas: fc.constantFrom({}, { dailyQuota: 10 }, { throttlingQuota: null }),
+  onReject: fc.constantFrom('disable', 'delete'),
+  webhook: fc.constantFrom({ url: 'http://127.0.0.1:1/hooks', secret: 'fuzz-webhook-secret-0123', maxAttempts: 1 }, { url: 'http://127.0.0.1:1/hooks' }),
+}, { requiredKeys: ['id', 'name', 'owner'] });
+
+/** Access requests name the profiles of the id pool; the gateway owns their id. */
+export const validAccessRequest: fc.Arbitrary<Record<string, unknown>> = fc.record({
+  profileId: fc.constantFrom('a', 'b', 'c', 'missing'),
+  requester: fc.constantFrom({ id: 'org', name: 'Org', email: 'o@o.example' }, { id: 'x', name: '\u0000', email: 'nope' }),
+  requestedScopes: fc.constantFrom([], ['read'], ['Function2/x'], ['read', 'read'], ['write']),
+  justification: fc.constant('fuzz'),
+  redirectUris: fc.constantFrom([], ['https://app.example/cb']),
+  jwksUri: fc.constantFrom('https://keys.example/jwks.json', 'not a url'),
+  publicKey: fc.constant('{"kty":"OKP"}'),
+}, { requiredKeys: ['profileId', 'requester'] });
+
 export function validGlobalConfig(upstreamUrl: string): fc.Arbitrary<Record<string, unknown>> {
   return fc.record({
     plugins: fc.array(fc.oneof(
@@ -152,6 +176,7 @@ export interface AdminOp {
 export function adminOp(upstreamUrl: string, exportDoc: () => unknown): fc.Arbitrary<AdminOp> {
   const docs: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     routes: validRoute(upstreamUrl), apikeys: validApiKey, keypairs: validKeyPair, 'jwt-verifiers': validJwtVerifier,
+    'authorization-profiles': validProfile, 'access-requests': validAccessRequest,
   };
   const entityOp = fc.constantFrom(...Object.keys(docs)).chain((kind) => fc.record({
     kind: fc.constant(kind),
