@@ -28,7 +28,10 @@ export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
 export * from './errors.js';
 
 // DI tokens
-export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS, METRICS } from './tokens.js';
+
+// Metrics: token counts and counters with fixed label values (never ids, paths or hosts)
+export { GRANT_TYPES, type Metrics, type FixedCounter, type CounterDefinition } from './metrics/metrics.js';
 export type { BootConfig } from './config/boot-config.js';
 
 // Entities: kinds, the write service, the store, admin endpoints

@@ -6,14 +6,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { injectable, inject, injectAll } from 'tsyringe';
-import { ADMIN_EXTENSIONS, LOGGER, STATE_STORE } from '../tokens.js';
+import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
+import type { BootConfig } from '../config/boot-config.js';
 import type { StateStore } from '../state/state-store.js';
 import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
-import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
+import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, type AdminAuthenticator } from './admin-auth.js';
+import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
 import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -61,10 +63,14 @@ export class AdminApi {
   readonly #log: Logger;
   #auth: AdminAuthenticator | null = null;
   #readiness: () => string[] = () => [];
+  /** The Prometheus exposition `/metrics` answers (this process's, or a cluster's merged). */
+  #metrics: () => Promise<string> = () => Promise.resolve('');
+  readonly #metricsToken: string | null;
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter: LoginLimiter;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @inject(BOOT_CONFIG) config: BootConfig, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+    this.#metricsToken = config.metrics.token ?? null;
     this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
@@ -82,6 +88,11 @@ export class AdminApi {
   /** What keeps this instance from serving correctly (an unreachable store); empty when ready. */
   setReadiness(check: () => string[]): void {
     this.#readiness = check;
+  }
+
+  /** Where `/metrics` gets its exposition (the gateway sets this process's; a cluster primary merges its workers'). */
+  setMetrics(source: () => Promise<string>): void {
+    this.#metrics = source;
   }
 
   /** The authenticator is set once the admin password exists (at start-up). */
@@ -105,16 +116,40 @@ export class AdminApi {
       sendJson(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems }, { 'cache-control': 'no-store' });
       return true;
     }
+    if (url.pathname === '/metrics') {
+      this.#guard(req, url, this.#serveMetrics(req, res), res);
+      return true;
+    }
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false;
-    this.#dispatch(req, res, url).catch((error: unknown) => {
+    this.#guard(req, url, this.#dispatch(req, res, url), res);
+    return true;
+  }
+
+  #guard(req: IncomingMessage, url: URL, handling: Promise<void>, res: ServerResponse): void {
+    handling.catch((error: unknown) => {
       if (isServerFault(error)) this.#log.error({ err: error, method: req.method, path: url.pathname }, 'admin request failed');
       else this.#log.debug({ method: req.method, path: url.pathname, error: (error as Error).message }, 'admin request refused');
       sendError(res, error);
     });
-    return true;
   }
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /**
+   * `GET /metrics`: the Prometheus exposition, for the metrics token (`Authorization: Bearer`, when
+   * `metrics.token` is set) or the admin credentials.
+   */
+  async #serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const header = req.headers.authorization;
+    const bearer = this.#metricsToken !== null && header !== undefined && /^bearer /i.test(header) && safeEqual(header.slice(7).trim(), this.#metricsToken);
+    if (!bearer) await this.#authenticate(req);
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(['GET', 'HEAD']);
+    const body = await this.#metrics();
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Admin credentials (HTTP Basic), counted by the login limiter; throws 401 without them. */
+  async #authenticate(req: IncomingMessage): Promise<void> {
     const credentials = parseBasicAuth(req.headers.authorization);
     // A request without credentials is not a guess: 401 without counting or hashing.
     const authenticated = this.#auth !== null && credentials !== null
@@ -126,6 +161,10 @@ export class AdminApi {
       req.resume();
       throw new AdminUnauthorizedError();
     }
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    await this.#authenticate(req);
     const hasBody = hasRequestBody(req);
     let result: AdminResult;
     try {

@@ -11,6 +11,7 @@ import type { Route } from '../config/entities.js';
 import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
+import type { RouteMeters } from '../metrics/route-meters.js';
 import { needsNormalization, normalizePath } from './request-path.js';
 
 export interface CompiledRoute {
@@ -27,6 +28,8 @@ export interface CompiledRoute {
   readonly rewriteHost: boolean;
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
+  /** What requests on this route add to the metrics (made at compile time). */
+  readonly meters: RouteMeters;
 }
 
 declare module './context.js' {

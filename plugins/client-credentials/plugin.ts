@@ -15,7 +15,7 @@ import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
-import { BOOT_CONFIG, type BootConfig } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, METRICS, type BootConfig, type Metrics } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
@@ -40,8 +40,10 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #clients: ClientDirectory;
   readonly #revocations: RevocationList;
   readonly #boot: BootConfig;
+  readonly #metrics: Metrics;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig, @inject(METRICS) metrics: Metrics) {
+    this.#metrics = metrics;
     this.#keys = keys;
     this.#clients = clients;
     this.#revocations = revocations;
@@ -68,6 +70,8 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const keys = this.#keys;
     const clients = this.#clients;
     const revocations = this.#revocations;
+    const metrics = this.#metrics;
+    const id = this.id;
     const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
     const base = config.basePath;
     const prefix = `${base}/`;
@@ -114,12 +118,14 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
       }, 'at+jwt');
       ctx.respond(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, ...(scope ? { scope } : {}) }, NO_STORE);
+      metrics.tokenIssued(id, grantType);
     }
 
     /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
     async function introspect(ctx: RequestContext): Promise<void> {
       const { params } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
+      metrics.tokenIntrospected(id, result.ok);
       if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
       const { payload } = result;
       ctx.respond(200, {
@@ -139,6 +145,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         await revocations.revoke(String(result.payload.jti), client.key.key.clientId, Number(result.payload.exp));
       }
       ctx.respond(200, undefined, NO_STORE);
+      metrics.tokenRevoked(id);
     }
 
     function jwks(ctx: RequestContext): void {

@@ -10,9 +10,17 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
 import { readCookie } from '../../core/plugin-api.js';
-import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from './remote-keys.js';
+import { RemoteKeySet, discoveredJwksUri, type JwksFetchCounter, type ResolvedKey } from './remote-keys.js';
 import { DEFAULT_SOURCE, type InlineVerifier, type TokenSource } from './entity.js';
 import { claimOf } from './claims.js';
+
+export interface VerifierDeps {
+  keys: KeyService;
+  log: Logger;
+  label: string;
+  /** Counts remote key-set fetches (metrics); null in tools without a gateway. */
+  fetches?: JwksFetchCounter | null;
+}
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -39,7 +47,7 @@ export class CompiledVerifier {
   readonly #claimChecks: Array<(payload: JWTPayload) => string | null>;
   readonly #extract: (ctx: RequestContext) => string | null;
 
-  constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
+  constructor(settings: InlineVerifier, deps: VerifierDeps) {
     this.settings = settings;
     this.source = settings.source ?? DEFAULT_SOURCE;
     this.issuers = settings.issuer ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer) : null;
@@ -100,7 +108,7 @@ export class CompiledVerifier {
   }
 }
 
-function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }): KeyResolver {
+function keyResolver(settings: InlineVerifier, deps: VerifierDeps): KeyResolver {
   const keys = settings.keys;
   switch (keys.kind) {
     case 'hmac': {
@@ -117,11 +125,11 @@ function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Lo
       return () => key;
     }
     case 'jwks': {
-      const set = new RemoteKeySet(keys.url, async () => keys.url, keys, deps.log);
+      const set = new RemoteKeySet(keys.url, async () => keys.url, keys, deps.log, deps.fetches);
       return (kid) => set.resolve(kid);
     }
     case 'oidc': {
-      const set = new RemoteKeySet(keys.issuer, discoveredJwksUri(keys.issuer, keys), keys, deps.log);
+      const set = new RemoteKeySet(keys.issuer, discoveredJwksUri(keys.issuer, keys), keys, deps.log, deps.fetches);
       return (kid) => set.resolve(kid);
     }
     case 'keypairs': {

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, InsufficientScopeError, UnauthorizedError, bearerChallenge, anchoredRegex, regexProblem } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, STATE_STORE, RevocationList, isClientActive, safeEqual, type StateStore } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, METRICS, STATE_STORE, RevocationList, isClientActive, safeEqual, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
@@ -44,7 +44,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #grants: GrantStore;
   readonly #revocations: RevocationList;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList) {
+  readonly #metrics: Metrics;
+
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, @inject(METRICS) metrics: Metrics) {
+    this.#metrics = metrics;
     this.#clients = clients;
     this.#grants = new GrantStore(state);
     this.#revocations = revocations;
@@ -64,6 +67,13 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const clients = this.#clients;
     const grants = this.#grants;
     const revocations = this.#revocations;
+    const metrics = this.#metrics;
+    const id = this.id;
+    /** Count the tokens a grant issued, once it has answered. */
+    const counted = async (grantType: string, grant: Promise<void>): Promise<void> => {
+      await grant;
+      metrics.tokenIssued(id, grantType);
+    };
     // Tokens are bound to their route; global credentials share one key between such routes.
     const routeKey = config.globalCredentials ? '*' : `route:${scope.routeId ?? '*'}`;
     const accessTtl = config.tokenExpirationSeconds;
@@ -193,12 +203,12 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const client = requestingClient(ctx, params);
       ctx.consumer = client.key.clientId;
       const grantType = requireParam(params, 'grant_type');
-      if (grantType === 'authorization_code' && config.enableAuthorizationCode) return authorizationCodeGrant(ctx, params, client);
-      if (grantType === 'refresh_token' && config.enableAuthorizationCode) return refreshTokenGrant(ctx, params, client);
+      if (grantType === 'authorization_code' && config.enableAuthorizationCode) return counted(grantType, authorizationCodeGrant(ctx, params, client));
+      if (grantType === 'refresh_token' && config.enableAuthorizationCode) return counted(grantType, refreshTokenGrant(ctx, params, client));
       if (grantType === 'client_credentials' && config.enableClientCredentials) {
         if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use client_credentials');
         if (!mayUse(client, 'client_credentials')) throw new UnauthorizedClientError('This client may not use client_credentials');
-        return issue(ctx, client, null, grantedScope(params.get('scope'), client), null, false);
+        return counted(grantType, issue(ctx, client, null, grantedScope(params.get('scope'), client), null, false));
       }
       throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not enabled on this route`);
     }
@@ -304,6 +314,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         else await grants.deleteToken(found.type, value);
       }
       ctx.respond(200, undefined, NO_STORE);
+      metrics.tokenRevoked(id);
     }
 
     // ── POST …/oauth2/introspect (RFC 7662) ────────────────────────────────
@@ -315,7 +326,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       authenticateClient(ctx.req, params, clients);
       const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
       const owner = found ? clients.get(found.record.clientId) : undefined;
-      if (!found || !owner || !isClientActive(owner) || revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat)) return ctx.respond(200, { active: false }, NO_STORE);
+      const active = found != null && owner !== undefined && isClientActive(owner) && !revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat);
+      metrics.tokenIntrospected(id, active);
+      if (!active || !found) return ctx.respond(200, { active: false }, NO_STORE);
       const { record } = found;
       ctx.respond(200, {
         active: true, client_id: record.clientId, token_type: found.type === 'at' ? 'Bearer' : 'refresh_token',
