@@ -38,8 +38,8 @@ export type { BootConfig } from './config/boot-config.js';
 export { defineEntityKind, DateTime, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityKind, type EntityReference, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
-export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
-export type { AdminExtension, AdminRoute, AdminRequest, AdminResult } from './admin/extensions.js';
+export { entityRoutes, matchesEnabled, matchesTag, TAG_FILTER, ENABLED_FILTER } from './admin/admin-api.js';
+export type { AdminExtension, AdminRoute, AdminRouteDoc, AdminRequest, AdminResult } from './admin/extensions.js';
 
 // Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
 export type { StateStore, StateNamespace, StateValue, StateEntry, QuotaWindow, QuotaDecision, WindowUsage, ConsumeOptions, NamespaceOptions } from './state/state-store.js';

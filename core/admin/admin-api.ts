@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { Type, type TInteger, type TProperties } from '@sinclair/typebox';
 import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
@@ -13,47 +14,72 @@ import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoun
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
-import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, ROUTES } from '../config/entities.js';
+import { openApiDocument } from './openapi.js';
 import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, type AdminAuthenticator } from './admin-auth.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
 import type { AdminExtension, AdminRequest, AdminResult, AdminRoute } from './extensions.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
+/** The admin API's version in its OpenAPI document. */
+export const API_VERSION = '0.1.0';
 
 interface CompiledAdminRoute extends AdminRoute {
   segments: string[];
 }
 
-/** Standard CRUD endpoints for an entity kind. */
-export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null } = {}): AdminRoute[] {
+/** Paging of every entity list: the bounds `intParam` enforces and the document shows. */
+const OFFSET = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Entities to skip.' });
+const LIMIT = Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most entities returned; the header `X-Total-Count` gives the number that match.' });
+/** The list filters of routes and API keys (`matchesTag`, `matchesEnabled`). */
+export const TAG_FILTER = { tag: Type.String({ description: 'Only entities with this tag.' }) };
+export const ENABLED_FILTER = { enabled: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Only enabled (`true`) or disabled (`false`) entities.' }) };
+
+/** Standard CRUD endpoints for an entity kind, documented with the kind's schema. */
+export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null; filterQuery?: TProperties } = {}): AdminRoute[] {
   const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
+  const schema = kind.schema;
   const routes: AdminRoute[] = [
     {
       method: 'GET', path: base, handler: ({ query }) => {
         let items = entities.list(kindName);
         const keep = options.filter?.(query);
         if (keep) items = items.filter(keep);
-        const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-        const limit = intParam(query, 'limit', 1000, 1, 10_000);
+        const offset = intParam(query, 'offset', OFFSET);
+        const limit = intParam(query, 'limit', LIMIT);
         const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
         return { body: page, headers: { 'x-total-count': String(items.length) } };
       },
+      doc: { summary: `List ${kind.title}s`, query: Type.Object({ offset: Type.Optional(OFFSET), limit: Type.Optional(LIMIT), ...partial(options.filterQuery ?? {}) }), responses: { 200: Type.Array(schema) } },
     },
-    { method: 'POST', path: base, handler: async (r) => ({ status: 201, body: entities.present(kindName, await entities.create(kindName, await r.body())) }) },
-    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }) },
-    { method: 'PUT', path: `${base}/:id`, handler: async (r) => ({ body: entities.present(kindName, await entities.update(kindName, r.params.id!, await r.body())) }) },
-    { method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; } },
+    {
+      method: 'POST', path: base, handler: async (r) => ({ status: 201, body: entities.present(kindName, await entities.create(kindName, await r.body())) }),
+      doc: { summary: `Create a ${kind.title}`, description: 'Defaults are applied before validation; secrets are never returned.', body: schema, responses: { 201: schema } },
+    },
+    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }), doc: { summary: `Get a ${kind.title}`, responses: { 200: schema } } },
+    {
+      method: 'PUT', path: `${base}/:id`, handler: async (r) => ({ body: entities.present(kindName, await entities.update(kindName, r.params.id!, await r.body())) }),
+      doc: { summary: `Replace a ${kind.title}`, description: 'Send `version` back to detect concurrent edits (409 when stale).', body: schema, responses: { 200: schema } },
+    },
+    {
+      method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; },
+      doc: { summary: `Delete a ${kind.title}`, description: 'Refused (409) while another entity refers to it.', responses: { 204: null } },
+    },
   ];
   return routes;
 }
 
-function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+function partial(properties: TProperties): TProperties {
+  return Object.fromEntries(Object.entries(properties).map(([name, schema]) => [name, Type.Optional(schema)]));
+}
+
+function intParam(query: URLSearchParams, name: string, schema: TInteger): number {
   const raw = query.get(name);
-  if (raw === null) return fallback;
+  if (raw === null) return schema.default as number;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${min} and ${max}`);
+  if (!Number.isInteger(value) || value < schema.minimum! || value > schema.maximum!) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${schema.minimum} and ${schema.maximum}`);
   return value;
 }
 
@@ -74,9 +100,16 @@ export class AdminApi {
     this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
     const core: AdminRoute[] = [
-      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
-      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }) },
-      { method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }) },
+      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q), filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER } }),
+      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!) }), doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } } },
+      {
+        method: 'PUT', path: '/api/global-config', handler: async (r) => ({ body: await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body()) }),
+        doc: { summary: 'Replace the global configuration', description: 'Plugins run on every route; sinks (token endpoints) before routing.', body: GlobalConfigSchema, responses: { 200: GlobalConfigSchema } },
+      },
+      {
+        method: 'GET', path: '/api/openapi.json', handler: () => ({ body: openApiDocument(this.#routes, { title: 'Portcullis admin API', version: API_VERSION }) }),
+        doc: { summary: 'This document (OpenAPI 3.1)', responses: { 200: Type.Object({ openapi: Type.Literal('3.1.0'), info: Type.Object({ title: Type.String(), version: Type.String() }), paths: Type.Record(Type.String(), Type.Object({})) }, { description: 'The OpenAPI document of the admin API.' }) } },
+      },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
       { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
       { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },
@@ -98,6 +131,11 @@ export class AdminApi {
   /** The authenticator is set once the admin password exists (at start-up). */
   setAuthenticator(auth: AdminAuthenticator): void {
     this.#auth = auth;
+  }
+
+  /** Every endpoint, in matching order (what the OpenAPI document lists). */
+  get routes(): readonly AdminRoute[] {
+    return this.#routes;
   }
 
   add(route: AdminRoute): void {
