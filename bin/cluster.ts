@@ -13,12 +13,24 @@ import { TrafficStats, type TrafficTick } from '../core/http/traffic.js';
 import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
 import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { holdDataFile } from './data-file-lock.js';
+import { AdminApi } from '../core/admin/admin-api.js';
+import { GatewayMetrics } from '../core/metrics/gateway-metrics.js';
+import { exposition } from '../core/metrics/exposition.js';
+import type { CollectedMetric } from '../core/metrics/proxy-metrics.js';
 
 const WORKER_READY = 'portcullis:worker-ready';
 /** A worker's traffic statistics of the last second, for the back office the primary serves. */
 const WORKER_TRAFFIC = 'portcullis:worker-traffic';
 /** A worker that dies sooner than this after starting is not restarted in a tight loop. */
 const RESTART_BACKOFF_MS = 1_000;
+/** The primary asks each worker for its metrics on every scrape of `/metrics`. */
+const METRICS_REQUEST = 'portcullis:metrics-request';
+const METRICS_RESPONSE = 'portcullis:metrics-response';
+/** A worker that does not answer in time is left out of that scrape (its series then dip). */
+const METRICS_TIMEOUT_MS = 2_000;
+
+interface MetricsRequest { type: typeof METRICS_REQUEST; id: number }
+interface MetricsResponse { type: typeof METRICS_RESPONSE; id: number; metrics: CollectedMetric[] }
 
 interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null; authorizerUrl: string | null }
 
@@ -39,6 +51,13 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
   const traffic = gateway.container.resolve(TrafficStats);
   const workers = new Set<Worker>();
   let stopping = false;
+  const metrics = gateway.container.resolve(GatewayMetrics);
+  let nextRequest = 0;
+  // /metrics on the primary: its own series (store writes, process) and every worker's, added up.
+  gateway.container.resolve(AdminApi).setMetrics(async () => {
+    const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
+    return exposition([await metrics.collect(), ...fromWorkers.filter((m): m is CollectedMetric[] => m !== null)]);
+  });
 
   const fork = (): Promise<ReadyMessage> => {
     const worker = cluster.fork();
@@ -89,6 +108,27 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
   });
 }
 
+/** A worker's metrics, or null when it does not answer within METRICS_TIMEOUT_MS. */
+function workerMetrics(worker: Worker, id: number): Promise<CollectedMetric[] | null> {
+  return new Promise((resolve) => {
+    const done = (value: CollectedMetric[] | null) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(value);
+    };
+    const onMessage = (message: unknown) => {
+      if (isMessage<MetricsResponse>(message, METRICS_RESPONSE) && message.id === id) done(message.metrics);
+    };
+    const timer = setTimeout(() => done(null), METRICS_TIMEOUT_MS);
+    worker.on('message', onMessage);
+    try {
+      worker.send({ type: METRICS_REQUEST, id } satisfies MetricsRequest);
+    } catch {
+      done(null); // the worker is exiting
+    }
+  });
+}
+
 export async function runWorker(config: BootConfig, log: Logger): Promise<void> {
   const channel = process as unknown as Channel;
   const store = new ReplicaStore(channel, config.store.file);
@@ -98,6 +138,14 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   // The back office (on the primary) shows every worker's traffic: one summary a second each.
   gateway.container.resolve(TrafficStats).subscribe((tick) => {
     if (tick.routes.length > 0) process.send?.({ type: WORKER_TRAFFIC, tick } satisfies TrafficMessage);
+  });
+  const metrics = gateway.container.resolve(GatewayMetrics);
+  process.on('message', (message: unknown) => {
+    if (!isMessage<MetricsRequest>(message, METRICS_REQUEST)) return;
+    metrics.collect().then(
+      (collected) => process.send?.({ type: METRICS_RESPONSE, id: message.id, metrics: collected } satisfies MetricsResponse),
+      (error: unknown) => log.error({ err: error }, 'metrics could not be collected'),
+    );
   });
   onStopSignals(log, () => gateway.close());
   // The primary is gone (killed): nothing serves this worker's store any more.

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
-import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, STATE_STORE, STORE } from './tokens.js';
+import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, STORE } from './tokens.js';
 import { ConfigError, type BootConfig } from './config/boot-config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
@@ -34,6 +34,10 @@ import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { BadRequestError, NotFoundError, RequestTimeoutError } from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
+import { ProxyMetrics } from './metrics/proxy-metrics.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { countStateErrors } from './metrics/state-errors.js';
+import { exposition } from './metrics/exposition.js';
 
 export type { PluginModule } from './plugin-runtime/plugin.js';
 
@@ -135,6 +139,10 @@ export class Gateway {
     container.registerInstance(LOGGER, options.logger);
     container.registerInstance(BOOT_CONFIG, options.config);
     container.registerInstance(EntityRegistry, registry);
+    const metrics = new GatewayMetrics(new ProxyMetrics(options.config));
+    container.registerInstance(GatewayMetrics, metrics);
+    container.registerInstance(METRICS, metrics);
+    container.registerInstance(ProxyMetrics, metrics.proxy);
     registerKeys(container);
     registry.register(API_TOKEN_KIND);
     container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
@@ -142,7 +150,8 @@ export class Gateway {
     const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;
     container.registerInstance(STORE, store);
-    container.registerInstance(STATE_STORE, stores.state);
+    container.registerInstance(STATE_STORE, countStateErrors(stores.state, (operation) => metrics.stateError(operation)));
+    metrics.watchStateStore(() => stores.state.ready);
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
     container.registerSingleton(State);
@@ -160,6 +169,8 @@ export class Gateway {
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);
+    metrics.usePlugins(catalog.describe().map((plugin) => plugin.id));
+    entities.observeWrites((operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok));
     entities.usePluginReferences((instances, prefix) => catalog.references(instances, prefix));
     // A write is accepted only when it compiles: what the compiler parses is parsed here first.
     entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store) });
@@ -177,6 +188,7 @@ export class Gateway {
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
     container.resolve(AdminApi).setAuthenticator(auth);
+    container.resolve(AdminApi).setMetrics(async () => exposition([await metrics.collect()]));
     container.resolve(AdminApi).setReadiness(() => [
       ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
       ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),

@@ -33,15 +33,18 @@ export { AccessRuleSchema, AccessRulesSchema, ScopeStrategySchema, ScopeClaimSch
 export * from './errors.js';
 
 // DI tokens
-export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS } from './tokens.js';
+export { LOGGER, STORE, STATE_STORE, BOOT_CONFIG, PLUGINS, ADMIN_EXTENSIONS, METRICS } from './tokens.js';
+
+// Metrics: token counts and counters with fixed label values (never ids, paths or hosts)
+export { GRANT_TYPES, type Metrics, type FixedCounter, type CounterDefinition } from './metrics/metrics.js';
 export type { BootConfig } from './config/boot-config.js';
 
 // Entities: kinds, the write service, the store, admin endpoints
 export { defineEntityKind, DateTime, EntityId, EntityMeta, EntityRegistry, ROUTES, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityKind, type EntityReference, type StoredEntity, type Route, type GlobalConfig, type PluginInstance } from './config/entities.js';
 export { EntityService, type EntityHooks, type WriteContext, type ExportOptions } from './config/entity-service.js';
 export type { Store, ChangeEvent } from './config/store.js';
-export { entityRoutes, matchesEnabled, matchesTag } from './admin/admin-api.js';
-export type { AdminExtension, AdminRoute, AdminRequest, AdminResult, AdminCaller } from './admin/extensions.js';
+export { entityRoutes, matchesEnabled, matchesTag, TAG_FILTER, ENABLED_FILTER } from './admin/admin-api.js';
+export type { AdminExtension, AdminRoute, AdminRouteDoc, AdminRequest, AdminResult, AdminCaller } from './admin/extensions.js';
 export { API_TOKEN_SCOPES, type ApiTokenScope } from './admin/api-tokens.js';
 
 // Runtime state: short-lived shared data (quotas, sessions, one-time codes) behind one contract
@@ -52,5 +55,5 @@ export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quo
 export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, RevocationEpoch, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, TOKEN_ENDPOINT_AUTH_METHODS, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type TokenEndpointAuthMethod, type RegisteredKeys } from './keys/clients.js';
 export { ClientAssertionVerifier, clientAuthProblems, importRegisteredKeys, ASSERTION_SIGNING_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionSettingsSchema, type ClientAssertionOptions, type AssertionAudience } from './keys/client-assertions.js';
-export { RemoteKeySet, discoveredJwksUri, fetchJson, type ResolvedKey, type RemoteOptions } from './keys/remote-keys.js';
+export { RemoteKeySet, discoveredJwksUri, fetchJson, JWKS_FETCHES, type ResolvedKey, type RemoteOptions, type JwksFetchCounter } from './keys/remote-keys.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

@@ -6,6 +6,7 @@ import type { Plugin } from './plugin-runtime/plugin.js';
 import type { BootConfig } from './config/boot-config.js';
 import type { AdminExtension, AdminUi } from './admin/extensions.js';
 import type { StateStore } from './state/state-store.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export const LOGGER: InjectionToken<Logger> = Symbol('Logger');
 export const STORE: InjectionToken<Store> = Symbol('Store');
@@ -16,5 +17,7 @@ export const BOOT_CONFIG: InjectionToken<BootConfig> = Symbol('BootConfig');
 export const PLUGINS: InjectionToken<Plugin> = Symbol('Plugins');
 /** Multi-registration: admin API extensions contributed by plugins (entity endpoints). */
 export const ADMIN_EXTENSIONS: InjectionToken<AdminExtension> = Symbol('AdminExtensions');
+/** What plugins report to the gateway's Prometheus metrics (token counts, their own counters). */
+export const METRICS: InjectionToken<Metrics> = Symbol('Metrics');
 /** The back office served on the admin listener (optional). */
 export const ADMIN_UI: InjectionToken<AdminUi> = Symbol('AdminUi');

@@ -6,40 +6,55 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { Type, type TInteger, type TProperties } from '@sinclair/typebox';
 import { injectable, inject, injectAll } from 'tsyringe';
-import { ADMIN_EXTENSIONS, LOGGER, STATE_STORE } from '../tokens.js';
+import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
+import type { BootConfig } from '../config/boot-config.js';
 import type { StateStore } from '../state/state-store.js';
 import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TokenScopeError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
-import { EntityRegistry, GLOBAL_CONFIG, ROUTES } from '../config/entities.js';
-import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, type AdminAuthenticator } from './admin-auth.js';
+import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, ROUTES } from '../config/entities.js';
+import { openApiDocument } from './openapi.js';
+import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, type AdminAuthenticator } from './admin-auth.js';
+import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
 import { ADMIN_CALLER, type AdminCaller, type AdminExtension, type AdminRequest, type AdminResult, type AdminRoute } from './extensions.js';
 import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
+/** The admin API's version in its OpenAPI document. */
+export const API_VERSION = '0.1.0';
 
 interface CompiledAdminRoute extends AdminRoute {
   segments: string[];
 }
 
-/** Standard CRUD endpoints for an entity kind. */
-export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null } = {}): AdminRoute[] {
+/** Paging of every entity list: the bounds `intParam` enforces and the document shows. */
+const OFFSET = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Entities to skip.' });
+const LIMIT = Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most entities returned; the header `X-Total-Count` gives the number that match.' });
+/** The list filters of routes and API keys (`matchesTag`, `matchesEnabled`). */
+export const TAG_FILTER = { tag: Type.String({ description: 'Only entities with this tag.' }) };
+export const ENABLED_FILTER = { enabled: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Only enabled (`true`) or disabled (`false`) entities.' }) };
+
+/** Standard CRUD endpoints for an entity kind, documented with the kind's schema. */
+export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null; filterQuery?: TProperties } = {}): AdminRoute[] {
   const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
+  const schema = kind.schema;
   const routes: AdminRoute[] = [
     {
       method: 'GET', path: base, handler: ({ query }) => {
         let items = entities.list(kindName);
         const keep = options.filter?.(query);
         if (keep) items = items.filter(keep);
-        const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-        const limit = intParam(query, 'limit', 1000, 1, 10_000);
+        const offset = intParam(query, 'offset', OFFSET);
+        const limit = intParam(query, 'limit', LIMIT);
         const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
         return { body: page, headers: { 'x-total-count': String(items.length) } };
       },
+      doc: { summary: `List ${kind.title}s`, query: Type.Object({ offset: Type.Optional(OFFSET), limit: Type.Optional(LIMIT), ...partial(options.filterQuery ?? {}) }), responses: { 200: Type.Array(schema) } },
     },
     {
       method: 'POST', path: base, handler: async (r) => {
@@ -47,25 +62,34 @@ export function entityRoutes(entities: EntityService, kindName: string, options:
         const created = await entities.create(kindName, await r.body(), { revealed });
         return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
       },
+      doc: { summary: `Create a ${kind.title}`, description: 'Defaults are applied before validation; secrets are never returned.', body: schema, responses: { 201: schema } },
     },
-    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }) },
+    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }), doc: { summary: `Get a ${kind.title}`, responses: { 200: schema } } },
     {
       method: 'PUT', path: `${base}/:id`, handler: async (r) => {
         const revealed = new Map<string, string>();
         const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
         return { body: withRevealed(entities.present(kindName, updated), revealed) };
       },
+      doc: { summary: `Replace a ${kind.title}`, description: 'Send `version` back to detect concurrent edits (409 when stale).', body: schema, responses: { 200: schema } },
     },
-    { method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; } },
+    {
+      method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; },
+      doc: { summary: `Delete a ${kind.title}`, description: 'Refused (409) while another entity refers to it.', responses: { 204: null } },
+    },
   ];
   return routes;
 }
 
-function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+function partial(properties: TProperties): TProperties {
+  return Object.fromEntries(Object.entries(properties).map(([name, schema]) => [name, Type.Optional(schema)]));
+}
+
+function intParam(query: URLSearchParams, name: string, schema: TInteger): number {
   const raw = query.get(name);
-  if (raw === null) return fallback;
+  if (raw === null) return schema.default as number;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${min} and ${max}`);
+  if (!Number.isInteger(value) || value < schema.minimum! || value > schema.maximum!) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${schema.minimum} and ${schema.maximum}`);
   return value;
 }
 
@@ -76,10 +100,14 @@ export class AdminApi {
   readonly #findToken: (id: string) => ApiToken | undefined;
   #auth: AdminAuthenticator | null = null;
   #readiness: () => string[] = () => [];
+  /** The Prometheus exposition `/metrics` answers (this process's, or a cluster's merged). */
+  #metrics: () => Promise<string> = () => Promise.resolve('');
+  readonly #metricsToken: string | null;
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter: LoginLimiter;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @inject(BOOT_CONFIG) config: BootConfig, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+    this.#metricsToken = config.metrics.token ?? null;
     this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
     this.#findToken = (id) => {
@@ -87,14 +115,19 @@ export class AdminApi {
       try { return entities.get(API_TOKEN_KIND, id); } catch { return undefined; }
     };
     const core: AdminRoute[] = [
-      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q) }),
-      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)) }) },
+      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q), filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER } }),
+      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)) }), doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } } },
       {
         method: 'PUT', path: '/api/global-config', handler: async (r) => {
           const revealed = new Map<string, string>();
           const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), { revealed });
           return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
         },
+        doc: { summary: 'Replace the global configuration', description: 'Plugins run on every route; sinks (token endpoints) before routing.', body: GlobalConfigSchema, responses: { 200: GlobalConfigSchema } },
+      },
+      {
+        method: 'GET', path: '/api/openapi.json', handler: () => ({ body: openApiDocument(this.#routes, { title: 'Portcullis admin API', version: API_VERSION }) }),
+        doc: { summary: 'This document (OpenAPI 3.1)', responses: { 200: Type.Object({ openapi: Type.Literal('3.1.0'), info: Type.Object({ title: Type.String(), version: Type.String() }), paths: Type.Record(Type.String(), Type.Object({})) }, { description: 'The OpenAPI document of the admin API.' }) } },
       },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
       { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
@@ -109,9 +142,19 @@ export class AdminApi {
     this.#readiness = check;
   }
 
+  /** Where `/metrics` gets its exposition (the gateway sets this process's; a cluster primary merges its workers'). */
+  setMetrics(source: () => Promise<string>): void {
+    this.#metrics = source;
+  }
+
   /** The authenticator is set once the admin password exists (at start-up). */
   setAuthenticator(auth: AdminAuthenticator): void {
     this.#auth = auth;
+  }
+
+  /** Every endpoint, in matching order (what the OpenAPI document lists). */
+  get routes(): readonly AdminRoute[] {
+    return this.#routes;
   }
 
   add(route: AdminRoute): void {
@@ -130,13 +173,42 @@ export class AdminApi {
       sendJson(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems }, { 'cache-control': 'no-store' });
       return true;
     }
+    if (url.pathname === '/metrics') {
+      this.#guard(req, url, this.#serveMetrics(req, res), res);
+      return true;
+    }
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false;
-    this.#dispatch(req, res, url).catch((error: unknown) => {
+    this.#guard(req, url, this.#dispatch(req, res, url), res);
+    return true;
+  }
+
+  #guard(req: IncomingMessage, url: URL, handling: Promise<void>, res: ServerResponse): void {
+    handling.catch((error: unknown) => {
       if (isServerFault(error)) this.#log.error({ err: error, method: req.method, path: url.pathname }, 'admin request failed');
       else this.#log.debug({ method: req.method, path: url.pathname, error: (error as Error).message }, 'admin request refused');
       sendError(res, error);
     });
-    return true;
+  }
+
+  /**
+   * `GET /metrics`: the Prometheus exposition, for the metrics token (`Authorization: Bearer`, when
+   * `metrics.token` is set) or the admin credentials; an API token's scopes never include it.
+   */
+  async #serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const header = req.headers.authorization;
+    const bearer = this.#metricsToken !== null && header !== undefined && /^bearer /i.test(header) && safeEqual(header.slice(7).trim(), this.#metricsToken);
+    if (!bearer) {
+      const caller = await this.#authenticate(req);
+      if (caller.kind === 'token') {
+        req.resume();
+        throw new TokenScopeError('An API token may not read /metrics: use the admin credentials or metrics.token');
+      }
+    }
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(['GET', 'HEAD']);
+    const body = await this.#metrics();
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

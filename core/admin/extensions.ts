@@ -5,6 +5,7 @@
  * without importing the router (and the router's imports) back.
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import type { TObject, TSchema } from '@sinclair/typebox';
 
 /**
  * Who calls an admin endpoint: the admin (HTTP Basic or the back office: every endpoint), or an
@@ -44,6 +45,29 @@ export interface AdminRoute {
    */
   scopes?: readonly string[];
   handler(request: AdminRequest): AdminResult | Promise<AdminResult>;
+  /**
+   * What `/api/openapi.json` says of this endpoint. The schemas are the TypeBox schemas the
+   * endpoint validates with (never a copy written for the document). A route without it is still
+   * listed, with its method and path only.
+   */
+  doc?: AdminRouteDoc;
+}
+
+export interface AdminRouteDoc {
+  summary: string;
+  /** Longer text (CommonMark). */
+  description?: string;
+  /** The JSON body the endpoint reads. */
+  body?: TSchema;
+  /** Whether the body may be left out (an optional body). */
+  optionalBody?: boolean;
+  /** Query parameters: each property of this object schema is one parameter. */
+  query?: TObject;
+  /**
+   * The answers on success, by status: the schema of the JSON body, or null for none (204).
+   * Errors need not be listed: every endpoint may answer `{error, error_description}` with a 4xx or 5xx.
+   */
+  responses: Readonly<Record<number, TSchema | null>>;
 }
 
 /** Endpoints a plugin adds to the admin API. */

@@ -50,6 +50,10 @@ export const BootConfigSchema = Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (PORTCULLIS_LOG_LEVEL).' }),
     pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Human-readable logs; `auto` when stdout is a terminal.' }),
   }, { additionalProperties: false, default: {} }),
+  metrics: Type.Object({
+    token: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'A bearer token that may read `/metrics` on the admin listener (PORTCULLIS_METRICS_TOKEN): give it to Prometheus instead of the admin password. The admin credentials are accepted too.' })),
+    consumers: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Label requests by consumer in `portcullis_consumer_requests_total`: the first N distinct consumers get a series each, every later one counts as `other`; 0 (default) leaves consumers out of the metrics.' }),
+  }, { additionalProperties: false, default: {} }),
   shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
   workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], { default: 1, description: 'Processes serving the proxy listener (PORTCULLIS_WORKERS); `auto`: one per core. With more than one, the admin API and back office are served once, by the primary process.' }),
 }, { additionalProperties: false });
@@ -75,6 +79,7 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
   ['PORTCULLIS_LOG_LEVEL', ['log', 'level'], 'string'],
   ['PORTCULLIS_STORAGE_URL', ['storage', 'url'], 'string'],
   ['PORTCULLIS_WORKERS', ['workers'], 'int'],
+  ['PORTCULLIS_METRICS_TOKEN', ['metrics', 'token'], 'string'],
 ];
 
 /** Build the configuration from an optional file and the environment; throws ConfigError. */

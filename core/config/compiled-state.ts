@@ -17,6 +17,7 @@ import { RouteTable, type CompiledRoute } from '../http/router.js';
 import { UpstreamPools, type UpstreamTarget } from '../http/upstream.js';
 import { WeightedRoundRobin } from '../http/balancer.js';
 import type { Sink } from '../plugin-runtime/plugin.js';
+import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 
 export interface Snapshot {
   readonly routes: RouteTable;
@@ -31,11 +32,13 @@ export class State {
   readonly #catalog: PluginCatalog;
   readonly #registry: EntityRegistry;
   readonly #log: Logger;
+  readonly #metrics: ProxyMetrics;
   readonly pools: UpstreamPools;
   #unsubscribe: (() => void) | null = null;
 
-  constructor(@inject(STORE) store: Store, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger) {
+  constructor(@inject(STORE) store: Store, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, metrics: ProxyMetrics) {
     this.#store = store;
+    this.#metrics = metrics;
     this.#catalog = catalog;
     this.#registry = registry;
     this.#log = log;
@@ -68,9 +71,11 @@ export class State {
     const globalConfig = this.#store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID) ?? { plugins: [] };
     const routes = this.#store.list(ROUTES).filter((r) => r.enabled !== false);
     const compiled = routes.map((route) => this.#compileRoute(route, globalConfig));
-    const sinks: Sink[] = compileSinks(globalConfig.plugins ?? [], this.#catalog, (instance, error) => {
+    const sinks = compileSinks(globalConfig.plugins ?? [], this.#catalog, (instance, error) => {
       this.#log.error({ err: error, plugin: instance.plugin }, 'a global sink plugin could not be compiled; it is not active until fixed');
     });
+    this.#metrics.forSinks(sinks.map((sink) => sink.plugin));
+    this.#metrics.retain(compiled);
     const used = new Set<Pool>();
     for (const route of compiled) for (const target of route.balancer.targets) used.add(target.pool);
     this.#snapshot = { routes: new RouteTable(compiled), sinks, globalConfig };
@@ -114,6 +119,7 @@ export class State {
         emailHeader: route.authorizer?.emailHeader?.toLowerCase() ?? null,
         accessToken: route.authorizer?.accessToken ?? false,
       },
+      meters: this.#metrics.forRoute(route.id, pipeline?.plugins ?? []),
     };
   }
 }

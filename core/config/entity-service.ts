@@ -13,6 +13,7 @@ import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
 import { forbiddenKeyPath, isDateTime } from './schema.js';
+import type { WriteOperation } from '../metrics/metrics.js';
 
 /** How many referring entities a refused delete names. */
 const MAX_REPORTED_REFERRERS = 10;
@@ -64,10 +65,27 @@ export class EntityService {
   readonly #registry: EntityRegistry;
   readonly #hooks = new Map<string, EntityHooks[]>();
   #pluginReferences: ReferenceContext['pluginReferences'] = () => [];
+  #onWrite: ((operation: WriteOperation, seconds: number, ok: boolean) => void) | null = null;
 
   constructor(@inject(STORE) store: Store, registry: EntityRegistry) {
     this.#store = store;
     this.#registry = registry;
+  }
+
+  /** Be told how long each durable store write took (the metrics). */
+  observeWrites(listener: (operation: WriteOperation, seconds: number, ok: boolean) => void): void {
+    this.#onWrite = listener;
+  }
+
+  async #timed(operation: WriteOperation, write: () => Promise<unknown>): Promise<void> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      await write();
+      ok = true;
+    } finally {
+      this.#onWrite?.(operation, (performance.now() - started) / 1000, ok);
+    }
   }
 
   /** How references in plugin configurations are found (the plugin catalog, set by the gateway). */
@@ -132,7 +150,7 @@ export class EntityService {
     const stored: StoredEntity = { ...entity, version: 1, createdAt: now, updatedAt: now };
     const key = String(stored[kind.idField]);
     if (this.#store.get(kind.name, key)) throw new ConflictError(`A ${kind.title} with id "${key}" already exists`);
-    await this.#store.put(kind.name, key, stored, 0);
+    await this.#timed('create', () => this.#store.put(kind.name, key, stored, 0));
     return stored;
   }
 
@@ -152,7 +170,7 @@ export class EntityService {
     checkVersion(kind, this.#store.get(kind.name, id), sentVersion); // again: hooks may have yielded
     const now = new Date().toISOString();
     const stored = { ...entity, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now };
-    await this.#store.put(kind.name, id, stored, previous?.version ?? 0);
+    await this.#timed('update', () => this.#store.put(kind.name, id, stored, previous?.version ?? 0));
     return stored;
   }
 
@@ -166,7 +184,7 @@ export class EntityService {
     const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
     const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
     if (!kind.validator.check(stored)) throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
-    await this.#store.put(kind.name, id, stored, previous.version ?? 0);
+    await this.#timed('update', () => this.#store.put(kind.name, id, stored, previous.version ?? 0));
     return stored;
   }
 
@@ -178,7 +196,7 @@ export class EntityService {
     if (referrers.length > 0) {
       throw new ConflictError(`The ${kind.title} "${id}" is still in use by ${referrers.join(', ')}; change or delete ${referrers.length === 1 ? 'it' : 'them'} first`);
     }
-    await this.#store.delete(kind.name, id);
+    await this.#timed('delete', () => this.#store.delete(kind.name, id));
   }
 
   /** Who refers to an entity, as `route "a" (/plugins/0/config/verifiers/0)`, whatever kind or plugin holds the reference. */
@@ -270,7 +288,7 @@ export class EntityService {
     }
     if (errors.length === 0) errors.push(...this.#importReferenceProblems(collections));
     if (errors.length > 0) throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
-    await this.#store.replaceAll(collections);
+    await this.#timed('import', () => this.#store.replaceAll(collections));
     // Kinds of earlier versions whose data now lives in the runtime state (revocations) go there.
     for (const [name, items] of Object.entries(body)) {
       const importer = this.#registry.retiredImporter(name);

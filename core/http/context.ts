@@ -70,6 +70,11 @@ export class RequestContext {
   target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */
   status = 0;
+  /** The plugin whose step denied (threw) or answered the request, for the metrics; null when none did. */
+  decidedBy: string | null = null;
+  /** `performance.now()` when the upstream call was made (0: never), and when its response head arrived. */
+  upstreamAt = 0;
+  upstreamRespondedAt = 0;
   /** Whether the upstream call was aborted because the client went away. */
   aborted = false;
   #abortListener: (() => void) | null = null;

@@ -24,6 +24,7 @@ import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js'
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
 import { TrafficStats } from './traffic.js';
 import { TrustedProxies, firstValue, stripMappedPrefix } from './forwarding.js';
+import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 
 const DUPLICATE_HOST = 'A request carries one Host header';
 
@@ -34,9 +35,11 @@ export class ProxyHandler {
   readonly #accessLog: AccessLogger;
   readonly #traffic: TrafficStats;
   readonly #trusted: TrustedProxies;
+  readonly #metrics: ProxyMetrics;
 
-  constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
+  constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig, metrics: ProxyMetrics) {
     this.#state = state;
+    this.#metrics = metrics;
     this.#traffic = traffic;
     this.#log = log.child({ component: 'proxy' });
     this.#accessLog = createAccessLogger(log);
@@ -120,6 +123,7 @@ export class ProxyHandler {
       const target = targets[(first + attempt) % targets.length]!;
       ctx.target = target.origin;
       if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
+      ctx.upstreamAt = performance.now();
       try {
         await target.pool.stream({
           path: target.basePath + ctx.upstreamPath + ctx.search,
@@ -134,6 +138,7 @@ export class ProxyHandler {
         }, writeResponseHead);
         return;
       } catch (error) {
+        if (!ctx.aborted) this.#metrics.upstreamError(route, error);
         // A refused connection never reached the upstream: the next target may serve it, as long
         // as no byte of the request body has been consumed.
         if (isConnectFailure(error) && attempt + 1 < targets.length && (!hasBody || !req.readableDidRead)) {
@@ -153,10 +158,12 @@ export class ProxyHandler {
     const first = route.balancer.next();
     for (let attempt = 0; ; attempt++) {
       const target = targets[(first + attempt) % targets.length]!;
+      ctx.upstreamAt = performance.now();
       try {
         await this.#tunnel(ctx, route, target, head);
         return;
       } catch (error) {
+        this.#metrics.upstreamError(route, error);
         if (isConnectFailure(error) && attempt + 1 < targets.length) continue;
         throw upstreamError(error);
       }
@@ -191,6 +198,7 @@ export class ProxyHandler {
         client.once('close', () => upstreamSocket.destroy());
         upstreamSocket.pipe(client);
         client.pipe(upstreamSocket);
+        ctx.upstreamRespondedAt = performance.now();
         ctx.status = 101;
         this.#logAccess(ctx);
         resolve();
@@ -198,6 +206,7 @@ export class ProxyHandler {
       upstreamReq.once('response', (upstreamRes: IncomingMessage) => {
         // The upstream declined the upgrade: relay its answer as is.
         upstreamReq.off('error', reject);
+        ctx.upstreamRespondedAt = performance.now();
         ctx.status = upstreamRes.statusCode ?? 502;
         client.write(rawHead(upstreamRes, ctx.responseHeaders, true));
         upstreamRes.pipe(client);
@@ -264,9 +273,11 @@ export class ProxyHandler {
   }
 
   #logAccess(ctx: RequestContext): void {
+    const elapsedMs = performance.now() - ctx.startedAt;
+    this.#metrics.record(ctx, elapsedMs / 1000);
     const entry: AccessEntry = {
       requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
-      durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+      durationMs: Math.round(elapsedMs * 100) / 100,
       routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp, consumer: ctx.consumer,
     };
     this.#accessLog(entry);
@@ -286,6 +297,7 @@ function onResponseClose(this: ResponseWithContext): void {
 /** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */
 function writeResponseHead(data: Dispatcher.StreamFactoryData<RequestContext>): ServerResponse {
   const ctx = data.opaque;
+  ctx.upstreamRespondedAt = performance.now();
   const res = ctx.res!;
   const head: ResponseHead = { status: data.statusCode, headers: stripResponseHopByHop(data.headers as OutgoingHttpHeaders) };
   const steps = ctx.route!.pipeline!.transformResponse;

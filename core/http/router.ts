@@ -12,6 +12,7 @@ import type { Route } from '../config/entities.js';
 import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
+import type { RouteMeters } from '../metrics/route-meters.js';
 import { needsNormalization, normalizePath } from './request-path.js';
 
 export interface CompiledRoute {
@@ -32,6 +33,8 @@ export interface CompiledRoute {
   readonly authorizerOnly: boolean;
   /** The `X-Auth-Request-*` headers the authorizer listener answers for this route. */
   readonly identity: { readonly user: boolean; readonly emailHeader: string | null; readonly accessToken: boolean };
+  /** What requests on this route add to the metrics (made at compile time). */
+  readonly meters: RouteMeters;
 }
 
 declare module './context.js' {

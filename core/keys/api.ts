@@ -50,6 +50,7 @@ export class KeyPairsAdmin implements AdminExtension {
           }
           return { status: 201, body: entities.present(KEYPAIRS, await entities.create(KEYPAIRS, input)) };
         },
+        doc: { summary: 'Create a key pair', description: 'Without `privateKeyPem` or `privateJwk`, a key is generated for `alg` (RS256 by default); the private key is never returned.', body: KEYPAIR_KIND.schema, responses: { 201: KEYPAIR_KIND.schema } },
       },
       {
         method: 'POST', path: `/api/${KEYPAIRS}/:id/rotate`,
@@ -70,6 +71,7 @@ export class KeyPairsAdmin implements AdminExtension {
           const next = await entities.replace(KEYPAIRS, current.id, { ...current, kid: publicJwk.kid, publicJwk, privateKeyPem, previousKeys: [retiring, ...stillLive] });
           return { body: entities.present(KEYPAIRS, next) };
         },
+        doc: { summary: 'Rotate a key pair', description: 'A new key under the same id; the previous public key stays in the JWKS until `retireAfterSeconds` and every token it signed has expired.', body: RotationOptions.schema, optionalBody: true, responses: { 200: KEYPAIR_KIND.schema } },
       },
     ];
   }

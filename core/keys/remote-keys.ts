@@ -11,6 +11,11 @@
 import { createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { request } from 'undici';
 import type { Logger } from 'pino';
+import type { FixedCounter } from '../../core/plugin-api.js';
+
+/** `portcullis_jwks_fetches_total`: why a key set was fetched and how it went. */
+export type JwksFetchCounter = FixedCounter<'reason' | 'result'>;
+export const JWKS_FETCHES = { name: 'portcullis_jwks_fetches_total', help: 'Key sets fetched from identity providers (jwt-verifier), by reason (expired: cache expired or first use; unknown_kid) and result.', labels: { reason: ['expired', 'unknown_kid'], result: ['ok', 'error'] } } as const;
 
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -63,10 +68,12 @@ export class RemoteKeySet {
   #lastFetch = 0;
   #inflight: Promise<void> | null = null;
   #everFetched = false;
+  readonly #fetches: JwksFetchCounter | null;
 
   /** `locate` gives the JWKS URL (fixed, or from discovery). */
-  constructor(label: string, locate: () => Promise<string>, options: RemoteOptions, log: Logger) {
+  constructor(label: string, locate: () => Promise<string>, options: RemoteOptions, log: Logger, fetches: JwksFetchCounter | null = null) {
     this.#label = label;
+    this.#fetches = fetches;
     this.#locate = locate;
     this.#options = options;
     this.#log = log;
@@ -118,9 +125,11 @@ export class RemoteKeySet {
       const ttl = Math.min(maxAge ?? this.#options.cacheTtlSeconds, this.#options.cacheTtlSeconds);
       this.#expiresAt = Date.now() + ttl * 1000;
       this.#log.debug({ source: this.#label, keys: byKid.size + anonymous.length, force }, 'identity provider keys fetched');
+      this.#fetches?.inc({ reason: force ? 'unknown_kid' : 'expired', result: 'ok' });
     } catch (error) {
       // Keep serving what we had (stale) and try again after the cooldown.
       this.#expiresAt = Date.now() + this.#options.refetchCooldownSeconds * 1000;
+      this.#fetches?.inc({ reason: force ? 'unknown_kid' : 'expired', result: 'error' });
       this.#log.warn({ source: this.#label, err: error }, this.#everFetched ? 'identity provider keys could not be refreshed; using the cached ones' : 'identity provider keys could not be fetched');
     }
   }

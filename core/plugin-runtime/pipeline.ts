@@ -18,10 +18,18 @@ export type RequestStep = (ctx: RequestContext) => void | Promise<void>;
 export type ResponseStep = (ctx: RequestContext, head: ResponseHead) => void;
 export type AfterStep = (ctx: RequestContext) => void;
 
+/** Request steps with, at the same index, the id of the plugin each belongs to (metrics name the plugin that denied). */
+export type RequestSteps = readonly RequestStep[] & { readonly owners: readonly string[] };
+
+/** A global sink with the id of its plugin. */
+export interface CompiledSink extends Sink {
+  readonly plugin: string;
+}
+
 export interface Pipeline {
-  readonly preRoute: readonly RequestStep[];
-  readonly validateAccess: readonly RequestStep[];
-  readonly transformRequest: readonly RequestStep[];
+  readonly preRoute: RequestSteps;
+  readonly validateAccess: RequestSteps;
+  readonly transformRequest: RequestSteps;
   readonly transformResponse: readonly ResponseStep[];
   readonly after: readonly AfterStep[];
   /** The plugin ids in this pipeline, in order (for diagnostics). */
@@ -29,8 +37,12 @@ export interface Pipeline {
 }
 
 export const EMPTY_PIPELINE: Pipeline = Object.freeze({
-  preRoute: [], validateAccess: [], transformRequest: [], transformResponse: [], after: [], plugins: [],
+  preRoute: steps(), validateAccess: steps(), transformRequest: steps(), transformResponse: [], after: [], plugins: [],
 });
+
+function steps(): RequestStep[] & { owners: string[] } {
+  return Object.assign([] as RequestStep[], { owners: [] as string[] });
+}
 
 /** The instances that apply on a route: enabled globals not overridden, then the route's own. */
 export function effectiveInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
@@ -43,7 +55,7 @@ export function effectiveInstances(globals: readonly PluginInstance[], routeInst
 
 /** Compile instances into a pipeline; a plugin that fails to instantiate throws (the route is then unavailable). */
 export function compilePipeline(instances: readonly PluginInstance[], catalog: PluginCatalog, scope: InstanceScope): Pipeline {
-  const pipeline = { preRoute: [] as RequestStep[], validateAccess: [] as RequestStep[], transformRequest: [] as RequestStep[], transformResponse: [] as ResponseStep[], after: [] as AfterStep[], plugins: [] as string[] };
+  const pipeline = { preRoute: steps(), validateAccess: steps(), transformRequest: steps(), transformResponse: [] as ResponseStep[], after: [] as AfterStep[], plugins: [] as string[] };
   for (const instance of instances) {
     const plugin = catalog.get(instance.plugin);
     if (!plugin || plugin.globalOnly) continue; // sinks are compiled apart, before routing
@@ -52,7 +64,9 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
     pipeline.plugins.push(plugin.id);
     for (const name of ['preRoute', 'validateAccess', 'transformRequest'] as const) {
       const step = steps[name]?.bind(steps);
-      if (step) pipeline[name].push(applies ? (ctx) => (applies(ctx.routePath) ? step(ctx) : undefined) : step);
+      if (!step) continue;
+      pipeline[name].push(applies ? (ctx) => (applies(ctx.routePath) ? step(ctx) : undefined) : step);
+      pipeline[name].owners.push(plugin.id);
     }
     const transformResponse = steps.transformResponse?.bind(steps);
     if (transformResponse) pipeline.transformResponse.push(applies ? (ctx, head) => { if (applies(ctx.routePath)) transformResponse(ctx, head); } : transformResponse);
@@ -66,8 +80,8 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
  * The sinks of the global configuration, in order, with their include/exclude filters applied. A
  * sink that cannot be instantiated is left out (reported to `onError`); the others still answer.
  */
-export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void): Sink[] {
-  const sinks: Sink[] = [];
+export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void): CompiledSink[] {
+  const sinks: CompiledSink[] = [];
   for (const instance of globals) {
     if (instance.enabled === false) continue;
     const plugin = catalog.get(instance.plugin);
@@ -82,7 +96,9 @@ export function compileSinks(globals: readonly PluginInstance[], catalog: Plugin
       continue;
     }
     if (!sink) continue;
-    sinks.push(applies ? { matches: (ctx) => applies(ctx.path) && sink.matches(ctx), handle: (ctx) => sink.handle(ctx) } : sink);
+    const id = plugin.id;
+    // The sink that matched decides the request (answers it, or refuses by throwing).
+    sinks.push({ plugin: id, matches: applies ? (ctx) => applies(ctx.path) && sink.matches(ctx) : (ctx) => sink.matches(ctx), handle: (ctx) => { ctx.decidedBy = id; return sink.handle(ctx); } });
   }
   return sinks;
 }
@@ -94,17 +110,34 @@ function pathFilter(instance: PluginInstance, caseSensitive: boolean): ((path: s
   return (path) => (include.length === 0 || include.some((r) => r.test(path))) && !exclude.some((r) => r.test(path));
 }
 
-/** Run request steps in order until one answers the request; stays synchronous until a step returns a promise. */
-export function runSteps(steps: readonly RequestStep[], ctx: RequestContext): void | Promise<void> {
-  for (let i = 0; i < steps.length && !ctx.handled; i++) {
-    const result = steps[i]!(ctx);
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') return continueAsync(result as Promise<void>, steps, i + 1, ctx);
+/**
+ * Run request steps in order until one answers the request; stays synchronous until a step returns a
+ * promise. The plugin of the step that throws or answers is noted in `ctx.decidedBy` (metrics).
+ */
+export function runSteps(steps: RequestSteps, ctx: RequestContext): void | Promise<void> {
+  let i = 0;
+  try {
+    for (; i < steps.length && !ctx.handled; i++) {
+      const result = steps[i]!(ctx);
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') return continueAsync(result as Promise<void>, steps, i, ctx);
+    }
+  } catch (error) {
+    ctx.decidedBy = steps.owners[i] ?? null;
+    throw error;
   }
+  if (ctx.handled && i > 0) ctx.decidedBy ??= steps.owners[i - 1] ?? null;
 }
 
-async function continueAsync(pending: Promise<void>, steps: readonly RequestStep[], from: number, ctx: RequestContext): Promise<void> {
-  await pending;
-  for (let i = from; i < steps.length && !ctx.handled; i++) await steps[i]!(ctx);
+async function continueAsync(pending: Promise<void>, steps: RequestSteps, at: number, ctx: RequestContext): Promise<void> {
+  let i = at;
+  try {
+    await pending;
+    for (i = at + 1; i < steps.length && !ctx.handled; i++) await steps[i]!(ctx);
+  } catch (error) {
+    ctx.decidedBy = steps.owners[i] ?? null;
+    throw error;
+  }
+  if (ctx.handled) ctx.decidedBy ??= steps.owners[Math.min(i, steps.length) - 1] ?? null;
 }
 
 /** preRoute, validateAccess, transformRequest, until a step answers the request itself. */

@@ -4,12 +4,13 @@
  * list filters by tag, enablement and route.
  */
 import { injectable } from 'tsyringe';
-import { entityRoutes, matchesEnabled, matchesTag, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
+import { Type } from '@sinclair/typebox';
+import { entityRoutes, matchesEnabled, matchesTag, TAG_FILTER, ENABLED_FILTER, DateTime, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
 import { EntityService } from '../../core/plugin-api.js';
 import { ROUTES, type Route } from '../../core/plugin-api.js';
 import { BadRequestError, NotFoundError } from '../../core/plugin-api.js';
 import { RevocationList } from '../../core/plugin-api.js';
-import { APIKEYS, generateSecret, hashSecret, hasNoSecret, type ApiKey } from './entity.js';
+import { APIKEYS, ApiKeySchema, generateSecret, hashSecret, hasNoSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';
 
 @injectable()
@@ -35,6 +36,7 @@ export class ApiKeysAdmin implements AdminExtension {
         return (key) => matchesTag(key, query) && matchesEnabled(key, query)
           && (route === undefined || isAuthorizedFor(indexKey(key as ApiKey), route.id, route.tags ?? []));
       },
+      filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER, route: Type.String({ description: 'Only keys authorized for this route (by id or by one of its tags).' }) },
     }).filter((r) => !(r.method === 'POST' && r.path === `/api/${APIKEYS}`));
     return [
       ...crud,
@@ -52,6 +54,7 @@ export class ApiKeysAdmin implements AdminExtension {
           const stored = await entities.create(APIKEYS, input);
           return { status: 201, body: { ...entities.present(APIKEYS, stored), ...(secret ? { clientSecret: secret } : {}) } };
         },
+        doc: { summary: 'Create an API key', description: 'Without `clientSecret` (and unless the client is public), a secret is generated; the answer carries it this once.', body: ApiKeySchema, responses: { 201: ApiKeySchema } },
       },
       {
         method: 'POST', path: `/api/${APIKEYS}/:clientId/rotate-secret`,
@@ -62,6 +65,7 @@ export class ApiKeysAdmin implements AdminExtension {
           const stored = await entities.replace(APIKEYS, current.clientId, { ...current, clientSecretHash: hashSecret(secret) });
           return { body: { ...entities.present(APIKEYS, stored), clientSecret: secret } };
         },
+        doc: { summary: 'Rotate the secret of an API key', description: 'The answer carries the new secret this once; the old one stops working.', responses: { 200: ApiKeySchema } },
       },
       {
         // Every access token issued to this key until now is refused everywhere; new ones work.
@@ -71,6 +75,7 @@ export class ApiKeysAdmin implements AdminExtension {
           const notBefore = await revocations.revokeClientTokens(key.clientId);
           return { body: { clientId: key.clientId, tokensIssuedBefore: new Date(notBefore * 1000).toISOString() } };
         },
+        doc: { summary: 'Revoke every token issued to an API key', responses: { 200: Type.Object({ clientId: Type.String(), tokensIssuedBefore: DateTime({ description: 'Tokens issued before this instant are refused.' }) }, { additionalProperties: false }) } },
       },
     ];
   }

@@ -15,7 +15,7 @@ import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
-import { BOOT_CONFIG, LOGGER, STATE_STORE, type BootConfig, type StateStore } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, type BootConfig, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, ASSERTION_SIGNING_ALGORITHMS, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
@@ -44,8 +44,10 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #boot: BootConfig;
   readonly #state: StateStore;
   readonly #log: Logger;
+  readonly #metrics: Metrics;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger) {
+  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
+    this.#metrics = metrics;
     this.#keys = keys;
     this.#clients = clients;
     this.#revocations = revocations;
@@ -74,6 +76,8 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const keys = this.#keys;
     const clients = this.#clients;
     const revocations = this.#revocations;
+    const metrics = this.#metrics;
+    const id = this.id;
     const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
     const base = config.basePath;
     const prefix = `${base}/`;
@@ -124,12 +128,14 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
       }, 'at+jwt');
       ctx.respond(200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlSeconds, ...(scope ? { scope } : {}) }, NO_STORE);
+      metrics.tokenIssued(id, grantType);
     }
 
     /** POST …/token/introspect (RFC 7662): active with claims, or `{"active": false}`. */
     async function introspect(ctx: RequestContext): Promise<void> {
       const { params } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
+      metrics.tokenIntrospected(id, result.ok);
       if (!result.ok) return ctx.respond(200, { active: false }, NO_STORE);
       const { payload } = result;
       ctx.respond(200, {
@@ -149,6 +155,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         await revocations.revoke(String(result.payload.jti), client.key.key.clientId, Number(result.payload.exp));
       }
       ctx.respond(200, undefined, NO_STORE);
+      metrics.tokenRevoked(id);
     }
 
     function jwks(ctx: RequestContext): void {

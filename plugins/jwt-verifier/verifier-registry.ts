@@ -4,10 +4,11 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, STORE } from '../../core/plugin-api.js';
+import { LOGGER, METRICS, STORE, type Metrics } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
 import { KeyService } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
+import { JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
 @injectable()
@@ -15,10 +16,12 @@ export class VerifierRegistry {
   readonly #store: Store;
   readonly #keys: KeyService;
   readonly #log: Logger;
+  readonly #fetches: JwksFetchCounter;
   readonly #compiled = new Map<string, { version: number | undefined; verifier: CompiledVerifier }>();
 
-  constructor(@inject(STORE) store: Store, keys: KeyService, @inject(LOGGER) log: Logger) {
+  constructor(@inject(STORE) store: Store, keys: KeyService, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
     this.#store = store;
+    this.#fetches = metrics.counter(JWKS_FETCHES);
     this.#keys = keys;
     this.#log = log.child({ component: 'jwt-verifier' });
   }
@@ -39,6 +42,6 @@ export class VerifierRegistry {
 
   /** Compile settings that are not stored (an inline verifier). */
   compile(settings: InlineVerifier, label: string): CompiledVerifier {
-    return new CompiledVerifier(settings, { keys: this.#keys, log: this.#log, label });
+    return new CompiledVerifier(settings, { keys: this.#keys, log: this.#log, label, fetches: this.#fetches });
   }
 }

@@ -10,8 +10,16 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
 import { claimOf, tokenExtractor, DEFAULT_TOKEN_SOURCE, type TokenSource } from '../../core/plugin-api.js';
-import { RemoteKeySet, discoveredJwksUri, type ResolvedKey } from '../../core/plugin-api.js';
+import { RemoteKeySet, discoveredJwksUri, type JwksFetchCounter, type ResolvedKey } from '../../core/plugin-api.js';
 import type { InlineVerifier } from './entity.js';
+
+export interface VerifierDeps {
+  keys: KeyService;
+  log: Logger;
+  label: string;
+  /** Counts remote key-set fetches (metrics); null in tools without a gateway. */
+  fetches?: JwksFetchCounter | null;
+}
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -38,7 +46,7 @@ export class CompiledVerifier {
   readonly #claimChecks: Array<(payload: JWTPayload) => string | null>;
   readonly #extract: (ctx: RequestContext) => string | null;
 
-  constructor(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }) {
+  constructor(settings: InlineVerifier, deps: VerifierDeps) {
     this.settings = settings;
     this.source = settings.source ?? DEFAULT_TOKEN_SOURCE;
     this.issuers = settings.issuer ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer) : null;
@@ -99,7 +107,7 @@ export class CompiledVerifier {
   }
 }
 
-function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Logger; label: string }): KeyResolver {
+function keyResolver(settings: InlineVerifier, deps: VerifierDeps): KeyResolver {
   const keys = settings.keys;
   switch (keys.kind) {
     case 'hmac': {
@@ -116,11 +124,11 @@ function keyResolver(settings: InlineVerifier, deps: { keys: KeyService; log: Lo
       return () => key;
     }
     case 'jwks': {
-      const set = new RemoteKeySet(keys.url, async () => keys.url, keys, deps.log);
+      const set = new RemoteKeySet(keys.url, async () => keys.url, keys, deps.log, deps.fetches);
       return (kid) => set.resolve(kid);
     }
     case 'oidc': {
-      const set = new RemoteKeySet(keys.issuer, discoveredJwksUri(keys.issuer, keys), keys, deps.log);
+      const set = new RemoteKeySet(keys.issuer, discoveredJwksUri(keys.issuer, keys), keys, deps.log, deps.fetches);
       return (kid) => set.resolve(kid);
     }
     case 'keypairs': {

@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, secretMatcher, type StateStore } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, secretMatcher, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
@@ -59,7 +59,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #log: Logger;
   readonly #keys: KeyService;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger) {
+  readonly #metrics: Metrics;
+
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
+    this.#metrics = metrics;
     this.#clients = clients;
     this.#grants = new GrantStore(state, epoch);
     this.#revocations = revocations;
@@ -86,6 +89,13 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const clients = this.#clients;
     const grants = this.#grants;
     const revocations = this.#revocations;
+    const metrics = this.#metrics;
+    const id = this.id;
+    /** Count the tokens a grant issued, once it has answered. */
+    const counted = async (grantType: string, grant: Promise<void>): Promise<void> => {
+      await grant;
+      metrics.tokenIssued(id, grantType);
+    };
     // Tokens are bound to their route; global credentials share one key between such routes.
     const routeKey = config.globalCredentials ? '*' : `route:${scope.routeId ?? '*'}`;
     const accessTtl = config.tokenExpirationSeconds;
@@ -263,13 +273,13 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const client = await requestingClient(ctx, params);
       ctx.consumer = client.key.clientId;
       const grantType = requireParam(params, 'grant_type');
-      if (grantType === 'authorization_code' && config.enableAuthorizationCode) return authorizationCodeGrant(ctx, params, client);
-      if (grantType === 'refresh_token' && (config.enableAuthorizationCode || config.enablePasswordGrant)) return refreshTokenGrant(ctx, params, client);
-      if (grantType === 'password' && config.enablePasswordGrant) return passwordGrant(ctx, params, client, legacy);
+      if (grantType === 'authorization_code' && config.enableAuthorizationCode) return counted(grantType, authorizationCodeGrant(ctx, params, client));
+      if (grantType === 'refresh_token' && (config.enableAuthorizationCode || config.enablePasswordGrant)) return counted(grantType, refreshTokenGrant(ctx, params, client));
+      if (grantType === 'password' && config.enablePasswordGrant) return counted(grantType, passwordGrant(ctx, params, client, legacy));
       if (grantType === 'client_credentials' && config.enableClientCredentials) {
         if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use client_credentials');
         if (!mayUse(client, 'client_credentials')) throw new UnauthorizedClientError('This client may not use client_credentials');
-        return issue(ctx, client, null, grantedScope(params.get('scope'), client), null, false);
+        return counted(grantType, issue(ctx, client, null, grantedScope(params.get('scope'), client), null, false));
       }
       throw new UnsupportedGrantTypeError(`The grant type "${grantType}" is not enabled on this route`);
     }
@@ -376,6 +386,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (found.type === 'at' && typeof found.record.jti === 'string') await revocations.revoke(found.record.jti, found.record.clientId, found.record.exp);
       }
       ctx.respond(200, undefined, NO_STORE);
+      metrics.tokenRevoked(id);
     }
 
     // ── POST …/oauth2/introspect (RFC 7662) ────────────────────────────────
@@ -387,7 +398,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       await authenticateClient(ctx.req, params, auth, assertionAudience(ctx));
       const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
       const owner = found ? clients.get(found.record.clientId) : undefined;
-      if (!found || !owner || !isClientActive(owner) || revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat)) return ctx.respond(200, { active: false }, NO_STORE);
+      const active = found != null && owner !== undefined && isClientActive(owner) && !revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat);
+      metrics.tokenIntrospected(id, active);
+      if (!active || !found) return ctx.respond(200, { active: false }, NO_STORE);
       const { record } = found;
       ctx.respond(200, {
         active: true, client_id: record.clientId, token_type: found.type === 'at' ? 'Bearer' : 'refresh_token',

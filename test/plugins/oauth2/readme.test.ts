@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
+import { parseExposition } from '../../helpers/prometheus.js';
 
 const README = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
 
@@ -69,5 +70,11 @@ describe('Plugin: oauth2 (README walkthrough)', () => {
     assert.equal(seen.headers['x-consumer-id'], 'shoefly');
     assert.equal(seen.headers['x-consumer-username'], 'Shoe Fly Shoe');
     assert.equal(seen.headers['x-authenticated-scope'], 'email');
+    // what the walkthrough did, as Prometheus sees it
+    const metrics = parseExposition((await gw.admin('GET', '/metrics')).text);
+    assert.equal(metrics.value('portcullis_tokens_issued_total', { plugin: 'oauth2', grant_type: 'authorization_code' }), 1);
+    assert.ok(metrics.value('portcullis_tokens_issued_total', { plugin: 'oauth2', grant_type: 'refresh_token' }) >= 1);
+    assert.equal(metrics.value('portcullis_token_introspections_total', { plugin: 'oauth2', active: 'true' }), 1);
+    assert.equal(metrics.value('portcullis_token_revocations_total', { plugin: 'oauth2' }), 1);
   });
 });
