@@ -11,7 +11,7 @@
 import { createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { request } from 'undici';
 import type { Logger } from 'pino';
-import type { FixedCounter } from '../../core/plugin-api.js';
+import type { FixedCounter } from '../metrics/metrics.js';
 
 /** `portcullis_jwks_fetches_total`: why a key set was fetched and how it went. */
 export type JwksFetchCounter = FixedCounter<'reason' | 'result'>;

@@ -80,7 +80,7 @@ describe("README: Portcullis as nginx's auth_request, with real nginx", () => {
   });
 
   it('runs the documented commands through nginx: refused with 401 and its challenge, 403, and allowed to the upstream', async () => {
-    const commands = shellCommands(README, { from: SECTION, until: 'Tests' });
+    const commands = shellCommands(README, { from: SECTION, until: 'The API portal: access requests' });
     assert.ok(commands.some((c) => c.text.includes('localhost:8000') && c.comment.startsWith('401')), 'a documented 401 through nginx');
     assert.ok(commands.some((c) => c.comment.startsWith('403')), 'a documented 403 through nginx');
     assert.equal(await runShellCommands(commands, world), 6, nginx.errorLog());

@@ -27,7 +27,7 @@ describe('Plugin: oauth2-introspection (README walkthrough)', () => {
   });
 
   it('every command answers as its comment says: Kyma rules, 401 and 403 challenges, revocation through Portcullis', async () => {
-    const commands = shellCommands(README, { from: 'Protect routes with tokens from your identity provider', until: 'Tests' });
+    const commands = shellCommands(README, { from: 'Protect routes with tokens from your identity provider', until: 'Use Portcullis as nginx' });
     assert.ok(commands.some((c) => c.text.includes('/oauth2/revoke')), 'the section revokes a token');
     // The gateway calls the documented origin itself: it names the test proxy (by `localhost`, as the route's domain expects).
     const proxyAsUpstream = { url: `http://localhost:${new URL(gw.proxyUrl).port}`, received: [] } as unknown as Upstream;
