@@ -35,8 +35,16 @@ export async function waitFor(running: Running, pattern: RegExp, timeoutMs = 15_
   }
 }
 
+/**
+ * Wait for the start-up banner. The deadline is generous on purpose: it is not a speed check (the
+ * bench measures start-up), and several processes loading the whole module graph on a shared
+ * 2-core machine under load can take tens of seconds; a process that exits fails at once instead.
+ */
 export async function started(running: Running): Promise<{ proxy: string; admin: string }> {
-  const proxy = (await waitFor(running, /Proxy\s+(http:\/\/\S+)/))[1]!;
+  const proxy = (await Promise.race([
+    waitFor(running, /Proxy\s+(http:\/\/\S+)/, 90_000),
+    running.exited.then((code) => { throw new Error(`the CLI exited (${code}) before it started:\n${running.output()}`); }),
+  ]))[1]!;
   const admin = (await waitFor(running, /Admin API\s+(http:\/\/\S+)\/api/))[1]!;
   return { proxy, admin };
 }
