@@ -46,7 +46,7 @@ function assertClientError(reply: Reply, message: string): void {
 }
 
 const OPS = ['list', 'get', 'create', 'update', 'delete', 'action'];
-const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'plugins', 'schemas', 'export', 'import', 'oauth2-grants'];
+const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'authorization-profiles', 'access-requests', 'plugins', 'schemas', 'export', 'import', 'oauth2-grants'];
 
 // A crash in the server's message handler leaves a reply pending forever: fail, do not hang.
 describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () => {
