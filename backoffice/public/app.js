@@ -577,7 +577,8 @@ async function accessRequestPage(id) {
       ['Client authentication', request.clientAuthentication.method],
       ['State', stateBadge(request.state)],
       ['Granted scopes', request.grantedScopes ? request.grantedScopes.join(' ') || '(none)' : '—'],
-      ['Quotas', request.quotas ? quotaText(request.quotas) : '—'],
+      // Set at approval; a pending or rejected request's are not what anyone was granted.
+      ['Quotas', request.grantedScopes && request.quotas ? quotaText(request.quotas) : '—'],
       ['Decided by', request.decidedBy ?? '—'],
       ['Decided at', when(request.decidedAt)],
       ['Reason', request.reason ?? '—'],

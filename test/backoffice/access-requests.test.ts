@@ -129,11 +129,13 @@ describe('Back office: access requests and authorization profiles (real Chromium
     assert.equal(await page.getByLabel('Calls per day (daily quota)').inputValue(), '1000', 'the profile\'s quota, to adjust');
     await page.getByLabel('Calls per day (daily quota)').fill('500');
     await page.getByLabel('Reason (optional)').fill('Known partner');
+    await page.locator('#toast').waitFor({ state: 'hidden' }); // the previous test's "saved"
     await shot(page, 'access-request-approve');
     await page.getByRole('button', { name: 'Confirm approval' }).click();
     await page.getByText('Request approved').waitFor();
     await page.locator('.facts .state-approved').waitFor();
     await page.getByRole('button', { name: 'Revoke…' }).waitFor();
+    await page.locator('.facts').getByText('Calls per day: 500').waitFor();
 
     const apiKey = (await gw.admin('GET', `/api/apikeys/${encodeURIComponent(created.clientId)}`)).json();
     assert.equal(apiKey.enabled, true);

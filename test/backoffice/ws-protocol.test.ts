@@ -135,6 +135,16 @@ describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () =
     }
   });
 
+  it('reads an access request\'s events and deliveries with get and payload.part, and refuses a part elsewhere or unknown with 400', async () => {
+    assert.deepEqual((await ask(JSON.stringify({ id: 1, op: 'list', entity: 'access-requests' }))).result, []);
+    assert.equal((await ask(JSON.stringify({ id: 2, op: 'get', entity: 'access-requests', payload: { id: 'none', part: 'events' } }))).error?.status, 404);
+    assert.equal((await ask(JSON.stringify({ id: 3, op: 'get', entity: 'access-requests', payload: { id: 'none', part: 'deliveries' } }))).error?.status, 404);
+    for (const [entity, part] of [['access-requests', '../../export'], ['access-requests', 'approve'], ['routes', 'events'], ['access-requests', { toString: 1 }]] as const) {
+      const reply = await ask(JSON.stringify({ id: 4, op: 'get', entity, payload: { id: 'r', part } }));
+      assert.equal(reply.error?.status, 400, JSON.stringify([entity, part]));
+    }
+  });
+
   it('keeps the connection open and serving after all of it', async () => {
     assert.equal(ws.readyState, WebSocket.OPEN);
     const reply = await ask(JSON.stringify({ id: 'last', op: 'list', entity: 'routes' }));
