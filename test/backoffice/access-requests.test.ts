@@ -110,6 +110,14 @@ describe('Back office: access requests and authorization profiles (real Chromium
     const exported = (await gw.admin('GET', '/api/export?includePrivateKeys=true')).json();
     const kept = JSON.stringify(exported).includes(WEBHOOK_SECRET);
     assert.ok(kept, 'the secret survived a save of the form that never showed it');
+
+    await page.getByRole('button', { name: 'Replace secret' }).click();
+    await page.getByLabel('New secret').fill(`${WEBHOOK_SECRET}-rotated`);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Authorization profile saved').waitFor();
+    await page.locator(path('/webhook/secret')).getByText('Secret: set (hidden)').waitFor();
+    const replaced = (await gw.admin('GET', '/api/export?includePrivateKeys=true')).json();
+    assert.ok(JSON.stringify(replaced).includes(`${WEBHOOK_SECRET}-rotated`), 'a typed replacement is stored');
   });
 
   it('approves a pending request with edited scopes and quotas: its API key is enabled with them, and a client_credentials token works on the route', async () => {
