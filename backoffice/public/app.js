@@ -21,6 +21,12 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 /** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
 /** @typedef {{ time: number, routeId: string, method: string, path: string, status: number, durationMs: number, consumer: string | null }} RecentRequest */
 /** @typedef {{ routes: RouteTraffic[], recent: RecentRequest[] }} TrafficTick */
+/** @typedef {{ throttlingQuota?: number | null, dailyQuota?: number | null, monthlyQuota?: number | null }} Quotas */
+/** @typedef {{ id: string, name: string, description: string, flow: string, clientAuthenticator: string, scopes: string[], authorizedEntities: string[], quotas: Quotas, owner: string, onReject: string, webhook?: { url: string }, tags: string[] }} AuthorizationProfile */
+/** @typedef {'pending' | 'approved' | 'rejected' | 'revoked'} RequestState */
+/** @typedef {{ at: string, actor: string, from: RequestState | null, to: RequestState, reason?: string }} AuditEvent */
+/** @typedef {{ id: string, profileId: string, requester: { id: string, name: string, email: string }, requestedScopes: string[], justification: string, clientAuthentication: { method: string }, state: RequestState, grantedScopes?: string[], quotas?: Quotas, decidedBy?: string, decidedAt?: string, reason?: string, apiKeyId?: string, createdBy: string, createdAt?: string }} AccessRequest */
+/** @typedef {{ id: string, type: string, url: string, state: 'pending' | 'delivered' | 'failed', attempts: { attempt: number, at: string, status?: number, error?: string }[], createdAt: string }} Delivery */
 
 const client = new Client();
 const view = /** @type {HTMLElement} */ (document.getElementById('view'));
@@ -60,6 +66,8 @@ const routes = {
   global: globalView,
   apikeys: apiKeysView,
   grants: grantsView,
+  'access-requests': accessRequestsView,
+  profiles: profilesView,
   keypairs: keyPairsView,
   verifiers: verifiersView,
   settings: settingsView,
@@ -487,6 +495,225 @@ async function grantsView(query) {
   page('OAuth2 grants', [h('button', { type: 'button', onclick: () => draw().catch((e) => toast(failure(e).message, 'bad')) }, 'Refresh'), ...bulk],
     h('p', { class: 'muted' }, 'Grants issued by the oauth2 plugin, live in the runtime state store. Tokens appear as digests only: the gateway never keeps their values.'),
     filters, list);
+  await draw();
+}
+
+// ── access requests ──────────────────────────────────────────────────────────
+const REQUEST_STATES = /** @type {RequestState[]} */ (['pending', 'approved', 'rejected', 'revoked']);
+const QUOTA_LABELS = /** @type {[keyof Quotas, string][]} */ ([['throttlingQuota', 'Calls per second (throttling quota)'], ['dailyQuota', 'Calls per day (daily quota)'], ['monthlyQuota', 'Calls per month (monthly quota)']]);
+/** @param {string | undefined} iso */
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+/** @param {Quotas | undefined} quotas */
+const quotaText = (quotas) => QUOTA_LABELS.map(([k, label]) => `${label.replace(/ \(.*/, '')}: ${quotas?.[k] ?? 'unlimited'}`).join(' · ');
+/** @param {RequestState} state */
+const stateBadge = (state) => h('span', { class: `badge state-${state}` }, state);
+
+/**
+ * The queue: pending requests first, oldest first (the order they wait in), then the decided ones,
+ * latest decision first; filtered by state.
+ * @param {string} [id]
+ */
+async function accessRequestsView(id) {
+  current.entities = ['access-requests', 'authorization-profiles'];
+  if (id) return accessRequestPage(id);
+  const stateSelect = h('select', { id: 'requests-state', onchange: () => draw() }, h('option', { value: '' }, 'Any state'),
+    REQUEST_STATES.map((s) => h('option', { value: s, selected: s === 'pending' }, s)));
+  const list = h('div', {});
+  const draw = async () => {
+    const [requests, profiles] = /** @type {[AccessRequest[], AuthorizationProfile[]]} */ (await Promise.all([
+      client.request('list', 'access-requests', { query: stateSelect.value ? { state: stateSelect.value } : {} }),
+      client.request('list', 'authorization-profiles'),
+    ]));
+    const names = new Map(profiles.map((p) => [p.id, p.name]));
+    const pending = requests.filter((r) => r.state === 'pending');
+    const decided = requests.filter((r) => r.state !== 'pending').sort((a, b) => (b.decidedAt ?? '').localeCompare(a.decidedAt ?? ''));
+    const rows = [...pending, ...decided].map((r) => h('tr', { dataset: { request: r.id } },
+      h('th', { scope: 'row' }, h('a', { href: `#/access-requests/${encodeURIComponent(r.id)}` }, r.requester.name)),
+      h('td', {}, names.get(r.profileId) ?? r.profileId),
+      h('td', {}, r.requestedScopes.join(' ') || '—'),
+      h('td', {}, stateBadge(r.state)),
+      h('td', {}, when(r.createdAt)),
+      h('td', {}, r.decidedAt ? `${when(r.decidedAt)} by ${r.decidedBy}` : '—')));
+    const shown = stateSelect.value || 'any state';
+    list.replaceChildren(h('p', { class: 'muted', role: 'status' }, `${requests.length} request${requests.length === 1 ? '' : 's'} (${shown}).`),
+      table(['Requester', 'Profile', 'Requested scopes', 'State', 'Requested', 'Decided'], rows, stateSelect.value === 'pending' ? 'No pending requests: the queue is empty.' : 'No access requests match.'));
+  };
+  current.refresh = draw;
+  page('Access requests', [h('div', { class: 'field inline' }, h('label', { for: 'requests-state' }, 'State'), stateSelect)],
+    h('p', { class: 'muted' }, 'Requests for credentials made through a portal (POST /api/access-requests). Each has an API key, disabled until it is approved.'), list);
+  await draw();
+}
+
+/**
+ * One request: what was asked, the decision, the audit trail and the webhook log. The decision
+ * forms stay open while the page refreshes (another manager may decide meanwhile: the server then
+ * answers 409, shown in the form).
+ * @param {string} id
+ */
+async function accessRequestPage(id) {
+  const actions = h('div', { class: 'actions' });
+  const info = h('div', {});
+  const decision = h('div', {});
+  const trail = h('div', {});
+  const deliveries = h('div', {});
+  /** @type {AccessRequest} */
+  let request;
+  /** @type {AuthorizationProfile} */
+  let profile;
+  const draw = async () => {
+    request = /** @type {AccessRequest} */ (await client.request('get', 'access-requests', { id }));
+    const [loadedProfile, events, log] = /** @type {[AuthorizationProfile, AuditEvent[], Delivery[]]} */ (await Promise.all([
+      client.request('get', 'authorization-profiles', { id: request.profileId }),
+      client.request('get', 'access-requests', { id, part: 'events' }),
+      client.request('get', 'access-requests', { id, part: 'deliveries' }),
+    ]));
+    profile = loadedProfile;
+    /** @type {[string, Child][]} */
+    const facts = [
+      ['Requester', [request.requester.name, ' ', h('span', { class: 'muted' }, `(${request.requester.id}, `), h('a', { href: `mailto:${request.requester.email}` }, request.requester.email), h('span', { class: 'muted' }, ')')]],
+      ['Profile', h('a', { href: `#/profiles/${encodeURIComponent(profile.id)}` }, profile.name)],
+      ['Requested scopes', request.requestedScopes.join(' ') || '—'],
+      ['Justification', request.justification || '—'],
+      ['Client authentication', request.clientAuthentication.method],
+      ['State', stateBadge(request.state)],
+      ['Granted scopes', request.grantedScopes ? request.grantedScopes.join(' ') || '(none)' : '—'],
+      // Set at approval; a pending or rejected request's are not what anyone was granted.
+      ['Quotas', request.grantedScopes && request.quotas ? quotaText(request.quotas) : '—'],
+      ['Decided by', request.decidedBy ?? '—'],
+      ['Decided at', when(request.decidedAt)],
+      ['Reason', request.reason ?? '—'],
+      ['API key', request.apiKeyId ? h('a', { href: `#/apikeys/${encodeURIComponent(request.apiKeyId)}` }, request.apiKeyId) : '—'],
+      ['Requested', `${when(request.createdAt)} by ${request.createdBy}`],
+    ];
+    info.replaceChildren(h('dl', { class: 'facts card' }, facts.map(([term, detail]) => [h('dt', {}, term), h('dd', {}, detail)])));
+    actions.replaceChildren(...(request.state === 'pending'
+      ? [h('button', { type: 'button', class: 'primary', onclick: () => openDecision('approve') }, 'Approve…'), h('button', { type: 'button', class: 'danger', onclick: () => openDecision('reject') }, 'Reject…')]
+      : request.state === 'approved' ? [h('button', { type: 'button', class: 'danger', onclick: () => openDecision('revoke') }, 'Revoke…')] : []));
+    trail.replaceChildren(table(['When', 'Who', 'From', 'To', 'Reason'], events.map((e) => h('tr', {},
+      h('td', {}, when(e.at)), h('td', {}, e.actor), h('td', {}, e.from ?? '(created)'), h('td', {}, e.to), h('td', {}, e.reason ?? '—'))), 'No events.'));
+    deliveries.replaceChildren(table(['Event', 'URL', 'State', 'Attempts', 'Last attempt'], log.map((d) => {
+      const last = d.attempts.at(-1);
+      return h('tr', {}, h('td', {}, d.type), h('td', { class: 'path' }, d.url), h('td', {}, d.state), h('td', { class: 'num' }, d.attempts.length),
+        h('td', {}, last ? `${when(last.at)}: ${last.status ?? last.error ?? '—'}` : '—'));
+    }), profile.webhook ? 'No deliveries yet.' : 'No webhook: the profile has none.'));
+    return request;
+  };
+
+  /** @param {'approve' | 'reject' | 'revoke'} name */
+  const openDecision = (name) => {
+    const reason = h('textarea', { id: 'decision-reason', rows: 2, required: name === 'reject' });
+    const error = h('div', { class: 'form-errors', role: 'alert', hidden: true });
+    /** @type {() => Record<string, unknown>} */
+    let body = () => ({});
+    /** @type {(HTMLElement | null)[]} */
+    const fields = [];
+    if (name === 'approve') {
+      const literal = profile.scopes.filter((s) => !s.endsWith('/*'));
+      const choices = [...new Set([...request.requestedScopes, ...literal])];
+      const boxes = choices.map((scope) => h('input', { type: 'checkbox', value: scope, checked: request.requestedScopes.includes(scope), id: nextId('scope') }));
+      const wildcards = profile.scopes.filter((s) => s.endsWith('/*'));
+      const others = h('textarea', { id: 'decision-other-scopes', rows: 2, spellcheck: false, 'aria-describedby': 'decision-other-scopes-hint' });
+      const quotas = QUOTA_LABELS.map(([k, label]) => {
+        const input = h('input', { type: 'number', min: 1, step: 1, id: `decision-${k}`, value: profile.quotas[k] ?? '', 'aria-describedby': 'decision-quotas-hint' });
+        return { k, label, input };
+      });
+      fields.push(
+        h('fieldset', { class: 'enum-set' }, h('legend', {}, 'Granted scopes'),
+          h('p', { class: 'hint' }, `Requested: ${request.requestedScopes.join(' ') || 'none'}. The profile offers: ${profile.scopes.join(' ') || 'none'}.`),
+          h('div', { class: 'choices' }, boxes.map((box) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, box.value))))),
+        wildcards.length ? h('div', { class: 'field' }, h('label', { for: others.id }, 'Other scopes (one per line)'), others,
+          h('p', { class: 'hint', id: 'decision-other-scopes-hint' }, `Within ${wildcards.join(', ')}.`)) : null,
+        h('fieldset', {}, h('legend', {}, 'Quotas'), h('p', { class: 'hint', id: 'decision-quotas-hint' }, 'The profile\'s defaults, to adjust; empty: unlimited.'),
+          h('div', { class: 'row' }, quotas.map(({ label, input }) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input)))));
+      body = () => ({
+        scopes: [...new Set([...boxes.filter((b) => b.checked).map((b) => b.value), ...others.value.split('\n').map((s) => s.trim()).filter(Boolean)])],
+        quotas: Object.fromEntries(quotas.map(({ k, input }) => [k, input.value === '' ? null : Number(input.value)])),
+      });
+    }
+    const verb = { approve: 'approval', reject: 'rejection', revoke: 'revocation' }[name];
+    const hint = { approve: 'Enables the API key with these scopes, the profile\'s routes and these quotas.', reject: `The requester is told why. The API key is ${profile.onReject === 'delete' ? 'deleted' : 'kept disabled'}.`, revoke: 'Disables the API key and revokes every token issued to it.' }[name];
+    const confirmButton = h('button', { type: 'submit', class: name === 'approve' ? 'primary' : 'danger' }, `Confirm ${verb}`);
+    const form = h('form', { class: 'card decision', 'aria-labelledby': 'decision-title', novalidate: true, onsubmit: async (/** @type {Event} */ e) => {
+      e.preventDefault();
+      if (name === 'reject' && reason.value.trim() === '') {
+        error.replaceChildren(h('strong', {}, 'A rejection needs a reason: the requester is told it.'));
+        error.hidden = false;
+        reason.focus();
+        return;
+      }
+      confirmButton.disabled = true;
+      try {
+        await client.request('action', 'access-requests', { id, action: name, body: { ...body(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) } });
+        toast(`Request ${{ approve: 'approved', reject: 'rejected', revoke: 'revoked' }[name]}`);
+        decision.replaceChildren();
+        await draw();
+      } catch (err) {
+        const { message, details } = failure(err);
+        error.replaceChildren(h('strong', {}, message), ...(details.length ? [h('ul', {}, details.map((d) => h('li', {}, `${d.path}: ${d.message}`)))] : []));
+        error.hidden = false;
+        toast(message, 'bad');
+      } finally {
+        confirmButton.disabled = false;
+      }
+    } },
+    h('h2', { id: 'decision-title' }, `${{ approve: 'Approve', reject: 'Reject', revoke: 'Revoke' }[name]} the request of ${request.requester.name}`),
+    h('p', { class: 'hint' }, hint), error, fields,
+    h('div', { class: 'field' }, h('label', { for: 'decision-reason' }, name === 'reject' ? 'Reason' : 'Reason (optional)'), reason),
+    h('div', { class: 'form-actions' }, confirmButton, h('button', { type: 'button', onclick: () => decision.replaceChildren() }, 'Cancel')));
+    decision.replaceChildren(form);
+    /** @type {HTMLElement | null} */ (form.querySelector('input, textarea'))?.focus();
+  };
+
+  current.refresh = draw;
+  const shown = await draw();
+  page(`Access request: ${shown.requester.name}`, actions, h('p', {}, h('a', { href: '#/access-requests' }, '← The queue')), info, decision,
+    h('h2', {}, 'Audit trail'), trail, h('h2', {}, 'Webhook deliveries'), deliveries);
+}
+
+// ── authorization profiles ───────────────────────────────────────────────────
+/** @param {string} [id] */
+async function profilesView(id) {
+  current.entities = ['authorization-profiles'];
+  if (id) {
+    const isNew = id === 'new';
+    const [entity, routesList] = /** @type {[AuthorizationProfile, Route[]]} */ (await Promise.all([
+      isNew ? Promise.resolve({ name: '', owner: '', scopes: [], authorizedEntities: [], quotas: {} }) : client.request('get', 'authorization-profiles', { id }),
+      client.request('list', 'routes'),
+    ]));
+    // Reads never carry the webhook secret; a stored webhook has one (the server refuses one without).
+    const hasWebhook = !isNew && entity.webhook !== undefined;
+    const del = isNew ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
+      if (!confirm(`Delete the authorization profile ${entity.name}?`)) return;
+      try {
+        await client.request('delete', 'authorization-profiles', { id });
+        toast('Authorization profile deleted');
+        location.hash = '#/profiles';
+      } catch (error) {
+        toast(failure(error).message, 'bad');
+      }
+    } }, 'Delete');
+    const hint = h('p', { class: 'hint' }, `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`);
+    return page(isNew ? 'New authorization profile' : `Authorization profile: ${entity.name}`, [del], editor('authorization-profiles', entity, {
+      isNew,
+      extra: [hint],
+      options: {
+        optionalObjects: ['/webhook'],
+        storedSecret: (path) => hasWebhook && path === '/webhook/secret',
+        replaceableSecret: (path) => path === '/webhook/secret',
+      },
+      onSaved: (/** @type {AuthorizationProfile} */ saved) => go(`#/profiles/${encodeURIComponent(saved.id)}`),
+    }));
+  }
+  const list = h('div', {});
+  const draw = async () => {
+    const profiles = /** @type {AuthorizationProfile[]} */ (await client.request('list', 'authorization-profiles'));
+    list.replaceChildren(table(['Name', 'Owner', 'Flow', 'Client authentication', 'Scopes', 'Routes', 'Webhook'], profiles.map((p) => h('tr', {},
+      h('th', { scope: 'row' }, h('a', { href: `#/profiles/${encodeURIComponent(p.id)}` }, p.name)), h('td', {}, p.owner), h('td', {}, p.flow), h('td', {}, p.clientAuthenticator),
+      h('td', {}, p.scopes.join(' ') || '—'), h('td', {}, p.authorizedEntities.join(', ') || '—'), h('td', {}, p.webhook ? p.webhook.url : '—'))), 'No authorization profiles yet.'));
+  };
+  current.refresh = draw;
+  page('Authorization profiles', [h('a', { href: '#/profiles/new', class: 'button primary' }, 'New authorization profile')],
+    h('p', { class: 'muted' }, 'What a product offers to the consumers who request access: flow, client authentication, scopes, routes, default quotas, a webhook.'), list);
   await draw();
 }
 

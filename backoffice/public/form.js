@@ -39,6 +39,10 @@ import { h, nextId } from './dom.js';
  *   (reads never carry it, so the form cannot tell from the value)
  * @property {(path: string) => import('./dom.js').Child} [writeOnlyActions] controls beside a write-only
  *   field that holds a stored value (e.g. a rotate button)
+ * @property {(path: string) => boolean} [replaceableSecret] whether a stored write-only secret at this path
+ *   may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays)
+ * @property {string[]} [optionalObjects] JSON paths of optional objects drawn behind a "Set …" checkbox:
+ *   unchecked, the object is not sent (its fields' defaults would otherwise make a half-filled object)
  */
 /** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
 
@@ -205,7 +209,9 @@ function build(schema, value, path, key, required, options) {
   // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
   const absentWhenEmpty = !required && schema.default === undefined;
   switch (kindOf(schema, key)) {
-    case 'object': return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
+    case 'object':
+      if (!required && (options.optionalObjects ?? []).includes(path)) return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
+      return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
     case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, absentWhenEmpty, options);
     case 'enum': {
       const select = h('select', {}, required || schema.default !== undefined ? null : h('option', { value: '' }, '—'), /** @type {JsonSchema[]} */ (schema.anyOf).map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, /** @type {string} */ (v.const))));
@@ -217,7 +223,7 @@ function build(schema, value, path, key, required, options) {
       return { el: built.el, read: () => { const v = built.read(); return v === undefined ? null : v; } };
     }
     case 'string': {
-      if (schema.writeOnly || WRITE_ONLY.test(key ?? '')) return buildWriteOnly(schema, value, path, label, description, required, options);
+      if (schema.writeOnly || WRITE_ONLY.test(key ?? '') || options.storedSecret?.(path) === true) return buildWriteOnly(schema, value, path, label, description, required, options);
       const secret = SECRET.test(key ?? '');
       const multiline = /pem/i.test(key ?? '');
       const shown = /** @type {string | undefined} */ (value ?? (secret ? undefined : schema.default));
@@ -290,6 +296,28 @@ function buildObject(schema, value, path, key, options) {
       return out;
     },
   };
+}
+
+/**
+ * An optional object behind a "Set …" checkbox: absent until checked, and sent only while checked.
+ * @param {JsonSchema} schema
+ * @param {JsonObject | undefined} value
+ * @param {string} path
+ * @param {string | null} key
+ * @param {string} label
+ * @param {FormOptions} options
+ * @returns {Built}
+ */
+function buildOptionalObject(schema, value, path, key, label, options) {
+  const inner = buildObject(schema, value ?? {}, path, key, options);
+  const toggle = h('input', { type: 'checkbox', checked: value !== undefined, id: nextId('f') });
+  const sync = () => { inner.el.hidden = !toggle.checked; };
+  toggle.addEventListener('change', sync);
+  sync();
+  const el = h('div', { class: 'optional-object' },
+    h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${label.toLowerCase()}`)),
+    inner.el);
+  return { el, read: () => (toggle.checked ? inner.read() : undefined) };
 }
 
 /**
@@ -398,11 +426,18 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
   // save, the server keeps it.
   const stored = (typeof value === 'string' && value !== '') || options.storedSecret?.(path) === true;
   if (stored) {
+    const kept = () => (typeof value === 'string' && value !== '' ? value : undefined);
+    const replaceable = options.replaceableSecret?.(path) === true;
+    const replacement = h('input', { type: 'password', value: '', autocomplete: 'new-password', spellcheck: false, id: nextId('f') });
+    const replacing = h('div', { class: 'field', hidden: true }, h('label', { for: replacement.id }, `New ${label.toLowerCase()}`), replacement,
+      h('p', { class: 'hint' }, 'Left empty, the stored one stays.'));
+    const replace = replaceable ? h('button', { type: 'button', onclick: () => { replacing.hidden = false; replace?.remove(); replacement.focus(); } }, `Replace ${label.toLowerCase()}`) : null;
     const el = h('div', { class: 'field', dataset: { path } },
       h('p', { class: 'stored-secret' }, h('strong', {}, `${label}: `), 'set (hidden)'),
-      h('div', { class: 'form-actions' }, options.writeOnlyActions?.(path)),
+      h('div', { class: 'form-actions' }, options.writeOnlyActions?.(path), replace),
+      replacing,
       h('p', { class: 'field-error', role: 'alert', hidden: true }));
-    return { el, read: () => (typeof value === 'string' && value !== '' ? value : undefined) };
+    return { el, read: () => (replacement.value !== '' ? replacement.value : kept()) };
   }
   const input = h('input', { type: 'text', value: '', autocomplete: 'off', spellcheck: false });
   const hint = `${description ?? ''} Shown only now, while you type it: once saved it is never displayed again.`.trim();

@@ -9,7 +9,13 @@ import { BadRequestError, GatewayError, PayloadTooLargeError } from '../../core/
 import { assertJsonDepth, toGatewayError } from '../../core/http/http-utils.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
-export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers']);
+export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'authorization-profiles', 'access-requests']);
+/**
+ * What an access request has beside itself, read with `op: "get"` and `payload.part`: its audit
+ * trail (`events`) and its webhook log (`deliveries`). Decisions are `action`s (`approve`,
+ * `reject`, `revoke`) with `payload.body`.
+ */
+export const ACCESS_REQUEST_PARTS = new Set(['events', 'deliveries']);
 /** Read-only or whole-configuration resources reachable with `op: "get"` / `"action"`. */
 export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import']);
 /**
@@ -101,7 +107,7 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
   if (entity === 'global-config') return op === 'update' ? { method: 'PUT', path: '/api/global-config', body: payload.entity } : { method: 'GET', path: '/api/global-config' };
   switch (op) {
     case 'list': return { method: 'GET', path: `/api/${entity}?${listQuery(payload.query)}` };
-    case 'get': return { method: 'GET', path: `/api/${entity}/${need(id)}` };
+    case 'get': return { method: 'GET', path: `/api/${entity}/${need(id)}${part(entity, payload.part)}` };
     case 'create': return { method: 'POST', path: `/api/${entity}`, body: payload.entity };
     case 'update': return { method: 'PUT', path: `/api/${entity}/${need(id)}`, body: payload.entity };
     case 'delete': return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
@@ -116,6 +122,15 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
 }
 
 const ACTION = /^[a-z0-9-]+(?:\/[a-z0-9-]+)*$/;
+
+/** The sub-resource a `get` names, as a path suffix; only an access request has any. */
+function part(entity: string, asked: unknown): string {
+  if (asked === undefined || asked === null) return '';
+  if (entity !== 'access-requests' || typeof asked !== 'string' || !ACCESS_REQUEST_PARTS.has(asked)) {
+    throw new BadRequestError(`payload.part is one of ${[...ACCESS_REQUEST_PARTS].join(', ')}, for access-requests only`);
+  }
+  return `/${asked}`;
+}
 
 function grantsRoute(op: ClientRequest['op'], payload: Record<string, unknown>, id: string | undefined): { method: string; path: string } {
   const base = '/api/oauth2/grants';

@@ -46,7 +46,7 @@ function assertClientError(reply: Reply, message: string): void {
 }
 
 const OPS = ['list', 'get', 'create', 'update', 'delete', 'action'];
-const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'plugins', 'schemas', 'export', 'import', 'oauth2-grants'];
+const ENTITIES = ['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'authorization-profiles', 'access-requests', 'plugins', 'schemas', 'export', 'import', 'oauth2-grants'];
 
 // A crash in the server's message handler leaves a reply pending forever: fail, do not hang.
 describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () => {
@@ -132,6 +132,16 @@ describe('Back office WebSocket: malformed messages', { timeout: 300_000 }, () =
     for (const op of ['get', 'create', 'update']) assert.equal((await ask(JSON.stringify({ id: 5, op, entity: 'oauth2-grants', payload: { id: 'x' } }))).error?.status, 400, op);
     for (const action of ['../export', 'plugins//x', 'Rotate', 'plugins/oauth2/']) {
       assert.equal((await ask(JSON.stringify({ id: 6, op: 'action', entity: 'routes', payload: { id: 'r', action } }))).error?.error_description, 'payload.action is required', action);
+    }
+  });
+
+  it('reads an access request\'s events and deliveries with get and payload.part, and refuses a part elsewhere or unknown with 400', async () => {
+    assert.deepEqual((await ask(JSON.stringify({ id: 1, op: 'list', entity: 'access-requests' }))).result, []);
+    assert.equal((await ask(JSON.stringify({ id: 2, op: 'get', entity: 'access-requests', payload: { id: 'none', part: 'events' } }))).error?.status, 404);
+    assert.equal((await ask(JSON.stringify({ id: 3, op: 'get', entity: 'access-requests', payload: { id: 'none', part: 'deliveries' } }))).error?.status, 404);
+    for (const [entity, part] of [['access-requests', '../../export'], ['access-requests', 'approve'], ['routes', 'events'], ['access-requests', { toString: 1 }]] as const) {
+      const reply = await ask(JSON.stringify({ id: 4, op: 'get', entity, payload: { id: 'r', part } }));
+      assert.equal(reply.error?.status, 400, JSON.stringify([entity, part]));
     }
   });
 
