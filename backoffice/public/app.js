@@ -3,6 +3,7 @@
 import { Client, failure } from './client.js';
 import { h, toast, nextId } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
+import { requestTesterPanel } from './request-tester.js';
 
 /** @typedef {import('./dom.js').Child} Child */
 /** @typedef {import('./form.js').JsonSchema} JsonSchema */
@@ -239,7 +240,7 @@ async function routeEditor(id) {
   const writeOnlyActions = (/** @type {string} */ path) => (storedSecret(path)
     ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
     : null);
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
 }
 
 /**
