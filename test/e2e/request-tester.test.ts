@@ -98,6 +98,36 @@ describe('Request tester (admin API)', () => {
     assert.equal((await gw.admin('DELETE', '/api/routes/catch-all')).status, 204);
   });
 
+  it('includes the global plugins as they apply to the route: a global instance\'s step, and a global sink that answers before routing', async () => {
+    const global = await gw.admin('PUT', '/api/global-config', { plugins: [
+      { plugin: 'client-credentials', config: { secure: false, basePath: '/oauth' } },
+      { plugin: 'headers', config: { request: { set: { 'X-Global': 'yes' } } } },
+    ] });
+    assert.equal(global.status, 200, global.text);
+    await createRoute(gw, route('plain', upstream.url, { frontend: { domains: ['plain.test'] } }));
+    const received = upstream.received.length;
+    try {
+      const routed = (await gw.admin('POST', '/api/routes/plain/test', { method: 'GET', path: '/items' })).json();
+      assert.deepEqual(routed.steps.map((s: any) => [s.phase, s.plugin, s.decision]), [['transformRequest', 'headers', 'allowed']]);
+      assert.equal(routed.upstreamRequest.headers['x-global'], 'yes');
+      // The orders route's own headers instance replaces the global one.
+      const own = (await gw.admin('POST', '/api/routes/orders/test', { method: 'GET', path: '/orders/1', headers: { authorization: basic('tester', SECRET) } })).json();
+      assert.equal(own.upstreamRequest.headers['x-global'], undefined);
+      assert.equal(own.upstreamRequest.headers['x-tested-by'], 'portcullis');
+
+      const sunk = (await gw.admin('POST', '/api/routes/plain/test', { method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials', send: true })).json();
+      assert.equal(sunk.steps.length, 1);
+      assert.equal(sunk.steps[0].phase, 'sink');
+      assert.equal(sunk.steps[0].plugin, 'client-credentials');
+      assert.ok(['denied', 'answered'].includes(sunk.outcome.decision), JSON.stringify(sunk.outcome));
+      assert.equal(sunk.upstream.sent, false);
+      assert.equal(upstream.received.length, received, 'nothing reached the upstream');
+    } finally {
+      await gw.admin('PUT', '/api/global-config', { plugins: [] });
+      await gw.admin('DELETE', '/api/routes/plain');
+    }
+  });
+
   it('answers 404 for an unknown route', async () => {
     const res = await gw.admin('POST', '/api/routes/nope/test', { method: 'GET', path: '/' });
     assert.equal(res.status, 404, res.text);
