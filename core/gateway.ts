@@ -25,6 +25,7 @@ import { State } from './config/compiled-state.js';
 import { ProxyHandler } from './http/proxy.js';
 import { AuthorizerHandler } from './http/authorizer.js';
 import { AdminApi } from './admin/admin-api.js';
+import { RequestTesterAdmin } from './admin/request-tester-admin.js';
 import { API_TOKEN_KIND, ApiTokensAdmin } from './admin/api-tokens.js';
 import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
@@ -146,6 +147,7 @@ export class Gateway {
     registerKeys(container);
     registry.register(API_TOKEN_KIND);
     container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
+    container.register(ADMIN_EXTENSIONS, { useClass: RequestTesterAdmin });
     for (const plugin of options.plugins) plugin.register(container);
     const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;

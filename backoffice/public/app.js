@@ -3,6 +3,7 @@
 import { Client, failure } from './client.js';
 import { h, toast, nextId } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
+import { requestTesterPanel } from './request-tester.js';
 
 /** @typedef {import('./dom.js').Child} Child */
 /** @typedef {import('./form.js').JsonSchema} JsonSchema */
@@ -247,7 +248,7 @@ async function routeEditor(id) {
   const writeOnlyActions = (/** @type {string} */ path) => (storedSecret(path)
     ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
     : null);
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }));
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
 }
 
 /**
@@ -633,7 +634,7 @@ async function accessRequestPage(id) {
     const verb = { approve: 'approval', reject: 'rejection', revoke: 'revocation' }[name];
     const hint = { approve: 'Enables the API key with these scopes, the profile\'s routes and these quotas.', reject: `The requester is told why. The API key is ${profile.onReject === 'delete' ? 'deleted' : 'kept disabled'}.`, revoke: 'Disables the API key and revokes every token issued to it.' }[name];
     const confirmButton = h('button', { type: 'submit', class: name === 'approve' ? 'primary' : 'danger' }, `Confirm ${verb}`);
-    const form = h('form', { class: 'card decision', 'aria-labelledby': 'decision-title', novalidate: true, onsubmit: async (/** @type {Event} */ e) => {
+    const form = h('form', { class: 'card decision-form', 'aria-labelledby': 'decision-title', novalidate: true, onsubmit: async (/** @type {Event} */ e) => {
       e.preventDefault();
       if (name === 'reject' && reason.value.trim() === '') {
         error.replaceChildren(h('strong', {}, 'A rejection needs a reason: the requester is told it.'));

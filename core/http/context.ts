@@ -66,6 +66,11 @@ export class RequestContext {
   readonly attrs: ContextAttributes = {};
   /** Who called, once an authentication plugin identified them (access logs, metrics). */
   consumer: string | null = null;
+  /**
+   * Lower-case names of request headers that carried a credential, set by the plugin that read it
+   * (the request tester masks them); null when none did. An assignment, never an allocation.
+   */
+  credentialHeaders: readonly string[] | null = null;
   /** The upstream target that served the request. */
   target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */

@@ -65,6 +65,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     const remember = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
       ctx.attrs.apikey = indexed.key;
       ctx.attrs.apikeyCredential = credential;
+      ctx.credentialHeaders = credential.headers;
       ctx.attrs.apikeyScopes = scopes;
       ctx.consumer = indexed.key.clientId;
     };
