@@ -75,7 +75,8 @@ async function main(): Promise<void> {
   const fewRoutes = quiet;
   const admin = adminClient(gateway.admin);
 
-  const pinning = PINNED ? 'load generator and upstream on core 0, each server under test alone on core 1 (taskset)' : 'not pinned (no taskset or one core)';
+  const pinning = (PINNED ? 'load generator and upstream on core 0, each server under test alone on core 1 (taskset)' : 'not pinned (no taskset or one core)')
+    + (SMOKE && PINNED ? '; smoke run: the gateways not pinned' : '');
   process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, ${pinning}, node ${process.version}${SMOKE ? ', SMOKE run' : ''}\n\n`);
   const targets: Target[] = [
     { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {}, pid: upstream.child.pid },
@@ -168,7 +169,7 @@ Produced by \`npm run bench\` (${date.slice(0, 10)}): ${settings}, on ${machine}
 (the bare proxy, nginx, @fastify/http-proxy, the gateways) run in their own process on loopback${PINNED ? `; the load generator and the upstream share core 0 and
 each server under test runs alone on core 1 (\`taskset\`), so every proxy gets the same single core and the
 ratios compare cost per core (without pinning, the scheduler moving processes between the two cores made
-run-to-run noise larger than the differences measured)` : '; nothing is pinned: the load generator shares the same cores'}. Absolute numbers are low on this
+run-to-run noise larger than the differences measured)${SMOKE ? '. This smoke run starts the gateways unpinned' : ''}` : '; nothing is pinned: the load generator shares the same cores'}. Absolute numbers are low on this
 machine; the ratios are what carries over. Raw numbers: [benchmarks.json](benchmarks.json).
 
 ![requests/s vs the bare proxy and server CPU per request](benchmarks.svg)
