@@ -263,6 +263,7 @@ and autocannon otherwise; nginx when \`/usr/sbin/nginx\` exists). \`BENCH_DURATI
   writeFileSync(join(OUT_DIR, 'benchmarks.md'), doc + scaling);
   writeFileSync(join(OUT_DIR, 'benchmarks.json'), JSON.stringify(json, null, 2) + '\n');
   writeFileSync(join(OUT_DIR, 'benchmarks.svg'), chartSvg(chartRows, `${settings}; ${machine}; ${pinning}`));
+  await nginx?.stop();
   process.stdout.write(`\nwritten to ${join(OUT_DIR, 'benchmarks.md')}, benchmarks.json and benchmarks.svg\n`);
 }
 
