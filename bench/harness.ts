@@ -11,12 +11,16 @@ import { request } from 'undici';
 import { runLoad, type LoadResult } from './load.js';
 import type { Admin } from './scenarios.js';
 import { onCore, PROXY_CORE } from './cpus.js';
+import { cpuSeconds } from './cpu-time.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
 export const ROOT = resolve(here, '../..');
-export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_SMOKE=1: a seconds-long run that only shows the script still works (npm test runs it). */
+export const SMOKE = process.env.BENCH_SMOKE === '1';
+export const DURATION = Number(process.env.BENCH_DURATION ?? (SMOKE ? 1 : 10));
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 10 : 50));
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 3));
+const WARM_UP_SECONDS = SMOKE ? 0 : Math.min(2, DURATION);
 const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
 export const children: ChildProcess[] = [];
 
@@ -106,7 +110,11 @@ export interface Target {
   headers: Record<string, string>;
   method?: string;
   body?: string;
+  /** The serving process whose CPU time (with its children's) is charged to this target's requests. */
+  pid?: number;
 }
+
+export type Measured = { name: string; /** Server CPU time per request (µs), NaN without a pid. */ cpuUsPerRequest: number } & LoadResult;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -117,14 +125,18 @@ function median(values: number[]): number {
  * Measure every target ROUNDS times, interleaved (A B C, A B C…), and keep the median run of each:
  * on a shared 2-core machine neighbours come and go, and interleaving spreads their noise evenly.
  */
-export async function measureAll(targets: Target[]): Promise<Array<{ name: string } & LoadResult>> {
-  for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: Math.min(2, DURATION), connections: CONNECTIONS, pinned: t.pinned }); // warm-up (JIT, pools)
-  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+export async function measureAll(targets: Target[]): Promise<Measured[]> {
+  if (WARM_UP_SECONDS > 0) {
+    for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: WARM_UP_SECONDS, connections: CONNECTIONS, pinned: t.pinned }); // warm-up (JIT, pools)
+  }
+  const runs = new Map<string, Array<LoadResult & { cpuUsPerRequest: number }>>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
+      const cpuBefore = t.pid === undefined ? NaN : cpuSeconds(t.pid);
       const result = await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: DURATION, connections: CONNECTIONS, pinned: t.pinned });
-      runs.get(t.name)!.push(result);
-      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `   errors ${result.errors}` : ''}\n`);
+      const cpuUsPerRequest = t.pid === undefined ? NaN : (cpuSeconds(t.pid) - cpuBefore) * 1e6 / result.requests;
+      runs.get(t.name)!.push({ ...result, cpuUsPerRequest });
+      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${Number.isNaN(cpuUsPerRequest) ? '' : `   ${cpuUsPerRequest.toFixed(0)} µs CPU/req`}${result.errors ? `   errors ${result.errors}` : ''}\n`);
     }
   }
   return targets.map((t) => {
@@ -133,8 +145,9 @@ export async function measureAll(targets: Target[]): Promise<Array<{ name: strin
       name: t.name, tool: all[0]!.tool,
       requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
       p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)),
+      cpuUsPerRequest: median(all.map((r) => r.cpuUsPerRequest)),
+      requests: all.reduce((sum, r) => sum + r.requests, 0),
       errors: all.reduce((sum, r) => sum + r.errors, 0),
     };
   });
 }
-

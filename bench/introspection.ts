@@ -2,6 +2,8 @@
  * Benchmark of the `oauth2-introspection` plugin with a warm cache: the gateway's own `oauth2` route
  * issues an opaque client-credentials token and introspects it (once); the measured route then
  * serves every request from the cached response, checked again each time (Kyma's `read` rule).
+ * The `oauth2` route itself is measured too: the same opaque token, looked up in the state store on
+ * every request.
  */
 import { request } from 'undici';
 import type { Admin } from './scenarios.js';
@@ -17,7 +19,7 @@ async function must(admin: Admin, method: string, path: string, body?: unknown):
   return res.json();
 }
 
-export async function setupIntrospection(admin: Admin, proxyUrl: string, upstreamUrl: string): Promise<Target> {
+export async function setupIntrospection(admin: Admin, proxyUrl: string, upstreamUrl: string): Promise<{ introspection: Target; oauth2Route: Target }> {
   // The gateway calls its own proxy listener (127.0.0.1:<port>) for introspection.
   await must(admin, 'POST', '/api/routes', {
     id: 'bench-idp', name: 'bench-idp', frontend: { domains: ['127.0.0.1/idp'] }, backend: { targets: [{ url: upstreamUrl }] },
@@ -38,9 +40,18 @@ export async function setupIntrospection(admin: Admin, proxyUrl: string, upstrea
   const token = ((await res.json()) as { access_token: string }).access_token;
   const headers = { host: 'introspection.bench', authorization: `Bearer ${token}` };
   // Warm the cache: the load measures cached responses, not the introspection endpoint.
-  // (undici's request: fetch would drop the Host header.)
-  const warm = await request(`${proxyUrl}/`, { headers });
-  const text = await warm.body.text();
-  if (warm.statusCode !== 200) throw new Error(`bench setup: the introspection route answered ${warm.statusCode}: ${text}`);
-  return { name: 'gateway: route + oauth2-introspection, warm cache', url: `${proxyUrl}/`, headers };
+  await mustAnswer200(`${proxyUrl}/`, headers);
+  const oauth2Headers = { authorization: `Bearer ${token}` };
+  await mustAnswer200(`${proxyUrl}/idp/`, oauth2Headers);
+  return {
+    introspection: { name: 'gateway: route + oauth2-introspection, warm cache', url: `${proxyUrl}/`, headers },
+    oauth2Route: { name: 'gateway: route + oauth2 (opaque token)', url: `${proxyUrl}/idp/`, headers: oauth2Headers },
+  };
+}
+
+async function mustAnswer200(url: string, headers: Record<string, string>): Promise<void> {
+  // undici's request: fetch would drop the Host header.
+  const res = await request(url, { headers });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`bench setup: ${url} (${headers.host ?? 'no Host'}) answered ${res.statusCode}: ${text}`);
 }

@@ -10,6 +10,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Requests completed in the run. */
+  requests: number;
   tool: string;
 }
 
@@ -55,12 +57,13 @@ function runWrk(options: LoadOptions): LoadResult {
   if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.stdout}`);
   const out = result.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+([\d.]+\w+)/.exec(out)?.[1]);
   const p99 = toMs(/\s99%\s+([\d.]+\w+)/.exec(out)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((s, n) => s + Number(n), 0) : 0);
-  return { requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors, tool: 'wrk' };
+  return { requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, errors, requests, tool: 'wrk' };
 }
 
 function toMs(value: string | undefined): number {
@@ -79,6 +82,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.non2xx,
+    requests: result.requests.total,
     tool: 'autocannon',
   };
 }

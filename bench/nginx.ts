@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:f
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onCore } from './cpus.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -37,7 +38,8 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-export async function startNginx(upstreamUrl: string, workers: number): Promise<RunningNginx> {
+/** `core`: pin nginx (master and workers) to that core, as the other proxies under test are. */
+export async function startNginx(upstreamUrl: string, workers: number, core?: string): Promise<RunningNginx> {
   const prefix = mkdtempSync(join(tmpdir(), 'portcullis-nginx-'));
   for (const dir of ['logs', 'tmp']) mkdirSync(join(prefix, dir));
   chmodSync(join(prefix, 'tmp'), 0o777); // nginx workers drop root privileges to nobody
@@ -68,7 +70,9 @@ http {
   }
 }
 `);
-  const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'];
+  const [command, commandArgs] = core === undefined ? [NGINX, args] : onCore(core, NGINX, args);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {

@@ -1,12 +1,16 @@
 /**
- * `npm run bench`: starts a real upstream, the bare reference proxy and the gateway (each its own
- * process), loads each with wrk (or autocannon), and writes the results and their ratios to the
- * bare proxy into docs/benchmarks.md. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3).
+ * `npm run bench`: starts a real upstream, the bare reference proxy, nginx, @fastify/http-proxy and
+ * the gateway (each its own process), loads each with wrk (or autocannon), and writes the results,
+ * their ratios to the bare proxy and each server's CPU time per request into docs/benchmarks.md, the
+ * raw numbers into docs/benchmarks.json and a chart into docs/benchmarks.svg.
+ * Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3), BENCH_SCALING=0
+ * (skip the unpinned workers section), BENCH_OUT_DIR (default docs/), BENCH_SMOKE=1 (seconds-long
+ * run with fewer keys and routes, the one `npm test` runs).
  */
 // The apikeys entity module reaches tsyringe (through the plugin API), which needs the polyfill first.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { LOAD_TOOL } from './load.js';
@@ -15,48 +19,91 @@ import { hashSecret } from '../plugins/apikeys/entity.js';
 import { setupOAuth, OAUTH_ALGORITHMS } from './oauth.js';
 import { setupJwt } from './jwt.js';
 import { setupIntrospection } from './introspection.js';
+import { manyRoutesDataFile, manyRoutesTargets } from './routes.js';
 import { PINNED, onCore, pinSelfToLoadCore, LOAD_CORE, PROXY_CORE } from './cpus.js';
-import { here, ROOT, DURATION, CONNECTIONS, ROUNDS, children, start, startGateway, rssMiB, adminClient, measureAll, type Target } from './harness.js';
+import { here, ROOT, SMOKE, DURATION, CONNECTIONS, ROUNDS, children, start, startGateway, rssMiB, adminClient, measureAll, type Measured, type RunningGateway, type Target } from './harness.js';
 import { measureScaling } from './scaling.js';
+import { hasNginx, startNginx } from './nginx.js';
+import { chartSvg } from './chart.js';
 
-/** jose's raw rate, measured in a process on the proxy's core. */
+const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'docs');
+const MANY_KEYS = SMOKE ? 1_000 : 100_000;
+const MANY_ROUTES = SMOKE ? 1_000 : 10_000;
+const FEW_ROUTES = 10;
+const BARE = 'bare proxy (node:http + undici pool.stream)';
+const NGINX_NAME = 'nginx (1 worker, upstream keep-alive)';
+const FASTIFY_NAME = '@fastify/http-proxy';
+
+/** jose's raw rate, measured in a process on the proxy's core (not in a smoke run: NaN). */
 function rawRate(args: string[]): number {
+  if (SMOKE) return NaN;
   const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(here, 'raw-crypto.js'), ...args]);
   return Number(execFileSync(command, commandArgs, { encoding: 'utf8' }).trim());
 }
+
+const thousands = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const cpu = (r: Measured) => fixed(r.cpuUsPerRequest);
+
+interface Section { id: string; results: Measured[] }
 
 async function main(): Promise<void> {
   pinSelfToLoadCore();
   const upstream = await start(join(here, 'upstream.js'), [], LOAD_CORE);
   const upstreamUrl = `http://127.0.0.1:${upstream.firstLine.trim()}`;
   const bare = await start(join(here, 'bare-proxy.js'), [upstreamUrl], PROXY_CORE);
-  const bareUrl = `http://127.0.0.1:${bare.firstLine.trim()}`;
-  const gateway = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info');
+  const fastify = await start(join(here, 'fastify-proxy.js'), [upstreamUrl], PROXY_CORE);
+  const nginx = hasNginx() ? await startNginx(upstreamUrl, 1, PROXY_CORE) : null;
+  if (nginx) children.push(nginx.child);
+  const logLevel = process.env.PORTCULLIS_LOG_LEVEL ?? 'info';
+  // A smoke run starts the gateways at once and anywhere (it reports no start-up times); a real run one
+  // after the other on the proxy core, so that each start-up time is its own.
+  const pinned = !SMOKE;
+  const gatewayStarts = [
+    () => startGateway(logLevel, { pinned }),
+    // A second gateway with the access log off shows what one JSON log line per request costs; started
+    // with a few routes of the route-table benchmark, it is also the one that table is compared with.
+    () => startGateway('warn', { pinned, dataFileContent: manyRoutesDataFile(FEW_ROUTES, upstreamUrl) }),
+    // Gateways started on data files: many API keys, many routes.
+    () => startGateway(logLevel, { pinned, dataFileContent: manyKeysDataFile(MANY_KEYS, upstreamUrl, hashSecret(BENCH_SECRET)) }),
+    () => startGateway('warn', { pinned, dataFileContent: manyRoutesDataFile(MANY_ROUTES, upstreamUrl) }),
+  ];
+  const started = [];
+  if (SMOKE) started.push(...await Promise.all(gatewayStarts.map((startOne) => startOne())));
+  else for (const startOne of gatewayStarts) started.push(await startOne());
+  const [gateway, quiet, many, manyRoutes] = started as [RunningGateway, RunningGateway, RunningGateway, RunningGateway];
+  const fewRoutes = quiet;
   const admin = adminClient(gateway.admin);
-  // A second gateway with the access log off shows what one JSON log line per request costs.
-  const quiet = await startGateway('warn');
-  // A third one starts on a data file holding 100 000 API keys.
-  const MANY = 100_000;
-  const many = await startGateway(process.env.PORTCULLIS_LOG_LEVEL ?? 'info', { dataFileContent: manyKeysDataFile(MANY, upstreamUrl, hashSecret(BENCH_SECRET)) });
 
-  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores${PINNED ? ' (load + upstream on core 0, proxy under test on core 1)' : ''}, node ${process.version}\n\n`);
+  const pinning = (PINNED ? 'load generator and upstream on core 0, each server under test alone on core 1 (taskset)' : 'not pinned (no taskset or one core)')
+    + (SMOKE && PINNED ? '; smoke run: the gateways not pinned' : '');
+  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, ${pinning}, node ${process.version}${SMOKE ? ', SMOKE run' : ''}\n\n`);
   const targets: Target[] = [
-    { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {} },
-    { name: 'bare proxy (node:http + undici pool.stream)', url: `${bareUrl}/`, headers: {} },
+    { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {}, pid: upstream.child.pid },
+    { name: BARE, url: `http://127.0.0.1:${bare.firstLine.trim()}/`, headers: {}, pid: bare.child.pid },
+    ...(nginx ? [{ name: NGINX_NAME, url: `${nginx.url}/`, headers: {}, pid: nginx.child.pid }] : []),
+    { name: FASTIFY_NAME, url: `http://127.0.0.1:${fastify.firstLine.trim()}/`, headers: {}, pid: fastify.child.pid },
   ];
   for (const scenario of SCENARIOS) {
-    targets.push({ name: scenario.name, url: `${gateway.proxy}/`, headers: await scenario.setup(admin, upstreamUrl) });
+    targets.push({ name: scenario.name, url: `${gateway.proxy}/`, headers: await scenario.setup(admin, upstreamUrl), pid: gateway.pid });
   }
-  targets.push({ name: 'gateway: route, no plugins, access log off', url: `${quiet.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl) });
+  targets.push({ name: 'gateway: route, no plugins, access log off', url: `${quiet.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl), pid: quiet.pid });
   const apikeyHeaders = targets.find((t) => t.name.includes('apikeys'))!.headers;
-  targets.push({ name: `gateway: route + apikeys (Basic), ${MANY / 1000}k keys loaded`, url: `${many.proxy}/`, headers: apikeyHeaders });
+  targets.push({ name: `gateway: route + apikeys (Basic), ${thousands(MANY_KEYS)} keys loaded`, url: `${many.proxy}/`, headers: apikeyHeaders, pid: many.pid });
+  const routeTargets = [...manyRoutesTargets(FEW_ROUTES, fewRoutes.proxy, fewRoutes.pid), ...manyRoutesTargets(MANY_ROUTES, manyRoutes.proxy, manyRoutes.pid)];
   const rssFew = rssMiB(gateway.pid);
   const rssMany = rssMiB(many.pid);
-  const results = await measureAll(targets);
+  const rssFewRoutes = rssMiB(fewRoutes.pid);
+  const rssManyRoutes = rssMiB(manyRoutes.pid);
+  const measured = await measureAll([...targets, ...routeTargets]);
+  const results = measured.slice(0, targets.length);
+  const routeResults = measured.slice(targets.length);
+  const floor = results.find((r) => r.name === BARE)!;
   process.stdout.write('\nmedians:\n');
-  for (const r of results) process.stdout.write(`${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / results[1]!.requestsPerSecond).toFixed(2)}× bare\n`);
+  for (const r of measured) process.stdout.write(`${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× bare   ${cpu(r)} µs CPU/req\n`);
+
   process.stdout.write('\nclient credentials service:\n');
-  const oauthTargets = await setupOAuth(admin, gateway.proxy);
+  const oauthTargets = (await setupOAuth(admin, gateway.proxy)).map((t) => ({ ...t, pid: gateway.pid }));
   const oauthResults = await measureAll(oauthTargets);
   const signRates = new Map<string, number>();
   for (const alg of OAUTH_ALGORITHMS) signRates.set(alg, rawRate(['sign', alg, '3', String(CONNECTIONS)]));
@@ -64,52 +111,106 @@ async function main(): Promise<void> {
     const r = oauthResults[i]!;
     const raw = t.alg ? signRates.get(t.alg)! : NaN;
     const signs = t.name.startsWith('token') ? `${raw.toFixed(0)} | ${(r.requestsPerSecond / raw).toFixed(2)}×` : '— | —';
-    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${signs} | ${r.errors} |`;
+    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${signs} | ${r.errors} |`;
   });
+
   process.stdout.write('\njwt-verifier:\n');
   const jwt = await setupJwt(admin, gateway.proxy, upstreamUrl);
-  const jwtResults = await measureAll(jwt.targets);
+  const jwtResults = await measureAll(jwt.targets.map((t) => ({ ...t, pid: gateway.pid })));
   const verifyRates = new Map<string, number>();
   for (const alg of ['RS256', 'ES256']) verifyRates.set(alg, rawRate(['verify', alg, '3', String(CONNECTIONS), jwt.tokens[alg]!.token, JSON.stringify(jwt.tokens[alg]!.publicJwk)]));
   const plainRoute = results.find((r) => r.name === 'gateway: route, no plugins')!;
+  const vsPlain = (r: Measured) => `${(r.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route`;
   const jwtRows = jwt.targets.map((t, i) => {
     const r = jwtResults[i]!;
-    const comparison = t.cached
-      ? `${(r.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route`
-      : `${(r.requestsPerSecond / verifyRates.get(t.alg)!).toFixed(2)}× jose's raw verify rate (${verifyRates.get(t.alg)!.toFixed(0)}/s)`;
-    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${comparison} | ${r.errors} |`;
+    const comparison = t.cached ? vsPlain(r) : `${(r.requestsPerSecond / verifyRates.get(t.alg)!).toFixed(2)}× jose's raw verify rate (${verifyRates.get(t.alg)!.toFixed(0)}/s)`;
+    return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${comparison} | ${r.errors} |`;
   });
-  process.stdout.write('\noauth2-introspection:\n');
-  const introspectionTarget = await setupIntrospection(admin, gateway.proxy, upstreamUrl);
-  const [introspection] = await measureAll([introspectionTarget]);
-  const introspectionRow = `| ${introspectionTarget.name} | ${introspection!.requestsPerSecond.toFixed(0)} | ${introspection!.p50Ms.toFixed(2)} | ${introspection!.p99Ms.toFixed(2)} | ${(introspection!.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route | ${introspection!.errors} |`;
-  const floor = results[1]!;
-  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`);
+
+  process.stdout.write('\noauth2 and oauth2-introspection:\n');
+  const tokenRoutes = await setupIntrospection(admin, gateway.proxy, upstreamUrl);
+  const tokenRouteResults = await measureAll([tokenRoutes.introspection, tokenRoutes.oauth2Route].map((t) => ({ ...t, pid: gateway.pid })));
+  const tokenRouteRows = tokenRouteResults.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsPlain(r)} | ${r.errors} |`);
+
+  const vsBare = (r: Measured) => r.requestsPerSecond / floor.requestsPerSecond;
+  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`);
+  const routeRows = routeResults.map((r, i) => {
+    const sameRequestFewRoutes = routeResults[i % 2]!;
+    return `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.requestsPerSecond / sameRequestFewRoutes.requestsPerSecond).toFixed(2)}× | ${r.errors} |`;
+  });
+  const date = new Date().toISOString();
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
+  const settings = `${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run${SMOKE ? '' : ' after a warm-up'}, the median of ${ROUNDS} interleaved round${ROUNDS > 1 ? 's' : ''}`;
+
+  const sections: Section[] = [
+    { id: 'proxy', results }, { id: 'routes', results: routeResults }, { id: 'client-credentials', results: oauthResults },
+    { id: 'jwt-verifier', results: jwtResults }, { id: 'oauth2', results: tokenRouteResults },
+  ];
+  const chartRows = [...results, ...routeResults, ...jwtResults, ...tokenRouteResults]
+    .filter((r) => r.name !== 'upstream direct')
+    .map((r) => ({ name: r.name, ratio: vsBare(r), cpuUsPerRequest: r.cpuUsPerRequest }));
+  const json = {
+    generatedAt: date, smoke: SMOKE,
+    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
+    load: { tool: LOAD_TOOL, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS },
+    pinning: { pinned: PINNED, description: pinning },
+    bareProxy: BARE,
+    results: sections.flatMap((s) => s.results.map((r) => ({ section: s.id, ...r, vsBareProxy: vsBare(r) }))),
+    rawCrypto: { signPerSecond: Object.fromEntries(signRates), verifyPerSecond: Object.fromEntries(verifyRates) },
+    startup: {
+      fewKeys: { startMs: gateway.startMs, rssMiB: rssFew }, manyKeys: { count: MANY_KEYS, startMs: many.startMs, rssMiB: rssMany },
+      fewRoutes: { count: FEW_ROUTES, startMs: fewRoutes.startMs, rssMiB: rssFewRoutes }, manyRoutes: { count: MANY_ROUTES, startMs: manyRoutes.startMs, rssMiB: rssManyRoutes },
+    },
+  };
+
   const doc = `# Benchmarks
 
-Produced by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}): ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run after a warm-up,
-the median of ${ROUNDS} interleaved rounds,
-on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}. The upstream, the bare proxy and the
-gateway each run in their own process on loopback${PINNED ? `; the load generator and the upstream share core 0 and
-each proxy under test runs alone on core 1 (\`taskset\`), so every proxy gets the same single core and the
+Produced by \`npm run bench\` (${date.slice(0, 10)}): ${settings}, on ${machine}. The upstream and every server under test
+(the bare proxy, nginx, @fastify/http-proxy, the gateways) run in their own process on loopback${PINNED ? `; the load generator and the upstream share core 0 and
+each server under test runs alone on core 1 (\`taskset\`), so every proxy gets the same single core and the
 ratios compare cost per core (without pinning, the scheduler moving processes between the two cores made
-run-to-run noise larger than the differences measured)` : '; the load generator shares the same cores'}. Absolute numbers are low on this
-machine; the ratios are what carries over.
+run-to-run noise larger than the differences measured)${SMOKE ? '. This smoke run starts the gateways unpinned' : ''}` : '; nothing is pinned: the load generator shares the same cores'}. Absolute numbers are low on this
+machine; the ratios are what carries over. Raw numbers: [benchmarks.json](benchmarks.json).
+
+![requests/s vs the bare proxy and server CPU per request](benchmarks.svg)
 
 The **bare proxy** is the floor of any Node.js proxy's cost: \`node:http\` + one undici \`Pool\` with
 \`pool.stream()\`, hop-by-hop headers removed, nothing else. The gateway does everything the bare proxy
 does plus route matching, forwarded headers, request ids, the compiled plugin pipeline and one JSON
 access-log line per request (pino, level info). Targets: ≥ 0.9× the bare proxy's requests/s and a p99
-no worse than 1.2× its p99.
+no worse than 1.2× its p99. Peers measured the same way: Debian's **nginx** (\`worker_processes 1\`,
+upstream keep-alive, access log off) and **@fastify/http-proxy** (Fastify, logging off, reply-from
+over an undici pool).
 
-| scenario | req/s | p50 ms | p99 ms | req/s vs bare | p99 vs bare | errors |
-|---|---:|---:|---:|---:|---:|---:|
+**CPU µs/req** is the server's own CPU time per request: \`utime + stime\` of its process and of its
+direct children (nginx's worker) read from \`/proc/<pid>/stat\` before and after each run, divided by the
+requests the load generator completed. It does not depend on how busy the load generator's core is, so it
+is steadier than requests/s on a shared machine.
+
+| scenario | req/s | p50 ms | p99 ms | CPU µs/req | req/s vs bare | p99 vs bare | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 On this shared 2-core VM, full runs a few minutes apart gave the no-plugin route between 0.67× and 0.99×
 the bare proxy (the bare proxy itself moved between 6 400 and 8 700 req/s): compare several runs, not one
-number. A shorter A/B with only two gateways pinned to the same core (\`bash\` loop of wrk runs) showed
-the gateway with 100 000 keys at the same throughput as with one key.
+number.
+
+## Route table size
+
+Gateways started on data files with ${FEW_ROUTES} and ${MANY_ROUTES.toLocaleString('en')} routes (no plugins, access log off; the first is the
+access-log-off gateway above, which also holds its no-plugin route): a third each
+of exact hosts, wildcard hosts (\`*.w<i>.routes.bench\`) and path prefixes on one host (\`paths.routes.bench/p<i>\`).
+Each request hits the binding the router tries last of its kind (the wildcard with the shortest suffix, the
+shortest path prefix), the table's worst case.
+
+| scenario | req/s | p50 ms | p99 ms | CPU µs/req | req/s vs bare | vs ${FEW_ROUTES} routes | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${routeRows.join('\n')}
+
+| | ${FEW_ROUTES} routes | ${MANY_ROUTES.toLocaleString('en')} routes |
+|---|---:|---:|
+| start-up (spawn to listening) | ${fewRoutes.startMs.toFixed(0)} ms | ${manyRoutes.startMs.toFixed(0)} ms |
+| RSS before the load | ${rssFewRoutes.toFixed(0)} MiB | ${rssManyRoutes.toFixed(0)} MiB |
 
 ## Client credentials service
 
@@ -118,8 +219,8 @@ introspection, against jose's raw signing rate measured in the same run (a proce
 signing with as many signatures in flight as the load has connections, WebCrypto using the thread pool
 like the gateway). Target: ≥ 0.5× the raw rate, so that HTTP and credential checks do not dominate.
 
-| endpoint | req/s | p50 ms | p99 ms | jose raw sign/s | vs raw | errors |
-|---|---:|---:|---:|---:|---:|---:|
+| endpoint | req/s | p50 ms | p99 ms | CPU µs/req | jose raw sign/s | vs raw | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${oauthRows.join('\n')}
 
 ## JWT verifier
@@ -128,37 +229,42 @@ Routes with \`jwt-verifier\` (gateway tokens, a required scope) with and without
 Targets: with the cache ≥ 0.85× the no-plugin route; without it, compared with jose's raw verification
 rate for the same token in the same run.
 
-| scenario | req/s | p50 ms | p99 ms | compared with | errors |
-|---|---:|---:|---:|---|---:|
+| scenario | req/s | p50 ms | p99 ms | CPU µs/req | compared with | errors |
+|---|---:|---:|---:|---:|---|---:|
 ${jwtRows.join('\n')}
 
-## OAuth2 introspection
+## OAuth2 routes and introspection
 
 A route with \`oauth2-introspection\` (Kyma's \`read\` rule) whose token's introspection response is
 cached in the runtime state store (embedded LMDB here): each request reads the cached response and checks
-it again. The identity provider is the gateway's own \`oauth2\` route. Target: ≥ 0.85× the no-plugin route.
+it again. The identity provider is the gateway's own \`oauth2\` route, itself measured with the same opaque
+token (looked up in the state store on every request). Target: ≥ 0.85× the no-plugin route.
 
-| scenario | req/s | p50 ms | p99 ms | compared with | errors |
-|---|---:|---:|---:|---|---:|
-${introspectionRow}
+| scenario | req/s | p50 ms | p99 ms | CPU µs/req | compared with | errors |
+|---|---:|---:|---:|---:|---|---:|
+${tokenRouteRows.join('\n')}
 
 ## API keys at scale
 
-| | gateway with a few keys | gateway with ${MANY.toLocaleString('en')} keys |
+| | gateway with a few keys | gateway with ${MANY_KEYS.toLocaleString('en')} keys |
 |---|---:|---:|
 | start-up (spawn to listening) | ${gateway.startMs.toFixed(0)} ms | ${many.startMs.toFixed(0)} ms |
 | RSS before the load | ${rssFew.toFixed(0)} MiB | ${rssMany.toFixed(0)} MiB |
 
-Keys are looked up in a \`Map\` (O(1)); ${MANY.toLocaleString('en')} keys cost about ${(rssMany - rssFew).toFixed(0)} MiB of memory
-(${((rssMany - rssFew) * 1024 * 1024 / MANY).toFixed(0)} bytes per key, the stored entity plus its index entry). The API-key
+Keys are looked up in a \`Map\` (O(1)); ${MANY_KEYS.toLocaleString('en')} keys cost about ${(rssMany - rssFew).toFixed(0)} MiB of memory
+(${((rssMany - rssFew) * 1024 * 1024 / MANY_KEYS).toFixed(0)} bytes per key, the stored entity plus its index entry). The API-key
 target is ≥ 0.9× the requests/s of the same route without the plugin.
 
 Run it yourself: \`npm run bench\` (installs nothing; uses \`wrk\` when present — \`apt-get install -y wrk\` —
-and autocannon otherwise). \`BENCH_DURATION=30 npm run bench\` for longer runs.
+and autocannon otherwise; nginx when \`/usr/sbin/nginx\` exists). \`BENCH_DURATION=30 npm run bench\` for longer runs.
 `;
-  const scaling = process.env.BENCH_SCALING === '0' ? '' : await measureScaling(upstreamUrl);
-  writeFileSync(join(ROOT, 'docs/benchmarks.md'), doc + scaling);
-  process.stdout.write('\nwritten to docs/benchmarks.md\n');
+  const scaling = SMOKE || process.env.BENCH_SCALING === '0' ? '' : await measureScaling(upstreamUrl);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, 'benchmarks.md'), doc + scaling);
+  writeFileSync(join(OUT_DIR, 'benchmarks.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(OUT_DIR, 'benchmarks.svg'), chartSvg(chartRows, `${settings}; ${machine}; ${pinning}`));
+  await nginx?.stop();
+  process.stdout.write(`\nwritten to ${join(OUT_DIR, 'benchmarks.md')}, benchmarks.json and benchmarks.svg\n`);
 }
 
 main()

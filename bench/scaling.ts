@@ -15,19 +15,19 @@ export async function measureScaling(upstreamUrl: string): Promise<string> {
   for (const workers of [1, 2]) {
     const gateway = await startGateway('warn', { workers, pinned: false });
     const headers = await SCENARIOS[0]!.setup(adminClient(gateway.admin), upstreamUrl);
-    targets.push({ name: `gateway, ${workers} worker${workers > 1 ? 's' : ''}`, url: `${gateway.proxy}/`, headers, pinned: false });
+    targets.push({ name: `gateway, ${workers} worker${workers > 1 ? 's' : ''}`, url: `${gateway.proxy}/`, headers, pinned: false, pid: gateway.pid });
   }
   const nginx = hasNginx();
   if (nginx) {
     for (const workers of [1, 2]) {
       const running = await startNginx(upstreamUrl, workers);
       children.push(running.child);
-      targets.push({ name: `nginx, ${workers} worker process${workers > 1 ? 'es' : ''}`, url: `${running.url}/`, headers: {}, pinned: false });
+      targets.push({ name: `nginx, ${workers} worker process${workers > 1 ? 'es' : ''}`, url: `${running.url}/`, headers: {}, pinned: false, pid: running.child.pid });
     }
   }
   const results = await measureAll(targets);
   const rate = (name: string) => results.find((r) => r.name.startsWith(name))?.requestsPerSecond ?? NaN;
-  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`);
+  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${Number.isFinite(r.cpuUsPerRequest) ? r.cpuUsPerRequest.toFixed(0) : '—'} | ${r.errors} |`);
   const gatewayScaling = rate('gateway, 2') / rate('gateway, 1');
   const ratios = [
     `- gateway 2 workers / 1 worker: **${gatewayScaling.toFixed(2)}×**`,
@@ -44,8 +44,8 @@ The no-plugin route (access log off) with \`workers: 1\` and \`workers: 2\`, bes
 run, median of ${ROUNDS} interleaved rounds, **nothing pinned** on ${cpus().length} cores: wrk and the upstream
 compete with the proxy for the same cores, so a second worker cannot double throughput here.
 
-| proxy | req/s | p50 ms | p99 ms | errors |
-|---|---:|---:|---:|---:|
+| proxy | req/s | p50 ms | p99 ms | CPU µs/req (all its processes) | errors |
+|---|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 ${ratios.join('\n')}

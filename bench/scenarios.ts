@@ -50,6 +50,17 @@ export const SCENARIOS: Scenario[] = [
       return { host: 'apikeys.bench', authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64') };
     },
   },
+  {
+    name: 'gateway: route + ip-restriction',
+    async setup(admin, upstreamUrl) {
+      // A realistic list: a few partner ranges of both families, the load generator's address among them.
+      await mustCreate(admin, '/api/routes', route('bench-ip', 'ip.bench', upstreamUrl, [{ plugin: 'ip-restriction', config: {
+        allow: ['203.0.113.0/24', '198.51.100.0/24', '10.0.0.0/8', '192.168.0.0/16', '2001:db8::/32', '127.0.0.0/8'],
+        deny: ['203.0.113.66', '10.1.2.3', '2001:db8::66'],
+      } }]));
+      return { host: 'ip.bench' };
+    },
+  },
 ];
 
 /** A data file with `count` API keys and the API-key route, written directly (as a restore would). */
