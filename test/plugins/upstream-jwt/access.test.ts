@@ -124,4 +124,15 @@ describe('Plugin: upstream-jwt (access)', () => {
     assert.equal(upstream.received.length, before, 'the request was not forwarded');
     assert.ok(gw.logs.some((l) => l.level === 50 && l.keyPairId === 'broken-pair' && /upstream JWT could not be signed/.test(l.msg)));
   });
+
+  it('a global instance signs on every route, with the matched route\'s id as audience', async () => {
+    const global = (await gw.admin('GET', '/api/global-config')).json();
+    const updated = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [...global.plugins, { plugin: 'upstream-jwt', config: { keyPair: 'ed-pair' } }] });
+    assert.equal(updated.status, 200, updated.text);
+    await createRoute(gw, route('plain-global', upstream.url, { frontend: { domains: ['global.test'] } }));
+    const res = await gw.proxy('/', { host: 'global.test' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().payload.aud, 'plain-global');
+    assert.equal(res.json().protectedHeader.kid, edKid);
+  });
 });
