@@ -120,6 +120,8 @@ export class RequestTimeoutError extends GatewayError { constructor() { super(40
 // ── proxy errors ─────────────────────────────────────────────────────────────
 export class NoRouteError extends GatewayError { constructor() { super(404, 'no_route', 'No route matches this request'); } }
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
+/** `upstream-jwt`: the route's signing key is missing or unusable, so the request is refused rather than forwarded without its token (fail closed). */
+export class UpstreamTokenUnavailableError extends GatewayError { constructor() { super(502, 'bad_gateway', 'The gateway could not sign the token this route sends upstream; see the gateway logs'); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 /** A `mode: "authorizer"` route has no backend: its requests are served by the ingress that asks the authorizer listener. */
 export class AuthorizerOnlyRouteError extends GatewayError { constructor(routeId: string) { super(421, 'misdirected_request', `Route ${routeId} has no backend: it only answers an ingress's authorization requests on the authorizer listener`); } }

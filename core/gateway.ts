@@ -15,6 +15,7 @@ import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, 
 import { ConfigError, type BootConfig } from './config/boot-config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
+import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './http/upstream-tls.js';
 import type { ErrorDetail } from './errors.js';
 import { createStores, type Stores } from './state/index.js';
 import type { Store } from './config/store.js';
@@ -185,6 +186,13 @@ export class Gateway {
     });
     // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
     entities.addHooks(ROUTES, pluginSecretHooks(catalog));
+    // Upstream TLS: PEM and files checked, inline private keys kept on updates and never shown.
+    entities.addHooks(ROUTES, {
+      check: (route, ctx) => routeTlsProblems(keepStoredKeys(route, ctx.previous)),
+      prepare: (route, ctx) => keepStoredKeys(route, ctx.previous),
+      present: (route) => withoutInlineKeys(route),
+      export: (route, options) => (options.includePrivateKeys ? route : withoutInlineKeys(route)),
+    });
     entities.addHooks(GLOBAL_CONFIG, pluginSecretHooks(catalog));
 
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));

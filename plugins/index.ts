@@ -8,6 +8,7 @@ import { jwtVerifierPlugin } from './jwt-verifier/index.js';
 import { oauth2Plugin } from './oauth2/index.js';
 import { ipRestrictionPlugin } from './ip-restriction/index.js';
 import { oauth2IntrospectionPlugin } from './oauth2-introspection/index.js';
+import { upstreamJwtPlugin } from './upstream-jwt/index.js';
 import { accessRequestsModule } from './access-requests/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, oauth2IntrospectionPlugin, ipRestrictionPlugin, accessRequestsModule];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, oauth2IntrospectionPlugin, ipRestrictionPlugin, upstreamJwtPlugin, accessRequestsModule];

@@ -92,7 +92,7 @@ export class State {
       if (!authorizerOnly) {
         if (!backend) throw new Error('a route in proxy mode needs a backend');
         const connectMs = backend.timeouts?.connectMs ?? 5_000;
-        targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs));
+        targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs, t.tls ?? backend.tls));
       }
       pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false });
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { compileValidator, DATE_TIME_MAX_LENGTH, type Validator } from './schema.js';
+import { UpstreamTlsSchema } from '../http/upstream-tls.js';
 
 /** A real date-time (RFC 3339, calendar checked by the format registered in schema.ts). */
 export const DateTime = (options: { description?: string } = {}) => Type.String({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH, ...options });
@@ -39,6 +40,8 @@ const METHOD_PATTERN = '^[A-Z]+$';
 export const TargetSchema = Type.Object({
   url: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2000, description: 'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.' }),
   weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of the traffic (weighted round robin).' }),
+  // optional: data files written before this field existed must still load
+  tls: Type.Optional(Type.Object(UpstreamTlsSchema.properties, { additionalProperties: false, description: 'TLS to this target, replacing the route\'s `backend.tls` as a whole.' })),
 }, { additionalProperties: false });
 
 export const RouteSchema = Type.Object({
@@ -62,6 +65,7 @@ export const RouteSchema = Type.Object({
   backend: Type.Optional(Type.Object({
     targets: Type.Array(TargetSchema, { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
     rewriteHost: Type.Boolean({ default: true, description: "Send the target's host as `Host` (otherwise the client's)." }),
+    tls: Type.Optional(UpstreamTlsSchema),
     timeouts: Type.Object({
       connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5_000, description: 'Time to open a connection.' }),
       headersMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time until the response headers arrive.' }),

@@ -1,9 +1,10 @@
 /**
- * Upstream connections: one undici Pool per (origin, connect timeout), kept alive and shared by
- * every route that targets it; pools no route uses any more are closed after each recompile.
+ * Upstream connections: one undici Pool per (origin, connect timeout, TLS settings), kept alive and
+ * shared by every route that targets it; pools no route uses any more are closed after each recompile.
  */
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
+import { tlsConnectOptions, tlsPoolKey, type UpstreamTls } from './upstream-tls.js';
 
 export interface UpstreamTarget {
   /** Origin, e.g. `http://127.0.0.1:3000`. */
@@ -55,14 +56,19 @@ export class UpstreamPools {
     this.#log = log;
   }
 
-  /** A target for `url`, reusing the pool for its origin and connect timeout. */
-  target(url: string, weight: number, connectMs: number): UpstreamTarget {
+  /**
+   * A target for `url`, reusing the pool for its origin, connect timeout and TLS settings (files are
+   * read here, at compile time; a file that cannot be read throws and the route answers 503).
+   */
+  target(url: string, weight: number, connectMs: number, tls?: UpstreamTls): UpstreamTarget {
     const parsed = parseTarget(url);
-    const key = `${parsed.origin}|${connectMs}`;
+    const tlsOptions = tls && parsed.origin.startsWith('https:') ? tlsConnectOptions(tls) : null;
+    // The key holds a digest of the TLS material, never the material itself.
+    const key = `${parsed.origin}|${connectMs}|${tlsPoolKey(tlsOptions)}`;
     let pool = this.#pools.get(key);
     if (!pool) {
       pool = new Pool(parsed.origin, {
-        connect: { timeout: connectMs },
+        connect: { timeout: connectMs, ...tlsOptions },
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 60_000,
         // Sized generously: the limit of concurrency is the client, not the gateway.
