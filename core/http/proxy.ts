@@ -97,11 +97,19 @@ export class ProxyHandler {
     }
     // A route without request steps goes straight upstream: no extra promise on the common path.
     if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0) return this.#forward(ctx, ctx.route!);
-    return this.#runPipeline(ctx, pipeline);
+    // Synchronous plugin steps (an API key, a cached token) cost no promise of their own.
+    let pending: void | Promise<void>;
+    try {
+      pending = runRequestSteps(ctx, pipeline);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (pending) return this.#forwardAfter(pending, ctx);
+    return ctx.handled ? Promise.resolve() : this.#forward(ctx, ctx.route!);
   }
 
-  async #runPipeline(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
-    await runRequestSteps(ctx, pipeline);
+  async #forwardAfter(pending: Promise<void>, ctx: RequestContext): Promise<void> {
+    await pending;
     if (!ctx.handled) await this.#forward(ctx, ctx.route!);
   }
 

@@ -140,11 +140,27 @@ async function continueAsync(pending: Promise<void>, steps: RequestSteps, at: nu
   if (ctx.handled) ctx.decidedBy ??= steps.owners[Math.min(i, steps.length) - 1] ?? null;
 }
 
-/** preRoute, validateAccess, transformRequest, until a step answers the request itself. */
-export async function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): Promise<void> {
-  // Synchronous steps return undefined: awaiting only real promises saves a microtask each.
-  let pending: void | Promise<void>;
-  if (pipeline.preRoute.length > 0 && (pending = runSteps(pipeline.preRoute, ctx))) await pending;
-  if (pipeline.validateAccess.length > 0 && !ctx.handled && (pending = runSteps(pipeline.validateAccess, ctx))) await pending;
-  if (pipeline.transformRequest.length > 0 && !ctx.handled && (pending = runSteps(pipeline.transformRequest, ctx))) await pending;
+const STAGES = ['preRoute', 'validateAccess', 'transformRequest'] as const;
+
+/**
+ * preRoute, validateAccess, transformRequest, until a step answers the request itself. Returns
+ * undefined when every step was synchronous (no promise at all on that path), else a promise.
+ */
+export function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): void | Promise<void> {
+  for (let stage = 0; stage < STAGES.length; stage++) {
+    const steps = pipeline[STAGES[stage]!];
+    if (steps.length === 0 || ctx.handled) continue;
+    const pending = runSteps(steps, ctx);
+    if (pending) return continueStages(pending, ctx, pipeline, stage + 1);
+  }
+}
+
+async function continueStages(pending: Promise<void>, ctx: RequestContext, pipeline: Pipeline, from: number): Promise<void> {
+  await pending;
+  for (let stage = from; stage < STAGES.length; stage++) {
+    const steps = pipeline[STAGES[stage]!];
+    if (steps.length === 0 || ctx.handled) continue;
+    const next = runSteps(steps, ctx);
+    if (next) await next;
+  }
 }

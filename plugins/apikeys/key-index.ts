@@ -22,22 +22,71 @@ export interface IndexedKey {
 
 const NONE: ReadonlySet<string> = new Set();
 
-export function indexKey(key: ApiKey): IndexedKey {
-  // Most keys name a route or two and no tag: empty sets are shared, not one per key.
+/** The routes and tags a key is authorized for, with its scopes as sent upstream. */
+interface Grants {
+  readonly routes: ReadonlySet<string>;
+  readonly tags: ReadonlySet<string>;
+  readonly scopes: string;
+}
+
+/**
+ * Grants shared by every key with the same authorizations and scopes: with 100 000 keys most
+ * name the same route or two, and a Set per key would be most of the index's memory.
+ */
+export class GrantsInterner {
+  readonly #shared = new Map<string, Grants>();
+
+  grantsOf(key: ApiKey): Grants {
+    const entities = key.authorizedEntities ?? [];
+    const scopes = key.scopes ?? [];
+    // \n appears in neither route ids, tags nor scopes (their patterns refuse controls).
+    const id = `${entities.join('\n')}\n\n${scopes.join('\n')}`;
+    let grants = this.#shared.get(id);
+    if (grants === undefined) {
+      grants = computeGrants(entities, scopes);
+      this.#shared.set(id, grants);
+    }
+    return grants;
+  }
+
+  clear(): void { this.#shared.clear(); }
+}
+
+function computeGrants(entities: readonly string[], scopes: readonly string[]): Grants {
+  // Most keys name a route or two and no tag: empty sets are shared.
   let routes: Set<string> | null = null;
   let tags: Set<string> | null = null;
-  for (const entity of key.authorizedEntities ?? []) {
+  for (const entity of entities) {
     if (entity.startsWith('tag:')) (tags ??= new Set()).add(entity.slice(4));
     else (routes ??= new Set()).add(entity);
   }
-  return {
-    key,
-    secret: secretVerifier(key.clientSecretHash),
-    validUntil: key.validUntil ? Date.parse(key.validUntil) : Number.POSITIVE_INFINITY,
-    routes: routes ?? NONE,
-    tags: tags ?? NONE,
-    scopes: key.scopes && key.scopes.length > 0 ? key.scopes.join(' ') : '',
-  };
+  return { routes: routes ?? NONE, tags: tags ?? NONE, scopes: scopes.length > 0 ? scopes.join(' ') : '' };
+}
+
+/**
+ * One key as the hot path sees it. The secret verifier is decoded on first use: with 100 000 keys
+ * loaded, only the keys that call pay for it (memory and start-up time).
+ */
+class IndexedApiKey implements IndexedKey {
+  readonly key: ApiKey;
+  readonly validUntil: number;
+  readonly #grants: Grants;
+  #secret: SecretVerifier | null = null;
+
+  constructor(key: ApiKey, grants: Grants) {
+    this.key = key;
+    this.validUntil = key.validUntil ? Date.parse(key.validUntil) : Number.POSITIVE_INFINITY;
+    this.#grants = grants;
+  }
+
+  get secret(): SecretVerifier { return (this.#secret ??= secretVerifier(this.key.clientSecretHash)); }
+  get routes(): ReadonlySet<string> { return this.#grants.routes; }
+  get tags(): ReadonlySet<string> { return this.#grants.tags; }
+  get scopes(): string { return this.#grants.scopes; }
+}
+
+export function indexKey(key: ApiKey, interner: GrantsInterner = new GrantsInterner()): IndexedKey {
+  return new IndexedApiKey(key, interner.grantsOf(key));
 }
 
 /** Whether the key may call a route with this id and these tags. */
@@ -53,6 +102,7 @@ export class ApiKeyIndex implements ClientDirectory {
   readonly #keys = new Map<string, IndexedKey>();
   readonly #listeners = new Set<(clientId: string) => void>();
   readonly #store: Store;
+  readonly #grants = new GrantsInterner();
   #unsubscribe: (() => void) | null = null;
 
   constructor(@inject(STORE) store: Store) {
@@ -88,7 +138,7 @@ export class ApiKeyIndex implements ClientDirectory {
       if (event.kind !== APIKEYS) return;
       const key = this.#store.get(APIKEYS, event.id) as ApiKey | undefined;
       if (event.op === 'delete' || !key) this.#keys.delete(event.id);
-      else this.#keys.set(event.id, indexKey(key));
+      else this.#keys.set(event.id, indexKey(key, this.#grants));
       this.#notify(event.id);
     });
   }
@@ -103,6 +153,7 @@ export class ApiKeyIndex implements ClientDirectory {
 
   #reload(): void {
     this.#keys.clear();
-    for (const key of this.#store.list(APIKEYS) as ApiKey[]) this.#keys.set(key.clientId, indexKey(key));
+    this.#grants.clear();
+    for (const key of this.#store.list(APIKEYS) as ApiKey[]) this.#keys.set(key.clientId, indexKey(key, this.#grants));
   }
 }

@@ -29,9 +29,12 @@ declare module '../../core/plugin-api.js' {
 
 interface CacheEntry {
   payload: JWTPayload;
-  verifierIndex: number;
+  /** The compiled verifier that checked it: an edited verifier (new keys, new rules) checks again. */
+  verifier: CompiledVerifier;
   /** Signed by a gateway key pair and naming a client: the client's standing is checked on every use. */
   gatewayClient: boolean;
+  /** The claims-to-headers values, computed on first use. */
+  claimHeaders?: ReadonlyArray<readonly [string, string]>;
   resigned?: { token: string; until: number };
 }
 
@@ -79,12 +82,15 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     const standing = { clients: this.#clients, revocations };
     const inline = config.verifier ? registry.compile(config.verifier, 'inline verifier') : null;
     // Stored verifiers are looked up at request time through the registry (a cheap version check),
-    // so editing a verifier takes effect without recompiling routes.
+    // so editing a verifier takes effect without recompiling routes. One array reused by every
+    // request: it is read only before the first await.
+    const current: CompiledVerifier[] = [];
     const verifiers = (): CompiledVerifier[] => {
-      const list: CompiledVerifier[] = [];
-      for (const id of config.verifiers) { const v = registry.get(id); if (v) list.push(v); }
-      if (inline) list.push(inline);
-      return list;
+      let n = 0;
+      for (const id of config.verifiers) { const v = registry.get(id); if (v) current[n++] = v; }
+      if (inline) current[n++] = inline;
+      current.length = n;
+      return current;
     };
     const policy = compileAccessPolicy(config.rules, { caseSensitive: scope.caseSensitive, scopeStrategy: config.scopeStrategy, scopeClaim: config.scopeClaim, realm: config.realm });
     const challenge = bearerChallenge(config.realm);
@@ -92,35 +98,53 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     const upstream = config.upstream;
     const mapped = Object.entries(upstream.claimsToHeaders).map(([claim, header]) => [claim, header.toLowerCase()] as const);
     const reSign = upstream.reSign;
+    const reSignHeader = reSign.header.toLowerCase();
 
     const entries = new WeakMap<RequestContext, CacheEntry>();
     const invalidToken = (reason: string) => new InvalidBearerTokenError(reason, config.realm);
 
-    async function verify(ctx: RequestContext): Promise<void> {
+    /**
+     * Synchronous when the token is in the cache (a SHA-256 and a Map lookup, no decoding, no
+     * promise); a promise only when its signature must be checked.
+     */
+    function verify(ctx: RequestContext): void | Promise<void> {
       const candidates = verifiers();
       let token: string | null = null;
-      let chosen = -1;
+      let chosen: CompiledVerifier | null = null;
+      let cacheKey = '';
+      let entry: CacheEntry | undefined;
       for (let i = 0; i < candidates.length; i++) {
-        const found = candidates[i]!.extract(ctx);
+        const candidate = candidates[i]!;
+        const found = candidate.extract(ctx);
         if (found === null) continue;
-        token ??= found;
-        if (found === token && candidates[i]!.accepts(found)) { chosen = i; break; }
+        if (token === null) {
+          token = found;
+          if (cache) entry = cache.get(cacheKey = VerifiedTokenCache.keyOf(token));
+        }
+        if (found !== token) continue;
+        // A cached payload is this very token decoded: its issuer needs no second parse.
+        if (entry !== undefined ? entry.verifier === candidate || candidate.acceptsIssuer(entry.payload.iss) : candidate.accepts(found)) { chosen = candidate; break; }
       }
       if (token === null) throw new UnauthorizedError('A bearer token is required', challenge);
-      if (chosen === -1) throw invalidToken('The token issuer is not trusted');
-      const cacheKey = cache ? VerifiedTokenCache.keyOf(token) : '';
-      let entry = cache?.get(cacheKey);
-      if (!entry || entry.verifierIndex !== chosen) {
-        let verified;
-        try {
-          verified = await candidates[chosen]!.verify(token);
-        } catch (error) {
-          if (error instanceof InvalidTokenError) throw invalidToken(error.message);
-          throw error;
-        }
-        entry = { payload: verified.payload, verifierIndex: chosen, gatewayClient: verified.gatewayKey && verified.payload.client_id !== undefined };
-        cache?.set(cacheKey, entry, verified.validUntil);
+      if (chosen === null) throw invalidToken('The token issuer is not trusted');
+      if (entry === undefined || entry.verifier !== chosen) return verifyAndAdmit(ctx, chosen, token, cacheKey);
+      admit(ctx, entry, token, chosen.source);
+    }
+
+    async function verifyAndAdmit(ctx: RequestContext, verifier: CompiledVerifier, token: string, cacheKey: string): Promise<void> {
+      let verified;
+      try {
+        verified = await verifier.verify(token);
+      } catch (error) {
+        if (error instanceof InvalidTokenError) throw invalidToken(error.message);
+        throw error;
       }
+      const entry: CacheEntry = { payload: verified.payload, verifier, gatewayClient: verified.gatewayKey && verified.payload.client_id !== undefined };
+      cache?.set(cacheKey, entry, verified.validUntil);
+      admit(ctx, entry, token, verifier.source);
+    }
+
+    function admit(ctx: RequestContext, entry: CacheEntry, token: string, source: TokenSource): void {
       // Checked on every request, cached or not (Map lookups): a disabled, deleted or cut-off
       // client, or a revoked token, is refused from the next request on.
       if (entry.gatewayClient) {
@@ -130,15 +154,31 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
         throw invalidToken('The token has been revoked');
       }
       policy.check(ctx.method, ctx.routePath, entry.payload);
-      ctx.attrs.jwt = { token, payload: entry.payload, source: candidates[chosen]!.source };
-      entries.set(ctx, entry);
+      ctx.attrs.jwt = { token, payload: entry.payload, source };
+      if (upstream.strategy === 're-sign' || upstream.strategy === 'claims-to-headers') entries.set(ctx, entry);
       const who = entry.payload.sub ?? entry.payload.client_id;
       if (typeof who === 'string') ctx.consumer = who;
     }
 
-    async function resign(entry: CacheEntry): Promise<string> {
+    /** The headers a payload maps to, computed once per verified token. */
+    function claimHeaders(payload: JWTPayload): Array<readonly [string, string]> {
+      const out: Array<readonly [string, string]> = [];
+      for (const [claim, header] of mapped) {
+        const value = claimOf(payload, claim);
+        if (value === undefined) continue;
+        out.push([header, typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value)]);
+      }
+      return out;
+    }
+
+    /** The re-signed token, from the entry while it has more than 5 s to live (no promise then). */
+    function resign(entry: CacheEntry): string | Promise<string> {
       const now = Date.now();
       if (entry.resigned && entry.resigned.until - 5_000 > now) return entry.resigned.token;
+      return signAgain(entry, now);
+    }
+
+    async function signAgain(entry: CacheEntry, now: number): Promise<string> {
       const original = entry.payload;
       const seconds = Math.floor(now / 1000);
       const exp = Math.min(seconds + reSign.expirationSeconds, typeof original.exp === 'number' ? original.exp : Number.POSITIVE_INFINITY);
@@ -154,9 +194,9 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
 
     return {
       validateAccess: verify,
-      async transformRequest(ctx) {
+      transformRequest(ctx: RequestContext): void | Promise<void> {
         const headers = ctx.upstreamHeaders;
-        for (const [, header] of mapped) delete headers[header]; // never trust the client's versions
+        for (let i = 0; i < mapped.length; i++) delete headers[mapped[i]![1]]; // never trust the client's versions
         const jwt = ctx.attrs.jwt;
         if (!jwt) return;
         switch (upstream.strategy) {
@@ -165,17 +205,18 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
           case 'strip':
             removeToken(ctx, jwt.source);
             return;
-          case 'claims-to-headers':
-            for (const [claim, header] of mapped) {
-              const value = claimOf(jwt.payload, claim);
-              if (value === undefined) continue;
-              headers[header] = typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value);
-            }
+          case 'claims-to-headers': {
+            const entry = entries.get(ctx);
+            const values = entry ? (entry.claimHeaders ??= claimHeaders(entry.payload)) : claimHeaders(jwt.payload);
+            for (let i = 0; i < values.length; i++) headers[values[i]![0]] = values[i]![1];
             return;
+          }
           case 're-sign': {
             const entry = entries.get(ctx)!;
             removeToken(ctx, jwt.source);
-            headers[reSign.header.toLowerCase()] = `Bearer ${await resign(entry)}`;
+            const token = resign(entry);
+            if (typeof token === 'string') headers[reSignHeader] = `Bearer ${token}`;
+            else return token.then((signed) => { headers[reSignHeader] = `Bearer ${signed}`; });
           }
         }
       },

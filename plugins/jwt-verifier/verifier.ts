@@ -64,11 +64,15 @@ export class CompiledVerifier {
   accepts(token: string): boolean {
     if (!this.issuers) return true;
     try {
-      const iss = decodeJwt(token).iss;
-      return typeof iss === 'string' && this.issuers.has(iss);
+      return this.acceptsIssuer(decodeJwt(token).iss);
     } catch {
       return false;
     }
+  }
+
+  /** `accepts` for a token already decoded. */
+  acceptsIssuer(iss: unknown): boolean {
+    return !this.issuers || (typeof iss === 'string' && this.issuers.has(iss));
   }
 
   async verify(token: string): Promise<VerifiedToken> {

@@ -159,6 +159,30 @@ describe('Plugin: apikeys (access)', () => {
     assert.equal((await gw.proxy('/', { headers: basic('secretOnly', SECRET) })).status, 401);
   });
 
+  it('refuses the old secret and accepts the new one on the next request after a secret change', async () => {
+    assert.equal((await key('rotating')).status, 201);
+    assert.equal((await gw.proxy('/', { headers: basic('rotating', SECRET) })).status, 200);
+    const current = (await gw.admin('GET', '/api/apikeys/rotating')).json();
+    const next = 'a-brand-new-secret-9876543210';
+    assert.equal((await gw.admin('PUT', '/api/apikeys/rotating', { ...current, clientSecret: next })).status, 200);
+    assert.equal((await gw.proxy('/', { headers: basic('rotating', SECRET) })).status, 401);
+    assert.equal((await gw.proxy('/', { headers: basic('rotating', next) })).status, 200);
+  });
+
+  it('keeps the authorizations of keys that share them when one of them changes', async () => {
+    assert.equal((await key('sharedA')).status, 201);
+    assert.equal((await key('sharedB')).status, 201);
+    const current = (await gw.admin('GET', '/api/apikeys/sharedA')).json();
+    assert.equal((await gw.admin('PUT', '/api/apikeys/sharedA', { ...current, authorizedEntities: ['other'], scopes: ['admin'] })).status, 200);
+    assert.equal((await gw.proxy('/', { headers: basic('sharedA', SECRET) })).status, 403);
+    const b = await gw.proxy('/', { headers: basic('sharedB', SECRET) });
+    assert.equal(b.status, 200);
+    assert.equal(b.json().headers['x-consumer-scopes'], 'read write');
+    const a = await gw.proxy('/', { headers: { ...basic('sharedA', SECRET), host: 'other.test' } });
+    assert.equal(a.status, 200);
+    assert.equal(a.json().headers['x-consumer-scopes'], 'admin');
+  });
+
   it('records the consumer in the access log, never the secret', async () => {
     await gw.proxy('/', { headers: { ...basic('good', SECRET), 'x-request-id': 'apikey-log' } });
     const line = gw.logs.find((l) => l.requestId === 'apikey-log');
