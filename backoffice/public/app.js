@@ -248,7 +248,7 @@ async function routeEditor(id) {
   const writeOnlyActions = (/** @type {string} */ path) => (storedSecret(path)
     ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
     : null);
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, optionalObjects: ['/backend/tls', '/backend/targets/*/tls'], newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
 }
 
 /**

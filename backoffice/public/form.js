@@ -41,7 +41,7 @@ import { h, nextId } from './dom.js';
  *   field that holds a stored value (e.g. a rotate button)
  * @property {(path: string) => boolean} [replaceableSecret] whether a stored write-only secret at this path
  *   may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays)
- * @property {string[]} [optionalObjects] JSON paths of optional objects drawn behind a "Set …" checkbox:
+ * @property {string[]} [optionalObjects] JSON paths (a `*` segment: any list index) of optional objects drawn behind a "Set …" checkbox:
  *   unchecked, the object is not sent (its fields' defaults would otherwise make a half-filled object)
  */
 /** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
@@ -210,7 +210,7 @@ function build(schema, value, path, key, required, options) {
   const absentWhenEmpty = !required && schema.default === undefined;
   switch (kindOf(schema, key)) {
     case 'object':
-      if (!required && (options.optionalObjects ?? []).includes(path)) return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
+      if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path))) return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
       return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
     case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, absentWhenEmpty, options);
     case 'enum': {
@@ -549,4 +549,18 @@ function buildPluginInstance(_schema, value, path, options) {
       holder),
     read: () => ({ plugin: select.value, enabled: enabled.checked, include: lines(include), exclude: lines(exclude), config: config.read() ?? {} }),
   };
+}
+
+/**
+ * Whether a JSON path matches an `optionalObjects` entry, where a `*` segment stands for one list
+ * index (so one entry covers the `tls` of every backend target).
+ * @param {string} pattern
+ * @param {string} path
+ * @returns {boolean}
+ */
+function pathMatches(pattern, path) {
+  if (!pattern.includes('*')) return pattern === path;
+  const parts = pattern.split('/');
+  const segments = path.split('/');
+  return parts.length === segments.length && parts.every((part, i) => (part === '*' ? /^\d+$/.test(segments[i] ?? '') : part === segments[i]));
 }

@@ -201,7 +201,7 @@ describe('Back office: access requests and authorization profiles (real Chromium
     assert.equal(elsewhere.status, 200, elsewhere.text);
     await page.locator('.facts .state-rejected').waitFor(); // the page follows the change; the open form stays
     await page.getByRole('button', { name: 'Confirm approval' }).click();
-    const alert = page.locator('.decision [role="alert"]');
+    const alert = page.locator('.decision-form [role="alert"]');
     await alert.getByText(`Cannot approve the access request "${created.id}": it is rejected`).waitFor();
     assert.equal((await gw.admin('GET', `/api/access-requests/${created.id}`)).json().state, 'rejected');
     assert.equal((await gw.admin('GET', `/api/apikeys/${encodeURIComponent(created.clientId)}`)).json().enabled, false);
