@@ -6,9 +6,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
-import { shellCommands, runShellCommands, type ShellWorld } from '../helpers/markdown-shell.js';
+import { shellCommands, runShellCommands, readmeWorld, type ShellWorld } from '../helpers/markdown-shell.js';
 
 const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 const JWT_VERIFIER_README = readFileSync(new URL('../../../plugins/jwt-verifier/README.md', import.meta.url), 'utf8');
@@ -16,12 +16,7 @@ const JWT_VERIFIER_README = readFileSync(new URL('../../../plugins/jwt-verifier/
 describe('Documented walkthroughs run as written', () => {
   let gw: TestGateway;
   let upstream: Upstream;
-  const world = (): ShellWorld => ({
-    origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
-    upstreams: { 'http://127.0.0.1:3000': upstream },
-    pastes: { password: ADMIN_PASSWORD },
-    vars: new Map(),
-  });
+  const world = (): ShellWorld => readmeWorld(gw, upstream);
 
   before(async () => { upstream = await startUpstream(echo); });
   after(async () => { await upstream.close(); });

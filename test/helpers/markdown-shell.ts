@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { send, type TestResponse } from './http.js';
 import type { Upstream } from './upstream.js';
+import { ADMIN_PASSWORD } from './gateway.js';
 
 export interface ShellCommand {
   /** 1-based line in the document where the command starts. */
@@ -37,6 +38,21 @@ export interface ShellWorld {
   /** Values for `paste-the-<what>-here` placeholders that the output does not show (the admin password). */
   pastes: Record<string, string>;
   vars: Map<string, string>;
+}
+
+/**
+ * The world every README walkthrough runs in: the documented proxy (`localhost:8080`) and admin
+ * (`127.0.0.1:9080`) origins are the test gateway's, the documented upstream (`127.0.0.1:3000`) is
+ * `upstream`, and the admin password is what the start-up output shows. `upstreams` adds stand-ins;
+ * `vars` seeds shell variables the section expects from an earlier one.
+ */
+export function readmeWorld(gw: { proxyUrl: string; adminUrl: string }, upstream: Upstream, extra: { upstreams?: Record<string, Upstream>; vars?: Map<string, string> } = {}): ShellWorld {
+  return {
+    origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
+    upstreams: { 'http://127.0.0.1:3000': upstream, ...extra.upstreams },
+    pastes: { password: ADMIN_PASSWORD },
+    vars: extra.vars ?? new Map(),
+  };
 }
 
 /** The commands of the `sh` blocks between the headings `from` (included) and `until` (excluded). */

@@ -5,9 +5,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../../helpers/gateway.js';
+import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
-import { shellCommands, runShellCommands, type ShellWorld } from '../../helpers/markdown-shell.js';
+import { shellCommands, runShellCommands, readmeWorld, type ShellWorld } from '../../helpers/markdown-shell.js';
 
 const README = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
 
@@ -25,12 +25,7 @@ describe('Plugin: access-requests (README tutorial)', () => {
   });
 
   it('every command of the portal tutorial answers as its comment says', async () => {
-    const world: ShellWorld = {
-      origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
-      upstreams: { 'http://127.0.0.1:3000': upstream },
-      pastes: { password: ADMIN_PASSWORD },
-      vars: new Map(),
-    };
+    const world: ShellWorld = readmeWorld(gw, upstream);
     await runShellCommands(shellCommands(README, { until: 'Scopes per route and method' }), world);
     const tutorial = shellCommands(README, { from: 'The API portal: access requests', until: 'Tests' });
     assert.ok(tutorial.some((c) => c.text.includes('/reject') && c.comment.startsWith('409')), 'the tutorial shows a forbidden transition');

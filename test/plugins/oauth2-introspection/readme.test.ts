@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
-import { shellCommands, runShellCommands } from '../../helpers/markdown-shell.js';
+import { shellCommands, runShellCommands, readmeWorld } from '../../helpers/markdown-shell.js';
 
 const README = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
 
@@ -31,12 +31,7 @@ describe('Plugin: oauth2-introspection (README walkthrough)', () => {
     assert.ok(commands.some((c) => c.text.includes('/oauth2/revoke')), 'the section revokes a token');
     // The gateway calls the documented origin itself: it names the test proxy (by `localhost`, as the route's domain expects).
     const proxyAsUpstream = { url: `http://localhost:${new URL(gw.proxyUrl).port}`, received: [] } as unknown as Upstream;
-    const requests = await runShellCommands(commands, {
-      origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
-      upstreams: { 'http://127.0.0.1:3000': upstream, 'http://localhost:8080': proxyAsUpstream },
-      pastes: { password: ADMIN_PASSWORD },
-      vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]),
-    });
+    const requests = await runShellCommands(commands, readmeWorld(gw, upstream, { upstreams: { 'http://localhost:8080': proxyAsUpstream }, vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }));
     assert.ok(requests >= 11, `only ${requests} requests ran`);
     const seen = upstream.received.find((r) => r.url === '/headers');
     assert.equal(seen?.headers['x-authenticated-scope'], 'read');

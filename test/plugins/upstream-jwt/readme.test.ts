@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../../helpers/upstream.js';
-import { shellCommands, runShellCommands } from '../../helpers/markdown-shell.js';
+import { shellCommands, runShellCommands, readmeWorld } from '../../helpers/markdown-shell.js';
 
 const README = readFileSync(new URL('../../../../plugins/upstream-jwt/README.md', import.meta.url), 'utf8');
 
@@ -32,12 +32,7 @@ describe('Plugin: upstream-jwt (README)', () => {
   it('every example answers as its comment says', async () => {
     const commands = shellCommands(README);
     assert.ok(commands.some((c) => c.comment.startsWith('409')) && commands.some((c) => c.comment.startsWith('400')));
-    const requests = await runShellCommands(commands, {
-      origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
-      upstreams: { 'http://127.0.0.1:3000': upstream },
-      pastes: { password: ADMIN_PASSWORD },
-      vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]),
-    });
+    const requests = await runShellCommands(commands, readmeWorld(gw, upstream, { vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }));
     assert.ok(requests >= 8, `only ${requests} requests ran`);
     assert.ok(upstream.received.length >= 2, 'the upstream verified the proxied requests');
   });
