@@ -99,8 +99,28 @@ describe('Plugin: upstream-jwt (access)', () => {
     const body = res.json();
     assert.notEqual(body.raw, forged);
     assert.equal(body.payload.sub, undefined, 'no access plugin ran: no consumer');
-    const defaultPair = (await gw.admin('GET', '/api/keypairs/portcullis-jwt-signing')).json();
-    assert.equal(body.protectedHeader.kid, defaultPair.kid, 'the default key pair signs by default');
+  });
+
+  it('without a keyPair, the upstream receives an ES256 token signed by the plugin\'s own default pair, not the gateway\'s RS256 one', async () => {
+    const pair = await gw.admin('GET', '/api/keypairs/portcullis-upstream-jwt');
+    assert.equal(pair.status, 200, 'created on the first start');
+    assert.equal(pair.json().alg, 'ES256');
+    const res = await gw.proxy('/', { host: 'open.test' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().protectedHeader.alg, 'ES256');
+    assert.equal(res.json().protectedHeader.kid, pair.json().kid);
+    assert.equal((await gw.admin('DELETE', '/api/keypairs/portcullis-upstream-jwt')).status, 409, 'a route signs with it');
+  });
+
+  it('a signing key gone from the store (deleted around the admin API) fails closed: 502 JSON, nothing forwarded', async () => {
+    assert.equal((await gw.admin('POST', '/api/keypairs', { id: 'gone-pair', name: 'Gone', alg: 'ES256' })).status, 201);
+    await createRoute(gw, route('signed-gone', upstream.url, { frontend: { domains: ['gone.test'] }, plugins: [{ plugin: 'upstream-jwt', config: { keyPair: 'gone-pair' } }] }));
+    await gw.gateway.store.delete('keypairs', 'gone-pair');
+    const before = upstream.received.length;
+    const res = await gw.proxy('/', { host: 'gone.test' });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json().error, 'bad_gateway');
+    assert.equal(upstream.received.length, before, 'the request was not forwarded');
   });
 
   it('a write naming a key pair that does not exist is refused, and a key pair in use cannot be deleted', async () => {
