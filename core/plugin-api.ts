@@ -56,4 +56,5 @@ export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, 
 export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, TOKEN_ENDPOINT_AUTH_METHODS, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type TokenEndpointAuthMethod, type RegisteredKeys } from './keys/clients.js';
 export { ClientAssertionVerifier, clientAuthProblems, importRegisteredKeys, ASSERTION_SIGNING_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionSettingsSchema, type ClientAssertionOptions, type AssertionAudience } from './keys/client-assertions.js';
 export { RemoteKeySet, discoveredJwksUri, fetchJson, JWKS_FETCHES, type ResolvedKey, type RemoteOptions, type JwksFetchCounter } from './keys/remote-keys.js';
+export { JWKS_URI_PUBLIC_ONLY, jwksUriProblem, jwksHostAllowed } from './keys/jwks-uri-guard.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

@@ -54,6 +54,9 @@ export const BootConfigSchema = Type.Object({
     token: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'A bearer token that may read `/metrics` on the admin listener (PORTCULLIS_METRICS_TOKEN): give it to Prometheus instead of the admin password. The admin credentials are accepted too.' })),
     consumers: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Label requests by consumer in `portcullis_consumer_requests_total`: the first N distinct consumers get a series each, every later one counts as `other`; 0 (default) leaves consumers out of the metrics.' }),
   }, { additionalProperties: false, default: {} }),
+  portal: Type.Object({
+    privateJwksHosts: Type.Array(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s/?#@]+$' }), { maxItems: 1000, default: [], description: 'Hosts (names or IP addresses, `*`: any) whose JWKS URLs an API token (a portal) may submit in an access request over http or at an internal address (loopback, private, link-local, unique-local). Without them such URLs are refused (400) and keys are fetched from public addresses only. The admin\'s own writes are never restricted.' }),
+  }, { additionalProperties: false, default: {} }),
   shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
   workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], { default: 1, description: 'Processes serving the proxy listener (PORTCULLIS_WORKERS); `auto`: one per core. With more than one, the admin API and back office are served once, by the primary process.' }),
 }, { additionalProperties: false });

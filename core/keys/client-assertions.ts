@@ -14,6 +14,7 @@ import type { ErrorDetail } from '../errors.js';
 import type { StateNamespace, StateStore } from '../state/state-store.js';
 import { isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type RegisteredKeys } from './clients.js';
 import { RemoteKeySet, type ResolvedKey } from './remote-keys.js';
+import { JWKS_URI_PUBLIC_ONLY } from './jwks-uri-guard.js';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -115,7 +116,7 @@ export class ClientAssertionVerifier {
   readonly #jtis: StateNamespace;
   readonly #log: Logger;
   readonly #options: ClientAssertionOptions;
-  readonly #remote = new Map<string, { uri: string; set: RemoteKeySet }>();
+  readonly #remote = new Map<string, { uri: string; publicOnly: boolean; set: RemoteKeySet }>();
   readonly #registered = new WeakMap<object, RegisteredKey[]>();
 
   constructor(deps: { clients: ClientDirectory; state: StateStore; log: Logger }, options: ClientAssertionOptions) {
@@ -170,9 +171,12 @@ export class ClientAssertionVerifier {
   async #keyFor(client: OAuthClient, kid: string | undefined): Promise<ResolvedKey | null> {
     if (client.jwksUri !== undefined) {
       let entry = this.#remote.get(client.clientId);
-      if (!entry || entry.uri !== client.jwksUri) {
+      // A URL a portal supplied is fetched from public addresses only (jwks-uri-guard.ts).
+      const publicOnly = client.metadata !== undefined && Object.hasOwn(client.metadata, JWKS_URI_PUBLIC_ONLY);
+      if (!entry || entry.uri !== client.jwksUri || entry.publicOnly !== publicOnly) {
         const uri = client.jwksUri;
-        entry = { uri, set: new RemoteKeySet(`client ${client.clientId}`, async () => uri, { cacheTtlSeconds: this.#options.jwksCacheSeconds, refetchCooldownSeconds: this.#options.jwksRefetchCooldownSeconds }, this.#log) };
+        const options = { cacheTtlSeconds: this.#options.jwksCacheSeconds, refetchCooldownSeconds: this.#options.jwksRefetchCooldownSeconds, publicAddressesOnly: publicOnly };
+        entry = { uri, publicOnly, set: new RemoteKeySet(`client ${client.clientId}`, async () => uri, options, this.#log) };
         this.#remote.set(client.clientId, entry);
       }
       return entry.set.resolve(kid);

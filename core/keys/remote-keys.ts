@@ -12,6 +12,7 @@ import { createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { request } from 'undici';
 import type { Logger } from 'pino';
 import type { FixedCounter } from '../metrics/metrics.js';
+import { nonPublicLiteral, publicOnlyDispatcher } from './jwks-uri-guard.js';
 
 /** `portcullis_jwks_fetches_total`: why a key set was fetched and how it went. */
 export type JwksFetchCounter = FixedCounter<'reason' | 'result'>;
@@ -28,11 +29,23 @@ export interface ResolvedKey {
 export interface RemoteOptions {
   cacheTtlSeconds: number;
   refetchCooldownSeconds: number;
+  /**
+   * Connect only to public addresses, checked on the address each connection resolves to (DNS
+   * rebinding included): for URLs a portal supplied (see `jwks-uri-guard.ts`).
+   */
+  publicAddressesOnly?: boolean;
 }
 
 /** GET a JSON document with a timeout and a size limit; returns it with its max-age (s), if any. */
-export async function fetchJson(url: string): Promise<{ body: unknown; maxAge: number | null }> {
-  const options = { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS } as const;
+export async function fetchJson(url: string, fetchOptions: { publicAddressesOnly?: boolean } = {}): Promise<{ body: unknown; maxAge: number | null }> {
+  if (fetchOptions.publicAddressesOnly) {
+    const literal = nonPublicLiteral(url);
+    if (literal) throw new Error(`${url} is not fetched: ${literal}`);
+  }
+  const options = {
+    method: 'GET', headers: { accept: 'application/json' }, headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS,
+    ...(fetchOptions.publicAddressesOnly ? { dispatcher: publicOnlyDispatcher() } : {}),
+  } as const;
   let res;
   try {
     res = await request(url, options);
@@ -106,7 +119,7 @@ export class RemoteKeySet {
     this.#lastFetch = Date.now();
     try {
       const url = await this.#locate();
-      const { body, maxAge } = await fetchJson(url);
+      const { body, maxAge } = await fetchJson(url, { publicAddressesOnly: this.#options.publicAddressesOnly === true });
       const keys = (body as { keys?: unknown }).keys;
       if (!Array.isArray(keys)) throw new Error(`${url} is not a JWK Set`);
       const byKid = new Map<string, ResolvedKey>();

@@ -11,8 +11,8 @@
  * module never imports the `apikeys` plugin.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { injectable } from 'tsyringe';
-import { ConflictError, EntityService, ForbiddenTransitionError, GatewayError, RevocationList, ValidationError, BadRequestError, type AdminCaller, type ErrorDetail, type StoredEntity } from '../../core/plugin-api.js';
+import { inject, injectable } from 'tsyringe';
+import { BOOT_CONFIG, ConflictError, EntityService, ForbiddenTransitionError, GatewayError, JWKS_URI_PUBLIC_ONLY, RevocationList, ValidationError, BadRequestError, jwksUriProblem, jwksHostAllowed, type AdminCaller, type BootConfig, type ErrorDetail, type StoredEntity } from '../../core/plugin-api.js';
 import { ACCESS_REQUEST_KIND, ACCESS_REQUESTS, APIKEYS, PROFILE_KIND, profileAllows, type AccessRequest, type AuditEvent, type AuthorizationProfile, type ClientAuthentication, type Quotas, type RequestState } from './entity.js';
 import { WebhookDispatcher } from './webhooks.js';
 
@@ -53,11 +53,13 @@ export class AccessRequestService {
   readonly #entities: EntityService;
   readonly #revocations: RevocationList;
   readonly #webhooks: WebhookDispatcher;
+  readonly #privateJwksHosts: readonly string[];
 
-  constructor(entities: EntityService, revocations: RevocationList, webhooks: WebhookDispatcher) {
+  constructor(entities: EntityService, revocations: RevocationList, webhooks: WebhookDispatcher, @inject(BOOT_CONFIG) boot: BootConfig) {
     this.#entities = entities;
     this.#revocations = revocations;
     this.#webhooks = webhooks;
+    this.#privateJwksHosts = boot.portal.privateJwksHosts;
   }
 
   /**
@@ -89,9 +91,10 @@ export class AccessRequestService {
     const problems = scopeProblems(profile, request.requestedScopes, '/requestedScopes');
     if (profile.flow === 'authorization-code' && request.redirectUris.length === 0) problems.push({ path: '/redirectUris', message: 'An authorization-code profile needs at least one redirect URI' });
     if (problems.length > 0) throw new ValidationError('Invalid access request', problems);
+    const publicKeysOnly = await this.#checkPortalJwksUri(request, caller);
 
     const clientSecret = randomBytes(32).toString('base64url');
-    const key = await this.#entities.create(APIKEYS, this.#newKey(profile, request, clientSecret));
+    const key = await this.#entities.create(APIKEYS, this.#newKey(profile, request, clientSecret, publicKeysOnly ? actor : undefined));
     const clientId = String(key.clientId);
     let stored: StoredEntity;
     try {
@@ -184,7 +187,22 @@ export class AccessRequestService {
     await this.#webhooks.enqueue(profile, request.id, type, { request, event }).catch(() => undefined);
   }
 
-  #newKey(profile: AuthorizationProfile, request: AccessRequest, clientSecret: string): Record<string, unknown> {
+  /**
+   * A JWKS URL from an API token (a portal, not the admin) must not make the gateway fetch an
+   * internal address (SSRF): refused unless https and public, or a host the operator allows
+   * (`portal.privateJwksHosts`). Returns whether the key set must then be fetched from public
+   * addresses only (the API key is marked so; checked again on every fetch, DNS rebinding included).
+   */
+  async #checkPortalJwksUri(request: AccessRequest, caller: AdminCaller): Promise<boolean> {
+    const jwksUri = request.clientAuthentication.jwksUri;
+    if (caller.kind === 'admin' || jwksUri === undefined) return false;
+    if (URL.canParse(jwksUri) && jwksHostAllowed(new URL(jwksUri), this.#privateJwksHosts)) return false;
+    const problem = await jwksUriProblem(jwksUri, this.#privateJwksHosts);
+    if (problem !== null) throw new ValidationError('Invalid access request', [{ path: '/jwksUri', message: problem }]);
+    return true;
+  }
+
+  #newKey(profile: AuthorizationProfile, request: AccessRequest, clientSecret: string, publicKeysOnlyFor?: string): Record<string, unknown> {
     const auth = request.clientAuthentication;
     // A client that signs assertions has no secret at all: apikeys refuses one beside private_key_jwt.
     const signsAssertions = auth.method === 'private_key_jwt';
@@ -196,7 +214,7 @@ export class AccessRequestService {
       authorizedEntities: [],
       scopes: [],
       tags: ['access-request'],
-      metadata: { 'access-request': request.id, 'authorization-profile': profile.id },
+      metadata: { 'access-request': request.id, 'authorization-profile': profile.id, ...(publicKeysOnlyFor === undefined ? {} : { [JWKS_URI_PUBLIC_ONLY]: publicKeysOnlyFor }) },
       grantTypes: profile.flow === 'client-credentials' ? ['client_credentials'] : ['authorization_code', 'refresh_token'],
       ...(profile.flow === 'authorization-code' ? { redirectUris: request.redirectUris } : {}),
       ...(auth.jwksUri !== undefined ? { jwksUri: auth.jwksUri } : {}),
