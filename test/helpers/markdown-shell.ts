@@ -8,7 +8,11 @@
  *   `paste-the-<what>-here` takes `<what>` from `pastes`, or else the field `<what>` of the previous
  *   JSON answer (what a reader copies from the output above);
  * - `curl … | grep -i <text>`: the answer's head or body must contain the text;
- * - `npm …` and `python3 -m http.server <port>` stand for what the test has started already.
+ * - `npm …` and `python3 -m http.server <port>` stand for what the test has started already, and so
+ *   does any command the world lists in `standIns` (the test runs its function there instead);
+ * - `openssl`, `node`, `mkdir` and `printf` (also as `NAME=$(…)`) run for real, in bash, in the
+ *   world's `cwd` (`cd <dir>` moves it and `$PWD`), with the variables given by `export`: they make
+ *   keys and certificates and sign JWTs as a reader's shell would. Each must exit 0.
  *
  * A trailing `# comment` is the expected outcome: a leading status (`# 403 …`), an error code
  * (`insufficient_scope`), challenge parameters (`scope="write"`), `Header-Name: prefix`,
@@ -18,6 +22,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
 import { send, type TestResponse } from './http.js';
 import type { Upstream } from './upstream.js';
 import { ADMIN_PASSWORD } from './gateway.js';
@@ -38,6 +44,32 @@ export interface ShellWorld {
   /** Values for `paste-the-<what>-here` placeholders that the output does not show (the admin password). */
   pastes: Record<string, string>;
   vars: Map<string, string>;
+  /** Where `openssl`, `node`… run; `cd` moves it. Required by documents that use them. */
+  cwd?: string;
+  /** Commands the test performs itself in place of running them (a server started in the background). */
+  standIns?: Record<string, () => Promise<void>>;
+  /** Names given by `export`: the environment of the commands run in bash. */
+  exported?: Set<string>;
+}
+
+/** Commands run for real in bash rather than interpreted. */
+const SHELL_COMMANDS: ReadonlySet<string> = new Set(['openssl', 'node', 'mkdir', 'printf']);
+
+/** Run `text` in bash in the world's directory; resolves with its stdout, rejects unless it exits 0. */
+function runInShell(text: string, world: ShellWorld): Promise<string> {
+  const cwd = world.cwd;
+  if (cwd === undefined) throw new Error('this command runs in a shell: the test must give the world a cwd');
+  const env: NodeJS.ProcessEnv = { ...process.env, PWD: cwd };
+  for (const name of world.exported ?? []) env[name] = world.vars.get(name);
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', text], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}\n${stderr}`))));
+  });
 }
 
 /**
@@ -203,6 +235,18 @@ async function runCommand(command: ShellCommand, world: ShellWorld, state: { req
   if (first === undefined || first === '|') throw new Error('empty command');
   const head = first.length === 1 && 'lit' in first[0]! ? first[0].lit : null;
   if (head === 'npm') return;
+  const standIn = world.standIns?.[command.text];
+  if (standIn) return standIn();
+  if (head === 'cd') {
+    if (world.cwd === undefined || tokens.length !== 2) throw new Error('cd needs one directory and a world with a cwd');
+    world.cwd = resolvePath(world.cwd, await evaluate(tokens[1] as Part[], world, state));
+    world.vars.set('PWD', world.cwd);
+    return;
+  }
+  if (head !== null && SHELL_COMMANDS.has(head)) {
+    await runInShell(command.text, world);
+    return;
+  }
   if (head === 'python3' && command.text.includes('-m http.server')) {
     const port = /http\.server (\d+)/.exec(command.text)?.[1];
     assert.ok(Object.keys(world.upstreams).some((origin) => origin.endsWith(`:${port}`)), `no test upstream stands in for port ${port}`);
@@ -220,6 +264,7 @@ async function runCommand(command: ShellCommand, world: ShellWorld, state: { req
       const paste = /^paste-the-(\w+)-here$/.exec(value);
       if (paste) value = world.pastes[paste[1]!] ?? fieldOf(state.lastJson, paste[1]!);
       world.vars.set(name, value);
+      if (head === 'export') (world.exported ??= new Set()).add(name);
     }
     return;
   }
@@ -234,6 +279,8 @@ async function evaluate(word: Part[], world: ShellWorld, state: { requests: numb
       const value = world.vars.get(part.var);
       if (value === undefined) throw new Error(`$${part.var} is not set`);
       out += value;
+    } else if (SHELL_COMMANDS.has(/^\s*(\S+)/.exec(part.subst)?.[1] ?? '')) {
+      out += (await runInShell(part.subst, world)).replace(/\n+$/, '');
     } else out += await runPipeline(tokenize(part.subst), world, state, '');
   }
   return out;
