@@ -77,6 +77,8 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
       ['https://[fe80::1]/jwks.json', /a link-local address/],
       ['https://[::ffff:127.0.0.1]/jwks.json', /a loopback address/],
       ['https://0.0.0.0/jwks.json', /"this network" address/],
+      ['https://2130706433/jwks.json', /127\.0\.0\.1 is a loopback address/],
+      ['https://0x7f.1/jwks.json', /127\.0\.0\.1 is a loopback address/],
       [`https://localhost:${jwksPort}/jwks.json`, /localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/],
       ['http://keys.example.com/jwks.json', /must be https/],
     ];
@@ -89,6 +91,11 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
     }
     assert.equal((await world.gw.admin('GET', '/api/apikeys')).json().length, keysBefore, 'no API key was created');
     assert.equal(fetches, 0, 'nothing was fetched');
+  });
+
+  it('a portal token cannot write an API key (and its jwksUri) directly: 403', async () => {
+    const res = await world.as(world.portal, 'POST', '/api/apikeys', { clientName: 'Direct', tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: 'http://127.0.0.1:1/jwks.json' });
+    assert.equal(res.status, 403, res.text);
   });
 
   it('a public https URL is accepted, and its API key is marked to be fetched from public addresses only', async () => {
