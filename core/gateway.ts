@@ -34,7 +34,7 @@ import { hasDuplicateHost, sendError, sendErrorOnSocket } from './http/http-util
 import { limitConnections } from './http/connection-limit.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
-import { BadRequestError, NotFoundError, RequestTimeoutError } from './errors.js';
+import { BadRequestError, ConflictError, NotFoundError, RequestTimeoutError } from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -216,14 +216,20 @@ export class Gateway {
   /** First-start work: the global configuration and the admin password. */
   async #bootstrap(initialPassword: string | undefined): Promise<void> {
     // Both first-start writes join one durable write (group commit).
+    // Instances sharing a store (Redis) may all start at once: each write is a check-and-set, and
+    // the instances that lose the race keep what the winner wrote (and print no password of theirs).
     const writes: Promise<unknown>[] = [];
     if (!this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH)) {
       const password = initialPassword ?? generatePassword();
-      writes.push(this.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password)));
-      if (initialPassword === undefined) this.generatedAdminPassword = password;
+      writes.push(this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password)).then((written) => {
+        if (written && initialPassword === undefined) this.generatedAdminPassword = password;
+      }));
     }
     if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
-      writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }));
+      writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }).catch((error: unknown) => {
+        // A conflict on a first write (expected version 0) means another instance created it.
+        if (!(error instanceof ConflictError)) throw error;
+      }));
     }
     await Promise.all(writes);
   }

@@ -159,6 +159,7 @@ export class ReplicaStore implements Store {
   getSetting<T>(): T | undefined { return undefined; }
 
   putSetting(): Promise<void> { return Promise.reject(new Error('Settings are written by the primary process')); }
+  putSettingIfAbsent(): Promise<boolean> { return Promise.reject(new Error('Settings are written by the primary process')); }
 
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.#listeners.add(listener);

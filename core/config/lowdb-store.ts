@@ -113,6 +113,12 @@ export class LowdbStore implements Store {
     return this.#commit(() => { if (had) settings[key] = previous; else delete settings[key]; }, []);
   }
 
+  async putSettingIfAbsent(key: string, value: unknown): Promise<boolean> {
+    if (Object.hasOwn(this.#db.data.settings, key)) return false;
+    await this.putSetting(key, value);
+    return true;
+  }
+
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

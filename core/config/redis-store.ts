@@ -62,6 +62,7 @@ return version
 `;
 
 const SETTING_SCRIPT = `
+if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
 local version = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[3], '{"version":' .. version .. ',' .. ARGV[4])
@@ -221,10 +222,24 @@ export class RedisConfigStore implements Store {
   }
 
   async putSetting(key: string, value: unknown): Promise<void> {
+    await this.#putSetting(key, value, false);
+  }
+
+  putSettingIfAbsent(key: string, value: unknown): Promise<boolean> {
+    return this.#putSetting(key, value, true);
+  }
+
+  async #putSetting(key: string, value: unknown, ifAbsent: boolean): Promise<boolean> {
     const json = JSON.stringify(value);
     const tail = `"op":"setting","key":${JSON.stringify(key)},"value":${json}}`;
-    const version = await this.#run((s) => s.configSetting(2, this.#keys.version, this.#keys.settings, key, json, this.#keys.channel, tail));
+    const version = await this.#run((s) => s.configSetting(2, this.#keys.version, this.#keys.settings, key, json, this.#keys.channel, tail, ifAbsent ? '1' : '0'));
+    if (version === -1) {
+      // Another instance wrote it first (perhaps a moment ago): read it now rather than wait for its message.
+      await this.resync();
+      return false;
+    }
     await this.#applied(version, { version, op: 'setting', key, value: JSON.parse(json) });
+    return true;
   }
 
   onChange(listener: (event: ChangeEvent) => void): () => void {

@@ -46,6 +46,11 @@ export interface Store {
   /** Gateway settings that are not entities (the admin password hash). */
   getSetting<T>(key: string): T | undefined;
   putSetting(key: string, value: unknown): Promise<void>;
+  /**
+   * Write a setting only when no instance has written it yet (one atomic check-and-set where instances
+   * share the store): first-start values such as the generated admin password. False when one was there.
+   */
+  putSettingIfAbsent(key: string, value: unknown): Promise<boolean>;
   /** Subscribe to changes; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Wait for pending writes. */

@@ -103,6 +103,16 @@ describe('Core: Redis configuration store', () => {
     assert.deepEqual(c.getSetting('adminPasswordHash'), { hash: 'scrypt$abc' }, 'loaded at open');
   });
 
+  it('a first-start setting written by several instances at once: exactly one wins, and every instance reads the winner at once', async () => {
+    const stores = await Promise.all(['a', 'b', 'c'].map(() => openStore('first-setting:')));
+    const written = await Promise.all(stores.map((s, i) => s.putSettingIfAbsent('adminPasswordHash', { hash: `scrypt$${i}` })));
+    assert.equal(written.filter(Boolean).length, 1, 'one write wins');
+    const winner = { hash: `scrypt$${written.indexOf(true)}` };
+    for (const store of stores) assert.deepEqual(store.getSetting('adminPasswordHash'), winner, 'the losers resynced before answering');
+    assert.equal(await stores[0]!.putSettingIfAbsent('adminPasswordHash', { hash: 'scrypt$late' }), false);
+    assert.deepEqual(stores[0]!.getSetting('adminPasswordHash'), winner, 'a later write does not replace it');
+  });
+
   it('replaceAll replaces the given kinds at once, keeps the others, and every instance reloads', async () => {
     const a = await openStore('import:');
     const b = await openStore('import:');
@@ -159,7 +169,8 @@ describe('Core: Redis configuration store', () => {
     await redis.start();
     await eventually(async () => a.put('routes', 'after', route('after')).then(() => true, () => false), 'a write to succeed again');
     await eventually(() => b.get('routes', 'after') !== undefined, 'the write after the restart at the other instance');
-    assert.ok(bEvents.some((e) => e.op === 'reset'), 'the other instance resynced after reconnecting');
+    // Its resync may land after the new write's message (both follow the reconnection): wait for it.
+    await eventually(() => bEvents.some((e) => e.op === 'reset'), 'the other instance to resync after reconnecting');
     assert.ok(b.get('routes', 'kept'), 'acknowledged writes survived the restart');
     assert.equal(b.get('routes', 'refused'), undefined);
     assert.equal(a.version, b.version);
