@@ -1,7 +1,7 @@
 // @ts-check
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
 import { Client, failure } from './client.js';
-import { h, toast, nextId } from './dom.js';
+import { h, toast, nextId, codeBlock } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
@@ -243,7 +243,7 @@ async function globalView() {
           h('div', { class: 'field' }, h('label', { for: `include-${plugin.id}` }, 'Only on paths (regular expressions, one per line)'), include),
           h('div', { class: 'field' }, h('label', { for: `exclude-${plugin.id}` }, 'Not on paths (regular expressions, one per line)'), exclude),
           h('p', { class: 'hint' }, `${PATH_FILTER_HINT} Sinks, which answer before routing, see the full path.`),
-          form.element, h('details', {}, h('summary', {}, 'Default configuration'), h('pre', {}, JSON.stringify(plugin.defaultConfig, null, 2))),
+          form.element, h('details', {}, h('summary', {}, 'Default configuration'), codeBlock(JSON.stringify(plugin.defaultConfig, null, 2), `Default configuration of ${plugin.name}`)),
           h('button', { type: 'button', class: 'primary', onclick: save }, 'Save configuration')));
     });
     page('Global plugins', [], h('p', { class: 'muted' }, 'Global plugins run on every route (sinks before routing); a route can override one with its own instance.'), ...cards);
@@ -669,7 +669,7 @@ async function keyPairsView() {
     list.replaceChildren(...pairs.map((p) => h('section', { class: 'card' },
       h('div', { class: 'card-head' }, h('h2', {}, p.name, h('span', { class: 'muted' }, ` ${p.id}`)), h('span', { class: 'badge' }, p.alg)),
       h('p', {}, 'kid ', h('code', {}, p.kid), p.exposed ? ' · in the JWKS' : ' · not exposed', p.previousKeys.length ? ` · ${p.previousKeys.length} previous key(s) until they retire` : ''),
-      h('details', {}, h('summary', {}, 'Public JWK'), h('pre', {}, JSON.stringify(p.publicJwk, null, 2))),
+      h('details', {}, h('summary', {}, 'Public JWK'), codeBlock(JSON.stringify(p.publicJwk, null, 2), `Public JWK of ${p.name}`)),
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', onclick: async () => { try { await client.request('action', 'keypairs', { id: p.id, action: 'rotate' }); toast(`${p.name} rotated`); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Rotate'),
         h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Delete')))));

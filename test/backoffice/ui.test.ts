@@ -103,7 +103,7 @@ describe('Back office (real Chromium)', () => {
 
     // the dashboard shows the traffic within a second or two
     await page.getByRole('link', { name: 'Dashboard' }).click();
-    await page.getByRole('rowheader', { name: 'ui-route' }).waitFor({ timeout: 5000 });
+    await page.getByRole('rowheader', { name: 'ui-route', exact: true }).waitFor({ timeout: 5000 });
     await page.getByRole('link', { name: 'JWT verifiers' }).click();
     await page.getByRole('link', { name: 'New JWT verifier' }).click();
     await page.locator(`${path('/name')} input`).waitFor();
