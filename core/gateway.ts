@@ -150,7 +150,8 @@ export class Gateway {
     registry.register(API_TOKEN_KIND);
     container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
     container.register(ADMIN_EXTENSIONS, { useClass: RequestTesterAdmin });
-    container.register(ADMIN_EXTENSIONS, { useClass: RouteHistoryAdmin });
+    container.registerSingleton(RouteHistoryAdmin);
+    container.register(ADMIN_EXTENSIONS, { useToken: RouteHistoryAdmin });
     for (const plugin of options.plugins) plugin.register(container);
     const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;

@@ -2,12 +2,13 @@
  * `GET /api/traffic/history`: the last 15 minutes of traffic per route (requests per 10-second bucket
  * by status class, p99 latency), kept by the proxy's metrics recorder (`core/metrics/route-history.ts`).
  * The back office's dashboard draws its charts from it (WebSocket `get` of `route-history`).
- * Admin credentials only: route ids and traffic volumes describe the deployment.
+ * Admin credentials only: route ids and traffic volumes describe the deployment. With `workers: N`
+ * the primary sets a source that asks every worker and merges their windows (`bin/cluster-history.ts`).
  */
 import { Type } from '@sinclair/typebox';
 import { injectable } from 'tsyringe';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
-import { BUCKET_COUNT, HISTORY_CLASSES } from '../metrics/route-history.js';
+import { BUCKET_COUNT, HISTORY_CLASSES, type HistorySnapshot } from '../metrics/route-history.js';
 import { intParam } from './admin-api.js';
 import type { AdminExtension, AdminRoute } from './extensions.js';
 
@@ -29,26 +30,40 @@ export const RouteHistorySchema = Type.Object({
   routes: Type.Array(RouteWindowSchema, { description: 'Routes with requests in the window, busiest first.' }),
 }, { description: 'The last 15 minutes of traffic.' });
 
+/** Which routes an answer holds: the `limit` busiest of the window, and those named whatever their rank. */
+export interface HistoryQuery { limit: number; include: ReadonlySet<string> }
+
+/** This process's window. */
+export function localHistory(metrics: ProxyMetrics, query: HistoryQuery): HistorySnapshot {
+  const meters = metrics.meters().map((m) => ({ routeId: m.routeId, history: m.history }));
+  return metrics.history.snapshot(meters, query);
+}
+
+/** One per gateway (registered as a singleton of its container), so that the cluster can set its source. */
 @injectable()
 export class RouteHistoryAdmin implements AdminExtension {
-  readonly #metrics: ProxyMetrics;
+  #source: (query: HistoryQuery) => HistorySnapshot | Promise<HistorySnapshot>;
 
   constructor(metrics: ProxyMetrics) {
-    this.#metrics = metrics;
+    this.#source = (query) => localHistory(metrics, query);
+  }
+
+  /** Where the answer comes from (a cluster primary merges its workers'). */
+  setSource(source: (query: HistoryQuery) => Promise<HistorySnapshot>): void {
+    this.#source = source;
   }
 
   routes(): AdminRoute[] {
     return [{
       method: 'GET', path: '/api/traffic/history',
-      handler: ({ query }) => {
+      handler: async ({ query }) => {
         const limit = intParam(query, 'limit', LIMIT);
         const include = new Set(query.getAll('route'));
-        const meters = this.#metrics.meters().map((m) => ({ routeId: m.routeId, history: m.history }));
-        return { body: this.#metrics.history.snapshot(meters, { limit, include }), headers: { 'cache-control': 'no-store' } };
+        return { body: await this.#source({ limit, include }), headers: { 'cache-control': 'no-store' } };
       },
       doc: {
         summary: 'Traffic of the last 15 minutes per route',
-        description: 'Requests per 10-second bucket by status class, and the p99 latency of each bucket, for the busiest routes and for all requests together. Kept in memory by the process that proxies; a restart starts empty.',
+        description: 'Requests per 10-second bucket by status class, and the p99 latency of each bucket, for the busiest routes and for all requests together. Kept in memory by the processes that proxy (with workers, merged on each request: counts add up, a bucket\'s p99 is the worst worker\'s); a restart starts empty.',
         query: Type.Object({ limit: Type.Optional(LIMIT), route: Type.Optional(ROUTE) }),
         responses: { 200: RouteHistorySchema },
       },

@@ -136,8 +136,7 @@ export class RouteHistory {
   }
 
   #window(routeId: string, series: RouteSeries, first: number): RouteWindow {
-    const requests = Object.fromEntries(HISTORY_CLASSES.map((c) => [c, new Array<number>(BUCKET_COUNT).fill(0)])) as RouteWindow['requests'];
-    const p99Ms = new Array<number | null>(BUCKET_COUNT).fill(null);
+    const { requests, p99Ms } = emptyWindow(routeId, BUCKET_COUNT);
     let total = 0;
     if (series.counts !== null) {
       for (let i = 0; i < BUCKET_COUNT; i++) {
@@ -210,4 +209,45 @@ export function p99FromCells(cells: Uint32Array, count: number): number {
     seen += n;
   }
   return cellUpperUs(cells.length - 1) / 1000;
+}
+
+/**
+ * Several processes' windows (cluster workers) as one: counts add up, a route's total too; a
+ * bucket's p99 is the worst of the processes' (percentiles of separate histograms cannot be
+ * combined exactly, and the worst is the safe reading). Buckets are matched by their start time, so
+ * a process that answered just across a bucket boundary still lines up.
+ */
+export function mergeSnapshots(parts: readonly HistorySnapshot[], options: { limit: number; include?: ReadonlySet<string> }): HistorySnapshot {
+  const base = parts.reduce((latest, part) => (part.time[part.time.length - 1]! > latest.time[latest.time.length - 1]! ? part : latest));
+  const length = base.time.length;
+  const merged = new Map<string, RouteWindow>();
+  const all = emptyWindow('*', length);
+  for (const part of parts) {
+    const shift = Math.round((base.time[length - 1]! - part.time[part.time.length - 1]!) / base.bucketSeconds);
+    for (const window of [part.all, ...part.routes]) {
+      let into = window === part.all ? all : merged.get(window.routeId);
+      if (!into) merged.set(window.routeId, (into = emptyWindow(window.routeId, length)));
+      // The part's bucket `from` started at the base's bucket `from - shift` (the base is the latest).
+      for (let from = shift; from < length; from++) {
+        const i = from - shift;
+        for (const cls of HISTORY_CLASSES) {
+          const n = window.requests[cls][from] ?? 0;
+          into.requests[cls][i]! += n;
+          into.total += n;
+        }
+        const p99 = window.p99Ms[from] ?? null;
+        if (p99 !== null) into.p99Ms[i] = Math.max(into.p99Ms[i] ?? 0, p99);
+      }
+    }
+  }
+  const routes = [...merged.values()].filter((w) => w.total > 0).sort((a, b) => b.total - a.total || (a.routeId < b.routeId ? -1 : 1));
+  return {
+    bucketSeconds: base.bucketSeconds, time: base.time, currentSeconds: base.currentSeconds, all,
+    routes: routes.filter((w, i) => i < options.limit || options.include?.has(w.routeId)),
+  };
+}
+
+function emptyWindow(routeId: string, length: number): RouteWindow {
+  const requests = Object.fromEntries(HISTORY_CLASSES.map((c) => [c, new Array<number>(length).fill(0)])) as RouteWindow['requests'];
+  return { routeId, total: 0, requests, p99Ms: new Array<number | null>(length).fill(null) };
 }

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUCKET_COUNT, BUCKET_SECONDS, RouteHistory, RouteSeries, latencyCell, p99FromCells } from '../../../core/metrics/route-history.js';
+import { BUCKET_COUNT, BUCKET_SECONDS, RouteHistory, RouteSeries, latencyCell, mergeSnapshots, p99FromCells } from '../../../core/metrics/route-history.js';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../../helpers/upstream.js';
 import { send } from '../../helpers/http.js';
@@ -102,6 +102,33 @@ describe('Metrics: route history (15 minutes of 10-second buckets)', () => {
     series.forEach((s, i) => { for (let n = 0; n < [1, 9, 5][i]!; n++) history.record(s.history, OK, 0.001, start); });
     assert.deepEqual(history.snapshot(series, { limit: 2 }, start).routes.map((r) => r.routeId), ['busy', 'medium']);
     assert.deepEqual(history.snapshot(series, { limit: 1, include: new Set(['quiet']) }, start).routes.map((r) => r.routeId), ['busy', 'quiet']);
+  });
+
+  it('merges the windows of several processes: counts add up, buckets matched by time, the worst p99', () => {
+    const at = clock();
+    const one = new RouteHistory();
+    const two = new RouteHistory();
+    const a1 = new RouteSeries();
+    const a2 = new RouteSeries();
+    const b2 = new RouteSeries();
+    for (let i = 0; i < 4; i++) one.record(a1, OK, 0.001, at(0));
+    for (let i = 0; i < 6; i++) two.record(a2, OK, 0.05, at(0));
+    two.record(a2, CLIENT_ERROR, 0.05, at(1));
+    two.record(b2, OK, 0.001, at(1));
+    // The first process answered just before the boundary, the second just after it.
+    const first = one.snapshot([{ routeId: 'a', history: a1 }], { limit: 10 }, at(0, 9999));
+    const second = two.snapshot([{ routeId: 'a', history: a2 }, { routeId: 'b', history: b2 }], { limit: 10 }, at(1, 10));
+    const merged = mergeSnapshots([first, second], { limit: 10 });
+    assert.deepEqual(merged.time, second.time);
+    const a = merged.routes.find((w) => w.routeId === 'a')!;
+    assert.equal(a.total, 11);
+    assert.equal(a.requests['2xx'][BUCKET_COUNT - 2], 10);
+    assert.equal(a.requests['4xx'][BUCKET_COUNT - 1], 1);
+    assert.ok(a.p99Ms[BUCKET_COUNT - 2]! > 40, 'the worst process\'s p99');
+    assert.equal(merged.all.total, 12);
+    assert.deepEqual(merged.routes.map((w) => w.routeId), ['a', 'b']);
+    assert.deepEqual(mergeSnapshots([first, second], { limit: 1 }).routes.map((w) => w.routeId), ['a']);
+    assert.deepEqual(mergeSnapshots([first, second], { limit: 1, include: new Set(['b']) }).routes.map((w) => w.routeId), ['a', 'b']);
   });
 
   it('puts durations in log-spaced cells and reads the p99 back within its cell', () => {
