@@ -17,6 +17,7 @@ import { AdminApi } from '../core/admin/admin-api.js';
 import { GatewayMetrics } from '../core/metrics/gateway-metrics.js';
 import { exposition } from '../core/metrics/exposition.js';
 import type { CollectedMetric } from '../core/metrics/proxy-metrics.js';
+import { answerHistoryRequests, mergeWorkerHistories } from './cluster-history.js';
 
 const WORKER_READY = 'portcullis:worker-ready';
 /** A worker's traffic statistics of the last second, for the back office the primary serves. */
@@ -58,6 +59,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
     const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
     return exposition([await metrics.collect(), ...fromWorkers.filter((m): m is CollectedMetric[] => m !== null)]);
   });
+  mergeWorkerHistories(gateway, workers);
 
   const fork = (): Promise<ReadyMessage> => {
     const worker = cluster.fork();
@@ -139,6 +141,7 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   gateway.container.resolve(TrafficStats).subscribe((tick) => {
     if (tick.routes.length > 0) process.send?.({ type: WORKER_TRAFFIC, tick } satisfies TrafficMessage);
   });
+  answerHistoryRequests(gateway);
   const metrics = gateway.container.resolve(GatewayMetrics);
   process.on('message', (message: unknown) => {
     if (!isMessage<MetricsRequest>(message, METRICS_REQUEST)) return;

@@ -27,6 +27,7 @@ import { ProxyHandler } from './http/proxy.js';
 import { AuthorizerHandler } from './http/authorizer.js';
 import { AdminApi } from './admin/admin-api.js';
 import { RequestTesterAdmin } from './admin/request-tester-admin.js';
+import { RouteHistoryAdmin } from './admin/route-history-admin.js';
 import { API_TOKEN_KIND, ApiTokensAdmin } from './admin/api-tokens.js';
 import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
@@ -149,6 +150,8 @@ export class Gateway {
     registry.register(API_TOKEN_KIND);
     container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
     container.register(ADMIN_EXTENSIONS, { useClass: RequestTesterAdmin });
+    container.registerSingleton(RouteHistoryAdmin);
+    container.register(ADMIN_EXTENSIONS, { useToken: RouteHistoryAdmin });
     for (const plugin of options.plugins) plugin.register(container);
     const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;

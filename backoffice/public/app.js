@@ -1,9 +1,10 @@
 // @ts-check
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
 import { Client, failure } from './client.js';
-import { h, toast, nextId } from './dom.js';
+import { h, toast, nextId, codeBlock } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
+import { dashboardView, onTraffic } from './dashboard.js';
 
 /** @typedef {import('./dom.js').Child} Child */
 /** @typedef {import('./form.js').JsonSchema} JsonSchema */
@@ -19,9 +20,7 @@ import { requestTesterPanel } from './request-tester.js';
 /** @typedef {{ grant: string, clientId: string, userId: string | null, scope: string, route: string, tokens: { type: 'access_token' | 'refresh_token', digest: string, iat: number, exp: number }[] }} GrantView */
 /** @typedef {{ id: string, name: string, alg: string, kid: string, exposed: boolean, previousKeys: unknown[], publicJwk: unknown }} KeyPair */
 /** @typedef {{ id: string, name: string, keys: { kind: string }, algorithms: string[], issuer?: string | string[] }} JwtVerifier */
-/** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
-/** @typedef {{ time: number, routeId: string, method: string, path: string, status: number, durationMs: number, consumer: string | null }} RecentRequest */
-/** @typedef {{ routes: RouteTraffic[], recent: RecentRequest[] }} TrafficTick */
+/** @typedef {import('./dashboard.js').TrafficTick} TrafficTick */
 /** @typedef {{ throttlingQuota?: number | null, dailyQuota?: number | null, monthlyQuota?: number | null }} Quotas */
 /** @typedef {{ id: string, name: string, description: string, flow: string, clientAuthenticator: string, scopes: string[], authorizedEntities: string[], quotas: Quotas, owner: string, onReject: string, webhook?: { url: string }, tags: string[] }} AuthorizationProfile */
 /** @typedef {'pending' | 'approved' | 'rejected' | 'revoked'} RequestState */
@@ -38,8 +37,6 @@ let schemas = null;
 let catalog = [];
 /** @type {{ name: string, refresh: () => unknown, entities: string[] }} */
 let current = { name: '', refresh: () => {}, entities: [] };
-/** @type {{ history: Map<string, RouteTraffic[]>, listeners: Set<() => void>, recent?: RecentRequest[] }} */
-const traffic = { history: new Map(), listeners: new Set() };
 
 client.on((message) => {
   if (message.event === 'connected') { status.textContent = 'live'; status.className = 'status live'; }
@@ -62,7 +59,7 @@ async function load() {
 
 /** @type {Record<string, (id?: string) => Promise<unknown>>} */
 const routes = {
-  dashboard: dashboardView,
+  dashboard: () => dashboardView(client, page),
   routes: routesView,
   global: globalView,
   apikeys: apiKeysView,
@@ -78,7 +75,7 @@ async function navigate() {
   if (!schemas) await load();
   const [name = 'dashboard', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-nav]'))) a.toggleAttribute('aria-current', a.dataset.nav === name);
-  const render = routes[name] ?? dashboardView;
+  const render = routes[name] ?? (() => dashboardView(client, page));
   current = { name, entities: [], refresh: () => {} };
   try {
     await render(id);
@@ -155,61 +152,6 @@ function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
     }
   } }, form.element, extra, h('div', { class: 'form-actions' }, save, h('a', { href: `#/${location.hash.split('/')[1]}`, class: 'button' }, 'Cancel')));
   return el;
-}
-
-// ── dashboard ────────────────────────────────────────────────────────────────
-/** @param {TrafficTick} tick */
-function onTraffic(tick) {
-  const totals = new Map();
-  for (const r of tick.routes) totals.set(r.routeId, r);
-  const ids = new Set([...traffic.history.keys(), ...totals.keys()]);
-  for (const id of ids) {
-    const series = traffic.history.get(id) ?? [];
-    series.push(totals.get(id) ?? { routeId: id, requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 });
-    if (series.length > 60) series.shift();
-    traffic.history.set(id, series);
-  }
-  traffic.recent = [...tick.recent, ...(traffic.recent ?? [])].slice(0, 50);
-  for (const l of traffic.listeners) l();
-}
-
-/** @param {number[]} values */
-function sparkline(values) {
-  const max = Math.max(1, ...values);
-  const points = values.map((v, i) => `${(i / 59) * 200},${40 - (v / max) * 38}`).join(' ');
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 200 40');
-  svg.setAttribute('class', 'spark');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `requests per second over the last minute, max ${max}`);
-  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
-  line.setAttribute('points', points);
-  svg.append(line);
-  return svg;
-}
-
-async function dashboardView() {
-  const body = h('div', {});
-  page('Dashboard', [], h('p', { class: 'muted' }, 'Live traffic, updated every second.'), body);
-  const draw = () => {
-    const rows = [...traffic.history.entries()].map(([id, series]) => {
-      const last = /** @type {RouteTraffic} */ (series.at(-1));
-      const errors = last.status['5xx'] + last.status['4xx'];
-      return h('tr', {}, h('th', { scope: 'row' }, id), h('td', {}, sparkline(series.map((s) => s.requests))), h('td', { class: 'num' }, last.requests),
-        h('td', { class: 'num' }, last.status['2xx']), h('td', { class: 'num' }, last.status['4xx']), h('td', { class: 'num' }, last.status['5xx']),
-        h('td', { class: 'num' }, last.requests ? `${Math.round((errors / last.requests) * 100)} %` : '—'), h('td', { class: 'num' }, last.p50Ms.toFixed(1)), h('td', { class: 'num' }, last.p99Ms.toFixed(1)));
-    });
-    const recent = (traffic.recent ?? []).map((r) => h('tr', {}, h('td', {}, new Date(r.time).toLocaleTimeString()), h('td', {}, r.routeId), h('td', {}, r.method), h('td', { class: 'path' }, r.path),
-      h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status), h('td', { class: 'num' }, r.durationMs.toFixed(1)), h('td', {}, r.consumer ?? '—')));
-    body.replaceChildren(
-      h('h2', {}, 'Routes'),
-      table(['Route', 'Last minute', 'req/s', '2xx', '4xx', '5xx', 'Error rate', 'p50 ms', 'p99 ms'], rows, 'No traffic yet: requests through the proxy appear here within a second.'),
-      h('h2', {}, 'Recent requests'),
-      table(['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'], recent, 'No requests yet.'));
-  };
-  draw();
-  traffic.listeners.clear();
-  traffic.listeners.add(draw);
 }
 
 // ── routes ───────────────────────────────────────────────────────────────────
@@ -301,7 +243,7 @@ async function globalView() {
           h('div', { class: 'field' }, h('label', { for: `include-${plugin.id}` }, 'Only on paths (regular expressions, one per line)'), include),
           h('div', { class: 'field' }, h('label', { for: `exclude-${plugin.id}` }, 'Not on paths (regular expressions, one per line)'), exclude),
           h('p', { class: 'hint' }, `${PATH_FILTER_HINT} Sinks, which answer before routing, see the full path.`),
-          form.element, h('details', {}, h('summary', {}, 'Default configuration'), h('pre', {}, JSON.stringify(plugin.defaultConfig, null, 2))),
+          form.element, h('details', {}, h('summary', {}, 'Default configuration'), codeBlock(JSON.stringify(plugin.defaultConfig, null, 2), `Default configuration of ${plugin.name}`)),
           h('button', { type: 'button', class: 'primary', onclick: save }, 'Save configuration')));
     });
     page('Global plugins', [], h('p', { class: 'muted' }, 'Global plugins run on every route (sinks before routing); a route can override one with its own instance.'), ...cards);
@@ -727,7 +669,7 @@ async function keyPairsView() {
     list.replaceChildren(...pairs.map((p) => h('section', { class: 'card' },
       h('div', { class: 'card-head' }, h('h2', {}, p.name, h('span', { class: 'muted' }, ` ${p.id}`)), h('span', { class: 'badge' }, p.alg)),
       h('p', {}, 'kid ', h('code', {}, p.kid), p.exposed ? ' · in the JWKS' : ' · not exposed', p.previousKeys.length ? ` · ${p.previousKeys.length} previous key(s) until they retire` : ''),
-      h('details', {}, h('summary', {}, 'Public JWK'), h('pre', {}, JSON.stringify(p.publicJwk, null, 2))),
+      h('details', {}, h('summary', {}, 'Public JWK'), codeBlock(JSON.stringify(p.publicJwk, null, 2), `Public JWK of ${p.name}`)),
       h('div', { class: 'form-actions' },
         h('button', { type: 'button', onclick: async () => { try { await client.request('action', 'keypairs', { id: p.id, action: 'rotate' }); toast(`${p.name} rotated`); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Rotate'),
         h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm(`Delete ${p.name}?`)) return; try { await client.request('delete', 'keypairs', { id: p.id }); toast('Deleted'); } catch (e) { toast(failure(e).message, 'bad'); } } }, 'Delete')))));

@@ -28,6 +28,16 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * Preformatted text (JSON, a body) in a box that may scroll: focusable and named, so that keyboard
+ * users can scroll it too (a scrolling region nobody can focus is out of their reach).
+ * @param {string} text
+ * @param {string} label
+ */
+export function codeBlock(text, label) {
+  return h('pre', { tabindex: 0, role: 'region', 'aria-label': label }, text);
+}
+
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let toastTimer;
 /**

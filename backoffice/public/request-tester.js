@@ -2,7 +2,7 @@
 // The route page's "Test" panel: compose a request, run it through the route's real pipeline
 // (the `test` action, POST /api/routes/:id/test) and draw the trace the gateway answers.
 import { failure } from './client.js';
-import { h, nextId, toast } from './dom.js';
+import { codeBlock, h, nextId, toast } from './dom.js';
 
 /** @typedef {import('./client.js').Client} Client */
 /** @typedef {{ clientId: string, clientName: string, authorizedEntities?: string[], enabled?: boolean }} KeyChoice */
@@ -139,7 +139,7 @@ export function drawTrace(trace) {
   const outcome = trace.outcome;
   out.push(h('p', { class: 'trace-outcome' }, 'Outcome: ', h('span', { class: `decision decision-${outcome.decision}` }, outcome.decision),
     outcome.plugin ? ` by ${outcome.plugin}` : '', outcome.status !== undefined ? ` (${outcome.status}${outcome.error ? ` ${outcome.error}` : ''})` : '', ` in ${formatUs(trace.durationUs)}`));
-  if (trace.answer) out.push(h('h4', {}, `Answered by the plugin: ${trace.answer.status}`), headerList(trace.answer.headers), h('pre', {}, trace.answer.body));
+  if (trace.answer) out.push(h('h4', {}, `Answered by the plugin: ${trace.answer.status}`), headerList(trace.answer.headers), codeBlock(trace.answer.body, 'Body of the plugin\'s answer'));
   out.push(h('h4', {}, 'Upstream request'));
   if (trace.upstreamRequest) out.push(h('p', { class: 'upstream-line' }, h('code', {}, `${trace.upstreamRequest.method} ${trace.upstreamRequest.url}`)), headerList(trace.upstreamRequest.headers));
   else out.push(h('p', { class: 'muted' }, 'None: the request does not leave the gateway.'));
@@ -149,7 +149,7 @@ export function drawTrace(trace) {
   else if (upstream.error) out.push(h('p', { class: 'upstream-answer error' }, `${upstream.status} ${upstream.error}: ${upstream.message}`));
   else {
     out.push(h('p', { class: 'upstream-answer' }, `Status ${upstream.status}`, upstream.durationUs !== undefined ? ` in ${formatUs(upstream.durationUs)}` : ''), headerList(upstream.headers ?? {}),
-      h('pre', {}, upstream.body ?? ''));
+      codeBlock(upstream.body ?? '', 'Body of the upstream\'s answer'));
     if (upstream.truncated) out.push(h('p', { class: 'hint' }, 'Body truncated.'));
   }
   return out;

@@ -5,10 +5,11 @@
  * Origin (no cross-site WebSocket hijacking).
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { join, extname } from 'node:path';
+import { basename, join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { AdminApi } from '../../core/admin/admin-api.js';
@@ -22,6 +23,11 @@ import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sess
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../../backoffice/public/', import.meta.url));
+/**
+ * Libraries the pages load, served from the installed npm packages under their own names (the
+ * dashboard's charts: uPlot), so the back office works offline and never calls a CDN.
+ */
+const VENDOR_ASSETS = ['uplot/dist/uPlot.iife.min.js', 'uplot/dist/uPlot.min.css'];
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -67,6 +73,11 @@ export class BackOffice {
     this.#limiter = new LoginLimiter(deps.state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'backoffice|');
     for (const file of readdirSync(PUBLIC_DIR)) {
       this.#assets.set(file, { body: readFileSync(join(PUBLIC_DIR, file)), type: TYPES[extname(file)] ?? 'application/octet-stream' });
+    }
+    const require = createRequire(import.meta.url);
+    for (const asset of VENDOR_ASSETS) {
+      const file = require.resolve(asset);
+      this.#assets.set(basename(file), { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' });
     }
     deps.store.onChange((event) => this.#broadcast(event.op === 'reset' ? { event: 'changed', entity: '*', id: null } : { event: 'changed', entity: event.kind, id: event.id }));
   }

@@ -2,7 +2,8 @@
  * The back office's WebSocket protocol. Requests `{ id, op, entity, payload }` run the admin API's
  * own endpoints (one code path for writes: same validation, same errors); replies are
  * `{ id, ok, result | error }`. The server pushes `{ event: "changed", entity, id }` for every store
- * change and `{ event: "traffic", … }` every second.
+ * change and `{ event: "traffic", … }` every second. The dashboard's charts `get` `route-history`
+ * (the last 15 minutes per route, `GET /api/traffic/history`, with `payload.query` `{limit?, route?}`).
  */
 import type { AdminApi } from '../../core/admin/admin-api.js';
 import { BadRequestError, GatewayError, PayloadTooLargeError } from '../../core/errors.js';
@@ -17,7 +18,7 @@ export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs
  */
 export const ACCESS_REQUEST_PARTS = new Set(['events', 'deliveries']);
 /** Read-only or whole-configuration resources reachable with `op: "get"` / `"action"`. */
-export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import']);
+export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import', 'route-history']);
 /**
  * The `oauth2` plugin's live grants (runtime state, not configuration): `list` with
  * `payload.query` `{client?, user?}`, `delete` one by `payload.id`, and `action` `revoke` with a
@@ -103,6 +104,7 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
   if (entity === 'plugins' || entity === 'schemas') return { method: 'GET', path: `/api/${entity}` };
   if (entity === 'export') return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };
+  if (entity === 'route-history') return { method: 'GET', path: `/api/traffic/history?${listQuery(payload.query)}` };
   if (entity === GRANTS) return grantsRoute(op, payload, id);
   if (entity === 'global-config') return op === 'update' ? { method: 'PUT', path: '/api/global-config', body: payload.entity } : { method: 'GET', path: '/api/global-config' };
   switch (op) {

@@ -85,7 +85,7 @@ function partial(properties: TProperties): TProperties {
   return Object.fromEntries(Object.entries(properties).map(([name, schema]) => [name, Type.Optional(schema)]));
 }
 
-function intParam(query: URLSearchParams, name: string, schema: TInteger): number {
+export function intParam(query: URLSearchParams, name: string, schema: TInteger): number {
   const raw = query.get(name);
   if (raw === null) return schema.default as number;
   const value = Number(raw);

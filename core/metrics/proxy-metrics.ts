@@ -8,6 +8,7 @@
 import type { RequestContext } from '../http/context.js';
 import type { CompiledRoute } from '../http/router.js';
 import type { BootConfig } from '../config/boot-config.js';
+import { RouteHistory } from './route-history.js';
 import { RouteMeters, STATUS_CLASSES, UPSTREAM_ERROR_KINDS, statusClassIndex, upstreamErrorKind, type HistogramCells } from './route-meters.js';
 
 /** Route label of requests no route matched, and of those a global sink answered. */
@@ -32,6 +33,8 @@ export class ProxyMetrics {
   readonly #consumerLimit: number;
   readonly #consumers = new Map<string, Float64Array>();
   readonly #otherConsumers = new Float64Array(STATUS_CLASSES.length);
+  /** The last 15 minutes per route, for the back office's charts. */
+  readonly history = new RouteHistory();
 
   constructor(config: Pick<BootConfig, 'metrics'>) {
     this.#consumerLimit = config.metrics.consumers;
@@ -78,6 +81,12 @@ export class ProxyMetrics {
       meters.overhead.observe(seconds);
     }
     if (this.#consumerLimit > 0 && ctx.consumer !== null) this.#consumerRow(ctx.consumer)[cls]!++;
+    this.history.record(meters.history, cls, seconds, ctx.startedAt + seconds * 1000);
+  }
+
+  /** The meters of every live route, and of unrouted and sink-answered requests. */
+  meters(): RouteMeters[] {
+    return [this.#none, this.#sink, ...this.#routes.values()];
   }
 
   /** An upstream call of this route failed (each attempt counts). */
@@ -100,7 +109,7 @@ export class ProxyMetrics {
 
   /** The current series, for the registry. */
   collect(): CollectedMetric[] {
-    const all = [this.#none, this.#sink, ...this.#routes.values()];
+    const all = this.meters();
     const requests: CollectedMetric = { name: 'portcullis_requests_total', help: 'Requests by route id, decision (allowed: sent upstream; denied or answered by a plugin; unrouted), deciding plugin and status class.', type: 'counter', aggregator: 'sum', values: [] };
     const errors: CollectedMetric = { name: 'portcullis_upstream_errors_total', help: 'Failed upstream calls by route id and kind (each attempt counts).', type: 'counter', aggregator: 'sum', values: [] };
     const duration = histogram('portcullis_request_duration_seconds', 'Whole request, from its head received to its response finished, by route id.');

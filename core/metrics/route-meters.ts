@@ -5,6 +5,8 @@
  * The arrays become Prometheus series only when scraped (`proxy-metrics.ts`).
  */
 
+import { RouteSeries } from './route-history.js';
+
 /** Status classes, indexed by `status / 100 - 1`. */
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -79,6 +81,8 @@ export class RouteMeters {
   readonly duration = new HistogramCells(DURATION_BUCKETS);
   readonly overhead = new HistogramCells(OVERHEAD_BUCKETS);
   readonly upstream = new HistogramCells(DURATION_BUCKETS);
+  /** The last 15 minutes, for the back office's charts (`route-history.ts`). */
+  readonly history = new RouteSeries();
 
   constructor(routeId: string) {
     this.routeId = routeId;

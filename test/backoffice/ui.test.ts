@@ -31,7 +31,6 @@ describe('Back office (real Chromium)', () => {
     await logIn(page, gw.adminUrl);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.locator('#status.live').waitFor();
-    await shot(page, 'dashboard');
 
     // 1. enable the client credentials service (plain HTTP here, so not HTTPS-only)
     await page.getByRole('link', { name: 'Global plugins' }).click();
@@ -104,8 +103,7 @@ describe('Back office (real Chromium)', () => {
 
     // the dashboard shows the traffic within a second or two
     await page.getByRole('link', { name: 'Dashboard' }).click();
-    await page.getByRole('rowheader', { name: 'ui-route' }).waitFor({ timeout: 5000 });
-    await shot(page, 'dashboard-traffic');
+    await page.getByRole('rowheader', { name: 'ui-route', exact: true }).waitFor({ timeout: 5000 });
     await page.getByRole('link', { name: 'JWT verifiers' }).click();
     await page.getByRole('link', { name: 'New JWT verifier' }).click();
     await page.locator(`${path('/name')} input`).waitFor();

@@ -41,4 +41,31 @@ describe('Metrics: workers', () => {
       await upstream.close();
     }
   });
+
+  it('answers the dashboard\'s 15 minutes on the primary with the requests of every worker added up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-workers-history-'));
+    dirs.push(dir);
+    const upstream = await startUpstream(echo);
+    const gateway = run({ PORTCULLIS_DATA_FILE: join(dir, 'data.json'), PORTCULLIS_WORKERS: '2', PORTCULLIS_ADMIN_PASSWORD: PASSWORD });
+    try {
+      const urls = await started(gateway);
+      const route = { id: 'r', name: 'r', frontend: { domains: ['api.test'] }, backend: { targets: [{ url: upstream.url }] } };
+      assert.equal((await sendJson(urls.admin + '/api/routes', 'POST', route, { authorization: basic('admin', PASSWORD) })).status, 201);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => send(urls.proxy + (i % 4 === 0 ? '/nowhere' : '/'), { headers: { host: i % 4 === 0 ? 'other.test' : 'api.test' } })));
+      assert.equal(answers.filter((a) => a.status === 200).length, 30);
+      const res = await send(urls.admin + '/api/traffic/history', { headers: { authorization: basic('admin', PASSWORD) } });
+      assert.equal(res.status, 200, res.text);
+      const history = res.json();
+      const sum = (values: number[]) => values.reduce((s, n) => s + n, 0);
+      const r = history.routes.find((w: { routeId: string }) => w.routeId === 'r');
+      assert.equal(r.total, 30);
+      assert.equal(sum(r.requests['2xx']), 30);
+      assert.equal(history.routes.find((w: { routeId: string }) => w.routeId === '(none)').total, 10);
+      assert.equal(history.all.total, 40);
+    } finally {
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
+      await upstream.close();
+    }
+  });
 });

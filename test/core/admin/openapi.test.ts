@@ -41,6 +41,8 @@ const EXERCISES: Exercise[] = [
   { method: 'PUT', path: '/api/routes/r1', body: (a) => ({ ...a.get('GET /api/routes/r1'), name: 'renamed' }), status: 200 },
   { method: 'POST', path: '/api/routes/r1/test', body: { method: 'GET', path: '/orders' }, status: 200 },
   { method: 'POST', path: '/api/routes/r1/test', body: { path: 'no-slash' }, status: 400 },
+  { method: 'GET', path: '/api/traffic/history?limit=5&route=r1', status: 200 },
+  { method: 'GET', path: '/api/traffic/history?limit=1001', status: 400 },
   { method: 'POST', path: '/api/keypairs', body: { id: 'kp', name: 'kp', alg: 'ES256' }, status: 201 },
   { method: 'GET', path: '/api/keypairs', status: 200 },
   { method: 'GET', path: '/api/keypairs/kp', status: 200 },

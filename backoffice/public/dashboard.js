@@ -1,0 +1,354 @@
+// @ts-check
+// The dashboard: the last 15 minutes as charts (uPlot, served by the gateway from its npm package),
+// requests per second stacked by status class and p99 latency per route, from GET
+// /api/traffic/history (the WebSocket's `route-history`), asked again every two seconds while the
+// page is shown; below them the live per-route table (every second, sortable) and recent requests.
+import { failure } from './client.js';
+import { h, nextId } from './dom.js';
+
+/** @typedef {import('./client.js').Client} Client */
+/** @typedef {import('./dom.js').Child} Child */
+/** @typedef {import('uplot')} UPlot */
+/** @typedef {import('uplot').Options} ChartOptions */
+/** @typedef {import('uplot').AlignedData} ChartData */
+/** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
+/** @typedef {{ time: number, routeId: string, method: string, path: string, status: number, durationMs: number, consumer: string | null }} RecentRequest */
+/** @typedef {{ routes: RouteTraffic[], recent: RecentRequest[] }} TrafficTick */
+/** @typedef {'1xx' | '2xx' | '3xx' | '4xx' | '5xx'} StatusClass */
+/** @typedef {{ routeId: string, total: number, requests: Record<StatusClass, number[]>, p99Ms: (number | null)[] }} RouteWindow */
+/** @typedef {{ bucketSeconds: number, time: number[], currentSeconds: number, all: RouteWindow, routes: RouteWindow[] }} History */
+
+/** The chart library, loaded by index.html as a classic script (a global, like its IIFE build makes). */
+const uPlot = /** @type {{ uPlot: typeof import('uplot') }} */ (/** @type {unknown} */ (window)).uPlot;
+
+/** What the traffic ticks of the last minute say, per route (filled from the app's start). */
+/** @type {{ history: Map<string, RouteTraffic[]>, listeners: Set<() => void>, recent: RecentRequest[] }} */
+const traffic = { history: new Map(), listeners: new Set(), recent: [] };
+const NO_ROUTE = '(no route)';
+/** Status classes stacked in the requests chart, bottom first, with their colours (contrast ≥ 3:1 on white). */
+const STACK = /** @type {const} */ ([['2xx', '#1e7a3c'], ['3xx', '#2457c5'], ['4xx', '#a35a00'], ['5xx', '#b3261e']]);
+/** Colours of the p99 lines, one per route. */
+const PALETTE = ['#2457c5', '#b3261e', '#1e7a3c', '#7b3fa0', '#a35a00', '#00708a', '#c2185b', '#4e5b2f'];
+/** Routes drawn in the p99 chart (the busiest of the window). */
+const P99_ROUTES = 8;
+const REFRESH_MS = 2000;
+
+/** @param {TrafficTick} tick */
+export function onTraffic(tick) {
+  const totals = new Map();
+  for (const r of tick.routes) totals.set(r.routeId, r);
+  const ids = new Set([...traffic.history.keys(), ...totals.keys()]);
+  for (const id of ids) {
+    const series = traffic.history.get(id) ?? [];
+    series.push(totals.get(id) ?? { routeId: id, requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 });
+    if (series.length > 60) series.shift();
+    traffic.history.set(id, series);
+  }
+  traffic.recent = [...tick.recent, ...traffic.recent].slice(0, 50);
+  for (const l of traffic.listeners) l();
+}
+
+/** @param {number[]} values */
+function sparkline(values) {
+  const max = Math.max(1, ...values);
+  const points = values.map((v, i) => `${(i / 59) * 200},${40 - (v / max) * 38}`).join(' ');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 200 40');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `requests per second over the last minute, max ${max}`);
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute('points', points);
+  svg.append(line);
+  return svg;
+}
+
+/**
+ * @typedef {{ key: string, label: string, numeric: boolean, value: (row: TableRow) => number | string, cell: (row: TableRow) => HTMLElement }} Column
+ * @typedef {{ id: string, last: RouteTraffic, minute: number[], window: number }} TableRow
+ */
+/** @type {{ key: string, direction: 'ascending' | 'descending' }} */
+const sort = { key: 'route', direction: 'ascending' };
+
+/**
+ * @param {Client} client
+ * @param {(title: string, actions: Child, ...body: (Node | string)[]) => void} page
+ */
+export async function dashboardView(client, page) {
+  const charts = h('section', { class: 'charts', 'aria-labelledby': 'charts-title' });
+  const routesTable = h('div', {});
+  const recentTable = h('div', {});
+  page('Dashboard', [], h('p', { class: 'muted' }, 'The last 15 minutes in 10-second buckets; the tables are live, updated every second.'),
+    charts, h('h2', { id: 'routes-title' }, 'Routes'), routesTable, h('h2', {}, 'Recent requests'), recentTable);
+
+  const requestsChart = chart('chart-requests', 'Requests per second by status class');
+  const p99Chart = chart('chart-p99', 'p99 latency per route (ms)');
+  const routeSelect = h('select', { id: nextId('chart-route'), onchange: () => { refresh().catch(() => {}); } }, h('option', { value: '' }, 'All routes'));
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  charts.replaceChildren(h('div', { class: 'charts-head' }, h('h2', { id: 'charts-title' }, 'Last 15 minutes'),
+    h('div', { class: 'field inline' }, h('label', { for: routeSelect.id }, 'Requests of'), routeSelect)), error,
+  h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure));
+
+  /** Requests in the 15-minute window per route id of the table (unrouted and sink-answered requests are one "(no route)" row there). */
+  /** @type {Map<string, number>} */
+  let windowTotals = new Map();
+  const table = sortableTable(routesTable);
+  const draw = () => {
+    const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
+    const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
+    table.draw([...ids].map((id) => {
+      const minute = traffic.history.get(id) ?? [];
+      return { id, last: minute.at(-1) ?? { ...idle, routeId: id }, minute: minute.map((s) => s.requests), window: windowTotals.get(id) ?? 0 };
+    }));
+    const recent = traffic.recent.slice(0, 20).map((r) => h('tr', {}, h('td', {}, new Date(r.time).toLocaleTimeString()), h('td', {}, r.routeId), h('td', {}, r.method), h('td', { class: 'path' }, r.path),
+      h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status), h('td', { class: 'num' }, r.durationMs.toFixed(1)), h('td', {}, r.consumer ?? '—')));
+    recentTable.replaceChildren(recent.length === 0 ? h('p', { class: 'muted' }, 'No requests yet.')
+      : h('table', {}, h('thead', {}, h('tr', {}, ['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, recent)));
+  };
+
+  const refresh = async () => {
+    const selected = routeSelect.value;
+    try {
+      const history = /** @type {History} */ (await client.request('get', 'route-history', { query: selected ? { limit: P99_ROUTES, route: selected } : { limit: P99_ROUTES } }));
+      error.hidden = true;
+      windowTotals = new Map();
+      for (const r of history.routes) {
+        const id = r.routeId === '(none)' || r.routeId === '(sink)' ? NO_ROUTE : r.routeId;
+        windowTotals.set(id, (windowTotals.get(id) ?? 0) + r.total);
+      }
+      const options = history.routes.map((r) => r.routeId).filter((id) => id !== '(none)' && id !== '(sink)');
+      if (selected && !options.includes(selected)) options.push(selected);
+      const known = [...routeSelect.options].slice(1).map((o) => o.value);
+      if (known.join('\n') !== options.join('\n')) {
+        routeSelect.replaceChildren(h('option', { value: '' }, 'All routes'), ...options.map((id) => h('option', { value: id }, id)));
+        routeSelect.value = selected;
+      }
+      const shown = selected ? history.routes.find((r) => r.routeId === selected) ?? emptyWindow(selected, history.time.length) : history.all;
+      requestsChart.update(requestsData(history, shown), requestsOptions(history, shown), requestsSummary(history, shown));
+      const lines = history.routes.filter((r) => r.total > 0).slice(0, P99_ROUTES);
+      p99Chart.update(p99Data(history, lines), p99Options(lines), p99Summary(history, lines));
+      draw();
+    } catch (err) {
+      error.textContent = `The charts could not be updated: ${failure(err).message}`;
+      error.hidden = false;
+    }
+  };
+
+  draw();
+  traffic.listeners.clear();
+  traffic.listeners.add(draw);
+  await refresh();
+  // Asked again while the dashboard is on screen; leaving it (its elements detached) ends the loop.
+  const again = () => setTimeout(() => {
+    if (!charts.isConnected) return;
+    refresh().finally(again);
+  }, REFRESH_MS);
+  again();
+  const onResize = () => {
+    if (!charts.isConnected) return window.removeEventListener('resize', onResize);
+    requestsChart.resize();
+    p99Chart.resize();
+  };
+  window.addEventListener('resize', onResize);
+}
+
+/**
+ * The per-route table: headers are buttons that sort (aria-sort on the sorted column); the body is
+ * drawn again every second while the header, and the focus on its buttons, stays.
+ * @param {HTMLElement} container
+ */
+function sortableTable(container) {
+  /** @type {Column[]} */
+  const columns = [
+    { key: 'route', label: 'Route', numeric: false, value: (r) => r.id, cell: (r) => h('th', { scope: 'row' }, r.id.startsWith('(') ? r.id : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id)) },
+    { key: 'minute', label: 'Last minute', numeric: true, value: (r) => r.minute.reduce((s, n) => s + n, 0), cell: (r) => h('td', {}, sparkline(r.minute)) },
+    { key: 'rps', label: 'req/s', numeric: true, value: (r) => r.last.requests, cell: (r) => h('td', { class: 'num' }, r.last.requests) },
+    { key: '2xx', label: '2xx', numeric: true, value: (r) => r.last.status['2xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']) },
+    { key: '4xx', label: '4xx', numeric: true, value: (r) => r.last.status['4xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']) },
+    { key: '5xx', label: '5xx', numeric: true, value: (r) => r.last.status['5xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']) },
+    { key: 'errors', label: 'Error rate', numeric: true, value: (r) => errorRate(r.last), cell: (r) => h('td', { class: 'num' }, r.last.requests ? `${Math.round(errorRate(r.last) * 100)} %` : '—') },
+    { key: 'p50', label: 'p50 ms', numeric: true, value: (r) => r.last.p50Ms, cell: (r) => h('td', { class: 'num' }, r.last.p50Ms.toFixed(1)) },
+    { key: 'p99', label: 'p99 ms', numeric: true, value: (r) => r.last.p99Ms, cell: (r) => h('td', { class: 'num' }, r.last.p99Ms.toFixed(1)) },
+    { key: 'window', label: '15 min', numeric: true, value: (r) => r.window, cell: (r) => h('td', { class: 'num' }, r.window) },
+  ];
+  /** @type {Map<string, HTMLTableCellElement>} */
+  const headers = new Map();
+  const head = h('thead', {}, h('tr', {}, columns.map((column) => {
+    const th = h('th', { scope: 'col', class: column.numeric ? 'num' : '' }, h('button', { type: 'button', class: 'sort', onclick: () => {
+      sort.direction = sort.key === column.key ? (sort.direction === 'ascending' ? 'descending' : 'ascending') : column.numeric ? 'descending' : 'ascending';
+      sort.key = column.key;
+      mark();
+      redraw();
+    } }, column.label, h('span', { class: 'sort-icon', 'aria-hidden': 'true' })));
+    headers.set(column.key, th);
+    return th;
+  })));
+  const body = h('tbody', {});
+  const tableEl = h('table', { class: 'route-table', 'aria-labelledby': 'routes-title', 'aria-describedby': 'routes-hint' }, head, body);
+  const empty = h('p', { class: 'muted' }, 'No traffic yet: requests through the proxy appear here within a second.');
+  const hint = h('p', { class: 'hint', id: 'routes-hint' }, 'Live: the last second, the last minute and the 15-minute window. Sort by a column with its header; a route opens its editor.');
+  const mark = () => {
+    for (const [key, th] of headers) {
+      if (key === sort.key) th.setAttribute('aria-sort', sort.direction);
+      else th.removeAttribute('aria-sort');
+    }
+  };
+  /** @type {TableRow[]} */
+  let rows = [];
+  const redraw = () => {
+    const column = columns.find((c) => c.key === sort.key) ?? /** @type {Column} */ (columns[0]);
+    const sign = sort.direction === 'ascending' ? 1 : -1;
+    const sorted = [...rows].sort((a, b) => {
+      const x = column.value(a);
+      const y = column.value(b);
+      const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      return sign * order || a.id.localeCompare(b.id);
+    });
+    body.replaceChildren(...sorted.map((row) => h('tr', { dataset: { route: row.id } }, columns.map((c) => c.cell(row)))));
+  };
+  mark();
+  return {
+    /** @param {TableRow[]} next */
+    draw(next) {
+      rows = next;
+      if (rows.length === 0) return container.replaceChildren(empty);
+      if (!tableEl.isConnected) container.replaceChildren(hint, tableEl);
+      redraw();
+    },
+  };
+}
+
+/** @param {RouteTraffic} r */
+function errorRate(r) {
+  return r.requests ? (r.status['4xx'] + r.status['5xx']) / r.requests : 0;
+}
+
+/**
+ * A figure holding a uPlot chart, made on the first data and rebuilt when its series change. The
+ * instance is kept on its container (`uplot`): the browser tests read the data the chart draws.
+ * @param {string} id
+ * @param {string} caption
+ */
+function chart(id, caption) {
+  const plot = h('div', { class: 'chart', id });
+  const summary = h('p', { class: 'chart-summary', id: `${id}-summary` });
+  const figure = h('figure', { class: 'card chart-card', 'aria-labelledby': `${id}-caption`, 'aria-describedby': `${id}-summary` },
+    h('figcaption', { id: `${id}-caption` }, caption), plot, summary);
+  /** @type {UPlot | null} */
+  let instance = null;
+  let signature = '';
+  const width = () => Math.max(280, plot.clientWidth || 560);
+  return {
+    figure,
+    /**
+     * @param {ChartData} data
+     * @param {Omit<ChartOptions, 'width' | 'height'>} options
+     * @param {string} text
+     */
+    update(data, options, text) {
+      summary.textContent = text;
+      const next = JSON.stringify(options.series.map((s) => s.label));
+      if (instance && next === signature) instance.setData(data);
+      else {
+        instance?.destroy();
+        signature = next;
+        instance = new uPlot({ ...options, width: width(), height: 220 }, data, plot);
+        /** @type {HTMLElement & { uplot?: UPlot }} */ (plot).uplot = instance;
+      }
+    },
+    resize() { instance?.setSize({ width: width(), height: 220 }); },
+  };
+}
+
+/**
+ * @param {string} routeId
+ * @param {number} length
+ * @returns {RouteWindow}
+ */
+function emptyWindow(routeId, length) {
+  const zeros = () => new Array(length).fill(0);
+  return { routeId, total: 0, requests: { '1xx': zeros(), '2xx': zeros(), '3xx': zeros(), '4xx': zeros(), '5xx': zeros() }, p99Ms: new Array(length).fill(null) };
+}
+
+/** Seconds each bucket covers: its width, the elapsed part for the current one. @param {History} history */
+function bucketSeconds(history) {
+  return history.time.map((_, i) => (i === history.time.length - 1 ? Math.max(1, history.currentSeconds) : history.bucketSeconds));
+}
+
+/**
+ * Rates per status class, stacked: the series are cumulative from the top class down, drawn
+ * top first so that each lower band is painted over the one above it.
+ * @param {History} history
+ * @param {RouteWindow} shown
+ * @returns {ChartData}
+ */
+function requestsData(history, shown) {
+  const seconds = bucketSeconds(history);
+  const rates = STACK.map(([cls]) => shown.requests[cls].map((n, i) => round(n / /** @type {number} */ (seconds[i]))));
+  /** @type {number[][]} */
+  const cumulative = [];
+  rates.forEach((series, k) => cumulative.push(series.map((v, i) => round(v + (k === 0 ? 0 : /** @type {number} */ (/** @type {number[]} */ (cumulative[k - 1])[i]))))));
+  return [history.time, ...cumulative.reverse()];
+}
+
+/**
+ * @param {History} history
+ * @param {RouteWindow} shown
+ * @returns {Omit<ChartOptions, 'width' | 'height'>}
+ */
+function requestsOptions(history, shown) {
+  const seconds = bucketSeconds(history);
+  return {
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    axes: [{}, { label: 'req/s', size: 56 }],
+    series: [{}, ...[...STACK].reverse().map(([cls, colour]) => ({
+      label: cls, stroke: colour, fill: `${colour}cc`, width: 1, points: { show: false },
+      value: (/** @type {UPlot} */ _u, /** @type {number | null} */ _v, /** @type {number} */ _s, /** @type {number | null} */ i) => (i === null ? '—' : `${round(/** @type {number} */ (shown.requests[cls][i]) / /** @type {number} */ (seconds[i]))} /s`),
+    }))],
+  };
+}
+
+/** @param {History} history @param {RouteWindow} shown */
+function requestsSummary(history, shown) {
+  const seconds = bucketSeconds(history);
+  const last = history.time.length - 1;
+  const now = STACK.map(([cls]) => `${cls} ${round(/** @type {number} */ (shown.requests[cls][last]) / /** @type {number} */ (seconds[last]))}`).join(', ');
+  const total = STACK.reduce((s, [cls]) => s + shown.requests[cls].reduce((a, n) => a + n, 0), 0);
+  return `${shown.routeId === '*' ? 'All routes' : shown.routeId}: ${total} requests in 15 minutes; now (req/s): ${now}.`;
+}
+
+/**
+ * @param {History} history
+ * @param {RouteWindow[]} lines
+ * @returns {ChartData}
+ */
+function p99Data(history, lines) {
+  return [history.time, ...lines.map((r) => r.p99Ms)];
+}
+
+/**
+ * @param {RouteWindow[]} lines
+ * @returns {Omit<ChartOptions, 'width' | 'height'>}
+ */
+function p99Options(lines) {
+  return {
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] } },
+    axes: [{}, { label: 'ms', size: 56 }],
+    series: [{}, ...lines.map((r, i) => ({ label: r.routeId, stroke: /** @type {string} */ (PALETTE[i % PALETTE.length]), width: 2, spanGaps: false, value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : `${v.toFixed(1)} ms`) }))],
+  };
+}
+
+/** @param {History} history @param {RouteWindow[]} lines */
+function p99Summary(history, lines) {
+  if (lines.length === 0) return 'No requests in the last 15 minutes.';
+  const latest = lines.map((r) => {
+    const last = [...r.p99Ms].reverse().find((v) => v !== null);
+    return `${r.routeId} ${last === undefined || last === null ? '—' : `${last.toFixed(1)} ms`}`;
+  });
+  return `Latest p99 per route: ${latest.join(', ')} (${history.bucketSeconds}-second buckets).`;
+}
+
+/** @param {number} n */
+function round(n) {
+  return Math.round(n * 100) / 100;
+}
