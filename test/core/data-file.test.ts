@@ -25,6 +25,9 @@ describe('Core: data file', () => {
       ['a store whose settings is null', '{"schemaVersion":1,"settings":null,"entities":{}}'],
       ['a store whose collection is an array', '{"schemaVersion":1,"settings":{},"entities":{"routes":[]}}'],
       ['a store with a __proto__ key', '{"schemaVersion":1,"settings":{},"entities":{"__proto__":{"routes":{}}}}'],
+      ['a store with a __proto__ key deep in an entity of a kind not installed', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"frontend":{"__proto__":{"x":1}}}}}}'],
+      // Read without a reviver when the text cannot spell the key: an escape can, so it is checked.
+      ['a store with a __proto__ key spelled with \\u escapes', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"\\u005f_pro\\u0074o__":{"x":1}}}}}'],
       ['an empty file', ''],
     ];
     for (const [what, content] of variants) {
