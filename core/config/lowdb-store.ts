@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { DurableJsonFile } from './durable-json-file.js';
+import { SharedValues } from './shared-values.js';
 import { DataFileError, emptyRecord, kindName, staleWrite, type ChangeEvent, type Collections, type Store } from './store.js';
 import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 
@@ -201,6 +202,13 @@ export class LowdbStore implements Store {
     }
     if (problems.length > 0) {
       throw new DataFileError(`Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`);
+    }
+    const shared = new SharedValues();
+    for (const name in loaded) {
+      const kind = this.#registry.get(name);
+      if (!kind) continue;
+      const collection = loaded[name]!;
+      for (const id in collection) shared.compact(collection[id]!, kind.idField, id);
     }
     return { schemaVersion: DATA_SCHEMA_VERSION, settings: Object.setPrototypeOf(settings, null) as Record<string, unknown>, entities: loaded };
   }
