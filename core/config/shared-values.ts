@@ -8,8 +8,8 @@
  */
 import type { StoredEntity } from './entities.js';
 
-/** Values longer than this (as JSON) are left alone: sharing pays for small, repeated ones. */
-const MAX_SHARED_JSON = 512;
+/** Values with a longer identity are left alone: sharing pays for small, repeated ones. */
+const MAX_SHARED_KEY = 512;
 
 export class SharedValues {
   readonly #values = new Map<string, unknown>();
@@ -17,11 +17,11 @@ export class SharedValues {
   /** Replace, in place, the top-level lists and flat maps of `entity` by shared equal ones; the id by `id`. */
   compact(entity: StoredEntity, idField: string, id: string): void {
     if (entity[idField] === id) entity[idField] = id; // the collection's key: one string, not two
-    for (const name of Object.keys(entity)) {
+    for (const name in entity) {
       const value = entity[name];
-      if (typeof value !== 'object' || value === null || !isFlat(value)) continue;
-      const key = (Array.isArray(value) ? 'a' : 'o') + JSON.stringify(value);
-      if (key.length > MAX_SHARED_JSON) continue;
+      if (typeof value !== 'object' || value === null) continue;
+      const key = identity(value);
+      if (key === null) continue;
       const shared = this.#values.get(key);
       if (shared !== undefined) entity[name] = shared;
       else this.#values.set(key, Object.freeze(value));
@@ -29,13 +29,40 @@ export class SharedValues {
   }
 }
 
-function isFlat(value: object): boolean {
-  if (Array.isArray(value)) return value.every(isPrimitive);
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return false;
-  for (const key in value) if (!isPrimitive((value as Record<string, unknown>)[key])) return false;
-  return true;
+/**
+ * A string equal for two values exactly when they are equal lists (or maps, same key order) of
+ * equal primitives; null for anything else or anything too long. Strings are length-prefixed, so no
+ * content can imitate a separator.
+ */
+function identity(value: object): string | null {
+  let key: string;
+  if (Array.isArray(value)) {
+    key = 'a';
+    for (let i = 0; i < value.length; i++) {
+      const item = primitiveIdentity(value[i]);
+      if (item === null) return null;
+      key += item;
+      if (key.length > MAX_SHARED_KEY) return null;
+    }
+    return key;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return null;
+  key = 'o';
+  for (const name in value) {
+    const item = primitiveIdentity((value as Record<string, unknown>)[name]);
+    if (item === null) return null;
+    key += `${name.length}:${name}${item}`;
+    if (key.length > MAX_SHARED_KEY) return null;
+  }
+  return key;
 }
 
-function isPrimitive(value: unknown): boolean {
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+function primitiveIdentity(value: unknown): string | null {
+  switch (typeof value) {
+    case 'string': return `s${value.length}:${value}`;
+    case 'number': return Object.is(value, -0) ? 'n-0;' : `n${value};`;
+    case 'boolean': return value ? 't' : 'f';
+    default: return null;
+  }
 }
