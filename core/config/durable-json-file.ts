@@ -3,6 +3,9 @@
  * renamed over the data file, then the directory fsynced; a crash leaves the old or the new file,
  * never half of one. Reading refuses anything that is not JSON instead of starting empty.
  *
+ * A file in the layout written here is read in 1 MiB chunks and parsed entity by entity
+ * (`framed-json.ts`), never as one string of the whole file; any other text is parsed whole.
+ *
  * With 100 000 entities the file holds tens of megabytes: a write takes a snapshot of the
  * containers (entities are replaced by writes, never edited, so their references are the state at
  * that instant), then serializes and writes it in chunks of about 1 MiB, yielding between them;
@@ -14,6 +17,8 @@ import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { DataFileError } from './store.js';
 import { rejectForbiddenKeys } from './schema.js';
+import { FramedDocumentParser, NotFramed } from './framed-json.js';
+import { StringDecoder } from 'node:string_decoder';
 
 /** What a read found: nothing at all (first start), or the parsed document, whatever it holds. */
 export type DataFileContent = { found: false } | { found: true; data: unknown };
@@ -38,12 +43,23 @@ export class DurableJsonFile<T> implements Adapter<T> {
    * DataFileError, so that a file we cannot understand is never mistaken for a first start.
    */
   async readContent(): Promise<DataFileContent> {
-    let text: string;
+    let handle: FileHandle;
     try {
-      text = await readFile(this.#file, 'utf8');
+      handle = await open(this.#file, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
-      throw new DataFileError(`Cannot read data file ${this.#file}: ${(error as Error).message}`);
+      throw this.#unreadable(error);
+    }
+    let text: string;
+    try {
+      // The layout this adapter writes is read piece by piece; anything else is parsed whole.
+      const framed = await readFramed(handle).catch((error: unknown) => { if (error instanceof NotFramed) return null; throw error; });
+      if (framed !== null) return { found: true, data: framed };
+      text = await readFile(this.#file, 'utf8');
+    } catch (error) {
+      throw this.#unreadable(error);
+    } finally {
+      await handle.close();
     }
     try {
       // The reviver costs more than the parse; only a text that names `__proto__` or uses a \u
@@ -53,6 +69,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
     } catch (error) {
       throw new DataFileError(`Data file ${this.#file} is not valid JSON (${(error as Error).message}); fix or move it away, it will not be overwritten`);
     }
+  }
+
+  #unreadable(error: unknown): DataFileError {
+    return new DataFileError(`Cannot read data file ${this.#file}: ${(error as Error).message}`);
   }
 
   async write(data: T): Promise<void> {
@@ -74,6 +94,21 @@ export class DurableJsonFile<T> implements Adapter<T> {
     await rename(this.#tmp, this.#file);
     await syncDirectory(dirname(this.#file));
   }
+}
+
+/** The document read in 1 MiB chunks through the framed parser (NotFramed when the layout differs). */
+async function readFramed(handle: FileHandle): Promise<unknown> {
+  const decoder = new StringDecoder('utf8');
+  const parser = new FramedDocumentParser();
+  const buffer = Buffer.allocUnsafe(CHUNK_CHARS);
+  for (let position = 0; ;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    position += bytesRead;
+    parser.push(decoder.write(buffer.subarray(0, bytesRead)));
+  }
+  parser.push(decoder.end());
+  return parser.end();
 }
 
 async function syncDirectory(dir: string): Promise<void> {
