@@ -49,6 +49,8 @@ export interface RunningGateway {
 
 export interface GatewayStartOptions {
   dataFileContent?: string;
+  /** Start on this data file (kept; a restart can reuse it) instead of one in a fresh directory. */
+  dataFile?: string;
   /** Processes serving the proxy (PORTCULLIS_WORKERS). */
   workers?: number;
   /** Pin the gateway to the proxy core (default); false lets it use every core. */
@@ -59,7 +61,8 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   const { dataFileContent, workers = 1, pinned = true } = options;
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  if (dataFileContent) writeFileSync(join(dir, 'data.json'), dataFileContent);
+  const dataFile = options.dataFile ?? join(dir, 'data.json');
+  if (dataFileContent) writeFileSync(dataFile, dataFileContent);
   const started = performance.now();
   // The gateway logs (one access line per request) to a file, as in production: a pipe to this
   // process would make the benchmark pay for reading them on the same two cores.
@@ -68,7 +71,7 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   const [command, commandArgs] = pinned ? onCore(PROXY_CORE, process.execPath, script) : [process.execPath, script];
   const child = spawn(command, commandArgs, {
     env: {
-      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
+      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: dataFile,
       PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel, PORTCULLIS_WORKERS: String(workers),
     },
     stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],

@@ -1,6 +1,7 @@
 /**
  * The route table: compiled from the enabled routes whenever configuration changes, it answers
- * "which route serves this host, path and method" from maps and pre-sorted arrays. Precedence:
+ * "which route serves this host, path and method" from maps, at a cost that does not grow with the
+ * number of routes. Precedence:
  * an exact host beats a wildcard (`*.example.com`, longest suffix first) which beats `*`; within a
  * host the longest path prefix wins, and an exact-path domain beats a prefix of the same length.
  * Paths are matched in their normalized form (request-path.ts), case-insensitively on routes with
@@ -50,6 +51,8 @@ interface Binding {
   /** False: the prefix is compared ignoring ASCII case. */
   caseSensitive: boolean;
   route: CompiledRoute;
+  /** Position in its host's precedence order (set when the host's bindings are sealed). */
+  rank: number;
 }
 
 export interface RouteMatch {
@@ -58,17 +61,28 @@ export interface RouteMatch {
   prefix: string;
 }
 
+/**
+ * A lookup costs a few map reads whatever the table's size: the request host is looked up among
+ * exact hosts, then each of its suffixes at a label boundary (longest first) among wildcard hosts,
+ * then `*`; within a host, each prefix of the path at a segment boundary (longest first) is looked
+ * up among that host's path prefixes. The precedence is the one stated above, the order a linear
+ * scan of every binding would find (test/core/http/router.test.ts compares both on random tables).
+ */
 export class RouteTable {
-  readonly #exact = new Map<string, Binding[]>();
-  readonly #wildcards: Array<{ suffix: string; bindings: Binding[] }> = [];
-  readonly #any: Binding[] = [];
+  readonly #exact = new Map<string, HostBindings>();
+  /** Wildcard hosts by suffix with its leading dot (`*.example.com` → `.example.com`). */
+  readonly #wildcards = new Map<string, HostBindings>();
+  /** `#wildcardLengths[n]`: some wildcard suffix is n characters long (no slice for other lengths). */
+  readonly #wildcardLengths: Uint8Array;
+  readonly #any: HostBindings | null;
   readonly size: number;
   /** Every compiled route, for inspection (tests, diagnostics); matching never reads it. */
   readonly routes: readonly CompiledRoute[];
 
   constructor(routes: readonly CompiledRoute[]) {
     this.routes = routes;
-    const wildcards = new Map<string, Binding[]>();
+    let any: HostBindings | null = null;
+    let longestSuffix = 0;
     for (const route of routes) {
       for (const domain of route.route.frontend.domains) {
         const slash = domain.indexOf('/');
@@ -77,15 +91,20 @@ export class RouteTable {
         // the prefix is compared with normalized paths, so it is normalized the same way
         if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
         while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-        const binding: Binding = { prefix, exact: route.route.frontend.exact ?? false, caseSensitive: route.route.frontend.caseSensitive !== false, route };
-        if (host === '*') this.#any.push(binding);
-        else if (host.startsWith('*.')) pushTo(wildcards, host.slice(1), binding);
-        else pushTo(this.#exact, host, binding);
+        const binding: Binding = { prefix, exact: route.route.frontend.exact ?? false, caseSensitive: route.route.frontend.caseSensitive !== false, route, rank: 0 };
+        if (host === '*') (any ??= new HostBindings()).add(binding);
+        else if (host.startsWith('*.')) {
+          const suffix = host.slice(1);
+          longestSuffix = Math.max(longestSuffix, suffix.length);
+          bindingsOf(this.#wildcards, suffix).add(binding);
+        } else bindingsOf(this.#exact, host).add(binding);
       }
     }
-    for (const [suffix, bindings] of wildcards) this.#wildcards.push({ suffix, bindings });
-    this.#wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-    for (const bindings of [...this.#exact.values(), ...wildcards.values(), this.#any]) bindings.sort(byPrecedence);
+    this.#wildcardLengths = new Uint8Array(longestSuffix + 1);
+    for (const suffix of this.#wildcards.keys()) this.#wildcardLengths[suffix.length] = 1;
+    for (const bindings of [...this.#exact.values(), ...this.#wildcards.values()]) bindings.seal();
+    any?.seal();
+    this.#any = any;
     this.size = routes.length;
   }
 
@@ -93,16 +112,82 @@ export class RouteTable {
   match(host: string, path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
     const exact = this.#exact.get(host);
     if (exact) {
-      const found = matchBindings(exact, path, method, headers, search);
+      const found = exact.match(path, method, headers, search);
       if (found) return found;
     }
-    for (const wildcard of this.#wildcards) {
-      if (host.length > wildcard.suffix.length && host.endsWith(wildcard.suffix)) {
-        const found = matchBindings(wildcard.bindings, path, method, headers, search);
+    if (this.#wildcards.size > 0) {
+      // Suffixes starting at a dot after the first character (a wildcard never matches its bare
+      // parent domain), the leftmost dot first: the longest suffix.
+      const lengths = this.#wildcardLengths;
+      for (let dot = host.indexOf('.', 1); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+        const length = host.length - dot;
+        if (length >= lengths.length || lengths[length] === 0) continue;
+        const bindings = this.#wildcards.get(host.slice(dot));
+        if (bindings === undefined) continue;
+        const found = bindings.match(path, method, headers, search);
         if (found) return found;
       }
     }
-    return this.#any.length > 0 ? matchBindings(this.#any, path, method, headers, search) : null;
+    return this.#any !== null ? this.#any.match(path, method, headers, search) : null;
+  }
+}
+
+function bindingsOf(map: Map<string, HostBindings>, key: string): HostBindings {
+  let bindings = map.get(key);
+  if (bindings === undefined) map.set(key, bindings = new HostBindings());
+  return bindings;
+}
+
+/**
+ * The bindings of one host (an exact host, a wildcard suffix or `*`), indexed by path prefix:
+ * case-sensitive prefixes by their text, the others by their ASCII lower case; every list holds
+ * prefixes of one length, in precedence order (exact domains first, then by route id).
+ */
+class HostBindings {
+  #pending: Binding[] | null = [];
+  /** The bindings with the empty prefix (tried last). */
+  #root: Binding[] = [];
+  readonly #byPrefix = new Map<string, Binding[]>();
+  readonly #byFoldedPrefix = new Map<string, Binding[]>();
+  /** By prefix length: 1 when a case-sensitive prefix has that length, 2 a case-insensitive one (or both). */
+  #lengths = new Uint8Array(1);
+
+  add(binding: Binding): void {
+    this.#pending!.push(binding);
+  }
+
+  seal(): void {
+    const all = this.#pending!.sort(byPrecedence);
+    this.#pending = null;
+    let longest = 0;
+    for (let i = 0; i < all.length; i++) {
+      const binding = all[i]!;
+      binding.rank = i;
+      longest = Math.max(longest, binding.prefix.length);
+      if (binding.prefix === '') this.#root.push(binding);
+      else if (binding.caseSensitive) pushTo(this.#byPrefix, binding.prefix, binding);
+      else pushTo(this.#byFoldedPrefix, asciiLowerCase(binding.prefix), binding);
+    }
+    this.#lengths = new Uint8Array(longest + 1);
+    for (const binding of all) if (binding.prefix !== '') this.#lengths[binding.prefix.length]! |= binding.caseSensitive ? 1 : 2;
+  }
+
+  match(path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+    const lengths = this.#lengths;
+    // The path's prefixes ending at a segment boundary (or at its end), longest first; lengths no
+    // prefix has are skipped without building a string.
+    for (let end = Math.min(path.length, lengths.length - 1); end > 0; end--) {
+      const kinds = lengths[end]!;
+      if (kinds === 0 || (end !== path.length && path.charCodeAt(end) !== 47 /* / */)) continue;
+      const prefix = end === path.length ? path : path.slice(0, end);
+      const sensitive = (kinds & 1) !== 0 ? this.#byPrefix.get(prefix) : undefined;
+      const folded = (kinds & 2) !== 0 ? this.#byFoldedPrefix.get(asciiLowerCase(prefix)) : undefined;
+      const found = folded === undefined ? (sensitive === undefined ? null : matchBindings(sensitive, path, method, headers, search))
+        : sensitive === undefined ? matchBindings(folded, path, method, headers, search)
+          : matchMerged(sensitive, folded, path, method, headers, search);
+      if (found) return found;
+    }
+    return this.#root.length > 0 ? matchBindings(this.#root, path, method, headers, search) : null;
   }
 }
 
@@ -116,17 +201,42 @@ function byPrecedence(a: Binding, b: Binding): number {
   return b.prefix.length - a.prefix.length || Number(b.exact) - Number(a.exact) || (a.route.id < b.route.id ? -1 : a.route.id > b.route.id ? 1 : 0);
 }
 
-function matchBindings(bindings: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
-  for (let i = 0; i < bindings.length; i++) {
-    const binding = bindings[i]!;
-    if (!pathMatches(binding, path)) continue;
-    const route = binding.route;
-    if (route.methods !== null && !route.methods.has(method)) continue;
-    if (route.headers.length > 0 && !route.headers.every(([name, value]) => headers[name] === value)) continue;
-    if (route.query.length > 0 && !queryMatches(route.query, search)) continue;
-    return { route, prefix: binding.prefix };
+/** ASCII letters only, as `startsWithIgnoringCase` compares: `toLowerCase` would fold more than that. */
+function asciiLowerCase(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+  }
+  return text;
+}
+
+/** Two lists of prefixes of the same length (case-sensitive and not), tried in their common precedence order. */
+function matchMerged(a: readonly Binding[], b: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const binding = j >= b.length || (i < a.length && a[i]!.rank < b[j]!.rank) ? a[i++]! : b[j++]!;
+    const found = matchBinding(binding, path, method, headers, search);
+    if (found) return found;
   }
   return null;
+}
+
+function matchBindings(bindings: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+  for (let i = 0; i < bindings.length; i++) {
+    const found = matchBinding(bindings[i]!, path, method, headers, search);
+    if (found) return found;
+  }
+  return null;
+}
+
+function matchBinding(binding: Binding, path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+  if (!pathMatches(binding, path)) return null;
+  const route = binding.route;
+  if (route.methods !== null && !route.methods.has(method)) return null;
+  if (route.headers.length > 0 && !route.headers.every(([name, value]) => headers[name] === value)) return null;
+  if (route.query.length > 0 && !queryMatches(route.query, search)) return null;
+  return { route, prefix: binding.prefix };
 }
 
 function pathMatches(binding: Binding, path: string): boolean {

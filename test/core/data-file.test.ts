@@ -25,6 +25,9 @@ describe('Core: data file', () => {
       ['a store whose settings is null', '{"schemaVersion":1,"settings":null,"entities":{}}'],
       ['a store whose collection is an array', '{"schemaVersion":1,"settings":{},"entities":{"routes":[]}}'],
       ['a store with a __proto__ key', '{"schemaVersion":1,"settings":{},"entities":{"__proto__":{"routes":{}}}}'],
+      ['a store with a __proto__ key deep in an entity of a kind not installed', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"frontend":{"__proto__":{"x":1}}}}}}'],
+      // Read without a reviver when the text cannot spell the key: an escape can, so it is checked.
+      ['a store with a __proto__ key spelled with \\u escapes', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"\\u005f_pro\\u0074o__":{"x":1}}}}}'],
       ['an empty file', ''],
     ];
     for (const [what, content] of variants) {
@@ -80,5 +83,24 @@ describe('Core: data file', () => {
     assert.deepEqual(heard, ['r1']);
     assert.equal(logged.length, 1);
     assert.ok(JSON.parse(readFileSync(file, 'utf8')).entities.routes.r1);
+  });
+
+  it('loads equal small lists and maps of entities as one frozen value, which a later write replaces, never edits', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'data-file-'));
+    const file = join(dir, 'db.json');
+    const tagged = (id: string) => ({ ...route(id), tags: ['shop', 'eu'] });
+    writeFileSync(file, JSON.stringify({ schemaVersion: 1, settings: {}, entities: { routes: { r1: tagged('r1'), r2: tagged('r2'), r3: { ...route('r3'), tags: ['other'] } } } }));
+    const store = new LowdbStore(file, new EntityRegistry());
+    await store.open();
+    const [r1, r2, r3] = ['r1', 'r2', 'r3'].map((id) => store.get(ROUTES, id)!);
+    assert.equal(r1!.tags, r2!.tags, 'one list for both');
+    assert.ok(Object.isFrozen(r1!.tags));
+    assert.deepEqual(r3!.tags, ['other']);
+    assert.throws(() => (r1!.tags as string[]).push('x'), TypeError);
+    await store.put('routes', 'r1', { ...r1!, tags: ['changed'] });
+    assert.deepEqual(store.get(ROUTES, 'r2')!.tags, ['shop', 'eu']);
+    const reopened = new LowdbStore(file, new EntityRegistry());
+    await reopened.open();
+    assert.deepEqual(reopened.list(ROUTES).map((r) => [r.id, r.tags]), [['r1', ['changed']], ['r2', ['shop', 'eu']], ['r3', ['other']]]);
   });
 });
