@@ -51,13 +51,29 @@ export function createAccessLogger(log: Logger): AccessLogger {
   };
   let scheduled = false;
   return (e) => {
-    const count = batch.push(`${prefix}"time":${Date.now()},${base},"requestId":${JSON.stringify(e.requestId)},"method":${JSON.stringify(e.method)},"host":${JSON.stringify(e.host)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : JSON.stringify(e.routeId)},"target":${e.target === null ? 'null' : JSON.stringify(e.target)},"clientIp":${JSON.stringify(e.clientIp)},"consumer":${e.consumer === null ? 'null' : JSON.stringify(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`);
+    const count = batch.push(`${prefix}"time":${Date.now()},${base},"requestId":${JSON.stringify(e.requestId)},"method":${quote(e.method)},"host":${quote(e.host)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : quote(e.routeId)},"target":${e.target === null ? 'null' : quote(e.target)},"clientIp":${quote(e.clientIp)},"consumer":${e.consumer === null ? 'null' : quote(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`);
     if (count >= MAX_BATCH) flush();
     else if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
   };
+}
+
+/**
+ * The JSON form of a field with few distinct values (method, host, route id, target, client address,
+ * consumer), made once: a request's line then allocates only its own id and path. Bounded, since a
+ * client chooses its Host and address.
+ */
+const QUOTED = new Map<string, string>();
+const MAX_QUOTED = 4096;
+function quote(value: string): string {
+  let quoted = QUOTED.get(value);
+  if (quoted === undefined) {
+    if (QUOTED.size >= MAX_QUOTED) QUOTED.clear();
+    QUOTED.set(value, (quoted = JSON.stringify(value)));
+  }
+  return quoted;
 }
 
 /** Lines per write at most (about 64 KiB), so a long busy turn does not hold many lines. */

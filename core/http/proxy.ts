@@ -3,7 +3,6 @@
  * upstream call through undici's `pool.stream()`, bodies streamed both ways. Upstream failures are
  * answered with JSON (502 unreachable, 504 timeout); a client that goes away aborts the upstream call.
  */
-import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
+import { newRequestId } from './request-id.js';
 import { routeRequest, type CompiledRoute } from './router.js';
 import { State } from '../config/compiled-state.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
@@ -256,7 +256,7 @@ export class ProxyHandler {
     headers['x-forwarded-proto'] = scheme;
     headers['x-forwarded-host'] = (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? '';
     let id = req.headers['x-request-id'];
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     headers['x-request-id'] = id;
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     return new ProxyContext(this, {
