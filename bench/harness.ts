@@ -55,10 +55,14 @@ export interface GatewayStartOptions {
   workers?: number;
   /** Pin the gateway to the proxy core (default); false lets it use every core. */
   pinned?: boolean;
+  /** Extra node options before the script (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
+  /** A boot configuration file's content (`--config`), beside the environment's settings. */
+  config?: Record<string, unknown>;
 }
 
 export async function startGateway(logLevel: string, options: GatewayStartOptions = {}): Promise<RunningGateway> {
-  const { dataFileContent, workers = 1, pinned = true } = options;
+  const { dataFileContent, workers = 1, pinned = true, nodeArgs = [], config } = options;
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const dataFile = options.dataFile ?? join(dir, 'data.json');
@@ -67,7 +71,11 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   // The gateway logs (one access line per request) to a file, as in production: a pipe to this
   // process would make the benchmark pay for reading them on the same two cores.
   const logFile = join(dir, 'gateway.log');
-  const script = [join(ROOT, 'dist/bin/portcullis.js')];
+  const script = [...nodeArgs, join(ROOT, 'dist/bin/portcullis.js')];
+  if (config) {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    script.push('--config', join(dir, 'config.json'));
+  }
   const [command, commandArgs] = pinned ? onCore(PROXY_CORE, process.execPath, script) : [process.execPath, script];
   const child = spawn(command, commandArgs, {
     env: {

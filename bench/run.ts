@@ -33,6 +33,8 @@ const FEW_ROUTES = 10;
 const BARE = 'bare proxy (node:http + undici pool.stream)';
 const NGINX_NAME = 'nginx (1 worker, upstream keep-alive)';
 const FASTIFY_NAME = '@fastify/http-proxy';
+const PLAIN_NAME = 'gateway: route, no plugins';
+const METRICS_OFF = 'gateway: route, no plugins, metrics off';
 
 /** jose's raw rate, measured in a process on the proxy's core (not in a smoke run: NaN). */
 function rawRate(args: string[]): number {
@@ -67,11 +69,13 @@ async function main(): Promise<void> {
     // Gateways started on data files: many API keys, many routes.
     () => startGateway(logLevel, { pinned, dataFileContent: manyKeysDataFile(MANY_KEYS, upstreamUrl, hashSecret(BENCH_SECRET)) }),
     () => startGateway('warn', { pinned, dataFileContent: manyRoutesDataFile(MANY_ROUTES, upstreamUrl) }),
+    // The same as the first, without the per-route request metrics: what counting costs the hot path.
+    () => startGateway(logLevel, { pinned, config: { metrics: { enabled: false } } }),
   ];
   const started = [];
   if (SMOKE) started.push(...await Promise.all(gatewayStarts.map((startOne) => startOne())));
   else for (const startOne of gatewayStarts) started.push(await startOne());
-  const [gateway, quiet, many, manyRoutes] = started as [RunningGateway, RunningGateway, RunningGateway, RunningGateway];
+  const [gateway, quiet, many, manyRoutes, uncounted] = started as [RunningGateway, RunningGateway, RunningGateway, RunningGateway, RunningGateway];
   const fewRoutes = quiet;
   const admin = adminClient(gateway.admin);
 
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     targets.push({ name: scenario.name, url: `${gateway.proxy}/`, headers: await scenario.setup(admin, upstreamUrl), pid: gateway.pid });
   }
   targets.push({ name: 'gateway: route, no plugins, access log off', url: `${quiet.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl), pid: quiet.pid });
+  targets.push({ name: METRICS_OFF, url: `${uncounted.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(uncounted.admin), upstreamUrl), pid: uncounted.pid });
   const apikeyHeaders = targets.find((t) => t.name.includes('apikeys'))!.headers;
   targets.push({ name: `gateway: route + apikeys (Basic), ${thousands(MANY_KEYS)} keys loaded`, url: `${many.proxy}/`, headers: apikeyHeaders, pid: many.pid });
   const routeTargets = [...manyRoutesTargets(FEW_ROUTES, fewRoutes.proxy, fewRoutes.pid), ...manyRoutesTargets(MANY_ROUTES, manyRoutes.proxy, manyRoutes.pid)];
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
   const jwtResults = await measureAll(jwt.targets.map((t) => ({ ...t, pid: gateway.pid })));
   const verifyRates = new Map<string, number>();
   for (const alg of ['RS256', 'ES256']) verifyRates.set(alg, rawRate(['verify', alg, '3', String(CONNECTIONS), jwt.tokens[alg]!.token, JSON.stringify(jwt.tokens[alg]!.publicJwk)]));
-  const plainRoute = results.find((r) => r.name === 'gateway: route, no plugins')!;
+  const plainRoute = results.find((r) => r.name === PLAIN_NAME)!;
   const vsPlain = (r: Measured) => `${(r.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route`;
   const jwtRows = jwt.targets.map((t, i) => {
     const r = jwtResults[i]!;
@@ -138,6 +143,17 @@ async function main(): Promise<void> {
     const sameRequestFewRoutes = routeResults[i % 2]!;
     return `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.requestsPerSecond / sameRequestFewRoutes.requestsPerSecond).toFixed(2)}× | ${r.errors} |`;
   });
+  // What the access log, the metrics and the API-key check cost the no-plugin route, on both measures.
+  const costOf = (label: string, without: string, withIt: string) => {
+    const a = results.find((r) => r.name === without)!;
+    const b = results.find((r) => r.name === withIt)!;
+    return `- **${label}**: ${fixed(b.cpuUsPerRequest)} vs ${fixed(a.cpuUsPerRequest)} CPU µs/req (${fixed((b.cpuUsPerRequest / a.cpuUsPerRequest - 1) * 100, 1)}%), ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)}× the requests/s (\`${withIt}\` vs \`${without}\`)`;
+  };
+  const costLines = [
+    costOf('Metrics (target ≤ 3%)', METRICS_OFF, PLAIN_NAME),
+    costOf('Access log', 'gateway: route, no plugins, access log off', PLAIN_NAME),
+    costOf('apikeys, Basic (target ≥ 0.92×)', PLAIN_NAME, 'gateway: route + apikeys (Basic)'),
+  ];
   const date = new Date().toISOString();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
   const settings = `${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run${SMOKE ? '' : ' after a warm-up'}, the median of ${ROUNDS} interleaved round${ROUNDS > 1 ? 's' : ''}`;
@@ -190,6 +206,8 @@ is steadier than requests/s on a shared machine.
 | scenario | req/s | p50 ms | p99 ms | CPU µs/req | req/s vs bare | p99 vs bare | errors |
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
+
+${costLines.join('\n')}
 
 On this shared 2-core VM, full runs a few minutes apart gave the no-plugin route between 0.67× and 0.99×
 the bare proxy (the bare proxy itself moved between 6 400 and 8 700 req/s): compare several runs, not one

@@ -46,9 +46,9 @@ export function createLogger(config: BootConfig['log'], destination?: NodeJS.Wri
   if (destination) return pino(options, destination as pino.DestinationStream);
   const pretty = config.pretty === 'auto' ? Boolean(process.stdout.isTTY) : config.pretty;
   if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' } } });
-  // Buffered asynchronous writes (fewer syscalls under load), flushed at least every second so a
-  // quiet gateway's lines still show up promptly.
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
+  // Buffered asynchronous writes (fewer syscalls under load: one per 32 KiB of lines), flushed at
+  // least every second so a quiet gateway's lines still show up promptly.
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024 });
   setInterval(() => stdout.flush(), 1000).unref();
   return pino(options, stdout);
 }

@@ -51,6 +51,7 @@ export const BootConfigSchema = Type.Object({
     pretty: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Human-readable logs; `auto` when stdout is a terminal.' }),
   }, { additionalProperties: false, default: {} }),
   metrics: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Count every proxied request into the per-route series of `/metrics` (requests, latencies, upstream errors). false spares the proxy that work (a few array cells per request); `/metrics` still serves the process, token and store metrics.' }),
     token: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[\\x21-\\x7e]+$', description: 'A bearer token that may read `/metrics` on the admin listener (PORTCULLIS_METRICS_TOKEN): give it to Prometheus instead of the admin password. The admin credentials are accepted too.' })),
     consumers: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Label requests by consumer in `portcullis_consumer_requests_total`: the first N distinct consumers get a series each, every later one counts as `other`; 0 (default) leaves consumers out of the metrics.' }),
   }, { additionalProperties: false, default: {} }),

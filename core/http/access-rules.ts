@@ -115,8 +115,13 @@ export function ruleProblems(rules: readonly { path: string }[], field = 'rules'
 
 /** Whether the granted scopes satisfy the rule (all or any of its scopes, by the strategy). */
 export function grantsRule(rule: CompiledRule, granted: readonly string[], matches: ScopeMatcher): boolean {
-  if (rule.requiredScopes.length === 0) return true;
-  return rule.match === 'all' ? rule.requiredScopes.every((s) => matches(granted, s)) : rule.requiredScopes.some((s) => matches(granted, s));
+  const required = rule.requiredScopes;
+  if (required.length === 0) return true;
+  const all = rule.match === 'all';
+  for (let i = 0; i < required.length; i++) {
+    if (matches(granted, required[i]!) !== all) return !all;
+  }
+  return all;
 }
 
 /** The RFC 6750 `insufficient_scope` refusal for a rule the token does not satisfy. */
@@ -143,7 +148,12 @@ export interface AccessPolicy {
    * Throw the refusal for a token with these claims on this request: 403 `forbidden` when no rule
    * matches, 403 `insufficient_scope` with the challenge when the scopes fall short.
    */
-  check(method: string, routePath: string, claims: object): CompiledRule;
+  check(method: string, routePath: string, claims: object, scopes?: readonly string[]): CompiledRule;
+  /**
+   * The scopes the claims grant (the policy's scope claim), for a caller that checks the same claims
+   * object many times (a verified-token cache): passed to `check`, they are not split again.
+   */
+  scopes(claims: object): readonly string[];
 }
 
 /** Compile a plugin's `rules` once (at `instantiate`), with its scope claim, strategy and realm. */
@@ -152,10 +162,11 @@ export function compileAccessPolicy(rules: readonly AccessRule[], options: Acces
   const matches = scopeMatcher(options.scopeStrategy);
   return {
     find: (method, routePath) => findRule(compiled, method, routePath),
-    check(method, routePath, claims) {
+    scopes: (claims) => grantedScopes(claims, options.scopeClaim),
+    check(method, routePath, claims, scopes) {
       const rule = findRule(compiled, method, routePath);
       if (!rule) throw new ForbiddenError('No access rule allows this request');
-      if (rule.requiredScopes.length > 0 && !grantsRule(rule, grantedScopes(claims, options.scopeClaim), matches)) throw insufficientScope(rule, options.realm);
+      if (rule.requiredScopes.length > 0 && !grantsRule(rule, scopes ?? grantedScopes(claims, options.scopeClaim), matches)) throw insufficientScope(rule, options.realm);
       return rule;
     },
   };

@@ -14,7 +14,6 @@
  * `/nginx` and `/traefik` answer only `authorizer.trustedProxies` (403 for anyone else): their
  * headers are the ingress' word. `X-Forwarded-Proto` and `-For` are honoured from those addresses only.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
@@ -24,6 +23,7 @@ import { upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError, withholdBody } from './http-utils.js';
 import { runRequestSteps } from '../plugin-runtime/pipeline.js';
 import { normalizeHost, parseRequestTarget } from './request-path.js';
+import { newRequestId } from './request-id.js';
 import { routeRequest, type CompiledRoute } from './router.js';
 import { State } from '../config/compiled-state.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
@@ -131,7 +131,7 @@ export class AuthorizerHandler {
     const priorFor = req.headers['x-forwarded-for'];
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     let id = req.headers['x-request-id'];
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     return new RequestContext({
       req, res: null, socket: null, id, method: original.method.toUpperCase(), host: normalizeHost(original.host),
       path: target.path, search: target.search, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
@@ -224,7 +224,7 @@ function single(value: string | string[] | undefined): string | undefined {
 function remoteEntry(req: IncomingMessage, remote: string): AccessEntry {
   const id = req.headers['x-request-id'];
   return {
-    requestId: typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : randomUUID(), method: req.method ?? 'GET',
+    requestId: typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : newRequestId(), method: req.method ?? 'GET',
     host: normalizeHost(req.headers.host), path: (req.url ?? '/').split('?')[0]!, status: 0, durationMs: 0,
     routeId: null, target: null, clientIp: remote, consumer: null, mode: 'authorizer',
   };

@@ -3,7 +3,6 @@
  * upstream call through undici's `pool.stream()`, bodies streamed both ways. Upstream failures are
  * answered with JSON (502 unreachable, 504 timeout); a client that goes away aborts the upstream call.
  */
-import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
+import { newRequestId } from './request-id.js';
 import { routeRequest, type CompiledRoute } from './router.js';
 import { State } from '../config/compiled-state.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
@@ -59,9 +59,13 @@ export class ProxyHandler {
       return;
     }
     (res as ResponseWithContext)[CONTEXT] = ctx;
-    (res as ResponseWithContext)[HANDLER] = this;
-    res.once('close', onResponseClose);
-    this.#process(ctx).catch((error: unknown) => this.#fail(ctx, error));
+    // 'close' is emitted once: `on` spares the wrapper `once` allocates per request.
+    res.on('close', onResponseClose);
+    try {
+      this.#process(ctx);
+    } catch (error) {
+      this.fail(ctx, error);
+    }
   };
 
   /** `upgrade` listener of the proxy server: WebSocket (and other upgrades) pass through. */
@@ -84,33 +88,26 @@ export class ProxyHandler {
     });
   };
 
-  #process(ctx: RequestContext): Promise<void> {
+  /**
+   * Sinks, route, request steps, upstream: synchronous as far as the steps allow. Failures of an
+   * asynchronous part reach `fail` through the one rejection handler; the upstream call reports
+   * through undici's callback, so a proxied request allocates no promise of its own.
+   */
+  #process(ctx: ProxyContext): void {
     const sinks = this.#state.snapshot.sinks;
     for (let i = 0; i < sinks.length; i++) {
-      if (sinks[i]!.matches(ctx)) return Promise.resolve(sinks[i]!.handle(ctx));
+      if (!sinks[i]!.matches(ctx)) continue;
+      const answered = sinks[i]!.handle(ctx);
+      if (answered) answered.then(undefined, (error: unknown) => this.fail(ctx, error));
+      return;
     }
-    let pipeline: Pipeline;
-    try {
-      pipeline = this.#route(ctx);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // A route without request steps goes straight upstream: no extra promise on the common path.
-    if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0) return this.#forward(ctx, ctx.route!);
+    const pipeline = this.#route(ctx);
+    // A route without request steps goes straight upstream.
+    if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0) return this.#forward(ctx);
     // Synchronous plugin steps (an API key, a cached token) cost no promise of their own.
-    let pending: void | Promise<void>;
-    try {
-      pending = runRequestSteps(ctx, pipeline);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (pending) return this.#forwardAfter(pending, ctx);
-    return ctx.handled ? Promise.resolve() : this.#forward(ctx, ctx.route!);
-  }
-
-  async #forwardAfter(pending: Promise<void>, ctx: RequestContext): Promise<void> {
-    await pending;
-    if (!ctx.handled) await this.#forward(ctx, ctx.route!);
+    const pending = runRequestSteps(ctx, pipeline);
+    if (pending) pending.then(() => this.#stepsDone(ctx), (error: unknown) => this.fail(ctx, error));
+    else if (!ctx.handled) this.#forward(ctx);
   }
 
   /** Match the route, set the upstream path; returns the route's pipeline. */
@@ -122,39 +119,58 @@ export class ProxyHandler {
     return route.pipeline;
   }
 
-  async #forward(ctx: RequestContext, route: CompiledRoute): Promise<void> {
+  /** Send the request to the route's next target (weighted round robin). */
+  #forward(ctx: ProxyContext): void {
+    ctx.firstTarget = ctx.route!.balancer.next();
+    this.#attempt(ctx, 0);
+  }
+
+  #attempt(ctx: ProxyContext, attempt: number): void {
+    const route = ctx.route!;
     const req = ctx.req;
-    const hasBody = hasRequestBody(req);
     const targets = route.balancer.targets;
-    const first = route.balancer.next();
-    for (let attempt = 0; ; attempt++) {
-      const target = targets[(first + attempt) % targets.length]!;
-      ctx.target = target.origin;
-      if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
-      ctx.upstreamAt = performance.now();
-      try {
-        await target.pool.stream({
-          path: target.basePath + ctx.upstreamPath + ctx.search,
-          method: ctx.method as Dispatcher.HttpMethod,
-          headers: ctx.upstreamHeaders as Record<string, string | string[]>,
-          // undici accepts async iterables as bodies; its types only list streams
-          body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
-          signal: ctx,
-          headersTimeout: route.headersTimeout,
-          bodyTimeout: route.bodyTimeout,
-          opaque: ctx,
-        }, writeResponseHead);
-        return;
-      } catch (error) {
-        if (!ctx.aborted) this.#metrics.upstreamError(route, error);
-        // A refused connection never reached the upstream: the next target may serve it, as long
-        // as no byte of the request body has been consumed.
-        if (isConnectFailure(error) && attempt + 1 < targets.length && (!hasBody || !req.readableDidRead)) {
-          this.#log.warn({ requestId: ctx.id, routeId: route.id, target: target.origin, code: (error as NodeJS.ErrnoException).code }, 'upstream target unreachable, trying the next one');
-          continue;
-        }
-        throw upstreamError(error);
-      }
+    const target = targets[(ctx.firstTarget + attempt) % targets.length]!;
+    ctx.attempt = attempt;
+    ctx.target = target.origin;
+    if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
+    const hasBody = hasRequestBody(req);
+    ctx.upstreamAt = performance.now();
+    target.pool.stream({
+      path: target.basePath + ctx.upstreamPath + ctx.search,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: ctx.upstreamHeaders as Record<string, string | string[]>,
+      // undici accepts async iterables as bodies; its types only list streams
+      body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
+      signal: ctx,
+      headersTimeout: route.headersTimeout,
+      bodyTimeout: route.bodyTimeout,
+      opaque: ctx,
+    }, writeResponseHead, onUpstreamDone);
+  }
+
+  /** An upstream call failed: try the next target when the request never reached this one, else answer. */
+  upstreamFailed(ctx: ProxyContext, error: unknown): void {
+    const route = ctx.route!;
+    if (!ctx.aborted) this.#metrics.upstreamError(route, error);
+    const targets = route.balancer.targets;
+    const req = ctx.req;
+    // A refused connection never reached the upstream: the next target may serve it, as long
+    // as no byte of the request body has been consumed.
+    if (isConnectFailure(error) && ctx.attempt + 1 < targets.length && (!hasRequestBody(req) || !req.readableDidRead)) {
+      const target = targets[(ctx.firstTarget + ctx.attempt) % targets.length]!;
+      this.#log.warn({ requestId: ctx.id, routeId: route.id, target: target.origin, code: (error as NodeJS.ErrnoException).code }, 'upstream target unreachable, trying the next one');
+      this.#attempt(ctx, ctx.attempt + 1);
+      return;
+    }
+    this.fail(ctx, upstreamError(error));
+  }
+
+  /** The request steps that took a promise are done: go upstream unless one answered. */
+  #stepsDone(ctx: ProxyContext): void {
+    try {
+      if (!ctx.handled) this.#forward(ctx);
+    } catch (error) {
+      this.fail(ctx, error);
     }
   }
 
@@ -226,7 +242,7 @@ export class ProxyHandler {
     });
   }
 
-  #createContext(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null): RequestContext | null {
+  #createContext(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null): ProxyContext | null {
     const target = parseRequestTarget(req.url ?? '/');
     if (!target) return null;
     const headers = upstreamRequestHeaders(req.headers);
@@ -240,16 +256,17 @@ export class ProxyHandler {
     headers['x-forwarded-proto'] = scheme;
     headers['x-forwarded-host'] = (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? '';
     let id = req.headers['x-request-id'];
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = randomUUID();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     headers['x-request-id'] = id;
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
-    return new RequestContext({
+    return new ProxyContext(this, {
       req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search,
       scheme, clientIp, upstreamHeaders: headers, log: this.#log,
     });
   }
 
-  #fail(ctx: RequestContext, error: unknown): void {
+  /** Answer a failed request (the client is still there): log it, send the error. */
+  fail(ctx: RequestContext, error: unknown): void {
     const res = ctx.res!;
     if (res.destroyed || ctx.aborted) return; // the client left: not an upstream failure, nothing to answer
     this.#logFailure(ctx, error);
@@ -267,7 +284,7 @@ export class ProxyHandler {
   }
 
   /** The response is over (sent, failed or the client left): abort the upstream if needed, log, run `after`. */
-  finish(ctx: RequestContext): void {
+  finish(ctx: ProxyContext): void {
     const res = ctx.res!;
     if (!res.writableFinished) ctx.abortUpstream();
     ctx.status = res.writableFinished ? res.statusCode : 499;
@@ -293,13 +310,37 @@ export class ProxyHandler {
   }
 }
 
+/**
+ * A proxied request's context: what plugins see (`RequestContext`), plus the proxy's own bookkeeping
+ * of the upstream call, so that undici's callback and the response's `close` listener can be shared
+ * functions rather than closures made per request.
+ */
+class ProxyContext extends RequestContext {
+  readonly handler: ProxyHandler;
+  /** The balancer's pick, and the attempt in progress (a refused target moves to the next). */
+  firstTarget = 0;
+  attempt = 0;
+
+  constructor(handler: ProxyHandler, init: ConstructorParameters<typeof RequestContext>[0]) {
+    super(init);
+    this.handler = handler;
+  }
+}
+
 const CONTEXT = Symbol('portcullis.context');
-const HANDLER = Symbol('portcullis.handler');
-type ResponseWithContext = ServerResponse & { [CONTEXT]?: RequestContext; [HANDLER]?: ProxyHandler };
+type ResponseWithContext = ServerResponse & { [CONTEXT]?: ProxyContext };
 
 /** One shared `close` listener for every response (no closure per request). */
 function onResponseClose(this: ResponseWithContext): void {
-  this[HANDLER]!.finish(this[CONTEXT]!);
+  const ctx = this[CONTEXT]!;
+  ctx.handler.finish(ctx);
+}
+
+/** undici's callback when an upstream call is over: success needs nothing more (the response streamed). */
+function onUpstreamDone(error: Error | null, data: { opaque: unknown }): void {
+  if (error === null) return;
+  const ctx = data.opaque as ProxyContext;
+  ctx.handler.upstreamFailed(ctx, error);
 }
 
 /** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */

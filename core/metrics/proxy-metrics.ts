@@ -31,6 +31,8 @@ export class ProxyMetrics {
   readonly #none = new RouteMeters(NO_ROUTE_LABEL);
   readonly #sink = new RouteMeters(SINK_LABEL);
   readonly #consumerLimit: number;
+  /** `metrics.enabled`: false leaves every per-request counter alone. */
+  readonly #enabled: boolean;
   readonly #consumers = new Map<string, Float64Array>();
   readonly #otherConsumers = new Float64Array(STATUS_CLASSES.length);
   /** The last 15 minutes per route, for the back office's charts. */
@@ -38,6 +40,7 @@ export class ProxyMetrics {
 
   constructor(config: Pick<BootConfig, 'metrics'>) {
     this.#consumerLimit = config.metrics.consumers;
+    this.#enabled = config.metrics.enabled;
   }
 
   /**
@@ -64,6 +67,7 @@ export class ProxyMetrics {
 
   /** Count a finished request (called once, with the access log). */
   record(ctx: RequestContext, seconds: number): void {
+    if (!this.#enabled) return;
     const route = ctx.route;
     const meters = route ? route.meters : ctx.decidedBy !== null ? this.#sink : this.#none;
     const cls = statusClassIndex(ctx.status);
@@ -91,6 +95,7 @@ export class ProxyMetrics {
 
   /** An upstream call of this route failed (each attempt counts). */
   upstreamError(route: CompiledRoute, error: unknown): void {
+    if (!this.#enabled) return;
     route.meters.upstreamErrors[upstreamErrorKind(error)]!++;
   }
 

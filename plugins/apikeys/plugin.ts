@@ -116,11 +116,13 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
       transformRequest(ctx: RequestContext) {
         const headers = ctx.upstreamHeaders;
-        // Whatever the client sent under these names is never trusted.
-        for (const name of consumerNames) delete headers[name];
+        // Whatever the client sent under these names is never trusted. Removed by assigning
+        // undefined (undici and the authorizer's diff skip it): \`delete\` would turn the request's
+        // header object into a slow dictionary for everything that reads it afterwards.
+        for (let i = 0; i < consumerNames.length; i++) if (headers[consumerNames[i]!] !== undefined) headers[consumerNames[i]!] = undefined;
         const key = ctx.attrs.apikey;
         if (!key) return;
-        if (hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) delete headers[name];
+        if (hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) headers[name] = undefined;
         if (consumer.enabled) {
           headers[consumerNames[0]!] = key.clientId;
           headers[consumerNames[1]!] = key.clientName;

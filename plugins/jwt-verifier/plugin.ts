@@ -33,6 +33,8 @@ interface CacheEntry {
   verifier: CompiledVerifier;
   /** Signed by a gateway key pair and naming a client: the client's standing is checked on every use. */
   gatewayClient: boolean;
+  /** The scopes the payload grants, split on first use (not per request). */
+  scopes?: readonly string[];
   /** The claims-to-headers values, computed on first use. */
   claimHeaders?: ReadonlyArray<readonly [string, string]>;
   resigned?: { token: string; until: number };
@@ -153,7 +155,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       } else if (revocations.isRevoked(typeof entry.payload.jti === 'string' ? entry.payload.jti : undefined)) {
         throw invalidToken('The token has been revoked');
       }
-      policy.check(ctx.method, ctx.routePath, entry.payload);
+      policy.check(ctx.method, ctx.routePath, entry.payload, (entry.scopes ??= policy.scopes(entry.payload)));
       ctx.attrs.jwt = { token, payload: entry.payload, source };
       if (upstream.strategy === 're-sign' || upstream.strategy === 'claims-to-headers') entries.set(ctx, entry);
       const who = entry.payload.sub ?? entry.payload.client_id;
@@ -196,7 +198,9 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       validateAccess: verify,
       transformRequest(ctx: RequestContext): void | Promise<void> {
         const headers = ctx.upstreamHeaders;
-        for (let i = 0; i < mapped.length; i++) delete headers[mapped[i]![1]]; // never trust the client's versions
+        // Never trust the client's versions; undefined rather than \`delete\`, which would make the
+        // header object a slow dictionary (undici skips undefined headers).
+        for (let i = 0; i < mapped.length; i++) if (headers[mapped[i]![1]] !== undefined) headers[mapped[i]![1]] = undefined;
         const jwt = ctx.attrs.jwt;
         if (!jwt) return;
         switch (upstream.strategy) {

@@ -3,7 +3,11 @@
  * kept), each entry dropped at the token's expiry: a hot client pays one signature check, not one
  * per request. When full, the oldest entry goes (insertion order).
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+
+/** `crypto.hash` where the runtime has it (Node ≥ 20.12; the engines field allows older 20.x). */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
 export class VerifiedTokenCache<T> {
   readonly #entries = new Map<string, { value: T; until: number }>();
@@ -14,7 +18,8 @@ export class VerifiedTokenCache<T> {
   }
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // The one-shot digest (Node ≥ 20.12) makes no Hash object: half the cost for a token's size.
+    return oneShotHash ? oneShotHash('sha256', token, 'base64url') : createHash('sha256').update(token).digest('base64url');
   }
 
   get(key: string, now = Date.now()): T | undefined {

@@ -17,7 +17,7 @@ const SCRIPT = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const EXPECTED = [
   'upstream direct', 'bare proxy', '@fastify/http-proxy',
   'gateway: route, no plugins', 'gateway: route + headers + cors', 'gateway: route + apikeys (Basic)', 'gateway: route + ip-restriction',
-  'gateway: route, no plugins, access log off', 'gateway: route + apikeys (Basic), 1k keys loaded',
+  'gateway: route, no plugins, access log off', 'gateway: route, no plugins, metrics off', 'gateway: route + apikeys (Basic), 1k keys loaded',
   'gateway: 10 routes, wildcard host', 'gateway: 10 routes, path prefix', 'gateway: 1k routes, wildcard host', 'gateway: 1k routes, path prefix',
   'token endpoint, RS256', 'token endpoint, ES256', 'token endpoint, EdDSA', 'introspection (ES256 token)',
   'jwt-verifier RS256, cache', 'jwt-verifier RS256, no cache', 'jwt-verifier ES256, cache', 'jwt-verifier ES256, no cache',

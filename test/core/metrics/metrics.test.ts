@@ -159,3 +159,24 @@ describe('Metrics: consumers are left out unless asked for', () => {
     }
   });
 });
+
+describe('Metrics: metrics.enabled false', () => {
+  it('leaves proxied requests out of the per-route series and still serves /metrics', async () => {
+    const gw = await startGateway({ config: { metrics: { enabled: false } } });
+    const upstream = await startUpstream(echo);
+    try {
+      await createRoute(gw, route('uncounted', upstream.url, { frontend: { domains: ['uncounted.test'] } }));
+      assert.equal((await gw.proxy('/', { host: 'uncounted.test' })).status, 200);
+      assert.equal((await gw.proxy('/', { host: 'nowhere.test' })).status, 404);
+      const res = await gw.admin('GET', '/metrics');
+      assert.equal(res.status, 200);
+      const parsed = parseExposition(res.text);
+      assert.equal(parsed.find('portcullis_requests_total').length, 0);
+      assert.equal(parsed.find('portcullis_request_duration_seconds_count').length, 0);
+      assert.ok(parsed.find('portcullis_config_store_write_seconds_count').length > 0, 'the other metrics stay');
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});
