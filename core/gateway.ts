@@ -267,6 +267,8 @@ export class Gateway {
   }
 
   async #close(graceMs: number): Promise<void> {
+    // Load balancers asking the proxy's health path learn first, and stop sending.
+    if (this.role !== 'admin') this.container.resolve(ProxyHandler).draining = true;
     this.state.stop();
     this.#ui?.close?.();
     const servers = [this.proxyServer, this.proxyTlsServer, this.authorizerServer, this.adminServer].filter((s): s is Server => s !== null && s.listening);

@@ -18,6 +18,7 @@ export const BootConfigSchema = Type.Object({
     trustedProxies: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', maxLength: 64 }), { maxItems: 1000, default: [], description: 'Addresses or CIDR ranges whose X-Forwarded-* headers are honoured.' }),
     requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'Longest time a client may take to send its whole request, body included; 408 after.' }),
     headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 20_000, description: 'Longest time a client may take to send its request headers (slowloris); 408 after. At most requestTimeoutMs.' }),
+    healthPath: Type.Optional(Type.String({ pattern: '^/[\\x21-\\x7e]*$', maxLength: 200, description: 'A path the proxy listener answers itself, before any route, for load balancers (PORTCULLIS_PROXY_HEALTH_PATH, e.g. `/health`): `200 {"status":"ok"}` while serving, `503` once shutting down so the balancer stops sending. Off when absent.' })),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most concurrent client connections per proxy listener; more are answered 503 and closed.' }),
     tls: Type.Optional(Type.Object({
       port: { ...Port, default: 8443, description: 'HTTPS port of the proxy (PORTCULLIS_PROXY_TLS_PORT).' },
@@ -75,6 +76,7 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
   ['PORTCULLIS_PROXY_HOST', ['proxy', 'host'], 'string'],
   ['PORTCULLIS_PUBLIC_URL', ['proxy', 'publicUrl'], 'string'],
   ['PORTCULLIS_PROXY_TLS_PORT', ['proxy', 'tls', 'port'], 'int'],
+  ['PORTCULLIS_PROXY_HEALTH_PATH', ['proxy', 'healthPath'], 'string'],
   ['PORTCULLIS_ADMIN_PORT', ['admin', 'port'], 'int'],
   ['PORTCULLIS_AUTHORIZER_PORT', ['authorizer', 'port'], 'int'],
   ['PORTCULLIS_AUTHORIZER_HOST', ['authorizer', 'host'], 'string'],

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from './context.js';
-import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
+import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, MethodNotAllowedError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
@@ -44,13 +44,23 @@ export class ProxyHandler {
     this.#log = log.child({ component: 'proxy' });
     this.#accessLog = createAccessLogger(log);
     this.#trusted = new TrustedProxies(config.proxy.trustedProxies);
+    this.#healthPath = config.proxy.healthPath;
   }
+
+  /** Set when the gateway starts shutting down: the health path answers 503 from then on. */
+  draining = false;
+  readonly #healthPath: string | undefined;
 
   /** `request` listener of the proxy server. */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (hasDuplicateHost(req)) {
       res.shouldKeepAlive = false;
       sendError(res, new BadRequestError(DUPLICATE_HOST));
+      return;
+    }
+    // Compared as sent (no route, no normalization): a balancer asks for exactly what it was told.
+    if (req.url === this.#healthPath && this.#healthPath !== undefined) {
+      answerHealth(req, res, this.draining);
       return;
     }
     const ctx = this.#createContext(req, res, null);
@@ -382,4 +392,16 @@ function rawHead(res: IncomingMessage, extra: Record<string, string> | null, clo
   if (extra) for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
   if (closing) head += 'connection: close\r\n';
   return head + '\r\n';
+}
+
+/** The load balancer's health answer to GET or HEAD, never cached; 503 while draining. */
+function answerHealth(req: IncomingMessage, res: ServerResponse, draining: boolean): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendError(res, new MethodNotAllowedError(['GET', 'HEAD']));
+    return;
+  }
+  const body = draining ? '{"status":"draining"}' : '{"status":"ok"}';
+  if (draining) res.shouldKeepAlive = false;
+  res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
