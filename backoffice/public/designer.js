@@ -56,7 +56,7 @@ const META = new Set(['version', 'createdAt', 'updatedAt']);
 export async function routeDesigner(host, id) {
   const { client, catalog, routeSchema, view } = host;
   const isNew = id === 'new';
-  const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[] }]} */ (await Promise.all([
+  const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[], version?: number }]} */ (await Promise.all([
     isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
     client.request('get', 'global-config'),
   ]));
@@ -97,16 +97,23 @@ export async function routeDesigner(host, id) {
       toast(failure(error).message, 'bad');
     }
   } }, 'Delete');
+  const routeStrip = h('div', { class: 'route-strip' });
   const title = h('h1', {}, isNew ? 'New route' : `Route: ${draft.name}`);
   const root = h('div', { class: 'designer' },
     h('div', { class: 'page-head' }, title, h('div', { class: 'actions' }, testButton, h('a', { class: 'button', href: `#/routes/${encodeURIComponent(id)}/form` }, 'Edit as form'), deleteButton)),
     h('p', { class: 'hint' }, 'Click a box to edit it in the side panel. Changes stay in this draft until you review and save them. Alt+↑ and Alt+↓ move the focused plugin earlier or later.'),
     notice, general,
-    h('div', { class: 'designer-toolbar' }, changes, reviewButton, discardButton),
+    h('div', { class: 'designer-toolbar' }, routeStrip, changes, reviewButton, discardButton),
     flow);
   view.replaceChildren(root);
 
-  host.onExternalChange(() => {
+  host.onExternalChange(async () => {
+    // Our own save comes back as a change too: only a newer version than the one drawn counts.
+    const [route, globals] = /** @type {[RouteDraft | null, { version?: number }]} */ (await Promise.all([
+      isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
+      client.request('get', 'global-config'),
+    ]));
+    if (route?.version === stored?.version && globals.version === global.version) return;
     if (diffLines().some((l) => l.kind !== ' ') || document.querySelector('.designer-panel')) { externalChange = true; notice.hidden = false; return; }
     host.go(`#/routes/${encodeURIComponent(id)}`);
   });
@@ -171,7 +178,7 @@ export async function routeDesigner(host, id) {
   };
   const nameOf = (/** @type {Instance} */ instance) => pluginInfo(instance.plugin)?.name ?? instance.plugin;
   const focusBox = (/** @type {string} */ key) => {
-    /** @type {HTMLElement | null} */ (flow.querySelector(`[data-box="${CSS.escape(key)}"] .box-open`))?.focus();
+    /** @type {HTMLElement | null} */ (root.querySelector(`[data-box="${CSS.escape(key)}"] .box-open`))?.focus();
   };
 
   // ── drawing ──────────────────────────────────────────────────────────────────────────────
@@ -181,9 +188,8 @@ export async function routeDesigner(host, id) {
     changes.textContent = added + removed === 0 ? (isNew ? 'A new route: fill in its boxes, then review and create it.' : 'No unsaved changes.') : `Unsaved changes: ${added} line${added === 1 ? '' : 's'} added, ${removed} removed.`;
     discardButton.disabled = added + removed === 0 || isNew;
     const routeSteps = ROUTE_STEPS.map((step) => ({ step, instances: draft.plugins.filter((i) => pluginInfo(i.plugin)?.steps.includes(step)) }));
+    routeStrip.replaceChildren(coreBox('route', 'Route', routeSummary(draft), [draft.enabled === false ? h('span', { class: 'badge badge-off' }, 'disabled') : null, h('span', { class: 'muted box-id' }, draft.id ? `id ${draft.id}` : 'id generated on create')]));
     flow.replaceChildren(
-      coreBox('route', 'Route', routeSummary(draft), [draft.enabled === false ? h('span', { class: 'badge badge-off' }, 'disabled') : null, h('span', { class: 'muted' }, draft.id ? `id ${draft.id}` : 'id generated on create')]),
-      arrow(),
       coreBox('frontend', 'Frontend', frontendSummary(draft.frontend), [facts([['Domains', draft.frontend.domains.join(', ') || '—'], ['Methods', (draft.frontend.methods ?? []).join(', ') || 'any'], ['Headers', Object.entries(draft.frontend.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none required']])]),
       arrow(),
       globalsGroup(),
@@ -216,7 +222,7 @@ export async function routeDesigner(host, id) {
 
   function globalsGroup() {
     const applying = global.plugins.filter((i) => i.enabled !== false);
-    return h('section', { class: 'flow-group globals', 'aria-labelledby': 'globals-title' },
+    return h('section', { class: `flow-group globals${applying.length ? '' : ' empty'}`, 'aria-labelledby': 'globals-title' },
       h('div', { class: 'group-head' }, h('h2', { id: 'globals-title' }, 'Global plugins'), h('a', { href: '#/global', class: 'small-link' }, 'Edit global plugins')),
       applying.length === 0 ? h('p', { class: 'muted' }, 'None enabled: only this route\'s plugins run.') : null,
       applying.map((instance) => {
