@@ -188,7 +188,7 @@ export async function routeDesigner(host, id) {
     changes.textContent = added + removed === 0 ? (isNew ? 'A new route: fill in its boxes, then review and create it.' : 'No unsaved changes.') : `Unsaved changes: ${added} line${added === 1 ? '' : 's'} added, ${removed} removed.`;
     discardButton.disabled = added + removed === 0 || isNew;
     const routeSteps = ROUTE_STEPS.map((step) => ({ step, instances: draft.plugins.filter((i) => pluginInfo(i.plugin)?.steps.includes(step)) }));
-    routeStrip.replaceChildren(coreBox('route', 'Route', routeSummary(draft), [draft.enabled === false ? h('span', { class: 'badge badge-off' }, 'disabled') : null, h('span', { class: 'muted box-id' }, draft.id ? `id ${draft.id}` : 'id generated on create')]));
+    routeStrip.replaceChildren(coreBox('route', 'Route', routeSummary(draft), [h('strong', {}, draft.name || 'no name yet'), h('span', { class: 'muted box-id' }, draft.id ? `id ${draft.id}` : 'id generated on create')]));
     flow.replaceChildren(
       coreBox('frontend', 'Frontend', frontendSummary(draft.frontend), [facts([['Domains', draft.frontend.domains.join(', ') || '—'], ['Methods', (draft.frontend.methods ?? []).join(', ') || 'any'], ['Headers', Object.entries(draft.frontend.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none required']])]),
       arrow(),
@@ -508,8 +508,8 @@ function pathScope(instance, sink) {
 
 /** @param {RouteDraft} route */
 function routeSummary(route) {
-  if (route.enabled === false) return `${route.name || 'Unnamed'}: disabled, matches nothing.`;
-  return `${route.name || 'Unnamed route'}${route.tags?.length ? `, tagged ${route.tags.join(', ')}` : ''}${route.mode === 'authorizer' ? '; authorizer mode: no backend, an ingress asks the authorizer listener' : ''}.`;
+  if (route.enabled === false) return 'Disabled: matches nothing.';
+  return `Enabled${route.tags?.length ? `, tagged ${route.tags.join(', ')}` : ''}${route.mode === 'authorizer' ? '; authorizer mode: no backend, an ingress asks the authorizer listener' : ''}.`;
 }
 
 /** @param {Frontend} frontend */

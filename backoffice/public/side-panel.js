@@ -13,7 +13,7 @@ let open = null;
 export function openSidePanel({ host, opener, title, body, onClose, wide = false }) {
   closeSidePanel(false);
   const heading = h('h2', { id: 'side-panel-title', tabindex: -1 }, title);
-  const element = h('aside', { class: `designer-panel${wide ? ' wide' : ''}`, role: 'dialog', 'aria-labelledby': 'side-panel-title', dataset: { opener } },
+  const element = h('div', { class: `designer-panel${wide ? ' wide' : ''}`, role: 'dialog', 'aria-labelledby': 'side-panel-title', dataset: { opener } },
     h('div', { class: 'panel-head' }, heading, h('button', { type: 'button', class: 'small', 'aria-label': `Close ${title}`, onclick: () => closeSidePanel(true) }, 'Close')),
     h('div', { class: 'panel-body' }, body));
   host.append(element);

@@ -19,3 +19,9 @@ export function duration(seconds: number): string {
   }
   return `${seconds} s`;
 }
+
+/**
+ * Schema options of a config field the route designer folds under "Advanced settings" (a JSON
+ * Schema extension keyword, ignored by validation): `Type.Integer({ default: 600, ...ADVANCED })`.
+ */
+export const ADVANCED = { 'x-advanced': true } as const;

@@ -188,6 +188,12 @@ describe('Back office: route designer (real Chromium)', () => {
     await globals.getByText('On every request, before routing.').waitFor();
     // Step 3: the route accepts only bearer tokens issued by the gateway.
     const keys = await addPlugin('api key', 'API keys');
+    // defaults visible; fields the plugin marks advanced (and include/exclude) folded
+    assert.equal(await keys.locator(`${path('/config/extractors/jwt/enabled')} input`).isChecked(), true);
+    const folded = keys.locator(`${path('/config')} details.advanced`);
+    assert.equal(await folded.evaluate((d) => (d as unknown as { open: boolean }).open), false);
+    assert.equal(await folded.locator(path('/config/consumerHeaders')).count(), 1);
+    assert.equal(await keys.locator(`details.advanced ${path('/include')}`).count(), 1);
     await keys.locator(`${path('/config/extractors/basic/enabled')} input`).uncheck();
     await keys.locator(`${path('/config/extractors/customHeaders/enabled')} input`).uncheck();
     await page.keyboard.press('Escape');
