@@ -113,7 +113,8 @@ export async function routeDesigner(host, id) {
       isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
       client.request('get', 'global-config'),
     ]));
-    if (route?.version === stored?.version && globals.version === global.version) return;
+    // Another page may have replaced this one while the answers came: it decides for itself.
+    if (!root.isConnected || (route?.version === stored?.version && globals.version === global.version)) return;
     if (diffLines().some((l) => l.kind !== ' ') || document.querySelector('.designer-panel')) { externalChange = true; notice.hidden = false; return; }
     host.go(`#/routes/${encodeURIComponent(id)}`);
   });
