@@ -7,6 +7,8 @@
  * the server's error beside its field in the box's side panel. Focus moves into each side panel and
  * back to what opened it; Escape closes.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -16,6 +18,18 @@ import { launchBrowser } from './browser.js';
 import { logIn, shot, path } from './ui-helpers.js';
 
 const SECRET = 'designer-secret-0123456789';
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core on the page as it is (side panel or dialog open): no serious or critical violation. */
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  // evaluate() runs outside the page's Content-Security-Policy, which refuses inline scripts.
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string, impact: string | null, nodes: { target: unknown[] }[] }[] }> } }).axe;
+    return (await axe.run()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], `${what}: ${violations.join('; ')}`);
+}
 
 describe('Back office: route designer (real Chromium)', () => {
   let gw: TestGateway;
@@ -135,6 +149,7 @@ describe('Back office: route designer (real Chromium)', () => {
     await edit.locator(`${path('/config/request/set')} textarea`).fill('X-Tested-By=portcullis\nX-Route=orders');
     await page.locator('.plugin-box[data-plugin="headers"]').getByText('Sets X-Tested-By and sets X-Route on the request').waitFor();
     await shot(page, 'route-designer-panel');
+    await assertAccessible(page, 'a plugin\'s side panel');
     await edit.getByRole('button', { name: 'Close Headers' }).click();
     assert.equal(await focusedText(), 'Headers', 'focus is back on the box');
     await page.getByText('Unsaved changes: 2 lines added, 1 removed.').waitFor();
@@ -143,6 +158,7 @@ describe('Back office: route designer (real Chromium)', () => {
     assert.match((await review.locator('.diff-add').allTextContents()).join('\n'), /"X-Route": "orders"/);
     assert.match((await review.locator('.diff-del').allTextContents()).join('\n'), /"X-Tested-By": "portcullis"$/m);
     await shot(page, 'route-designer-diff');
+    await assertAccessible(page, 'the diff');
     await review.getByRole('button', { name: 'Save route' }).click();
     await page.getByText('No unsaved changes.').waitFor();
     assert.deepEqual((await gw.admin('GET', '/api/routes/orders')).json().plugins[0].config.request.set, { 'X-Tested-By': 'portcullis', 'X-Route': 'orders' });
@@ -155,6 +171,7 @@ describe('Back office: route designer (real Chromium)', () => {
     await page.getByRole('heading', { name: 'Route: Orders' }).waitFor();
     await page.locator('.plugin-box[data-plugin="apikeys"]').getByText('API key by Basic').waitFor();
     await shot(page, 'route-designer');
+    await assertAccessible(page, 'the designer');
     await page.getByRole('button', { name: 'Test this route' }).click();
     const tester = panel('Request tester').getByRole('form', { name: 'Test' });
     await tester.getByLabel('Path').fill('/orders/42');
@@ -164,6 +181,7 @@ describe('Back office: route designer (real Chromium)', () => {
     assert.equal(await denied.getAttribute('data-decision'), 'denied');
     assert.match((await denied.textContent())!, /apikeys.*401.*unauthorized.*No API key provided/);
     assert.match((await tester.locator('.trace-outcome').textContent())!, /denied by apikeys \(401 unauthorized\)/);
+    await assertAccessible(page, 'the request tester panel');
 
     await tester.getByLabel('Credential').selectOption('apikey');
     await tester.getByLabel('API key').selectOption('shop');
