@@ -56,12 +56,15 @@ const META = new Set(['version', 'createdAt', 'updatedAt']);
 export async function routeDesigner(host, id) {
   const { client, catalog, routeSchema, view } = host;
   const isNew = id === 'new';
+  const hash = location.hash;
   const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[], version?: number }]} */ (await Promise.all([
     isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
     client.request('get', 'global-config'),
   ]));
   /** @type {RouteDraft} */
   const draft = stored ? structuredClone(stored) : { id: '', name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] }, plugins: [] };
+  // A navigation that started while these answers came owns the view now (the hash says which).
+  if (location.hash !== hash) return;
   const before = stored ? withoutMeta(stored) : undefined;
   const pluginInfo = (/** @type {string} */ pluginId) => catalog.find((p) => p.id === pluginId);
 
@@ -132,8 +135,10 @@ export async function routeDesigner(host, id) {
       });
       try {
         for (const { list, isGlobal } of wanted) {
+          // Keyed as sent: the panel edits instances in place while the answer is on its way.
+          const asSent = list.map((instance) => summaryKey(instance, isGlobal));
           const answer = /** @type {Summary[]} */ (await client.request('action', 'plugins', { action: 'summaries', body: { plugins: list, global: isGlobal } }));
-          answer.forEach((s, i) => summaries.set(summaryKey(/** @type {Instance} */ (list[i]), isGlobal), s));
+          answer.forEach((s, i) => summaries.set(/** @type {string} */ (asSent[i]), s));
         }
         if (wanted.length) draw();
       } catch {

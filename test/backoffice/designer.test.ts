@@ -103,6 +103,17 @@ describe('Back office: route designer (real Chromium)', () => {
     const headers = await addPlugin('header', 'Headers');
     await headers.locator(`${path('/config/request/set')} textarea`).fill('X-Tested-By=portcullis');
     await page.keyboard.press('Escape');
+    // The catalog searches names and descriptions; a plugin added by mistake is removed again.
+    await page.getByRole('button', { name: 'Add plugin' }).click();
+    await panel('Add a plugin').getByLabel('Search plugins').fill('no such plugin');
+    await panel('Add a plugin').getByText('No plugin matches.').waitFor();
+    await page.keyboard.press('Escape');
+    await addPlugin('cross-origin', 'CORS');
+    await page.keyboard.press('Escape');
+    assert.deepEqual(await stepBoxes('preRoute'), ['CORS']);
+    await page.getByRole('button', { name: 'Remove CORS' }).click();
+    assert.deepEqual(await stepBoxes('preRoute'), []);
+    assert.equal(await focusedText(), 'Add plugin');
 
     // Each box says what it does with its configuration, in the words of the plugin's describe().
     const keysBox = page.locator('.plugin-box[data-plugin="apikeys"]');
