@@ -15,6 +15,8 @@
 // The plugin contract and its runtime helpers
 export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
+// Wording of `describe(config)`, the one-liner the route designer shows per plugin box
+export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';
 // Write-only secrets in plugin configs (generated, stored as digests, never shown, rotatable)
 export { writeOnlySecret, secretMatcher, secretDigest, rotatePluginSecret } from './plugin-runtime/plugin-secrets.js';
 

@@ -5,6 +5,7 @@ import { h, toast, nextId, codeBlock } from './dom.js';
 import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
+import { routeDesigner } from './designer.js';
 
 /** @typedef {import('./dom.js').Child} Child */
 /** @typedef {import('./form.js').JsonSchema} JsonSchema */
@@ -57,7 +58,7 @@ async function load() {
   [schemas, catalog] = /** @type {[Record<string, KindSchema>, PluginInfo[]]} */ (await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')]));
 }
 
-/** @type {Record<string, (id?: string) => Promise<unknown>>} */
+/** @type {Record<string, (id?: string, sub?: string) => Promise<unknown>>} */
 const routes = {
   dashboard: () => dashboardView(client, page),
   routes: routesView,
@@ -73,12 +74,12 @@ const routes = {
 
 async function navigate() {
   if (!schemas) await load();
-  const [name = 'dashboard', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const [name = 'dashboard', id, sub] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-nav]'))) a.toggleAttribute('aria-current', a.dataset.nav === name);
   const render = routes[name] ?? (() => dashboardView(client, page));
   current = { name, entities: [], refresh: () => {} };
   try {
-    await render(id);
+    await render(id, sub);
   } catch (error) {
     view.replaceChildren(h('p', { class: 'error' }, failure(error).message));
   }
@@ -155,10 +156,17 @@ function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
 }
 
 // ── routes ───────────────────────────────────────────────────────────────────
-/** @param {string} [id] */
-async function routesView(id) {
+/**
+ * @param {string} [id]
+ * @param {string} [sub] `form`: the route as one long form ("Edit as form"); otherwise the designer
+ */
+async function routesView(id, sub) {
   current.entities = ['routes'];
-  if (id) return routeEditor(id);
+  if (id && sub === 'form') return routeEditor(id);
+  if (id) {
+    current.entities = ['routes', 'global-config'];
+    return routeDesigner({ client, catalog, routeSchema: /** @type {Record<string, KindSchema>} */ (schemas).routes?.schema ?? {}, view, go, onExternalChange: (refresh) => { current.refresh = refresh; } }, id);
+  }
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
@@ -190,7 +198,8 @@ async function routeEditor(id) {
   const writeOnlyActions = (/** @type {string} */ path) => (storedSecret(path)
     ? h('button', { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) }, 'Rotate provision key')
     : null);
-  page(isNew ? 'New route' : `Route: ${entity.name}`, [del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}`), options: { storedSecret, writeOnlyActions, optionalObjects: ['/backend/tls', '/backend/targets/*/tls'], newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
+  const designer = h('a', { href: `#/routes/${encodeURIComponent(id)}`, class: 'button' }, 'Open in designer');
+  page(isNew ? 'New route' : `Route: ${entity.name}`, [designer, del], editor('routes', entity, { isNew, onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}/form`), options: { storedSecret, writeOnlyActions, optionalObjects: ['/backend/tls', '/backend/targets/*/tls'], newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}) } }), ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]));
 }
 
 /**
@@ -203,7 +212,7 @@ async function rotateProvisionKey(route) {
   try {
     const rotated = /** @type {{ provisionKey: string }} */ (await client.request('action', 'routes', { id: route.id, action: 'plugins/oauth2/provision-key' }));
     shownOnceDialog('Provision key', `This is the only time the new provision key of ${route.name} is shown. Copy it now into the provider's web app configuration.`, rotated.provisionKey, 'provision-key');
-    go(`#/routes/${encodeURIComponent(route.id)}`);
+    go(`#/routes/${encodeURIComponent(route.id)}/form`);
   } catch (error) {
     toast(failure(error).message, 'bad');
   }

@@ -43,6 +43,8 @@ import { h, nextId } from './dom.js';
  *   may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays)
  * @property {string[]} [optionalObjects] JSON paths (a `*` segment: any list index) of optional objects drawn behind a "Set …" checkbox:
  *   unchecked, the object is not sent (its fields' defaults would otherwise make a half-filled object)
+ * @property {(path: string, schema: JsonSchema, required: boolean) => boolean} [advanced] fields folded, within their object,
+ *   under an "Advanced settings" <details> (opened when one of them has an error)
  */
 /** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
 
@@ -154,6 +156,10 @@ export function schemaForm(schema, value, options = {}) {
       if (message || general.length) {
         box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), ...(general.length ? [h('ul', {}, general.map((g) => h('li', {}, g)))] : []));
         box.hidden = false;
+      }
+      // A field folded under "Advanced settings" with an error is shown, not left closed.
+      for (const invalid of element.querySelectorAll('.invalid')) {
+        for (let d = invalid.closest('details'); d; d = d.parentElement?.closest('details') ?? null) d.open = true;
       }
       /** @type {HTMLElement | null} */ (element.querySelector('.invalid input, .invalid textarea, .invalid select'))?.focus();
     },
@@ -280,7 +286,9 @@ function buildObject(schema, value, path, key, options) {
     if (HIDDEN.has(name) || (options.hide ?? []).includes(`${path}/${name}`)) continue;
     children.push([name, build(prop, value[name], `${path}/${name}`, name, required.has(name), options)]);
   }
-  const body = children.map(([, c]) => c.el);
+  const folded = options.advanced ? children.filter(([name]) => options.advanced?.(`${path}/${name}`, /** @type {JsonSchema} */ (properties[name]), required.has(name))) : [];
+  const body = children.filter((child) => !folded.includes(child)).map(([, c]) => c.el);
+  if (folded.length) body.push(h('details', { class: 'advanced' }, h('summary', {}, `Advanced settings (${folded.length})`), folded.map(([, c]) => c.el)));
   const el = key ? h('fieldset', { dataset: { path } }, h('legend', {}, humanize(key)), body, h('p', { class: 'field-error', hidden: true })) : h('div', { dataset: { path } }, body, h('p', { class: 'field-error', hidden: true }));
   return {
     el,

@@ -101,6 +101,8 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     if (!value) throw new BadRequestError(`This op needs payload.id`);
     return value;
   };
+  // `action` `summaries` on the catalog: what a draft's plugin instances do (the route designer).
+  if (entity === 'plugins' && op === 'action' && payload.action === 'summaries') return { method: 'POST', path: '/api/plugins/summaries', body: payload.body };
   if (entity === 'plugins' || entity === 'schemas') return { method: 'GET', path: `/api/${entity}` };
   if (entity === 'export') return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };

@@ -15,7 +15,8 @@ import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoun
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
-import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, ROUTES } from '../config/entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, MAX_LIST_ITEMS, PluginInstanceSchema, ROUTES } from '../config/entities.js';
+import { compileValidator } from '../config/schema.js';
 import { openApiDocument } from './openapi.js';
 import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, type AdminAuthenticator } from './admin-auth.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
@@ -33,6 +34,18 @@ interface CompiledAdminRoute extends AdminRoute {
 /** Paging of every entity list: the bounds `intParam` enforces and the document shows. */
 const OFFSET = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Entities to skip.' });
 const LIMIT = Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most entities returned; the header `X-Total-Count` gives the number that match.' });
+/** A draft's plugin instances, route (`global: false`) or global, for `POST /api/plugins/summaries`. */
+const SummariesRequestSchema = Type.Object({
+  plugins: Type.Array(PluginInstanceSchema, { maxItems: MAX_LIST_ITEMS }),
+  global: Type.Boolean({ default: false, description: 'Whether the instances are global ones (sinks allowed).' }),
+}, { additionalProperties: false });
+const summariesValidator = compileValidator(SummariesRequestSchema);
+const InstanceSummarySchema = Type.Object({
+  plugin: Type.String(),
+  summary: Type.Union([Type.String(), Type.Null()], { description: 'What the instance does; null when its configuration has problems.' }),
+  problems: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })),
+});
+
 /** The list filters of routes and API keys (`matchesTag`, `matchesEnabled`). */
 export const TAG_FILTER = { tag: Type.String({ description: 'Only entities with this tag.' }) };
 export const ENABLED_FILTER = { enabled: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Only enabled (`true`) or disabled (`false`) entities.' }) };
@@ -130,6 +143,18 @@ export class AdminApi {
         doc: { summary: 'This document (OpenAPI 3.1)', responses: { 200: Type.Object({ openapi: Type.Literal('3.1.0'), info: Type.Object({ title: Type.String(), version: Type.String() }), paths: Type.Record(Type.String(), Type.Object({})) }, { description: 'The OpenAPI document of the admin API.' }) } },
       },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
+      {
+        method: 'POST', path: '/api/plugins/summaries', handler: async (r) => {
+          const input = summariesValidator.parse(await r.body(), 'summaries request');
+          return { body: catalog.summarize(input.plugins, input.global) };
+        },
+        doc: {
+          summary: 'Say what plugin instances do',
+          description: 'One line per instance saying what it does with its configuration (the route designer\'s boxes), or the problems that keep it from running, paths relative to the instance. Nothing is stored.',
+          body: SummariesRequestSchema,
+          responses: { 200: Type.Array(InstanceSummarySchema) },
+        },
+      },
       { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
       { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },
       { method: 'POST', path: '/api/import', handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }) },

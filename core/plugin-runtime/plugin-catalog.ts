@@ -10,6 +10,14 @@ import { applyDefaults, compileValidator, type Validator } from '../config/schem
 import type { ErrorDetail } from '../errors.js';
 import type { EntityReference, PluginInstance } from '../config/entities.js';
 
+/** One instance's line in the route designer (`POST /api/plugins/summaries`). */
+export interface InstanceSummary {
+  plugin: string;
+  /** Null when the configuration has problems. */
+  summary: string | null;
+  problems: ErrorDetail[];
+}
+
 interface CatalogEntry {
   plugin: Plugin;
   validator: Validator<TSchema>;
@@ -35,6 +43,29 @@ export class PluginCatalog {
 
   describe() {
     return [...this.#entries.values()].map((e) => describePlugin(e.plugin, e.defaultConfig));
+  }
+
+  /**
+   * What each instance does with its configuration, in one line (the plugin's `describe`, else its
+   * description), or why it cannot say: the problems `check` finds, paths relative to the instance
+   * (`/config/…`). For the back office's route designer, which summarizes unsaved drafts.
+   */
+  summarize(instances: readonly PluginInstance[], global: boolean): InstanceSummary[] {
+    const problems = this.check(instances, '', global);
+    return instances.map((instance, index) => {
+      const prefix = `/${index}`;
+      const own = problems.filter((p) => p.path === prefix || p.path.startsWith(`${prefix}/`)).map((p) => ({ path: p.path.slice(prefix.length) || '/', message: p.message }));
+      const plugin = this.#entries.get(instance.plugin)?.plugin;
+      if (!plugin || own.length > 0) return { plugin: instance.plugin, summary: null, problems: own };
+      let summary = plugin.description;
+      try {
+        if (plugin.describe) summary = plugin.describe(this.resolveConfig(instance));
+      } catch (error) {
+        // A summary is a convenience: a plugin whose describe throws still gets its description.
+        summary = `${plugin.description} (${(error as Error).message})`;
+      }
+      return { plugin: instance.plugin, summary, problems: [] };
+    });
   }
 
   /** The instance's config with defaults filled in; assumes `check` passed. */

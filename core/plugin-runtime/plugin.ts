@@ -64,6 +64,12 @@ export interface Plugin<S extends TSchema = TSchema> {
   references?(config: Static<S>): EntityReference[];
   /** Build the request functions for one configured instance. */
   instantiate(config: Static<S>, scope: InstanceScope): PluginSteps;
+  /**
+   * One line saying what an instance does with this configuration (defaults applied), for the back
+   * office's route designer: e.g. "API key by Basic or bearer JWT; authorized for this route".
+   * Without it, the designer shows the plugin's description.
+   */
+  describe?(config: Static<S>): string;
 }
 
 /** Describe a plugin for the catalog (`GET /api/plugins`). */

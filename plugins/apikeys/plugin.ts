@@ -5,6 +5,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
+import { listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { ForbiddenError, InvalidBearerTokenError, UnauthorizedError } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
@@ -47,6 +48,12 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     this.#quotas = quotas;
     this.#signingKeys = signingKeys;
     this.#revocations = revocations;
+  }
+
+  describe(config: ApiKeysConfig): string {
+    const { basic, customHeaders, clientId, jwt } = config.extractors;
+    const ways = [basic.enabled && 'Basic', customHeaders.enabled && `${customHeaders.clientIdHeader}/-Secret headers`, clientId.enabled && 'client id alone', jwt.enabled && 'bearer JWT'].filter((w): w is string => typeof w === 'string');
+    return `API key by ${listOf(ways, 'or') || 'no extractor (refuses every key)'}; ${config.validate ? 'authorized for this route' : 'any valid key'}${config.mandatory ? '' : '; anonymous requests pass'}${config.hideCredentials ? '; credential hidden from the upstream' : ''}`;
   }
 
   instantiate(config: ApiKeysConfig, scope: InstanceScope): PluginSteps {

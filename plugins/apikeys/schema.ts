@@ -1,5 +1,6 @@
 /** Config schema of the `apikeys` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
+import { ADVANCED } from '../../core/plugin-api.js';
 
 const HeaderName = (fallback: string, description: string) => Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", maxLength: 200, default: fallback, description });
 
@@ -27,6 +28,7 @@ export const ApiKeysConfigSchema = Type.Object({
   hideCredentials: Type.Boolean({ default: false, description: 'Remove the credential before the request goes upstream.' }),
   onStateError: Type.Union([Type.Literal('deny'), Type.Literal('allow'), Type.Literal('local')], {
     default: 'deny',
+    ...ADVANCED,
     description: 'When the runtime state store (Redis) cannot be reached, quota decisions: `deny` (503 `state_unavailable`), `allow` (not counted), or `local` (counted by each instance alone).',
   }),
   consumerHeaders: Type.Object({
@@ -34,7 +36,7 @@ export const ApiKeysConfigSchema = Type.Object({
     clientId: HeaderName('X-Consumer-Client-Id', 'Header with the client id.'),
     name: HeaderName('X-Consumer-Name', 'Header with the client name.'),
     scopes: HeaderName('X-Consumer-Scopes', "Header with the key's scopes, space separated."),
-  }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {}, ...ADVANCED }),
 }, { additionalProperties: false });
 
 export type ApiKeysConfig = Static<typeof ApiKeysConfigSchema>;

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import { duration } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
@@ -70,6 +71,10 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
   references(config: ClientCredentialsConfig): EntityReference[] {
     return [{ kind: KEYPAIRS, id: config.defaultKeyPair, path: '/defaultKeyPair' }];
+  }
+
+  describe(config: ClientCredentialsConfig): string {
+    return `Token endpoints at ${config.basePath} on ${config.domain === '*' ? 'any host' : config.domain}; tokens for ${duration(config.expiration / 1000)}${config.secure ? '; HTTPS only' : ''}`;
   }
 
   instantiate(config: ClientCredentialsConfig): PluginSteps {

@@ -4,6 +4,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import { listOf, duration } from '../../core/plugin-api.js';
 import { CorsOriginNotAllowedError } from '../../core/plugin-api.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
 
@@ -28,6 +29,10 @@ export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
   readonly description = 'Cross-origin resource sharing: answers preflight requests and adds CORS headers for allowed origins.';
   readonly configSchema = CorsConfigSchema;
   readonly steps = ['preRoute', 'transformResponse'] as const;
+
+  describe(config: CorsConfig): string {
+    return `CORS for ${config.allowOrigins.includes('*') ? 'any origin' : listOf(config.allowOrigins, 'and', 2)}; ${listOf(config.allowMethods, 'and', 4)}${config.allowCredentials ? '; with credentials' : ''}; preflight cached ${duration(config.maxAgeSeconds)}`;
+  }
 
   instantiate(config: CorsConfig): PluginSteps {
     const allowed = originMatcher(config.allowOrigins);

@@ -4,6 +4,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
+import { listOf } from '../../core/plugin-api.js';
 import { HeadersConfigSchema, type HeadersConfig } from './schema.js';
 
 type Edits = { add: Array<[string, string]>; set: Array<[string, string]>; remove: string[] };
@@ -26,6 +27,15 @@ export class HeadersPlugin implements Plugin<typeof HeadersConfigSchema> {
   readonly description = 'Adds, sets or removes request headers sent upstream and response headers sent to the client.';
   readonly configSchema = HeadersConfigSchema;
   readonly steps = ['transformRequest', 'transformResponse'] as const;
+
+  describe(config: HeadersConfig): string {
+    const edits = (d: HeadersConfig['request']) => [...Object.keys(d.set).map((n) => `sets ${n}`), ...Object.keys(d.add).map((n) => `adds ${n}`), ...d.remove.map((n) => `removes ${n}`)];
+    const request = edits(config.request);
+    const response = edits(config.response);
+    const parts = [request.length && `${listOf(request)} on the request`, response.length && `${listOf(response)} on the response`].filter((p): p is string => typeof p === 'string');
+    const line = parts.join('; ');
+    return line ? `${line[0]!.toUpperCase()}${line.slice(1)}` : 'Changes no header yet';
+  }
 
   instantiate(config: HeadersConfig): PluginSteps {
     const request = compileEdits(config.request);

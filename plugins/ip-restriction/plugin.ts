@@ -7,6 +7,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { ErrorDetail, Plugin, PluginSteps, RequestContext } from '../../core/plugin-api.js';
+import { listOf } from '../../core/plugin-api.js';
 import { IpNotAllowedError } from '../../core/plugin-api.js';
 import { IpRestrictionConfigSchema, type IpRestrictionConfig } from './schema.js';
 import { addressWords, compileMatcher, parseCidr, type Cidr } from './cidr.js';
@@ -29,6 +30,11 @@ export class IpRestrictionPlugin implements Plugin<typeof IpRestrictionConfigSch
     }
     if (config.allow.length === 0 && config.deny.length === 0) problems.push({ path: '/allow', message: 'Give an allow list, a deny list, or both' });
     return problems;
+  }
+
+  describe(config: IpRestrictionConfig): string {
+    const allow = config.allow.length ? `only ${listOf(config.allow, 'and', 2)}` : 'every address';
+    return `Allows ${allow}${config.deny.length ? `, except ${listOf(config.deny, 'and', 2)}` : ''}; others 403`;
   }
 
   instantiate(config: IpRestrictionConfig): PluginSteps {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
+import { listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
@@ -75,6 +76,11 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     if (config.verifier) refs.push(...verifierKeyPairReferences(config.verifier, '/verifier'));
     if (config.upstream.strategy === 're-sign') refs.push({ kind: KEYPAIRS, id: config.upstream.reSign.keyPair, path: '/upstream/reSign/keyPair' });
     return refs;
+  }
+
+  describe(config: JwtVerifierConfig): string {
+    const by = [...config.verifiers, ...(config.verifier ? ['an inline verifier'] : [])];
+    return `Bearer JWT checked by ${listOf(by, 'or') || 'no verifier'}; ${config.rules.length} access rule${config.rules.length === 1 ? '' : 's'}; upstream gets ${config.upstream.strategy}`;
   }
 
   instantiate(config: JwtVerifierConfig, scope: InstanceScope): PluginSteps {

@@ -1,7 +1,7 @@
 /** Config schema of the `jwt-verifier` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
 import { InlineVerifierSchema } from './entity.js';
-import { AccessRulesSchema, ScopeClaimSchema, ScopeStrategySchema, MAX_LIST_ITEMS, MAX_MAP_ENTRIES } from '../../core/plugin-api.js';
+import { AccessRulesSchema, ScopeClaimSchema, ScopeStrategySchema, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ADVANCED } from '../../core/plugin-api.js';
 
 const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
@@ -11,7 +11,7 @@ export const JwtVerifierConfigSchema = Type.Object({
   rules: AccessRulesSchema,
   scopeClaim: ScopeClaimSchema,
   scopeStrategy: ScopeStrategySchema,
-  realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\]+$', default: 'portcullis', description: 'Realm of the WWW-Authenticate challenge.' }),
+  realm: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^"\\\\]+$', default: 'portcullis', description: 'Realm of the WWW-Authenticate challenge.', ...ADVANCED }),
   upstream: Type.Object({
     strategy: Type.Union([Type.Literal('pass-through'), Type.Literal('strip'), Type.Literal('claims-to-headers'), Type.Literal('re-sign')], { default: 'pass-through', description: 'What the upstream receives: the token as is, nothing, claims as headers, or a new token signed by the gateway.' }),
     claimsToHeaders: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ pattern: HEADER_NAME, maxLength: 200 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Claim → header (claims-to-headers); client-sent headers of these names are removed first.' }),
@@ -27,7 +27,7 @@ export const JwtVerifierConfigSchema = Type.Object({
   cache: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Remember verified tokens (by hash) until they expire.' }),
     maxEntries: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
-  }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {}, ...ADVANCED }),
 }, { additionalProperties: false });
 
 export type JwtVerifierConfig = Static<typeof JwtVerifierConfigSchema>;

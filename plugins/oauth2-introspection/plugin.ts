@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import type { ErrorDetail, InstanceScope, Plugin, PluginSteps, RequestContext, StateStore } from '../../core/plugin-api.js';
+import { duration } from '../../core/plugin-api.js';
 import { InvalidBearerTokenError, UnauthorizedError, ForbiddenError, bearerChallenge, claimOf, compileAccessPolicy, ruleProblems, removeToken, tokenExtractor, DEFAULT_TOKEN_SOURCE } from '../../core/plugin-api.js';
 import { LOGGER, STATE_STORE, RevocationEpoch } from '../../core/plugin-api.js';
 import { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from './schema.js';
@@ -61,6 +62,11 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
     }
     problems.push(...ruleProblems(config.rules));
     return problems;
+  }
+
+  describe(config: OAuth2IntrospectionConfig): string {
+    const at = config.introspectionUrl ?? (config.issuer ? `${config.issuer} (discovered)` : 'no endpoint');
+    return `Opaque tokens introspected at ${at}; ${config.cache.ttlSeconds ? `cached ${duration(config.cache.ttlSeconds)}` : 'not cached'}; ${config.rules.length} access rule${config.rules.length === 1 ? '' : 's'}${config.anonymous ? `; anonymous as ${config.anonymous}` : ''}`;
   }
 
   instantiate(config: OAuth2IntrospectionConfig, scope: InstanceScope): PluginSteps {

@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
+import { listOf, duration } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, secretMatcher, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
@@ -83,6 +84,11 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
     problems.push(...ruleProblems(config.scopeRules, 'scopeRules'));
     return problems;
+  }
+
+  describe(config: OAuth2Config): string {
+    const grants = [config.enableAuthorizationCode && `authorization code (PKCE ${config.pkce})`, config.enableClientCredentials && 'client credentials', config.enablePasswordGrant && 'password', config.enableImplicitGrant && 'implicit'].filter((g): g is string => typeof g === 'string');
+    return `OAuth2 for users: ${listOf(grants) || 'no grant enabled'}; ${config.tokenFormat} tokens for ${duration(config.tokenExpirationSeconds)}${config.requireHttps ? '; HTTPS only' : ''}`;
   }
 
   instantiate(config: OAuth2Config, scope: InstanceScope): PluginSteps {

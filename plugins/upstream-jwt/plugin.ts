@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import { BOOT_CONFIG, KEYPAIRS, KeyService, LOGGER, UpstreamTokenUnavailableError, type BootConfig, type EntityReference, type InstanceScope, type Plugin, type PluginSteps, type RequestContext } from '../../core/plugin-api.js';
+import { duration } from '../../core/plugin-api.js';
 import { UpstreamJwtConfigSchema, type UpstreamJwtConfig } from './schema.js';
 
 @injectable()
@@ -30,6 +31,10 @@ export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema>
 
   references(config: UpstreamJwtConfig): EntityReference[] {
     return [{ kind: KEYPAIRS, id: config.keyPair, path: '/keyPair' }];
+  }
+
+  describe(config: UpstreamJwtConfig): string {
+    return `Signs a ${duration(config.lifetimeSeconds)} JWT per request with key pair ${config.keyPair}, sent in ${config.header}${config.bindRequest ? ', bound to the method and path' : ''}`;
   }
 
   instantiate(config: UpstreamJwtConfig, scope: InstanceScope): PluginSteps {

@@ -97,7 +97,7 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
   });
 
   it('shows an oauth2 plugin\'s provision key as set, never its value, and saving the route keeps the key working', async () => {
-    await page.goto(`${gw.adminUrl}/#/routes/stepon`);
+    await page.goto(`${gw.adminUrl}/#/routes/stepon/form`);
     const instance = page.locator(path('/plugins/0/config/provisionKey'));
     await instance.getByText('Provision key: set (hidden)').waitFor();
     await instance.getByRole('button', { name: 'Rotate provision key' }).waitFor();

@@ -40,7 +40,7 @@ describe('Back office: oauth2 provision key rotation (real Chromium)', () => {
 
   it('rotates the provision key after a confirm, shows the new key once with a copy button, and the old key stops working', async () => {
     assert.equal((await authorize(PROVISION_KEY)).status, 200);
-    await page.goto(`${gw.adminUrl}/#/routes/stepon`);
+    await page.goto(`${gw.adminUrl}/#/routes/stepon/form`);
     const field = page.locator(path('/plugins/0/config/provisionKey'));
     await field.getByText('Provision key: set (hidden)').waitFor();
 

@@ -51,6 +51,7 @@ describe('Back office: request tester (real Chromium)', () => {
     await logIn(page, gw.adminUrl);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.goto(`${gw.adminUrl}/#/routes/orders`);
+    await page.getByRole('button', { name: 'Test this route' }).click(); // the route designer's side panel
     tester = page.getByRole('form', { name: 'Test' });
     await tester.waitFor();
   });

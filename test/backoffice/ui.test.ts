@@ -59,6 +59,8 @@ describe('Back office (real Chromium)', () => {
     // 3. a route with apikeys, only the jwt extractor
     await page.getByRole('link', { name: 'Routes' }).click();
     await page.getByRole('link', { name: 'New route' }).click();
+    // the designer is the route screen; the whole route as one form stays one click away
+    await page.getByRole('link', { name: 'Edit as form' }).click();
     await page.locator(`${path('/id')} input`).fill('ui-route');
     await page.locator(`${path('/name')} input`).fill('UI route');
     await page.locator(`${path('/frontend/domains')} textarea`).fill('ui.test');
@@ -115,7 +117,7 @@ describe('Back office (real Chromium)', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await logIn(page, gw.adminUrl);
-    await page.goto(`${gw.adminUrl}/#/routes/new`);
+    await page.goto(`${gw.adminUrl}/#/routes/new/form`);
     await page.locator(`${path('/name')} input`).fill('Broken');
     await page.locator(`${path('/frontend/domains')} textarea`).fill('not a domain!');
     await page.locator(`${path('/backend/targets/0/url')} input`).fill('ftp://nope');

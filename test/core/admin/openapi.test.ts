@@ -29,6 +29,8 @@ interface Exercise {
 const EXERCISES: Exercise[] = [
   { method: 'GET', path: '/api/openapi.json', status: 200 },
   { method: 'GET', path: '/api/plugins', status: 200 },
+  { method: 'POST', path: '/api/plugins/summaries', body: { plugins: [{ plugin: 'headers', config: { request: { set: { 'X-A': '1' } } } }, { plugin: 'client-credentials' }] }, status: 200 },
+  { method: 'POST', path: '/api/plugins/summaries', body: { plugins: 'none' }, status: 400 },
   { method: 'GET', path: '/api/schemas', status: 200 },
   { method: 'GET', path: '/api/global-config', status: 200 },
   { method: 'PUT', path: '/api/global-config', body: { plugins: [] }, status: 200 },
