@@ -37,10 +37,11 @@ const SCREENS: Screen[] = [
   { name: 'login', hash: null, heading: /Portcullis/ },
   { name: 'dashboard', hash: '#/dashboard', heading: /^Dashboard$/, prepare: (page) => page.locator('table.route-table tbody tr').first().waitFor() },
   { name: 'routes list', hash: '#/routes', heading: /^Routes$/ },
-  { name: 'route editor', hash: '#/routes/orders', heading: /orders/, prepare: unfold },
-  { name: 'new route', hash: '#/routes/new', heading: /New route/ },
+  { name: 'route designer', hash: '#/routes/orders', heading: /orders/ },
+  { name: 'new route (designer)', hash: '#/routes/new', heading: /New route/ },
+  { name: 'route editor (as a form)', hash: '#/routes/orders/form', heading: /orders/, prepare: unfold },
   {
-    name: 'new route (errors beside the fields)', hash: '#/routes/new', heading: /New route/,
+    name: 'new route as a form (errors beside the fields)', hash: '#/routes/new/form', heading: /New route/,
     prepare: async (page) => {
       await page.locator(`${path('/frontend/domains')} textarea`).fill('not a domain!');
       await page.getByRole('button', { name: 'Create' }).click();
@@ -48,7 +49,7 @@ const SCREENS: Screen[] = [
     },
   },
   {
-    name: 'request tester panel', hash: '#/routes/orders', heading: /orders/, include: 'form.tester',
+    name: 'request tester panel', hash: '#/routes/orders/form', heading: /orders/, include: 'form.tester',
     prepare: async (page) => {
       // Sent with the key, and with a body long enough that the upstream's answer (the echo of the
       // request) scrolls in its box: a scrolling region must be reachable from the keyboard.

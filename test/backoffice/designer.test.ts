@@ -7,28 +7,21 @@
  * the server's error beside its field in the box's side panel. Focus moves into each side panel and
  * back to what opened it; Escape closes.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot, path } from './ui-helpers.js';
+import { logIn, shot, path, orderService } from './ui-helpers.js';
+import { blocking, describeViolations, runAxe } from './axe.js';
 
 const SECRET = 'designer-secret-0123456789';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** axe-core on the page as it is (side panel or dialog open): no serious or critical violation. */
 async function assertAccessible(page: Page, what: string): Promise<void> {
-  // evaluate() runs outside the page's Content-Security-Policy, which refuses inline scripts.
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string, impact: string | null, nodes: { target: unknown[] }[] }[] }> } }).axe;
-    return (await axe.run()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  assert.deepEqual(violations, [], `${what}: ${violations.join('; ')}`);
+  const found = blocking(await runAxe(page));
+  assert.deepEqual(found, [], `${what}:\n${describeViolations(found)}`);
 }
 
 describe('Back office: route designer (real Chromium)', () => {
@@ -39,12 +32,7 @@ describe('Back office: route designer (real Chromium)', () => {
   let page: Page;
 
   before(async () => {
-    // An order service that answers without echoing the request (its credentials) back.
-    upstream = await startUpstream((_req, res, received) => {
-      const payload = JSON.stringify({ order: received.url.slice(1), status: 'shipped' });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
-    });
+    upstream = await startUpstream(orderService);
     gw = await startGateway({ backOffice: true });
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });

@@ -12,7 +12,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { launchBrowser } from './browser.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { logIn } from './ui-helpers.js';
+import { logIn, orderService } from './ui-helpers.js';
 
 const SECRET = 'tester-secret-0123456789';
 
@@ -32,12 +32,7 @@ describe('Back office: request tester (real Chromium)', () => {
   let tester: Locator;
 
   before(async () => {
-    // An order service that answers without echoing the request (its credentials) back.
-    upstream = await startUpstream((_req, res, received) => {
-      const payload = JSON.stringify({ order: received.url.slice(1), status: 'shipped' });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
-    });
+    upstream = await startUpstream(orderService);
     gw = await startGateway({ backOffice: true });
     await createRoute(gw, route('orders', upstream.url, {
       frontend: { domains: ['api.test/orders'] },

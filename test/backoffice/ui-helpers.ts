@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD } from '../helpers/gateway.js';
+import type { UpstreamHandler } from '../helpers/upstream.js';
 
 // Screenshots for the docs are written when PORTCULLIS_SCREENSHOTS names a folder (npm run screenshots).
 const SHOTS = process.env.PORTCULLIS_SCREENSHOTS;
@@ -21,3 +22,10 @@ export async function logIn(page: Page, adminUrl: string, password = ADMIN_PASSW
 
 /** The form field (or fieldset) drawn for a JSON path of the entity. */
 export const path = (p: string) => `[data-path="${p}"]`;
+
+/** An order service that answers without echoing the request (its credentials) back. */
+export const orderService: UpstreamHandler = (_req, res, received) => {
+  const payload = JSON.stringify({ order: received.url.slice(1), status: 'shipped' });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+};
