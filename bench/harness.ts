@@ -12,6 +12,7 @@ import { runLoad, type LoadResult } from './load.js';
 import type { Admin } from './scenarios.js';
 import { onCore, PROXY_CORE } from './cpus.js';
 import { cpuSeconds } from './cpu-time.js';
+import { gatewayNodeFlags } from '../bin/launch-flags.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
 export const ROOT = resolve(here, '../..');
@@ -71,7 +72,8 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   // The gateway logs (one access line per request) to a file, as in production: a pipe to this
   // process would make the benchmark pay for reading them on the same two cores.
   const logFile = join(dir, 'gateway.log');
-  const script = [...nodeArgs, join(ROOT, 'dist/bin/portcullis.js')];
+  // The flags of the `portcullis` command first: the benchmark measures what users run.
+  const script = [...gatewayNodeFlags(), ...nodeArgs, join(ROOT, 'dist/bin/portcullis.js')];
   if (config) {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     script.push('--config', join(dir, 'config.json'));

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { gatewayNodeFlags } from '../bin/launch-flags.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(here, '../..');
@@ -46,7 +47,7 @@ async function startUpstream(): Promise<string> {
 
 async function startGateway(dir: string): Promise<{ proxy: string; admin: string; pid: number }> {
   const logFile = join(dir, 'gateway.log');
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bin/portcullis.js')], {
+  const child = spawn(process.execPath, [...gatewayNodeFlags(), join(ROOT, 'dist/bin/portcullis.js')], {
     env: { ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(dir, 'data.json'), PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
   });

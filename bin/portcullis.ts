@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * `npm start`: load the configuration, open the store, start the listeners, print where they are
  * (and, on the first start, the generated admin password, once), stop cleanly on SIGTERM/SIGINT.
