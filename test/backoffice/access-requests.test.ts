@@ -14,7 +14,7 @@ import { sendJson } from '../helpers/http.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { createToken } from '../plugins/access-requests/fixtures.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot, path } from './ui-helpers.js';
+import { loggedInPage, path, shot } from './ui-helpers.js';
 
 const WEBHOOK_SECRET = 'a-webhook-secret-of-the-orders-team';
 
@@ -46,10 +46,7 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await createRoute(gw, route('orders', upstream.url, { plugins: [{ plugin: 'apikeys', config: { extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, jwt: { enabled: true } } } }] }));
     portal = await createToken(gw, 'Self-service portal', ['access-requests:create']);
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await logIn(page, gw.adminUrl);
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    page = await loggedInPage(browser, gw.adminUrl);
   });
   after(async () => {
     await browser?.close();

@@ -5,12 +5,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startGateway, createRoute, route, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { send } from '../helpers/http.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot } from './ui-helpers.js';
+import { loggedInPage, shot } from './ui-helpers.js';
 
 /** What a chart draws: its series' labels and data (uPlot's own arrays, kept on its container). */
 interface Drawn { labels: string[]; data: Array<Array<number | null>> }
@@ -27,7 +27,6 @@ describe('Back office: dashboard (real Chromium)', () => {
   let gw: TestGateway;
   let upstream: Upstream;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const requested: string[] = [];
 
@@ -37,11 +36,7 @@ describe('Back office: dashboard (real Chromium)', () => {
     await createRoute(gw, route('orders', upstream.url, { frontend: { domains: ['orders.test'] } }));
     await createRoute(gw, route('keyed', upstream.url, { frontend: { domains: ['keyed.test'] }, plugins: [{ plugin: 'apikeys' }] }));
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    page = await context.newPage();
-    page.on('request', (request) => requested.push(request.url()));
-    await logIn(page, gw.adminUrl);
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    page = await loggedInPage(browser, gw.adminUrl, { viewport: { width: 1280, height: 1000 }, beforeLogIn: (p) => p.on('request', (request) => requested.push(request.url())) });
   });
   after(async () => {
     await browser?.close();

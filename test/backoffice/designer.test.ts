@@ -9,11 +9,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot, path, orderService } from './ui-helpers.js';
+import { loggedInPage, orderService, path, shot } from './ui-helpers.js';
 import { blocking, describeViolations, runAxe } from './axe.js';
 
 const SECRET = 'designer-secret-0123456789';
@@ -28,17 +28,13 @@ describe('Back office: route designer (real Chromium)', () => {
   let gw: TestGateway;
   let upstream: Upstream;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
   before(async () => {
     upstream = await startUpstream(orderService);
     gw = await startGateway({ backOffice: true });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-    page = await context.newPage();
-    await logIn(page, gw.adminUrl);
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    page = await loggedInPage(browser, gw.adminUrl, { viewport: { width: 1600, height: 1000 } });
   });
   after(async () => {
     await browser?.close();

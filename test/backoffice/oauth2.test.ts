@@ -11,7 +11,7 @@ import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { stepOnGateway, startProviderApp, codeFor, exchange, post, pkcePair, HOST, PROVISION_KEY, REDIRECT_URI, type ProviderApp } from '../plugins/oauth2/fixtures.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot, path } from './ui-helpers.js';
+import { loggedInPage, path, shot } from './ui-helpers.js';
 
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
 
@@ -27,11 +27,8 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     gw = await stepOnGateway(upstream, { backOffice: true });
     app = await startProviderApp(gw.proxyUrl);
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('dialog', (dialog) => { void dialog.accept(); }); // the confirms of revocations
-    await logIn(page, gw.adminUrl);
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // The confirms of revocations are accepted.
+    page = await loggedInPage(browser, gw.adminUrl, { beforeLogIn: (p) => p.on('dialog', (dialog) => { void dialog.accept(); }) });
   });
   after(async () => {
     await browser?.close();

@@ -10,7 +10,7 @@ import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { stepOnGateway, post, HOST, PROVISION_KEY, REDIRECT_URI } from '../plugins/oauth2/fixtures.js';
 import { launchBrowser } from './browser.js';
-import { logIn, shot, path } from './ui-helpers.js';
+import { loggedInPage, path, shot } from './ui-helpers.js';
 
 describe('Back office: oauth2 provision key rotation (real Chromium)', () => {
   let gw: TestGateway;
@@ -22,10 +22,7 @@ describe('Back office: oauth2 provision key rotation (real Chromium)', () => {
     upstream = await startUpstream(echo);
     gw = await stepOnGateway(upstream, { backOffice: true });
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await logIn(page, gw.adminUrl);
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    page = await loggedInPage(browser, gw.adminUrl);
   });
   after(async () => {
     await browser?.close();

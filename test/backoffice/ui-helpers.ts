@@ -1,7 +1,7 @@
 /** What the back-office browser tests share: logging in, docs screenshots, form fields by JSON path. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ADMIN_PASSWORD } from '../helpers/gateway.js';
 import type { UpstreamHandler } from '../helpers/upstream.js';
 
@@ -29,3 +29,16 @@ export const orderService: UpstreamHandler = (_req, res, received) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
 };
+
+/**
+ * A page of a fresh browser context, logged in and on the dashboard. `beforeLogIn` attaches
+ * listeners that must see the login too (requests made, dialogs).
+ */
+export async function loggedInPage(browser: Browser, adminUrl: string, options: { viewport?: { width: number; height: number }; beforeLogIn?: (page: Page) => void } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  options.beforeLogIn?.(page);
+  await logIn(page, adminUrl);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  return page;
+}

@@ -67,13 +67,17 @@ describe('Workers: the proxy listener served by several processes', () => {
         });
       });
       await new Promise((resolve) => socket.once('open', resolve));
-      const poll = setInterval(() => { void Promise.all(Array.from({ length: 20 }, call)); }, 200);
+      // Traffic until the primary reports it; every call settles before a worker is killed below
+      // (one still in flight on the victim would end in a reset, which is not what this part tests).
+      const polled: Promise<unknown>[] = [];
+      const poll = setInterval(() => { polled.push(Promise.allSettled(Array.from({ length: 20 }, call))); }, 200);
       try {
         const noneAfter = new Promise<number>((resolve) => setTimeout(() => resolve(0), 10_000).unref());
         assert.ok((await Promise.race([seen, noneAfter])) >= 40, 'the workers\' requests reach the primary\'s traffic statistics');
       } finally {
         clearInterval(poll);
         socket.close();
+        await Promise.all(polled);
       }
 
       // A worker killed with SIGKILL is replaced; the survivor keeps serving meanwhile.
