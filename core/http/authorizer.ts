@@ -134,7 +134,7 @@ export class AuthorizerHandler {
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     return new RequestContext({
       req, res: null, socket: null, id, method: original.method.toUpperCase(), host: normalizeHost(original.host),
-      path: target.path, search: target.search, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
+      path: target.path, search: target.search, pathParameters: target.pathParameters, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
     });
   }
 
