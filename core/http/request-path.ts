@@ -20,8 +20,9 @@
  * dot segments with path parameters (`/..;x/`), which servlet containers resolve as `..`; an encoded
  * `;` (`%3B`: some stacks decode it and then cut the parameter, reading `/admin%3Bx` as `/admin`);
  * escapes that are not valid UTF-8 (`%ff`, `%c0%af`, the overlong `%c0%ae` some decoders read as
- * `.`); and a segment ending in a dot, a space or a tab (`/admin.`, `...`, `..%09`), which Windows
- * servers and some Java stacks trim (`/admin.` is `/admin` there, `..%09` is `..`).
+ * `.`); and a segment ending in a dot, a space, a tab or another control character (`/admin.`,
+ * `...`, `..%09`, `%0A`), which Windows servers and some Java stacks trim (`/admin.` is `/admin`
+ * there, `..%09` is `..`).
  */
 
 export interface RequestTarget {
@@ -102,11 +103,16 @@ export function normalizePath(path: string): string | null {
   return '/' + out.join('/');
 }
 
-/** A segment some servers would trim: a trailing dot, space or tab (the last two stay encoded here). */
+/**
+ * A segment some servers would trim: a trailing dot, or a trailing space, tab or other control
+ * character (escapes `%01`–`%20` here, as Java's `String.trim` drops every character up to U+0020).
+ */
 function endsTrimmably(segment: string): boolean {
   const end = segment.length;
   if (segment.charCodeAt(end - 1) === 46 /* . */) return true;
-  return end >= 3 && segment.charCodeAt(end - 3) === 37 /* % */ && (segment.endsWith('%20') || segment.endsWith('%09'));
+  if (end < 3 || segment.charCodeAt(end - 3) !== 37 /* % */) return false;
+  const hi = segment.charCodeAt(end - 2);
+  return hi === 48 /* 0 */ || hi === 49 /* 1 */ || segment.endsWith('%20');
 }
 
 /**
