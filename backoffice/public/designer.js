@@ -44,7 +44,7 @@ const STEP_HELP = {
   after: 'once the response is sent',
 };
 /** Fields of the core's boxes folded under "Advanced settings" (plugins mark theirs with `x-advanced`). */
-const ADVANCED = new Set(['route:/description', 'route:/mode', 'route:/authorizer', 'frontend:/exact', 'frontend:/caseSensitive', 'frontend:/query',
+const ADVANCED = new Set(['route:/description', 'route:/mode', 'route:/authorizer', 'frontend:/exact', 'frontend:/caseSensitive', 'frontend:/allowPathParameters', 'frontend:/query',
   'backend:/rewriteHost', 'backend:/tls', 'backend:/timeouts', 'plugin:/include', 'plugin:/exclude']);
 const META = new Set(['version', 'createdAt', 'updatedAt']);
 

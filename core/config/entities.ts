@@ -57,6 +57,8 @@ export const RouteSchema = Type.Object({
     stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
     // optional: data files written before this field existed must still load
     caseSensitive: Type.Optional(Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' })),
+    // optional: data files written before this field existed must still load
+    allowPathParameters: Type.Optional(Type.Boolean({ default: false, description: 'Accept `;` path parameters (`/orders;jsessionid=1/42`): they are removed before routing, so access rules and plugin include/exclude match, and the upstream receives, the path without them. Off: such a path is refused with 400, since servlet containers read `/admin;x` as `/admin`. An encoded `;` (`%3B`) is refused either way.' })),
     headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Request headers that must be present with these exact values.' }),
     query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Query parameters that must be present with these exact values.' }),
   }, { additionalProperties: false, default: {} }),

@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext } from './context.js';
-import { ForbiddenError, GatewayError, RouteMisconfiguredError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, ForbiddenError, GatewayError, RouteMisconfiguredError, UnauthorizedError } from '../errors.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError, withholdBody } from './http-utils.js';
 import { runRequestSteps } from '../plugin-runtime/pipeline.js';
@@ -84,7 +84,8 @@ export class AuthorizerHandler {
     const ctx = original instanceof GatewayError ? null : this.#createContext(req, original, remote, trusted);
     if (!ctx) {
       if (original instanceof GatewayError && original.message === UNTRUSTED) this.#warnUntrusted(remote);
-      this.#answerError(res, null, original instanceof GatewayError ? original : new ForbiddenError(BAD_TARGET), remoteEntry(req, remote));
+      // The proxy's 400 for a target it would refuse, answered as a 403 with the same code (see #answerError).
+      this.#answerError(res, null, original instanceof GatewayError ? original : new BadRequestError(BAD_TARGET), remoteEntry(req, remote));
       return;
     }
     this.#decide(ctx, res).catch((error: unknown) => this.#answerError(res, ctx, error));
@@ -134,7 +135,7 @@ export class AuthorizerHandler {
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     return new RequestContext({
       req, res: null, socket: null, id, method: original.method.toUpperCase(), host: normalizeHost(original.host),
-      path: target.path, search: target.search, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
+      path: target.path, search: target.search, pathParameters: target.pathParameters, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
     });
   }
 

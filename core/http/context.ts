@@ -39,6 +39,8 @@ export class RequestContext {
   readonly host: string;
   /** The request path, normalized once (see `request-path.ts`), without the query: routing matches it. */
   readonly path: string;
+  /** The client's path had `;` parameters, removed from `path`: only a route with `frontend.allowPathParameters` takes it. */
+  readonly pathParameters: boolean;
   /** Raw query string including `?`, or '' (plugins may rewrite what goes upstream). */
   search: string;
   /** `http` or `https` as seen by the client (honours X-Forwarded-Proto from trusted proxies). */
@@ -93,6 +95,8 @@ export class RequestContext {
     scheme: string; clientIp: string; upstreamHeaders: Record<string, string | string[] | undefined>; log: Logger;
     /** The method to decide on, when it is not the request's own (the authorizer's original method). */
     method?: string;
+    /** `RequestTarget.pathParameters`; default false. */
+    pathParameters?: boolean;
   }) {
     this.req = init.req;
     this.res = init.res;
@@ -102,6 +106,7 @@ export class RequestContext {
     this.method = init.method ?? init.req.method ?? 'GET';
     this.host = init.host;
     this.path = init.path;
+    this.pathParameters = init.pathParameters === true;
     this.search = init.search;
     this.scheme = init.scheme;
     this.clientIp = init.clientIp;

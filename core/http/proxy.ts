@@ -16,7 +16,7 @@ import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOn
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from './request-path.js';
 import { newRequestId } from './request-id.js';
-import { routeRequest, type CompiledRoute } from './router.js';
+import { PATH_PARAMETERS_REFUSED, routeRequest, type CompiledRoute } from './router.js';
 import { State } from '../config/compiled-state.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
@@ -107,6 +107,8 @@ export class ProxyHandler {
     const sinks = this.#state.snapshot.sinks;
     for (let i = 0; i < sinks.length; i++) {
       if (!sinks[i]!.matches(ctx)) continue;
+      // The gateway's own endpoints belong to no route that could allow `;` parameters.
+      if (ctx.pathParameters) throw new BadRequestError(PATH_PARAMETERS_REFUSED);
       const answered = sinks[i]!.handle(ctx);
       if (answered) answered.then(undefined, (error: unknown) => this.fail(ctx, error));
       return;
@@ -270,7 +272,7 @@ export class ProxyHandler {
     headers['x-request-id'] = id;
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     return new ProxyContext(this, {
-      req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search,
+      req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search, pathParameters: target.pathParameters,
       scheme, clientIp, upstreamHeaders: headers, log: this.#log,
     });
   }

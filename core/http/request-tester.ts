@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { RequestContext, type ResponseHead } from './context.js';
-import type { CompiledRoute } from './router.js';
+import { PATH_PARAMETERS_REFUSED, refuseUnallowedPathParameters, type CompiledRoute } from './router.js';
 import type { RequestSteps } from '../plugin-runtime/pipeline.js';
 import type { CompiledSink } from '../plugin-runtime/pipeline.js';
 import type { Snapshot } from '../config/compiled-state.js';
@@ -103,10 +103,12 @@ export async function traceRequest(snapshot: Snapshot, route: CompiledRoute, inp
   const sinks = snapshot.sinks as readonly CompiledSink[];
   for (const sink of sinks) {
     if (!sink.matches(ctx)) continue;
+    if (ctx.pathParameters) throw new BadRequestError(PATH_PARAMETERS_REFUSED); // as the proxy: sinks take none
     const outcome = await traceStep(steps, 'sink', sink.plugin, ctx, () => sink.handle(ctx));
     return trace(outcome ?? { decision: 'answered', plugin: sink.plugin, status: ctx.status });
   }
-  // What routeRequest sets, for this route whatever the router would pick.
+  // What routeRequest checks and sets, for this route whatever the router would pick.
+  refuseUnallowedPathParameters(ctx, route);
   ctx.route = route;
   ctx.routePrefix = routePrefix(route, ctx.path);
   if (route.stripPath && ctx.routePrefix !== '') ctx.upstreamPath = ctx.path.slice(ctx.routePrefix.length) || '/';
@@ -240,7 +242,7 @@ function createContext(route: CompiledRoute, input: TestRequest, log: Logger): T
   headers['x-forwarded-host'] = host;
   headers['x-request-id'] = id;
   return new TracedContext({
-    req, res: null, socket: null, id, method: input.method, host, path: target.path, search: target.search,
+    req, res: null, socket: null, id, method: input.method, host, path: target.path, search: target.search, pathParameters: target.pathParameters,
     scheme: 'http', clientIp: '127.0.0.1', upstreamHeaders: headers, log: log.child({ component: 'request-tester', routeId: route.id }),
   });
 }

@@ -15,6 +15,10 @@ import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
 import type { RouteMeters } from '../metrics/route-meters.js';
 import { needsNormalization, normalizePath } from './request-path.js';
+import { BadRequestError } from '../errors.js';
+
+/** The 400 for `;` parameters on a route that does not allow them (the proxy and authorizer's, the tester's). */
+export const PATH_PARAMETERS_REFUSED = 'Path parameters (";") are not accepted on this route';
 
 export interface CompiledRoute {
   readonly id: string;
@@ -273,11 +277,13 @@ function queryMatches(required: ReadonlyArray<[string, string]>, search: string)
  * Route a request: match its host, normalized path, method, headers and query, then set
  * `ctx.route`, `ctx.upstreamPath` (the prefix removed when the route strips it) and `ctx.routePath`.
  * The proxy and the authorizer listener both route through here, so they decide on the same route.
+ * A path that had `;` parameters is refused (400) unless the route allows them.
  */
 export function routeRequest(routes: RouteTable, ctx: RequestContext): CompiledRoute | null {
   const match = routes.match(ctx.host, ctx.path, ctx.method, ctx.req.headers, ctx.search);
   if (!match) return null;
   const route = match.route;
+  refuseUnallowedPathParameters(ctx, route);
   ctx.route = route;
   ctx.routePrefix = match.prefix;
   if (route.stripPath && match.prefix !== '') {
@@ -286,4 +292,12 @@ export function routeRequest(routes: RouteTable, ctx: RequestContext): CompiledR
   }
   ctx.routePath = ctx.upstreamPath;
   return route;
+}
+
+/**
+ * `;` parameters were removed from `ctx.path`, which the rules match and the upstream receives;
+ * a route that does not say it expects them refuses them rather than silently dropping them.
+ */
+export function refuseUnallowedPathParameters(ctx: RequestContext, route: CompiledRoute): void {
+  if (ctx.pathParameters && route.route.frontend.allowPathParameters !== true) throw new BadRequestError(PATH_PARAMETERS_REFUSED);
 }

@@ -22,15 +22,21 @@ const ADMIN_RULES = [{ path: '/admin(/.*)?', requiredScopes: ['admin'] }, { path
 
 /**
  * The path an upstream may act on: every percent-encoding decoded (an upstream may decode `%2F`
- * too), backslashes as slashes, empty segments dropped, dot segments resolved.
+ * too), backslashes as slashes, `;` parameters cut, trailing dots and whitespace trimmed, empty
+ * segments dropped, dot segments resolved.
  */
 export function effectivePath(url: string): string {
-  let path = url.split('?')[0]!;
+  // Lenient decoders read overlong UTF-8 as ASCII (issue 21): `%c0%ae` is `.`, `%c0%af` is `/`.
+  let path = url.split('?')[0]!.replace(/%c0%ae|%e0%80%ae/gi, '.').replace(/%c0%af|%e0%80%af/gi, '/');
   for (let i = 0; i < 3; i++) {
     try { path = decodeURIComponent(path); } catch { path = path.replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))); }
   }
   const out: string[] = [];
-  for (const segment of path.replace(/\\/g, '/').split('/')) {
+  for (const raw of path.replace(/\\/g, '/').split('/')) {
+    // Servlet containers cut `;` parameters; Windows servers and some Java stacks trim trailing dots
+    // and whitespace, so `...` and `..\t` climb like `..`.
+    const cut = raw.split(';')[0]!;
+    const segment = /^[.\s]*\.\.[.\s]*$/.test(cut) ? '..' : cut === '.' ? cut : cut.replace(/[.\s]+$/, '');
     if (segment === '' || segment === '.') continue;
     if (segment === '..') out.pop();
     else out.push(segment);
@@ -38,7 +44,9 @@ export function effectivePath(url: string): string {
   return '/' + out.join('/');
 }
 
-const ADMIN_SPELLINGS = ['/admin', '/admin/', '/admin/x', '//admin', '/./admin', '/x/../admin', '/%61dmin', '/%61%64%6d%69%6e/x', '/admin%2fx', '/x/..%2fadmin', '/x/%2e%2e/admin', '/%2e%2e/admin', '/x/..%5cadmin', '/.%2e/admin', '/a/./../admin/', '/admin;x', '/admin%00', '/ADMIN', '/Admin/x', '/admin?x=1', '/admin#x', '/%2fadmin', '/x%2f..%2fadmin', '/admin.', '/admin%20'];
+const ADMIN_SPELLINGS = ['/admin', '/admin/', '/admin/x', '//admin', '/./admin', '/x/../admin', '/%61dmin', '/%61%64%6d%69%6e/x', '/admin%2fx', '/x/..%2fadmin', '/x/%2e%2e/admin', '/%2e%2e/admin', '/x/..%5cadmin', '/.%2e/admin', '/a/./../admin/', '/admin;x', '/admin%00', '/ADMIN', '/Admin/x', '/admin?x=1', '/admin#x', '/%2fadmin', '/x%2f..%2fadmin', '/admin.', '/admin%20',
+  // issue 21: what servlet containers, Windows servers and lenient UTF-8 decoders read as /admin
+  '/admin;x/y', '/admin%3B', '/admin%3bx', '/admin%2E', '/x/.../admin', '/x/..%09/admin', '/admin%09', '/x/%c0%ae%c0%ae/admin', '/x/%e0%80%ae%e0%80%ae/admin', '/x/..%c0%afadmin', '/admin%ff'];
 const PATH = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...ADMIN_SPELLINGS) },
   { weight: 3, arbitrary: fc.constantFrom('/', '/orders', '/orders/1', '/a/b/c', '/x?y=z', '/%zz', '/%', '/..', '/../..', '/a//b') },
