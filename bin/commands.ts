@@ -7,6 +7,8 @@
  *   portcullis export [--config f] [--include-private-keys] > conf.json
  *   portcullis import conf.json [--config f]
  *
+ * Their arguments are declared and parsed in bin/cli-args.ts.
+ *
  * Exit codes as the rest of the CLI: 0 done, 2 a mistake the user fixes (usage, configuration,
  * an invalid document, a data file a running gateway holds), 1 the store could not be reached.
  */
@@ -15,55 +17,29 @@ import { GatewayError, ValidationError } from '../core/errors.js';
 import { loadBootConfig, ConfigError, type BootConfig } from '../core/config/boot-config.js';
 import type { Gateway } from '../core/gateway.js';
 import { createLogger } from './logger.js';
-import { configFileFromArgs, createGateway } from './startup.js';
+import { configFile, createGateway } from './startup.js';
 import { dataFileHolder } from './data-file-lock.js';
 
-export const COMMANDS = ['export', 'import'] as const;
-export type Command = typeof COMMANDS[number];
-
-const USAGE: Record<Command, string> = {
-  export: 'portcullis export [--config <file>] [--include-private-keys] > export.json',
-  import: 'portcullis import <export.json> [--config <file>]',
-};
+/** The commands that work on a store without serving (parsed by bin/cli-args.ts). */
+export type Command = 'export' | 'import';
 
 /** A failure reported as one line with an exit code. */
 class CommandError extends Error {
   constructor(message: string, readonly exitCode: 1 | 2) { super(message); }
 }
 
-export function isCommand(name: string | undefined): name is Command {
-  return (COMMANDS as readonly string[]).includes(name ?? '');
-}
-
 /** Run a subcommand; resolves with its exit code (errors are printed as one line on stderr). */
-export async function runCommand(command: Command, args: string[]): Promise<number> {
+export async function runCommand(command: Command, args: readonly string[], options: ReadonlyMap<string, string | true>): Promise<number> {
   try {
-    const options = parseArgs(command, args);
-    const config = loadBootConfig({ file: configFileFromArgs(args) });
-    if (command === 'export') await exportConfiguration(config, options.includePrivateKeys);
-    else await importConfiguration(config, options.file!);
+    const config = loadBootConfig({ file: configFile(options.get('config')) });
+    if (command === 'export') await exportConfiguration(config, options.has('include-private-keys'));
+    else await importConfiguration(config, args[0]!);
     return 0;
   } catch (error) {
     const [message, code] = describe(error);
     process.stderr.write(`portcullis ${command}: ${message}\n`);
     return code;
   }
-}
-
-interface Options { file: string | null; includePrivateKeys: boolean }
-
-function parseArgs(command: Command, args: string[]): Options {
-  const options: Options = { file: null, includePrivateKeys: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--config') { i++; continue; }
-    if (arg.startsWith('--config=')) continue;
-    if (command === 'export' && arg === '--include-private-keys') options.includePrivateKeys = true;
-    else if (command === 'import' && !arg.startsWith('-') && options.file === null) options.file = arg;
-    else throw new CommandError(`unexpected argument ${JSON.stringify(arg)}; usage: ${USAGE[command]}`, 2);
-  }
-  if (command === 'import' && options.file === null) throw new CommandError(`which file? usage: ${USAGE[command]}`, 2);
-  return options;
 }
 
 async function exportConfiguration(config: BootConfig, includePrivateKeys: boolean): Promise<void> {

@@ -11,15 +11,9 @@ import { DataFileError } from '../core/config/store.js';
 import { BUILTIN_PLUGINS } from '../plugins/index.js';
 import { backOfficeModule } from '../backoffice/index.js';
 
-export function configFileFromArgs(argv: string[]): string | null {
-  const index = argv.indexOf('--config');
-  if (index !== -1) {
-    const file = argv[index + 1];
-    if (!file) throw new ConfigError('--config needs a file name');
-    return file;
-  }
-  const inline = argv.find((a) => a.startsWith('--config='));
-  if (inline) return inline.slice('--config='.length);
+/** The configuration file: `--config <file>`, else ./config.json when present, else none (defaults and environment). */
+export function configFile(option: string | true | undefined): string | null {
+  if (typeof option === 'string') return option;
   return existsSync('config.json') ? 'config.json' : null;
 }
 
