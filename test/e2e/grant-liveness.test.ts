@@ -3,7 +3,7 @@
  * grants on an opaque and a JWT route, its protected route, introspection and revocation; the
  * client credentials service's token, introspection and revocation; `jwt-verifier` on gateway
  * tokens) exercised after the client was cut off by the admin, disabled or deleted, one table per
- * change. Every path asks `grantLiveness`; `grant-liveness-callers.test.ts` checks it in the source.
+ * change. Every path asks `grantLiveness`; `test/core/keys/grant-liveness-callers.test.ts` checks it in the source.
  */
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
