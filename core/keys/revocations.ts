@@ -101,6 +101,17 @@ export class RevocationList {
     return this.#cutoffs.get(clientId) ?? 0;
   }
 
+  /**
+   * Read the client's cut-off from the state store into the mirror. For the token endpoint, where a
+   * grant must not be renewed in the moment between a cut-off made on another instance (durable
+   * once the admin is answered) and its announcement reaching this one; one read, off the hot path.
+   */
+  async syncClient(clientId: string): Promise<void> {
+    const stored = await this.#ns.get(CLIENT_PREFIX + clientId);
+    const notBefore = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored.notBefore : undefined;
+    if (typeof notBefore === 'number') this.#mirrorCutoff(clientId, notBefore);
+  }
+
   /** Whether a token of `clientId` issued at `iat` (epoch s) falls before the client's cut-off. */
   isIssuedBeforeCutoff(clientId: string, iat: unknown): boolean {
     const notBefore = this.#cutoffs.get(clientId);

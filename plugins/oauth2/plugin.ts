@@ -324,6 +324,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       }
       // Before redeeming: a client presenting another client's code must not use it up (RFC 6749 §4.1.3).
       if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The authorization code was issued to another client');
+      await revocations.syncClient(record.clientId);
       const verdict = grantLiveness({ clientId: record.clientId, iat: record.iat }, sources);
       if (!verdict.alive) throw new InvalidGrantError(`The authorization code is no longer valid: ${verdict.message}`);
       const family = randomUUID();
@@ -355,7 +356,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (!found || found.record.routeKey !== routeKey || found.record.family === null) throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
       const record = found.record as TokenRecord & { family: string };
       if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The refresh token was issued to another client');
-      // The refresh token's own iat: a cut-off after it refuses it, in the grace period too (a sealed pair is never handed out).
+      // The refresh token's own iat: a cut-off after it refuses it, in the grace period too (a sealed
+      // pair is never handed out), and at once on every instance (the cut-off is read from the store).
+      await revocations.syncClient(record.clientId);
       const verdict = grantLiveness(storedGrant(found), sources, nowMs);
       if (!verdict.alive) throw new InvalidGrantError(`The refresh token is no longer valid: ${verdict.message}`);
       const grantScope = narrowedScope(params.get('scope'), record);

@@ -223,6 +223,20 @@ describe('Plugin: oauth2 (access)', () => {
     assert.equal((await api(after.access_token)).status, 200);
   });
 
+  it('refuses a refresh after a cut-off stored by another instance whose announcement has not arrived yet', async () => {
+    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'unannounced', clientSecret: 'unannounced-secret-0123456789', clientName: 'Unannounced', redirectUris: [REDIRECT_URI] });
+    assert.equal(created.status, 201);
+    const auth = { authorization: basic('unannounced', 'unannounced-secret-0123456789') };
+    const code = await codeFor(app, 'tess', { client_id: 'unannounced' });
+    const { refresh_token } = (await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)).json();
+    // What another instance's revoke-tokens writes, without the message that would reach this one's mirror.
+    const revocations = gw.gateway.container.resolve<StateStore>(STATE_STORE).namespace('revocations', { durable: true });
+    await revocations.set('client:unannounced', { notBefore: Math.floor(Date.now() / 1000) + 1 }, 60_000);
+    const refreshed = await post(gw, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token }, auth);
+    assert.equal(refreshed.status, 400, refreshed.text);
+    assert.equal(refreshed.json().error, 'invalid_grant');
+  });
+
   it('refuses the tokens of a disabled client', async () => {
     const created = await gw.admin('POST', '/api/apikeys', { clientId: 'shortlived', clientSecret: 'shortlived-secret-0123456789', clientName: 'Short', redirectUris: [REDIRECT_URI] });
     assert.equal(created.status, 201);

@@ -79,7 +79,7 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     await until('the revoked access token refused on B', () => api(b, other.access_token), (r) => r.status === 401, 1000);
   });
 
-  it('refuses on B the refresh token of a client cut off on A (400 invalid_grant)', async () => {
+  it('refuses on B, at once, the refresh token of a client cut off on A (400 invalid_grant)', async () => {
     const secret = 'cut-ab-secret-0123456789abcdef';
     assert.equal((await a.admin('POST', '/api/apikeys', { clientId: 'cut-ab', clientSecret: secret, clientName: 'Cut off on A', redirectUris: [REDIRECT_URI] })).status, 201);
     const auth = { authorization: basic('cut-ab', secret) };
@@ -87,8 +87,7 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     const code = await codeFor(app, 'erin', { client_id: 'cut-ab' });
     const { refresh_token } = (await post(a, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)).json();
     assert.equal((await a.admin('POST', '/api/apikeys/cut-ab/revoke-tokens')).status, 200);
-    // The cut-off reaches B's revocation mirror through Redis pub/sub; introspection there shows it.
-    await until('the refresh token inactive on B', () => post(b, '/v1/oauth2/introspect', { token: refresh_token, token_type_hint: 'refresh_token' }, confidential), (r) => r.json().active === false);
+    // No wait for the announcement: the token endpoint reads the cut-off, durable once A answered.
     const refreshed = await post(b, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token }, auth);
     assert.equal(refreshed.status, 400, refreshed.text);
     assert.equal(refreshed.json().error, 'invalid_grant');
