@@ -54,9 +54,11 @@ export type { StateStore, StateNamespace, StateValue, StateEntry, StateWrite, Qu
 export { calendarWindows, rateLimitHeaders, type QuotaLimits } from './state/quota-windows.js';
 
 // Keys, tokens and the clients behind them
-export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, RevocationEpoch, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
+export { KeyService, TokenVerificationError, tokenErrorMessage, RevocationList, RevocationEpoch, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, MAX_GRANT_LIFETIME_SECONDS, KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type SigningKey, type VerificationKey, type KeyPair, type SigningAlgorithm } from './keys/index.js';
 export { CLIENT_DIRECTORY, CLIENT_KIND, JWT_SIGN_KEYPAIR, TOKEN_ENDPOINT_AUTH_METHODS, isClientActive, type ClientDirectory, type IndexedClient, type OAuthClient, type TokenEndpointAuthMethod, type RegisteredKeys } from './keys/clients.js';
 export { ClientAssertionVerifier, clientAuthProblems, importRegisteredKeys, ASSERTION_SIGNING_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionSettingsSchema, type ClientAssertionOptions, type AssertionAudience } from './keys/client-assertions.js';
 export { RemoteKeySet, discoveredJwksUri, fetchJson, JWKS_FETCHES, type ResolvedKey, type RemoteOptions, type JwksFetchCounter } from './keys/remote-keys.js';
 export { JWKS_URI_PUBLIC_ONLY, jwksUriProblem, jwksHostAllowed } from './keys/jwks-uri-guard.js';
+// Whether a grant (code, refresh or access token) is alive: asked by every path that issues or accepts a gateway token
+export { grantLiveness, type GrantFacts, type GrantSources, type GrantLiveness, type GrantDeath } from './keys/grant-liveness.js';
 export { verifyGatewayToken, gatewayTokenProblem, type GatewayTokenOptions, type GatewayTokenResult, type GatewayTokenPayload, type TokenStanding } from './keys/gateway-tokens.js';

@@ -13,7 +13,7 @@ import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
 export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
-export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from './revocations.js';
+export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, MAX_GRANT_LIFETIME_SECONDS } from './revocations.js';
 export { RevocationEpoch } from './revocation-epoch.js';
 export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
 

@@ -1,7 +1,7 @@
 /**
  * Revoked gateway tokens, refused everywhere: single tokens by id (`jti`, RFC 7009), kept until
  * the token's own expiry, and every token of a client issued before a cut-off ("not before", the
- * admin's revoke-all), kept until the longest-lived token it could refuse has expired.
+ * admin's revoke-all), kept until the longest-lived grant it could refuse (a refresh token) has expired.
  *
  * They are runtime state, not configuration: each is one entry in the durable `revocations`
  * namespace of the state store (an O(1) write that survives `kill -9`, expiring by itself), and
@@ -29,6 +29,11 @@ export const LEGACY_CLIENT_TOKEN_CUTOFFS = 'client-token-cutoffs';
 
 /** The longest lifetime of a gateway access token (the client credentials service's maximum). */
 export const MAX_GATEWAY_TOKEN_LIFETIME_SECONDS = 86_400;
+/**
+ * The longest lifetime of any grant a cut-off must refuse: an `oauth2` refresh token lives up to a
+ * year (`refreshTokenTtlSeconds`), far longer than an access token, so a cut-off is kept that long.
+ */
+export const MAX_GRANT_LIFETIME_SECONDS = 365 * 86_400;
 
 const NAMESPACE = 'revocations';
 const CHANNEL = 'revoked';
@@ -96,6 +101,17 @@ export class RevocationList {
     return this.#cutoffs.get(clientId) ?? 0;
   }
 
+  /**
+   * Read the client's cut-off from the state store into the mirror. For the token endpoint, where a
+   * grant must not be renewed in the moment between a cut-off made on another instance (durable
+   * once the admin is answered) and its announcement reaching this one; one read, off the hot path.
+   */
+  async syncClient(clientId: string): Promise<void> {
+    const stored = await this.#ns.get(CLIENT_PREFIX + clientId);
+    const notBefore = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored.notBefore : undefined;
+    if (typeof notBefore === 'number') this.#mirrorCutoff(clientId, notBefore);
+  }
+
   /** Whether a token of `clientId` issued at `iat` (epoch s) falls before the client's cut-off. */
   isIssuedBeforeCutoff(clientId: string, iat: unknown): boolean {
     const notBefore = this.#cutoffs.get(clientId);
@@ -134,7 +150,7 @@ export class RevocationList {
   async #cutOff(clientId: string, notBefore: number, nowMs: number): Promise<number> {
     const previous = this.#cutoffs.get(clientId);
     if (previous !== undefined && previous >= notBefore) return previous;
-    const ttlMs = (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs;
+    const ttlMs = (notBefore + MAX_GRANT_LIFETIME_SECONDS) * 1000 - nowMs;
     if (ttlMs <= 0) return notBefore; // every token it could refuse has expired
     await this.#ns.set(CLIENT_PREFIX + clientId, { notBefore }, ttlMs);
     this.#mirrorCutoff(clientId, notBefore);
@@ -162,7 +178,7 @@ export class RevocationList {
   /** Drop mirrored entries that could not refuse anything any more (the store expires its own). */
   prune(nowSeconds = Math.floor(Date.now() / 1000)): void {
     for (const [key, exp] of this.#revoked) if (exp < nowSeconds) this.#revoked.delete(key);
-    for (const [clientId, notBefore] of this.#cutoffs) if (notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS < nowSeconds) this.#cutoffs.delete(clientId);
+    for (const [clientId, notBefore] of this.#cutoffs) if (notBefore + MAX_GRANT_LIFETIME_SECONDS < nowSeconds) this.#cutoffs.delete(clientId);
   }
 
   /** Entries mirrored (tests and diagnostics). */
@@ -228,7 +244,7 @@ export class RevocationList {
     }
     for (const c of cutoffs) {
       if (typeof c.clientId !== 'string' || typeof c.notBefore !== 'number') continue;
-      const ttlMs = (c.notBefore + MAX_GATEWAY_TOKEN_LIFETIME_SECONDS) * 1000 - nowMs;
+      const ttlMs = (c.notBefore + MAX_GRANT_LIFETIME_SECONDS) * 1000 - nowMs;
       if (ttlMs > 0) writes.push(this.#ns.set(CLIENT_PREFIX + c.clientId, { notBefore: c.notBefore }, ttlMs));
     }
     await Promise.all(writes);

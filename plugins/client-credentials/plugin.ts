@@ -13,7 +13,7 @@ import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import { duration } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
+import { InvalidGrantError, InvalidRequestError, InvalidScopeError, NotFoundError, UnauthorizedClientError, UnsupportedGrantTypeError, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
 import { regexProblem } from '../../core/plugin-api.js';
 import { BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, type BootConfig, type Metrics, type StateStore } from '../../core/plugin-api.js';
@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import { CLIENT_DIRECTORY, JWT_SIGN_KEYPAIR, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
-import { verifyGatewayToken } from '../../core/plugin-api.js';
+import { grantLiveness, verifyGatewayToken } from '../../core/plugin-api.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -81,6 +81,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
     const keys = this.#keys;
     const clients = this.#clients;
     const revocations = this.#revocations;
+    const log = this.#log;
     const metrics = this.#metrics;
     const id = this.id;
     const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
@@ -128,6 +129,9 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const wait = revocations.clientNotBefore(clientId) * 1000 - Date.now();
       if (wait > 0 && wait <= 1000) await delay(wait);
       const now = Math.floor(Date.now() / 1000);
+      // No token leaves dead: a cut-off further ahead than the wait (an imported one) refuses the grant.
+      const fresh = grantLiveness({ clientId, iat: now }, { clients, revocations });
+      if (!fresh.alive) throw new InvalidGrantError(fresh.message);
       const accessToken = await keys.sign(keyPairId, {
         iss: issuer, sub: clientId, aud: config.audience ?? issuer, client_id: clientId,
         iat: now, exp: now + ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
@@ -149,14 +153,19 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       }, NO_STORE);
     }
 
-    /** POST …/token/revoke (RFC 7009): a client revokes its own tokens; unknown tokens are fine. */
+    /**
+     * POST …/token/revoke (RFC 7009): a client revokes its own live tokens. An unknown, dead or
+     * another client's token is answered alike (§2.2), untouched: a different answer would tell
+     * whether another client's token is live.
+     */
     async function revoke(ctx: RequestContext): Promise<void> {
       const { params, client } = await authenticatedPost(ctx, TOKEN_MANAGEMENT_PARAMS);
       const hint = params.get('token_type_hint');
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
-      const result = await verifyGatewayToken(requireParam(params, 'token'), { ...verifyOptions, allowRevoked: true, allowDisabledClient: true });
-      if (result.ok) {
-        if (result.payload.client_id !== client.key.key.clientId) throw new UnauthorizedClientError('This token was not issued to this client');
+      const result = await verifyGatewayToken(requireParam(params, 'token'), verifyOptions);
+      if (result.ok && result.payload.client_id !== client.key.key.clientId) {
+        log.debug({ clientId: client.key.key.clientId, owner: result.payload.client_id }, 'revocation of another client\'s token ignored');
+      } else if (result.ok) {
         await revocations.revoke(String(result.payload.jti), client.key.key.clientId, Number(result.payload.exp));
       }
       ctx.respond(200, undefined, NO_STORE);

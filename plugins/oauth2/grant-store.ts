@@ -7,8 +7,8 @@
  * - `code:<h>`: an authorization code's binding (client, user, redirect URI, scope, challenge), 60 s;
  * - `redeemed:<h>`: the code was exchanged, naming the grant (family) it started;
  * - `at:<h>` / `rt:<h>`: access and refresh tokens with their client, user, scope, route and family;
- * - `rotated:<h>`: the refresh token was rotated (with, during the grace period, the new pair
- *   sealed under a key derived from the old refresh token: only its holder can open it);
+ * - `rotated:<h>`: the refresh token was rotated (with, during the grace period, the new pair and
+ *   its scope sealed under a key derived from the old refresh token: only its holder can open it);
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
@@ -17,11 +17,16 @@ import type { RevocationEpoch, StateNamespace, StateStore, StateValue, StateWrit
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
 
-export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string }
+/** A code's binding; `iat` (epoch s) is missing from the codes of earlier versions (they lived 60 s; `grantLiveness` refuses them after a cut-off). */
+export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string; iat: number }
 /** A token's record; `jti` is the JWT id of a JWT access token (`tokenFormat: jwt`), else null or absent (records of earlier versions). */
 export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number; jti: string | null }
 export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
 export interface TokenPair { accessToken: string; refreshToken: string }
+/** A pair kept for the refresh grace period, with the scope it was issued for (absent: sealed by an earlier version). */
+export interface SealedPair extends TokenPair { scope?: string }
+/** A stored token as found: its record and whether its grant was revoked, for `grantLiveness` to judge. */
+export interface StoredToken { record: TokenRecord; revoked: boolean }
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -90,12 +95,14 @@ export class GrantStore {
     return this.#store.setAll(writes);
   }
 
-  /** A live token of the given type, unless its grant was revoked. */
-  async getToken(type: 'at' | 'rt', token: string, nowMs = Date.now()): Promise<TokenRecord | undefined> {
+  /**
+   * A stored token of the given type with its grant's revocation marker: whether it may be used is
+   * `grantLiveness`'s decision (expiry, client, cut-off, revocation), never this store's.
+   */
+  async findToken(type: 'at' | 'rt', token: string): Promise<StoredToken | undefined> {
     const record = await this.#store.get<TokenRecord>(`${type}:${tokenHash(token)}`);
-    if (!record || record.exp * 1000 <= nowMs) return undefined;
-    if (record.family !== null && await this.isRevoked(record.family)) return undefined;
-    return record;
+    if (!record) return undefined;
+    return { record, revoked: record.family !== null && await this.isRevoked(record.family) };
   }
 
   /** Revoke one token (RFC 7009). */
@@ -119,7 +126,7 @@ export class GrantStore {
    * Claim the rotation of a refresh token; true for the one caller that rotates it. With a grace
    * period, `pair` is kept sealed under the old refresh token for that long.
    */
-  claimRotation(refreshToken: string, family: string, pair: TokenPair | null, nowMs: number, ttlMs: number): Promise<boolean> {
+  claimRotation(refreshToken: string, family: string, pair: SealedPair | null, nowMs: number, ttlMs: number): Promise<boolean> {
     const sealed = pair ? seal(pair, refreshToken) : null;
     return this.#store.setIfAbsent(`rotated:${tokenHash(refreshToken)}`, { family, at: nowMs, sealed }, ttlMs);
   }
@@ -176,16 +183,16 @@ function sealingKey(refreshToken: string): Buffer {
   return createHash('sha256').update('portcullis-oauth2-rotation\0').update(refreshToken).digest();
 }
 
-function seal(pair: TokenPair, refreshToken: string): string {
+function seal(pair: SealedPair, refreshToken: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(refreshToken), iv);
   const body = Buffer.concat([cipher.update(JSON.stringify(pair), 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
 
-export function unseal(sealed: string, refreshToken: string): TokenPair {
+export function unseal(sealed: string, refreshToken: string): SealedPair {
   const raw = Buffer.from(sealed, 'base64url');
   const decipher = createDecipheriv('aes-256-gcm', sealingKey(refreshToken), raw.subarray(0, 12));
   decipher.setAuthTag(raw.subarray(12, 28));
-  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as TokenPair;
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as SealedPair;
 }

@@ -1,11 +1,11 @@
 /**
  * `tokenFormat: 'jwt'`: RFC 9068 access tokens (`typ: at+jwt`) signed by one of the gateway's key
  * pairs, so that `jwt-verifier` and anyone holding the gateway JWKS can verify them offline. The
- * route that issued them verifies them locally too, then applies the checks a signature cannot
- * carry: the client's standing (`gatewayTokenProblem`: disabled or deleted client, admin cut-off,
- * revoked `jti`) and one state-store read of the grant's revocation marker, so a revoked grant
- * or a replayed refresh token takes effect at once on this route (external verifiers see the
- * client's standing only, and the grant's revocation when the token expires).
+ * route that issued them verifies them locally too and reads the grant's revocation marker (one
+ * state-store read); the route then asks `grantLiveness` as for an opaque token (client standing,
+ * admin cut-off, revoked `jti`, the grant's revocation), so a revoked grant or a replayed refresh
+ * token takes effect at once on this route (external verifiers see the client's standing only, and
+ * the grant's revocation when the token expires).
  *
  * Claims: `iss` (the route's base URL), `aud` (the route binding, `urn:portcullis:oauth2:route:<id>`
  * or `urn:portcullis:oauth2:global` with `globalCredentials`), `sub` (the user, or the client for
@@ -13,8 +13,8 @@
  * empty, and `grant_id` (the grant a user token belongs to; absent for client_credentials).
  */
 import type { JWTPayload } from 'jose';
-import { TokenVerificationError, gatewayTokenProblem, type ClientDirectory, type KeyService, type RevocationList } from '../../core/plugin-api.js';
-import type { TokenRecord } from './grant-store.js';
+import { TokenVerificationError, type KeyService } from '../../core/plugin-api.js';
+import type { StoredToken, TokenRecord } from './grant-store.js';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Private claim: the grant (refresh-token family) of a user's token. */
@@ -34,8 +34,6 @@ export function looksLikeJwt(token: string): boolean {
 
 export interface JwtAccessTokensOptions {
   keys: KeyService;
-  clients: ClientDirectory;
-  revocations: RevocationList;
   /** The key pair that signs (checked at write time as a reference of the plugin's config). */
   keyPairId: string;
   routeKey: string;
@@ -43,7 +41,8 @@ export interface JwtAccessTokensOptions {
   isGrantRevoked(family: string): Promise<boolean>;
 }
 
-export type JwtCheck = { ok: true; record: TokenRecord } | { ok: false; reason: string };
+/** A verified token as a stored one (its record and its grant's revocation), or why its signature or claims fail. */
+export type JwtCheck = ({ ok: true } & StoredToken) | { ok: false; reason: string };
 
 export class JwtAccessTokens {
   readonly #options: JwtAccessTokensOptions;
@@ -67,11 +66,11 @@ export class JwtAccessTokens {
 
   /**
    * Verify a token for this route: signature by a live gateway key with that key's own algorithm
-   * (never `none`, never HS/RS confusion: KeyService pins it), `typ`, `exp`, the route's `aud`,
-   * then the client's standing and the grant's revocation marker.
+   * (never `none`, never HS/RS confusion: KeyService pins it), `typ`, `exp`, the route's `aud`;
+   * then the grant's revocation marker is read, for the caller's `grantLiveness`.
    */
   async verify(token: string): Promise<JwtCheck> {
-    const { keys, clients, revocations, isGrantRevoked } = this.#options;
+    const { keys, isGrantRevoked } = this.#options;
     let payload: JWTPayload;
     try {
       ({ payload } = await keys.verify(token, { typ: ACCESS_TOKEN_TYP, audience: this.#audience, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'] }));
@@ -79,12 +78,10 @@ export class JwtAccessTokens {
       if (error instanceof TokenVerificationError) return { ok: false, reason: error.message };
       throw error;
     }
-    const problem = gatewayTokenProblem(payload, { clients, revocations });
-    if (problem !== null) return { ok: false, reason: problem };
     const family = typeof payload[GRANT_CLAIM] === 'string' ? payload[GRANT_CLAIM] : null;
-    if (family !== null && await isGrantRevoked(family)) return { ok: false, reason: 'The access token was revoked' };
     return {
       ok: true,
+      revoked: family !== null && await isGrantRevoked(family),
       record: {
         clientId: payload.client_id as string, userId: family === null ? null : payload.sub!, scope: typeof payload.scope === 'string' ? payload.scope : '',
         routeKey: this.#options.routeKey, family, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!,

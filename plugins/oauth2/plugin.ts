@@ -5,7 +5,9 @@
  * client_credentials when enabled), `…/oauth2/revoke` (RFC 7009) and `…/oauth2/introspect`
  * (RFC 7662); every other path of the route needs a bearer token it issued, and the upstream is
  * told who the user is. Clients are API keys (the client directory); grants live in the runtime
- * state store (`grant-store.ts`).
+ * state store (`grant-store.ts`). Whether a grant presented or about to be issued is alive is
+ * `grantLiveness`'s decision (core), asked by every grant type, the protected route, introspection
+ * and revocation.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,13 +15,13 @@ import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { listOf, duration } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, isClientActive, safeEqual, secretMatcher, type Metrics, type StateStore } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, grantLiveness, isClientActive, safeEqual, secretMatcher, type GrantFacts, type GrantSources, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
 import { KeyService, KEYPAIRS, TokensNotStoredError } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
-import { GrantStore, newToken, unseal, type TokenRecord, type TokenPair } from './grant-store.js';
+import { GrantStore, newToken, unseal, type StoredToken, type TokenRecord, type TokenPair } from './grant-store.js';
 import { implicitRedirect, passwordGrant, type LegacyGrantSteps } from './legacy-grants.js';
 import { httpsRequirement } from './transport.js';
 import { passAnonymously } from './anonymous.js';
@@ -37,6 +39,11 @@ const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-u
 const AUTHORIZE_PARAMS: ReadonlySet<string> = new Set(['client_id', 'response_type', 'scope', 'provision_key', 'authenticated_userid', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']);
 const TOKEN_PARAMS: ReadonlySet<string> = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'provision_key', 'authenticated_userid', ...CLIENT_AUTH_PARAMS]);
 const MANAGEMENT_PARAMS: ReadonlySet<string> = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
+
+/** The facts `grantLiveness` judges of a stored token (a refresh token's own `iat`, not its pair's). */
+function storedGrant(found: StoredToken): GrantFacts {
+  return { clientId: found.record.clientId, iat: found.record.iat, exp: found.record.exp, jti: found.record.jti ?? undefined, revoked: found.revoked };
+}
 
 /** The tokens of one issuance with the records stored for them. */
 interface Minted { pair: TokenPair; access: TokenRecord; refresh: TokenRecord; nowMs: number }
@@ -95,6 +102,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const clients = this.#clients;
     const grants = this.#grants;
     const revocations = this.#revocations;
+    const sources: GrantSources = { clients, revocations };
+    const log = this.#log;
     const metrics = this.#metrics;
     const id = this.id;
     /** Count the tokens a grant issued, once it has answered. */
@@ -117,7 +126,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const matchesProvisionKey = secretMatcher(config.provisionKey);
     const requireSecure = httpsRequirement(config);
     // JWT access tokens are verified whatever this route issues: a globalCredentials peer may issue them.
-    const jwts = new JwtAccessTokens({ keys: this.#keys, clients, revocations, keyPairId: config.keyPair, routeKey, isGrantRevoked: (family) => grants.isRevoked(family) });
+    const jwts = new JwtAccessTokens({ keys: this.#keys, keyPairId: config.keyPair, routeKey, isGrantRevoked: (family) => grants.isRevoked(family) });
 
     /** The scope granted: each asked token allowed here and for the client; none asked is '' unless mandatory. */
     function grantedScope(requested: string | undefined, client: IndexedClient): string {
@@ -162,13 +171,23 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       return { audiences: [origin + tokenPath, origin + ctx.path, routeIssuer(ctx)] };
     }
 
-    /** The tokens of one issuance and the records kept for them, made before anything is stored. */
-    async function mint(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, refreshToken = newToken()): Promise<Minted> {
-      // Right after an admin cut-off of the client's tokens, wait for it (at most 1 s): iat has a one-second resolution.
+    /**
+     * The issue time (epoch s) of a new grant of `client`: right after an admin cut-off of its
+     * tokens, after waiting for it (at most 1 s), since iat has a one-second resolution.
+     */
+    async function issueSecond(client: IndexedClient): Promise<number> {
       const wait = revocations.clientNotBefore(client.key.clientId) * 1000 - Date.now();
       if (wait > 0 && wait <= 1000) await delay(wait);
+      return Math.floor(Date.now() / 1000);
+    }
+
+    /** The tokens of one issuance and the records kept for them, made before anything is stored. */
+    async function mint(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, refreshToken = newToken()): Promise<Minted> {
+      const iat = await issueSecond(client);
       const nowMs = Date.now();
-      const iat = Math.floor(nowMs / 1000);
+      // No token leaves dead: a cut-off further ahead than the wait (an imported one) refuses the grant.
+      const fresh = grantLiveness({ clientId: client.key.clientId, iat }, sources, nowMs);
+      if (!fresh.alive) throw new InvalidGrantError(fresh.message);
       const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat, jti: null };
       const jti = config.tokenFormat === 'jwt' ? randomUUID() : null;
       const access: TokenRecord = { ...base, exp: iat + accessTtl, jti };
@@ -242,7 +261,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         } catch (error) {
           throw new RedirectedError('invalid_scope', (error as Error).message);
         }
-        await grants.saveCode(code, { clientId: client.key.clientId, userId, redirectUri, scope: grantScope, challenge, routeKey });
+        await grants.saveCode(code, { clientId: client.key.clientId, userId, redirectUri, scope: grantScope, challenge, routeKey, iat: await issueSecond(client) });
         location = new URL(redirectUri);
         location.searchParams.set('code', code);
       } catch (error) {
@@ -303,6 +322,11 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         }
         throw new InvalidGrantError('The authorization code is unknown or expired');
       }
+      // Before redeeming: a client presenting another client's code must not use it up (RFC 6749 §4.1.3).
+      if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The authorization code was issued to another client');
+      await revocations.syncClient(record.clientId);
+      const verdict = grantLiveness({ clientId: record.clientId, iat: record.iat }, sources);
+      if (!verdict.alive) throw new InvalidGrantError(`The authorization code is no longer valid: ${verdict.message}`);
       const family = randomUUID();
       // One redemption wins, across processes and instances; the code is spent even if a check below fails.
       if (!await grants.redeemCode(code, family, familyTtlMs)) {
@@ -310,7 +334,6 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (winner !== undefined) await grants.revokeFamily(winner, familyTtlMs);
         throw new InvalidGrantError('The authorization code was already used; the tokens issued from it are revoked');
       }
-      if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The authorization code was issued to another client');
       if (params.get('redirect_uri') !== record.redirectUri) throw new InvalidGrantError('redirect_uri must be the one used in the authorization request');
       const verifier = params.get('code_verifier');
       if (record.challenge === null) {
@@ -329,9 +352,15 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (!mayUse(client, 'refresh_token')) throw new UnauthorizedClientError('This client may not use refresh tokens');
       const refreshToken = requireParam(params, 'refresh_token');
       const nowMs = Date.now();
-      const record = await grants.getToken('rt', refreshToken, nowMs);
-      if (!record || record.routeKey !== routeKey || record.family === null) throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
+      const found = await grants.findToken('rt', refreshToken);
+      if (!found || found.record.routeKey !== routeKey || found.record.family === null) throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
+      const record = found.record as TokenRecord & { family: string };
       if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The refresh token was issued to another client');
+      // The refresh token's own iat: a cut-off after it refuses it, in the grace period too (a sealed
+      // pair is never handed out), and at once on every instance (the cut-off is read from the store).
+      await revocations.syncClient(record.clientId);
+      const verdict = grantLiveness(storedGrant(found), sources, nowMs);
+      if (!verdict.alive) throw new InvalidGrantError(`The refresh token is no longer valid: ${verdict.message}`);
       const grantScope = narrowedScope(params.get('scope'), record);
       if (config.reuseRefreshToken) {
         await issue(ctx, client, record.userId, grantScope, record.family, false, await mint(ctx, client, record.userId, grantScope, record.family, refreshToken));
@@ -339,14 +368,16 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       }
       const minted = await mint(ctx, client, record.userId, grantScope, record.family);
       const rotationTtlMs = Math.max(1, record.exp * 1000 - nowMs);
-      if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? minted.pair : null, nowMs, rotationTtlMs)) {
+      if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? { ...minted.pair, scope: grantScope } : null, nowMs, rotationTtlMs)) {
         return issue(ctx, client, record.userId, grantScope, record.family, true, minted);
       }
       // Rotated already: within the grace period the same new pair again, else a replay.
       const rotation = await grants.getRotation(refreshToken);
       if (rotation?.sealed && nowMs - rotation.at <= config.refreshGracePeriodSeconds * 1000 && !await grants.isRevoked(record.family)) {
         const elapsed = Math.floor((nowMs - rotation.at) / 1000);
-        return respondTokens(ctx, unseal(rotation.sealed, refreshToken), record.scope, true, Math.max(1, accessTtl - elapsed));
+        const sealed = unseal(rotation.sealed, refreshToken);
+        // The scope of the pair handed out again (a narrowing refresh), not the old token's wider one.
+        return respondTokens(ctx, { accessToken: sealed.accessToken, refreshToken: sealed.refreshToken }, sealed.scope ?? record.scope, true, Math.max(1, accessTtl - elapsed));
       }
       await grants.revokeFamily(record.family, familyTtlMs);
       throw new InvalidGrantError('The refresh token was already used; the whole grant is revoked');
@@ -364,12 +395,12 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     }
 
     /** A token of either type with its type, following the hint first (RFC 7009 §2.1, RFC 7662 §2.1). */
-    async function findToken(value: string, hint: string | undefined): Promise<{ type: 'at' | 'rt'; record: TokenRecord } | null> {
+    async function findToken(value: string, hint: string | undefined): Promise<(StoredToken & { type: 'at' | 'rt' }) | null> {
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
       const order: Array<'at' | 'rt'> = hint === 'refresh_token' ? ['rt', 'at'] : ['at', 'rt'];
       for (const type of order) {
-        const record = await grants.getToken(type, value);
-        if (record && record.routeKey === routeKey) return { type, record };
+        const found = await grants.findToken(type, value);
+        if (found && found.record.routeKey === routeKey) return { type, ...found };
       }
       return null;
     }
@@ -382,9 +413,12 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const client = await requestingClient(ctx, params);
       const value = requireParam(params, 'token');
       const found = await findToken(value, params.get('token_type_hint'));
-      // An unknown token is fine (§2.2): the client's goal is reached.
-      if (found) {
-        if (found.record.clientId !== client.key.clientId) throw new UnauthorizedClientError('This token was not issued to this client');
+      // §2.2: an unknown or dead token is fine (the client's goal is reached), and another client's
+      // token is answered alike, untouched: a different answer would tell whether it is live.
+      const live = found !== null && grantLiveness(storedGrant(found), sources).alive;
+      if (found && live && found.record.clientId !== client.key.clientId) {
+        log.debug({ clientId: client.key.clientId, owner: found.record.clientId }, 'revocation of another client\'s token ignored');
+      } else if (found && live) {
         // Revoking a refresh token ends its grant, access tokens included (§2.1).
         if (found.type === 'rt' && found.record.family !== null) await grants.revokeFamily(found.record.family, familyTtlMs);
         else await grants.deleteToken(found.type, value);
@@ -403,8 +437,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       // Confidential clients only: introspection tells a token's user, not for anyone who asks.
       await authenticateClient(ctx.req, params, auth, assertionAudience(ctx));
       const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
-      const owner = found ? clients.get(found.record.clientId) : undefined;
-      const active = found != null && owner !== undefined && isClientActive(owner) && !revocations.isIssuedBeforeCutoff(found.record.clientId, found.record.iat);
+      const active = found !== null && grantLiveness(storedGrant(found), sources).alive;
       metrics.tokenIntrospected(id, active);
       if (!active || !found) return ctx.respond(200, { active: false }, NO_STORE);
       const { record } = found;
@@ -425,6 +458,14 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     }
 
     // ── The protected route (RFC 6750) ─────────────────────────────────────
+    /** A bearer token as found: a JWT verified locally, an opaque one read from the store. */
+    async function accessToken(value: string): Promise<StoredToken | undefined> {
+      if (!looksLikeJwt(value)) return value === '' ? undefined : grants.findToken('at', value);
+      const checked = await jwts.verify(value);
+      if (!checked.ok) throw new InvalidBearerTokenError(checked.reason, realm);
+      return checked;
+    }
+
     async function protect(ctx: RequestContext): Promise<void> {
       requireSecure(ctx);
       const header = ctx.req.headers.authorization;
@@ -436,19 +477,12 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (!rule && passAnonymously(ctx, clients, config.anonymous)) return;
         throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
       }
-      const value = header.slice(7).trim();
-      let record: TokenRecord | undefined;
-      if (looksLikeJwt(value)) {
-        const checked = await jwts.verify(value);
-        if (!checked.ok) throw new InvalidBearerTokenError(checked.reason, realm);
-        record = checked.record;
-      } else {
-        record = value === '' ? undefined : await grants.getToken('at', value);
-      }
-      if (!record || record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
-      const client = clients.get(record.clientId);
-      if (!client || !isClientActive(client)) throw new InvalidBearerTokenError('The client of this token is disabled or deleted', realm);
-      if (revocations.isIssuedBeforeCutoff(record.clientId, record.iat)) throw new InvalidBearerTokenError('The access token was revoked', realm);
+      const found = await accessToken(header.slice(7).trim());
+      if (!found || found.record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
+      const verdict = grantLiveness(storedGrant(found), sources);
+      if (!verdict.alive) throw new InvalidBearerTokenError(verdict.message, realm);
+      const { record } = found;
+      const client = verdict.client;
       if (rule && !grantsRule(rule, record.scope.split(' ').filter(Boolean), exactScopes)) throw insufficientScope(rule, realm);
       const headers = ctx.upstreamHeaders;
       for (const name of USER_HEADERS) delete headers[name];

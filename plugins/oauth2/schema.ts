@@ -1,6 +1,6 @@
 /** Config schema of the `oauth2` route plugin (Kong's `oauth2` names are mapped in README.md). */
 import { Type, type Static } from '@sinclair/typebox';
-import { ClientAssertionSettingsSchema, DEFAULT_KEYPAIR_ID, MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret, ADVANCED } from '../../core/plugin-api.js';
+import { ClientAssertionSettingsSchema, DEFAULT_KEYPAIR_ID, MAX_GRANT_LIFETIME_SECONDS, MAX_LIST_ITEMS, MAX_PATTERN_LENGTH, writeOnlySecret, ADVANCED } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
 
@@ -9,7 +9,7 @@ export const OAuth2ConfigSchema = Type.Object({
   scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes that may be granted; a requested scope outside this list (or outside the API key\'s own `scopes`, when it has some) is refused.' }),
   mandatoryScope: Type.Boolean({ default: false, description: 'Refuse authorization and token requests that ask for no scope.' }),
   tokenExpirationSeconds: Type.Integer({ minimum: 1, maximum: DAY, default: 7200, description: 'Access token lifetime in seconds.' }),
-  refreshTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: 365 * DAY, default: 14 * DAY, description: 'Refresh token lifetime in seconds (each rotation starts a new one).' }),
+  refreshTokenTtlSeconds: Type.Integer({ minimum: 60, maximum: MAX_GRANT_LIFETIME_SECONDS, default: 14 * DAY, description: 'Refresh token lifetime in seconds (each rotation starts a new one).' }),
   reuseRefreshToken: Type.Boolean({ default: false, description: 'Keep the same refresh token on refresh (no rotation). Default false: every refresh returns a new pair and kills the old refresh token.' }),
   refreshGracePeriodSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 0, description: 'Window after a rotation in which the old refresh token returns the same new pair again (lost response, parallel workers); after it, or with 0, a replay revokes the whole grant.', ...ADVANCED }),
   pkce: Type.Union([Type.Literal('none'), Type.Literal('lax'), Type.Literal('strict')], { default: 'lax', description: 'PKCE (RFC 7636, S256 only) requirement: `none` never required (a challenge sent is still enforced), `lax` required for public clients, `strict` required for every client.' }),

@@ -223,6 +223,20 @@ describe('Plugin: oauth2 (access)', () => {
     assert.equal((await api(after.access_token)).status, 200);
   });
 
+  it('refuses a refresh after a cut-off stored by another instance whose announcement has not arrived yet', async () => {
+    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'unannounced', clientSecret: 'unannounced-secret-0123456789', clientName: 'Unannounced', redirectUris: [REDIRECT_URI] });
+    assert.equal(created.status, 201);
+    const auth = { authorization: basic('unannounced', 'unannounced-secret-0123456789') };
+    const code = await codeFor(app, 'tess', { client_id: 'unannounced' });
+    const { refresh_token } = (await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)).json();
+    // What another instance's revoke-tokens writes, without the message that would reach this one's mirror.
+    const revocations = gw.gateway.container.resolve<StateStore>(STATE_STORE).namespace('revocations', { durable: true });
+    await revocations.set('client:unannounced', { notBefore: Math.floor(Date.now() / 1000) + 1 }, 60_000);
+    const refreshed = await post(gw, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token }, auth);
+    assert.equal(refreshed.status, 400, refreshed.text);
+    assert.equal(refreshed.json().error, 'invalid_grant');
+  });
+
   it('refuses the tokens of a disabled client', async () => {
     const created = await gw.admin('POST', '/api/apikeys', { clientId: 'shortlived', clientSecret: 'shortlived-secret-0123456789', clientName: 'Short', redirectUris: [REDIRECT_URI] });
     assert.equal(created.status, 201);
@@ -244,6 +258,31 @@ describe('Plugin: oauth2 (access)', () => {
     assert.equal(revoked.status, 200);
     assert.equal((await api(access_token)).status, 401);
     assert.deepEqual((await post(gw, '/v1/oauth2/introspect', { token: access_token }, confidential)).json(), { active: false });
+  });
+
+  it('refuses a code presented by a client it was not issued to without using it up', async () => {
+    const code = await codeFor(app, 'rita');
+    const spa = await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: 'shoefly-spa' });
+    assert.equal(spa.status, 400);
+    assert.deepEqual(spa.json(), { error: 'invalid_grant', error_description: 'The authorization code was issued to another client' });
+    const owner = await exchange(gw, code);
+    assert.equal(owner.status, 200, owner.text);
+    assert.equal((await api(owner.json().access_token)).status, 200);
+  });
+
+  it('answers a revocation of another client\'s token as one of an unknown token and revokes nothing (RFC 7009 §2.2)', async () => {
+    const { access_token, refresh_token } = (await exchange(gw, await codeFor(app, 'sam'))).json();
+    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'nosy', clientSecret: 'nosy-secret-0123456789abcdef', clientName: 'Nosy', redirectUris: [REDIRECT_URI] });
+    assert.equal(created.status, 201);
+    const nosy = { authorization: basic('nosy', 'nosy-secret-0123456789abcdef') };
+    const unknown = await post(gw, '/v1/oauth2/revoke', { token: 'no-such-token' }, nosy);
+    for (const [token, hint] of [[access_token, 'access_token'], [refresh_token, 'refresh_token']] as const) {
+      const other = await post(gw, '/v1/oauth2/revoke', { token, token_type_hint: hint }, nosy);
+      assert.deepEqual([other.status, other.text, other.headers['cache-control']], [unknown.status, unknown.text, unknown.headers['cache-control']]);
+    }
+    assert.equal(unknown.status, 200);
+    assert.equal((await api(access_token)).status, 200);
+    assert.equal((await refresh(gw, refresh_token)).status, 200);
   });
 
   it('refuses a scope outside the configured scopes in the redirect', async () => {

@@ -33,6 +33,19 @@ describe('Plugin: oauth2 (options and clients)', () => {
     assert.equal((await api(answers[0]!.json().access_token)).status, 200);
   });
 
+  it('describes the returned pair, not the old wider grant, when a narrowing refresh is replayed inside the grace period', async () => {
+    const { verifier, challenge } = pkcePair();
+    const first = (await exchange(gw, await codeFor(app, 'alice', { scope: 'email orders', code_challenge: challenge, code_challenge_method: 'S256' }), { code_verifier: verifier })).json();
+    const narrowed = await post(gw, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token, scope: 'email' }, confidential);
+    assert.equal(narrowed.json().scope, 'email', narrowed.text);
+    // The lost answer asked again: the same pair, described as it was issued.
+    const replayed = await refresh(gw, first.refresh_token);
+    assert.equal(replayed.status, 200, replayed.text);
+    assert.equal(replayed.json().access_token, narrowed.json().access_token);
+    assert.equal(replayed.json().scope, 'email');
+    assert.equal((await post(gw, '/v1/oauth2/introspect', { token: replayed.json().access_token }, confidential)).json().scope, 'email');
+  });
+
   it('requires PKCE from confidential clients too when pkce is strict', async () => {
     const location = await consent(app, 'bob', { client_id: 'shoefly', response_type: 'code', redirect_uri: REDIRECT_URI });
     assert.equal(location.searchParams.get('error'), 'invalid_request');

@@ -13,7 +13,8 @@ import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
-import { stepOnGateway, startProviderApp, codeFor, exchange, post, confidential, HOST, type ProviderApp } from './fixtures.js';
+import { basic } from '../../helpers/http.js';
+import { stepOnGateway, startProviderApp, codeFor, exchange, post, confidential, HOST, REDIRECT_URI, type ProviderApp } from './fixtures.js';
 
 describe('Plugin: oauth2 (two instances on one Redis)', () => {
   let redis: TestRedis;
@@ -76,6 +77,20 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     assert.equal((await post(a, '/v1/oauth2/revoke', { token: other.access_token }, confidential)).status, 200);
     // A JWT's jti reaches B's revocation mirror through Redis pub/sub.
     await until('the revoked access token refused on B', () => api(b, other.access_token), (r) => r.status === 401, 1000);
+  });
+
+  it('refuses on B, at once, the refresh token of a client cut off on A (400 invalid_grant)', async () => {
+    const secret = 'cut-ab-secret-0123456789abcdef';
+    assert.equal((await a.admin('POST', '/api/apikeys', { clientId: 'cut-ab', clientSecret: secret, clientName: 'Cut off on A', redirectUris: [REDIRECT_URI] })).status, 201);
+    const auth = { authorization: basic('cut-ab', secret) };
+    await until('the client on instance B', () => post(b, '/v1/oauth2/introspect', { token: 'x' }, auth), (r) => r.status === 200);
+    const code = await codeFor(app, 'erin', { client_id: 'cut-ab' });
+    const { refresh_token } = (await post(a, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)).json();
+    assert.equal((await a.admin('POST', '/api/apikeys/cut-ab/revoke-tokens')).status, 200);
+    // No wait for the announcement: the token endpoint reads the cut-off, durable once A answered.
+    const refreshed = await post(b, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token }, auth);
+    assert.equal(refreshed.status, 400, refreshed.text);
+    assert.equal(refreshed.json().error, 'invalid_grant');
   });
 
   it('answers 500 server_error and hands out no token when the token write fails, and nothing of it is stored', async () => {
