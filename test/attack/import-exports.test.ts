@@ -10,8 +10,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
+import { until } from '../helpers/wait.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { basic, send, type TestResponse } from '../helpers/http.js';
+import WebSocket from 'ws';
 
 const SECRET = 'plain-text-secret-in-an-export-0123';
 
@@ -22,7 +24,7 @@ describe('Attack: crafted export documents on import', () => {
 
   before(async () => {
     upstream = await startUpstream(echo);
-    gw = await startGateway({ logLevel: 'silent' });
+    gw = await startGateway({ logLevel: 'silent', backOffice: true });
   });
   after(async () => {
     await gw.close();
@@ -119,5 +121,32 @@ describe('Attack: crafted export documents on import', () => {
     await assertRefused(JSON.stringify({ apikeys: [{ clientId: 'h', clientName: 'h', clientSecretHash: SECRET, authorizedEntities: [] }] }), /^\/apikeys\/0\/clientSecretHash$/, 'a plain secret as clientSecretHash');
     await assertRefused(JSON.stringify({ 'api-tokens': [{ id: 't', name: 't', scopes: ['access-requests:create'], tokenHash: SECRET }] }), /^\/api-tokens\/0\/tokenHash$/, 'a plain token as tokenHash');
     await assertRefused(JSON.stringify({ 'api-tokens': [{ id: 't', name: 't', scopes: ['access-requests:create'], token: SECRET }] }), /^\/api-tokens\/0/, 'a plain token field');
+  });
+
+  it('the back office\'s WebSocket import refuses the same gadgets (its messages are parsed without the HTTP body\'s reviver)', async () => {
+    const login = await send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: gw.adminUrl }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers: { cookie, origin: gw.adminUrl } });
+    const replies: Array<{ id: unknown; ok: boolean; error?: { status: number } }> = [];
+    ws.on('message', (data) => { const m = JSON.parse(String(data)); if (m.event === undefined) replies.push(m); });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    try {
+      const route = `{"id":"ws","name":"ws","frontend":{"domains":["ws.test"]},"backend":{"targets":[{"url":"${upstream.url}"}]},"plugins":[]`;
+      const documents = [
+        `{"__proto__":{"polluted":"yes"},"routes":[]}`,
+        `{"routes":[${route},"__proto__":{"polluted":"yes"}}]}`,
+        `{"jwt-verifiers":[{"id":"v","name":"v","keys":{"kind":"hmac","secret":"a-very-long-shared-secret-of-32-bytes!"},"algorithms":["HS256"],"requiredClaims":{"sub":{"equals":{"constructor":{"prototype":{"polluted":"yes"}}}}}}]}`,
+      ];
+      for (const [i, document] of documents.entries()) {
+        ws.send(`{"id":${i},"op":"create","entity":"import","payload":{"document":${document}}}`);
+        const reply = await until(`the reply to message ${i}`, () => replies.find((r) => r.id === i), (r) => r !== undefined);
+        assert.equal(reply!.ok, false, document);
+        assert.equal(reply!.error!.status, 400, `${document}: ${JSON.stringify(reply)}`);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      }
+      assert.equal((await gw.admin('GET', '/api/routes/ws')).status, 404);
+    } finally {
+      ws.close();
+    }
   });
 });
