@@ -11,7 +11,7 @@ import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
 import type { StateStore } from '../state/state-store.js';
-import { AdminUnauthorizedError, BadRequestError, MethodNotAllowedError, NotFoundError, TokenScopeError } from '../errors.js';
+import { AdminUnauthorizedError, BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, TokenScopeError } from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
@@ -237,6 +237,10 @@ export class AdminApi {
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (isCrossSiteWrite(req)) {
+      req.resume();
+      throw new ForbiddenError('Cross-origin requests are not accepted');
+    }
     const caller = await this.#authenticate(req);
     const hasBody = hasRequestBody(req);
     let result: AdminResult;
@@ -349,3 +353,26 @@ function matchesEnabled(entity: Record<string, unknown>, query: URLSearchParams)
 }
 
 export { matchesTag, matchesEnabled };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A write a browser sent on behalf of another site's page. Browsers cache HTTP Basic credentials
+ * and attach them to any request to this origin, so a foreign `<form method=post>` (no body needed
+ * for actions such as a key rotation) would otherwise be authenticated. Browsers send `Origin` on
+ * every cross-origin POST and `Sec-Fetch-Site` on every request; clients without them (curl,
+ * scripts) are not browsers and are not affected. The host alone is compared: behind a TLS-ending
+ * proxy the listener sees http while the page is https.
+ */
+function isCrossSiteWrite(req: IncomingMessage): boolean {
+  if (SAFE_METHODS.has(req.method ?? 'GET')) return false;
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // `null` (sandboxed frames, privacy-sensitive redirects) and anything unreadable
+  }
+}

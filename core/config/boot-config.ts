@@ -4,6 +4,7 @@
  * line naming it.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { applyDefaults, compileValidator } from './schema.js';
@@ -136,6 +137,12 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
   if (config.proxy.publicUrl !== undefined && !URL.canParse(config.proxy.publicUrl)) throw new ConfigError(`Invalid configuration: proxy.publicUrl is not a URL, got ${JSON.stringify(config.proxy.publicUrl)}`);
   if (config.storage.url && !(isRecord(raw.storage) && raw.storage.kind !== undefined)) config.storage.kind = 'redis';
   if (config.storage.kind === 'redis' && !config.storage.url) throw new ConfigError('Invalid configuration: storage.url is required when storage.kind is "redis" (or set PORTCULLIS_STORAGE_URL)');
+  for (const [name, entries] of [['proxy.trustedProxies', config.proxy.trustedProxies], ['authorizer.trustedProxies', config.authorizer?.trustedProxies ?? []]] as const) {
+    entries.forEach((entry, i) => {
+      const problem = trustedProxyProblem(entry);
+      if (problem) throw new ConfigError(`Invalid configuration: ${name}.${i} ${problem}, got ${JSON.stringify(entry)}`);
+    });
+  }
   if (config.proxy.headersTimeoutMs > config.proxy.requestTimeoutMs) throw new ConfigError(`Invalid configuration: proxy.headersTimeoutMs (${config.proxy.headersTimeoutMs}) must not exceed proxy.requestTimeoutMs (${config.proxy.requestTimeoutMs})`);
   // The data file is relative to the configuration file that names it (or the working directory).
   if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file) config.store.file = resolve(base, config.store.file);
@@ -144,6 +151,19 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     config.proxy.tls.keyFile = resolve(base, config.proxy.tls.keyFile);
   }
   return config;
+}
+
+/**
+ * What is wrong with a trusted proxy entry (an address or `address/prefix`), or null. The schema's
+ * pattern only limits the characters; an entry that is not an address would otherwise surface as
+ * an exception deep in the listener's construction.
+ */
+function trustedProxyProblem(entry: string): string | null {
+  const [address, prefix, extra] = entry.split('/');
+  const version = isIP(address!);
+  if (version === 0 || extra !== undefined) return 'is not an IPv4 or IPv6 address or CIDR range';
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128))) return `has a prefix length outside 0-${version === 4 ? 32 : 128}`;
+  return null;
 }
 
 function valueAt(root: unknown, path: string): unknown {

@@ -324,7 +324,7 @@ export class EntityService {
   /** Schema (with defaults), then the kind's checks and references, then its preparation. */
   #validate(kind: EntityKind, body: Record<string, unknown>, ctx: WriteContext, prefix = ''): StoredEntity {
     const forbidden = forbiddenKeyPath(body);
-    if (forbidden !== null) throw new ValidationError(`Invalid ${kind.title}`, [{ path: prefix + forbidden, message: 'The key "__proto__" is not allowed' }]);
+    if (forbidden !== null) throw new ValidationError(`Invalid ${kind.title}`, [{ path: prefix + forbidden, message: `The key "${forbidden.slice(forbidden.lastIndexOf('/') + 1)}" is not allowed here` }]);
     const input = { ...body };
     delete input.version;
     for (const field of READ_ONLY_FIELDS) delete input[field];

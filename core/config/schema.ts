@@ -56,7 +56,17 @@ export const DATE_TIME_MAX_LENGTH = 40;
  */
 const FORBIDDEN_KEYS = new Set(['__proto__']);
 
-/** The path of the first forbidden key in `value` (depth-first), or null. */
+/**
+ * Keys that reach a prototype when a path is walked (`target.constructor.prototype.x = …`, the
+ * gadget of every deep-merge pollution): refused in an entity when they hold an object or array.
+ * As string data (a metadata entry named `constructor`) they are harmless and kept.
+ */
+const GADGET_KEYS = new Set(['constructor', 'prototype']);
+
+/**
+ * The path of the first forbidden key in `value` (depth-first), or null: `__proto__` anywhere, and
+ * `constructor` or `prototype` holding an object.
+ */
 export function forbiddenKeyPath(value: unknown, path = ''): string | null {
   if (typeof value !== 'object' || value === null) return null;
   if (Array.isArray(value)) {
@@ -68,6 +78,8 @@ export function forbiddenKeyPath(value: unknown, path = ''): string | null {
   }
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) return `${path}/${key}`;
+    const child = (value as Record<string, unknown>)[key];
+    if (GADGET_KEYS.has(key) && typeof child === 'object' && child !== null) return `${path}/${key}`;
     const found = forbiddenKeyPath((value as Record<string, unknown>)[key], `${path}/${key}`);
     if (found !== null) return found;
   }
