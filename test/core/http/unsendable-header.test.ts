@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 
@@ -36,5 +37,20 @@ describe('Proxy: a header value HTTP cannot carry', () => {
     const logged = gw.logs.slice(before).filter((line) => line.requestId !== undefined && line.msg !== undefined && line.level >= 40);
     assert.ok(logged.some((line) => line.level === 50 && line.msg === 'request failed'), JSON.stringify(logged));
     assert.ok(!logged.some((line) => /upstream/i.test(line.msg)), 'not logged as an upstream failure');
+  });
+
+  it('on an upgrade (WebSocket) request too: 500 server_error, not 502', async () => {
+    const url = new URL(gw.proxyUrl);
+    const head = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write('GET /ws HTTP/1.1\r\nHost: unsendable.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      });
+      let received = '';
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    assert.match(head, /^HTTP\/1\.1 500 /, head);
+    assert.match(head, /x-shop header/);
   });
 });
