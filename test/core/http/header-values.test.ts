@@ -19,6 +19,8 @@ const ENCODED: ReadonlyArray<[string, string]> = [
   [' alice', '%20alice'],
   ['alice\t', 'alice%09'],
   ['100% 山', '100%25%20%E5%B1%B1'],
+  ['50%41', '50%2541'],
+  ['%e5%b1%b1', '%25e5%25b1%25b1'],
   ['\ud800', '%EF%BF%BD'], // a lone surrogate has no UTF-8 form: U+FFFD
 ];
 
@@ -33,6 +35,10 @@ describe('Core: header values from tokens and providers', () => {
       if (value !== '\ud800') assert.equal(decodeURIComponent(encoded), value);
     });
   }
+  it('an upstream decodes without guessing: decodeURIComponent gives back encoded values, throws on values sent as is that contain %', () => {
+    const received = (value: string) => { const sent = headerValue(value); try { return decodeURIComponent(sent); } catch { return sent; } };
+    for (const value of [...AS_IS, ...ENCODED.map(([v]) => v).filter((v) => v !== '\ud800')]) assert.equal(received(value), value);
+  });
   it('claims: arrays joined by spaces, other values as JSON, then the same encoding', () => {
     assert.equal(claimHeaderValue(['read', 'write']), 'read write');
     assert.equal(claimHeaderValue(['a', 'ü']), 'a%20%C3%BC');
