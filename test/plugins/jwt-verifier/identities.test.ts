@@ -2,7 +2,8 @@
  * Issue 21: claims of an external identity provider sent upstream by `claims-to-headers`, and the
  * consumer the authorizer names, are header values whatever the token says: a claim HTTP cannot
  * carry (`山田`, an emoji, U+2028, CR/LF, NUL) reaches the upstream percent-encoded (UTF-8, `%`
- * encoded too), 200, never a 502 and never a split header.
+ * encoded too), 200, never a 502 and never a split header. A key set naming a member twice
+ * (`{"keys":[],"keys":[…]}`) is refused, not read one way of two.
  */
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
@@ -10,6 +11,9 @@ import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ecKey, signWith } from './fixtures.js';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const HOST = 'claims-idents.test';
@@ -67,5 +71,33 @@ describe('Plugin: jwt-verifier (claims that are not header values)', () => {
     assert.equal(headers['x-user-id'], 'alice@example.com');
     assert.equal(headers['x-user-name'], 'Alice Smith');
     assert.equal(headers['x-user-roles'], 'admin%20%C3%BCn%C3%AFcode');
+  });
+});
+
+describe('Plugin: jwt-verifier (a key set naming a member twice)', () => {
+  it('is not used: the token is refused 401 and the fetch is logged as failed', async () => {
+    const upstream = await startUpstream(echo);
+    const key = ecKey('k1');
+    const { d: _d, ...publicJwk } = key.jwk;
+    // JSON.parse keeps the last "keys"; a parser keeping the first sees no key at all.
+    const jwks = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(`{"keys":[],"keys":[${JSON.stringify(publicJwk)}]}`); });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const gw = await startGateway();
+    try {
+      await createRoute(gw, route('dup-jwks', upstream.url, {
+        frontend: { domains: ['dup-jwks.test'] },
+        plugins: [{ plugin: 'jwt-verifier', config: {
+          verifier: { keys: { kind: 'jwks', url: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks` }, algorithms: ['ES256'] },
+          rules: [{ methods: ['GET'], path: '/.*', requiredScopes: [] }],
+        } }],
+      }));
+      const res = await gw.proxy('/x', { host: 'dup-jwks.test', headers: { authorization: `Bearer ${await signWith(key.privateKey, 'k1', { sub: 'alice' })}` } });
+      assert.equal(res.status, 401, res.text);
+      assert.ok(gw.logs.some((line) => line.level === 40 && /twice/.test(JSON.stringify(line.err ?? ''))), 'the refused key set is logged');
+    } finally {
+      await gw.close();
+      await upstream.close();
+      await new Promise<void>((resolve) => jwks.close(() => resolve()));
+    }
   });
 });
