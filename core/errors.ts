@@ -122,6 +122,8 @@ export class NoRouteError extends GatewayError { constructor() { super(404, 'no_
 export class BadGatewayError extends GatewayError { constructor(message = 'The upstream service could not be reached') { super(502, 'bad_gateway', message); } }
 /** `upstream-jwt`: the route's signing key is missing or unusable, so the request is refused rather than forwarded without its token (fail closed). */
 export class UpstreamTokenUnavailableError extends GatewayError { constructor() { super(502, 'bad_gateway', 'The gateway could not sign the token this route sends upstream; see the gateway logs'); } }
+/** A header value the gateway built (a plugin, the route's configuration) that HTTP cannot carry: the request is not forwarded; a gateway fault, not the upstream's. */
+export class UnsendableHeaderError extends GatewayError { constructor(header: string) { super(500, 'server_error', `The gateway built a value for the ${header} header that HTTP cannot carry, so the request was not forwarded; see the gateway logs`); } }
 export class GatewayTimeoutError extends GatewayError { constructor(message = 'The upstream service did not answer in time') { super(504, 'gateway_timeout', message); } }
 /** A `mode: "authorizer"` route has no backend: its requests are served by the ingress that asks the authorizer listener. */
 export class AuthorizerOnlyRouteError extends GatewayError { constructor(routeId: string) { super(421, 'misdirected_request', `Route ${routeId} has no backend: it only answers an ingress's authorization requests on the authorizer listener`); } }

@@ -27,6 +27,10 @@ export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
 export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient, type ClientAuthentication } from './http/oauth-request.js';
 export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
+// Values from tokens and identity providers sent upstream as headers: one documented encoding
+export { headerValue, claimHeaderValue } from './http/header-values.js';
+// JSON from an authority trusted for a decision: a member named twice is refused
+export { parseStrictJson } from './http/strict-json.js';
 // Bearer tokens on protected routes: where they are read, and access rules with scopes per method and path
 export { TokenSourceSchema, DEFAULT_TOKEN_SOURCE, tokenExtractor, removeToken, type TokenSource } from './http/token-source.js';
 export { AccessRuleSchema, AccessRulesSchema, ScopeStrategySchema, ScopeClaimSchema, scopeMatcher, grantedScopes, claimOf, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, compileAccessPolicy, type AccessRule, type ScopeStrategy, type ScopeMatcher, type CompiledRule, type AccessPolicy, type AccessRuleOptions } from './http/access-rules.js';

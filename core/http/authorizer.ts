@@ -31,6 +31,7 @@ import type { BootConfig } from '../config/boot-config.js';
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
 import { TrafficStats } from './traffic.js';
 import { TrustedProxies, firstValue, stripMappedPrefix } from './forwarding.js';
+import { headerValue } from './header-values.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -205,7 +206,8 @@ function identityHeaders(ctx: RequestContext, before: Headers, route: CompiledRo
   for (const name in before) if (before[name] !== undefined && after[name] === undefined) removed.push(name);
   if (removed.length > 0) out['x-envoy-auth-headers-to-remove'] = removed.join(', ');
   const identity = route.identity;
-  if (identity.user && ctx.consumer !== null) out['x-auth-request-user'] = ctx.consumer;
+  // The consumer may be a token's `sub`: any string, sent in the documented encoding.
+  if (identity.user && ctx.consumer !== null) out['x-auth-request-user'] = headerValue(ctx.consumer);
   if (identity.emailHeader !== null) {
     const email = after[identity.emailHeader];
     if (typeof email === 'string') out['x-auth-request-email'] = email;

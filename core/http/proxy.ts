@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from './context.js';
-import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, MethodNotAllowedError, NoRouteError, RouteMisconfiguredError } from '../errors.js';
+import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, MethodNotAllowedError, NoRouteError, RouteMisconfiguredError, UnsendableHeaderError } from '../errors.js';
+import { unsendableHeader } from './header-values.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
@@ -163,6 +164,8 @@ export class ProxyHandler {
   /** An upstream call failed: try the next target when the request never reached this one, else answer. */
   upstreamFailed(ctx: ProxyContext, error: unknown): void {
     const route = ctx.route!;
+    const header = unsendableHeader(error);
+    if (header !== null) return this.fail(ctx, new UnsendableHeaderError(header).withCause(error));
     if (!ctx.aborted) this.#metrics.upstreamError(route, error);
     const targets = route.balancer.targets;
     const req = ctx.req;
@@ -199,6 +202,8 @@ export class ProxyHandler {
         await this.#tunnel(ctx, route, target, head);
         return;
       } catch (error) {
+        const header = unsendableHeader(error);
+        if (header !== null) throw new UnsendableHeaderError(header).withCause(error);
         this.#metrics.upstreamError(route, error);
         if (isConnectFailure(error) && attempt + 1 < targets.length) continue;
         throw upstreamError(error);

@@ -6,7 +6,9 @@
  * (`jwksUriProblem`), and a client whose URL came from a portal is fetched only from public
  * addresses (`publicAddressesOnly`): the address checked is the one connected to, after DNS, so a
  * name that resolved to a public address when written and to 127.0.0.1 later (DNS rebinding) is
- * still refused. URLs the admin writes are not guarded: the admin configures internal services.
+ * still refused. An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4) is
+ * judged by that IPv4 address as well. URLs the admin writes are not guarded: the admin configures
+ * internal services.
  */
 import { BlockList, isIP } from 'node:net';
 import { lookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
@@ -33,11 +35,29 @@ const NON_PUBLIC: ReadonlyArray<[network: string, prefix: number, type: 'ipv4' |
   ['240.0.0.0', 4, 'ipv4', 'a reserved address'],
   ['::', 128, 'ipv6', 'the unspecified address'],
   ['::1', 128, 'ipv6', 'a loopback address'],
-  ['64:ff9b::', 96, 'ipv6', 'a NAT64 address'],
+  // RFC 8215: local-use NAT64 translates to whatever IPv4 network the operator chose, so all of it.
+  ['64:ff9b:1::', 48, 'ipv6', 'a local-use NAT64 address'],
   ['100::', 64, 'ipv6', 'a discard address'],
+  // Teredo tunnels to an IPv4 relay and client (RFC 4380): deprecated, never a key server's address.
+  ['2001::', 32, 'ipv6', 'a Teredo address'],
   ['fc00::', 7, 'ipv6', 'a unique-local address'],
   ['fe80::', 10, 'ipv6', 'a link-local address'],
+  // RFC 3879 deprecated site-local addresses; some stacks still route them inside the site.
+  ['fec0::', 10, 'ipv6', 'a site-local address'],
   ['ff00::', 8, 'ipv6', 'a multicast address'],
+];
+
+/**
+ * IPv6 forms that carry an IPv4 address, and where: a packet to one of them reaches (or is
+ * translated to) that IPv4 address, so it is judged by the IPv4 ranges. `groups` is the 16-bit
+ * prefix the form starts with, the IPv4 address sits in 16-bit groups `at` and `at + 1`.
+ */
+const IPV4_CARRIERS: ReadonlyArray<{ groups: readonly number[]; at: number; what: string }> = [
+  { groups: [0, 0, 0, 0, 0, 0xffff], at: 6, what: 'an IPv4-mapped form' }, // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
+  { groups: [0, 0, 0, 0, 0xffff, 0], at: 6, what: 'an IPv4-translated form' }, // ::ffff:0:a.b.c.d (RFC 2765 SIIT)
+  { groups: [0, 0, 0, 0, 0, 0], at: 6, what: 'an IPv4-compatible form' }, // ::a.b.c.d (RFC 4291 §2.5.5.1, deprecated)
+  { groups: [0x64, 0xff9b, 0, 0, 0, 0], at: 6, what: 'a NAT64 form' }, // 64:ff9b::a.b.c.d (RFC 6052)
+  { groups: [0x2002], at: 1, what: 'a 6to4 form' }, // 2002:AABB:CCDD::/48 (RFC 3056)
 ];
 
 const RANGES = NON_PUBLIC.map(([network, prefix, type, what]) => {
@@ -46,14 +66,49 @@ const RANGES = NON_PUBLIC.map(([network, prefix, type, what]) => {
   return { list, what };
 });
 
-/** What makes `ip` unfit for a portal-supplied URL (`a loopback address`…), or null for a public address. */
+/**
+ * What makes `ip` unfit for a portal-supplied URL (`a loopback address`…), or null for a public
+ * address. An IPv6 address carrying an IPv4 one (mapped, compatible, NAT64, 6to4), in any spelling
+ * (`::127.0.0.1`, `::7f00:1`), is judged by that IPv4 address too.
+ */
 export function nonPublicAddress(ip: string): string | null {
   const family = isIP(ip);
   if (family === 0) return 'not an IP address';
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  // BlockList matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 ranges too.
+  if (family === 4) return rangeOf(ip, 'ipv4');
+  const groups = ipv6Groups(ip);
+  if (groups === null) return 'not an IP address';
+  const own = rangeOf(groups.map((g) => g.toString(16)).join(':'), 'ipv6');
+  if (own !== null) return own;
+  const embedded = embeddedIPv4(groups);
+  const what = embedded && rangeOf(embedded.ipv4, 'ipv4');
+  return what ? `${embedded!.what} of ${embedded!.ipv4}, ${what}` : null;
+}
+
+function rangeOf(ip: string, type: 'ipv4' | 'ipv6'): string | null {
   for (const { list, what } of RANGES) if (list.check(ip, type)) return what;
   return null;
+}
+
+/** The eight 16-bit groups of an IPv6 address (any spelling, a zone id ignored), or null. */
+function ipv6Groups(ip: string): number[] | null {
+  const literal = `http://[${ip.split('%')[0]}]`;
+  if (!URL.canParse(literal)) return null;
+  // The URL parser writes an embedded dotted quad in hex: only hex groups and one `::` are left.
+  const normalized = new URL(literal).hostname.slice(1, -1);
+  const [head, tail] = normalized.split('::') as [string, string | undefined];
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const start = parse(head);
+  const end = parse(tail);
+  return [...start, ...new Array<number>(8 - start.length - end.length).fill(0), ...end];
+}
+
+/** The IPv4 address an IPv6 address carries, and in which form, or null. */
+function embeddedIPv4(groups: readonly number[]): { ipv4: string; what: string } | null {
+  const carrier = IPV4_CARRIERS.find((c) => c.groups.every((g, i) => groups[i] === g));
+  if (!carrier) return null;
+  const high = groups[carrier.at]!;
+  const low = groups[carrier.at + 1]!;
+  return { ipv4: `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`, what: carrier.what };
 }
 
 /** The URL's host as `lookup` and `isIP` want it: IPv6 literals without their brackets. */

@@ -13,6 +13,7 @@ import { request } from 'undici';
 import type { Logger } from 'pino';
 import type { FixedCounter } from '../metrics/metrics.js';
 import { nonPublicLiteral, publicOnlyDispatcher } from './jwks-uri-guard.js';
+import { parseStrictJson } from '../http/strict-json.js';
 
 /** `portcullis_jwks_fetches_total`: why a key set was fetched and how it went. */
 export type JwksFetchCounter = FixedCounter<'reason' | 'result'>;
@@ -67,7 +68,8 @@ export async function fetchJson(url: string, fetchOptions: { publicAddressesOnly
   }
   const cacheControl = String(res.headers['cache-control'] ?? '');
   const maxAge = /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
-  return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')), maxAge: maxAge ? Number(maxAge[1]) : null };
+  // Strict: a key set or metadata document naming a member twice is refused, not read one way of two.
+  return { body: parseStrictJson(Buffer.concat(chunks).toString('utf8')), maxAge: maxAge ? Number(maxAge[1]) : null };
 }
 
 export class RemoteKeySet {

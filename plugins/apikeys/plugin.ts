@@ -5,7 +5,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
-import { listOf } from '../../core/plugin-api.js';
+import { headerValue, listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { ForbiddenError, InvalidBearerTokenError, UnauthorizedError } from '../../core/plugin-api.js';
 import { KeyService, RevocationList } from '../../core/plugin-api.js';
@@ -132,7 +132,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         if (hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) headers[name] = undefined;
         if (consumer.enabled) {
           headers[consumerNames[0]!] = key.clientId;
-          headers[consumerNames[1]!] = key.clientName;
+          headers[consumerNames[1]!] = headerValue(key.clientName);
           headers[consumerNames[2]!] = ctx.attrs.apikeyScopes ?? '';
         }
       },

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { listOf } from '../../core/plugin-api.js';
+import { claimHeaderValue, listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
 import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
@@ -174,7 +174,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
       for (const [claim, header] of mapped) {
         const value = claimOf(payload, claim);
         if (value === undefined) continue;
-        out.push([header, typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value)]);
+        out.push([header, claimHeaderValue(value)]);
       }
       return out;
     }

@@ -3,12 +3,12 @@
  * the issuer's RFC 8414 / OpenID metadata and kept for `discoveryTtlSeconds`), the RFC 7662 POST
  * with the gateway's client authentication, and the answer checked for shape. Anything but a JSON
  * object with a boolean `active` in a 200 (refused connection, timeout, 5xx, 401 for wrong client
- * credentials, HTML, a truncated body) is an `IntrospectionUnavailableError`: the gateway cannot
+ * credentials, HTML, a truncated body, a member named twice) is an `IntrospectionUnavailableError`: the gateway cannot
  * tell, so it refuses (fail closed).
  */
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { IntrospectionUnavailableError, type StateValue } from '../../core/plugin-api.js';
+import { IntrospectionUnavailableError, parseStrictJson, type StateValue } from '../../core/plugin-api.js';
 import type { OAuth2IntrospectionConfig } from './schema.js';
 
 /** Introspection answers and metadata documents are small; a provider sending more is broken. */
@@ -45,7 +45,8 @@ async function readJson(body: Dispatcher.ResponseData['body']): Promise<unknown>
     }
     chunks.push(chunk as Buffer);
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  // A member named twice (`"active":false,"active":true`) is refused: the server may mean the other one.
+  return parseStrictJson(Buffer.concat(chunks).toString('utf8'));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

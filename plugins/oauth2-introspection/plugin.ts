@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import type { ErrorDetail, InstanceScope, Plugin, PluginSteps, RequestContext, StateStore } from '../../core/plugin-api.js';
-import { duration } from '../../core/plugin-api.js';
+import { claimHeaderValue, duration, headerValue } from '../../core/plugin-api.js';
 import { InvalidBearerTokenError, UnauthorizedError, ForbiddenError, bearerChallenge, claimOf, compileAccessPolicy, ruleProblems, removeToken, tokenExtractor, DEFAULT_TOKEN_SOURCE } from '../../core/plugin-api.js';
 import { LOGGER, STATE_STORE, RevocationEpoch } from '../../core/plugin-api.js';
 import { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from './schema.js';
@@ -31,10 +31,6 @@ const IDENTITY_HEADERS = ['x-authenticated-userid', 'x-authenticated-scope'] as 
 
 function oneOrMany(value: string | string[] | undefined): ReadonlySet<string> | null {
   return value === undefined ? null : new Set(typeof value === 'string' ? [value] : value);
-}
-
-function headerValue(value: unknown): string {
-  return typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value);
 }
 
 @injectable()
@@ -124,12 +120,12 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
         policy.check(ctx.method, ctx.routePath, response);
         ctx.attrs.introspection = response;
         const user = typeof response.sub === 'string' ? response.sub : typeof response.username === 'string' ? response.username : null;
-        if (user !== null) headers['x-authenticated-userid'] = user;
+        if (user !== null) headers['x-authenticated-userid'] = headerValue(user);
         const granted = claimOf(response, config.scopeClaim);
-        if (granted !== undefined) headers['x-authenticated-scope'] = headerValue(granted);
+        if (granted !== undefined) headers['x-authenticated-scope'] = claimHeaderValue(granted);
         for (const [member, header] of mapped) {
           const value = claimOf(response, member);
-          if (value !== undefined) headers[header] = headerValue(value);
+          if (value !== undefined) headers[header] = claimHeaderValue(value);
         }
         if (hideCredentials) removeToken(ctx, source);
         const who = user ?? response.client_id;

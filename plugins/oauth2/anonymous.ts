@@ -3,7 +3,7 @@
  * a configured consumer (an API key), and the upstream is told so. A token that is sent and
  * invalid is still refused: anonymous access never hides a broken client.
  */
-import { isClientActive, type ClientDirectory, type RequestContext } from '../../core/plugin-api.js';
+import { headerValue, isClientActive, type ClientDirectory, type RequestContext } from '../../core/plugin-api.js';
 
 /**
  * Let `ctx` through as the anonymous consumer `clientId`; false when there is none, or when its
@@ -15,7 +15,7 @@ export function passAnonymously(ctx: RequestContext, clients: ClientDirectory, c
   if (!client || !isClientActive(client)) return false;
   const headers = ctx.upstreamHeaders;
   headers['x-consumer-id'] = client.key.clientId;
-  headers['x-consumer-username'] = client.key.clientName;
+  headers['x-consumer-username'] = headerValue(client.key.clientName);
   headers['x-anonymous-consumer'] = 'true';
   ctx.consumer = client.key.clientId;
   return true;

@@ -12,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IndexedClient, RequestContext } from '../../core/plugin-api.js';
-import { InvalidGrantError, InvalidScopeError, UnauthorizedClientError, requireParam } from '../../core/plugin-api.js';
+import { InvalidGrantError, InvalidScopeError, UnauthorizedClientError } from '../../core/plugin-api.js';
+import { requireUserId } from './user-id.js';
 
 /** What the legacy grants borrow from the route's authorization server (plugin.ts). */
 export interface LegacyGrantSteps {
@@ -33,7 +34,7 @@ export async function passwordGrant(ctx: RequestContext, params: Map<string, str
   const provisionKey = params.get('provision_key');
   // The provision key and the user id stand for the resource owner's credentials (RFC 6749 §5.2).
   if (provisionKey === undefined || !steps.matchesProvisionKey(provisionKey)) throw new InvalidGrantError('Invalid provision_key');
-  const userId = requireParam(params, 'authenticated_userid');
+  const userId = requireUserId(params);
   const scope = steps.grantedScope(params.get('scope'), client);
   await steps.issue(ctx, client, userId, scope, randomUUID(), steps.mayUse(client, 'refresh_token'));
 }

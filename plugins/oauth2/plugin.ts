@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
-import { listOf, duration } from '../../core/plugin-api.js';
+import { listOf, duration, headerValue } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
 import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, grantLiveness, isClientActive, safeEqual, secretMatcher, type GrantFacts, type GrantSources, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
@@ -27,6 +27,7 @@ import { httpsRequirement } from './transport.js';
 import { passAnonymously } from './anonymous.js';
 import { JwtAccessTokens, looksLikeJwt } from './jwt-tokens.js';
 import { isMetadataRequest, metadataDocument, routeIssuer } from './metadata.js';
+import { requireUserId } from './user-id.js';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -236,7 +237,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       // Errors the provider's backend made, or that must not reach an unverified redirect URI: 400 JSON.
       const provisionKey = params.get('provision_key');
       if (provisionKey === undefined || !matchesProvisionKey(provisionKey)) throw new InvalidRequestError('Invalid provision_key');
-      const userId = requireParam(params, 'authenticated_userid');
+      const userId = requireUserId(params);
       const client = clients.get(requireParam(params, 'client_id'));
       if (!client || !isClientActive(client)) throw new InvalidRequestError('Unknown or disabled client_id');
       const registered = client.key.redirectUris ?? [];
@@ -488,8 +489,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       for (const name of USER_HEADERS) delete headers[name];
       if (config.hideCredentials) delete headers.authorization;
       headers['x-consumer-id'] = client.key.clientId;
-      headers['x-consumer-username'] = client.key.clientName;
-      if (record.userId !== null) headers['x-authenticated-userid'] = record.userId;
+      headers['x-consumer-username'] = headerValue(client.key.clientName);
+      // Ids refused at authorize since issue 21; grants made before may still hold one.
+      if (record.userId !== null) headers['x-authenticated-userid'] = headerValue(record.userId);
       if (record.scope) headers['x-authenticated-scope'] = record.scope;
       ctx.consumer = client.key.clientId;
     }

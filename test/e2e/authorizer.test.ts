@@ -130,6 +130,15 @@ describe('External-authorizer mode: the same decisions as the proxy', () => {
     assert.equal(scoped.headers['x-auth-request-access-token'], tokens.read);
   });
 
+  it('a token whose sub HTTP cannot carry: the identity headers for the ingress are percent-encoded (issue 21), never a 5xx', async () => {
+    const sub = '山田\r\nx-admin: true';
+    const res = await authorizationRequest(authorizerUrl, 'nginx', { name: '', path: '/scoped/items', headers: { authorization: `Bearer ${await token('read', { sub })}` } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers['x-auth-request-user'], '%E5%B1%B1%E7%94%B0%0D%0Ax-admin:%20true');
+    assert.equal(res.headers['x-authenticated-userid'], res.headers['x-auth-request-user']);
+    assert.equal(res.headers['x-admin'], undefined);
+  });
+
   it('names for Envoy the headers a plugin removed from the request (a forged consumer header)', async () => {
     const res = await authorizationRequest(authorizerUrl, 'envoy', { name: '', path: '/scoped/items', headers: { authorization: `Bearer ${tokens.read}`, 'x-authenticated-email': 'mallory@example.com' } });
     assert.equal(res.status, 200);
