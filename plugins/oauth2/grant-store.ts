@@ -21,6 +21,8 @@ export const CODE_TTL_MS = 60_000;
 export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string; iat: number }
 /** A token's record; `jti` is the JWT id of a JWT access token (`tokenFormat: jwt`), else null or absent (records of earlier versions). */
 export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number; jti: string | null }
+/** A redeemed code: the grant it started and its client (null in markers of earlier versions). */
+export interface Redemption { [k: string]: StateValue; family: string; clientId: string | null }
 export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
 export interface TokenPair { accessToken: string; refreshToken: string }
 /** A pair kept for the refresh grace period, with the scope it was issued for (absent: sealed by an earlier version). */
@@ -71,17 +73,19 @@ export class GrantStore {
     return this.#store.get<CodeRecord>(`code:${tokenHash(code)}`);
   }
 
-  /** Mark the code redeemed for `family`; true for the one caller that did it first. */
-  async redeemCode(code: string, family: string, ttlMs: number): Promise<boolean> {
+  /** Mark the code redeemed for `family` by `clientId`; true for the one caller that did it first. */
+  async redeemCode(code: string, family: string, clientId: string, ttlMs: number): Promise<boolean> {
     const h = tokenHash(code);
-    const won = await this.#store.setIfAbsent(`redeemed:${h}`, family, ttlMs);
+    const won = await this.#store.setIfAbsent(`redeemed:${h}`, { family, clientId } satisfies Redemption, ttlMs);
     if (won) await this.#store.delete(`code:${h}`);
     return won;
   }
 
-  /** The grant a code started, when it was redeemed already. */
-  redeemedFamily(code: string): Promise<string | undefined> {
-    return this.#store.get<string>(`redeemed:${tokenHash(code)}`);
+  /** The grant a code started and the client that redeemed it, when it was redeemed already. */
+  async redemption(code: string): Promise<Redemption | undefined> {
+    const stored = await this.#store.get<Redemption | string>(`redeemed:${tokenHash(code)}`);
+    // Markers of earlier versions hold the family alone: their client is unknown.
+    return typeof stored === 'string' ? { family: stored, clientId: null } : stored;
   }
 
   /**
@@ -135,7 +139,12 @@ export class GrantStore {
    * The live grants, optionally of one client and/or one user (an operator's listing: it reads the
    * whole namespace, never on the request path).
    */
-  async listGrants(filter: { clientId?: string; userId?: string } = {}, nowMs = Date.now()): Promise<GrantView[]> {
+  /**
+   * The live grants (tokens unexpired and unrevoked), optionally of one client or user. `isAlive`
+   * adds the decisions that need more than this store (the client's standing, its cut-off, a JWT's
+   * revoked id): the caller passes the one liveness check, so a grant listed live is one a route accepts.
+   */
+  async listGrants(filter: { clientId?: string; userId?: string } = {}, isAlive: (record: TokenRecord) => boolean = () => true, nowMs = Date.now()): Promise<GrantView[]> {
     const entries = await this.#store.entries();
     const revoked = new Set(entries.filter((e) => e.key.startsWith('revoked:')).map((e) => e.key.slice('revoked:'.length)));
     const grants = new Map<string, GrantView>();
@@ -146,6 +155,7 @@ export class GrantStore {
       if (record.exp * 1000 <= nowMs || (record.family !== null && revoked.has(record.family))) continue;
       if (filter.clientId !== undefined && record.clientId !== filter.clientId) continue;
       if (filter.userId !== undefined && record.userId !== filter.userId) continue;
+      if (!isAlive(record)) continue;
       const digest = entry.key.slice(3);
       const id = record.family ?? `token:${digest}`;
       let grant = grants.get(id);

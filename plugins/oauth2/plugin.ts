@@ -315,10 +315,11 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const code = requireParam(params, 'code');
       const record = await grants.getCode(code);
       if (!record || record.routeKey !== routeKey) {
-        // A code used twice: the tokens issued from it are revoked (RFC 6749 §4.1.2).
-        const family = await grants.redeemedFamily(code);
-        if (family !== undefined) {
-          await grants.revokeFamily(family, familyTtlMs);
+        // A code used twice by its client: the tokens issued from it are revoked (RFC 6749 §4.1.2).
+        // Another client presenting it (a leaked code) learns nothing and revokes nothing.
+        const redeemed = await grants.redemption(code);
+        if (redeemed !== undefined && (redeemed.clientId === null || redeemed.clientId === client.key.clientId)) {
+          await grants.revokeFamily(redeemed.family, familyTtlMs);
           throw new InvalidGrantError('The authorization code was already used; the tokens issued from it are revoked');
         }
         throw new InvalidGrantError('The authorization code is unknown or expired');
@@ -330,9 +331,9 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (!verdict.alive) throw new InvalidGrantError(`The authorization code is no longer valid: ${verdict.message}`);
       const family = randomUUID();
       // One redemption wins, across processes and instances; the code is spent even if a check below fails.
-      if (!await grants.redeemCode(code, family, familyTtlMs)) {
-        const winner = await grants.redeemedFamily(code);
-        if (winner !== undefined) await grants.revokeFamily(winner, familyTtlMs);
+      if (!await grants.redeemCode(code, family, client.key.clientId, familyTtlMs)) {
+        const winner = await grants.redemption(code);
+        if (winner !== undefined) await grants.revokeFamily(winner.family, familyTtlMs);
         throw new InvalidGrantError('The authorization code was already used; the tokens issued from it are revoked');
       }
       if (params.get('redirect_uri') !== record.redirectUri) throw new InvalidGrantError('redirect_uri must be the one used in the authorization request');

@@ -270,6 +270,20 @@ describe('Plugin: oauth2 (access)', () => {
     assert.equal((await api(owner.json().access_token)).status, 200);
   });
 
+  it('lets a redeemed code presented again by another client revoke nothing (a leaked code is no way to end its owner\'s grant)', async () => {
+    const code = await codeFor(app, 'ruth');
+    const owner = await exchange(gw, code);
+    assert.equal(owner.status, 200, owner.text);
+    const spa = await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: 'shoefly-spa' });
+    assert.deepEqual([spa.status, spa.json()], [400, { error: 'invalid_grant', error_description: 'The authorization code is unknown or expired' }]);
+    assert.equal((await api(owner.json().access_token)).status, 200, 'the owner\'s grant lives on');
+    assert.equal((await refresh(gw, owner.json().refresh_token)).status, 200);
+    // The owner replaying its own code still ends the grant (RFC 6749 §4.1.2).
+    const replay = await exchange(gw, code);
+    assert.equal(replay.status, 400);
+    assert.equal((await api(owner.json().access_token)).status, 401);
+  });
+
   it('answers a revocation of another client\'s token as one of an unknown token and revokes nothing (RFC 7009 §2.2)', async () => {
     const { access_token, refresh_token } = (await exchange(gw, await codeFor(app, 'sam'))).json();
     const created = await gw.admin('POST', '/api/apikeys', { clientId: 'nosy', clientSecret: 'nosy-secret-0123456789abcdef', clientName: 'Nosy', redirectUris: [REDIRECT_URI] });

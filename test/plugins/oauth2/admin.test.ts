@@ -52,4 +52,17 @@ describe('Plugin: oauth2 (admin API)', () => {
     assert.equal((await gw.admin('POST', '/api/oauth2/grants/revoke')).status, 400);
     assert.equal((await gw.admin('DELETE', `/api/oauth2/grants/${grant.grant}`)).status, 404);
   });
+
+  it('lists as live only the grants a route accepts: none of a client whose tokens were cut off', async () => {
+    const before = await grantFor('dora');
+    assert.equal((await gw.admin('GET', '/api/oauth2/grants?user=dora')).json().length, 1);
+    assert.equal((await gw.admin('POST', '/api/apikeys/shoefly/revoke-tokens')).status, 200);
+    assert.equal((await api(before.access_token)).status, 401);
+    assert.deepEqual((await gw.admin('GET', '/api/oauth2/grants?user=dora')).json(), []);
+    const after = await grantFor('dora');
+    const listed = (await gw.admin('GET', '/api/oauth2/grants?user=dora')).json();
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].tokens.length, 2);
+    assert.equal((await api(after.access_token)).status, 200);
+  });
 });
