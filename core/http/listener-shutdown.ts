@@ -15,24 +15,23 @@ interface HttpSocket extends Socket { _httpMessage?: (ServerResponse & { _last?:
 
 export class ListenerShutdown {
   readonly server: Server;
-  readonly #sockets = new Set<HttpSocket>();
+  /** Every accepted TCP connection (for HTTPS, handshakes in progress too): what the grace's end drops. */
+  readonly #connections = new Set<Socket>();
+  /** The sockets the HTTP parser reads (for HTTPS, the TLS sockets): where a response is in progress. */
+  readonly #httpSockets: Set<HttpSocket>;
 
-  /**
-   * `event` is the one on which the HTTP parser gets its socket: `connection` for HTTP,
-   * `secureConnection` for HTTPS (the TLS socket, which carries the response in progress).
-   */
-  constructor(server: Server, event: 'connection' | 'secureConnection' = 'connection') {
+  /** `tls`: the listener is HTTPS, whose HTTP parser gets the TLS socket on `secureConnection`. */
+  constructor(server: Server, tls = false) {
     this.server = server;
+    this.#httpSockets = tls ? new Set() : this.#connections;
     // Per connection, not per request: the hot path pays nothing.
-    server.on(event, (socket: HttpSocket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
+    track(server, 'connection', this.#connections);
+    if (tls) track(server, 'secureConnection', this.#httpSockets);
   }
 
   /** Open connections, upgraded ones included. */
   get connections(): number {
-    return this.#sockets.size;
+    return this.#connections.size;
   }
 
   /**
@@ -43,7 +42,7 @@ export class ListenerShutdown {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // A request that arrives from now on (pipelined behind one in progress) ends its connection too.
     this.server.prependListener('request', closeAfterResponse);
-    for (const socket of this.#sockets) {
+    for (const socket of this.#httpSockets) {
       const response = socket._httpMessage;
       if (response && !response.writableFinished) closeAfterResponse(null, response);
     }
@@ -54,8 +53,15 @@ export class ListenerShutdown {
   /** The grace is over: drop every connection still open, upgraded ones included. */
   destroyAll(): void {
     this.server.closeAllConnections();
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#connections) socket.destroy();
   }
+}
+
+function track(server: Server, event: 'connection' | 'secureConnection', sockets: Set<Socket>): void {
+  server.on(event, (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 }
 
 function closeAfterResponse(_request: unknown, response: ServerResponse & { _last?: boolean }): void {

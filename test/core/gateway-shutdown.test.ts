@@ -11,19 +11,25 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent, request, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startGateway, createRoute, route, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream, type Received } from '../helpers/upstream.js';
 import { basic, send } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
+import { testPki } from '../helpers/certificates.js';
 
 interface Answer { status: number; headers: IncomingHttpHeaders; text: string; reused: boolean; socket: Socket }
 
 /** A GET on `agent` (one keep-alive connection per listener), saying whether it reused the connection. */
 function get(agent: Agent, url: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers }, (res) => {
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(url, { agent, headers }, (res) => {
       const socket = res.socket; // handed back to the agent (and off the response) once it ends
       let text = '';
       res.setEncoding('utf8');
@@ -104,6 +110,30 @@ describe('Gateway shutdown: drain, then close each connection after its last res
 
     const stopping = gw.gateway.close(5_000, 0);
     await until('the proxy listener closed', () => gw.gateway.proxyServer.listening, (listening) => !listening);
+    held[0]!();
+    const res = await answer;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.connection, 'close');
+    await closed(res.socket);
+    await stopping;
+    assert.ok(!gw.logs.some((line) => line.msg === GRACE_EXCEEDED), 'the stop went on when the response was done');
+  });
+
+  it('does the same on the HTTPS listener (proxy.tls)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-shutdown-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { server } = testPki(dir);
+    const held: Array<() => void> = [];
+    const upstream = await upstreamWith((req, res, received) => { held.push(() => echo(req, res, received)); });
+    const gw = await gatewayWith(upstream, { config: { proxy: { tls: { port: 0, certFile: server.certFile, keyFile: server.keyFile } } } });
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+    cleanups.push(() => agent.destroy());
+    const port = (gw.gateway.proxyTlsServer!.address() as { port: number }).port;
+    const answer = get(agent, `https://127.0.0.1:${port}/slow`, { host: 'api.test' });
+    await until('the upstream holds the request', () => held.length, (n) => n === 1);
+
+    const stopping = gw.gateway.close(5_000, 0);
+    await until('the HTTPS listener closed', () => gw.gateway.proxyTlsServer!.listening, (listening) => !listening);
     held[0]!();
     const res = await answer;
     assert.equal(res.status, 200);
