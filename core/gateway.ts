@@ -139,7 +139,7 @@ export class Gateway {
     ui?.attach?.(this.adminServer);
     this.#listeners = [
       new ListenerShutdown(this.proxyServer),
-      ...(this.proxyTlsServer ? [new ListenerShutdown(this.proxyTlsServer, 'secureConnection')] : []),
+      ...(this.proxyTlsServer ? [new ListenerShutdown(this.proxyTlsServer, true)] : []),
       ...(this.authorizerServer ? [new ListenerShutdown(this.authorizerServer)] : []),
       new ListenerShutdown(this.adminServer),
     ];
