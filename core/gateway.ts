@@ -95,7 +95,7 @@ export class Gateway {
   readonly #ui: AdminUi | null;
   #stores: Stores | null = null;
   readonly role: GatewayRole;
-  /** Every listener, each closed in order on shutdown. */
+  /** Every listener, for the orderly close (closed together, after the drain delay). */
   readonly #listeners: ListenerShutdown[];
 
   private constructor(options: GatewayOptions, container: DependencyContainer) {
