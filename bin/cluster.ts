@@ -100,8 +100,10 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
 
   onStopSignals(log, async () => {
     stopping = true;
-    // Workers drain their in-flight requests first; the primary's store serves their last writes.
+    // Every worker drains at once (the health path answers 503 for the drain delay, then in-flight
+    // requests finish); the primary's store serves their last writes, and it closes after them.
     await Promise.all([...workers].map((worker) => new Promise<void>((resolve) => {
+      if (worker.isDead()) return resolve();
       worker.once('exit', () => resolve());
       worker.process.kill('SIGTERM');
     })));
@@ -152,5 +154,5 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   });
   onStopSignals(log, () => gateway.close());
   // The primary is gone (killed): nothing serves this worker's store any more.
-  process.once('disconnect', () => { void gateway.close(0).finally(() => process.exit(0)); });
+  process.once('disconnect', () => { void gateway.close(0, 0).finally(() => process.exit(0)); });
 }

@@ -44,7 +44,7 @@ export async function listenOrExit(gateway: Gateway): Promise<ListenInfo> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
     process.stderr.write(`portcullis: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code ?? e.message}\n`);
-    await gateway.close(0);
+    await gateway.close(0, 0);
     process.exit(2);
   }
 }
@@ -73,7 +73,7 @@ export function onStopSignals(log: Logger, close: () => Promise<void>): void {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    log.info({ signal }, 'shutting down: draining, then finishing in-flight requests');
     close().then(
       () => { log.info('stopped'); log.flush(); setTimeout(() => process.exit(0), 50).unref(); },
       (error: unknown) => { log.error({ err: error }, 'shutdown failed'); log.flush(); process.exit(1); },

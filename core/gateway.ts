@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, STORE } from './tokens.js';
-import { ConfigError, type BootConfig } from './config/boot-config.js';
+import { ConfigError, drainDelayOf, type BootConfig } from './config/boot-config.js';
 import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
 import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './http/upstream-tls.js';
@@ -33,6 +33,7 @@ import type { AdminUi } from './admin/extensions.js';
 import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
 import { hasDuplicateHost, sendError, sendErrorOnSocket } from './http/http-utils.js';
 import { limitConnections } from './http/connection-limit.js';
+import { ListenerShutdown } from './http/listener-shutdown.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { BadRequestError, ConflictError, NotFoundError, RequestTimeoutError } from './errors.js';
@@ -94,6 +95,8 @@ export class Gateway {
   readonly #ui: AdminUi | null;
   #stores: Stores | null = null;
   readonly role: GatewayRole;
+  /** Every listener, for the orderly close (closed together, after the drain delay). */
+  readonly #listeners: ListenerShutdown[];
 
   private constructor(options: GatewayOptions, container: DependencyContainer) {
     this.container = container;
@@ -134,6 +137,12 @@ export class Gateway {
     });
     this.adminServer.on('clientError', answerClientError);
     ui?.attach?.(this.adminServer);
+    this.#listeners = [
+      new ListenerShutdown(this.proxyServer),
+      ...(this.proxyTlsServer ? [new ListenerShutdown(this.proxyTlsServer, true)] : []),
+      ...(this.authorizerServer ? [new ListenerShutdown(this.authorizerServer)] : []),
+      new ListenerShutdown(this.adminServer),
+    ];
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
@@ -260,20 +269,45 @@ export class Gateway {
   get adminUrl(): string { return urlOf(this.adminServer); }
   get authorizerUrl(): string | null { return this.authorizerServer?.listening ? urlOf(this.authorizerServer) : null; }
 
-  /** Stop accepting, let in-flight requests finish (at most `graceMs`), flush the store. */
-  close(graceMs = this.config.shutdownGraceMs): Promise<void> {
-    this.#closing ??= this.#close(graceMs);
+  /**
+   * The orderly stop: the proxy's health path answers 503 while every listener keeps serving for
+   * `drainDelayMs` (a load balancer marks this instance down meanwhile); then the listeners close:
+   * idle connections at once, busy ones after their response (`Connection: close`); the stop goes
+   * on as soon as the last connection has closed, at most `graceMs` later (open WebSockets are
+   * closed then); finally plugins and stores close.
+   */
+  close(graceMs = this.config.shutdownGraceMs, drainDelayMs = drainDelayOf(this.config)): Promise<void> {
+    this.#closing ??= this.#close(graceMs, drainDelayMs);
     return this.#closing;
   }
 
-  async #close(graceMs: number): Promise<void> {
-    // Load balancers asking the proxy's health path learn first, and stop sending.
-    if (this.role !== 'admin') this.container.resolve(ProxyHandler).draining = true;
+  async #close(graceMs: number, drainDelayMs: number): Promise<void> {
+    await this.#drain(drainDelayMs);
     this.state.stop();
+    await this.#closeListeners(graceMs);
+    for (const plugin of this.#plugins) await plugin.close?.(this.container);
+    stopKeys(this.container);
+    this.container.resolve(TrafficStats).stop();
+    await this.state.pools.close();
+    await this.#stores?.close();
+  }
+
+  /** Load balancers asking the proxy's health path learn first, and stop sending, while it still serves. */
+  async #drain(drainDelayMs: number): Promise<void> {
+    if (this.role === 'admin') return;
+    this.container.resolve(ProxyHandler).draining = true;
+    const serving = this.proxyServer.listening || this.proxyTlsServer?.listening === true;
+    if (!serving || drainDelayMs <= 0) return;
+    this.#log.info({ drainDelayMs }, 'draining: the health path answers 503 while the listeners keep serving');
+    await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+  }
+
+  /** Close every listener; after `graceMs`, drop the connections still open. */
+  async #closeListeners(graceMs: number): Promise<void> {
+    // Back-office WebSockets are told the server is going away (1001), so the page can say so.
     this.#ui?.close?.();
-    const servers = [this.proxyServer, this.proxyTlsServer, this.authorizerServer, this.adminServer].filter((s): s is Server => s !== null && s.listening);
-    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const server of servers) server.closeIdleConnections();
+    const listening = this.#listeners.filter((listener) => listener.server.listening);
+    const closed = Promise.all(listening.map((listener) => listener.close()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       closed.then(() => false),
@@ -281,15 +315,11 @@ export class Gateway {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      this.#log.warn({ graceMs }, 'in-flight requests did not finish in time; closing their connections');
-      for (const server of servers) server.closeAllConnections();
+      const open = listening.reduce((sum, listener) => sum + listener.connections, 0);
+      this.#log.warn({ graceMs, connections: open }, 'in-flight requests did not finish in time; closing their connections');
+      for (const listener of listening) listener.destroyAll();
       await closed;
     }
-    for (const plugin of this.#plugins) await plugin.close?.(this.container);
-    stopKeys(this.container);
-    this.container.resolve(TrafficStats).stop();
-    await this.state.pools.close();
-    await this.#stores?.close();
   }
 }
 

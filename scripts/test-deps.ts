@@ -1,6 +1,6 @@
 /**
  * `npm test`'s pretest check for the programs the suites run beyond npm packages: Chromium (the
- * back-office browser tests), redis-server and nginx. When one is missing it is installed when that
+ * back-office browser tests), redis-server, nginx and haproxy. When one is missing it is installed when that
  * can be done without asking (root on Debian: one `apt-get update`, then only the missing packages);
  * otherwise the check stops with the exact command to run, instead of a suite failing obscurely.
  * `PORTCULLIS_SKIP_TEST_DEPS=1` skips the check.
@@ -23,6 +23,7 @@ export const TEST_TOOLS: readonly TestTool[] = [
   { command: 'chromium', debianPackage: 'chromium', neededBy: 'back-office browser tests' },
   { command: 'redis-server', debianPackage: 'redis-server', neededBy: 'Redis state tests' },
   { command: 'nginx', debianPackage: 'nginx', neededBy: 'reverse-proxy tests' },
+  { command: 'haproxy', debianPackage: 'haproxy', neededBy: 'load-balancer drain test' },
 ];
 
 /** Debian installs daemons in sbin, which a non-root PATH often lacks. */

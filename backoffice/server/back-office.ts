@@ -133,9 +133,14 @@ export class BackOffice {
     });
   }
 
+  /**
+   * The gateway is stopping: each page is told with 1001 (going away), so it shows a reconnection
+   * rather than a broken connection; the gateway drops any that never answers when
+   * its grace ends.
+   */
   close(): void {
     this.#stopTraffic?.();
-    for (const client of this.#clients) client.terminate();
+    for (const client of this.#clients) client.close(1001, 'server shutting down');
     this.#wss.close();
   }
 

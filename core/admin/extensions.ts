@@ -79,6 +79,6 @@ export interface AdminExtension {
 export interface AdminUi {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   attach?(server: Server): void;
-  /** Drop live connections (WebSockets) so the listener can close. */
+  /** Close live connections (WebSockets: 1001, going away) so the listener can close. */
   close?(): void;
 }

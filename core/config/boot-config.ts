@@ -60,12 +60,24 @@ export const BootConfigSchema = Type.Object({
   portal: Type.Object({
     privateJwksHosts: Type.Array(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s/?#@]+$' }), { maxItems: 1000, default: [], description: 'Hosts (names or IP addresses, `*`: any) whose JWKS URLs an API token (a portal) may submit in an access request over http or at an internal address (loopback, private, link-local, unique-local). Without them such URLs are refused (400) and keys are fetched from public addresses only. The admin\'s own writes are never restricted.' }),
   }, { additionalProperties: false, default: {} }),
-  shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish on SIGTERM.' }),
+  drainDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'On SIGTERM, how long the listeners keep serving while `proxy.healthPath` answers 503, so a load balancer marks this instance down before its listener closes (PORTCULLIS_DRAIN_DELAY_MS). Set it above the balancer\'s check interval times its fall count. Default: 5000 with a health path, 0 without.' })),
+  shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000, description: 'How long in-flight requests may take to finish once the listeners close on SIGTERM (after the drain delay); the process exits as soon as the last one ends.' }),
   workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], { default: 1, description: 'Processes serving the proxy listener (PORTCULLIS_WORKERS); `auto`: one per core. With more than one, the admin API and back office are served once, by the primary process.' }),
 }, { additionalProperties: false });
 
 export type BootConfig = Static<typeof BootConfigSchema>;
 const validator = compileValidator(BootConfigSchema);
+
+/** The drain delay when `drainDelayMs` is not set and a health path is: a few checks of a typical balancer. */
+export const DEFAULT_DRAIN_DELAY_MS = 5_000;
+
+/**
+ * The drain delay in effect: the configured one, else a few seconds when a load balancer can watch
+ * the health path, else none (nothing would learn of the drain, so waiting only slows the stop).
+ */
+export function drainDelayOf(config: BootConfig): number {
+  return config.drainDelayMs ?? (config.proxy.healthPath === undefined ? 0 : DEFAULT_DRAIN_DELAY_MS);
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -87,6 +99,7 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
   ['PORTCULLIS_STORAGE_URL', ['storage', 'url'], 'string'],
   ['PORTCULLIS_WORKERS', ['workers'], 'int'],
   ['PORTCULLIS_METRICS_TOKEN', ['metrics', 'token'], 'string'],
+  ['PORTCULLIS_DRAIN_DELAY_MS', ['drainDelayMs'], 'int'],
 ];
 
 /** Build the configuration from an optional file and the environment; throws ConfigError. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadBootConfig } from '../../core/config/boot-config.js';
+import { ConfigError, DEFAULT_DRAIN_DELAY_MS, drainDelayOf, loadBootConfig } from '../../core/config/boot-config.js';
 
 describe('Boot configuration: file and PORTCULLIS_* overrides', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-config-'));
@@ -26,5 +26,14 @@ describe('Boot configuration: file and PORTCULLIS_* overrides', () => {
       assert.match(error.message, /proxy/);
       return true;
     });
+  });
+
+  it('the drain delay: PORTCULLIS_DRAIN_DELAY_MS when set (0 included), else 5 s with a health path and 0 without', () => {
+    assert.equal(drainDelayOf(loadBootConfig({ env: {} })), 0);
+    assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz' } })), DEFAULT_DRAIN_DELAY_MS);
+    assert.equal(DEFAULT_DRAIN_DELAY_MS, 5_000);
+    assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz', PORTCULLIS_DRAIN_DELAY_MS: '0' } })), 0);
+    assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_DRAIN_DELAY_MS: '2500' } })), 2_500);
+    assert.throws(() => loadBootConfig({ env: { PORTCULLIS_DRAIN_DELAY_MS: '-1' } }), /drainDelayMs \(from PORTCULLIS_DRAIN_DELAY_MS\)/);
   });
 });

@@ -61,7 +61,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     admin: (method, path, body) => (body === undefined ? send(adminUrl + path, { method, headers: { authorization: auth } }) : sendJson(adminUrl + path, method, body, { authorization: auth })),
     proxy: (path, o = {}) => send(proxyUrl + path, { method: o.method, headers: { host: o.host ?? 'api.test', ...o.headers }, body: o.body }),
     async close(closeOptions = {}) {
-      await gateway.close(500);
+      await gateway.close(500, 0);
       if (!closeOptions.keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -17,7 +17,7 @@ describe('Pretest check: programs the tests need', () => {
   let bin: string;
   before(() => {
     bin = mkdtempSync(join(tmpdir(), 'portcullis-fake-path-'));
-    for (const name of ['chromium', 'nginx']) {
+    for (const name of ['chromium', 'nginx', 'haproxy']) {
       writeFileSync(join(bin, name), '#!/bin/sh\nexit 0\n');
       chmodSync(join(bin, name), 0o755);
     }
@@ -28,13 +28,13 @@ describe('Pretest check: programs the tests need', () => {
 
   it('counts a program as missing when no executable of that name is on PATH', () => {
     assert.deepEqual(findMissing({ PATH: bin }).map((t) => t.command), ['redis-server']);
-    assert.deepEqual(findMissing({ PATH: '' }).map((t) => t.command), ['chromium', 'redis-server', 'nginx']);
+    assert.deepEqual(findMissing({ PATH: '' }).map((t) => t.command), ['chromium', 'redis-server', 'nginx', 'haproxy']);
     assert.deepEqual(findMissing({ PATH: `/nonexistent:${bin}` }).map((t) => t.command), ['redis-server']);
   });
 
   it('accepts CHROMIUM_PATH for Chromium when it names an executable', () => {
-    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'chromium') }).map((t) => t.command), ['redis-server', 'nginx']);
-    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'nope') }).map((t) => t.command), ['chromium', 'redis-server', 'nginx']);
+    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'chromium') }).map((t) => t.command), ['redis-server', 'nginx', 'haproxy']);
+    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'nope') }).map((t) => t.command), ['chromium', 'redis-server', 'nginx', 'haproxy']);
   });
 
   it('does nothing when nothing is missing', () => {
@@ -45,7 +45,7 @@ describe('Pretest check: programs the tests need', () => {
     const missing = TEST_TOOLS.filter((t) => t.command !== 'chromium');
     assert.deepEqual(planInstall(missing, { isRoot: true, hasAptGet: true }), {
       action: 'install',
-      commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', 'redis-server', 'nginx']],
+      commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', 'redis-server', 'nginx', 'haproxy']],
     });
   });
 
@@ -58,7 +58,7 @@ describe('Pretest check: programs the tests need', () => {
   });
 
   it('exits 1 with the command when run on a PATH without them (no apt-get there, so nothing is installed)', () => {
-    // nginx is given on the fake PATH: the real sbin directories the script also searches may hold one.
+    // nginx and haproxy are given on the fake PATH: the real sbin directories the script also searches may hold one.
     const env = { PATH: bin, HOME: process.env.HOME ?? '/tmp' };
     const result = spawnSync(process.execPath, [SCRIPT], { env, encoding: 'utf8' });
     assert.equal(result.status, 1, result.stderr);
