@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   conflict: 409,
   invalid_transition: 409,
   request_timeout: 408,
+  request_header_fields_too_large: 431,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,
@@ -116,6 +117,8 @@ export class TooManyRequestsError extends GatewayError {
 /** The server refuses work it cannot take now (password hashing saturated, connection cap reached). */
 export class ServiceBusyError extends GatewayError { constructor(message: string, retryAfterSeconds = 1) { super(503, 'temporarily_unavailable', message, { headers: { 'retry-after': String(retryAfterSeconds) } }); } }
 export class RequestTimeoutError extends GatewayError { constructor() { super(408, 'request_timeout', 'The request was not received in time'); } }
+/** RFC 6585 §5: the request's header section is over Node's limit (`--max-http-header-size`, 16 KiB). */
+export class HeadersTooLargeError extends GatewayError { constructor() { super(431, 'request_header_fields_too_large', 'The request headers are too large'); } }
 
 // ── proxy errors ─────────────────────────────────────────────────────────────
 export class NoRouteError extends GatewayError { constructor() { super(404, 'no_route', 'No route matches this request'); } }

@@ -36,7 +36,7 @@ import { limitConnections } from './http/connection-limit.js';
 import { ListenerShutdown } from './http/listener-shutdown.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
-import { BadRequestError, ConflictError, NotFoundError, RequestTimeoutError } from './errors.js';
+import { BadRequestError, ConflictError, GatewayError, HeadersTooLargeError, NotFoundError, RequestTimeoutError } from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -387,7 +387,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   const responseStarted = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
   if (!socket.writable || responseStarted || error.code === 'ECONNRESET') return void socket.destroy();
   socket.once('finish', () => socket.destroy());
-  sendErrorOnSocket(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutError() : new BadRequestError('Bad request'));
+  sendErrorOnSocket(socket, clientErrorOf(error));
+}
+
+function clientErrorOf(error: NodeJS.ErrnoException): GatewayError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new RequestTimeoutError();
+  if (error.code === 'HPE_HEADER_OVERFLOW') return new HeadersTooLargeError();
+  return new BadRequestError('Bad request');
 }
 
 function readPem(file: string): Buffer {

@@ -119,7 +119,7 @@ describe('Attack: RFC 6819 (OAuth threat model) against the client credentials s
     const hugeToken = 'a'.repeat(64 * 1024);
     for (const host of ['jwt.test', 'api.test']) {
       const res = await gw.proxy('/', { host, headers: { authorization: `Bearer ${hugeToken}` } }).catch((error: Error) => ({ status: -1, text: error.message }));
-      assert.ok(res.status === 431 || res.status === 400 || res.status === -1, `a 64 KiB Authorization header on ${host}: ${res.status}`);
+      assert.equal(res.status, 431, `a 64 KiB Authorization header on ${host}: ${res.status}`);
     }
     const manyHeaders: Record<string, string> = {};
     for (let i = 0; i < 2000; i++) manyHeaders[`x-h${i}`] = 'v';
