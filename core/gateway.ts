@@ -36,7 +36,7 @@ import { limitConnections } from './http/connection-limit.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { BadRequestError, ConflictError, NotFoundError, RequestTimeoutError } from './errors.js';
-import type { PluginModule } from './plugin-runtime/plugin.js';
+import { routeScope, type PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { countStateErrors } from './metrics/state-errors.js';
@@ -305,7 +305,7 @@ function routeProblems(route: Route, catalog: PluginCatalog, store: Store): Erro
   problems.push(...catalog.check(plugins, '/plugins', false));
   if (problems.length > 0) return problems;
   const global = store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID);
-  const scope = { routeId: route.id, routeTags: route.tags ?? [] };
+  const scope = routeScope(route);
   const own = catalog.dryRun(plugins, '/plugins', scope);
   if (own.length > 0) return own;
   // The global instances this route inherits, instantiated in its scope.
