@@ -187,6 +187,21 @@ describe('Plugin: oauth2 (a route without an issuer is refused when written)', (
     assert.deepEqual(routeIssuer({ requireHttps: true }, [{ host: 'tls.test', prefix: '' }], undefined), { issuer: 'https://tls.test' });
   });
 
+  it('refuses a global oauth2 instance that a wildcard route would inherit without an issuer, naming the route', async () => {
+    await createRoute(gw, route('inherits', upstream.url, { frontend: { domains: ['*.inherit.test'] } }));
+    const global = (await gw.admin('GET', '/api/global-config')).json();
+    const refused = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [oauth2()] });
+    assert.equal(refused.status, 400, refused.text);
+    const detail = refused.json().details.find((d: { message: string }) => d.message.includes('"inherits"'));
+    assert.ok(detail, refused.text);
+    assert.equal(detail.path, '/plugins/0/config');
+    assert.match(detail.message, /`issuer`/);
+    const fixed = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [oauth2({ issuer: 'https://auth.example.com' })] });
+    assert.equal(fixed.status, 200, fixed.text);
+    assert.equal((await gw.admin('PUT', '/api/global-config', { ...(await gw.admin('GET', '/api/global-config')).json(), plugins: [] })).status, 200);
+    assert.equal((await gw.admin('DELETE', '/api/routes/inherits')).status, 204);
+  });
+
   it('an issuer that is not a URL is refused at /issuer', async () => {
     const res = await gw.admin('POST', '/api/routes', route('bad-issuer', upstream.url, { plugins: [oauth2({ issuer: 'http://[::1' })] }));
     assert.equal(res.status, 400, res.text);
