@@ -13,7 +13,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, STORE } from './tokens.js';
 import { ConfigError, drainDelayOf, type BootConfig } from './config/boot-config.js';
-import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type Route } from './config/entities.js';
+import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type PluginInstance, type Route } from './config/entities.js';
 import { targetProblem } from './http/upstream.js';
 import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './http/upstream-tls.js';
 import type { ErrorDetail } from './errors.js';
@@ -37,7 +37,7 @@ import { ListenerShutdown } from './http/listener-shutdown.js';
 import { registerKeys, initKeys, stopKeys } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { BadRequestError, ConflictError, GatewayError, HeadersTooLargeError, NotFoundError, RequestTimeoutError } from './errors.js';
-import type { PluginModule } from './plugin-runtime/plugin.js';
+import { routeScope, type PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { countStateErrors } from './metrics/state-errors.js';
@@ -193,7 +193,9 @@ export class Gateway {
       check: (global) => {
         const plugins = global.plugins ?? [];
         const problems = catalog.check(plugins, '/plugins', true);
-        return problems.length > 0 ? problems : catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
+        if (problems.length > 0) return problems;
+        const own = catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
+        return own.length > 0 ? own : inheritingRouteProblems(plugins, catalog, store);
       },
     });
     // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
@@ -335,13 +337,38 @@ function routeProblems(route: Route, catalog: PluginCatalog, store: Store): Erro
   problems.push(...catalog.check(plugins, '/plugins', false));
   if (problems.length > 0) return problems;
   const global = store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID);
-  const scope = { routeId: route.id, routeTags: route.tags ?? [] };
+  const scope = routeScope(route);
   const own = catalog.dryRun(plugins, '/plugins', scope);
   if (own.length > 0) return own;
   // The global instances this route inherits, instantiated in its scope.
   const overridden = new Set(plugins.map((p) => p.plugin));
   const inherited = (global?.plugins ?? []).filter((p) => !overridden.has(p.plugin) && p.enabled !== false && !catalog.get(p.plugin)?.globalOnly);
   return catalog.dryRun(inherited, '/plugins', scope).map((p) => ({ path: '/plugins', message: `A global plugin cannot run on this route: ${p.message}` }));
+}
+
+/** At most this many routes are named when a global plugin cannot run on them. */
+const MAX_ROUTE_PROBLEMS = 5;
+
+/**
+ * The routes that would stop compiling with these global instances: each route runs the ones it
+ * inherits in its own scope (an `oauth2` instance needs an issuer the route's domains can give).
+ */
+function inheritingRouteProblems(globals: readonly PluginInstance[], catalog: PluginCatalog, store: Store): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const inheritable = globals.map((instance, index) => ({ instance, index })).filter(({ instance }) => instance.enabled !== false && !catalog.get(instance.plugin)?.globalOnly);
+  if (inheritable.length === 0) return problems;
+  for (const route of store.list(ROUTES)) {
+    const overridden = new Set((route.plugins ?? []).map((p) => p.plugin));
+    const scope = routeScope(route);
+    for (const { instance, index } of inheritable) {
+      if (overridden.has(instance.plugin)) continue;
+      for (const problem of catalog.dryRun([instance], '', scope)) {
+        problems.push({ path: `/plugins/${index}/config`, message: `Route "${route.id}" cannot run this global plugin: ${problem.message}` });
+      }
+    }
+    if (problems.length >= MAX_ROUTE_PROBLEMS) break;
+  }
+  return problems;
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<void> {

@@ -13,7 +13,7 @@
  */
 
 // The plugin contract and its runtime helpers
-export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
+export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type RouteDomain, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
 // Wording of `describe(config)`, the one-liner the route designer shows per plugin box
 export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';

@@ -16,7 +16,7 @@ import { compilePipeline, compileSinks, effectiveInstances } from '../plugin-run
 import { RouteTable, type CompiledRoute } from '../http/router.js';
 import { UpstreamPools, type UpstreamTarget } from '../http/upstream.js';
 import { WeightedRoundRobin } from '../http/balancer.js';
-import type { Sink } from '../plugin-runtime/plugin.js';
+import { routeScope, type Sink } from '../plugin-runtime/plugin.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 
 export interface Snapshot {
@@ -94,7 +94,7 @@ export class State {
         const connectMs = backend.timeouts?.connectMs ?? 5_000;
         targets = backend.targets.map((t) => this.pools.target(t.url, t.weight ?? 1, connectMs, t.tls ?? backend.tls));
       }
-      pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false });
+      pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), this.#catalog, routeScope(route));
     } catch (error) {
       // A null pipeline makes the route answer 503 route_unavailable.
       pipeline = null;

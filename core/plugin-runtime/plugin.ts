@@ -12,7 +12,8 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { DependencyContainer } from 'tsyringe';
 import type { RequestContext, ResponseHead } from '../http/context.js';
 import type { ErrorDetail } from '../errors.js';
-import type { EntityReference } from '../config/entities.js';
+import type { EntityReference, Route } from '../config/entities.js';
+import { needsNormalization, normalizePath } from '../http/request-path.js';
 
 export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -42,6 +43,34 @@ export interface InstanceScope {
   routeTags: readonly string[];
   /** The route's `frontend.caseSensitive` (absent: true): path patterns ignore case when false. */
   caseSensitive?: boolean;
+  /**
+   * The route's domains as the router binds them (host lower-cased, `*` and `*.suffix` kept; path
+   * prefix normalized, without a trailing slash); absent for a global instance. What a plugin
+   * derives from them (an issuer) comes from configuration, never from a request.
+   */
+  domains?: readonly RouteDomain[];
+}
+
+/** One of a route's `frontend.domains`: `host` (`api.example.com`, `*.example.com`, `*`) and path `prefix` ('' for none). */
+export interface RouteDomain {
+  host: string;
+  prefix: string;
+}
+
+/** A `frontend.domains` entry split as the router matches it. */
+export function routeDomain(domain: string): RouteDomain {
+  const slash = domain.indexOf('/');
+  const host = (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase();
+  let prefix = slash === -1 ? '' : domain.slice(slash);
+  // the prefix is compared with normalized paths, so it is normalized the same way
+  if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
+  while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+  return { host, prefix };
+}
+
+/** The scope of a route's instances (its own and the global ones it inherits), at write time and when compiled. */
+export function routeScope(route: Pick<Route, 'id' | 'tags' | 'frontend'>): InstanceScope {
+  return { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false, domains: route.frontend.domains.map(routeDomain) };
 }
 
 export interface Plugin<S extends TSchema = TSchema> {

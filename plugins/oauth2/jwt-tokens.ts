@@ -7,7 +7,7 @@
  * token takes effect at once on this route (external verifiers see the client's standing only, and
  * the grant's revocation when the token expires).
  *
- * Claims: `iss` (the route's base URL), `aud` (the route binding, `urn:portcullis:oauth2:route:<id>`
+ * Claims: `iss` (the route's issuer, from configuration: `routeIssuer` in metadata.ts), `aud` (the route binding, `urn:portcullis:oauth2:route:<id>`
  * or `urn:portcullis:oauth2:global` with `globalCredentials`), `sub` (the user, or the client for
  * client_credentials as RFC 9068 §2.2 says), `client_id`, `iat`, `exp`, `jti`, `scope` when not
  * empty, and `grant_id` (the grant a user token belongs to; absent for client_credentials).

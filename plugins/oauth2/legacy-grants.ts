@@ -24,7 +24,7 @@ export interface LegacyGrantSteps {
   /** Save the tokens and answer the token request (RFC 6749 §5.1). */
   issue(ctx: RequestContext, client: IndexedClient, userId: string, scope: string, family: string, withRefresh: boolean): Promise<void>;
   /** Save an access token without a refresh token and return it with its lifetime in seconds. */
-  saveAccessToken(ctx: RequestContext, client: IndexedClient, userId: string, scope: string): Promise<{ accessToken: string; expiresIn: number }>;
+  saveAccessToken(client: IndexedClient, userId: string, scope: string): Promise<{ accessToken: string; expiresIn: number }>;
 }
 
 /** `grant_type=password` (enabled by the caller's config): a new grant for the user the provider vouches for. */
@@ -47,7 +47,7 @@ class FragmentError extends Error {
  * The redirect answering `response_type=token` for a verified client and redirect URI: the token,
  * or the error, in the fragment, with `state`.
  */
-export async function implicitRedirect(ctx: RequestContext, params: Map<string, string>, client: IndexedClient, redirectUri: string, userId: string, enabled: boolean, steps: LegacyGrantSteps): Promise<URL> {
+export async function implicitRedirect(params: Map<string, string>, client: IndexedClient, redirectUri: string, userId: string, enabled: boolean, steps: LegacyGrantSteps): Promise<URL> {
   const fragment = new URLSearchParams();
   try {
     if (!enabled) throw new FragmentError('unsupported_response_type', 'The implicit grant (response_type=token) is not enabled on this route');
@@ -59,7 +59,7 @@ export async function implicitRedirect(ctx: RequestContext, params: Map<string, 
       if (error instanceof InvalidScopeError) throw new FragmentError('invalid_scope', error.message);
       throw error;
     }
-    const { accessToken, expiresIn } = await steps.saveAccessToken(ctx, client, userId, scope);
+    const { accessToken, expiresIn } = await steps.saveAccessToken(client, userId, scope);
     fragment.set('access_token', accessToken);
     fragment.set('token_type', 'Bearer');
     fragment.set('expires_in', String(expiresIn));

@@ -1,9 +1,9 @@
 /**
- * RFC 8414 metadata of a route's authorization server. The issuer is the route's base URL: the
- * scheme and Host the client used (the route's domains bound which hosts can appear) and the
- * prefix of the route's domain (`https://stepon.test/v1` for `stepon.test/v1`); the endpoints are
- * the issuer followed by `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`,
- * `/oauth2/introspect`, which the plugin answers.
+ * RFC 8414 metadata of a route's authorization server. The issuer is the route's base URL, from
+ * configuration only (`routeIssuer`: the plugin's `issuer`, `proxy.publicUrl` plus the route's
+ * prefix, or the route's one fixed host, e.g. `https://stepon.test/v1` for `stepon.test/v1`); the
+ * endpoints are the issuer followed by `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`,
+ * `/oauth2/introspect` and, for JWT access tokens, `/oauth2/jwks`, which the plugin answers.
  *
  * The document is served at `{issuer}/.well-known/oauth-authorization-server`. For a route without
  * a path prefix this is exactly the RFC 8414 §3 URL, which `openid-client`'s
@@ -12,7 +12,7 @@
  * (`/.well-known/oauth-authorization-server/v1`), a URL outside the route that the core would
  * have to route by its tail; clients give discovery the metadata URL itself instead.
  */
-import type { RequestContext } from '../../core/plugin-api.js';
+import type { RequestContext, RouteDomain } from '../../core/plugin-api.js';
 import type { OAuth2Config } from './schema.js';
 
 export const METADATA_SUFFIX = '/.well-known/oauth-authorization-server';
@@ -22,19 +22,33 @@ export function isMetadataRequest(ctx: RequestContext): boolean {
   return ctx.path.length === ctx.routePrefix.length + METADATA_SUFFIX.length && ctx.path.endsWith(METADATA_SUFFIX);
 }
 
+/** The route's issuer, or why it has none (a write-time refusal naming the setting to give). */
+export type IssuerChoice = { issuer: string; problem?: undefined } | { issuer?: undefined; problem: string };
+
 /**
- * The issuer of the route's authorization server for this request: `<scheme>://<host>[:<port>]`
- * plus the route's prefix, where the port is the Host header's when it is not the scheme's default.
+ * The issuer of the route's authorization server, from configuration only (never from a request):
+ * the plugin's `issuer`; else `proxy.publicUrl` (as configured, not the listener's address) plus
+ * the route's path prefix; else, for a route with exactly one fixed host, `https://<host><prefix>`
+ * (`http` when `requireHttps` is off). A global instance (no domains) is decided on each route.
  */
-export function routeIssuer(ctx: RequestContext): string {
-  const header = ctx.req.headers.host ?? '';
-  const port = /:(\d{1,5})$/.exec(header.startsWith('[') ? header.slice(header.indexOf(']')) : header)?.[1];
-  const portNumber = port === undefined ? 0 : Number(port);
-  const defaultPort = ctx.scheme === 'https' ? 443 : 80;
-  const suffix = portNumber > 0 && portNumber <= 65535 && portNumber !== defaultPort ? `:${portNumber}` : '';
-  const host = ctx.host.includes(':') && !ctx.host.startsWith('[') ? `[${ctx.host}]` : ctx.host;
-  return `${ctx.scheme}://${host}${suffix}${ctx.routePrefix}`;
+export function routeIssuer(config: Pick<OAuth2Config, 'issuer' | 'requireHttps'>, domains: readonly RouteDomain[] | undefined, publicUrl: string | undefined): IssuerChoice {
+  if (config.issuer !== undefined) return { issuer: withoutTrailingSlash(config.issuer) };
+  if (domains === undefined) return { problem: 'a global instance has no route' };
+  const prefixes = [...new Set(domains.map((d) => d.prefix))];
+  if (prefixes.length !== 1) return { problem: `the route's domains have different path prefixes (${prefixes.map((p) => p || '/').join(', ')}): set the plugin's \`issuer\` to the one clients use` };
+  const prefix = prefixes[0]!;
+  if (publicUrl !== undefined) return { issuer: withoutTrailingSlash(publicUrl) + prefix };
+  const hosts = [...new Set(domains.map((d) => d.host))];
+  if (hosts.length === 1 && !hosts[0]!.startsWith('*')) return { issuer: `${config.requireHttps ? 'https' : 'http'}://${hosts[0]}${prefix}` };
+  return { problem: `the route answers ${hosts.length === 1 ? `the wildcard host ${hosts[0]}` : `several hosts (${hosts.join(', ')})`}, so it has no issuer of its own: set the plugin's \`issuer\`, or \`proxy.publicUrl\` in the boot configuration (PORTCULLIS_PUBLIC_URL)` };
 }
+
+function withoutTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+/** Where the route publishes the public keys of its JWT access tokens (RFC 8414 `jwks_uri`). */
+export const JWKS_SUFFIX = '/oauth2/jwks';
 
 /** Grant and response types the config enables (the legacy grants once the schema has them). */
 export function enabledFlows(config: OAuth2Config & { enablePasswordGrant?: boolean; enableImplicitGrant?: boolean }): { grantTypes: string[]; responseTypes: string[] } {
@@ -62,6 +76,8 @@ export function metadataDocument(issuer: string, config: OAuth2Config): Record<s
     issuer,
     ...(responseTypes.length > 0 ? { authorization_endpoint: `${issuer}/oauth2/authorize` } : {}),
     token_endpoint: `${issuer}/oauth2/token`,
+    // RFC 9068 validators (oauth4webapi's validateJwtAccessToken) find the signing keys here only.
+    ...(config.tokenFormat === 'jwt' ? { jwks_uri: issuer + JWKS_SUFFIX } : {}),
     revocation_endpoint: `${issuer}/oauth2/revoke`,
     introspection_endpoint: `${issuer}/oauth2/introspect`,
     ...(config.scopes.length > 0 ? { scopes_supported: config.scopes } : {}),

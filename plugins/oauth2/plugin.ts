@@ -15,7 +15,7 @@ import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, RequestContext, ErrorDetail, IndexedClient, ClientDirectory, EntityReference } from '../../core/plugin-api.js';
 import { listOf, duration, headerValue } from '../../core/plugin-api.js';
 import { InvalidRequestError, InvalidClientError, InvalidGrantError, InvalidScopeError, UnauthorizedClientError, UnsupportedGrantTypeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, scopeMatcher } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, RevocationList, RevocationEpoch, grantLiveness, isClientActive, safeEqual, secretMatcher, type GrantFacts, type GrantSources, type Metrics, type StateStore } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, type BootConfig, RevocationList, RevocationEpoch, grantLiveness, isClientActive, safeEqual, secretMatcher, type GrantFacts, type GrantSources, type Metrics, type StateStore } from '../../core/plugin-api.js';
 import { ClientAssertionVerifier, type AssertionAudience, type ClientAuthentication } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { authenticateClient, readParams, requireMethod, requireParam, CLIENT_AUTH_PARAMS, NO_STORE } from '../../core/plugin-api.js';
@@ -26,7 +26,7 @@ import { implicitRedirect, passwordGrant, type LegacyGrantSteps } from './legacy
 import { httpsRequirement } from './transport.js';
 import { passAnonymously } from './anonymous.js';
 import { JwtAccessTokens, looksLikeJwt } from './jwt-tokens.js';
-import { isMetadataRequest, metadataDocument, routeIssuer } from './metadata.js';
+import { isMetadataRequest, metadataDocument, routeIssuer, JWKS_SUFFIX } from './metadata.js';
 import { requireUserId } from './user-id.js';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -69,8 +69,11 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #keys: KeyService;
 
   readonly #metrics: Metrics;
+  /** `proxy.publicUrl` as configured: read here, before the listener fills in its own address. */
+  readonly #publicUrl: string | undefined;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
+  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics, @inject(BOOT_CONFIG) boot: BootConfig) {
+    this.#publicUrl = boot.proxy.publicUrl;
     this.#metrics = metrics;
     this.#clients = clients;
     this.#grants = new GrantStore(state, epoch);
@@ -91,6 +94,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const problems: ErrorDetail[] = [];
     if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
     problems.push(...ruleProblems(config.scopeRules, 'scopeRules'));
+    if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
     return problems;
   }
 
@@ -107,6 +111,16 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const log = this.#log;
     const metrics = this.#metrics;
     const id = this.id;
+    const keys = this.#keys;
+    // One issuer per route, from configuration; a route without one is refused when written (the
+    // dry run instantiates it). A global instance runs only in each route's own scope.
+    const chosen = routeIssuer(config, scope.domains, this.#publicUrl);
+    if (chosen.problem !== undefined && scope.domains !== undefined) throw new Error(`No issuer: ${chosen.problem}`);
+    const issuer = chosen.issuer ?? '';
+    const metadataBody = metadataDocument(issuer, config);
+    /** RFC 7523 §3: an assertion names the route's token endpoint, the endpoint receiving it, or the issuer. */
+    const audienceOf = (endpoint: 'token' | 'introspect' | 'revoke'): AssertionAudience => ({ audiences: [`${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`, issuer] });
+    const audiences = { token: audienceOf('token'), introspect: audienceOf('introspect'), revoke: audienceOf('revoke') };
     /** Count the tokens a grant issued, once it has answered. */
     const counted = async (grantType: string, grant: Promise<void>): Promise<void> => {
       await grant;
@@ -151,25 +165,15 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
      * The client of a token-endpoint request: confidential clients authenticate (Basic or post);
      * a public client names itself by `client_id` alone (it has no secret; PKCE protects it).
      */
-    async function requestingClient(ctx: RequestContext, params: Map<string, string>): Promise<IndexedClient> {
+    async function requestingClient(ctx: RequestContext, params: Map<string, string>, audience: AssertionAudience): Promise<IndexedClient> {
       if (ctx.req.headers.authorization !== undefined || params.has('client_secret') || params.has('client_assertion') || params.has('client_assertion_type')) {
-        return (await authenticateClient(ctx.req, params, auth, assertionAudience(ctx))).key;
+        return (await authenticateClient(ctx.req, params, auth, audience)).key;
       }
       const clientId = params.get('client_id');
       if (clientId === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post, or client_id for a public client)');
       const client = clients.get(clientId);
       if (!client || client.key.clientType !== 'public' || !isClientActive(client)) throw new InvalidClientError('Client authentication failed');
       return client;
-    }
-
-    /**
-     * RFC 7523 §3: an assertion is addressed to the route's token endpoint, to the endpoint
-     * receiving it, or to the route's issuer (RFC 8414 metadata), on the host the client called.
-     */
-    function assertionAudience(ctx: RequestContext): AssertionAudience {
-      const origin = `${ctx.scheme}://${(ctx.req.headers.host ?? ctx.host).toLowerCase()}`;
-      const tokenPath = ctx.path.replace(/\/oauth2\/[a-z]+$/, '/oauth2/token');
-      return { audiences: [origin + tokenPath, origin + ctx.path, routeIssuer(ctx)] };
     }
 
     /**
@@ -183,7 +187,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     }
 
     /** The tokens of one issuance and the records kept for them, made before anything is stored. */
-    async function mint(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, refreshToken = newToken()): Promise<Minted> {
+    async function mint(client: IndexedClient, userId: string | null, grantScope: string, family: string | null, refreshToken = newToken()): Promise<Minted> {
       const iat = await issueSecond(client);
       const nowMs = Date.now();
       // No token leaves dead: a cut-off further ahead than the wait (an imported one) refuses the grant.
@@ -192,12 +196,12 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       const base = { clientId: client.key.clientId, userId, scope: grantScope, routeKey, family, iat, jti: null };
       const jti = config.tokenFormat === 'jwt' ? randomUUID() : null;
       const access: TokenRecord = { ...base, exp: iat + accessTtl, jti };
-      const accessToken = jti !== null ? await jwts.sign({ ...access, jti }, routeIssuer(ctx)) : newToken();
+      const accessToken = jti !== null ? await jwts.sign({ ...access, jti }, issuer) : newToken();
       return { pair: { accessToken, refreshToken }, access, refresh: { ...base, exp: iat + refreshTtl }, nowMs };
     }
 
     async function issue(ctx: RequestContext, client: IndexedClient, userId: string | null, grantScope: string, family: string | null, withRefresh: boolean, minted?: Minted): Promise<void> {
-      minted ??= await mint(ctx, client, userId, grantScope, family);
+      minted ??= await mint(client, userId, grantScope, family);
       const { pair, nowMs } = minted;
       try {
         // One atomic write: both tokens or none, and no token leaves unless it is stored.
@@ -217,8 +221,8 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     }
 
     /** An access token alone (the implicit grant): no refresh token, no family; in the route's token format. */
-    async function saveAccessToken(ctx: RequestContext, client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
-      const minted = await mint(ctx, client, userId, grantScope, null);
+    async function saveAccessToken(client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
+      const minted = await mint(client, userId, grantScope, null);
       try {
         await grants.saveTokens({ token: minted.pair.accessToken, record: minted.access }, null, minted.nowMs);
       } catch (error) {
@@ -246,7 +250,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required: the client has no single registered redirect URI');
       if (!registered.includes(redirectUri)) throw new InvalidRequestError('redirect_uri is not registered for this client');
       if (params.get('response_type') === 'token') {
-        const location = await implicitRedirect(ctx, params, client, redirectUri, userId, config.enableImplicitGrant, legacy);
+        const location = await implicitRedirect(params, client, redirectUri, userId, config.enableImplicitGrant, legacy);
         return ctx.respond(200, { redirect_uri: location.href }, NO_STORE);
       }
       const state = params.get('state');
@@ -296,7 +300,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx);
       const params = await readParams(ctx.req, TOKEN_PARAMS);
-      const client = await requestingClient(ctx, params);
+      const client = await requestingClient(ctx, params, audiences.token);
       ctx.consumer = client.key.clientId;
       const grantType = requireParam(params, 'grant_type');
       if (grantType === 'authorization_code' && config.enableAuthorizationCode) return counted(grantType, authorizationCodeGrant(ctx, params, client));
@@ -365,10 +369,10 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       if (!verdict.alive) throw new InvalidGrantError(`The refresh token is no longer valid: ${verdict.message}`);
       const grantScope = narrowedScope(params.get('scope'), record);
       if (config.reuseRefreshToken) {
-        await issue(ctx, client, record.userId, grantScope, record.family, false, await mint(ctx, client, record.userId, grantScope, record.family, refreshToken));
+        await issue(ctx, client, record.userId, grantScope, record.family, false, await mint(client, record.userId, grantScope, record.family, refreshToken));
         return;
       }
-      const minted = await mint(ctx, client, record.userId, grantScope, record.family);
+      const minted = await mint(client, record.userId, grantScope, record.family);
       const rotationTtlMs = Math.max(1, record.exp * 1000 - nowMs);
       if (await grants.claimRotation(refreshToken, record.family, config.refreshGracePeriodSeconds > 0 ? { ...minted.pair, scope: grantScope } : null, nowMs, rotationTtlMs)) {
         return issue(ctx, client, record.userId, grantScope, record.family, true, minted);
@@ -412,7 +416,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireMethod(ctx, ['POST']);
       requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
-      const client = await requestingClient(ctx, params);
+      const client = await requestingClient(ctx, params, audiences.revoke);
       const value = requireParam(params, 'token');
       const found = await findToken(value, params.get('token_type_hint'));
       // §2.2: an unknown or dead token is fine (the client's goal is reached), and another client's
@@ -437,7 +441,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
       requireSecure(ctx);
       const params = await readParams(ctx.req, MANAGEMENT_PARAMS);
       // Confidential clients only: introspection tells a token's user, not for anyone who asks.
-      await authenticateClient(ctx.req, params, auth, assertionAudience(ctx));
+      await authenticateClient(ctx.req, params, auth, audiences.introspect);
       const found = await findToken(requireParam(params, 'token'), params.get('token_type_hint'));
       const active = found !== null && grantLiveness(storedGrant(found), sources).alive;
       metrics.tokenIntrospected(id, active);
@@ -455,8 +459,15 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     function metadata(ctx: RequestContext): void {
       requireMethod(ctx, ['GET', 'HEAD']);
       requireSecure(ctx);
-      // The issuer follows the Host the client used: a shared cache must keep one per host.
-      ctx.respond(200, metadataDocument(routeIssuer(ctx), config), { 'cache-control': 'public, max-age=300', vary: 'Host' });
+      // The same document whatever the request's Host: the issuer is the route's, from configuration.
+      ctx.respond(200, metadataBody, { 'cache-control': 'public, max-age=300' });
+    }
+
+    // ── GET {issuer}/oauth2/jwks: the keys that verify its JWT access tokens (RFC 8414 jwks_uri) ──
+    function jwks(ctx: RequestContext): void {
+      requireMethod(ctx, ['GET', 'HEAD']);
+      requireSecure(ctx);
+      ctx.respond(200, keys.jwksJson(), { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
     }
 
     // ── The protected route (RFC 6750) ─────────────────────────────────────
@@ -505,6 +516,7 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
         if (path.endsWith('/oauth2/revoke')) return revoke(ctx);
         if (path.endsWith('/oauth2/introspect')) return introspect(ctx);
         if (isMetadataRequest(ctx)) return metadata(ctx);
+        if (config.tokenFormat === 'jwt' && path.endsWith(JWKS_SUFFIX)) return jwks(ctx);
         return protect(ctx);
       },
     };

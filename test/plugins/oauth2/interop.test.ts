@@ -18,7 +18,9 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
     upstream = await startUpstream(echo);
     gw = await stepOnGateway(upstream);
     const route = (await gw.admin('GET', '/api/routes/stepon')).json();
-    const updated = await gw.admin('PUT', '/api/routes/stepon', { ...route, frontend: { ...route.frontend, domains: [HOST, LOOPBACK] } });
+    // Two hosts: the issuer is configured (issue 21: never the Host a client sends).
+    const plugins = route.plugins.map((p: any) => (p.plugin === 'oauth2' ? { ...p, config: { ...p.config, issuer: gw.proxyUrl } } : p));
+    const updated = await gw.admin('PUT', '/api/routes/stepon', { ...route, frontend: { ...route.frontend, domains: [HOST, LOOPBACK] }, plugins });
     assert.equal(updated.status, 200, updated.text);
     app = await startProviderApp(gw.proxyUrl, LOOPBACK);
   });
@@ -87,7 +89,7 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
   });
 
   it('discovers a route with a path prefix from {issuer}/.well-known/oauth-authorization-server, with the prefix in the issuer and endpoints', async () => {
-    const created = await gw.admin('POST', '/api/routes', route('prefixed', upstream.url, { frontend: { domains: [`${LOOPBACK}/auth`] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, requireHttps: false, enableClientCredentials: true } }] }));
+    const created = await gw.admin('POST', '/api/routes', route('prefixed', upstream.url, { frontend: { domains: [`${LOOPBACK}/auth`] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, requireHttps: false, enableClientCredentials: true, issuer: `${gw.proxyUrl}/auth` } }] }));
     assert.equal(created.status, 201, created.text);
     const config = await client.discovery(new URL(`${gw.proxyUrl}/auth/.well-known/oauth-authorization-server`), 'shoefly', SECRET, undefined, { execute: [client.allowInsecureRequests] });
     const server = config.serverMetadata();
