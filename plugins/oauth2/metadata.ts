@@ -13,6 +13,7 @@
  * have to route by its tail; clients give discovery the metadata URL itself instead.
  */
 import type { RequestContext, RouteDomain } from '../../core/plugin-api.js';
+import { ASSERTION_SIGNING_ALGORITHMS } from '../../core/plugin-api.js';
 import type { OAuth2Config } from './schema.js';
 
 export const METADATA_SUFFIX = '/.well-known/oauth-authorization-server';
@@ -67,7 +68,8 @@ export function enabledFlows(config: OAuth2Config & { enablePasswordGrant?: bool
   return { grantTypes, responseTypes };
 }
 
-const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post'];
+/** Confidential clients authenticate by their secret or by a signed assertion (RFC 7523, `private_key_jwt`). */
+const CLIENT_AUTH = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 /** The metadata document (RFC 8414 §2) for `issuer`. */
 export function metadataDocument(issuer: string, config: OAuth2Config): Record<string, unknown> {
@@ -88,5 +90,9 @@ export function metadataDocument(issuer: string, config: OAuth2Config): Record<s
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH, 'none'],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH, 'none'],
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
+    // RFC 8414 §2: required with private_key_jwt; the assertion algorithms the endpoints accept.
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGORITHMS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGORITHMS],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGORITHMS],
   };
 }

@@ -85,7 +85,8 @@ describe('Plugin: oauth2 (interoperability with openid-client)', () => {
     assert.deepEqual(server.code_challenge_methods_supported, ['S256']);
     assert.deepEqual(server.grant_types_supported, ['authorization_code', 'refresh_token']);
     assert.deepEqual(server.response_types_supported, ['code']);
-    assert.deepEqual(server.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
+    assert.deepEqual(server.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
+    assert.ok(server.token_endpoint_auth_signing_alg_values_supported?.includes('ES256'), 'the assertion algorithms are published with private_key_jwt');
   });
 
   it('discovers a route with a path prefix from {issuer}/.well-known/oauth-authorization-server, with the prefix in the issuer and endpoints', async () => {
