@@ -21,7 +21,9 @@
  *
  * Pub/sub: LMDB has no notifications, so `publish` appends to an `events` log (sequence numbers
  * allocated inside the write transaction) and each process with subscribers polls it every
- * `pollIntervalMs` (50 ms: the delivery latency, well under the 1 s a revocation may take).
+ * `pollIntervalMs` (50 ms: the delivery latency, well under the 1 s a revocation may take). The
+ * processes of one gateway (`workers`) do not wait for it: a publication is acknowledged once every
+ * sibling process has polled (core/cluster/event-barrier.ts).
  * Polling works the same for cluster workers, a CLI process and separately started gateways,
  * which Node cluster IPC would not cover. Events are kept `eventRetentionMs`; a process that
  * fell further behind is told to resync.
@@ -30,6 +32,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { join, resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StateUnavailableError } from '../errors.js';
+import { answerSiblingPolls, pollSiblings } from '../cluster/event-barrier.js';
 import {
   openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
@@ -86,6 +89,7 @@ export class LmdbStateStore implements StateStore {
   #purgeTimer: NodeJS.Timeout | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #lastSequence = 0;
+  #stopAnsweringPolls: () => void = () => {};
   #purging: Promise<void> = Promise.resolve();
   /** Subscriptions by qualified channel. */
   readonly #subscribers = new Map<string, Set<MessageListener>>();
@@ -122,6 +126,8 @@ export class LmdbStateStore implements StateStore {
     this.#lastSequence = (this.#events.get(LAST_SEQUENCE) as number | undefined) ?? 0;
     this.#purgeTimer = setInterval(() => { this.#purging = this.#purging.then(() => this.purgeExpired()).then(() => {}, () => {}); }, this.#options.purgeIntervalMs);
     this.#purgeTimer.unref();
+    // Sibling processes (workers) publishing ask this one to poll at once (core/cluster/event-barrier.ts).
+    this.#stopAnsweringPolls = answerSiblingPolls(() => this.pollEvents());
     for (const listener of this.#readyListeners) listener(true);
   }
 
@@ -134,6 +140,7 @@ export class LmdbStateStore implements StateStore {
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     this.#purgeTimer = this.#pollTimer = null;
+    this.#stopAnsweringPolls();
     await this.#purging;
     const durable = this.#durable!, volatile = this.#volatile;
     this.#durable = this.#volatile = this.#events = null;
@@ -207,6 +214,8 @@ export class LmdbStateStore implements StateStore {
       void events.put(LAST_SEQUENCE, sequence);
       void events.put(sequence, event);
     });
+    // Acknowledged once every process of this gateway has heard it, not within a poll interval.
+    await pollSiblings();
   }
 
   subscribe(channel: string, listener: MessageListener): () => void {

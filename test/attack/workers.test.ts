@@ -3,8 +3,8 @@
  * spreads its calls over many connections reaches both processes; quotas must still be exact, and
  * once a key change has been acknowledged no worker may accept the old credential on any later
  * request — not "eventually": the attacker's next call is the one that counts. (Revocations
- * through the revocation endpoint reach the other worker within the state store's delivery
- * latency: test/e2e/state-revocations.test.ts.)
+ * through the revocation endpoint and the admin's cut-off hold on every worker from their
+ * acknowledgement on: test/e2e/state-revocations.test.ts.)
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
