@@ -49,7 +49,8 @@ export function parseGuide(name: string, markdown = readFileSync(join(GUIDES_DIR
   const [cleanup, ...more] = fencedBlocks(markdown.slice(cleanupAt), 'sh');
   assert.ok(steps.length > 0 && cleanup, `${name}: the guide has commands and a cleanup block`);
   assert.equal(more.length, 0, `${name}: one sh block after "## Cleanup"`);
-  const commands = steps.join('\n');
+  // A command continued over several lines (`\` at the end) is one line for the comment's sake.
+  const commands = steps.join('\n').replaceAll('\\\n', ' ');
   const expectedCodes = [...commands.matchAll(/%\{http_code\}.*#\s*(\d{3})\b/gm)].map((m) => m[1]!);
   const ports = [...new Set([...commands.matchAll(/(?:127\.0\.0\.1|localhost):(\d{4,5})\b|--port (\d{4,5})\b|_PORT=(\d{4,5})\b/g)]
     .map((m) => Number(m[1] ?? m[2] ?? m[3])))].sort();
