@@ -6,8 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { guideNames, parseGuide, runGuides, runBash, guideScript, assertGuidesAnswered, assertPortsClosed, type Guide } from '../helpers/guide-runner.js';
+import { existsSync, rmSync } from 'node:fs';
+import { guideNames, parseGuide, runGuides, guideScript, assertGuidesAnswered, assertPortsClosed, type Guide } from '../helpers/guide-runner.js';
 
 const GUIDES = guideNames().map((name) => parseGuide(name));
 
@@ -36,14 +36,17 @@ describe('docs/guides, all in one bash session', () => {
 describe('the guide runner', () => {
   const guide = (steps: string, cleanup: string): Guide => parseGuide('synthetic', `# A guide\n\n\`\`\`sh\n${steps}\n\`\`\`\n\n## Cleanup\n\n\`\`\`sh\n${cleanup}\n\`\`\`\n`);
 
-  it('stops at a failing command and still runs the cleanup', async () => {
-    const marker = `/tmp/guide-runner-${process.pid}`;
-    const failing = guide(`sleep 300 &\nSLEEP_PID=$!\nfalse\necho never`, `kill "$SLEEP_PID"\nrm -f ${marker}; touch ${marker}.cleaned`);
+  it('stops at a failing command and still runs the cleanup, even one naming PIDs not set yet', async () => {
+    const marker = `/tmp/guide-runner-${process.pid}.cleaned`;
+    const failing = guide(`sleep 300 > /dev/null &\nSLEEP_PID=$!\necho "sleeping $SLEEP_PID"\nfalse\nLATER_PID=1\necho never`,
+      `kill "$LATER_PID" "$SLEEP_PID"\ntouch ${marker}`);
     const result = await runGuides([failing]);
     assert.notEqual(result.code, 0);
     assert.doesNotMatch(result.stdout, /never/);
-    assert.ok(existsSync(`${marker}.cleaned`), 'the EXIT trap ran the cleanup');
-    await runBash(`rm -f ${marker}.cleaned`);
+    assert.ok(existsSync(marker), 'the EXIT trap ran the cleanup');
+    rmSync(marker);
+    const pid = Number(/sleeping (\d+)/.exec(result.stdout)?.[1]);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the cleanup stopped what the guide started');
   });
 
   it('fails when a status differs from the comment', async () => {

@@ -58,14 +58,15 @@ export function parseGuide(name: string, markdown = readFileSync(join(GUIDES_DIR
 }
 
 /**
- * One guide's part of a script: its cleanup defined as a function and armed as the EXIT trap (quietly,
- * errors ignored: it may find things already stopped), its steps, its cleanup as written, the trap
- * disarmed.
+ * One guide's part of a script: its cleanup defined as a function and armed as the EXIT trap, its
+ * steps, its cleanup as written, the trap disarmed. The trap runs quietly with errors and unset
+ * variables allowed: a guide that failed half-way has not set every PID its cleanup names, and
+ * under `set -u` the first unset one would end the cleanup there, before it stopped the others.
  */
 export function guideScript(guide: Guide): string {
   return [
     `echo "=== guide ${guide.name}"`,
-    `guide_cleanup() {\nset +e\n${guide.cleanup}}`,
+    `guide_cleanup() {\nset +eu\n${guide.cleanup}}`,
     "trap 'guide_cleanup > /dev/null 2>&1' EXIT",
     ...guide.steps,
     guide.cleanup,
