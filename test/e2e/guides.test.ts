@@ -11,7 +11,9 @@ import { guideNames, parseGuide, runGuides, guideScript, assertGuidesAnswered, a
 
 const GUIDES = guideNames().map((name) => parseGuide(name));
 
-describe('docs/guides, each run alone', { concurrency: true }, () => {
+// Three at a time: each starts a gateway (and some more servers), and a dozen starting at once on a
+// small machine can take longer than a guide's readiness wait.
+describe('docs/guides, each run alone', { concurrency: 3 }, () => {
   it('holds the guides the README links to', () => {
     assert.ok(GUIDES.length >= 12, GUIDES.map((g) => g.name).join(', '));
   });
@@ -39,7 +41,7 @@ describe('the guide runner', () => {
   it('stops at a failing command and still runs the cleanup, even one naming PIDs not set yet', async () => {
     const marker = `/tmp/guide-runner-${process.pid}.cleaned`;
     const failing = guide(`sleep 300 > /dev/null &\nSLEEP_PID=$!\necho "sleeping $SLEEP_PID"\nfalse\nLATER_PID=1\necho never`,
-      `kill "$LATER_PID" "$SLEEP_PID"\ntouch ${marker}`);
+      `kill "$LATER_PID" "$SLEEP_PID"\nwait "$SLEEP_PID"\ntouch ${marker}`);
     const result = await runGuides([failing]);
     assert.notEqual(result.code, 0);
     assert.doesNotMatch(result.stdout, /never/);
