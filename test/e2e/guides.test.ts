@@ -6,8 +6,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
-import { guideNames, parseGuide, runGuides, guideScript, assertGuidesAnswered, assertPortsClosed, type Guide } from '../helpers/guide-runner.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, fencedBlocks, guideNames, parseGuide, runGuides, guideScript, assertGuidesAnswered, assertPortsClosed, type Guide } from '../helpers/guide-runner.js';
 
 const GUIDES = guideNames().map((name) => parseGuide(name));
 
@@ -32,6 +33,46 @@ describe('docs/guides, all in one bash session', () => {
     const result = await runGuides(GUIDES);
     assertGuidesAnswered(GUIDES, result);
     for (const guide of GUIDES) await assertPortsClosed(guide);
+  });
+});
+
+/**
+ * The README's quick start as a guide: `npm ci && npm start` stands for the built gateway started on
+ * a fresh data file with a known password (the one pasted), and the documented ports 8080, 9080 and
+ * 3000 are moved to 8230, 9230 and 3230, so the test neither needs nor disturbs a gateway on the
+ * defaults.
+ */
+function readmeQuickStart(): Guide {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Quick start\n');
+  assert.ok(start !== -1, 'the README has a quick start');
+  const [install, ...steps] = fencedBlocks(readme.slice(start, readme.indexOf('\n## ', start + 1)), 'sh');
+  assert.equal(install, 'npm ci && npm start\n');
+  const cleanup = steps.pop()!;
+  const moved = (text: string) => text.replaceAll(':8080', ':8230').replaceAll(':9080', ':9230').replaceAll(':3000', ':3230').replaceAll('--port 3000', '--port 3230');
+  const gateway = [
+    'QUICK_START=$(mktemp -d)',
+    'PORTCULLIS_DATA_FILE="$QUICK_START/data.json" PORTCULLIS_PROXY_PORT=8230 PORTCULLIS_ADMIN_PORT=9230 PORTCULLIS_ADMIN_PASSWORD=quick-start-password node dist/bin/portcullis.js > "$QUICK_START/gateway.log" 2>&1 &',
+    'GATEWAY_PID=$!',
+    'curl -sf --retry 60 --retry-connrefused --retry-delay 1 http://127.0.0.1:9230/ready > /dev/null',
+  ].join('\n');
+  const body = steps.map((step) => moved(step).replace("'paste-the-password-here'", 'quick-start-password')).join('\n');
+  const markdown = `\`\`\`sh\n${gateway}\n${body}\`\`\`\n\n## Cleanup\n\n\`\`\`sh\n${moved(cleanup)}kill "$GATEWAY_PID"\nwait "$GATEWAY_PID" 2>/dev/null || true\nrm -rf "$QUICK_START"\n\`\`\`\n`;
+  return parseGuide('readme-quick-start', markdown);
+}
+
+describe('README.md: the quick start', () => {
+  it('answers as its comments say, the first route to the echo upstream', async () => {
+    const quickStart = readmeQuickStart();
+    assert.deepEqual(quickStart.expectedCodes, ['201', '200', '404']);
+    const result = await runGuides([quickStart]);
+    assertGuidesAnswered([quickStart], result);
+    await assertPortsClosed(quickStart);
+  });
+
+  it('is short: what Portcullis is, the quick start, the features, links', () => {
+    const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n').length;
+    assert.ok(lines < 250, `${lines} lines`);
   });
 });
 
