@@ -1,14 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { startGateway, createRoute, route, ADMIN_PASSWORD, type TestGateway } from '../helpers/gateway.js';
-import { shellCommands, runShellCommands } from '../helpers/markdown-shell.js';
-import type { Received, Upstream } from '../helpers/upstream.js';
+import { startGateway, createRoute, route, type TestGateway } from '../helpers/gateway.js';
+import type { Received } from '../helpers/upstream.js';
 import { testPki, certificateAuthority, issueCertificate, type TestPki, type Pem } from '../helpers/certificates.js';
 
 describe('Upstream TLS: mutual TLS to an upstream that requires a client certificate', () => {
@@ -132,27 +131,5 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     const swapped = await gw.admin('PUT', '/api/routes/mtls', { ...current, backend: { ...current.backend, tls: { ...current.backend.tls, cert: strangerClient.cert } } });
     assert.equal(swapped.status, 400, swapped.text);
     assert.ok(!JSON.stringify(gw.logs).includes(pki.client.key.split('\n')[1]!));
-  });
-
-  it('the README\'s "Protecting the upstream" example answers as its comments say', async () => {
-    // The files the README names in $CERTS.
-    copyFileSync(pki.ca.certFile, join(dir, 'ca.pem'));
-    copyFileSync(pki.client.certFile, join(dir, 'gateway.pem'));
-    copyFileSync(pki.client.keyFile, join(dir, 'gateway.key'));
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    const commands = shellCommands(readme, { from: 'Protecting the upstream', until: 'Users: the OAuth2' });
-    const documented = await startGateway();
-    const https: Upstream = { server: upstream as unknown as Upstream['server'], url: upstreamUrl, port: Number(new URL(upstreamUrl).port), received, close: async () => {} };
-    try {
-      const requests = await runShellCommands(commands, {
-        origins: { 'http://localhost:8080': documented.proxyUrl, 'http://127.0.0.1:9080': documented.adminUrl },
-        upstreams: { 'https://127.0.0.1:3443': https },
-        pastes: { password: ADMIN_PASSWORD },
-        vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD], ['CERTS', dir]]),
-      });
-      assert.equal(requests, 5);
-    } finally {
-      await documented.close();
-    }
   });
 });
