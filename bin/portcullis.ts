@@ -11,10 +11,9 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { loadBootConfig, type BootConfig } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
-import { configFileFromArgs, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
+import { claimDataFileOrExit, configFileFromArgs, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { isCommand, runCommand } from './commands.js';
-import { holdDataFile } from './data-file-lock.js';
 
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
@@ -31,15 +30,17 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log);
   const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  // Workers never open the data file: the primary serves them its store.
   if (cluster.isWorker) return runWorker(config, log);
-  if (workers > 1) return runPrimary(config, log, workers);
+  const claim = claimDataFileOrExit(config);
+  if (workers > 1) return runPrimary(config, log, workers, claim);
 
   const gateway = await createGateway(config, log);
   const urls = await listenOrExit(gateway);
-  const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, urls.adminUrl) : () => {};
+  claim?.setAdminUrl(urls.adminUrl!);
   process.stdout.write(startupLines(config, gateway, urls, 1));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, dataFile: gateway.store.location }, 'portcullis started');
-  onStopSignals(log, () => gateway.close().finally(release));
+  onStopSignals(log, () => gateway.close().finally(() => claim?.release()));
 }
 
 main().catch((error: unknown) => {
