@@ -46,6 +46,8 @@ export class DataFileInUseError extends Error {
 /** A marker older than this belongs to a starter that died in the middle of a takeover. */
 const ABANDONED_TAKEOVER_MS = 10_000;
 const ATTEMPTS = 50;
+/** The nonces of the records this process holds (its own pid in a record is otherwise a former process's). */
+const held = new Set<string>();
 
 function pidFile(dataFile: string): string {
   return `${dataFile}.pid`;
@@ -77,9 +79,12 @@ export function dataFileHolder(dataFile: string): DataFileHolder | null {
 function claimOf(dataFile: string, content: () => string, replace: (next: string) => void): DataFileClaim {
   const file = pidFile(dataFile);
   let released = false;
+  const nonce = (JSON.parse(content()) as HolderRecord).nonce;
+  held.add(nonce);
   const release = () => {
     if (released) return;
     released = true;
+    held.delete(nonce);
     process.off('exit', release);
     // Only our own record: a record of someone else is theirs to remove.
     if (readText(file) === content()) rmSync(file, { force: true });
@@ -151,7 +156,8 @@ function liveHolder(content: string): DataFileHolder | null {
   if (typeof record !== 'object' || record === null || !Number.isInteger(record.pid) || record.pid! <= 0) return null;
   const pid = record.pid!;
   // Our own pid in a record we did not write: a former process of the same number (a container's pid 1).
-  if (pid === process.pid || !isAlive(pid)) return null;
+  if (pid === process.pid && !held.has(String(record.nonce))) return null;
+  if (pid !== process.pid && !isAlive(pid)) return null;
   if (typeof record.startTime === 'number') {
     const startTime = startTimeOf(pid);
     if (startTime !== null && startTime !== record.startTime) return null;
