@@ -67,8 +67,8 @@ describe('Data file: one owner per file', () => {
     } finally {
       await stop(first);
     }
-    const stored = JSON.parse(readFileSync(dataFile, 'utf8')) as { routes: Array<{ id: string }> };
-    assert.deepEqual(stored.routes.map((r) => r.id).sort(), ['after', 'before']);
+    const stored = JSON.parse(readFileSync(dataFile, 'utf8')) as { entities: { routes: Record<string, unknown> } };
+    assert.deepEqual(Object.keys(stored.entities.routes).sort(), ['after', 'before']);
   });
 
   it('refuses an import and admin-password while a gateway runs, also after a second start was refused', async () => {
@@ -135,7 +135,7 @@ describe('Data file: one owner per file', () => {
       const winner = starters[outcomes.indexOf('started')]!;
       for (const loser of starters.filter((s) => s !== winner)) {
         assert.equal(await loser.exited, 2);
-        assert.match(loser.output(), new RegExp(`^portcullis: .* is in use by the gateway running as pid ${winner.child.pid} `));
+        assert.match(loser.output(), new RegExp(`^portcullis: .* is in use by the gateway running as pid ${winner.child.pid}\\b`));
       }
     } finally {
       await Promise.all(starters.map(stop));
