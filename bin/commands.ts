@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError, ValidationError } from '../core/errors.js';
 import { loadBootConfig, ConfigError, type BootConfig } from '../core/config/boot-config.js';
 import type { Gateway } from '../core/gateway.js';
+import { DataFileError } from '../core/config/store.js';
 import { createLogger } from './logger.js';
 import { configFileFromArgs, createGateway } from './startup.js';
 import { claimDataFile, DataFileInUseError, type DataFileClaim, type DataFileHolder } from './data-file-lock.js';
@@ -167,7 +168,7 @@ async function withGateway<T>(config: BootConfig, work: (gateway: Gateway) => T 
 
 function describe(error: unknown): [string, number] {
   if (error instanceof CommandError) return [error.message, error.exitCode];
-  if (error instanceof ConfigError) return [error.message, 2];
+  if (error instanceof ConfigError || error instanceof DataFileError) return [error.message, 2];
   if (error instanceof ValidationError) {
     const details = error.details ?? [];
     const first = details[0];

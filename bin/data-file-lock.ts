@@ -15,7 +15,9 @@
  * - Only the owner removes it: the content (a random nonce) is compared first.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { DataFileError } from '../core/config/store.js';
 
 export interface DataFileHolder {
   pid: number;
@@ -53,9 +55,24 @@ function pidFile(dataFile: string): string {
   return `${dataFile}.pid`;
 }
 
-/** Take the data file for this process, or throw DataFileInUseError naming the live holder. */
+/**
+ * Take the data file for this process, or throw DataFileInUseError naming the live holder
+ * (DataFileError when the record cannot be written: a read-only or missing directory).
+ */
 export function claimDataFile(dataFile: string): DataFileClaim {
+  try {
+    return claim(dataFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof DataFileInUseError || code === undefined) throw error;
+    throw new DataFileError(`cannot take ${pidFile(dataFile)} (one process owns a data file): ${code}`);
+  }
+}
+
+function claim(dataFile: string): DataFileClaim {
   const file = pidFile(dataFile);
+  // A first start creates the data file's directory (the store would): the record goes first.
+  mkdirSync(dirname(file), { recursive: true });
   const own: HolderRecord = { pid: process.pid, adminUrl: null, startTime: startTimeOf(process.pid), nonce: randomBytes(12).toString('hex') };
   let content = serialize(own);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

@@ -42,6 +42,7 @@ export function claimDataFileOrExit(config: BootConfig): DataFileClaim | null {
   try {
     return claimDataFile(config.store.file);
   } catch (error) {
+    exitOnUserError(error);
     if (!(error instanceof DataFileInUseError)) throw error;
     process.stderr.write(`portcullis: ${error.message}\n`);
     process.exit(2);
