@@ -46,6 +46,14 @@ export const CLI_COMMANDS: readonly CommandSpec[] = [
     name: 'import', summary: 'replace the stored configuration by an export', args: [{ name: 'export.json' }], options: [CONFIG],
     details: ['Refused while a gateway holds the data file: import through its admin API instead (POST /api/import).'],
   },
+  {
+    name: 'admin-password', summary: 'set a new admin password on a stopped gateway\'s store', args: [], options: [CONFIG],
+    details: [
+      'The password comes from PORTCULLIS_ADMIN_PASSWORD, else the first line of standard input,',
+      'else one is generated and printed once. Only its scrypt hash is stored.',
+      'Refused (exit 2) while a gateway holds the data file.',
+    ],
+  },
 ];
 
 const GLOBAL_OPTIONS: readonly OptionSpec[] = [

@@ -12,7 +12,7 @@ import { EntityRegistry } from '../core/config/entities.js';
 import { TrafficStats, type TrafficTick } from '../core/http/traffic.js';
 import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
 import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
-import { holdDataFile } from './data-file-lock.js';
+import type { DataFileClaim } from './data-file-lock.js';
 import { AdminApi } from '../core/admin/admin-api.js';
 import { GatewayMetrics } from '../core/metrics/gateway-metrics.js';
 import { exposition } from '../core/metrics/exposition.js';
@@ -45,7 +45,8 @@ function isReady(message: unknown): message is ReadyMessage {
   return isMessage<ReadyMessage>(message, WORKER_READY);
 }
 
-export async function runPrimary(config: BootConfig, log: Logger, count: number): Promise<void> {
+/** `claim`: the data file, taken by the caller before anything read it (null on Redis). */
+export async function runPrimary(config: BootConfig, log: Logger, count: number, claim: DataFileClaim | null): Promise<void> {
   const gateway = await createGateway(config, log, { role: 'admin' });
   const registry = gateway.container.resolve(EntityRegistry);
   const host = new StoreHost(gateway.store, () => registry.all());
@@ -93,7 +94,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
     throw error;
   }
   const admin = await listenOrExit(gateway);
-  const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, admin.adminUrl) : () => {};
+  claim?.setAdminUrl(admin.adminUrl!);
   const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl, authorizerUrl: first.authorizerUrl };
   process.stdout.write(startupLines(config, gateway, urls, count));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location }, 'portcullis started');
@@ -108,7 +109,7 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number)
       worker.process.kill('SIGTERM');
     })));
     host.close();
-    await gateway.close().finally(release);
+    await gateway.close().finally(() => claim?.release());
   });
 }
 

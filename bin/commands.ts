@@ -1,11 +1,14 @@
 /**
  * `portcullis export` and `portcullis import`: move a whole configuration between stores (the
- * embedded data file and Redis) without starting listeners. Both open the store the boot
- * configuration names, as a gateway would (same plugins, same validation, same export shape as
- * `GET /api/export`), do their one thing and close it.
+ * embedded data file and Redis) without starting listeners; `portcullis admin-password`: replace
+ * the admin password of a stopped gateway's store. Each opens the store the boot configuration
+ * names, as a gateway would (same plugins, same validation, same export shape as
+ * `GET /api/export`), does its one thing and closes it. The two that write take the data file
+ * first (bin/data-file-lock.ts), as a gateway does.
  *
  *   portcullis export [--config f] [--include-private-keys] > conf.json
  *   portcullis import conf.json [--config f]
+ *   portcullis admin-password [--config f]   (PORTCULLIS_ADMIN_PASSWORD, else stdin, else generated)
  *
  * Their arguments are declared and parsed in bin/cli-args.ts.
  *
@@ -16,12 +19,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError, ValidationError } from '../core/errors.js';
 import { loadBootConfig, ConfigError, type BootConfig } from '../core/config/boot-config.js';
 import type { Gateway } from '../core/gateway.js';
+import { DataFileError } from '../core/config/store.js';
 import { createLogger } from './logger.js';
 import { configFile, createGateway } from './startup.js';
-import { dataFileHolder } from './data-file-lock.js';
+import { claimDataFile, DataFileInUseError, type DataFileClaim, type DataFileHolder } from './data-file-lock.js';
+import { generatePassword, hashPassword } from '../core/admin/admin-auth.js';
+import { SETTING_ADMIN_PASSWORD_HASH } from '../core/gateway.js';
 
-/** The commands that work on a store without serving (parsed by bin/cli-args.ts). */
-export type Command = 'export' | 'import';
+/** The commands that work on a store without serving (declared and parsed in bin/cli-args.ts). */
+export type Command = 'export' | 'import' | 'admin-password';
 
 /** A failure reported as one line with an exit code. */
 class CommandError extends Error {
@@ -33,7 +39,8 @@ export async function runCommand(command: Command, args: readonly string[], opti
   try {
     const config = loadBootConfig({ file: configFile(options.get('config')) });
     if (command === 'export') await exportConfiguration(config, options.has('include-private-keys'));
-    else await importConfiguration(config, args[0]!);
+    else if (command === 'import') await importConfiguration(config, args[0]!);
+    else await setAdminPassword(config);
     return 0;
   } catch (error) {
     const [message, code] = describe(error);
@@ -64,17 +71,60 @@ async function importConfiguration(config: BootConfig, file: string): Promise<vo
   } catch (error) {
     throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2);
   }
-  if (config.storage.kind === 'embedded') {
-    // A running gateway would overwrite the imported file with its in-memory copy on its next write.
-    const holder = dataFileHolder(config.store.file);
-    if (holder) {
-      const api = holder.adminUrl ? `${holder.adminUrl}/api/import` : 'its admin API (POST /api/import)';
-      throw new CommandError(`the gateway running as pid ${holder.pid} uses ${config.store.file}: stop it first, or import through ${api}`, 2);
-    }
-  }
-  const counts = await withGateway(config, (gateway) => gateway.entities.import(document));
+  // A running gateway would overwrite the imported file with its in-memory copy on its next write.
+  const counts = await withDataFile(config, () => withGateway(config, (gateway) => gateway.entities.import(document)), throughAdminApi);
   const summary = Object.entries(counts).map(([kind, n]) => `${n} ${kind}`).join(', ') || 'nothing';
-  process.stdout.write(`portcullis import: imported ${summary} into ${config.storage.kind === 'embedded' ? config.store.file : config.storage.url!.replace(/\/\/[^@/]*@/, '//***@')}\n`);
+  process.stdout.write(`portcullis import: imported ${summary} into ${storeName(config)}\n`);
+}
+
+/**
+ * Replace the admin password (only its scrypt hash is stored). The password comes from
+ * PORTCULLIS_ADMIN_PASSWORD, else from stdin (its first line) when stdin is not a terminal, else it
+ * is generated and printed once. Refused while a gateway holds the data file: its in-memory copy
+ * would write the old hash back.
+ */
+async function setAdminPassword(config: BootConfig): Promise<void> {
+  if (config.storage.kind === 'embedded' && !existsSync(config.store.file)) {
+    throw new CommandError(`no data file at ${config.store.file} (set --config or PORTCULLIS_DATA_FILE; on a first start PORTCULLIS_ADMIN_PASSWORD sets the password)`, 2);
+  }
+  const given = process.env.PORTCULLIS_ADMIN_PASSWORD || await firstLineOfStdin();
+  const password = given || generatePassword();
+  const hash = await hashPassword(password);
+  await withDataFile(config, () => withGateway(config, (gateway) => gateway.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, hash)));
+  const shown = given ? '' : `\n  Admin password (shown once, stored only as a hash): ${password}\n`;
+  process.stdout.write(`portcullis admin-password: the admin password of ${storeName(config)} is replaced${shown}\n`);
+}
+
+/** Stdin's first line, or '' when stdin is a terminal (nothing is prompted) or empty. */
+async function firstLineOfStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.split(/\r?\n/, 1)[0] ?? '';
+}
+
+/** Run `work` holding the embedded data file (nothing to hold on Redis); refused while another process holds it. */
+async function withDataFile<T>(config: BootConfig, work: () => Promise<T>, hint: (holder: DataFileHolder) => string = () => ''): Promise<T> {
+  let claim: DataFileClaim | null;
+  try {
+    claim = config.storage.kind === 'embedded' ? claimDataFile(config.store.file) : null;
+  } catch (error) {
+    if (!(error instanceof DataFileInUseError)) throw error;
+    throw new CommandError(error.message + hint(error.holder), 2);
+  }
+  try {
+    return await work();
+  } finally {
+    claim?.release();
+  }
+}
+
+function throughAdminApi(holder: DataFileHolder): string {
+  return `, or import through ${holder.adminUrl ? `${holder.adminUrl}/api/import` : 'its admin API (POST /api/import)'}`;
+}
+
+function storeName(config: BootConfig): string {
+  return config.storage.kind === 'embedded' ? config.store.file : config.storage.url!.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 /** Open the configured stores as a gateway that serves nothing, run `work`, close. */
@@ -93,7 +143,7 @@ async function withGateway<T>(config: BootConfig, work: (gateway: Gateway) => T 
 
 function describe(error: unknown): [string, number] {
   if (error instanceof CommandError) return [error.message, error.exitCode];
-  if (error instanceof ConfigError) return [error.message, 2];
+  if (error instanceof ConfigError || error instanceof DataFileError) return [error.message, 2];
   if (error instanceof ValidationError) {
     const details = error.details ?? [];
     const first = details[0];

@@ -4,7 +4,8 @@
  * listeners, print where they are (and, on the first start, the generated admin password, once),
  * stop cleanly on SIGTERM/SIGINT; with `workers` above 1 the proxy listener is served by that many
  * processes (bin/cluster.ts). `check` validates the configuration without starting (bin/check.ts);
- * `export` / `import` move a configuration between stores (bin/commands.ts). The command line is
+ * `export` / `import` move a configuration between stores and `admin-password` replaces the admin
+ * password of a stopped gateway's store (bin/commands.ts). The command line is
  * declared and parsed in bin/cli-args.ts: `--help`, `--version`, and exit 2 with the usage for
  * anything it does not know.
  */
@@ -13,11 +14,10 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { loadBootConfig, type BootConfig } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
-import { configFile, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
+import { claimDataFileOrExit, configFile, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { runCommand } from './commands.js';
 import { runCheck } from './check.js';
-import { holdDataFile } from './data-file-lock.js';
 import { helpText, packageVersion, parseCommandLine, usageLine, UsageError, type ParsedCommandLine } from './cli-args.js';
 
 async function main(): Promise<void> {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (line.kind === 'help') return void process.stdout.write(helpText(line.command));
   const { command, args, options } = line;
   if (command.name === 'check') process.exit(runCheck(options));
-  if ((command.name === 'export' || command.name === 'import') && !cluster.isWorker) {
+  if ((command.name === 'export' || command.name === 'import' || command.name === 'admin-password') && !cluster.isWorker) {
     // The export is written (and flushed) by now; exit even if a connection lingers.
     process.exit(await runCommand(command.name, args, options));
   }
@@ -39,15 +39,17 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log);
   const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  // Workers never open the data file: the primary serves them its store.
   if (cluster.isWorker) return runWorker(config, log);
-  if (workers > 1) return runPrimary(config, log, workers);
+  const claim = claimDataFileOrExit(config);
+  if (workers > 1) return runPrimary(config, log, workers, claim);
 
   const gateway = await createGateway(config, log);
   const urls = await listenOrExit(gateway);
-  const release = config.storage.kind === 'embedded' ? holdDataFile(config.store.file, urls.adminUrl) : () => {};
+  claim?.setAdminUrl(urls.adminUrl!);
   process.stdout.write(startupLines(config, gateway, urls, 1));
   log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, dataFile: gateway.store.location }, 'portcullis started');
-  onStopSignals(log, () => gateway.close().finally(release));
+  onStopSignals(log, () => gateway.close().finally(() => claim?.release()));
 }
 
 /** The parsed command line, or the mistake and the usage on stderr with exit 2. */

@@ -10,6 +10,7 @@ import { Gateway, type GatewayOptions, type ListenInfo } from '../core/gateway.j
 import { DataFileError } from '../core/config/store.js';
 import { BUILTIN_PLUGINS } from '../plugins/index.js';
 import { backOfficeModule } from '../backoffice/index.js';
+import { claimDataFile, DataFileInUseError, type DataFileClaim } from './data-file-lock.js';
 
 /** The configuration file: `--config <file>`, else ./config.json when present, else none (defaults and environment). */
 export function configFile(option: string | true | undefined): string | null {
@@ -22,6 +23,22 @@ export function exitOnUserError(error: unknown, log?: Logger): void {
   if (error instanceof DataFileError || error instanceof ConfigError) {
     process.stderr.write(`portcullis: ${error.message}\n`);
     log?.flush();
+    process.exit(2);
+  }
+}
+
+/**
+ * Take the embedded data file for this process before anything reads it (bin/data-file-lock.ts),
+ * or exit 2 with one line naming the process that holds it. Null for Redis (no file to hold).
+ */
+export function claimDataFileOrExit(config: BootConfig): DataFileClaim | null {
+  if (config.storage.kind !== 'embedded') return null;
+  try {
+    return claimDataFile(config.store.file);
+  } catch (error) {
+    exitOnUserError(error);
+    if (!(error instanceof DataFileInUseError)) throw error;
+    process.stderr.write(`portcullis: ${error.message}\n`);
     process.exit(2);
   }
 }
@@ -43,6 +60,8 @@ export async function listenOrExit(gateway: Gateway): Promise<ListenInfo> {
     return await gateway.listen();
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
+    // listen() also stores a first start's generated password: a failure there is not the port's.
+    if (e.syscall !== 'listen') throw error;
     process.stderr.write(`portcullis: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code ?? e.message}\n`);
     await gateway.close(0, 0);
     process.exit(2);

@@ -30,7 +30,7 @@ import { RequestTesterAdmin } from './admin/request-tester-admin.js';
 import { RouteHistoryAdmin } from './admin/route-history-admin.js';
 import { API_TOKEN_KIND, ApiTokensAdmin } from './admin/api-tokens.js';
 import type { AdminUi } from './admin/extensions.js';
-import { AdminAuthenticator, generatePassword, hashPassword } from './admin/admin-auth.js';
+import { AdminAuthenticator, generatePassword, hashPassword, verifyPassword } from './admin/admin-auth.js';
 import { hasDuplicateHost, sendError, sendErrorOnSocket } from './http/http-utils.js';
 import { limitConnections } from './http/connection-limit.js';
 import { ListenerShutdown } from './http/listener-shutdown.js';
@@ -49,7 +49,7 @@ export interface GatewayOptions {
   config: BootConfig;
   logger: Logger;
   plugins: readonly PluginModule[];
-  /** Password for the admin user when none is stored yet; generated when absent. */
+  /** Password for the admin user when none is stored yet; generated when absent, and then stored by `listen` only (a start that fails before stores none). */
   initialAdminPassword?: string;
   /** The configuration store; the embedded file store when absent (a worker passes its replica). */
   store?: Store;
@@ -87,8 +87,10 @@ export class Gateway {
   readonly authorizerServer: Server | null;
   /** Whether a back office is served on the admin listener. */
   readonly hasBackOffice: boolean;
-  /** Set on the first start when the password was generated: show it once. */
+  /** Set by `listen` on the first start when the password was generated and stored: show it once. */
   generatedAdminPassword: string | null = null;
+  /** A first start's generated password, not stored until the listeners are up. */
+  #pendingAdminPassword: string | null = null;
   readonly #log: Logger;
   readonly #plugins: readonly PluginModule[];
   #closing: Promise<void> | null = null;
@@ -227,17 +229,21 @@ export class Gateway {
     return gateway;
   }
 
-  /** First-start work: the global configuration and the admin password. */
+  /**
+   * First-start work: the global configuration and the admin password. A generated password is
+   * only chosen here: it is stored once the listeners are up (`listen`), so a start that fails
+   * before it can be shown (a port in use) leaves no hash behind that no one ever saw.
+   */
   async #bootstrap(initialPassword: string | undefined): Promise<void> {
     // Both first-start writes join one durable write (group commit).
     // Instances sharing a store (Redis) may all start at once: each write is a check-and-set, and
     // the instances that lose the race keep what the winner wrote (and print no password of theirs).
     const writes: Promise<unknown>[] = [];
-    if (!this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH)) {
-      const password = initialPassword ?? generatePassword();
-      writes.push(this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password)).then((written) => {
-        if (written && initialPassword === undefined) this.generatedAdminPassword = password;
-      }));
+    const stored = this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH);
+    if (!stored && initialPassword === undefined) this.#pendingAdminPassword = generatePassword();
+    else if (!stored) writes.push(hashPassword(initialPassword!).then((hash) => this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, hash)));
+    else if (initialPassword !== undefined && !(await verifyPassword(initialPassword, stored))) {
+      this.#log.warn('PORTCULLIS_ADMIN_PASSWORD is ignored: the store already holds another admin password (set a new one with `portcullis admin-password` on the stopped gateway)');
     }
     if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
       writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }).catch((error: unknown) => {
@@ -248,6 +254,14 @@ export class Gateway {
     await Promise.all(writes);
   }
 
+  /** Store the password generated on the first start (once the listeners are up); shown by the caller. */
+  async #storeGeneratedPassword(): Promise<void> {
+    const password = this.#pendingAdminPassword;
+    if (password === null) return;
+    this.#pendingAdminPassword = null;
+    if (await this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password))) this.generatedAdminPassword = password;
+  }
+
   async listen(): Promise<ListenInfo> {
     const proxy = this.role !== 'admin';
     const admin = this.role !== 'proxy';
@@ -255,6 +269,7 @@ export class Gateway {
     if (proxy && this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
     if (proxy && this.authorizerServer) await listenOn(this.authorizerServer, this.config.authorizer!.port, this.config.authorizer!.host);
     if (admin) await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
+    await this.#storeGeneratedPassword();
     const info = {
       proxyUrl: proxy ? urlOf(this.proxyServer) : null,
       adminUrl: admin ? urlOf(this.adminServer) : null,

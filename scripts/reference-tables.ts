@@ -21,6 +21,7 @@ import { JwtVerifierConfigSchema } from '../plugins/jwt-verifier/schema.js';
 import { OAuth2IntrospectionConfigSchema } from '../plugins/oauth2-introspection/schema.js';
 import { OAuth2ConfigSchema } from '../plugins/oauth2/schema.js';
 import { UpstreamJwtConfigSchema } from '../plugins/upstream-jwt/schema.js';
+import { CLI_COMMANDS, usageLine } from '../bin/cli-args.js';
 
 export const REFERENCE_DIR = fileURLToPath(new URL('../../docs/reference/', import.meta.url));
 
@@ -39,7 +40,7 @@ export const PLUGIN_CONFIG_SCHEMAS: ReadonlyArray<[string, TSchema]> = [
 
 /** Environment variables read outside the configuration schema. */
 export const ENV_ONLY: ReadonlyArray<[string, string]> = [
-  ['PORTCULLIS_ADMIN_PASSWORD', 'The admin password set on the first start (only its scrypt hash is stored); generated and printed once when absent.'],
+  ['PORTCULLIS_ADMIN_PASSWORD', 'The admin password set on the first start (only its scrypt hash is stored); generated and printed once when absent, and stored only once printed. Ignored, with a warning, once the store has a password: change it with `portcullis admin-password`.'],
 ];
 
 export interface Row { path: string; type: string; default: string; description: string }
@@ -90,12 +91,18 @@ function fieldTable(schema: TSchema): string {
   return table(['field', 'type', 'default', 'meaning'], schemaRows(schema).map((r) => [`\`${r.path}\``, r.type, r.default, r.description]));
 }
 
+/** The commands of `portcullis`, from the table the command line is parsed with. */
+function cliTable(): string {
+  return table(['command', 'usage', 'what it does'], CLI_COMMANDS.map((c) => [`\`${c.name}\``, `\`${usageLine(c)}\``, `${c.summary}. ${c.details.join(' ')}`]));
+}
+
 /** Every generated table, by the name its markers carry. */
 export function generatedTables(): Map<string, string> {
   const tables = new Map<string, string>([
     ['configuration', configurationTable()],
     ['route', fieldTable(RouteSchema)],
     ['plugin-instance', fieldTable(PluginInstanceSchema)],
+    ['cli', cliTable()],
   ]);
   for (const [id, schema] of PLUGIN_CONFIG_SCHEMAS) tables.set(`plugin:${id}`, fieldTable(schema));
   return tables;
@@ -114,7 +121,7 @@ export function withGeneratedTables(markdown: string, tables: Map<string, string
     tables.has(name) ? `<!-- generated: ${name} -->\n${tables.get(name)}\n<!-- end: ${name} -->` : whole);
 }
 
-export const REFERENCE_PAGES = ['configuration.md', 'routes.md', 'plugins.md'];
+export const REFERENCE_PAGES = ['configuration.md', 'routes.md', 'plugins.md', 'cli.md'];
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const tables = generatedTables();

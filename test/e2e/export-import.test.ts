@@ -141,7 +141,7 @@ describe('CLI: portcullis export / import', () => {
       const before = readFileSync(dataFile);
       const refused = await exec({ PORTCULLIS_DATA_FILE: dataFile }, ['import', file]);
       assert.equal(refused.code, 2);
-      assert.equal(refused.stderr, `portcullis import: the gateway running as pid ${gateway.child.pid} uses ${dataFile}: stop it first, or import through ${adminUrl}/api/import\n`);
+      assert.equal(refused.stderr, `portcullis import: ${dataFile} is in use by the gateway running as pid ${gateway.child.pid} (admin API ${adminUrl}): stop it first, or import through ${adminUrl}/api/import\n`);
       assert.deepEqual(readFileSync(dataFile), before);
     } finally {
       await stop(gateway);

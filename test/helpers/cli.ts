@@ -50,13 +50,14 @@ export async function started(running: Running): Promise<{ proxy: string; admin:
 }
 
 
-/** Run the CLI to completion (a subcommand): its exit code, stdout and stderr apart. */
-export function exec(env: Record<string, string>, args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run the CLI to completion (a subcommand): its exit code, stdout and stderr apart; `input` is written to its stdin. */
+export function exec(env: Record<string, string>, args: string[], cwd?: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: cwd ?? tmpdir(),
     env: { PATH: process.env.PATH, PORTCULLIS_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c) => { stdout += c; });
