@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type BootConfig } from '../core/config/boot-config.js';
 import { Gateway, type GatewayOptions, type ListenInfo } from '../core/gateway.js';
 import { DataFileError } from '../core/config/store.js';
+import { StateUnavailableError } from '../core/errors.js';
 import { BUILTIN_PLUGINS } from '../plugins/index.js';
 import { backOfficeModule } from '../backoffice/index.js';
 import { claimDataFile, DataFileInUseError, type DataFileClaim } from './data-file-lock.js';
@@ -18,13 +19,14 @@ export function configFile(option: string | true | undefined): string | null {
   return existsSync('config.json') ? 'config.json' : null;
 }
 
-/** Print a one-line reason and exit 2 for the failures a user fixes (configuration, data file, port). */
+/** Print a one-line reason and exit for the failures a user fixes: 2 for the configuration or data file, 1 for a store that does not answer. */
 export function exitOnUserError(error: unknown, log?: Logger): void {
-  if (error instanceof DataFileError || error instanceof ConfigError) {
-    process.stderr.write(`portcullis: ${error.message}\n`);
-    log?.flush();
-    process.exit(2);
-  }
+  // A store that does not answer at start (Redis down): one line, exit 1, as the CLI's commands.
+  const code = error instanceof DataFileError || error instanceof ConfigError ? 2 : error instanceof StateUnavailableError ? 1 : null;
+  if (code === null) return;
+  process.stderr.write(`portcullis: ${(error as Error).message}\n`);
+  log?.flush();
+  process.exit(code);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,16 @@ describe('Command line: npm start', () => {
     const gw = run({}, ['--config', file]);
     assert.equal(await gw.exited, 2);
     assert.match(gw.output(), /Cannot read .*missing-cert\.pem \(proxy\.tls\): ENOENT/);
+  });
+
+  it('stops with one line and exit 1, no stack trace, when Redis does not answer at start', async () => {
+    // A port nothing listens on: bound and closed at once.
+    const port = await new Promise<number>((resolve) => { const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address() as AddressInfo; server.close(() => resolve(port)); }); });
+    const gw = run({ PORTCULLIS_STORAGE_URL: `redis://127.0.0.1:${port}`, PORTCULLIS_ADMIN_PASSWORD: 'redis-down-password-1234' });
+    assert.equal(await gw.exited, 1);
+    const lines = gw.output().trim().split('\n');
+    assert.equal(lines.length, 1, gw.output());
+    assert.match(lines[0]!, new RegExp(`^portcullis: Redis at redis://127\\.0\\.0\\.1:${port} did not answer within \\d+ ms: connect ECONNREFUSED`));
   });
 
   it('fails clearly when --config names a missing file', async () => {
