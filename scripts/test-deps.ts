@@ -1,13 +1,12 @@
 /**
  * `npm test`'s pretest check for the programs the suites run beyond npm packages: Chromium (the
- * back-office browser tests), redis-server, nginx and haproxy. When one is missing it is installed when that
- * can be done without asking (root on Debian: one `apt-get update`, then only the missing packages);
- * otherwise the check stops with the exact command to run, instead of a suite failing obscurely.
+ * back-office browser tests), redis-server, nginx and haproxy. When one is missing the check stops
+ * at once with the exact command that installs it, instead of a suite failing obscurely; it installs
+ * nothing itself (CI's .ci/run installs what is missing before calling npm test).
  * `PORTCULLIS_SKIP_TEST_DEPS=1` skips the check.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface TestTool {
@@ -29,10 +28,8 @@ export const TEST_TOOLS: readonly TestTool[] = [
 /** Debian installs daemons in sbin, which a non-root PATH often lacks. */
 export const SBIN_DIRS: readonly string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
-export type InstallPlan =
-  | { action: 'none' }
-  | { action: 'install'; commands: string[][] }
-  | { action: 'instruct'; message: string };
+/** Nothing to do, or the message naming what is missing and the exact command that installs it. */
+export type InstallPlan = { action: 'none' } | { action: 'instruct'; message: string };
 
 function isExecutableFile(file: string): boolean {
   try {
@@ -66,16 +63,19 @@ export function findMissing(env: NodeJS.ProcessEnv, options: { tools?: readonly 
   });
 }
 
-/** What to do about `missing`: install it (root with apt-get) or tell the user the command. */
+/**
+ * What to tell about `missing`: the programs and the one command that installs them (as root on
+ * Debian; `sudo` otherwise). `npm test` installs nothing itself: CI's .ci/run does, once.
+ */
 export function planInstall(missing: readonly TestTool[], host: { isRoot: boolean; hasAptGet: boolean }): InstallPlan {
   if (missing.length === 0) return { action: 'none' };
-  const packages = missing.map((tool) => tool.debianPackage);
-  if (host.isRoot && host.hasAptGet) return { action: 'install', commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', ...packages]] };
+  const packages = missing.map((tool) => tool.debianPackage).join(' ');
+  const sudo = host.isRoot ? '' : 'sudo ';
   const lines = [
     `npm test needs programs that are not installed: ${missing.map((tool) => `${tool.command} (${tool.neededBy})`).join(', ')}.`,
     'Install them with:',
     '',
-    `  sudo apt-get install -y ${packages.join(' ')}`,
+    `  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${packages}`,
     '',
   ];
   if (!host.hasAptGet) lines.push('(That is the Debian/Ubuntu command; elsewhere install the same programs with your package manager. CHROMIUM_PATH may name a Chromium binary.)');
@@ -88,24 +88,8 @@ function main(): number {
   const missing = findMissing(env, { extraDirs: SBIN_DIRS });
   const plan = planInstall(missing, { isRoot: process.getuid?.() === 0, hasAptGet: findExecutable('apt-get', env.PATH ?? '', SBIN_DIRS) !== null });
   if (plan.action === 'none') return 0;
-  if (plan.action === 'instruct') {
-    console.error(plan.message);
-    return 1;
-  }
-  console.error(`Installing what the tests need: ${missing.map((tool) => tool.debianPackage).join(' ')}`);
-  for (const [command, ...args] of plan.commands) {
-    const result = spawnSync(command!, args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (result.status !== 0) {
-      console.error(`\`${[command, ...args].join(' ')}\` failed; install the packages yourself and run npm test again.`);
-      return 1;
-    }
-  }
-  const still = findMissing(env, { extraDirs: SBIN_DIRS });
-  if (still.length > 0) {
-    console.error(`Still missing after installing: ${still.map((tool) => tool.command).join(', ')}`);
-    return 1;
-  }
-  return 0;
+  console.error(plan.message);
+  return 1;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main();

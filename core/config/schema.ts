@@ -57,15 +57,20 @@ export const DATE_TIME_MAX_LENGTH = 40;
 const FORBIDDEN_KEYS = new Set(['__proto__']);
 
 /**
- * Keys that reach a prototype when a path is walked (`target.constructor.prototype.x = …`, the
- * gadget of every deep-merge pollution): refused in an entity when they hold an object or array.
- * As string data (a metadata entry named `constructor`) they are harmless and kept.
+ * The gadget of every deep-merge pollution: a walk along `constructor.prototype` (or a
+ * `prototype` object) reaches a class's prototype (`target.constructor.prototype.x = …`). Refused
+ * in an entity: `prototype` holding an object, and `constructor` holding an object that has a
+ * `prototype` key. A claim or metadata entry merely named `constructor` (`{"constructor": {}}` as a
+ * required claim, `"constructor": "team-a"` as metadata) is data, and kept.
  */
-const GADGET_KEYS = new Set(['constructor', 'prototype']);
+function isGadget(key: string, child: unknown): boolean {
+  if (typeof child !== 'object' || child === null || Array.isArray(child)) return false;
+  return key === 'prototype' || (key === 'constructor' && Object.hasOwn(child, 'prototype'));
+}
 
 /**
  * The path of the first forbidden key in `value` (depth-first), or null: `__proto__` anywhere, and
- * `constructor` or `prototype` holding an object.
+ * the `constructor.prototype` gadget.
  */
 export function forbiddenKeyPath(value: unknown, path = ''): string | null {
   if (typeof value !== 'object' || value === null) return null;
@@ -79,8 +84,8 @@ export function forbiddenKeyPath(value: unknown, path = ''): string | null {
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) return `${path}/${key}`;
     const child = (value as Record<string, unknown>)[key];
-    if (GADGET_KEYS.has(key) && typeof child === 'object' && child !== null) return `${path}/${key}`;
-    const found = forbiddenKeyPath((value as Record<string, unknown>)[key], `${path}/${key}`);
+    if (isGadget(key, child)) return `${path}/${key}`;
+    const found = forbiddenKeyPath(child, `${path}/${key}`);
     if (found !== null) return found;
   }
   return null;

@@ -1,8 +1,8 @@
 /**
  * Attack: crafted export documents on `POST /api/import`. An export is a file an operator moves
  * between gateways, so whoever can edit it in between chooses what the gateway loads: prototype
- * gadgets (`__proto__` anywhere; `constructor`/`prototype` holding objects, the shape a pollution
- * gadget needs), references to entities that do not exist, and secrets written in plain text. The
+ * gadgets (`__proto__` anywhere; `constructor.prototype` and `prototype` holding objects, the shape
+ * a pollution gadget needs), references to entities that do not exist, and secrets written in plain text. The
  * import must refuse the first two with 400 naming the path (nothing written, no prototype touched)
  * and store secrets only as hashes.
  */
@@ -67,7 +67,7 @@ describe('Attack: crafted export documents on import', () => {
     for (const text of texts) await assertRefused(text, null, text.slice(0, 80));
   });
 
-  it('refuses "constructor" and "prototype" holding objects (a pollution gadget) anywhere, naming the path', async () => {
+  it('refuses the constructor.prototype gadget and "prototype" holding an object, anywhere, naming the path', async () => {
     const gadget = { prototype: { polluted: 'yes' } };
     const verifier = (extra: Record<string, unknown>) => ({ id: 'v', name: 'v', keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' }, algorithms: ['HS256'], ...extra });
     const cases: Array<[unknown, RegExp]> = [
@@ -78,6 +78,13 @@ describe('Attack: crafted export documents on import', () => {
     ];
     for (const [doc, path] of cases) await assertRefused(JSON.stringify(doc), path, JSON.stringify(doc).slice(0, 120));
     assert.equal((await gw.admin('GET', '/api/jwt-verifiers')).json().length, 0);
+  });
+
+  it('keeps a required claim named "constructor" (a claim name is data, only constructor.prototype is a gadget)', async () => {
+    const res = await importText(JSON.stringify({ 'jwt-verifiers': [{ id: 'claims', name: 'claims', keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' }, algorithms: ['HS256'], requiredClaims: { constructor: {} } }] }));
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual((await gw.admin('GET', '/api/jwt-verifiers/claims')).json().requiredClaims, { constructor: {} });
+    assert.equal((await gw.admin('DELETE', '/api/jwt-verifiers/claims')).status, 204);
   });
 
   it('keeps "constructor" and "prototype" as plain string data (a metadata entry is not a gadget)', async () => {
