@@ -14,7 +14,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { loadBootConfig, type BootConfig } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
-import { claimDataFileOrExit, configFile, createGateway, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
+import { claimDataFileOrExit, configFile, createGateway, failedStartMessage, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { runCommand } from './commands.js';
 import { runCheck } from './check.js';
@@ -65,6 +65,6 @@ function parsedOrExit(argv: readonly string[]): ParsedCommandLine {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`portcullis: failed to start: ${(error as Error).stack ?? error}\n`);
+  process.stderr.write(failedStartMessage(error));
   process.exit(1);
 });

@@ -19,14 +19,19 @@ export function configFile(option: string | true | undefined): string | null {
   return existsSync('config.json') ? 'config.json' : null;
 }
 
-/** Print a one-line reason and exit for the failures a user fixes: 2 for the configuration or data file, 1 for a store that does not answer. */
+/** Print a one-line reason and exit 2 for the failures a user fixes (configuration, data file, port). */
 export function exitOnUserError(error: unknown, log?: Logger): void {
-  // A store that does not answer at start (Redis down): one line, exit 1, as the CLI's commands.
-  const code = error instanceof DataFileError || error instanceof ConfigError ? 2 : error instanceof StateUnavailableError ? 1 : null;
-  if (code === null) return;
-  process.stderr.write(`portcullis: ${(error as Error).message}\n`);
-  log?.flush();
-  process.exit(code);
+  if (error instanceof DataFileError || error instanceof ConfigError) {
+    process.stderr.write(`portcullis: ${error.message}\n`);
+    log?.flush();
+    process.exit(2);
+  }
+}
+
+/** How a start that failed ends: one line for a store that does not answer (Redis down, exit 1), else the cause for a bug report. */
+export function failedStartMessage(error: unknown): string {
+  if (error instanceof StateUnavailableError) return `portcullis: ${error.message}\n`;
+  return `portcullis: failed to start: ${(error as Error).stack ?? error}\n`;
 }
 
 /**
