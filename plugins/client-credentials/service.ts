@@ -64,7 +64,11 @@ export function clientCredentialsService(config: ClientCredentialsConfig, parts:
   const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: parts.state, log: parts.log }, config.clientAssertion) };
   // RFC 7523 §3: an assertion is addressed to the token endpoint or the issuer; the endpoint
   // receiving it (introspection, revocation) is accepted too, as real clients send either.
-  const authenticate = [confidentialClient(auth, ({ ctx }) => ({ audiences: [originOf(ctx) + paths.token, issuerOf(ctx), originOf(ctx) + ctx.path] })), recordConsumer];
+  const audienceOf = ({ ctx }: Exchange) => {
+    const origin = originOf(ctx);
+    return { audiences: [origin + paths.token, issuerOf(ctx), origin + ctx.path] };
+  };
+  const authenticate = [confidentialClient(auth, audienceOf), recordConsumer];
   const transport = transportRule({ requireHttps: config.secure, acceptHttpIfAlreadyTerminated: true });
   const client = { transport, authenticate };
   const maxAge = `public, max-age=${config.jwksMaxAgeSeconds}`;
