@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { BootConfig, ClientAuthentication, ClientCredentialsIssuer, ClientDirectory, Endpoint, Exchange, IndexedClient, KeyService, Metrics, RequestContext, RevocationList, StateStore } from '../../core/plugin-api.js';
-import { ClientAssertionVerifier, GatewayJwtFormat, NO_STORE, clientCredentials, clientScopePolicy, confidentialClient, gatewayIntrospection, gatewayRevocation, hostIssuer, introspectEndpoint, jwksEndpoint, liveIssueTime, metadataEndpoint, recordConsumer, revokeEndpoint, serviceMetadata, tokenEndpoint, transportRule, withoutTrailingSlash } from '../../core/plugin-api.js';
+import { ClientAssertionVerifier, GatewayJwtFormat, assertionAudience, NO_STORE, clientCredentials, clientScopePolicy, confidentialClient, gatewayIntrospection, gatewayRevocation, hostIssuer, introspectEndpoint, jwksEndpoint, liveIssueTime, metadataEndpoint, recordConsumer, revokeEndpoint, serviceMetadata, tokenEndpoint, transportRule, withoutTrailingSlash } from '../../core/plugin-api.js';
 import type { ClientCredentialsConfig } from './schema.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
@@ -66,7 +66,7 @@ export function clientCredentialsService(config: ClientCredentialsConfig, parts:
   // receiving it (introspection, revocation) is accepted too, as real clients send either.
   const audienceOf = ({ ctx }: Exchange) => {
     const origin = originOf(ctx);
-    return { audiences: [origin + paths.token, issuerOf(ctx), origin + ctx.path] };
+    return assertionAudience(issuerOf(ctx), origin + paths.token, origin + ctx.path);
   };
   const authenticate = [confidentialClient(auth, audienceOf), recordConsumer];
   const transport = transportRule({ requireHttps: config.secure, acceptHttpIfAlreadyTerminated: true });
