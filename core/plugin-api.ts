@@ -25,20 +25,19 @@ export { RequestContext, type ContextAttributes, type ResponseHead } from './htt
 export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
 export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
-export { readParams, requireParam, checkTokenTypeHint, NO_STORE, BODY_LIMIT } from './oauth/oauth-request.js';
-export { authenticateClient, confidentialClient, confidentialOrPublicClient, recordConsumer, CLIENT_AUTH_PARAMS, type AuthenticatedClient, type ClientAuthentication, type AudienceOf } from './oauth/steps/authenticate-client.js';
-export { requireMethod } from './oauth/steps/require-method.js';
-export { transportRule, type TransportRule, type TransportOptions } from './oauth/steps/transport.js';
+export { requireParam, NO_STORE, BODY_LIMIT } from './oauth/oauth-request.js';
+export { confidentialClient, confidentialOrPublicClient, recordConsumer, CLIENT_AUTH_PARAMS, type ClientAuthentication } from './oauth/steps/authenticate-client.js';
+export { transportRule, type TransportRule } from './oauth/steps/transport.js';
 export { multipartBoundary, parseMultipartFields } from './oauth/multipart.js';
 // The token authority (core/oauth/): endpoints as steps, grants as modules, formats as strategies.
-export { clientOf, type Endpoint, type Exchange, type Step } from './oauth/endpoint.js';
-export { routeIssuer, hostIssuer, assertionAudience, withoutTrailingSlash, type IssuerChoice } from './oauth/issuer.js';
-export { routeScopePolicy, clientScopePolicy, grantedScope, type ScopePolicy } from './oauth/scopes.js';
+export type { Endpoint, Exchange } from './oauth/endpoint.js';
+export { routeIssuer, hostIssuer, assertionAudience, withoutTrailingSlash } from './oauth/issuer.js';
+export { routeScopePolicy, clientScopePolicy, grantedScope } from './oauth/scopes.js';
 export { liveIssueTime } from './oauth/issuance.js';
-export type { CodeRecord, TokenRecord, Redemption, RotationRecord, TokenPair, SealedPair, StoredToken, TokenType, GrantRecords } from './oauth/records.js';
-export { StoredGrants, storedGrant, type StoredGrantsOptions } from './oauth/stored-grants.js';
-export { newToken, opaqueTokens, type AccessTokenFormat } from './oauth/token-formats/opaque.js';
-export { JwtAccessTokens, looksLikeJwt, routeAudience } from './oauth/token-formats/jwt.js';
+export type { CodeRecord, TokenRecord, Redemption, RotationRecord, TokenPair, SealedPair, StoredToken, GrantRecords } from './oauth/records.js';
+export { StoredGrants, storedGrant } from './oauth/stored-grants.js';
+export { newToken, opaqueTokens } from './oauth/token-formats/opaque.js';
+export { JwtAccessTokens, looksLikeJwt } from './oauth/token-formats/jwt.js';
 export { GatewayJwtFormat } from './oauth/token-formats/gateway-jwt.js';
 export { clientCredentials } from './oauth/grants/client-credentials.js';
 export { authorizationCode } from './oauth/grants/authorization-code.js';
