@@ -25,15 +25,38 @@ export { RequestContext, type ContextAttributes, type ResponseHead } from './htt
 export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
 export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication
-export { authenticateClient, readParams, requireMethod, requireParam, requireSecure, CLIENT_AUTH_PARAMS, NO_STORE, BODY_LIMIT, type AuthenticatedClient, type ClientAuthentication } from './http/oauth-request.js';
-export { multipartBoundary, parseMultipartFields } from './http/multipart.js';
+export { requireParam, NO_STORE, BODY_LIMIT } from './oauth/oauth-request.js';
+export { confidentialClient, confidentialOrPublicClient, recordConsumer, CLIENT_AUTH_PARAMS, type ClientAuthentication } from './oauth/steps/authenticate-client.js';
+export { transportRule, type TransportRule } from './oauth/steps/transport.js';
+export { multipartBoundary, parseMultipartFields } from './oauth/multipart.js';
+// The token authority (core/oauth/): endpoints as steps, grants as modules, formats as strategies.
+export type { Endpoint, Exchange } from './oauth/endpoint.js';
+export { routeIssuer, hostIssuer, assertionAudience, withoutTrailingSlash } from './oauth/issuer.js';
+export { routeScopePolicy, clientScopePolicy, grantedScope } from './oauth/scopes.js';
+export { liveIssueTime } from './oauth/issuance.js';
+export type { CodeRecord, TokenRecord, Redemption, RotationRecord, TokenPair, SealedPair, StoredToken, GrantRecords } from './oauth/records.js';
+export { StoredGrants, storedGrant } from './oauth/stored-grants.js';
+export { newToken, opaqueTokens } from './oauth/token-formats/opaque.js';
+export { JwtAccessTokens, looksLikeJwt } from './oauth/token-formats/jwt.js';
+export { GatewayJwtFormat } from './oauth/token-formats/gateway-jwt.js';
+export { clientCredentials } from './oauth/grants/client-credentials.js';
+export { authorizationCode } from './oauth/grants/authorization-code.js';
+export { refreshToken } from './oauth/grants/refresh-token.js';
+export { password } from './oauth/grants/password.js';
+export type { Grant, ClientCredentialsIssuer } from './oauth/grants/grant.js';
+export { tokenEndpoint } from './oauth/endpoints/token.js';
+export { introspectEndpoint, storedIntrospection, gatewayIntrospection } from './oauth/endpoints/introspect.js';
+export { revokeEndpoint, storedRevocation, gatewayRevocation } from './oauth/endpoints/revoke.js';
+export { metadataEndpoint, routeMetadata, serviceMetadata, METADATA_SUFFIX, JWKS_SUFFIX } from './oauth/endpoints/metadata.js';
+export { jwksEndpoint } from './oauth/endpoints/jwks.js';
+export { authorizeEndpoint } from './oauth/endpoints/authorize.js';
 // Values from tokens and identity providers sent upstream as headers: one documented encoding
 export { headerValue, claimHeaderValue } from './http/header-values.js';
 // JSON from an authority trusted for a decision: a member named twice is refused
 export { parseStrictJson } from './http/strict-json.js';
 // Bearer tokens on protected routes: where they are read, and access rules with scopes per method and path
-export { TokenSourceSchema, DEFAULT_TOKEN_SOURCE, tokenExtractor, removeToken, type TokenSource } from './http/token-source.js';
-export { AccessRuleSchema, AccessRulesSchema, ScopeStrategySchema, ScopeClaimSchema, scopeMatcher, grantedScopes, claimOf, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, compileAccessPolicy, type AccessRule, type ScopeStrategy, type ScopeMatcher, type CompiledRule, type AccessPolicy, type AccessRuleOptions } from './http/access-rules.js';
+export { TokenSourceSchema, DEFAULT_TOKEN_SOURCE, tokenExtractor, removeToken, type TokenSource } from './oauth/token-source.js';
+export { AccessRuleSchema, AccessRulesSchema, ScopeStrategySchema, ScopeClaimSchema, scopeMatcher, grantedScopes, claimOf, compileRules, findRule, grantsRule, insufficientScope, ruleProblems, compileAccessPolicy, type AccessRule, type ScopeStrategy, type ScopeMatcher, type CompiledRule, type AccessPolicy, type AccessRuleOptions } from './oauth/access-rules.js';
 
 // Errors: every code is declared in errors.ts
 export * from './errors.js';

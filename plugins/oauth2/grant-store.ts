@@ -12,27 +12,14 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { RevocationEpoch, StateNamespace, StateStore, StateValue, StateWrite } from '../../core/plugin-api.js';
+import type { RevocationEpoch, StateNamespace, StateStore, StateWrite, CodeRecord, TokenRecord, Redemption, RotationRecord, SealedPair, StoredToken, GrantRecords } from '../../core/plugin-api.js';
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
 
-/** A code's binding; `iat` (epoch s) is missing from the codes of earlier versions (they lived 60 s; `grantLiveness` refuses them after a cut-off). */
-export interface CodeRecord { [k: string]: StateValue; clientId: string; userId: string; redirectUri: string; scope: string; challenge: string | null; routeKey: string; iat: number }
-/** A token's record; `jti` is the JWT id of a JWT access token (`tokenFormat: jwt`), else null or absent (records of earlier versions). */
-export interface TokenRecord { [k: string]: StateValue; clientId: string; userId: string | null; scope: string; routeKey: string; family: string | null; iat: number; exp: number; jti: string | null }
-/** A redeemed code: the grant it started and its client (null in markers of earlier versions). */
-export interface Redemption { [k: string]: StateValue; family: string; clientId: string | null }
-export interface RotationRecord { [k: string]: StateValue; family: string; at: number; sealed: string | null }
-export interface TokenPair { accessToken: string; refreshToken: string }
-/** A pair kept for the refresh grace period, with the scope it was issued for (absent: sealed by an earlier version). */
-export interface SealedPair extends TokenPair { scope?: string }
-/** A stored token as found: its record and whether its grant was revoked, for `grantLiveness` to judge. */
-export interface StoredToken { record: TokenRecord; revoked: boolean }
-
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
+// The record shapes are the token authority's (core/oauth/records.ts): this store is its `GrantRecords`.
+export type { CodeRecord, TokenRecord, Redemption, RotationRecord, TokenPair, SealedPair, StoredToken } from '../../core/plugin-api.js';
+export { newToken } from '../../core/plugin-api.js';
 
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
@@ -49,7 +36,7 @@ export interface GrantView {
   tokens: Array<{ type: 'access_token' | 'refresh_token'; digest: string; iat: number; exp: number }>;
 }
 
-export class GrantStore {
+export class GrantStore implements GrantRecords {
   readonly #state: StateStore;
   readonly #epoch: RevocationEpoch | null;
   #ns: StateNamespace | null = null;
@@ -185,6 +172,10 @@ export class GrantStore {
 
   getRotation(refreshToken: string): Promise<RotationRecord | undefined> {
     return this.#store.get<RotationRecord>(`rotated:${tokenHash(refreshToken)}`);
+  }
+
+  unseal(sealed: string, refreshToken: string): SealedPair {
+    return unseal(sealed, refreshToken);
   }
 }
 

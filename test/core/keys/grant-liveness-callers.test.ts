@@ -1,13 +1,14 @@
 /**
  * Every path that issues or accepts a gateway token asks `grantLiveness`, read from the source (no
  * spy): each named function's calls, followed through the functions of the same files by name.
+ * The token authority's grant and endpoint modules (core/oauth/) are each in a row.
  * Handlers that judge a presented grant (a code, a refresh token, a bearer token) must call it
  * themselves; issuing paths may reach it through the step that mints. The behaviour behind each
  * row is exercised in `test/e2e/grant-liveness.test.ts`.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -61,14 +62,28 @@ function reaches(graph: Map<string, Set<string>>, from: string, target: string):
   return false;
 }
 
-/** Per plugin: its files, the handlers that must call the function themselves, and those that may reach it. */
+/** The token authority's grant and endpoint modules: each must be in a row below. */
+const GRANTS_DIR = 'core/oauth/grants';
+const ENDPOINTS_DIR = 'core/oauth/endpoints';
+const AUTHORITY = ['core/oauth/stored-grants.ts', 'core/oauth/issuance.ts'];
+/** Modules with no path to check: the grant interface, endpoints that issue and accept no token. */
+const NO_TOKEN_PATH = ['core/oauth/grants/grant.ts', 'core/oauth/endpoints/shared.ts', 'core/oauth/endpoints/metadata.ts', 'core/oauth/endpoints/jwks.ts'];
+
+/** Per authority: its files, the handlers that must call the function themselves, and those that may reach it. */
 const PATHS = [
   {
-    files: ['plugins/oauth2/plugin.ts', 'plugins/oauth2/legacy-grants.ts', 'plugins/oauth2/jwt-tokens.ts', GATEWAY_TOKENS],
-    direct: ['authorizationCodeGrant', 'refreshTokenGrant', 'protect', 'introspect', 'revoke', 'mint'],
-    reaching: ['token', 'passwordGrant', 'implicitRedirect', 'saveAccessToken', 'issue'],
+    files: [
+      'plugins/oauth2/protect.ts', `${GRANTS_DIR}/authorization-code.ts`, `${GRANTS_DIR}/refresh-token.ts`, `${GRANTS_DIR}/password.ts`, `${GRANTS_DIR}/client-credentials.ts`, `${GRANTS_DIR}/implicit.ts`,
+      `${ENDPOINTS_DIR}/introspect.ts`, `${ENDPOINTS_DIR}/revoke.ts`, `${ENDPOINTS_DIR}/authorize.ts`, `${ENDPOINTS_DIR}/token.ts`, ...AUTHORITY, 'core/oauth/token-formats/jwt.ts', GATEWAY_TOKENS,
+    ],
+    direct: ['authorizationCodeGrant', 'refreshTokenGrant', 'protect', 'introspectStored', 'revokeStored', 'liveIssueTime'],
+    reaching: ['passwordGrant', 'clientCredentialsGrant', 'implicitRedirect', 'saveAccessToken', 'issue', 'mint', 'issueClientToken'],
   },
-  { files: ['plugins/client-credentials/plugin.ts', GATEWAY_TOKENS], direct: ['token'], reaching: ['introspect', 'revoke'] },
+  {
+    files: ['plugins/client-credentials/service.ts', `${GRANTS_DIR}/client-credentials.ts`, `${ENDPOINTS_DIR}/introspect.ts`, `${ENDPOINTS_DIR}/revoke.ts`, `${ENDPOINTS_DIR}/token.ts`, 'core/oauth/issuance.ts', 'core/oauth/token-formats/gateway-jwt.ts', GATEWAY_TOKENS],
+    direct: ['liveIssueTime'],
+    reaching: ['clientCredentialsGrant', 'issueClientToken', 'introspectGatewayToken', 'revokeGatewayToken'],
+  },
   { files: ['plugins/jwt-verifier/plugin.ts', GATEWAY_TOKENS], direct: [], reaching: ['admit'] },
   { files: ['plugins/apikeys/plugin.ts', GATEWAY_TOKENS], direct: [], reaching: ['acceptToken'] },
   { files: [GATEWAY_TOKENS], direct: ['verifyGatewayToken', 'gatewayTokenProblem'], reaching: [] },
@@ -84,9 +99,17 @@ describe('Core: every path that issues or accepts a token asks grantLiveness', (
     });
   }
 
+  it('covers every grant and endpoint module of the token authority', () => {
+    const listed = new Set(PATHS.flatMap((row) => row.files));
+    const modules = [GRANTS_DIR, ENDPOINTS_DIR].flatMap((dir) => readdirSync(join(ROOT, dir)).filter((name) => name.endsWith('.ts')).map((name) => `${dir}/${name}`));
+    assert.deepEqual(modules.filter((file) => !listed.has(file) && !NO_TOKEN_PATH.includes(file)), [], 'modules in no row');
+  });
+
   it('tells a handler that does not ask it (the check is not vacuous)', () => {
     const graph = callGraph(PATHS[0]!.files);
-    assert.equal(reaches(graph, 'metadata', LIVENESS), false);
+    assert.ok(graph.has('checkChallenge') && graph.has('saveCode'));
     assert.equal(reaches(graph, 'checkChallenge', LIVENESS), false);
+    // A code is judged when it is redeemed, not when it is saved.
+    assert.equal(reaches(graph, 'saveCode', LIVENESS), false);
   });
 });

@@ -18,7 +18,7 @@ import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { basic } from '../../helpers/http.js';
 import { oauthGateway, form, tokenFor, SECRET, TOKEN_PATH, INTROSPECT_PATH } from './fixtures.js';
 import fc from 'fast-check';
-import { parseMultipartFields, multipartBoundary } from '../../../core/http/multipart.js';
+import { parseMultipartFields, multipartBoundary } from '../../../core/oauth/multipart.js';
 import { InvalidRequestError } from '../../../core/plugin-api.js';
 
 const run = promisify(execFile);

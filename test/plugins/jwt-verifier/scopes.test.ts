@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
-import { scopeMatcher, grantedScopes } from '../../../core/http/access-rules.js';
+import { scopeMatcher, grantedScopes } from '../../../core/oauth/access-rules.js';
 import { VerifiedTokenCache } from '../../../plugins/jwt-verifier/token-cache.js';
 
 describe('Plugin: jwt-verifier (scope strategies and token cache)', () => {

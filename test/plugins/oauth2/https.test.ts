@@ -17,9 +17,9 @@ import { PROVISION_KEY } from './fixtures.js';
 
 const HTTPS_REFUSED = { error: 'invalid_request', error_description: 'This endpoint is only served over HTTPS' };
 
-function httpsGet(url: string, ca: Buffer, host: string): Promise<number> {
+function httpsGet(url: string, ca: Buffer, host: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host }, ca, agent: false, servername: 'localhost' }, (res) => {
+    const req = request(url, { headers: { host, ...headers }, ca, agent: false, servername: 'localhost' }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -80,6 +80,14 @@ describe('Plugin: oauth2 (requireHttps, acceptHttpIfAlreadyTerminated)', () => {
     const httpsUrl = gw.gateway.proxyTlsServer ? `https://127.0.0.1:${(gw.gateway.proxyTlsServer.address() as { port: number }).port}` : '';
     assert.ok(httpsUrl);
     assert.equal(await httpsGet(`${httpsUrl}/api`, ca, 'strict.test'), 401);
+  });
+
+  it('refuses a TLS connection from a trusted proxy that says the client came over plain HTTP (one transport rule with the client-credentials sink)', async () => {
+    const httpsUrl = `https://127.0.0.1:${(gw.gateway.proxyTlsServer!.address() as { port: number }).port}`;
+    for (const id of ['strict', 'terminated']) {
+      assert.equal(await httpsGet(`${httpsUrl}/api`, ca, `${id}.test`, { 'x-forwarded-proto': 'http' }), 400, id);
+      assert.equal(await httpsGet(`${httpsUrl}/api`, ca, `${id}.test`, { 'x-forwarded-proto': 'https' }), 401, id);
+    }
   });
 
   it('acceptHttpIfAlreadyTerminated: accepts plain HTTP that a trusted proxy marks https, only that', async () => {

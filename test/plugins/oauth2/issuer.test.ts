@@ -18,7 +18,7 @@ import { startGateway, createRoute, route, type TestGateway } from '../../helper
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { basic, type TestResponse } from '../../helpers/http.js';
 import { form } from './fixtures.js';
-import { routeIssuer } from '../../../plugins/oauth2/metadata.js';
+import { routeIssuer } from '../../../core/oauth/issuer.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const PROVISION_KEY = 'provision-key-0123456789abcdef-0123456789';

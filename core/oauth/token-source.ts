@@ -4,8 +4,8 @@
  * that accepts tokens (`jwt-verifier`, `oauth2-introspection`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { RequestContext } from './context.js';
-import { readCookie } from './http-utils.js';
+import type { RequestContext } from '../http/context.js';
+import { readCookie } from '../http/http-utils.js';
 
 export const TokenSourceSchema = Type.Union([
   // No defaults inside the variants: TypeBox would fill them into the other variants too.

@@ -7,14 +7,16 @@
  * token takes effect at once on this route (external verifiers see the client's standing only, and
  * the grant's revocation when the token expires).
  *
- * Claims: `iss` (the route's issuer, from configuration: `routeIssuer` in metadata.ts), `aud` (the route binding, `urn:portcullis:oauth2:route:<id>`
+ * Claims: `iss` (the route's issuer, from configuration: `routeIssuer` in core/oauth/issuer.ts), `aud` (the route binding, `urn:portcullis:oauth2:route:<id>`
  * or `urn:portcullis:oauth2:global` with `globalCredentials`), `sub` (the user, or the client for
  * client_credentials as RFC 9068 §2.2 says), `client_id`, `iat`, `exp`, `jti`, `scope` when not
  * empty, and `grant_id` (the grant a user token belongs to; absent for client_credentials).
  */
+import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { TokenVerificationError, type KeyService } from '../../core/plugin-api.js';
-import type { StoredToken, TokenRecord } from './grant-store.js';
+import { TokenVerificationError, type KeyService } from '../../keys/key-service.js';
+import type { StoredToken, TokenRecord } from '../records.js';
+import type { AccessTokenFormat, MintedAccessToken } from './opaque.js';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Private claim: the grant (refresh-token family) of a user's token. */
@@ -44,13 +46,20 @@ export interface JwtAccessTokensOptions {
 /** A verified token as a stored one (its record and its grant's revocation), or why its signature or claims fail. */
 export type JwtCheck = ({ ok: true } & StoredToken) | { ok: false; reason: string };
 
-export class JwtAccessTokens {
+export class JwtAccessTokens implements AccessTokenFormat {
   readonly #options: JwtAccessTokensOptions;
   readonly #audience: string;
 
   constructor(options: JwtAccessTokensOptions) {
     this.#options = options;
     this.#audience = routeAudience(options.routeKey);
+  }
+
+  /** The format strategy: a new `jti`, and the token signed with it. */
+  async mint(record: TokenRecord, issuer: string): Promise<MintedAccessToken> {
+    const jti = randomUUID();
+    const access = { ...record, jti };
+    return { token: await this.sign(access, issuer), record: access };
   }
 
   /** Sign the access token of `record` (its iat, exp and jti are the token's). */

@@ -4,7 +4,8 @@
  * of that user, so it must be a header value as it is: a value that is not (`山田`, an emoji,
  * U+2028, CR/LF, NUL) is refused when the grant is made, not discovered on each later request.
  */
-import { InvalidRequestError, requireParam } from '../../core/plugin-api.js';
+import { InvalidRequestError } from '../errors.js';
+import { requireParam } from './oauth-request.js';
 
 export const MAX_USER_ID_LENGTH = 255;
 /** The characters and length of a user id: visible ASCII (0x21–0x7E), no spaces, at most 255. */
