@@ -13,7 +13,6 @@ import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
 import { forbiddenKeyPath, isDateTime } from './schema.js';
-import type { WriteOperation } from '../metrics/metrics.js';
 
 /** How many referring entities a refused delete names. */
 const MAX_REPORTED_REFERRERS = 10;
@@ -58,6 +57,10 @@ export interface ExportDocument {
   exportedAt: string;
   [kind: string]: unknown;
 }
+
+
+/** What a configuration write did (the `operation` label of the store write latency). */
+export type WriteOperation = 'create' | 'update' | 'delete' | 'import';
 
 @injectable()
 export class EntityService {

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError, MethodNotAllowedError, PayloadTooLargeError } from '../errors.js';
 import { mediaType, readBody, isJsonMediaType } from './http-utils.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { ClientDirectory, IndexedClient } from '../keys/clients.js';
 import { multipartBoundary, parseMultipartFields } from './multipart.js';
 import { CLIENT_ASSERTION_TYPE, type AssertionAudience, type ClientAssertionVerifier } from '../keys/client-assertions.js';

@@ -7,7 +7,8 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { ProxyMetrics, type CollectedMetric } from './proxy-metrics.js';
-import { GRANT_TYPES, OTHER, type CounterDefinition, type FixedCounter, type Metrics, type WriteOperation } from './metrics.js';
+import { GRANT_TYPES, OTHER, type CounterDefinition, type FixedCounter, type Metrics } from './metrics.js';
+import type { WriteOperation } from '../config/entity-service.js';
 
 /** At most this many series per counter a plugin defines (the product of its enumerations). */
 const MAX_COUNTER_SERIES = 1000;
