@@ -17,14 +17,14 @@ import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES } from './confi
 import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './config/upstream-tls.js';
 import { createStores, type Stores } from './config/stores.js';
 import type { Store } from './config/store.js';
-import { EntityService } from './config/entity-service.js';
+import { EntityService, EntityServiceHooks } from './config/entity-service.js';
 import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
 import { pluginSecretHooks } from './plugin-runtime/plugin-secrets.js';
 import { CompiledConfig } from './compiler/snapshot.js';
 import { globalConfigProblems, routeProblems } from './compiler/compile-route.js';
 import { ProxyHandler } from './http/proxy.js';
 import { AuthorizerHandler } from './http/authorizer.js';
-import { AdminApi } from './admin/admin-api.js';
+import { AdminApi, AdminApiSources } from './admin/admin-api.js';
 import { RequestTesterAdmin } from './admin/request-tester-admin.js';
 import { RouteHistoryAdmin } from './admin/route-history-admin.js';
 import { API_TOKEN_KIND, ApiTokensAdmin } from './admin/api-tokens.js';
@@ -151,7 +151,9 @@ export class Gateway {
     container.registerInstance(LOGGER, options.logger);
     container.registerInstance(BOOT_CONFIG, options.config);
     container.registerInstance(EntityRegistry, registry);
-    const metrics = new GatewayMetrics(new ProxyMetrics(options.config));
+    // Built, not opened (that comes once everything is registered; a Redis connects lazily).
+    const stores = createStores(options.config, registry, options.logger, options.store);
+    const metrics = new GatewayMetrics(new ProxyMetrics(options.config), () => stores.state.ready);
     container.registerInstance(GatewayMetrics, metrics);
     container.registerInstance(METRICS, metrics);
     container.registerInstance(ProxyMetrics, metrics.proxy);
@@ -162,11 +164,13 @@ export class Gateway {
     container.registerSingleton(RouteHistoryAdmin);
     container.register(ADMIN_EXTENSIONS, { useToken: RouteHistoryAdmin });
     for (const plugin of options.plugins) plugin.register(container);
-    const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;
     container.registerInstance(STORE, store);
     container.registerInstance(STATE_STORE, countStateErrors(stores.state, (operation) => metrics.stateError(operation)));
-    metrics.watchStateStore(() => stores.state.ready);
+    container.registerInstance(EntityServiceHooks, new EntityServiceHooks(
+      (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
+      (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
+    ));
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
     container.registerSingleton(TrafficStats);
@@ -183,10 +187,8 @@ export class Gateway {
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);
+    // The plugins' counters are labelled by plugin id; the plugins themselves needed the metrics first.
     metrics.usePlugins(catalog.describe().map((plugin) => plugin.id));
-    entities.observeWrites((operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok));
-    entities.usePluginReferences((instances, prefix) => catalog.references(instances, prefix));
-    // A write is accepted only when it compiles: what the compiler parses is parsed here first.
     const compiled = new CompiledConfig({
       store, catalog, registry, log: options.logger, metrics: metrics.proxy, coreIndexes: [keyPairIndex(container.resolve(KeyService))],
     });
@@ -207,12 +209,11 @@ export class Gateway {
 
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
-    container.resolve(AdminApi).setAuthenticator(auth);
-    container.resolve(AdminApi).setMetrics(async () => exposition([await metrics.collect()]));
-    container.resolve(AdminApi).setReadiness(() => [
+    const readiness = () => [
       ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
       ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
-    ]);
+    ];
+    container.registerInstance(AdminApiSources, new AdminApiSources(auth, readiness, async () => exposition([await metrics.collect()])));
 
     const gateway = new Gateway(options, container);
     gateway.#stores = stores;
