@@ -23,14 +23,25 @@ export class BuiltIndexes implements IndexSet {
     return builders.some((builder) => builder.kinds.includes(kind));
   }
 
-  /** The indexes after `change` (null: a full build), built in declaration order. */
-  static build(builders: readonly IndexBuilder[], store: Store, previous: BuiltIndexes, change: ChangeEvent | null): BuiltIndexes {
+  /**
+   * The indexes after `change` (null: a full build), built in declaration order. A builder that
+   * throws keeps its previous index (reported to `onError`): one index never stops the others nor
+   * the routes' compilation.
+   */
+  static build(builders: readonly IndexBuilder[], store: Store, previous: BuiltIndexes, change: ChangeEvent | null, onError: (name: string, error: unknown) => void): BuiltIndexes {
     const full = change === null || change.op === 'reset';
     const values = new Map<string, unknown>();
     for (const builder of builders) {
       const before = previous.#values.get(builder.key.name);
-      const concerned = full || builder.kinds.includes(change.kind);
-      values.set(builder.key.name, concerned ? builder.build(store, before, full ? null : change) : before);
+      let value = before;
+      if (full || builder.kinds.includes(change.kind)) {
+        try {
+          value = builder.build(store, before, full ? null : change);
+        } catch (error) {
+          onError(builder.key.name, error);
+        }
+      }
+      values.set(builder.key.name, value);
     }
     return new BuiltIndexes(values);
   }

@@ -75,7 +75,9 @@ export class CompiledConfig {
   }
 
   #indexesAfter(change: ChangeEvent | null): BuiltIndexes {
-    return BuiltIndexes.build(this.#builders, this.#deps.store, this.#snapshot.indexes as BuiltIndexes, change);
+    return BuiltIndexes.build(this.#builders, this.#deps.store, this.#snapshot.indexes as BuiltIndexes, change, (name, error) => {
+      this.#deps.log.error({ err: error, index: name }, 'an index could not be rebuilt; it keeps its previous content until the next change');
+    });
   }
 
   /**

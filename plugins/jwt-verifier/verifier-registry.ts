@@ -13,10 +13,8 @@ import { CompiledVerifier } from './verifier.js';
 import { JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
-interface IndexedVerifier {
-  readonly version: number | undefined;
-  readonly verifier: CompiledVerifier;
-}
+/** A stored verifier compiled, or why it could not be (settings written by an older version). */
+type IndexedVerifier = { readonly version: number | undefined } & ({ readonly verifier: CompiledVerifier } | { readonly verifier: null; readonly error: Error });
 
 /** The stored verifiers, compiled, by entity id. */
 export type VerifierIndex = ReadonlyMap<string, IndexedVerifier>;
@@ -44,17 +42,32 @@ export class VerifierRegistry {
     const index = new Map<string, IndexedVerifier>();
     for (const entity of store.list(JWT_VERIFIERS) as JwtVerifier[]) {
       const kept = previous?.get(entity.id);
-      index.set(entity.id, kept && kept.version === entity.version ? kept : { version: entity.version, verifier: this.compile(entity, `verifier ${entity.id}`) });
+      index.set(entity.id, kept && kept.version === entity.version ? kept : this.#compileStored(entity));
     }
     return index;
   }
 
-  /** The compiled verifiers of these ids in the compile pass's indexes, in order; an id not stored is skipped. */
+  #compileStored(entity: JwtVerifier): IndexedVerifier {
+    try {
+      return { version: entity.version, verifier: this.compile(entity, `verifier ${entity.id}`) };
+    } catch (error) {
+      // One broken verifier must not stop the compile pass: the routes naming it do not compile (503).
+      this.#log.error({ err: error, verifierId: entity.id }, 'JWT verifier could not be compiled; routes naming it answer 503 until fixed');
+      return { version: entity.version, verifier: null, error: error as Error };
+    }
+  }
+
+  /**
+   * The compiled verifiers of these ids in the compile pass's indexes, in order; an id not stored is
+   * skipped. Throws for a verifier that did not compile, so the instance naming it does not either.
+   */
   stored(ids: readonly string[], indexes: IndexSet | undefined): CompiledVerifier[] {
     const index = indexes?.get(VERIFIER_INDEX);
     return ids.flatMap((id) => {
       const found = index?.get(id);
-      return found ? [found.verifier] : [];
+      if (!found) return [];
+      if (found.verifier === null) throw new Error(`The JWT verifier "${id}" could not be compiled: ${found.error.message}`);
+      return [found.verifier];
     });
   }
 

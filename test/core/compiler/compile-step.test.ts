@@ -1,5 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
@@ -74,5 +76,38 @@ describe('Compile step: JWT verifiers are built into the snapshot', () => {
     assert.equal((await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${before}` } })).status, 401);
     const after = await tokenSignedWith(OTHER_SECRET);
     assert.equal((await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${after}` } })).status, 200);
+  });
+});
+
+describe('Compile step: a stored verifier that does not compile is isolated', () => {
+  let upstream: Upstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstream(echo);
+    const first = await startGateway();
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const created = await first.admin('POST', '/api/jwt-verifiers', { id: 'broken', name: 'Broken later', keys: { kind: 'pem', pem }, algorithms: ['ES256'] });
+    assert.equal(created.status, 201, created.text);
+    await createRoute(first, route('names-broken', upstream.url, { frontend: { domains: ['broken.test'] }, plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['broken'], rules: [{ path: '/.*' }] } }] }));
+    await createRoute(first, route('open', upstream.url, { frontend: { domains: ['open.test'] } }));
+    await first.close({ keepData: true });
+    // A key no longer readable (a file edited by hand, or written by an older version).
+    const data = JSON.parse(readFileSync(first.dataFile, 'utf8'));
+    data.entities['jwt-verifiers'].broken.keys.pem = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
+    writeFileSync(first.dataFile, JSON.stringify(data));
+    gw = await startGateway({ dataDir: first.dataDir });
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream.close();
+  });
+
+  it('the gateway starts; the route naming it answers 503 route_unavailable and every other route serves', async () => {
+    const broken = await gw.proxy('/x', { host: 'broken.test' });
+    assert.equal(broken.status, 503, broken.text);
+    assert.equal(broken.json().error, 'route_unavailable');
+    assert.equal((await gw.proxy('/x', { host: 'open.test' })).status, 200);
+    assert.ok(gw.logs.some((line) => line.verifierId === 'broken' && line.level === 50), 'an error names the verifier');
   });
 });
