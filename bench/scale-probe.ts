@@ -21,7 +21,7 @@ import { manyRoutesDataFile, ROUTES_HOST } from './routes.js';
 import { children, here, rssMiB, start, startGateway } from './harness.js';
 import { cpuSeconds } from './cpu-time.js';
 import { LOAD_CORE } from './cpus.js';
-import { RouteTable, type CompiledRoute } from '../core/http/router.js';
+import { RouteTable, type CompiledRoute } from '../core/compiler/router.js';
 import type { Route } from '../core/config/entities.js';
 
 const RUNS = Number(process.env.PROBE_RUNS ?? 3);

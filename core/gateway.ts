@@ -13,19 +13,18 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, STORE } from './tokens.js';
 import { ConfigError, drainDelayOf, type BootConfig } from './config/boot-config.js';
-import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type PluginInstance, type Route } from './config/entities.js';
-import { targetProblem } from './http/upstream.js';
-import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './http/upstream-tls.js';
-import type { ErrorDetail } from './errors.js';
-import { createStores, type Stores } from './state/index.js';
+import { EntityRegistry, GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES } from './config/entities.js';
+import { keepStoredKeys, routeTlsProblems, withoutInlineKeys } from './config/upstream-tls.js';
+import { createStores, type Stores } from './config/stores.js';
 import type { Store } from './config/store.js';
-import { EntityService } from './config/entity-service.js';
+import { EntityService, EntityServiceHooks } from './config/entity-service.js';
 import { PluginCatalog } from './plugin-runtime/plugin-catalog.js';
 import { pluginSecretHooks } from './plugin-runtime/plugin-secrets.js';
-import { State } from './config/compiled-state.js';
+import { CompiledConfig } from './compiler/snapshot.js';
+import { globalConfigProblems, routeProblems } from './compiler/compile-route.js';
 import { ProxyHandler } from './http/proxy.js';
 import { AuthorizerHandler } from './http/authorizer.js';
-import { AdminApi } from './admin/admin-api.js';
+import { AdminApi, AdminApiSources } from './admin/admin-api.js';
 import { RequestTesterAdmin } from './admin/request-tester-admin.js';
 import { RouteHistoryAdmin } from './admin/route-history-admin.js';
 import { API_TOKEN_KIND, ApiTokensAdmin } from './admin/api-tokens.js';
@@ -34,10 +33,10 @@ import { AdminAuthenticator, generatePassword, hashPassword, verifyPassword } fr
 import { hasDuplicateHost, sendError, sendErrorOnSocket } from './http/http-utils.js';
 import { limitConnections } from './http/connection-limit.js';
 import { ListenerShutdown } from './http/listener-shutdown.js';
-import { registerKeys, initKeys, stopKeys } from './keys/index.js';
+import { registerKeys, initKeys, stopKeys, KeyService, keyPairIndex } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
 import { BadRequestError, ConflictError, GatewayError, HeadersTooLargeError, NotFoundError, RequestTimeoutError } from './errors.js';
-import { routeScope, type PluginModule } from './plugin-runtime/plugin.js';
+import type { PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { countStateErrors } from './metrics/state-errors.js';
@@ -77,7 +76,8 @@ export class Gateway {
   readonly container: DependencyContainer;
   readonly config: BootConfig;
   readonly store: Store;
-  readonly state: State;
+  /** The compiled configuration the listeners serve (the compile step). */
+  readonly compiled: CompiledConfig;
   readonly entities: EntityService;
   readonly proxyServer: Server;
   /** The HTTPS listener of the proxy, when `proxy.tls` is configured. */
@@ -107,7 +107,7 @@ export class Gateway {
     this.#plugins = options.plugins;
     this.role = options.role ?? 'all';
     this.store = container.resolve<Store>(STORE);
-    this.state = container.resolve(State);
+    this.compiled = container.resolve(CompiledConfig);
     this.entities = container.resolve(EntityService);
     const proxy = container.resolve(ProxyHandler);
     const limits = options.config.proxy;
@@ -153,7 +153,9 @@ export class Gateway {
     container.registerInstance(LOGGER, options.logger);
     container.registerInstance(BOOT_CONFIG, options.config);
     container.registerInstance(EntityRegistry, registry);
-    const metrics = new GatewayMetrics(new ProxyMetrics(options.config));
+    // Built, not opened (that comes once everything is registered; a Redis connects lazily).
+    const stores = createStores(options.config, registry, options.logger, options.store);
+    const metrics = new GatewayMetrics(new ProxyMetrics(options.config), () => stores.state.ready);
     container.registerInstance(GatewayMetrics, metrics);
     container.registerInstance(METRICS, metrics);
     container.registerInstance(ProxyMetrics, metrics.proxy);
@@ -164,14 +166,15 @@ export class Gateway {
     container.registerSingleton(RouteHistoryAdmin);
     container.register(ADMIN_EXTENSIONS, { useToken: RouteHistoryAdmin });
     for (const plugin of options.plugins) plugin.register(container);
-    const stores = createStores(options.config, registry, options.logger, options.store);
     const store = stores.config;
     container.registerInstance(STORE, store);
     container.registerInstance(STATE_STORE, countStateErrors(stores.state, (operation) => metrics.stateError(operation)));
-    metrics.watchStateStore(() => stores.state.ready);
+    container.registerInstance(EntityServiceHooks, new EntityServiceHooks(
+      (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
+      (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
+    ));
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
-    container.registerSingleton(State);
     container.registerSingleton(TrafficStats);
     container.registerSingleton(ProxyHandler);
     container.registerSingleton(AuthorizerHandler);
@@ -186,20 +189,15 @@ export class Gateway {
 
     const catalog = container.resolve(PluginCatalog);
     const entities = container.resolve(EntityService);
+    // The plugins' counters are labelled by plugin id; the plugins themselves needed the metrics first.
     metrics.usePlugins(catalog.describe().map((plugin) => plugin.id));
-    entities.observeWrites((operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok));
-    entities.usePluginReferences((instances, prefix) => catalog.references(instances, prefix));
-    // A write is accepted only when it compiles: what the compiler parses is parsed here first.
-    entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store) });
-    entities.addHooks(GLOBAL_CONFIG, {
-      check: (global) => {
-        const plugins = global.plugins ?? [];
-        const problems = catalog.check(plugins, '/plugins', true);
-        if (problems.length > 0) return problems;
-        const own = catalog.dryRun(plugins, '/plugins', { routeId: null, routeTags: [] });
-        return own.length > 0 ? own : inheritingRouteProblems(plugins, catalog, store);
-      },
+    const compiled = new CompiledConfig({
+      store, catalog, registry, log: options.logger, metrics: metrics.proxy, coreIndexes: [keyPairIndex(container.resolve(KeyService))],
     });
+    container.registerInstance(CompiledConfig, compiled);
+    // A write is accepted only when it compiles, checked with the indexes requests now see.
+    entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store, compiled.snapshot.indexes) });
+    entities.addHooks(GLOBAL_CONFIG, { check: (global) => globalConfigProblems(global, catalog, store, compiled.snapshot.indexes) });
     // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
     entities.addHooks(ROUTES, pluginSecretHooks(catalog));
     // Upstream TLS: PEM and files checked, inline private keys kept on updates and never shown.
@@ -213,19 +211,18 @@ export class Gateway {
 
     const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
     container.registerInstance(AdminAuthenticator, auth);
-    container.resolve(AdminApi).setAuthenticator(auth);
-    container.resolve(AdminApi).setMetrics(async () => exposition([await metrics.collect()]));
-    container.resolve(AdminApi).setReadiness(() => [
+    const readiness = () => [
       ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
       ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
-    ]);
+    ];
+    container.registerInstance(AdminApiSources, new AdminApiSources(auth, readiness, async () => exposition([await metrics.collect()])));
 
     const gateway = new Gateway(options, container);
     gateway.#stores = stores;
     if (gateway.role !== 'proxy') await gateway.#bootstrap(options.initialAdminPassword);
     await initKeys(container);
     for (const plugin of options.plugins) await plugin.init?.(container);
-    gateway.state.start();
+    gateway.compiled.start();
     return gateway;
   }
 
@@ -300,12 +297,12 @@ export class Gateway {
 
   async #close(graceMs: number, drainDelayMs: number): Promise<void> {
     await this.#drain(drainDelayMs);
-    this.state.stop();
+    this.compiled.stop();
     await this.#closeListeners(graceMs);
     for (const plugin of this.#plugins) await plugin.close?.(this.container);
     stopKeys(this.container);
     this.container.resolve(TrafficStats).stop();
-    await this.state.pools.close();
+    await this.compiled.pools.close();
     await this.#stores?.close();
   }
 
@@ -338,52 +335,6 @@ export class Gateway {
       await closed;
     }
   }
-}
-
-/** Everything the compiler will need from a route: target URLs, plugin configs, and the plugins instantiated once. */
-function routeProblems(route: Route, catalog: PluginCatalog, store: Store): ErrorDetail[] {
-  const problems: ErrorDetail[] = [];
-  if (route.mode !== 'authorizer' && !route.backend) problems.push({ path: '/backend', message: 'A route needs a backend unless its mode is "authorizer"' });
-  route.backend?.targets.forEach((target, i) => {
-    const problem = targetProblem(target.url);
-    if (problem) problems.push({ path: `/backend/targets/${i}/url`, message: problem });
-  });
-  const plugins = route.plugins ?? [];
-  problems.push(...catalog.check(plugins, '/plugins', false));
-  if (problems.length > 0) return problems;
-  const global = store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID);
-  const scope = routeScope(route);
-  const own = catalog.dryRun(plugins, '/plugins', scope);
-  if (own.length > 0) return own;
-  // The global instances this route inherits, instantiated in its scope.
-  const overridden = new Set(plugins.map((p) => p.plugin));
-  const inherited = (global?.plugins ?? []).filter((p) => !overridden.has(p.plugin) && p.enabled !== false && !catalog.get(p.plugin)?.globalOnly);
-  return catalog.dryRun(inherited, '/plugins', scope).map((p) => ({ path: '/plugins', message: `A global plugin cannot run on this route: ${p.message}` }));
-}
-
-/** At most this many routes are named when a global plugin cannot run on them. */
-const MAX_ROUTE_PROBLEMS = 5;
-
-/**
- * The routes that would stop compiling with these global instances: each route runs the ones it
- * inherits in its own scope (an `oauth2` instance needs an issuer the route's domains can give).
- */
-function inheritingRouteProblems(globals: readonly PluginInstance[], catalog: PluginCatalog, store: Store): ErrorDetail[] {
-  const problems: ErrorDetail[] = [];
-  const inheritable = globals.map((instance, index) => ({ instance, index })).filter(({ instance }) => instance.enabled !== false && !catalog.get(instance.plugin)?.globalOnly);
-  if (inheritable.length === 0) return problems;
-  for (const route of store.list(ROUTES)) {
-    const overridden = new Set((route.plugins ?? []).map((p) => p.plugin));
-    const scope = routeScope(route);
-    for (const { instance, index } of inheritable) {
-      if (overridden.has(instance.plugin)) continue;
-      for (const problem of catalog.dryRun([instance], '', scope)) {
-        problems.push({ path: `/plugins/${index}/config`, message: `Route "${route.id}" cannot run this global plugin: ${problem.message}` });
-      }
-    }
-    if (problems.length >= MAX_ROUTE_PROBLEMS) break;
-  }
-  return problems;
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<void> {

@@ -14,6 +14,7 @@
 
 // The plugin contract and its runtime helpers
 export { STEP_NAMES, type StepName, type Sink, type PluginSteps, type InstanceScope, type RouteDomain, type Plugin, type PluginModule } from './plugin-runtime/plugin.js';
+export { indexKey, type IndexKey, type IndexSet, type IndexBuilder } from './plugin-runtime/indexes.js';
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
 // Wording of `describe(config)`, the one-liner the route designer shows per plugin box
 export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';
@@ -21,7 +22,7 @@ export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';
 export { writeOnlySecret, secretMatcher, secretDigest, rotatePluginSecret } from './plugin-runtime/plugin-secrets.js';
 
 // The request
-export { RequestContext, type ContextAttributes, type ResponseHead } from './http/context.js';
+export { RequestContext, type ContextAttributes, type ResponseHead } from './plugin-runtime/context.js';
 export { readBody, readCookie, mediaType, isJsonMediaType } from './http/http-utils.js';
 export { parseBasicAuth, safeEqual } from './admin/admin-auth.js';
 // Shared steps of OAuth endpoints: bounded body parsing (form, multipart, JSON) and client authentication

@@ -18,7 +18,7 @@ import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, MAX_LIST_ITEMS, PluginInstanceSchema, ROUTES } from '../config/entities.js';
 import { compileValidator } from '../config/schema.js';
 import { openApiDocument } from './openapi.js';
-import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, type AdminAuthenticator } from './admin-auth.js';
+import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, AdminAuthenticator } from './admin-auth.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
 import { ADMIN_CALLER, type AdminCaller, type AdminExtension, type AdminRequest, type AdminResult, type AdminRoute } from './extensions.js';
 import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
@@ -106,20 +106,35 @@ export function intParam(query: URLSearchParams, name: string, schema: TInteger)
   return value;
 }
 
+/** What the admin API serves from the rest of the gateway, known when the gateway assembles it. */
+export class AdminApiSources {
+  constructor(
+    /** Checks the admin password (the stored hash). */
+    readonly authenticator: AdminAuthenticator,
+    /** Why the gateway is not ready (`/ready`), empty when it is. */
+    readonly readiness: () => string[],
+    /** This process's Prometheus exposition (`/metrics`). */
+    readonly metrics: () => Promise<string>,
+  ) {}
+}
+
 @injectable()
 export class AdminApi {
   readonly #routes: CompiledAdminRoute[] = [];
   readonly #log: Logger;
   readonly #findToken: (id: string) => ApiToken | undefined;
-  #auth: AdminAuthenticator | null = null;
-  #readiness: () => string[] = () => [];
+  readonly #auth: AdminAuthenticator;
+  readonly #readiness: () => string[];
   /** The Prometheus exposition `/metrics` answers (this process's, or a cluster's merged). */
-  #metrics: () => Promise<string> = () => Promise.resolve('');
+  #metrics: () => Promise<string>;
   readonly #metricsToken: string | null;
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter: LoginLimiter;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @inject(BOOT_CONFIG) config: BootConfig, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[]) {
+  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @inject(BOOT_CONFIG) config: BootConfig, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[], sources: AdminApiSources) {
+    this.#auth = sources.authenticator;
+    this.#readiness = sources.readiness;
+    this.#metrics = sources.metrics;
     this.#metricsToken = config.metrics.token ?? null;
     this.#limiter = new LoginLimiter(state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'api|', 20, 60);
     this.#log = log.child({ component: 'admin' });
@@ -162,19 +177,9 @@ export class AdminApi {
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
   }
 
-  /** What keeps this instance from serving correctly (an unreachable store); empty when ready. */
-  setReadiness(check: () => string[]): void {
-    this.#readiness = check;
-  }
-
-  /** Where `/metrics` gets its exposition (the gateway sets this process's; a cluster primary merges its workers'). */
+  /** A cluster primary answers `/metrics` with its workers' series added to its own (the workers exist after the gateway). */
   setMetrics(source: () => Promise<string>): void {
     this.#metrics = source;
-  }
-
-  /** The authenticator is set once the admin password exists (at start-up). */
-  setAuthenticator(auth: AdminAuthenticator): void {
-    this.#auth = auth;
   }
 
   /** Every endpoint, in matching order (what the OpenAPI document lists). */
@@ -280,7 +285,7 @@ export class AdminApi {
     }
     const credentials = parseBasicAuth(header);
     // A request without credentials is not a guess: 401 without counting or hashing.
-    const authenticated = this.#auth !== null && credentials !== null
+    const authenticated = credentials !== null
       && await checkLogin(this.#auth, this.#limiter, req.socket.remoteAddress ?? '', credentials.user, credentials.password).catch((error: unknown) => {
         req.resume();
         throw error;

@@ -7,7 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import { LOGGER } from '../tokens.js';
-import { State } from '../config/compiled-state.js';
+import { CompiledConfig } from '../compiler/snapshot.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { compileValidator } from '../config/schema.js';
 import { traceRequest } from '../http/request-tester.js';
@@ -40,11 +40,11 @@ export type TestRequestInput = Static<typeof TestRequestSchema>;
 
 @injectable()
 export class RequestTesterAdmin implements AdminExtension {
-  readonly #state: State;
+  readonly #compiled: CompiledConfig;
   readonly #log: Logger;
 
-  constructor(state: State, @inject(LOGGER) log: Logger) {
-    this.#state = state;
+  constructor(compiled: CompiledConfig, @inject(LOGGER) log: Logger) {
+    this.#compiled = compiled;
     this.#log = log;
   }
 
@@ -52,7 +52,7 @@ export class RequestTesterAdmin implements AdminExtension {
     return [{
       method: 'POST', path: '/api/routes/:id/test',
       handler: async (r) => {
-        const snapshot = this.#state.snapshot;
+        const snapshot = this.#compiled.snapshot;
         const input = validator.parse(await r.body(), 'test request');
         const badName = Object.keys(input.headers ?? {}).find((name) => !HEADER_NAME.test(name));
         if (badName !== undefined) throw new ValidationError('Invalid test request', [{ path: `/headers/${badName.slice(0, 64)}`, message: 'A header name is an RFC 9110 token' }]);

@@ -5,7 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { compileValidator, DATE_TIME_MAX_LENGTH, type Validator } from './schema.js';
-import { UpstreamTlsSchema } from '../http/upstream-tls.js';
+import { UpstreamTlsSchema } from './upstream-tls.js';
 
 /** A real date-time (RFC 3339, calendar checked by the format registered in schema.ts). */
 export const DateTime = (options: { description?: string } = {}) => Type.String({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH, ...options });

@@ -9,11 +9,10 @@ import { inject, injectable } from 'tsyringe';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { STORE } from '../tokens.js';
 import { emptyRecord, type Collections, type Store } from './store.js';
-import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference, type PluginInstance, type ReferenceContext, type StoredEntity } from './entities.js';
+import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference, type ReferenceContext, type StoredEntity } from './entities.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
 import { forbiddenKeyPath, isDateTime } from './schema.js';
-import type { WriteOperation } from '../metrics/metrics.js';
 
 /** How many referring entities a refused delete names. */
 const MAX_REPORTED_REFERRERS = 10;
@@ -59,22 +58,33 @@ export interface ExportDocument {
   [kind: string]: unknown;
 }
 
+
+/** What a configuration write did (the `operation` label of the store write latency). */
+export type WriteOperation = 'create' | 'update' | 'delete' | 'import';
+
+/** What the write path reports to and asks of the rest of the gateway, known when the gateway assembles it. */
+export class EntityServiceHooks {
+  constructor(
+    /** Hears how long each durable store write took (the metrics). */
+    readonly onWrite: ((operation: WriteOperation, seconds: number, ok: boolean) => void) | null = null,
+    /** The entities plugin instances refer to (the plugin catalog answers; entities refer through routes and the global config). */
+    readonly pluginReferences: ReferenceContext['pluginReferences'] = () => [],
+  ) {}
+}
+
 @injectable()
 export class EntityService {
   readonly #store: Store;
   readonly #registry: EntityRegistry;
   readonly #hooks = new Map<string, EntityHooks[]>();
-  #pluginReferences: ReferenceContext['pluginReferences'] = () => [];
-  #onWrite: ((operation: WriteOperation, seconds: number, ok: boolean) => void) | null = null;
+  readonly #pluginReferences: ReferenceContext['pluginReferences'];
+  readonly #onWrite: ((operation: WriteOperation, seconds: number, ok: boolean) => void) | null;
 
-  constructor(@inject(STORE) store: Store, registry: EntityRegistry) {
+  constructor(@inject(STORE) store: Store, registry: EntityRegistry, hooks: EntityServiceHooks) {
     this.#store = store;
     this.#registry = registry;
-  }
-
-  /** Be told how long each durable store write took (the metrics). */
-  observeWrites(listener: (operation: WriteOperation, seconds: number, ok: boolean) => void): void {
-    this.#onWrite = listener;
+    this.#onWrite = hooks.onWrite;
+    this.#pluginReferences = hooks.pluginReferences;
   }
 
   async #timed(operation: WriteOperation, write: () => Promise<unknown>): Promise<void> {
@@ -86,11 +96,6 @@ export class EntityService {
     } finally {
       this.#onWrite?.(operation, (performance.now() - started) / 1000, ok);
     }
-  }
-
-  /** How references in plugin configurations are found (the plugin catalog, set by the gateway). */
-  usePluginReferences(find: (instances: readonly PluginInstance[], prefix: string) => EntityReference[]): void {
-    this.#pluginReferences = find;
   }
 
   /** Add behaviour to a kind; several registrations compose in order. */

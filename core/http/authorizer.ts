@@ -17,15 +17,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { RequestContext } from './context.js';
+import { RequestContext } from '../plugin-runtime/context.js';
 import { BadRequestError, ForbiddenError, GatewayError, RouteMisconfiguredError, UnauthorizedError } from '../errors.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError, withholdBody } from './http-utils.js';
 import { runRequestSteps } from '../plugin-runtime/pipeline.js';
-import { normalizeHost, parseRequestTarget } from './request-path.js';
+import { normalizeHost, parseRequestTarget } from '../config/request-path.js';
 import { newRequestId } from './request-id.js';
-import { routeRequest, type CompiledRoute } from './router.js';
-import { State } from '../config/compiled-state.js';
+import { routeRequest, type CompiledRoute } from '../compiler/router.js';
+import { CompiledConfig } from '../compiler/snapshot.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
@@ -55,7 +55,7 @@ const TRAFFIC_PREFIX = 'authorizer:';
 
 @injectable()
 export class AuthorizerHandler {
-  readonly #state: State;
+  readonly #compiled: CompiledConfig;
   readonly #log: Logger;
   readonly #accessLog: AccessLogger;
   readonly #traffic: TrafficStats;
@@ -63,10 +63,10 @@ export class AuthorizerHandler {
   readonly #unmatched: () => GatewayError;
   #lastUntrustedWarning = 0;
 
-  constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
+  constructor(compiled: CompiledConfig, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
     const settings = config.authorizer;
     if (!settings) throw new Error('the authorizer listener is not configured');
-    this.#state = state;
+    this.#compiled = compiled;
     this.#traffic = traffic;
     this.#log = log.child({ component: 'authorizer' });
     this.#accessLog = createAccessLogger(log);
@@ -142,7 +142,7 @@ export class AuthorizerHandler {
 
   /** `ctx.res` is null, so a step that answers (`ctx.respond`) writes nothing: the decision is answered here. */
   async #decide(ctx: RequestContext, res: ServerResponse): Promise<void> {
-    const route = routeRequest(this.#state.snapshot.routes, ctx);
+    const route = routeRequest(this.#compiled.snapshot.routes, ctx);
     if (!route) throw this.#unmatched();
     if (!route.pipeline) throw new RouteMisconfiguredError();
     const before = { ...ctx.upstreamHeaders };

@@ -9,19 +9,19 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
-import { RequestContext, type ResponseHead } from './context.js';
+import { RequestContext, type ResponseHead } from '../plugin-runtime/context.js';
 import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, MethodNotAllowedError, NoRouteError, RouteMisconfiguredError, UnsendableHeaderError } from '../errors.js';
 import { unsendableHeader } from './header-values.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
-import { parseRequestTarget, normalizeHost } from './request-path.js';
+import { parseRequestTarget, normalizeHost } from '../config/request-path.js';
 import { newRequestId } from './request-id.js';
-import { PATH_PARAMETERS_REFUSED, routeRequest, type CompiledRoute } from './router.js';
-import { State } from '../config/compiled-state.js';
+import { PATH_PARAMETERS_REFUSED, routeRequest, type CompiledRoute } from '../compiler/router.js';
+import { CompiledConfig } from '../compiler/snapshot.js';
 import { BOOT_CONFIG, LOGGER } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
-import { isConnectFailure, isTimeout, type UpstreamTarget } from './upstream.js';
+import { isConnectFailure, isTimeout, type UpstreamTarget } from '../compiler/upstream.js';
 import { createAccessLogger, type AccessEntry, type AccessLogger } from './access-log.js';
 import { TrafficStats } from './traffic.js';
 import { TrustedProxies, firstValue, stripMappedPrefix } from './forwarding.js';
@@ -31,15 +31,15 @@ const DUPLICATE_HOST = 'A request carries one Host header';
 
 @injectable()
 export class ProxyHandler {
-  readonly #state: State;
+  readonly #compiled: CompiledConfig;
   readonly #log: Logger;
   readonly #accessLog: AccessLogger;
   readonly #traffic: TrafficStats;
   readonly #trusted: TrustedProxies;
   readonly #metrics: ProxyMetrics;
 
-  constructor(state: State, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig, metrics: ProxyMetrics) {
-    this.#state = state;
+  constructor(compiled: CompiledConfig, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig, metrics: ProxyMetrics) {
+    this.#compiled = compiled;
     this.#metrics = metrics;
     this.#traffic = traffic;
     this.#log = log.child({ component: 'proxy' });
@@ -105,7 +105,7 @@ export class ProxyHandler {
    * through undici's callback, so a proxied request allocates no promise of its own.
    */
   #process(ctx: ProxyContext): void {
-    const sinks = this.#state.snapshot.sinks;
+    const sinks = this.#compiled.snapshot.sinks;
     for (let i = 0; i < sinks.length; i++) {
       if (!sinks[i]!.matches(ctx)) continue;
       // The gateway's own endpoints belong to no route that could allow `;` parameters.
@@ -125,7 +125,7 @@ export class ProxyHandler {
 
   /** Match the route, set the upstream path; returns the route's pipeline. */
   #route(ctx: RequestContext): Pipeline {
-    const route = routeRequest(this.#state.snapshot.routes, ctx);
+    const route = routeRequest(this.#compiled.snapshot.routes, ctx);
     if (!route) throw new NoRouteError();
     if (route.authorizerOnly) throw new AuthorizerOnlyRouteError(route.id);
     if (!route.pipeline) throw new RouteMisconfiguredError();

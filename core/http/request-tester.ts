@@ -16,15 +16,15 @@ import { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { RequestContext, type ResponseHead } from './context.js';
-import { PATH_PARAMETERS_REFUSED, refuseUnallowedPathParameters, type CompiledRoute } from './router.js';
+import { RequestContext, type ResponseHead } from '../plugin-runtime/context.js';
+import { PATH_PARAMETERS_REFUSED, refuseUnallowedPathParameters, type CompiledRoute } from '../compiler/router.js';
 import type { RequestSteps } from '../plugin-runtime/pipeline.js';
 import type { CompiledSink } from '../plugin-runtime/pipeline.js';
-import type { Snapshot } from '../config/compiled-state.js';
+import type { Snapshot } from '../compiler/snapshot.js';
 import { BadRequestError, GatewayError, RouteMisconfiguredError } from '../errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
-import { isTimeout } from './upstream.js';
-import { needsNormalization, normalizeHost, normalizePath, parseRequestTarget } from './request-path.js';
+import { isTimeout } from '../compiler/upstream.js';
+import { needsNormalization, normalizeHost, normalizePath, parseRequestTarget } from '../config/request-path.js';
 
 /** What the admin composed. */
 export interface TestRequest {

@@ -12,7 +12,7 @@ import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
-export { KeyService, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
+export { KeyService, KEY_PAIR_INDEX, keyPairIndex, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
 export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, MAX_GRANT_LIFETIME_SECONDS } from './revocations.js';
 export { RevocationEpoch } from './revocation-epoch.js';
 export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
@@ -51,7 +51,6 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
 }
 
 export function stopKeys(container: DependencyContainer): void {
-  container.resolve(KeyService).stop();
   container.resolve(RevocationList).stop();
   container.resolve(RevocationEpoch).stop();
 }

@@ -1,7 +1,8 @@
 /**
  * The gateway's signing keys, ready to use: private keys parsed once, public keys indexed by
  * `kid` (current and rotated-out ones until they retire), the JWKS document, signing and
- * verification of the gateway's own tokens. Follows the store like the State does.
+ * verification of the gateway's own tokens. Reloaded by the compile step (`keyPairIndex`) when key
+ * pairs change, in the same pass that recompiles the routes that sign or verify with them.
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
@@ -9,6 +10,7 @@ import { SignJWT, jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVer
 import type { Logger } from 'pino';
 import { LOGGER, STORE } from '../tokens.js';
 import type { Store } from '../config/store.js';
+import { indexKey, type IndexBuilder } from '../plugin-runtime/indexes.js';
 import { KEYPAIRS, keyRequirement, type KeyPair, type SigningAlgorithm } from './entity.js';
 
 export interface SigningKey {
@@ -29,6 +31,21 @@ export interface VerificationKey {
   readonly jwk: JsonWebKey;
 }
 
+/** Key pairs as the compile step sees them: the `KeyService`, reloaded when a key pair changes. */
+export const KEY_PAIR_INDEX = indexKey<KeyService>('keypairs');
+
+/** The core's index of key pairs, built before the plugins' (their verifiers and signers read it). */
+export function keyPairIndex(keys: KeyService): IndexBuilder<KeyService> {
+  return {
+    key: KEY_PAIR_INDEX,
+    kinds: [KEYPAIRS],
+    build: () => {
+      keys.reload();
+      return keys;
+    },
+  };
+}
+
 export class TokenVerificationError extends Error {
   override name = 'TokenVerificationError';
 }
@@ -42,22 +59,15 @@ export class KeyService {
   /** Latest `exp` (epoch s) signed per kid since start: rotation keeps a key until then. */
   readonly #maxSignedExp = new Map<string, number>();
   #jwksCache: { json: string; validUntil: number } | null = null;
-  #unsubscribe: (() => void) | null = null;
 
   constructor(@inject(STORE) store: Store, @inject(LOGGER) log: Logger) {
     this.#store = store;
     this.#log = log.child({ component: 'keys' });
   }
 
+  /** The first load, before the compile step starts (start-up work signs and verifies). */
   start(): void {
     this.#reload();
-    this.#unsubscribe = this.#store.onChange((event) => {
-      if (event.op === 'reset' || event.kind === KEYPAIRS) this.#reload();
-    });
-  }
-
-  stop(): void {
-    this.#unsubscribe?.();
   }
 
   has(id: string): boolean {
@@ -128,6 +138,11 @@ export class KeyService {
       else if (need.type === 'ec') generateKeyPair('ec', { namedCurve: need.curve!, ...encoding }, done);
       else generateKeyPair('ed25519', encoding, done);
     });
+  }
+
+  /** Parse every key pair again (the compile step calls this when key pairs changed). */
+  reload(): void {
+    this.#reload();
   }
 
   #reload(): void {

@@ -7,7 +7,8 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { ProxyMetrics, type CollectedMetric } from './proxy-metrics.js';
-import { GRANT_TYPES, OTHER, type CounterDefinition, type FixedCounter, type Metrics, type WriteOperation } from './metrics.js';
+import { GRANT_TYPES, OTHER, type CounterDefinition, type FixedCounter, type Metrics } from './metrics.js';
+import type { WriteOperation } from '../config/entity-service.js';
 
 /** At most this many series per counter a plugin defines (the product of its enumerations). */
 const MAX_COUNTER_SERIES = 1000;
@@ -37,10 +38,12 @@ export class GatewayMetrics implements Metrics {
   #revoked: FixedCounter<'plugin'> | null = null;
   readonly #storeWrites: Histogram<'operation' | 'result'>;
   readonly #stateErrors: Counter<'operation'>;
-  #stateReady: () => boolean = () => true;
+  readonly #stateReady: () => boolean;
 
-  constructor(proxy: ProxyMetrics) {
+  /** `stateStoreReady`: whether the runtime state store answers (the `portcullis_state_store_ready` gauge). */
+  constructor(proxy: ProxyMetrics, stateStoreReady: () => boolean = () => true) {
     this.proxy = proxy;
+    this.#stateReady = stateStoreReady;
     register(this.registry, () => proxy.collect());
     this.#storeWrites = new Histogram({
       name: 'portcullis_config_store_write_seconds', help: 'Configuration writes through the admin API (validation, then the durable store write), by operation and result.',
@@ -97,11 +100,6 @@ export class GatewayMetrics implements Metrics {
   /** A runtime-state operation failed. */
   stateError(operation: string): void {
     this.#stateErrors.inc({ operation });
-  }
-
-  /** Where `portcullis_state_store_ready` reads from. */
-  watchStateStore(ready: () => boolean): void {
-    this.#stateReady = ready;
   }
 
   /** This process's series, as prom-client's JSON (what cluster workers send their primary). */

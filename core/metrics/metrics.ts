@@ -36,5 +36,3 @@ export interface Metrics {
 }
 
 
-/** What a configuration write did (the `operation` label of the store write latency). */
-export type WriteOperation = 'create' | 'update' | 'delete' | 'import';

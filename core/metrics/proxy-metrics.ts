@@ -5,8 +5,7 @@
  * capped. The hot path adds to the `RouteMeters` the compiled route carries; this module turns them
  * into Prometheus series when scraped.
  */
-import type { RequestContext } from '../http/context.js';
-import type { CompiledRoute } from '../http/router.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { BootConfig } from '../config/boot-config.js';
 import { RouteHistory } from './route-history.js';
 import { RouteMeters, STATUS_CLASSES, UPSTREAM_ERROR_KINDS, statusClassIndex, upstreamErrorKind, type HistogramCells } from './route-meters.js';
@@ -60,7 +59,7 @@ export class ProxyMetrics {
   }
 
   /** After a recompile: routes that no longer exist stop being reported. */
-  retain(routes: readonly CompiledRoute[]): void {
+  retain(routes: readonly { readonly id: string }[]): void {
     const live = new Set(routes.map((r) => r.id));
     for (const id of this.#routes.keys()) if (!live.has(id)) this.#routes.delete(id);
   }
@@ -94,7 +93,7 @@ export class ProxyMetrics {
   }
 
   /** An upstream call of this route failed (each attempt counts). */
-  upstreamError(route: CompiledRoute, error: unknown): void {
+  upstreamError(route: { readonly meters: RouteMeters }, error: unknown): void {
     if (!this.#enabled) return;
     route.meters.upstreamErrors[upstreamErrorKind(error)]!++;
   }

@@ -4,7 +4,7 @@
  * parameters, client authentication), the endpoint's own last. Each step is a small function that
  * can be read and tested alone; the list is built once, when the plugin is instantiated.
  */
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { IndexedClient } from '../keys/clients.js';
 
 /** One request at an endpoint, as the steps fill it in. */

@@ -4,7 +4,7 @@
  * each (`routeIssuer`); the `client-credentials` sink has the configured one (`configuredIssuer`)
  * or, with `issuerFromHost`, one per host its `domain` lists (`hostIssuer`).
  */
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { RouteDomain } from '../plugin-runtime/plugin.js';
 import type { AssertionAudience } from '../keys/client-assertions.js';
 

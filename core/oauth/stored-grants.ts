@@ -5,7 +5,7 @@
  * `liveIssueTime` (the one liveness check) first; every stored token it finds is judged by the
  * caller with `storedGrant` facts.
  */
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { IndexedClient } from '../keys/clients.js';
 import type { GrantFacts, GrantSources } from '../keys/grant-liveness.js';
 import { TokensNotStoredError, UnauthorizedClientError } from '../errors.js';

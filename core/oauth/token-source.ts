@@ -4,7 +4,7 @@
  * that accepts tokens (`jwt-verifier`, `oauth2-introspection`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import { readCookie } from '../http/http-utils.js';
 
 export const TokenSourceSchema = Type.Union([

@@ -8,11 +8,12 @@
  * upstream receives it (the same path access rules see); sinks run before routing and match the full
  * normalized path.
  */
-import type { RequestContext, ResponseHead } from '../http/context.js';
+import type { RequestContext, ResponseHead } from './context.js';
 import type { Sink, InstanceScope } from './plugin.js';
 import type { PluginCatalog } from './plugin-catalog.js';
 import { anchoredRegex } from './plugin-catalog.js';
 import type { PluginInstance } from '../config/entities.js';
+import type { IndexSet } from './indexes.js';
 
 export type RequestStep = (ctx: RequestContext) => void | Promise<void>;
 export type ResponseStep = (ctx: RequestContext, head: ResponseHead) => void;
@@ -44,13 +45,15 @@ function steps(): RequestStep[] & { owners: string[] } {
   return Object.assign([] as RequestStep[], { owners: [] as string[] });
 }
 
+/** The global instances a route inherits: enabled ones of plugins the route does not configure itself. */
+export function inheritedInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
+  const overridden = new Set(routeInstances.map((i) => i.plugin));
+  return globals.filter((i) => i.enabled !== false && !overridden.has(i.plugin));
+}
+
 /** The instances that apply on a route: enabled globals not overridden, then the route's own. */
 export function effectiveInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
-  const overridden = new Set(routeInstances.map((i) => i.plugin));
-  return [
-    ...globals.filter((i) => i.enabled !== false && !overridden.has(i.plugin)),
-    ...routeInstances.filter((i) => i.enabled !== false),
-  ];
+  return [...inheritedInstances(globals, routeInstances), ...routeInstances.filter((i) => i.enabled !== false)];
 }
 
 /** Compile instances into a pipeline; a plugin that fails to instantiate throws (the route is then unavailable). */
@@ -80,7 +83,7 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
  * The sinks of the global configuration, in order, with their include/exclude filters applied. A
  * sink that cannot be instantiated is left out (reported to `onError`); the others still answer.
  */
-export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void): CompiledSink[] {
+export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void, indexes?: IndexSet): CompiledSink[] {
   const sinks: CompiledSink[] = [];
   for (const instance of globals) {
     if (instance.enabled === false) continue;
@@ -89,7 +92,7 @@ export function compileSinks(globals: readonly PluginInstance[], catalog: Plugin
     let sink: Sink | undefined;
     let applies: ((path: string) => boolean) | null;
     try {
-      sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [] }).sink;
+      sink = plugin.instantiate(catalog.resolveConfig(instance), { routeId: null, routeTags: [], indexes }).sink;
       applies = pathFilter(instance, true);
     } catch (error) {
       onError(instance, error);

@@ -9,6 +9,7 @@ import { describePlugin, type InstanceScope, type Plugin } from './plugin.js';
 import { applyDefaults, compileValidator, type Validator } from '../config/schema.js';
 import type { ErrorDetail } from '../errors.js';
 import type { EntityReference, PluginInstance } from '../config/entities.js';
+import type { IndexBuilder } from './indexes.js';
 
 /** One instance's line in the route designer (`POST /api/plugins/summaries`). */
 export interface InstanceSummary {
@@ -40,6 +41,11 @@ export class PluginCatalog {
   }
 
   get(id: string): Plugin | undefined { return this.#entries.get(id)?.plugin; }
+
+  /** The derived indexes the plugins declare, in registration order (built by the compile step). */
+  indexBuilders(): IndexBuilder[] {
+    return [...this.#entries.values()].flatMap((entry) => entry.plugin.indexes ?? []);
+  }
 
   describe() {
     return [...this.#entries.values()].map((e) => describePlugin(e.plugin, e.defaultConfig));

@@ -10,10 +10,11 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { DependencyContainer } from 'tsyringe';
-import type { RequestContext, ResponseHead } from '../http/context.js';
+import type { RequestContext, ResponseHead } from './context.js';
 import type { ErrorDetail } from '../errors.js';
 import type { EntityReference, Route } from '../config/entities.js';
-import { needsNormalization, normalizePath } from '../http/request-path.js';
+import { needsNormalization, normalizePath } from '../config/request-path.js';
+import type { IndexBuilder, IndexSet } from './indexes.js';
 
 export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
@@ -49,6 +50,11 @@ export interface InstanceScope {
    * derives from them (an issuer) comes from configuration, never from a request.
    */
   domains?: readonly RouteDomain[];
+  /**
+   * The derived indexes built in the same compile pass (a write-time dry run sees the current
+   * snapshot's): a plugin resolves what its configuration names here, once, never per request.
+   */
+  indexes?: IndexSet;
 }
 
 /** One of a route's `frontend.domains`: `host` (`api.example.com`, `*.example.com`, `*`) and path `prefix` ('' for none). */
@@ -91,6 +97,8 @@ export interface Plugin<S extends TSchema = TSchema> {
    * EntityService checks that they exist on every write and refuses to delete them while referred to.
    */
   references?(config: Static<S>): EntityReference[];
+  /** The derived indexes this plugin's instances read (see `indexes.ts`), built by the compile step. */
+  readonly indexes?: readonly IndexBuilder[];
   /** Build the request functions for one configured instance. */
   instantiate(config: Static<S>, scope: InstanceScope): PluginSteps;
   /**

@@ -23,7 +23,7 @@
  * allocated inside the write transaction) and each process with subscribers polls it every
  * `pollIntervalMs` (50 ms: the delivery latency, well under the 1 s a revocation may take). The
  * processes of one gateway (`workers`) do not wait for it: a publication is acknowledged once every
- * sibling process has polled (core/cluster/event-barrier.ts).
+ * sibling process has polled (core/state/event-barrier.ts).
  * Polling works the same for cluster workers, a CLI process and separately started gateways,
  * which Node cluster IPC would not cover. Events are kept `eventRetentionMs`; a process that
  * fell further behind is told to resync.
@@ -32,7 +32,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { join, resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StateUnavailableError } from '../errors.js';
-import { answerSiblingPolls, pollSiblings } from '../cluster/event-barrier.js';
+import { answerSiblingPolls, pollSiblings } from './event-barrier.js';
 import {
   openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
   type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
@@ -126,7 +126,7 @@ export class LmdbStateStore implements StateStore {
     this.#lastSequence = (this.#events.get(LAST_SEQUENCE) as number | undefined) ?? 0;
     this.#purgeTimer = setInterval(() => { this.#purging = this.#purging.then(() => this.purgeExpired()).then(() => {}, () => {}); }, this.#options.purgeIntervalMs);
     this.#purgeTimer.unref();
-    // Sibling processes (workers) publishing ask this one to poll at once (core/cluster/event-barrier.ts).
+    // Sibling processes (workers) publishing ask this one to poll at once (core/state/event-barrier.ts).
     this.#stopAnsweringPolls = answerSiblingPolls(() => this.pollEvents());
     for (const listener of this.#readyListeners) listener(true);
   }

@@ -1,18 +1,17 @@
 /** The `apikeys` plugin's public surface: the entity, its admin endpoints and the plugin. */
 import type { PluginModule } from '../../core/plugin-api.js';
-import { ADMIN_EXTENSIONS, PLUGINS, STORE } from '../../core/plugin-api.js';
+import { ADMIN_EXTENSIONS, PLUGINS } from '../../core/plugin-api.js';
 import { EntityRegistry } from '../../core/plugin-api.js';
 import { EntityService } from '../../core/plugin-api.js';
-import type { Store } from '../../core/plugin-api.js';
 import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';
 import { QuotaService } from './quotas.js';
-import { APIKEY_KIND, APIKEYS, apiKeyHooks } from './entity.js';
+import { APIKEY_KIND, apiKeyHooks } from './entity.js';
 import { CLIENT_DIRECTORY } from '../../core/plugin-api.js';
 
 export { ApiKeysPlugin } from './plugin.js';
-export { ApiKeyIndex, type IndexedKey } from './key-index.js';
+export { ApiKeyIndex, API_KEY_INDEX, type IndexedKey } from './key-index.js';
 export { APIKEYS, APIKEY_KIND, type ApiKey } from './entity.js';
 export { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 export { QuotaService, type OnStateError } from './quotas.js';
@@ -27,14 +26,7 @@ export const apikeysPlugin: PluginModule = {
     container.register(ADMIN_EXTENSIONS, { useClass: ApiKeysAdmin });
   },
   init(container) {
-    const store = container.resolve<Store>(STORE);
     // References (authorized routes, the signing key pair) are declared on APIKEY_KIND.
     container.resolve(EntityService).addHooks(APIKEY_KIND, apiKeyHooks());
-    container.resolve(ApiKeyIndex).start();
-    const quotas = container.resolve(QuotaService);
-    store.onChange((event) => { if (event.op === 'delete' && event.kind === APIKEYS) quotas.forget(event.id); });
-  },
-  close(container) {
-    container.resolve(ApiKeyIndex).stop();
   },
 };

@@ -1,11 +1,10 @@
 /**
  * The hot-path view of API keys: a Map from client id to the key with its secret verifier, expiry
- * and authorizations pre-computed. It follows the store's change feed one key at a time, so 100 000
- * keys cost one Map lookup per request and a write costs one entry, not a rebuild.
+ * and authorizations pre-computed. The compile step patches it one key at a time (`apiKeyIndexBuilder`),
+ * so 100 000 keys cost one Map lookup per request and a write costs one entry, not a rebuild.
  */
-import { inject, injectable } from 'tsyringe';
-import { STORE } from '../../core/plugin-api.js';
-import type { Store } from '../../core/plugin-api.js';
+import { injectable } from 'tsyringe';
+import { indexKey as derivedIndexKey, type ChangeEvent, type IndexBuilder, type Store } from '../../core/plugin-api.js';
 import { isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
 import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
@@ -101,13 +100,7 @@ export function isAuthorizedFor(indexed: IndexedKey, routeId: string | null, rou
 export class ApiKeyIndex implements ClientDirectory {
   readonly #keys = new Map<string, IndexedKey>();
   readonly #listeners = new Set<(clientId: string) => void>();
-  readonly #store: Store;
   readonly #grants = new GrantsInterner();
-  #unsubscribe: (() => void) | null = null;
-
-  constructor(@inject(STORE) store: Store) {
-    this.#store = store;
-  }
 
   get size(): number { return this.#keys.size; }
 
@@ -126,34 +119,46 @@ export class ApiKeyIndex implements ClientDirectory {
     return () => this.#listeners.delete(listener);
   }
 
-  start(): void {
-    this.#reload();
-    this.#unsubscribe = this.#store.onChange((event) => {
-      if (event.op === 'reset') {
-        const before = [...this.#keys.keys()];
-        this.#reload();
-        for (const clientId of before) this.#notify(clientId);
-        return;
-      }
-      if (event.kind !== APIKEYS) return;
-      const key = this.#store.get(APIKEYS, event.id) as ApiKey | undefined;
-      if (event.op === 'delete' || !key) this.#keys.delete(event.id);
-      else this.#keys.set(event.id, indexKey(key, this.#grants));
-      this.#notify(event.id);
-    });
+  /** Index every stored key again (start, reset); every client known before or now hears of it. */
+  reload(store: Store): void {
+    const before = [...this.#keys.keys()];
+    this.#keys.clear();
+    this.#grants.clear();
+    for (const key of store.list(APIKEYS) as ApiKey[]) this.#keys.set(key.clientId, indexKey(key, this.#grants));
+    for (const clientId of before) this.#notify(clientId);
+  }
+
+  /** One key was written or deleted. */
+  apply(change: Exclude<ChangeEvent, { op: 'reset' }>, store: Store): void {
+    const key = store.get(APIKEYS, change.id) as ApiKey | undefined;
+    if (change.op === 'delete' || !key) this.#keys.delete(change.id);
+    else this.#keys.set(change.id, indexKey(key, this.#grants));
+    this.#notify(change.id);
   }
 
   #notify(clientId: string): void {
     for (const listener of this.#listeners) listener(clientId);
   }
+}
 
-  stop(): void {
-    this.#unsubscribe?.();
-  }
+export const API_KEY_INDEX = derivedIndexKey<ApiKeyIndex>('apikeys');
 
-  #reload(): void {
-    this.#keys.clear();
-    this.#grants.clear();
-    for (const key of this.#store.list(APIKEYS) as ApiKey[]) this.#keys.set(key.clientId, indexKey(key, this.#grants));
-  }
+/**
+ * API keys as the compile step keeps them: the one `ApiKeyIndex` (also the client directory), patched
+ * per change rather than rebuilt, since a copy of 100 000 keys per write would cost more than the
+ * write. `onDelete` hears of every key deleted (its quota windows are forgotten).
+ */
+export function apiKeyIndexBuilder(index: ApiKeyIndex, onDelete: (clientId: string) => void): IndexBuilder<ApiKeyIndex> {
+  return {
+    key: API_KEY_INDEX,
+    kinds: [APIKEYS],
+    build: (store, _previous, change) => {
+      if (change === null || change.op === 'reset') index.reload(store);
+      else {
+        index.apply(change, store);
+        if (change.op === 'delete') onDelete(change.id);
+      }
+      return index;
+    },
+  };
 }

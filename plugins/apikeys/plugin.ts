@@ -4,7 +4,7 @@
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
 import { injectable } from 'tsyringe';
-import type { Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
+import type { IndexBuilder, Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
 import { headerValue, listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { ForbiddenError, InvalidBearerTokenError, UnauthorizedError } from '../../core/plugin-api.js';
@@ -12,7 +12,7 @@ import { KeyService, RevocationList } from '../../core/plugin-api.js';
 import { verifyGatewayToken } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
-import { ApiKeyIndex, isAuthorizedFor, type IndexedKey } from './key-index.js';
+import { ApiKeyIndex, apiKeyIndexBuilder, isAuthorizedFor, type IndexedKey } from './key-index.js';
 import { QuotaService, quotaLimits } from './quotas.js';
 import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
 
@@ -38,6 +38,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly description = 'Identifies clients by API key (Basic auth, id/secret headers, a bearer token from the client credentials service, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
   readonly configSchema = ApiKeysConfigSchema;
   readonly steps = ['validateAccess', 'transformRequest'] as const;
+  readonly indexes: readonly IndexBuilder[];
   readonly #keys: ApiKeyIndex;
   readonly #quotas: QuotaService;
   readonly #signingKeys: KeyService;
@@ -48,6 +49,8 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     this.#quotas = quotas;
     this.#signingKeys = signingKeys;
     this.#revocations = revocations;
+    // A deleted key's quota windows are forgotten with it.
+    this.indexes = [apiKeyIndexBuilder(keys, (clientId) => quotas.forget(clientId))];
   }
 
   describe(config: ApiKeysConfig): string {

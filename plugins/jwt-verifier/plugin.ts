@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
-import type { InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
+import type { IndexBuilder, InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
 import { claimHeaderValue, listOf } from '../../core/plugin-api.js';
 import type { RequestContext } from '../../core/plugin-api.js';
 import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, type EntityReference, type ErrorDetail } from '../../core/plugin-api.js';
@@ -48,6 +48,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
   readonly description = 'Validates bearer JWTs (gateway key pairs, static keys, JWKS URL, OIDC discovery) and enforces scopes per method and path.';
   readonly configSchema = JwtVerifierConfigSchema;
   readonly steps = ['validateAccess', 'transformRequest'] as const;
+  readonly indexes: readonly IndexBuilder[];
   readonly #registry: VerifierRegistry;
   readonly #keys: KeyService;
   readonly #revocations: RevocationList;
@@ -55,6 +56,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
 
   constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, @inject(CLIENT_DIRECTORY) clients: ClientDirectory) {
     this.#registry = registry;
+    this.indexes = [registry.indexBuilder()];
     this.#keys = keys;
     this.#revocations = revocations;
     this.#clients = clients;
@@ -89,17 +91,9 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
     const revocations = this.#revocations;
     const standing = { clients: this.#clients, revocations };
     const inline = config.verifier ? registry.compile(config.verifier, 'inline verifier') : null;
-    // Stored verifiers are looked up at request time through the registry (a cheap version check),
-    // so editing a verifier takes effect without recompiling routes. One array reused by every
-    // request: it is read only before the first await.
-    const current: CompiledVerifier[] = [];
-    const verifiers = (): CompiledVerifier[] => {
-      let n = 0;
-      for (const id of config.verifiers) { const v = registry.get(id); if (v) current[n++] = v; }
-      if (inline) current[n++] = inline;
-      current.length = n;
-      return current;
-    };
+    // Stored verifiers come from the index built in the same compile pass: editing one recompiles
+    // the routes, so a request never reads the store. Read only, by every request.
+    const candidates: readonly CompiledVerifier[] = [...registry.stored(config.verifiers, scope.indexes), ...(inline ? [inline] : [])];
     const policy = compileAccessPolicy(config.rules, { caseSensitive: scope.caseSensitive, scopeStrategy: config.scopeStrategy, scopeClaim: config.scopeClaim, realm: config.realm });
     const challenge = bearerChallenge(config.realm);
     const cache = config.cache.enabled ? new VerifiedTokenCache<CacheEntry>(config.cache.maxEntries) : null;
@@ -116,7 +110,6 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
      * promise); a promise only when its signature must be checked.
      */
     function verify(ctx: RequestContext): void | Promise<void> {
-      const candidates = verifiers();
       let token: string | null = null;
       let chosen: CompiledVerifier | null = null;
       let cacheKey = '';

@@ -1,43 +1,74 @@
 /**
- * Compiled verifiers by entity id, kept across pipeline recompiles (so fetched key sets and their
- * caches survive unrelated configuration changes) and rebuilt when their entity changes.
+ * Compiled verifiers by entity id: the `jwt-verifier` plugin's index, built by the compile step in
+ * the same pass as the routes that use it (editing a verifier recompiles every route). A verifier
+ * whose entity did not change is carried over to the next index, so fetched key sets and their
+ * caches survive unrelated configuration changes.
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, METRICS, STORE, type Metrics } from '../../core/plugin-api.js';
+import { LOGGER, METRICS, indexKey, type IndexBuilder, type IndexSet, type Metrics } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
 import { KeyService } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
 import { JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
+/** A stored verifier compiled, or why it could not be (settings written by an older version). */
+type IndexedVerifier = { readonly version: number | undefined } & ({ readonly verifier: CompiledVerifier } | { readonly verifier: null; readonly error: Error });
+
+/** The stored verifiers, compiled, by entity id. */
+export type VerifierIndex = ReadonlyMap<string, IndexedVerifier>;
+
+export const VERIFIER_INDEX = indexKey<VerifierIndex>('jwt-verifiers');
+
 @injectable()
 export class VerifierRegistry {
-  readonly #store: Store;
   readonly #keys: KeyService;
   readonly #log: Logger;
   readonly #fetches: JwksFetchCounter;
-  readonly #compiled = new Map<string, { version: number | undefined; verifier: CompiledVerifier }>();
 
-  constructor(@inject(STORE) store: Store, keys: KeyService, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
-    this.#store = store;
+  constructor(keys: KeyService, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
     this.#fetches = metrics.counter(JWKS_FETCHES);
     this.#keys = keys;
     this.#log = log.child({ component: 'jwt-verifier' });
   }
 
-  /** The compiled verifier for an entity id (compiled on first use, recompiled when the entity changed). */
-  get(id: string): CompiledVerifier | null {
-    const entity = this.#store.get(JWT_VERIFIERS, id) as JwtVerifier | undefined;
-    if (!entity) {
-      this.#compiled.delete(id);
-      return null;
+  /** The index the compile step builds: every stored verifier, recompiled only when its entity changed. */
+  indexBuilder(): IndexBuilder<VerifierIndex> {
+    return { key: VERIFIER_INDEX, kinds: [JWT_VERIFIERS], build: (store, previous) => this.#index(store, previous) };
+  }
+
+  #index(store: Store, previous: VerifierIndex | undefined): VerifierIndex {
+    const index = new Map<string, IndexedVerifier>();
+    for (const entity of store.list(JWT_VERIFIERS) as JwtVerifier[]) {
+      const kept = previous?.get(entity.id);
+      index.set(entity.id, kept && kept.version === entity.version ? kept : this.#compileStored(entity));
     }
-    const cached = this.#compiled.get(id);
-    if (cached && cached.version === entity.version) return cached.verifier;
-    const verifier = this.compile(entity, `verifier ${id}`);
-    this.#compiled.set(id, { version: entity.version, verifier });
-    return verifier;
+    return index;
+  }
+
+  #compileStored(entity: JwtVerifier): IndexedVerifier {
+    try {
+      return { version: entity.version, verifier: this.compile(entity, `verifier ${entity.id}`) };
+    } catch (error) {
+      // One broken verifier must not stop the compile pass: the routes naming it do not compile (503).
+      this.#log.error({ err: error, verifierId: entity.id }, 'JWT verifier could not be compiled; routes naming it answer 503 until fixed');
+      return { version: entity.version, verifier: null, error: error as Error };
+    }
+  }
+
+  /**
+   * The compiled verifiers of these ids in the compile pass's indexes, in order; an id not stored is
+   * skipped. Throws for a verifier that did not compile, so the instance naming it does not either.
+   */
+  stored(ids: readonly string[], indexes: IndexSet | undefined): CompiledVerifier[] {
+    const index = indexes?.get(VERIFIER_INDEX);
+    return ids.flatMap((id) => {
+      const found = index?.get(id);
+      if (!found) return [];
+      if (found.verifier === null) throw new Error(`The JWT verifier "${id}" could not be compiled: ${found.error.message}`);
+      return [found.verifier];
+    });
   }
 
   /** Compile settings that are not stored (an inline verifier). */

@@ -121,3 +121,93 @@ describe('Imports: the module graph has no cycles', () => {
     assert.equal(describeCycle(graph, ['core/a.ts', 'core/b.ts', 'core/c.ts']), 'core/a.ts → core/b.ts → core/c.ts → core/a.ts');
   });
 });
+
+/**
+ * The order of the core's folders: each imports only those before it (configuration → plugin
+ * runtime → compiler → http → admin, with the runtime-state engines below the configuration that
+ * builds them, metrics between the plugin runtime and the compiler that meters routes, and the token
+ * services after the admin API they add endpoints to). A file directly in `core/` is its own unit.
+ * `tokens.ts` is outside the order: it names the type of every DI token, by type-only imports.
+ */
+export const CORE_LAYERS: readonly string[] = [
+  'errors.ts', 'state', 'config', 'plugin-runtime', 'metrics', 'compiler', 'http', 'admin', 'keys', 'oauth', 'cluster', 'plugin-api.ts', 'gateway.ts',
+];
+const OUTSIDE_THE_ORDER = new Set(['tokens.ts']);
+
+/** The unit of a core file: its folder, or its own name directly in `core/`. */
+function coreUnit(file: string): string {
+  return file.split('/')[1]!;
+}
+
+/** Every import from one core unit to another that runs against `layers`, and every unit not placed. */
+export function layerViolations(graph: ReadonlyMap<string, readonly string[]>, layers: readonly string[]): string[] {
+  const rank = new Map(layers.map((unit, i) => [unit, i]));
+  const problems = new Set<string>();
+  for (const [file, targets] of graph) {
+    if (!file.startsWith('core/')) continue;
+    const from = coreUnit(file);
+    if (OUTSIDE_THE_ORDER.has(from)) continue;
+    if (!rank.has(from)) problems.add(`core/${from} has no place in the layer order`);
+    for (const target of targets) {
+      if (!target.startsWith('core/')) continue;
+      const to = coreUnit(target);
+      if (to === from || OUTSIDE_THE_ORDER.has(to) || !rank.has(from) || !rank.has(to)) continue;
+      if (rank.get(to)! > rank.get(from)!) problems.add(`${file} → ${target} (core/${from} comes before core/${to})`);
+    }
+  }
+  return [...problems].sort();
+}
+
+/** Pairs of core units that import each other. */
+export function mutualImports(graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const edges = new Set<string>();
+  for (const [file, targets] of graph) {
+    for (const target of targets) {
+      if (!file.startsWith('core/') || !target.startsWith('core/')) continue;
+      const from = coreUnit(file);
+      const to = coreUnit(target);
+      if (from !== to) edges.add(`${from} ⇄ ${to}`);
+    }
+  }
+  return [...edges].filter((edge) => {
+    const [from, to] = edge.split(' ⇄ ');
+    return from! < to! && edges.has(`${to} ⇄ ${from}`);
+  }).sort();
+}
+
+function coreGraph(): Map<string, string[]> {
+  const files = sourceFiles('core');
+  return importGraph(files, (file) => readFileSync(join(ROOT, file), 'utf8'));
+}
+
+describe('Imports: the core folders depend one way', () => {
+  it('no two core folders import each other (tokens.ts apart: it names types only)', () => {
+    const graph = coreGraph();
+    for (const file of graph.keys()) if (OUTSIDE_THE_ORDER.has(coreUnit(file))) graph.delete(file);
+    assert.deepEqual(mutualImports(graph), []);
+  });
+
+  it('each core folder imports only the folders before it: configuration → plugin runtime → compiler → http → admin', () => {
+    assert.deepEqual(layerViolations(coreGraph(), CORE_LAYERS), []);
+  });
+
+  it('tokens.ts imports types only, so it ties no folder to another at run time', () => {
+    const source = ts.createSourceFile('tokens.ts', readFileSync(join(ROOT, 'core/tokens.ts'), 'utf8'), ts.ScriptTarget.Latest);
+    const valueImports = source.statements.filter((s) => (ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly) || ts.isExportDeclaration(s));
+    assert.deepEqual(valueImports.map((s) => s.getText(source)), []);
+  });
+
+  it('finds an import against the order, a folder with no place and a mutual pair', () => {
+    const graph = importGraph(['core/config/a.ts', 'core/http/b.ts', 'core/new/c.ts', 'core/errors.ts'], (file) => ({
+      'core/config/a.ts': "import { b } from '../http/b.js';\nimport { E } from '../errors.js';",
+      'core/http/b.ts': "import { a } from '../config/a.js';",
+      'core/new/c.ts': "import { a } from '../config/a.js';",
+      'core/errors.ts': '',
+    })[file]!);
+    assert.deepEqual(layerViolations(graph, ['errors.ts', 'config', 'http']), [
+      'core/config/a.ts → core/http/b.ts (core/config comes before core/http)',
+      'core/new has no place in the layer order',
+    ]);
+    assert.deepEqual(mutualImports(graph), ['config ⇄ http']);
+  });
+});

@@ -167,7 +167,7 @@ export function compiledStateProblem(gw: TestGateway): string | null {
 
 /** The compiled routes of the live snapshot. */
 function compiledRoutes(gw: TestGateway): ReadonlyArray<{ id: string; route: { version?: number }; pipeline: unknown }> {
-  return gw.gateway.state.snapshot.routes.routes;
+  return gw.gateway.compiled.snapshot.routes.routes;
 }
 
 /** Replace one character inside a token (not the last of a segment, whose low bits may not count). */

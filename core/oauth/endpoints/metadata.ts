@@ -11,7 +11,7 @@
  * (`/.well-known/oauth-authorization-server/v1`), a URL outside the route that the core would
  * have to route by its tail; clients give discovery the metadata URL itself instead.
  */
-import type { RequestContext } from '../../http/context.js';
+import type { RequestContext } from '../../plugin-runtime/context.js';
 import { ASSERTION_SIGNING_ALGORITHMS } from '../../keys/client-assertions.js';
 import { endpoint, step, type Endpoint, type Step } from '../endpoint.js';
 import { methodStep } from '../steps/require-method.js';

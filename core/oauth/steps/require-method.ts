@@ -1,6 +1,6 @@
 /** The first step of every endpoint: an HTTP method it answers, else 405 with `Allow` (the body left unread). */
 import { MethodNotAllowedError } from '../../errors.js';
-import type { RequestContext } from '../../http/context.js';
+import type { RequestContext } from '../../plugin-runtime/context.js';
 import { step, type Step } from '../endpoint.js';
 
 export function requireMethod(ctx: RequestContext, allowed: readonly string[]): void {

@@ -8,7 +8,7 @@
  * terminated HTTPS accepted.
  */
 import { InvalidRequestError } from '../../errors.js';
-import type { RequestContext } from '../../http/context.js';
+import type { RequestContext } from '../../plugin-runtime/context.js';
 import { step, type Step } from '../endpoint.js';
 
 export interface TransportOptions {

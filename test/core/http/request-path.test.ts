@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { needsNormalization, normalizePath, parseRequestTarget } from '../../../core/http/request-path.js';
+import { needsNormalization, normalizePath, parseRequestTarget } from '../../../core/config/request-path.js';
 
 describe('Request path normalization (RFC 3986 §6.2.2, merged slashes)', () => {
   it('leaves an ordinary path as it is, without entering the slow path', () => {

@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { IncomingHttpHeaders } from 'node:http';
-import { RouteTable, type CompiledRoute } from '../../../core/http/router.js';
-import { needsNormalization, normalizePath } from '../../../core/http/request-path.js';
+import { RouteTable, type CompiledRoute } from '../../../core/compiler/router.js';
+import { needsNormalization, normalizePath } from '../../../core/config/request-path.js';
 import { fuzzSeed } from '../../helpers/fuzz.js';
 
 interface RouteSpec {

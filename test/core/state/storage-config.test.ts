@@ -12,7 +12,7 @@ import { ConfigError, loadBootConfig } from '../../../core/config/boot-config.js
 import { EntityRegistry } from '../../../core/config/entities.js';
 import { LowdbStore } from '../../../core/config/lowdb-store.js';
 import { RedisConfigStore } from '../../../core/config/redis-store.js';
-import { createStores } from '../../../core/state/index.js';
+import { createStores } from '../../../core/config/stores.js';
 import { LmdbStateStore } from '../../../core/state/lmdb-state.js';
 import { RedisStateStore } from '../../../core/state/redis-state.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';

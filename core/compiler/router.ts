@@ -8,13 +8,13 @@
  * `frontend.caseSensitive: false`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import type { Route } from '../config/entities.js';
 import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
 import type { RouteMeters } from '../metrics/route-meters.js';
-import { needsNormalization, normalizePath } from './request-path.js';
+import { needsNormalization, normalizePath } from '../config/request-path.js';
 import { BadRequestError } from '../errors.js';
 
 /** The 400 for `;` parameters on a route that does not allow them (the proxy and authorizer's, the tester's). */
@@ -42,7 +42,7 @@ export interface CompiledRoute {
   readonly meters: RouteMeters;
 }
 
-declare module './context.js' {
+declare module '../plugin-runtime/context.js' {
   /** `ctx.route` is the compiled route the request matched. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface MatchedRoute extends CompiledRoute {}

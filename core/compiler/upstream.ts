@@ -4,7 +4,7 @@
  */
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
-import { tlsConnectOptions, tlsPoolKey, type UpstreamTls } from './upstream-tls.js';
+import { tlsConnectOptions, tlsPoolKey, type UpstreamTls } from '../config/upstream-tls.js';
 
 export interface UpstreamTarget {
   /** Origin, e.g. `http://127.0.0.1:3000`. */
