@@ -68,9 +68,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
     const challenge = challenges(config.extractors);
     const unauthorized = (message: string) => new UnauthorizedError(message, challenge);
     const { routeId, routeTags } = scope;
-    const { validate, mandatory, hideCredentials, onStateError } = config;
-    const consumer = config.consumerHeaders;
-    const consumerNames = [consumer.clientId, consumer.name, consumer.scopes].map((h) => h.toLowerCase());
+    const { validate, mandatory, onStateError } = config;
 
     const remember = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
       ctx.attrs.apikey = indexed.key;
@@ -124,21 +122,31 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         return accept(ctx, indexed, credential, indexed.scopes);
       },
 
-      transformRequest(ctx: RequestContext) {
-        const headers = ctx.upstreamHeaders;
-        // Whatever the client sent under these names is never trusted. Removed by assigning
-        // undefined (undici and the authorizer's diff skip it): \`delete\` would turn the request's
-        // header object into a slow dictionary for everything that reads it afterwards.
-        for (let i = 0; i < consumerNames.length; i++) if (headers[consumerNames[i]!] !== undefined) headers[consumerNames[i]!] = undefined;
-        const key = ctx.attrs.apikey;
-        if (!key) return;
-        if (hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) headers[name] = undefined;
-        if (consumer.enabled) {
-          headers[consumerNames[0]!] = key.clientId;
-          headers[consumerNames[1]!] = headerValue(key.clientName);
-          headers[consumerNames[2]!] = ctx.attrs.apikeyScopes ?? '';
-        }
-      },
+      transformRequest: consumerHeadersStep(config),
     };
   }
+}
+
+/**
+ * What the upstream learns of the caller: the consumer headers (the client's copies removed first)
+ * and, with `hideCredentials`, the credential headers removed.
+ */
+function consumerHeadersStep(config: ApiKeysConfig): (ctx: RequestContext) => void {
+  const consumer = config.consumerHeaders;
+  const consumerNames = [consumer.clientId, consumer.name, consumer.scopes].map((h) => h.toLowerCase());
+  return function transformRequest(ctx: RequestContext) {
+    const headers = ctx.upstreamHeaders;
+    // Whatever the client sent under these names is never trusted. Removed by assigning
+    // undefined (undici and the authorizer's diff skip it): `delete` would turn the request's
+    // header object into a slow dictionary for everything that reads it afterwards.
+    for (let i = 0; i < consumerNames.length; i++) if (headers[consumerNames[i]!] !== undefined) headers[consumerNames[i]!] = undefined;
+    const key = ctx.attrs.apikey;
+    if (!key) return;
+    if (config.hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) headers[name] = undefined;
+    if (consumer.enabled) {
+      headers[consumerNames[0]!] = key.clientId;
+      headers[consumerNames[1]!] = headerValue(key.clientName);
+      headers[consumerNames[2]!] = ctx.attrs.apikeyScopes ?? '';
+    }
+  };
 }
