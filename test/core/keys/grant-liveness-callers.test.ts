@@ -84,7 +84,7 @@ const PATHS = [
     direct: ['liveIssueTime'],
     reaching: ['clientCredentialsGrant', 'issueClientToken', 'introspectGatewayToken', 'revokeGatewayToken'],
   },
-  { files: ['plugins/jwt-verifier/plugin.ts', GATEWAY_TOKENS], direct: [], reaching: ['admit'] },
+  { files: ['plugins/jwt-verifier/admission.ts', GATEWAY_TOKENS], direct: [], reaching: ['admit'] },
   { files: ['plugins/apikeys/plugin.ts', GATEWAY_TOKENS], direct: [], reaching: ['acceptToken'] },
   { files: [GATEWAY_TOKENS], direct: ['verifyGatewayToken', 'gatewayTokenProblem'], reaching: [] },
 ];
