@@ -7,6 +7,7 @@
 import type { ErrorDetail } from '../errors.js';
 import { GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type PluginInstance, type Route } from '../config/entities.js';
 import type { Store } from '../config/store.js';
+import { needsNormalization, normalizePath } from '../config/request-path.js';
 import { compilePipeline, effectiveInstances, inheritedInstances, type Pipeline } from '../plugin-runtime/pipeline.js';
 import type { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { routeScope, type InstanceScope } from '../plugin-runtime/plugin.js';
@@ -40,6 +41,23 @@ export function backendProblems(route: Route): ErrorDetail[] {
   route.backend?.targets.forEach((target, i) => {
     const problem = targetProblem(target.url);
     if (problem) problems.push({ path: `/backend/targets/${i}/url`, message: problem });
+  });
+  return problems;
+}
+
+/**
+ * A domain's path prefix that no request can match: requests are refused when their path is not
+ * one the gateway accepts (`request-path.ts`: `/v1.`, `/a%2Fb`, `/%20x`), so such a prefix would
+ * be accepted and then never serve anything.
+ */
+function frontendProblems(route: Route): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  route.frontend.domains.forEach((domain, i) => {
+    const slash = domain.indexOf('/');
+    const prefix = slash === -1 ? '' : domain.slice(slash);
+    if (prefix !== '' && needsNormalization(prefix) && normalizePath(prefix) === null) {
+      problems.push({ path: `/frontend/domains/${i}`, message: `The path prefix "${prefix}" can never match: the gateway refuses request paths of that form (see the routes reference, Matching)` });
+    }
   });
   return problems;
 }
@@ -87,7 +105,7 @@ export function compileRoute(route: Route, globalConfig: GlobalConfig, c: RouteC
 
 /** What a route write would not compile with: its backend, plugin configs, and its instances (own and inherited) run once. */
 export function routeProblems(route: Route, catalog: PluginCatalog, store: Store, indexes: IndexSet): ErrorDetail[] {
-  const problems = backendProblems(route);
+  const problems = [...frontendProblems(route), ...backendProblems(route)];
   const plugins = route.plugins ?? [];
   problems.push(...catalog.check(plugins, '/plugins', false));
   if (problems.length > 0) return problems;

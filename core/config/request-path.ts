@@ -22,7 +22,8 @@
  * escapes that are not valid UTF-8 (`%ff`, `%c0%af`, the overlong `%c0%ae` some decoders read as
  * `.`); and a segment ending in a dot, a space, a tab or another control character (`/admin.`,
  * `...`, `..%09`, `%0A`), which Windows servers and some Java stacks trim (`/admin.` is `/admin`
- * there, `..%09` is `..`).
+ * there, `..%09` is `..`), or starting with one of those characters (`/%20admin`, which stacks
+ * trimming path tokens read as `/admin`).
  */
 
 export interface RequestTarget {
@@ -97,7 +98,7 @@ export function normalizePath(path: string): string | null {
     if (semicolon !== -1 && (segment === '.' || segment === '..')) return null; // Tomcat & co. read `..;x` as `..`
     if (segment === '' || segment === '.') { if (i === last) out.push(''); continue; }
     if (segment === '..') { out.pop(); if (i === last) out.push(''); continue; }
-    if (endsTrimmably(segment)) return null;
+    if (endsTrimmably(segment) || startsTrimmably(segment)) return null;
     out.push(segment);
   }
   return '/' + out.join('/');
@@ -113,6 +114,17 @@ function endsTrimmably(segment: string): boolean {
   if (end < 3 || segment.charCodeAt(end - 3) !== 37 /* % */) return false;
   const hi = segment.charCodeAt(end - 2);
   return hi === 48 /* 0 */ || hi === 49 /* 1 */ || segment.endsWith('%20');
+}
+
+/**
+ * A segment starting with a space, tab or other control character (`%01`–`%20`): stacks that trim
+ * path tokens (Spring's `AntPathMatcher` with `trimTokens`, the default before 5.3) read `/%20admin`
+ * as `/admin`.
+ */
+function startsTrimmably(segment: string): boolean {
+  if (segment.length < 3 || segment.charCodeAt(0) !== 37 /* % */) return false;
+  const hi = segment.charCodeAt(1);
+  return hi === 48 /* 0 */ || hi === 49 /* 1 */ || segment.startsWith('%20');
 }
 
 /**

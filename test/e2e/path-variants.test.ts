@@ -33,6 +33,7 @@ const VARIANTS = [
   '/public/.../admin', // `...`: trimmed to `..` (or nothing)
   '/public/..%09/admin', // trailing tab
   '/admin%20', // trailing space
+  '/%20admin', // leading space: Spring's AntPathMatcher trims path tokens (trimTokens)
   '/public/%c0%ae%c0%ae/admin', // overlong `.` (2 bytes)
   '/public/%e0%80%ae%e0%80%ae/admin', // overlong `.` (3 bytes)
   '/admin%ff', // not UTF-8 at all: dropped or replaced by lenient decoders

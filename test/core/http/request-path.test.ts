@@ -60,6 +60,7 @@ describe('Request path normalization (RFC 3986 §6.2.2, merged slashes)', () => 
     'an encoded ";" is refused': ['/admin%3B', '/admin%3b', '/admin%3Bx/users'],
     'a segment ending in a dot is refused': ['/admin.', '/admin%2E', '/admin%2e/users', '/public/.../orders', '/a/x../b', '/a/.%2E./b'],
     'a segment ending in a space, a tab or another control character is refused': ['/admin%20', '/public/..%09/orders', '/admin%09/x', '/a/.%20/b', '/admin%0A', '/admin%0d/x', '/admin%1F'],
+    'a segment starting with a space, a tab or another control character is refused': ['/%20admin', '/%09admin/x', '/public/%20../admin', '/%0Aadmin', '/a/%1fb'],
     'escapes that are not valid UTF-8 are refused': ['/public/%c0%ae%c0%ae/orders', '/public/%e0%80%ae%e0%80%ae/orders', '/a%ff', '/a%c0%afb',
       '/a%c3', '/a%c3x', '/a%a9', '/a%ed%a0%80', '/a%f4%90%80%80', '/a%f8%88%80%80%80', '/a%c3%41'],
   };
