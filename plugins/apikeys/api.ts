@@ -5,11 +5,7 @@
  */
 import { injectable } from 'tsyringe';
 import { Type } from '@sinclair/typebox';
-import { entityRoutes, matchesEnabled, matchesTag, TAG_FILTER, ENABLED_FILTER, DateTime, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
-import { EntityService } from '../../core/plugin-api.js';
-import { ROUTES, type Route } from '../../core/plugin-api.js';
-import { BadRequestError, NotFoundError } from '../../core/plugin-api.js';
-import { RevocationList } from '../../core/plugin-api.js';
+import { entityRoutes, matchesEnabled, matchesTag, TAG_FILTER, ENABLED_FILTER, DateTime, type AdminExtension, type AdminRoute, EntityService, ROUTES, type Route, BadRequestError, NotFoundError, RevocationList } from '../../core/plugin-api.js';
 import { APIKEYS, ApiKeySchema, generateSecret, hashSecret, hasNoSecret, type ApiKey } from './entity.js';
 import { indexKey, isAuthorizedFor } from './key-index.js';
 

@@ -8,8 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { clientAuthProblems, DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference } from '../../core/plugin-api.js';
-import { JWT_SIGN_KEYPAIR, KEYPAIRS } from '../../core/plugin-api.js';
+import { clientAuthProblems, DateTime, defineEntityKind, EntityId, EntityMeta, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, ROUTES, type EntityReference, JWT_SIGN_KEYPAIR, KEYPAIRS } from '../../core/plugin-api.js';
 import type { EntityHooks } from '../../core/plugin-api.js';
 
 export const APIKEYS = 'apikeys';

@@ -1,14 +1,11 @@
 /** The `apikeys` plugin's public surface: the entity, its admin endpoints and the plugin. */
 import type { PluginModule } from '../../core/plugin-api.js';
-import { ADMIN_EXTENSIONS, PLUGINS } from '../../core/plugin-api.js';
-import { EntityRegistry } from '../../core/plugin-api.js';
-import { EntityService } from '../../core/plugin-api.js';
+import { ADMIN_EXTENSIONS, PLUGINS, EntityRegistry, EntityService, CLIENT_DIRECTORY } from '../../core/plugin-api.js';
 import { ApiKeysPlugin } from './plugin.js';
 import { ApiKeysAdmin } from './api.js';
 import { ApiKeyIndex } from './key-index.js';
 import { QuotaService } from './quotas.js';
 import { APIKEY_KIND, apiKeyHooks } from './entity.js';
-import { CLIENT_DIRECTORY } from '../../core/plugin-api.js';
 
 export { ApiKeysPlugin } from './plugin.js';
 export { ApiKeyIndex, API_KEY_INDEX, type IndexedKey } from './key-index.js';

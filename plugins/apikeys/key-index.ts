@@ -4,8 +4,7 @@
  * so 100 000 keys cost one Map lookup per request and a write costs one entry, not a rebuild.
  */
 import { injectable } from 'tsyringe';
-import { indexKey as derivedIndexKey, type ChangeEvent, type IndexBuilder, type Store } from '../../core/plugin-api.js';
-import { isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
+import { indexKey as derivedIndexKey, type ChangeEvent, type IndexBuilder, type Store, isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
 import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
 export interface IndexedKey {

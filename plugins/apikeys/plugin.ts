@@ -4,12 +4,8 @@
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
 import { injectable } from 'tsyringe';
-import type { IndexBuilder, Plugin, PluginSteps, InstanceScope } from '../../core/plugin-api.js';
-import { headerValue, listOf } from '../../core/plugin-api.js';
-import type { RequestContext } from '../../core/plugin-api.js';
-import { ForbiddenError, InvalidBearerTokenError, UnauthorizedError } from '../../core/plugin-api.js';
-import { KeyService, RevocationList } from '../../core/plugin-api.js';
-import { verifyGatewayToken } from '../../core/plugin-api.js';
+import type { IndexBuilder, Plugin, PluginSteps, InstanceScope, RequestContext } from '../../core/plugin-api.js';
+import { headerValue, listOf, ForbiddenError, InvalidBearerTokenError, UnauthorizedError, KeyService, RevocationList, verifyGatewayToken } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, apiKeyIndexBuilder, isAuthorizedFor, type IndexedKey } from './key-index.js';

@@ -11,13 +11,8 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { duration, grantedScope } from '../../core/plugin-api.js';
-import { NotFoundError, type ErrorDetail } from '../../core/plugin-api.js';
-import { KeyService, RevocationList, KEYPAIRS, type EntityReference } from '../../core/plugin-api.js';
-import { regexProblem } from '../../core/plugin-api.js';
-import { BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, type BootConfig, type Metrics, type StateStore } from '../../core/plugin-api.js';
+import { duration, grantedScope, NotFoundError, type ErrorDetail, KeyService, RevocationList, KEYPAIRS, type EntityReference, regexProblem, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, type BootConfig, type Metrics, type StateStore, CLIENT_DIRECTORY, type ClientDirectory } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
-import { CLIENT_DIRECTORY, type ClientDirectory } from '../../core/plugin-api.js';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { METADATA_PATH, clientCredentialsService } from './service.js';
 

@@ -4,8 +4,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { listOf, duration } from '../../core/plugin-api.js';
-import { CorsOriginNotAllowedError } from '../../core/plugin-api.js';
+import { listOf, duration, CorsOriginNotAllowedError } from '../../core/plugin-api.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
 
 function originMatcher(allowed: readonly string[]): (origin: string) => boolean {

@@ -7,8 +7,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { ErrorDetail, Plugin, PluginSteps, RequestContext } from '../../core/plugin-api.js';
-import { listOf } from '../../core/plugin-api.js';
-import { IpNotAllowedError } from '../../core/plugin-api.js';
+import { listOf, IpNotAllowedError } from '../../core/plugin-api.js';
 import { IpRestrictionConfigSchema, type IpRestrictionConfig } from './schema.js';
 import { addressWords, compileMatcher, parseCidr, type Cidr } from './cidr.js';
 

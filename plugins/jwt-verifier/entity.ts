@@ -5,10 +5,8 @@
  * verifiers in the plugin config.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference } from '../../core/plugin-api.js';
-import type { EntityHooks } from '../../core/plugin-api.js';
-import type { ErrorDetail } from '../../core/plugin-api.js';
-import { regexProblem, TokenSourceSchema } from '../../core/plugin-api.js';
+import { defineEntityKind, EntityId, EntityMeta, KEYPAIRS, MAX_LIST_ITEMS, MAX_MAP_ENTRIES, MAX_PATTERN_LENGTH, type EntityReference, regexProblem, TokenSourceSchema } from '../../core/plugin-api.js';
+import type { EntityHooks, ErrorDetail } from '../../core/plugin-api.js';
 
 export const JWT_VERIFIERS = 'jwt-verifiers';
 

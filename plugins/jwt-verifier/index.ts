@@ -1,10 +1,7 @@
 /** The `jwt-verifier` plugin's public surface: the entity, its admin endpoints and the plugin. */
 import { injectable } from 'tsyringe';
 import type { PluginModule } from '../../core/plugin-api.js';
-import { ADMIN_EXTENSIONS, PLUGINS } from '../../core/plugin-api.js';
-import { EntityRegistry } from '../../core/plugin-api.js';
-import { EntityService } from '../../core/plugin-api.js';
-import { entityRoutes, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
+import { ADMIN_EXTENSIONS, PLUGINS, EntityRegistry, EntityService, entityRoutes, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
 import { JwtVerifierPlugin } from './plugin.js';
 import { VerifierRegistry } from './verifier-registry.js';
 import { JWT_VERIFIER_KIND, JWT_VERIFIERS, jwtVerifierHooks } from './entity.js';

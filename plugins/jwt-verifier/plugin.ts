@@ -7,13 +7,8 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
-import type { IndexBuilder, InstanceScope, Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { listOf } from '../../core/plugin-api.js';
-import type { RequestContext } from '../../core/plugin-api.js';
-import type { EntityReference, ErrorDetail } from '../../core/plugin-api.js';
-import { KeyService, RevocationList, KEYPAIRS } from '../../core/plugin-api.js';
-import { CLIENT_DIRECTORY, type ClientDirectory } from '../../core/plugin-api.js';
-import { compileAccessPolicy, ruleProblems, type TokenSource } from '../../core/plugin-api.js';
+import type { IndexBuilder, InstanceScope, Plugin, PluginSteps, RequestContext, EntityReference, ErrorDetail } from '../../core/plugin-api.js';
+import { listOf, KeyService, RevocationList, KEYPAIRS, CLIENT_DIRECTORY, type ClientDirectory, compileAccessPolicy, ruleProblems, type TokenSource } from '../../core/plugin-api.js';
 import { JwtVerifierConfigSchema, type JwtVerifierConfig } from './schema.js';
 import { JWT_VERIFIERS, verifierKeyPairReferences, verifierProblems } from './entity.js';
 import { VerifierRegistry } from './verifier-registry.js';

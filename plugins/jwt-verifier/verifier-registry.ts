@@ -6,11 +6,9 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, METRICS, indexKey, type IndexBuilder, type IndexSet, type Metrics } from '../../core/plugin-api.js';
+import { LOGGER, METRICS, indexKey, type IndexBuilder, type IndexSet, type Metrics, KeyService, JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
-import { KeyService } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
-import { JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
 /** A stored verifier compiled, or why it could not be (settings written by an older version). */

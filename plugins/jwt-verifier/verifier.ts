@@ -8,9 +8,7 @@ import { createPublicKey, createSecretKey, type JsonWebKey } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { tokenErrorMessage, type KeyService } from '../../core/plugin-api.js';
-import { claimOf, tokenExtractor, DEFAULT_TOKEN_SOURCE, type TokenSource } from '../../core/plugin-api.js';
-import { RemoteKeySet, discoveredJwksUri, type JwksFetchCounter, type ResolvedKey } from '../../core/plugin-api.js';
+import { tokenErrorMessage, type KeyService, claimOf, tokenExtractor, DEFAULT_TOKEN_SOURCE, type TokenSource, RemoteKeySet, discoveredJwksUri, type JwksFetchCounter, type ResolvedKey } from '../../core/plugin-api.js';
 import type { InlineVerifier } from './entity.js';
 
 export interface VerifierDeps {

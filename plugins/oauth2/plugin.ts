@@ -10,10 +10,8 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps, InstanceScope, ErrorDetail, ClientDirectory, EntityReference, ClientAuthentication } from '../../core/plugin-api.js';
-import { listOf, duration, ruleProblems, secretMatcher, routeIssuer, routeScopePolicy, transportRule, opaqueTokens, StoredGrants, JwtAccessTokens, ClientAssertionVerifier } from '../../core/plugin-api.js';
-import { BOOT_CONFIG, CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, type BootConfig, RevocationList, RevocationEpoch, type GrantSources, type Metrics, type StateStore } from '../../core/plugin-api.js';
+import { listOf, duration, ruleProblems, secretMatcher, routeIssuer, routeScopePolicy, transportRule, opaqueTokens, StoredGrants, JwtAccessTokens, ClientAssertionVerifier, BOOT_CONFIG, CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, type BootConfig, RevocationList, RevocationEpoch, type GrantSources, type Metrics, type StateStore, KeyService, KEYPAIRS } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
-import { KeyService, KEYPAIRS } from '../../core/plugin-api.js';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore } from './grant-store.js';
 import { protectedRoute } from './protect.js';

@@ -8,8 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { BOOT_CONFIG, KEYPAIRS, KeyService, LOGGER, UpstreamTokenUnavailableError, type BootConfig, type EntityReference, type InstanceScope, type Plugin, type PluginSteps, type RequestContext } from '../../core/plugin-api.js';
-import { duration } from '../../core/plugin-api.js';
+import { BOOT_CONFIG, KEYPAIRS, KeyService, LOGGER, UpstreamTokenUnavailableError, type BootConfig, type EntityReference, type InstanceScope, type Plugin, type PluginSteps, type RequestContext, duration } from '../../core/plugin-api.js';
 import { UpstreamJwtConfigSchema, type UpstreamJwtConfig } from './schema.js';
 
 @injectable()

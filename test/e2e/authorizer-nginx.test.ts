@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -15,7 +15,6 @@ import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { send, basic } from '../helpers/http.js';
 import { freePort, startNginx, type TestNginx } from '../helpers/nginx.js';
 import { loadBootConfig } from '../../core/config/boot-config.js';
-import { readFileSync } from 'node:fs';
 
 const GUIDE = readFileSync(new URL('../../../docs/guides/nginx-auth-request.md', import.meta.url), 'utf8');
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
