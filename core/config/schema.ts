@@ -114,10 +114,43 @@ export function compileValidator<T extends TSchema>(schema: T): Validator<T> {
     errors,
     parse(value, what, prefix = '') {
       const withDefaults = applyDefaults(schema, value);
+      // Defaults fill what is missing, never what was given: TypeBox's Value.Default turns an object
+      // given for an array into an empty array (keeping its keys as array properties).
+      const replaced = replacedGivenValue(value, withDefaults);
+      if (replaced !== null) throw new ValidationError(`Invalid ${what}`, [{ path: prefix + replaced.path, message: `Expected ${replaced.expected}` }]);
       if (compiled.Check(withDefaults)) return withDefaults as Static<T>;
       throw new ValidationError(`Invalid ${what}`, errors(withDefaults, prefix));
     },
   };
+}
+
+type JsonKind = 'null' | 'array' | 'object' | 'string' | 'number' | 'boolean' | 'other';
+
+function jsonKind(value: unknown): JsonKind {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  const type = typeof value;
+  return type === 'object' || type === 'string' || type === 'number' || type === 'boolean' ? type : 'other';
+}
+
+/** The first value given in `given` that `defaulted` holds as another kind (JSON pointer and that kind), or null. */
+export function replacedGivenValue(given: unknown, defaulted: unknown, path = ''): { path: string; expected: JsonKind } | null {
+  if (given === undefined) return null;
+  const kind = jsonKind(defaulted);
+  if (jsonKind(given) !== kind) return { path: path || '/', expected: kind };
+  if (kind === 'array') {
+    const items = given as unknown[];
+    for (let i = 0; i < items.length; i++) {
+      const found = replacedGivenValue(items[i], (defaulted as unknown[])[i], `${path}/${i}`);
+      if (found !== null) return found;
+    }
+  } else if (kind === 'object') {
+    for (const key of Object.keys(given as object)) {
+      const found = replacedGivenValue((given as Record<string, unknown>)[key], (defaulted as Record<string, unknown>)[key], `${path}/${key}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 /** A deep copy of `value` with the schema's defaults filled in where properties are missing. */

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kind, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type TSchema } from '@sinclair/typebox';
 import { compileValidator, forbiddenKeyPath, isDateTime } from '../../core/config/schema.js';
+import { ValidationError } from '../../core/errors.js';
 import { EntityRegistry } from '../../core/config/entities.js';
 import { BootConfigSchema } from '../../core/config/boot-config.js';
 import { KEYPAIR_KIND } from '../../core/keys/entity.js';
@@ -83,5 +84,29 @@ describe('Core: schemas', () => {
       const errors = compileValidator(APIKEY_KIND.schema).errors({ clientId: 'k', clientName: 'k', throttlingQuota: 1e308 });
       assert.ok(errors.some((e) => e.path === '/throttlingQuota'));
     });
+  });
+
+  // Found by the WebSocket fuzz: TypeBox's Value.Default turned `{"plugins": {"constructor": null}}`
+  // into an array carrying a `constructor` key, which then threw in Array.prototype.map (a 500).
+  it('never lets defaults turn a given value of the wrong kind into a valid one', () => {
+    const validator = compileValidator(Type.Object({
+      plugins: Type.Array(Type.Object({ plugin: Type.String(), tags: Type.Array(Type.String(), { default: [] }) }), { default: [] }),
+      name: Type.String({ default: 'x' }),
+    }));
+    const cases: Array<[unknown, string, string]> = [
+      [{ plugins: { constructor: null } }, '/plugins', 'Expected array'],
+      [{ plugins: { a: 1 } }, '/plugins', 'Expected array'],
+      [{ plugins: {} }, '/plugins', 'Expected array'],
+      [{ plugins: [{ plugin: 'p', tags: { 0: 'a' } }] }, '/plugins/0/tags', 'Expected array'],
+    ];
+    for (const [value, path, message] of cases) {
+      assert.throws(() => validator.parse(value, 'thing'), (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.deepEqual(error.details, [{ path, message }]);
+        return true;
+      }, JSON.stringify(value));
+    }
+    assert.deepEqual(validator.parse({}, 'thing'), { plugins: [], name: 'x' });
+    assert.deepEqual(validator.parse({ plugins: [{ plugin: 'p' }] }, 'thing'), { plugins: [{ plugin: 'p', tags: [] }], name: 'x' });
   });
 });
