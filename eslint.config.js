@@ -4,11 +4,14 @@
 // test/core/import-cycles.test.ts; the back-office scripts are type-checked by tsconfig.backoffice.json.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'docs/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Layout is prettier's (`.prettierrc.json`, width 120), checked by `npm run lint`; no layout rules here
+  prettier,
   {
     files: ['**/*.ts'],
     languageOptions: {
@@ -25,7 +28,10 @@ export default tseslint.config(
   {
     rules: {
       // `_`-prefixed names are deliberately unused (a property left out of a rest object, a parameter a signature requires)
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -13,8 +13,15 @@ export const backOfficeModule: PluginModule = {
       useFactory: instanceCachingFactory((c) => {
         const config = c.resolve(BOOT_CONFIG);
         return new BackOffice({
-          api: c.resolve(AdminApi), auth: c.resolve(AdminAuthenticator), store: c.resolve(STORE), state: c.resolve(STATE_STORE), traffic: c.resolve(TrafficStats),
-          log: c.resolve(LOGGER).child({ component: 'backoffice' }), username: config.admin.username, sessionIdleSeconds: config.admin.sessionIdleSeconds, webSocketMaxBufferedBytes: config.admin.webSocketMaxBufferedBytes,
+          api: c.resolve(AdminApi),
+          auth: c.resolve(AdminAuthenticator),
+          store: c.resolve(STORE),
+          state: c.resolve(STATE_STORE),
+          traffic: c.resolve(TrafficStats),
+          log: c.resolve(LOGGER).child({ component: 'backoffice' }),
+          username: config.admin.username,
+          sessionIdleSeconds: config.admin.sessionIdleSeconds,
+          webSocketMaxBufferedBytes: config.admin.webSocketMaxBufferedBytes,
         });
       }),
     });

@@ -16,13 +16,27 @@ function strip(headers: Record<string, unknown>): Record<string, any> {
 }
 
 const server = createServer((req, res) => {
-  pool.stream({ path: req.url!, method: req.method as Dispatcher.HttpMethod, headers: strip(req.headers), body: req.headers['content-length'] ? req : null, opaque: res },
-    ({ statusCode, headers, opaque }) => {
-      const out = opaque as ServerResponse;
-      out.writeHead(statusCode, strip(headers) as OutgoingHttpHeaders);
-      return out;
-    },
-  ).catch(() => { if (!res.headersSent) { res.statusCode = 502; res.end(); } else res.destroy(); });
+  pool
+    .stream(
+      {
+        path: req.url!,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: strip(req.headers),
+        body: req.headers['content-length'] ? req : null,
+        opaque: res,
+      },
+      ({ statusCode, headers, opaque }) => {
+        const out = opaque as ServerResponse;
+        out.writeHead(statusCode, strip(headers) as OutgoingHttpHeaders);
+        return out;
+      },
+    )
+    .catch(() => {
+      if (!res.headersSent) {
+        res.statusCode = 502;
+        res.end();
+      } else res.destroy();
+    });
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));

@@ -16,7 +16,10 @@ function clockTicksPerSecond(): number {
 
 const TICKS_PER_SECOND = clockTicksPerSecond();
 
-interface Stat { ppid: number; ticks: number }
+interface Stat {
+  ppid: number;
+  ticks: number;
+}
 
 /** Fields after the command name (which may hold spaces and parentheses): see proc(5). */
 function readStat(pid: number): Stat | null {

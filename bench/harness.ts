@@ -25,7 +25,11 @@ const WARM_UP_SECONDS = SMOKE ? 0 : Math.min(2, DURATION);
 const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
 export const children: ChildProcess[] = [];
 
-export function start(script: string, args: string[], core: string): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
+export function start(
+  script: string,
+  args: string[],
+  core: string,
+): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
   const [command, commandArgs] = onCore(core, process.execPath, [script, ...args]);
   const child = spawn(command, commandArgs, { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
@@ -81,8 +85,13 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   const [command, commandArgs] = pinned ? onCore(PROXY_CORE, process.execPath, script) : [process.execPath, script];
   const child = spawn(command, commandArgs, {
     env: {
-      ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: dataFile,
-      PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_LOG_LEVEL: logLevel, PORTCULLIS_WORKERS: String(workers),
+      ...process.env,
+      PORTCULLIS_PROXY_PORT: '0',
+      PORTCULLIS_ADMIN_PORT: '0',
+      PORTCULLIS_DATA_FILE: dataFile,
+      PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      PORTCULLIS_LOG_LEVEL: logLevel,
+      PORTCULLIS_WORKERS: String(workers),
     },
     stdio: ['ignore', openSync(logFile, 'w'), 'inherit'],
   });
@@ -127,7 +136,10 @@ export interface Target {
   pid?: number;
 }
 
-export type Measured = { name: string; /** Server CPU time per request (µs), NaN without a pid. */ cpuUsPerRequest: number } & LoadResult;
+export type Measured = {
+  name: string;
+  /** Server CPU time per request (µs), NaN without a pid. */ cpuUsPerRequest: number;
+} & LoadResult;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -140,24 +152,45 @@ function median(values: number[]): number {
  */
 export async function measureAll(targets: Target[]): Promise<Measured[]> {
   if (WARM_UP_SECONDS > 0) {
-    for (const t of targets) await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: WARM_UP_SECONDS, connections: CONNECTIONS, pinned: t.pinned }); // warm-up (JIT, pools)
+    for (const t of targets)
+      await runLoad({
+        url: t.url,
+        headers: t.headers,
+        method: t.method,
+        body: t.body,
+        durationSeconds: WARM_UP_SECONDS,
+        connections: CONNECTIONS,
+        pinned: t.pinned,
+      }); // warm-up (JIT, pools)
   }
   const runs = new Map<string, Array<LoadResult & { cpuUsPerRequest: number }>>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
       const cpuBefore = t.pid === undefined ? NaN : cpuSeconds(t.pid);
-      const result = await runLoad({ url: t.url, headers: t.headers, method: t.method, body: t.body, durationSeconds: DURATION, connections: CONNECTIONS, pinned: t.pinned });
-      const cpuUsPerRequest = t.pid === undefined ? NaN : (cpuSeconds(t.pid) - cpuBefore) * 1e6 / result.requests;
+      const result = await runLoad({
+        url: t.url,
+        headers: t.headers,
+        method: t.method,
+        body: t.body,
+        durationSeconds: DURATION,
+        connections: CONNECTIONS,
+        pinned: t.pinned,
+      });
+      const cpuUsPerRequest = t.pid === undefined ? NaN : ((cpuSeconds(t.pid) - cpuBefore) * 1e6) / result.requests;
       runs.get(t.name)!.push({ ...result, cpuUsPerRequest });
-      process.stdout.write(`[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${Number.isNaN(cpuUsPerRequest) ? '' : `   ${cpuUsPerRequest.toFixed(0)} µs CPU/req`}${result.errors ? `   errors ${result.errors}` : ''}\n`);
+      process.stdout.write(
+        `[${round}/${ROUNDS}] ${t.name.padEnd(48)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${result.p50Ms.toFixed(2)} ms   p99 ${result.p99Ms.toFixed(2)} ms${Number.isNaN(cpuUsPerRequest) ? '' : `   ${cpuUsPerRequest.toFixed(0)} µs CPU/req`}${result.errors ? `   errors ${result.errors}` : ''}\n`,
+      );
     }
   }
   return targets.map((t) => {
     const all = runs.get(t.name)!;
     return {
-      name: t.name, tool: all[0]!.tool,
+      name: t.name,
+      tool: all[0]!.tool,
       requestsPerSecond: median(all.map((r) => r.requestsPerSecond)),
-      p50Ms: median(all.map((r) => r.p50Ms)), p99Ms: median(all.map((r) => r.p99Ms)),
+      p50Ms: median(all.map((r) => r.p50Ms)),
+      p99Ms: median(all.map((r) => r.p99Ms)),
       cpuUsPerRequest: median(all.map((r) => r.cpuUsPerRequest)),
       requests: all.reduce((sum, r) => sum + r.requests, 0),
       errors: all.reduce((sum, r) => sum + r.errors, 0),

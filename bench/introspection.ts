@@ -19,22 +19,55 @@ async function must(admin: Admin, method: string, path: string, body?: unknown):
   return res.json();
 }
 
-export async function setupIntrospection(admin: Admin, proxyUrl: string, upstreamUrl: string): Promise<{ introspection: Target; oauth2Route: Target }> {
+export async function setupIntrospection(
+  admin: Admin,
+  proxyUrl: string,
+  upstreamUrl: string,
+): Promise<{ introspection: Target; oauth2Route: Target }> {
   // The gateway calls its own proxy listener (127.0.0.1:<port>) for introspection.
   await must(admin, 'POST', '/api/routes', {
-    id: 'bench-idp', name: 'bench-idp', frontend: { domains: ['127.0.0.1/idp'] }, backend: { targets: [{ url: upstreamUrl }] },
-    plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, scopes: ['read'], enableClientCredentials: true, requireHttps: false, tokenExpirationSeconds: 86_400 } }],
+    id: 'bench-idp',
+    name: 'bench-idp',
+    frontend: { domains: ['127.0.0.1/idp'] },
+    backend: { targets: [{ url: upstreamUrl }] },
+    plugins: [
+      {
+        plugin: 'oauth2',
+        config: {
+          provisionKey: PROVISION_KEY,
+          scopes: ['read'],
+          enableClientCredentials: true,
+          requireHttps: false,
+          tokenExpirationSeconds: 86_400,
+        },
+      },
+    ],
   });
-  for (const client of [APP, RESOURCE_SERVER]) await must(admin, 'POST', '/api/apikeys', { ...client, clientName: client.clientId });
+  for (const client of [APP, RESOURCE_SERVER])
+    await must(admin, 'POST', '/api/apikeys', { ...client, clientName: client.clientId });
   await must(admin, 'POST', '/api/routes', {
-    id: 'bench-introspection', name: 'bench-introspection', frontend: { domains: ['introspection.bench'] }, backend: { targets: [{ url: upstreamUrl }] },
-    plugins: [{ plugin: 'oauth2-introspection', config: {
-      introspectionUrl: `${proxyUrl}/idp/oauth2/introspect`, ...RESOURCE_SERVER,
-      rules: [{ path: '/.*', requiredScopes: ['read'] }], cache: { ttlSeconds: 3600 },
-    } }],
+    id: 'bench-introspection',
+    name: 'bench-introspection',
+    frontend: { domains: ['introspection.bench'] },
+    backend: { targets: [{ url: upstreamUrl }] },
+    plugins: [
+      {
+        plugin: 'oauth2-introspection',
+        config: {
+          introspectionUrl: `${proxyUrl}/idp/oauth2/introspect`,
+          ...RESOURCE_SERVER,
+          rules: [{ path: '/.*', requiredScopes: ['read'] }],
+          cache: { ttlSeconds: 3600 },
+        },
+      },
+    ],
   });
   const res = await fetch(`${proxyUrl}/idp/oauth2/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${APP.clientId}:${APP.clientSecret}`).toString('base64') },
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from(`${APP.clientId}:${APP.clientSecret}`).toString('base64'),
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read' }),
   });
   const token = ((await res.json()) as { access_token: string }).access_token;
@@ -53,5 +86,6 @@ async function mustAnswer200(url: string, headers: Record<string, string>): Prom
   // undici's request: fetch would drop the Host header.
   const res = await request(url, { headers });
   const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`bench setup: ${url} (${headers.host ?? 'no Host'}) answered ${res.statusCode}: ${text}`);
+  if (res.statusCode !== 200)
+    throw new Error(`bench setup: ${url} (${headers.host ?? 'no Host'}) answered ${res.statusCode}: ${text}`);
 }

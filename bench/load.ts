@@ -46,11 +46,15 @@ function runWrk(options: LoadOptions): LoadResult {
   const args = ['-t1', `-c${options.connections}`, `-d${options.durationSeconds}s`, '--latency'];
   if (options.method || options.body) {
     const script = join(mkdtempSync(join(tmpdir(), 'wrk-')), 'request.lua');
-    writeFileSync(script, `wrk.method = ${JSON.stringify(options.method ?? 'POST')}\nwrk.body = ${JSON.stringify(options.body ?? '')}\n`);
+    writeFileSync(
+      script,
+      `wrk.method = ${JSON.stringify(options.method ?? 'POST')}\nwrk.body = ${JSON.stringify(options.body ?? '')}\n`,
+    );
     args.push('-s', script);
   }
   // wrk adds its own Host unless one is given spelled exactly `Host`
-  for (const [name, value] of Object.entries(options.headers)) args.push('-H', `${name === 'host' ? 'Host' : name}: ${value}`);
+  for (const [name, value] of Object.entries(options.headers))
+    args.push('-H', `${name === 'host' ? 'Host' : name}: ${value}`);
   args.push(options.url);
   const [command, commandArgs] = options.pinned === false ? ['wrk', args] : onCore(LOAD_CORE, 'wrk', args);
   const result = spawnSync(command, commandArgs, { encoding: 'utf8' });
@@ -76,7 +80,14 @@ function toMs(value: string | undefined): number {
 
 async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon');
-  const result: any = await autocannon({ url: options.url, headers: options.headers, method: (options.method ?? 'GET') as any, body: options.body, connections: options.connections, duration: options.durationSeconds });
+  const result: any = await autocannon({
+    url: options.url,
+    headers: options.headers,
+    method: (options.method ?? 'GET') as any,
+    body: options.body,
+    connections: options.connections,
+    duration: options.durationSeconds,
+  });
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,

@@ -45,7 +45,9 @@ export async function startNginx(upstreamUrl: string, workers: number, core?: st
   chmodSync(join(prefix, 'tmp'), 0o777); // nginx workers drop root privileges to nobody
   const port = await freePort();
   const upstream = new URL(upstreamUrl);
-  writeFileSync(join(prefix, 'nginx.conf'), `
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `
 worker_processes ${workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log warn;
@@ -69,7 +71,8 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const args = ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'];
   const [command, commandArgs] = core === undefined ? [NGINX, args] : onCore(core, NGINX, args);
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -84,7 +87,8 @@ http {
     }
   }
   return {
-    url, child,
+    url,
+    child,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

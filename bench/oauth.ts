@@ -32,23 +32,51 @@ async function must(admin: Admin, method: string, path: string, body: unknown): 
 /** Enable the service, one key pair and one API key per algorithm; returns the load targets. */
 export async function setupOAuth(admin: Admin, proxyUrl: string): Promise<OAuthTarget[]> {
   const global = await must(admin, 'GET', '/api/global-config', undefined);
-  await must(admin, 'PUT', '/api/global-config', { ...global, plugins: [...global.plugins, { plugin: 'client-credentials', config: { secure: false } }] });
+  await must(admin, 'PUT', '/api/global-config', {
+    ...global,
+    plugins: [...global.plugins, { plugin: 'client-credentials', config: { secure: false } }],
+  });
   const form = { 'content-type': 'application/x-www-form-urlencoded', host: 'oauth.bench' };
   const targets: OAuthTarget[] = [];
   let es256Token = '';
   for (const alg of OAUTH_ALGORITHMS) {
     const id = `bench-${alg.toLowerCase()}`;
     await must(admin, 'POST', '/api/keypairs', { id, name: id, alg });
-    await must(admin, 'POST', '/api/apikeys', { clientId: id, clientSecret: SECRET, clientName: id, scopes: ['read'], metadata: { 'jwt-sign-keypair': id } });
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: SECRET }).toString();
-    targets.push({ name: `token endpoint, ${alg}`, alg, url: `${proxyUrl}${TOKEN_PATH}`, headers: form, method: 'POST', body });
+    await must(admin, 'POST', '/api/apikeys', {
+      clientId: id,
+      clientSecret: SECRET,
+      clientName: id,
+      scopes: ['read'],
+      metadata: { 'jwt-sign-keypair': id },
+    });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: id,
+      client_secret: SECRET,
+    }).toString();
+    targets.push({
+      name: `token endpoint, ${alg}`,
+      alg,
+      url: `${proxyUrl}${TOKEN_PATH}`,
+      headers: form,
+      method: 'POST',
+      body,
+    });
     if (alg === 'ES256') {
-      const res = await fetch(`${proxyUrl}${TOKEN_PATH}`, { method: 'POST', headers: { 'content-type': form['content-type'] }, body });
+      const res = await fetch(`${proxyUrl}${TOKEN_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': form['content-type'] },
+        body,
+      });
       es256Token = ((await res.json()) as { access_token: string }).access_token;
     }
   }
   targets.push({
-    name: 'introspection (ES256 token)', alg: 'ES256', url: `${proxyUrl}${INTROSPECT_PATH}`, headers: form, method: 'POST',
+    name: 'introspection (ES256 token)',
+    alg: 'ES256',
+    url: `${proxyUrl}${INTROSPECT_PATH}`,
+    headers: form,
+    method: 'POST',
     body: new URLSearchParams({ token: es256Token, client_id: 'bench-es256', client_secret: SECRET }).toString(),
   });
   return targets;
@@ -61,7 +89,14 @@ export async function setupOAuth(admin: Admin, proxyUrl: string): Promise<OAuthT
 export async function joseSignRate(alg: string, seconds = 3, concurrency = 50): Promise<number> {
   const type = alg === 'RS256' ? 'rsa' : alg === 'ES256' ? 'ec' : 'ed25519';
   const options = type === 'rsa' ? { modulusLength: 2048 } : type === 'ec' ? { namedCurve: 'prime256v1' } : {};
-  const { privateKey } = await generateKeyPair(type as 'rsa', { ...options, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as never) as unknown as { privateKey: string };
+  const { privateKey } = (await generateKeyPair(
+    type as 'rsa',
+    {
+      ...options,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    } as never,
+  )) as unknown as { privateKey: string };
   const key = await importPKCS8(privateKey, alg);
   const payload = { iss: 'http://bench', sub: 'c', aud: 'http://bench', client_id: 'c', scope: 'read', jti: 'x' };
   const started = performance.now();
@@ -69,7 +104,11 @@ export async function joseSignRate(alg: string, seconds = 3, concurrency = 50): 
   let count = 0;
   const worker = async () => {
     while (performance.now() < until) {
-      await new SignJWT(payload).setProtectedHeader({ alg, kid: 'k', typ: 'at+jwt' }).setIssuedAt().setExpirationTime('1h').sign(key);
+      await new SignJWT(payload)
+        .setProtectedHeader({ alg, kid: 'k', typ: 'at+jwt' })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
       count++;
     }
   };

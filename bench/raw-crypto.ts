@@ -7,7 +7,8 @@ import { joseSignRate } from './oauth.js';
 import { joseVerifyRate } from './jwt.js';
 
 const [mode, alg, seconds, concurrency, token, jwk] = process.argv.slice(2);
-const rate = mode === 'sign'
-  ? await joseSignRate(alg!, Number(seconds), Number(concurrency))
-  : await joseVerifyRate(token!, JSON.parse(jwk!), alg!, Number(seconds), Number(concurrency));
+const rate =
+  mode === 'sign'
+    ? await joseSignRate(alg!, Number(seconds), Number(concurrency))
+    : await joseVerifyRate(token!, JSON.parse(jwk!), alg!, Number(seconds), Number(concurrency));
 process.stdout.write(`${rate}\n`);

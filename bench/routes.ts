@@ -10,9 +10,18 @@ export const ROUTES_HOST = 'paths.routes.bench';
 
 function route(id: string, domain: string, upstreamUrl: string) {
   return {
-    id, name: id, description: '', enabled: true, tags: [], version: 1,
+    id,
+    name: id,
+    description: '',
+    enabled: true,
+    tags: [],
+    version: 1,
     frontend: { domains: [domain], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
-    backend: { targets: [{ url: upstreamUrl, weight: 1 }], rewriteHost: true, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 } },
+    backend: {
+      targets: [{ url: upstreamUrl, weight: 1 }],
+      rewriteHost: true,
+      timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 },
+    },
     plugins: [],
   };
 }
@@ -35,7 +44,17 @@ export function manyRoutesDataFile(count: number, upstreamUrl: string): string {
 export function manyRoutesTargets(count: number, proxyUrl: string, pid: number): Target[] {
   const label = count >= 1000 ? `${count / 1000}k` : String(count);
   return [
-    { name: `gateway: ${label} routes, wildcard host (tried last)`, url: `${proxyUrl}/`, headers: { host: 'x.w1.routes.bench' }, pid },
-    { name: `gateway: ${label} routes, path prefix (tried last)`, url: `${proxyUrl}/p2/`, headers: { host: ROUTES_HOST }, pid },
+    {
+      name: `gateway: ${label} routes, wildcard host (tried last)`,
+      url: `${proxyUrl}/`,
+      headers: { host: 'x.w1.routes.bench' },
+      pid,
+    },
+    {
+      name: `gateway: ${label} routes, path prefix (tried last)`,
+      url: `${proxyUrl}/p2/`,
+      headers: { host: ROUTES_HOST },
+      pid,
+    },
   ];
 }

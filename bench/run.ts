@@ -21,7 +21,23 @@ import { setupJwt } from './jwt.js';
 import { setupIntrospection } from './introspection.js';
 import { manyRoutesDataFile, manyRoutesTargets } from './routes.js';
 import { PINNED, onCore, pinSelfToLoadCore, LOAD_CORE, PROXY_CORE } from './cpus.js';
-import { here, ROOT, SMOKE, DURATION, CONNECTIONS, ROUNDS, children, start, startGateway, rssMiB, adminClient, measureAll, type Measured, type RunningGateway, type Target } from './harness.js';
+import {
+  here,
+  ROOT,
+  SMOKE,
+  DURATION,
+  CONNECTIONS,
+  ROUNDS,
+  children,
+  start,
+  startGateway,
+  rssMiB,
+  adminClient,
+  measureAll,
+  type Measured,
+  type RunningGateway,
+  type Target,
+} from './harness.js';
 import { measureScaling } from './scaling.js';
 import { hasNginx, startNginx } from './nginx.js';
 import { chartSvg } from './chart.js';
@@ -47,7 +63,10 @@ const thousands = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const cpu = (r: Measured) => fixed(r.cpuUsPerRequest);
 
-interface Section { id: string; results: Measured[] }
+interface Section {
+  id: string;
+  results: Measured[];
+}
 
 async function main(): Promise<void> {
   pinSelfToLoadCore();
@@ -67,21 +86,35 @@ async function main(): Promise<void> {
     // with a few routes of the route-table benchmark, it is also the one that table is compared with.
     () => startGateway('warn', { pinned, dataFileContent: manyRoutesDataFile(FEW_ROUTES, upstreamUrl) }),
     // Gateways started on data files: many API keys, many routes.
-    () => startGateway(logLevel, { pinned, dataFileContent: manyKeysDataFile(MANY_KEYS, upstreamUrl, hashSecret(BENCH_SECRET)) }),
+    () =>
+      startGateway(logLevel, {
+        pinned,
+        dataFileContent: manyKeysDataFile(MANY_KEYS, upstreamUrl, hashSecret(BENCH_SECRET)),
+      }),
     () => startGateway('warn', { pinned, dataFileContent: manyRoutesDataFile(MANY_ROUTES, upstreamUrl) }),
     // The same as the first, without the per-route request metrics: what counting costs the hot path.
     () => startGateway(logLevel, { pinned, config: { metrics: { enabled: false } } }),
   ];
   const started = [];
-  if (SMOKE) started.push(...await Promise.all(gatewayStarts.map((startOne) => startOne())));
+  if (SMOKE) started.push(...(await Promise.all(gatewayStarts.map((startOne) => startOne()))));
   else for (const startOne of gatewayStarts) started.push(await startOne());
-  const [gateway, quiet, many, manyRoutes, uncounted] = started as [RunningGateway, RunningGateway, RunningGateway, RunningGateway, RunningGateway];
+  const [gateway, quiet, many, manyRoutes, uncounted] = started as [
+    RunningGateway,
+    RunningGateway,
+    RunningGateway,
+    RunningGateway,
+    RunningGateway,
+  ];
   const fewRoutes = quiet;
   const admin = adminClient(gateway.admin);
 
-  const pinning = (PINNED ? 'load generator and upstream on core 0, each server under test alone on core 1 (taskset)' : 'not pinned (no taskset or one core)')
-    + (SMOKE && PINNED ? '; smoke run: the gateways not pinned' : '');
-  process.stdout.write(`load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, ${pinning}, node ${process.version}${SMOKE ? ', SMOKE run' : ''}\n\n`);
+  const pinning =
+    (PINNED
+      ? 'load generator and upstream on core 0, each server under test alone on core 1 (taskset)'
+      : 'not pinned (no taskset or one core)') + (SMOKE && PINNED ? '; smoke run: the gateways not pinned' : '');
+  process.stdout.write(
+    `load: ${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION}s per run, ${cpus().length} cores, ${pinning}, node ${process.version}${SMOKE ? ', SMOKE run' : ''}\n\n`,
+  );
   const targets: Target[] = [
     { name: 'upstream direct', url: `${upstreamUrl}/`, headers: {}, pid: upstream.child.pid },
     { name: BARE, url: `http://127.0.0.1:${bare.firstLine.trim()}/`, headers: {}, pid: bare.child.pid },
@@ -89,13 +122,36 @@ async function main(): Promise<void> {
     { name: FASTIFY_NAME, url: `http://127.0.0.1:${fastify.firstLine.trim()}/`, headers: {}, pid: fastify.child.pid },
   ];
   for (const scenario of SCENARIOS) {
-    targets.push({ name: scenario.name, url: `${gateway.proxy}/`, headers: await scenario.setup(admin, upstreamUrl), pid: gateway.pid });
+    targets.push({
+      name: scenario.name,
+      url: `${gateway.proxy}/`,
+      headers: await scenario.setup(admin, upstreamUrl),
+      pid: gateway.pid,
+    });
   }
-  targets.push({ name: 'gateway: route, no plugins, access log off', url: `${quiet.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl), pid: quiet.pid });
-  targets.push({ name: METRICS_OFF, url: `${uncounted.proxy}/`, headers: await SCENARIOS[0]!.setup(adminClient(uncounted.admin), upstreamUrl), pid: uncounted.pid });
+  targets.push({
+    name: 'gateway: route, no plugins, access log off',
+    url: `${quiet.proxy}/`,
+    headers: await SCENARIOS[0]!.setup(adminClient(quiet.admin), upstreamUrl),
+    pid: quiet.pid,
+  });
+  targets.push({
+    name: METRICS_OFF,
+    url: `${uncounted.proxy}/`,
+    headers: await SCENARIOS[0]!.setup(adminClient(uncounted.admin), upstreamUrl),
+    pid: uncounted.pid,
+  });
   const apikeyHeaders = targets.find((t) => t.name.includes('apikeys'))!.headers;
-  targets.push({ name: `gateway: route + apikeys (Basic), ${thousands(MANY_KEYS)} keys loaded`, url: `${many.proxy}/`, headers: apikeyHeaders, pid: many.pid });
-  const routeTargets = [...manyRoutesTargets(FEW_ROUTES, fewRoutes.proxy, fewRoutes.pid), ...manyRoutesTargets(MANY_ROUTES, manyRoutes.proxy, manyRoutes.pid)];
+  targets.push({
+    name: `gateway: route + apikeys (Basic), ${thousands(MANY_KEYS)} keys loaded`,
+    url: `${many.proxy}/`,
+    headers: apikeyHeaders,
+    pid: many.pid,
+  });
+  const routeTargets = [
+    ...manyRoutesTargets(FEW_ROUTES, fewRoutes.proxy, fewRoutes.pid),
+    ...manyRoutesTargets(MANY_ROUTES, manyRoutes.proxy, manyRoutes.pid),
+  ];
   const rssFew = rssMiB(gateway.pid);
   const rssMany = rssMiB(many.pid);
   const rssFewRoutes = rssMiB(fewRoutes.pid);
@@ -105,7 +161,10 @@ async function main(): Promise<void> {
   const routeResults = measured.slice(targets.length);
   const floor = results.find((r) => r.name === BARE)!;
   process.stdout.write('\nmedians:\n');
-  for (const r of measured) process.stdout.write(`${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× bare   ${cpu(r)} µs CPU/req\n`);
+  for (const r of measured)
+    process.stdout.write(
+      `${r.name.padEnd(48)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× bare   ${cpu(r)} µs CPU/req\n`,
+    );
 
   process.stdout.write('\nclient credentials service:\n');
   const oauthTargets = (await setupOAuth(admin, gateway.proxy)).map((t) => ({ ...t, pid: gateway.pid }));
@@ -115,7 +174,9 @@ async function main(): Promise<void> {
   const oauthRows = oauthTargets.map((t, i) => {
     const r = oauthResults[i]!;
     const raw = t.alg ? signRates.get(t.alg)! : NaN;
-    const signs = t.name.startsWith('token') ? `${raw.toFixed(0)} | ${(r.requestsPerSecond / raw).toFixed(2)}×` : '— | —';
+    const signs = t.name.startsWith('token')
+      ? `${raw.toFixed(0)} | ${(r.requestsPerSecond / raw).toFixed(2)}×`
+      : '— | —';
     return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${signs} | ${r.errors} |`;
   });
 
@@ -123,22 +184,44 @@ async function main(): Promise<void> {
   const jwt = await setupJwt(admin, gateway.proxy, upstreamUrl);
   const jwtResults = await measureAll(jwt.targets.map((t) => ({ ...t, pid: gateway.pid })));
   const verifyRates = new Map<string, number>();
-  for (const alg of ['RS256', 'ES256']) verifyRates.set(alg, rawRate(['verify', alg, '3', String(CONNECTIONS), jwt.tokens[alg]!.token, JSON.stringify(jwt.tokens[alg]!.publicJwk)]));
+  for (const alg of ['RS256', 'ES256'])
+    verifyRates.set(
+      alg,
+      rawRate([
+        'verify',
+        alg,
+        '3',
+        String(CONNECTIONS),
+        jwt.tokens[alg]!.token,
+        JSON.stringify(jwt.tokens[alg]!.publicJwk),
+      ]),
+    );
   const plainRoute = results.find((r) => r.name === PLAIN_NAME)!;
-  const vsPlain = (r: Measured) => `${(r.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route`;
+  const vsPlain = (r: Measured) =>
+    `${(r.requestsPerSecond / plainRoute.requestsPerSecond).toFixed(2)}× the no-plugin route`;
   const jwtRows = jwt.targets.map((t, i) => {
     const r = jwtResults[i]!;
-    const comparison = t.cached ? vsPlain(r) : `${(r.requestsPerSecond / verifyRates.get(t.alg)!).toFixed(2)}× jose's raw verify rate (${verifyRates.get(t.alg)!.toFixed(0)}/s)`;
+    const comparison = t.cached
+      ? vsPlain(r)
+      : `${(r.requestsPerSecond / verifyRates.get(t.alg)!).toFixed(2)}× jose's raw verify rate (${verifyRates.get(t.alg)!.toFixed(0)}/s)`;
     return `| ${t.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${comparison} | ${r.errors} |`;
   });
 
   process.stdout.write('\noauth2 and oauth2-introspection:\n');
   const tokenRoutes = await setupIntrospection(admin, gateway.proxy, upstreamUrl);
-  const tokenRouteResults = await measureAll([tokenRoutes.introspection, tokenRoutes.oauth2Route].map((t) => ({ ...t, pid: gateway.pid })));
-  const tokenRouteRows = tokenRouteResults.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsPlain(r)} | ${r.errors} |`);
+  const tokenRouteResults = await measureAll(
+    [tokenRoutes.introspection, tokenRoutes.oauth2Route].map((t) => ({ ...t, pid: gateway.pid })),
+  );
+  const tokenRouteRows = tokenRouteResults.map(
+    (r) =>
+      `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsPlain(r)} | ${r.errors} |`,
+  );
 
   const vsBare = (r: Measured) => r.requestsPerSecond / floor.requestsPerSecond;
-  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.p99Ms / floor.p99Ms).toFixed(2)}× | ${r.errors} |`,
+  );
   const routeRows = routeResults.map((r, i) => {
     const sameRequestFewRoutes = routeResults[i % 2]!;
     return `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${cpu(r)} | ${vsBare(r).toFixed(2)}× | ${(r.requestsPerSecond / sameRequestFewRoutes.requestsPerSecond).toFixed(2)}× | ${r.errors} |`;
@@ -159,33 +242,48 @@ async function main(): Promise<void> {
   const settings = `${LOAD_TOOL}, ${CONNECTIONS} connections, ${DURATION} s per run${SMOKE ? '' : ' after a warm-up'}, the median of ${ROUNDS} interleaved round${ROUNDS > 1 ? 's' : ''}`;
 
   const sections: Section[] = [
-    { id: 'proxy', results }, { id: 'routes', results: routeResults }, { id: 'client-credentials', results: oauthResults },
-    { id: 'jwt-verifier', results: jwtResults }, { id: 'oauth2', results: tokenRouteResults },
+    { id: 'proxy', results },
+    { id: 'routes', results: routeResults },
+    { id: 'client-credentials', results: oauthResults },
+    { id: 'jwt-verifier', results: jwtResults },
+    { id: 'oauth2', results: tokenRouteResults },
   ];
   const chartRows = [...results, ...routeResults, ...jwtResults, ...tokenRouteResults]
     .filter((r) => r.name !== 'upstream direct')
     .map((r) => ({ name: r.name, ratio: vsBare(r), cpuUsPerRequest: r.cpuUsPerRequest }));
   const json = {
-    generatedAt: date, smoke: SMOKE,
-    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
+    generatedAt: date,
+    smoke: SMOKE,
+    machine: {
+      cores: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      node: process.version,
+      platform: process.platform,
+    },
     load: { tool: LOAD_TOOL, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS },
     pinning: { pinned: PINNED, description: pinning },
     bareProxy: BARE,
     results: sections.flatMap((s) => s.results.map((r) => ({ section: s.id, ...r, vsBareProxy: vsBare(r) }))),
     rawCrypto: { signPerSecond: Object.fromEntries(signRates), verifyPerSecond: Object.fromEntries(verifyRates) },
     startup: {
-      fewKeys: { startMs: gateway.startMs, rssMiB: rssFew }, manyKeys: { count: MANY_KEYS, startMs: many.startMs, rssMiB: rssMany },
-      fewRoutes: { count: FEW_ROUTES, startMs: fewRoutes.startMs, rssMiB: rssFewRoutes }, manyRoutes: { count: MANY_ROUTES, startMs: manyRoutes.startMs, rssMiB: rssManyRoutes },
+      fewKeys: { startMs: gateway.startMs, rssMiB: rssFew },
+      manyKeys: { count: MANY_KEYS, startMs: many.startMs, rssMiB: rssMany },
+      fewRoutes: { count: FEW_ROUTES, startMs: fewRoutes.startMs, rssMiB: rssFewRoutes },
+      manyRoutes: { count: MANY_ROUTES, startMs: manyRoutes.startMs, rssMiB: rssManyRoutes },
     },
   };
 
   const doc = `# Benchmarks
 
 Produced by \`npm run bench\` (${date.slice(0, 10)}): ${settings}, on ${machine}. The upstream and every server under test
-(the bare proxy, nginx, @fastify/http-proxy, the gateways) run in their own process on loopback${PINNED ? `; the load generator and the upstream share core 0 and
+(the bare proxy, nginx, @fastify/http-proxy, the gateways) run in their own process on loopback${
+    PINNED
+      ? `; the load generator and the upstream share core 0 and
 each server under test runs alone on core 1 (\`taskset\`), so every proxy gets the same single core and the
 ratios compare cost per core (without pinning, the scheduler moving processes between the two cores made
-run-to-run noise larger than the differences measured)${SMOKE ? '. This smoke run starts the gateways unpinned' : ''}` : '; nothing is pinned: the load generator shares the same cores'}. Absolute numbers are low on this
+run-to-run noise larger than the differences measured)${SMOKE ? '. This smoke run starts the gateways unpinned' : ''}`
+      : '; nothing is pinned: the load generator shares the same cores'
+  }. Absolute numbers are low on this
 machine; the ratios are what carries over. Raw numbers: [benchmarks.json](benchmarks.json).
 
 ![requests/s vs the bare proxy and server CPU per request](benchmarks.svg)
@@ -270,7 +368,7 @@ ${tokenRouteRows.join('\n')}
 | RSS before the load | ${rssFew.toFixed(0)} MiB | ${rssMany.toFixed(0)} MiB |
 
 Keys are looked up in a \`Map\` (O(1)); ${MANY_KEYS.toLocaleString('en')} keys cost about ${(rssMany - rssFew).toFixed(0)} MiB of memory
-(${((rssMany - rssFew) * 1024 * 1024 / MANY_KEYS).toFixed(0)} bytes per key, the stored entity plus its index entry). The API-key
+(${(((rssMany - rssFew) * 1024 * 1024) / MANY_KEYS).toFixed(0)} bytes per key, the stored entity plus its index entry). The API-key
 target is ≥ 0.9× the requests/s of the same route without the plugin.
 
 Run it yourself: \`npm run bench\` (installs nothing; uses \`wrk\` when present — \`apt-get install -y wrk\` —
@@ -286,5 +384,10 @@ and autocannon otherwise; nginx when \`/usr/sbin/nginx\` exists). \`BENCH_DURATI
 }
 
 main()
-  .catch((error: unknown) => { process.stderr.write(`bench failed: ${(error as Error).stack}\n`); process.exitCode = 1; })
-  .finally(() => { for (const child of children) child.kill('SIGTERM'); });
+  .catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });

@@ -31,7 +31,12 @@ const ROUTES = Number(process.env.PROBE_ROUTES ?? 10_000);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface StartSample { wallMs: number; cpuMs: number; rssMiB: number; settledRssMiB: number }
+interface StartSample {
+  wallMs: number;
+  cpuMs: number;
+  rssMiB: number;
+  settledRssMiB: number;
+}
 
 async function startOn(dataFile: string): Promise<StartSample & { proxy: string; stop(): void }> {
   const gateway = await startGateway('warn', { pinned: false, dataFile });
@@ -40,8 +45,14 @@ async function startOn(dataFile: string): Promise<StartSample & { proxy: string;
   await settle(2000);
   const child = children.find((c) => c.pid === gateway.pid)!;
   return {
-    wallMs: gateway.startMs, cpuMs, rssMiB: rss, settledRssMiB: rssMiB(gateway.pid), proxy: gateway.proxy,
-    stop: () => { child.kill('SIGTERM'); },
+    wallMs: gateway.startMs,
+    cpuMs,
+    rssMiB: rss,
+    settledRssMiB: rssMiB(gateway.pid),
+    proxy: gateway.proxy,
+    stop: () => {
+      child.kill('SIGTERM');
+    },
   };
 }
 
@@ -64,7 +75,12 @@ async function probeKeys(): Promise<void> {
     const dataFile = join(dir, `data-${run}.json`);
     copyFileSync(pristine, dataFile);
     const a = await startOn(dataFile);
-    const res = await request(`${a.proxy}/`, { headers: { host: 'apikeys.bench', authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64') } });
+    const res = await request(`${a.proxy}/`, {
+      headers: {
+        host: 'apikeys.bench',
+        authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64'),
+      },
+    });
     await res.body.dump();
     if (res.statusCode !== 200) throw new Error(`the bench key was refused: ${res.statusCode}`);
     a.stop();
@@ -75,14 +91,20 @@ async function probeKeys(): Promise<void> {
     again.push(b);
     await settle(500);
   }
-  process.stdout.write(`${KEYS.toLocaleString('en')} API keys (data file ${(content.length / 1048576).toFixed(1)} MiB), median of ${RUNS}:\n`);
+  process.stdout.write(
+    `${KEYS.toLocaleString('en')} API keys (data file ${(content.length / 1048576).toFixed(1)} MiB), median of ${RUNS}:\n`,
+  );
   process.stdout.write(`${summary('  first start (restored file)', first)}\n${summary('  restart', again)}\n`);
 }
 
 /** Compiled routes with what matching reads (domains, id, methods, headers, query). */
 function tableOf(count: number): RouteTable {
-  const file = JSON.parse(manyRoutesDataFile(count, 'http://127.0.0.1:1')) as { entities: { routes: Record<string, Route> } };
-  const compiled = Object.values(file.entities.routes).map((route) => ({ id: route.id, route, tags: [], methods: null, headers: [], query: [] }) as unknown as CompiledRoute);
+  const file = JSON.parse(manyRoutesDataFile(count, 'http://127.0.0.1:1')) as {
+    entities: { routes: Record<string, Route> };
+  };
+  const compiled = Object.values(file.entities.routes).map(
+    (route) => ({ id: route.id, route, tags: [], methods: null, headers: [], query: [] }) as unknown as CompiledRoute,
+  );
   return new RouteTable(compiled);
 }
 
@@ -103,7 +125,9 @@ async function probeRoutes(): Promise<void> {
     const table = tableOf(count);
     const wildcard = median(Array.from({ length: RUNS }, () => nsPerLookup(table, 'x.w1.routes.bench', '/')));
     const prefix = median(Array.from({ length: RUNS }, () => nsPerLookup(table, ROUTES_HOST, '/p2/')));
-    process.stdout.write(`  ${String(count).padStart(6)} routes: wildcard host ${wildcard.toFixed(0).padStart(7)} ns   path prefix ${prefix.toFixed(0).padStart(7)} ns\n`);
+    process.stdout.write(
+      `  ${String(count).padStart(6)} routes: wildcard host ${wildcard.toFixed(0).padStart(7)} ns   path prefix ${prefix.toFixed(0).padStart(7)} ns\n`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-probe-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -128,5 +152,10 @@ async function main(): Promise<void> {
 }
 
 main()
-  .catch((error: unknown) => { process.stderr.write(`probe failed: ${(error as Error).stack}\n`); process.exitCode = 1; })
-  .finally(() => { for (const child of children) child.kill('SIGTERM'); });
+  .catch((error: unknown) => {
+    process.stderr.write(`probe failed: ${(error as Error).stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });

@@ -6,7 +6,16 @@
  */
 import { cpus } from 'node:os';
 import { SCENARIOS } from './scenarios.js';
-import { adminClient, children, measureAll, startGateway, CONNECTIONS, DURATION, ROUNDS, type Target } from './harness.js';
+import {
+  adminClient,
+  children,
+  measureAll,
+  startGateway,
+  CONNECTIONS,
+  DURATION,
+  ROUNDS,
+  type Target,
+} from './harness.js';
 import { hasNginx, startNginx } from './nginx.js';
 
 export async function measureScaling(upstreamUrl: string): Promise<string> {
@@ -15,26 +24,43 @@ export async function measureScaling(upstreamUrl: string): Promise<string> {
   for (const workers of [1, 2]) {
     const gateway = await startGateway('warn', { workers, pinned: false });
     const headers = await SCENARIOS[0]!.setup(adminClient(gateway.admin), upstreamUrl);
-    targets.push({ name: `gateway, ${workers} worker${workers > 1 ? 's' : ''}`, url: `${gateway.proxy}/`, headers, pinned: false, pid: gateway.pid });
+    targets.push({
+      name: `gateway, ${workers} worker${workers > 1 ? 's' : ''}`,
+      url: `${gateway.proxy}/`,
+      headers,
+      pinned: false,
+      pid: gateway.pid,
+    });
   }
   const nginx = hasNginx();
   if (nginx) {
     for (const workers of [1, 2]) {
       const running = await startNginx(upstreamUrl, workers);
       children.push(running.child);
-      targets.push({ name: `nginx, ${workers} worker process${workers > 1 ? 'es' : ''}`, url: `${running.url}/`, headers: {}, pinned: false, pid: running.child.pid });
+      targets.push({
+        name: `nginx, ${workers} worker process${workers > 1 ? 'es' : ''}`,
+        url: `${running.url}/`,
+        headers: {},
+        pinned: false,
+        pid: running.child.pid,
+      });
     }
   }
   const results = await measureAll(targets);
   const rate = (name: string) => results.find((r) => r.name.startsWith(name))?.requestsPerSecond ?? NaN;
-  const rows = results.map((r) => `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${Number.isFinite(r.cpuUsPerRequest) ? r.cpuUsPerRequest.toFixed(0) : '—'} | ${r.errors} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${Number.isFinite(r.cpuUsPerRequest) ? r.cpuUsPerRequest.toFixed(0) : '—'} | ${r.errors} |`,
+  );
   const gatewayScaling = rate('gateway, 2') / rate('gateway, 1');
   const ratios = [
     `- gateway 2 workers / 1 worker: **${gatewayScaling.toFixed(2)}×**`,
-    ...(nginx ? [
-      `- nginx 2 workers / 1 worker: ${(rate('nginx, 2') / rate('nginx, 1')).toFixed(2)}×`,
-      `- gateway / nginx with 1 worker: ${(rate('gateway, 1') / rate('nginx, 1')).toFixed(2)}×; with 2: ${(rate('gateway, 2') / rate('nginx, 2')).toFixed(2)}×`,
-    ] : ['- nginx not installed (`apt-get install -y nginx`): no comparison']),
+    ...(nginx
+      ? [
+          `- nginx 2 workers / 1 worker: ${(rate('nginx, 2') / rate('nginx, 1')).toFixed(2)}×`,
+          `- gateway / nginx with 1 worker: ${(rate('gateway, 1') / rate('nginx, 1')).toFixed(2)}×; with 2: ${(rate('gateway, 2') / rate('nginx, 2')).toFixed(2)}×`,
+        ]
+      : ['- nginx not installed (`apt-get install -y nginx`): no comparison']),
   ];
   return `
 ## Every core serving (workers)

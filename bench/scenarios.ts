@@ -13,7 +13,11 @@ export interface Scenario {
 }
 
 const route = (id: string, host: string, upstreamUrl: string, plugins: unknown[] = []) => ({
-  id, name: id, frontend: { domains: [host] }, backend: { targets: [{ url: upstreamUrl }] }, plugins,
+  id,
+  name: id,
+  frontend: { domains: [host] },
+  backend: { targets: [{ url: upstreamUrl }] },
+  plugins,
 });
 
 async function mustCreate(admin: Admin, path: string, body: unknown): Promise<any> {
@@ -35,29 +39,64 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'gateway: route + headers + cors',
     async setup(admin, upstreamUrl) {
-      await mustCreate(admin, '/api/routes', route('bench-headers', 'headers.bench', upstreamUrl, [
-        { plugin: 'headers', config: { request: { set: { 'x-bench': '1' } }, response: { remove: ['x-powered-by'] } } },
-        { plugin: 'cors', config: { allowOrigins: ['https://app.bench'] } },
-      ]));
+      await mustCreate(
+        admin,
+        '/api/routes',
+        route('bench-headers', 'headers.bench', upstreamUrl, [
+          {
+            plugin: 'headers',
+            config: { request: { set: { 'x-bench': '1' } }, response: { remove: ['x-powered-by'] } },
+          },
+          { plugin: 'cors', config: { allowOrigins: ['https://app.bench'] } },
+        ]),
+      );
       return { host: 'headers.bench', origin: 'https://app.bench' };
     },
   },
   {
     name: 'gateway: route + apikeys (Basic)',
     async setup(admin, upstreamUrl) {
-      await mustCreate(admin, '/api/routes', route('bench-apikeys', 'apikeys.bench', upstreamUrl, [{ plugin: 'apikeys' }]));
-      await mustCreate(admin, '/api/apikeys', { clientId: 'bench-client', clientSecret: BENCH_SECRET, clientName: 'Bench', authorizedEntities: ['bench-apikeys'] });
-      return { host: 'apikeys.bench', authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64') };
+      await mustCreate(
+        admin,
+        '/api/routes',
+        route('bench-apikeys', 'apikeys.bench', upstreamUrl, [{ plugin: 'apikeys' }]),
+      );
+      await mustCreate(admin, '/api/apikeys', {
+        clientId: 'bench-client',
+        clientSecret: BENCH_SECRET,
+        clientName: 'Bench',
+        authorizedEntities: ['bench-apikeys'],
+      });
+      return {
+        host: 'apikeys.bench',
+        authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64'),
+      };
     },
   },
   {
     name: 'gateway: route + ip-restriction',
     async setup(admin, upstreamUrl) {
       // A realistic list: a few partner ranges of both families, the load generator's address among them.
-      await mustCreate(admin, '/api/routes', route('bench-ip', 'ip.bench', upstreamUrl, [{ plugin: 'ip-restriction', config: {
-        allow: ['203.0.113.0/24', '198.51.100.0/24', '10.0.0.0/8', '192.168.0.0/16', '2001:db8::/32', '127.0.0.0/8'],
-        deny: ['203.0.113.66', '10.1.2.3', '2001:db8::66'],
-      } }]));
+      await mustCreate(
+        admin,
+        '/api/routes',
+        route('bench-ip', 'ip.bench', upstreamUrl, [
+          {
+            plugin: 'ip-restriction',
+            config: {
+              allow: [
+                '203.0.113.0/24',
+                '198.51.100.0/24',
+                '10.0.0.0/8',
+                '192.168.0.0/16',
+                '2001:db8::/32',
+                '127.0.0.0/8',
+              ],
+              deny: ['203.0.113.66', '10.1.2.3', '2001:db8::66'],
+            },
+          },
+        ]),
+      );
       return { host: 'ip.bench' };
     },
   },
@@ -70,15 +109,35 @@ export function manyKeysDataFile(count: number, upstreamUrl: string, secretHash:
   for (let i = 0; i < count; i++) {
     const clientId = i === 0 ? 'bench-client' : `bench-client-${i}`;
     apikeys[clientId] = {
-      clientId, clientSecretHash: secretHash, clientName: `Bench ${i}`, description: '', enabled: true, authorizedEntities: ['bench-apikeys'],
-      scopes: ['read'], allowClientIdOnly: false, metadata: { team: `team-${i % 100}` }, tags: [], version: 1, createdAt: now, updatedAt: now,
+      clientId,
+      clientSecretHash: secretHash,
+      clientName: `Bench ${i}`,
+      description: '',
+      enabled: true,
+      authorizedEntities: ['bench-apikeys'],
+      scopes: ['read'],
+      allowClientIdOnly: false,
+      metadata: { team: `team-${i % 100}` },
+      tags: [],
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
     };
   }
   const routes = {
     'bench-apikeys': {
-      id: 'bench-apikeys', name: 'bench-apikeys', description: '', enabled: true, tags: [], version: 1,
+      id: 'bench-apikeys',
+      name: 'bench-apikeys',
+      description: '',
+      enabled: true,
+      tags: [],
+      version: 1,
       frontend: { domains: ['apikeys.bench'], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
-      backend: { targets: [{ url: upstreamUrl, weight: 1 }], rewriteHost: true, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 } },
+      backend: {
+        targets: [{ url: upstreamUrl, weight: 1 }],
+        rewriteHost: true,
+        timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 },
+      },
       plugins: [{ plugin: 'apikeys', enabled: true, include: [], exclude: [], config: {} }],
     },
   };

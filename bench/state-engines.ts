@@ -61,7 +61,7 @@ class JournalPrototype {
 
   async increment(key: string, limit: number, ttlMs: number): Promise<boolean> {
     const entry = this.#entries.get(key);
-    const count = entry && entry.e > Date.now() ? entry.v as number : 0;
+    const count = entry && entry.e > Date.now() ? (entry.v as number) : 0;
     if (count >= limit) return false;
     await this.set(key, count + 1, entry ? entry.e - Date.now() : ttlMs, false);
     return true;
@@ -80,8 +80,13 @@ class JournalPrototype {
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
-        const lines = this.#batch, waiters = this.#batchWaiters, sync = this.#batchDurable;
-        this.#batch = []; this.#batchWaiters = []; this.#batchDurable = false; this.#scheduled = false;
+        const lines = this.#batch,
+          waiters = this.#batchWaiters,
+          sync = this.#batchDurable;
+        this.#batch = [];
+        this.#batchWaiters = [];
+        this.#batchDurable = false;
+        this.#scheduled = false;
         this.#writing = this.#writing.then(async () => {
           await this.#file!.write(lines.join('\n') + '\n');
           if (sync) await this.#file!.datasync();
@@ -139,10 +144,17 @@ async function rate(total: number, concurrency: number, op: (i: number) => Promi
   return Math.round(total / ((performance.now() - started) / 1000));
 }
 
-async function reopenTime(name: string, factory: (dir: string) => Promise<Engine>, dir: string, entries: number): Promise<number> {
+async function reopenTime(
+  name: string,
+  factory: (dir: string) => Promise<Engine>,
+  dir: string,
+  entries: number,
+): Promise<number> {
   const engine = await factory(dir);
   for (let i = 0; i < entries; i += 5000) {
-    await Promise.all(Array.from({ length: 5000 }, (_, j) => engine.durablePut(`jti-${i + j}`, { clientId: 'c', exp: 1 })));
+    await Promise.all(
+      Array.from({ length: 5000 }, (_, j) => engine.durablePut(`jti-${i + j}`, { clientId: 'c', exp: 1 })),
+    );
   }
   await engine.close();
   const started = performance.now();
@@ -161,9 +173,15 @@ async function main(): Promise<void> {
     try {
       const engine = await factory(dir);
       const row: Record<string, string | number> = { engine: engine.name };
-      row['durable puts/s (100 concurrent)'] = await rate(20_000, 100, (i) => engine.durablePut(`c-${i}`, { clientId: 'c', exp: i }));
-      row['durable puts/s (one at a time)'] = await rate(500, 1, (i) => engine.durablePut(`s-${i}`, { clientId: 'c', exp: i }));
-      row['set-if-absent/s (100 concurrent)'] = await rate(20_000, 100, (i) => engine.setIfAbsent(`code-${i % 10_000}`));
+      row['durable puts/s (100 concurrent)'] = await rate(20_000, 100, (i) =>
+        engine.durablePut(`c-${i}`, { clientId: 'c', exp: i }),
+      );
+      row['durable puts/s (one at a time)'] = await rate(500, 1, (i) =>
+        engine.durablePut(`s-${i}`, { clientId: 'c', exp: i }),
+      );
+      row['set-if-absent/s (100 concurrent)'] = await rate(20_000, 100, (i) =>
+        engine.setIfAbsent(`code-${i % 10_000}`),
+      );
       row['increments/s (100 concurrent)'] = await rate(20_000, 100, (i) => engine.increment(`client-${i % 50}`));
       row['increments/s (one at a time)'] = await rate(5_000, 1, (i) => engine.increment(`client-${i % 50}`));
       await engine.close();

@@ -32,22 +32,27 @@ function checkTls(config: BootConfig): void {
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new ConfigError(`Cannot read ${path} (proxy.tls): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new ConfigError(
+        `Cannot read ${path} (proxy.tls): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   };
   try {
     createSecureContext({ cert: read(tls.certFile), key: read(tls.keyFile) });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`proxy.tls: ${tls.certFile} and ${tls.keyFile} are not a PEM certificate and its private key: ${(error as Error).message}`);
+    throw new ConfigError(
+      `proxy.tls: ${tls.certFile} and ${tls.keyFile} are not a PEM certificate and its private key: ${(error as Error).message}`,
+    );
   }
 }
 
 function summary(config: BootConfig, file: string | null): string {
   const { proxy, admin, storage } = config;
-  const store = storage.kind === 'embedded'
-    ? `data file ${resolve(config.store.file)}${existsSync(config.store.file) ? '' : ' (created on first start)'}`
-    : `Redis ${storage.url!.replace(/\/\/[^@/]*@/, '//***@')} (prefix ${storage.keyPrefix})`;
+  const store =
+    storage.kind === 'embedded'
+      ? `data file ${resolve(config.store.file)}${existsSync(config.store.file) ? '' : ' (created on first start)'}`
+      : `Redis ${storage.url!.replace(/\/\/[^@/]*@/, '//***@')} (prefix ${storage.keyPrefix})`;
   return [
     `portcullis check: the configuration is valid (${file ?? 'no configuration file: defaults and environment'})`,
     `  Proxy        http://${proxy.host}:${proxy.port}${proxy.tls ? `, https on port ${proxy.tls.port}` : ''}${proxy.publicUrl ? ` (public URL ${proxy.publicUrl})` : ''}`,

@@ -22,11 +22,18 @@ export interface CommandSpec {
   readonly details: readonly string[];
 }
 
-const CONFIG: OptionSpec = { name: 'config', value: 'file', description: 'the boot configuration file (default: ./config.json when present)' };
+const CONFIG: OptionSpec = {
+  name: 'config',
+  value: 'file',
+  description: 'the boot configuration file (default: ./config.json when present)',
+};
 
 export const CLI_COMMANDS: readonly CommandSpec[] = [
   {
-    name: 'start', summary: 'start the gateway (the default command)', args: [], options: [CONFIG],
+    name: 'start',
+    summary: 'start the gateway (the default command)',
+    args: [],
+    options: [CONFIG],
     details: [
       'Prints where it listens and, on the first start, the generated admin password.',
       'Settings come from the configuration file, then PORTCULLIS_* environment variables.',
@@ -34,20 +41,34 @@ export const CLI_COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
-    name: 'check', summary: 'check the configuration file and environment without starting', args: [], options: [CONFIG],
+    name: 'check',
+    summary: 'check the configuration file and environment without starting',
+    args: [],
+    options: [CONFIG],
     details: ['Exit 0 and a summary of the effective settings, or exit 2 and the first problem.'],
   },
   {
-    name: 'export', summary: 'write the whole configuration as JSON to standard output', args: [],
-    options: [CONFIG, { name: 'include-private-keys', description: 'include the key pairs\' private keys (keep the file secret)' }],
+    name: 'export',
+    summary: 'write the whole configuration as JSON to standard output',
+    args: [],
+    options: [
+      CONFIG,
+      { name: 'include-private-keys', description: "include the key pairs' private keys (keep the file secret)" },
+    ],
     details: ['The same document as GET /api/export; the gateway may be running.'],
   },
   {
-    name: 'import', summary: 'replace the stored configuration by an export', args: [{ name: 'export.json' }], options: [CONFIG],
+    name: 'import',
+    summary: 'replace the stored configuration by an export',
+    args: [{ name: 'export.json' }],
+    options: [CONFIG],
     details: ['Refused while a gateway holds the data file: import through its admin API instead (POST /api/import).'],
   },
   {
-    name: 'admin-password', summary: 'set a new admin password on a stopped gateway\'s store', args: [], options: [CONFIG],
+    name: 'admin-password',
+    summary: "set a new admin password on a stopped gateway's store",
+    args: [],
+    options: [CONFIG],
     details: [
       'The password comes from PORTCULLIS_ADMIN_PASSWORD, else the first line of standard input,',
       'else one is generated and printed once. Only its scrypt hash is stored.',
@@ -57,7 +78,7 @@ export const CLI_COMMANDS: readonly CommandSpec[] = [
 ];
 
 const GLOBAL_OPTIONS: readonly OptionSpec[] = [
-  { name: 'help', description: 'print this help (or a command\'s: portcullis <command> --help)' },
+  { name: 'help', description: "print this help (or a command's: portcullis <command> --help)" },
   { name: 'version', description: 'print the version' },
 ];
 
@@ -68,7 +89,12 @@ export type ParsedCommandLine =
 
 /** A mistake on the command line: printed with the usage, exit 2. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command: CommandSpec | null) { super(message); }
+  constructor(
+    message: string,
+    readonly command: CommandSpec | null,
+  ) {
+    super(message);
+  }
 }
 
 export function findCommand(name: string): CommandSpec | undefined {
@@ -94,7 +120,10 @@ function commandNamed(name: string): CommandSpec {
   return command;
 }
 
-function parseRest(command: CommandSpec, rest: readonly string[]): { args: string[]; options: Map<string, string | true> } {
+function parseRest(
+  command: CommandSpec,
+  rest: readonly string[],
+): { args: string[]; options: Map<string, string | true> } {
   const args: string[] = [];
   const options = new Map<string, string | true>();
   for (let i = 0; i < rest.length; i++) {
@@ -137,7 +166,16 @@ export function usageLine(command: CommandSpec): string {
 /** The whole help, or one command's. */
 export function helpText(command: CommandSpec | null): string {
   if (command) {
-    return [`Usage: ${usageLine(command)}`, '', `${capitalized(command.summary)}.`, ...command.details, '', 'Options:', ...optionLines([...command.options, GLOBAL_OPTIONS[0]!]), ''].join('\n');
+    return [
+      `Usage: ${usageLine(command)}`,
+      '',
+      `${capitalized(command.summary)}.`,
+      ...command.details,
+      '',
+      'Options:',
+      ...optionLines([...command.options, GLOBAL_OPTIONS[0]!]),
+      '',
+    ].join('\n');
   }
   const width = Math.max(...CLI_COMMANDS.map((c) => c.name.length)) + 2;
   return [
@@ -168,6 +206,8 @@ function capitalized(text: string): string {
 
 /** The installed package's version (package.json sits two folders above dist/bin/). */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
   return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }

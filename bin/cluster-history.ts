@@ -16,8 +16,16 @@ const HISTORY_TIMEOUT_MS = 2_000;
 /** Workers answer their busiest routes up to this: the merged ranking is made on the primary. */
 const WORKER_LIMIT = 1000;
 
-interface HistoryRequest { type: typeof HISTORY_REQUEST; id: number; include: string[] }
-interface HistoryResponse { type: typeof HISTORY_RESPONSE; id: number; snapshot: HistorySnapshot }
+interface HistoryRequest {
+  type: typeof HISTORY_REQUEST;
+  id: number;
+  include: string[];
+}
+interface HistoryResponse {
+  type: typeof HISTORY_RESPONSE;
+  id: number;
+  snapshot: HistorySnapshot;
+}
 
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
@@ -29,8 +37,13 @@ export function mergeWorkerHistories(gateway: Gateway, workers: ReadonlySet<Work
   let nextId = 0;
   gateway.container.resolve(RouteHistoryAdmin).setSource(async (query: HistoryQuery) => {
     const asked = { limit: WORKER_LIMIT, include: query.include };
-    const answers = await Promise.all([...workers].map((worker) => workerHistory(worker, ++nextId, [...query.include])));
-    return mergeSnapshots([localHistory(metrics, asked), ...answers.filter((a): a is HistorySnapshot => a !== null)], query);
+    const answers = await Promise.all(
+      [...workers].map((worker) => workerHistory(worker, ++nextId, [...query.include])),
+    );
+    return mergeSnapshots(
+      [localHistory(metrics, asked), ...answers.filter((a): a is HistorySnapshot => a !== null)],
+      query,
+    );
   });
 }
 

@@ -30,12 +30,27 @@ const METRICS_RESPONSE = 'portcullis:metrics-response';
 /** A worker that does not answer in time is left out of that scrape (its series then dip). */
 const METRICS_TIMEOUT_MS = 2_000;
 
-interface MetricsRequest { type: typeof METRICS_REQUEST; id: number }
-interface MetricsResponse { type: typeof METRICS_RESPONSE; id: number; metrics: CollectedMetric[] }
+interface MetricsRequest {
+  type: typeof METRICS_REQUEST;
+  id: number;
+}
+interface MetricsResponse {
+  type: typeof METRICS_RESPONSE;
+  id: number;
+  metrics: CollectedMetric[];
+}
 
-interface ReadyMessage { type: typeof WORKER_READY; proxyUrl: string | null; proxyTlsUrl: string | null; authorizerUrl: string | null }
+interface ReadyMessage {
+  type: typeof WORKER_READY;
+  proxyUrl: string | null;
+  proxyTlsUrl: string | null;
+  authorizerUrl: string | null;
+}
 
-interface TrafficMessage { type: typeof WORKER_TRAFFIC; tick: TrafficTick }
+interface TrafficMessage {
+  type: typeof WORKER_TRAFFIC;
+  tick: TrafficTick;
+}
 
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
@@ -46,7 +61,12 @@ function isReady(message: unknown): message is ReadyMessage {
 }
 
 /** `claim`: the data file, taken by the caller before anything read it (null on Redis). */
-export async function runPrimary(config: BootConfig, log: Logger, count: number, claim: DataFileClaim | null): Promise<void> {
+export async function runPrimary(
+  config: BootConfig,
+  log: Logger,
+  count: number,
+  claim: DataFileClaim | null,
+): Promise<void> {
   const gateway = await createGateway(config, log, { role: 'admin' });
   const registry = gateway.container.resolve(EntityRegistry);
   const host = new StoreHost(gateway.store, () => registry.all());
@@ -67,11 +87,20 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number,
     const startedAt = Date.now();
     workers.add(worker);
     const detach = host.attach(worker as unknown as Channel);
-    worker.on('message', (message: unknown) => { if (isMessage<TrafficMessage>(message, WORKER_TRAFFIC)) traffic.absorb(message.tick); });
+    worker.on('message', (message: unknown) => {
+      if (isMessage<TrafficMessage>(message, WORKER_TRAFFIC)) traffic.absorb(message.tick);
+    });
     const ready = new Promise<ReadyMessage>((resolve, reject) => {
-      const onMessage = (message: unknown) => { if (isReady(message)) { worker.off('message', onMessage); resolve(message); } };
+      const onMessage = (message: unknown) => {
+        if (isReady(message)) {
+          worker.off('message', onMessage);
+          resolve(message);
+        }
+      };
       worker.on('message', onMessage);
-      worker.once('exit', (code) => reject(new Error(`worker ${worker.process.pid} exited with code ${code} during start-up`)));
+      worker.once('exit', (code) =>
+        reject(new Error(`worker ${worker.process.pid} exited with code ${code} during start-up`)),
+      );
     });
     worker.once('exit', (code, signal) => {
       detach();
@@ -79,14 +108,17 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number,
       if (stopping) return;
       log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
       const delay = Date.now() - startedAt < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0;
-      setTimeout(() => { if (!stopping) fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start')); }, delay).unref();
+      setTimeout(() => {
+        if (!stopping)
+          fork().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
+      }, delay).unref();
     });
     return ready;
   };
 
   let first: ReadyMessage;
   try {
-    [first] = await Promise.all(Array.from({ length: count }, fork)) as [ReadyMessage, ...ReadyMessage[]];
+    [first] = (await Promise.all(Array.from({ length: count }, fork))) as [ReadyMessage, ...ReadyMessage[]];
   } catch (error) {
     stopping = true;
     for (const worker of workers) worker.process.kill('SIGTERM');
@@ -95,19 +127,32 @@ export async function runPrimary(config: BootConfig, log: Logger, count: number,
   }
   const admin = await listenOrExit(gateway);
   claim?.setAdminUrl(admin.adminUrl!);
-  const urls = { ...admin, proxyUrl: first.proxyUrl, proxyTlsUrl: first.proxyTlsUrl, authorizerUrl: first.authorizerUrl };
+  const urls = {
+    ...admin,
+    proxyUrl: first.proxyUrl,
+    proxyTlsUrl: first.proxyTlsUrl,
+    authorizerUrl: first.authorizerUrl,
+  };
   process.stdout.write(startupLines(config, gateway, urls, count));
-  log.info({ proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location }, 'portcullis started');
+  log.info(
+    { proxy: urls.proxyUrl, admin: urls.adminUrl, workers: count, dataFile: gateway.store.location },
+    'portcullis started',
+  );
 
   onStopSignals(log, async () => {
     stopping = true;
     // Every worker drains at once (the health path answers 503 for the drain delay, then in-flight
     // requests finish); the primary's store serves their last writes, and it closes after them.
-    await Promise.all([...workers].map((worker) => new Promise<void>((resolve) => {
-      if (worker.isDead()) return resolve();
-      worker.once('exit', () => resolve());
-      worker.process.kill('SIGTERM');
-    })));
+    await Promise.all(
+      [...workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            worker.once('exit', () => resolve());
+            worker.process.kill('SIGTERM');
+          }),
+      ),
+    );
     host.close();
     await gateway.close().finally(() => claim?.release());
   });
@@ -139,7 +184,12 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   const store = new ReplicaStore(channel, config.store.file);
   const gateway = await createGateway(config, log.child({ worker: cluster.worker?.id }), { role: 'proxy', store });
   const urls = await listenOrExit(gateway);
-  process.send?.({ type: WORKER_READY, proxyUrl: urls.proxyUrl, proxyTlsUrl: urls.proxyTlsUrl, authorizerUrl: urls.authorizerUrl } satisfies ReadyMessage);
+  process.send?.({
+    type: WORKER_READY,
+    proxyUrl: urls.proxyUrl,
+    proxyTlsUrl: urls.proxyTlsUrl,
+    authorizerUrl: urls.authorizerUrl,
+  } satisfies ReadyMessage);
   // The back office (on the primary) shows every worker's traffic: one summary a second each.
   gateway.container.resolve(TrafficStats).subscribe((tick) => {
     if (tick.routes.length > 0) process.send?.({ type: WORKER_TRAFFIC, tick } satisfies TrafficMessage);
@@ -149,11 +199,14 @@ export async function runWorker(config: BootConfig, log: Logger): Promise<void> 
   process.on('message', (message: unknown) => {
     if (!isMessage<MetricsRequest>(message, METRICS_REQUEST)) return;
     metrics.collect().then(
-      (collected) => process.send?.({ type: METRICS_RESPONSE, id: message.id, metrics: collected } satisfies MetricsResponse),
+      (collected) =>
+        process.send?.({ type: METRICS_RESPONSE, id: message.id, metrics: collected } satisfies MetricsResponse),
       (error: unknown) => log.error({ err: error }, 'metrics could not be collected'),
     );
   });
   onStopSignals(log, () => gateway.close());
   // The primary is gone (killed): nothing serves this worker's store any more.
-  process.once('disconnect', () => { void gateway.close(0, 0).finally(() => process.exit(0)); });
+  process.once('disconnect', () => {
+    void gateway.close(0, 0).finally(() => process.exit(0));
+  });
 }

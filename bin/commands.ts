@@ -31,11 +31,20 @@ export type Command = 'export' | 'import' | 'admin-password';
 
 /** A failure reported as one line with an exit code. */
 class CommandError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2) { super(message); }
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
 }
 
 /** Run a subcommand; resolves with its exit code (errors are printed as one line on stderr). */
-export async function runCommand(command: Command, args: readonly string[], options: ReadonlyMap<string, string | true>): Promise<number> {
+export async function runCommand(
+  command: Command,
+  args: readonly string[],
+  options: ReadonlyMap<string, string | true>,
+): Promise<number> {
   try {
     const config = loadBootConfig({ file: configFile(options.get('config')) });
     if (command === 'export') await exportConfiguration(config, options.has('include-private-keys'));
@@ -55,7 +64,9 @@ async function exportConfiguration(config: BootConfig, includePrivateKeys: boole
     throw new CommandError(`no data file at ${config.store.file} (set --config or PORTCULLIS_DATA_FILE)`, 2);
   }
   const document = await withGateway(config, (gateway) => gateway.entities.export({ includePrivateKeys }));
-  await new Promise<void>((resolve, reject) => process.stdout.write(JSON.stringify(document, null, 2) + '\n', (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    process.stdout.write(JSON.stringify(document, null, 2) + '\n', (error) => (error ? reject(error) : resolve())),
+  );
 }
 
 async function importConfiguration(config: BootConfig, file: string): Promise<void> {
@@ -63,7 +74,10 @@ async function importConfiguration(config: BootConfig, file: string): Promise<vo
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CommandError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+    throw new CommandError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      2,
+    );
   }
   let document: unknown;
   try {
@@ -72,8 +86,15 @@ async function importConfiguration(config: BootConfig, file: string): Promise<vo
     throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2);
   }
   // A running gateway would overwrite the imported file with its in-memory copy on its next write.
-  const counts = await withDataFile(config, () => withGateway(config, (gateway) => gateway.entities.import(document)), throughAdminApi);
-  const summary = Object.entries(counts).map(([kind, n]) => `${n} ${kind}`).join(', ') || 'nothing';
+  const counts = await withDataFile(
+    config,
+    () => withGateway(config, (gateway) => gateway.entities.import(document)),
+    throughAdminApi,
+  );
+  const summary =
+    Object.entries(counts)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(', ') || 'nothing';
   process.stdout.write(`portcullis import: imported ${summary} into ${storeName(config)}\n`);
 }
 
@@ -85,12 +106,17 @@ async function importConfiguration(config: BootConfig, file: string): Promise<vo
  */
 async function setAdminPassword(config: BootConfig): Promise<void> {
   if (config.storage.kind === 'embedded' && !existsSync(config.store.file)) {
-    throw new CommandError(`no data file at ${config.store.file} (set --config or PORTCULLIS_DATA_FILE; on a first start PORTCULLIS_ADMIN_PASSWORD sets the password)`, 2);
+    throw new CommandError(
+      `no data file at ${config.store.file} (set --config or PORTCULLIS_DATA_FILE; on a first start PORTCULLIS_ADMIN_PASSWORD sets the password)`,
+      2,
+    );
   }
-  const given = process.env.PORTCULLIS_ADMIN_PASSWORD || await firstLineOfStdin();
+  const given = process.env.PORTCULLIS_ADMIN_PASSWORD || (await firstLineOfStdin());
   const password = given || generatePassword();
   const hash = await hashPassword(password);
-  await withDataFile(config, () => withGateway(config, (gateway) => gateway.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, hash)));
+  await withDataFile(config, () =>
+    withGateway(config, (gateway) => gateway.store.putSetting(SETTING_ADMIN_PASSWORD_HASH, hash)),
+  );
   const shown = given ? '' : `\n  Admin password (shown once, stored only as a hash): ${password}\n`;
   process.stdout.write(`portcullis admin-password: the admin password of ${storeName(config)} is replaced${shown}\n`);
 }
@@ -104,7 +130,11 @@ async function firstLineOfStdin(): Promise<string> {
 }
 
 /** Run `work` holding the embedded data file (nothing to hold on Redis); refused while another process holds it. */
-async function withDataFile<T>(config: BootConfig, work: () => Promise<T>, hint: (holder: DataFileHolder) => string = () => ''): Promise<T> {
+async function withDataFile<T>(
+  config: BootConfig,
+  work: () => Promise<T>,
+  hint: (holder: DataFileHolder) => string = () => '',
+): Promise<T> {
   let claim: DataFileClaim | null;
   try {
     claim = config.storage.kind === 'embedded' ? claimDataFile(config.store.file) : null;

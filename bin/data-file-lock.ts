@@ -40,8 +40,13 @@ export interface DataFileClaim {
 /** Another live process holds the data file. */
 export class DataFileInUseError extends Error {
   override name = 'DataFileInUseError';
-  constructor(readonly dataFile: string, readonly holder: DataFileHolder) {
-    super(`${dataFile} is in use by the gateway running as pid ${holder.pid}${holder.adminUrl ? ` (admin API ${holder.adminUrl})` : ''}: stop it first`);
+  constructor(
+    readonly dataFile: string,
+    readonly holder: DataFileHolder,
+  ) {
+    super(
+      `${dataFile} is in use by the gateway running as pid ${holder.pid}${holder.adminUrl ? ` (admin API ${holder.adminUrl})` : ''}: stop it first`,
+    );
   }
 }
 
@@ -73,15 +78,34 @@ function claim(dataFile: string): DataFileClaim {
   const file = pidFile(dataFile);
   // A first start creates the data file's directory (the store would): the record goes first.
   mkdirSync(dirname(file), { recursive: true });
-  const own: HolderRecord = { pid: process.pid, adminUrl: null, startTime: startTimeOf(process.pid), nonce: randomBytes(12).toString('hex') };
+  const own: HolderRecord = {
+    pid: process.pid,
+    adminUrl: null,
+    startTime: startTimeOf(process.pid),
+    nonce: randomBytes(12).toString('hex'),
+  };
   let content = serialize(own);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (createWhole(file, content)) return claimOf(dataFile, () => content, (next) => { content = next; });
+    if (createWhole(file, content))
+      return claimOf(
+        dataFile,
+        () => content,
+        (next) => {
+          content = next;
+        },
+      );
     const current = readText(file);
     if (current === null) continue; // released between our two steps: try again
     const holder = liveHolder(current);
     if (holder) throw new DataFileInUseError(dataFile, holder);
-    if (takeOver(file, current, content)) return claimOf(dataFile, () => content, (next) => { content = next; });
+    if (takeOver(file, current, content))
+      return claimOf(
+        dataFile,
+        () => content,
+        (next) => {
+          content = next;
+        },
+      );
     sleep(10 + attempt * 5); // another starter is taking over this record
   }
   throw new Error(`could not take ${file}: other processes keep changing it`);

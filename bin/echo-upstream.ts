@@ -41,13 +41,20 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Start the echo upstream; resolves once it listens. */
 export async function startEchoUpstream(options: EchoUpstreamOptions): Promise<Server> {
-  const handler = (req: IncomingMessage, res: ServerResponse): void => { void answer(req, res); };
-  const server = options.tlsCert && options.tlsKey
-    ? createHttpsServer({
-      cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey),
-      ...(options.tlsCa ? { ca: readFileSync(options.tlsCa), requestCert: true, rejectUnauthorized: true } : {}),
-    }, handler)
-    : createHttpServer(handler);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void answer(req, res);
+  };
+  const server =
+    options.tlsCert && options.tlsKey
+      ? createHttpsServer(
+          {
+            cert: readFileSync(options.tlsCert),
+            key: readFileSync(options.tlsKey),
+            ...(options.tlsCa ? { ca: readFileSync(options.tlsCa), requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handler,
+        )
+      : createHttpServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
@@ -70,9 +77,20 @@ function describe(req: IncomingMessage, url: URL, body: string): EchoAnswer {
     const values = url.searchParams.getAll(key);
     query[key] = values.length === 1 ? values[0]! : values;
   }
-  const described: EchoAnswer = { method: req.method ?? 'GET', path: url.pathname, url: req.url ?? '/', query, headers: req.headers, body };
+  const described: EchoAnswer = {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    url: req.url ?? '/',
+    query,
+    headers: req.headers,
+    body,
+  };
   if (/json/i.test(req.headers['content-type'] ?? '')) {
-    try { described.json = JSON.parse(body); } catch { /* not JSON after all: the body says it */ }
+    try {
+      described.json = JSON.parse(body);
+    } catch {
+      /* not JSON after all: the body says it */
+    }
   }
   const socket = req.socket as Partial<TLSSocket>;
   const subject = socket.getPeerCertificate?.()?.subject;
@@ -117,12 +135,23 @@ function main(argv: string[]): void {
     process.stderr.write('echo-upstream: --tls-cert and --tls-key go together\n');
     process.exit(2);
   }
-  startEchoUpstream({ port, host: values.host, tlsCert: values['tls-cert'], tlsKey: values['tls-key'], tlsCa: values['tls-ca'] })
+  startEchoUpstream({
+    port,
+    host: values.host,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    tlsCa: values['tls-ca'],
+  })
     .then((server) => {
       const address = server.address();
       const scheme = values['tls-cert'] ? 'https' : 'http';
-      process.stdout.write(`echo upstream on ${scheme}://${values.host}:${typeof address === 'object' && address ? address.port : port}\n`);
-      const stop = (): void => { server.close(); server.closeAllConnections?.(); };
+      process.stdout.write(
+        `echo upstream on ${scheme}://${values.host}:${typeof address === 'object' && address ? address.port : port}\n`,
+      );
+      const stop = (): void => {
+        server.close();
+        server.closeAllConnections?.();
+      };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     })

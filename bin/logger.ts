@@ -6,9 +6,24 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { BootConfig } from '../core/config/boot-config.js';
 
 /** Header names whose values never reach a log line. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'portcullis-client-secret']);
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'portcullis-client-secret',
+]);
 /** Field names whose values never reach a log line. */
-const SECRET_FIELDS = new Set(['password', 'clientSecret', 'client_secret', 'secret', 'privateKey', 'token', 'access_token']);
+const SECRET_FIELDS = new Set([
+  'password',
+  'clientSecret',
+  'client_secret',
+  'secret',
+  'privateKey',
+  'token',
+  'access_token',
+]);
 
 function redactHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -20,7 +35,12 @@ function redactFields(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(redactFields);
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) out[key] = SECRET_FIELDS.has(key) ? '[redacted]' : key === 'headers' && typeof field === 'object' && field ? redactHeaders(field as Record<string, unknown>) : redactFields(field);
+  for (const [key, field] of Object.entries(value))
+    out[key] = SECRET_FIELDS.has(key)
+      ? '[redacted]'
+      : key === 'headers' && typeof field === 'object' && field
+        ? redactHeaders(field as Record<string, unknown>)
+        : redactFields(field);
   return out;
 }
 
@@ -31,7 +51,11 @@ function redactFields(value: unknown): unknown {
 export const LOG_SERIALIZERS = {
   err: pino.stdSerializers.err,
   headers: redactHeaders,
-  req: (req: { method?: string; url?: string; headers?: Record<string, unknown> }) => ({ method: req.method, url: req.url, headers: req.headers ? redactHeaders(req.headers) : undefined }),
+  req: (req: { method?: string; url?: string; headers?: Record<string, unknown> }) => ({
+    method: req.method,
+    url: req.url,
+    headers: req.headers ? redactHeaders(req.headers) : undefined,
+  }),
   body: redactFields,
   entity: redactFields,
   config: redactFields,
@@ -45,7 +69,14 @@ export function createLogger(config: BootConfig['log'], destination?: NodeJS.Wri
   };
   if (destination) return pino(options, destination as pino.DestinationStream);
   const pretty = config.pretty === 'auto' ? Boolean(process.stdout.isTTY) : config.pretty;
-  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' } } });
+  if (pretty)
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' },
+      },
+    });
   // Buffered asynchronous writes (fewer syscalls under load: one per 32 KiB of lines), flushed at
   // least every second so a quiet gateway's lines still show up promptly.
   const stdout = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024 });

@@ -14,11 +14,27 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { loadBootConfig, type BootConfig } from '../core/config/boot-config.js';
 import { createLogger } from './logger.js';
-import { claimDataFileOrExit, configFile, createGateway, failedStartMessage, exitOnUserError, listenOrExit, onStopSignals, startupLines } from './startup.js';
+import {
+  claimDataFileOrExit,
+  configFile,
+  createGateway,
+  failedStartMessage,
+  exitOnUserError,
+  listenOrExit,
+  onStopSignals,
+  startupLines,
+} from './startup.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { runCommand } from './commands.js';
 import { runCheck } from './check.js';
-import { helpText, packageVersion, parseCommandLine, usageLine, UsageError, type ParsedCommandLine } from './cli-args.js';
+import {
+  helpText,
+  packageVersion,
+  parseCommandLine,
+  usageLine,
+  UsageError,
+  type ParsedCommandLine,
+} from './cli-args.js';
 
 async function main(): Promise<void> {
   const line = parsedOrExit(process.argv.slice(2));
@@ -26,7 +42,10 @@ async function main(): Promise<void> {
   if (line.kind === 'help') return void process.stdout.write(helpText(line.command));
   const { command, args, options } = line;
   if (command.name === 'check') process.exit(runCheck(options));
-  if ((command.name === 'export' || command.name === 'import' || command.name === 'admin-password') && !cluster.isWorker) {
+  if (
+    (command.name === 'export' || command.name === 'import' || command.name === 'admin-password') &&
+    !cluster.isWorker
+  ) {
     // The export is written (and flushed) by now; exit even if a connection lingers.
     process.exit(await runCommand(command.name, args, options));
   }
@@ -58,7 +77,9 @@ function parsedOrExit(argv: readonly string[]): ParsedCommandLine {
     return parseCommandLine(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    const usage = error.command ? `usage: ${usageLine(error.command)}\nRun "portcullis ${error.command.name} --help" for its options.` : helpText(null).trimEnd();
+    const usage = error.command
+      ? `usage: ${usageLine(error.command)}\nRun "portcullis ${error.command.name} --help" for its options.`
+      : helpText(null).trimEnd();
     process.stderr.write(`portcullis: ${error.message}\n${usage}\n`);
     process.exit(2);
   }

@@ -51,10 +51,18 @@ export function claimDataFileOrExit(config: BootConfig): DataFileClaim | null {
 }
 
 /** Create a gateway of this process, with the shipped plugins and back office. */
-export async function createGateway(config: BootConfig, log: Logger, extra: Partial<GatewayOptions> = {}): Promise<Gateway> {
+export async function createGateway(
+  config: BootConfig,
+  log: Logger,
+  extra: Partial<GatewayOptions> = {},
+): Promise<Gateway> {
   try {
     return await Gateway.create({
-      config, logger: log, plugins: [...BUILTIN_PLUGINS, backOfficeModule], initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined, ...extra,
+      config,
+      logger: log,
+      plugins: [...BUILTIN_PLUGINS, backOfficeModule],
+      initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined,
+      ...extra,
     });
   } catch (error) {
     exitOnUserError(error, log);
@@ -82,7 +90,11 @@ export function startupLines(config: BootConfig, gateway: Gateway, urls: ListenI
     `  Portcullis is running`,
     `  Proxy        ${urls.proxyUrl}${workers > 1 ? `   (${workers} worker processes)` : ''}`,
     ...(urls.proxyTlsUrl ? [`  Proxy (TLS)  ${urls.proxyTlsUrl}`] : []),
-    ...(urls.authorizerUrl ? [`  Authorizer   ${urls.authorizerUrl}   (decisions for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)`] : []),
+    ...(urls.authorizerUrl
+      ? [
+          `  Authorizer   ${urls.authorizerUrl}   (decisions for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz)`,
+        ]
+      : []),
     `  Admin API    ${urls.adminUrl}/api   (HTTP Basic, user "${config.admin.username}")`,
     ...(gateway.hasBackOffice ? [`  Back office  ${urls.adminUrl}/`] : []),
     `  Data file    ${gateway.store.location}`,
@@ -101,11 +113,18 @@ export function onStopSignals(log: Logger, close: () => Promise<void>): void {
     stopping = true;
     log.info({ signal }, 'shutting down: draining, then finishing in-flight requests');
     close().then(
-      () => { log.info('stopped'); log.flush(); setTimeout(() => process.exit(0), 50).unref(); },
-      (error: unknown) => { log.error({ err: error }, 'shutdown failed'); log.flush(); process.exit(1); },
+      () => {
+        log.info('stopped');
+        log.flush();
+        setTimeout(() => process.exit(0), 50).unref();
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        log.flush();
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
-

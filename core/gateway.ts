@@ -35,7 +35,14 @@ import { limitConnections } from './http/connection-limit.js';
 import { ListenerShutdown } from './http/listener-shutdown.js';
 import { registerKeys, initKeys, stopKeys, KeyService, keyPairIndex } from './keys/index.js';
 import { TrafficStats } from './http/traffic.js';
-import { BadRequestError, ConflictError, GatewayError, HeadersTooLargeError, NotFoundError, RequestTimeoutError } from './errors.js';
+import {
+  BadRequestError,
+  ConflictError,
+  GatewayError,
+  HeadersTooLargeError,
+  NotFoundError,
+  RequestTimeoutError,
+} from './errors.js';
 import type { PluginModule } from './plugin-runtime/plugin.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -111,15 +118,28 @@ export class Gateway {
     this.entities = container.resolve(EntityService);
     const proxy = container.resolve(ProxyHandler);
     const limits = options.config.proxy;
-    const serverOptions = { ...slowClientTimeouts(limits.headersTimeoutMs, limits.requestTimeoutMs), keepAliveTimeout: 65_000 };
+    const serverOptions = {
+      ...slowClientTimeouts(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      keepAliveTimeout: 65_000,
+    };
     this.proxyServer = servingProxy(createServer(serverOptions, proxy.handleRequest), proxy);
     limitConnections(this.proxyServer, limits.maxConnections);
     const tls = options.config.proxy.tls;
-    this.proxyTlsServer = tls ? servingProxy(createHttpsServer({ ...serverOptions, cert: readPem(tls.certFile), key: readPem(tls.keyFile) }, proxy.handleRequest), proxy) : null;
+    this.proxyTlsServer = tls
+      ? servingProxy(
+          createHttpsServer(
+            { ...serverOptions, cert: readPem(tls.certFile), key: readPem(tls.keyFile) },
+            proxy.handleRequest,
+          ),
+          proxy,
+        )
+      : null;
     if (this.proxyTlsServer) limitConnections(this.proxyTlsServer, limits.maxConnections, 'secureConnection');
     const authorizer = options.config.authorizer;
     // Separate from the proxy listener, so no route can shadow it and it can stay on an internal address.
-    this.authorizerServer = authorizer ? createServer(serverOptions, container.resolve(AuthorizerHandler).handleRequest) : null;
+    this.authorizerServer = authorizer
+      ? createServer(serverOptions, container.resolve(AuthorizerHandler).handleRequest)
+      : null;
     if (this.authorizerServer) {
       this.authorizerServer.on('clientError', answerClientError);
       limitConnections(this.authorizerServer, limits.maxConnections);
@@ -128,15 +148,18 @@ export class Gateway {
     const ui = container.isRegistered(ADMIN_UI, true) ? container.resolve<AdminUi>(ADMIN_UI) : null;
     this.hasBackOffice = ui !== null;
     this.#ui = ui;
-    this.adminServer = createServer(slowClientTimeouts(ADMIN_HEADERS_TIMEOUT_MS, ADMIN_REQUEST_TIMEOUT_MS), (req, res) => {
-      if (hasDuplicateHost(req)) {
-        res.shouldKeepAlive = false;
-        return sendError(res, new BadRequestError('A request carries one Host header'));
-      }
-      if (admin.handle(req, res)) return;
-      if (ui?.handle(req, res)) return;
-      sendError(res, new NotFoundError(`Nothing at ${req.method} ${(req.url ?? '/').split('?')[0]}`));
-    });
+    this.adminServer = createServer(
+      slowClientTimeouts(ADMIN_HEADERS_TIMEOUT_MS, ADMIN_REQUEST_TIMEOUT_MS),
+      (req, res) => {
+        if (hasDuplicateHost(req)) {
+          res.shouldKeepAlive = false;
+          return sendError(res, new BadRequestError('A request carries one Host header'));
+        }
+        if (admin.handle(req, res)) return;
+        if (ui?.handle(req, res)) return;
+        sendError(res, new NotFoundError(`Nothing at ${req.method} ${(req.url ?? '/').split('?')[0]}`));
+      },
+    );
     this.adminServer.on('clientError', answerClientError);
     ui?.attach?.(this.adminServer);
     this.#listeners = [
@@ -168,11 +191,17 @@ export class Gateway {
     for (const plugin of options.plugins) plugin.register(container);
     const store = stores.config;
     container.registerInstance(STORE, store);
-    container.registerInstance(STATE_STORE, countStateErrors(stores.state, (operation) => metrics.stateError(operation)));
-    container.registerInstance(EntityServiceHooks, new EntityServiceHooks(
-      (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
-      (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
-    ));
+    container.registerInstance(
+      STATE_STORE,
+      countStateErrors(stores.state, (operation) => metrics.stateError(operation)),
+    );
+    container.registerInstance(
+      EntityServiceHooks,
+      new EntityServiceHooks(
+        (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
+        (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
+      ),
+    );
     container.registerSingleton(EntityService);
     container.registerSingleton(PluginCatalog);
     container.registerSingleton(TrafficStats);
@@ -192,12 +221,19 @@ export class Gateway {
     // The plugins' counters are labelled by plugin id; the plugins themselves needed the metrics first.
     metrics.usePlugins(catalog.describe().map((plugin) => plugin.id));
     const compiled = new CompiledConfig({
-      store, catalog, registry, log: options.logger, metrics: metrics.proxy, coreIndexes: [keyPairIndex(container.resolve(KeyService))],
+      store,
+      catalog,
+      registry,
+      log: options.logger,
+      metrics: metrics.proxy,
+      coreIndexes: [keyPairIndex(container.resolve(KeyService))],
     });
     container.registerInstance(CompiledConfig, compiled);
     // A write is accepted only when it compiles, checked with the indexes requests now see.
     entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store, compiled.snapshot.indexes) });
-    entities.addHooks(GLOBAL_CONFIG, { check: (global) => globalConfigProblems(global, catalog, store, compiled.snapshot.indexes) });
+    entities.addHooks(GLOBAL_CONFIG, {
+      check: (global) => globalConfigProblems(global, catalog, store, compiled.snapshot.indexes),
+    });
     // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
     entities.addHooks(ROUTES, pluginSecretHooks(catalog));
     // Upstream TLS: PEM and files checked, inline private keys kept on updates and never shown.
@@ -209,13 +245,18 @@ export class Gateway {
     });
     entities.addHooks(GLOBAL_CONFIG, pluginSecretHooks(catalog));
 
-    const auth = new AdminAuthenticator(options.config.admin.username, () => store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH));
+    const auth = new AdminAuthenticator(options.config.admin.username, () =>
+      store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH),
+    );
     container.registerInstance(AdminAuthenticator, auth);
     const readiness = () => [
       ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
       ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
     ];
-    container.registerInstance(AdminApiSources, new AdminApiSources(auth, readiness, async () => exposition([await metrics.collect()])));
+    container.registerInstance(
+      AdminApiSources,
+      new AdminApiSources(auth, readiness, async () => exposition([await metrics.collect()])),
+    );
 
     const gateway = new Gateway(options, container);
     gateway.#stores = stores;
@@ -238,15 +279,22 @@ export class Gateway {
     const writes: Promise<unknown>[] = [];
     const stored = this.store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH);
     if (!stored && initialPassword === undefined) this.#pendingAdminPassword = generatePassword();
-    else if (!stored) writes.push(hashPassword(initialPassword!).then((hash) => this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, hash)));
+    else if (!stored)
+      writes.push(
+        hashPassword(initialPassword!).then((hash) => this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, hash)),
+      );
     else if (initialPassword !== undefined && !(await verifyPassword(initialPassword, stored))) {
-      this.#log.warn('PORTCULLIS_ADMIN_PASSWORD is ignored: the store already holds another admin password (set a new one with `portcullis admin-password` on the stopped gateway)');
+      this.#log.warn(
+        'PORTCULLIS_ADMIN_PASSWORD is ignored: the store already holds another admin password (set a new one with `portcullis admin-password` on the stopped gateway)',
+      );
     }
     if (!this.store.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID)) {
-      writes.push(this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }).catch((error: unknown) => {
-        // A conflict on a first write (expected version 0) means another instance created it.
-        if (!(error instanceof ConflictError)) throw error;
-      }));
+      writes.push(
+        this.entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG_ID, { plugins: [] }).catch((error: unknown) => {
+          // A conflict on a first write (expected version 0) means another instance created it.
+          if (!(error instanceof ConflictError)) throw error;
+        }),
+      );
     }
     await Promise.all(writes);
   }
@@ -256,15 +304,18 @@ export class Gateway {
     const password = this.#pendingAdminPassword;
     if (password === null) return;
     this.#pendingAdminPassword = null;
-    if (await this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password))) this.generatedAdminPassword = password;
+    if (await this.store.putSettingIfAbsent(SETTING_ADMIN_PASSWORD_HASH, await hashPassword(password)))
+      this.generatedAdminPassword = password;
   }
 
   async listen(): Promise<ListenInfo> {
     const proxy = this.role !== 'admin';
     const admin = this.role !== 'proxy';
     if (proxy) await listenOn(this.proxyServer, this.config.proxy.port, this.config.proxy.host);
-    if (proxy && this.proxyTlsServer) await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
-    if (proxy && this.authorizerServer) await listenOn(this.authorizerServer, this.config.authorizer!.port, this.config.authorizer!.host);
+    if (proxy && this.proxyTlsServer)
+      await listenOn(this.proxyTlsServer, this.config.proxy.tls!.port, this.config.proxy.host);
+    if (proxy && this.authorizerServer)
+      await listenOn(this.authorizerServer, this.config.authorizer!.port, this.config.authorizer!.host);
     if (admin) await listenOn(this.adminServer, this.config.admin.port, this.config.admin.host);
     await this.#storeGeneratedPassword();
     const info = {
@@ -279,9 +330,15 @@ export class Gateway {
     return info;
   }
 
-  get proxyUrl(): string { return urlOf(this.proxyServer); }
-  get adminUrl(): string { return urlOf(this.adminServer); }
-  get authorizerUrl(): string | null { return this.authorizerServer?.listening ? urlOf(this.authorizerServer) : null; }
+  get proxyUrl(): string {
+    return urlOf(this.proxyServer);
+  }
+  get adminUrl(): string {
+    return urlOf(this.adminServer);
+  }
+  get authorizerUrl(): string | null {
+    return this.authorizerServer?.listening ? urlOf(this.authorizerServer) : null;
+  }
 
   /**
    * The orderly stop: the proxy's health path answers 503 while every listener keeps serving for
@@ -325,12 +382,17 @@ export class Gateway {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       closed.then(() => false),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
     ]);
     clearTimeout(timer);
     if (timedOut) {
       const open = listening.reduce((sum, listener) => sum + listener.connections, 0);
-      this.#log.warn({ graceMs, connections: open }, 'in-flight requests did not finish in time; closing their connections');
+      this.#log.warn(
+        { graceMs, connections: open },
+        'in-flight requests did not finish in time; closing their connections',
+      );
       for (const listener of listening) listener.destroyAll();
       await closed;
     }
@@ -368,7 +430,14 @@ const ADMIN_REQUEST_TIMEOUT_MS = 60_000;
  * (30 s by default, longer than a short timeout), so the check runs at a quarter of the shortest.
  */
 function slowClientTimeouts(headersTimeout: number, requestTimeout: number): ServerOptions {
-  return { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(25, Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout) / 4))) };
+  return {
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval: Math.max(
+      25,
+      Math.min(30_000, Math.floor(Math.min(headersTimeout, requestTimeout) / 4)),
+    ),
+  };
 }
 
 /**
@@ -377,7 +446,8 @@ function slowClientTimeouts(headersTimeout: number, requestTimeout: number): Ser
  * already, the connection is only dropped.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const responseStarted = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  const responseStarted =
+    (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
   if (!socket.writable || responseStarted || error.code === 'ECONNRESET') return void socket.destroy();
   socket.once('finish', () => socket.destroy());
   sendErrorOnSocket(socket, clientErrorOf(error));
@@ -393,6 +463,8 @@ function readPem(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new ConfigError(`Cannot read ${file} (proxy.tls): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(
+      `Cannot read ${file} (proxy.tls): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }

@@ -11,4 +11,15 @@ import { oauth2IntrospectionPlugin } from './oauth2-introspection/index.js';
 import { upstreamJwtPlugin } from './upstream-jwt/index.js';
 import { accessRequestsModule } from './access-requests/index.js';
 
-export const BUILTIN_PLUGINS: readonly PluginModule[] = [headersPlugin, corsPlugin, apikeysPlugin, clientCredentialsPlugin, jwtVerifierPlugin, oauth2Plugin, oauth2IntrospectionPlugin, ipRestrictionPlugin, upstreamJwtPlugin, accessRequestsModule];
+export const BUILTIN_PLUGINS: readonly PluginModule[] = [
+  headersPlugin,
+  corsPlugin,
+  apikeysPlugin,
+  clientCredentialsPlugin,
+  jwtVerifierPlugin,
+  oauth2Plugin,
+  oauth2IntrospectionPlugin,
+  ipRestrictionPlugin,
+  upstreamJwtPlugin,
+  accessRequestsModule,
+];

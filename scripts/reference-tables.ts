@@ -40,10 +40,18 @@ export const PLUGIN_CONFIG_SCHEMAS: ReadonlyArray<[string, TSchema]> = [
 
 /** Environment variables read outside the configuration schema. */
 export const ENV_ONLY: ReadonlyArray<[string, string]> = [
-  ['PORTCULLIS_ADMIN_PASSWORD', 'The admin password set on the first start (only its scrypt hash is stored); generated and printed once when absent, and stored only once printed. Ignored, with a warning, once the store has a password: change it with `portcullis admin-password`.'],
+  [
+    'PORTCULLIS_ADMIN_PASSWORD',
+    'The admin password set on the first start (only its scrypt hash is stored); generated and printed once when absent, and stored only once printed. Ignored, with a warning, once the store has a password: change it with `portcullis admin-password`.',
+  ],
 ];
 
-export interface Row { path: string; type: string; default: string; description: string }
+export interface Row {
+  path: string;
+  type: string;
+  default: string;
+  description: string;
+}
 
 type Json = Record<string, unknown>;
 
@@ -53,10 +61,16 @@ export function schemaRows(schema: TSchema, prefix = ''): Row[] {
   const properties = (schema as Json).properties as Record<string, Json> | undefined;
   for (const [name, field] of Object.entries(properties ?? {})) {
     const path = prefix + name;
-    rows.push({ path, type: typeOf(field), default: field.default === undefined ? '' : `\`${JSON.stringify(field.default)}\``, description: String(field.description ?? '') });
+    rows.push({
+      path,
+      type: typeOf(field),
+      default: field.default === undefined ? '' : `\`${JSON.stringify(field.default)}\``,
+      description: String(field.description ?? ''),
+    });
     if (field.type === 'object' && field.properties) rows.push(...schemaRows(field as TSchema, `${path}.`));
     const items = field.items as Json | undefined;
-    if (field.type === 'array' && items?.type === 'object' && items.properties) rows.push(...schemaRows(items as TSchema, `${path}[].`));
+    if (field.type === 'array' && items?.type === 'object' && items.properties)
+      rows.push(...schemaRows(items as TSchema, `${path}[].`));
   }
   return rows;
 }
@@ -76,24 +90,40 @@ function cell(text: string): string {
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The configuration table: setting, environment variable, type, default, meaning. */
 export function configurationTable(): string {
   const envOf = new Map(ENV_OVERRIDES.map(([name, path]) => [path.join('.'), name]));
-  const rows = schemaRows(BootConfigSchema).map((r) => [`\`${r.path}\``, envOf.has(r.path) ? `\`${envOf.get(r.path)}\`` : '', r.type, r.default, r.description]);
+  const rows = schemaRows(BootConfigSchema).map((r) => [
+    `\`${r.path}\``,
+    envOf.has(r.path) ? `\`${envOf.get(r.path)}\`` : '',
+    r.type,
+    r.default,
+    r.description,
+  ]);
   for (const [name, description] of ENV_ONLY) rows.push(['', `\`${name}\``, 'string', '', description]);
   return table(['setting', 'environment variable', 'type', 'default', 'meaning'], rows);
 }
 
 function fieldTable(schema: TSchema): string {
-  return table(['field', 'type', 'default', 'meaning'], schemaRows(schema).map((r) => [`\`${r.path}\``, r.type, r.default, r.description]));
+  return table(
+    ['field', 'type', 'default', 'meaning'],
+    schemaRows(schema).map((r) => [`\`${r.path}\``, r.type, r.default, r.description]),
+  );
 }
 
 /** The commands of `portcullis`, from the table the command line is parsed with. */
 function cliTable(): string {
-  return table(['command', 'usage', 'what it does'], CLI_COMMANDS.map((c) => [`\`${c.name}\``, `\`${usageLine(c)}\``, `${c.summary}. ${c.details.join(' ')}`]));
+  return table(
+    ['command', 'usage', 'what it does'],
+    CLI_COMMANDS.map((c) => [`\`${c.name}\``, `\`${usageLine(c)}\``, `${c.summary}. ${c.details.join(' ')}`]),
+  );
 }
 
 /** Every generated table, by the name its markers carry. */
@@ -111,14 +141,16 @@ export function generatedTables(): Map<string, string> {
 /** The tables between the markers of a page, by name. */
 export function tablesInPage(markdown: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const m of markdown.matchAll(/<!-- generated: (\S+) -->\n(?:([\s\S]*?)\n)?<!-- end: \1 -->/g)) found.set(m[1]!, m[2] ?? '');
+  for (const m of markdown.matchAll(/<!-- generated: (\S+) -->\n(?:([\s\S]*?)\n)?<!-- end: \1 -->/g))
+    found.set(m[1]!, m[2] ?? '');
   return found;
 }
 
 /** The page with each marked table replaced by its generated version. */
 export function withGeneratedTables(markdown: string, tables: Map<string, string>): string {
   return markdown.replace(/<!-- generated: (\S+) -->\n(?:[\s\S]*?\n)?<!-- end: \1 -->/g, (whole, name: string) =>
-    tables.has(name) ? `<!-- generated: ${name} -->\n${tables.get(name)}\n<!-- end: ${name} -->` : whole);
+    tables.has(name) ? `<!-- generated: ${name} -->\n${tables.get(name)}\n<!-- end: ${name} -->` : whole,
+  );
 }
 
 export const REFERENCE_PAGES = ['configuration.md', 'routes.md', 'plugins.md', 'cli.md'];

@@ -55,7 +55,10 @@ export function findExecutable(command: string, pathValue: string, extraDirs: re
  * The tools not found. Chromium also counts as present when `CHROMIUM_PATH` (the browser tests'
  * override) names an executable.
  */
-export function findMissing(env: NodeJS.ProcessEnv, options: { tools?: readonly TestTool[]; extraDirs?: readonly string[] } = {}): TestTool[] {
+export function findMissing(
+  env: NodeJS.ProcessEnv,
+  options: { tools?: readonly TestTool[]; extraDirs?: readonly string[] } = {},
+): TestTool[] {
   const pathValue = env.PATH ?? '';
   return (options.tools ?? TEST_TOOLS).filter((tool) => {
     if (tool.command === 'chromium' && env.CHROMIUM_PATH && isExecutableFile(env.CHROMIUM_PATH)) return false;
@@ -78,7 +81,10 @@ export function planInstall(missing: readonly TestTool[], host: { isRoot: boolea
     `  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${packages}`,
     '',
   ];
-  if (!host.hasAptGet) lines.push('(That is the Debian/Ubuntu command; elsewhere install the same programs with your package manager. CHROMIUM_PATH may name a Chromium binary.)');
+  if (!host.hasAptGet)
+    lines.push(
+      '(That is the Debian/Ubuntu command; elsewhere install the same programs with your package manager. CHROMIUM_PATH may name a Chromium binary.)',
+    );
   return { action: 'instruct', message: lines.join('\n') };
 }
 
@@ -86,7 +92,10 @@ function main(): number {
   if (process.env.PORTCULLIS_SKIP_TEST_DEPS === '1') return 0;
   const env = process.env;
   const missing = findMissing(env, { extraDirs: SBIN_DIRS });
-  const plan = planInstall(missing, { isRoot: process.getuid?.() === 0, hasAptGet: findExecutable('apt-get', env.PATH ?? '', SBIN_DIRS) !== null });
+  const plan = planInstall(missing, {
+    isRoot: process.getuid?.() === 0,
+    hasAptGet: findExecutable('apt-get', env.PATH ?? '', SBIN_DIRS) !== null,
+  });
   if (plan.action === 'none') return 0;
   console.error(plan.message);
   return 1;

@@ -14,7 +14,15 @@ const TEST_DIR = fileURLToPath(new URL('../test/', import.meta.url));
 /** Folders whose tests run whole gateways, browsers or long property runs. */
 const SLOW_FOLDERS = new Set(['e2e', 'backoffice', 'attack', 'faults', 'fuzz', 'bench']);
 /** Helpers that start a program beyond this process (their compiled import paths). */
-const OUTSIDE_PROGRAMS = [/helpers\/redis\.js/, /helpers\/nginx\.js/, /helpers\/haproxy\.js/, /helpers\/cli\.js/, /helpers\/gateway-process\.js/, /backoffice\/browser\.js/, /playwright-core/];
+const OUTSIDE_PROGRAMS = [
+  /helpers\/redis\.js/,
+  /helpers\/nginx\.js/,
+  /helpers\/haproxy\.js/,
+  /helpers\/cli\.js/,
+  /helpers\/gateway-process\.js/,
+  /backoffice\/browser\.js/,
+  /playwright-core/,
+];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -34,7 +42,14 @@ export function unitTestFiles(): string[] {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = unitTestFiles();
-  process.stderr.write(`${files.length} test files without outside programs (${files.map((f) => relative(TEST_DIR, f)).join(', ').slice(0, 160)}…)\n`);
-  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${availableParallelism()}`, ...files], { stdio: 'inherit' });
+  process.stderr.write(
+    `${files.length} test files without outside programs (${files
+      .map((f) => relative(TEST_DIR, f))
+      .join(', ')
+      .slice(0, 160)}…)\n`,
+  );
+  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${availableParallelism()}`, ...files], {
+    stdio: 'inherit',
+  });
   process.exitCode = result.status ?? 1;
 }

@@ -14,7 +14,10 @@
  */
 export function failure(error) {
   const details = /** @type {{ details?: ErrorDetail[] }} */ (error)?.details;
-  return { message: error instanceof Error ? error.message : String(error), details: Array.isArray(details) ? details : [] };
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    details: Array.isArray(details) ? details : [],
+  };
 }
 
 export class Client {
@@ -52,10 +55,19 @@ export class Client {
       this.#emit({ event: 'disconnected', code: e.code });
       for (const { reject } of this.#pending.values()) reject(new Error('Connection lost'));
       this.#pending.clear();
-      if (e.code === 4401 || e.code === 1006 && !this.#everOpened) { location.href = '/login?error=expired'; return; }
+      if (e.code === 4401 || (e.code === 1006 && !this.#everOpened)) {
+        location.href = '/login?error=expired';
+        return;
+      }
       setTimeout(() => this.connect(), 1000);
     });
-    ws.addEventListener('open', () => { this.#everOpened = true; }, { once: true });
+    ws.addEventListener(
+      'open',
+      () => {
+        this.#everOpened = true;
+      },
+      { once: true },
+    );
   }
   #everOpened = false;
 
@@ -77,7 +89,12 @@ export class Client {
   }
 
   /** @param {Listener} listener */
-  on(listener) { this.#listeners.add(listener); return () => this.#listeners.delete(listener); }
+  on(listener) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
   /** @param {ServerEvent} message */
-  #emit(message) { for (const l of this.#listeners) l(message); }
+  #emit(message) {
+    for (const l of this.#listeners) l(message);
+  }
 }

@@ -26,7 +26,12 @@ const uPlot = /** @type {{ uPlot: typeof import('uplot') }} */ (/** @type {unkno
 const traffic = { history: new Map(), listeners: new Set(), recent: [] };
 const NO_ROUTE = '(no route)';
 /** Status classes stacked in the requests chart, bottom first, with their colours (contrast ≥ 3:1 on white). */
-const STACK = /** @type {const} */ ([['2xx', '#1e7a3c'], ['3xx', '#2457c5'], ['4xx', '#a35a00'], ['5xx', '#b3261e']]);
+const STACK = /** @type {const} */ ([
+  ['2xx', '#1e7a3c'],
+  ['3xx', '#2457c5'],
+  ['4xx', '#a35a00'],
+  ['5xx', '#b3261e'],
+]);
 /** Colours of the p99 lines, one per route. */
 const PALETTE = ['#2457c5', '#b3261e', '#1e7a3c', '#7b3fa0', '#a35a00', '#00708a', '#c2185b', '#4e5b2f'];
 /** Routes drawn in the p99 chart (the busiest of the window). */
@@ -40,7 +45,15 @@ export function onTraffic(tick) {
   const ids = new Set([...traffic.history.keys(), ...totals.keys()]);
   for (const id of ids) {
     const series = traffic.history.get(id) ?? [];
-    series.push(totals.get(id) ?? { routeId: id, requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 });
+    series.push(
+      totals.get(id) ?? {
+        routeId: id,
+        requests: 0,
+        status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+        p50Ms: 0,
+        p99Ms: 0,
+      },
+    );
     if (series.length > 60) series.shift();
     traffic.history.set(id, series);
   }
@@ -78,16 +91,40 @@ export async function dashboardView(client, page) {
   const charts = h('section', { class: 'charts', 'aria-labelledby': 'charts-title' });
   const routesTable = h('div', {});
   const recentTable = h('div', {});
-  page('Dashboard', [], h('p', { class: 'muted' }, 'The last 15 minutes in 10-second buckets; the tables are live, updated every second.'),
-    charts, h('h2', { id: 'routes-title' }, 'Routes'), routesTable, h('h2', {}, 'Recent requests'), recentTable);
+  page(
+    'Dashboard',
+    [],
+    h('p', { class: 'muted' }, 'The last 15 minutes in 10-second buckets; the tables are live, updated every second.'),
+    charts,
+    h('h2', { id: 'routes-title' }, 'Routes'),
+    routesTable,
+    h('h2', {}, 'Recent requests'),
+    recentTable,
+  );
 
   const requestsChart = chart('chart-requests', 'Requests per second by status class');
   const p99Chart = chart('chart-p99', 'p99 latency per route (ms)');
-  const routeSelect = h('select', { id: nextId('chart-route'), onchange: () => { refresh().catch(() => {}); } }, h('option', { value: '' }, 'All routes'));
+  const routeSelect = h(
+    'select',
+    {
+      id: nextId('chart-route'),
+      onchange: () => {
+        refresh().catch(() => {});
+      },
+    },
+    h('option', { value: '' }, 'All routes'),
+  );
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
-  charts.replaceChildren(h('div', { class: 'charts-head' }, h('h2', { id: 'charts-title' }, 'Last 15 minutes'),
-    h('div', { class: 'field inline' }, h('label', { for: routeSelect.id }, 'Requests of'), routeSelect)), error,
-  h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure));
+  charts.replaceChildren(
+    h(
+      'div',
+      { class: 'charts-head' },
+      h('h2', { id: 'charts-title' }, 'Last 15 minutes'),
+      h('div', { class: 'field inline' }, h('label', { for: routeSelect.id }, 'Requests of'), routeSelect),
+    ),
+    error,
+    h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure),
+  );
 
   /** Requests in the 15-minute window per route id of the table (unrouted and sink-answered requests are one "(no route)" row there). */
   /** @type {Map<string, number>} */
@@ -96,20 +133,62 @@ export async function dashboardView(client, page) {
   const draw = () => {
     const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
     const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
-    table.draw([...ids].map((id) => {
-      const minute = traffic.history.get(id) ?? [];
-      return { id, last: minute.at(-1) ?? { ...idle, routeId: id }, minute: minute.map((s) => s.requests), window: windowTotals.get(id) ?? 0 };
-    }));
-    const recent = traffic.recent.slice(0, 20).map((r) => h('tr', {}, h('td', {}, new Date(r.time).toLocaleTimeString()), h('td', {}, r.routeId), h('td', {}, r.method), h('td', { class: 'path' }, r.path),
-      h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status), h('td', { class: 'num' }, r.durationMs.toFixed(1)), h('td', {}, r.consumer ?? '—')));
-    recentTable.replaceChildren(recent.length === 0 ? h('p', { class: 'muted' }, 'No requests yet.')
-      : h('table', {}, h('thead', {}, h('tr', {}, ['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, recent)));
+    table.draw(
+      [...ids].map((id) => {
+        const minute = traffic.history.get(id) ?? [];
+        return {
+          id,
+          last: minute.at(-1) ?? { ...idle, routeId: id },
+          minute: minute.map((s) => s.requests),
+          window: windowTotals.get(id) ?? 0,
+        };
+      }),
+    );
+    const recent = traffic.recent
+      .slice(0, 20)
+      .map((r) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, new Date(r.time).toLocaleTimeString()),
+          h('td', {}, r.routeId),
+          h('td', {}, r.method),
+          h('td', { class: 'path' }, r.path),
+          h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
+          h('td', { class: 'num' }, r.durationMs.toFixed(1)),
+          h('td', {}, r.consumer ?? '—'),
+        ),
+      );
+    recentTable.replaceChildren(
+      recent.length === 0
+        ? h('p', { class: 'muted' }, 'No requests yet.')
+        : h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'].map((c) =>
+                  h('th', { scope: 'col' }, c),
+                ),
+              ),
+            ),
+            h('tbody', {}, recent),
+          ),
+    );
   };
 
   const refresh = async () => {
     const selected = routeSelect.value;
     try {
-      const history = /** @type {History} */ (await client.request('get', 'route-history', { query: selected ? { limit: P99_ROUTES, route: selected } : { limit: P99_ROUTES } }));
+      const history = /** @type {History} */ (
+        await client.request('get', 'route-history', {
+          query: selected ? { limit: P99_ROUTES, route: selected } : { limit: P99_ROUTES },
+        })
+      );
       error.hidden = true;
       windowTotals = new Map();
       for (const r of history.routes) {
@@ -120,11 +199,20 @@ export async function dashboardView(client, page) {
       if (selected && !options.includes(selected)) options.push(selected);
       const known = [...routeSelect.options].slice(1).map((o) => o.value);
       if (known.join('\n') !== options.join('\n')) {
-        routeSelect.replaceChildren(h('option', { value: '' }, 'All routes'), ...options.map((id) => h('option', { value: id }, id)));
+        routeSelect.replaceChildren(
+          h('option', { value: '' }, 'All routes'),
+          ...options.map((id) => h('option', { value: id }, id)),
+        );
         routeSelect.value = selected;
       }
-      const shown = selected ? history.routes.find((r) => r.routeId === selected) ?? emptyWindow(selected, history.time.length) : history.all;
-      requestsChart.update(requestsData(history, shown), requestsOptions(history, shown), requestsSummary(history, shown));
+      const shown = selected
+        ? (history.routes.find((r) => r.routeId === selected) ?? emptyWindow(selected, history.time.length))
+        : history.all;
+      requestsChart.update(
+        requestsData(history, shown),
+        requestsOptions(history, shown),
+        requestsSummary(history, shown),
+      );
       const lines = history.routes.filter((r) => r.total > 0).slice(0, P99_ROUTES);
       p99Chart.update(p99Data(history, lines), p99Options(lines), p99Summary(history, lines));
       draw();
@@ -139,10 +227,11 @@ export async function dashboardView(client, page) {
   traffic.listeners.add(draw);
   await refresh();
   // Asked again while the dashboard is on screen; leaving it (its elements detached) ends the loop.
-  const again = () => setTimeout(() => {
-    if (!charts.isConnected) return;
-    refresh().finally(again);
-  }, REFRESH_MS);
+  const again = () =>
+    setTimeout(() => {
+      if (!charts.isConnected) return;
+      refresh().finally(again);
+    }, REFRESH_MS);
   again();
   const onResize = () => {
     if (!charts.isConnected) return window.removeEventListener('resize', onResize);
@@ -160,33 +249,137 @@ export async function dashboardView(client, page) {
 function sortableTable(container) {
   /** @type {Column[]} */
   const columns = [
-    { key: 'route', label: 'Route', numeric: false, value: (r) => r.id, cell: (r) => h('th', { scope: 'row' }, r.id.startsWith('(') ? r.id : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id)) },
-    { key: 'minute', label: 'Last minute', numeric: true, value: (r) => r.minute.reduce((s, n) => s + n, 0), cell: (r) => h('td', {}, sparkline(r.minute)) },
-    { key: 'rps', label: 'req/s', numeric: true, value: (r) => r.last.requests, cell: (r) => h('td', { class: 'num' }, r.last.requests) },
-    { key: '2xx', label: '2xx', numeric: true, value: (r) => r.last.status['2xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']) },
-    { key: '4xx', label: '4xx', numeric: true, value: (r) => r.last.status['4xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']) },
-    { key: '5xx', label: '5xx', numeric: true, value: (r) => r.last.status['5xx'], cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']) },
-    { key: 'errors', label: 'Error rate', numeric: true, value: (r) => errorRate(r.last), cell: (r) => h('td', { class: 'num' }, r.last.requests ? `${Math.round(errorRate(r.last) * 100)} %` : '—') },
-    { key: 'p50', label: 'p50 ms', numeric: true, value: (r) => r.last.p50Ms, cell: (r) => h('td', { class: 'num' }, r.last.p50Ms.toFixed(1)) },
-    { key: 'p99', label: 'p99 ms', numeric: true, value: (r) => r.last.p99Ms, cell: (r) => h('td', { class: 'num' }, r.last.p99Ms.toFixed(1)) },
-    { key: 'window', label: '15 min', numeric: true, value: (r) => r.window, cell: (r) => h('td', { class: 'num' }, r.window) },
+    {
+      key: 'route',
+      label: 'Route',
+      numeric: false,
+      value: (r) => r.id,
+      cell: (r) =>
+        h(
+          'th',
+          { scope: 'row' },
+          r.id.startsWith('(')
+            ? r.id
+            : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id),
+        ),
+    },
+    {
+      key: 'minute',
+      label: 'Last minute',
+      numeric: true,
+      value: (r) => r.minute.reduce((s, n) => s + n, 0),
+      cell: (r) => h('td', {}, sparkline(r.minute)),
+    },
+    {
+      key: 'rps',
+      label: 'req/s',
+      numeric: true,
+      value: (r) => r.last.requests,
+      cell: (r) => h('td', { class: 'num' }, r.last.requests),
+    },
+    {
+      key: '2xx',
+      label: '2xx',
+      numeric: true,
+      value: (r) => r.last.status['2xx'],
+      cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']),
+    },
+    {
+      key: '4xx',
+      label: '4xx',
+      numeric: true,
+      value: (r) => r.last.status['4xx'],
+      cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']),
+    },
+    {
+      key: '5xx',
+      label: '5xx',
+      numeric: true,
+      value: (r) => r.last.status['5xx'],
+      cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']),
+    },
+    {
+      key: 'errors',
+      label: 'Error rate',
+      numeric: true,
+      value: (r) => errorRate(r.last),
+      cell: (r) => h('td', { class: 'num' }, r.last.requests ? `${Math.round(errorRate(r.last) * 100)} %` : '—'),
+    },
+    {
+      key: 'p50',
+      label: 'p50 ms',
+      numeric: true,
+      value: (r) => r.last.p50Ms,
+      cell: (r) => h('td', { class: 'num' }, r.last.p50Ms.toFixed(1)),
+    },
+    {
+      key: 'p99',
+      label: 'p99 ms',
+      numeric: true,
+      value: (r) => r.last.p99Ms,
+      cell: (r) => h('td', { class: 'num' }, r.last.p99Ms.toFixed(1)),
+    },
+    {
+      key: 'window',
+      label: '15 min',
+      numeric: true,
+      value: (r) => r.window,
+      cell: (r) => h('td', { class: 'num' }, r.window),
+    },
   ];
   /** @type {Map<string, HTMLTableCellElement>} */
   const headers = new Map();
-  const head = h('thead', {}, h('tr', {}, columns.map((column) => {
-    const th = h('th', { scope: 'col', class: column.numeric ? 'num' : '' }, h('button', { type: 'button', class: 'sort', onclick: () => {
-      sort.direction = sort.key === column.key ? (sort.direction === 'ascending' ? 'descending' : 'ascending') : column.numeric ? 'descending' : 'ascending';
-      sort.key = column.key;
-      mark();
-      redraw();
-    } }, column.label, h('span', { class: 'sort-icon', 'aria-hidden': 'true' })));
-    headers.set(column.key, th);
-    return th;
-  })));
+  const head = h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      columns.map((column) => {
+        const th = h(
+          'th',
+          { scope: 'col', class: column.numeric ? 'num' : '' },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'sort',
+              onclick: () => {
+                sort.direction =
+                  sort.key === column.key
+                    ? sort.direction === 'ascending'
+                      ? 'descending'
+                      : 'ascending'
+                    : column.numeric
+                      ? 'descending'
+                      : 'ascending';
+                sort.key = column.key;
+                mark();
+                redraw();
+              },
+            },
+            column.label,
+            h('span', { class: 'sort-icon', 'aria-hidden': 'true' }),
+          ),
+        );
+        headers.set(column.key, th);
+        return th;
+      }),
+    ),
+  );
   const body = h('tbody', {});
-  const tableEl = h('table', { class: 'route-table', 'aria-labelledby': 'routes-title', 'aria-describedby': 'routes-hint' }, head, body);
+  const tableEl = h(
+    'table',
+    { class: 'route-table', 'aria-labelledby': 'routes-title', 'aria-describedby': 'routes-hint' },
+    head,
+    body,
+  );
   const empty = h('p', { class: 'muted' }, 'No traffic yet: requests through the proxy appear here within a second.');
-  const hint = h('p', { class: 'hint', id: 'routes-hint' }, 'Live: the last second, the last minute and the 15-minute window. Sort by a column with its header; a route opens its editor.');
+  const hint = h(
+    'p',
+    { class: 'hint', id: 'routes-hint' },
+    'Live: the last second, the last minute and the 15-minute window. Sort by a column with its header; a route opens its editor.',
+  );
   const mark = () => {
     for (const [key, th] of headers) {
       if (key === sort.key) th.setAttribute('aria-sort', sort.direction);
@@ -204,7 +397,15 @@ function sortableTable(container) {
       const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
       return sign * order || a.id.localeCompare(b.id);
     });
-    body.replaceChildren(...sorted.map((row) => h('tr', { dataset: { route: row.id } }, columns.map((c) => c.cell(row)))));
+    body.replaceChildren(
+      ...sorted.map((row) =>
+        h(
+          'tr',
+          { dataset: { route: row.id } },
+          columns.map((c) => c.cell(row)),
+        ),
+      ),
+    );
   };
   mark();
   return {
@@ -232,8 +433,13 @@ function errorRate(r) {
 function chart(id, caption) {
   const plot = h('div', { class: 'chart', id });
   const summary = h('p', { class: 'chart-summary', id: `${id}-summary` });
-  const figure = h('figure', { class: 'card chart-card', 'aria-labelledby': `${id}-caption`, 'aria-describedby': `${id}-summary` },
-    h('figcaption', { id: `${id}-caption` }, caption), plot, summary);
+  const figure = h(
+    'figure',
+    { class: 'card chart-card', 'aria-labelledby': `${id}-caption`, 'aria-describedby': `${id}-summary` },
+    h('figcaption', { id: `${id}-caption` }, caption),
+    plot,
+    summary,
+  );
   /** @type {UPlot | null} */
   let instance = null;
   let signature = '';
@@ -256,7 +462,9 @@ function chart(id, caption) {
         /** @type {HTMLElement & { uplot?: UPlot }} */ (plot).uplot = instance;
       }
     },
-    resize() { instance?.setSize({ width: width(), height: 220 }); },
+    resize() {
+      instance?.setSize({ width: width(), height: 220 });
+    },
   };
 }
 
@@ -267,12 +475,19 @@ function chart(id, caption) {
  */
 function emptyWindow(routeId, length) {
   const zeros = () => new Array(length).fill(0);
-  return { routeId, total: 0, requests: { '1xx': zeros(), '2xx': zeros(), '3xx': zeros(), '4xx': zeros(), '5xx': zeros() }, p99Ms: new Array(length).fill(null) };
+  return {
+    routeId,
+    total: 0,
+    requests: { '1xx': zeros(), '2xx': zeros(), '3xx': zeros(), '4xx': zeros(), '5xx': zeros() },
+    p99Ms: new Array(length).fill(null),
+  };
 }
 
 /** Seconds each bucket covers: its width, the elapsed part for the current one. @param {History} history */
 function bucketSeconds(history) {
-  return history.time.map((_, i) => (i === history.time.length - 1 ? Math.max(1, history.currentSeconds) : history.bucketSeconds));
+  return history.time.map((_, i) =>
+    i === history.time.length - 1 ? Math.max(1, history.currentSeconds) : history.bucketSeconds,
+  );
 }
 
 /**
@@ -287,7 +502,13 @@ function requestsData(history, shown) {
   const rates = STACK.map(([cls]) => shown.requests[cls].map((n, i) => round(n / /** @type {number} */ (seconds[i]))));
   /** @type {number[][]} */
   const cumulative = [];
-  rates.forEach((series, k) => cumulative.push(series.map((v, i) => round(v + (k === 0 ? 0 : /** @type {number} */ (/** @type {number[]} */ (cumulative[k - 1])[i]))))));
+  rates.forEach((series, k) =>
+    cumulative.push(
+      series.map((v, i) =>
+        round(v + (k === 0 ? 0 : /** @type {number} */ (/** @type {number[]} */ (cumulative[k - 1])[i]))),
+      ),
+    ),
+  );
   return [history.time, ...cumulative.reverse()];
 }
 
@@ -301,10 +522,25 @@ function requestsOptions(history, shown) {
   return {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     axes: [{}, { label: 'req/s', size: 56 }],
-    series: [{}, ...[...STACK].reverse().map(([cls, colour]) => ({
-      label: cls, stroke: colour, fill: `${colour}cc`, width: 1, points: { show: false },
-      value: (/** @type {UPlot} */ _u, /** @type {number | null} */ _v, /** @type {number} */ _s, /** @type {number | null} */ i) => (i === null ? '—' : `${round(/** @type {number} */ (shown.requests[cls][i]) / /** @type {number} */ (seconds[i]))} /s`),
-    }))],
+    series: [
+      {},
+      ...[...STACK].reverse().map(([cls, colour]) => ({
+        label: cls,
+        stroke: colour,
+        fill: `${colour}cc`,
+        width: 1,
+        points: { show: false },
+        value: (
+          /** @type {UPlot} */ _u,
+          /** @type {number | null} */ _v,
+          /** @type {number} */ _s,
+          /** @type {number | null} */ i,
+        ) =>
+          i === null
+            ? '—'
+            : `${round(/** @type {number} */ (shown.requests[cls][i]) / /** @type {number} */ (seconds[i]))} /s`,
+      })),
+    ],
   };
 }
 
@@ -312,7 +548,10 @@ function requestsOptions(history, shown) {
 function requestsSummary(history, shown) {
   const seconds = bucketSeconds(history);
   const last = history.time.length - 1;
-  const now = STACK.map(([cls]) => `${cls} ${round(/** @type {number} */ (shown.requests[cls][last]) / /** @type {number} */ (seconds[last]))}`).join(', ');
+  const now = STACK.map(
+    ([cls]) =>
+      `${cls} ${round(/** @type {number} */ (shown.requests[cls][last]) / /** @type {number} */ (seconds[last]))}`,
+  ).join(', ');
   const total = STACK.reduce((s, [cls]) => s + shown.requests[cls].reduce((a, n) => a + n, 0), 0);
   return `${shown.routeId === '*' ? 'All routes' : shown.routeId}: ${total} requests in 15 minutes; now (req/s): ${now}.`;
 }
@@ -334,7 +573,16 @@ function p99Options(lines) {
   return {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] } },
     axes: [{}, { label: 'ms', size: 56 }],
-    series: [{}, ...lines.map((r, i) => ({ label: r.routeId, stroke: /** @type {string} */ (PALETTE[i % PALETTE.length]), width: 2, spanGaps: false, value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : `${v.toFixed(1)} ms`) }))],
+    series: [
+      {},
+      ...lines.map((r, i) => ({
+        label: r.routeId,
+        stroke: /** @type {string} */ (PALETTE[i % PALETTE.length]),
+        width: 2,
+        spanGaps: false,
+        value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : `${v.toFixed(1)} ms`),
+      })),
+    ],
   };
 }
 

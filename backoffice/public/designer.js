@@ -44,8 +44,20 @@ const STEP_HELP = {
   after: 'once the response is sent',
 };
 /** Fields of the core's boxes folded under "Advanced settings" (plugins mark theirs with `x-advanced`). */
-const ADVANCED = new Set(['route:/description', 'route:/mode', 'route:/authorizer', 'frontend:/exact', 'frontend:/caseSensitive', 'frontend:/allowPathParameters', 'frontend:/query',
-  'backend:/rewriteHost', 'backend:/tls', 'backend:/timeouts', 'plugin:/include', 'plugin:/exclude']);
+const ADVANCED = new Set([
+  'route:/description',
+  'route:/mode',
+  'route:/authorizer',
+  'frontend:/exact',
+  'frontend:/caseSensitive',
+  'frontend:/allowPathParameters',
+  'frontend:/query',
+  'backend:/rewriteHost',
+  'backend:/tls',
+  'backend:/timeouts',
+  'plugin:/include',
+  'plugin:/exclude',
+]);
 const META = new Set(['version', 'createdAt', 'updatedAt']);
 
 /**
@@ -57,12 +69,22 @@ export async function routeDesigner(host, id) {
   const { client, catalog, routeSchema, view } = host;
   const isNew = id === 'new';
   const hash = location.hash;
-  const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[], version?: number }]} */ (await Promise.all([
-    isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
-    client.request('get', 'global-config'),
-  ]));
+  const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[], version?: number }]} */ (
+    await Promise.all([
+      isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
+      client.request('get', 'global-config'),
+    ])
+  );
   /** @type {RouteDraft} */
-  const draft = stored ? structuredClone(stored) : { id: '', name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] }, plugins: [] };
+  const draft = stored
+    ? structuredClone(stored)
+    : {
+        id: '',
+        name: '',
+        frontend: { domains: [] },
+        backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] },
+        plugins: [],
+      };
   // A navigation that started while these answers came owns the view now (the hash says which).
   if (location.hash !== hash) return;
   const before = stored ? withoutMeta(stored) : undefined;
@@ -73,7 +95,7 @@ export async function routeDesigner(host, id) {
   const keys = new WeakMap();
   const keyOf = (/** @type {Instance} */ instance) => {
     let key = keys.get(instance);
-    if (!key) keys.set(instance, key = nextId('plugin'));
+    if (!key) keys.set(instance, (key = nextId('plugin')));
     return key;
   };
   /** Problems from the last refused save, by box key, paths relative to the box's form. */
@@ -83,61 +105,129 @@ export async function routeDesigner(host, id) {
   const summaries = new Map();
   let externalChange = false;
 
-  const flow = h('div', { class: 'flow', role: 'group', 'aria-label': 'The request\'s path through this route' });
+  const flow = h('div', { class: 'flow', role: 'group', 'aria-label': "The request's path through this route" });
   const changes = h('p', { class: 'designer-changes', role: 'status' });
   const general = h('div', { class: 'form-errors', role: 'alert', hidden: true });
-  const notice = h('p', { class: 'warn-note', role: 'status', hidden: true }, 'This route or the global plugins changed elsewhere. Saving your draft will be refused as stale: discard it to see the new version.');
-  const reviewButton = h('button', { type: 'button', class: 'primary', onclick: () => review() }, isNew ? 'Review and create…' : 'Review and save…');
-  const discardButton = h('button', { type: 'button', onclick: () => host.go(`#/routes/${encodeURIComponent(id)}`) }, 'Discard changes');
-  const testButton = h('button', { type: 'button', dataset: { opens: 'tester' }, disabled: isNew, title: isNew ? 'Save the route first: the tester runs the saved route' : null, onclick: () => openTester() }, 'Test this route');
-  const deleteButton = isNew ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
-    if (!confirm(`Delete the route ${draft.name}?`)) return;
-    try {
-      await client.request('delete', 'routes', { id });
-      toast('Route deleted');
-      host.go('#/routes');
-    } catch (error) {
-      toast(failure(error).message, 'bad');
-    }
-  } }, 'Delete');
+  const notice = h(
+    'p',
+    { class: 'warn-note', role: 'status', hidden: true },
+    'This route or the global plugins changed elsewhere. Saving your draft will be refused as stale: discard it to see the new version.',
+  );
+  const reviewButton = h(
+    'button',
+    { type: 'button', class: 'primary', onclick: () => review() },
+    isNew ? 'Review and create…' : 'Review and save…',
+  );
+  const discardButton = h(
+    'button',
+    { type: 'button', onclick: () => host.go(`#/routes/${encodeURIComponent(id)}`) },
+    'Discard changes',
+  );
+  const testButton = h(
+    'button',
+    {
+      type: 'button',
+      dataset: { opens: 'tester' },
+      disabled: isNew,
+      title: isNew ? 'Save the route first: the tester runs the saved route' : null,
+      onclick: () => openTester(),
+    },
+    'Test this route',
+  );
+  const deleteButton = isNew
+    ? null
+    : h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          onclick: async () => {
+            if (!confirm(`Delete the route ${draft.name}?`)) return;
+            try {
+              await client.request('delete', 'routes', { id });
+              toast('Route deleted');
+              host.go('#/routes');
+            } catch (error) {
+              toast(failure(error).message, 'bad');
+            }
+          },
+        },
+        'Delete',
+      );
   const routeStrip = h('div', { class: 'route-strip' });
   const title = h('h1', {}, isNew ? 'New route' : `Route: ${draft.name}`);
-  const root = h('div', { class: 'designer' },
-    h('div', { class: 'page-head' }, title, h('div', { class: 'actions' }, testButton, h('a', { class: 'button', href: `#/routes/${encodeURIComponent(id)}/form` }, 'Edit as form'), deleteButton)),
-    h('p', { class: 'hint' }, 'Click a box to edit it in the side panel. Changes stay in this draft until you review and save them. Alt+↑ and Alt+↓ move the focused plugin earlier or later.'),
-    notice, general,
+  const root = h(
+    'div',
+    { class: 'designer' },
+    h(
+      'div',
+      { class: 'page-head' },
+      title,
+      h(
+        'div',
+        { class: 'actions' },
+        testButton,
+        h('a', { class: 'button', href: `#/routes/${encodeURIComponent(id)}/form` }, 'Edit as form'),
+        deleteButton,
+      ),
+    ),
+    h(
+      'p',
+      { class: 'hint' },
+      'Click a box to edit it in the side panel. Changes stay in this draft until you review and save them. Alt+↑ and Alt+↓ move the focused plugin earlier or later.',
+    ),
+    notice,
+    general,
     h('div', { class: 'designer-toolbar' }, routeStrip, changes, reviewButton, discardButton),
-    flow);
+    flow,
+  );
   view.replaceChildren(root);
 
   host.onExternalChange(async () => {
     // Our own save comes back as a change too: only a newer version than the one drawn counts.
-    const [route, globals] = /** @type {[RouteDraft | null, { version?: number }]} */ (await Promise.all([
-      isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
-      client.request('get', 'global-config'),
-    ]));
+    const [route, globals] = /** @type {[RouteDraft | null, { version?: number }]} */ (
+      await Promise.all([
+        isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
+        client.request('get', 'global-config'),
+      ])
+    );
     // Another page may have replaced this one while the answers came: it decides for itself.
     if (!root.isConnected || (route?.version === stored?.version && globals.version === global.version)) return;
-    if (diffLines().some((l) => l.kind !== ' ') || document.querySelector('.designer-panel')) { externalChange = true; notice.hidden = false; return; }
+    if (diffLines().some((l) => l.kind !== ' ') || document.querySelector('.designer-panel')) {
+      externalChange = true;
+      notice.hidden = false;
+      return;
+    }
     host.go(`#/routes/${encodeURIComponent(id)}`);
   });
 
   // ── summaries: each plugin's own describe(config), computed by the server for the draft ──────
-  const summaryKey = (/** @type {Instance} */ instance, /** @type {boolean} */ isGlobal) => `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
+  const summaryKey = (/** @type {Instance} */ instance, /** @type {boolean} */ isGlobal) =>
+    `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let summaryTimer;
   const refreshSummaries = () => {
     clearTimeout(summaryTimer);
     summaryTimer = setTimeout(async () => {
-      const wanted = [[draft.plugins, false], [global.plugins, true]].flatMap(([list, isGlobal]) => {
-        const missing = /** @type {Instance[]} */ (list).filter((i) => !summaries.has(summaryKey(i, /** @type {boolean} */ (isGlobal))));
+      const wanted = [
+        [draft.plugins, false],
+        [global.plugins, true],
+      ].flatMap(([list, isGlobal]) => {
+        const missing = /** @type {Instance[]} */ (list).filter(
+          (i) => !summaries.has(summaryKey(i, /** @type {boolean} */ (isGlobal))),
+        );
         return missing.length ? [{ list: missing, isGlobal: /** @type {boolean} */ (isGlobal) }] : [];
       });
       try {
         for (const { list, isGlobal } of wanted) {
           // Keyed as sent: the panel edits instances in place while the answer is on its way.
           const asSent = list.map((instance) => summaryKey(instance, isGlobal));
-          const answer = /** @type {Summary[]} */ (await client.request('action', 'plugins', { action: 'summaries', body: { plugins: list, global: isGlobal } }));
+          const answer = /** @type {Summary[]} */ (
+            await client.request('action', 'plugins', {
+              action: 'summaries',
+              body: { plugins: list, global: isGlobal },
+            })
+          );
           answer.forEach((s, i) => summaries.set(/** @type {string} */ (asSent[i]), s));
         }
         if (wanted.length) draw();
@@ -191,24 +281,93 @@ export async function routeDesigner(host, id) {
   function draw() {
     const lines = diffLines();
     const { added, removed } = diffStats(lines);
-    changes.textContent = added + removed === 0 ? (isNew ? 'A new route: fill in its boxes, then review and create it.' : 'No unsaved changes.') : `Unsaved changes: ${added} line${added === 1 ? '' : 's'} added, ${removed} removed.`;
+    changes.textContent =
+      added + removed === 0
+        ? isNew
+          ? 'A new route: fill in its boxes, then review and create it.'
+          : 'No unsaved changes.'
+        : `Unsaved changes: ${added} line${added === 1 ? '' : 's'} added, ${removed} removed.`;
     discardButton.disabled = added + removed === 0 || isNew;
-    const routeSteps = ROUTE_STEPS.map((step) => ({ step, instances: draft.plugins.filter((i) => pluginInfo(i.plugin)?.steps.includes(step)) }));
-    routeStrip.replaceChildren(coreBox('route', 'Route', routeSummary(draft), [h('strong', {}, draft.name || 'no name yet'), h('span', { class: 'muted box-id' }, draft.id ? `id ${draft.id}` : 'id generated on create')]));
+    const routeSteps = ROUTE_STEPS.map((step) => ({
+      step,
+      instances: draft.plugins.filter((i) => pluginInfo(i.plugin)?.steps.includes(step)),
+    }));
+    routeStrip.replaceChildren(
+      coreBox('route', 'Route', routeSummary(draft), [
+        h('strong', {}, draft.name || 'no name yet'),
+        h('span', { class: 'muted box-id' }, draft.id ? `id ${draft.id}` : 'id generated on create'),
+      ]),
+    );
     flow.replaceChildren(
-      coreBox('frontend', 'Frontend', frontendSummary(draft.frontend), [facts([['Domains', draft.frontend.domains.join(', ') || '—'], ['Methods', (draft.frontend.methods ?? []).join(', ') || 'any'], ['Headers', Object.entries(draft.frontend.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none required']])]),
+      coreBox('frontend', 'Frontend', frontendSummary(draft.frontend), [
+        facts([
+          ['Domains', draft.frontend.domains.join(', ') || '—'],
+          ['Methods', (draft.frontend.methods ?? []).join(', ') || 'any'],
+          [
+            'Headers',
+            Object.entries(draft.frontend.headers ?? {})
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(', ') || 'none required',
+          ],
+        ]),
+      ]),
       arrow(),
       globalsGroup(),
       arrow(),
-      h('section', { class: 'flow-group route-plugins', 'aria-labelledby': 'route-plugins-title' },
-        h('div', { class: 'group-head' }, h('h2', { id: 'route-plugins-title' }, 'Route plugins'),
-          h('button', { type: 'button', class: 'small primary', dataset: { opens: 'catalog' }, onclick: () => openCatalog() }, 'Add plugin')),
-        draft.plugins.length === 0 ? h('p', { class: 'muted' }, 'No plugin yet: every request that matches goes straight to the backend. Add one from the catalog.') : null,
-        h('div', { class: 'steps' }, routeSteps.map(({ step, instances }) => h('section', { class: `step-column${instances.length ? '' : ' empty'}`, 'aria-label': `Step ${step}` },
-          h('h3', { class: 'step-name' }, step), h('p', { class: 'step-help' }, STEP_HELP[step]),
-          instances.length ? instances.map((instance) => pluginBox(instance, step)) : h('p', { class: 'muted step-empty' }, 'nothing'))))),
+      h(
+        'section',
+        { class: 'flow-group route-plugins', 'aria-labelledby': 'route-plugins-title' },
+        h(
+          'div',
+          { class: 'group-head' },
+          h('h2', { id: 'route-plugins-title' }, 'Route plugins'),
+          h(
+            'button',
+            { type: 'button', class: 'small primary', dataset: { opens: 'catalog' }, onclick: () => openCatalog() },
+            'Add plugin',
+          ),
+        ),
+        draft.plugins.length === 0
+          ? h(
+              'p',
+              { class: 'muted' },
+              'No plugin yet: every request that matches goes straight to the backend. Add one from the catalog.',
+            )
+          : null,
+        h(
+          'div',
+          { class: 'steps' },
+          routeSteps.map(({ step, instances }) =>
+            h(
+              'section',
+              { class: `step-column${instances.length ? '' : ' empty'}`, 'aria-label': `Step ${step}` },
+              h('h3', { class: 'step-name' }, step),
+              h('p', { class: 'step-help' }, STEP_HELP[step]),
+              instances.length
+                ? instances.map((instance) => pluginBox(instance, step))
+                : h('p', { class: 'muted step-empty' }, 'nothing'),
+            ),
+          ),
+        ),
+      ),
       arrow(),
-      coreBox('backend', 'Backend', backendSummary(draft), draft.backend ? [h('ul', { class: 'targets' }, draft.backend.targets.map((t) => h('li', {}, h('code', {}, t.url || '(no URL)'), ` weight ${t.weight ?? 1}`)))] : []));
+      coreBox(
+        'backend',
+        'Backend',
+        backendSummary(draft),
+        draft.backend
+          ? [
+              h(
+                'ul',
+                { class: 'targets' },
+                draft.backend.targets.map((t) =>
+                  h('li', {}, h('code', {}, t.url || '(no URL)'), ` weight ${t.weight ?? 1}`),
+                ),
+              ),
+            ]
+          : [],
+      ),
+    );
   }
 
   /**
@@ -219,30 +378,62 @@ export async function routeDesigner(host, id) {
    */
   function coreBox(key, label, summary, body) {
     const problems = errors.get(key) ?? [];
-    return h('article', { class: `box core-box${problems.length ? ' invalid' : ''}`, dataset: { box: key }, onclick: boxClick(() => openCoreBox(key)) },
-      h('h2', { class: 'box-title' }, h('button', { type: 'button', class: 'box-open', 'aria-haspopup': 'dialog' }, label)),
+    return h(
+      'article',
+      {
+        class: `box core-box${problems.length ? ' invalid' : ''}`,
+        dataset: { box: key },
+        onclick: boxClick(() => openCoreBox(key)),
+      },
+      h(
+        'h2',
+        { class: 'box-title' },
+        h('button', { type: 'button', class: 'box-open', 'aria-haspopup': 'dialog' }, label),
+      ),
       h('p', { class: 'box-summary' }, summary),
       body,
-      problems.length ? h('p', { class: 'box-problems' }, `${problems.length} problem${problems.length === 1 ? '' : 's'}: open to see ${problems.length === 1 ? 'it' : 'them'}`) : null);
+      problems.length
+        ? h(
+            'p',
+            { class: 'box-problems' },
+            `${problems.length} problem${problems.length === 1 ? '' : 's'}: open to see ${problems.length === 1 ? 'it' : 'them'}`,
+          )
+        : null,
+    );
   }
 
   function globalsGroup() {
     const applying = global.plugins.filter((i) => i.enabled !== false);
-    return h('section', { class: `flow-group globals${applying.length ? '' : ' empty'}`, 'aria-labelledby': 'globals-title' },
-      h('div', { class: 'group-head' }, h('h2', { id: 'globals-title' }, 'Global plugins'), h('a', { href: '#/global', class: 'small-link' }, 'Edit global plugins')),
-      applying.length === 0 ? h('p', { class: 'muted' }, 'None enabled: only this route\'s plugins run.') : null,
+    return h(
+      'section',
+      { class: `flow-group globals${applying.length ? '' : ' empty'}`, 'aria-labelledby': 'globals-title' },
+      h(
+        'div',
+        { class: 'group-head' },
+        h('h2', { id: 'globals-title' }, 'Global plugins'),
+        h('a', { href: '#/global', class: 'small-link' }, 'Edit global plugins'),
+      ),
+      applying.length === 0 ? h('p', { class: 'muted' }, "None enabled: only this route's plugins run.") : null,
       applying.map((instance) => {
         const info = pluginInfo(instance.plugin);
         const replaced = draft.plugins.some((i) => i.plugin === instance.plugin);
         const summary = summaries.get(summaryKey(instance, true));
         const sink = info?.steps.includes('sink');
-        return h('article', { class: `box global-box${replaced ? ' replaced' : ''}` },
+        return h(
+          'article',
+          { class: `box global-box${replaced ? ' replaced' : ''}` },
           h('h3', { class: 'box-title' }, info?.name ?? instance.plugin),
-          h('p', { class: 'box-steps' }, (info?.steps ?? []).map((s) => h('span', { class: 'step-tag' }, s))),
+          h(
+            'p',
+            { class: 'box-steps' },
+            (info?.steps ?? []).map((s) => h('span', { class: 'step-tag' }, s)),
+          ),
           h('p', { class: 'box-summary' }, summary?.summary ?? info?.description ?? ''),
           h('p', { class: 'box-scope' }, pathScope(instance, Boolean(sink))),
-          replaced ? h('p', { class: 'box-note' }, 'Replaced here by this route\'s own instance.') : null);
-      }));
+          replaced ? h('p', { class: 'box-note' }, "Replaced here by this route's own instance.") : null,
+        );
+      }),
+    );
   }
 
   /**
@@ -260,40 +451,134 @@ export async function routeDesigner(host, id) {
     const problems = [...(errors.get(key) ?? []), ...(summary?.problems ?? [])];
     const state = `${enabled ? '' : ' disabled'}${problems.length ? ' invalid' : ''}`;
     if (!first) {
-      return h('article', { class: `box plugin-box continued${state}`, dataset: { box: key, continued: 'true' }, onclick: boxClick(() => openPlugin(instance)) },
-        h('h4', { class: 'box-title' }, h('span', { class: 'order' }, `#${index + 1}`), ' ', h('button', { type: 'button', class: 'box-open', 'aria-haspopup': 'dialog', 'aria-label': `${name} (also runs in ${step})` }, name)),
-        h('p', { class: 'box-note' }, 'The same instance, also in this step.'));
+      return h(
+        'article',
+        {
+          class: `box plugin-box continued${state}`,
+          dataset: { box: key, continued: 'true' },
+          onclick: boxClick(() => openPlugin(instance)),
+        },
+        h(
+          'h4',
+          { class: 'box-title' },
+          h('span', { class: 'order' }, `#${index + 1}`),
+          ' ',
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'box-open',
+              'aria-haspopup': 'dialog',
+              'aria-label': `${name} (also runs in ${step})`,
+            },
+            name,
+          ),
+        ),
+        h('p', { class: 'box-note' }, 'The same instance, also in this step.'),
+      );
     }
-    const toggle = h('input', { type: 'checkbox', id: nextId('enabled'), checked: enabled, onchange: () => {
-      instance.enabled = toggle.checked;
-      changed();
-      toast(`${name} ${toggle.checked ? 'enabled' : 'disabled'} (not saved yet)`);
-      /** @type {HTMLElement | null} */ (flow.querySelector(`[data-box="${CSS.escape(key)}"] input[type=checkbox]`))?.focus();
-    } });
+    const toggle = h('input', {
+      type: 'checkbox',
+      id: nextId('enabled'),
+      checked: enabled,
+      onchange: () => {
+        instance.enabled = toggle.checked;
+        changed();
+        toast(`${name} ${toggle.checked ? 'enabled' : 'disabled'} (not saved yet)`);
+        /** @type {HTMLElement | null} */ (
+          flow.querySelector(`[data-box="${CSS.escape(key)}"] input[type=checkbox]`)
+        )?.focus();
+      },
+    });
     const earlier = neighbour(index, -1) !== -1;
     const later = neighbour(index, 1) !== -1;
-    return h('article', { class: `box plugin-box${state}`, dataset: { box: key, plugin: instance.plugin }, onclick: boxClick(() => openPlugin(instance)), onkeydown: (/** @type {KeyboardEvent} */ e) => {
-      if (!e.altKey || !['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'].includes(e.key)) return;
-      e.preventDefault();
-      move(instance, e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 1);
-    } },
-    h('h4', { class: 'box-title' }, h('span', { class: 'order', title: 'Position in the route\'s plugin list: the run order within each step' }, `#${index + 1}`), ' ',
-      h('button', { type: 'button', class: 'box-open', 'aria-haspopup': 'dialog' }, name), enabled ? null : h('span', { class: 'badge badge-off' }, 'disabled')),
-    h('p', { class: 'box-steps' }, (info?.steps ?? []).map((s) => h('span', { class: 'step-tag' }, s))),
-    h('p', { class: 'box-summary' }, summary?.summary ?? (summary ? '' : info?.description ?? 'Unknown plugin')),
-    instance.include?.length || instance.exclude?.length ? h('p', { class: 'box-scope' }, pathScope(instance, false)) : null,
-    problems.length ? h('p', { class: 'box-problems' }, `${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.slice(0, 2).map((p) => p.message).join('; ')}`) : null,
-    h('div', { class: 'box-controls' },
-      h('span', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, 'Enabled')),
-      h('button', { type: 'button', class: 'small', disabled: !earlier, 'aria-label': `Move ${name} earlier`, onclick: () => move(instance, -1) }, '↑ Earlier'),
-      h('button', { type: 'button', class: 'small', disabled: !later, 'aria-label': `Move ${name} later`, onclick: () => move(instance, 1) }, '↓ Later'),
-      h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${name}`, onclick: () => {
-        draft.plugins.splice(draft.plugins.indexOf(instance), 1);
-        errors.delete(key);
-        changed();
-        toast(`${name} removed (not saved yet)`);
-        /** @type {HTMLElement | null} */ (flow.querySelector('[data-opens="catalog"]'))?.focus();
-      } }, 'Remove')));
+    return h(
+      'article',
+      {
+        class: `box plugin-box${state}`,
+        dataset: { box: key, plugin: instance.plugin },
+        onclick: boxClick(() => openPlugin(instance)),
+        onkeydown: (/** @type {KeyboardEvent} */ e) => {
+          if (!e.altKey || !['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'].includes(e.key)) return;
+          e.preventDefault();
+          move(instance, e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 1);
+        },
+      },
+      h(
+        'h4',
+        { class: 'box-title' },
+        h(
+          'span',
+          { class: 'order', title: "Position in the route's plugin list: the run order within each step" },
+          `#${index + 1}`,
+        ),
+        ' ',
+        h('button', { type: 'button', class: 'box-open', 'aria-haspopup': 'dialog' }, name),
+        enabled ? null : h('span', { class: 'badge badge-off' }, 'disabled'),
+      ),
+      h(
+        'p',
+        { class: 'box-steps' },
+        (info?.steps ?? []).map((s) => h('span', { class: 'step-tag' }, s)),
+      ),
+      h('p', { class: 'box-summary' }, summary?.summary ?? (summary ? '' : (info?.description ?? 'Unknown plugin'))),
+      instance.include?.length || instance.exclude?.length
+        ? h('p', { class: 'box-scope' }, pathScope(instance, false))
+        : null,
+      problems.length
+        ? h(
+            'p',
+            { class: 'box-problems' },
+            `${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems
+              .slice(0, 2)
+              .map((p) => p.message)
+              .join('; ')}`,
+          )
+        : null,
+      h(
+        'div',
+        { class: 'box-controls' },
+        h('span', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, 'Enabled')),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            disabled: !earlier,
+            'aria-label': `Move ${name} earlier`,
+            onclick: () => move(instance, -1),
+          },
+          '↑ Earlier',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            disabled: !later,
+            'aria-label': `Move ${name} later`,
+            onclick: () => move(instance, 1),
+          },
+          '↓ Later',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small danger',
+            'aria-label': `Remove ${name}`,
+            onclick: () => {
+              draft.plugins.splice(draft.plugins.indexOf(instance), 1);
+              errors.delete(key);
+              changed();
+              toast(`${name} removed (not saved yet)`);
+              /** @type {HTMLElement | null} */ (flow.querySelector('[data-opens="catalog"]'))?.focus();
+            },
+          },
+          'Remove',
+        ),
+      ),
+    );
   }
 
   // ── side panels ──────────────────────────────────────────────────────────────────────────
@@ -301,19 +586,47 @@ export async function routeDesigner(host, id) {
   function openCoreBox(key) {
     if (key === 'route') {
       const hide = ['/frontend', '/backend', '/plugins', ...(isNew ? [] : ['/id'])];
-      return formPanel(key, 'Route', 'Its name and id, whether it is enabled, its tags (API keys can be authorized for tag:<name>).', routeSchema, draft, hide, (value) => {
-        for (const name of Object.keys(/** @type {JsonObject} */ (routeSchema.properties))) {
-          if (META.has(name) || hide.includes(`/${name}`)) continue;
-          if (value[name] === undefined) delete draft[name];
-          else draft[name] = value[name];
-        }
-      });
+      return formPanel(
+        key,
+        'Route',
+        'Its name and id, whether it is enabled, its tags (API keys can be authorized for tag:<name>).',
+        routeSchema,
+        draft,
+        hide,
+        (value) => {
+          for (const name of Object.keys(/** @type {JsonObject} */ (routeSchema.properties))) {
+            if (META.has(name) || hide.includes(`/${name}`)) continue;
+            if (value[name] === undefined) delete draft[name];
+            else draft[name] = value[name];
+          }
+        },
+      );
     }
     const schema = /** @type {JsonSchema} */ (routeSchema.properties?.[key]);
     if (key === 'frontend') {
-      return formPanel(key, 'Frontend', 'Which requests this route answers: hosts with an optional path prefix, methods, required headers.', schema, draft.frontend, [], (value) => { draft.frontend = /** @type {Frontend} */ (value); });
+      return formPanel(
+        key,
+        'Frontend',
+        'Which requests this route answers: hosts with an optional path prefix, methods, required headers.',
+        schema,
+        draft.frontend,
+        [],
+        (value) => {
+          draft.frontend = /** @type {Frontend} */ (value);
+        },
+      );
     }
-    return formPanel(key, 'Backend', 'Where matching requests go: targets shared by weight (weighted round robin), timeouts.', schema, draft.backend ?? { targets: [{ url: '', weight: 1 }] }, [], (value) => { draft.backend = /** @type {Backend} */ (value); });
+    return formPanel(
+      key,
+      'Backend',
+      'Where matching requests go: targets shared by weight (weighted round robin), timeouts.',
+      schema,
+      draft.backend ?? { targets: [{ url: '', weight: 1 }] },
+      [],
+      (value) => {
+        draft.backend = /** @type {Backend} */ (value);
+      },
+    );
   }
 
   /** @param {Instance} instance */
@@ -323,18 +636,37 @@ export async function routeDesigner(host, id) {
     const instanceSchema = /** @type {JsonSchema} */ (routeSchema.properties?.plugins?.items);
     const props = /** @type {Record<string, JsonSchema>} */ (instanceSchema.properties);
     /** @type {JsonSchema} */
-    const schema = { type: 'object', required: ['enabled', 'config', 'include', 'exclude'], properties: {
-      enabled: /** @type {JsonSchema} */ (props.enabled),
-      config: { ...info.configSchema, title: 'Configuration', description: undefined },
-      include: { .../** @type {JsonSchema} */ (props.include), title: 'Only on paths (regular expressions)' },
-      exclude: { .../** @type {JsonSchema} */ (props.exclude), title: 'Not on paths (regular expressions)' },
-    } };
-    const value = { enabled: instance.enabled ?? true, config: instance.config ?? {}, include: instance.include ?? [], exclude: instance.exclude ?? [] };
+    const schema = {
+      type: 'object',
+      required: ['enabled', 'config', 'include', 'exclude'],
+      properties: {
+        enabled: /** @type {JsonSchema} */ (props.enabled),
+        config: { ...info.configSchema, title: 'Configuration', description: undefined },
+        include: { .../** @type {JsonSchema} */ (props.include), title: 'Only on paths (regular expressions)' },
+        exclude: { .../** @type {JsonSchema} */ (props.exclude), title: 'Not on paths (regular expressions)' },
+      },
+    };
+    const value = {
+      enabled: instance.enabled ?? true,
+      config: instance.config ?? {},
+      include: instance.include ?? [],
+      exclude: instance.exclude ?? [],
+    };
     const hasStoredSecret = Boolean(stored?.plugins.some((p) => p.plugin === instance.plugin));
-    formPanel(keyOf(instance), info.name, `${info.description} Runs in: ${info.steps.join(', ')}.`, schema, value, [], (read) => {
-      for (const k of Object.keys(instance)) if (k !== 'plugin') delete /** @type {Record<string, unknown>} */ (instance)[k];
-      Object.assign(instance, read);
-    }, { storedSecret: (path) => hasStoredSecret && path === '/config/provisionKey' });
+    formPanel(
+      keyOf(instance),
+      info.name,
+      `${info.description} Runs in: ${info.steps.join(', ')}.`,
+      schema,
+      value,
+      [],
+      (read) => {
+        for (const k of Object.keys(instance))
+          if (k !== 'plugin') delete (/** @type {Record<string, unknown>} */ (instance)[k]);
+        Object.assign(instance, read);
+      },
+      { storedSecret: (path) => hasStoredSecret && path === '/config/provisionKey' },
+    );
   }
 
   /**
@@ -354,7 +686,9 @@ export async function routeDesigner(host, id) {
     const form = schemaForm(schema, value, {
       hide,
       optionalObjects: ['/tls', '/targets/*/tls'],
-      advanced: (path, fieldSchema) => ADVANCED.has(`${family}:${path}`) || /** @type {Record<string, unknown>} */ (fieldSchema)['x-advanced'] === true,
+      advanced: (path, fieldSchema) =>
+        ADVANCED.has(`${family}:${path}`) ||
+        /** @type {Record<string, unknown>} */ (fieldSchema)['x-advanced'] === true,
       ...extra,
     });
     const update = () => {
@@ -366,11 +700,22 @@ export async function routeDesigner(host, id) {
     form.element.addEventListener('input', update);
     form.element.addEventListener('change', update);
     // Buttons that add or remove list items change the value without an input event.
-    form.element.addEventListener('click', (e) => { if (/** @type {HTMLElement} */ (e.target).closest('button')) queueMicrotask(update); });
+    form.element.addEventListener('click', (e) => {
+      if (/** @type {HTMLElement} */ (e.target).closest('button')) queueMicrotask(update);
+    });
     openSidePanel({
-      host: root, opener: key, title: heading,
-      body: [h('p', { class: 'hint' }, intro), form.element,
-        h('p', { class: 'hint' }, 'Changes go to the draft as you type; nothing is saved until you review and save the route.')],
+      host: root,
+      opener: key,
+      title: heading,
+      body: [
+        h('p', { class: 'hint' }, intro),
+        form.element,
+        h(
+          'p',
+          { class: 'hint' },
+          'Changes go to the draft as you type; nothing is saved until you review and save the route.',
+        ),
+      ],
       onClose: () => focusBox(key),
     });
     const problems = errors.get(key);
@@ -382,25 +727,65 @@ export async function routeDesigner(host, id) {
     const list = h('ul', { class: 'catalog' });
     const drawList = () => {
       const q = search.value.trim().toLowerCase();
-      const offered = catalog.filter((p) => !p.globalOnly && !draft.plugins.some((i) => i.plugin === p.id) && (!q || `${p.id} ${p.name} ${p.description}`.toLowerCase().includes(q)));
-      list.replaceChildren(...(offered.length ? offered.map((p) => h('li', { class: 'catalog-item' },
-        h('div', {}, h('strong', {}, p.name), ' ', h('code', {}, p.id), h('p', { class: 'hint' }, p.description), h('p', { class: 'box-steps' }, p.steps.map((s) => h('span', { class: 'step-tag' }, s)))),
-        h('button', { type: 'button', class: 'small primary', 'aria-label': `Add ${p.name}`, onclick: () => {
-          /** @type {Instance} */
-          const instance = { plugin: p.id, enabled: true, include: [], exclude: [], config: {} };
-          draft.plugins.push(instance);
-          changed();
-          toast(`${p.name} added (not saved yet)`);
-          closeSidePanel(false);
-          openPlugin(instance);
-        } }, 'Add'))) : [h('li', { class: 'muted' }, q ? 'No plugin matches.' : 'Every route plugin is already on this route.')]));
+      const offered = catalog.filter(
+        (p) =>
+          !p.globalOnly &&
+          !draft.plugins.some((i) => i.plugin === p.id) &&
+          (!q || `${p.id} ${p.name} ${p.description}`.toLowerCase().includes(q)),
+      );
+      list.replaceChildren(
+        ...(offered.length
+          ? offered.map((p) =>
+              h(
+                'li',
+                { class: 'catalog-item' },
+                h(
+                  'div',
+                  {},
+                  h('strong', {}, p.name),
+                  ' ',
+                  h('code', {}, p.id),
+                  h('p', { class: 'hint' }, p.description),
+                  h(
+                    'p',
+                    { class: 'box-steps' },
+                    p.steps.map((s) => h('span', { class: 'step-tag' }, s)),
+                  ),
+                ),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'small primary',
+                    'aria-label': `Add ${p.name}`,
+                    onclick: () => {
+                      /** @type {Instance} */
+                      const instance = { plugin: p.id, enabled: true, include: [], exclude: [], config: {} };
+                      draft.plugins.push(instance);
+                      changed();
+                      toast(`${p.name} added (not saved yet)`);
+                      closeSidePanel(false);
+                      openPlugin(instance);
+                    },
+                  },
+                  'Add',
+                ),
+              ),
+            )
+          : [h('li', { class: 'muted' }, q ? 'No plugin matches.' : 'Every route plugin is already on this route.')]),
+      );
     };
     search.addEventListener('input', drawList);
     drawList();
     openSidePanel({
-      host: root, opener: 'catalog', title: 'Add a plugin',
-      body: [h('div', { class: 'field' }, h('label', { for: search.id }, 'Search plugins'), search), list,
-        h('p', { class: 'hint' }, 'Global-only plugins (token endpoints) are enabled in Global plugins.')],
+      host: root,
+      opener: 'catalog',
+      title: 'Add a plugin',
+      body: [
+        h('div', { class: 'field' }, h('label', { for: search.id }, 'Search plugins'), search),
+        list,
+        h('p', { class: 'hint' }, 'Global-only plugins (token endpoints) are enabled in Global plugins.'),
+      ],
       onClose: () => /** @type {HTMLElement | null} */ (root.querySelector('[data-opens="catalog"]'))?.focus(),
     });
   }
@@ -409,8 +794,16 @@ export async function routeDesigner(host, id) {
     if (!stored) return;
     const dirty = diffLines().some((l) => l.kind !== ' ');
     openSidePanel({
-      host: root, opener: 'tester', title: 'Request tester', wide: true,
-      body: [dirty ? h('p', { class: 'warn-note' }, 'The tester runs the saved route: your unsaved changes are not part of it.') : null, requestTesterPanel(client, stored)],
+      host: root,
+      opener: 'tester',
+      title: 'Request tester',
+      wide: true,
+      body: [
+        dirty
+          ? h('p', { class: 'warn-note' }, 'The tester runs the saved route: your unsaved changes are not part of it.')
+          : null,
+        requestTesterPanel(client, stored),
+      ],
       onClose: () => testButton.focus(),
     });
   }
@@ -420,13 +813,24 @@ export async function routeDesigner(host, id) {
     const lines = diffLines();
     const { added, removed } = diffStats(lines);
     const save = h('button', { type: 'button', class: 'primary' }, isNew ? 'Create route' : 'Save route');
-    const dialog = h('dialog', { class: 'diff-dialog', 'aria-labelledby': 'diff-title' },
+    const dialog = h(
+      'dialog',
+      { class: 'diff-dialog', 'aria-labelledby': 'diff-title' },
       h('h2', { id: 'diff-title' }, isNew ? 'Review the new route' : 'Review changes'),
       h('p', { class: 'diff-stats' }, `${added} line${added === 1 ? '' : 's'} added, ${removed} removed.`),
       added + removed === 0 ? h('p', { class: 'muted' }, 'Nothing changed.') : diffView(lines),
-      h('div', { class: 'form-actions' }, save, h('button', { type: 'button', onclick: () => dialog.close() }, 'Keep editing')));
+      h(
+        'div',
+        { class: 'form-actions' },
+        save,
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Keep editing'),
+      ),
+    );
     save.disabled = added + removed === 0;
-    dialog.addEventListener('close', () => { dialog.remove(); reviewButton.focus(); });
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      reviewButton.focus();
+    });
     save.addEventListener('click', async () => {
       save.disabled = true;
       const body = /** @type {JsonObject} */ (structuredClone(draft));
@@ -434,7 +838,11 @@ export async function routeDesigner(host, id) {
       delete body.updatedAt;
       if (isNew && body.id === '') delete body.id; // generated by the server
       try {
-        const saved = /** @type {RouteDraft} */ (isNew ? await client.request('create', 'routes', { entity: body }) : await client.request('update', 'routes', { id, entity: body }));
+        const saved = /** @type {RouteDraft} */ (
+          isNew
+            ? await client.request('create', 'routes', { entity: body })
+            : await client.request('update', 'routes', { id, entity: body })
+        );
         dialog.close();
         toast('Route saved');
         host.go(`#/routes/${encodeURIComponent(saved.id)}`);
@@ -457,14 +865,31 @@ export async function routeDesigner(host, id) {
       const [, top, index, ...rest] = detail.path.split('/');
       /** @type {[string, string] | null} */
       let at = null;
-      if (top === 'plugins' && index !== undefined && draft.plugins[Number(index)]) at = [keyOf(/** @type {Instance} */ (draft.plugins[Number(index)])), `/${rest.join('/')}`.replace(/\/$/, '') || '/'];
+      if (top === 'plugins' && index !== undefined && draft.plugins[Number(index)])
+        at = [
+          keyOf(/** @type {Instance} */ (draft.plugins[Number(index)])),
+          `/${rest.join('/')}`.replace(/\/$/, '') || '/',
+        ];
       else if (top === 'frontend' || top === 'backend') at = [top, detail.path.slice(top.length + 1) || '/'];
       else if (top && top !== 'plugins') at = ['route', detail.path];
       if (at) errors.set(at[0], [...(errors.get(at[0]) ?? []), { path: at[1], message: detail.message }]);
       else elsewhere.push(`${detail.path || '/'}: ${detail.message}`);
     }
-    general.replaceChildren(h('strong', {}, message), ...(elsewhere.length ? [h('ul', {}, elsewhere.map((e) => h('li', {}, e)))] : []),
-      ...(errors.size ? [h('p', {}, 'The boxes marked in red have problems; their panels show them beside the fields.')] : []));
+    general.replaceChildren(
+      h('strong', {}, message),
+      ...(elsewhere.length
+        ? [
+            h(
+              'ul',
+              {},
+              elsewhere.map((e) => h('li', {}, e)),
+            ),
+          ]
+        : []),
+      ...(errors.size
+        ? [h('p', {}, 'The boxes marked in red have problems; their panels show them beside the fields.')]
+        : []),
+    );
     general.hidden = false;
     toast(message, 'bad');
     draw();
@@ -498,7 +923,11 @@ function arrow() {
 
 /** @param {[string, string][]} rows */
 function facts(rows) {
-  return h('dl', { class: 'box-facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  return h(
+    'dl',
+    { class: 'box-facts' },
+    rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+  );
 }
 
 /**
@@ -508,7 +937,9 @@ function facts(rows) {
  */
 function pathScope(instance, sink) {
   const where = sink ? 'full paths' : 'paths';
-  const only = instance.include?.length ? `Only on ${where} ${instance.include.join(', ')}` : `On every ${sink ? 'request, before routing' : 'path'}`;
+  const only = instance.include?.length
+    ? `Only on ${where} ${instance.include.join(', ')}`
+    : `On every ${sink ? 'request, before routing' : 'path'}`;
   return `${only}${instance.exclude?.length ? `; not on ${instance.exclude.join(', ')}` : ''}.`;
 }
 
@@ -523,14 +954,21 @@ function frontendSummary(frontend) {
   if (frontend.domains.length === 0) return 'Answers nothing yet: add a domain (e.g. api.example.com/orders).';
   const methods = frontend.methods?.length ? frontend.methods.join(', ') : 'any method';
   const headers = Object.keys(frontend.headers ?? {});
-  const prefix = frontend.domains.some((d) => d.includes('/')) ? (frontend.stripPath === false ? '; prefix kept' : '; prefix removed before forwarding') : '';
+  const prefix = frontend.domains.some((d) => d.includes('/'))
+    ? frontend.stripPath === false
+      ? '; prefix kept'
+      : '; prefix removed before forwarding'
+    : '';
   return `Answers ${frontend.domains.join(', ')} for ${methods}${headers.length ? `, with header ${headers.join(', ')}` : ''}${prefix}.`;
 }
 
 /** @param {RouteDraft} route */
 function backendSummary(route) {
   const backend = route.backend;
-  if (!backend) return route.mode === 'authorizer' ? 'None: the ingress serves allowed requests itself.' : 'None yet: add a target.';
+  if (!backend)
+    return route.mode === 'authorizer'
+      ? 'None: the ingress serves allowed requests itself.'
+      : 'None yet: add a target.';
   const n = backend.targets.length;
   const weights = n > 1 ? ` shared ${backend.targets.map((t) => t.weight ?? 1).join(':')}` : '';
   const t = backend.timeouts ?? {};

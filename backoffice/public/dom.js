@@ -18,7 +18,8 @@ export function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2).toLowerCase(), /** @type {EventListener} */ (v));
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k in el && typeof v !== 'string') /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (el))[k] = v;
+    else if (k in el && typeof v !== 'string')
+      /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (el))[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const child of /** @type {Leaf[]} */ (children.flat(Infinity))) {
@@ -50,7 +51,9 @@ export function toast(message, kind = 'ok') {
   box.className = `toast ${kind}`;
   box.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 4000);
+  toastTimer = setTimeout(() => {
+    box.hidden = true;
+  }, 4000);
 }
 
 let uid = 0;

@@ -57,7 +57,10 @@ const ITEM_PER_INPUT = /(Uris|Urls)$/;
 
 /** @param {unknown} key */
 export function humanize(key) {
-  return String(key).replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase())
+  return String(key)
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[-_]/g, ' ')
+    .replace(/^./, (c) => c.toUpperCase())
     .replace(/\b(Uri|Url)(s?)\b/gi, (_, word, plural) => `${word.toUpperCase()}${plural}`);
 }
 
@@ -88,12 +91,14 @@ function kindOf(schema, key = null) {
     if (items.type === 'object' && items.properties) return 'list';
     return 'json';
   }
-  if (/** @type {(string | undefined)[]} */ (['string', 'integer', 'number', 'boolean']).includes(schema.type)) return /** @type {string} */ (schema.type);
+  if (/** @type {(string | undefined)[]} */ (['string', 'integer', 'number', 'boolean']).includes(schema.type))
+    return /** @type {string} */ (schema.type);
   return 'json';
 }
 
 /** Where include/exclude patterns apply: the same path as access rules (see docs/architecture.md). */
-export const PATH_FILTER_HINT = 'Paths relative to the route, as the upstream receives them: `/cart(/.*)?` on the domain `shop.example.com/shop` covers `/shop/cart/1`.';
+export const PATH_FILTER_HINT =
+  'Paths relative to the route, as the upstream receives them: `/cart(/.*)?` on the domain `shop.example.com/shop` covers `/shop/cart/1`.';
 
 /**
  * @param {string} path
@@ -105,10 +110,13 @@ export const PATH_FILTER_HINT = 'Paths relative to the route, as the upstream re
 function field(path, label, description, control, { inline = false } = {}) {
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const id = control.id || (control.id = nextId('f'));
-  const wrapper = h('div', { class: `field${inline ? ' inline' : ''}`, dataset: { path } },
+  const wrapper = h(
+    'div',
+    { class: `field${inline ? ' inline' : ''}`, dataset: { path } },
     inline ? [control, h('label', { for: id }, label)] : [h('label', { for: id }, label), control],
     description ? h('p', { class: 'hint', id: `${id}-hint` }, description) : null,
-    error);
+    error,
+  );
   if (description) control.setAttribute('aria-describedby', `${id}-hint`);
   return wrapper;
 }
@@ -121,14 +129,25 @@ function field(path, label, description, control, { inline = false } = {}) {
  */
 export function schemaForm(schema, value, options = {}) {
   const root = build(schema, value, '', null, true, options);
-  const element = h('div', { class: 'schema-form' }, h('div', { class: 'form-errors', role: 'alert', hidden: true }), root.el);
+  const element = h(
+    'div',
+    { class: 'schema-form' },
+    h('div', { class: 'form-errors', role: 'alert', hidden: true }),
+    root.el,
+  );
   const conditional = Object.entries(options.visibleWhen ?? {});
   if (conditional.length) {
     const update = () => {
       // Read with every conditional field shown, so a predicate never depends on its own hiding.
-      for (const [path] of conditional) { const f = fieldAt(element, path); if (f) f.hidden = false; }
+      for (const [path] of conditional) {
+        const f = fieldAt(element, path);
+        if (f) f.hidden = false;
+      }
       const current = /** @type {JsonObject} */ (root.read());
-      for (const [path, visible] of conditional) { const f = fieldAt(element, path); if (f) f.hidden = !visible(current); }
+      for (const [path, visible] of conditional) {
+        const f = fieldAt(element, path);
+        if (f) f.hidden = !visible(current);
+      }
     };
     element.addEventListener('change', update);
     update();
@@ -154,14 +173,27 @@ export function schemaForm(schema, value, options = {}) {
       }
       const box = /** @type {HTMLElement} */ (element.querySelector('.form-errors'));
       if (message || general.length) {
-        box.replaceChildren(h('strong', {}, message ?? 'Please check the form'), ...(general.length ? [h('ul', {}, general.map((g) => h('li', {}, g)))] : []));
+        box.replaceChildren(
+          h('strong', {}, message ?? 'Please check the form'),
+          ...(general.length
+            ? [
+                h(
+                  'ul',
+                  {},
+                  general.map((g) => h('li', {}, g)),
+                ),
+              ]
+            : []),
+        );
         box.hidden = false;
       }
       // A field folded under "Advanced settings" with an error is shown, not left closed.
       for (const invalid of element.querySelectorAll('.invalid')) {
         for (let d = invalid.closest('details'); d; d = d.parentElement?.closest('details') ?? null) d.open = true;
       }
-      /** @type {HTMLElement | null} */ (element.querySelector('.invalid input, .invalid textarea, .invalid select'))?.focus();
+      /** @type {HTMLElement | null} */ (
+        element.querySelector('.invalid input, .invalid textarea, .invalid select')
+      )?.focus();
     },
   };
 }
@@ -177,7 +209,10 @@ function fieldAt(element, path) {
 
 /** @param {HTMLElement} element */
 function clearErrors(element) {
-  for (const slot of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('.field-error'))) { slot.textContent = ''; slot.hidden = true; }
+  for (const slot of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('.field-error'))) {
+    slot.textContent = '';
+    slot.hidden = true;
+  }
   for (const f of element.querySelectorAll('.invalid')) f.classList.remove('invalid');
   /** @type {HTMLElement} */ (element.querySelector('.form-errors')).hidden = true;
 }
@@ -194,7 +229,11 @@ function closestField(element, path) {
   for (const f of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('[data-path]'))) {
     const p = /** @type {string} */ (f.dataset.path);
     if (!f.querySelector(':scope > .field-error')) continue;
-    if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > /** @type {string} */ (best.dataset.path).length)) best = f;
+    if (
+      (path === p || path.startsWith(`${p}/`)) &&
+      (!best || p.length > /** @type {string} */ (best.dataset.path).length)
+    )
+      best = f;
   }
   return best;
 }
@@ -216,31 +255,85 @@ function build(schema, value, path, key, required, options) {
   const absentWhenEmpty = !required && schema.default === undefined;
   switch (kindOf(schema, key)) {
     case 'object':
-      if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path))) return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
+      if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path)))
+        return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
       return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
-    case 'kinded': return buildKinded(schema, /** @type {JsonObject | undefined} */ (value), path, label, description, absentWhenEmpty, options);
+    case 'kinded':
+      return buildKinded(
+        schema,
+        /** @type {JsonObject | undefined} */ (value),
+        path,
+        label,
+        description,
+        absentWhenEmpty,
+        options,
+      );
     case 'enum': {
-      const select = h('select', {}, required || schema.default !== undefined ? null : h('option', { value: '' }, '—'), /** @type {JsonSchema[]} */ (schema.anyOf).map((v) => h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, /** @type {string} */ (v.const))));
+      const select = h(
+        'select',
+        {},
+        required || schema.default !== undefined ? null : h('option', { value: '' }, '—'),
+        /** @type {JsonSchema[]} */ (schema.anyOf).map((v) =>
+          h(
+            'option',
+            { value: v.const, selected: v.const === (value ?? schema.default) },
+            /** @type {string} */ (v.const),
+          ),
+        ),
+      );
       return { el: field(path, label, description, select), read: () => select.value || undefined };
     }
     case 'nullable': {
       const inner = /** @type {JsonSchema} */ (schema.anyOf?.find((v) => v.type !== 'null'));
-      const built = build({ ...inner, description: schema.description ?? inner.description }, value ?? undefined, path, key, false, options);
-      return { el: built.el, read: () => { const v = built.read(); return v === undefined ? null : v; } };
+      const built = build(
+        { ...inner, description: schema.description ?? inner.description },
+        value ?? undefined,
+        path,
+        key,
+        false,
+        options,
+      );
+      return {
+        el: built.el,
+        read: () => {
+          const v = built.read();
+          return v === undefined ? null : v;
+        },
+      };
     }
     case 'string': {
-      if (schema.writeOnly || WRITE_ONLY.test(key ?? '') || options.storedSecret?.(path) === true) return buildWriteOnly(schema, value, path, label, description, required, options);
+      if (schema.writeOnly || WRITE_ONLY.test(key ?? '') || options.storedSecret?.(path) === true)
+        return buildWriteOnly(schema, value, path, label, description, required, options);
       const secret = SECRET.test(key ?? '');
       const multiline = /pem/i.test(key ?? '');
       const shown = /** @type {string | undefined} */ (value ?? (secret ? undefined : schema.default));
-      const input = multiline ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '') : h('input', { type: secret ? 'password' : 'text', value: shown ?? '', autocomplete: secret ? 'new-password' : 'off', spellcheck: false });
+      const input = multiline
+        ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '')
+        : h('input', {
+            type: secret ? 'password' : 'text',
+            value: shown ?? '',
+            autocomplete: secret ? 'new-password' : 'off',
+            spellcheck: false,
+          });
       // Empty means "not set": the server applies the default (or reports a missing required value).
-      return { el: field(path, label, description, input), read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value) };
+      return {
+        el: field(path, label, description, input),
+        read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value),
+      };
     }
     case 'integer':
     case 'number': {
-      const input = h('input', { type: 'number', value: value ?? schema.default ?? '', step: schema.type === 'integer' ? 1 : 'any', min: schema.minimum, max: schema.maximum });
-      return { el: field(path, label, description, input), read: () => (input.value === '' ? undefined : Number(input.value)) };
+      const input = h('input', {
+        type: 'number',
+        value: value ?? schema.default ?? '',
+        step: schema.type === 'integer' ? 1 : 'any',
+        min: schema.minimum,
+        max: schema.maximum,
+      });
+      return {
+        el: field(path, label, description, input),
+        read: () => (input.value === '' ? undefined : Number(input.value)),
+      };
     }
     case 'boolean': {
       const input = h('input', { type: 'checkbox', checked: value ?? schema.default ?? false });
@@ -248,20 +341,52 @@ function build(schema, value, path, key, required, options) {
     }
     case 'lines': {
       const lines = /** @type {string[] | undefined} */ (value) ?? [];
-      const area = h('textarea', { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false }, lines.join('\n'));
-      return { el: field(path, `${label} (one per line)`, description, area), read: () => listValue(area.value.split('\n'), absentWhenEmpty) };
+      const area = h(
+        'textarea',
+        { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false },
+        lines.join('\n'),
+      );
+      return {
+        el: field(path, `${label} (one per line)`, description, area),
+        read: () => listValue(area.value.split('\n'), absentWhenEmpty),
+      };
     }
-    case 'enum-set': return buildEnumSet(schema, /** @type {unknown[] | undefined} */ (value) ?? [], path, label, description, absentWhenEmpty);
-    case 'string-list': return buildStringList(/** @type {string[] | undefined} */ (value) ?? [], path, label, description, absentWhenEmpty);
-    case 'record': return buildRecord(schema, /** @type {JsonObject} */ (value ?? {}), path, label, description, options);
-    case 'list': return buildList(schema, /** @type {unknown[]} */ (value ?? []), path, label, description, options);
+    case 'enum-set':
+      return buildEnumSet(
+        schema,
+        /** @type {unknown[] | undefined} */ (value) ?? [],
+        path,
+        label,
+        description,
+        absentWhenEmpty,
+      );
+    case 'string-list':
+      return buildStringList(
+        /** @type {string[] | undefined} */ (value) ?? [],
+        path,
+        label,
+        description,
+        absentWhenEmpty,
+      );
+    case 'record':
+      return buildRecord(schema, /** @type {JsonObject} */ (value ?? {}), path, label, description, options);
+    case 'list':
+      return buildList(schema, /** @type {unknown[]} */ (value ?? []), path, label, description, options);
     default: {
-      const area = h('textarea', { rows: 5, spellcheck: false, class: 'code' }, value === undefined ? '' : JSON.stringify(value, null, 2));
+      const area = h(
+        'textarea',
+        { rows: 5, spellcheck: false, class: 'code' },
+        value === undefined ? '' : JSON.stringify(value, null, 2),
+      );
       return {
         el: field(path, `${label} (JSON)`, description, area),
         read: () => {
           if (area.value.trim() === '') return undefined;
-          try { return JSON.parse(area.value); } catch { return area.value; } // the server reports the problem at this path
+          try {
+            return JSON.parse(area.value);
+          } catch {
+            return area.value;
+          } // the server reports the problem at this path
         },
       };
     }
@@ -278,7 +403,8 @@ function build(schema, value, path, key, required, options) {
  */
 function buildObject(schema, value, path, key, options) {
   const properties = schema.properties ?? {};
-  if (options.catalog && properties.plugin && properties.config) return buildPluginInstance(schema, value, path, options);
+  if (options.catalog && properties.plugin && properties.config)
+    return buildPluginInstance(schema, value, path, options);
   const required = new Set(schema.required ?? []);
   /** @type {[string, Built][]} */
   const children = [];
@@ -286,10 +412,30 @@ function buildObject(schema, value, path, key, options) {
     if (HIDDEN.has(name) || (options.hide ?? []).includes(`${path}/${name}`)) continue;
     children.push([name, build(prop, value[name], `${path}/${name}`, name, required.has(name), options)]);
   }
-  const folded = options.advanced ? children.filter(([name]) => options.advanced?.(`${path}/${name}`, /** @type {JsonSchema} */ (properties[name]), required.has(name))) : [];
+  const folded = options.advanced
+    ? children.filter(([name]) =>
+        options.advanced?.(`${path}/${name}`, /** @type {JsonSchema} */ (properties[name]), required.has(name)),
+      )
+    : [];
   const body = children.filter((child) => !folded.includes(child)).map(([, c]) => c.el);
-  if (folded.length) body.push(h('details', { class: 'advanced' }, h('summary', {}, `Advanced settings (${folded.length})`), folded.map(([, c]) => c.el)));
-  const el = key ? h('fieldset', { dataset: { path } }, h('legend', {}, humanize(key)), body, h('p', { class: 'field-error', hidden: true })) : h('div', { dataset: { path } }, body, h('p', { class: 'field-error', hidden: true }));
+  if (folded.length)
+    body.push(
+      h(
+        'details',
+        { class: 'advanced' },
+        h('summary', {}, `Advanced settings (${folded.length})`),
+        folded.map(([, c]) => c.el),
+      ),
+    );
+  const el = key
+    ? h(
+        'fieldset',
+        { dataset: { path } },
+        h('legend', {}, humanize(key)),
+        body,
+        h('p', { class: 'field-error', hidden: true }),
+      )
+    : h('div', { dataset: { path } }, body, h('p', { class: 'field-error', hidden: true }));
   return {
     el,
     read: () => {
@@ -319,12 +465,17 @@ function buildObject(schema, value, path, key, options) {
 function buildOptionalObject(schema, value, path, key, label, options) {
   const inner = buildObject(schema, value ?? {}, path, key, options);
   const toggle = h('input', { type: 'checkbox', checked: value !== undefined, id: nextId('f') });
-  const sync = () => { inner.el.hidden = !toggle.checked; };
+  const sync = () => {
+    inner.el.hidden = !toggle.checked;
+  };
   toggle.addEventListener('change', sync);
   sync();
-  const el = h('div', { class: 'optional-object' },
+  const el = h(
+    'div',
+    { class: 'optional-object' },
     h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${label.toLowerCase()}`)),
-    inner.el);
+    inner.el,
+  );
   return { el, read: () => (toggle.checked ? inner.read() : undefined) };
 }
 
@@ -342,22 +493,52 @@ function buildOptionalObject(schema, value, path, key, label, options) {
  */
 function buildKinded(schema, value, path, label, description, optional, options) {
   const variants = /** @type {KindedVariant[]} */ (schema.anyOf);
-  const select = h('select', {}, optional ? h('option', { value: '', selected: value === undefined }, '— not set (the default applies)') : null,
-    variants.map((v) => h('option', { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind }, v.properties.kind.const)));
+  const select = h(
+    'select',
+    {},
+    optional ? h('option', { value: '', selected: value === undefined }, '— not set (the default applies)') : null,
+    variants.map((v) =>
+      h(
+        'option',
+        { value: v.properties.kind.const, selected: v.properties.kind.const === value?.kind },
+        v.properties.kind.const,
+      ),
+    ),
+  );
   const holder = h('div', { class: 'variant' });
   /** @type {Built | null} */
   let current = null;
   const render = () => {
     const variant = variants.find((v) => v.properties.kind.const === select.value);
-    if (!variant) { current = null; holder.replaceChildren(); return; }
+    if (!variant) {
+      current = null;
+      holder.replaceChildren();
+      return;
+    }
     const { kind: _kind, ...rest } = variant.properties;
-    current = buildObject({ ...variant, properties: rest }, value?.kind === select.value ? value : {}, path, null, options);
+    current = buildObject(
+      { ...variant, properties: rest },
+      value?.kind === select.value ? value : {},
+      path,
+      null,
+      options,
+    );
     holder.replaceChildren(current.el);
   };
   select.addEventListener('change', render);
   render();
-  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), field(`${path}/kind`, 'Kind', description, select), holder, h('p', { class: 'field-error', role: 'alert', hidden: true }));
-  return { el, read: () => (current ? { kind: select.value, .../** @type {JsonObject} */ (current.read()) } : undefined) };
+  const el = h(
+    'fieldset',
+    { dataset: { path } },
+    h('legend', {}, label),
+    field(`${path}/kind`, 'Kind', description, select),
+    holder,
+    h('p', { class: 'field-error', role: 'alert', hidden: true }),
+  );
+  return {
+    el,
+    read: () => (current ? { kind: select.value, .../** @type {JsonObject} */ (current.read()) } : undefined),
+  };
 }
 
 /**
@@ -385,17 +566,64 @@ function buildStringList(value, path, label, description, absentWhenEmpty) {
   const inputs = [];
   const list = h('ol', { class: 'item-list string-list' });
   const redraw = () => {
-    list.replaceChildren(...inputs.map((input, i) => h('li', { class: 'item-row' },
-      field(`${path}/${i}`, `${singular} ${i + 1}`, null, input),
-      h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${singular} ${i + 1}`, onclick: () => { inputs.splice(i, 1); redraw(); } }, 'Remove'))));
+    list.replaceChildren(
+      ...inputs.map((input, i) =>
+        h(
+          'li',
+          { class: 'item-row' },
+          field(`${path}/${i}`, `${singular} ${i + 1}`, null, input),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'small danger',
+              'aria-label': `Remove ${singular} ${i + 1}`,
+              onclick: () => {
+                inputs.splice(i, 1);
+                redraw();
+              },
+            },
+            'Remove',
+          ),
+        ),
+      ),
+    );
   };
   /** @param {string} text */
-  const add = (text) => inputs.push(h('input', { type: 'url', value: text, autocomplete: 'off', spellcheck: false, id: nextId('f') }));
+  const add = (text) =>
+    inputs.push(h('input', { type: 'url', value: text, autocomplete: 'off', spellcheck: false, id: nextId('f') }));
   value.forEach(add);
   redraw();
-  const addButton = h('button', { type: 'button', class: 'small', onclick: () => { add(''); redraw(); inputs.at(-1)?.focus(); } }, `Add ${singular}`);
-  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null, list, addButton, h('p', { class: 'field-error', role: 'alert', hidden: true }));
-  return { el, read: () => listValue(inputs.map((i) => i.value), absentWhenEmpty) };
+  const addButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'small',
+      onclick: () => {
+        add('');
+        redraw();
+        inputs.at(-1)?.focus();
+      },
+    },
+    `Add ${singular}`,
+  );
+  const el = h(
+    'fieldset',
+    { dataset: { path } },
+    h('legend', {}, label),
+    description ? h('p', { class: 'hint' }, description) : null,
+    list,
+    addButton,
+    h('p', { class: 'field-error', role: 'alert', hidden: true }),
+  );
+  return {
+    el,
+    read: () =>
+      listValue(
+        inputs.map((i) => i.value),
+        absentWhenEmpty,
+      ),
+  };
 }
 
 /**
@@ -410,11 +638,28 @@ function buildStringList(value, path, label, description, absentWhenEmpty) {
  */
 function buildEnumSet(schema, value, path, label, description, absentWhenEmpty) {
   const choices = /** @type {JsonSchema[]} */ (schema.items?.anyOf ?? []).map((v) => /** @type {string} */ (v.const));
-  const boxes = choices.map((choice) => h('input', { type: 'checkbox', value: choice, checked: value.includes(choice), id: nextId('f') }));
-  const el = h('fieldset', { dataset: { path }, class: 'enum-set' }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null,
-    h('div', { class: 'choices' }, boxes.map((box) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, box.value)))),
-    h('p', { class: 'field-error', role: 'alert', hidden: true }));
-  return { el, read: () => { const checked = boxes.filter((b) => b.checked).map((b) => b.value); return checked.length === 0 && absentWhenEmpty ? undefined : checked; } };
+  const boxes = choices.map((choice) =>
+    h('input', { type: 'checkbox', value: choice, checked: value.includes(choice), id: nextId('f') }),
+  );
+  const el = h(
+    'fieldset',
+    { dataset: { path }, class: 'enum-set' },
+    h('legend', {}, label),
+    description ? h('p', { class: 'hint' }, description) : null,
+    h(
+      'div',
+      { class: 'choices' },
+      boxes.map((box) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, box.value))),
+    ),
+    h('p', { class: 'field-error', role: 'alert', hidden: true }),
+  );
+  return {
+    el,
+    read: () => {
+      const checked = boxes.filter((b) => b.checked).map((b) => b.value);
+      return checked.length === 0 && absentWhenEmpty ? undefined : checked;
+    },
+  };
 }
 
 /**
@@ -436,20 +681,50 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
   if (stored) {
     const kept = () => (typeof value === 'string' && value !== '' ? value : undefined);
     const replaceable = options.replaceableSecret?.(path) === true;
-    const replacement = h('input', { type: 'password', value: '', autocomplete: 'new-password', spellcheck: false, id: nextId('f') });
-    const replacing = h('div', { class: 'field', hidden: true }, h('label', { for: replacement.id }, `New ${label.toLowerCase()}`), replacement,
-      h('p', { class: 'hint' }, 'Left empty, the stored one stays.'));
-    const replace = replaceable ? h('button', { type: 'button', onclick: () => { replacing.hidden = false; replace?.remove(); replacement.focus(); } }, `Replace ${label.toLowerCase()}`) : null;
-    const el = h('div', { class: 'field', dataset: { path } },
+    const replacement = h('input', {
+      type: 'password',
+      value: '',
+      autocomplete: 'new-password',
+      spellcheck: false,
+      id: nextId('f'),
+    });
+    const replacing = h(
+      'div',
+      { class: 'field', hidden: true },
+      h('label', { for: replacement.id }, `New ${label.toLowerCase()}`),
+      replacement,
+      h('p', { class: 'hint' }, 'Left empty, the stored one stays.'),
+    );
+    const replace = replaceable
+      ? h(
+          'button',
+          {
+            type: 'button',
+            onclick: () => {
+              replacing.hidden = false;
+              replace?.remove();
+              replacement.focus();
+            },
+          },
+          `Replace ${label.toLowerCase()}`,
+        )
+      : null;
+    const el = h(
+      'div',
+      { class: 'field', dataset: { path } },
       h('p', { class: 'stored-secret' }, h('strong', {}, `${label}: `), 'set (hidden)'),
       h('div', { class: 'form-actions' }, options.writeOnlyActions?.(path), replace),
       replacing,
-      h('p', { class: 'field-error', role: 'alert', hidden: true }));
+      h('p', { class: 'field-error', role: 'alert', hidden: true }),
+    );
     return { el, read: () => (replacement.value !== '' ? replacement.value : kept()) };
   }
   const input = h('input', { type: 'text', value: '', autocomplete: 'off', spellcheck: false });
   const hint = `${description ?? ''} Shown only now, while you type it: once saved it is never displayed again.`.trim();
-  return { el: field(path, label, hint, input), read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value) };
+  return {
+    el: field(path, label, hint, input),
+    read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value),
+  };
 }
 
 /**
@@ -464,13 +739,31 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
 function buildRecord(_schema, value, path, label, description, options) {
   const keyPairPicker = path === '/metadata' && options.keyPairs;
   const entries = Object.entries(value).filter(([k]) => !(keyPairPicker && k === 'jwt-sign-keypair'));
-  const area = h('textarea', { rows: Math.max(2, entries.length + 1), spellcheck: false }, entries.map(([k, v]) => `${k}=${v}`).join('\n'));
+  const area = h(
+    'textarea',
+    { rows: Math.max(2, entries.length + 1), spellcheck: false },
+    entries.map(([k, v]) => `${k}=${v}`).join('\n'),
+  );
   const parts = [field(path, `${label} (key=value, one per line)`, description, area)];
   /** @type {HTMLSelectElement | undefined} */
   let picker;
   if (keyPairPicker) {
-    picker = h('select', {}, h('option', { value: '' }, 'the default key pair'), keyPairPicker.map((k) => h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`)));
-    parts.unshift(field(`${path}/jwt-sign-keypair`, 'JWT signing key pair (metadata jwt-sign-keypair)', 'The key pair that signs this key\'s access tokens.', picker));
+    picker = h(
+      'select',
+      {},
+      h('option', { value: '' }, 'the default key pair'),
+      keyPairPicker.map((k) =>
+        h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`),
+      ),
+    );
+    parts.unshift(
+      field(
+        `${path}/jwt-sign-keypair`,
+        'JWT signing key pair (metadata jwt-sign-keypair)',
+        "The key pair that signs this key's access tokens.",
+        picker,
+      ),
+    );
   }
   return {
     el: h('div', {}, parts),
@@ -502,13 +795,57 @@ function buildList(schema, value, path, label, description, options) {
   const items = [];
   const list = h('ol', { class: 'item-list' });
   const redraw = () => {
-    list.replaceChildren(...items.map((item, i) => {
-      return h('li', { class: 'item' }, item.el,
-        h('div', { class: 'item-actions' },
-          h('button', { type: 'button', class: 'small', disabled: i === 0, onclick: () => { items.splice(i - 1, 0, ...items.splice(i, 1)); rebuild(); } }, '↑ Up'),
-          h('button', { type: 'button', class: 'small', disabled: i === items.length - 1, onclick: () => { items.splice(i + 1, 0, ...items.splice(i, 1)); rebuild(); } }, '↓ Down'),
-          h('button', { type: 'button', class: 'small danger', onclick: () => { items.splice(i, 1); rebuild(); } }, 'Remove')));
-    }));
+    list.replaceChildren(
+      ...items.map((item, i) => {
+        return h(
+          'li',
+          { class: 'item' },
+          item.el,
+          h(
+            'div',
+            { class: 'item-actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                disabled: i === 0,
+                onclick: () => {
+                  items.splice(i - 1, 0, ...items.splice(i, 1));
+                  rebuild();
+                },
+              },
+              '↑ Up',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                disabled: i === items.length - 1,
+                onclick: () => {
+                  items.splice(i + 1, 0, ...items.splice(i, 1));
+                  rebuild();
+                },
+              },
+              '↓ Down',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'small danger',
+                onclick: () => {
+                  items.splice(i, 1);
+                  rebuild();
+                },
+              },
+              'Remove',
+            ),
+          ),
+        );
+      }),
+    );
   };
   // Rebuild with the current values so paths (/plugins/0…) match the order sent to the server.
   const rebuild = () => {
@@ -519,8 +856,27 @@ function buildList(schema, value, path, label, description, options) {
   };
   value.forEach((v, i) => items.push(build(itemSchema, v, `${path}/${i}`, null, true, options)));
   redraw();
-  const add = h('button', { type: 'button', class: 'small', onclick: () => { items.push(build(itemSchema, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options)); redraw(); } }, `Add ${label.toLowerCase().replace(/s$/, '')}`);
-  const el = h('fieldset', { dataset: { path } }, h('legend', {}, label), description ? h('p', { class: 'hint' }, description) : null, list, add, h('p', { class: 'field-error', hidden: true }));
+  const add = h(
+    'button',
+    {
+      type: 'button',
+      class: 'small',
+      onclick: () => {
+        items.push(build(itemSchema, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options));
+        redraw();
+      },
+    },
+    `Add ${label.toLowerCase().replace(/s$/, '')}`,
+  );
+  const el = h(
+    'fieldset',
+    { dataset: { path } },
+    h('legend', {}, label),
+    description ? h('p', { class: 'hint' }, description) : null,
+    list,
+    add,
+    h('p', { class: 'field-error', hidden: true }),
+  );
   return { el, read: () => items.map((it) => it.read()) };
 }
 
@@ -533,29 +889,57 @@ function buildList(schema, value, path, label, description, options) {
  */
 function buildPluginInstance(_schema, value, path, options) {
   const catalog = /** @type {PluginInfo[]} */ (options.catalog);
-  const select = h('select', {}, catalog.filter((p) => !p.globalOnly || options.global).map((p) => h('option', { value: p.id, selected: p.id === value.plugin }, `${p.name} (${p.id})`)));
+  const select = h(
+    'select',
+    {},
+    catalog
+      .filter((p) => !p.globalOnly || options.global)
+      .map((p) => h('option', { value: p.id, selected: p.id === value.plugin }, `${p.name} (${p.id})`)),
+  );
   const enabled = h('input', { type: 'checkbox', checked: value.enabled ?? true });
-  const include = h('textarea', { rows: 1 }, (/** @type {string[] | undefined} */ (value.include) ?? []).join('\n'));
-  const exclude = h('textarea', { rows: 1 }, (/** @type {string[] | undefined} */ (value.exclude) ?? []).join('\n'));
+  const includePatterns = /** @type {string[] | undefined} */ (value.include);
+  const include = h('textarea', { rows: 1 }, (includePatterns ?? []).join('\n'));
+  const excludePatterns = /** @type {string[] | undefined} */ (value.exclude);
+  const exclude = h('textarea', { rows: 1 }, (excludePatterns ?? []).join('\n'));
   const holder = h('div', {});
   /** @type {Built} */
   let config;
   const render = () => {
     const plugin = /** @type {PluginInfo} */ (catalog.find((p) => p.id === select.value));
-    config = build({ ...plugin.configSchema, description: plugin.description }, select.value === value.plugin ? value.config ?? {} : {}, `${path}/config`, 'config', true, options);
+    config = build(
+      { ...plugin.configSchema, description: plugin.description },
+      select.value === value.plugin ? (value.config ?? {}) : {},
+      `${path}/config`,
+      'config',
+      true,
+      options,
+    );
     holder.replaceChildren(config.el);
   };
   select.addEventListener('change', render);
   render();
-  const lines = (/** @type {HTMLTextAreaElement} */ area) => area.value.split('\n').map((s) => s.trim()).filter(Boolean);
+  const lines = (/** @type {HTMLTextAreaElement} */ area) =>
+    area.value
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return {
-    el: h('div', { class: 'plugin-instance', dataset: { path } },
+    el: h(
+      'div',
+      { class: 'plugin-instance', dataset: { path } },
       field(`${path}/plugin`, 'Plugin', null, select),
       field(`${path}/enabled`, 'Enabled', null, enabled, { inline: true }),
       field(`${path}/include`, 'Only on paths (regular expressions, one per line)', PATH_FILTER_HINT, include),
       field(`${path}/exclude`, 'Not on paths (regular expressions, one per line)', null, exclude),
-      holder),
-    read: () => ({ plugin: select.value, enabled: enabled.checked, include: lines(include), exclude: lines(exclude), config: config.read() ?? {} }),
+      holder,
+    ),
+    read: () => ({
+      plugin: select.value,
+      enabled: enabled.checked,
+      include: lines(include),
+      exclude: lines(exclude),
+      config: config.read() ?? {},
+    }),
   };
 }
 
@@ -570,5 +954,8 @@ function pathMatches(pattern, path) {
   if (!pattern.includes('*')) return pattern === path;
   const parts = pattern.split('/');
   const segments = path.split('/');
-  return parts.length === segments.length && parts.every((part, i) => (part === '*' ? /^\d+$/.test(segments[i] ?? '') : part === segments[i]));
+  return (
+    parts.length === segments.length &&
+    parts.every((part, i) => (part === '*' ? /^\d+$/.test(segments[i] ?? '') : part === segments[i]))
+  );
 }

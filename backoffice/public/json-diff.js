@@ -20,15 +20,23 @@ export function jsonLineDiff(before, after) {
   for (let i = a.length - 1; i >= 0; i--) {
     const row = /** @type {Uint32Array} */ (common[i]);
     const next = /** @type {Uint32Array} */ (common[i + 1]);
-    for (let j = b.length - 1; j >= 0; j--) row[j] = a[i] === b[j] ? /** @type {number} */ (next[j + 1]) + 1 : Math.max(/** @type {number} */ (next[j]), /** @type {number} */ (row[j + 1]));
+    for (let j = b.length - 1; j >= 0; j--)
+      row[j] =
+        a[i] === b[j]
+          ? /** @type {number} */ (next[j + 1]) + 1
+          : Math.max(/** @type {number} */ (next[j]), /** @type {number} */ (row[j + 1]));
   }
   /** @type {DiffLine[]} */
   const out = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) { out.push({ kind: ' ', text: /** @type {string} */ (a[i]) }); i++; j++; }
-    else if (/** @type {number} */ (common[i + 1]?.[j]) >= /** @type {number} */ (common[i]?.[j + 1])) out.push({ kind: '-', text: /** @type {string} */ (a[i++]) });
+    if (a[i] === b[j]) {
+      out.push({ kind: ' ', text: /** @type {string} */ (a[i]) });
+      i++;
+      j++;
+    } else if (/** @type {number} */ (common[i + 1]?.[j]) >= /** @type {number} */ (common[i]?.[j + 1]))
+      out.push({ kind: '-', text: /** @type {string} */ (a[i++]) });
     else out.push({ kind: '+', text: /** @type {string} */ (b[j++]) });
   }
   while (i < a.length) out.push({ kind: '-', text: /** @type {string} */ (a[i++]) });
@@ -58,10 +66,21 @@ export function diffView(lines, context = 3) {
     skipped = 0;
   };
   lines.forEach((line, i) => {
-    if (!near[i]) { skipped++; return; }
+    if (!near[i]) {
+      skipped++;
+      return;
+    }
     flush();
     const cls = line.kind === '+' ? 'diff-add' : line.kind === '-' ? 'diff-del' : 'diff-same';
-    rows.push(h('li', { class: cls }, h('span', { class: 'diff-sign', 'aria-hidden': 'true' }, line.kind), h('span', { class: 'visually-hidden' }, line.kind === '+' ? 'added: ' : line.kind === '-' ? 'removed: ' : ''), line.text));
+    rows.push(
+      h(
+        'li',
+        { class: cls },
+        h('span', { class: 'diff-sign', 'aria-hidden': 'true' }, line.kind),
+        h('span', { class: 'visually-hidden' }, line.kind === '+' ? 'added: ' : line.kind === '-' ? 'removed: ' : ''),
+        line.text,
+      ),
+    );
   });
   flush();
   return h('ol', { class: 'diff' }, rows);

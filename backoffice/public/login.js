@@ -3,6 +3,11 @@
 const reason = new URLSearchParams(location.search).get('error');
 const box = /** @type {HTMLElement} */ (document.getElementById('login-error'));
 if (reason) {
-  box.textContent = reason === 'locked' ? 'Too many failed attempts: wait a minute and try again.' : reason === 'expired' ? 'Your session has expired: log in again.' : 'Wrong user name or password.';
+  box.textContent =
+    reason === 'locked'
+      ? 'Too many failed attempts: wait a minute and try again.'
+      : reason === 'expired'
+        ? 'Your session has expired: log in again.'
+        : 'Wrong user name or password.';
   box.hidden = false;
 }

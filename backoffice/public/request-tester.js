@@ -27,40 +27,95 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 export function requestTesterPanel(client, route) {
   const field = (/** @type {string} */ label, /** @type {HTMLElement} */ control, /** @type {string} */ hint = '') => {
     control.id ||= nextId('tester');
-    return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hint ? h('p', { class: 'hint' }, hint) : null);
+    return h(
+      'div',
+      { class: 'field' },
+      h('label', { for: control.id }, label),
+      control,
+      hint ? h('p', { class: 'hint' }, hint) : null,
+    );
   };
-  const method = h('select', { name: 'method' }, METHODS.map((m) => h('option', { value: m }, m)));
+  const method = h(
+    'select',
+    { name: 'method' },
+    METHODS.map((m) => h('option', { value: m }, m)),
+  );
   const firstDomain = route.frontend.domains[0] ?? '';
   const slash = firstDomain.indexOf('/');
-  const path = h('input', { name: 'path', type: 'text', value: `${slash === -1 ? '' : firstDomain.slice(slash).replace(/\/+$/, '')}/` });
+  const path = h('input', {
+    name: 'path',
+    type: 'text',
+    value: `${slash === -1 ? '' : firstDomain.slice(slash).replace(/\/+$/, '')}/`,
+  });
   const headerRows = h('div', { class: 'header-rows' });
   const addHeaderRow = (name = '', value = '') => {
-    const n = h('input', { type: 'text', value: name, 'aria-label': 'Header name', placeholder: 'Name', class: 'header-name' });
-    const v = h('input', { type: 'text', value, 'aria-label': 'Header value', placeholder: 'Value', class: 'header-value' });
-    const row = h('div', { class: 'header-row' }, n, v, h('button', { type: 'button', 'aria-label': 'Remove header', onclick: () => row.remove() }, '×'));
+    const n = h('input', {
+      type: 'text',
+      value: name,
+      'aria-label': 'Header name',
+      placeholder: 'Name',
+      class: 'header-name',
+    });
+    const v = h('input', {
+      type: 'text',
+      value,
+      'aria-label': 'Header value',
+      placeholder: 'Value',
+      class: 'header-value',
+    });
+    const row = h(
+      'div',
+      { class: 'header-row' },
+      n,
+      v,
+      h('button', { type: 'button', 'aria-label': 'Remove header', onclick: () => row.remove() }, '×'),
+    );
     headerRows.append(row);
     return row;
   };
   const body = h('textarea', { name: 'body', rows: 4 });
 
   // Credentials: secrets are stored hashed, so a key's secret is typed here and sent as Basic.
-  const credential = h('select', { name: 'credential' },
-    h('option', { value: 'none' }, 'None'), h('option', { value: 'apikey' }, 'API key (Basic)'), h('option', { value: 'bearer' }, 'Bearer token'));
+  const credential = h(
+    'select',
+    { name: 'credential' },
+    h('option', { value: 'none' }, 'None'),
+    h('option', { value: 'apikey' }, 'API key (Basic)'),
+    h('option', { value: 'bearer' }, 'Bearer token'),
+  );
   const keySelect = h('select', { name: 'apikey' });
   const keySecret = h('input', { type: 'password', name: 'secret', autocomplete: 'off' });
   const bearer = h('textarea', { name: 'token', rows: 2 });
-  const keyFields = h('div', { hidden: true }, field('API key', keySelect), field('Secret of this key', keySecret, 'Secrets are stored hashed: type the one the client holds.'));
+  const keyFields = h(
+    'div',
+    { hidden: true },
+    field('API key', keySelect),
+    field('Secret of this key', keySecret, 'Secrets are stored hashed: type the one the client holds.'),
+  );
   const bearerFields = h('div', { hidden: true }, field('Token', bearer, 'Sent as Authorization: Bearer …'));
   credential.addEventListener('change', () => {
     keyFields.hidden = credential.value !== 'apikey';
     bearerFields.hidden = credential.value !== 'bearer';
   });
-  client.request('list', 'apikeys').then((keys) => {
-    const list = /** @type {KeyChoice[]} */ (keys);
-    // Keys authorized for this route first: the ones a test most likely wants.
-    list.sort((a, b) => Number(authorized(b, route.id)) - Number(authorized(a, route.id)));
-    keySelect.replaceChildren(...list.map((k) => h('option', { value: k.clientId }, `${k.clientName} (${k.clientId})${authorized(k, route.id) ? '' : ' — not authorized here'}`)));
-  }, () => { keySelect.replaceChildren(h('option', { value: '' }, 'API keys unavailable')); });
+  client.request('list', 'apikeys').then(
+    (keys) => {
+      const list = /** @type {KeyChoice[]} */ (keys);
+      // Keys authorized for this route first: the ones a test most likely wants.
+      list.sort((a, b) => Number(authorized(b, route.id)) - Number(authorized(a, route.id)));
+      keySelect.replaceChildren(
+        ...list.map((k) =>
+          h(
+            'option',
+            { value: k.clientId },
+            `${k.clientName} (${k.clientId})${authorized(k, route.id) ? '' : ' — not authorized here'}`,
+          ),
+        ),
+      );
+    },
+    () => {
+      keySelect.replaceChildren(h('option', { value: '' }, 'API keys unavailable'));
+    },
+  );
 
   const result = h('section', { class: 'trace-result', 'aria-live': 'polite', 'aria-label': 'Trace' });
   const dryRun = h('button', { type: 'submit', class: 'primary', value: 'dry' }, 'Send (dry run)');
@@ -73,7 +128,8 @@ export function requestTesterPanel(client, route) {
       const name = /** @type {HTMLInputElement} */ (row.querySelector('.header-name')).value.trim();
       if (name) headers[name] = /** @type {HTMLInputElement} */ (row.querySelector('.header-value')).value;
     }
-    if (credential.value === 'apikey' && keySelect.value) headers.Authorization = `Basic ${btoa(unescape(encodeURIComponent(`${keySelect.value}:${keySecret.value}`)))}`;
+    if (credential.value === 'apikey' && keySelect.value)
+      headers.Authorization = `Basic ${btoa(unescape(encodeURIComponent(`${keySelect.value}:${keySecret.value}`)))}`;
     if (credential.value === 'bearer' && bearer.value.trim()) headers.Authorization = `Bearer ${bearer.value.trim()}`;
     /** @type {Record<string, unknown>} */
     const request = { method: method.value, path: path.value, headers, send };
@@ -81,29 +137,61 @@ export function requestTesterPanel(client, route) {
     return request;
   };
 
-  const form = h('form', { class: 'editor tester', 'aria-labelledby': 'tester-title', novalidate: true, onsubmit: async (/** @type {SubmitEvent} */ e) => {
-    e.preventDefault();
-    const send = /** @type {HTMLButtonElement | null} */ (e.submitter)?.value === 'send';
-    dryRun.disabled = sendUpstream.disabled = true;
-    try {
-      const trace = /** @type {Trace} */ (await client.request('action', 'routes', { id: route.id, action: 'test', body: compose(send) }));
-      result.replaceChildren(...drawTrace(trace));
-    } catch (error) {
-      const { message } = failure(error);
-      result.replaceChildren(h('p', { class: 'error' }, message));
-      toast(message, 'bad');
-    } finally {
-      dryRun.disabled = sendUpstream.disabled = false;
-    }
-  } },
-  h('h2', { id: 'tester-title' }, 'Test'),
-  h('p', { class: 'hint' }, 'Runs a request through this route\'s plugins as the gateway would, and shows what each one decided. A dry run sends nothing upstream.'),
-  h('div', { class: 'tester-line' }, field('Method', method), field('Path', path)),
-  h('fieldset', {}, h('legend', {}, 'Headers'), headerRows, h('button', { type: 'button', onclick: () => { const row = addHeaderRow(); /** @type {HTMLInputElement} */ (row.firstChild).focus(); } }, 'Add header')),
-  field('Credential', credential), keyFields, bearerFields,
-  field('Body', body),
-  h('div', { class: 'form-actions' }, dryRun, sendUpstream),
-  result);
+  const form = h(
+    'form',
+    {
+      class: 'editor tester',
+      'aria-labelledby': 'tester-title',
+      novalidate: true,
+      onsubmit: async (/** @type {SubmitEvent} */ e) => {
+        e.preventDefault();
+        const send = /** @type {HTMLButtonElement | null} */ (e.submitter)?.value === 'send';
+        dryRun.disabled = sendUpstream.disabled = true;
+        try {
+          const trace = /** @type {Trace} */ (
+            await client.request('action', 'routes', { id: route.id, action: 'test', body: compose(send) })
+          );
+          result.replaceChildren(...drawTrace(trace));
+        } catch (error) {
+          const { message } = failure(error);
+          result.replaceChildren(h('p', { class: 'error' }, message));
+          toast(message, 'bad');
+        } finally {
+          dryRun.disabled = sendUpstream.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'tester-title' }, 'Test'),
+    h(
+      'p',
+      { class: 'hint' },
+      "Runs a request through this route's plugins as the gateway would, and shows what each one decided. A dry run sends nothing upstream.",
+    ),
+    h('div', { class: 'tester-line' }, field('Method', method), field('Path', path)),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Headers'),
+      headerRows,
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            const row = addHeaderRow();
+            /** @type {HTMLInputElement} */ (row.firstChild).focus();
+          },
+        },
+        'Add header',
+      ),
+    ),
+    field('Credential', credential),
+    keyFields,
+    bearerFields,
+    field('Body', body),
+    h('div', { class: 'form-actions' }, dryRun, sendUpstream),
+    result,
+  );
   return form;
 }
 
@@ -123,33 +211,79 @@ export function drawTrace(trace) {
   /** @type {HTMLElement[]} */
   const out = [h('h3', {}, 'Trace')];
   if (trace.routedTo !== trace.route) {
-    out.push(h('p', { class: 'warn-note' }, trace.routedTo === null
-      ? 'Note: the proxy would match no route for this host, path and method; the trace runs this route anyway.'
-      : `Note: the proxy would send this request to route ${trace.routedTo}; the trace runs this route anyway.`));
+    out.push(
+      h(
+        'p',
+        { class: 'warn-note' },
+        trace.routedTo === null
+          ? 'Note: the proxy would match no route for this host, path and method; the trace runs this route anyway.'
+          : `Note: the proxy would send this request to route ${trace.routedTo}; the trace runs this route anyway.`,
+      ),
+    );
   }
-  out.push(h('ol', { class: 'trace-steps' }, trace.steps.length === 0
-    ? h('li', { class: 'muted' }, 'No plugin step on this route.')
-    : trace.steps.map((step) => h('li', { class: 'trace-step', dataset: { decision: step.decision } },
-      h('span', { class: `decision decision-${step.decision}` }, step.decision),
-      ' ', h('strong', {}, step.plugin), h('span', { class: 'muted' }, ` ${step.phase}`),
-      step.status !== undefined ? h('span', {}, ` ${step.status}`) : null,
-      step.error ? h('code', {}, ` ${step.error}`) : null,
-      step.message ? h('span', {}, ` — ${step.message}`) : null,
-      h('span', { class: 'muted step-time' }, ` ${formatUs(step.durationUs)}`)))));
+  out.push(
+    h(
+      'ol',
+      { class: 'trace-steps' },
+      trace.steps.length === 0
+        ? h('li', { class: 'muted' }, 'No plugin step on this route.')
+        : trace.steps.map((step) =>
+            h(
+              'li',
+              { class: 'trace-step', dataset: { decision: step.decision } },
+              h('span', { class: `decision decision-${step.decision}` }, step.decision),
+              ' ',
+              h('strong', {}, step.plugin),
+              h('span', { class: 'muted' }, ` ${step.phase}`),
+              step.status !== undefined ? h('span', {}, ` ${step.status}`) : null,
+              step.error ? h('code', {}, ` ${step.error}`) : null,
+              step.message ? h('span', {}, ` — ${step.message}`) : null,
+              h('span', { class: 'muted step-time' }, ` ${formatUs(step.durationUs)}`),
+            ),
+          ),
+    ),
+  );
   const outcome = trace.outcome;
-  out.push(h('p', { class: 'trace-outcome' }, 'Outcome: ', h('span', { class: `decision decision-${outcome.decision}` }, outcome.decision),
-    outcome.plugin ? ` by ${outcome.plugin}` : '', outcome.status !== undefined ? ` (${outcome.status}${outcome.error ? ` ${outcome.error}` : ''})` : '', ` in ${formatUs(trace.durationUs)}`));
-  if (trace.answer) out.push(h('h4', {}, `Answered by the plugin: ${trace.answer.status}`), headerList(trace.answer.headers), codeBlock(trace.answer.body, 'Body of the plugin\'s answer'));
+  out.push(
+    h(
+      'p',
+      { class: 'trace-outcome' },
+      'Outcome: ',
+      h('span', { class: `decision decision-${outcome.decision}` }, outcome.decision),
+      outcome.plugin ? ` by ${outcome.plugin}` : '',
+      outcome.status !== undefined ? ` (${outcome.status}${outcome.error ? ` ${outcome.error}` : ''})` : '',
+      ` in ${formatUs(trace.durationUs)}`,
+    ),
+  );
+  if (trace.answer)
+    out.push(
+      h('h4', {}, `Answered by the plugin: ${trace.answer.status}`),
+      headerList(trace.answer.headers),
+      codeBlock(trace.answer.body, "Body of the plugin's answer"),
+    );
   out.push(h('h4', {}, 'Upstream request'));
-  if (trace.upstreamRequest) out.push(h('p', { class: 'upstream-line' }, h('code', {}, `${trace.upstreamRequest.method} ${trace.upstreamRequest.url}`)), headerList(trace.upstreamRequest.headers));
+  if (trace.upstreamRequest)
+    out.push(
+      h('p', { class: 'upstream-line' }, h('code', {}, `${trace.upstreamRequest.method} ${trace.upstreamRequest.url}`)),
+      headerList(trace.upstreamRequest.headers),
+    );
   else out.push(h('p', { class: 'muted' }, 'None: the request does not leave the gateway.'));
   out.push(h('h4', {}, 'Upstream answer'));
   const upstream = trace.upstream;
   if (!upstream.sent) out.push(h('p', { class: 'upstream-answer muted' }, upstream.reason));
-  else if (upstream.error) out.push(h('p', { class: 'upstream-answer error' }, `${upstream.status} ${upstream.error}: ${upstream.message}`));
+  else if (upstream.error)
+    out.push(h('p', { class: 'upstream-answer error' }, `${upstream.status} ${upstream.error}: ${upstream.message}`));
   else {
-    out.push(h('p', { class: 'upstream-answer' }, `Status ${upstream.status}`, upstream.durationUs !== undefined ? ` in ${formatUs(upstream.durationUs)}` : ''), headerList(upstream.headers ?? {}),
-      codeBlock(upstream.body ?? '', 'Body of the upstream\'s answer'));
+    out.push(
+      h(
+        'p',
+        { class: 'upstream-answer' },
+        `Status ${upstream.status}`,
+        upstream.durationUs !== undefined ? ` in ${formatUs(upstream.durationUs)}` : '',
+      ),
+      headerList(upstream.headers ?? {}),
+      codeBlock(upstream.body ?? '', "Body of the upstream's answer"),
+    );
     if (upstream.truncated) out.push(h('p', { class: 'hint' }, 'Body truncated.'));
   }
   return out;
@@ -157,7 +291,11 @@ export function drawTrace(trace) {
 
 /** @param {Record<string, string>} headers */
 function headerList(headers) {
-  return h('dl', { class: 'header-list' }, Object.entries(headers).map(([name, value]) => [h('dt', {}, name), h('dd', {}, value)]));
+  return h(
+    'dl',
+    { class: 'header-list' },
+    Object.entries(headers).map(([name, value]) => [h('dt', {}, name), h('dd', {}, value)]),
+  );
 }
 
 /** @param {number} us */

@@ -13,13 +13,32 @@ let open = null;
 export function openSidePanel({ host, opener, title, body, onClose, wide = false }) {
   closeSidePanel(false);
   const heading = h('h2', { id: 'side-panel-title', tabindex: -1 }, title);
-  const element = h('div', { class: `designer-panel${wide ? ' wide' : ''}`, role: 'dialog', 'aria-labelledby': 'side-panel-title', dataset: { opener } },
-    h('div', { class: 'panel-head' }, heading, h('button', { type: 'button', class: 'small', 'aria-label': `Close ${title}`, onclick: () => closeSidePanel(true) }, 'Close')),
-    h('div', { class: 'panel-body' }, body));
+  const element = h(
+    'div',
+    {
+      class: `designer-panel${wide ? ' wide' : ''}`,
+      role: 'dialog',
+      'aria-labelledby': 'side-panel-title',
+      dataset: { opener },
+    },
+    h(
+      'div',
+      { class: 'panel-head' },
+      heading,
+      h(
+        'button',
+        { type: 'button', class: 'small', 'aria-label': `Close ${title}`, onclick: () => closeSidePanel(true) },
+        'Close',
+      ),
+    ),
+    h('div', { class: 'panel-body' }, body),
+  );
   host.append(element);
   open = { element, onClose };
   // Focus the first field, so typing can start at once; the heading when there is none.
-  const first = /** @type {HTMLElement | null} */ (element.querySelector('.panel-body input:not([type=hidden]), .panel-body select, .panel-body textarea'));
+  const first = /** @type {HTMLElement | null} */ (
+    element.querySelector('.panel-body input:not([type=hidden]), .panel-body select, .panel-body textarea')
+  );
   (first ?? heading).focus();
   return element;
 }

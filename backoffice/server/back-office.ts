@@ -13,12 +13,32 @@ import { basename, join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { AdminApi } from '../../core/admin/admin-api.js';
-import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, type AdminAuthenticator } from '../../core/admin/admin-auth.js';
+import {
+  LOGIN_ATTEMPTS_NAMESPACE,
+  LoginLimiter,
+  checkLogin,
+  type AdminAuthenticator,
+} from '../../core/admin/admin-auth.js';
 import type { StateStore } from '../../core/state/state-store.js';
 import type { Store } from '../../core/config/store.js';
 import type { TrafficStats } from '../../core/http/traffic.js';
-import { hasDuplicateHost, readBody, mediaType, sendError, sendErrorOnSocket, sendJson, toGatewayError } from '../../core/http/http-utils.js';
-import { BadRequestError, ForbiddenError, InvalidCredentialsError, ServiceBusyError, SessionExpiredError, TooManyRequestsError } from '../../core/errors.js';
+import {
+  hasDuplicateHost,
+  readBody,
+  mediaType,
+  sendError,
+  sendErrorOnSocket,
+  sendJson,
+  toGatewayError,
+} from '../../core/http/http-utils.js';
+import {
+  BadRequestError,
+  ForbiddenError,
+  InvalidCredentialsError,
+  ServiceBusyError,
+  SessionExpiredError,
+  TooManyRequestsError,
+} from '../../core/errors.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
@@ -28,9 +48,15 @@ const PUBLIC_DIR = fileURLToPath(new URL('../../../backoffice/public/', import.m
  * dashboard's charts: uPlot), so the back office works offline and never calls a CDN.
  */
 const VENDOR_ASSETS = ['uplot/dist/uPlot.iife.min.js', 'uplot/dist/uPlot.min.css'];
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin', // 'no-referrer' would make browsers send `Origin: null` on our own form posts
   'x-frame-options': 'DENY',
@@ -72,14 +98,26 @@ export class BackOffice {
     this.#sessions = new SessionStore(deps.state, deps.sessionIdleSeconds);
     this.#limiter = new LoginLimiter(deps.state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'backoffice|');
     for (const file of readdirSync(PUBLIC_DIR)) {
-      this.#assets.set(file, { body: readFileSync(join(PUBLIC_DIR, file)), type: TYPES[extname(file)] ?? 'application/octet-stream' });
+      this.#assets.set(file, {
+        body: readFileSync(join(PUBLIC_DIR, file)),
+        type: TYPES[extname(file)] ?? 'application/octet-stream',
+      });
     }
     const require = createRequire(import.meta.url);
     for (const asset of VENDOR_ASSETS) {
       const file = require.resolve(asset);
-      this.#assets.set(basename(file), { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' });
+      this.#assets.set(basename(file), {
+        body: readFileSync(file),
+        type: TYPES[extname(file)] ?? 'application/octet-stream',
+      });
     }
-    deps.store.onChange((event) => this.#broadcast(event.op === 'reset' ? { event: 'changed', entity: '*', id: null } : { event: 'changed', entity: event.kind, id: event.id }));
+    deps.store.onChange((event) =>
+      this.#broadcast(
+        event.op === 'reset'
+          ? { event: 'changed', entity: '*', id: null }
+          : { event: 'changed', entity: event.kind, id: event.id },
+      ),
+    );
   }
 
   /** Serve the back office's pages; false for paths that are not its own. */
@@ -92,18 +130,24 @@ export class BackOffice {
     }
     if (path === '/logout' && req.method === 'POST') {
       if (!this.#sameOrigin(req)) return this.#forbidden(res);
-      this.#sessions.destroy(sessionToken(req)).then(() => {
-        res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(isHttps(req)), ...SECURITY_HEADERS });
-        res.end();
-      }, (error: unknown) => sendError(res, error));
+      this.#sessions.destroy(sessionToken(req)).then(
+        () => {
+          res.writeHead(303, { location: '/login', 'set-cookie': clearedCookie(isHttps(req)), ...SECURITY_HEADERS });
+          res.end();
+        },
+        (error: unknown) => sendError(res, error),
+      );
       return true;
     }
     if (path === '/' || path === '/index.html') {
-      this.#sessions.touch(sessionToken(req)).then((user) => {
-        if (user) return this.#asset(res, 'index.html');
-        res.writeHead(302, { location: '/login', 'cache-control': 'no-store' });
-        res.end();
-      }, (error: unknown) => sendError(res, error));
+      this.#sessions.touch(sessionToken(req)).then(
+        (user) => {
+          if (user) return this.#asset(res, 'index.html');
+          res.writeHead(302, { location: '/login', 'cache-control': 'no-store' });
+          res.end();
+        },
+        (error: unknown) => sendError(res, error),
+      );
       return true;
     }
     if (path.startsWith('/assets/')) {
@@ -126,10 +170,13 @@ export class BackOffice {
         return refuse(socket, 403, 'Forbidden');
       }
       const token = sessionToken(req);
-      this.#sessions.touch(token).then((user) => {
-        if (!user) return refuse(socket, 401, 'Unauthorized');
-        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, token!));
-      }, (error: unknown) => sendErrorOnSocket(socket, error));
+      this.#sessions.touch(token).then(
+        (user) => {
+          if (!user) return refuse(socket, 401, 'Unauthorized');
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, token!));
+        },
+        (error: unknown) => sendErrorOnSocket(socket, error),
+      );
     });
   }
 
@@ -151,16 +198,21 @@ export class BackOffice {
     // even when a check has to ask the state store.
     let inOrder = Promise.resolve();
     ws.on('message', (data: Buffer) => {
-      inOrder = inOrder.then(() => this.#sessions.touch(token)).then((user) => {
-        if (user) return this.#onMessage(ws, data);
-        const expired = new SessionExpiredError();
-        this.#reply(ws, { id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } });
-        ws.close(4401, 'session expired');
-      }, (error: unknown) => {
-        // The state store cannot confirm the session: this message is refused, the tab stays open.
-        const refused = toGatewayError(error);
-        this.#reply(ws, { id: null, ok: false, error: { status: refused.status, ...refused.toJSON() } });
-      });
+      inOrder = inOrder
+        .then(() => this.#sessions.touch(token))
+        .then(
+          (user) => {
+            if (user) return this.#onMessage(ws, data);
+            const expired = new SessionExpiredError();
+            this.#reply(ws, { id: null, ok: false, error: { status: expired.status, ...expired.toJSON() } });
+            ws.close(4401, 'session expired');
+          },
+          (error: unknown) => {
+            // The state store cannot confirm the session: this message is refused, the tab stays open.
+            const refused = toGatewayError(error);
+            this.#reply(ws, { id: null, ok: false, error: { status: refused.status, ...refused.toJSON() } });
+          },
+        );
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -179,7 +231,9 @@ export class BackOffice {
     try {
       const request = parseRequest(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
       if ('ok' in request) return this.#reply(ws, request);
-      execute(this.#deps.api, request).then((reply) => this.#reply(ws, reply)).catch((error: unknown) => this.#failed(ws, error));
+      execute(this.#deps.api, request)
+        .then((reply) => this.#reply(ws, reply))
+        .catch((error: unknown) => this.#failed(ws, error));
     } catch (error) {
       this.#failed(ws, error);
     }
@@ -195,7 +249,11 @@ export class BackOffice {
 
   #failed(ws: WebSocket, error: unknown): void {
     this.#deps.log.error({ err: error }, 'back-office WebSocket message failed');
-    this.#reply(ws, { id: null, ok: false, error: { status: 500, error: 'server_error', error_description: 'Internal gateway error' } });
+    this.#reply(ws, {
+      id: null,
+      ok: false,
+      error: { status: 500, error: 'server_error', error_description: 'Internal gateway error' },
+    });
   }
 
   #reply(ws: WebSocket, reply: unknown): void {
@@ -209,7 +267,10 @@ export class BackOffice {
   #send(ws: WebSocket, text: string): void {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount + Buffer.byteLength(text) > this.#deps.webSocketMaxBufferedBytes) {
-      this.#deps.log.warn({ bufferedAmount: ws.bufferedAmount }, 'back-office WebSocket closed: the client does not read its messages');
+      this.#deps.log.warn(
+        { bufferedAmount: ws.bufferedAmount },
+        'back-office WebSocket closed: the client does not read its messages',
+      );
       ws.close(1013, 'too many unread messages');
       return;
     }
@@ -219,9 +280,18 @@ export class BackOffice {
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const json = mediaType(req) === 'application/json';
     const address = req.socket.remoteAddress ?? '';
-    const fail = (status: number, message: string, headers: Record<string, string> = {}, error = loginError(status, message, headers)) => {
+    const fail = (
+      status: number,
+      message: string,
+      headers: Record<string, string> = {},
+      error = loginError(status, message, headers),
+    ) => {
       if (json) return sendJson(res, status, error.toJSON(), { 'cache-control': 'no-store', ...headers });
-      res.writeHead(303, { location: `/login?error=${status === 429 || status === 503 ? 'locked' : 'invalid'}`, 'cache-control': 'no-store', ...headers });
+      res.writeHead(303, {
+        location: `/login?error=${status === 429 || status === 503 ? 'locked' : 'invalid'}`,
+        'cache-control': 'no-store',
+        ...headers,
+      });
       res.end();
     };
     /** A refusal thrown by the limiter, the hashing gate or the state store, answered as it is. */
@@ -245,7 +315,8 @@ export class BackOffice {
     let password: unknown = '';
     try {
       const body = (await readBody(req, 16 * 1024)).toString('utf8');
-      if (json) ({ username = '', password = '' } = (JSON.parse(body) ?? {}) as { username?: unknown; password?: unknown });
+      if (json)
+        ({ username = '', password = '' } = (JSON.parse(body) ?? {}) as { username?: unknown; password?: unknown });
       else {
         const form = new URLSearchParams(body);
         username = form.get('username') ?? '';
@@ -254,7 +325,8 @@ export class BackOffice {
     } catch {
       return fail(400, 'Send a username and a password');
     }
-    if (typeof username !== 'string' || typeof password !== 'string') return fail(400, 'Send a username and a password');
+    if (typeof username !== 'string' || typeof password !== 'string')
+      return fail(400, 'Send a username and a password');
     let ok: boolean;
     try {
       ok = await checkLogin(this.#deps.auth, this.#limiter, address, username, password);
@@ -291,7 +363,12 @@ export class BackOffice {
 
   #asset(res: ServerResponse, name: string): void {
     const asset = this.#assets.get(name)!;
-    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': name.endsWith('.html') ? 'no-store' : 'no-cache', ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'content-length': asset.body.length,
+      'cache-control': name.endsWith('.html') ? 'no-store' : 'no-cache',
+      ...SECURITY_HEADERS,
+    });
     res.end(asset.body);
   }
 }

@@ -22,7 +22,9 @@ export const SESSION_COOKIE = 'portcullis_session';
  */
 const REFRESH_EVERY_MS = 5_000;
 
-interface Session { user: string }
+interface Session {
+  user: string;
+}
 
 export class SessionStore {
   readonly #namespace: StateNamespace;
@@ -73,7 +75,9 @@ export class SessionStore {
 
   #remember(id: string, user: string): void {
     const now = Date.now();
-    if (this.#recent.size >= SWEEP_ABOVE) for (const [key, entry] of this.#recent) if (now - entry.refreshedAt >= this.#refreshEveryMs) this.#recent.delete(key);
+    if (this.#recent.size >= SWEEP_ABOVE)
+      for (const [key, entry] of this.#recent)
+        if (now - entry.refreshedAt >= this.#refreshEveryMs) this.#recent.delete(key);
     this.#recent.set(id, { user, refreshedAt: now });
   }
 }

@@ -10,7 +10,15 @@ import { BadRequestError, GatewayError, PayloadTooLargeError } from '../../core/
 import { assertJsonDepth, toGatewayError } from '../../core/http/http-utils.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
-export const ENTITIES = new Set(['routes', 'global-config', 'apikeys', 'keypairs', 'jwt-verifiers', 'authorization-profiles', 'access-requests']);
+export const ENTITIES = new Set([
+  'routes',
+  'global-config',
+  'apikeys',
+  'keypairs',
+  'jwt-verifiers',
+  'authorization-profiles',
+  'access-requests',
+]);
 /**
  * What an access request has beside itself, read with `op: "get"` and `payload.part`: its audit
  * trail (`events`) and its webhook log (`deliveries`). Decisions are `action`s (`approve`,
@@ -35,11 +43,19 @@ export interface ClientRequest {
 
 export type Reply =
   | { id: string | number | null; ok: true; result: unknown }
-  | { id: string | number | null; ok: false; error: { status: number; error: string; error_description: string; details?: unknown } };
+  | {
+      id: string | number | null;
+      ok: false;
+      error: { status: number; error: string; error_description: string; details?: unknown };
+    };
 
 function errorReply(id: string | number | null, error: unknown): Reply {
   const gatewayError = toGatewayError(error);
-  return { id, ok: false, error: { status: gatewayError.status, ...(gatewayError.toJSON() as { error: string; error_description: string }) } };
+  return {
+    id,
+    ok: false,
+    error: { status: gatewayError.status, ...(gatewayError.toJSON() as { error: string; error_description: string }) },
+  };
 }
 
 /** Parse a raw message; an error reply for anything malformed. */
@@ -64,10 +80,22 @@ export function parseRequest(raw: Buffer): ClientRequest | Reply {
   const id = isValidId(m.id) ? m.id : null;
   if (tooDeep) return errorReply(id, tooDeep);
   if (!isPlainObject(message)) return errorReply(null, new BadRequestError('A message is an object with an id'));
-  if (id === null) return errorReply(null, new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`));
-  if (typeof m.op !== 'string' || !OPS.has(m.op)) return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
-  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity) && m.entity !== GRANTS)) return errorReply(id, new BadRequestError(`Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES, GRANTS].join(', ')}`));
-  if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload)) return errorReply(id, new BadRequestError('payload must be an object'));
+  if (id === null)
+    return errorReply(
+      null,
+      new BadRequestError(`A message needs an id: a string of at most ${MAX_ID_LENGTH} characters or a finite number`),
+    );
+  if (typeof m.op !== 'string' || !OPS.has(m.op))
+    return errorReply(id, new BadRequestError('Unknown op; use list, get, create, update, delete or action'));
+  if (typeof m.entity !== 'string' || (!ENTITIES.has(m.entity) && !RESOURCES.has(m.entity) && m.entity !== GRANTS))
+    return errorReply(
+      id,
+      new BadRequestError(
+        `Unknown entity ${typeof m.entity === 'string' ? JSON.stringify(m.entity.slice(0, 64)) : `(a ${m.entity === null ? 'null' : typeof m.entity})`}; use ${[...ENTITIES, ...RESOURCES, GRANTS].join(', ')}`,
+      ),
+    );
+  if (m.payload !== undefined && m.payload !== null && !isPlainObject(m.payload))
+    return errorReply(id, new BadRequestError('payload must be an object'));
   return m as ClientRequest;
 }
 
@@ -102,19 +130,29 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     return value;
   };
   // `action` `summaries` on the catalog: what a draft's plugin instances do (the route designer).
-  if (entity === 'plugins' && op === 'action' && payload.action === 'summaries') return { method: 'POST', path: '/api/plugins/summaries', body: payload.body };
+  if (entity === 'plugins' && op === 'action' && payload.action === 'summaries')
+    return { method: 'POST', path: '/api/plugins/summaries', body: payload.body };
   if (entity === 'plugins' || entity === 'schemas') return { method: 'GET', path: `/api/${entity}` };
-  if (entity === 'export') return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
+  if (entity === 'export')
+    return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };
   if (entity === 'route-history') return { method: 'GET', path: `/api/traffic/history?${listQuery(payload.query)}` };
   if (entity === GRANTS) return grantsRoute(op, payload, id);
-  if (entity === 'global-config') return op === 'update' ? { method: 'PUT', path: '/api/global-config', body: payload.entity } : { method: 'GET', path: '/api/global-config' };
+  if (entity === 'global-config')
+    return op === 'update'
+      ? { method: 'PUT', path: '/api/global-config', body: payload.entity }
+      : { method: 'GET', path: '/api/global-config' };
   switch (op) {
-    case 'list': return { method: 'GET', path: `/api/${entity}?${listQuery(payload.query)}` };
-    case 'get': return { method: 'GET', path: `/api/${entity}/${need(id)}${part(entity, payload.part)}` };
-    case 'create': return { method: 'POST', path: `/api/${entity}`, body: payload.entity };
-    case 'update': return { method: 'PUT', path: `/api/${entity}/${need(id)}`, body: payload.entity };
-    case 'delete': return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
+    case 'list':
+      return { method: 'GET', path: `/api/${entity}?${listQuery(payload.query)}` };
+    case 'get':
+      return { method: 'GET', path: `/api/${entity}/${need(id)}${part(entity, payload.part)}` };
+    case 'create':
+      return { method: 'POST', path: `/api/${entity}`, body: payload.entity };
+    case 'update':
+      return { method: 'PUT', path: `/api/${entity}/${need(id)}`, body: payload.entity };
+    case 'delete':
+      return { method: 'DELETE', path: `/api/${entity}/${need(id)}` };
     case 'action': {
       // Never String() a client's value: `{"toString": 1}` would throw a TypeError.
       const action = typeof payload.action === 'string' ? payload.action : '';
@@ -131,19 +169,26 @@ const ACTION = /^[a-z0-9-]+(?:\/[a-z0-9-]+)*$/;
 function part(entity: string, asked: unknown): string {
   if (asked === undefined || asked === null) return '';
   if (entity !== 'access-requests' || typeof asked !== 'string' || !ACCESS_REQUEST_PARTS.has(asked)) {
-    throw new BadRequestError(`payload.part is one of ${[...ACCESS_REQUEST_PARTS].join(', ')}, for access-requests only`);
+    throw new BadRequestError(
+      `payload.part is one of ${[...ACCESS_REQUEST_PARTS].join(', ')}, for access-requests only`,
+    );
   }
   return `/${asked}`;
 }
 
-function grantsRoute(op: ClientRequest['op'], payload: Record<string, unknown>, id: string | undefined): { method: string; path: string } {
+function grantsRoute(
+  op: ClientRequest['op'],
+  payload: Record<string, unknown>,
+  id: string | undefined,
+): { method: string; path: string } {
   const base = '/api/oauth2/grants';
   if (op === 'list') return { method: 'GET', path: `${base}?${listQuery(payload.query)}` };
   if (op === 'delete') {
     if (!id) throw new BadRequestError('This op needs payload.id');
     return { method: 'DELETE', path: `${base}/${id}` };
   }
-  if (op === 'action' && payload.action === 'revoke') return { method: 'POST', path: `${base}/revoke?${listQuery(payload.query)}` };
+  if (op === 'action' && payload.action === 'revoke')
+    return { method: 'POST', path: `${base}/revoke?${listQuery(payload.query)}` };
   throw new BadRequestError(`${GRANTS} answers list, delete and the action revoke`);
 }
 
@@ -153,7 +198,8 @@ function listQuery(query: unknown): string {
   if (!isPlainObject(query)) throw new BadRequestError('payload.query must be an object');
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string`);
     params.set(name, String(value));
   }
   return params.toString();

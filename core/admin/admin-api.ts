@@ -11,16 +11,44 @@ import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
 import type { StateStore } from '../state/state-store.js';
-import { AdminUnauthorizedError, BadRequestError, ForbiddenError, MethodNotAllowedError, NotFoundError, TokenScopeError } from '../errors.js';
+import {
+  AdminUnauthorizedError,
+  BadRequestError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  TokenScopeError,
+} from '../errors.js';
 import { hasRequestBody, isServerFault, readJsonBody, sendError, sendJson } from '../http/http-utils.js';
 import { EntityService, withRevealed } from '../config/entity-service.js';
 import { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
-import { EntityRegistry, GLOBAL_CONFIG, GlobalConfigSchema, MAX_LIST_ITEMS, PluginInstanceSchema, ROUTES } from '../config/entities.js';
+import {
+  EntityRegistry,
+  GLOBAL_CONFIG,
+  GlobalConfigSchema,
+  MAX_LIST_ITEMS,
+  PluginInstanceSchema,
+  ROUTES,
+} from '../config/entities.js';
 import { compileValidator } from '../config/schema.js';
 import { openApiDocument } from './openapi.js';
-import { LOGIN_ATTEMPTS_NAMESPACE, LoginLimiter, checkLogin, parseBasicAuth, safeEqual, AdminAuthenticator } from './admin-auth.js';
+import {
+  LOGIN_ATTEMPTS_NAMESPACE,
+  LoginLimiter,
+  checkLogin,
+  parseBasicAuth,
+  safeEqual,
+  AdminAuthenticator,
+} from './admin-auth.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from '../metrics/exposition.js';
-import { ADMIN_CALLER, type AdminCaller, type AdminExtension, type AdminRequest, type AdminResult, type AdminRoute } from './extensions.js';
+import {
+  ADMIN_CALLER,
+  type AdminCaller,
+  type AdminExtension,
+  type AdminRequest,
+  type AdminResult,
+  type AdminRoute,
+} from './extensions.js';
 import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -32,33 +60,61 @@ interface CompiledAdminRoute extends AdminRoute {
 }
 
 /** Paging of every entity list: the bounds `intParam` enforces and the document shows. */
-const OFFSET = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Entities to skip.' });
-const LIMIT = Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most entities returned; the header `X-Total-Count` gives the number that match.' });
+const OFFSET = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  default: 0,
+  description: 'Entities to skip.',
+});
+const LIMIT = Type.Integer({
+  minimum: 1,
+  maximum: 10_000,
+  default: 1000,
+  description: 'Most entities returned; the header `X-Total-Count` gives the number that match.',
+});
 /** A draft's plugin instances, route (`global: false`) or global, for `POST /api/plugins/summaries`. */
-const SummariesRequestSchema = Type.Object({
-  plugins: Type.Array(PluginInstanceSchema, { maxItems: MAX_LIST_ITEMS }),
-  global: Type.Boolean({ default: false, description: 'Whether the instances are global ones (sinks allowed).' }),
-}, { additionalProperties: false });
+const SummariesRequestSchema = Type.Object(
+  {
+    plugins: Type.Array(PluginInstanceSchema, { maxItems: MAX_LIST_ITEMS }),
+    global: Type.Boolean({ default: false, description: 'Whether the instances are global ones (sinks allowed).' }),
+  },
+  { additionalProperties: false },
+);
 const summariesValidator = compileValidator(SummariesRequestSchema);
 const InstanceSummarySchema = Type.Object({
   plugin: Type.String(),
-  summary: Type.Union([Type.String(), Type.Null()], { description: 'What the instance does; null when its configuration has problems.' }),
+  summary: Type.Union([Type.String(), Type.Null()], {
+    description: 'What the instance does; null when its configuration has problems.',
+  }),
   problems: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })),
 });
 
 /** The list filters of routes and API keys (`matchesTag`, `matchesEnabled`). */
 export const TAG_FILTER = { tag: Type.String({ description: 'Only entities with this tag.' }) };
-export const ENABLED_FILTER = { enabled: Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Only enabled (`true`) or disabled (`false`) entities.' }) };
+export const ENABLED_FILTER = {
+  enabled: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    description: 'Only enabled (`true`) or disabled (`false`) entities.',
+  }),
+};
 
 /** Standard CRUD endpoints for an entity kind, documented with the kind's schema. */
-export function entityRoutes(entities: EntityService, kindName: string, options: { filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null; filterQuery?: TProperties } = {}): AdminRoute[] {
+export function entityRoutes(
+  entities: EntityService,
+  kindName: string,
+  options: {
+    filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null;
+    filterQuery?: TProperties;
+  } = {},
+): AdminRoute[] {
   const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
   const schema = kind.schema;
   const routes: AdminRoute[] = [
     {
-      method: 'GET', path: base, handler: ({ query }) => {
+      method: 'GET',
+      path: base,
+      handler: ({ query }) => {
         let items = entities.list(kindName);
         const keep = options.filter?.(query);
         if (keep) items = items.filter(keep);
@@ -67,28 +123,64 @@ export function entityRoutes(entities: EntityService, kindName: string, options:
         const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
         return { body: page, headers: { 'x-total-count': String(items.length) } };
       },
-      doc: { summary: `List ${kind.title}s`, query: Type.Object({ offset: Type.Optional(OFFSET), limit: Type.Optional(LIMIT), ...partial(options.filterQuery ?? {}) }), responses: { 200: Type.Array(schema) } },
+      doc: {
+        summary: `List ${kind.title}s`,
+        query: Type.Object({
+          offset: Type.Optional(OFFSET),
+          limit: Type.Optional(LIMIT),
+          ...partial(options.filterQuery ?? {}),
+        }),
+        responses: { 200: Type.Array(schema) },
+      },
     },
     {
-      method: 'POST', path: base, handler: async (r) => {
+      method: 'POST',
+      path: base,
+      handler: async (r) => {
         const revealed = new Map<string, string>();
         const created = await entities.create(kindName, await r.body(), { revealed });
         return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
       },
-      doc: { summary: `Create a ${kind.title}`, description: 'Defaults are applied before validation; secrets are never returned.', body: schema, responses: { 201: schema } },
+      doc: {
+        summary: `Create a ${kind.title}`,
+        description: 'Defaults are applied before validation; secrets are never returned.',
+        body: schema,
+        responses: { 201: schema },
+      },
     },
-    { method: 'GET', path: `${base}/:id`, handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }), doc: { summary: `Get a ${kind.title}`, responses: { 200: schema } } },
     {
-      method: 'PUT', path: `${base}/:id`, handler: async (r) => {
+      method: 'GET',
+      path: `${base}/:id`,
+      handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }),
+      doc: { summary: `Get a ${kind.title}`, responses: { 200: schema } },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/:id`,
+      handler: async (r) => {
         const revealed = new Map<string, string>();
         const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
         return { body: withRevealed(entities.present(kindName, updated), revealed) };
       },
-      doc: { summary: `Replace a ${kind.title}`, description: 'Send `version` back to detect concurrent edits (409 when stale).', body: schema, responses: { 200: schema } },
+      doc: {
+        summary: `Replace a ${kind.title}`,
+        description: 'Send `version` back to detect concurrent edits (409 when stale).',
+        body: schema,
+        responses: { 200: schema },
+      },
     },
     {
-      method: 'DELETE', path: `${base}/:id`, handler: async ({ params }) => { await entities.delete(kindName, params.id!); return { status: 204 }; },
-      doc: { summary: `Delete a ${kind.title}`, description: 'Refused (409) while another entity refers to it.', responses: { 204: null } },
+      method: 'DELETE',
+      path: `${base}/:id`,
+      handler: async ({ params }) => {
+        await entities.delete(kindName, params.id!);
+        return { status: 204 };
+      },
+      doc: {
+        summary: `Delete a ${kind.title}`,
+        description: 'Refused (409) while another entity refers to it.',
+        responses: { 204: null },
+      },
     },
   ];
   return routes;
@@ -102,7 +194,10 @@ export function intParam(query: URLSearchParams, name: string, schema: TInteger)
   const raw = query.get(name);
   if (raw === null) return schema.default as number;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < schema.minimum! || value > schema.maximum!) throw new BadRequestError(`Query parameter "${name}" must be an integer between ${schema.minimum} and ${schema.maximum}`);
+  if (!Number.isInteger(value) || value < schema.minimum! || value > schema.maximum!)
+    throw new BadRequestError(
+      `Query parameter "${name}" must be an integer between ${schema.minimum} and ${schema.maximum}`,
+    );
   return value;
 }
 
@@ -131,7 +226,16 @@ export class AdminApi {
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter: LoginLimiter;
 
-  constructor(entities: EntityService, catalog: PluginCatalog, registry: EntityRegistry, @inject(LOGGER) log: Logger, @inject(STATE_STORE) state: StateStore, @inject(BOOT_CONFIG) config: BootConfig, @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[], sources: AdminApiSources) {
+  constructor(
+    entities: EntityService,
+    catalog: PluginCatalog,
+    registry: EntityRegistry,
+    @inject(LOGGER) log: Logger,
+    @inject(STATE_STORE) state: StateStore,
+    @inject(BOOT_CONFIG) config: BootConfig,
+    @injectAll(ADMIN_EXTENSIONS, { isOptional: true }) extensions: AdminExtension[],
+    sources: AdminApiSources,
+  ) {
     this.#auth = sources.authenticator;
     this.#readiness = sources.readiness;
     this.#metrics = sources.metrics;
@@ -140,39 +244,105 @@ export class AdminApi {
     this.#log = log.child({ component: 'admin' });
     this.#findToken = (id) => {
       if (!registry.has(API_TOKEN_KIND.name)) return undefined;
-      try { return entities.get(API_TOKEN_KIND, id); } catch { return undefined; }
+      try {
+        return entities.get(API_TOKEN_KIND, id);
+      } catch {
+        return undefined;
+      }
     };
     const core: AdminRoute[] = [
-      ...entityRoutes(entities, ROUTES.name, { filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q), filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER } }),
-      { method: 'GET', path: '/api/global-config', handler: () => ({ body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)) }), doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } } },
+      ...entityRoutes(entities, ROUTES.name, {
+        filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q),
+        filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER },
+      }),
       {
-        method: 'PUT', path: '/api/global-config', handler: async (r) => {
-          const revealed = new Map<string, string>();
-          const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), { revealed });
-          return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
-        },
-        doc: { summary: 'Replace the global configuration', description: 'Plugins run on every route; sinks (token endpoints) before routing.', body: GlobalConfigSchema, responses: { 200: GlobalConfigSchema } },
+        method: 'GET',
+        path: '/api/global-config',
+        handler: () => ({
+          body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)),
+        }),
+        doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } },
       },
       {
-        method: 'GET', path: '/api/openapi.json', handler: () => ({ body: openApiDocument(this.#routes, { title: 'Portcullis admin API', version: API_VERSION }) }),
-        doc: { summary: 'This document (OpenAPI 3.1)', responses: { 200: Type.Object({ openapi: Type.Literal('3.1.0'), info: Type.Object({ title: Type.String(), version: Type.String() }), paths: Type.Record(Type.String(), Type.Object({})) }, { description: 'The OpenAPI document of the admin API.' }) } },
+        method: 'PUT',
+        path: '/api/global-config',
+        handler: async (r) => {
+          const revealed = new Map<string, string>();
+          const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), {
+            revealed,
+          });
+          return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
+        },
+        doc: {
+          summary: 'Replace the global configuration',
+          description: 'Plugins run on every route; sinks (token endpoints) before routing.',
+          body: GlobalConfigSchema,
+          responses: { 200: GlobalConfigSchema },
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/openapi.json',
+        handler: () => ({
+          body: openApiDocument(this.#routes, { title: 'Portcullis admin API', version: API_VERSION }),
+        }),
+        doc: {
+          summary: 'This document (OpenAPI 3.1)',
+          responses: {
+            200: Type.Object(
+              {
+                openapi: Type.Literal('3.1.0'),
+                info: Type.Object({ title: Type.String(), version: Type.String() }),
+                paths: Type.Record(Type.String(), Type.Object({})),
+              },
+              { description: 'The OpenAPI document of the admin API.' },
+            ),
+          },
+        },
       },
       { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
       {
-        method: 'POST', path: '/api/plugins/summaries', handler: async (r) => {
+        method: 'POST',
+        path: '/api/plugins/summaries',
+        handler: async (r) => {
           const input = summariesValidator.parse(await r.body(), 'summaries request');
           return { body: catalog.summarize(input.plugins, input.global) };
         },
         doc: {
           summary: 'Say what plugin instances do',
-          description: 'One line per instance saying what it does with its configuration (the route designer\'s boxes), or the problems that keep it from running, paths relative to the instance. Nothing is stored.',
+          description:
+            "One line per instance saying what it does with its configuration (the route designer's boxes), or the problems that keep it from running, paths relative to the instance. Nothing is stored.",
           body: SummariesRequestSchema,
           responses: { 200: Type.Array(InstanceSummarySchema) },
         },
       },
-      { method: 'GET', path: '/api/schemas', handler: () => ({ body: Object.fromEntries(registry.all().map((k) => [k.name, { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema }])) }) },
-      { method: 'GET', path: '/api/export', handler: ({ query }) => ({ body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }), headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' } }) },
-      { method: 'POST', path: '/api/import', handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }) },
+      {
+        method: 'GET',
+        path: '/api/schemas',
+        handler: () => ({
+          body: Object.fromEntries(
+            registry
+              .all()
+              .map((k) => [
+                k.name,
+                { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema },
+              ]),
+          ),
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/api/export',
+        handler: ({ query }) => ({
+          body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }),
+          headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' },
+        }),
+      },
+      {
+        method: 'POST',
+        path: '/api/import',
+        handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }),
+      },
     ];
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
   }
@@ -200,7 +370,12 @@ export class AdminApi {
     }
     if (url.pathname === '/ready') {
       const problems = this.#readiness();
-      sendJson(res, problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems }, { 'cache-control': 'no-store' });
+      sendJson(
+        res,
+        problems.length === 0 ? 200 : 503,
+        problems.length === 0 ? { status: 'ready' } : { status: 'not_ready', problems },
+        { 'cache-control': 'no-store' },
+      );
       return true;
     }
     if (url.pathname === '/metrics') {
@@ -214,8 +389,13 @@ export class AdminApi {
 
   #guard(req: IncomingMessage, url: URL, handling: Promise<void>, res: ServerResponse): void {
     handling.catch((error: unknown) => {
-      if (isServerFault(error)) this.#log.error({ err: error, method: req.method, path: url.pathname }, 'admin request failed');
-      else this.#log.debug({ method: req.method, path: url.pathname, error: (error as Error).message }, 'admin request refused');
+      if (isServerFault(error))
+        this.#log.error({ err: error, method: req.method, path: url.pathname }, 'admin request failed');
+      else
+        this.#log.debug(
+          { method: req.method, path: url.pathname, error: (error as Error).message },
+          'admin request refused',
+        );
       sendError(res, error);
     });
   }
@@ -226,7 +406,11 @@ export class AdminApi {
    */
   async #serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const header = req.headers.authorization;
-    const bearer = this.#metricsToken !== null && header !== undefined && /^bearer /i.test(header) && safeEqual(header.slice(7).trim(), this.#metricsToken);
+    const bearer =
+      this.#metricsToken !== null &&
+      header !== undefined &&
+      /^bearer /i.test(header) &&
+      safeEqual(header.slice(7).trim(), this.#metricsToken);
     if (!bearer) {
       const caller = await this.#authenticate(req);
       if (caller.kind === 'token') {
@@ -237,7 +421,11 @@ export class AdminApi {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(['GET', 'HEAD']);
     const body = await this.#metrics();
-    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': METRICS_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
@@ -285,11 +473,18 @@ export class AdminApi {
     }
     const credentials = parseBasicAuth(header);
     // A request without credentials is not a guess: 401 without counting or hashing.
-    const authenticated = credentials !== null
-      && await checkLogin(this.#auth, this.#limiter, req.socket.remoteAddress ?? '', credentials.user, credentials.password).catch((error: unknown) => {
+    const authenticated =
+      credentials !== null &&
+      (await checkLogin(
+        this.#auth,
+        this.#limiter,
+        req.socket.remoteAddress ?? '',
+        credentials.user,
+        credentials.password,
+      ).catch((error: unknown) => {
         req.resume();
         throw error;
-      });
+      }));
     if (!authenticated) {
       req.resume();
       throw new AdminUnauthorizedError();
@@ -306,12 +501,19 @@ export class AdminApi {
     return this.#route(method, url, {
       req: null,
       caller: ADMIN_CALLER,
-      body: () => (payload === undefined ? Promise.reject(new BadRequestError('A JSON payload is required')) : Promise.resolve(payload)),
+      body: () =>
+        payload === undefined
+          ? Promise.reject(new BadRequestError('A JSON payload is required'))
+          : Promise.resolve(payload),
       optionalBody: () => Promise.resolve(payload),
     });
   }
 
-  async #route(method: string, url: URL, io: Pick<AdminRequest, 'req' | 'caller' | 'body' | 'optionalBody'>): Promise<AdminResult> {
+  async #route(
+    method: string,
+    url: URL,
+    io: Pick<AdminRequest, 'req' | 'caller' | 'body' | 'optionalBody'>,
+  ): Promise<AdminResult> {
     const segments = url.pathname.replace(/\/+$/, '').split('/').slice(1);
     const allowed: string[] = [];
     for (const route of this.#routes) {
@@ -323,7 +525,9 @@ export class AdminApi {
       }
       const caller = io.caller;
       if (caller.kind === 'token' && !route.scopes?.some((scope) => caller.scopes.includes(scope))) {
-        throw new TokenScopeError(`This API token (scopes: ${caller.scopes.join(', ')}) may not call ${method} ${route.path}`);
+        throw new TokenScopeError(
+          `This API token (scopes: ${caller.scopes.join(', ')}) may not call ${method} ${route.path}`,
+        );
       }
       return route.handler({ ...io, params, query: url.searchParams });
     }
@@ -339,7 +543,11 @@ function matchSegments(pattern: string[], actual: string[]): Record<string, stri
     const p = pattern[i]!;
     if (p.startsWith(':')) {
       let value: string;
-      try { value = decodeURIComponent(actual[i]!); } catch { return null; }
+      try {
+        value = decodeURIComponent(actual[i]!);
+      } catch {
+        return null;
+      }
       if (value === '') return null;
       params[p.slice(1)] = value;
     } else if (p !== actual[i]) return null;

@@ -14,7 +14,9 @@ import type { StateNamespace } from '../state/state-store.js';
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCallback(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scryptCallback(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 /** `scrypt$N$r$p$salt$hash`, base64url parts. */
@@ -28,7 +30,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const key = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * Number(n) * Number(r) + 1024 * 1024 });
+  const key = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: 256 * Number(n) * Number(r) + 1024 * 1024,
+  });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
@@ -88,7 +95,12 @@ export class HashingGate {
       this.#running++;
       return run();
     }
-    return new Promise<void>((resolve) => this.#waiting.push(() => { this.#running++; resolve(); })).then(run);
+    return new Promise<void>((resolve) =>
+      this.#waiting.push(() => {
+        this.#running++;
+        resolve();
+      }),
+    ).then(run);
   }
 }
 
@@ -136,7 +148,11 @@ export class AdminAuthenticator {
    * same password while that runs share its count and hash after `attempt.joined` (no new guess).
    * The attempt is registered synchronously, before any await, so parallel requests find it.
    */
-  verify(user: string, password: string, attempt: { count?: () => Promise<void>; joined?: () => Promise<void> } = {}): Promise<boolean> {
+  verify(
+    user: string,
+    password: string,
+    attempt: { count?: () => Promise<void>; joined?: () => Promise<void> } = {},
+  ): Promise<boolean> {
     const hash = this.#getHash();
     if (!hash) return Promise.resolve(false);
     const userOk = safeEqual(user, this.#username);
@@ -200,9 +216,14 @@ export class LoginLimiter {
   async reserve(address: string): Promise<void> {
     const now = Date.now();
     const start = await this.#windowStart(address, now);
-    const decision = await this.#namespace.consume(this.#prefix + address, [{ name: 'window', limit: this.#limit, start, end: start + this.#windowMs }], { countRefused: true, now });
+    const decision = await this.#namespace.consume(
+      this.#prefix + address,
+      [{ name: 'window', limit: this.#limit, start, end: start + this.#windowMs }],
+      { countRefused: true, now },
+    );
     const window = decision.windows[0]!;
-    if (window.remaining === 0) await this.#namespace.set(this.#blockKey(address), window.end, Math.max(1, window.end - now));
+    if (window.remaining === 0)
+      await this.#namespace.set(this.#blockKey(address), window.end, Math.max(1, window.end - now));
     if (!decision.allowed) throw tooMany(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
   }
 
@@ -224,7 +245,10 @@ export class LoginLimiter {
    * the admin API runs this on every request.
    */
   async succeedUnlessBlocked(address: string): Promise<void> {
-    const [until, start] = await Promise.all([this.#namespace.get<number>(this.#blockKey(address)), this.#namespace.get(this.#startKey(address))]);
+    const [until, start] = await Promise.all([
+      this.#namespace.get<number>(this.#blockKey(address)),
+      this.#namespace.get(this.#startKey(address)),
+    ]);
     const now = Date.now();
     if (typeof until === 'number' && until > now) throw tooMany(Math.max(1, Math.ceil((until - now) / 1000)));
     if (start !== undefined) await this.succeed(address);
@@ -232,7 +256,10 @@ export class LoginLimiter {
 
   /** A verified password starts the address afresh: its next attempt opens a new window. */
   async succeed(address: string): Promise<void> {
-    await Promise.all([this.#namespace.delete(this.#startKey(address)), this.#namespace.delete(this.#blockKey(address))]);
+    await Promise.all([
+      this.#namespace.delete(this.#startKey(address)),
+      this.#namespace.delete(this.#blockKey(address)),
+    ]);
   }
 
   #startKey(address: string): string {
@@ -250,7 +277,13 @@ export class LoginLimiter {
  * the limit), then hashed within the gate (503 with Retry-After when saturated). Concurrent attempts
  * with the same password share one count and one hash (a client's parallel first requests).
  */
-export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter, address: string, user: string, password: string): Promise<boolean> {
+export async function checkLogin(
+  auth: AdminAuthenticator,
+  limiter: LoginLimiter,
+  address: string,
+  user: string,
+  password: string,
+): Promise<boolean> {
   // A blocked address is refused even with the right password: otherwise "429 unless right" would
   // answer guesses at full speed.
   if (auth.verifyCached(user, password) === true) {
@@ -260,12 +293,17 @@ export async function checkLogin(auth: AdminAuthenticator, limiter: LoginLimiter
   // An attempt refused because hashing is saturated stays counted: a flood spends its own quota.
   const ok = await auth.verify(user, password, {
     count: () => limiter.reserve(address),
-    joined: async () => { const blocked = await limiter.blockedFor(address); if (blocked > 0) throw tooMany(blocked); },
+    joined: async () => {
+      const blocked = await limiter.blockedFor(address);
+      if (blocked > 0) throw tooMany(blocked);
+    },
   });
   if (ok) await limiter.succeed(address);
   return ok;
 }
 
 function tooMany(seconds: number): TooManyRequestsError {
-  return new TooManyRequestsError(`Too many failed logins; try again in ${seconds} s`, { 'retry-after': String(seconds) });
+  return new TooManyRequestsError(`Too many failed logins; try again in ${seconds} s`, {
+    'retry-after': String(seconds),
+  });
 }

@@ -29,17 +29,40 @@ export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[keyof typeof API_TOKEN_SCO
 const TOKEN_PREFIX = 'pct_';
 const HASH_SCHEME = 'sha256';
 
-export const ApiTokenSchema = Type.Object({
-  id: { ...EntityId, description: 'Generated; the public part of the token.' },
-  name: Type.String({ minLength: 1, maxLength: 200, description: 'Who uses the token (a portal, a manager\'s tool).' }),
-  description: Type.String({ default: '', maxLength: 2000 }),
-  scopes: Type.Array(Type.Union(Object.values(API_TOKEN_SCOPES).map((s) => Type.Literal(s))), { minItems: 1, maxItems: MAX_LIST_ITEMS, uniqueItems: true, description: 'What the token may do: `access-requests:create` (a portal), `access-requests:decide` (an access manager).' }),
-  tokenHash: Type.String({ maxLength: 200, pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$', description: 'Salted hash of the token\'s secret; the token itself is shown once, on creation.' }),
-  ...EntityMeta,
-}, { additionalProperties: false });
+export const ApiTokenSchema = Type.Object(
+  {
+    id: { ...EntityId, description: 'Generated; the public part of the token.' },
+    name: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "Who uses the token (a portal, a manager's tool).",
+    }),
+    description: Type.String({ default: '', maxLength: 2000 }),
+    scopes: Type.Array(Type.Union(Object.values(API_TOKEN_SCOPES).map((s) => Type.Literal(s))), {
+      minItems: 1,
+      maxItems: MAX_LIST_ITEMS,
+      uniqueItems: true,
+      description:
+        'What the token may do: `access-requests:create` (a portal), `access-requests:decide` (an access manager).',
+    }),
+    tokenHash: Type.String({
+      maxLength: 200,
+      pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$',
+      description: "Salted hash of the token's secret; the token itself is shown once, on creation.",
+    }),
+    ...EntityMeta,
+  },
+  { additionalProperties: false },
+);
 export type ApiToken = Static<typeof ApiTokenSchema>;
 
-export const API_TOKEN_KIND = defineEntityKind({ name: 'api-tokens', title: 'API token', schema: ApiTokenSchema, idField: 'id', affectsPipelines: false });
+export const API_TOKEN_KIND = defineEntityKind({
+  name: 'api-tokens',
+  title: 'API token',
+  schema: ApiTokenSchema,
+  idField: 'id',
+  affectsPipelines: false,
+});
 
 function hashSecret(secret: string, salt = randomBytes(16)): string {
   return `${HASH_SCHEME}$${salt.toString('base64url')}$${createHash('sha256').update(salt).update(secret, 'utf8').digest('base64url')}`;
@@ -48,7 +71,10 @@ function hashSecret(secret: string, salt = randomBytes(16)): string {
 function matches(secret: string, stored: string): boolean {
   const [, salt, digest] = stored.split('$');
   const expected = Buffer.from(digest ?? '', 'base64url');
-  const actual = createHash('sha256').update(Buffer.from(salt ?? '', 'base64url')).update(secret, 'utf8').digest();
+  const actual = createHash('sha256')
+    .update(Buffer.from(salt ?? '', 'base64url'))
+    .update(secret, 'utf8')
+    .digest();
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
@@ -81,19 +107,39 @@ export class ApiTokensAdmin implements AdminExtension {
     const entities = this.#entities;
     const kind = API_TOKEN_KIND.name;
     return [
-      { method: 'GET', path: '/api/tokens', handler: () => ({ body: entities.list(API_TOKEN_KIND).map(presentApiToken) }) },
-      { method: 'GET', path: '/api/tokens/:id', handler: ({ params }) => ({ body: presentApiToken(entities.get(API_TOKEN_KIND, params.id!)) }) },
-      { method: 'DELETE', path: '/api/tokens/:id', handler: async ({ params }) => { await entities.delete(kind, params.id!); return { status: 204 }; } },
       {
-        method: 'POST', path: '/api/tokens',
+        method: 'GET',
+        path: '/api/tokens',
+        handler: () => ({ body: entities.list(API_TOKEN_KIND).map(presentApiToken) }),
+      },
+      {
+        method: 'GET',
+        path: '/api/tokens/:id',
+        handler: ({ params }) => ({ body: presentApiToken(entities.get(API_TOKEN_KIND, params.id!)) }),
+      },
+      {
+        method: 'DELETE',
+        path: '/api/tokens/:id',
+        handler: async ({ params }) => {
+          await entities.delete(kind, params.id!);
+          return { status: 204 };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/tokens',
         async handler(request) {
           const body = await request.body();
-          const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : {};
+          const input =
+            typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
           const id = randomBytes(9).toString('base64url').replace(/^[-_]/, 't');
           const secret = randomBytes(32).toString('base64url');
           // The id and hash are the server's: whatever the body says of them is replaced.
           const stored = await entities.create(kind, { ...input, id, tokenHash: hashSecret(secret) });
-          return { status: 201, body: { ...presentApiToken(stored as ApiToken), token: `${TOKEN_PREFIX}${id}.${secret}` } };
+          return {
+            status: 201,
+            body: { ...presentApiToken(stored as ApiToken), token: `${TOKEN_PREFIX}${id}.${secret}` },
+          };
         },
       },
     ];

@@ -12,8 +12,7 @@ import type { TObject, TSchema } from '@sinclair/typebox';
  * API token for automation (`POST /api/tokens`), which reaches only the endpoints of its scopes.
  */
 export type AdminCaller =
-  | { readonly kind: 'admin' }
-  | { readonly kind: 'token'; readonly tokenId: string; readonly scopes: readonly string[] };
+  { readonly kind: 'admin' } | { readonly kind: 'token'; readonly tokenId: string; readonly scopes: readonly string[] };
 
 export const ADMIN_CALLER: AdminCaller = { kind: 'admin' };
 

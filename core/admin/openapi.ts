@@ -9,13 +9,25 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { AdminRoute } from './extensions.js';
 
 /** Every error body of the admin API (`GatewayError.toJSON`). */
-export const ErrorBodySchema = Type.Object({
-  error: Type.String({ description: 'A stable code (`invalid_request`, `not_found`, `conflict`…; see docs/errors.md).' }),
-  error_description: Type.String({ description: 'What went wrong, for a human.' }),
-  details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), { description: 'Each problem of a refused body, at its JSON pointer.' })),
-}, { additionalProperties: false });
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.String({
+      description: 'A stable code (`invalid_request`, `not_found`, `conflict`…; see docs/errors.md).',
+    }),
+    error_description: Type.String({ description: 'What went wrong, for a human.' }),
+    details: Type.Optional(
+      Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
+        description: 'Each problem of a refused body, at its JSON pointer.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-const ERROR_RESPONSE = { description: 'An error: `{error, error_description}`.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const ERROR_RESPONSE = {
+  description: 'An error: `{error, error_description}`.',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
 
 export interface OpenApiInfo {
   title: string;
@@ -33,31 +45,53 @@ export function openApiDocument(routes: readonly AdminRoute[], info: OpenApiInfo
   }
   return {
     openapi: '3.1.0',
-    info: { ...info, description: 'The Portcullis admin API: configuration (routes, plugins, entities of plugins), import and export. Every endpoint needs the admin credentials (HTTP Basic). Generated from the schemas the endpoints validate with.' },
+    info: {
+      ...info,
+      description:
+        'The Portcullis admin API: configuration (routes, plugins, entities of plugins), import and export. Every endpoint needs the admin credentials (HTTP Basic). Generated from the schemas the endpoints validate with.',
+    },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: '/' }],
     security: [{ adminBasic: [] }],
     paths,
     components: {
       schemas: { Error: plain(ErrorBodySchema) },
-      securitySchemes: { adminBasic: { type: 'http', scheme: 'basic', description: 'The admin user name and password.' } },
+      securitySchemes: {
+        adminBasic: { type: 'http', scheme: 'basic', description: 'The admin user name and password.' },
+      },
     },
   };
 }
 
 function operation(route: AdminRoute): Json {
   const doc = route.doc;
-  const pathParams = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string', minLength: 1 } }));
-  const queryParams = doc?.query ? Object.entries(doc.query.properties).map(([name, schema]) => ({
-    name, in: 'query', required: (doc.query!.required ?? []).includes(name), schema: plain(schema),
-    ...((schema as { description?: string }).description ? { description: (schema as { description: string }).description } : {}),
-  })) : [];
+  const pathParams = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
+    name: m[1]!,
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1 },
+  }));
+  const queryParams = doc?.query
+    ? Object.entries(doc.query.properties).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: (doc.query!.required ?? []).includes(name),
+        schema: plain(schema),
+        ...((schema as { description?: string }).description
+          ? { description: (schema as { description: string }).description }
+          : {}),
+      }))
+    : [];
   const responses: Json = {};
   if (doc) {
     for (const [status, schema] of Object.entries(doc.responses)) {
-      responses[status] = schema === null
-        ? { description: 'No content.' }
-        : { description: (schema as { description?: string }).description ?? 'Success.', content: { 'application/json': { schema: plain(schema) } } };
+      responses[status] =
+        schema === null
+          ? { description: 'No content.' }
+          : {
+              description: (schema as { description?: string }).description ?? 'Success.',
+              content: { 'application/json': { schema: plain(schema) } },
+            };
     }
   } else {
     responses['2XX'] = { description: 'Success (the body of this endpoint is not described yet).' };
@@ -71,7 +105,9 @@ function operation(route: AdminRoute): Json {
     ...(doc?.description ? { description: doc.description } : {}),
     tags: [tag],
     ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
-    ...(doc?.body ? { requestBody: { required: !doc.optionalBody, content: { 'application/json': { schema: plain(doc.body) } } } } : {}),
+    ...(doc?.body
+      ? { requestBody: { required: !doc.optionalBody, content: { 'application/json': { schema: plain(doc.body) } } } }
+      : {}),
     responses,
     ...(doc ? {} : { 'x-portcullis-schemas': false }),
   };

@@ -36,10 +36,24 @@ const REQUEST = 'portcullis:store:request';
 const RESPONSE = 'portcullis:store:response';
 const CHANGE = 'portcullis:store:change';
 
-interface RequestMessage { type: typeof REQUEST; seq: number; request: Request }
+interface RequestMessage {
+  type: typeof REQUEST;
+  seq: number;
+  request: Request;
+}
 /** `conflict`: the write was refused as stale (a compare-and-set), which the worker reports as 409. */
-interface ResponseMessage { type: typeof RESPONSE; seq: number; ok: boolean; result?: unknown; error?: string; conflict?: boolean }
-interface ChangeMessage { type: typeof CHANGE; change: Change }
+interface ResponseMessage {
+  type: typeof RESPONSE;
+  seq: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+  conflict?: boolean;
+}
+interface ChangeMessage {
+  type: typeof CHANGE;
+  change: Change;
+}
 
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
@@ -92,23 +106,35 @@ export class StoreHost {
       const result = await this.#execute(request);
       safeSend(channel, { type: RESPONSE, seq, ok: true, result } satisfies ResponseMessage);
     } catch (error) {
-      safeSend(channel, { type: RESPONSE, seq, ok: false, error: (error as Error).message, conflict: error instanceof ConflictError } satisfies ResponseMessage);
+      safeSend(channel, {
+        type: RESPONSE,
+        seq,
+        ok: false,
+        error: (error as Error).message,
+        conflict: error instanceof ConflictError,
+      } satisfies ResponseMessage);
     }
   }
 
   async #execute(request: Request): Promise<unknown> {
     switch (request.op) {
-      case 'snapshot': return snapshotOf(this.#store, this.#kinds());
-      case 'put': return this.#store.put(request.kind, request.id, request.entity, request.expectedVersion);
-      case 'delete': return this.#store.delete(request.kind, request.id);
-      case 'replaceAll': return this.#store.replaceAll(request.collections);
+      case 'snapshot':
+        return snapshotOf(this.#store, this.#kinds());
+      case 'put':
+        return this.#store.put(request.kind, request.id, request.entity, request.expectedVersion);
+      case 'delete':
+        return this.#store.delete(request.kind, request.id);
+      case 'replaceAll':
+        return this.#store.replaceAll(request.collections);
     }
   }
 
   #changeOf(event: ChangeEvent): Change {
     if (event.op === 'reset') return { op: 'reset', snapshot: snapshotOf(this.#store, this.#kinds()) };
     const entity = event.op === 'put' ? this.#store.get(event.kind, event.id) : undefined;
-    return entity ? { op: 'put', kind: event.kind, id: event.id, entity } : { op: 'delete', kind: event.kind, id: event.id };
+    return entity
+      ? { op: 'put', kind: event.kind, id: event.id, entity }
+      : { op: 'delete', kind: event.kind, id: event.id };
   }
 
   #broadcast(change: Change): void {
@@ -134,7 +160,7 @@ export class ReplicaStore implements Store {
 
   async open(): Promise<void> {
     this.#channel.on('message', this.#onMessage);
-    this.#load(await this.#request({ op: 'snapshot' }) as Snapshot);
+    this.#load((await this.#request({ op: 'snapshot' })) as Snapshot);
   }
 
   get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
@@ -146,20 +172,38 @@ export class ReplicaStore implements Store {
 
   list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
   list(kind: string): StoredEntity[];
-  list(kind: string | EntityKind): StoredEntity[] { return Object.values(this.#entities[kindName(kind)] ?? {}); }
+  list(kind: string | EntityKind): StoredEntity[] {
+    return Object.values(this.#entities[kindName(kind)] ?? {});
+  }
 
-  count(kind: string): number { return Object.keys(this.#entities[kind] ?? {}).length; }
+  count(kind: string): number {
+    return Object.keys(this.#entities[kind] ?? {}).length;
+  }
 
   async put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
-    await this.#request(expectedVersion === undefined ? { op: 'put', kind, id, entity } : { op: 'put', kind, id, entity, expectedVersion });
+    await this.#request(
+      expectedVersion === undefined
+        ? { op: 'put', kind, id, entity }
+        : { op: 'put', kind, id, entity, expectedVersion },
+    );
   }
-  async delete(kind: string, id: string): Promise<boolean> { return (await this.#request({ op: 'delete', kind, id })) === true; }
-  async replaceAll(collections: Collections): Promise<void> { await this.#request({ op: 'replaceAll', collections }); }
+  async delete(kind: string, id: string): Promise<boolean> {
+    return (await this.#request({ op: 'delete', kind, id })) === true;
+  }
+  async replaceAll(collections: Collections): Promise<void> {
+    await this.#request({ op: 'replaceAll', collections });
+  }
 
-  getSetting<T>(): T | undefined { return undefined; }
+  getSetting<T>(): T | undefined {
+    return undefined;
+  }
 
-  putSetting(): Promise<void> { return Promise.reject(new Error('Settings are written by the primary process')); }
-  putSettingIfAbsent(): Promise<boolean> { return Promise.reject(new Error('Settings are written by the primary process')); }
+  putSetting(): Promise<void> {
+    return Promise.reject(new Error('Settings are written by the primary process'));
+  }
+  putSettingIfAbsent(): Promise<boolean> {
+    return Promise.reject(new Error('Settings are written by the primary process'));
+  }
 
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.#listeners.add(listener);
@@ -188,7 +232,12 @@ export class ReplicaStore implements Store {
       if (!pending) return;
       this.#pending.delete(message.seq);
       if (message.ok) pending.resolve(message.result);
-      else pending.reject(message.conflict ? new ConflictError(message.error ?? 'Stale write') : new Error(message.error ?? 'The primary refused the write'));
+      else
+        pending.reject(
+          message.conflict
+            ? new ConflictError(message.error ?? 'Stale write')
+            : new Error(message.error ?? 'The primary refused the write'),
+        );
     } else if (isMessage<ChangeMessage>(message, CHANGE)) {
       this.#apply(message.change);
     }
@@ -197,7 +246,8 @@ export class ReplicaStore implements Store {
   #apply(change: Change): void {
     switch (change.op) {
       case 'put':
-        (this.#entities[change.kind] ??= Object.create(null) as Record<string, StoredEntity>)[change.id] = change.entity;
+        (this.#entities[change.kind] ??= Object.create(null) as Record<string, StoredEntity>)[change.id] =
+          change.entity;
         return this.#emit({ op: 'put', kind: change.kind, id: change.id });
       case 'delete': {
         const collection = this.#entities[change.kind];
@@ -212,7 +262,8 @@ export class ReplicaStore implements Store {
 
   #load(snapshot: Snapshot): void {
     this.#entities = Object.create(null) as Collections;
-    for (const [kind, collection] of Object.entries(snapshot)) this.#entities[kind] = Object.assign(Object.create(null) as Record<string, StoredEntity>, collection);
+    for (const [kind, collection] of Object.entries(snapshot))
+      this.#entities[kind] = Object.assign(Object.create(null) as Record<string, StoredEntity>, collection);
   }
 
   #emit(event: ChangeEvent): void {

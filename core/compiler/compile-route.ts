@@ -5,7 +5,14 @@
  * `inheritedInstances`, then its own), instantiated in the route's scope with the same indexes.
  */
 import type { ErrorDetail } from '../errors.js';
-import { GLOBAL_CONFIG, GLOBAL_CONFIG_ID, ROUTES, type GlobalConfig, type PluginInstance, type Route } from '../config/entities.js';
+import {
+  GLOBAL_CONFIG,
+  GLOBAL_CONFIG_ID,
+  ROUTES,
+  type GlobalConfig,
+  type PluginInstance,
+  type Route,
+} from '../config/entities.js';
 import type { Store } from '../config/store.js';
 import { needsNormalization, normalizePath } from '../config/request-path.js';
 import { compilePipeline, effectiveInstances, inheritedInstances, type Pipeline } from '../plugin-runtime/pipeline.js';
@@ -56,7 +63,10 @@ function frontendProblems(route: Route): ErrorDetail[] {
     const slash = domain.indexOf('/');
     const prefix = slash === -1 ? '' : domain.slice(slash);
     if (prefix !== '' && needsNormalization(prefix) && normalizePath(prefix) === null) {
-      problems.push({ path: `/frontend/domains/${i}`, message: `The path prefix "${prefix}" can never match: the gateway refuses request paths of that form (see the routes reference, Matching)` });
+      problems.push({
+        path: `/frontend/domains/${i}`,
+        message: `The path prefix "${prefix}" can never match: the gateway refuses request paths of that form (see the routes reference, Matching)`,
+      });
     }
   });
   return problems;
@@ -75,7 +85,11 @@ export function compileRoute(route: Route, globalConfig: GlobalConfig, c: RouteC
       const connectMs = backend.timeouts?.connectMs ?? 5_000;
       targets = backend.targets.map((t) => c.pools.target(t.url, t.weight ?? 1, connectMs, t.tls ?? backend.tls));
     }
-    pipeline = compilePipeline(effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []), c.catalog, compileScope(route, c.indexes));
+    pipeline = compilePipeline(
+      effectiveInstances(globalConfig.plugins ?? [], route.plugins ?? []),
+      c.catalog,
+      compileScope(route, c.indexes),
+    );
   } catch (error) {
     pipeline = null;
     c.onError(route, error);
@@ -114,12 +128,21 @@ export function routeProblems(route: Route, catalog: PluginCatalog, store: Store
   const own = catalog.dryRun(plugins, '/plugins', scope);
   if (own.length > 0) return own;
   // Sinks are compiled apart, before routing: a route does not run them.
-  const inherited = inheritedInstances(global?.plugins ?? [], plugins).filter((p) => !catalog.get(p.plugin)?.globalOnly);
-  return catalog.dryRun(inherited, '/plugins', scope).map((p) => ({ path: '/plugins', message: `A global plugin cannot run on this route: ${p.message}` }));
+  const inherited = inheritedInstances(global?.plugins ?? [], plugins).filter(
+    (p) => !catalog.get(p.plugin)?.globalOnly,
+  );
+  return catalog
+    .dryRun(inherited, '/plugins', scope)
+    .map((p) => ({ path: '/plugins', message: `A global plugin cannot run on this route: ${p.message}` }));
 }
 
 /** What a global-configuration write would not compile with: its plugin configs, its instances, and every route that inherits them. */
-export function globalConfigProblems(global: GlobalConfig, catalog: PluginCatalog, store: Store, indexes: IndexSet): ErrorDetail[] {
+export function globalConfigProblems(
+  global: GlobalConfig,
+  catalog: PluginCatalog,
+  store: Store,
+  indexes: IndexSet,
+): ErrorDetail[] {
   const plugins = global.plugins ?? [];
   const problems = catalog.check(plugins, '/plugins', true);
   if (problems.length > 0) return problems;
@@ -134,9 +157,16 @@ const MAX_ROUTE_PROBLEMS = 5;
  * The routes that would stop compiling with these global instances: each route runs the ones it
  * inherits in its own scope (an `oauth2` instance needs an issuer the route's domains can give).
  */
-function inheritingRouteProblems(globals: readonly PluginInstance[], catalog: PluginCatalog, store: Store, indexes: IndexSet): ErrorDetail[] {
+function inheritingRouteProblems(
+  globals: readonly PluginInstance[],
+  catalog: PluginCatalog,
+  store: Store,
+  indexes: IndexSet,
+): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  const inheritable = globals.map((instance, index) => ({ instance, index })).filter(({ instance }) => instance.enabled !== false && !catalog.get(instance.plugin)?.globalOnly);
+  const inheritable = globals
+    .map((instance, index) => ({ instance, index }))
+    .filter(({ instance }) => instance.enabled !== false && !catalog.get(instance.plugin)?.globalOnly);
   if (inheritable.length === 0) return problems;
   for (const route of store.list(ROUTES)) {
     const routePlugins = route.plugins ?? [];
@@ -144,7 +174,10 @@ function inheritingRouteProblems(globals: readonly PluginInstance[], catalog: Pl
     for (const { instance, index } of inheritable) {
       if (inheritedInstances([instance], routePlugins).length === 0) continue;
       for (const problem of catalog.dryRun([instance], '', scope)) {
-        problems.push({ path: `/plugins/${index}/config`, message: `Route "${route.id}" cannot run this global plugin: ${problem.message}` });
+        problems.push({
+          path: `/plugins/${index}/config`,
+          message: `Route "${route.id}" cannot run this global plugin: ${problem.message}`,
+        });
       }
     }
     if (problems.length >= MAX_ROUTE_PROBLEMS) break;

@@ -28,7 +28,13 @@ export class BuiltIndexes implements IndexSet {
    * throws keeps its previous index (reported to `onError`): one index never stops the others nor
    * the routes' compilation.
    */
-  static build(builders: readonly IndexBuilder[], store: Store, previous: BuiltIndexes, change: ChangeEvent | null, onError: (name: string, error: unknown) => void): BuiltIndexes {
+  static build(
+    builders: readonly IndexBuilder[],
+    store: Store,
+    previous: BuiltIndexes,
+    change: ChangeEvent | null,
+    onError: (name: string, error: unknown) => void,
+  ): BuiltIndexes {
     const full = change === null || change.op === 'reset';
     const values = new Map<string, unknown>();
     for (const builder of builders) {

@@ -95,7 +95,13 @@ export class RouteTable {
         // the prefix is compared with normalized paths, so it is normalized the same way
         if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
         while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-        const binding: Binding = { prefix, exact: route.route.frontend.exact ?? false, caseSensitive: route.route.frontend.caseSensitive !== false, route, rank: 0 };
+        const binding: Binding = {
+          prefix,
+          exact: route.route.frontend.exact ?? false,
+          caseSensitive: route.route.frontend.caseSensitive !== false,
+          route,
+          rank: 0,
+        };
         if (host === '*') (any ??= new HostBindings()).add(binding);
         else if (host.startsWith('*.')) {
           const suffix = host.slice(1);
@@ -138,7 +144,7 @@ export class RouteTable {
 
 function bindingsOf(map: Map<string, HostBindings>, key: string): HostBindings {
   let bindings = map.get(key);
-  if (bindings === undefined) map.set(key, bindings = new HostBindings());
+  if (bindings === undefined) map.set(key, (bindings = new HostBindings()));
   return bindings;
 }
 
@@ -173,7 +179,8 @@ class HostBindings {
       else pushTo(this.#byFoldedPrefix, asciiLowerCase(binding.prefix), binding);
     }
     this.#lengths = new Uint8Array(longest + 1);
-    for (const binding of all) if (binding.prefix !== '') this.#lengths[binding.prefix.length]! |= binding.caseSensitive ? 1 : 2;
+    for (const binding of all)
+      if (binding.prefix !== '') this.#lengths[binding.prefix.length]! |= binding.caseSensitive ? 1 : 2;
   }
 
   match(path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
@@ -182,13 +189,18 @@ class HostBindings {
     // prefix has are skipped without building a string.
     for (let end = Math.min(path.length, lengths.length - 1); end > 0; end--) {
       const kinds = lengths[end]!;
-      if (kinds === 0 || (end !== path.length && path.charCodeAt(end) !== 47 /* / */)) continue;
+      if (kinds === 0 || (end !== path.length && path.charCodeAt(end) !== 47) /* / */) continue;
       const prefix = end === path.length ? path : path.slice(0, end);
       const sensitive = (kinds & 1) !== 0 ? this.#byPrefix.get(prefix) : undefined;
       const folded = (kinds & 2) !== 0 ? this.#byFoldedPrefix.get(asciiLowerCase(prefix)) : undefined;
-      const found = folded === undefined ? (sensitive === undefined ? null : matchBindings(sensitive, path, method, headers, search))
-        : sensitive === undefined ? matchBindings(folded, path, method, headers, search)
-          : matchMerged(sensitive, folded, path, method, headers, search);
+      const found =
+        folded === undefined
+          ? sensitive === undefined
+            ? null
+            : matchBindings(sensitive, path, method, headers, search)
+          : sensitive === undefined
+            ? matchBindings(folded, path, method, headers, search)
+            : matchMerged(sensitive, folded, path, method, headers, search);
       if (found) return found;
     }
     return this.#root.length > 0 ? matchBindings(this.#root, path, method, headers, search) : null;
@@ -202,7 +214,11 @@ function pushTo(map: Map<string, Binding[]>, key: string, binding: Binding): voi
 }
 
 function byPrecedence(a: Binding, b: Binding): number {
-  return b.prefix.length - a.prefix.length || Number(b.exact) - Number(a.exact) || (a.route.id < b.route.id ? -1 : a.route.id > b.route.id ? 1 : 0);
+  return (
+    b.prefix.length - a.prefix.length ||
+    Number(b.exact) - Number(a.exact) ||
+    (a.route.id < b.route.id ? -1 : a.route.id > b.route.id ? 1 : 0)
+  );
 }
 
 /** ASCII letters only, as `startsWithIgnoringCase` compares: `toLowerCase` would fold more than that. */
@@ -215,7 +231,14 @@ function asciiLowerCase(text: string): string {
 }
 
 /** Two lists of prefixes of the same length (case-sensitive and not), tried in their common precedence order. */
-function matchMerged(a: readonly Binding[], b: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+function matchMerged(
+  a: readonly Binding[],
+  b: readonly Binding[],
+  path: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+  search: string,
+): RouteMatch | null {
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
@@ -226,7 +249,13 @@ function matchMerged(a: readonly Binding[], b: readonly Binding[], path: string,
   return null;
 }
 
-function matchBindings(bindings: readonly Binding[], path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+function matchBindings(
+  bindings: readonly Binding[],
+  path: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+  search: string,
+): RouteMatch | null {
   for (let i = 0; i < bindings.length; i++) {
     const found = matchBinding(bindings[i]!, path, method, headers, search);
     if (found) return found;
@@ -234,7 +263,13 @@ function matchBindings(bindings: readonly Binding[], path: string, method: strin
   return null;
 }
 
-function matchBinding(binding: Binding, path: string, method: string, headers: IncomingHttpHeaders, search: string): RouteMatch | null {
+function matchBinding(
+  binding: Binding,
+  path: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+  search: string,
+): RouteMatch | null {
   if (!pathMatches(binding, path)) return null;
   const route = binding.route;
   if (route.methods !== null && !route.methods.has(method)) return null;
@@ -247,10 +282,12 @@ function pathMatches(binding: Binding, path: string): boolean {
   const prefix = binding.prefix;
   if (binding.exact) {
     if (prefix === '') return path === '/' || path === '';
-    if (path.length !== prefix.length && !(path.length === prefix.length + 1 && path.charCodeAt(prefix.length) === 47)) return false;
+    if (path.length !== prefix.length && !(path.length === prefix.length + 1 && path.charCodeAt(prefix.length) === 47))
+      return false;
   } else {
     if (prefix === '') return true;
-    if (path.length < prefix.length || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47 /* / */)) return false;
+    if (path.length < prefix.length || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47) /* / */)
+      return false;
   }
   return binding.caseSensitive ? path.startsWith(prefix) : startsWithIgnoringCase(path, prefix);
 }
@@ -299,5 +336,6 @@ export function routeRequest(routes: RouteTable, ctx: RequestContext): CompiledR
  * a route that does not say it expects them refuses them rather than silently dropping them.
  */
 export function refuseUnallowedPathParameters(ctx: RequestContext, route: CompiledRoute): void {
-  if (ctx.pathParameters && route.route.frontend.allowPathParameters !== true) throw new BadRequestError(PATH_PARAMETERS_REFUSED);
+  if (ctx.pathParameters && route.route.frontend.allowPathParameters !== true)
+    throw new BadRequestError(PATH_PARAMETERS_REFUSED);
 }

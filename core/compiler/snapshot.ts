@@ -50,10 +50,17 @@ export class CompiledConfig {
     this.#builders = [...deps.coreIndexes, ...deps.catalog.indexBuilders()];
     checkIndexNames(this.#builders);
     this.pools = new UpstreamPools(deps.log);
-    this.#snapshot = { routes: new RouteTable([]), sinks: [], globalConfig: { plugins: [] }, indexes: BuiltIndexes.EMPTY };
+    this.#snapshot = {
+      routes: new RouteTable([]),
+      sinks: [],
+      globalConfig: { plugins: [] },
+      indexes: BuiltIndexes.EMPTY,
+    };
   }
 
-  get snapshot(): Snapshot { return this.#snapshot; }
+  get snapshot(): Snapshot {
+    return this.#snapshot;
+  }
 
   /** Compile from the store and follow its changes. */
   start(): void {
@@ -75,9 +82,18 @@ export class CompiledConfig {
   }
 
   #indexesAfter(change: ChangeEvent | null): BuiltIndexes {
-    return BuiltIndexes.build(this.#builders, this.#deps.store, this.#snapshot.indexes as BuiltIndexes, change, (name, error) => {
-      this.#deps.log.error({ err: error, index: name }, 'an index could not be rebuilt; it keeps its previous content until the next change');
-    });
+    return BuiltIndexes.build(
+      this.#builders,
+      this.#deps.store,
+      this.#snapshot.indexes as BuiltIndexes,
+      change,
+      (name, error) => {
+        this.#deps.log.error(
+          { err: error, index: name },
+          'an index could not be rebuilt; it keeps its previous content until the next change',
+        );
+      },
+    );
   }
 
   /**
@@ -90,13 +106,27 @@ export class CompiledConfig {
     const indexes = this.#indexesAfter(change);
     const globalConfig = store.get(GLOBAL_CONFIG, GLOBAL_CONFIG_ID) ?? { plugins: [] };
     const routes = store.list(ROUTES).filter((r) => r.enabled !== false);
-    const compilation: RouteCompilation = { catalog, pools: this.pools, metrics, indexes, onError: (route, error) => {
-      log.error({ err: error, routeId: route.id }, 'route could not be compiled; it answers 503 until fixed');
-    } };
+    const compilation: RouteCompilation = {
+      catalog,
+      pools: this.pools,
+      metrics,
+      indexes,
+      onError: (route, error) => {
+        log.error({ err: error, routeId: route.id }, 'route could not be compiled; it answers 503 until fixed');
+      },
+    };
     const compiled = routes.map((route) => compileRoute(route, globalConfig, compilation));
-    const sinks = compileSinks(globalConfig.plugins ?? [], catalog, (instance, error) => {
-      log.error({ err: error, plugin: instance.plugin }, 'a global sink plugin could not be compiled; it is not active until fixed');
-    }, indexes);
+    const sinks = compileSinks(
+      globalConfig.plugins ?? [],
+      catalog,
+      (instance, error) => {
+        log.error(
+          { err: error, plugin: instance.plugin },
+          'a global sink plugin could not be compiled; it is not active until fixed',
+        );
+      },
+      indexes,
+    );
     metrics.forSinks(sinks.map((sink) => sink.plugin));
     metrics.retain(compiled);
     const used = new Set<Pool>();

@@ -31,7 +31,8 @@ export interface ParsedTarget {
  */
 export function parseTarget(url: string): ParsedTarget {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new TypeError(`unsupported protocol ${parsed.protocol}`);
   if (parsed.hostname === '') throw new TypeError('no host');
   let basePath = parsed.pathname;
   while (basePath.endsWith('/')) basePath = basePath.slice(0, -1);
@@ -95,7 +96,14 @@ export class UpstreamPools {
   }
 }
 
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Whether the request never reached the upstream, so another target may be tried. */

@@ -53,7 +53,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
     let text: string;
     try {
       // The layout this adapter writes is read piece by piece; anything else is parsed whole.
-      const framed = await readFramed(handle).catch((error: unknown) => { if (error instanceof NotFramed) return null; throw error; });
+      const framed = await readFramed(handle).catch((error: unknown) => {
+        if (error instanceof NotFramed) return null;
+        throw error;
+      });
       if (framed !== null) return { found: true, data: framed };
       text = await readFile(this.#file, 'utf8');
     } catch (error) {
@@ -67,7 +70,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
       const mayHoldForbiddenKey = text.includes('__proto__') || text.includes('\\u');
       return { found: true, data: mayHoldForbiddenKey ? JSON.parse(text, rejectForbiddenKeys) : JSON.parse(text) };
     } catch (error) {
-      throw new DataFileError(`Data file ${this.#file} is not valid JSON (${(error as Error).message}); fix or move it away, it will not be overwritten`);
+      throw new DataFileError(
+        `Data file ${this.#file} is not valid JSON (${(error as Error).message}); fix or move it away, it will not be overwritten`,
+      );
     }
   }
 
@@ -115,8 +120,14 @@ async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
   try {
     const handle = await open(dir, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
-  } catch { /* not supported here */ }
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* not supported here */
+  }
 }
 
 /** The data file's containers: the document, `entities`, each collection; entities are leaves. */
@@ -125,11 +136,21 @@ const CHUNK_CHARS = 1 << 20;
 
 /** A plain object's members at one instant. */
 class ObjectSnapshot {
-  constructor(readonly keys: readonly string[], readonly values: readonly unknown[]) {}
+  constructor(
+    readonly keys: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
 }
 
 function snapshotContainers(value: unknown, depth: number): unknown {
-  if (depth === 0 || typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  if (
+    depth === 0 ||
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  )
+    return value;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record); // the order JSON.stringify uses
   const values = new Array<unknown>(keys.length);

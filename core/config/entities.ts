@@ -8,86 +8,250 @@ import { compileValidator, DATE_TIME_MAX_LENGTH, type Validator } from './schema
 import { UpstreamTlsSchema } from './upstream-tls.js';
 
 /** A real date-time (RFC 3339, calendar checked by the format registered in schema.ts). */
-export const DateTime = (options: { description?: string } = {}) => Type.String({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH, ...options });
+export const DateTime = (options: { description?: string } = {}) =>
+  Type.String({ format: 'date-time', maxLength: DATE_TIME_MAX_LENGTH, ...options });
 
 /** Fields every stored entity carries; the store sets them, clients may send them back unchanged. */
 export const EntityMeta = {
-  version: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).' })),
+  version: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).',
+    }),
+  ),
   createdAt: Type.Optional(DateTime({ description: 'Read-only: creation time (ISO 8601).' })),
   updatedAt: Type.Optional(DateTime({ description: 'Read-only: last update time (ISO 8601).' })),
 };
 export const READ_ONLY_FIELDS = ['createdAt', 'updatedAt'] as const;
 
-export const EntityId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$', maxLength: 128, description: 'Identifier: letters, digits, `.`, `_`, `~`, `-`; at most 128 characters.' });
+export const EntityId = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$',
+  maxLength: 128,
+  description: 'Identifier: letters, digits, `.`, `_`, `~`, `-`; at most 128 characters.',
+});
 
 /** Bounds shared by the schemas: every string, list and map accepted from a client has a size. */
 export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_LIST_ITEMS = 100;
 export const MAX_MAP_ENTRIES = 100;
 
-export const PluginInstanceSchema = Type.Object({
-  plugin: Type.String({ minLength: 1, maxLength: 100, description: 'Plugin id from the catalog (`GET /api/plugins`).' }),
-  enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
-  include: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths.' }),
-  exclude: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.' }),
-  config: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: "The plugin's configuration; validated against its schema." }),
-}, { additionalProperties: false });
+export const PluginInstanceSchema = Type.Object(
+  {
+    plugin: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: 'Plugin id from the catalog (`GET /api/plugins`).',
+    }),
+    enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
+    include: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description:
+        'Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths.',
+    }),
+    exclude: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description:
+        'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.',
+    }),
+    config: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+      default: {},
+      maxProperties: MAX_MAP_ENTRIES,
+      description: "The plugin's configuration; validated against its schema.",
+    }),
+  },
+  { additionalProperties: false },
+);
 export type PluginInstance = Static<typeof PluginInstanceSchema>;
 
-const DOMAIN_PATTERN = '^(\\*|(\\*\\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(/[^\\s?#]*)?$';
+const DOMAIN_PATTERN =
+  '^(\\*|(\\*\\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*)(/[^\\s?#]*)?$';
 const METHOD_PATTERN = '^[A-Z]+$';
 
-export const TargetSchema = Type.Object({
-  url: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2000, description: 'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.' }),
-  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share of the traffic (weighted round robin).' }),
-  // optional: data files written before this field existed must still load
-  tls: Type.Optional(Type.Object(UpstreamTlsSchema.properties, { additionalProperties: false, description: 'TLS to this target, replacing the route\'s `backend.tls` as a whole.' })),
-}, { additionalProperties: false });
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+      maxLength: 2000,
+      description:
+        'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.',
+    }),
+    weight: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 1,
+      description: 'Relative share of the traffic (weighted round robin).',
+    }),
+    // optional: data files written before this field existed must still load
+    tls: Type.Optional(
+      Type.Object(UpstreamTlsSchema.properties, {
+        additionalProperties: false,
+        description: "TLS to this target, replacing the route's `backend.tls` as a whole.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-export const RouteSchema = Type.Object({
-  id: EntityId,
-  name: Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
-  description: Type.String({ default: '', maxLength: 2000 }),
-  enabled: Type.Boolean({ default: true, description: 'A disabled route matches nothing.' }),
-  tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Free labels; API keys can be authorized for `tag:<name>`.' }),
-  frontend: Type.Object({
-    domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).' }),
-    methods: Type.Array(Type.String({ pattern: METHOD_PATTERN, maxLength: 32 }), { default: [], maxItems: 32, description: 'Allowed methods; empty means any.' }),
-    exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
-    stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
+export const RouteSchema = Type.Object(
+  {
+    id: EntityId,
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
+    description: Type.String({ default: '', maxLength: 2000 }),
+    enabled: Type.Boolean({ default: true, description: 'A disabled route matches nothing.' }),
+    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description: 'Free labels; API keys can be authorized for `tag:<name>`.',
+    }),
+    frontend: Type.Object(
+      {
+        domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength: 2000 }), {
+          minItems: 1,
+          maxItems: MAX_LIST_ITEMS,
+          description:
+            'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).',
+        }),
+        methods: Type.Array(Type.String({ pattern: METHOD_PATTERN, maxLength: 32 }), {
+          default: [],
+          maxItems: 32,
+          description: 'Allowed methods; empty means any.',
+        }),
+        exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
+        stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
+        // optional: data files written before this field existed must still load
+        caseSensitive: Type.Optional(
+          Type.Boolean({
+            default: true,
+            description:
+              'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.',
+          }),
+        ),
+        // optional: data files written before this field existed must still load
+        allowPathParameters: Type.Optional(
+          Type.Boolean({
+            default: false,
+            description:
+              'Accept `;` path parameters (`/orders;jsessionid=1/42`): they are removed before routing, so access rules and plugin include/exclude match, and the upstream receives, the path without them. Off: such a path is refused with 400, since servlet containers read `/admin;x` as `/admin`. An encoded `;` (`%3B`) is refused either way.',
+          }),
+        ),
+        headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+          default: {},
+          maxProperties: MAX_MAP_ENTRIES,
+          description: 'Request headers that must be present with these exact values.',
+        }),
+        query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+          default: {},
+          maxProperties: MAX_MAP_ENTRIES,
+          description: 'Query parameters that must be present with these exact values.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     // optional: data files written before this field existed must still load
-    caseSensitive: Type.Optional(Type.Boolean({ default: true, description: 'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.' })),
-    // optional: data files written before this field existed must still load
-    allowPathParameters: Type.Optional(Type.Boolean({ default: false, description: 'Accept `;` path parameters (`/orders;jsessionid=1/42`): they are removed before routing, so access rules and plugin include/exclude match, and the upstream receives, the path without them. Off: such a path is refused with 400, since servlet containers read `/admin;x` as `/admin`. An encoded `;` (`%3B`) is refused either way.' })),
-    headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Request headers that must be present with these exact values.' }),
-    query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), { default: {}, maxProperties: MAX_MAP_ENTRIES, description: 'Query parameters that must be present with these exact values.' }),
-  }, { additionalProperties: false, default: {} }),
-  // optional: data files written before this field existed must still load
-  mode: Type.Optional(Type.Union([Type.Literal('proxy'), Type.Literal('authorizer')], { default: 'proxy', description: '`proxy`: the gateway forwards matching requests to the backend (the authorizer listener, when on, also answers for them); `authorizer`: no backend, only the authorizer listener serves the route (an ingress asks it, then serves the request itself).' })),
-  backend: Type.Optional(Type.Object({
-    targets: Type.Array(TargetSchema, { minItems: 1, maxItems: MAX_LIST_ITEMS, description: 'Upstream servers; a target that refuses the connection is skipped for the next.' }),
-    rewriteHost: Type.Boolean({ default: true, description: "Send the target's host as `Host` (otherwise the client's)." }),
-    tls: Type.Optional(UpstreamTlsSchema),
-    timeouts: Type.Object({
-      connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5_000, description: 'Time to open a connection.' }),
-      headersMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time until the response headers arrive.' }),
-      bodyMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000, description: 'Longest pause between two chunks of the response body.' }),
-    }, { additionalProperties: false, default: {} }),
-  }, { additionalProperties: false, description: 'Where matching requests go; required unless `mode` is `authorizer`.' })),
-  authorizer: Type.Optional(Type.Object({
-    user: Type.Boolean({ default: false, description: 'Answer `X-Auth-Request-User`: the consumer the access plugins identified (API key client id, token subject).' }),
-    emailHeader: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', maxLength: 200, description: 'An upstream header the plugins set (e.g. `X-Authenticated-Email` from `jwt-verifier` claims-to-headers) answered as `X-Auth-Request-Email`.' })),
-    accessToken: Type.Boolean({ default: false, description: 'Answer `X-Auth-Request-Access-Token`: the bearer token the upstream would receive (after `jwt-verifier` re-signing).' }),
-  }, { additionalProperties: false, description: 'Identity headers the authorizer listener answers for this route, besides the upstream headers its plugins set (oauth2-proxy names).' })),
-  plugins: Type.Array(PluginInstanceSchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.' }),
-  ...EntityMeta,
-}, { additionalProperties: false });
+    mode: Type.Optional(
+      Type.Union([Type.Literal('proxy'), Type.Literal('authorizer')], {
+        default: 'proxy',
+        description:
+          '`proxy`: the gateway forwards matching requests to the backend (the authorizer listener, when on, also answers for them); `authorizer`: no backend, only the authorizer listener serves the route (an ingress asks it, then serves the request itself).',
+      }),
+    ),
+    backend: Type.Optional(
+      Type.Object(
+        {
+          targets: Type.Array(TargetSchema, {
+            minItems: 1,
+            maxItems: MAX_LIST_ITEMS,
+            description: 'Upstream servers; a target that refuses the connection is skipped for the next.',
+          }),
+          rewriteHost: Type.Boolean({
+            default: true,
+            description: "Send the target's host as `Host` (otherwise the client's).",
+          }),
+          tls: Type.Optional(UpstreamTlsSchema),
+          timeouts: Type.Object(
+            {
+              connectMs: Type.Integer({
+                minimum: 1,
+                maximum: 600_000,
+                default: 5_000,
+                description: 'Time to open a connection.',
+              }),
+              headersMs: Type.Integer({
+                minimum: 1,
+                maximum: 3_600_000,
+                default: 30_000,
+                description: 'Time until the response headers arrive.',
+              }),
+              bodyMs: Type.Integer({
+                minimum: 1,
+                maximum: 3_600_000,
+                default: 60_000,
+                description: 'Longest pause between two chunks of the response body.',
+              }),
+            },
+            { additionalProperties: false, default: {} },
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Where matching requests go; required unless `mode` is `authorizer`.',
+        },
+      ),
+    ),
+    authorizer: Type.Optional(
+      Type.Object(
+        {
+          user: Type.Boolean({
+            default: false,
+            description:
+              'Answer `X-Auth-Request-User`: the consumer the access plugins identified (API key client id, token subject).',
+          }),
+          emailHeader: Type.Optional(
+            Type.String({
+              pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+              maxLength: 200,
+              description:
+                'An upstream header the plugins set (e.g. `X-Authenticated-Email` from `jwt-verifier` claims-to-headers) answered as `X-Auth-Request-Email`.',
+            }),
+          ),
+          accessToken: Type.Boolean({
+            default: false,
+            description:
+              'Answer `X-Auth-Request-Access-Token`: the bearer token the upstream would receive (after `jwt-verifier` re-signing).',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Identity headers the authorizer listener answers for this route, besides the upstream headers its plugins set (oauth2-proxy names).',
+        },
+      ),
+    ),
+    plugins: Type.Array(PluginInstanceSchema, {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.',
+    }),
+    ...EntityMeta,
+  },
+  { additionalProperties: false },
+);
 export type Route = Static<typeof RouteSchema>;
 
-export const GlobalConfigSchema = Type.Object({
-  plugins: Type.Array(PluginInstanceSchema, { default: [], maxItems: MAX_LIST_ITEMS, description: 'Plugins run on every route (sinks run before routing).' }),
-  ...EntityMeta,
-}, { additionalProperties: false });
+export const GlobalConfigSchema = Type.Object(
+  {
+    plugins: Type.Array(PluginInstanceSchema, {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description: 'Plugins run on every route (sinks run before routing).',
+    }),
+    ...EntityMeta,
+  },
+  { additionalProperties: false },
+);
 export type GlobalConfig = Static<typeof GlobalConfigSchema>;
 export const GLOBAL_CONFIG_ID = 'global';
 
@@ -136,12 +300,21 @@ export function defineEntityKind<S extends TSchema>(kind: Omit<EntityKind<S>, 'v
 }
 
 export const ROUTES = defineEntityKind({
-  name: 'routes', title: 'route', schema: RouteSchema, idField: 'id', affectsPipelines: true,
+  name: 'routes',
+  title: 'route',
+  schema: RouteSchema,
+  idField: 'id',
+  affectsPipelines: true,
   references: (route, ctx) => ctx.pluginReferences(route.plugins ?? [], '/plugins'),
 });
 export const GLOBAL_CONFIG = defineEntityKind({
-  name: 'global-config', title: 'global configuration', schema: GlobalConfigSchema, idField: 'id',
-  singletonId: GLOBAL_CONFIG_ID, affectsPipelines: true, initial: () => ({ plugins: [] }),
+  name: 'global-config',
+  title: 'global configuration',
+  schema: GlobalConfigSchema,
+  idField: 'id',
+  singletonId: GLOBAL_CONFIG_ID,
+  affectsPipelines: true,
+  initial: () => ({ plugins: [] }),
   references: (global, ctx) => ctx.pluginReferences(global.plugins ?? [], '/plugins'),
 });
 
@@ -166,9 +339,17 @@ export class EntityRegistry {
     this.#retired.set(name, importer);
   }
 
-  retiredImporter(name: string): ((items: readonly unknown[]) => Promise<void>) | undefined { return this.#retired.get(name); }
+  retiredImporter(name: string): ((items: readonly unknown[]) => Promise<void>) | undefined {
+    return this.#retired.get(name);
+  }
 
-  get(name: string): EntityKind | undefined { return this.#kinds.get(name); }
-  has(name: string): boolean { return this.#kinds.has(name); }
-  all(): EntityKind[] { return [...this.#kinds.values()]; }
+  get(name: string): EntityKind | undefined {
+    return this.#kinds.get(name);
+  }
+  has(name: string): boolean {
+    return this.#kinds.has(name);
+  }
+  all(): EntityKind[] {
+    return [...this.#kinds.values()];
+  }
 }

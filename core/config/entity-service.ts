@@ -9,7 +9,14 @@ import { inject, injectable } from 'tsyringe';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { STORE } from '../tokens.js';
 import { emptyRecord, type Collections, type Store } from './store.js';
-import { EntityRegistry, READ_ONLY_FIELDS, type EntityKind, type EntityReference, type ReferenceContext, type StoredEntity } from './entities.js';
+import {
+  EntityRegistry,
+  READ_ONLY_FIELDS,
+  type EntityKind,
+  type EntityReference,
+  type ReferenceContext,
+  type StoredEntity,
+} from './entities.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError, type ErrorDetail } from '../errors.js';
 import { DATA_SCHEMA_VERSION } from './lowdb-store.js';
 import { forbiddenKeyPath, isDateTime } from './schema.js';
@@ -57,7 +64,6 @@ export interface ExportDocument {
   exportedAt: string;
   [kind: string]: unknown;
 }
-
 
 /** What a configuration write did (the `operation` label of the store write latency). */
 export type WriteOperation = 'create' | 'update' | 'delete' | 'import';
@@ -129,7 +135,9 @@ export class EntityService {
   get(kindName: string, id: string): StoredEntity;
   get(kindName: string | EntityKind, id: string): StoredEntity {
     const kind = this.kind(kindName as string);
-    const entity = this.#store.get(kind.name, id) ?? (kind.singletonId === id && kind.initial ? (kind.initial() as StoredEntity) : undefined);
+    const entity =
+      this.#store.get(kind.name, id) ??
+      (kind.singletonId === id && kind.initial ? (kind.initial() as StoredEntity) : undefined);
     if (!entity) throw new NotFoundError(`No ${kind.title} with id "${id}"`);
     return entity;
   }
@@ -149,7 +157,8 @@ export class EntityService {
       id = generate ? generate() : randomUUID();
       body[kind.idField] = id;
     }
-    if (typeof id === 'string' && this.#store.get(kind.name, id)) throw new ConflictError(`A ${kind.title} with id "${id}" already exists`);
+    if (typeof id === 'string' && this.#store.get(kind.name, id))
+      throw new ConflictError(`A ${kind.title} with id "${id}" already exists`);
     const entity = this.#validate(kind, body, { previous: undefined, importing: false, reveal: revealInto(options) });
     const now = new Date().toISOString();
     const stored: StoredEntity = { ...entity, version: 1, createdAt: now, updatedAt: now };
@@ -165,7 +174,9 @@ export class EntityService {
     const body = asObject(input, kind.title);
     if (!kind.singletonId) {
       if (body[kind.idField] !== undefined && body[kind.idField] !== id) {
-        throw new BadRequestError(`The ${kind.idField} in the body ("${String(body[kind.idField])}") differs from the one in the path ("${id}"); ids cannot be changed`);
+        throw new BadRequestError(
+          `The ${kind.idField} in the body ("${String(body[kind.idField])}") differs from the one in the path ("${id}"); ids cannot be changed`,
+        );
       }
       body[kind.idField] = id;
     }
@@ -174,7 +185,12 @@ export class EntityService {
     const entity = this.#validate(kind, body, { previous, importing: false, reveal: revealInto(options) });
     checkVersion(kind, this.#store.get(kind.name, id), sentVersion); // again: hooks may have yielded
     const now = new Date().toISOString();
-    const stored = { ...entity, version: (previous?.version ?? 0) + 1, createdAt: previous?.createdAt ?? now, updatedAt: now };
+    const stored = {
+      ...entity,
+      version: (previous?.version ?? 0) + 1,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
     await this.#timed('update', () => this.#store.put(kind.name, id, stored, previous?.version ?? 0));
     return stored;
   }
@@ -187,8 +203,14 @@ export class EntityService {
   async replace(kindName: string, id: string, next: StoredEntity): Promise<StoredEntity> {
     const kind = this.kind(kindName);
     const previous = this.#store.get(kind.name, id) ?? notFound(kind, id);
-    const stored = { ...next, version: (previous.version ?? 0) + 1, createdAt: previous.createdAt, updatedAt: new Date().toISOString() };
-    if (!kind.validator.check(stored)) throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
+    const stored = {
+      ...next,
+      version: (previous.version ?? 0) + 1,
+      createdAt: previous.createdAt,
+      updatedAt: new Date().toISOString(),
+    };
+    if (!kind.validator.check(stored))
+      throw new ValidationError(`The ${kind.title} cannot be changed this way`, kind.validator.errors(stored));
     await this.#timed('update', () => this.#store.put(kind.name, id, stored, previous.version ?? 0));
     return stored;
   }
@@ -199,7 +221,9 @@ export class EntityService {
     if (!this.#store.get(kind.name, id)) notFound(kind, id);
     const referrers = this.#referrersOf(kind.name, id);
     if (referrers.length > 0) {
-      throw new ConflictError(`The ${kind.title} "${id}" is still in use by ${referrers.join(', ')}; change or delete ${referrers.length === 1 ? 'it' : 'them'} first`);
+      throw new ConflictError(
+        `The ${kind.title} "${id}" is still in use by ${referrers.join(', ')}; change or delete ${referrers.length === 1 ? 'it' : 'them'} first`,
+      );
     }
     await this.#timed('delete', () => this.#store.delete(kind.name, id));
   }
@@ -209,7 +233,9 @@ export class EntityService {
     const found: string[] = [];
     for (const kind of this.#registry.all()) {
       if (!kind.references) continue;
-      const entities = kind.singletonId ? [this.#store.get(kind.name, kind.singletonId)].filter((e) => e !== undefined) : this.#store.list(kind.name);
+      const entities = kind.singletonId
+        ? [this.#store.get(kind.name, kind.singletonId)].filter((e) => e !== undefined)
+        : this.#store.list(kind.name);
       for (const entity of entities) {
         for (const ref of this.#referencesOf(kind, entity)) {
           if (ref.kind !== kindName || ref.id !== id) continue;
@@ -226,10 +252,18 @@ export class EntityService {
   }
 
   /** The references of `entity` that `exists` does not find, as problems at their paths. */
-  #danglingReferences(kind: EntityKind, entity: StoredEntity, exists: (kind: string, id: string) => boolean, prefix = ''): ErrorDetail[] {
+  #danglingReferences(
+    kind: EntityKind,
+    entity: StoredEntity,
+    exists: (kind: string, id: string) => boolean,
+    prefix = '',
+  ): ErrorDetail[] {
     return this.#referencesOf(kind, entity)
       .filter((ref) => !exists(ref.kind, ref.id))
-      .map((ref) => ({ path: prefix + ref.path, message: `No ${this.#registry.get(ref.kind)?.title ?? ref.kind} with id "${ref.id}"` }));
+      .map((ref) => ({
+        path: prefix + ref.path,
+        message: `No ${this.#registry.get(ref.kind)?.title ?? ref.kind} with id "${ref.id}"`,
+      }));
   }
 
   export(options: ExportOptions): ExportDocument {
@@ -250,9 +284,14 @@ export class EntityService {
   async import(doc: unknown): Promise<Record<string, number>> {
     const body = asObject(doc, 'import document');
     if (body.schemaVersion !== undefined && body.schemaVersion !== DATA_SCHEMA_VERSION) {
-      throw new BadRequestError(`Unsupported schemaVersion ${JSON.stringify(body.schemaVersion)}; expected ${DATA_SCHEMA_VERSION}`);
+      throw new BadRequestError(
+        `Unsupported schemaVersion ${JSON.stringify(body.schemaVersion)}; expected ${DATA_SCHEMA_VERSION}`,
+      );
     }
-    const unknown = Object.keys(body).filter((k) => k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k) && !this.#registry.retiredImporter(k));
+    const unknown = Object.keys(body).filter(
+      (k) =>
+        k !== 'schemaVersion' && k !== 'exportedAt' && !this.#registry.get(k) && !this.#registry.retiredImporter(k),
+    );
     if (unknown.length > 0) throw new BadRequestError(`Unknown entity kinds in the import: ${unknown.join(', ')}`);
     const collections: Collections = emptyRecord();
     const errors: ErrorDetail[] = [];
@@ -292,7 +331,8 @@ export class EntityService {
       counts[kind.name] = Object.keys(collection).length;
     }
     if (errors.length === 0) errors.push(...this.#importReferenceProblems(collections));
-    if (errors.length > 0) throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
+    if (errors.length > 0)
+      throw new ValidationError('Invalid import document; nothing was imported', errors.slice(0, 50));
     await this.#timed('import', () => this.#store.replaceAll(collections));
     // Kinds of earlier versions whose data now lives in the runtime state (revocations) go there.
     for (const [name, items] of Object.entries(body)) {
@@ -310,7 +350,10 @@ export class EntityService {
    * document has them (an entity may refer to one imported with it), the other kinds as stored.
    */
   #importReferenceProblems(collections: Collections): ErrorDetail[] {
-    const exists = (kind: string, id: string) => (Object.hasOwn(collections, kind) ? Object.hasOwn(collections[kind]!, id) : this.#store.get(kind, id) !== undefined);
+    const exists = (kind: string, id: string) =>
+      Object.hasOwn(collections, kind)
+        ? Object.hasOwn(collections[kind]!, id)
+        : this.#store.get(kind, id) !== undefined;
     const problems: ErrorDetail[] = [];
     for (const kind of this.#registry.all()) {
       if (!kind.references) continue;
@@ -319,7 +362,14 @@ export class EntityService {
       entities.forEach((entity, index) => {
         const at = imported ? (kind.singletonId ? `/${kind.name}` : `/${kind.name}/${index}`) : `/${kind.name}`;
         for (const problem of this.#danglingReferences(kind, entity, exists, at)) {
-          problems.push(imported ? problem : { path: at, message: `The stored ${kind.title} "${String(entity[kind.idField] ?? kind.singletonId)}" refers to it (${problem.path.slice(at.length)}): ${problem.message} in the import` });
+          problems.push(
+            imported
+              ? problem
+              : {
+                  path: at,
+                  message: `The stored ${kind.title} "${String(entity[kind.idField] ?? kind.singletonId)}" refers to it (${problem.path.slice(at.length)}): ${problem.message} in the import`,
+                },
+          );
         }
       });
     }
@@ -329,7 +379,13 @@ export class EntityService {
   /** Schema (with defaults), then the kind's checks and references, then its preparation. */
   #validate(kind: EntityKind, body: Record<string, unknown>, ctx: WriteContext, prefix = ''): StoredEntity {
     const forbidden = forbiddenKeyPath(body);
-    if (forbidden !== null) throw new ValidationError(`Invalid ${kind.title}`, [{ path: prefix + forbidden, message: `The key "${forbidden.slice(forbidden.lastIndexOf('/') + 1)}" is not allowed here` }]);
+    if (forbidden !== null)
+      throw new ValidationError(`Invalid ${kind.title}`, [
+        {
+          path: prefix + forbidden,
+          message: `The key "${forbidden.slice(forbidden.lastIndexOf('/') + 1)}" is not allowed here`,
+        },
+      ]);
     const input = { ...body };
     delete input.version;
     for (const field of READ_ONLY_FIELDS) delete input[field];
@@ -337,9 +393,13 @@ export class EntityService {
     const hooks = this.#hooks.get(kind.name) ?? [];
     const problems = hooks.flatMap((h) => h.check?.(entity, ctx) ?? []);
     // During an import, references are checked against the whole document once it is read.
-    if (!ctx.importing) problems.push(...this.#danglingReferences(kind, entity, (k, id) => this.#store.get(k, id) !== undefined));
+    if (!ctx.importing)
+      problems.push(...this.#danglingReferences(kind, entity, (k, id) => this.#store.get(k, id) !== undefined));
     if (problems.length > 0) {
-      throw new ValidationError(`Invalid ${kind.title}`, problems.map((p) => ({ path: prefix + (p.path === '/' ? '' : p.path), message: p.message })));
+      throw new ValidationError(
+        `Invalid ${kind.title}`,
+        problems.map((p) => ({ path: prefix + (p.path === '/' ? '' : p.path), message: p.message })),
+      );
     }
     for (const h of hooks) if (h.prepare) entity = h.prepare(entity, ctx);
     return entity;
@@ -347,14 +407,19 @@ export class EntityService {
 }
 
 function asObject(input: unknown, what: string): Record<string, unknown> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BadRequestError(`The ${what} must be a JSON object`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new BadRequestError(`The ${what} must be a JSON object`);
   // A prototype-free copy: an own `__proto__` key stays a key (and is refused by #validate).
   return Object.assign(emptyRecord<unknown>(), input);
 }
 
 function revealInto(options: WriteOptions): WriteContext['reveal'] {
   const { revealed } = options;
-  return revealed ? (pointer, value) => { revealed.set(pointer, value); } : undefined;
+  return revealed
+    ? (pointer, value) => {
+        revealed.set(pointer, value);
+      }
+    : undefined;
 }
 
 /** `shown` (a presented entity) with the values revealed by its write put back at their JSON pointers. */
@@ -365,7 +430,8 @@ export function withRevealed(shown: StoredEntity, revealed: ReadonlyMap<string, 
     const keys = pointer.split('/').slice(1);
     const last = keys.pop()!;
     let at: unknown = copy;
-    for (const key of keys) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+    for (const key of keys)
+      at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
     if (typeof at === 'object' && at !== null) (at as Record<string, unknown>)[last] = value;
   }
   return copy;
@@ -379,6 +445,8 @@ function checkVersion(kind: EntityKind, current: StoredEntity | undefined, sent:
   if (sent === undefined || sent === null) return;
   const currentVersion = current?.version ?? 0;
   if (sent !== currentVersion) {
-    throw new ConflictError(`The ${kind.title} was changed since you read it (you sent version ${JSON.stringify(sent)}, the current version is ${currentVersion}); reload it and apply your change again`);
+    throw new ConflictError(
+      `The ${kind.title} was changed since you read it (you sent version ${JSON.stringify(sent)}, the current version is ${currentVersion}); reload it and apply your change again`,
+    );
   }
 }

@@ -61,7 +61,10 @@ export class FramedDocumentParser {
         return;
       }
       if (!this.#started) {
-        if (text.length - this.#pos < 2) { if (final) throw notFramed; return; }
+        if (text.length - this.#pos < 2) {
+          if (final) throw notFramed;
+          return;
+        }
         if (!text.startsWith('{\n', this.#pos)) throw notFramed;
         this.#pos += 2;
         this.#started = true;
@@ -81,7 +84,10 @@ export class FramedDocumentParser {
     if (lineEnd === -1 && !final) return false;
     const line = text.slice(this.#pos, lineEnd === -1 ? text.length : lineEnd);
     // The container closes: `<depth-1 spaces>}`, with a comma when its parent has more members.
-    if (line.length === depth && line.endsWith('}') && isIndent(line, depth - 1) || line.length === depth + 1 && line.endsWith('},') && isIndent(line, depth - 1)) {
+    if (
+      (line.length === depth && line.endsWith('}') && isIndent(line, depth - 1)) ||
+      (line.length === depth + 1 && line.endsWith('},') && isIndent(line, depth - 1))
+    ) {
       if (container.more || container.first) throw notFramed; // a trailing comma, or `{` + `}` on two lines
       this.#stack.pop();
       const parent = this.#stack[this.#stack.length - 1];
@@ -97,7 +103,7 @@ export class FramedDocumentParser {
     if (!isIndent(line, depth) || line.charCodeAt(depth) !== 34 /* " */) throw notFramed;
     const keyEnd = endOfString(line, depth);
     const keyToken = line.slice(depth, keyEnd);
-    const key = keyToken.includes('\\') ? parsePiece(keyToken) as string : keyToken.slice(1, -1);
+    const key = keyToken.includes('\\') ? (parsePiece(keyToken) as string) : keyToken.slice(1, -1);
     if (key === '__proto__' || !line.startsWith(': ', keyEnd)) throw notFramed;
     const valueStart = keyEnd + 2;
     const opening = line.slice(valueStart);
@@ -115,10 +121,18 @@ export class FramedDocumentParser {
       const closer = `\n${' '.repeat(depth)}${opening === '{' ? '}' : ']'}`;
       let close = text.indexOf(closer, lineEnd);
       // The closing line is the closer alone or followed by a comma.
-      while (close !== -1 && !isLineEnd(text, close + closer.length) && !(text.charCodeAt(close + closer.length) === 44 && isLineEnd(text, close + closer.length + 1))) close = text.indexOf(closer, close + 1);
-      if (close === -1) { if (final) throw notFramed; return false; }
+      while (
+        close !== -1 &&
+        !isLineEnd(text, close + closer.length) &&
+        !(text.charCodeAt(close + closer.length) === 44 && isLineEnd(text, close + closer.length + 1))
+      )
+        close = text.indexOf(closer, close + 1);
+      if (close === -1) {
+        if (final) throw notFramed;
+        return false;
+      }
       const valueEnd = close + closer.length;
-      const comma = text.charCodeAt(valueEnd) === 44 /* , */;
+      const comma = text.charCodeAt(valueEnd) === 44; /* , */
       if (!final && (comma ? valueEnd + 1 : valueEnd) >= text.length) return false; // the line's end is not here yet
       container.target[key] = parsePiece(text.slice(this.#pos + valueStart, valueEnd));
       container.first = false;

@@ -9,7 +9,15 @@ import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { DurableJsonFile } from './durable-json-file.js';
 import { SharedValues } from './shared-values.js';
-import { DataFileError, emptyRecord, kindName, staleWrite, type ChangeEvent, type Collections, type Store } from './store.js';
+import {
+  DataFileError,
+  emptyRecord,
+  kindName,
+  staleWrite,
+  type ChangeEvent,
+  type Collections,
+  type Store,
+} from './store.js';
 import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 
 export const DATA_SCHEMA_VERSION = 1;
@@ -78,9 +86,13 @@ export class LowdbStore implements Store {
     const collection = this.#collectionForWrite(kind);
     const had = Object.hasOwn(collection, id);
     const previous = collection[id];
-    if (expectedVersion !== undefined && (previous?.version ?? 0) !== expectedVersion) return Promise.reject(staleWrite(kind, id));
+    if (expectedVersion !== undefined && (previous?.version ?? 0) !== expectedVersion)
+      return Promise.reject(staleWrite(kind, id));
     collection[id] = entity;
-    return this.#commit(() => { if (had) collection[id] = previous!; else delete collection[id]; }, [{ op: 'put', kind, id }]);
+    return this.#commit(() => {
+      if (had) collection[id] = previous!;
+      else delete collection[id];
+    }, [{ op: 'put', kind, id }]);
   }
 
   async delete(kind: string, id: string): Promise<boolean> {
@@ -88,7 +100,9 @@ export class LowdbStore implements Store {
     if (!Object.hasOwn(collection, id)) return false;
     const previous = collection[id]!;
     delete collection[id];
-    await this.#commit(() => { collection[id] = previous; }, [{ op: 'delete', kind, id }]);
+    await this.#commit(() => {
+      collection[id] = previous;
+    }, [{ op: 'delete', kind, id }]);
     return true;
   }
 
@@ -97,9 +111,12 @@ export class LowdbStore implements Store {
     const previous = data.entities;
     const next = emptyRecord<Record<string, StoredEntity>>();
     Object.assign(next, previous);
-    for (const [kind, collection] of Object.entries(collections)) next[kind] = Object.assign(emptyRecord<StoredEntity>(), collection);
+    for (const [kind, collection] of Object.entries(collections))
+      next[kind] = Object.assign(emptyRecord<StoredEntity>(), collection);
     data.entities = next;
-    return this.#commit(() => { data.entities = previous; }, [{ op: 'reset' }]);
+    return this.#commit(() => {
+      data.entities = previous;
+    }, [{ op: 'reset' }]);
   }
 
   getSetting<T>(key: string): T | undefined {
@@ -111,7 +128,10 @@ export class LowdbStore implements Store {
     const had = Object.hasOwn(settings, key);
     const previous = settings[key];
     settings[key] = value;
-    return this.#commit(() => { if (had) settings[key] = previous; else delete settings[key]; }, []);
+    return this.#commit(() => {
+      if (had) settings[key] = previous;
+      else delete settings[key];
+    }, []);
   }
 
   async putSettingIfAbsent(key: string, value: unknown): Promise<boolean> {
@@ -143,16 +163,18 @@ export class LowdbStore implements Store {
     let batch = this.#nextBatch;
     if (!batch) {
       const created: Batch = { undo: [], events: [], done: Promise.resolve() };
-      created.done = this.#writing.catch(() => {}).then(async () => {
-        this.#nextBatch = null;
-        try {
-          await this.#db.write();
-        } catch (error) {
-          for (const undoOne of created.undo.reverse()) undoOne();
-          throw error;
-        }
-        for (const event of created.events) this.#emit(event);
-      });
+      created.done = this.#writing
+        .catch(() => {})
+        .then(async () => {
+          this.#nextBatch = null;
+          try {
+            await this.#db.write();
+          } catch (error) {
+            for (const undoOne of created.undo.reverse()) undoOne();
+            throw error;
+          }
+          for (const event of created.events) this.#emit(event);
+        });
       this.#writing = created.done;
       this.#nextBatch = batch = created;
     }
@@ -177,10 +199,13 @@ export class LowdbStore implements Store {
 
   #validate(data: unknown): DataFile {
     const where = this.location;
-    const unreadable = (why: string) => new DataFileError(`Data file ${where} ${why}; fix or move it away, it will not be overwritten`);
+    const unreadable = (why: string) =>
+      new DataFileError(`Data file ${where} ${why}; fix or move it away, it will not be overwritten`);
     if (!isPlainObject(data)) throw unreadable(`does not hold a Portcullis store (found ${describeJson(data)})`);
     if (data.schemaVersion !== DATA_SCHEMA_VERSION) {
-      throw unreadable(`has schemaVersion ${JSON.stringify(data.schemaVersion)}; this Portcullis reads version ${DATA_SCHEMA_VERSION}`);
+      throw unreadable(
+        `has schemaVersion ${JSON.stringify(data.schemaVersion)}; this Portcullis reads version ${DATA_SCHEMA_VERSION}`,
+      );
     }
     const settings = data.settings === undefined ? {} : data.settings;
     if (!isPlainObject(settings)) throw unreadable('has "settings" that is not an object');
@@ -198,16 +223,20 @@ export class LowdbStore implements Store {
       // entries would cost time and, for a moment, twice the memory.
       loaded[name] = Object.setPrototypeOf(collection, null) as Record<string, StoredEntity>;
       if (!kind) continue; // a kind of a plugin not installed now: kept as it is
-      for (const id in collection) { // own keys only: the collection has no prototype by now
+      for (const id in collection) {
+        // own keys only: the collection has no prototype by now
         const entity = collection[id];
         if (kind.validator.check(entity)) continue; // the error walker is slow: only for the invalid ones
-        for (const error of kind.validator.errors(entity, `${kind.name}/${id}`)) problems.push(`${error.path}: ${error.message}`);
+        for (const error of kind.validator.errors(entity, `${kind.name}/${id}`))
+          problems.push(`${error.path}: ${error.message}`);
         if (problems.length >= MAX_REPORTED_PROBLEMS) break;
       }
       if (problems.length >= MAX_REPORTED_PROBLEMS) break;
     }
     if (problems.length > 0) {
-      throw new DataFileError(`Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`);
+      throw new DataFileError(
+        `Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`,
+      );
     }
     const shared = new SharedValues();
     for (const name in loaded) {
@@ -216,12 +245,15 @@ export class LowdbStore implements Store {
       const collection = loaded[name]!;
       for (const id in collection) shared.compact(collection[id]!, kind.idField, id);
     }
-    return { schemaVersion: DATA_SCHEMA_VERSION, settings: Object.setPrototypeOf(settings, null) as Record<string, unknown>, entities: loaded };
+    return {
+      schemaVersion: DATA_SCHEMA_VERSION,
+      settings: Object.setPrototypeOf(settings, null) as Record<string, unknown>,
+      entities: loaded,
+    };
   }
 }
 
 const EMPTY: Record<string, StoredEntity> = Object.freeze(emptyRecord<StoredEntity>());
-
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

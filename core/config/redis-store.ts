@@ -132,7 +132,13 @@ export class RedisConfigStore implements Store {
     this.#connection = connection;
     this.#registry = registry;
     this.#applyTimeoutMs = options.applyTimeoutMs ?? 2000;
-    this.#keys = { version: `${base}version`, kinds: `${base}kinds`, settings: `${base}settings`, kindPrefix: `${base}kind:`, channel: `${base}changes` };
+    this.#keys = {
+      version: `${base}version`,
+      kinds: `${base}kinds`,
+      settings: `${base}settings`,
+      kindPrefix: `${base}kind:`,
+      channel: `${base}changes`,
+    };
     const client = connection.client;
     client.defineCommand('configPut', { lua: PUT_SCRIPT });
     client.defineCommand('configDelete', { lua: DELETE_SCRIPT });
@@ -158,7 +164,11 @@ export class RedisConfigStore implements Store {
     this.#unsubscribe.push(this.#connection.subscribe(this.#keys.channel, (text) => this.#receive(text)));
     this.#unsubscribe.push(this.#connection.onResync(() => this.#resyncSoon()));
     // A resync that failed (Redis went away again) is retried as soon as Redis is back.
-    this.#unsubscribe.push(this.#connection.onReadyChange((ready) => { if (ready && this.#stale) this.#resyncSoon(); }));
+    this.#unsubscribe.push(
+      this.#connection.onReadyChange((ready) => {
+        if (ready && this.#stale) this.#resyncSoon();
+      }),
+    );
     const problems = await this.#load();
     if (problems.length > 0) {
       throw new DataFileError(`The configuration in ${this.location} does not validate:\n  ${problems.join('\n  ')}`);
@@ -186,14 +196,29 @@ export class RedisConfigStore implements Store {
     const json = JSON.stringify(entity);
     const tail = `"op":"put","kind":${JSON.stringify(kind)},"id":${JSON.stringify(id)},"entity":${json}}`;
     const expected = expectedVersion === undefined ? '' : String(expectedVersion);
-    const version = await this.#run((s) => s.configPut(3, this.#keys.version, this.#keys.kinds, this.#keys.kindPrefix + kind, kind, id, json, this.#keys.channel, tail, expected));
+    const version = await this.#run((s) =>
+      s.configPut(
+        3,
+        this.#keys.version,
+        this.#keys.kinds,
+        this.#keys.kindPrefix + kind,
+        kind,
+        id,
+        json,
+        this.#keys.channel,
+        tail,
+        expected,
+      ),
+    );
     if (version === -1) throw staleWrite(kind, id);
     await this.#applied(version, { version, op: 'put', kind, id, entity: JSON.parse(json) });
   }
 
   async delete(kind: string, id: string): Promise<boolean> {
     const tail = `"op":"delete","kind":${JSON.stringify(kind)},"id":${JSON.stringify(id)}}`;
-    const version = await this.#run((s) => s.configDelete(2, this.#keys.version, this.#keys.kindPrefix + kind, id, this.#keys.channel, tail));
+    const version = await this.#run((s) =>
+      s.configDelete(2, this.#keys.version, this.#keys.kindPrefix + kind, id, this.#keys.channel, tail),
+    );
     if (version === 0) return false;
     await this.#applied(version, { version, op: 'delete', kind, id });
     return true;
@@ -232,7 +257,18 @@ export class RedisConfigStore implements Store {
   async #putSetting(key: string, value: unknown, ifAbsent: boolean): Promise<boolean> {
     const json = JSON.stringify(value);
     const tail = `"op":"setting","key":${JSON.stringify(key)},"value":${json}}`;
-    const version = await this.#run((s) => s.configSetting(2, this.#keys.version, this.#keys.settings, key, json, this.#keys.channel, tail, ifAbsent ? '1' : '0'));
+    const version = await this.#run((s) =>
+      s.configSetting(
+        2,
+        this.#keys.version,
+        this.#keys.settings,
+        key,
+        json,
+        this.#keys.channel,
+        tail,
+        ifAbsent ? '1' : '0',
+      ),
+    );
     if (version === -1) {
       // Another instance wrote it first (perhaps a moment ago): read it now rather than wait for its message.
       await this.resync();
@@ -260,7 +296,10 @@ export class RedisConfigStore implements Store {
    * with one `reset`. Concurrent calls coalesce into one more reload.
    */
   async resync(): Promise<void> {
-    if (this.#buffered !== null) { this.#resyncAgain = true; return; }
+    if (this.#buffered !== null) {
+      this.#resyncAgain = true;
+      return;
+    }
     this.#buffered = [];
     await this.#load();
   }
@@ -270,7 +309,9 @@ export class RedisConfigStore implements Store {
     try {
       do {
         this.#resyncAgain = false;
-        const [versionText, settings, ...rest] = await this.#run((s) => s.configSnapshot(3, this.#keys.version, this.#keys.kinds, this.#keys.settings, this.#keys.kindPrefix));
+        const [versionText, settings, ...rest] = await this.#run((s) =>
+          s.configSnapshot(3, this.#keys.version, this.#keys.kinds, this.#keys.settings, this.#keys.kindPrefix),
+        );
         const entities = new Map<string, Map<string, StoredEntity>>();
         for (let i = 0; i < rest.length; i += 2) {
           const fields = rest[i + 1] as string[];
@@ -296,7 +337,14 @@ export class RedisConfigStore implements Store {
   }
 
   #resyncSoon(): void {
-    this.resync().then(() => { this.#stale = false; }, () => { this.#stale = true; });
+    this.resync().then(
+      () => {
+        this.#stale = false;
+      },
+      () => {
+        this.#stale = true;
+      },
+    );
   }
 
   #receive(text: string): void {
@@ -320,7 +368,7 @@ export class RedisConfigStore implements Store {
     switch (message.op) {
       case 'put': {
         let collection = this.#entities.get(message.kind);
-        if (!collection) this.#entities.set(message.kind, collection = new Map());
+        if (!collection) this.#entities.set(message.kind, (collection = new Map()));
         collection.set(message.id, message.entity);
         this.#advance(message.version, { op: 'put', kind: message.kind, id: message.id });
         break;
@@ -354,9 +402,18 @@ export class RedisConfigStore implements Store {
   #reached(version: number): Promise<void> {
     if (this.#version >= version) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#resyncSoon(); resolve(); }, this.#applyTimeoutMs);
+      const timer = setTimeout(() => {
+        this.#resyncSoon();
+        resolve();
+      }, this.#applyTimeoutMs);
       timer.unref();
-      this.#waiters.push({ version, resolve: () => { clearTimeout(timer); resolve(); } });
+      this.#waiters.push({
+        version,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 
@@ -383,11 +440,11 @@ export class RedisConfigStore implements Store {
     for (const kind of this.#registry.all()) {
       for (const [id, entity] of entities.get(kind.name) ?? []) {
         if (kind.validator.check(entity)) continue;
-        for (const error of kind.validator.errors(entity, `${kind.name}/${id}`)) problems.push(`${error.path}: ${error.message}`);
+        for (const error of kind.validator.errors(entity, `${kind.name}/${id}`))
+          problems.push(`${error.path}: ${error.message}`);
         if (problems.length >= MAX_REPORTED_PROBLEMS) return problems;
       }
     }
     return problems;
   }
 }
-

@@ -76,7 +76,10 @@ export function needsNormalization(path: string): boolean {
       if (next === 46 /* . */) {
         const after = path.charCodeAt(i + 2);
         if (Number.isNaN(after) || after === 47 || after === 59 /* ; */) return true;
-        if (after === 46) { const third = path.charCodeAt(i + 3); if (Number.isNaN(third) || third === 47 || third === 59) return true; }
+        if (after === 46) {
+          const third = path.charCodeAt(i + 3);
+          if (Number.isNaN(third) || third === 47 || third === 59) return true;
+        }
       }
     }
   }
@@ -96,8 +99,15 @@ export function normalizePath(path: string): string | null {
     const semicolon = raw.indexOf(';');
     const segment = semicolon === -1 ? raw : raw.slice(0, semicolon);
     if (semicolon !== -1 && (segment === '.' || segment === '..')) return null; // Tomcat & co. read `..;x` as `..`
-    if (segment === '' || segment === '.') { if (i === last) out.push(''); continue; }
-    if (segment === '..') { out.pop(); if (i === last) out.push(''); continue; }
+    if (segment === '' || segment === '.') {
+      if (i === last) out.push('');
+      continue;
+    }
+    if (segment === '..') {
+      out.pop();
+      if (i === last) out.push('');
+      continue;
+    }
     if (endsTrimmably(segment) || startsTrimmably(segment)) return null;
     out.push(segment);
   }
@@ -188,7 +198,15 @@ function hexValue(c: number): number {
 
 /** RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~". */
 function isUnreserved(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95 || c === 126;
+  return (
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    (c >= 48 && c <= 57) ||
+    c === 45 ||
+    c === 46 ||
+    c === 95 ||
+    c === 126
+  );
 }
 
 /** Host header without port, lower-cased (IPv6 literals keep their brackets). */

@@ -117,7 +117,10 @@ export function compileValidator<T extends TSchema>(schema: T): Validator<T> {
       // Defaults fill what is missing, never what was given: TypeBox's Value.Default turns an object
       // given for an array into an empty array (keeping its keys as array properties).
       const replaced = replacedGivenValue(value, withDefaults);
-      if (replaced !== null) throw new ValidationError(`Invalid ${what}`, [{ path: prefix + replaced.path, message: `Expected ${replaced.expected}` }]);
+      if (replaced !== null)
+        throw new ValidationError(`Invalid ${what}`, [
+          { path: prefix + replaced.path, message: `Expected ${replaced.expected}` },
+        ]);
       if (compiled.Check(withDefaults)) return withDefaults as Static<T>;
       throw new ValidationError(`Invalid ${what}`, errors(withDefaults, prefix));
     },
@@ -134,7 +137,11 @@ function jsonKind(value: unknown): JsonKind {
 }
 
 /** The first value given in `given` that `defaulted` holds as another kind (JSON pointer and that kind), or null. */
-export function replacedGivenValue(given: unknown, defaulted: unknown, path = ''): { path: string; expected: JsonKind } | null {
+export function replacedGivenValue(
+  given: unknown,
+  defaulted: unknown,
+  path = '',
+): { path: string; expected: JsonKind } | null {
   if (given === undefined) return null;
   const kind = jsonKind(defaulted);
   if (jsonKind(given) !== kind) return { path: path || '/', expected: kind };
@@ -146,7 +153,11 @@ export function replacedGivenValue(given: unknown, defaulted: unknown, path = ''
     }
   } else if (kind === 'object') {
     for (const key of Object.keys(given as object)) {
-      const found = replacedGivenValue((given as Record<string, unknown>)[key], (defaulted as Record<string, unknown>)[key], `${path}/${key}`);
+      const found = replacedGivenValue(
+        (given as Record<string, unknown>)[key],
+        (defaulted as Record<string, unknown>)[key],
+        `${path}/${key}`,
+      );
       if (found !== null) return found;
     }
   }

@@ -60,9 +60,13 @@ function identity(value: object): string | null {
 
 function primitiveIdentity(value: unknown): string | null {
   switch (typeof value) {
-    case 'string': return `s${value.length}:${value}`;
-    case 'number': return Object.is(value, -0) ? 'n-0;' : `n${value};`;
-    case 'boolean': return value ? 't' : 'f';
-    default: return null;
+    case 'string':
+      return `s${value.length}:${value}`;
+    case 'number':
+      return Object.is(value, -0) ? 'n-0;' : `n${value};`;
+    case 'boolean':
+      return value ? 't' : 'f';
+    default:
+      return null;
   }
 }

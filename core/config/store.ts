@@ -8,9 +8,7 @@ import type { EntityKind, StoredEntity } from './entities.js';
 import { ConflictError } from '../errors.js';
 
 export type ChangeEvent =
-  | { op: 'put'; kind: string; id: string }
-  | { op: 'delete'; kind: string; id: string }
-  | { op: 'reset' };
+  { op: 'put'; kind: string; id: string } | { op: 'delete'; kind: string; id: string } | { op: 'reset' };
 
 /**
  * Entities by kind, then by id. Ids are chosen by users (`constructor`, `toString` are valid ids),
@@ -73,5 +71,7 @@ export function kindName(kind: string | EntityKind): string {
 
 /** The refusal of a compare-and-set write (`Store.put` with `expectedVersion`). */
 export function staleWrite(kind: string, id: string): ConflictError {
-  return new ConflictError(`The ${kind} entity "${id}" was changed by another write since it was read; reload it and apply the change again`);
+  return new ConflictError(
+    `The ${kind} entity "${id}" was changed by another write since it was read; reload it and apply the change again`,
+  );
 }

@@ -31,7 +31,13 @@ export interface Stores {
  * primary's configuration store as `configStore`; its runtime state is the same engine as the
  * primary's (LMDB shared on disk, or Redis).
  */
-export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, registry: EntityRegistry, log?: Logger, configStore?: Store, redisOptions: RedisConnectionOptions = {}): Stores {
+export function createStores(
+  config: Pick<BootConfig, 'store' | 'storage'>,
+  registry: EntityRegistry,
+  log?: Logger,
+  configStore?: Store,
+  redisOptions: RedisConnectionOptions = {},
+): Stores {
   if (config.storage.kind === 'redis') {
     const connection = new RedisConnection(config.storage.url!, redisOptions);
     const keyPrefix = config.storage.keyPrefix;
@@ -40,8 +46,15 @@ export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, regi
     return {
       config: redisConfig,
       state,
-      async open() { await redisConfig.open(); await state.open(); },
-      async close() { await redisConfig.close(); await state.close(); await connection.close(); },
+      async open() {
+        await redisConfig.open();
+        await state.open();
+      },
+      async close() {
+        await redisConfig.close();
+        await state.close();
+        await connection.close();
+      },
     };
   }
   const embeddedConfig = configStore ?? new LowdbStore(config.store.file, registry, log);
@@ -49,8 +62,13 @@ export function createStores(config: Pick<BootConfig, 'store' | 'storage'>, regi
   return {
     config: embeddedConfig,
     state,
-    async open() { await embeddedConfig.open(); await state.open(); },
-    async close() { await embeddedConfig.close(); await state.close(); },
+    async open() {
+      await embeddedConfig.open();
+      await state.open();
+    },
+    async close() {
+      await embeddedConfig.close();
+      await state.close();
+    },
   };
 }
-

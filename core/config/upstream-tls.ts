@@ -15,13 +15,46 @@ import type { ErrorDetail } from '../errors.js';
 
 const PEM_OR_PATH = { minLength: 1, maxLength: 100_000 };
 
-export const UpstreamTlsSchema = Type.Object({
-  ca: Type.Optional(Type.String({ ...PEM_OR_PATH, description: 'CA certificate(s) that sign the upstream\'s certificate (PEM, inline or a file path); default: the system\'s trusted CAs.' })),
-  cert: Type.Optional(Type.String({ ...PEM_OR_PATH, description: 'Client certificate the gateway presents (mutual TLS), PEM inline or a file path; needs `key`.' })),
-  key: Type.Optional(Type.String({ ...PEM_OR_PATH, description: 'Write-only when inline: the private key of `cert` (PEM, inline or a file path); reads and exports omit an inline key, and an update without it keeps the stored one.' })),
-  servername: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', maxLength: 253, description: 'Name sent in SNI and checked against the upstream\'s certificate; default: the target URL\'s host.' })),
-  rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse an upstream whose certificate is not signed by `ca` (or a system CA) or does not name the server; turn off for tests only.' }),
-}, { additionalProperties: false, description: 'TLS to `https` targets: the CA to trust, a client certificate for mutual TLS, the server name.' });
+export const UpstreamTlsSchema = Type.Object(
+  {
+    ca: Type.Optional(
+      Type.String({
+        ...PEM_OR_PATH,
+        description:
+          "CA certificate(s) that sign the upstream's certificate (PEM, inline or a file path); default: the system's trusted CAs.",
+      }),
+    ),
+    cert: Type.Optional(
+      Type.String({
+        ...PEM_OR_PATH,
+        description: 'Client certificate the gateway presents (mutual TLS), PEM inline or a file path; needs `key`.',
+      }),
+    ),
+    key: Type.Optional(
+      Type.String({
+        ...PEM_OR_PATH,
+        description:
+          'Write-only when inline: the private key of `cert` (PEM, inline or a file path); reads and exports omit an inline key, and an update without it keeps the stored one.',
+      }),
+    ),
+    servername: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$',
+        maxLength: 253,
+        description: "Name sent in SNI and checked against the upstream's certificate; default: the target URL's host.",
+      }),
+    ),
+    rejectUnauthorized: Type.Boolean({
+      default: true,
+      description:
+        'Refuse an upstream whose certificate is not signed by `ca` (or a system CA) or does not name the server; turn off for tests only.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'TLS to `https` targets: the CA to trust, a client certificate for mutual TLS, the server name.',
+  },
+);
 export type UpstreamTls = Static<typeof UpstreamTlsSchema>;
 
 /** What undici's `connect` option takes: PEM contents, never paths. */
@@ -55,7 +88,9 @@ export function tlsConnectOptions(tls: UpstreamTls): TlsConnectOptions {
 /** A digest naming the TLS identity, so targets with different settings never share a pool. */
 export function tlsPoolKey(options: TlsConnectOptions | null): string {
   if (options === null) return '';
-  return createHash('sha256').update(JSON.stringify([options.ca, options.cert, options.key, options.servername, options.rejectUnauthorized])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([options.ca, options.cert, options.key, options.servername, options.rejectUnauthorized]))
+    .digest('base64url');
 }
 
 /**
@@ -71,7 +106,10 @@ export function tlsProblems(tls: UpstreamTls, path: string): ErrorDetail[] {
     try {
       return pemOf(value);
     } catch (error) {
-      problems.push({ path: `${path}/${field}`, message: `The file cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+      problems.push({
+        path: `${path}/${field}`,
+        message: `The file cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      });
       return null;
     }
   };
@@ -82,19 +120,40 @@ export function tlsProblems(tls: UpstreamTls, path: string): ErrorDetail[] {
     const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) problems.push({ path: `${path}/ca`, message: 'No PEM certificate found' });
     for (const block of blocks) {
-      try { new X509Certificate(block); } catch { problems.push({ path: `${path}/ca`, message: 'A CA certificate does not parse' }); break; }
+      try {
+        new X509Certificate(block);
+      } catch {
+        problems.push({ path: `${path}/ca`, message: 'A CA certificate does not parse' });
+        break;
+      }
     }
   }
   let certificate: X509Certificate | null = null;
   if (cert !== null) {
-    try { certificate = new X509Certificate(cert); } catch { problems.push({ path: `${path}/cert`, message: 'The client certificate does not parse as PEM' }); }
+    try {
+      certificate = new X509Certificate(cert);
+    } catch {
+      problems.push({ path: `${path}/cert`, message: 'The client certificate does not parse as PEM' });
+    }
   }
   let privateKey = null;
   if (key !== null) {
-    try { privateKey = createPrivateKey(key); } catch { problems.push({ path: `${path}/key`, message: 'The private key does not parse as PEM (an encrypted key is not supported)' }); }
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      problems.push({
+        path: `${path}/key`,
+        message: 'The private key does not parse as PEM (an encrypted key is not supported)',
+      });
+    }
   }
-  if ((tls.cert === undefined) !== (tls.key === undefined)) problems.push({ path: `${path}/${tls.cert === undefined ? 'cert' : 'key'}`, message: 'A client certificate needs its private key, and a key its certificate' });
-  if (certificate && privateKey && !certificate.checkPrivateKey(privateKey)) problems.push({ path: `${path}/key`, message: 'The private key does not match the client certificate' });
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    problems.push({
+      path: `${path}/${tls.cert === undefined ? 'cert' : 'key'}`,
+      message: 'A client certificate needs its private key, and a key its certificate',
+    });
+  if (certificate && privateKey && !certificate.checkPrivateKey(privateKey))
+    problems.push({ path: `${path}/key`, message: 'The private key does not match the client certificate' });
   return problems;
 }
 
@@ -114,7 +173,9 @@ interface TlsCarrier {
 function tlsSettings(route: TlsCarrier): Array<{ path: string; tls: UpstreamTls; url: string | null }> {
   const found: Array<{ path: string; tls: UpstreamTls; url: string | null }> = [];
   if (route.backend?.tls) found.push({ path: '/backend/tls', tls: route.backend.tls, url: null });
-  route.backend?.targets.forEach((target, i) => { if (target.tls) found.push({ path: `/backend/targets/${i}/tls`, tls: target.tls, url: target.url }); });
+  route.backend?.targets.forEach((target, i) => {
+    if (target.tls) found.push({ path: `/backend/targets/${i}/tls`, tls: target.tls, url: target.url });
+  });
   return found;
 }
 
@@ -123,7 +184,8 @@ export function routeTlsProblems(route: TlsCarrier): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   for (const { path, tls } of tlsSettings(route)) problems.push(...tlsProblems(tls, path));
   route.backend?.targets.forEach((target, i) => {
-    if ((target.tls ?? route.backend?.tls) && !target.url.startsWith('https:')) problems.push({ path: `/backend/targets/${i}/url`, message: 'TLS settings apply to https targets only' });
+    if ((target.tls ?? route.backend?.tls) && !target.url.startsWith('https:'))
+      problems.push({ path: `/backend/targets/${i}/url`, message: 'TLS settings apply to https targets only' });
   });
   return problems;
 }
@@ -135,11 +197,22 @@ export function routeTlsProblems(route: TlsCarrier): ErrorDetail[] {
 export function keepStoredKeys<R extends TlsCarrier>(route: R, previous: R | undefined): R {
   if (!previous?.backend || !route.backend) return route;
   const keep = (tls: UpstreamTls | undefined, before: UpstreamTls | undefined): UpstreamTls | undefined => {
-    if (!tls || tls.key !== undefined || tls.cert === undefined || !before?.key || !isInlinePem(before.key) || before.cert !== tls.cert) return tls;
+    if (
+      !tls ||
+      tls.key !== undefined ||
+      tls.cert === undefined ||
+      !before?.key ||
+      !isInlinePem(before.key) ||
+      before.cert !== tls.cert
+    )
+      return tls;
     return { ...tls, key: before.key };
   };
   const previousTargets = new Map(previous.backend.targets.map((t) => [t.url, t.tls]));
-  const backend = { ...route.backend, targets: route.backend.targets.map((t) => (t.tls ? { ...t, tls: keep(t.tls, previousTargets.get(t.url)) } : t)) };
+  const backend = {
+    ...route.backend,
+    targets: route.backend.targets.map((t) => (t.tls ? { ...t, tls: keep(t.tls, previousTargets.get(t.url)) } : t)),
+  };
   if (route.backend.tls) backend.tls = keep(route.backend.tls, previous.backend.tls);
   return { ...route, backend };
 }
@@ -147,7 +220,10 @@ export function keepStoredKeys<R extends TlsCarrier>(route: R, previous: R | und
 /** The route as reads and exports without private keys show it: no inline private key. */
 export function withoutInlineKeys<R extends TlsCarrier>(route: R): R {
   if (!route.backend || tlsSettings(route).length === 0) return route;
-  const backend = { ...route.backend, targets: route.backend.targets.map((t) => (t.tls ? { ...t, tls: withoutInlineKey(t.tls) } : t)) };
+  const backend = {
+    ...route.backend,
+    targets: route.backend.targets.map((t) => (t.tls ? { ...t, tls: withoutInlineKey(t.tls) } : t)),
+  };
   if (route.backend.tls) backend.tls = withoutInlineKey(route.backend.tls);
   return { ...route, backend };
 }

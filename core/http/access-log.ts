@@ -30,14 +30,22 @@ const INFO = 30;
 
 export function createAccessLogger(log: Logger): AccessLogger {
   if (!log.isLevelEnabled('info')) return () => {};
-  const stream = (log as unknown as Record<symbol, { write?: (line: string) => unknown } | undefined>)[pino.symbols.streamSym];
+  const stream = (log as unknown as Record<symbol, { write?: (line: string) => unknown } | undefined>)[
+    pino.symbols.streamSym
+  ];
   const bindings = log.bindings();
   // pino-pretty runs as a transport (a worker): keep its formatting by using pino itself.
-  const isPlainStream = stream && typeof stream.write === 'function' && !(stream as { worker?: unknown }).worker && log.levels.values.info === INFO;
+  const isPlainStream =
+    stream &&
+    typeof stream.write === 'function' &&
+    !(stream as { worker?: unknown }).worker &&
+    log.levels.values.info === INFO;
   const child = log.child({ component: 'access' });
   if (!isPlainStream) return (entry) => child.info(entry, 'request');
   const prefix = `{"level":${INFO},`;
-  const base = Object.entries({ ...bindings, component: 'access' }).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
+  const base = Object.entries({ ...bindings, component: 'access' })
+    .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+    .join(',');
   const write = stream.write!.bind(stream);
   let batch: string[] = [];
   // Written at the end of this turn of the event loop (before any client reads the answer) or once
@@ -51,7 +59,9 @@ export function createAccessLogger(log: Logger): AccessLogger {
   };
   let scheduled = false;
   return (e) => {
-    const count = batch.push(`${prefix}"time":${Date.now()},${base},"requestId":${JSON.stringify(e.requestId)},"method":${quote(e.method)},"host":${quote(e.host)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : quote(e.routeId)},"target":${e.target === null ? 'null' : quote(e.target)},"clientIp":${quote(e.clientIp)},"consumer":${e.consumer === null ? 'null' : quote(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`);
+    const count = batch.push(
+      `${prefix}"time":${Date.now()},${base},"requestId":${JSON.stringify(e.requestId)},"method":${quote(e.method)},"host":${quote(e.host)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : quote(e.routeId)},"target":${e.target === null ? 'null' : quote(e.target)},"clientIp":${quote(e.clientIp)},"consumer":${e.consumer === null ? 'null' : quote(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`,
+    );
     if (count >= MAX_BATCH) flush();
     else if (!scheduled) {
       scheduled = true;

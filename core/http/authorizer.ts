@@ -18,9 +18,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext } from '../plugin-runtime/context.js';
-import { BadRequestError, ForbiddenError, GatewayError, RouteMisconfiguredError, UnauthorizedError } from '../errors.js';
+import {
+  BadRequestError,
+  ForbiddenError,
+  GatewayError,
+  RouteMisconfiguredError,
+  UnauthorizedError,
+} from '../errors.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { hasDuplicateHost, hasRequestBody, isServerFault, sendJson, toGatewayError, withholdBody } from './http-utils.js';
+import {
+  hasDuplicateHost,
+  hasRequestBody,
+  isServerFault,
+  sendJson,
+  toGatewayError,
+  withholdBody,
+} from './http-utils.js';
 import { runRequestSteps } from '../plugin-runtime/pipeline.js';
 import { normalizeHost, parseRequestTarget } from '../config/request-path.js';
 import { newRequestId } from './request-id.js';
@@ -63,7 +76,12 @@ export class AuthorizerHandler {
   readonly #unmatched: () => GatewayError;
   #lastUntrustedWarning = 0;
 
-  constructor(compiled: CompiledConfig, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig) {
+  constructor(
+    compiled: CompiledConfig,
+    traffic: TrafficStats,
+    @inject(LOGGER) log: Logger,
+    @inject(BOOT_CONFIG) config: BootConfig,
+  ) {
     const settings = config.authorizer;
     if (!settings) throw new Error('the authorizer listener is not configured');
     this.#compiled = compiled;
@@ -71,7 +89,8 @@ export class AuthorizerHandler {
     this.#log = log.child({ component: 'authorizer' });
     this.#accessLog = createAccessLogger(log);
     this.#trusted = new TrustedProxies(settings.trustedProxies);
-    this.#unmatched = settings.unmatched === 403 ? () => new ForbiddenError(NO_ROUTE) : () => new UnauthorizedError(NO_ROUTE);
+    this.#unmatched =
+      settings.unmatched === 403 ? () => new ForbiddenError(NO_ROUTE) : () => new UnauthorizedError(NO_ROUTE);
   }
 
   /** `request` listener of the authorizer server. */
@@ -81,12 +100,19 @@ export class AuthorizerHandler {
     withholdBody(req);
     const remote = stripMappedPrefix(req.socket.remoteAddress ?? '');
     const trusted = this.#trusted.trusts(remote);
-    const original = hasDuplicateHost(req) ? new ForbiddenError('A request carries one Host header') : this.#original(req, trusted);
+    const original = hasDuplicateHost(req)
+      ? new ForbiddenError('A request carries one Host header')
+      : this.#original(req, trusted);
     const ctx = original instanceof GatewayError ? null : this.#createContext(req, original, remote, trusted);
     if (!ctx) {
       if (original instanceof GatewayError && original.message === UNTRUSTED) this.#warnUntrusted(remote);
       // The proxy's 400 for a target it would refuse, answered as a 403 with the same code (see #answerError).
-      this.#answerError(res, null, original instanceof GatewayError ? original : new BadRequestError(BAD_TARGET), remoteEntry(req, remote));
+      this.#answerError(
+        res,
+        null,
+        original instanceof GatewayError ? original : new BadRequestError(BAD_TARGET),
+        remoteEntry(req, remote),
+      );
       return;
     }
     this.#decide(ctx, res).catch((error: unknown) => this.#answerError(res, ctx, error));
@@ -112,17 +138,30 @@ export class AuthorizerHandler {
       const method = single(nginx ? h['x-original-method'] : h['x-forwarded-method']);
       const target = single(nginx ? h['x-original-uri'] : h['x-forwarded-uri']);
       // Deciding on a guessed method or path could allow what the real request may not do.
-      if (method === undefined || target === undefined) return new ForbiddenError(nginx ? 'X-Original-Method and X-Original-URI are required' : 'X-Forwarded-Method and X-Forwarded-Uri are required');
+      if (method === undefined || target === undefined)
+        return new ForbiddenError(
+          nginx
+            ? 'X-Original-Method and X-Original-URI are required'
+            : 'X-Forwarded-Method and X-Forwarded-Uri are required',
+        );
       return { method, target, host: single(nginx ? h['x-original-host'] : h['x-forwarded-host']) ?? h.host };
     }
-    if (url.startsWith(ENVOY) && (url.length === ENVOY.length || url[ENVOY.length] === '/' || url[ENVOY.length] === '?')) {
+    if (
+      url.startsWith(ENVOY) &&
+      (url.length === ENVOY.length || url[ENVOY.length] === '/' || url[ENVOY.length] === '?')
+    ) {
       const rest = url.slice(ENVOY.length);
       return { method: req.method ?? 'GET', target: rest[0] === '/' ? rest : `/${rest}`, host: h.host };
     }
     return new ForbiddenError(UNKNOWN_ENDPOINT);
   }
 
-  #createContext(req: IncomingMessage, original: OriginalRequest, remote: string, trusted: boolean): RequestContext | null {
+  #createContext(
+    req: IncomingMessage,
+    original: OriginalRequest,
+    remote: string,
+    trusted: boolean,
+  ): RequestContext | null {
     // Only origin-form targets: an absolute URI or `*` is nothing an ingress forwards.
     if (original.target[0] !== '/' || !/^[A-Z!#$%&'*+.^_`|~0-9-]{1,32}$/i.test(original.method)) return null;
     const target = parseRequestTarget(original.target);
@@ -135,8 +174,19 @@ export class AuthorizerHandler {
     let id = req.headers['x-request-id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     return new RequestContext({
-      req, res: null, socket: null, id, method: original.method.toUpperCase(), host: normalizeHost(original.host),
-      path: target.path, search: target.search, pathParameters: target.pathParameters, scheme, clientIp, upstreamHeaders: headers, log: this.#log,
+      req,
+      res: null,
+      socket: null,
+      id,
+      method: original.method.toUpperCase(),
+      host: normalizeHost(original.host),
+      path: target.path,
+      search: target.search,
+      pathParameters: target.pathParameters,
+      scheme,
+      clientIp,
+      upstreamHeaders: headers,
+      log: this.#log,
     });
   }
 
@@ -149,8 +199,14 @@ export class AuthorizerHandler {
     await runRequestSteps(ctx, route.pipeline);
     // A step that answered the request itself (a CORS preflight): its 2xx lets the ingress serve
     // the request; anything else is a refusal like a thrown error.
-    if (ctx.handled && (ctx.status < 200 || ctx.status > 299)) throw new ForbiddenError(`The route's plugins answered ${ctx.status}`);
-    const head: Record<string, string> = { 'cache-control': 'no-store', ...ctx.responseHeaders, ...identityHeaders(ctx, before, route), 'x-request-id': ctx.id };
+    if (ctx.handled && (ctx.status < 200 || ctx.status > 299))
+      throw new ForbiddenError(`The route's plugins answered ${ctx.status}`);
+    const head: Record<string, string> = {
+      'cache-control': 'no-store',
+      ...ctx.responseHeaders,
+      ...identityHeaders(ctx, before, route),
+      'x-request-id': ctx.id,
+    };
     sendJson(res, 200, { allowed: true }, head);
     ctx.status = 200;
     this.#record(ctx);
@@ -164,9 +220,16 @@ export class AuthorizerHandler {
   #answerError(res: ServerResponse, ctx: RequestContext | null, error: unknown, entry?: AccessEntry): void {
     const gatewayError = toGatewayError(error);
     if (isServerFault(error)) this.#log.error({ err: error, requestId: ctx?.id }, 'authorization decision failed');
-    else this.#log.debug({ requestId: ctx?.id, routeId: ctx?.route?.id, error: gatewayError.message }, 'request refused');
+    else
+      this.#log.debug({ requestId: ctx?.id, routeId: ctx?.route?.id, error: gatewayError.message }, 'request refused');
     const status = gatewayError.status === 401 || gatewayError.status >= 500 ? gatewayError.status : 403;
-    if (!res.headersSent) sendJson(res, status, gatewayError.toJSON(), { 'cache-control': 'no-store', ...ctx?.responseHeaders, ...gatewayError.headers, 'x-request-id': ctx?.id ?? entry?.requestId ?? '' });
+    if (!res.headersSent)
+      sendJson(res, status, gatewayError.toJSON(), {
+        'cache-control': 'no-store',
+        ...ctx?.responseHeaders,
+        ...gatewayError.headers,
+        'x-request-id': ctx?.id ?? entry?.requestId ?? '',
+      });
     if (ctx) {
       ctx.status = status;
       this.#record(ctx);
@@ -179,9 +242,17 @@ export class AuthorizerHandler {
 
   #record(ctx: RequestContext): void {
     const entry: AccessEntry = {
-      requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
+      requestId: ctx.id,
+      method: ctx.method,
+      host: ctx.host,
+      path: ctx.path,
+      status: ctx.status,
       durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
-      routeId: ctx.route?.id ?? null, target: null, clientIp: ctx.clientIp, consumer: ctx.consumer, mode: 'authorizer',
+      routeId: ctx.route?.id ?? null,
+      target: null,
+      clientIp: ctx.clientIp,
+      consumer: ctx.consumer,
+      mode: 'authorizer',
     };
     this.#accessLog(entry);
     this.#traffic.record({ ...entry, routeId: TRAFFIC_PREFIX + (entry.routeId ?? '(no route)') });
@@ -214,7 +285,8 @@ function identityHeaders(ctx: RequestContext, before: Headers, route: CompiledRo
   }
   if (identity.accessToken) {
     const authorization = after.authorization;
-    if (typeof authorization === 'string' && /^bearer /i.test(authorization)) out['x-auth-request-access-token'] = authorization.slice(7).trim();
+    if (typeof authorization === 'string' && /^bearer /i.test(authorization))
+      out['x-auth-request-access-token'] = authorization.slice(7).trim();
   }
   return out;
 }
@@ -227,8 +299,16 @@ function single(value: string | string[] | undefined): string | undefined {
 function remoteEntry(req: IncomingMessage, remote: string): AccessEntry {
   const id = req.headers['x-request-id'];
   return {
-    requestId: typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : newRequestId(), method: req.method ?? 'GET',
-    host: normalizeHost(req.headers.host), path: (req.url ?? '/').split('?')[0]!, status: 0, durationMs: 0,
-    routeId: null, target: null, clientIp: remote, consumer: null, mode: 'authorizer',
+    requestId: typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : newRequestId(),
+    method: req.method ?? 'GET',
+    host: normalizeHost(req.headers.host),
+    path: (req.url ?? '/').split('?')[0]!,
+    status: 0,
+    durationMs: 0,
+    routeId: null,
+    target: null,
+    clientIp: remote,
+    consumer: null,
+    mode: 'authorizer',
   };
 }

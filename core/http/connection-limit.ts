@@ -15,7 +15,11 @@ const REFUSED_LINGER_MS = 5_000;
  * connection to its HTTP parser: `connection` for HTTP, `secureConnection` for HTTPS (so the refusal
  * is written inside TLS).
  */
-export function limitConnections(server: Server, max: number, event: 'connection' | 'secureConnection' = 'connection'): void {
+export function limitConnections(
+  server: Server,
+  max: number,
+  event: 'connection' | 'secureConnection' = 'connection',
+): void {
   // Node's HTTP server parses a connection from its own listener for this event; it runs only for
   // the connections admitted here, so a refused one never reaches a request handler.
   const nodeListeners = server.listeners(event) as Array<(socket: Socket) => void>;
@@ -29,7 +33,10 @@ export function limitConnections(server: Server, max: number, event: 'connection
       // is dropped after a while.
       socket.resume();
       socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
-      sendErrorOnSocket(socket, new ServiceBusyError(`The gateway is serving its maximum of ${max} connections; try again shortly`));
+      sendErrorOnSocket(
+        socket,
+        new ServiceBusyError(`The gateway is serving its maximum of ${max} connections; try again shortly`),
+      );
       return;
     }
     open++;

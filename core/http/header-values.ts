@@ -36,7 +36,8 @@ const HEX = Array.from({ length: 256 }, (_, byte) => `%${byte.toString(16).toUpp
 export function headerValue(value: string): string {
   if (SENT_AS_IS.test(value) && !(value.includes('%') && ESCAPE_LIKE.test(value))) return value;
   let encoded = '';
-  for (const byte of Buffer.from(value, 'utf8')) encoded += byte > 0x20 && byte < 0x7f && byte !== 0x25 ? String.fromCharCode(byte) : HEX[byte];
+  for (const byte of Buffer.from(value, 'utf8'))
+    encoded += byte > 0x20 && byte < 0x7f && byte !== 0x25 ? String.fromCharCode(byte) : HEX[byte];
   return encoded;
 }
 

@@ -5,15 +5,24 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 export const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
 ]);
 
 /** Copy request headers for the upstream, without hop-by-hop ones (and `expect`, which undici refuses). */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
   const connection = incoming.connection;
-  const named = connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
+  const named =
+    connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || name === 'expect' || (named !== null && named.has(name))) continue;
     out[name] = incoming[name];
@@ -27,7 +36,10 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
  */
 export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const connection = headers.connection;
-  const named = typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
+  const named =
+    typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close'
+      ? connectionTokens(connection)
+      : null;
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
@@ -37,5 +49,10 @@ export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHtt
 }
 
 function connectionTokens(value: string): Set<string> {
-  return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    value
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

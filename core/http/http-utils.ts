@@ -5,14 +5,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { BadRequestError, GatewayError, InternalServerError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import {
+  BadRequestError,
+  GatewayError,
+  InternalServerError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../errors.js';
 import { rejectForbiddenKeys } from '../config/schema.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string> | null): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string> | null,
+): void {
   const payload = JSON.stringify(body);
-  const head: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) };
+  const head: Record<string, string | number> = {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(payload),
+  };
   if (headers) Object.assign(head, headers);
   res.writeHead(status, head);
   res.end(payload);
@@ -44,10 +58,20 @@ export function sendError(res: ServerResponse, error: unknown, extraHeaders?: Re
 export function sendErrorOnSocket(socket: Duplex, error: unknown, extraHeaders?: Record<string, string> | null): void {
   const gatewayError = toGatewayError(error);
   const payload = JSON.stringify(gatewayError.toJSON());
-  const headers: Record<string, string> = { ...extraHeaders, ...gatewayError.headers, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)), connection: 'close' };
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  const headers: Record<string, string> = {
+    ...extraHeaders,
+    ...gatewayError.headers,
+    'content-type': JSON_TYPE,
+    'content-length': String(Buffer.byteLength(payload)),
+    connection: 'close',
+  };
+  const lines = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
   if (!socket.writable) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? ''}\r\n${lines}\r\n\r\n${payload}`);
+  socket.end(
+    `HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? ''}\r\n${lines}\r\n\r\n${payload}`,
+  );
 }
 
 /** The value of cookie `name` in a Cookie header (percent-decoded when well-formed), or null. */
@@ -169,7 +193,8 @@ export function assertJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {

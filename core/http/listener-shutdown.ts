@@ -11,7 +11,9 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** Node's response in progress on a connection (internal, stable since Node 0.x). */
-interface HttpSocket extends Socket { _httpMessage?: (ServerResponse & { _last?: boolean }) | null }
+interface HttpSocket extends Socket {
+  _httpMessage?: (ServerResponse & { _last?: boolean }) | null;
+}
 
 export class ListenerShutdown {
   readonly server: Server;

@@ -10,7 +10,16 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
 import { RequestContext, type ResponseHead } from '../plugin-runtime/context.js';
-import { AuthorizerOnlyRouteError, BadGatewayError, BadRequestError, GatewayTimeoutError, MethodNotAllowedError, NoRouteError, RouteMisconfiguredError, UnsendableHeaderError } from '../errors.js';
+import {
+  AuthorizerOnlyRouteError,
+  BadGatewayError,
+  BadRequestError,
+  GatewayTimeoutError,
+  MethodNotAllowedError,
+  NoRouteError,
+  RouteMisconfiguredError,
+  UnsendableHeaderError,
+} from '../errors.js';
 import { unsendableHeader } from './header-values.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
@@ -38,7 +47,13 @@ export class ProxyHandler {
   readonly #trusted: TrustedProxies;
   readonly #metrics: ProxyMetrics;
 
-  constructor(compiled: CompiledConfig, traffic: TrafficStats, @inject(LOGGER) log: Logger, @inject(BOOT_CONFIG) config: BootConfig, metrics: ProxyMetrics) {
+  constructor(
+    compiled: CompiledConfig,
+    traffic: TrafficStats,
+    @inject(LOGGER) log: Logger,
+    @inject(BOOT_CONFIG) config: BootConfig,
+    metrics: ProxyMetrics,
+  ) {
     this.#compiled = compiled;
     this.#metrics = metrics;
     this.#traffic = traffic;
@@ -94,7 +109,7 @@ export class ProxyHandler {
     this.#processUpgrade(ctx, head).catch((error: unknown) => {
       this.#logFailure(ctx, error);
       sendErrorOnSocket(socket, error, ctx.responseHeaders);
-      ctx.status = isTimeout(error) ? 504 : (error as { status?: number }).status ?? 500;
+      ctx.status = isTimeout(error) ? 504 : ((error as { status?: number }).status ?? 500);
       this.#logAccess(ctx);
     });
   };
@@ -116,10 +131,15 @@ export class ProxyHandler {
     }
     const pipeline = this.#route(ctx);
     // A route without request steps goes straight upstream.
-    if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0) return this.#forward(ctx);
+    if (pipeline.preRoute.length + pipeline.validateAccess.length + pipeline.transformRequest.length === 0)
+      return this.#forward(ctx);
     // Synchronous plugin steps (an API key, a cached token) cost no promise of their own.
     const pending = runRequestSteps(ctx, pipeline);
-    if (pending) pending.then(() => this.#stepsDone(ctx), (error: unknown) => this.fail(ctx, error));
+    if (pending)
+      pending.then(
+        () => this.#stepsDone(ctx),
+        (error: unknown) => this.fail(ctx, error),
+      );
     else if (!ctx.handled) this.#forward(ctx);
   }
 
@@ -148,17 +168,21 @@ export class ProxyHandler {
     if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
     const hasBody = hasRequestBody(req);
     ctx.upstreamAt = performance.now();
-    target.pool.stream({
-      path: target.basePath + ctx.upstreamPath + ctx.search,
-      method: ctx.method as Dispatcher.HttpMethod,
-      headers: ctx.upstreamHeaders as Record<string, string | string[]>,
-      // undici accepts async iterables as bodies; its types only list streams
-      body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
-      signal: ctx,
-      headersTimeout: route.headersTimeout,
-      bodyTimeout: route.bodyTimeout,
-      opaque: ctx,
-    }, writeResponseHead, onUpstreamDone);
+    target.pool.stream(
+      {
+        path: target.basePath + ctx.upstreamPath + ctx.search,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers: ctx.upstreamHeaders as Record<string, string | string[]>,
+        // undici accepts async iterables as bodies; its types only list streams
+        body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
+        signal: ctx,
+        headersTimeout: route.headersTimeout,
+        bodyTimeout: route.bodyTimeout,
+        opaque: ctx,
+      },
+      writeResponseHead,
+      onUpstreamDone,
+    );
   }
 
   /** An upstream call failed: try the next target when the request never reached this one, else answer. */
@@ -173,7 +197,10 @@ export class ProxyHandler {
     // as no byte of the request body has been consumed.
     if (isConnectFailure(error) && ctx.attempt + 1 < targets.length && (!hasRequestBody(req) || !req.readableDidRead)) {
       const target = targets[(ctx.firstTarget + ctx.attempt) % targets.length]!;
-      this.#log.warn({ requestId: ctx.id, routeId: route.id, target: target.origin, code: (error as NodeJS.ErrnoException).code }, 'upstream target unreachable, trying the next one');
+      this.#log.warn(
+        { requestId: ctx.id, routeId: route.id, target: target.origin, code: (error as NodeJS.ErrnoException).code },
+        'upstream target unreachable, trying the next one',
+      );
       this.#attempt(ctx, ctx.attempt + 1);
       return;
     }
@@ -216,16 +243,25 @@ export class ProxyHandler {
     const client = ctx.socket!;
     ctx.target = target.origin;
     const url = new URL(target.origin);
-    const headers: OutgoingHttpHeaders = { ...ctx.upstreamHeaders, connection: 'Upgrade', upgrade: ctx.req.headers.upgrade };
+    const headers: OutgoingHttpHeaders = {
+      ...ctx.upstreamHeaders,
+      connection: 'Upgrade',
+      upgrade: ctx.req.headers.upgrade,
+    };
     if (route.rewriteHost) headers.host = target.host;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const upstreamReq = send({
-        host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'https:' ? 443 : 80),
-        method: ctx.method, path: target.basePath + ctx.upstreamPath + ctx.search, headers,
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || (url.protocol === 'https:' ? 443 : 80),
+        method: ctx.method,
+        path: target.basePath + ctx.upstreamPath + ctx.search,
+        headers,
         timeout: route.headersTimeout,
       });
-      upstreamReq.once('timeout', () => upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
+      upstreamReq.once('timeout', () =>
+        upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+      );
       upstreamReq.once('error', reject);
       upstreamReq.once('upgrade', (upstreamRes: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
         upstreamReq.off('error', reject);
@@ -271,14 +307,25 @@ export class ProxyHandler {
     const priorFor = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = priorFor ? `${priorFor}, ${remote}` : remote;
     headers['x-forwarded-proto'] = scheme;
-    headers['x-forwarded-host'] = (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? '';
+    headers['x-forwarded-host'] =
+      (trusted ? firstValue(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host ?? '';
     let id = req.headers['x-request-id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     headers['x-request-id'] = id;
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     return new ProxyContext(this, {
-      req, res, socket, id, host: normalizeHost(req.headers.host), path: target.path, search: target.search, pathParameters: target.pathParameters,
-      scheme, clientIp, upstreamHeaders: headers, log: this.#log,
+      req,
+      res,
+      socket,
+      id,
+      host: normalizeHost(req.headers.host),
+      path: target.path,
+      search: target.search,
+      pathParameters: target.pathParameters,
+      scheme,
+      clientIp,
+      upstreamHeaders: headers,
+      log: this.#log,
     });
   }
 
@@ -292,11 +339,22 @@ export class ProxyHandler {
 
   #logFailure(ctx: RequestContext, error: unknown): void {
     if (error instanceof BadGatewayError || error instanceof GatewayTimeoutError) {
-      this.#log.warn({ requestId: ctx.id, routeId: ctx.route?.id, target: ctx.target, reason: (error.cause as Error | undefined)?.message }, error.message);
+      this.#log.warn(
+        {
+          requestId: ctx.id,
+          routeId: ctx.route?.id,
+          target: ctx.target,
+          reason: (error.cause as Error | undefined)?.message,
+        },
+        error.message,
+      );
     } else if (isServerFault(error)) {
       this.#log.error({ err: error, requestId: ctx.id, routeId: ctx.route?.id }, 'request failed');
     } else {
-      this.#log.debug({ requestId: ctx.id, routeId: ctx.route?.id, error: (error as Error).message }, 'request refused');
+      this.#log.debug(
+        { requestId: ctx.id, routeId: ctx.route?.id, error: (error as Error).message },
+        'request refused',
+      );
     }
   }
 
@@ -309,7 +367,11 @@ export class ProxyHandler {
     const after = ctx.route?.pipeline?.after;
     if (after) {
       for (const step of after) {
-        try { step(ctx); } catch (error) { this.#log.error({ err: error, requestId: ctx.id }, 'an after step failed'); }
+        try {
+          step(ctx);
+        } catch (error) {
+          this.#log.error({ err: error, requestId: ctx.id }, 'an after step failed');
+        }
       }
     }
   }
@@ -318,9 +380,16 @@ export class ProxyHandler {
     const elapsedMs = performance.now() - ctx.startedAt;
     this.#metrics.record(ctx, elapsedMs / 1000);
     const entry: AccessEntry = {
-      requestId: ctx.id, method: ctx.method, host: ctx.host, path: ctx.path, status: ctx.status,
+      requestId: ctx.id,
+      method: ctx.method,
+      host: ctx.host,
+      path: ctx.path,
+      status: ctx.status,
       durationMs: Math.round(elapsedMs * 100) / 100,
-      routeId: ctx.route?.id ?? null, target: ctx.target, clientIp: ctx.clientIp, consumer: ctx.consumer,
+      routeId: ctx.route?.id ?? null,
+      target: ctx.target,
+      clientIp: ctx.clientIp,
+      consumer: ctx.consumer,
     };
     this.#accessLog(entry);
     this.#traffic.record(entry);
@@ -365,7 +434,10 @@ function writeResponseHead(data: Dispatcher.StreamFactoryData<RequestContext>): 
   const ctx = data.opaque;
   ctx.upstreamRespondedAt = performance.now();
   const res = ctx.res!;
-  const head: ResponseHead = { status: data.statusCode, headers: stripResponseHopByHop(data.headers as OutgoingHttpHeaders) };
+  const head: ResponseHead = {
+    status: data.statusCode,
+    headers: stripResponseHopByHop(data.headers as OutgoingHttpHeaders),
+  };
   const steps = ctx.route!.pipeline!.transformResponse;
   for (let i = 0; i < steps.length; i++) steps[i]!(ctx, head);
   if (ctx.responseHeaders) Object.assign(head.headers, ctx.responseHeaders);
@@ -384,7 +456,8 @@ async function* lazyBody(req: IncomingMessage): AsyncGenerator<Buffer> {
 }
 
 function upstreamError(error: unknown): Error {
-  if ((error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'UND_ERR_ABORTED') return error as Error;
+  if ((error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'UND_ERR_ABORTED')
+    return error as Error;
   if (isTimeout(error)) return new GatewayTimeoutError(undefined).withCause(error);
   return new BadGatewayError().withCause(error);
 }
@@ -409,6 +482,10 @@ function answerHealth(req: IncomingMessage, res: ServerResponse, draining: boole
   }
   const body = draining ? '{"status":"draining"}' : '{"status":"ok"}';
   if (draining) res.shouldKeepAlive = false;
-  res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(draining ? 503 : 200, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

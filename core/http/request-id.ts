@@ -25,7 +25,8 @@ export function newRequestId(): string {
   const at = 16 * next++;
   for (let i = 0; i < 16; i++) {
     let byte = pool[at + i]!;
-    if (i === 6) byte = (byte & 0x0f) | 0x40; // version 4
+    if (i === 6)
+      byte = (byte & 0x0f) | 0x40; // version 4
     else if (i === 8) byte = (byte & 0x3f) | 0x80; // variant 10
     const o = OFFSETS[i]!;
     out[o] = HEX[byte >> 4]!;

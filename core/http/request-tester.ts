@@ -65,7 +65,17 @@ export interface Trace {
   answer: { status: number; headers: Record<string, string>; body: string } | null;
   /** The request as it would reach the upstream; null when the pipeline did not forward it. */
   upstreamRequest: { method: string; url: string; headers: Record<string, string> } | null;
-  upstream: { sent: false; reason: string } | { sent: true; status: number; headers: Record<string, string>; body: string; truncated: boolean; durationUs: number } | { sent: true; error: string; message: string; status: number };
+  upstream:
+    | { sent: false; reason: string }
+    | {
+        sent: true;
+        status: number;
+        headers: Record<string, string>;
+        body: string;
+        truncated: boolean;
+        durationUs: number;
+      }
+    | { sent: true; error: string; message: string; status: number };
   durationUs: number;
 }
 
@@ -73,7 +83,15 @@ export interface Trace {
 export const UPSTREAM_BODY_LIMIT = 16 * 1024;
 const MASK = '****';
 /** Headers that carry credentials whatever the route's plugins; plugins name others with `ctx.credentialHeaders`. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'apikey']);
+const CREDENTIAL_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'apikey',
+]);
 const CREDENTIAL_NAME = /(?:api[-_]?key|secret|password|token|session)/i;
 
 /** A context whose `respond` keeps the answer for the trace (there is no client to write to). */
@@ -82,20 +100,54 @@ class TracedContext extends RequestContext {
 
   override respond(status: number, body?: unknown, headers?: Record<string, string>): void {
     super.respond(status, body, headers);
-    const text = body === undefined ? '' : typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
-    this.answer = { status, headers: { ...this.responseHeaders, ...headers }, body: text.slice(0, UPSTREAM_BODY_LIMIT) };
+    const text =
+      body === undefined
+        ? ''
+        : typeof body === 'string'
+          ? body
+          : Buffer.isBuffer(body)
+            ? body.toString('utf8')
+            : JSON.stringify(body);
+    this.answer = {
+      status,
+      headers: { ...this.responseHeaders, ...headers },
+      body: text.slice(0, UPSTREAM_BODY_LIMIT),
+    };
   }
 }
 
 /** Run `input` through `route`'s pipeline (and the global sinks) with a trace; send upstream only with `input.send`. */
-export async function traceRequest(snapshot: Snapshot, route: CompiledRoute, input: TestRequest, log: Logger): Promise<Trace> {
+export async function traceRequest(
+  snapshot: Snapshot,
+  route: CompiledRoute,
+  input: TestRequest,
+  log: Logger,
+): Promise<Trace> {
   const started = performance.now();
   const ctx = createContext(route, input, log);
   const routedTo = snapshot.routes.match(ctx.host, ctx.path, ctx.method, ctx.req.headers, ctx.search)?.route.id ?? null;
-  const request = { method: ctx.method, host: ctx.host, path: ctx.path, search: ctx.search, headers: masked(ctx.upstreamHeaders, ctx) };
+  const request = {
+    method: ctx.method,
+    host: ctx.host,
+    path: ctx.path,
+    search: ctx.search,
+    headers: masked(ctx.upstreamHeaders, ctx),
+  };
   const steps: TraceStep[] = [];
-  const trace = (outcome: Trace['outcome'], upstreamRequest: Trace['upstreamRequest'] = null, upstream: Trace['upstream'] = { sent: false, reason: notSentReason(outcome) }): Trace => ({
-    route: route.id, routedTo, request, steps, outcome, answer: ctx.answer, upstreamRequest, upstream, durationUs: micros(started),
+  const trace = (
+    outcome: Trace['outcome'],
+    upstreamRequest: Trace['upstreamRequest'] = null,
+    upstream: Trace['upstream'] = { sent: false, reason: notSentReason(outcome) },
+  ): Trace => ({
+    route: route.id,
+    routedTo,
+    request,
+    steps,
+    outcome,
+    answer: ctx.answer,
+    upstreamRequest,
+    upstream,
+    durationUs: micros(started),
   });
 
   // Sinks decide before routing, on the full path: the one that matches answers instead of the route.
@@ -117,7 +169,11 @@ export async function traceRequest(snapshot: Snapshot, route: CompiledRoute, inp
     const error = new RouteMisconfiguredError();
     return trace({ decision: 'failed', plugin: null, status: error.status, error: error.code, message: error.message });
   }
-  if (route.authorizerOnly) return trace({ decision: 'allowed', plugin: null }, null, { sent: false, reason: 'The route is in authorizer mode: it has no upstream' }, );
+  if (route.authorizerOnly)
+    return trace({ decision: 'allowed', plugin: null }, null, {
+      sent: false,
+      reason: 'The route is in authorizer mode: it has no upstream',
+    });
   for (const phase of ['preRoute', 'validateAccess', 'transformRequest'] as const) {
     const outcome = await traceSteps(pipeline[phase], phase, ctx, steps);
     if (outcome) return trace(outcome);
@@ -128,13 +184,22 @@ export async function traceRequest(snapshot: Snapshot, route: CompiledRoute, inp
   if (route.rewriteHost) headers.host = target.host;
   const path = target.basePath + ctx.upstreamPath + ctx.search;
   const upstreamRequest = { method: ctx.method, url: target.origin + path, headers: masked(headers, ctx) };
-  if (!input.send) return trace({ decision: 'allowed', plugin: null }, upstreamRequest, { sent: false, reason: 'Dry run: the request was not sent (send: true sends it)' });
+  if (!input.send)
+    return trace({ decision: 'allowed', plugin: null }, upstreamRequest, {
+      sent: false,
+      reason: 'Dry run: the request was not sent (send: true sends it)',
+    });
   const upstream = await sendUpstream(route, target.pool, path, ctx, headers, input.body, steps);
   return trace({ decision: 'allowed', plugin: null }, upstreamRequest, upstream);
 }
 
 /** Walk one phase's steps like `runSteps`, timing each and stopping at the first that denies or answers. */
-async function traceSteps(phaseSteps: RequestSteps, phase: TraceStep['phase'], ctx: TracedContext, steps: TraceStep[]): Promise<Trace['outcome'] | null> {
+async function traceSteps(
+  phaseSteps: RequestSteps,
+  phase: TraceStep['phase'],
+  ctx: TracedContext,
+  steps: TraceStep[],
+): Promise<Trace['outcome'] | null> {
   for (let i = 0; i < phaseSteps.length; i++) {
     const outcome = await traceStep(steps, phase, phaseSteps.owners[i] ?? '?', ctx, () => phaseSteps[i]!(ctx));
     if (outcome) return outcome;
@@ -142,7 +207,13 @@ async function traceSteps(phaseSteps: RequestSteps, phase: TraceStep['phase'], c
   return null;
 }
 
-async function traceStep(steps: TraceStep[], phase: TraceStep['phase'], plugin: string, ctx: TracedContext, run: () => unknown): Promise<Trace['outcome'] | null> {
+async function traceStep(
+  steps: TraceStep[],
+  phase: TraceStep['phase'],
+  plugin: string,
+  ctx: TracedContext,
+  run: () => unknown,
+): Promise<Trace['outcome'] | null> {
   const started = performance.now();
   try {
     await run();
@@ -165,7 +236,15 @@ async function traceStep(steps: TraceStep[], phase: TraceStep['phase'], plugin: 
   return null;
 }
 
-async function sendUpstream(route: CompiledRoute, pool: Dispatcher, path: string, ctx: TracedContext, headers: Record<string, string | string[] | undefined>, body: string | undefined, steps: TraceStep[]): Promise<Trace['upstream']> {
+async function sendUpstream(
+  route: CompiledRoute,
+  pool: Dispatcher,
+  path: string,
+  ctx: TracedContext,
+  headers: Record<string, string | string[] | undefined>,
+  body: string | undefined,
+  steps: TraceStep[],
+): Promise<Trace['upstream']> {
   const started = performance.now();
   let response: Dispatcher.ResponseData;
   try {
@@ -175,19 +254,36 @@ async function sendUpstream(route: CompiledRoute, pool: Dispatcher, path: string
     delete sent['content-length'];
     delete sent['transfer-encoding'];
     response = await pool.request({
-      path, method: ctx.method as Dispatcher.HttpMethod, headers: sent, body: hasBody ? body : null,
-      headersTimeout: route.headersTimeout, bodyTimeout: route.bodyTimeout,
+      path,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: sent,
+      body: hasBody ? body : null,
+      headersTimeout: route.headersTimeout,
+      bodyTimeout: route.bodyTimeout,
     });
   } catch (error) {
     const timeout = isTimeout(error);
-    return { sent: true, status: timeout ? 504 : 502, error: timeout ? 'gateway_timeout' : 'bad_gateway', message: (error as Error).message };
+    return {
+      sent: true,
+      status: timeout ? 504 : 502,
+      error: timeout ? 'gateway_timeout' : 'bad_gateway',
+      message: (error as Error).message,
+    };
   }
-  const head: ResponseHead = { status: response.statusCode, headers: stripResponseHopByHop(response.headers as OutgoingHttpHeaders) };
+  const head: ResponseHead = {
+    status: response.statusCode,
+    headers: stripResponseHopByHop(response.headers as OutgoingHttpHeaders),
+  };
   const responseSteps = route.pipeline!.transformResponse;
   for (let i = 0; i < responseSteps.length; i++) {
     const stepStarted = performance.now();
     responseSteps[i]!(ctx, head);
-    steps.push({ phase: 'transformResponse', plugin: '(response step)', decision: 'allowed', durationUs: micros(stepStarted) });
+    steps.push({
+      phase: 'transformResponse',
+      plugin: '(response step)',
+      decision: 'allowed',
+      durationUs: micros(stepStarted),
+    });
   }
   if (ctx.responseHeaders) Object.assign(head.headers, ctx.responseHeaders);
   const { text, truncated } = await readPrefix(response.body, UPSTREAM_BODY_LIMIT);
@@ -196,11 +292,21 @@ async function sendUpstream(route: CompiledRoute, pool: Dispatcher, path: string
     const value = head.headers[name];
     outHeaders[name] = typeof value === 'number' ? String(value) : value;
   }
-  return { sent: true, status: head.status, headers: masked(outHeaders, ctx), body: text, truncated, durationUs: micros(started) };
+  return {
+    sent: true,
+    status: head.status,
+    headers: masked(outHeaders, ctx),
+    body: text,
+    truncated,
+    durationUs: micros(started),
+  };
 }
 
 /** The first `limit` bytes of a body; the rest is dropped (the connection is then closed). */
-async function readPrefix(body: Dispatcher.ResponseData['body'], limit: number): Promise<{ text: string; truncated: boolean }> {
+async function readPrefix(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -225,7 +331,8 @@ function createContext(route: CompiledRoute, input: TestRequest, log: Logger): T
   for (const [name, value] of Object.entries(input.headers ?? {})) incoming[name.toLowerCase()] = value;
   incoming.host = host;
   const body = input.body ?? '';
-  if (body !== '' && incoming['content-length'] === undefined) incoming['content-length'] = String(Buffer.byteLength(body));
+  if (body !== '' && incoming['content-length'] === undefined)
+    incoming['content-length'] = String(Buffer.byteLength(body));
   // A request without a client socket, as plugins that read the body (form posts) expect to find it.
   const req = new IncomingMessage(new Socket());
   req.method = input.method;
@@ -241,8 +348,19 @@ function createContext(route: CompiledRoute, input: TestRequest, log: Logger): T
   headers['x-forwarded-host'] = host;
   headers['x-request-id'] = id;
   return new TracedContext({
-    req, res: null, socket: null, id, method: input.method, host, path: target.path, search: target.search, pathParameters: target.pathParameters,
-    scheme: 'http', clientIp: '127.0.0.1', upstreamHeaders: headers, log: log.child({ component: 'request-tester', routeId: route.id }),
+    req,
+    res: null,
+    socket: null,
+    id,
+    method: input.method,
+    host,
+    path: target.path,
+    search: target.search,
+    pathParameters: target.pathParameters,
+    scheme: 'http',
+    clientIp: '127.0.0.1',
+    upstreamHeaders: headers,
+    log: log.child({ component: 'request-tester', routeId: route.id }),
   });
 }
 

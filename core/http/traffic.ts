@@ -17,7 +17,9 @@ export interface RouteSecond {
 export interface TrafficTick {
   time: number;
   routes: RouteSecond[];
-  recent: Array<Pick<AccessEntry, 'method' | 'path' | 'status' | 'durationMs' | 'routeId' | 'consumer'> & { time: number }>;
+  recent: Array<
+    Pick<AccessEntry, 'method' | 'path' | 'status' | 'durationMs' | 'routeId' | 'consumer'> & { time: number }
+  >;
 }
 
 const MAX_SAMPLES_PER_ROUTE = 2_000;
@@ -57,7 +59,15 @@ export class TrafficStats {
     if (bucket.durations.length < MAX_SAMPLES_PER_ROUTE) bucket.durations.push(entry.durationMs);
     // A sample of recent requests: the first ones of each second.
     if (this.#recent.length < MAX_RECENT_PER_SECOND) {
-      this.#recent.push({ time: Date.now(), method: entry.method, path: entry.path, status: entry.status, durationMs: entry.durationMs, routeId, consumer: entry.consumer });
+      this.#recent.push({
+        time: Date.now(),
+        method: entry.method,
+        path: entry.path,
+        status: entry.status,
+        durationMs: entry.durationMs,
+        routeId,
+        consumer: entry.consumer,
+      });
     }
   }
 
@@ -83,7 +93,8 @@ export class TrafficStats {
     if (this.#listeners.size === 0) return;
     for (const route of tick.routes) {
       let merged = this.#absorbed.get(route.routeId);
-      if (!merged) this.#absorbed.set(route.routeId, (merged = { requests: 0, classes: [0, 0, 0, 0], p50Weighted: 0, p99Ms: 0 }));
+      if (!merged)
+        this.#absorbed.set(route.routeId, (merged = { requests: 0, classes: [0, 0, 0, 0], p50Weighted: 0, p99Ms: 0 }));
       merged.requests += route.requests;
       merged.classes[0] += route.status['2xx'];
       merged.classes[1] += route.status['3xx'];
@@ -105,17 +116,32 @@ export class TrafficStats {
     const routes = new Map<string, RouteSecond>();
     for (const [routeId, bucket] of this.#buckets) {
       const sorted = bucket.durations.sort((a, b) => a - b);
-      const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
-      routes.set(routeId, { routeId, requests: bucket.requests, status: { '2xx': bucket.classes[0], '3xx': bucket.classes[1], '4xx': bucket.classes[2], '5xx': bucket.classes[3] }, p50Ms: at(0.5), p99Ms: at(0.99) });
+      const at = (q: number) =>
+        sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
+      routes.set(routeId, {
+        routeId,
+        requests: bucket.requests,
+        status: {
+          '2xx': bucket.classes[0],
+          '3xx': bucket.classes[1],
+          '4xx': bucket.classes[2],
+          '5xx': bucket.classes[3],
+        },
+        p50Ms: at(0.5),
+        p99Ms: at(0.99),
+      });
     }
     for (const [routeId, other] of this.#absorbed) {
       const own = routes.get(routeId);
       const requests = (own?.requests ?? 0) + other.requests;
       routes.set(routeId, {
-        routeId, requests,
+        routeId,
+        requests,
         status: {
-          '2xx': (own?.status['2xx'] ?? 0) + other.classes[0], '3xx': (own?.status['3xx'] ?? 0) + other.classes[1],
-          '4xx': (own?.status['4xx'] ?? 0) + other.classes[2], '5xx': (own?.status['5xx'] ?? 0) + other.classes[3],
+          '2xx': (own?.status['2xx'] ?? 0) + other.classes[0],
+          '3xx': (own?.status['3xx'] ?? 0) + other.classes[1],
+          '4xx': (own?.status['4xx'] ?? 0) + other.classes[2],
+          '5xx': (own?.status['5xx'] ?? 0) + other.classes[3],
         },
         p50Ms: requests > 0 ? ((own ? own.p50Ms * own.requests : 0) + other.p50Weighted) / requests : 0,
         p99Ms: Math.max(own?.p99Ms ?? 0, other.p99Ms),

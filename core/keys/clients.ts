@@ -9,7 +9,12 @@ import type { InjectionToken } from 'tsyringe';
 export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
 
 /** How a client authenticates at the token endpoints (RFC 7591 §2 names; `none`: a public client). */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
 /** Public keys registered on a client: a JWK Set, or a PEM public key or X.509 certificate. */

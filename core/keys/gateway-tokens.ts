@@ -23,13 +23,16 @@ export interface GatewayTokenOptions extends TokenStanding {
 export type GatewayTokenPayload = JWTPayload & { client_id?: string; scope?: string };
 
 export type GatewayTokenResult =
-  | { ok: true; payload: GatewayTokenPayload; client: IndexedClient }
-  | { ok: false; reason: string };
+  { ok: true; payload: GatewayTokenPayload; client: IndexedClient } | { ok: false; reason: string };
 
 export async function verifyGatewayToken(token: string, options: GatewayTokenOptions): Promise<GatewayTokenResult> {
   let payload: JWTPayload;
   try {
-    ({ payload } = await options.keys.verify(token, { typ: 'at+jwt', issuer: options.issuer, requiredClaims: ['exp', 'jti', 'client_id'] }));
+    ({ payload } = await options.keys.verify(token, {
+      typ: 'at+jwt',
+      issuer: options.issuer,
+      requiredClaims: ['exp', 'jti', 'client_id'],
+    }));
   } catch (error) {
     if (error instanceof TokenVerificationError) return { ok: false, reason: error.message };
     throw error;

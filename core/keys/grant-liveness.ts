@@ -46,10 +46,22 @@ export type GrantLiveness =
 
 const DEAD: Readonly<Record<GrantDeath, GrantLiveness & { alive: false }>> = {
   unknown_client: { alive: false, reason: 'unknown_client', message: 'The token belongs to no known client' },
-  client_inactive: { alive: false, reason: 'client_inactive', message: 'The client of this token is disabled or expired' },
+  client_inactive: {
+    alive: false,
+    reason: 'client_inactive',
+    message: 'The client of this token is disabled or expired',
+  },
   revoked: { alive: false, reason: 'revoked', message: 'The token has been revoked' },
-  cut_off: { alive: false, reason: 'cut_off', message: 'The tokens of this client issued before a revocation are revoked' },
-  earlier_client: { alive: false, reason: 'earlier_client', message: 'The token was issued to an earlier client of the same id' },
+  cut_off: {
+    alive: false,
+    reason: 'cut_off',
+    message: 'The tokens of this client issued before a revocation are revoked',
+  },
+  earlier_client: {
+    alive: false,
+    reason: 'earlier_client',
+    message: 'The token was issued to an earlier client of the same id',
+  },
   expired: { alive: false, reason: 'expired', message: 'The token has expired' },
 };
 
@@ -66,7 +78,8 @@ export function grantLiveness(grant: GrantFacts, sources: GrantSources, nowMs = 
   const client = typeof grant.clientId === 'string' ? sources.clients.get(grant.clientId) : undefined;
   if (!client) return DEAD.unknown_client;
   if (!isClientActive(client, nowMs)) return DEAD.client_inactive;
-  if (grant.revoked === true || (typeof grant.jti === 'string' && sources.revocations.isRevoked(grant.jti))) return DEAD.revoked;
+  if (grant.revoked === true || (typeof grant.jti === 'string' && sources.revocations.isRevoked(grant.jti)))
+    return DEAD.revoked;
   if (sources.revocations.isIssuedBeforeCutoff(client.key.clientId, grant.iat)) return DEAD.cut_off;
   if (issuedBeforeClient(client, grant.iat, nowMs)) return DEAD.earlier_client;
   if (grant.exp !== undefined && (typeof grant.exp !== 'number' || grant.exp * 1000 <= nowMs)) return DEAD.expired;

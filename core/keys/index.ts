@@ -12,16 +12,32 @@ import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
-export { KeyService, KEY_PAIR_INDEX, keyPairIndex, TokenVerificationError, tokenErrorMessage, type SigningKey, type VerificationKey } from './key-service.js';
+export {
+  KeyService,
+  KEY_PAIR_INDEX,
+  keyPairIndex,
+  TokenVerificationError,
+  tokenErrorMessage,
+  type SigningKey,
+  type VerificationKey,
+} from './key-service.js';
 export { RevocationList, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS, MAX_GRANT_LIFETIME_SECONDS } from './revocations.js';
 export { RevocationEpoch } from './revocation-epoch.js';
-export { KEYPAIRS, KEYPAIR_KIND, DEFAULT_KEYPAIR_ID, SIGNING_ALGORITHMS, type KeyPair, type SigningAlgorithm } from './entity.js';
+export {
+  KEYPAIRS,
+  KEYPAIR_KIND,
+  DEFAULT_KEYPAIR_ID,
+  SIGNING_ALGORITHMS,
+  type KeyPair,
+  type SigningAlgorithm,
+} from './entity.js';
 
 export function registerKeys(container: DependencyContainer): void {
   const registry = container.resolve(EntityRegistry);
   registry.register(KEYPAIR_KIND);
   // Exports of earlier versions carry revocations as entities; they now live in the runtime state.
-  for (const kind of [LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS]) registry.retire(kind, (items) => container.resolve(RevocationList).importLegacy(kind, items));
+  for (const kind of [LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS])
+    registry.retire(kind, (items) => container.resolve(RevocationList).importLegacy(kind, items));
   // A plugin providing clients (apikeys) registers after this and wins.
   container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);
@@ -35,7 +51,11 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
   const entities = container.resolve(EntityService);
   const store = container.resolve<Store>(STORE);
   // Whoever refers to a key pair declares it on its kind or plugin; the EntityService refuses the delete.
-  const kidOwner = (kid: string, id: string) => store.list(KEYPAIR_KIND).find((pair) => pair.id !== id && (pair.kid === kid || pair.previousKeys.some((retired) => retired.kid === kid)))?.id;
+  const kidOwner = (kid: string, id: string) =>
+    store
+      .list(KEYPAIR_KIND)
+      .find((pair) => pair.id !== id && (pair.kid === kid || pair.previousKeys.some((retired) => retired.kid === kid)))
+      ?.id;
   entities.addHooks(KEYPAIR_KIND, keyPairHooks(kidOwner));
   const keys = container.resolve(KeyService);
   keys.start();
@@ -43,10 +63,17 @@ export async function initKeys(container: DependencyContainer): Promise<void> {
   await container.resolve(RevocationEpoch).start();
   await container.resolve(RevocationList).start();
   if (!store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID)) {
-    await entities.create(KEYPAIRS, { id: DEFAULT_KEYPAIR_ID, name: 'Default JWT signing key', alg: 'RS256', privateKeyPem: await keys.generate('RS256') }).catch((error: unknown) => {
-      // Several instances starting at once on one Redis: another one created it first.
-      if (!(error instanceof ConflictError && store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID))) throw error;
-    });
+    await entities
+      .create(KEYPAIRS, {
+        id: DEFAULT_KEYPAIR_ID,
+        name: 'Default JWT signing key',
+        alg: 'RS256',
+        privateKeyPem: await keys.generate('RS256'),
+      })
+      .catch((error: unknown) => {
+        // Several instances starting at once on one Redis: another one created it first.
+        if (!(error instanceof ConflictError && store.get(KEYPAIR_KIND, DEFAULT_KEYPAIR_ID))) throw error;
+      });
   }
 }
 

@@ -133,22 +133,28 @@ export async function jwksUriProblem(jwksUri: string, allowedHosts: readonly str
   const url = URL.canParse(jwksUri) ? new URL(jwksUri) : null;
   if (!url) return 'Not a URL';
   if (jwksHostAllowed(url, allowedHosts)) return null;
-  if (url.protocol !== 'https:') return 'A JWKS URL must be https (the operator may allow a host in portal.privateJwksHosts)';
+  if (url.protocol !== 'https:')
+    return 'A JWKS URL must be https (the operator may allow a host in portal.privateJwksHosts)';
   const host = hostOf(url);
   const literal = isIP(host) !== 0;
   const addresses = literal ? [host] : await resolveAll(host);
   for (const address of addresses) {
     const what = nonPublicAddress(address);
-    if (what) return `${literal ? host : `${host} resolves to ${address}, which`} is ${what}: the gateway does not fetch keys from internal addresses for a portal (the operator may allow the host in portal.privateJwksHosts)`;
+    if (what)
+      return `${literal ? host : `${host} resolves to ${address}, which`} is ${what}: the gateway does not fetch keys from internal addresses for a portal (the operator may allow the host in portal.privateJwksHosts)`;
   }
   return null;
 }
 
 async function resolveAll(host: string): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string[]>((resolve) => { timer = setTimeout(() => resolve([]), WRITE_LOOKUP_TIMEOUT_MS); });
+  const timeout = new Promise<string[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), WRITE_LOOKUP_TIMEOUT_MS);
+  });
   const resolved = new Promise<string[]>((resolve) => {
-    lookup(host, { all: true, verbatim: true }, (error, addresses) => resolve(error ? [] : addresses.map((a) => a.address)));
+    lookup(host, { all: true, verbatim: true }, (error, addresses) =>
+      resolve(error ? [] : addresses.map((a) => a.address)),
+    );
   });
   try {
     return await Promise.race([resolved, timeout]);
@@ -164,7 +170,14 @@ function publicLookup(hostname: string, options: LookupOptions, callback: Lookup
   lookup(hostname, { ...options, all: true } as LookupAllOptions, (error, addresses) => {
     if (error) return callback(error, []);
     const bad = addresses.find((a) => nonPublicAddress(a.address) !== null);
-    if (bad) return callback(Object.assign(new Error(`${hostname} resolves to ${bad.address}, which is ${nonPublicAddress(bad.address)}: not fetched`), { code: 'ERR_NON_PUBLIC_ADDRESS' }), []);
+    if (bad)
+      return callback(
+        Object.assign(
+          new Error(`${hostname} resolves to ${bad.address}, which is ${nonPublicAddress(bad.address)}: not fetched`),
+          { code: 'ERR_NON_PUBLIC_ADDRESS' },
+        ),
+        [],
+      );
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);

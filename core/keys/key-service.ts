@@ -88,7 +88,8 @@ export class KeyService {
   async sign(id: string, payload: JWTPayload, typ = 'JWT'): Promise<string> {
     const key = this.#signing.get(id);
     if (!key) throw new Error(`No key pair "${id}"`);
-    if (typeof payload.exp === 'number' && payload.exp > (this.#maxSignedExp.get(key.kid) ?? 0)) this.#maxSignedExp.set(key.kid, payload.exp);
+    if (typeof payload.exp === 'number' && payload.exp > (this.#maxSignedExp.get(key.kid) ?? 0))
+      this.#maxSignedExp.set(key.kid, payload.exp);
     return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.privateKey);
   }
 
@@ -101,7 +102,10 @@ export class KeyService {
    * Verify a token signed by one of the gateway's keys: the header's `kid` must name a live key and
    * its `alg` must be that key's algorithm (no algorithm confusion, never `none`).
    */
-  async verify(token: string, options: Omit<JWTVerifyOptions, 'algorithms'> = {}): Promise<{ payload: JWTPayload; key: VerificationKey }> {
+  async verify(
+    token: string,
+    options: Omit<JWTVerifyOptions, 'algorithms'> = {},
+  ): Promise<{ payload: JWTPayload; key: VerificationKey }> {
     let header;
     try {
       header = decodeProtectedHeader(token);
@@ -131,9 +135,13 @@ export class KeyService {
   /** A fresh private key (PKCS#8 PEM) for `alg`, generated off the event loop. */
   generate(alg: SigningAlgorithm): Promise<string> {
     const need = keyRequirement(alg);
-    const encoding = { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as const;
+    const encoding = {
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    } as const;
     return new Promise((resolve, reject) => {
-      const done = (error: Error | null, _publicKey: string, privateKey: string) => (error ? reject(error) : resolve(privateKey));
+      const done = (error: Error | null, _publicKey: string, privateKey: string) =>
+        error ? reject(error) : resolve(privateKey);
       if (need.type === 'rsa') generateKeyPair('rsa', { modulusLength: 2048, ...encoding }, done);
       else if (need.type === 'ec') generateKeyPair('ec', { namedCurve: need.curve!, ...encoding }, done);
       else generateKeyPair('ed25519', encoding, done);
@@ -153,16 +161,32 @@ export class KeyService {
         const privateKey = createPrivateKey(pair.privateKeyPem!);
         const kid = pair.kid!;
         signing.set(pair.id, { id: pair.id, kid, alg: pair.alg, privateKey });
-        byKid.set(kid, { keyPairId: pair.id, kid, alg: pair.alg, publicKey: createPublicKey(privateKey), retireAt: Number.POSITIVE_INFINITY, exposed: pair.exposed !== false, jwk: stripJwk(pair.publicJwk as JsonWebKey) });
+        byKid.set(kid, {
+          keyPairId: pair.id,
+          kid,
+          alg: pair.alg,
+          publicKey: createPublicKey(privateKey),
+          retireAt: Number.POSITIVE_INFINITY,
+          exposed: pair.exposed !== false,
+          jwk: stripJwk(pair.publicJwk as JsonWebKey),
+        });
         for (const previous of pair.previousKeys ?? []) {
           if (byKid.has(previous.kid)) continue;
           byKid.set(previous.kid, {
-            keyPairId: pair.id, kid: previous.kid, alg: previous.alg, retireAt: Date.parse(previous.retireAt), exposed: pair.exposed !== false,
-            publicKey: createPublicKey({ key: previous.publicJwk as JsonWebKey, format: 'jwk' }), jwk: stripJwk(previous.publicJwk as JsonWebKey),
+            keyPairId: pair.id,
+            kid: previous.kid,
+            alg: previous.alg,
+            retireAt: Date.parse(previous.retireAt),
+            exposed: pair.exposed !== false,
+            publicKey: createPublicKey({ key: previous.publicJwk as JsonWebKey, format: 'jwk' }),
+            jwk: stripJwk(previous.publicJwk as JsonWebKey),
           });
         }
       } catch (error) {
-        this.#log.error({ err: error, keyPairId: pair.id }, 'key pair could not be loaded; it neither signs nor verifies');
+        this.#log.error(
+          { err: error, keyPairId: pair.id },
+          'key pair could not be loaded; it neither signs nor verifies',
+        );
       }
     }
     this.#signing = signing;
@@ -180,16 +204,22 @@ function stripJwk(jwk: JsonWebKey): JsonWebKey {
 /** A jose verification error as a message safe to send to the client (RFC 6750 error_description). */
 export function tokenErrorMessage(error: unknown): string {
   switch ((error as { code?: string }).code) {
-    case 'ERR_JWT_EXPIRED': return 'The token has expired';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'The token signature is invalid';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED': return 'The token algorithm is not allowed';
+    case 'ERR_JWT_EXPIRED':
+      return 'The token has expired';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'The token signature is invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'The token algorithm is not allowed';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       const claim = (error as { claim?: string }).claim;
       return claim === 'nbf' ? 'The token is not valid yet' : `The token claim "${claim}" is invalid`;
     }
-    case 'ERR_JOSE_NOT_SUPPORTED': return 'The token uses an unsupported key or algorithm';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'The token uses an unsupported key or algorithm';
     case 'ERR_JWS_INVALID':
-    case 'ERR_JWT_INVALID': return 'The token is malformed';
-    default: return 'The token is invalid';
+    case 'ERR_JWT_INVALID':
+      return 'The token is malformed';
+    default:
+      return 'The token is invalid';
   }
 }

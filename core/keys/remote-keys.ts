@@ -17,7 +17,11 @@ import { parseStrictJson } from '../http/strict-json.js';
 
 /** `portcullis_jwks_fetches_total`: why a key set was fetched and how it went. */
 export type JwksFetchCounter = FixedCounter<'reason' | 'result'>;
-export const JWKS_FETCHES = { name: 'portcullis_jwks_fetches_total', help: 'Key sets fetched from identity providers (jwt-verifier), by reason (expired: cache expired or first use; unknown_kid) and result.', labels: { reason: ['expired', 'unknown_kid'], result: ['ok', 'error'] } } as const;
+export const JWKS_FETCHES = {
+  name: 'portcullis_jwks_fetches_total',
+  help: 'Key sets fetched from identity providers (jwt-verifier), by reason (expired: cache expired or first use; unknown_kid) and result.',
+  labels: { reason: ['expired', 'unknown_kid'], result: ['ok', 'error'] },
+} as const;
 
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -38,13 +42,19 @@ export interface RemoteOptions {
 }
 
 /** GET a JSON document with a timeout and a size limit; returns it with its max-age (s), if any. */
-export async function fetchJson(url: string, fetchOptions: { publicAddressesOnly?: boolean } = {}): Promise<{ body: unknown; maxAge: number | null }> {
+export async function fetchJson(
+  url: string,
+  fetchOptions: { publicAddressesOnly?: boolean } = {},
+): Promise<{ body: unknown; maxAge: number | null }> {
   if (fetchOptions.publicAddressesOnly) {
     const literal = nonPublicLiteral(url);
     if (literal) throw new Error(`${url} is not fetched: ${literal}`);
   }
   const options = {
-    method: 'GET', headers: { accept: 'application/json' }, headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS,
+    method: 'GET',
+    headers: { accept: 'application/json' },
+    headersTimeout: FETCH_TIMEOUT_MS,
+    bodyTimeout: FETCH_TIMEOUT_MS,
     ...(fetchOptions.publicAddressesOnly ? { dispatcher: publicOnlyDispatcher() } : {}),
   } as const;
   let res;
@@ -52,7 +62,8 @@ export async function fetchJson(url: string, fetchOptions: { publicAddressesOnly
     res = await request(url, options);
   } catch (error) {
     // A pooled connection the provider closed meanwhile: a GET is safe to send again, once.
-    if ((error as { code?: string }).code !== 'UND_ERR_SOCKET' && (error as { code?: string }).code !== 'ECONNRESET') throw error;
+    if ((error as { code?: string }).code !== 'UND_ERR_SOCKET' && (error as { code?: string }).code !== 'ECONNRESET')
+      throw error;
     res = await request(url, options);
   }
   if (res.statusCode !== 200) {
@@ -86,7 +97,13 @@ export class RemoteKeySet {
   readonly #fetches: JwksFetchCounter | null;
 
   /** `locate` gives the JWKS URL (fixed, or from discovery). */
-  constructor(label: string, locate: () => Promise<string>, options: RemoteOptions, log: Logger, fetches: JwksFetchCounter | null = null) {
+  constructor(
+    label: string,
+    locate: () => Promise<string>,
+    options: RemoteOptions,
+    log: Logger,
+    fetches: JwksFetchCounter | null = null,
+  ) {
     this.#label = label;
     this.#fetches = fetches;
     this.#locate = locate;
@@ -113,7 +130,9 @@ export class RemoteKeySet {
   }
 
   #refresh(force: boolean): Promise<void> {
-    this.#inflight ??= this.#fetch(force).finally(() => { this.#inflight = null; });
+    this.#inflight ??= this.#fetch(force).finally(() => {
+      this.#inflight = null;
+    });
     return this.#inflight;
   }
 
@@ -121,7 +140,9 @@ export class RemoteKeySet {
     this.#lastFetch = Date.now();
     try {
       const url = await this.#locate();
-      const { body, maxAge } = await fetchJson(url, { publicAddressesOnly: this.#options.publicAddressesOnly === true });
+      const { body, maxAge } = await fetchJson(url, {
+        publicAddressesOnly: this.#options.publicAddressesOnly === true,
+      });
       const keys = (body as { keys?: unknown }).keys;
       if (!Array.isArray(keys)) throw new Error(`${url} is not a JWK Set`);
       const byKid = new Map<string, ResolvedKey>();
@@ -132,20 +153,30 @@ export class RemoteKeySet {
           const resolved = { key: createPublicKey({ key: jwk, format: 'jwk' }), alg: jwk.alg };
           if (jwk.kid) byKid.set(jwk.kid, resolved);
           else anonymous.push(resolved);
-        } catch { /* a key type we cannot use: skipped */ }
+        } catch {
+          /* a key type we cannot use: skipped */
+        }
       }
       this.#keys = byKid;
       this.#anonymous = anonymous;
       this.#everFetched = true;
       const ttl = Math.min(maxAge ?? this.#options.cacheTtlSeconds, this.#options.cacheTtlSeconds);
       this.#expiresAt = Date.now() + ttl * 1000;
-      this.#log.debug({ source: this.#label, keys: byKid.size + anonymous.length, force }, 'identity provider keys fetched');
+      this.#log.debug(
+        { source: this.#label, keys: byKid.size + anonymous.length, force },
+        'identity provider keys fetched',
+      );
       this.#fetches?.inc({ reason: force ? 'unknown_kid' : 'expired', result: 'ok' });
     } catch (error) {
       // Keep serving what we had (stale) and try again after the cooldown.
       this.#expiresAt = Date.now() + this.#options.refetchCooldownSeconds * 1000;
       this.#fetches?.inc({ reason: force ? 'unknown_kid' : 'expired', result: 'error' });
-      this.#log.warn({ source: this.#label, err: error }, this.#everFetched ? 'identity provider keys could not be refreshed; using the cached ones' : 'identity provider keys could not be fetched');
+      this.#log.warn(
+        { source: this.#label, err: error },
+        this.#everFetched
+          ? 'identity provider keys could not be refreshed; using the cached ones'
+          : 'identity provider keys could not be fetched',
+      );
     }
   }
 }
@@ -158,9 +189,14 @@ export function discoveredJwksUri(issuer: string, options: RemoteOptions): () =>
     try {
       const { body, maxAge } = await fetchJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`);
       const metadata = body as { issuer?: unknown; jwks_uri?: unknown };
-      if (metadata.issuer !== issuer && metadata.issuer !== issuer.replace(/\/+$/, '')) throw new Error(`discovery document issuer ${JSON.stringify(metadata.issuer)} does not match ${issuer}`);
-      if (typeof metadata.jwks_uri !== 'string' || !/^https?:\/\//.test(metadata.jwks_uri)) throw new Error('discovery document has no jwks_uri');
-      cached = { uri: metadata.jwks_uri, expiresAt: Date.now() + Math.min(maxAge ?? options.cacheTtlSeconds, options.cacheTtlSeconds) * 1000 };
+      if (metadata.issuer !== issuer && metadata.issuer !== issuer.replace(/\/+$/, ''))
+        throw new Error(`discovery document issuer ${JSON.stringify(metadata.issuer)} does not match ${issuer}`);
+      if (typeof metadata.jwks_uri !== 'string' || !/^https?:\/\//.test(metadata.jwks_uri))
+        throw new Error('discovery document has no jwks_uri');
+      cached = {
+        uri: metadata.jwks_uri,
+        expiresAt: Date.now() + Math.min(maxAge ?? options.cacheTtlSeconds, options.cacheTtlSeconds) * 1000,
+      };
       return cached.uri;
     } catch (error) {
       if (cached) return cached.uri; // stale while the provider is down

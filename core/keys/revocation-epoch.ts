@@ -57,7 +57,14 @@ export class RevocationEpoch {
   async start(): Promise<void> {
     const ns = this.#ns;
     this.#stops.push(ns.subscribe(CHANNEL, (message) => this.#adopt(message)));
-    this.#stops.push(ns.onResync(() => void this.#reload().catch((error: unknown) => this.#log?.warn({ err: error }, 'revocation epoch not re-read; keeping the one held'))));
+    this.#stops.push(
+      ns.onResync(
+        () =>
+          void this.#reload().catch((error: unknown) =>
+            this.#log?.warn({ err: error }, 'revocation epoch not re-read; keeping the one held'),
+          ),
+      ),
+    );
     await this.#reload();
   }
 
@@ -77,7 +84,10 @@ export class RevocationEpoch {
     try {
       await this.#ns.publish(CHANNEL, next);
     } catch (error) {
-      this.#log?.warn({ err: error }, 'revocation epoch stored but not announced; other instances learn of it at their next resync');
+      this.#log?.warn(
+        { err: error },
+        'revocation epoch stored but not announced; other instances learn of it at their next resync',
+      );
     }
   }
 

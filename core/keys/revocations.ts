@@ -46,7 +46,9 @@ type RevocationMessage = { jti: string; exp: number } | { clientId: string; notB
 
 /** Keys are bounded (400 bytes): a long `jti` is hashed, everywhere the same way. */
 function tokenKey(jti: string): string {
-  return TOKEN_PREFIX + (Buffer.byteLength(jti) <= 200 ? jti : `#${createHash('sha256').update(jti).digest('base64url')}`);
+  return (
+    TOKEN_PREFIX + (Buffer.byteLength(jti) <= 200 ? jti : `#${createHash('sha256').update(jti).digest('base64url')}`)
+  );
 }
 
 @injectable()
@@ -65,7 +67,12 @@ export class RevocationList {
   /** Advanced by every revocation: caches of token verdicts (introspection results) drop what they hold. */
   readonly #epoch: RevocationEpoch | null;
 
-  constructor(@inject(STORE) config: Store, @inject(STATE_STORE) state: StateStore, @inject(LOGGER, { isOptional: true }) log?: Logger, @inject(RevocationEpoch, { isOptional: true }) epoch?: RevocationEpoch) {
+  constructor(
+    @inject(STORE) config: Store,
+    @inject(STATE_STORE) state: StateStore,
+    @inject(LOGGER, { isOptional: true }) log?: Logger,
+    @inject(RevocationEpoch, { isOptional: true }) epoch?: RevocationEpoch,
+  ) {
     this.#config = config;
     this.#state = state;
     this.#log = log?.child({ component: 'revocations' }) ?? null;
@@ -80,7 +87,14 @@ export class RevocationList {
   async start(): Promise<void> {
     const ns = this.#ns;
     this.#stops.push(ns.subscribe(CHANNEL, (message) => this.#apply(message as RevocationMessage)));
-    this.#stops.push(ns.onResync(() => void this.#rebuild().catch((error: unknown) => this.#log?.warn({ err: error }, 'revocation mirror not rebuilt; serving the one held'))));
+    this.#stops.push(
+      ns.onResync(
+        () =>
+          void this.#rebuild().catch((error: unknown) =>
+            this.#log?.warn({ err: error }, 'revocation mirror not rebuilt; serving the one held'),
+          ),
+      ),
+    );
     await this.#migrateLegacy();
     await this.#rebuild();
     const timer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
@@ -108,7 +122,8 @@ export class RevocationList {
    */
   async syncClient(clientId: string): Promise<void> {
     const stored = await this.#ns.get(CLIENT_PREFIX + clientId);
-    const notBefore = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored.notBefore : undefined;
+    const notBefore =
+      typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored.notBefore : undefined;
     if (typeof notBefore === 'number') this.#mirrorCutoff(clientId, notBefore);
   }
 
@@ -169,7 +184,11 @@ export class RevocationList {
       const entry = item as { jti?: unknown; clientId?: unknown; exp?: unknown; notBefore?: unknown };
       if (kind === LEGACY_REVOKED_TOKENS && typeof entry.jti === 'string' && typeof entry.exp === 'number') {
         await this.revoke(entry.jti, typeof entry.clientId === 'string' ? entry.clientId : '', entry.exp, nowMs);
-      } else if (kind === LEGACY_CLIENT_TOKEN_CUTOFFS && typeof entry.clientId === 'string' && typeof entry.notBefore === 'number') {
+      } else if (
+        kind === LEGACY_CLIENT_TOKEN_CUTOFFS &&
+        typeof entry.clientId === 'string' &&
+        typeof entry.notBefore === 'number'
+      ) {
         await this.#cutOff(entry.clientId, entry.notBefore, nowMs);
       }
     }
@@ -178,7 +197,8 @@ export class RevocationList {
   /** Drop mirrored entries that could not refuse anything any more (the store expires its own). */
   prune(nowSeconds = Math.floor(Date.now() / 1000)): void {
     for (const [key, exp] of this.#revoked) if (exp < nowSeconds) this.#revoked.delete(key);
-    for (const [clientId, notBefore] of this.#cutoffs) if (notBefore + MAX_GRANT_LIFETIME_SECONDS < nowSeconds) this.#cutoffs.delete(clientId);
+    for (const [clientId, notBefore] of this.#cutoffs)
+      if (notBefore + MAX_GRANT_LIFETIME_SECONDS < nowSeconds) this.#cutoffs.delete(clientId);
   }
 
   /** Entries mirrored (tests and diagnostics). */
@@ -194,13 +214,18 @@ export class RevocationList {
     try {
       await this.#ns.publish(CHANNEL, message as unknown as StateValue);
     } catch (error) {
-      this.#log?.warn({ err: error }, 'revocation stored but not announced; other instances learn of it at their next resync');
+      this.#log?.warn(
+        { err: error },
+        'revocation stored but not announced; other instances learn of it at their next resync',
+      );
     }
   }
 
   #apply(message: RevocationMessage): void {
-    if ('jti' in message && typeof message.jti === 'string' && typeof message.exp === 'number') this.#revoked.set(tokenKey(message.jti), message.exp);
-    else if ('clientId' in message && typeof message.clientId === 'string' && typeof message.notBefore === 'number') this.#mirrorCutoff(message.clientId, message.notBefore);
+    if ('jti' in message && typeof message.jti === 'string' && typeof message.exp === 'number')
+      this.#revoked.set(tokenKey(message.jti), message.exp);
+    else if ('clientId' in message && typeof message.clientId === 'string' && typeof message.notBefore === 'number')
+      this.#mirrorCutoff(message.clientId, message.notBefore);
   }
 
   #mirrorCutoff(clientId: string, notBefore: number): void {
@@ -217,11 +242,13 @@ export class RevocationList {
     for (const { key, value } of entries) {
       const record = value as Record<string, unknown>;
       if (key.startsWith(TOKEN_PREFIX) && typeof record.exp === 'number') revoked.set(key, record.exp);
-      else if (key.startsWith(CLIENT_PREFIX) && typeof record.notBefore === 'number') cutoffs.set(key.slice(CLIENT_PREFIX.length), record.notBefore);
+      else if (key.startsWith(CLIENT_PREFIX) && typeof record.notBefore === 'number')
+        cutoffs.set(key.slice(CLIENT_PREFIX.length), record.notBefore);
     }
     // A revocation mirrored while the entries were read is durable: keep it whether or not the read saw it.
     for (const [key, exp] of this.#revoked) if (!revoked.has(key)) revoked.set(key, exp);
-    for (const [clientId, notBefore] of this.#cutoffs) if ((cutoffs.get(clientId) ?? 0) < notBefore) cutoffs.set(clientId, notBefore);
+    for (const [clientId, notBefore] of this.#cutoffs)
+      if ((cutoffs.get(clientId) ?? 0) < notBefore) cutoffs.set(clientId, notBefore);
     this.#revoked.clear();
     this.#cutoffs.clear();
     for (const [key, exp] of revoked) this.#revoked.set(key, exp);
@@ -234,13 +261,26 @@ export class RevocationList {
    * delete it from the configuration (each step idempotent: a crash in between repeats it).
    */
   async #migrateLegacy(nowMs = Date.now()): Promise<void> {
-    const tokens = this.#config.list(LEGACY_REVOKED_TOKENS) as Array<{ jti?: unknown; clientId?: unknown; exp?: unknown }>;
-    const cutoffs = this.#config.list(LEGACY_CLIENT_TOKEN_CUTOFFS) as Array<{ clientId?: unknown; notBefore?: unknown }>;
+    const tokens = this.#config.list(LEGACY_REVOKED_TOKENS) as Array<{
+      jti?: unknown;
+      clientId?: unknown;
+      exp?: unknown;
+    }>;
+    const cutoffs = this.#config.list(LEGACY_CLIENT_TOKEN_CUTOFFS) as Array<{
+      clientId?: unknown;
+      notBefore?: unknown;
+    }>;
     if (tokens.length === 0 && cutoffs.length === 0) return;
     const writes: Promise<unknown>[] = [];
     for (const t of tokens) {
       if (typeof t.jti !== 'string' || typeof t.exp !== 'number' || t.exp * 1000 <= nowMs) continue;
-      writes.push(this.#ns.set(tokenKey(t.jti), { clientId: typeof t.clientId === 'string' ? t.clientId : '', exp: t.exp }, t.exp * 1000 - nowMs));
+      writes.push(
+        this.#ns.set(
+          tokenKey(t.jti),
+          { clientId: typeof t.clientId === 'string' ? t.clientId : '', exp: t.exp },
+          t.exp * 1000 - nowMs,
+        ),
+      );
     }
     for (const c of cutoffs) {
       if (typeof c.clientId !== 'string' || typeof c.notBefore !== 'number') continue;
@@ -252,6 +292,9 @@ export class RevocationList {
       ...tokens.map((t) => this.#config.delete(LEGACY_REVOKED_TOKENS, String(t.jti))),
       ...cutoffs.map((c) => this.#config.delete(LEGACY_CLIENT_TOKEN_CUTOFFS, String(c.clientId))),
     ]);
-    this.#log?.info({ tokens: tokens.length, cutoffs: cutoffs.length }, 'revocations moved from the configuration to the runtime state store');
+    this.#log?.info(
+      { tokens: tokens.length, cutoffs: cutoffs.length },
+      'revocations moved from the configuration to the runtime state store',
+    );
   }
 }

@@ -21,7 +21,8 @@ function processMetrics(): Registry {
     collectDefaultMetrics({ register: processRegistry });
     // Their `type` label follows whatever libuv handles the process holds at that instant, so the
     // series come and go with traffic; the `_total` gauges stay.
-    for (const byType of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) processRegistry.removeSingleMetric(byType);
+    for (const byType of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources'])
+      processRegistry.removeSingleMetric(byType);
     // Every GC kind's series from the start, not from the first collection of that kind.
     const gc = processRegistry.getSingleMetric('nodejs_gc_duration_seconds') as Histogram<'kind'> | undefined;
     for (const kind of ['minor', 'major', 'incremental', 'weakcb']) gc?.zero({ kind });
@@ -46,37 +47,78 @@ export class GatewayMetrics implements Metrics {
     this.#stateReady = stateStoreReady;
     register(this.registry, () => proxy.collect());
     this.#storeWrites = new Histogram({
-      name: 'portcullis_config_store_write_seconds', help: 'Configuration writes through the admin API (validation, then the durable store write), by operation and result.',
-      labelNames: ['operation', 'result'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [this.registry],
+      name: 'portcullis_config_store_write_seconds',
+      help: 'Configuration writes through the admin API (validation, then the durable store write), by operation and result.',
+      labelNames: ['operation', 'result'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [this.registry],
     });
-    this.#stateErrors = new Counter({ name: 'portcullis_state_store_errors_total', help: 'Runtime state store operations that failed (store unreachable), by operation.', labelNames: ['operation'], registers: [this.registry] });
-    register(this.registry, () => [{ name: 'portcullis_state_store_ready', help: 'Whether the runtime state store answers (1) or not (0).', type: 'gauge', aggregator: 'min', values: [{ value: this.#stateReady() ? 1 : 0, labels: {} }] }]);
+    this.#stateErrors = new Counter({
+      name: 'portcullis_state_store_errors_total',
+      help: 'Runtime state store operations that failed (store unreachable), by operation.',
+      labelNames: ['operation'],
+      registers: [this.registry],
+    });
+    register(this.registry, () => [
+      {
+        name: 'portcullis_state_store_ready',
+        help: 'Whether the runtime state store answers (1) or not (0).',
+        type: 'gauge',
+        aggregator: 'min',
+        values: [{ value: this.#stateReady() ? 1 : 0, labels: {} }],
+      },
+    ]);
   }
 
   /** The plugin ids of the catalog: the values of every `plugin` label. Called once, at start-up. */
   usePlugins(ids: readonly string[]): void {
     const plugins = [...ids];
-    this.#issued = this.counter({ name: 'portcullis_tokens_issued_total', help: 'Tokens issued, by plugin and grant type.', labels: { plugin: plugins, grant_type: GRANT_TYPES } });
-    this.#introspected = this.counter({ name: 'portcullis_token_introspections_total', help: 'Introspection answers, by plugin and whether the token was active.', labels: { plugin: plugins, active: ['true', 'false'] } });
-    this.#revoked = this.counter({ name: 'portcullis_token_revocations_total', help: 'Revocation requests answered, by plugin.', labels: { plugin: plugins } });
+    this.#issued = this.counter({
+      name: 'portcullis_tokens_issued_total',
+      help: 'Tokens issued, by plugin and grant type.',
+      labels: { plugin: plugins, grant_type: GRANT_TYPES },
+    });
+    this.#introspected = this.counter({
+      name: 'portcullis_token_introspections_total',
+      help: 'Introspection answers, by plugin and whether the token was active.',
+      labels: { plugin: plugins, active: ['true', 'false'] },
+    });
+    this.#revoked = this.counter({
+      name: 'portcullis_token_revocations_total',
+      help: 'Revocation requests answered, by plugin.',
+      labels: { plugin: plugins },
+    });
   }
 
-  tokenIssued(plugin: string, grantType: string): void { this.#issued?.inc({ plugin, grant_type: grantType }); }
-  tokenIntrospected(plugin: string, active: boolean): void { this.#introspected?.inc({ plugin, active: active ? 'true' : 'false' }); }
-  tokenRevoked(plugin: string): void { this.#revoked?.inc({ plugin }); }
+  tokenIssued(plugin: string, grantType: string): void {
+    this.#issued?.inc({ plugin, grant_type: grantType });
+  }
+  tokenIntrospected(plugin: string, active: boolean): void {
+    this.#introspected?.inc({ plugin, active: active ? 'true' : 'false' });
+  }
+  tokenRevoked(plugin: string): void {
+    this.#revoked?.inc({ plugin });
+  }
 
   counter<L extends string>(definition: CounterDefinition<L>): FixedCounter<L> {
     const names = Object.keys(definition.labels) as L[];
     const signature = names.join(',');
     const existing = this.#counters.get(definition.name);
     if (existing) {
-      if (existing.labels !== signature) throw new Error(`Metric ${definition.name} is defined twice with different labels`);
+      if (existing.labels !== signature)
+        throw new Error(`Metric ${definition.name} is defined twice with different labels`);
       return existing.counter as FixedCounter<L>;
     }
     const allowed = names.map((name) => new Set([...definition.labels[name], OTHER]));
     const series = allowed.reduce((n, values) => n * values.size, 1);
-    if (series > MAX_COUNTER_SERIES) throw new Error(`Metric ${definition.name} would have ${series} series (at most ${MAX_COUNTER_SERIES})`);
-    const counter = new Counter<L>({ name: definition.name, help: definition.help, labelNames: names, registers: [this.registry] });
+    if (series > MAX_COUNTER_SERIES)
+      throw new Error(`Metric ${definition.name} would have ${series} series (at most ${MAX_COUNTER_SERIES})`);
+    const counter = new Counter<L>({
+      name: definition.name,
+      help: definition.help,
+      labelNames: names,
+      registers: [this.registry],
+    });
     // Every series exists from the start, at zero: the series count never moves with traffic.
     for (const combination of product(allowed.map((values) => [...values]))) {
       counter.inc(Object.fromEntries(names.map((name, i) => [name, combination[i]!])) as Partial<Record<L, string>>, 0);
@@ -84,7 +126,9 @@ export class GatewayMetrics implements Metrics {
     const fixed: FixedCounter<L> = {
       inc(labels, value = 1) {
         const bounded = {} as Record<L, string>;
-        names.forEach((name, i) => { bounded[name] = allowed[i]!.has(labels[name]) ? labels[name] : OTHER; });
+        names.forEach((name, i) => {
+          bounded[name] = allowed[i]!.has(labels[name]) ? labels[name] : OTHER;
+        });
         counter.inc(bounded, value);
       },
     };
@@ -104,7 +148,10 @@ export class GatewayMetrics implements Metrics {
 
   /** This process's series, as prom-client's JSON (what cluster workers send their primary). */
   async collect(): Promise<CollectedMetric[]> {
-    const [own, processWide] = await Promise.all([this.registry.getMetricsAsJSON(), processMetrics().getMetricsAsJSON()]);
+    const [own, processWide] = await Promise.all([
+      this.registry.getMetricsAsJSON(),
+      processMetrics().getMetricsAsJSON(),
+    ]);
     return [...own, ...processWide] as unknown as CollectedMetric[];
   }
 }
@@ -116,13 +163,18 @@ function register(registry: Registry, collect: () => CollectedMetric[]): void {
   const current = (): CollectedMetric[] => {
     if (!snapshot) {
       snapshot = collect();
-      queueMicrotask(() => { snapshot = null; });
+      queueMicrotask(() => {
+        snapshot = null;
+      });
     }
     return snapshot;
   };
   for (const template of collect()) {
     const metric = {
-      name: template.name, help: template.help, type: template.type, aggregator: template.aggregator,
+      name: template.name,
+      help: template.help,
+      type: template.type,
+      aggregator: template.aggregator,
       get: () => Promise.resolve(current().find((m) => m.name === template.name)!),
       reset: () => {},
     };

@@ -8,7 +8,15 @@
 export const OTHER = 'other';
 
 /** Grant types counted by name; any other counts as `other`. */
-export const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'password', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
+export const GRANT_TYPES = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'password',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
 
 /** A counter whose labels only take declared values (anything else counts as `other`). */
 export interface FixedCounter<L extends string> {
@@ -34,5 +42,3 @@ export interface Metrics {
   /** A counter of the plugin's own, all of its series created at once (at zero). Same name twice: the same counter. */
   counter<L extends string>(definition: CounterDefinition<L>): FixedCounter<L>;
 }
-
-

@@ -8,7 +8,14 @@
 import type { RequestContext } from '../plugin-runtime/context.js';
 import type { BootConfig } from '../config/boot-config.js';
 import { RouteHistory } from './route-history.js';
-import { RouteMeters, STATUS_CLASSES, UPSTREAM_ERROR_KINDS, statusClassIndex, upstreamErrorKind, type HistogramCells } from './route-meters.js';
+import {
+  RouteMeters,
+  STATUS_CLASSES,
+  UPSTREAM_ERROR_KINDS,
+  statusClassIndex,
+  upstreamErrorKind,
+  type HistogramCells,
+} from './route-meters.js';
 
 /** Route label of requests no route matched, and of those a global sink answered. */
 export const NO_ROUTE_LABEL = '(none)';
@@ -114,16 +121,41 @@ export class ProxyMetrics {
   /** The current series, for the registry. */
   collect(): CollectedMetric[] {
     const all = this.meters();
-    const requests: CollectedMetric = { name: 'portcullis_requests_total', help: 'Requests by route id, decision (allowed: sent upstream; denied or answered by a plugin; unrouted), deciding plugin and status class.', type: 'counter', aggregator: 'sum', values: [] };
-    const errors: CollectedMetric = { name: 'portcullis_upstream_errors_total', help: 'Failed upstream calls by route id and kind (each attempt counts).', type: 'counter', aggregator: 'sum', values: [] };
-    const duration = histogram('portcullis_request_duration_seconds', 'Whole request, from its head received to its response finished, by route id.');
-    const overhead = histogram('portcullis_gateway_overhead_seconds', 'The gateway\'s own time before the upstream call (parsing, routing, plugins), by route id; the whole request when it never went upstream.');
-    const upstream = histogram('portcullis_upstream_duration_seconds', 'From the upstream call to the upstream\'s response head, by route id.');
+    const requests: CollectedMetric = {
+      name: 'portcullis_requests_total',
+      help: 'Requests by route id, decision (allowed: sent upstream; denied or answered by a plugin; unrouted), deciding plugin and status class.',
+      type: 'counter',
+      aggregator: 'sum',
+      values: [],
+    };
+    const errors: CollectedMetric = {
+      name: 'portcullis_upstream_errors_total',
+      help: 'Failed upstream calls by route id and kind (each attempt counts).',
+      type: 'counter',
+      aggregator: 'sum',
+      values: [],
+    };
+    const duration = histogram(
+      'portcullis_request_duration_seconds',
+      'Whole request, from its head received to its response finished, by route id.',
+    );
+    const overhead = histogram(
+      'portcullis_gateway_overhead_seconds',
+      "The gateway's own time before the upstream call (parsing, routing, plugins), by route id; the whole request when it never went upstream.",
+    );
+    const upstream = histogram(
+      'portcullis_upstream_duration_seconds',
+      "From the upstream call to the upstream's response head, by route id.",
+    );
     for (const meters of all) {
       const route = meters.routeId;
       for (const row of meters.rows()) {
         row.counts.forEach((value, cls) => {
-          if (value > 0) requests.values.push({ value, labels: { route, decision: row.decision, plugin: row.plugin, status_class: STATUS_CLASSES[cls]! } });
+          if (value > 0)
+            requests.values.push({
+              value,
+              labels: { route, decision: row.decision, plugin: row.plugin, status_class: STATUS_CLASSES[cls]! },
+            });
         });
       }
       meters.upstreamErrors.forEach((value, kind) => {
@@ -135,10 +167,18 @@ export class ProxyMetrics {
     }
     const collected = [requests, errors, duration, overhead, upstream];
     if (this.#consumerLimit > 0) {
-      const consumers: CollectedMetric = { name: 'portcullis_consumer_requests_total', help: `Requests by consumer (the first ${this.#consumerLimit} seen, then \`other\`) and status class.`, type: 'counter', aggregator: 'sum', values: [] };
+      const consumers: CollectedMetric = {
+        name: 'portcullis_consumer_requests_total',
+        help: `Requests by consumer (the first ${this.#consumerLimit} seen, then \`other\`) and status class.`,
+        type: 'counter',
+        aggregator: 'sum',
+        values: [],
+      };
       const rows: Array<[string, Float64Array]> = [...this.#consumers, [OTHER_CONSUMER, this.#otherConsumers]];
       for (const [consumer, counts] of rows) {
-        counts.forEach((value, cls) => { if (value > 0) consumers.values.push({ value, labels: { consumer, status_class: STATUS_CLASSES[cls]! } }); });
+        counts.forEach((value, cls) => {
+          if (value > 0) consumers.values.push({ value, labels: { consumer, status_class: STATUS_CLASSES[cls]! } });
+        });
       }
       collected.push(consumers);
     }

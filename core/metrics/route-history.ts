@@ -121,7 +121,11 @@ export class RouteHistory {
    * The window of the given routes (the `limit` busiest, the `include`d ones whatever their rank)
    * and of all routes, as of `now`.
    */
-  snapshot(routes: Iterable<{ readonly routeId: string; readonly history: RouteSeries }>, options: { limit: number; include?: ReadonlySet<string> }, now = performance.now()): HistorySnapshot {
+  snapshot(
+    routes: Iterable<{ readonly routeId: string; readonly history: RouteSeries }>,
+    options: { limit: number; include?: ReadonlySet<string> },
+    now = performance.now(),
+  ): HistorySnapshot {
     if (now >= this.#bucketEnd) this.#advance(now);
     const first = this.#bucket - BUCKET_COUNT + 1;
     const time = Array.from({ length: BUCKET_COUNT }, (_, i) => ((first + i) * BUCKET_MS) / 1000);
@@ -132,7 +136,13 @@ export class RouteHistory {
     }
     windows.sort((a, b) => b.total - a.total || (a.routeId < b.routeId ? -1 : 1));
     const shown = windows.filter((w, i) => i < options.limit || options.include?.has(w.routeId));
-    return { bucketSeconds: BUCKET_SECONDS, time, currentSeconds, all: this.#window('*', this.#all, first), routes: shown };
+    return {
+      bucketSeconds: BUCKET_SECONDS,
+      time,
+      currentSeconds,
+      all: this.#window('*', this.#all, first),
+      routes: shown,
+    };
   }
 
   #window(routeId: string, series: RouteSeries, first: number): RouteWindow {
@@ -217,8 +227,13 @@ export function p99FromCells(cells: Uint32Array, count: number): number {
  * combined exactly, and the worst is the safe reading). Buckets are matched by their start time, so
  * a process that answered just across a bucket boundary still lines up.
  */
-export function mergeSnapshots(parts: readonly HistorySnapshot[], options: { limit: number; include?: ReadonlySet<string> }): HistorySnapshot {
-  const base = parts.reduce((latest, part) => (part.time[part.time.length - 1]! > latest.time[latest.time.length - 1]! ? part : latest));
+export function mergeSnapshots(
+  parts: readonly HistorySnapshot[],
+  options: { limit: number; include?: ReadonlySet<string> },
+): HistorySnapshot {
+  const base = parts.reduce((latest, part) =>
+    part.time[part.time.length - 1]! > latest.time[latest.time.length - 1]! ? part : latest,
+  );
   const length = base.time.length;
   const merged = new Map<string, RouteWindow>();
   const all = emptyWindow('*', length);
@@ -240,14 +255,21 @@ export function mergeSnapshots(parts: readonly HistorySnapshot[], options: { lim
       }
     }
   }
-  const routes = [...merged.values()].filter((w) => w.total > 0).sort((a, b) => b.total - a.total || (a.routeId < b.routeId ? -1 : 1));
+  const routes = [...merged.values()]
+    .filter((w) => w.total > 0)
+    .sort((a, b) => b.total - a.total || (a.routeId < b.routeId ? -1 : 1));
   return {
-    bucketSeconds: base.bucketSeconds, time: base.time, currentSeconds: base.currentSeconds, all,
+    bucketSeconds: base.bucketSeconds,
+    time: base.time,
+    currentSeconds: base.currentSeconds,
+    all,
     routes: routes.filter((w, i) => i < options.limit || options.include?.has(w.routeId)),
   };
 }
 
 function emptyWindow(routeId: string, length: number): RouteWindow {
-  const requests = Object.fromEntries(HISTORY_CLASSES.map((c) => [c, new Array<number>(length).fill(0)])) as RouteWindow['requests'];
+  const requests = Object.fromEntries(
+    HISTORY_CLASSES.map((c) => [c, new Array<number>(length).fill(0)]),
+  ) as RouteWindow['requests'];
   return { routeId, total: 0, requests, p99Ms: new Array<number | null>(length).fill(null) };
 }

@@ -18,12 +18,22 @@ export const UPSTREAM_ERROR_KINDS = ['timeout', 'refused', 'reset', 'dns', 'unre
 export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
 
 const KIND_OF_CODE = new Map<string, number>([
-  ...['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'].map((code) => [code, 0] as const),
+  ...['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'].map(
+    (code) => [code, 0] as const,
+  ),
   ['ECONNREFUSED', 1],
   ...['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED', 'UND_ERR_CLOSED'].map((code) => [code, 2] as const),
   ...['ENOTFOUND', 'EAI_AGAIN'].map((code) => [code, 3] as const),
   ...['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN'].map((code) => [code, 4] as const),
-  ...['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO'].map((code) => [code, 5] as const),
+  ...[
+    'CERT_HAS_EXPIRED',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    'EPROTO',
+  ].map((code) => [code, 5] as const),
 ]);
 
 /** The index in `UPSTREAM_ERROR_KINDS` of an upstream failure. */

@@ -19,8 +19,12 @@ export function countStateErrors(store: StateStore, onError: (operation: string)
     const known = wrapped.get(ns);
     if (known) return known;
     const forwarding: StateNamespace = {
-      get name() { return ns.name; },
-      get durable() { return ns.durable; },
+      get name() {
+        return ns.name;
+      },
+      get durable() {
+        return ns.durable;
+      },
       get: (key) => counted('get', ns.get(key)),
       set: (key, value, ttlMs) => counted('set', ns.set(key, value, ttlMs)),
       setIfAbsent: (key, value, ttlMs) => counted('setIfAbsent', ns.setIfAbsent(key, value, ttlMs)),
@@ -36,9 +40,15 @@ export function countStateErrors(store: StateStore, onError: (operation: string)
     return forwarding;
   };
   return {
-    get kind() { return store.kind; },
-    get location() { return store.location; },
-    get ready() { return store.ready; },
+    get kind() {
+      return store.kind;
+    },
+    get location() {
+      return store.location;
+    },
+    get ready() {
+      return store.ready;
+    },
     onReadyChange: (listener) => store.onReadyChange(listener),
     open: () => store.open(),
     namespace: (name, options) => wrap(store.namespace(name, options)),

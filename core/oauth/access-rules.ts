@@ -13,25 +13,61 @@ import { MAX_LIST_ITEMS, MAX_PATTERN_LENGTH } from '../config/entities.js';
 import { anchoredRegex, regexProblem } from '../plugin-runtime/plugin-catalog.js';
 import { ForbiddenError, InsufficientScopeError, type ErrorDetail } from '../errors.js';
 
-export const AccessRuleSchema = Type.Object({
-  methods: Type.Array(Type.String({ pattern: '^[A-Z]+$', maxLength: 32 }), { default: [], maxItems: 32, description: 'Methods this rule applies to; empty for any.' }),
-  path: Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH, default: '/.*', description: 'Regular expression, anchored at both ends, on the path relative to the route, as the upstream receives it: `/post` for `/scoped/post` on the domain `localhost/scoped` (the full path when the route keeps its prefix, `stripPath: false`). Matched after normalization; case-insensitive when the route is.' }),
-  requiredScopes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { default: [], maxItems: MAX_LIST_ITEMS, description: 'Scopes the token must grant; none: any valid token.' }),
-  match: Type.Union([Type.Literal('all'), Type.Literal('any')], { default: 'all', description: 'Whether all or any of the scopes are needed.' }),
-}, { additionalProperties: false });
+export const AccessRuleSchema = Type.Object(
+  {
+    methods: Type.Array(Type.String({ pattern: '^[A-Z]+$', maxLength: 32 }), {
+      default: [],
+      maxItems: 32,
+      description: 'Methods this rule applies to; empty for any.',
+    }),
+    path: Type.String({
+      minLength: 1,
+      maxLength: MAX_PATTERN_LENGTH,
+      default: '/.*',
+      description:
+        'Regular expression, anchored at both ends, on the path relative to the route, as the upstream receives it: `/post` for `/scoped/post` on the domain `localhost/scoped` (the full path when the route keeps its prefix, `stripPath: false`). Matched after normalization; case-insensitive when the route is.',
+    }),
+    requiredScopes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      description: 'Scopes the token must grant; none: any valid token.',
+    }),
+    match: Type.Union([Type.Literal('all'), Type.Literal('any')], {
+      default: 'all',
+      description: 'Whether all or any of the scopes are needed.',
+    }),
+  },
+  { additionalProperties: false },
+);
 export type AccessRule = Static<typeof AccessRuleSchema>;
 
 /** The `rules` field of a plugin config: ordered, deny by default, one allow-all rule when absent. */
-export const AccessRulesSchema = Type.Array(AccessRuleSchema, { maxItems: 1000, default: [{ methods: [], path: '/.*', requiredScopes: [], match: 'all' }], description: 'Ordered access rules; the first that matches method and path decides; a request no rule matches is refused (403).' });
+export const AccessRulesSchema = Type.Array(AccessRuleSchema, {
+  maxItems: 1000,
+  default: [{ methods: [], path: '/.*', requiredScopes: [], match: 'all' }],
+  description:
+    'Ordered access rules; the first that matches method and path decides; a request no rule matches is refused (403).',
+});
 
-export const ScopeStrategySchema = Type.Union([Type.Literal('exact'), Type.Literal('hierarchic'), Type.Literal('wildcard')], { default: 'exact', description: '`hierarchic`: `read` grants `read.users`; `wildcard`: `read.*` grants `read.users`.' });
+export const ScopeStrategySchema = Type.Union(
+  [Type.Literal('exact'), Type.Literal('hierarchic'), Type.Literal('wildcard')],
+  {
+    default: 'exact',
+    description: '`hierarchic`: `read` grants `read.users`; `wildcard`: `read.*` grants `read.users`.',
+  },
+);
 /**
  * Scope matching strategies (as Ory Oathkeeper's): `exact`; `hierarchic`, where `read` grants
  * `read.users`; `wildcard`, where `read.*` grants `read.users`.
  */
 export type ScopeStrategy = Static<typeof ScopeStrategySchema>;
 
-export const ScopeClaimSchema = Type.String({ minLength: 1, maxLength: 200, default: 'scope', description: 'Claim holding the scopes: a space-separated string (`scope`) or an array (`scp`).' });
+export const ScopeClaimSchema = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  default: 'scope',
+  description: 'Claim holding the scopes: a space-separated string (`scope`) or an array (`scp`).',
+});
 
 export type ScopeMatcher = (granted: readonly string[], required: string) => boolean;
 
@@ -166,7 +202,11 @@ export function compileAccessPolicy(rules: readonly AccessRule[], options: Acces
     check(method, routePath, claims, scopes) {
       const rule = findRule(compiled, method, routePath);
       if (!rule) throw new ForbiddenError('No access rule allows this request');
-      if (rule.requiredScopes.length > 0 && !grantsRule(rule, scopes ?? grantedScopes(claims, options.scopeClaim), matches)) throw insufficientScope(rule, options.realm);
+      if (
+        rule.requiredScopes.length > 0 &&
+        !grantsRule(rule, scopes ?? grantedScopes(claims, options.scopeClaim), matches)
+      )
+        throw insufficientScope(rule, options.realm);
       return rule;
     },
   };

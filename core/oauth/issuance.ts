@@ -23,7 +23,10 @@ export async function issueSecond(client: IndexedClient, sources: GrantSources):
 }
 
 /** `issueSecond`, then refused (400 invalid_grant) when a token issued then would be dead already. */
-export async function liveIssueTime(client: IndexedClient, sources: GrantSources): Promise<{ iat: number; nowMs: number }> {
+export async function liveIssueTime(
+  client: IndexedClient,
+  sources: GrantSources,
+): Promise<{ iat: number; nowMs: number }> {
   const iat = await issueSecond(client, sources);
   const nowMs = Date.now();
   const fresh = grantLiveness({ clientId: client.key.clientId, iat }, sources, nowMs);

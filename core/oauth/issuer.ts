@@ -21,16 +21,26 @@ export function withoutTrailingSlash(url: string): string {
  * the route's path prefix; else, for a route with exactly one fixed host, `https://<host><prefix>`
  * (`http` when `requireHttps` is off). A global instance (no domains) is decided on each route.
  */
-export function routeIssuer(config: { issuer?: string; requireHttps: boolean }, domains: readonly RouteDomain[] | undefined, publicUrl: string | undefined): IssuerChoice {
+export function routeIssuer(
+  config: { issuer?: string; requireHttps: boolean },
+  domains: readonly RouteDomain[] | undefined,
+  publicUrl: string | undefined,
+): IssuerChoice {
   if (config.issuer !== undefined) return { issuer: withoutTrailingSlash(config.issuer) };
   if (domains === undefined) return { problem: 'a global instance has no route' };
   const prefixes = [...new Set(domains.map((d) => d.prefix))];
-  if (prefixes.length !== 1) return { problem: `the route's domains have different path prefixes (${prefixes.map((p) => p || '/').join(', ')}): set the plugin's \`issuer\` to the one clients use` };
+  if (prefixes.length !== 1)
+    return {
+      problem: `the route's domains have different path prefixes (${prefixes.map((p) => p || '/').join(', ')}): set the plugin's \`issuer\` to the one clients use`,
+    };
   const prefix = prefixes[0]!;
   if (publicUrl !== undefined) return { issuer: withoutTrailingSlash(publicUrl) + prefix };
   const hosts = [...new Set(domains.map((d) => d.host))];
-  if (hosts.length === 1 && !hosts[0]!.startsWith('*')) return { issuer: `${config.requireHttps ? 'https' : 'http'}://${hosts[0]}${prefix}` };
-  return { problem: `the route answers ${hosts.length === 1 ? `the wildcard host ${hosts[0]}` : `several hosts (${hosts.join(', ')})`}, so it has no issuer of its own: set the plugin's \`issuer\`, or \`proxy.publicUrl\` in the boot configuration (PORTCULLIS_PUBLIC_URL)` };
+  if (hosts.length === 1 && !hosts[0]!.startsWith('*'))
+    return { issuer: `${config.requireHttps ? 'https' : 'http'}://${hosts[0]}${prefix}` };
+  return {
+    problem: `the route answers ${hosts.length === 1 ? `the wildcard host ${hosts[0]}` : `several hosts (${hosts.join(', ')})`}, so it has no issuer of its own: set the plugin's \`issuer\`, or \`proxy.publicUrl\` in the boot configuration (PORTCULLIS_PUBLIC_URL)`,
+  };
 }
 
 /** RFC 7523 §3: an assertion names the token endpoint, the endpoint receiving it, or the issuer. */

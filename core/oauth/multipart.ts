@@ -32,15 +32,24 @@ export function headerParams(value: string): { first: string; params: Map<string
       paramValue = '';
       j++;
       for (;;) {
-        if (j >= value.length) throw new InvalidRequestError('A multipart header parameter has an unterminated quoted string');
+        if (j >= value.length)
+          throw new InvalidRequestError('A multipart header parameter has an unterminated quoted string');
         const c = value[j]!;
-        if (c === '"') { j++; break; }
-        if (c === '\\' && j + 1 < value.length) { paramValue += value[j + 1]; j += 2; continue; }
+        if (c === '"') {
+          j++;
+          break;
+        }
+        if (c === '\\' && j + 1 < value.length) {
+          paramValue += value[j + 1];
+          j += 2;
+          continue;
+        }
         paramValue += c;
         j++;
       }
       while (value[j] === ' ' || value[j] === '\t') j++;
-      if (j < value.length && value[j] !== ';') throw new InvalidRequestError('A multipart header parameter is malformed');
+      if (j < value.length && value[j] !== ';')
+        throw new InvalidRequestError('A multipart header parameter is malformed');
     } else {
       const end = value.indexOf(';', j);
       paramValue = (end === -1 ? value.slice(j) : value.slice(j, end)).trim();
@@ -57,7 +66,8 @@ export function headerParams(value: string): { first: string; params: Map<string
 /** The boundary of a `multipart/form-data` Content-Type. */
 export function multipartBoundary(contentType: string): string {
   const boundary = headerParams(contentType).params.get('boundary');
-  if (boundary === undefined || !BOUNDARY.test(boundary)) throw new InvalidRequestError('multipart/form-data needs a valid boundary parameter');
+  if (boundary === undefined || !BOUNDARY.test(boundary))
+    throw new InvalidRequestError('multipart/form-data needs a valid boundary parameter');
   return boundary;
 }
 
@@ -103,12 +113,16 @@ function readPart(part: Buffer): [string, string] {
   if (disposition === undefined) throw new InvalidRequestError('A multipart part has no Content-Disposition');
   const { first, params } = headerParams(disposition);
   const name = params.get('name');
-  if (first !== 'form-data' || name === undefined) throw new InvalidRequestError('A multipart part must be form-data with a name');
-  if (params.has('filename') || params.has('filename*')) throw new InvalidRequestError(`The part "${name}" is a file; only text fields are accepted`);
+  if (first !== 'form-data' || name === undefined)
+    throw new InvalidRequestError('A multipart part must be form-data with a name');
+  if (params.has('filename') || params.has('filename*'))
+    throw new InvalidRequestError(`The part "${name}" is a file; only text fields are accepted`);
   const type = headers.get('content-type');
-  if (type !== undefined && headerParams(type).first !== 'text/plain') throw new InvalidRequestError(`The part "${name}" must be text/plain`);
+  if (type !== undefined && headerParams(type).first !== 'text/plain')
+    throw new InvalidRequestError(`The part "${name}" must be text/plain`);
   const encoding = headers.get('content-transfer-encoding')?.toLowerCase();
-  if (encoding !== undefined && encoding !== '7bit' && encoding !== '8bit' && encoding !== 'binary') throw new InvalidRequestError(`The part "${name}" has an unsupported Content-Transfer-Encoding`);
+  if (encoding !== undefined && encoding !== '7bit' && encoding !== '8bit' && encoding !== 'binary')
+    throw new InvalidRequestError(`The part "${name}" has an unsupported Content-Transfer-Encoding`);
   const contentStart = headersEnd === 0 ? CRLF.length : headersEnd + HEADERS_END.length;
   return [name, part.subarray(contentStart).toString('utf8')];
 }

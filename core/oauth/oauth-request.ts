@@ -21,7 +21,9 @@ export async function readParams(req: IncomingMessage, known: ReadonlySet<string
   const multipart = type === 'multipart/form-data';
   if (!form && !multipart && !isJsonMediaType(type)) {
     req.resume();
-    throw new InvalidRequestError('The body must be application/x-www-form-urlencoded (or multipart/form-data, or JSON)');
+    throw new InvalidRequestError(
+      'The body must be application/x-www-form-urlencoded (or multipart/form-data, or JSON)',
+    );
   }
   // Before reading: a multipart body without a usable boundary is refused unread.
   const boundary = multipart ? multipartBoundaryOf(req) : '';
@@ -40,7 +42,8 @@ export async function readParams(req: IncomingMessage, known: ReadonlySet<string
   } catch {
     throw new InvalidRequestError('The request body is not valid JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidRequestError('The request body must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new InvalidRequestError('The request body must be a JSON object');
   return knownParams(Object.entries(json), known);
 }
 
@@ -78,5 +81,6 @@ export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as c
 
 /** A `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1): absent, or one of the two token types. */
 export function checkTokenTypeHint(hint: string | undefined): void {
-  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
+  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token')
+    throw new InvalidRequestError('token_type_hint must be access_token or refresh_token');
 }

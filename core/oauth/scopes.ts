@@ -15,7 +15,8 @@ export type ScopePolicy = (requested: string | undefined, client: IndexedClient)
 /** The asked scope tokens, refused when malformed. */
 function askedScopes(requested: string): string[] {
   const asked = requested.split(' ').filter(Boolean);
-  if (asked.length === 0 || asked.some((s) => !SCOPE_TOKEN.test(s))) throw new InvalidScopeError('The scope parameter is malformed');
+  if (asked.length === 0 || asked.some((s) => !SCOPE_TOKEN.test(s)))
+    throw new InvalidScopeError('The scope parameter is malformed');
   return asked;
 }
 

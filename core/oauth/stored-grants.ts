@@ -36,14 +36,30 @@ export interface StoredGrantsOptions {
 }
 
 /** The tokens of one issuance with the records stored for them. */
-export interface Minted { pair: TokenPair; access: TokenRecord; refresh: TokenRecord; nowMs: number }
+export interface Minted {
+  pair: TokenPair;
+  access: TokenRecord;
+  refresh: TokenRecord;
+  nowMs: number;
+}
 
 /** A new grant about to be issued: its client, user, scope and family (null: no refresh token). */
-export interface Issuance { client: IndexedClient; userId: string | null; scope: string; family: string | null }
+export interface Issuance {
+  client: IndexedClient;
+  userId: string | null;
+  scope: string;
+  family: string | null;
+}
 
 /** The facts `grantLiveness` judges of a stored token (a refresh token's own `iat`, not its pair's). */
 export function storedGrant(found: StoredToken): GrantFacts {
-  return { clientId: found.record.clientId, iat: found.record.iat, exp: found.record.exp, jti: found.record.jti ?? undefined, revoked: found.revoked };
+  return {
+    clientId: found.record.clientId,
+    iat: found.record.iat,
+    exp: found.record.exp,
+    jti: found.record.jti ?? undefined,
+    revoked: found.revoked,
+  };
 }
 
 /** Whether `client` may use `grantType` (its registered grant types; none registered: any). */
@@ -52,12 +68,24 @@ export function mayUse(client: IndexedClient, grantType: string): boolean {
 }
 
 /** Answer a token request (RFC 6749 §5.1). */
-export function respondTokens(ctx: RequestContext, tokens: TokenPair, grantScope: string, withRefresh: boolean, expiresIn: number): void {
-  ctx.respond(200, {
-    access_token: tokens.accessToken, token_type: 'Bearer', expires_in: expiresIn,
-    ...(withRefresh ? { refresh_token: tokens.refreshToken } : {}),
-    ...(grantScope ? { scope: grantScope } : {}),
-  }, NO_STORE);
+export function respondTokens(
+  ctx: RequestContext,
+  tokens: TokenPair,
+  grantScope: string,
+  withRefresh: boolean,
+  expiresIn: number,
+): void {
+  ctx.respond(
+    200,
+    {
+      access_token: tokens.accessToken,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      ...(withRefresh ? { refresh_token: tokens.refreshToken } : {}),
+      ...(grantScope ? { scope: grantScope } : {}),
+    },
+    NO_STORE,
+  );
 }
 
 export class StoredGrants implements ClientCredentialsIssuer {
@@ -83,7 +111,12 @@ export class StoredGrants implements ClientCredentialsIssuer {
     const { routeKey, accessTtl, refreshTtl, format, issuer } = this.options;
     const base = { clientId: client.key.clientId, userId, scope, routeKey, family, iat, jti: null };
     const access = await format.mint({ ...base, exp: iat + accessTtl }, issuer);
-    return { pair: { accessToken: access.token, refreshToken }, access: access.record, refresh: { ...base, exp: iat + refreshTtl }, nowMs };
+    return {
+      pair: { accessToken: access.token, refreshToken },
+      access: access.record,
+      refresh: { ...base, exp: iat + refreshTtl },
+      nowMs,
+    };
   }
 
   /** Mint (unless given), store in one atomic write (both tokens or none), and answer. */
@@ -95,7 +128,11 @@ export class StoredGrants implements ClientCredentialsIssuer {
   }
 
   /** An access token alone (the implicit grant): no refresh token, no family; in the route's token format. */
-  async saveAccessToken(client: IndexedClient, userId: string, grantScope: string): Promise<{ accessToken: string; expiresIn: number }> {
+  async saveAccessToken(
+    client: IndexedClient,
+    userId: string,
+    grantScope: string,
+  ): Promise<{ accessToken: string; expiresIn: number }> {
     const minted = await this.mint({ client, userId, scope: grantScope, family: null });
     await this.#save(minted, false, minted.nowMs);
     return { accessToken: minted.pair.accessToken, expiresIn: this.options.accessTtl };
@@ -107,8 +144,10 @@ export class StoredGrants implements ClientCredentialsIssuer {
 
   /** Confidential clients registered for it (or for any grant type). */
   permitClientCredentials(client: IndexedClient): void {
-    if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use client_credentials');
-    if (!mayUse(client, 'client_credentials')) throw new UnauthorizedClientError('This client may not use client_credentials');
+    if (client.key.clientType === 'public')
+      throw new UnauthorizedClientError('A public client cannot use client_credentials');
+    if (!mayUse(client, 'client_credentials'))
+      throw new UnauthorizedClientError('This client may not use client_credentials');
   }
 
   /** A client's own token: no user, no refresh token, no family. */
@@ -131,7 +170,11 @@ export class StoredGrants implements ClientCredentialsIssuer {
     const { pair } = minted;
     try {
       // No token leaves unless it is stored.
-      await this.records.saveTokens({ token: pair.accessToken, record: minted.access }, withRefresh ? { token: pair.refreshToken, record: minted.refresh } : null, nowMs);
+      await this.records.saveTokens(
+        { token: pair.accessToken, record: minted.access },
+        withRefresh ? { token: pair.refreshToken, record: minted.refresh } : null,
+        nowMs,
+      );
     } catch (error) {
       throw new TokensNotStoredError(error);
     }

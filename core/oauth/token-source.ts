@@ -7,12 +7,28 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { RequestContext } from '../plugin-runtime/context.js';
 import { readCookie } from '../http/http-utils.js';
 
-export const TokenSourceSchema = Type.Union([
-  // No defaults inside the variants: TypeBox would fill them into the other variants too.
-  Type.Object({ kind: Type.Literal('header'), name: Type.String({ minLength: 1, maxLength: 200, description: 'Header name, e.g. Authorization.' }), prefix: Type.String({ maxLength: 200, description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('query'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('cookie'), name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-], { description: 'Where the token is read; absent: `Authorization: Bearer <token>`.' });
+export const TokenSourceSchema = Type.Union(
+  [
+    // No defaults inside the variants: TypeBox would fill them into the other variants too.
+    Type.Object(
+      {
+        kind: Type.Literal('header'),
+        name: Type.String({ minLength: 1, maxLength: 200, description: 'Header name, e.g. Authorization.' }),
+        prefix: Type.String({ maxLength: 200, description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { kind: Type.Literal('query'), name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { kind: Type.Literal('cookie'), name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Where the token is read; absent: `Authorization: Bearer <token>`.' },
+);
 export type TokenSource = Static<typeof TokenSourceSchema>;
 
 /** The default token source. TypeBox would merge a union default into explicit values, so it lives here. */
@@ -50,7 +66,10 @@ export function removeToken(ctx: RequestContext, source: TokenSource): void {
   } else {
     const cookie = headers.cookie;
     if (typeof cookie !== 'string') return;
-    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && c.slice(0, c.indexOf('=')).trim() !== source.name);
+    const kept = cookie
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c && c.slice(0, c.indexOf('=')).trim() !== source.name);
     if (kept.length > 0) headers.cookie = kept.join('; ');
     else delete headers.cookie;
   }

@@ -15,7 +15,9 @@ const USER_ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_USER_ID_LENGTH}}$`);
 export function requireUserId(params: Map<string, string>): string {
   const userId = requireParam(params, 'authenticated_userid');
   if (!USER_ID.test(userId)) {
-    throw new InvalidRequestError(`The parameter "authenticated_userid" must be 1 to ${MAX_USER_ID_LENGTH} visible ASCII characters (0x21-0x7E: no spaces, control or non-ASCII characters); encode other identifiers first, for example as percent-encoded UTF-8`);
+    throw new InvalidRequestError(
+      `The parameter "authenticated_userid" must be 1 to ${MAX_USER_ID_LENGTH} visible ASCII characters (0x21-0x7E: no spaces, control or non-ASCII characters); encode other identifiers first, for example as percent-encoded UTF-8`,
+    );
   }
   return userId;
 }

@@ -91,8 +91,17 @@ export class RequestContext {
   #log: Logger | null = null;
 
   constructor(init: {
-    req: IncomingMessage; res: ServerResponse | null; socket: Duplex | null; id: string; host: string; path: string; search: string;
-    scheme: string; clientIp: string; upstreamHeaders: Record<string, string | string[] | undefined>; log: Logger;
+    req: IncomingMessage;
+    res: ServerResponse | null;
+    socket: Duplex | null;
+    id: string;
+    host: string;
+    path: string;
+    search: string;
+    scheme: string;
+    clientIp: string;
+    upstreamHeaders: Record<string, string | string[] | undefined>;
+    log: Logger;
     /** The method to decide on, when it is not the request's own (the authorizer's original method). */
     method?: string;
     /** `RequestTarget.pathParameters`; default false. */
@@ -128,23 +137,42 @@ export class RequestContext {
   respond(status: number, body?: unknown, headers?: Record<string, string>): void {
     this.handled = true;
     this.status = status;
-    const payload = body === undefined ? '' : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const head: Record<string, string | number> = { ...this.responseHeaders, ...headers, 'content-length': Buffer.byteLength(payload) };
-    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) && head['content-type'] === undefined) head['content-type'] = 'application/json; charset=utf-8';
+    const payload =
+      body === undefined ? '' : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const head: Record<string, string | number> = {
+      ...this.responseHeaders,
+      ...headers,
+      'content-length': Buffer.byteLength(payload),
+    };
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) && head['content-type'] === undefined)
+      head['content-type'] = 'application/json; charset=utf-8';
     if (this.res) {
       this.res.writeHead(status, head);
       this.res.end(payload);
     } else if (this.socket) {
-      const lines = Object.entries(head).map(([k, v]) => `${k}: ${v}`).join('\r\n');
-      this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\nconnection: close\r\n\r\n${payload.toString()}`);
+      const lines = Object.entries(head)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n');
+      this.socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\nconnection: close\r\n\r\n${payload.toString()}`,
+      );
     }
   }
 
   // The context doubles as the upstream call's abort signal, in the emitter shape undici accepts:
   // one object per request instead of an AbortController and its EventTarget.
-  on(_event: 'abort', listener: () => void): this { this.#abortListener = listener; return this; }
-  once(_event: 'abort', listener: () => void): this { this.#abortListener = listener; return this; }
-  removeListener(_event: 'abort', listener: () => void): this { if (this.#abortListener === listener) this.#abortListener = null; return this; }
+  on(_event: 'abort', listener: () => void): this {
+    this.#abortListener = listener;
+    return this;
+  }
+  once(_event: 'abort', listener: () => void): this {
+    this.#abortListener = listener;
+    return this;
+  }
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.#abortListener === listener) this.#abortListener = null;
+    return this;
+  }
 
   /** Abort the upstream call (the client went away). */
   abortUpstream(): void {

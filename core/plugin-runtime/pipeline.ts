@@ -38,7 +38,12 @@ export interface Pipeline {
 }
 
 export const EMPTY_PIPELINE: Pipeline = Object.freeze({
-  preRoute: steps(), validateAccess: steps(), transformRequest: steps(), transformResponse: [], after: [], plugins: [],
+  preRoute: steps(),
+  validateAccess: steps(),
+  transformRequest: steps(),
+  transformResponse: [],
+  after: [],
+  plugins: [],
 });
 
 function steps(): RequestStep[] & { owners: string[] } {
@@ -46,19 +51,36 @@ function steps(): RequestStep[] & { owners: string[] } {
 }
 
 /** The global instances a route inherits: enabled ones of plugins the route does not configure itself. */
-export function inheritedInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
+export function inheritedInstances(
+  globals: readonly PluginInstance[],
+  routeInstances: readonly PluginInstance[],
+): PluginInstance[] {
   const overridden = new Set(routeInstances.map((i) => i.plugin));
   return globals.filter((i) => i.enabled !== false && !overridden.has(i.plugin));
 }
 
 /** The instances that apply on a route: enabled globals not overridden, then the route's own. */
-export function effectiveInstances(globals: readonly PluginInstance[], routeInstances: readonly PluginInstance[]): PluginInstance[] {
+export function effectiveInstances(
+  globals: readonly PluginInstance[],
+  routeInstances: readonly PluginInstance[],
+): PluginInstance[] {
   return [...inheritedInstances(globals, routeInstances), ...routeInstances.filter((i) => i.enabled !== false)];
 }
 
 /** Compile instances into a pipeline; a plugin that fails to instantiate throws (the route is then unavailable). */
-export function compilePipeline(instances: readonly PluginInstance[], catalog: PluginCatalog, scope: InstanceScope): Pipeline {
-  const pipeline = { preRoute: steps(), validateAccess: steps(), transformRequest: steps(), transformResponse: [] as ResponseStep[], after: [] as AfterStep[], plugins: [] as string[] };
+export function compilePipeline(
+  instances: readonly PluginInstance[],
+  catalog: PluginCatalog,
+  scope: InstanceScope,
+): Pipeline {
+  const pipeline = {
+    preRoute: steps(),
+    validateAccess: steps(),
+    transformRequest: steps(),
+    transformResponse: [] as ResponseStep[],
+    after: [] as AfterStep[],
+    plugins: [] as string[],
+  };
   for (const instance of instances) {
     const plugin = catalog.get(instance.plugin);
     if (!plugin || plugin.globalOnly) continue; // sinks are compiled apart, before routing
@@ -72,9 +94,23 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
       pipeline[name].owners.push(plugin.id);
     }
     const transformResponse = steps.transformResponse?.bind(steps);
-    if (transformResponse) pipeline.transformResponse.push(applies ? (ctx, head) => { if (applies(ctx.routePath)) transformResponse(ctx, head); } : transformResponse);
+    if (transformResponse)
+      pipeline.transformResponse.push(
+        applies
+          ? (ctx, head) => {
+              if (applies(ctx.routePath)) transformResponse(ctx, head);
+            }
+          : transformResponse,
+      );
     const after = steps.after?.bind(steps);
-    if (after) pipeline.after.push(applies ? (ctx) => { if (applies(ctx.routePath)) after(ctx); } : after);
+    if (after)
+      pipeline.after.push(
+        applies
+          ? (ctx) => {
+              if (applies(ctx.routePath)) after(ctx);
+            }
+          : after,
+      );
   }
   return pipeline;
 }
@@ -83,7 +119,12 @@ export function compilePipeline(instances: readonly PluginInstance[], catalog: P
  * The sinks of the global configuration, in order, with their include/exclude filters applied. A
  * sink that cannot be instantiated is left out (reported to `onError`); the others still answer.
  */
-export function compileSinks(globals: readonly PluginInstance[], catalog: PluginCatalog, onError: (instance: PluginInstance, error: unknown) => void, indexes?: IndexSet): CompiledSink[] {
+export function compileSinks(
+  globals: readonly PluginInstance[],
+  catalog: PluginCatalog,
+  onError: (instance: PluginInstance, error: unknown) => void,
+  indexes?: IndexSet,
+): CompiledSink[] {
   const sinks: CompiledSink[] = [];
   for (const instance of globals) {
     if (instance.enabled === false) continue;
@@ -101,7 +142,14 @@ export function compileSinks(globals: readonly PluginInstance[], catalog: Plugin
     if (!sink) continue;
     const id = plugin.id;
     // The sink that matched decides the request (answers it, or refuses by throwing).
-    sinks.push({ plugin: id, matches: applies ? (ctx) => applies(ctx.path) && sink.matches(ctx) : (ctx) => sink.matches(ctx), handle: (ctx) => { ctx.decidedBy = id; return sink.handle(ctx); } });
+    sinks.push({
+      plugin: id,
+      matches: applies ? (ctx) => applies(ctx.path) && sink.matches(ctx) : (ctx) => sink.matches(ctx),
+      handle: (ctx) => {
+        ctx.decidedBy = id;
+        return sink.handle(ctx);
+      },
+    });
   }
   return sinks;
 }
@@ -122,7 +170,8 @@ export function runSteps(steps: RequestSteps, ctx: RequestContext): void | Promi
   try {
     for (; i < steps.length && !ctx.handled; i++) {
       const result = steps[i]!(ctx);
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') return continueAsync(result as Promise<void>, steps, i, ctx);
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function')
+        return continueAsync(result as Promise<void>, steps, i, ctx);
     }
   } catch (error) {
     ctx.decidedBy = steps.owners[i] ?? null;
@@ -131,7 +180,12 @@ export function runSteps(steps: RequestSteps, ctx: RequestContext): void | Promi
   if (ctx.handled && i > 0) ctx.decidedBy ??= steps.owners[i - 1] ?? null;
 }
 
-async function continueAsync(pending: Promise<void>, steps: RequestSteps, at: number, ctx: RequestContext): Promise<void> {
+async function continueAsync(
+  pending: Promise<void>,
+  steps: RequestSteps,
+  at: number,
+  ctx: RequestContext,
+): Promise<void> {
   let i = at;
   try {
     await pending;
@@ -158,7 +212,12 @@ export function runRequestSteps(ctx: RequestContext, pipeline: Pipeline): void |
   }
 }
 
-async function continueStages(pending: Promise<void>, ctx: RequestContext, pipeline: Pipeline, from: number): Promise<void> {
+async function continueStages(
+  pending: Promise<void>,
+  ctx: RequestContext,
+  pipeline: Pipeline,
+  from: number,
+): Promise<void> {
   await pending;
   for (let stage = from; stage < STAGES.length; stage++) {
     const steps = pipeline[STAGES[stage]!];

@@ -40,7 +40,9 @@ export class PluginCatalog {
     }
   }
 
-  get(id: string): Plugin | undefined { return this.#entries.get(id)?.plugin; }
+  get(id: string): Plugin | undefined {
+    return this.#entries.get(id)?.plugin;
+  }
 
   /** The derived indexes the plugins declare, in registration order (built by the compile step). */
   indexBuilders(): IndexBuilder[] {
@@ -60,7 +62,9 @@ export class PluginCatalog {
     const problems = this.check(instances, '', global);
     return instances.map((instance, index) => {
       const prefix = `/${index}`;
-      const own = problems.filter((p) => p.path === prefix || p.path.startsWith(`${prefix}/`)).map((p) => ({ path: p.path.slice(prefix.length) || '/', message: p.message }));
+      const own = problems
+        .filter((p) => p.path === prefix || p.path.startsWith(`${prefix}/`))
+        .map((p) => ({ path: p.path.slice(prefix.length) || '/', message: p.message }));
       const plugin = this.#entries.get(instance.plugin)?.plugin;
       if (!plugin || own.length > 0) return { plugin: instance.plugin, summary: null, problems: own };
       let summary = plugin.description;
@@ -87,7 +91,8 @@ export class PluginCatalog {
       if (!entry?.plugin.references) return;
       const config = applyDefaults(entry.plugin.configSchema, instance.config ?? {});
       if (!entry.validator.check(config)) return;
-      for (const ref of entry.plugin.references(config)) found.push({ ...ref, path: `${prefix}/${index}/config${ref.path === '/' ? '' : ref.path}` });
+      for (const ref of entry.plugin.references(config))
+        found.push({ ...ref, path: `${prefix}/${index}/config${ref.path === '/' ? '' : ref.path}` });
     });
     return found;
   }
@@ -104,7 +109,10 @@ export class PluginCatalog {
       try {
         entry.plugin.instantiate(this.resolveConfig(instance), scope);
       } catch (error) {
-        problems.push({ path: `${prefix}/${index}/config`, message: `The plugin cannot run with this configuration: ${(error as Error).message}` });
+        problems.push({
+          path: `${prefix}/${index}/config`,
+          message: `The plugin cannot run with this configuration: ${(error as Error).message}`,
+        });
       }
     });
     return problems;
@@ -117,16 +125,25 @@ export class PluginCatalog {
       const at = `${prefix}/${index}`;
       const entry = this.#entries.get(instance.plugin);
       if (!entry) {
-        errors.push({ path: `${at}/plugin`, message: `Unknown plugin "${instance.plugin}"; installed: ${[...this.#entries.keys()].join(', ')}` });
+        errors.push({
+          path: `${at}/plugin`,
+          message: `Unknown plugin "${instance.plugin}"; installed: ${[...this.#entries.keys()].join(', ')}`,
+        });
         return;
       }
       if (entry.plugin.globalOnly && !global) {
-        errors.push({ path: `${at}/plugin`, message: `Plugin "${instance.plugin}" can only be enabled in the global configuration` });
+        errors.push({
+          path: `${at}/plugin`,
+          message: `Plugin "${instance.plugin}" can only be enabled in the global configuration`,
+        });
       }
       if (instances.findIndex((other) => other.plugin === instance.plugin) !== index) {
         errors.push({ path: `${at}/plugin`, message: `Plugin "${instance.plugin}" is listed twice` });
       }
-      for (const [field, patterns] of [['include', instance.include], ['exclude', instance.exclude]] as const) {
+      for (const [field, patterns] of [
+        ['include', instance.include],
+        ['exclude', instance.exclude],
+      ] as const) {
         patterns?.forEach((pattern, i) => {
           const problem = regexProblem(pattern);
           if (problem) errors.push({ path: `${at}/${field}/${i}`, message: problem });
@@ -136,7 +153,11 @@ export class PluginCatalog {
       const configErrors = entry.validator.errors(config, `${at}/config`);
       errors.push(...configErrors);
       if (configErrors.length === 0 && entry.plugin.checkConfig) {
-        errors.push(...entry.plugin.checkConfig(config).map((e) => ({ path: `${at}/config${e.path === '/' ? '' : e.path}`, message: e.message })));
+        errors.push(
+          ...entry.plugin
+            .checkConfig(config)
+            .map((e) => ({ path: `${at}/config${e.path === '/' ? '' : e.path}`, message: e.message })),
+        );
       }
     });
     return errors;

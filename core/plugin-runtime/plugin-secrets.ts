@@ -30,7 +30,9 @@ const DIGEST_FORM = /^sha256:[A-Za-z0-9_-]{43}$/;
  * provisionKey: writeOnlySecret({ description: 'Secret the provider sends as `provision_key`.' })
  */
 export function writeOnlySecret(options: { description: string }): TOptional<TString> {
-  return Type.Optional(Type.String({ writeOnly: true, minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7E]+$', ...options }));
+  return Type.Optional(
+    Type.String({ writeOnly: true, minLength: 32, maxLength: 512, pattern: '^[\\x21-\\x7E]+$', ...options }),
+  );
 }
 
 /** A new secret: 256 random bits, base64url. */
@@ -71,7 +73,10 @@ export function pluginSecretHooks(catalog: PluginCatalog): EntityHooks<WithPlugi
     return plugin ? writeOnlyFields(plugin.configSchema) : [];
   };
   /** The plugin list with each write-only field changed by `change` (a copy; untouched instances shared). */
-  const mapSecrets = (plugins: readonly PluginInstance[], change: (value: unknown, field: string, instance: PluginInstance, index: number) => unknown): PluginInstance[] =>
+  const mapSecrets = (
+    plugins: readonly PluginInstance[],
+    change: (value: unknown, field: string, instance: PluginInstance, index: number) => unknown,
+  ): PluginInstance[] =>
     plugins.map((instance, index) => {
       const fields = fieldsOf(instance.plugin);
       if (fields.length === 0) return instance;
@@ -101,7 +106,12 @@ export function pluginSecretHooks(catalog: PluginCatalog): EntityHooks<WithPlugi
       return entity.plugins ? { ...entity, plugins: mapSecrets(entity.plugins, () => undefined) } : entity;
     },
     export(entity: WithPlugins): StoredEntity {
-      return entity.plugins ? { ...entity, plugins: mapSecrets(entity.plugins, (value) => (typeof value === 'string' ? secretDigest(value) : value)) } : entity;
+      return entity.plugins
+        ? {
+            ...entity,
+            plugins: mapSecrets(entity.plugins, (value) => (typeof value === 'string' ? secretDigest(value) : value)),
+          }
+        : entity;
     },
   };
 }
@@ -111,13 +121,20 @@ export function pluginSecretHooks(catalog: PluginCatalog): EntityHooks<WithPlugi
  * stops working as soon as the configuration change reaches each instance (it is a configuration
  * write). 404 when the route has no such plugin.
  */
-export async function rotatePluginSecret(entities: EntityService, routeId: string, pluginId: string, field: string): Promise<string> {
+export async function rotatePluginSecret(
+  entities: EntityService,
+  routeId: string,
+  pluginId: string,
+  field: string,
+): Promise<string> {
   const route = entities.get(ROUTES, routeId);
   const plugins = route.plugins ?? [];
   const index = plugins.findIndex((p) => p.plugin === pluginId);
   if (index < 0) throw new NotFoundError(`The route "${routeId}" has no ${pluginId} plugin`);
   const secret = generateSecret();
-  const next = plugins.map((p, i) => (i === index ? { ...p, config: { ...p.config, [field]: secretDigest(secret) } } : p));
+  const next = plugins.map((p, i) =>
+    i === index ? { ...p, config: { ...p.config, [field]: secretDigest(secret) } } : p,
+  );
   await entities.replace(ROUTES.name, routeId, { ...route, plugins: next });
   return secret;
 }

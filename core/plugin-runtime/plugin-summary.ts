@@ -14,7 +14,11 @@ export function listOf(items: readonly string[], conjunction: 'and' | 'or' = 'an
 
 /** Seconds in the largest whole unit: "90 s", "2 min", "2 h", "14 d". */
 export function duration(seconds: number): string {
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['min', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['min', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size} ${unit}`;
   }
   return `${seconds} s`;

@@ -16,7 +16,14 @@ import type { EntityReference, Route } from '../config/entities.js';
 import { needsNormalization, normalizePath } from '../config/request-path.js';
 import type { IndexBuilder, IndexSet } from './indexes.js';
 
-export const STEP_NAMES = ['sink', 'preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'] as const;
+export const STEP_NAMES = [
+  'sink',
+  'preRoute',
+  'validateAccess',
+  'transformRequest',
+  'transformResponse',
+  'after',
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 type MaybePromise<T> = T | Promise<T>;
@@ -76,7 +83,12 @@ export function routeDomain(domain: string): RouteDomain {
 
 /** The scope of a route's instances (its own and the global ones it inherits), at write time and when compiled. */
 export function routeScope(route: Pick<Route, 'id' | 'tags' | 'frontend'>): InstanceScope {
-  return { routeId: route.id, routeTags: route.tags ?? [], caseSensitive: route.frontend.caseSensitive !== false, domains: route.frontend.domains.map(routeDomain) };
+  return {
+    routeId: route.id,
+    routeTags: route.tags ?? [],
+    caseSensitive: route.frontend.caseSensitive !== false,
+    domains: route.frontend.domains.map(routeDomain),
+  };
 }
 
 export interface Plugin<S extends TSchema = TSchema> {

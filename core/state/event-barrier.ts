@@ -17,15 +17,26 @@ const POLL = 'portcullis:events-poll';
 const POLLED = 'portcullis:events-polled';
 export const BARRIER_TIMEOUT_MS = 1_000;
 
-interface PollMessage { type: typeof POLL; id: number }
-interface PolledMessage { type: typeof POLLED; id: number }
+interface PollMessage {
+  type: typeof POLL;
+  id: number;
+}
+interface PolledMessage {
+  type: typeof POLLED;
+  id: number;
+}
 
 let poll: (() => void) | null = null;
 let nextId = 0;
 const waiting = new Map<number, () => void>();
 
 function isMessage(message: unknown, type: string): message is { type: string; id: number } {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type && typeof (message as { id?: unknown }).id === 'number';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { type?: unknown }).type === type &&
+    typeof (message as { id?: unknown }).id === 'number'
+  );
 }
 
 /** Register this process's poll (its state store's): called when a sibling published. Returns the unregister function. */
@@ -43,19 +54,26 @@ export function answerSiblingPolls(pollNow: () => void): () => void {
 
 /** Resolves once every other process of the gateway has polled the event log (or the timeout passed). */
 export function pollSiblings(): Promise<void> {
-  if (cluster.isWorker) return process.send ? request((id) => process.send!({ type: POLL, id } satisfies PollMessage)) : Promise.resolve();
+  if (cluster.isWorker)
+    return process.send ? request((id) => process.send!({ type: POLL, id } satisfies PollMessage)) : Promise.resolve();
   return pollWorkers(liveWorkers());
 }
 
 function liveWorkers(except?: Worker): Worker[] {
-  return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w !== except && w.isConnected() && !w.isDead());
+  return Object.values(cluster.workers ?? {}).filter(
+    (w): w is Worker => w !== undefined && w !== except && w.isConnected() && !w.isDead(),
+  );
 }
 
 /** Send one poll request (through `send`) and wait for its answer, at most the timeout. */
 function request(send: (id: number) => void): Promise<void> {
   const id = ++nextId;
   return new Promise<void>((resolve) => {
-    const done = () => { clearTimeout(timer); waiting.delete(id); resolve(); };
+    const done = () => {
+      clearTimeout(timer);
+      waiting.delete(id);
+      resolve();
+    };
     const timer = setTimeout(done, BARRIER_TIMEOUT_MS);
     waiting.set(id, done);
     try {
@@ -67,7 +85,9 @@ function request(send: (id: number) => void): Promise<void> {
 }
 
 function pollWorkers(workers: readonly Worker[]): Promise<void> {
-  return Promise.all(workers.map((worker) => request((id) => worker.send({ type: POLL, id } satisfies PollMessage)))).then(() => {});
+  return Promise.all(
+    workers.map((worker) => request((id) => worker.send({ type: POLL, id } satisfies PollMessage))),
+  ).then(() => {});
 }
 
 /** A worker: the primary asks it to poll (for another process's publication), or answers its own request. */

@@ -34,9 +34,23 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { StateUnavailableError } from '../errors.js';
 import { answerSiblingPolls, pollSiblings } from './event-barrier.js';
 import {
-  openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
-  type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
-  type StateEntry, type StateNamespace, type StateStore, type StateValue, type StateWrite,
+  openNamespace,
+  checkTtl,
+  checkWindows,
+  counterKey,
+  counterTtl,
+  decide,
+  DEFAULT_CLOCK_SKEW_MS,
+  type ConsumeOptions,
+  type MessageListener,
+  type NamespaceOptions,
+  type QuotaDecision,
+  type QuotaWindow,
+  type StateEntry,
+  type StateNamespace,
+  type StateStore,
+  type StateValue,
+  type StateWrite,
 } from './state-store.js';
 
 export interface LmdbStateOptions {
@@ -124,7 +138,14 @@ export class LmdbStateStore implements StateStore {
     this.#volatile = openVolatileEnv(join(this.location, 'volatile.mdb'));
     this.#events = this.#volatile.root.openDB<StoredEvent | number, number>({ name: 'events' });
     this.#lastSequence = (this.#events.get(LAST_SEQUENCE) as number | undefined) ?? 0;
-    this.#purgeTimer = setInterval(() => { this.#purging = this.#purging.then(() => this.purgeExpired()).then(() => {}, () => {}); }, this.#options.purgeIntervalMs);
+    this.#purgeTimer = setInterval(() => {
+      this.#purging = this.#purging
+        .then(() => this.purgeExpired())
+        .then(
+          () => {},
+          () => {},
+        );
+    }, this.#options.purgeIntervalMs);
     this.#purgeTimer.unref();
     // Sibling processes (workers) publishing ask this one to poll at once (core/state/event-barrier.ts).
     this.#stopAnsweringPolls = answerSiblingPolls(() => this.pollEvents());
@@ -142,7 +163,8 @@ export class LmdbStateStore implements StateStore {
     this.#purgeTimer = this.#pollTimer = null;
     this.#stopAnsweringPolls();
     await this.#purging;
-    const durable = this.#durable!, volatile = this.#volatile;
+    const durable = this.#durable!,
+      volatile = this.#volatile;
     this.#durable = this.#volatile = this.#events = null;
     await Promise.all([durable.root.close(), volatile.root.close()]);
     for (const listener of this.#readyListeners) listener(false);
@@ -165,7 +187,10 @@ export class LmdbStateStore implements StateStore {
         for (const indexKey of due) {
           const [expiresAt, key] = indexKey;
           const record = env.entries.get(key);
-          if (record && record.e === expiresAt) { void env.entries.remove(key); removed++; }
+          if (record && record.e === expiresAt) {
+            void env.entries.remove(key);
+            removed++;
+          }
           void env.expiry.remove(indexKey);
         }
         return removed;
@@ -179,13 +204,20 @@ export class LmdbStateStore implements StateStore {
         if ((value as StoredEvent).t >= cutoff) break;
         old.push(key);
       }
-      if (old.length > 0) await this.#volatile!.root.transaction(() => { for (const key of old) void events.remove(key); });
+      if (old.length > 0)
+        await this.#volatile!.root.transaction(() => {
+          for (const key of old) void events.remove(key);
+        });
     }
     return purged;
   }
 
   /** The expiry recorded for a quota counter and whether the purge index holds it (tests inspect counter TTLs). */
-  inspectCounter(namespace: string, key: string, window: QuotaWindow): { expiresAt: number; indexed: boolean } | undefined {
+  inspectCounter(
+    namespace: string,
+    key: string,
+    window: QuotaWindow,
+  ): { expiresAt: number; indexed: boolean } | undefined {
     const env = this.env(false);
     env.root.resetReadTxn();
     const qualified = `${namespace}#${counterKey(key, window)}`;
@@ -220,7 +252,7 @@ export class LmdbStateStore implements StateStore {
 
   subscribe(channel: string, listener: MessageListener): () => void {
     let listeners = this.#subscribers.get(channel);
-    if (!listeners) this.#subscribers.set(channel, listeners = new Set());
+    if (!listeners) this.#subscribers.set(channel, (listeners = new Set()));
     listeners.add(listener);
     if (!this.#pollTimer && this.#events) {
       // Start from now: a subscriber hears what is published after it subscribed.
@@ -232,7 +264,10 @@ export class LmdbStateStore implements StateStore {
     return () => {
       listeners.delete(listener);
       if (listeners.size === 0) this.#subscribers.delete(channel);
-      if (this.#subscribers.size === 0 && this.#pollTimer) { clearInterval(this.#pollTimer); this.#pollTimer = null; }
+      if (this.#subscribers.size === 0 && this.#pollTimer) {
+        clearInterval(this.#pollTimer);
+        this.#pollTimer = null;
+      }
     };
   }
 
@@ -267,7 +302,11 @@ class LmdbNamespace implements StateNamespace {
   readonly #store: LmdbStateStore;
   readonly #prefix: string;
 
-  constructor(store: LmdbStateStore, readonly name: string, readonly durable: boolean) {
+  constructor(
+    store: LmdbStateStore,
+    readonly name: string,
+    readonly durable: boolean,
+  ) {
     this.#store = store;
     this.#prefix = `${name}:`;
   }
@@ -276,7 +315,7 @@ class LmdbNamespace implements StateNamespace {
     const env = this.#store.env(this.durable);
     env.root.resetReadTxn(); // see other processes' latest commits, not this turn's snapshot
     const record = env.entries.get(this.#prefix + key);
-    return record && record.e > Date.now() ? record.v as T : undefined;
+    return record && record.e > Date.now() ? (record.v as T) : undefined;
   }
 
   async set(key: string, value: StateValue, ttlMs: number): Promise<void> {
@@ -284,7 +323,13 @@ class LmdbNamespace implements StateNamespace {
     const qualified = this.#prefix + key;
     const expiresAt = Date.now() + checkTtl(ttlMs);
     // Both puts join the same commit (same event turn).
-    await this.#acknowledge(env, Promise.all([env.entries.put(qualified, { v: value, e: expiresAt }), env.expiry.put([expiresAt, qualified], null)]));
+    await this.#acknowledge(
+      env,
+      Promise.all([
+        env.entries.put(qualified, { v: value, e: expiresAt }),
+        env.expiry.put([expiresAt, qualified], null),
+      ]),
+    );
   }
 
   async setIfAbsent(key: string, value: StateValue, ttlMs: number): Promise<boolean> {
@@ -306,13 +351,16 @@ class LmdbNamespace implements StateNamespace {
     const env = this.#store.env(this.durable);
     const writes = entries.map((e) => ({ qualified: this.#prefix + e.key, value: e.value, ttl: checkTtl(e.ttlMs) }));
     // One LMDB transaction: one commit, so every entry or none (and one fsync when durable).
-    await this.#acknowledge(env, env.root.transaction(() => {
-      const now = Date.now();
-      for (const w of writes) {
-        void env.entries.put(w.qualified, { v: w.value, e: now + w.ttl });
-        void env.expiry.put([now + w.ttl, w.qualified], null);
-      }
-    }));
+    await this.#acknowledge(
+      env,
+      env.root.transaction(() => {
+        const now = Date.now();
+        for (const w of writes) {
+          void env.entries.put(w.qualified, { v: w.value, e: now + w.ttl });
+          void env.expiry.put([now + w.ttl, w.qualified], null);
+        }
+      }),
+    );
   }
 
   async delete(key: string): Promise<boolean> {
@@ -344,7 +392,13 @@ class LmdbNamespace implements StateNamespace {
         const record = env.entries.get(k);
         return record && record.e > now ? record : undefined;
       });
-      const decision = decide(windows, records.map((r) => (r ? r.v as number : 0)), cost, options.countRefused ?? false, now);
+      const decision = decide(
+        windows,
+        records.map((r) => (r ? (r.v as number) : 0)),
+        cost,
+        options.countRefused ?? false,
+        now,
+      );
       if (decision.allowed || options.countRefused) {
         for (let i = 0; i < keys.length; i++) {
           const previous = records[i];

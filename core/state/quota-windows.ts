@@ -27,7 +27,12 @@ export function calendarWindows(limits: QuotaLimits, now = Date.now()): QuotaWin
   }
   if (limits.perMonth != null) {
     const d = new Date(now);
-    windows.push({ name: 'month', limit: limits.perMonth, start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) });
+    windows.push({
+      name: 'month',
+      limit: limits.perMonth,
+      start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+      end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+    });
   }
   return windows;
 }

@@ -60,7 +60,9 @@ export class RedisConnection {
     this.subscriber = new Redis(url, { ...common, connectionName: 'portcullis-subscriber', commandTimeout: undefined });
     for (const connection of [this.client, this.subscriber]) {
       // Without an 'error' listener ioredis would crash the process on the first refused connection.
-      connection.on('error', (error: Error) => { this.#lastError = error; });
+      connection.on('error', (error: Error) => {
+        this.#lastError = error;
+      });
       connection.on('ready', () => this.#updateReady());
       connection.on('close', () => this.#updateReady());
       connection.on('end', () => this.#updateReady());
@@ -90,13 +92,17 @@ export class RedisConnection {
   /** Connect both connections; rejects with StateUnavailableError when Redis does not answer within `timeoutMs`. */
   async open(timeoutMs = 5000): Promise<void> {
     if (this.#ready) return;
-    const connected = Promise.all([this.client, this.subscriber].map((c) => (c.status === 'wait' ? c.connect().catch(() => {}) : undefined)));
+    const connected = Promise.all(
+      [this.client, this.subscriber].map((c) => (c.status === 'wait' ? c.connect().catch(() => {}) : undefined)),
+    );
     void connected;
     const deadline = Date.now() + timeoutMs;
     while (!this.#ready) {
       if (this.#closed) throw new StateUnavailableError('The Redis connection is closed');
       if (Date.now() >= deadline) {
-        throw new StateUnavailableError(`Redis at ${this.location} did not answer within ${timeoutMs} ms${this.#lastError ? `: ${this.#lastError.message}` : ''}`);
+        throw new StateUnavailableError(
+          `Redis at ${this.location} did not answer within ${timeoutMs} ms${this.#lastError ? `: ${this.#lastError.message}` : ''}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -115,7 +121,7 @@ export class RedisConnection {
   subscribe(channel: string, listener: (message: string) => void): () => void {
     let listeners = this.#channels.get(channel);
     if (!listeners) {
-      this.#channels.set(channel, listeners = new Set());
+      this.#channels.set(channel, (listeners = new Set()));
       // When down, the channel is subscribed on the next 'ready' with the others.
       if (this.subscriber.status === 'ready') this.subscriber.subscribe(channel).catch(() => {});
     }
@@ -130,15 +136,19 @@ export class RedisConnection {
 
   /** Publish a message to a (fully qualified) channel. */
   publish(channel: string, message: string): Promise<void> {
-    return this.run(async (client) => { await client.publish(channel, message); });
+    return this.run(async (client) => {
+      await client.publish(channel, message);
+    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([this.client, this.subscriber].map(async (c) => {
-      if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
-      else c.disconnect();
-    }));
+    await Promise.all(
+      [this.client, this.subscriber].map(async (c) => {
+        if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+        else c.disconnect();
+      }),
+    );
     this.#updateReady();
   }
 
@@ -150,10 +160,13 @@ export class RedisConnection {
     if (!reconnected) return;
     // Resync once the channels are heard again (nothing published after the rebuild is missed)
     // and the command connection can run the rebuild's reads.
-    void resubscribed.then(async () => {
-      if (this.client.status !== 'ready') await new Promise((resolve) => this.client.once('ready', resolve));
-      for (const listener of this.#resyncListeners) listener();
-    }, () => {});
+    void resubscribed.then(
+      async () => {
+        if (this.client.status !== 'ready') await new Promise((resolve) => this.client.once('ready', resolve));
+        for (const listener of this.#resyncListeners) listener();
+      },
+      () => {},
+    );
   }
 
   #updateReady(): void {

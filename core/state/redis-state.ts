@@ -18,9 +18,23 @@
  */
 import type { RedisConnection } from './redis-connection.js';
 import {
-  openNamespace, checkTtl, checkWindows, counterKey, counterTtl, decide, DEFAULT_CLOCK_SKEW_MS,
-  type ConsumeOptions, type MessageListener, type NamespaceOptions, type QuotaDecision, type QuotaWindow,
-  type StateEntry, type StateNamespace, type StateStore, type StateValue, type StateWrite,
+  openNamespace,
+  checkTtl,
+  checkWindows,
+  counterKey,
+  counterTtl,
+  decide,
+  DEFAULT_CLOCK_SKEW_MS,
+  type ConsumeOptions,
+  type MessageListener,
+  type NamespaceOptions,
+  type QuotaDecision,
+  type QuotaWindow,
+  type StateEntry,
+  type StateNamespace,
+  type StateStore,
+  type StateValue,
+  type StateWrite,
 } from './state-store.js';
 
 export interface RedisStateOptions {
@@ -114,7 +128,11 @@ class RedisNamespace implements StateNamespace {
   /** `<prefix>state:<name>#` for quota counters, outside the entries' key space. */
   readonly #counterPrefix: string;
 
-  constructor(store: RedisStateStore, readonly name: string, readonly durable: boolean) {
+  constructor(
+    store: RedisStateStore,
+    readonly name: string,
+    readonly durable: boolean,
+  ) {
     this.#store = store;
     this.#connection = store.connection;
     this.#prefix = `${store.keyPrefix}${name}:`;
@@ -123,7 +141,7 @@ class RedisNamespace implements StateNamespace {
 
   async get<T extends StateValue = StateValue>(key: string): Promise<T | undefined> {
     const text = await this.#connection.run((redis) => redis.get(this.#prefix + key));
-    return text === null ? undefined : JSON.parse(text) as T;
+    return text === null ? undefined : (JSON.parse(text) as T);
   }
 
   async set(key: string, value: StateValue, ttlMs: number): Promise<void> {
@@ -158,7 +176,9 @@ class RedisNamespace implements StateNamespace {
     const args: Array<string | number> = windows.map((w) => this.#counterPrefix + counterKey(key, w));
     args.push(cost, countRefused ? 1 : 0);
     for (const w of windows) args.push(w.limit, counterTtl(w, now, this.#store.clockSkewMs));
-    const before = await this.#connection.run((redis) => (redis as unknown as WithConsume).portcullisConsume(windows.length, ...args));
+    const before = await this.#connection.run((redis) =>
+      (redis as unknown as WithConsume).portcullisConsume(windows.length, ...args),
+    );
     return decide(windows, before.map(Number), cost, countRefused, now);
   }
 
@@ -179,7 +199,11 @@ class RedisNamespace implements StateNamespace {
           const [getError, text] = replies[2 * i]!;
           const [ttlError, ttl] = replies[2 * i + 1]!;
           if (getError || ttlError || text === null || typeof ttl !== 'number' || ttl === -2) return; // gone meanwhile
-          live.push({ key: k.slice(this.#prefix.length), value: JSON.parse(text as string), expiresAt: ttl < 0 ? Number.MAX_SAFE_INTEGER : now + ttl });
+          live.push({
+            key: k.slice(this.#prefix.length),
+            value: JSON.parse(text as string),
+            expiresAt: ttl < 0 ? Number.MAX_SAFE_INTEGER : now + ttl,
+          });
         });
       } while (cursor !== '0');
     });
@@ -203,4 +227,3 @@ class RedisNamespace implements StateNamespace {
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
-

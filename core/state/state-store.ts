@@ -204,12 +204,18 @@ export function checkNamespaceName(name: string): void {
  * The namespace `name` of an engine, made once: a second opening gets the same object, and must
  * declare the same durability (every process and caller agrees on it).
  */
-export function openNamespace<N extends StateNamespace>(opened: Map<string, N>, name: string, options: NamespaceOptions, create: (durable: boolean) => N): N {
+export function openNamespace<N extends StateNamespace>(
+  opened: Map<string, N>,
+  name: string,
+  options: NamespaceOptions,
+  create: (durable: boolean) => N,
+): N {
   checkNamespaceName(name);
   const durable = options.durable ?? false;
   const existing = opened.get(name);
   if (existing) {
-    if (existing.durable !== durable) throw new TypeError(`State namespace ${name} was opened with durable=${existing.durable}`);
+    if (existing.durable !== durable)
+      throw new TypeError(`State namespace ${name} was opened with durable=${existing.durable}`);
     return existing;
   }
   const created = create(durable);
@@ -219,7 +225,8 @@ export function openNamespace<N extends StateNamespace>(opened: Map<string, N>, 
 
 /** TTLs are whole positive milliseconds; anything else is a programming error, caught early. */
 export function checkTtl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`State TTL must be a positive number of milliseconds, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`State TTL must be a positive number of milliseconds, got ${ttlMs}`);
   return Math.ceil(ttlMs);
 }
 
@@ -229,9 +236,11 @@ export function checkWindows(windows: readonly QuotaWindow[], cost: number): voi
   if (!Number.isInteger(cost) || cost < 1) throw new RangeError(`Quota cost must be a positive integer, got ${cost}`);
   const names = new Set<string>();
   for (const w of windows) {
-    if (!Number.isInteger(w.limit) || w.limit < 0) throw new RangeError(`Quota window ${w.name}: limit must be a non-negative integer`);
+    if (!Number.isInteger(w.limit) || w.limit < 0)
+      throw new RangeError(`Quota window ${w.name}: limit must be a non-negative integer`);
     if (!(w.end > w.start)) throw new RangeError(`Quota window ${w.name}: end must be after start`);
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(w.name) || names.has(w.name)) throw new RangeError(`Quota window name ${JSON.stringify(w.name)} is invalid or repeated`);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(w.name) || names.has(w.name))
+      throw new RangeError(`Quota window name ${JSON.stringify(w.name)} is invalid or repeated`);
     names.add(w.name);
   }
 }
@@ -240,7 +249,13 @@ export function checkWindows(windows: readonly QuotaWindow[], cost: number): voi
  * The decision from the counts read before this call (`before[i]` for `windows[i]`): shared by
  * both engines so they answer identically (the Redis Lua script applies the same rule).
  */
-export function decide(windows: readonly QuotaWindow[], before: readonly number[], cost: number, countRefused: boolean, now: number): QuotaDecision {
+export function decide(
+  windows: readonly QuotaWindow[],
+  before: readonly number[],
+  cost: number,
+  countRefused: boolean,
+  now: number,
+): QuotaDecision {
   let allowed = true;
   for (let i = 0; i < windows.length; i++) if (before[i]! + cost > windows[i]!.limit) allowed = false;
   const counted = allowed || countRefused;

@@ -24,7 +24,8 @@ export const accessRequestsModule: PluginModule = {
     container.register(ADMIN_EXTENSIONS, { useClass: AccessRequestsAdmin });
   },
   async init(container) {
-    if (!container.resolve(EntityRegistry).has(APIKEYS)) throw new Error('The access-requests module needs the apikeys plugin: it creates an API key per request');
+    if (!container.resolve(EntityRegistry).has(APIKEYS))
+      throw new Error('The access-requests module needs the apikeys plugin: it creates an API key per request');
     container.resolve(EntityService).addHooks(PROFILE_KIND, profileHooks());
     await container.resolve(WebhookDispatcher).start();
   },

@@ -12,8 +12,36 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import { BOOT_CONFIG, ConflictError, EntityService, ForbiddenTransitionError, GatewayError, JWKS_URI_PUBLIC_ONLY, RevocationList, ValidationError, BadRequestError, jwksUriProblem, jwksHostAllowed, type AdminCaller, type BootConfig, type ErrorDetail, type StoredEntity } from '../../core/plugin-api.js';
-import { ACCESS_REQUEST_KIND, ACCESS_REQUESTS, APIKEYS, PROFILE_KIND, profileAllows, type AccessRequest, type AuditEvent, type AuthorizationProfile, type ClientAuthentication, type Quotas, type RequestState } from './entity.js';
+import {
+  BOOT_CONFIG,
+  ConflictError,
+  EntityService,
+  ForbiddenTransitionError,
+  GatewayError,
+  JWKS_URI_PUBLIC_ONLY,
+  RevocationList,
+  ValidationError,
+  BadRequestError,
+  jwksUriProblem,
+  jwksHostAllowed,
+  type AdminCaller,
+  type BootConfig,
+  type ErrorDetail,
+  type StoredEntity,
+} from '../../core/plugin-api.js';
+import {
+  ACCESS_REQUEST_KIND,
+  ACCESS_REQUESTS,
+  APIKEYS,
+  PROFILE_KIND,
+  profileAllows,
+  type AccessRequest,
+  type AuditEvent,
+  type AuthorizationProfile,
+  type ClientAuthentication,
+  type Quotas,
+  type RequestState,
+} from './entity.js';
 import { WebhookDispatcher } from './webhooks.js';
 
 export type Decision = 'approve' | 'reject' | 'revoke';
@@ -46,7 +74,22 @@ export function actorOf(caller: AdminCaller): string {
   return caller.kind === 'admin' ? 'admin' : `token:${caller.tokenId}`;
 }
 
-const SERVER_FIELDS = ['id', 'state', 'grantedScopes', 'quotas', 'decidedBy', 'decidedAt', 'reason', 'apiKeyId', 'createdBy', 'history', 'clientAuthentication', 'version', 'createdAt', 'updatedAt'];
+const SERVER_FIELDS = [
+  'id',
+  'state',
+  'grantedScopes',
+  'quotas',
+  'decidedBy',
+  'decidedAt',
+  'reason',
+  'apiKeyId',
+  'createdBy',
+  'history',
+  'clientAuthentication',
+  'version',
+  'createdAt',
+  'updatedAt',
+];
 
 @injectable()
 export class AccessRequestService {
@@ -55,7 +98,12 @@ export class AccessRequestService {
   readonly #webhooks: WebhookDispatcher;
   readonly #privateJwksHosts: readonly string[];
 
-  constructor(entities: EntityService, revocations: RevocationList, webhooks: WebhookDispatcher, @inject(BOOT_CONFIG) boot: BootConfig) {
+  constructor(
+    entities: EntityService,
+    revocations: RevocationList,
+    webhooks: WebhookDispatcher,
+    @inject(BOOT_CONFIG) boot: BootConfig,
+  ) {
     this.#entities = entities;
     this.#revocations = revocations;
     this.#webhooks = webhooks;
@@ -68,33 +116,53 @@ export class AccessRequestService {
    * the portal hands it to the requester, and it works once a manager approves.
    */
   async create(input: unknown, caller: AdminCaller): Promise<CreatedRequest> {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new BadRequestError('The access request must be a JSON object');
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new BadRequestError('The access request must be a JSON object');
     const body = { ...(input as Record<string, unknown>) };
     const { jwksUri, publicKey } = body;
     delete body.jwksUri;
     delete body.publicKey;
     const refused = SERVER_FIELDS.filter((f) => Object.hasOwn(body, f) && f !== 'version');
-    if (refused.length > 0) throw new ValidationError('Invalid access request', refused.map((f) => ({ path: `/${f}`, message: 'Set by the gateway, not by the requester' })));
+    if (refused.length > 0)
+      throw new ValidationError(
+        'Invalid access request',
+        refused.map((f) => ({ path: `/${f}`, message: 'Set by the gateway, not by the requester' })),
+      );
     let profile: AuthorizationProfile;
-    try { profile = this.#entities.get(PROFILE_KIND, String(body.profileId)); } catch { throw new ValidationError('Invalid access request', [{ path: '/profileId', message: `No authorization profile with id ${JSON.stringify(body.profileId)}` }]); }
+    try {
+      profile = this.#entities.get(PROFILE_KIND, String(body.profileId));
+    } catch {
+      throw new ValidationError('Invalid access request', [
+        { path: '/profileId', message: `No authorization profile with id ${JSON.stringify(body.profileId)}` },
+      ]);
+    }
 
     const id = randomUUID();
     const actor = actorOf(caller);
     const draft = {
-      ...body, id,
+      ...body,
+      id,
       clientAuthentication: clientAuthenticationFor(profile, jwksUri, publicKey),
-      state: 'pending', createdBy: actor,
+      state: 'pending',
+      createdBy: actor,
       history: [{ at: new Date().toISOString(), actor, from: null, to: 'pending' }],
     };
     // Validated before the key exists, so that a refused request leaves nothing behind.
     const request = ACCESS_REQUEST_KIND.validator.parse(draft, 'access request') as AccessRequest;
     const problems = scopeProblems(profile, request.requestedScopes, '/requestedScopes');
-    if (profile.flow === 'authorization-code' && request.redirectUris.length === 0) problems.push({ path: '/redirectUris', message: 'An authorization-code profile needs at least one redirect URI' });
+    if (profile.flow === 'authorization-code' && request.redirectUris.length === 0)
+      problems.push({
+        path: '/redirectUris',
+        message: 'An authorization-code profile needs at least one redirect URI',
+      });
     if (problems.length > 0) throw new ValidationError('Invalid access request', problems);
     const publicKeysOnly = await this.#checkPortalJwksUri(request, caller);
 
     const clientSecret = randomBytes(32).toString('base64url');
-    const key = await this.#entities.create(APIKEYS, this.#newKey(profile, request, clientSecret, publicKeysOnly ? actor : undefined));
+    const key = await this.#entities.create(
+      APIKEYS,
+      this.#newKey(profile, request, clientSecret, publicKeysOnly ? actor : undefined),
+    );
     const clientId = String(key.clientId);
     let stored: StoredEntity;
     try {
@@ -118,7 +186,12 @@ export class AccessRequestService {
     const at = new Date().toISOString();
     const event: AuditEvent = { at, actor, from, to, ...(input.reason === undefined ? {} : { reason: input.reason }) };
     const next: Record<string, unknown> = { ...current, state: to, history: [...current.history, event] };
-    if (decision !== 'revoke') Object.assign(next, { decidedBy: actor, decidedAt: at, ...(input.reason === undefined ? {} : { reason: input.reason }) });
+    if (decision !== 'revoke')
+      Object.assign(next, {
+        decidedBy: actor,
+        decidedAt: at,
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+      });
     if (decision === 'approve') {
       const granted = input.scopes ?? current.requestedScopes;
       const problems = scopeProblems(profile, granted, '/scopes');
@@ -143,14 +216,23 @@ export class AccessRequestService {
   /** The compare-and-set write that decides: a concurrent decision makes it fail with 409. */
   async #commit(current: AccessRequest, next: Record<string, unknown>, decision: Decision): Promise<AccessRequest> {
     try {
-      return await this.#entities.update(ACCESS_REQUESTS, current.id, { ...next, version: current.version }) as AccessRequest;
+      return (await this.#entities.update(ACCESS_REQUESTS, current.id, {
+        ...next,
+        version: current.version,
+      })) as AccessRequest;
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       throw forbidden(decision, this.#entities.get(ACCESS_REQUEST_KIND, current.id));
     }
   }
 
-  async #applyToKey(decision: Decision, apiKeyId: string | undefined, request: AccessRequest, profile: AuthorizationProfile, deletesKey: boolean): Promise<void> {
+  async #applyToKey(
+    decision: Decision,
+    apiKeyId: string | undefined,
+    request: AccessRequest,
+    profile: AuthorizationProfile,
+    deletesKey: boolean,
+  ): Promise<void> {
     if (apiKeyId === undefined) return;
     if (deletesKey) {
       await this.#entities.delete(APIKEYS, apiKeyId);
@@ -160,7 +242,9 @@ export class AccessRequestService {
     if (decision === 'approve') {
       const quotas = request.quotas ?? {};
       await this.#entities.update(APIKEYS, apiKeyId, {
-        ...key, version: key.version, enabled: true,
+        ...key,
+        version: key.version,
+        enabled: true,
         scopes: request.grantedScopes ?? [],
         authorizedEntities: profile.authorizedEntities,
         throttlingQuota: quotas.throttlingQuota ?? null,
@@ -169,7 +253,8 @@ export class AccessRequestService {
       });
       return;
     }
-    if (key.enabled !== false) await this.#entities.update(APIKEYS, apiKeyId, { ...key, version: key.version, enabled: false });
+    if (key.enabled !== false)
+      await this.#entities.update(APIKEYS, apiKeyId, { ...key, version: key.version, enabled: false });
     // Tokens issued while it was approved die with the approval, wherever they are checked.
     if (decision === 'revoke') await this.#revocations.revokeClientTokens(apiKeyId);
   }
@@ -177,8 +262,18 @@ export class AccessRequestService {
   /** Put the request back as it was, saying why in its trail; the original error is what the caller sees. */
   async #rollBack(previous: AccessRequest, decided: AccessRequest, actor: string, error: unknown): Promise<void> {
     const why = error instanceof GatewayError ? error.message : 'an internal error';
-    const event: AuditEvent = { at: new Date().toISOString(), actor, from: decided.state, to: previous.state, reason: `Rolled back: the API key could not be changed (${why})`.slice(0, 2000) };
-    await this.#entities.update(ACCESS_REQUESTS, previous.id, { ...previous, history: [...decided.history, event], version: decided.version });
+    const event: AuditEvent = {
+      at: new Date().toISOString(),
+      actor,
+      from: decided.state,
+      to: previous.state,
+      reason: `Rolled back: the API key could not be changed (${why})`.slice(0, 2000),
+    };
+    await this.#entities.update(ACCESS_REQUESTS, previous.id, {
+      ...previous,
+      history: [...decided.history, event],
+      version: decided.version,
+    });
   }
 
   /** The webhook delivery is recorded before the answer; a state store that cannot take it does not undo the decision. */
@@ -202,7 +297,12 @@ export class AccessRequestService {
     return true;
   }
 
-  #newKey(profile: AuthorizationProfile, request: AccessRequest, clientSecret: string, publicKeysOnlyFor?: string): Record<string, unknown> {
+  #newKey(
+    profile: AuthorizationProfile,
+    request: AccessRequest,
+    clientSecret: string,
+    publicKeysOnlyFor?: string,
+  ): Record<string, unknown> {
     const auth = request.clientAuthentication;
     // A client that signs assertions has no secret at all: apikeys refuses one beside private_key_jwt.
     const signsAssertions = auth.method === 'private_key_jwt';
@@ -214,8 +314,13 @@ export class AccessRequestService {
       authorizedEntities: [],
       scopes: [],
       tags: ['access-request'],
-      metadata: { 'access-request': request.id, 'authorization-profile': profile.id, ...(publicKeysOnlyFor === undefined ? {} : { [JWKS_URI_PUBLIC_ONLY]: publicKeysOnlyFor }) },
-      grantTypes: profile.flow === 'client-credentials' ? ['client_credentials'] : ['authorization_code', 'refresh_token'],
+      metadata: {
+        'access-request': request.id,
+        'authorization-profile': profile.id,
+        ...(publicKeysOnlyFor === undefined ? {} : { [JWKS_URI_PUBLIC_ONLY]: publicKeysOnlyFor }),
+      },
+      grantTypes:
+        profile.flow === 'client-credentials' ? ['client_credentials'] : ['authorization_code', 'refresh_token'],
       ...(profile.flow === 'authorization-code' ? { redirectUris: request.redirectUris } : {}),
       ...(auth.jwksUri !== undefined ? { jwksUri: auth.jwksUri } : {}),
       ...(auth.publicKey !== undefined ? { jwks: registeredKeys(auth.publicKey) } : {}),
@@ -238,28 +343,49 @@ function registeredKeys(publicKey: string): unknown {
 
 function forbidden(decision: Decision, request: AccessRequest): ForbiddenTransitionError {
   const by = request.decidedBy === undefined ? '' : ` (decided by ${request.decidedBy} at ${request.decidedAt})`;
-  return new ForbiddenTransitionError(`Cannot ${decision} the access request "${request.id}": it is ${request.state}${by}; only a ${TRANSITIONS[decision].from} request can be ${TRANSITIONS[decision].to}`);
+  return new ForbiddenTransitionError(
+    `Cannot ${decision} the access request "${request.id}": it is ${request.state}${by}; only a ${TRANSITIONS[decision].from} request can be ${TRANSITIONS[decision].to}`,
+  );
 }
 
 function scopeProblems(profile: AuthorizationProfile, scopes: readonly string[], path: string): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   scopes.forEach((scope, i) => {
-    if (typeof scope !== 'string' || !profileAllows(profile.scopes, scope)) problems.push({ path: `${path}/${i}`, message: `The authorization profile "${profile.id}" does not offer the scope ${JSON.stringify(scope)}` });
+    if (typeof scope !== 'string' || !profileAllows(profile.scopes, scope))
+      problems.push({
+        path: `${path}/${i}`,
+        message: `The authorization profile "${profile.id}" does not offer the scope ${JSON.stringify(scope)}`,
+      });
   });
   return problems;
 }
 
 /** The profile's client authenticator as the API key's token endpoint method, with the key material the request gives. */
-function clientAuthenticationFor(profile: AuthorizationProfile, jwksUri: unknown, publicKey: unknown): ClientAuthentication | Record<string, unknown> {
+function clientAuthenticationFor(
+  profile: AuthorizationProfile,
+  jwksUri: unknown,
+  publicKey: unknown,
+): ClientAuthentication | Record<string, unknown> {
   switch (profile.clientAuthenticator) {
     case 'client-secret':
       return { method: 'client_secret_basic' };
     case 'private-key-jwt-jwks-uri':
-      if (jwksUri === undefined) throw new ValidationError('Invalid access request', [{ path: '/jwksUri', message: 'This profile authenticates clients by signed assertions: give the URL of your JWKS' }]);
+      if (jwksUri === undefined)
+        throw new ValidationError('Invalid access request', [
+          {
+            path: '/jwksUri',
+            message: 'This profile authenticates clients by signed assertions: give the URL of your JWKS',
+          },
+        ]);
       return { method: 'private_key_jwt', jwksUri };
     case 'private-key-jwt-registered-key':
-      if (publicKey === undefined) throw new ValidationError('Invalid access request', [{ path: '/publicKey', message: 'This profile authenticates clients by signed assertions: give your public key (PEM or JWK)' }]);
+      if (publicKey === undefined)
+        throw new ValidationError('Invalid access request', [
+          {
+            path: '/publicKey',
+            message: 'This profile authenticates clients by signed assertions: give your public key (PEM or JWK)',
+          },
+        ]);
       return { method: 'private_key_jwt', publicKey };
   }
 }
-

@@ -80,7 +80,8 @@ export class WebhookDispatcher {
   async start(): Promise<void> {
     for (const entry of await this.#ns.entries()) {
       const delivery = entry.value as unknown as Delivery;
-      if (entry.key.startsWith('d|') && delivery.state === 'pending') this.#schedule(entry.key, delivery.nextAttemptAt - Date.now());
+      if (entry.key.startsWith('d|') && delivery.state === 'pending')
+        this.#schedule(entry.key, delivery.nextAttemptAt - Date.now());
     }
   }
 
@@ -90,9 +91,16 @@ export class WebhookDispatcher {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     const delivery: Delivery = {
-      id, requestId, profileId: profile.id, type, url: profile.webhook.url,
+      id,
+      requestId,
+      profileId: profile.id,
+      type,
+      url: profile.webhook.url,
       body: JSON.stringify({ id, type, createdAt, data }),
-      state: 'pending', attempts: [], nextAttemptAt: Date.now(), createdAt,
+      state: 'pending',
+      attempts: [],
+      nextAttemptAt: Date.now(),
+      createdAt,
     };
     const key = `d|${requestId}|${id}`;
     await this.#ns.set(key, delivery as never, RETENTION_MS);
@@ -119,34 +127,47 @@ export class WebhookDispatcher {
 
   #schedule(key: string, delayMs: number): void {
     if (this.#closed) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      const running = this.#attempt(key).catch((error: unknown) => this.#log.warn({ err: error, delivery: key }, 'webhook attempt not recorded; retried at the next start'));
-      this.#running.add(running);
-      void running.finally(() => this.#running.delete(running));
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        const running = this.#attempt(key).catch((error: unknown) =>
+          this.#log.warn({ err: error, delivery: key }, 'webhook attempt not recorded; retried at the next start'),
+        );
+        this.#running.add(running);
+        void running.finally(() => this.#running.delete(running));
+      },
+      Math.max(0, delayMs),
+    );
     timer.unref();
     this.#timers.add(timer);
   }
 
   async #attempt(key: string): Promise<void> {
-    const delivery = await this.#ns.get(key) as Delivery | undefined;
+    const delivery = (await this.#ns.get(key)) as Delivery | undefined;
     if (!delivery || delivery.state !== 'pending' || this.#closed) return;
     const attempt = delivery.attempts.length + 1;
     const lease = `lease|${delivery.id}|${attempt}`;
-    if (!await this.#ns.setIfAbsent(lease, true, LEASE_MS)) {
+    if (!(await this.#ns.setIfAbsent(lease, true, LEASE_MS))) {
       // Another process holds this attempt; look again once its lease could have expired (it died).
       this.#schedule(key, LEASE_MS);
       return;
     }
     let profile: AuthorizationProfile | undefined;
-    try { profile = this.#entities.get(PROFILE_KIND, delivery.profileId); } catch { profile = undefined; }
+    try {
+      profile = this.#entities.get(PROFILE_KIND, delivery.profileId);
+    } catch {
+      profile = undefined;
+    }
     const webhook = profile?.webhook;
     const at = new Date().toISOString();
     let outcome: DeliveryAttempt;
     if (!webhook?.secret) {
       // Nothing to sign with (the profile or its webhook was removed, or an import left no secret).
-      outcome = { attempt, at, error: profile ? 'the profile\'s webhook has no secret' : 'the authorization profile no longer exists' };
+      outcome = {
+        attempt,
+        at,
+        error: profile ? "the profile's webhook has no secret" : 'the authorization profile no longer exists',
+      };
     } else {
       const result = await this.#send(delivery, webhook.secret);
       if (result === 'aborted') {
@@ -158,7 +179,10 @@ export class WebhookDispatcher {
     }
     const delivered = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
     const maxAttempts = webhook?.maxAttempts ?? attempt;
-    const backoff = Math.min((webhook?.initialBackoffMs ?? 1000) * 2 ** (attempt - 1), webhook?.maxBackoffMs ?? 3_600_000);
+    const backoff = Math.min(
+      (webhook?.initialBackoffMs ?? 1000) * 2 ** (attempt - 1),
+      webhook?.maxBackoffMs ?? 3_600_000,
+    );
     const next: Delivery = {
       ...delivery,
       attempts: [...delivery.attempts, outcome],
@@ -167,13 +191,20 @@ export class WebhookDispatcher {
     };
     await this.#ns.set(key, next as never, RETENTION_MS);
     if (next.state === 'pending') this.#schedule(key, backoff);
-    else if (next.state === 'failed') this.#log.warn({ delivery: delivery.id, request: delivery.requestId, url: delivery.url, attempts: attempt }, 'webhook delivery failed');
+    else if (next.state === 'failed')
+      this.#log.warn(
+        { delivery: delivery.id, request: delivery.requestId, url: delivery.url, attempts: attempt },
+        'webhook delivery failed',
+      );
   }
 
   async #send(delivery: Delivery, secret: string): Promise<{ status: number } | { error: string } | 'aborted'> {
     const controller = new AbortController();
     this.#inFlight.add(controller);
-    const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`)), ATTEMPT_TIMEOUT_MS);
+    const timeout = setTimeout(
+      () => controller.abort(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`)),
+      ATTEMPT_TIMEOUT_MS,
+    );
     const timestamp = Math.floor(Date.now() / 1000);
     try {
       const response = await fetch(delivery.url, {

@@ -75,7 +75,10 @@ export function challenges(config: ApiKeysConfig['extractors']): string {
   const list: string[] = [];
   if (config.basic.enabled) list.push('Basic realm="portcullis", charset="UTF-8"');
   if (config.jwt.enabled) list.push('Bearer realm="portcullis"');
-  if (config.customHeaders.enabled) list.push(`ApiKey realm="portcullis", id_header="${config.customHeaders.clientIdHeader}", secret_header="${config.customHeaders.clientSecretHeader}"`);
+  if (config.customHeaders.enabled)
+    list.push(
+      `ApiKey realm="portcullis", id_header="${config.customHeaders.clientIdHeader}", secret_header="${config.customHeaders.clientSecretHeader}"`,
+    );
   else if (config.clientId.enabled) list.push(`ApiKey realm="portcullis", id_header="${config.clientId.header}"`);
   return list.join(', ');
 }

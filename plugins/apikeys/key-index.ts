@@ -4,7 +4,14 @@
  * so 100 000 keys cost one Map lookup per request and a write costs one entry, not a rebuild.
  */
 import { injectable } from 'tsyringe';
-import { indexKey as derivedIndexKey, type ChangeEvent, type IndexBuilder, type Store, isClientActive, type ClientDirectory } from '../../core/plugin-api.js';
+import {
+  indexKey as derivedIndexKey,
+  type ChangeEvent,
+  type IndexBuilder,
+  type Store,
+  isClientActive,
+  type ClientDirectory,
+} from '../../core/plugin-api.js';
 import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
 export interface IndexedKey {
@@ -47,7 +54,9 @@ export class GrantsInterner {
     return grants;
   }
 
-  clear(): void { this.#shared.clear(); }
+  clear(): void {
+    this.#shared.clear();
+  }
 }
 
 function computeGrants(entities: readonly string[], scopes: readonly string[]): Grants {
@@ -77,10 +86,18 @@ class IndexedApiKey implements IndexedKey {
     this.#grants = grants;
   }
 
-  get secret(): SecretVerifier { return (this.#secret ??= secretVerifier(this.key.clientSecretHash)); }
-  get routes(): ReadonlySet<string> { return this.#grants.routes; }
-  get tags(): ReadonlySet<string> { return this.#grants.tags; }
-  get scopes(): string { return this.#grants.scopes; }
+  get secret(): SecretVerifier {
+    return (this.#secret ??= secretVerifier(this.key.clientSecretHash));
+  }
+  get routes(): ReadonlySet<string> {
+    return this.#grants.routes;
+  }
+  get tags(): ReadonlySet<string> {
+    return this.#grants.tags;
+  }
+  get scopes(): string {
+    return this.#grants.scopes;
+  }
 }
 
 export function indexKey(key: ApiKey, interner: GrantsInterner = new GrantsInterner()): IndexedKey {
@@ -101,7 +118,9 @@ export class ApiKeyIndex implements ClientDirectory {
   readonly #listeners = new Set<(clientId: string) => void>();
   readonly #grants = new GrantsInterner();
 
-  get size(): number { return this.#keys.size; }
+  get size(): number {
+    return this.#keys.size;
+  }
 
   get(clientId: string): IndexedKey | undefined {
     return this.#keys.get(clientId);
@@ -147,7 +166,10 @@ export const API_KEY_INDEX = derivedIndexKey<ApiKeyIndex>('apikeys');
  * per change rather than rebuilt, since a copy of 100 000 keys per write would cost more than the
  * write. `onDelete` hears of every key deleted (its quota windows are forgotten).
  */
-export function apiKeyIndexBuilder(index: ApiKeyIndex, onDelete: (clientId: string) => void): IndexBuilder<ApiKeyIndex> {
+export function apiKeyIndexBuilder(
+  index: ApiKeyIndex,
+  onDelete: (clientId: string) => void,
+): IndexBuilder<ApiKeyIndex> {
   return {
     key: API_KEY_INDEX,
     kinds: [APIKEYS],

@@ -5,7 +5,16 @@
  */
 import { injectable } from 'tsyringe';
 import type { IndexBuilder, Plugin, PluginSteps, InstanceScope, RequestContext } from '../../core/plugin-api.js';
-import { headerValue, listOf, ForbiddenError, InvalidBearerTokenError, UnauthorizedError, KeyService, RevocationList, verifyGatewayToken } from '../../core/plugin-api.js';
+import {
+  headerValue,
+  listOf,
+  ForbiddenError,
+  InvalidBearerTokenError,
+  UnauthorizedError,
+  KeyService,
+  RevocationList,
+  verifyGatewayToken,
+} from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, apiKeyIndexBuilder, isAuthorizedFor, type IndexedKey } from './key-index.js';
@@ -31,7 +40,8 @@ const NOT_AUTHORIZED = 'This API key is not authorized for this route';
 export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly id = 'apikeys';
   readonly name = 'API keys';
-  readonly description = 'Identifies clients by API key (Basic auth, id/secret headers, a bearer token from the client credentials service, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
+  readonly description =
+    'Identifies clients by API key (Basic auth, id/secret headers, a bearer token from the client credentials service, or client id alone), checks enablement, expiry, route authorization and quotas, and sends consumer headers upstream.';
   readonly configSchema = ApiKeysConfigSchema;
   readonly steps = ['validateAccess', 'transformRequest'] as const;
   readonly indexes: readonly IndexBuilder[];
@@ -51,7 +61,12 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
   describe(config: ApiKeysConfig): string {
     const { basic, customHeaders, clientId, jwt } = config.extractors;
-    const ways = [basic.enabled && 'Basic', customHeaders.enabled && `${customHeaders.clientIdHeader}/-Secret headers`, clientId.enabled && 'client id alone', jwt.enabled && 'bearer JWT'].filter((w): w is string => typeof w === 'string');
+    const ways = [
+      basic.enabled && 'Basic',
+      customHeaders.enabled && `${customHeaders.clientIdHeader}/-Secret headers`,
+      clientId.enabled && 'client id alone',
+      jwt.enabled && 'bearer JWT',
+    ].filter((w): w is string => typeof w === 'string');
     return `API key by ${listOf(ways, 'or') || 'no extractor (refuses every key)'}; ${config.validate ? 'authorized for this route' : 'any valid key'}${config.mandatory ? '' : '; anonymous requests pass'}${config.hideCredentials ? '; credential hidden from the upstream' : ''}`;
   }
 
@@ -78,7 +93,12 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
      * The key is genuine: check the route and quotas, then remember who called. Synchronous for a
      * key without quota (the hot path never waits); a promise only when the state store decides.
      */
-    const accept = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string): void | Promise<void> => {
+    const accept = (
+      ctx: RequestContext,
+      indexed: IndexedKey,
+      credential: Credential,
+      scopes: string,
+    ): void | Promise<void> => {
       if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
       const limits = quotaLimits(indexed.key);
       if (limits === null) return remember(ctx, indexed, credential, scopes);
@@ -90,11 +110,21 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
     /** A bearer token from the client credentials service stands for its API key. */
     const acceptToken = async (ctx: RequestContext, credential: Credential) => {
-      const result = await verifyGatewayToken(credential.token!, { keys: signingKeys, clients: keys, revocations, issuer: config.extractors.jwt.issuer });
+      const result = await verifyGatewayToken(credential.token!, {
+        keys: signingKeys,
+        clients: keys,
+        revocations,
+        issuer: config.extractors.jwt.issuer,
+      });
       if (!result.ok) throw new InvalidBearerTokenError(result.reason, 'portcullis', challenge);
       const indexed = keys.get(result.client.key.clientId);
       if (!indexed) throw unauthorized(INVALID_KEY);
-      await accept(ctx, indexed, { ...credential, clientId: indexed.key.clientId }, typeof result.payload.scope === 'string' ? result.payload.scope : '');
+      await accept(
+        ctx,
+        indexed,
+        { ...credential, clientId: indexed.key.clientId },
+        typeof result.payload.scope === 'string' ? result.payload.scope : '',
+      );
     };
 
     return {
@@ -111,10 +141,12 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         }
         if (credential.via === 'jwt') return acceptToken(ctx, credential);
         const indexed: IndexedKey | undefined = keys.get(credential.clientId);
-        const secretOk = credential.secret !== undefined
-          ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
-          : indexed?.key.allowClientIdOnly === true;
-        if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil) throw unauthorized(INVALID_KEY);
+        const secretOk =
+          credential.secret !== undefined
+            ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
+            : indexed?.key.allowClientIdOnly === true;
+        if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil)
+          throw unauthorized(INVALID_KEY);
         return accept(ctx, indexed, credential, indexed.scopes);
       },
 
@@ -135,7 +167,8 @@ function consumerHeadersStep(config: ApiKeysConfig): (ctx: RequestContext) => vo
     // Whatever the client sent under these names is never trusted. Removed by assigning
     // undefined (undici and the authorizer's diff skip it): `delete` would turn the request's
     // header object into a slow dictionary for everything that reads it afterwards.
-    for (let i = 0; i < consumerNames.length; i++) if (headers[consumerNames[i]!] !== undefined) headers[consumerNames[i]!] = undefined;
+    for (let i = 0; i < consumerNames.length; i++)
+      if (headers[consumerNames[i]!] !== undefined) headers[consumerNames[i]!] = undefined;
     const key = ctx.attrs.apikey;
     if (!key) return;
     if (config.hideCredentials) for (const name of ctx.attrs.apikeyCredential!.headers) headers[name] = undefined;

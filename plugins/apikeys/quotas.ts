@@ -8,8 +8,22 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, STATE_STORE, StateUnavailableError, TooManyRequestsError, calendarWindows, rateLimitHeaders } from '../../core/plugin-api.js';
-import type { QuotaDecision, QuotaLimits, QuotaWindow, StateNamespace, StateStore, WindowUsage } from '../../core/plugin-api.js';
+import {
+  LOGGER,
+  STATE_STORE,
+  StateUnavailableError,
+  TooManyRequestsError,
+  calendarWindows,
+  rateLimitHeaders,
+} from '../../core/plugin-api.js';
+import type {
+  QuotaDecision,
+  QuotaLimits,
+  QuotaWindow,
+  StateNamespace,
+  StateStore,
+  WindowUsage,
+} from '../../core/plugin-api.js';
 import type { ApiKey } from './entity.js';
 
 export type OnStateError = 'deny' | 'allow' | 'local';
@@ -59,10 +73,14 @@ export class LocalQuotaCounters {
     });
     let decisive = 0;
     if (allowed) {
-      usage.forEach((u, i) => { if (u.remaining < usage[decisive]!.remaining) decisive = i; });
+      usage.forEach((u, i) => {
+        if (u.remaining < usage[decisive]!.remaining) decisive = i;
+      });
     } else {
       decisive = -1;
-      windows.forEach((w, i) => { if (before[i]! + 1 > w.limit && (decisive === -1 || w.end > windows[decisive]!.end)) decisive = i; });
+      windows.forEach((w, i) => {
+        if (before[i]! + 1 > w.limit && (decisive === -1 || w.end > windows[decisive]!.end)) decisive = i;
+      });
     }
     return { allowed, windows: usage, decisive, retryAfterMs: allowed ? 0 : Math.max(0, windows[decisive]!.end - now) };
   }
@@ -93,7 +111,12 @@ export class QuotaService {
    * allowed, rejects with TooManyRequestsError (429) when over a quota, or with
    * StateUnavailableError (503) when the state store is unreachable and the policy is `deny`.
    */
-  async consume(clientId: string, limits: QuotaLimits, onStateError: OnStateError, now = Date.now()): Promise<Record<string, string>> {
+  async consume(
+    clientId: string,
+    limits: QuotaLimits,
+    onStateError: OnStateError,
+    now = Date.now(),
+  ): Promise<Record<string, string>> {
     const windows = calendarWindows(limits, now);
     let decision: QuotaDecision;
     try {
@@ -122,7 +145,10 @@ export class QuotaService {
       this.#unlogged++;
       return;
     }
-    this.#log.warn({ policy, decisionsSinceLastLog: this.#unlogged + 1, err: error }, `quota state store unreachable; decisions follow onStateError=${policy}`);
+    this.#log.warn(
+      { policy, decisionsSinceLastLog: this.#unlogged + 1, err: error },
+      `quota state store unreachable; decisions follow onStateError=${policy}`,
+    );
     this.#lastLogged = now;
     this.#unlogged = 0;
   }

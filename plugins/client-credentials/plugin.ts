@@ -11,7 +11,26 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
-import { duration, grantedScope, NotFoundError, type ErrorDetail, KeyService, RevocationList, KEYPAIRS, type EntityReference, regexProblem, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, type BootConfig, type Metrics, type StateStore, CLIENT_DIRECTORY, type ClientDirectory } from '../../core/plugin-api.js';
+import {
+  duration,
+  grantedScope,
+  NotFoundError,
+  type ErrorDetail,
+  KeyService,
+  RevocationList,
+  KEYPAIRS,
+  type EntityReference,
+  regexProblem,
+  BOOT_CONFIG,
+  LOGGER,
+  METRICS,
+  STATE_STORE,
+  type BootConfig,
+  type Metrics,
+  type StateStore,
+  CLIENT_DIRECTORY,
+  type ClientDirectory,
+} from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 import { METADATA_PATH, clientCredentialsService } from './service.js';
@@ -22,7 +41,8 @@ export { METADATA_PATH, grantedScope };
 export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsConfigSchema> {
   readonly id = 'client-credentials';
   readonly name = 'Client credentials service';
-  readonly description = 'OAuth 2.0 client credentials grant for API keys: token, introspection, revocation, JWKS and server metadata endpoints answered by the gateway.';
+  readonly description =
+    'OAuth 2.0 client credentials grant for API keys: token, introspection, revocation, JWKS and server metadata endpoints answered by the gateway.';
   readonly configSchema = ClientCredentialsConfigSchema;
   readonly steps = ['sink'] as const;
   readonly globalOnly = true;
@@ -34,7 +54,15 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   readonly #log: Logger;
   readonly #metrics: Metrics;
 
-  constructor(keys: KeyService, @inject(CLIENT_DIRECTORY) clients: ClientDirectory, revocations: RevocationList, @inject(BOOT_CONFIG) boot: BootConfig, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
+  constructor(
+    keys: KeyService,
+    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
+    revocations: RevocationList,
+    @inject(BOOT_CONFIG) boot: BootConfig,
+    @inject(STATE_STORE) state: StateStore,
+    @inject(LOGGER) log: Logger,
+    @inject(METRICS) metrics: Metrics,
+  ) {
     this.#metrics = metrics;
     this.#keys = keys;
     this.#clients = clients;
@@ -50,9 +78,16 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
       const problem = regexProblem(config.domain);
       if (problem) problems.push({ path: '/domain', message: problem });
     }
-    if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
-    if (config.issuerFromHost && config.domain === '*') problems.push({ path: '/issuerFromHost', message: 'issuerFromHost needs a `domain` naming the hosts that may be issuers, not `*` (any client would pick its issuer)' });
-    if (config.issuerFromHost && config.issuer !== undefined) problems.push({ path: '/issuer', message: 'Give either a fixed issuer or issuerFromHost, not both' });
+    if (config.issuer !== undefined && !URL.canParse(config.issuer))
+      problems.push({ path: '/issuer', message: 'Not a URL' });
+    if (config.issuerFromHost && config.domain === '*')
+      problems.push({
+        path: '/issuerFromHost',
+        message:
+          'issuerFromHost needs a `domain` naming the hosts that may be issuers, not `*` (any client would pick its issuer)',
+      });
+    if (config.issuerFromHost && config.issuer !== undefined)
+      problems.push({ path: '/issuer', message: 'Give either a fixed issuer or issuerFromHost, not both' });
     return problems;
   }
 
@@ -65,11 +100,22 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
   }
 
   instantiate(config: ClientCredentialsConfig): PluginSteps {
-    const hostMatches: (host: string) => boolean = config.domain === '*' ? () => true : ((re) => (host: string) => re.test(host))(new RegExp(`^(?:${config.domain})$`, 'i'));
+    const hostMatches: (host: string) => boolean =
+      config.domain === '*'
+        ? () => true
+        : (
+            (re) => (host: string) =>
+              re.test(host)
+          )(new RegExp(`^(?:${config.domain})$`, 'i'));
     const prefix = `${config.basePath}/`;
     const endpoints = clientCredentialsService(config, {
-      keys: this.#keys, clients: this.#clients, revocations: this.#revocations, boot: this.#boot,
-      state: this.#state, log: this.#log, metrics: this.#metrics,
+      keys: this.#keys,
+      clients: this.#clients,
+      revocations: this.#revocations,
+      boot: this.#boot,
+      state: this.#state,
+      log: this.#log,
+      metrics: this.#metrics,
     });
     return {
       sink: {

@@ -5,8 +5,42 @@
  * `issuerFromHost`, of the request's host among those `domain` lists).
  */
 import type { Logger } from 'pino';
-import type { BootConfig, ClientAuthentication, ClientCredentialsIssuer, ClientDirectory, Endpoint, Exchange, IndexedClient, KeyService, Metrics, RequestContext, RevocationList, StateStore } from '../../core/plugin-api.js';
-import { ClientAssertionVerifier, GatewayJwtFormat, assertionAudience, NO_STORE, clientCredentials, clientScopePolicy, confidentialClient, gatewayIntrospection, gatewayRevocation, hostIssuer, introspectEndpoint, jwksEndpoint, liveIssueTime, metadataEndpoint, recordConsumer, revokeEndpoint, serviceMetadata, tokenEndpoint, transportRule, withoutTrailingSlash } from '../../core/plugin-api.js';
+import type {
+  BootConfig,
+  ClientAuthentication,
+  ClientCredentialsIssuer,
+  ClientDirectory,
+  Endpoint,
+  Exchange,
+  IndexedClient,
+  KeyService,
+  Metrics,
+  RequestContext,
+  RevocationList,
+  StateStore,
+} from '../../core/plugin-api.js';
+import {
+  ClientAssertionVerifier,
+  GatewayJwtFormat,
+  assertionAudience,
+  NO_STORE,
+  clientCredentials,
+  clientScopePolicy,
+  confidentialClient,
+  gatewayIntrospection,
+  gatewayRevocation,
+  hostIssuer,
+  introspectEndpoint,
+  jwksEndpoint,
+  liveIssueTime,
+  metadataEndpoint,
+  recordConsumer,
+  revokeEndpoint,
+  serviceMetadata,
+  tokenEndpoint,
+  transportRule,
+  withoutTrailingSlash,
+} from '../../core/plugin-api.js';
 import type { ClientCredentialsConfig } from './schema.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
@@ -34,12 +68,17 @@ function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
   // can only pick among the issuers the operator listed.
   if (config.issuerFromHost) return { issuerOf: hostIssuer, originOf: hostIssuer };
   // Read per request: the default public URL is only known once the proxy listens.
-  const configured = () => withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
+  const configured = () =>
+    withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
   return { issuerOf: configured, originOf: () => new URL(configured()).origin };
 }
 
 /** The service as a `ClientCredentialsIssuer`: any authenticated client, its scopes, a gateway JWT. */
-function gatewayIssuer(format: GatewayJwtFormat, parts: ServiceParts, issuerOf: (ctx: RequestContext) => string): ClientCredentialsIssuer {
+function gatewayIssuer(
+  format: GatewayJwtFormat,
+  parts: ServiceParts,
+  issuerOf: (ctx: RequestContext) => string,
+): ClientCredentialsIssuer {
   const sources = { clients: parts.clients, revocations: parts.revocations };
   return {
     permitClientCredentials: () => {},
@@ -49,7 +88,11 @@ function gatewayIssuer(format: GatewayJwtFormat, parts: ServiceParts, issuerOf: 
       const issuer = issuerOf(exchange.ctx);
       const { iat } = await liveIssueTime(client, sources);
       const accessToken = await format.sign(keyPairId, { clientId: client.key.clientId, issuer, iat, scope });
-      exchange.ctx.respond(200, { access_token: accessToken, token_type: 'Bearer', expires_in: format.ttlSeconds, ...(scope ? { scope } : {}) }, NO_STORE);
+      exchange.ctx.respond(
+        200,
+        { access_token: accessToken, token_type: 'Bearer', expires_in: format.ttlSeconds, ...(scope ? { scope } : {}) },
+        NO_STORE,
+      );
     },
   };
 }
@@ -58,10 +101,26 @@ function gatewayIssuer(format: GatewayJwtFormat, parts: ServiceParts, issuerOf: 
 export function clientCredentialsService(config: ClientCredentialsConfig, parts: ServiceParts): Map<string, Endpoint> {
   const { keys, clients, revocations, metrics } = parts;
   const base = config.basePath;
-  const paths = { jwks: `${base}/jwks.json`, token: `${base}/token`, introspect: `${base}/token/introspect`, revoke: `${base}/token/revoke` };
+  const paths = {
+    jwks: `${base}/jwks.json`,
+    token: `${base}/token`,
+    introspect: `${base}/token/introspect`,
+    revoke: `${base}/token/revoke`,
+  };
   const { issuerOf, originOf } = issuers(config, parts.boot);
-  const format = new GatewayJwtFormat({ keys, clients, revocations, defaultKeyPair: config.defaultKeyPair, audience: config.audience, fixedIssuer: config.issuer, ttlSeconds: Math.floor(config.expiration / 1000) });
-  const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: parts.state, log: parts.log }, config.clientAssertion) };
+  const format = new GatewayJwtFormat({
+    keys,
+    clients,
+    revocations,
+    defaultKeyPair: config.defaultKeyPair,
+    audience: config.audience,
+    fixedIssuer: config.issuer,
+    ttlSeconds: Math.floor(config.expiration / 1000),
+  });
+  const auth: ClientAuthentication = {
+    clients,
+    assertions: new ClientAssertionVerifier({ clients, state: parts.state, log: parts.log }, config.clientAssertion),
+  };
   // RFC 7523 §3: an assertion is addressed to the token endpoint or the issuer; the endpoint
   // receiving it (introspection, revocation) is accepted too, as real clients send either.
   const audienceOf = ({ ctx }: Exchange) => {
@@ -73,19 +132,47 @@ export function clientCredentialsService(config: ClientCredentialsConfig, parts:
   const client = { transport, authenticate };
   const maxAge = `public, max-age=${config.jwksMaxAgeSeconds}`;
   return new Map<string, Endpoint>([
-    [paths.token, tokenEndpoint({
-      ...client, grants: [clientCredentials], isEnabled: () => true, authority: gatewayIssuer(format, parts, issuerOf),
-      unsupported: (grantType) => `The grant type "${grantType}" is not supported; use client_credentials`,
-      issued: (grantType) => metrics.tokenIssued(PLUGIN_ID, grantType),
-    })],
-    [paths.introspect, introspectEndpoint({ ...client, introspection: gatewayIntrospection(format), introspected: (active) => metrics.tokenIntrospected(PLUGIN_ID, active) })],
-    [paths.revoke, revokeEndpoint({ ...client, revocation: gatewayRevocation(format, revocations, parts.log), revoked: () => metrics.tokenRevoked(PLUGIN_ID) })],
+    [
+      paths.token,
+      tokenEndpoint({
+        ...client,
+        grants: [clientCredentials],
+        isEnabled: () => true,
+        authority: gatewayIssuer(format, parts, issuerOf),
+        unsupported: (grantType) => `The grant type "${grantType}" is not supported; use client_credentials`,
+        issued: (grantType) => metrics.tokenIssued(PLUGIN_ID, grantType),
+      }),
+    ],
+    [
+      paths.introspect,
+      introspectEndpoint({
+        ...client,
+        introspection: gatewayIntrospection(format),
+        introspected: (active) => metrics.tokenIntrospected(PLUGIN_ID, active),
+      }),
+    ],
+    [
+      paths.revoke,
+      revokeEndpoint({
+        ...client,
+        revocation: gatewayRevocation(format, revocations, parts.log),
+        revoked: () => metrics.tokenRevoked(PLUGIN_ID),
+      }),
+    ],
     [paths.jwks, jwksEndpoint({ keys, transport: null, maxAgeSeconds: config.jwksMaxAgeSeconds })],
-    [METADATA_PATH, metadataEndpoint(null, (ctx) => {
-      const origin = originOf(ctx);
-      const body = serviceMetadata(issuerOf(ctx), { token: origin + paths.token, jwks: origin + paths.jwks, introspect: origin + paths.introspect, revoke: origin + paths.revoke });
-      // A shared cache must not serve one host's document to another.
-      return { body, headers: { 'cache-control': maxAge, ...(config.issuerFromHost ? { vary: 'Host' } : {}) } };
-    })],
+    [
+      METADATA_PATH,
+      metadataEndpoint(null, (ctx) => {
+        const origin = originOf(ctx);
+        const body = serviceMetadata(issuerOf(ctx), {
+          token: origin + paths.token,
+          jwks: origin + paths.jwks,
+          introspect: origin + paths.introspect,
+          revoke: origin + paths.revoke,
+        });
+        // A shared cache must not serve one host's document to another.
+        return { body, headers: { 'cache-control': maxAge, ...(config.issuerFromHost ? { vary: 'Host' } : {}) } };
+      }),
+    ],
   ]);
 }

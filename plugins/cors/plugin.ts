@@ -10,7 +10,9 @@ import { CorsConfigSchema, type CorsConfig } from './schema.js';
 function originMatcher(allowed: readonly string[]): (origin: string) => boolean {
   if (allowed.includes('*')) return () => true;
   const exact = new Set(allowed.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
-  const patterns = allowed.filter((o) => o.includes('*')).map((o) => new RegExp(`^${o.toLowerCase().split('*').map(escapeRegex).join('[a-z0-9-]+(?:\\.[a-z0-9-]+)*')}$`));
+  const patterns = allowed
+    .filter((o) => o.includes('*'))
+    .map((o) => new RegExp(`^${o.toLowerCase().split('*').map(escapeRegex).join('[a-z0-9-]+(?:\\.[a-z0-9-]+)*')}$`));
   return (origin) => {
     const lower = origin.toLowerCase();
     return exact.has(lower) || patterns.some((p) => p.test(lower));
@@ -25,7 +27,8 @@ function escapeRegex(s: string): string {
 export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
   readonly id = 'cors';
   readonly name = 'CORS';
-  readonly description = 'Cross-origin resource sharing: answers preflight requests and adds CORS headers for allowed origins.';
+  readonly description =
+    'Cross-origin resource sharing: answers preflight requests and adds CORS headers for allowed origins.';
   readonly configSchema = CorsConfigSchema;
   readonly steps = ['preRoute', 'transformResponse'] as const;
 

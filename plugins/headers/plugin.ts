@@ -10,7 +10,8 @@ import { HeadersConfigSchema, type HeadersConfig } from './schema.js';
 type Edits = { add: Array<[string, string]>; set: Array<[string, string]>; remove: string[] };
 
 function compileEdits(direction: HeadersConfig['request']): Edits {
-  const lower = (entries: Record<string, string>) => Object.entries(entries).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
+  const lower = (entries: Record<string, string>) =>
+    Object.entries(entries).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
   return { add: lower(direction.add), set: lower(direction.set), remove: direction.remove.map((n) => n.toLowerCase()) };
 }
 
@@ -29,10 +30,17 @@ export class HeadersPlugin implements Plugin<typeof HeadersConfigSchema> {
   readonly steps = ['transformRequest', 'transformResponse'] as const;
 
   describe(config: HeadersConfig): string {
-    const edits = (d: HeadersConfig['request']) => [...Object.keys(d.set).map((n) => `sets ${n}`), ...Object.keys(d.add).map((n) => `adds ${n}`), ...d.remove.map((n) => `removes ${n}`)];
+    const edits = (d: HeadersConfig['request']) => [
+      ...Object.keys(d.set).map((n) => `sets ${n}`),
+      ...Object.keys(d.add).map((n) => `adds ${n}`),
+      ...d.remove.map((n) => `removes ${n}`),
+    ];
     const request = edits(config.request);
     const response = edits(config.response);
-    const parts = [request.length && `${listOf(request)} on the request`, response.length && `${listOf(response)} on the response`].filter((p): p is string => typeof p === 'string');
+    const parts = [
+      request.length && `${listOf(request)} on the request`,
+      response.length && `${listOf(response)} on the response`,
+    ].filter((p): p is string => typeof p === 'string');
     const line = parts.join('; ');
     return line ? `${line[0]!.toUpperCase()}${line.slice(1)}` : 'Changes no header yet';
   }
@@ -42,10 +50,14 @@ export class HeadersPlugin implements Plugin<typeof HeadersConfigSchema> {
     const response = compileEdits(config.response);
     const steps: PluginSteps = {};
     if (request.add.length + request.set.length + request.remove.length > 0) {
-      steps.transformRequest = function editRequestHeaders(ctx) { applyEdits(ctx.upstreamHeaders, request); };
+      steps.transformRequest = function editRequestHeaders(ctx) {
+        applyEdits(ctx.upstreamHeaders, request);
+      };
     }
     if (response.add.length + response.set.length + response.remove.length > 0) {
-      steps.transformResponse = function editResponseHeaders(_ctx, head) { applyEdits(head.headers, response); };
+      steps.transformResponse = function editResponseHeaders(_ctx, head) {
+        applyEdits(head.headers, response);
+      };
     }
     return steps;
   }

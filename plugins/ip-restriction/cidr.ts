@@ -29,7 +29,8 @@ export function parseCidr(text: string): Cidr | string {
   const words = addressWords(address)!;
   const prefix = v4 ? 96 + length : length;
   const masked = maskWords(words, prefix);
-  if (masked.some((w, i) => w !== words[i])) return `host bits are set: did you mean ${formatNetwork(masked, v4)}/${length}?`;
+  if (masked.some((w, i) => w !== words[i]))
+    return `host bits are set: did you mean ${formatNetwork(masked, v4)}/${length}?`;
   return { words: masked, prefix };
 }
 
@@ -47,7 +48,8 @@ function ipv4Value(text: string): number | null {
   let digits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 46) { // '.'
+    if (c === 46) {
+      // '.'
       if (octet < 0 || ++dots > 3) return null;
       value = value * 256 + octet;
       octet = -1;
@@ -89,10 +91,15 @@ function ipv6Words(text: string): [number, number, number, number] | null {
   }
   if (embedded !== null) groups.push(embedded >>> 16, embedded & 0xffff);
   if (gap === -1 ? groups.length !== 8 : groups.length > 7) return null;
-  const full = gap === -1 ? groups : [...groups.slice(0, gap), ...new Array<number>(8 - groups.length).fill(0), ...groups.slice(gap)];
+  const full =
+    gap === -1
+      ? groups
+      : [...groups.slice(0, gap), ...new Array<number>(8 - groups.length).fill(0), ...groups.slice(gap)];
   return [
-    ((full[0]! << 16) | full[1]!) >>> 0, ((full[2]! << 16) | full[3]!) >>> 0,
-    ((full[4]! << 16) | full[5]!) >>> 0, ((full[6]! << 16) | full[7]!) >>> 0,
+    ((full[0]! << 16) | full[1]!) >>> 0,
+    ((full[2]! << 16) | full[3]!) >>> 0,
+    ((full[4]! << 16) | full[5]!) >>> 0,
+    ((full[6]! << 16) | full[7]!) >>> 0,
   ];
 }
 
@@ -124,7 +131,7 @@ export function compileMatcher(ranges: readonly Cidr[]): AddressMatcher {
     if (range.prefix >= 96 && w0 === 0 && w1 === 0 && w2 === MAPPED_PREFIX_WORD) {
       const length = range.prefix - 96;
       let set = v4.get(length);
-      if (!set) v4.set(length, set = new Set());
+      if (!set) v4.set(length, (set = new Set()));
       set.add(w3);
     } else {
       v6.push({ words: range.words, masks: [0, 1, 2, 3].map((i) => wordMask(range.prefix, i)) });
@@ -140,8 +147,13 @@ export function compileMatcher(ranges: readonly Cidr[]): AddressMatcher {
     }
     for (let i = 0; i < v6.length; i++) {
       const { words: net, masks } = v6[i]!;
-      if (((words[0] & masks[0]!) >>> 0) === net[0] && ((words[1] & masks[1]!) >>> 0) === net[1]
-        && ((words[2] & masks[2]!) >>> 0) === net[2] && ((words[3] & masks[3]!) >>> 0) === net[3]) return true;
+      if (
+        (words[0] & masks[0]!) >>> 0 === net[0] &&
+        (words[1] & masks[1]!) >>> 0 === net[1] &&
+        (words[2] & masks[2]!) >>> 0 === net[2] &&
+        (words[3] & masks[3]!) >>> 0 === net[3]
+      )
+        return true;
     }
     return false;
   };

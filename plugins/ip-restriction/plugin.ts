@@ -15,7 +15,8 @@ import { addressWords, compileMatcher, parseCidr, type Cidr } from './cidr.js';
 export class IpRestrictionPlugin implements Plugin<typeof IpRestrictionConfigSchema> {
   readonly id = 'ip-restriction';
   readonly name = 'IP restriction';
-  readonly description = 'Allows or denies clients by address: allow and deny lists of IPv4 and IPv6 CIDR ranges, deny winning; behind trusted proxies, the address from X-Forwarded-For.';
+  readonly description =
+    'Allows or denies clients by address: allow and deny lists of IPv4 and IPv6 CIDR ranges, deny winning; behind trusted proxies, the address from X-Forwarded-For.';
   readonly configSchema = IpRestrictionConfigSchema;
   readonly steps = ['preRoute'] as const;
 
@@ -27,7 +28,8 @@ export class IpRestrictionPlugin implements Plugin<typeof IpRestrictionConfigSch
         if (typeof parsed === 'string') problems.push({ path: `/${list}/${i}`, message: parsed });
       });
     }
-    if (config.allow.length === 0 && config.deny.length === 0) problems.push({ path: '/allow', message: 'Give an allow list, a deny list, or both' });
+    if (config.allow.length === 0 && config.deny.length === 0)
+      problems.push({ path: '/allow', message: 'Give an allow list, a deny list, or both' });
     return problems;
   }
 
@@ -45,7 +47,8 @@ export class IpRestrictionPlugin implements Plugin<typeof IpRestrictionConfigSch
       preRoute: function restrictByAddress(ctx: RequestContext): void {
         const words = addressWords(ctx.clientIp);
         // An address that cannot be read matches no range: refused, whatever the lists say.
-        if (words === null || (denied !== null && denied(words)) || (allowed !== null && !allowed(words))) throw new IpNotAllowedError(message);
+        if (words === null || (denied !== null && denied(words)) || (allowed !== null && !allowed(words)))
+          throw new IpNotAllowedError(message);
       },
     };
   }

@@ -5,7 +5,14 @@
  */
 import type { JWTPayload } from 'jose';
 import type { AccessPolicy, RequestContext } from '../../core/plugin-api.js';
-import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, gatewayTokenProblem, type GrantSources, type TokenSource } from '../../core/plugin-api.js';
+import {
+  InvalidBearerTokenError,
+  UnauthorizedError,
+  bearerChallenge,
+  gatewayTokenProblem,
+  type GrantSources,
+  type TokenSource,
+} from '../../core/plugin-api.js';
 import { InvalidTokenError, type CompiledVerifier } from './verifier.js';
 import { VerifiedTokenCache } from './token-cache.js';
 
@@ -53,11 +60,18 @@ export function admissionStep(admission: Admission): (ctx: RequestContext) => vo
       if (found === null) continue;
       if (token === null) {
         token = found;
-        if (cache) entry = cache.get(cacheKey = VerifiedTokenCache.keyOf(token));
+        if (cache) entry = cache.get((cacheKey = VerifiedTokenCache.keyOf(token)));
       }
       if (found !== token) continue;
       // A cached payload is this very token decoded: its issuer needs no second parse.
-      if (entry !== undefined ? entry.verifier === candidate || candidate.acceptsIssuer(entry.payload.iss) : candidate.accepts(found)) { chosen = candidate; break; }
+      if (
+        entry !== undefined
+          ? entry.verifier === candidate || candidate.acceptsIssuer(entry.payload.iss)
+          : candidate.accepts(found)
+      ) {
+        chosen = candidate;
+        break;
+      }
     }
     if (token === null) throw new UnauthorizedError('A bearer token is required', challenge);
     if (chosen === null) throw invalidToken('The token issuer is not trusted');
@@ -65,7 +79,12 @@ export function admissionStep(admission: Admission): (ctx: RequestContext) => vo
     admit(ctx, entry, token, chosen.source);
   }
 
-  async function verifyAndAdmit(ctx: RequestContext, verifier: CompiledVerifier, token: string, cacheKey: string): Promise<void> {
+  async function verifyAndAdmit(
+    ctx: RequestContext,
+    verifier: CompiledVerifier,
+    token: string,
+    cacheKey: string,
+  ): Promise<void> {
     let verified;
     try {
       verified = await verifier.verify(token);
@@ -73,7 +92,11 @@ export function admissionStep(admission: Admission): (ctx: RequestContext) => vo
       if (error instanceof InvalidTokenError) throw invalidToken(error.message);
       throw error;
     }
-    const entry: CacheEntry = { payload: verified.payload, verifier, gatewayClient: verified.gatewayKey && verified.payload.client_id !== undefined };
+    const entry: CacheEntry = {
+      payload: verified.payload,
+      verifier,
+      gatewayClient: verified.gatewayKey && verified.payload.client_id !== undefined,
+    };
     cache?.set(cacheKey, entry, verified.validUntil);
     admit(ctx, entry, token, verifier.source);
   }

@@ -19,7 +19,9 @@ export class VerifiedTokenCache<T> {
 
   static keyOf(token: string): string {
     // The one-shot digest (Node ≥ 20.12) makes no Hash object: half the cost for a token's size.
-    return oneShotHash ? oneShotHash('sha256', token, 'base64url') : createHash('sha256').update(token).digest('base64url');
+    return oneShotHash
+      ? oneShotHash('sha256', token, 'base64url')
+      : createHash('sha256').update(token).digest('base64url');
   }
 
   get(key: string, now = Date.now()): T | undefined {
@@ -38,5 +40,7 @@ export class VerifiedTokenCache<T> {
     this.#entries.set(key, { value, until });
   }
 
-  get size(): number { return this.#entries.size; }
+  get size(): number {
+    return this.#entries.size;
+  }
 }

@@ -10,8 +10,14 @@ import { claimHeaderValue, claimOf, removeToken } from '../../core/plugin-api.js
 import type { JwtVerifierConfig } from './schema.js';
 import type { CacheEntry } from './admission.js';
 
-export function upstreamStep(upstream: JwtVerifierConfig['upstream'], keys: KeyService, entries: WeakMap<RequestContext, CacheEntry>): (ctx: RequestContext) => void | Promise<void> {
-  const mapped = Object.entries(upstream.claimsToHeaders).map(([claim, header]) => [claim, header.toLowerCase()] as const);
+export function upstreamStep(
+  upstream: JwtVerifierConfig['upstream'],
+  keys: KeyService,
+  entries: WeakMap<RequestContext, CacheEntry>,
+): (ctx: RequestContext) => void | Promise<void> {
+  const mapped = Object.entries(upstream.claimsToHeaders).map(
+    ([claim, header]) => [claim, header.toLowerCase()] as const,
+  );
   const reSign = upstream.reSign;
   const reSignHeader = reSign.header.toLowerCase();
 
@@ -36,13 +42,25 @@ export function upstreamStep(upstream: JwtVerifierConfig['upstream'], keys: KeyS
   async function signAgain(entry: CacheEntry, now: number): Promise<string> {
     const original = entry.payload;
     const seconds = Math.floor(now / 1000);
-    const exp = Math.min(seconds + reSign.expirationSeconds, typeof original.exp === 'number' ? original.exp : Number.POSITIVE_INFINITY);
+    const exp = Math.min(
+      seconds + reSign.expirationSeconds,
+      typeof original.exp === 'number' ? original.exp : Number.POSITIVE_INFINITY,
+    );
     const claims: JWTPayload = {};
     for (const name of reSign.claims) if (original[name] !== undefined) claims[name] = original[name];
-    const token = await keys.sign(reSign.keyPair, {
-      ...claims, iss: reSign.issuer, ...(reSign.audience ? { aud: reSign.audience } : {}),
-      iat: seconds, exp, jti: randomUUID(), ...(typeof original.iss === 'string' ? { original_iss: original.iss } : {}),
-    }, 'JWT');
+    const token = await keys.sign(
+      reSign.keyPair,
+      {
+        ...claims,
+        iss: reSign.issuer,
+        ...(reSign.audience ? { aud: reSign.audience } : {}),
+        iat: seconds,
+        exp,
+        jti: randomUUID(),
+        ...(typeof original.iss === 'string' ? { original_iss: original.iss } : {}),
+      },
+      'JWT',
+    );
     entry.resigned = { token, until: exp * 1000 };
     return token;
   }
@@ -51,7 +69,8 @@ export function upstreamStep(upstream: JwtVerifierConfig['upstream'], keys: KeyS
     const headers = ctx.upstreamHeaders;
     // Never trust the client's versions; undefined rather than `delete`, which would make the
     // header object a slow dictionary (undici skips undefined headers).
-    for (let i = 0; i < mapped.length; i++) if (headers[mapped[i]![1]] !== undefined) headers[mapped[i]![1]] = undefined;
+    for (let i = 0; i < mapped.length; i++)
+      if (headers[mapped[i]![1]] !== undefined) headers[mapped[i]![1]] = undefined;
     const jwt = ctx.attrs.jwt;
     if (!jwt) return;
     switch (upstream.strategy) {
@@ -71,7 +90,10 @@ export function upstreamStep(upstream: JwtVerifierConfig['upstream'], keys: KeyS
         removeToken(ctx, jwt.source);
         const token = resign(entry);
         if (typeof token === 'string') headers[reSignHeader] = `Bearer ${token}`;
-        else return token.then((signed) => { headers[reSignHeader] = `Bearer ${signed}`; });
+        else
+          return token.then((signed) => {
+            headers[reSignHeader] = `Bearer ${signed}`;
+          });
       }
     }
   };

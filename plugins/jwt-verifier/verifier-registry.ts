@@ -6,13 +6,25 @@
  */
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, METRICS, indexKey, type IndexBuilder, type IndexSet, type Metrics, KeyService, JWKS_FETCHES, type JwksFetchCounter } from '../../core/plugin-api.js';
+import {
+  LOGGER,
+  METRICS,
+  indexKey,
+  type IndexBuilder,
+  type IndexSet,
+  type Metrics,
+  KeyService,
+  JWKS_FETCHES,
+  type JwksFetchCounter,
+} from '../../core/plugin-api.js';
 import type { Store } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
 /** A stored verifier compiled, or why it could not be (settings written by an older version). */
-type IndexedVerifier = { readonly version: number | undefined } & ({ readonly verifier: CompiledVerifier } | { readonly verifier: null; readonly error: Error });
+type IndexedVerifier = { readonly version: number | undefined } & (
+  { readonly verifier: CompiledVerifier } | { readonly verifier: null; readonly error: Error }
+);
 
 /** The stored verifiers, compiled, by entity id. */
 export type VerifierIndex = ReadonlyMap<string, IndexedVerifier>;
@@ -50,7 +62,10 @@ export class VerifierRegistry {
       return { version: entity.version, verifier: this.compile(entity, `verifier ${entity.id}`) };
     } catch (error) {
       // One broken verifier must not stop the compile pass: the routes naming it do not compile (503).
-      this.#log.error({ err: error, verifierId: entity.id }, 'JWT verifier could not be compiled; routes naming it answer 503 until fixed');
+      this.#log.error(
+        { err: error, verifierId: entity.id },
+        'JWT verifier could not be compiled; routes naming it answer 503 until fixed',
+      );
       return { version: entity.version, verifier: null, error: error as Error };
     }
   }
@@ -64,7 +79,8 @@ export class VerifierRegistry {
     return ids.flatMap((id) => {
       const found = index?.get(id);
       if (!found) return [];
-      if (found.verifier === null) throw new Error(`The JWT verifier "${id}" could not be compiled: ${found.error.message}`);
+      if (found.verifier === null)
+        throw new Error(`The JWT verifier "${id}" could not be compiled: ${found.error.message}`);
       return [found.verifier];
     });
   }

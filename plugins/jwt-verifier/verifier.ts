@@ -8,7 +8,18 @@ import { createPublicKey, createSecretKey, type JsonWebKey } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, decodeJwt, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../core/plugin-api.js';
-import { tokenErrorMessage, type KeyService, claimOf, tokenExtractor, DEFAULT_TOKEN_SOURCE, type TokenSource, RemoteKeySet, discoveredJwksUri, type JwksFetchCounter, type ResolvedKey } from '../../core/plugin-api.js';
+import {
+  tokenErrorMessage,
+  type KeyService,
+  claimOf,
+  tokenExtractor,
+  DEFAULT_TOKEN_SOURCE,
+  type TokenSource,
+  RemoteKeySet,
+  discoveredJwksUri,
+  type JwksFetchCounter,
+  type ResolvedKey,
+} from '../../core/plugin-api.js';
 import type { InlineVerifier } from './entity.js';
 
 export interface VerifierDeps {
@@ -47,7 +58,9 @@ export class CompiledVerifier {
   constructor(settings: InlineVerifier, deps: VerifierDeps) {
     this.settings = settings;
     this.source = settings.source ?? DEFAULT_TOKEN_SOURCE;
-    this.issuers = settings.issuer ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer) : null;
+    this.issuers = settings.issuer
+      ? new Set(typeof settings.issuer === 'string' ? [settings.issuer] : settings.issuer)
+      : null;
     this.#resolve = keyResolver(settings, deps);
     this.#claimChecks = Object.entries(settings.requiredClaims ?? {}).map(([claim, rule]) => claimCheck(claim, rule));
     this.#extract = tokenExtractor(this.source);
@@ -81,9 +94,11 @@ export class CompiledVerifier {
       throw new InvalidTokenError('The token is malformed');
     }
     const alg = header.alg;
-    if (typeof alg !== 'string' || !(this.settings.algorithms as readonly string[]).includes(alg)) throw new InvalidTokenError(`The token algorithm ${JSON.stringify(alg)} is not allowed`);
+    if (typeof alg !== 'string' || !(this.settings.algorithms as readonly string[]).includes(alg))
+      throw new InvalidTokenError(`The token algorithm ${JSON.stringify(alg)} is not allowed`);
     const resolved = await this.#resolve(typeof header.kid === 'string' ? header.kid : undefined, alg);
-    if (!resolved || (resolved.alg !== undefined && resolved.alg !== alg)) throw new InvalidTokenError('The token is not signed by a known key');
+    if (!resolved || (resolved.alg !== undefined && resolved.alg !== alg))
+      throw new InvalidTokenError('The token is not signed by a known key');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, resolved.key, {
@@ -98,13 +113,16 @@ export class CompiledVerifier {
       throw new InvalidTokenError(tokenErrorMessage(error));
     }
     // jose checks a present exp and nbf, and iat only with maxTokenAge.
-    if (this.settings.requireExp !== false && payload.exp === undefined) throw new InvalidTokenError('The token has no expiration time (exp)');
-    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000) + this.settings.leewaySeconds) throw new InvalidTokenError('The token is issued in the future (iat)');
+    if (this.settings.requireExp !== false && payload.exp === undefined)
+      throw new InvalidTokenError('The token has no expiration time (exp)');
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000) + this.settings.leewaySeconds)
+      throw new InvalidTokenError('The token is issued in the future (iat)');
     for (const check of this.#claimChecks) {
       const problem = check(payload);
       if (problem) throw new InvalidTokenError(problem);
     }
-    const exp = typeof payload.exp === 'number' ? (payload.exp + this.settings.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
+    const exp =
+      typeof payload.exp === 'number' ? (payload.exp + this.settings.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
     return { payload, validUntil: exp, gatewayKey: this.settings.keys.kind === 'keypairs' };
   }
 }
@@ -144,15 +162,20 @@ function keyResolver(settings: InlineVerifier, deps: VerifierDeps): KeyResolver 
   }
 }
 
-function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; regex?: string; contains?: unknown }): (payload: JWTPayload) => string | null {
+function claimCheck(
+  claim: string,
+  rule: { equals?: unknown; oneOf?: unknown[]; regex?: string; contains?: unknown },
+): (payload: JWTPayload) => string | null {
   const regex = rule.regex !== undefined ? new RegExp(`^(?:${rule.regex})$`) : null;
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return (payload) => {
     const value = claimOf(payload, claim);
     if (value === undefined) return `The token lacks the claim "${claim}"`;
-    if ('equals' in rule && rule.equals !== undefined && !same(value, rule.equals)) return `The claim "${claim}" has an unexpected value`;
+    if ('equals' in rule && rule.equals !== undefined && !same(value, rule.equals))
+      return `The claim "${claim}" has an unexpected value`;
     if (rule.oneOf && !rule.oneOf.some((v) => same(v, value))) return `The claim "${claim}" has an unexpected value`;
-    if (regex && (typeof value !== 'string' || !regex.test(value))) return `The claim "${claim}" has an unexpected value`;
+    if (regex && (typeof value !== 'string' || !regex.test(value)))
+      return `The claim "${claim}" has an unexpected value`;
     if (rule.contains !== undefined) {
       const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(' ') : [];
       if (!list.some((v) => same(v, rule.contains))) return `The claim "${claim}" does not contain the expected value`;
@@ -160,4 +183,3 @@ function claimCheck(claim: string, rule: { equals?: unknown; oneOf?: unknown[]; 
     return null;
   };
 }
-

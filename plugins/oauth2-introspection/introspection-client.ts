@@ -19,7 +19,17 @@ const DISCOVERY_RETRY_MS = 2_000;
 /** An RFC 7662 response as received: `active`, and whatever members the server adds. */
 export type IntrospectionResponse = { [member: string]: StateValue; active: boolean };
 
-type ClientConfig = Pick<OAuth2IntrospectionConfig, 'introspectionUrl' | 'issuer' | 'discoveryTtlSeconds' | 'clientId' | 'clientSecret' | 'clientAuthMethod' | 'tokenTypeHint' | 'timeoutMs'>;
+type ClientConfig = Pick<
+  OAuth2IntrospectionConfig,
+  | 'introspectionUrl'
+  | 'issuer'
+  | 'discoveryTtlSeconds'
+  | 'clientId'
+  | 'clientSecret'
+  | 'clientAuthMethod'
+  | 'tokenTypeHint'
+  | 'timeoutMs'
+>;
 
 /** RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded. */
 function basicCredentials(id: string, secret: string): string {
@@ -31,7 +41,10 @@ function basicCredentials(id: string, secret: string): string {
 export function metadataUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-  return [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`];
+  return [
+    `${url.origin}/.well-known/oauth-authorization-server${path}`,
+    `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
+  ];
 }
 
 async function readJson(body: Dispatcher.ResponseData['body']): Promise<unknown> {
@@ -65,7 +78,8 @@ export class IntrospectionClient {
   constructor(config: ClientConfig, log: Logger | null) {
     this.#config = config;
     this.#log = log;
-    this.#authorization = config.clientAuthMethod === 'client_secret_basic' ? basicCredentials(config.clientId, config.clientSecret) : null;
+    this.#authorization =
+      config.clientAuthMethod === 'client_secret_basic' ? basicCredentials(config.clientId, config.clientSecret) : null;
   }
 
   /** Introspect one token; rejects with IntrospectionUnavailableError when no usable answer came in time. */
@@ -78,11 +92,19 @@ export class IntrospectionClient {
       form.set('client_id', config.clientId);
       form.set('client_secret', config.clientSecret);
     }
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
     if (this.#authorization !== null) headers.authorization = this.#authorization;
     let answer: unknown;
     try {
-      const res = await request(endpoint, { method: 'POST', headers, body: form.toString(), signal: AbortSignal.timeout(config.timeoutMs) });
+      const res = await request(endpoint, {
+        method: 'POST',
+        headers,
+        body: form.toString(),
+        signal: AbortSignal.timeout(config.timeoutMs),
+      });
       if (res.statusCode !== 200) {
         await res.body.dump();
         throw new Error(`the introspection endpoint answered ${res.statusCode}`);
@@ -93,7 +115,10 @@ export class IntrospectionClient {
       throw new IntrospectionUnavailableError();
     }
     if (!isObject(answer) || typeof answer.active !== 'boolean') {
-      this.#log?.warn({ endpoint }, 'the introspection endpoint answered something that is not an RFC 7662 response; refusing the request');
+      this.#log?.warn(
+        { endpoint },
+        'the introspection endpoint answered something that is not an RFC 7662 response; refusing the request',
+      );
       throw new IntrospectionUnavailableError();
     }
     return answer as IntrospectionResponse;
@@ -106,17 +131,25 @@ export class IntrospectionClient {
     if (this.#discovered && this.#discovered.until > now) return this.#discovered.url;
     if (now - this.#discoveryFailedAt < DISCOVERY_RETRY_MS) {
       if (this.#discovered) return this.#discovered.url;
-      throw new IntrospectionUnavailableError('The authorization server\'s metadata could not be fetched; try again shortly');
+      throw new IntrospectionUnavailableError(
+        "The authorization server's metadata could not be fetched; try again shortly",
+      );
     }
     // One discovery at a time: the requests arriving meanwhile wait for it.
-    return (this.#discovering ??= this.#discover(config.issuer!).finally(() => { this.#discovering = null; }));
+    return (this.#discovering ??= this.#discover(config.issuer!).finally(() => {
+      this.#discovering = null;
+    }));
   }
 
   async #discover(issuer: string): Promise<string> {
     const problems: string[] = [];
     for (const url of metadataUrls(issuer)) {
       try {
-        const res = await request(url, { method: 'GET', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#config.timeoutMs) });
+        const res = await request(url, {
+          method: 'GET',
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(this.#config.timeoutMs),
+        });
         if (res.statusCode !== 200) {
           await res.body.dump();
           problems.push(`${url} answered ${res.statusCode}`);
@@ -124,9 +157,15 @@ export class IntrospectionClient {
         }
         const metadata = await readJson(res.body);
         // RFC 8414 §3.3: the document must name the issuer it was fetched for.
-        if (!isObject(metadata) || metadata.issuer !== issuer) { problems.push(`${url} is not the metadata of ${issuer}`); continue; }
+        if (!isObject(metadata) || metadata.issuer !== issuer) {
+          problems.push(`${url} is not the metadata of ${issuer}`);
+          continue;
+        }
         const endpoint = metadata.introspection_endpoint;
-        if (typeof endpoint !== 'string' || !/^https?:\/\//.test(endpoint)) { problems.push(`${url} names no introspection_endpoint`); continue; }
+        if (typeof endpoint !== 'string' || !/^https?:\/\//.test(endpoint)) {
+          problems.push(`${url} names no introspection_endpoint`);
+          continue;
+        }
         this.#discovered = { url: endpoint, until: Date.now() + this.#config.discoveryTtlSeconds * 1000 };
         return endpoint;
       } catch (error) {
@@ -136,10 +175,15 @@ export class IntrospectionClient {
     this.#discoveryFailedAt = Date.now();
     // A provider that stays down keeps its last known endpoint rather than taking the route down.
     if (this.#discovered) {
-      this.#log?.warn({ issuer, problems }, 'authorization server metadata not refreshed; using the endpoint discovered before');
+      this.#log?.warn(
+        { issuer, problems },
+        'authorization server metadata not refreshed; using the endpoint discovered before',
+      );
       return this.#discovered.url;
     }
     this.#log?.warn({ issuer, problems }, 'authorization server metadata could not be fetched; refusing the request');
-    throw new IntrospectionUnavailableError('The authorization server\'s metadata could not be fetched; try again shortly');
+    throw new IntrospectionUnavailableError(
+      "The authorization server's metadata could not be fetched; try again shortly",
+    );
   }
 }

@@ -11,8 +11,32 @@
 import { createHash } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import type { ErrorDetail, InstanceScope, Plugin, PluginSteps, RequestContext, StateStore } from '../../core/plugin-api.js';
-import { claimHeaderValue, duration, headerValue, InvalidBearerTokenError, UnauthorizedError, ForbiddenError, bearerChallenge, claimOf, compileAccessPolicy, ruleProblems, removeToken, tokenExtractor, DEFAULT_TOKEN_SOURCE, LOGGER, STATE_STORE, RevocationEpoch } from '../../core/plugin-api.js';
+import type {
+  ErrorDetail,
+  InstanceScope,
+  Plugin,
+  PluginSteps,
+  RequestContext,
+  StateStore,
+} from '../../core/plugin-api.js';
+import {
+  claimHeaderValue,
+  duration,
+  headerValue,
+  InvalidBearerTokenError,
+  UnauthorizedError,
+  ForbiddenError,
+  bearerChallenge,
+  claimOf,
+  compileAccessPolicy,
+  ruleProblems,
+  removeToken,
+  tokenExtractor,
+  DEFAULT_TOKEN_SOURCE,
+  LOGGER,
+  STATE_STORE,
+  RevocationEpoch,
+} from '../../core/plugin-api.js';
 import { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from './schema.js';
 import { IntrospectionClient, type IntrospectionResponse } from './introspection-client.js';
 import { ResponseCache } from './response-cache.js';
@@ -35,14 +59,19 @@ function oneOrMany(value: string | string[] | undefined): ReadonlySet<string> | 
 export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2IntrospectionConfigSchema> {
   readonly id = 'oauth2-introspection';
   readonly name = 'OAuth 2.0 token introspection';
-  readonly description = 'Checks opaque bearer tokens with the authorization server\'s RFC 7662 introspection endpoint (cached, fail closed) and enforces scopes per method and path.';
+  readonly description =
+    "Checks opaque bearer tokens with the authorization server's RFC 7662 introspection endpoint (cached, fail closed) and enforces scopes per method and path.";
   readonly configSchema = OAuth2IntrospectionConfigSchema;
   readonly steps = ['validateAccess'] as const;
   readonly #state: StateStore;
   readonly #epoch: RevocationEpoch;
   readonly #log: Logger | null;
 
-  constructor(@inject(STATE_STORE) state: StateStore, epoch: RevocationEpoch, @inject(LOGGER, { isOptional: true }) log?: Logger) {
+  constructor(
+    @inject(STATE_STORE) state: StateStore,
+    epoch: RevocationEpoch,
+    @inject(LOGGER, { isOptional: true }) log?: Logger,
+  ) {
     this.#state = state;
     this.#epoch = epoch;
     this.#log = log?.child({ plugin: 'oauth2-introspection' }) ?? null;
@@ -50,8 +79,12 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
 
   checkConfig(config: OAuth2IntrospectionConfig): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
-    if ((config.introspectionUrl === undefined) === (config.issuer === undefined)) problems.push({ path: '/introspectionUrl', message: 'Give exactly one of introspectionUrl and issuer' });
-    for (const [field, value] of [['introspectionUrl', config.introspectionUrl], ['issuer', config.issuer]] as const) {
+    if ((config.introspectionUrl === undefined) === (config.issuer === undefined))
+      problems.push({ path: '/introspectionUrl', message: 'Give exactly one of introspectionUrl and issuer' });
+    for (const [field, value] of [
+      ['introspectionUrl', config.introspectionUrl],
+      ['issuer', config.issuer],
+    ] as const) {
       if (value !== undefined && !URL.canParse(value)) problems.push({ path: `/${field}`, message: 'Not a valid URL' });
     }
     problems.push(...ruleProblems(config.rules));
@@ -67,16 +100,27 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
     const log = this.#log;
     const client = new IntrospectionClient(config, log);
     const introspect = (token: string) => client.introspect(token);
-    const provider = createHash('sha256').update(JSON.stringify([config.introspectionUrl ?? null, config.issuer ?? null, config.clientId, config.tokenTypeHint])).digest('base64url');
+    const provider = createHash('sha256')
+      .update(
+        JSON.stringify([config.introspectionUrl ?? null, config.issuer ?? null, config.clientId, config.tokenTypeHint]),
+      )
+      .digest('base64url');
     const cache = new ResponseCache(this.#state, this.#epoch, provider, config.cache, log);
-    const policy = compileAccessPolicy(config.rules, { caseSensitive: scope.caseSensitive, scopeStrategy: config.scopeStrategy, scopeClaim: config.scopeClaim, realm: config.realm });
+    const policy = compileAccessPolicy(config.rules, {
+      caseSensitive: scope.caseSensitive,
+      scopeStrategy: config.scopeStrategy,
+      scopeClaim: config.scopeClaim,
+      realm: config.realm,
+    });
     const source = config.source ?? DEFAULT_TOKEN_SOURCE;
     const extract = tokenExtractor(source);
     const issuers = oneOrMany(config.requiredIssuer);
     const audiences = oneOrMany(config.requiredAudience);
     const realm = config.realm;
     const challenge = bearerChallenge(realm);
-    const mapped = Object.entries(config.upstream.claimsToHeaders).map(([member, header]) => [member, header.toLowerCase()] as const);
+    const mapped = Object.entries(config.upstream.claimsToHeaders).map(
+      ([member, header]) => [member, header.toLowerCase()] as const,
+    );
     const cleared = [...IDENTITY_HEADERS, ...mapped.map(([, header]) => header)];
     const hideCredentials = config.upstream.hideCredentials;
 
@@ -84,14 +128,17 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
     function problemOf(response: IntrospectionResponse, nowSeconds: number): string | null {
       if (response.active !== true) return 'The token is not active';
       // A refresh token is active too (Portcullis says `token_type`, Hydra `token_use`): never a key to the API.
-      if (response.token_type === 'refresh_token' || response.token_use === 'refresh_token') return 'A refresh token is not an access token';
+      if (response.token_type === 'refresh_token' || response.token_use === 'refresh_token')
+        return 'A refresh token is not an access token';
       if (typeof response.exp === 'number' && response.exp <= nowSeconds) return 'The token has expired';
       if (typeof response.nbf === 'number' && response.nbf > nowSeconds) return 'The token is not valid yet';
-      if (issuers && !(typeof response.iss === 'string' && issuers.has(response.iss))) return 'The token issuer is not trusted';
+      if (issuers && !(typeof response.iss === 'string' && issuers.has(response.iss)))
+        return 'The token issuer is not trusted';
       if (audiences) {
         const aud = response.aud;
         const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-        if (!named.some((a) => typeof a === 'string' && audiences.has(a))) return 'The token is not meant for this audience';
+        if (!named.some((a) => typeof a === 'string' && audiences.has(a)))
+          return 'The token is not meant for this audience';
       }
       return null;
     }
@@ -117,7 +164,12 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
         if (problem !== null) throw new InvalidBearerTokenError(problem, realm);
         policy.check(ctx.method, ctx.routePath, response);
         ctx.attrs.introspection = response;
-        const user = typeof response.sub === 'string' ? response.sub : typeof response.username === 'string' ? response.username : null;
+        const user =
+          typeof response.sub === 'string'
+            ? response.sub
+            : typeof response.username === 'string'
+              ? response.username
+              : null;
         if (user !== null) headers['x-authenticated-userid'] = headerValue(user);
         const granted = claimOf(response, config.scopeClaim);
         if (granted !== undefined) headers['x-authenticated-scope'] = claimHeaderValue(granted);

@@ -66,7 +66,11 @@ export class ResponseCache {
     return pending;
   }
 
-  async #resolve(key: string, token: string, introspect: (token: string) => Promise<IntrospectionResponse>): Promise<IntrospectionResponse> {
+  async #resolve(
+    key: string,
+    token: string,
+    introspect: (token: string) => Promise<IntrospectionResponse>,
+  ): Promise<IntrospectionResponse> {
     const cached = await this.#read(key);
     if (cached !== undefined) return cached;
     const response = await introspect(token);
@@ -96,7 +100,11 @@ export class ResponseCache {
       const nowMs = Date.now();
       const period = Math.max(this.#options.ttlSeconds, this.#options.negativeTtlSeconds, 1) * 1000;
       const start = Math.floor(nowMs / period) * period;
-      const room = await this.#ns.consume(WRITES_KEY, [{ name: 'period', limit: this.#options.maxEntries, start, end: start + period }], { now: nowMs });
+      const room = await this.#ns.consume(
+        WRITES_KEY,
+        [{ name: 'period', limit: this.#options.maxEntries, start, end: start + period }],
+        { now: nowMs },
+      );
       if (!room.allowed) return;
       await this.#ns.set(key, response, ttlMs);
     } catch (error) {

@@ -4,8 +4,38 @@
  * `GrantStore`, the route's token format and scope policy). Public clients (`none`) may use the
  * token and revocation endpoints; introspection is for confidential clients.
  */
-import type { ClientAuthentication, Endpoint, Metrics, RequestContext, StoredGrants, TransportRule, ClientDirectory, Grant } from '../../core/plugin-api.js';
-import { assertionAudience, authorizeEndpoint, authorizationCode, clientCredentials, confidentialClient, confidentialOrPublicClient, introspectEndpoint, jwksEndpoint, metadataEndpoint, password, recordConsumer, refreshToken, revokeEndpoint, routeMetadata, storedIntrospection, storedRevocation, tokenEndpoint, JWKS_SUFFIX, METADATA_SUFFIX, type KeyService } from '../../core/plugin-api.js';
+import type {
+  ClientAuthentication,
+  Endpoint,
+  Metrics,
+  RequestContext,
+  StoredGrants,
+  TransportRule,
+  ClientDirectory,
+  Grant,
+} from '../../core/plugin-api.js';
+import {
+  assertionAudience,
+  authorizeEndpoint,
+  authorizationCode,
+  clientCredentials,
+  confidentialClient,
+  confidentialOrPublicClient,
+  introspectEndpoint,
+  jwksEndpoint,
+  metadataEndpoint,
+  password,
+  recordConsumer,
+  refreshToken,
+  revokeEndpoint,
+  routeMetadata,
+  storedIntrospection,
+  storedRevocation,
+  tokenEndpoint,
+  JWKS_SUFFIX,
+  METADATA_SUFFIX,
+  type KeyService,
+} from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import type { OAuth2Config } from './schema.js';
 
@@ -45,17 +75,41 @@ function grantEnabled(config: OAuth2Config): (grantType: string) => boolean {
 
 export function routeServer(config: OAuth2Config, parts: RouteServerParts): RouteServer {
   const { issuer, authority, transport, auth, metrics } = parts;
-  const audience = (endpoint: string) => assertionAudience(issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`);
-  const [tokenAudience, revokeAudience, introspectAudience] = [audience('token'), audience('revoke'), audience('introspect')];
+  const audience = (endpoint: string) =>
+    assertionAudience(issuer, `${issuer}/oauth2/token`, `${issuer}/oauth2/${endpoint}`);
+  const [tokenAudience, revokeAudience, introspectAudience] = [
+    audience('token'),
+    audience('revoke'),
+    audience('introspect'),
+  ];
   const token = tokenEndpoint({
-    transport, authenticate: [confidentialOrPublicClient(auth, () => tokenAudience), recordConsumer],
-    grants: GRANTS, isEnabled: grantEnabled(config), authority,
+    transport,
+    authenticate: [confidentialOrPublicClient(auth, () => tokenAudience), recordConsumer],
+    grants: GRANTS,
+    isEnabled: grantEnabled(config),
+    authority,
     unsupported: (grantType) => `The grant type "${grantType}" is not enabled on this route`,
     issued: (grantType) => metrics.tokenIssued(PLUGIN_ID, grantType),
   });
-  const authorize = authorizeEndpoint({ transport, clients: parts.clients, authority, enableAuthorizationCode: config.enableAuthorizationCode, enableImplicitGrant: config.enableImplicitGrant });
-  const revoke = revokeEndpoint({ transport, authenticate: [confidentialOrPublicClient(auth, () => revokeAudience)], revocation: storedRevocation(authority, parts.log), revoked: () => metrics.tokenRevoked(PLUGIN_ID) });
-  const introspect = introspectEndpoint({ transport, authenticate: [confidentialClient(auth, () => introspectAudience)], introspection: storedIntrospection(authority), introspected: (active) => metrics.tokenIntrospected(PLUGIN_ID, active) });
+  const authorize = authorizeEndpoint({
+    transport,
+    clients: parts.clients,
+    authority,
+    enableAuthorizationCode: config.enableAuthorizationCode,
+    enableImplicitGrant: config.enableImplicitGrant,
+  });
+  const revoke = revokeEndpoint({
+    transport,
+    authenticate: [confidentialOrPublicClient(auth, () => revokeAudience)],
+    revocation: storedRevocation(authority, parts.log),
+    revoked: () => metrics.tokenRevoked(PLUGIN_ID),
+  });
+  const introspect = introspectEndpoint({
+    transport,
+    authenticate: [confidentialClient(auth, () => introspectAudience)],
+    introspection: storedIntrospection(authority),
+    introspected: (active) => metrics.tokenIntrospected(PLUGIN_ID, active),
+  });
   // The same document whatever the request's Host: the issuer is the route's, from configuration.
   const document = { body: routeMetadata(issuer, config), headers: { 'cache-control': 'public, max-age=300' } };
   const metadata = metadataEndpoint(transport, () => document);

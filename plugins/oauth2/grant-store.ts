@@ -12,13 +12,33 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { RevocationEpoch, StateNamespace, StateStore, StateWrite, CodeRecord, TokenRecord, Redemption, RotationRecord, SealedPair, StoredToken, GrantRecords } from '../../core/plugin-api.js';
+import type {
+  RevocationEpoch,
+  StateNamespace,
+  StateStore,
+  StateWrite,
+  CodeRecord,
+  TokenRecord,
+  Redemption,
+  RotationRecord,
+  SealedPair,
+  StoredToken,
+  GrantRecords,
+} from '../../core/plugin-api.js';
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
 
 // The record shapes are the token authority's (core/oauth/records.ts): this store is its `GrantRecords`.
-export type { CodeRecord, TokenRecord, Redemption, RotationRecord, TokenPair, SealedPair, StoredToken } from '../../core/plugin-api.js';
+export type {
+  CodeRecord,
+  TokenRecord,
+  Redemption,
+  RotationRecord,
+  TokenPair,
+  SealedPair,
+  StoredToken,
+} from '../../core/plugin-api.js';
 export { newToken } from '../../core/plugin-api.js';
 
 export function tokenHash(token: string): string {
@@ -80,9 +100,20 @@ export class GrantStore implements GrantRecords {
    * together or not at all, so a failure never leaves half a grant, and the caller hands out
    * nothing unless this resolved.
    */
-  saveTokens(access: { token: string; record: TokenRecord }, refresh: { token: string; record: TokenRecord } | null, nowMs: number): Promise<void> {
-    const writes: StateWrite[] = [{ key: `at:${tokenHash(access.token)}`, value: access.record, ttlMs: access.record.exp * 1000 - nowMs }];
-    if (refresh) writes.push({ key: `rt:${tokenHash(refresh.token)}`, value: refresh.record, ttlMs: refresh.record.exp * 1000 - nowMs });
+  saveTokens(
+    access: { token: string; record: TokenRecord },
+    refresh: { token: string; record: TokenRecord } | null,
+    nowMs: number,
+  ): Promise<void> {
+    const writes: StateWrite[] = [
+      { key: `at:${tokenHash(access.token)}`, value: access.record, ttlMs: access.record.exp * 1000 - nowMs },
+    ];
+    if (refresh)
+      writes.push({
+        key: `rt:${tokenHash(refresh.token)}`,
+        value: refresh.record,
+        ttlMs: refresh.record.exp * 1000 - nowMs,
+      });
     return this.#store.setAll(writes);
   }
 
@@ -93,7 +124,7 @@ export class GrantStore implements GrantRecords {
   async findToken(type: 'at' | 'rt', token: string): Promise<StoredToken | undefined> {
     const record = await this.#store.get<TokenRecord>(`${type}:${tokenHash(token)}`);
     if (!record) return undefined;
-    return { record, revoked: record.family !== null && await this.isRevoked(record.family) };
+    return { record, revoked: record.family !== null && (await this.isRevoked(record.family)) };
   }
 
   /** Revoke one token (RFC 7009). */
@@ -117,7 +148,13 @@ export class GrantStore implements GrantRecords {
    * Claim the rotation of a refresh token; true for the one caller that rotates it. With a grace
    * period, `pair` is kept sealed under the old refresh token for that long.
    */
-  claimRotation(refreshToken: string, family: string, pair: SealedPair | null, nowMs: number, ttlMs: number): Promise<boolean> {
+  claimRotation(
+    refreshToken: string,
+    family: string,
+    pair: SealedPair | null,
+    nowMs: number,
+    ttlMs: number,
+  ): Promise<boolean> {
     const sealed = pair ? seal(pair, refreshToken) : null;
     return this.#store.setIfAbsent(`rotated:${tokenHash(refreshToken)}`, { family, at: nowMs, sealed }, ttlMs);
   }
@@ -131,9 +168,15 @@ export class GrantStore implements GrantRecords {
    * adds the decisions that need more than this store (the client's standing, its cut-off, a JWT's
    * revoked id): the caller passes the one liveness check, so a grant listed live is one a route accepts.
    */
-  async listGrants(filter: { clientId?: string; userId?: string } = {}, isAlive: (record: TokenRecord) => boolean = () => true, nowMs = Date.now()): Promise<GrantView[]> {
+  async listGrants(
+    filter: { clientId?: string; userId?: string } = {},
+    isAlive: (record: TokenRecord) => boolean = () => true,
+    nowMs = Date.now(),
+  ): Promise<GrantView[]> {
     const entries = await this.#store.entries();
-    const revoked = new Set(entries.filter((e) => e.key.startsWith('revoked:')).map((e) => e.key.slice('revoked:'.length)));
+    const revoked = new Set(
+      entries.filter((e) => e.key.startsWith('revoked:')).map((e) => e.key.slice('revoked:'.length)),
+    );
     const grants = new Map<string, GrantView>();
     for (const entry of entries) {
       const type = entry.key.startsWith('at:') ? 'access_token' : entry.key.startsWith('rt:') ? 'refresh_token' : null;
@@ -146,7 +189,18 @@ export class GrantStore implements GrantRecords {
       const digest = entry.key.slice(3);
       const id = record.family ?? `token:${digest}`;
       let grant = grants.get(id);
-      if (!grant) grants.set(id, grant = { grant: id, clientId: record.clientId, userId: record.userId, scope: record.scope, route: record.routeKey, tokens: [] });
+      if (!grant)
+        grants.set(
+          id,
+          (grant = {
+            grant: id,
+            clientId: record.clientId,
+            userId: record.userId,
+            scope: record.scope,
+            route: record.routeKey,
+            tokens: [],
+          }),
+        );
       grant.tokens.push({ type, digest, iat: record.iat, exp: record.exp });
     }
     return [...grants.values()];
@@ -195,5 +249,7 @@ export function unseal(sealed: string, refreshToken: string): SealedPair {
   const raw = Buffer.from(sealed, 'base64url');
   const decipher = createDecipheriv('aes-256-gcm', sealingKey(refreshToken), raw.subarray(0, 12));
   decipher.setAuthTag(raw.subarray(12, 28));
-  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')) as SealedPair;
+  return JSON.parse(
+    Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'),
+  ) as SealedPair;
 }

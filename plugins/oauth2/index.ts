@@ -8,7 +8,13 @@ import { OAuth2ProvisionKeyAdmin } from './provision-key.js';
 export { OAuth2Plugin } from './plugin.js';
 export { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 export { OAuth2Admin } from './api.js';
-export { GrantStore, tokenHash, type GrantView, CODE_TTL_MS, NAMESPACE as OAUTH2_STATE_NAMESPACE } from './grant-store.js';
+export {
+  GrantStore,
+  tokenHash,
+  type GrantView,
+  CODE_TTL_MS,
+  NAMESPACE as OAUTH2_STATE_NAMESPACE,
+} from './grant-store.js';
 
 export const oauth2Plugin: PluginModule = {
   register(container) {

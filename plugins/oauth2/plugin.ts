@@ -9,8 +9,42 @@
  * (`core/oauth/`), configured per route in `endpoints.ts`; the protected route is `protect.ts`.
  */
 import { inject, injectable } from 'tsyringe';
-import type { Plugin, PluginSteps, InstanceScope, ErrorDetail, ClientDirectory, EntityReference, ClientAuthentication } from '../../core/plugin-api.js';
-import { listOf, duration, ruleProblems, secretMatcher, routeIssuer, routeScopePolicy, transportRule, opaqueTokens, StoredGrants, JwtAccessTokens, ClientAssertionVerifier, BOOT_CONFIG, CLIENT_DIRECTORY, CLIENT_KIND, LOGGER, METRICS, STATE_STORE, type BootConfig, RevocationList, RevocationEpoch, type GrantSources, type Metrics, type StateStore, KeyService, KEYPAIRS } from '../../core/plugin-api.js';
+import type {
+  Plugin,
+  PluginSteps,
+  InstanceScope,
+  ErrorDetail,
+  ClientDirectory,
+  EntityReference,
+  ClientAuthentication,
+} from '../../core/plugin-api.js';
+import {
+  listOf,
+  duration,
+  ruleProblems,
+  secretMatcher,
+  routeIssuer,
+  routeScopePolicy,
+  transportRule,
+  opaqueTokens,
+  StoredGrants,
+  JwtAccessTokens,
+  ClientAssertionVerifier,
+  BOOT_CONFIG,
+  CLIENT_DIRECTORY,
+  CLIENT_KIND,
+  LOGGER,
+  METRICS,
+  STATE_STORE,
+  type BootConfig,
+  RevocationList,
+  RevocationEpoch,
+  type GrantSources,
+  type Metrics,
+  type StateStore,
+  KeyService,
+  KEYPAIRS,
+} from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
 import { OAuth2ConfigSchema, type OAuth2Config } from './schema.js';
 import { GrantStore } from './grant-store.js';
@@ -21,7 +55,8 @@ import { routeServer } from './endpoints.js';
 export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly id = 'oauth2';
   readonly name = 'OAuth 2.0 (users)';
-  readonly description = 'Delegated user access after Kong\'s oauth2 plugin: authorization code with PKCE, rotating refresh tokens, revocation and introspection on the route, and the rest of the route protected by the tokens it issued.';
+  readonly description =
+    "Delegated user access after Kong's oauth2 plugin: authorization code with PKCE, rotating refresh tokens, revocation and introspection on the route, and the rest of the route protected by the tokens it issued.";
   readonly configSchema = OAuth2ConfigSchema;
   readonly steps = ['validateAccess'] as const;
   readonly #clients: ClientDirectory;
@@ -35,7 +70,16 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   /** `proxy.publicUrl` as configured: read here, before the listener fills in its own address. */
   readonly #publicUrl: string | undefined;
 
-  constructor(@inject(CLIENT_DIRECTORY) clients: ClientDirectory, @inject(STATE_STORE) state: StateStore, revocations: RevocationList, keys: KeyService, epoch: RevocationEpoch, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics, @inject(BOOT_CONFIG) boot: BootConfig) {
+  constructor(
+    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
+    @inject(STATE_STORE) state: StateStore,
+    revocations: RevocationList,
+    keys: KeyService,
+    epoch: RevocationEpoch,
+    @inject(LOGGER) log: Logger,
+    @inject(METRICS) metrics: Metrics,
+    @inject(BOOT_CONFIG) boot: BootConfig,
+  ) {
     this.#publicUrl = boot.proxy.publicUrl;
     this.#metrics = metrics;
     this.#clients = clients;
@@ -49,20 +93,28 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   references(config: OAuth2Config): EntityReference[] {
     const references: EntityReference[] = [];
     if (config.tokenFormat === 'jwt') references.push({ kind: KEYPAIRS, id: config.keyPair, path: '/keyPair' });
-    if (config.anonymous !== undefined) references.push({ kind: CLIENT_KIND, id: config.anonymous, path: '/anonymous' });
+    if (config.anonymous !== undefined)
+      references.push({ kind: CLIENT_KIND, id: config.anonymous, path: '/anonymous' });
     return references;
   }
 
   checkConfig(config: OAuth2Config): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
-    if (config.mandatoryScope && config.scopes.length === 0) problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
+    if (config.mandatoryScope && config.scopes.length === 0)
+      problems.push({ path: '/mandatoryScope', message: 'mandatoryScope needs at least one entry in scopes' });
     problems.push(...ruleProblems(config.scopeRules, 'scopeRules'));
-    if (config.issuer !== undefined && !URL.canParse(config.issuer)) problems.push({ path: '/issuer', message: 'Not a URL' });
+    if (config.issuer !== undefined && !URL.canParse(config.issuer))
+      problems.push({ path: '/issuer', message: 'Not a URL' });
     return problems;
   }
 
   describe(config: OAuth2Config): string {
-    const grants = [config.enableAuthorizationCode && `authorization code (PKCE ${config.pkce})`, config.enableClientCredentials && 'client credentials', config.enablePasswordGrant && 'password', config.enableImplicitGrant && 'implicit'].filter((g): g is string => typeof g === 'string');
+    const grants = [
+      config.enableAuthorizationCode && `authorization code (PKCE ${config.pkce})`,
+      config.enableClientCredentials && 'client credentials',
+      config.enablePasswordGrant && 'password',
+      config.enableImplicitGrant && 'implicit',
+    ].filter((g): g is string => typeof g === 'string');
     return `OAuth2 for users: ${listOf(grants) || 'no grant enabled'}; ${config.tokenFormat} tokens for ${duration(config.tokenExpirationSeconds)}${config.requireHttps ? '; HTTPS only' : ''}`;
   }
 
@@ -74,17 +126,51 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
     const routeKey = config.globalCredentials ? '*' : `route:${scope.routeId ?? '*'}`;
     const records = this.#grants;
     // JWT access tokens are verified whatever this route issues: a globalCredentials peer may issue them.
-    const jwts = new JwtAccessTokens({ keys: this.#keys, keyPairId: config.keyPair, routeKey, isGrantRevoked: (family) => records.isRevoked(family) });
+    const jwts = new JwtAccessTokens({
+      keys: this.#keys,
+      keyPairId: config.keyPair,
+      routeKey,
+      isGrantRevoked: (family) => records.isRevoked(family),
+    });
     const authority = new StoredGrants({
-      records, format: config.tokenFormat === 'jwt' ? jwts : opaqueTokens, sources, issuer, routeKey,
-      accessTtl: config.tokenExpirationSeconds, refreshTtl: config.refreshTokenTtlSeconds,
-      grantedScope: routeScopePolicy(config.scopes, config.mandatoryScope), matchesProvisionKey: secretMatcher(config.provisionKey),
-      reuseRefreshToken: config.reuseRefreshToken, refreshGracePeriodSeconds: config.refreshGracePeriodSeconds, pkce: config.pkce,
+      records,
+      format: config.tokenFormat === 'jwt' ? jwts : opaqueTokens,
+      sources,
+      issuer,
+      routeKey,
+      accessTtl: config.tokenExpirationSeconds,
+      refreshTtl: config.refreshTokenTtlSeconds,
+      grantedScope: routeScopePolicy(config.scopes, config.mandatoryScope),
+      matchesProvisionKey: secretMatcher(config.provisionKey),
+      reuseRefreshToken: config.reuseRefreshToken,
+      refreshGracePeriodSeconds: config.refreshGracePeriodSeconds,
+      pkce: config.pkce,
     });
     const transport = transportRule(config);
-    const auth: ClientAuthentication = { clients, assertions: new ClientAssertionVerifier({ clients, state: this.#state, log: this.#log }, config.clientAssertion) };
-    const server = routeServer(config, { issuer, authority, transport, clients, auth, keys: this.#keys, log: this.#log, metrics: this.#metrics });
-    const protect = protectedRoute({ config, clients, sources, records, transport, jwts, routeKey, caseSensitive: scope.caseSensitive ?? true });
+    const auth: ClientAuthentication = {
+      clients,
+      assertions: new ClientAssertionVerifier({ clients, state: this.#state, log: this.#log }, config.clientAssertion),
+    };
+    const server = routeServer(config, {
+      issuer,
+      authority,
+      transport,
+      clients,
+      auth,
+      keys: this.#keys,
+      log: this.#log,
+      metrics: this.#metrics,
+    });
+    const protect = protectedRoute({
+      config,
+      clients,
+      sources,
+      records,
+      transport,
+      jwts,
+      routeKey,
+      caseSensitive: scope.caseSensitive ?? true,
+    });
     return {
       validateAccess(ctx) {
         const endpoint = server.endpointOf(ctx);

@@ -4,13 +4,40 @@
  * with the scopes its rule asks; the upstream is told who the client and user are. Built once per
  * instance: the request function allocates nothing it could have made before.
  */
-import type { RequestContext, ClientDirectory, GrantSources, JwtAccessTokens, StoredToken, TransportRule, GrantRecords } from '../../core/plugin-api.js';
-import { InvalidBearerTokenError, UnauthorizedError, bearerChallenge, compileRules, findRule, grantsRule, headerValue, insufficientScope, scopeMatcher, grantLiveness, looksLikeJwt, storedGrant } from '../../core/plugin-api.js';
+import type {
+  RequestContext,
+  ClientDirectory,
+  GrantSources,
+  JwtAccessTokens,
+  StoredToken,
+  TransportRule,
+  GrantRecords,
+} from '../../core/plugin-api.js';
+import {
+  InvalidBearerTokenError,
+  UnauthorizedError,
+  bearerChallenge,
+  compileRules,
+  findRule,
+  grantsRule,
+  headerValue,
+  insufficientScope,
+  scopeMatcher,
+  grantLiveness,
+  looksLikeJwt,
+  storedGrant,
+} from '../../core/plugin-api.js';
 import { passAnonymously } from './anonymous.js';
 import type { OAuth2Config } from './schema.js';
 
 /** Headers the upstream gets from the gateway only: any client-sent copy is removed first. */
-const USER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-authenticated-userid', 'x-authenticated-scope', 'x-anonymous-consumer'] as const;
+const USER_HEADERS = [
+  'x-consumer-id',
+  'x-consumer-username',
+  'x-authenticated-userid',
+  'x-authenticated-scope',
+  'x-anonymous-consumer',
+] as const;
 
 export interface ProtectOptions {
   config: OAuth2Config;
@@ -27,7 +54,15 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
   const { config, clients, sources, records, transport: requireSecure, jwts, routeKey } = options;
   const realm = config.realm;
   // The core's access rules (as jwt-verifier's), every scope of the rule required, exact match.
-  const scopeRules = compileRules(config.scopeRules.map((rule) => ({ methods: rule.methods, path: rule.path, requiredScopes: rule.scopes, match: 'all' as const })), options.caseSensitive);
+  const scopeRules = compileRules(
+    config.scopeRules.map((rule) => ({
+      methods: rule.methods,
+      path: rule.path,
+      requiredScopes: rule.scopes,
+      match: 'all' as const,
+    })),
+    options.caseSensitive,
+  );
   const exactScopes = scopeMatcher('exact');
 
   /** A bearer token as found: a JWT verified locally (whatever this route issues: a globalCredentials peer may issue them), an opaque one read from the store. */
@@ -50,12 +85,14 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
       throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
     }
     const found = await accessToken(header.slice(7).trim());
-    if (!found || found.record.routeKey !== routeKey) throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
+    if (!found || found.record.routeKey !== routeKey)
+      throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
     const verdict = grantLiveness(storedGrant(found), sources);
     if (!verdict.alive) throw new InvalidBearerTokenError(verdict.message, realm);
     const { record } = found;
     const client = verdict.client;
-    if (rule && !grantsRule(rule, record.scope.split(' ').filter(Boolean), exactScopes)) throw insufficientScope(rule, realm);
+    if (rule && !grantsRule(rule, record.scope.split(' ').filter(Boolean), exactScopes))
+      throw insufficientScope(rule, realm);
     const headers = ctx.upstreamHeaders;
     for (const name of USER_HEADERS) delete headers[name];
     if (config.hideCredentials) delete headers.authorization;

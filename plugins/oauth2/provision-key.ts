@@ -6,7 +6,13 @@
  * write path (`writeOnlySecret` in the plugin API).
  */
 import { injectable } from 'tsyringe';
-import { EntityService, NO_STORE, rotatePluginSecret, type AdminExtension, type AdminRoute } from '../../core/plugin-api.js';
+import {
+  EntityService,
+  NO_STORE,
+  rotatePluginSecret,
+  type AdminExtension,
+  type AdminRoute,
+} from '../../core/plugin-api.js';
 
 @injectable()
 export class OAuth2ProvisionKeyAdmin implements AdminExtension {
@@ -18,12 +24,15 @@ export class OAuth2ProvisionKeyAdmin implements AdminExtension {
 
   routes(): AdminRoute[] {
     const entities = this.#entities;
-    return [{
-      method: 'POST', path: '/api/routes/:id/plugins/oauth2/provision-key',
-      async handler({ params }) {
-        const provisionKey = await rotatePluginSecret(entities, params.id!, 'oauth2', 'provisionKey');
-        return { body: { provisionKey }, headers: { ...NO_STORE } };
+    return [
+      {
+        method: 'POST',
+        path: '/api/routes/:id/plugins/oauth2/provision-key',
+        async handler({ params }) {
+          const provisionKey = await rotatePluginSecret(entities, params.id!, 'oauth2', 'provisionKey');
+          return { body: { provisionKey }, headers: { ...NO_STORE } };
+        },
       },
-    }];
+    ];
   }
 }

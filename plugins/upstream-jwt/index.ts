@@ -5,7 +5,12 @@ import { UpstreamJwtPlugin } from './plugin.js';
 import { DEFAULT_UPSTREAM_JWT_KEYPAIR_ID } from './schema.js';
 
 export { UpstreamJwtPlugin } from './plugin.js';
-export { UpstreamJwtConfigSchema, DEFAULT_UPSTREAM_JWT_HEADER, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID, type UpstreamJwtConfig } from './schema.js';
+export {
+  UpstreamJwtConfigSchema,
+  DEFAULT_UPSTREAM_JWT_HEADER,
+  DEFAULT_UPSTREAM_JWT_KEYPAIR_ID,
+  type UpstreamJwtConfig,
+} from './schema.js';
 
 export const upstreamJwtPlugin: PluginModule = {
   register(container) {
@@ -20,10 +25,17 @@ export const upstreamJwtPlugin: PluginModule = {
     const entities = container.resolve(EntityService);
     if (exists(entities, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID)) return;
     const privateKeyPem = await container.resolve(KeyService).generate('ES256');
-    await entities.create(KEYPAIRS, { id: DEFAULT_UPSTREAM_JWT_KEYPAIR_ID, name: 'Default upstream JWT signing key', alg: 'ES256', privateKeyPem }).catch((error: unknown) => {
-      // Several instances starting at once on one store: another one created it first.
-      if (!(error instanceof ConflictError && exists(entities, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID))) throw error;
-    });
+    await entities
+      .create(KEYPAIRS, {
+        id: DEFAULT_UPSTREAM_JWT_KEYPAIR_ID,
+        name: 'Default upstream JWT signing key',
+        alg: 'ES256',
+        privateKeyPem,
+      })
+      .catch((error: unknown) => {
+        // Several instances starting at once on one store: another one created it first.
+        if (!(error instanceof ConflictError && exists(entities, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID))) throw error;
+      });
   },
 };
 

@@ -8,14 +8,28 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { BOOT_CONFIG, KEYPAIRS, KeyService, LOGGER, UpstreamTokenUnavailableError, type BootConfig, type EntityReference, type InstanceScope, type Plugin, type PluginSteps, type RequestContext, duration } from '../../core/plugin-api.js';
+import {
+  BOOT_CONFIG,
+  KEYPAIRS,
+  KeyService,
+  LOGGER,
+  UpstreamTokenUnavailableError,
+  type BootConfig,
+  type EntityReference,
+  type InstanceScope,
+  type Plugin,
+  type PluginSteps,
+  type RequestContext,
+  duration,
+} from '../../core/plugin-api.js';
 import { UpstreamJwtConfigSchema, type UpstreamJwtConfig } from './schema.js';
 
 @injectable()
 export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema> {
   readonly id = 'upstream-jwt';
   readonly name = 'Upstream JWT';
-  readonly description = 'Sends the upstream a fresh short-lived JWT per request, signed by a gateway key pair (iss, aud, iat/exp, jti, the consumer as sub, the method and path), verifiable at the gateway JWKS.';
+  readonly description =
+    'Sends the upstream a fresh short-lived JWT per request, signed by a gateway key pair (iss, aud, iat/exp, jti, the consumer as sub, the method and path), verifiable at the gateway JWKS.';
   readonly configSchema = UpstreamJwtConfigSchema;
   readonly steps = ['transformRequest'] as const;
   readonly #keys: KeyService;
@@ -42,7 +56,9 @@ export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema>
     const keyPair = config.keyPair;
     const header = config.header.toLowerCase();
     const prefix = config.scheme === '' ? '' : `${config.scheme} `;
-    const issuer = config.issuer ?? withoutTrailingSlash(this.#boot.proxy.publicUrl ?? `http://${this.#boot.proxy.host}:${this.#boot.proxy.port}`);
+    const issuer =
+      config.issuer ??
+      withoutTrailingSlash(this.#boot.proxy.publicUrl ?? `http://${this.#boot.proxy.host}:${this.#boot.proxy.port}`);
     const fixedAudience = config.audience ?? scope.routeId;
     const lifetime = config.lifetimeSeconds;
     const bindRequest = config.bindRequest;
@@ -69,7 +85,10 @@ export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema>
           if (!keys.has(keyPair)) throw new Error(`key pair "${keyPair}" is missing or could not be loaded`);
           token = await keys.sign(keyPair, payload);
         } catch (error) {
-          log.error({ err: error, keyPairId: keyPair, requestId: ctx.id }, 'upstream JWT could not be signed; the request is refused, not forwarded without it');
+          log.error(
+            { err: error, keyPairId: keyPair, requestId: ctx.id },
+            'upstream JWT could not be signed; the request is refused, not forwarded without it',
+          );
           throw new UpstreamTokenUnavailableError().withCause(error);
         }
         ctx.upstreamHeaders[header] = prefix + token;

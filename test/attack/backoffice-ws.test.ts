@@ -18,14 +18,24 @@ const SIGNING_PAIR = 'portcullis-jwt-signing';
 function upgrade(gw: TestGateway, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers });
-    ws.once('open', () => { ws.close(); resolve(101); });
-    ws.once('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     ws.once('error', reject);
   });
 }
 
 function login(gw: TestGateway, headers: Record<string, string> = {}): Promise<TestResponse> {
-  return send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: gw.adminUrl, ...headers }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  return send(`${gw.adminUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: gw.adminUrl, ...headers },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
 }
 
 function cookieOf(res: TestResponse): string {
@@ -43,15 +53,24 @@ describe('Attack: the back office and the admin API from a foreign site', () => 
     assert.equal(res.status, 200, res.text);
     cookie = cookieOf(res);
   });
-  after(async () => { await gw.close(); });
+  after(async () => {
+    await gw.close();
+  });
 
-  it('control: the back office\'s own Origin with a live session opens the WebSocket', async () => {
+  it("control: the back office's own Origin with a live session opens the WebSocket", async () => {
     assert.equal(await upgrade(gw, { cookie, origin: gw.adminUrl }), 101);
   });
 
   it('refuses a WebSocket from a foreign Origin even with a live session cookie (cross-site WebSocket hijacking)', async () => {
     const port = new URL(gw.adminUrl).port;
-    for (const origin of ['https://evil.example', 'null', `https://127.0.0.1:${port}`, `http://127.0.0.1:${port}.evil.example`, `http://127.0.0.1:${Number(port) + 1}`, `http://evil.example/${gw.adminUrl}`]) {
+    for (const origin of [
+      'https://evil.example',
+      'null',
+      `https://127.0.0.1:${port}`,
+      `http://127.0.0.1:${port}.evil.example`,
+      `http://127.0.0.1:${Number(port) + 1}`,
+      `http://evil.example/${gw.adminUrl}`,
+    ]) {
       assert.equal(await upgrade(gw, { cookie, origin }), 403, origin);
     }
   });
@@ -99,7 +118,10 @@ describe('Attack: the back office and the admin API from a foreign site', () => 
     assert.equal(foreign.status, 403);
     assert.equal(foreign.headers['set-cookie'], undefined);
     assert.equal(foreign.json().error, 'forbidden');
-    const out = await send(`${gw.adminUrl}/logout`, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } });
+    const out = await send(`${gw.adminUrl}/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+    });
     assert.equal(out.status, 403);
     assert.equal(await upgrade(gw, { cookie, origin: gw.adminUrl }), 101, 'the session survived');
   });
@@ -107,27 +129,51 @@ describe('Attack: the back office and the admin API from a foreign site', () => 
   it('refuses a state-changing admin call sent by a browser from a foreign page with cached Basic credentials (a body-less form POST rotating the signing key)', async () => {
     const kidBefore = (await gw.admin('GET', `/api/keypairs/${SIGNING_PAIR}`)).json().kid;
     // What a cross-site <form method=post> sends: no fields, the form media type, the page's Origin.
-    const forged = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, { method: 'POST', headers: { authorization: adminAuth, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' } });
+    const forged = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, {
+      method: 'POST',
+      headers: {
+        authorization: adminAuth,
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': '0',
+      },
+    });
     assert.equal(forged.status, 403, forged.text);
     assert.equal(forged.json().error, 'forbidden');
-    assert.equal((await gw.admin('GET', `/api/keypairs/${SIGNING_PAIR}`)).json().kid, kidBefore, 'the key was not rotated');
+    assert.equal(
+      (await gw.admin('GET', `/api/keypairs/${SIGNING_PAIR}`)).json().kid,
+      kidBefore,
+      'the key was not rotated',
+    );
     for (const origin of ['null', 'https://evil.example']) {
-      const res = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, { method: 'POST', headers: { authorization: adminAuth, origin } });
+      const res = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, {
+        method: 'POST',
+        headers: { authorization: adminAuth, origin },
+      });
       assert.equal(res.status, 403, origin);
     }
   });
 
-  it('control: the same admin call without an Origin (curl, scripts) or from the admin\'s own origin is served', async () => {
+  it("control: the same admin call without an Origin (curl, scripts) or from the admin's own origin is served", async () => {
     const kidBefore = (await gw.admin('GET', `/api/keypairs/${SIGNING_PAIR}`)).json().kid;
-    const own = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, { method: 'POST', headers: { authorization: adminAuth, origin: gw.adminUrl } });
+    const own = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, {
+      method: 'POST',
+      headers: { authorization: adminAuth, origin: gw.adminUrl },
+    });
     assert.equal(own.status, 200, own.text);
-    const scripted = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, { method: 'POST', headers: { authorization: adminAuth } });
+    const scripted = await send(`${gw.adminUrl}/api/keypairs/${SIGNING_PAIR}/rotate`, {
+      method: 'POST',
+      headers: { authorization: adminAuth },
+    });
     assert.equal(scripted.status, 200, scripted.text);
     assert.notEqual((await gw.admin('GET', `/api/keypairs/${SIGNING_PAIR}`)).json().kid, kidBefore);
   });
 
   it('a foreign page cannot read the admin API either: no CORS grant on an authenticated GET', async () => {
-    const res = await send(`${gw.adminUrl}/api/export`, { headers: { authorization: adminAuth, origin: 'https://evil.example' } });
+    const res = await send(`${gw.adminUrl}/api/export`, {
+      headers: { authorization: adminAuth, origin: 'https://evil.example' },
+    });
     assert.equal(res.headers['access-control-allow-origin'], undefined);
     assert.equal(res.headers['access-control-allow-credentials'], undefined);
   });

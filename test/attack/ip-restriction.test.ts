@@ -25,8 +25,18 @@ describe('Attack: ip-restriction and X-Forwarded-For', () => {
     upstream = await startUpstream(echo);
     // The peer (127.0.0.1) and 10.0.0.0/8 are trusted proxies; the listener is dual-stack, so the
     // peer is seen as ::ffff:127.0.0.1.
-    gw = await startGateway({ logLevel: 'silent', config: { proxy: { host: '::', trustedProxies: ['127.0.0.1', '10.0.0.0/8'] } } });
-    const restricted = (id: string, config: Record<string, unknown>) => createRoute(gw, route(id, upstream.url, { frontend: { domains: [`${id}.test`] }, plugins: [{ plugin: 'ip-restriction', config }] }));
+    gw = await startGateway({
+      logLevel: 'silent',
+      config: { proxy: { host: '::', trustedProxies: ['127.0.0.1', '10.0.0.0/8'] } },
+    });
+    const restricted = (id: string, config: Record<string, unknown>) =>
+      createRoute(
+        gw,
+        route(id, upstream.url, {
+          frontend: { domains: [`${id}.test`] },
+          plugins: [{ plugin: 'ip-restriction', config }],
+        }),
+      );
     await restricted('partners', { allow: ['203.0.113.0/24', '2001:db8::/32'], deny: ['203.0.113.66'] });
     await restricted('internal', { allow: ['192.168.0.0/16'] });
     await restricted('no-internal', { deny: ['192.168.0.0/16'] });
@@ -40,7 +50,10 @@ describe('Attack: ip-restriction and X-Forwarded-For', () => {
     await upstream.close();
   });
 
-  const from = (host: string, forwardedFor?: string | string[]) => send(gw.proxyUrl.replace('[::]', '127.0.0.1') + '/', { headers: { host: `${host}.test`, ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }) } });
+  const from = (host: string, forwardedFor?: string | string[]) =>
+    send(gw.proxyUrl.replace('[::]', '127.0.0.1') + '/', {
+      headers: { host: `${host}.test`, ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }) },
+    });
   async function status(host: string, forwardedFor?: string | string[]): Promise<number> {
     const res = await from(host, forwardedFor);
     if (res.status === 403) assert.equal(res.json().error, 'ip_not_allowed');
@@ -55,7 +68,11 @@ describe('Attack: ip-restriction and X-Forwarded-For', () => {
 
   it('rightmost-untrusted: addresses a client wrote to the left of the trusted chain prove nothing', async () => {
     assert.equal(await status('partners', '203.0.113.7, 198.51.100.7'), 403, 'the proxy appended 198.51.100.7');
-    assert.equal(await status('partners', '203.0.113.7, 198.51.100.7, 10.0.0.5, 10.9.9.9'), 403, 'two trusted hops, then the real client');
+    assert.equal(
+      await status('partners', '203.0.113.7, 198.51.100.7, 10.0.0.5, 10.9.9.9'),
+      403,
+      'two trusted hops, then the real client',
+    );
     assert.equal(await status('partners', '198.51.100.7, 203.0.113.7, 10.0.0.5'), 200);
   });
 
@@ -65,15 +82,36 @@ describe('Attack: ip-restriction and X-Forwarded-For', () => {
   });
 
   it('every spelling of an IPv4 address as IPv6 matches the IPv4 ranges, for allow and for deny', async () => {
-    for (const spelling of ['::ffff:192.168.1.9', '::FFFF:192.168.1.9', '0:0:0:0:0:ffff:192.168.1.9', '::ffff:c0a8:109', '[::ffff:192.168.1.9]:4431']) {
+    for (const spelling of [
+      '::ffff:192.168.1.9',
+      '::FFFF:192.168.1.9',
+      '0:0:0:0:0:ffff:192.168.1.9',
+      '::ffff:c0a8:109',
+      '[::ffff:192.168.1.9]:4431',
+    ]) {
       assert.equal(await status('internal', spelling), 200, `allow ${spelling}`);
       assert.equal(await status('no-internal', spelling), 403, `deny ${spelling}`);
     }
-    assert.equal(await status('partners', '::ffff:203.0.113.66'), 403, 'a denied address inside the allowed range, mapped');
+    assert.equal(
+      await status('partners', '::ffff:203.0.113.66'),
+      403,
+      'a denied address inside the allowed range, mapped',
+    );
   });
 
   it('numeric forms that are not dotted-quad IPv4 (octal, hex, integer, short) never match a range: the walk stops at the trusted proxy', async () => {
-    for (const trick of ['0300.0250.1.9', '0xc0.0xa8.1.9', '3232235785', '192.168.265', '192.168.1.9.1', '192.168.01.9', '192.168.1.9%eth0', 'unknown', '_hidden', '']) {
+    for (const trick of [
+      '0300.0250.1.9',
+      '0xc0.0xa8.1.9',
+      '3232235785',
+      '192.168.265',
+      '192.168.1.9.1',
+      '192.168.01.9',
+      '192.168.1.9%eth0',
+      'unknown',
+      '_hidden',
+      '',
+    ]) {
       assert.equal(await status('internal', trick), 403, JSON.stringify(trick));
       assert.equal(await status('internal', `192.168.1.9, ${trick}`), 403, `behind ${JSON.stringify(trick)}`);
     }
@@ -109,12 +147,34 @@ describe('Attack: ip-restriction and X-Forwarded-For', () => {
   });
 
   it('refuses malformed and host-bit ranges at write time with 400 naming each path', async () => {
-    const bad = ['10.0.0.0/33', '::/129', '10.0.0.1/8', '::ffff:10.0.0.0/8', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0.256', '1.2.3', '2001:db8:::/32', 'fe80::1%eth0', '010.0.0.0/8'];
+    const bad = [
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.1/8',
+      '::ffff:10.0.0.0/8',
+      '10.0.0.0/',
+      '10.0.0.0/8/8',
+      '10.0.0.256',
+      '1.2.3',
+      '2001:db8:::/32',
+      'fe80::1%eth0',
+      '010.0.0.0/8',
+    ];
     for (const range of bad) {
-      const res = await gw.admin('POST', '/api/routes', route('bad', upstream.url, { frontend: { domains: ['bad.test'] }, plugins: [{ plugin: 'ip-restriction', config: { allow: ['192.0.2.0/24', range], deny: [range] } }] }));
+      const res = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('bad', upstream.url, {
+          frontend: { domains: ['bad.test'] },
+          plugins: [{ plugin: 'ip-restriction', config: { allow: ['192.0.2.0/24', range], deny: [range] } }],
+        }),
+      );
       assert.equal(res.status, 400, `${range}: ${res.text}`);
       const paths = new Set(res.json().details.map((d: { path: string }) => d.path));
-      assert.ok(paths.has('/plugins/0/config/allow/1') && paths.has('/plugins/0/config/deny/0'), `${range}: ${res.text.slice(0, 600)}`);
+      assert.ok(
+        paths.has('/plugins/0/config/allow/1') && paths.has('/plugins/0/config/deny/0'),
+        `${range}: ${res.text.slice(0, 600)}`,
+      );
     }
     assert.equal((await gw.admin('GET', '/api/routes/bad')).status, 404);
   });
@@ -148,8 +208,15 @@ describe('Attack: malformed trusted proxies are refused at start-up', () => {
 
   it('the CLI exits with the message, not a stack trace from inside the listener', async () => {
     const file = join(dir, 'cli.json');
-    writeFileSync(file, JSON.stringify({ proxy: { trustedProxies: ['999.1.1.1'] }, store: { file: join(dir, 'data.json') } }));
-    const { code, stdout, stderr } = await exec({ PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_ADMIN_PASSWORD: 'trusted-proxies-password' }, ['--config', file], dir);
+    writeFileSync(
+      file,
+      JSON.stringify({ proxy: { trustedProxies: ['999.1.1.1'] }, store: { file: join(dir, 'data.json') } }),
+    );
+    const { code, stdout, stderr } = await exec(
+      { PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_ADMIN_PASSWORD: 'trusted-proxies-password' },
+      ['--config', file],
+      dir,
+    );
     assert.notEqual(code, 0);
     const output = stdout + stderr;
     assert.match(output, /proxy\.trustedProxies\.0 /);

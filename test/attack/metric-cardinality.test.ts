@@ -19,12 +19,22 @@ const CONSUMER_CAP = 3;
 const INJECTION = 'mallory"} 1\nportcullis_injected_total{route="x';
 
 function tokenFor(sub: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('https://idp.example').setAudience('orders').setIssuedAt().setExpirationTime('5m').sign(SECRET);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer('https://idp.example')
+    .setAudience('orders')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(SECRET);
 }
 
 /** Series a client could multiply: everything but the process's own (GC kinds come and go). */
 function trafficSeries(exposition: Exposition): string[] {
-  return exposition.series.filter((s) => !/^(nodejs|process)_/.test(s.name)).map((s) => `${s.name}${JSON.stringify(s.labels)}`).sort();
+  return exposition.series
+    .filter((s) => !/^(nodejs|process)_/.test(s.name))
+    .map((s) => `${s.name}${JSON.stringify(s.labels)}`)
+    .sort();
 }
 
 describe('Attack: metric cardinality through crafted consumers, hosts and paths', () => {
@@ -34,8 +44,26 @@ describe('Attack: metric cardinality through crafted consumers, hosts and paths'
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway({ logLevel: 'silent', config: { metrics: { consumers: CONSUMER_CAP } } });
-    assert.equal((await gw.admin('POST', '/api/jwt-verifiers', { id: 'idp', name: 'IdP', keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' }, algorithms: ['HS256'], issuer: 'https://idp.example', audience: 'orders' })).status, 201);
-    await createRoute(gw, route('orders', upstream.url, { frontend: { domains: ['orders.test'] }, plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['idp'] } }] }));
+    assert.equal(
+      (
+        await gw.admin('POST', '/api/jwt-verifiers', {
+          id: 'idp',
+          name: 'IdP',
+          keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' },
+          algorithms: ['HS256'],
+          issuer: 'https://idp.example',
+          audience: 'orders',
+        })
+      ).status,
+      201,
+    );
+    await createRoute(
+      gw,
+      route('orders', upstream.url, {
+        frontend: { domains: ['orders.test'] },
+        plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['idp'] } }],
+      }),
+    );
   });
   after(async () => {
     await gw.close();
@@ -47,14 +75,23 @@ describe('Attack: metric cardinality through crafted consumers, hosts and paths'
     assert.equal(res.status, 200);
     return parseExposition(res.text); // throws on any line that is not a well-formed sample
   };
-  const asConsumer = async (sub: string, path = '/') => gw.proxy(path, { host: 'orders.test', headers: { authorization: `Bearer ${await tokenFor(sub)}` } });
+  const asConsumer = async (sub: string, path = '/') =>
+    gw.proxy(path, { host: 'orders.test', headers: { authorization: `Bearer ${await tokenFor(sub)}` } });
 
   /** One request of every kind the floods send, so the first flood has made every label combination. */
   async function flood(prefix: string, count: number): Promise<number> {
     let served = 0;
     for (let i = 0; i < count; i++) {
       if ((await asConsumer(`${prefix}-user-${i}`, `/${prefix}/${i}?q=${i}`)).status === 200) served++;
-      assert.equal((await gw.proxy(`/${prefix}/${i}`, { host: 'orders.test', headers: { authorization: `Bearer ${prefix}.${i}.bad` } })).status, 401);
+      assert.equal(
+        (
+          await gw.proxy(`/${prefix}/${i}`, {
+            host: 'orders.test',
+            headers: { authorization: `Bearer ${prefix}.${i}.bad` },
+          })
+        ).status,
+        401,
+      );
       assert.equal((await gw.proxy(`/${prefix}/${i}`, { host: `${prefix}-${i}.unknown.test` })).status, 404);
     }
     return served;
@@ -74,7 +111,10 @@ describe('Attack: metric cardinality through crafted consumers, hosts and paths'
     assert.equal(served, 40);
     const exposition = await scrape();
     const consumers = new Set(exposition.find('portcullis_consumer_requests_total').map((s) => s.labels.consumer));
-    assert.ok(consumers.size <= CONSUMER_CAP + 1, `${consumers.size} consumer label values: ${[...consumers].join(', ').slice(0, 300)}`);
+    assert.ok(
+      consumers.size <= CONSUMER_CAP + 1,
+      `${consumers.size} consumer label values: ${[...consumers].join(', ').slice(0, 300)}`,
+    );
     assert.ok(consumers.has('other'));
     const total = exposition.find('portcullis_consumer_requests_total').reduce((sum, s) => sum + s.value, 0);
     assert.equal(total, 43, 'every authenticated request is counted once (3 crafted + 40)');
@@ -84,7 +124,11 @@ describe('Attack: metric cardinality through crafted consumers, hosts and paths'
     const before = trafficSeries(await scrape());
     await flood('second', 100);
     const after = trafficSeries(await scrape());
-    assert.deepEqual(after.filter((s) => !before.includes(s)), [], 'new series');
+    assert.deepEqual(
+      after.filter((s) => !before.includes(s)),
+      [],
+      'new series',
+    );
     assert.equal(after.length, before.length);
   });
 
@@ -104,9 +148,26 @@ describe('Attack: metric cardinality with consumers off (the default)', () => {
     const upstream = await startUpstream(echo);
     const gw = await startGateway({ logLevel: 'silent' });
     try {
-      assert.equal((await gw.admin('POST', '/api/jwt-verifiers', { id: 'idp', name: 'IdP', keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' }, algorithms: ['HS256'] })).status, 201);
-      await createRoute(gw, route('orders', upstream.url, { plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['idp'] } }] }));
-      for (let i = 0; i < 10; i++) assert.equal((await gw.proxy('/', { headers: { authorization: `Bearer ${await tokenFor(`user-${i}`)}` } })).status, 200);
+      assert.equal(
+        (
+          await gw.admin('POST', '/api/jwt-verifiers', {
+            id: 'idp',
+            name: 'IdP',
+            keys: { kind: 'hmac', secret: 'a-very-long-shared-secret-of-32-bytes!' },
+            algorithms: ['HS256'],
+          })
+        ).status,
+        201,
+      );
+      await createRoute(
+        gw,
+        route('orders', upstream.url, { plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['idp'] } }] }),
+      );
+      for (let i = 0; i < 10; i++)
+        assert.equal(
+          (await gw.proxy('/', { headers: { authorization: `Bearer ${await tokenFor(`user-${i}`)}` } })).status,
+          200,
+        );
       const res = await send(`${gw.adminUrl}/metrics`, { headers: { authorization: basic('admin', ADMIN_PASSWORD) } });
       const exposition = parseExposition(res.text);
       assert.equal(exposition.find('portcullis_consumer_requests_total').length, 0);

@@ -35,12 +35,31 @@ describe('Attack: quotas and key changes across 2 workers', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-workers-attack-'));
     upstream = await startUpstream(echo);
-    gateway = run({ PORTCULLIS_DATA_FILE: join(dir, 'data.json'), PORTCULLIS_WORKERS: '2', PORTCULLIS_ADMIN_PASSWORD: PASSWORD });
+    gateway = run({
+      PORTCULLIS_DATA_FILE: join(dir, 'data.json'),
+      PORTCULLIS_WORKERS: '2',
+      PORTCULLIS_ADMIN_PASSWORD: PASSWORD,
+    });
     urls = await started(gateway);
-    const r = { id: 'orders', name: 'orders', frontend: { domains: ['api.test'] }, backend: { targets: [{ url: upstream.url }] }, plugins: [{ plugin: 'apikeys', config: {} }] };
+    const r = {
+      id: 'orders',
+      name: 'orders',
+      frontend: { domains: ['api.test'] },
+      backend: { targets: [{ url: upstream.url }] },
+      plugins: [{ plugin: 'apikeys', config: {} }],
+    };
     assert.equal((await sendJson(urls.admin + '/api/routes', 'POST', r, auth)).status, 201);
-    for (const [clientId, extra] of [['quota', { dailyQuota: 37 }], ['rotated', {}], ['disabled', {}]] as const) {
-      const created = await sendJson(urls.admin + '/api/apikeys', 'POST', { clientId, clientSecret: SECRET, clientName: clientId, authorizedEntities: ['orders'], ...extra }, auth);
+    for (const [clientId, extra] of [
+      ['quota', { dailyQuota: 37 }],
+      ['rotated', {}],
+      ['disabled', {}],
+    ] as const) {
+      const created = await sendJson(
+        urls.admin + '/api/apikeys',
+        'POST',
+        { clientId, clientSecret: SECRET, clientName: clientId, authorizedEntities: ['orders'], ...extra },
+        auth,
+      );
       assert.equal(created.status, 201, created.text);
     }
   });
@@ -53,7 +72,9 @@ describe('Attack: quotas and key changes across 2 workers', () => {
 
   /** `count` calls at once, on new connections (spread over both workers) or over a few kept-alive ones. */
   function burst(count: number, headers: Record<string, string>, agent?: Agent): Promise<TestResponse[]> {
-    return Promise.all(Array.from({ length: count }, () => send(urls.proxy + '/', { headers: { host: 'api.test', ...headers }, agent })));
+    return Promise.all(
+      Array.from({ length: count }, () => send(urls.proxy + '/', { headers: { host: 'api.test', ...headers }, agent })),
+    );
   }
 
   it('a daily quota of 37 allows exactly 37 of 300 concurrent calls, half on fresh connections and half over 12 kept-alive ones', async () => {
@@ -62,8 +83,15 @@ describe('Attack: quotas and key changes across 2 workers', () => {
       const headers = { authorization: basic('quota', SECRET) };
       const responses = (await Promise.all([burst(150, headers), burst(150, headers, keepAlive)])).flat();
       assert.deepEqual(tally(responses), { 200: 37, 429: 263 });
-      const remaining = responses.filter((r) => r.status === 200).map((r) => Number(r.headers['ratelimit-remaining'])).sort((a, b) => a - b);
-      assert.deepEqual(remaining, Array.from({ length: 37 }, (_, i) => i), 'each allowed call had its own count');
+      const remaining = responses
+        .filter((r) => r.status === 200)
+        .map((r) => Number(r.headers['ratelimit-remaining']))
+        .sort((a, b) => a - b);
+      assert.deepEqual(
+        remaining,
+        Array.from({ length: 37 }, (_, i) => i),
+        'each allowed call had its own count',
+      );
     } finally {
       keepAlive.destroy();
     }
@@ -71,7 +99,12 @@ describe('Attack: quotas and key changes across 2 workers', () => {
 
   /** PUT the key back with `changes` (a PUT without a secret keeps the stored one). */
   async function update(clientId: string, changes: Record<string, unknown>): Promise<TestResponse> {
-    const { version: _version, createdAt: _created, updatedAt: _updated, ...current } = (await send(`${urls.admin}/api/apikeys/${clientId}`, { headers: auth })).json();
+    const {
+      version: _version,
+      createdAt: _created,
+      updatedAt: _updated,
+      ...current
+    } = (await send(`${urls.admin}/api/apikeys/${clientId}`, { headers: auth })).json();
     return sendJson(`${urls.admin}/api/apikeys/${clientId}`, 'PUT', { ...current, ...changes }, auth);
   }
 

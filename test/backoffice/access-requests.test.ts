@@ -34,7 +34,10 @@ describe('Back office: access requests and authorization profiles (real Chromium
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        received.push({ event: String(req.headers['x-portcullis-event']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        received.push({
+          event: String(req.headers['x-portcullis-event']),
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
         res.writeHead(204).end();
       });
     });
@@ -42,8 +45,28 @@ describe('Back office: access requests and authorization profiles (real Chromium
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
     gw = await startGateway({ backOffice: true });
     const global = (await gw.admin('GET', '/api/global-config')).json();
-    assert.equal((await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'client-credentials', config: { secure: false } }] })).status, 200);
-    await createRoute(gw, route('orders', upstream.url, { plugins: [{ plugin: 'apikeys', config: { extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, jwt: { enabled: true } } } }] }));
+    assert.equal(
+      (
+        await gw.admin('PUT', '/api/global-config', {
+          ...global,
+          plugins: [{ plugin: 'client-credentials', config: { secure: false } }],
+        })
+      ).status,
+      200,
+    );
+    await createRoute(
+      gw,
+      route('orders', upstream.url, {
+        plugins: [
+          {
+            plugin: 'apikeys',
+            config: {
+              extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, jwt: { enabled: true } },
+            },
+          },
+        ],
+      }),
+    );
     portal = await createToken(gw, 'Self-service portal', ['access-requests:create']);
     browser = await launchBrowser();
     page = await loggedInPage(browser, gw.adminUrl);
@@ -58,9 +81,17 @@ describe('Back office: access requests and authorization profiles (real Chromium
   /** A request as a self-service portal makes it: with its API token, over HTTP. */
   const requestAccess = async (name: string, requestedScopes: string[]): Promise<any> => {
     const slug = name.toLowerCase().replace(/\W+/g, '-');
-    const res = await sendJson(`${gw.adminUrl}/api/access-requests`, 'POST', {
-      profileId: 'orders', requester: { id: `org-${slug}`, name, email: `dev@${slug}.example` }, requestedScopes, justification: `${name} reconciles its orders nightly`,
-    }, { authorization: `Bearer ${portal}` });
+    const res = await sendJson(
+      `${gw.adminUrl}/api/access-requests`,
+      'POST',
+      {
+        profileId: 'orders',
+        requester: { id: `org-${slug}`, name, email: `dev@${slug}.example` },
+        requestedScopes,
+        justification: `${name} reconciles its orders nightly`,
+      },
+      { authorization: `Bearer ${portal}` },
+    );
     assert.equal(res.status, 201, res.text);
     return res.json();
   };
@@ -70,10 +101,17 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await page.getByRole('link', { name }).click();
     await page.getByRole('heading', { name: `Access request: ${name}` }).waitFor();
   };
-  const token = (clientId: string, clientSecret: string, scope?: string) => gw.proxy('/.well-known/otoroshi/oauth/token', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }).toString(),
-  });
+  const token = (clientId: string, clientSecret: string, scope?: string) =>
+    gw.proxy('/.well-known/otoroshi/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope ? { scope } : {}),
+      }).toString(),
+    });
 
   it('creates an authorization profile through its form: the webhook secret is shown as set, never its value, and saving the profile keeps it', async () => {
     await page.getByRole('link', { name: 'Authorization profiles' }).click();
@@ -93,7 +131,14 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await page.getByRole('heading', { name: 'Authorization profile: Orders API' }).waitFor();
 
     await page.locator(path('/webhook/secret')).getByText('Secret: set (hidden)').waitFor();
-    const shown = await page.locator('#view').evaluate((view) => [view.textContent ?? '', ...[...view.querySelectorAll('input, textarea')].map((f) => (f as unknown as { value: string }).value)].join('\n'));
+    const shown = await page
+      .locator('#view')
+      .evaluate((view) =>
+        [
+          view.textContent ?? '',
+          ...[...view.querySelectorAll('input, textarea')].map((f) => (f as unknown as { value: string }).value),
+        ].join('\n'),
+      );
     assert.ok(!shown.includes(WEBHOOK_SECRET), 'the webhook secret is not on the page');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Authorization profile saved').waitFor();
@@ -131,7 +176,11 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await page.getByLabel('orders:write').check();
     await page.getByLabel('Function2/list').uncheck();
     await page.getByLabel('Other scopes (one per line)').fill('Function2/export');
-    assert.equal(await page.getByLabel('Calls per day (daily quota)').inputValue(), '1000', 'the profile\'s quota, to adjust');
+    assert.equal(
+      await page.getByLabel('Calls per day (daily quota)').inputValue(),
+      '1000',
+      "the profile's quota, to adjust",
+    );
     await page.getByLabel('Calls per day (daily quota)').fill('500');
     await page.getByLabel('Reason (optional)').fill('Known partner');
     await page.locator('#toast').waitFor({ state: 'hidden' }); // the previous test's "saved"
@@ -154,12 +203,16 @@ describe('Back office: access requests and authorization profiles (real Chromium
     const granted = await token(created.clientId, created.clientSecret, 'orders:write');
     assert.equal(granted.status, 200, granted.text);
     assert.equal(granted.json().scope, 'orders:write');
-    assert.equal((await gw.proxy('/orders/1', { headers: { authorization: `Bearer ${granted.json().access_token}` } })).status, 200);
+    assert.equal(
+      (await gw.proxy('/orders/1', { headers: { authorization: `Bearer ${granted.json().access_token}` } })).status,
+      200,
+    );
     const notGranted = await token(created.clientId, created.clientSecret, 'Function2/list');
     assert.equal(notGranted.status, 400, 'the scope unchecked at approval is not granted');
 
     // The webhook log: the creation and the approval reached the receiver, and the page lists them.
-    while (received.filter((r) => r.body.data.request.id === created.id).length < 2) await new Promise((r) => setTimeout(r, 50));
+    while (received.filter((r) => r.body.data.request.id === created.id).length < 2)
+      await new Promise((r) => setTimeout(r, 50));
     await page.reload();
     await page.getByRole('cell', { name: 'access_request.approved' }).waitFor();
     await page.getByRole('cell', { name: 'access_request.created' }).waitFor();
@@ -194,7 +247,9 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await openRequest('Initech');
     await page.getByRole('button', { name: 'Approve…' }).click();
     await page.getByRole('button', { name: 'Confirm approval' }).waitFor();
-    const elsewhere = await gw.admin('POST', `/api/access-requests/${created.id}/reject`, { reason: 'Duplicate request' });
+    const elsewhere = await gw.admin('POST', `/api/access-requests/${created.id}/reject`, {
+      reason: 'Duplicate request',
+    });
     assert.equal(elsewhere.status, 200, elsewhere.text);
     await page.locator('.facts .state-rejected').waitFor(); // the page follows the change; the open form stays
     await page.getByRole('button', { name: 'Confirm approval' }).click();

@@ -31,17 +31,25 @@ interface Screen {
 }
 
 /** Open every folded section, so that what it holds is checked too. */
-const unfold = (page: Page) => page.locator('details').evaluateAll((all) => all.forEach((d) => d.setAttribute('open', '')));
+const unfold = (page: Page) =>
+  page.locator('details').evaluateAll((all) => all.forEach((d) => d.setAttribute('open', '')));
 
 const SCREENS: Screen[] = [
   { name: 'login', hash: null, heading: /Portcullis/ },
-  { name: 'dashboard', hash: '#/dashboard', heading: /^Dashboard$/, prepare: (page) => page.locator('table.route-table tbody tr').first().waitFor() },
+  {
+    name: 'dashboard',
+    hash: '#/dashboard',
+    heading: /^Dashboard$/,
+    prepare: (page) => page.locator('table.route-table tbody tr').first().waitFor(),
+  },
   { name: 'routes list', hash: '#/routes', heading: /^Routes$/ },
   { name: 'route designer', hash: '#/routes/orders', heading: /orders/ },
   { name: 'new route (designer)', hash: '#/routes/new', heading: /New route/ },
   { name: 'route editor (as a form)', hash: '#/routes/orders/form', heading: /orders/, prepare: unfold },
   {
-    name: 'new route as a form (errors beside the fields)', hash: '#/routes/new/form', heading: /New route/,
+    name: 'new route as a form (errors beside the fields)',
+    hash: '#/routes/new/form',
+    heading: /New route/,
     prepare: async (page) => {
       await page.locator(`${path('/frontend/domains')} textarea`).fill('not a domain!');
       await page.getByRole('button', { name: 'Create' }).click();
@@ -49,7 +57,10 @@ const SCREENS: Screen[] = [
     },
   },
   {
-    name: 'request tester panel', hash: '#/routes/orders/form', heading: /orders/, include: 'form.tester',
+    name: 'request tester panel',
+    hash: '#/routes/orders/form',
+    heading: /orders/,
+    include: 'form.tester',
     prepare: async (page) => {
       // Sent with the key, and with a body long enough that the upstream's answer (the echo of the
       // request) scrolls in its box: a scrolling region must be reachable from the keyboard.
@@ -58,7 +69,9 @@ const SCREENS: Screen[] = [
       await tester.getByLabel('Credential').selectOption('apikey');
       await tester.getByLabel('API key').selectOption('shop');
       await tester.getByLabel('Secret of this key').fill(SECRET);
-      await tester.getByLabel('Body').fill(Array.from({ length: 200 }, (_, i) => `line ${i} of a long order note`).join('\n'));
+      await tester
+        .getByLabel('Body')
+        .fill(Array.from({ length: 200 }, (_, i) => `line ${i} of a long order note`).join('\n'));
       await tester.getByRole('button', { name: 'Send to upstream' }).click();
       await tester.locator('.upstream-answer', { hasText: 'Status 200' }).waitFor();
     },
@@ -67,7 +80,9 @@ const SCREENS: Screen[] = [
   { name: 'API keys', hash: '#/apikeys', heading: /^API keys$/ },
   { name: 'API key editor', hash: '#/apikeys/shop', heading: /Shop/, prepare: unfold },
   {
-    name: 'new API key (secret shown once)', hash: '#/apikeys/new', heading: /New API key/,
+    name: 'new API key (secret shown once)',
+    hash: '#/apikeys/new',
+    heading: /New API key/,
     prepare: async (page) => {
       await page.locator(`${path('/clientName')} input`).fill('Once');
       await page.getByRole('button', { name: 'Create' }).click();
@@ -78,14 +93,21 @@ const SCREENS: Screen[] = [
   { name: 'OAuth2 grants', hash: '#/grants', heading: /OAuth2 grants/ },
   { name: 'access requests', hash: '#/access-requests', heading: /Access requests/ },
   {
-    name: 'access request (approve form)', hash: '#/access-requests/{request}', heading: /Access request/,
+    name: 'access request (approve form)',
+    hash: '#/access-requests/{request}',
+    heading: /Access request/,
     prepare: async (page) => {
       await page.getByRole('button', { name: /^Approve/ }).click();
       await page.getByRole('button', { name: 'Confirm approval' }).waitFor();
     },
   },
   { name: 'authorization profiles', hash: '#/profiles', heading: /Authorization profiles/ },
-  { name: 'authorization profile editor', hash: '#/profiles/orders-profile', heading: /Authorization profile/, prepare: unfold },
+  {
+    name: 'authorization profile editor',
+    hash: '#/profiles/orders-profile',
+    heading: /Authorization profile/,
+    prepare: unfold,
+  },
   { name: 'key pairs', hash: '#/keypairs', heading: /Key pairs/, prepare: unfold },
   { name: 'JWT verifiers', hash: '#/verifiers', heading: /^JWT verifiers$/ },
   { name: 'JWT verifier editor', hash: '#/verifiers/partners', heading: /JWT verifier/, prepare: unfold },
@@ -103,15 +125,45 @@ describe('Back office: accessibility (axe-core in real Chromium)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway({ backOffice: true });
-    await createRoute(gw, route('orders', upstream.url, { frontend: { domains: ['orders.test'] }, plugins: [{ plugin: 'apikeys' }, { plugin: 'headers', config: { request: { set: { 'X-From': 'gateway' } } } }] }));
+    await createRoute(
+      gw,
+      route('orders', upstream.url, {
+        frontend: { domains: ['orders.test'] },
+        plugins: [{ plugin: 'apikeys' }, { plugin: 'headers', config: { request: { set: { 'X-From': 'gateway' } } } }],
+      }),
+    );
     const created = [
-      await gw.admin('POST', '/api/apikeys', { clientId: 'shop', clientName: 'Shop', clientSecret: SECRET, authorizedEntities: ['orders'], scopes: ['read'] }),
+      await gw.admin('POST', '/api/apikeys', {
+        clientId: 'shop',
+        clientName: 'Shop',
+        clientSecret: SECRET,
+        authorizedEntities: ['orders'],
+        scopes: ['read'],
+      }),
       await gw.admin('POST', '/api/keypairs', { id: 'signing', name: 'Signing', alg: 'ES256' }),
-      await gw.admin('POST', '/api/jwt-verifiers', { id: 'partners', name: 'Partners', keys: { kind: 'keypairs' }, algorithms: ['ES256'] }),
-      await gw.admin('POST', '/api/authorization-profiles', { id: 'orders-profile', name: 'Orders', owner: 'orders team', flow: 'client-credentials', clientAuthenticator: 'client-secret', scopes: ['read', 'write'], authorizedEntities: ['orders'] }),
+      await gw.admin('POST', '/api/jwt-verifiers', {
+        id: 'partners',
+        name: 'Partners',
+        keys: { kind: 'keypairs' },
+        algorithms: ['ES256'],
+      }),
+      await gw.admin('POST', '/api/authorization-profiles', {
+        id: 'orders-profile',
+        name: 'Orders',
+        owner: 'orders team',
+        flow: 'client-credentials',
+        clientAuthenticator: 'client-secret',
+        scopes: ['read', 'write'],
+        authorizedEntities: ['orders'],
+      }),
     ];
     for (const res of created) assert.equal(res.status, 201, res.text);
-    const request = await gw.admin('POST', '/api/access-requests', { profileId: 'orders-profile', requester: { id: 'acme', name: 'Acme', email: 'dev@acme.example' }, requestedScopes: ['read'], justification: 'nightly reconciliation' });
+    const request = await gw.admin('POST', '/api/access-requests', {
+      profileId: 'orders-profile',
+      requester: { id: 'acme', name: 'Acme', email: 'dev@acme.example' },
+      requestedScopes: ['read'],
+      justification: 'nightly reconciliation',
+    });
     assert.equal(request.status, 201, request.text);
     requestId = request.json().id;
     for (let i = 0; i < 5; i++) await send(`${gw.proxyUrl}/x`, { headers: { host: 'orders.test' } });
@@ -120,7 +172,8 @@ describe('Back office: accessibility (axe-core in real Chromium)', () => {
     page = await context.newPage();
   });
   after(async () => {
-    if (results.size > 0) console.log(`axe-core: elements in violation by impact, per screen\n${summaryTable(results)}`);
+    if (results.size > 0)
+      console.log(`axe-core: elements in violation by impact, per screen\n${summaryTable(results)}`);
     await browser?.close();
     await gw?.close();
     await upstream?.close();
@@ -143,8 +196,14 @@ describe('Back office: accessibility (axe-core in real Chromium)', () => {
       results.set(screen.name, violations);
       await screen.cleanUp?.(page);
       const counts = countByImpact(violations);
-      t.diagnostic(`${screen.name}: critical ${counts.critical}, serious ${counts.serious}, moderate ${counts.moderate}, minor ${counts.minor}${violations.length ? `\n${describeViolations(violations)}` : ''}`);
-      assert.deepEqual(blocking(violations).map((v) => v.id), [], describeViolations(blocking(violations)));
+      t.diagnostic(
+        `${screen.name}: critical ${counts.critical}, serious ${counts.serious}, moderate ${counts.moderate}, minor ${counts.minor}${violations.length ? `\n${describeViolations(violations)}` : ''}`,
+      );
+      assert.deepEqual(
+        blocking(violations).map((v) => v.id),
+        [],
+        describeViolations(blocking(violations)),
+      );
     });
   }
 });

@@ -31,15 +31,35 @@ const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 export async function runAxe(page: Page, include?: string): Promise<AxeViolation[]> {
   const loaded = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe === 'object');
   if (!loaded) await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async ({ include, tags }) => {
-    type Result = { id: string; impact: string | null; help: string; helpUrl: string; nodes: Array<{ target: unknown[]; failureSummary?: string }> };
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: Result[] }> } }).axe;
-    const { violations } = await axe.run(include ? { include: [include] } : { exclude: [] }, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
-    return violations.map((v) => ({
-      id: v.id, impact: (v.impact ?? 'minor') as Impact, help: v.help, helpUrl: v.helpUrl,
-      nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' '), summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 300) })),
-    }));
-  }, { include, tags: TAGS });
+  return page.evaluate(
+    async ({ include, tags }) => {
+      type Result = {
+        id: string;
+        impact: string | null;
+        help: string;
+        helpUrl: string;
+        nodes: Array<{ target: unknown[]; failureSummary?: string }>;
+      };
+      const axe = (
+        globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: Result[] }> } }
+      ).axe;
+      const { violations } = await axe.run(include ? { include: [include] } : { exclude: [] }, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations'],
+      });
+      return violations.map((v) => ({
+        id: v.id,
+        impact: (v.impact ?? 'minor') as Impact,
+        help: v.help,
+        helpUrl: v.helpUrl,
+        nodes: v.nodes.map((n) => ({
+          target: n.target.map(String).join(' '),
+          summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 300),
+        })),
+      }));
+    },
+    { include, tags: TAGS },
+  );
 }
 
 /** Elements in violation, by impact. */
@@ -56,7 +76,15 @@ export function blocking(violations: readonly AxeViolation[]): AxeViolation[] {
 
 /** One line per violated rule, for an assertion message or the test output. */
 export function describeViolations(violations: readonly AxeViolation[]): string {
-  return violations.map((v) => `${v.impact} ${v.id} (${v.nodes.length}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target).join(', ')}`).join('\n');
+  return violations
+    .map(
+      (v) =>
+        `${v.impact} ${v.id} (${v.nodes.length}): ${v.help} — ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target)
+          .join(', ')}`,
+    )
+    .join('\n');
 }
 
 /** A table of the counts by impact per screen. */

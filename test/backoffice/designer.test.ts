@@ -45,7 +45,11 @@ describe('Back office: route designer (real Chromium)', () => {
   const box = (name: string) => page.getByRole('button', { name, exact: true });
   const panel = (name: string) => page.getByRole('dialog', { name });
   const focusedText = async () => (await page.locator(':focus').textContent()) ?? '';
-  const stepBoxes = (step: string) => page.getByRole('region', { name: `Step ${step}` }).locator('.plugin-box .box-open').allTextContents();
+  const stepBoxes = (step: string) =>
+    page
+      .getByRole('region', { name: `Step ${step}` })
+      .locator('.plugin-box .box-open')
+      .allTextContents();
 
   async function newRoute(id: string, name: string, domain: string): Promise<void> {
     await page.goto(`${gw.adminUrl}/#/routes`);
@@ -65,7 +69,9 @@ describe('Back office: route designer (real Chromium)', () => {
     await frontend.locator(`${path('/domains')} textarea`).fill(domain);
     await frontend.getByRole('button', { name: 'Close Frontend' }).click();
     await box('Backend').click();
-    await panel('Backend').locator(`${path('/targets/0/url')} input`).fill(upstream.url);
+    await panel('Backend')
+      .locator(`${path('/targets/0/url')} input`)
+      .fill(upstream.url);
     await page.keyboard.press('Escape');
   }
 
@@ -101,7 +107,9 @@ describe('Back office: route designer (real Chromium)', () => {
 
     // Each box says what it does with its configuration, in the words of the plugin's describe().
     const keysBox = page.locator('.plugin-box[data-plugin="apikeys"]');
-    await keysBox.getByText('API key by Basic, Portcullis-Client-Id/-Secret headers or bearer JWT; authorized for this route').waitFor();
+    await keysBox
+      .getByText('API key by Basic, Portcullis-Client-Id/-Secret headers or bearer JWT; authorized for this route')
+      .waitFor();
     await page.locator('.plugin-box[data-plugin="headers"]').getByText('Sets X-Tested-By on the request').waitFor();
     assert.deepEqual(await stepBoxes('validateAccess'), ['API keys']);
     assert.deepEqual(await stepBoxes('transformResponse'), ['Headers']);
@@ -135,16 +143,25 @@ describe('Back office: route designer (real Chromium)', () => {
     const saved = (await gw.admin('GET', '/api/routes/orders')).json();
     assert.deepEqual(saved.frontend.domains, ['api.test/orders']);
     assert.equal(saved.backend.targets[0].url, upstream.url);
-    assert.deepEqual(saved.plugins.map((p: any) => [p.plugin, p.enabled]), [['headers', true], ['apikeys', true]]);
+    assert.deepEqual(
+      saved.plugins.map((p: any) => [p.plugin, p.enabled]),
+      [
+        ['headers', true],
+        ['apikeys', true],
+      ],
+    );
     assert.deepEqual(saved.plugins[0].config.request.set, { 'X-Tested-By': 'portcullis' });
 
     // An edit of the saved route: the panel, then the diff of just that change.
     await page.locator('.plugin-box[data-plugin="headers"] .box-open').click();
     const edit = panel('Headers');
     await edit.locator(`${path('/config/request/set')} textarea`).fill('X-Tested-By=portcullis\nX-Route=orders');
-    await page.locator('.plugin-box[data-plugin="headers"]').getByText('Sets X-Tested-By and sets X-Route on the request').waitFor();
+    await page
+      .locator('.plugin-box[data-plugin="headers"]')
+      .getByText('Sets X-Tested-By and sets X-Route on the request')
+      .waitFor();
     await shot(page, 'route-designer-panel');
-    await assertAccessible(page, 'a plugin\'s side panel');
+    await assertAccessible(page, "a plugin's side panel");
     await edit.getByRole('button', { name: 'Close Headers' }).click();
     assert.equal(await focusedText(), 'Headers', 'focus is back on the box');
     await page.getByText('Unsaved changes: 2 lines added, 1 removed.').waitFor();
@@ -156,11 +173,19 @@ describe('Back office: route designer (real Chromium)', () => {
     await assertAccessible(page, 'the diff');
     await review.getByRole('button', { name: 'Save route' }).click();
     await page.getByText('No unsaved changes.').waitFor();
-    assert.deepEqual((await gw.admin('GET', '/api/routes/orders')).json().plugins[0].config.request.set, { 'X-Tested-By': 'portcullis', 'X-Route': 'orders' });
+    assert.deepEqual((await gw.admin('GET', '/api/routes/orders')).json().plugins[0].config.request.set, {
+      'X-Tested-By': 'portcullis',
+      'X-Route': 'orders',
+    });
   });
 
   it('opens the request tester from the designer: without a key apikeys denies 401, with a key every step allows', async () => {
-    const key = await gw.admin('POST', '/api/apikeys', { clientId: 'shop', clientSecret: SECRET, clientName: 'Shop', authorizedEntities: ['orders'] });
+    const key = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'shop',
+      clientSecret: SECRET,
+      clientName: 'Shop',
+      authorizedEntities: ['orders'],
+    });
     assert.equal(key.status, 201, key.text);
     await page.goto(`${gw.adminUrl}/#/routes/orders`);
     await page.getByRole('heading', { name: 'Route: Orders' }).waitFor();
@@ -183,7 +208,10 @@ describe('Back office: route designer (real Chromium)', () => {
     await tester.getByLabel('Secret of this key').fill(SECRET);
     await tester.getByRole('button', { name: 'Send (dry run)' }).click();
     await tester.locator('.trace-step[data-decision="allowed"]').nth(2).waitFor();
-    assert.deepEqual(await tester.locator('.trace-step').evaluateAll((items) => items.map((li) => li.getAttribute('data-decision'))), ['allowed', 'allowed', 'allowed']);
+    assert.deepEqual(
+      await tester.locator('.trace-step').evaluateAll((items) => items.map((li) => li.getAttribute('data-decision'))),
+      ['allowed', 'allowed', 'allowed'],
+    );
     // headers runs first in transformRequest now: it was moved earlier in the designer
     assert.deepEqual(await tester.locator('.trace-step strong').allTextContents(), ['apikeys', 'headers', 'apikeys']);
     assert.match((await tester.locator('.header-list').first().textContent())!, /x-routeorders/);
@@ -192,9 +220,16 @@ describe('Back office: route designer (real Chromium)', () => {
     assert.equal(await focusedText(), 'Test this route');
   });
 
-  it('lets a first-time user build the client credentials walkthrough\'s route in the designer, and the tester explains why a request without a key is refused', async () => {
+  it("lets a first-time user build the client credentials walkthrough's route in the designer, and the tester explains why a request without a key is refused", async () => {
     // Step 1 of the walkthrough: the client credentials service, enabled globally.
-    assert.equal((await gw.admin('PUT', '/api/global-config', { plugins: [{ plugin: 'client-credentials', config: { secure: false } }] })).status, 200);
+    assert.equal(
+      (
+        await gw.admin('PUT', '/api/global-config', {
+          plugins: [{ plugin: 'client-credentials', config: { secure: false } }],
+        })
+      ).status,
+      200,
+    );
     await newRoute('demo', 'Demo service', 'localhost/demo');
     const globals = page.getByRole('region', { name: 'Global plugins' });
     await globals.getByText('Token endpoints at /.well-known/otoroshi/oauth on any host; tokens for 1 h').waitFor();
@@ -210,38 +245,65 @@ describe('Back office: route designer (real Chromium)', () => {
     await keys.locator(`${path('/config/extractors/basic/enabled')} input`).uncheck();
     await keys.locator(`${path('/config/extractors/customHeaders/enabled')} input`).uncheck();
     await page.keyboard.press('Escape');
-    await page.locator('.plugin-box[data-plugin="apikeys"]').getByText('API key by bearer JWT; authorized for this route').waitFor();
+    await page
+      .locator('.plugin-box[data-plugin="apikeys"]')
+      .getByText('API key by bearer JWT; authorized for this route')
+      .waitFor();
     await page.getByRole('button', { name: 'Review and create…' }).click();
-    await page.getByRole('dialog', { name: 'Review the new route' }).getByRole('button', { name: 'Create route' }).click();
+    await page
+      .getByRole('dialog', { name: 'Review the new route' })
+      .getByRole('button', { name: 'Create route' })
+      .click();
     await page.getByRole('heading', { name: 'Route: Demo service' }).waitFor();
     const stored = (await gw.admin('GET', '/api/routes/demo')).json();
-    assert.deepEqual(stored.plugins[0].config.extractors, { basic: { enabled: false }, customHeaders: { enabled: false, clientIdHeader: 'Portcullis-Client-Id', clientSecretHeader: 'Portcullis-Client-Secret' }, clientId: { enabled: false, header: 'Portcullis-Client-Id' }, jwt: { enabled: true } });
+    assert.deepEqual(stored.plugins[0].config.extractors, {
+      basic: { enabled: false },
+      customHeaders: {
+        enabled: false,
+        clientIdHeader: 'Portcullis-Client-Id',
+        clientSecretHeader: 'Portcullis-Client-Secret',
+      },
+      clientId: { enabled: false, header: 'Portcullis-Client-Id' },
+      jwt: { enabled: true },
+    });
 
     await page.getByRole('button', { name: 'Test this route' }).click();
     const tester = panel('Request tester').getByRole('form', { name: 'Test' });
     await tester.getByLabel('Path').fill('/demo/');
     await tester.getByRole('button', { name: 'Send (dry run)' }).click();
     await tester.locator('.trace-step').first().waitFor();
-    assert.match((await tester.locator('.trace-step').first().textContent())!, /denied.*apikeys.*validateAccess.*401.*unauthorized.*No API key provided/);
+    assert.match(
+      (await tester.locator('.trace-step').first().textContent())!,
+      /denied.*apikeys.*validateAccess.*401.*unauthorized.*No API key provided/,
+    );
     assert.match((await tester.locator('.upstream-answer').textContent())!, /Not sent: apikeys refused the request/);
     await page.keyboard.press('Escape');
   });
 
-  it('shows a refused save\'s error beside its field in the box\'s side panel, and saves nothing', async () => {
+  it("shows a refused save's error beside its field in the box's side panel, and saves nothing", async () => {
     await page.goto(`${gw.adminUrl}/#/routes`);
     await page.getByRole('link', { name: 'New route' }).click();
     await box('Frontend').click();
-    await panel('Frontend').locator(`${path('/domains')} textarea`).fill('broken.test');
+    await panel('Frontend')
+      .locator(`${path('/domains')} textarea`)
+      .fill('broken.test');
     await page.keyboard.press('Escape');
     await box('Backend').click();
-    await panel('Backend').locator(`${path('/targets/0/url')} input`).fill('ftp://nope');
+    await panel('Backend')
+      .locator(`${path('/targets/0/url')} input`)
+      .fill('ftp://nope');
     await page.keyboard.press('Escape');
     await box('Route').click();
-    await panel('Route').locator(`${path('/name')} input`).fill('Broken');
+    await panel('Route')
+      .locator(`${path('/name')} input`)
+      .fill('Broken');
     await page.keyboard.press('Escape');
     const before = (await gw.admin('GET', '/api/routes')).json().length;
     await page.getByRole('button', { name: 'Review and create…' }).click();
-    await page.getByRole('dialog', { name: 'Review the new route' }).getByRole('button', { name: 'Create route' }).click();
+    await page
+      .getByRole('dialog', { name: 'Review the new route' })
+      .getByRole('button', { name: 'Create route' })
+      .click();
     const backend = panel('Backend');
     const error = backend.locator(`${path('/targets/0/url')}.invalid .field-error`);
     await error.waitFor();

@@ -9,7 +9,18 @@ import { createHash } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import type { TestGateway } from '../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
-import { stepOnGateway, startProviderApp, codeFor, exchange, post, pkcePair, HOST, PROVISION_KEY, REDIRECT_URI, type ProviderApp } from '../plugins/oauth2/fixtures.js';
+import {
+  stepOnGateway,
+  startProviderApp,
+  codeFor,
+  exchange,
+  post,
+  pkcePair,
+  HOST,
+  PROVISION_KEY,
+  REDIRECT_URI,
+  type ProviderApp,
+} from '../plugins/oauth2/fixtures.js';
 import { launchBrowser } from './browser.js';
 import { loggedInPage, path, shot } from './ui-helpers.js';
 
@@ -28,7 +39,12 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     app = await startProviderApp(gw.proxyUrl);
     browser = await launchBrowser();
     // The confirms of revocations are accepted.
-    page = await loggedInPage(browser, gw.adminUrl, { beforeLogIn: (p) => p.on('dialog', (dialog) => { void dialog.accept(); }) });
+    page = await loggedInPage(browser, gw.adminUrl, {
+      beforeLogIn: (p) =>
+        p.on('dialog', (dialog) => {
+          void dialog.accept();
+        }),
+    });
   });
   after(async () => {
     await browser?.close();
@@ -74,8 +90,18 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     assert.equal(stored.clientSecret, undefined);
 
     const { verifier, challenge } = pkcePair();
-    const code = await codeFor(app, 'dana', { client_id: 'ui-spa', code_challenge: challenge, code_challenge_method: 'S256' });
-    const tokens = await post(gw, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: 'ui-spa', code_verifier: verifier });
+    const code = await codeFor(app, 'dana', {
+      client_id: 'ui-spa',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const tokens = await post(gw, '/v1/oauth2/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      client_id: 'ui-spa',
+      code_verifier: verifier,
+    });
     assert.equal(tokens.status, 200, tokens.text);
     assert.equal((await api(tokens.json().access_token)).status, 200);
   });
@@ -93,12 +119,19 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     assert.equal((await api((await grantFor('erin')).access_token)).status, 200);
   });
 
-  it('shows an oauth2 plugin\'s provision key as set, never its value, and saving the route keeps the key working', async () => {
+  it("shows an oauth2 plugin's provision key as set, never its value, and saving the route keeps the key working", async () => {
     await page.goto(`${gw.adminUrl}/#/routes/stepon/form`);
     const instance = page.locator(path('/plugins/0/config/provisionKey'));
     await instance.getByText('Provision key: set (hidden)').waitFor();
     await instance.getByRole('button', { name: 'Rotate provision key' }).waitFor();
-    const shown = await page.locator('#view').evaluate((view) => [view.textContent ?? '', ...[...view.querySelectorAll('input, textarea')].map((f) => (f as unknown as { value: string }).value)].join('\n'));
+    const shown = await page
+      .locator('#view')
+      .evaluate((view) =>
+        [
+          view.textContent ?? '',
+          ...[...view.querySelectorAll('input, textarea')].map((f) => (f as unknown as { value: string }).value),
+        ].join('\n'),
+      );
     assert.ok(!shown.includes(PROVISION_KEY), 'the provision key is not on the page');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Route saved').waitFor();
@@ -119,7 +152,7 @@ describe('Back office: OAuth2 clients and grants (real Chromium)', () => {
     const rows = page.locator('tbody tr');
     assert.equal(await rows.count(), 2);
     for (const row of await rows.all()) {
-      assert.match(await row.textContent() ?? '', /Shoe Fly Shoe.*alice/);
+      assert.match((await row.textContent()) ?? '', /Shoe Fly Shoe.*alice/);
     }
     assert.equal(await page.getByText(digest(bob.access_token).slice(0, 10)).count(), 0, "bob's grant is filtered out");
     assert.equal(await page.getByText(alice1.access_token).count(), 0, 'token values never shown');

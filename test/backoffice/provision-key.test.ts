@@ -31,9 +31,20 @@ describe('Back office: oauth2 provision key rotation (real Chromium)', () => {
   });
 
   /** The provider's web app asking for a code with `provisionKey`. */
-  const authorize = (provisionKey: string) => post(gw, '/v1/oauth2/authorize', {
-    response_type: 'code', client_id: 'shoefly', redirect_uri: REDIRECT_URI, provision_key: provisionKey, authenticated_userid: 'alice',
-  }, {}, HOST);
+  const authorize = (provisionKey: string) =>
+    post(
+      gw,
+      '/v1/oauth2/authorize',
+      {
+        response_type: 'code',
+        client_id: 'shoefly',
+        redirect_uri: REDIRECT_URI,
+        provision_key: provisionKey,
+        authenticated_userid: 'alice',
+      },
+      {},
+      HOST,
+    );
 
   it('rotates the provision key after a confirm, shows the new key once with a copy button, and the old key stops working', async () => {
     assert.equal((await authorize(PROVISION_KEY)).status, 200);
@@ -42,12 +53,16 @@ describe('Back office: oauth2 provision key rotation (real Chromium)', () => {
     await field.getByText('Provision key: set (hidden)').waitFor();
 
     // Dismissing the confirm changes nothing.
-    page.once('dialog', (dialog) => { void dialog.dismiss(); });
+    page.once('dialog', (dialog) => {
+      void dialog.dismiss();
+    });
     await field.getByRole('button', { name: 'Rotate provision key' }).click();
     assert.equal(await page.locator('dialog[open]').count(), 0);
     assert.equal((await authorize(PROVISION_KEY)).status, 200);
 
-    page.once('dialog', (dialog) => { void dialog.accept(); });
+    page.once('dialog', (dialog) => {
+      void dialog.accept();
+    });
     await field.getByRole('button', { name: 'Rotate provision key' }).click();
     const shown = page.locator('dialog[open]');
     await shown.getByRole('heading', { name: 'Provision key' }).waitFor();

@@ -34,11 +34,22 @@ describe('Back office: request tester (real Chromium)', () => {
   before(async () => {
     upstream = await startUpstream(orderService);
     gw = await startGateway({ backOffice: true });
-    await createRoute(gw, route('orders', upstream.url, {
-      frontend: { domains: ['api.test/orders'] },
-      plugins: [{ plugin: 'apikeys' }, { plugin: 'headers', config: { request: { set: { 'X-Tested-By': 'portcullis' } } } }],
-    }));
-    const key = await gw.admin('POST', '/api/apikeys', { clientId: 'shop', clientSecret: SECRET, clientName: 'Shop', authorizedEntities: ['orders'] });
+    await createRoute(
+      gw,
+      route('orders', upstream.url, {
+        frontend: { domains: ['api.test/orders'] },
+        plugins: [
+          { plugin: 'apikeys' },
+          { plugin: 'headers', config: { request: { set: { 'X-Tested-By': 'portcullis' } } } },
+        ],
+      }),
+    );
+    const key = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'shop',
+      clientSecret: SECRET,
+      clientName: 'Shop',
+      authorizedEntities: ['orders'],
+    });
     assert.equal(key.status, 201, key.text);
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -80,7 +91,10 @@ describe('Back office: request tester (real Chromium)', () => {
     await tester.getByLabel('Header value').last().fill('application/json');
     await tester.getByRole('button', { name: 'Send (dry run)' }).click();
     await tester.locator('.trace-step[data-decision="allowed"]').nth(2).waitFor();
-    assert.deepEqual(await tester.locator('.trace-step').evaluateAll((items) => items.map((li) => li.getAttribute('data-decision'))), ['allowed', 'allowed', 'allowed']);
+    assert.deepEqual(
+      await tester.locator('.trace-step').evaluateAll((items) => items.map((li) => li.getAttribute('data-decision'))),
+      ['allowed', 'allowed', 'allowed'],
+    );
     assert.equal((await tester.locator('.upstream-line').textContent())!.trim(), `GET ${upstream.url}/42`);
     const headers = tester.locator('.header-list').first();
     assert.match((await headers.textContent())!, /x-tested-byportcullis/);

@@ -34,7 +34,11 @@ export const orderService: UpstreamHandler = (_req, res, received) => {
  * A page of a fresh browser context, logged in and on the dashboard. `beforeLogIn` attaches
  * listeners that must see the login too (requests made, dialogs).
  */
-export async function loggedInPage(browser: Browser, adminUrl: string, options: { viewport?: { width: number; height: number }; beforeLogIn?: (page: Page) => void } = {}): Promise<Page> {
+export async function loggedInPage(
+  browser: Browser,
+  adminUrl: string,
+  options: { viewport?: { width: number; height: number }; beforeLogIn?: (page: Page) => void } = {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
   const page = await context.newPage();
   options.beforeLogIn?.(page);

@@ -34,7 +34,9 @@ describe('Back office (real Chromium)', () => {
 
     // 1. enable the client credentials service (plain HTTP here, so not HTTPS-only)
     await page.getByRole('link', { name: 'Global plugins' }).click();
-    const card = page.locator('section.card', { has: page.getByRole('heading', { name: /Client credentials service/ }) });
+    const card = page.locator('section.card', {
+      has: page.getByRole('heading', { name: /Client credentials service/ }),
+    });
     await card.locator('summary', { hasText: /^Configuration$/ }).click();
     await card.locator(`${path('/secure')} input`).uncheck();
     await card.getByLabel('Enabled globally').check();
@@ -93,12 +95,19 @@ describe('Back office (real Chromium)', () => {
 
     // 5. outside the browser: a token, then the route
     const tokenRes = await send(`${gw.proxyUrl}/.well-known/otoroshi/oauth/token`, {
-      method: 'POST', headers: { host: 'ui.test', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'ui-client', client_secret: secret }).toString(),
+      method: 'POST',
+      headers: { host: 'ui.test', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'ui-client',
+        client_secret: secret,
+      }).toString(),
     });
     assert.equal(tokenRes.status, 200, tokenRes.text);
     const token = tokenRes.json().access_token;
-    const called = await send(`${gw.proxyUrl}/anything`, { headers: { host: 'ui.test', authorization: `Bearer ${token}` } });
+    const called = await send(`${gw.proxyUrl}/anything`, {
+      headers: { host: 'ui.test', authorization: `Bearer ${token}` },
+    });
     assert.equal(called.status, 200);
     const pair = (await gw.admin('GET', '/api/keypairs/ui-pair')).json();
     assert.equal(decodeProtectedHeader(token).kid, pair.kid);
@@ -123,11 +132,14 @@ describe('Back office (real Chromium)', () => {
     await page.locator(`${path('/backend/targets/0/url')} input`).fill('ftp://nope');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator(`${path('/frontend/domains')}.invalid .field-error`).waitFor();
-    assert.match(await page.locator(`${path('/backend/targets/0/url')} .field-error`).textContent() ?? '', /pattern|match/i);
+    assert.match(
+      (await page.locator(`${path('/backend/targets/0/url')} .field-error`).textContent()) ?? '',
+      /pattern|match/i,
+    );
     await context.close();
   });
 
-  it('makes a JWT verifier with the form\'s defaults: no token source and no key pair named are sent as absent (an empty header source was sent and refused, and ids: [] trusted no key pair)', async () => {
+  it("makes a JWT verifier with the form's defaults: no token source and no key pair named are sent as absent (an empty header source was sent and refused, and ids: [] trusted no key pair)", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await logIn(page, gw.adminUrl);
@@ -184,16 +196,23 @@ describe('Back office (real Chromium)', () => {
     assert.equal(session.sameSite, 'Strict');
 
     const foreign = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers: { cookie: `portcullis_session=${session.value}`, origin: 'http://evil.example' } });
+      const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, {
+        headers: { cookie: `portcullis_session=${session.value}`, origin: 'http://evil.example' },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));
       ws.on('error', () => {});
     });
     assert.equal(foreign, 403, 'cross-site WebSocket hijacking refused');
     const own = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers: { cookie: `portcullis_session=${session.value}`, origin: gw.adminUrl } });
+      const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, {
+        headers: { cookie: `portcullis_session=${session.value}`, origin: gw.adminUrl },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => { ws.close(); resolve(101); });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
       ws.on('error', () => {});
     });
     assert.equal(own, 101);
@@ -222,7 +241,12 @@ describe('Back office (real Chromium)', () => {
   });
 
   it('rate-limits failed logins and answers malformed WebSocket messages without dropping the connection', async () => {
-    const login = (password: string) => send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const login = (password: string) =>
+      send(`${gw.adminUrl}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
     const good = await login(ADMIN_PASSWORD);
     const cookie = String(good.headers['set-cookie']).split(';')[0]!;
     const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers: { cookie, origin: gw.adminUrl } });

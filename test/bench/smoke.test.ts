@@ -15,17 +15,41 @@ import { hasNginx } from '../../bench/nginx.js';
 const SCRIPT = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
 const EXPECTED = [
-  'upstream direct', 'bare proxy', '@fastify/http-proxy',
-  'gateway: route, no plugins', 'gateway: route + headers + cors', 'gateway: route + apikeys (Basic)', 'gateway: route + ip-restriction',
-  'gateway: route, no plugins, access log off', 'gateway: route, no plugins, metrics off', 'gateway: route + apikeys (Basic), 1k keys loaded',
-  'gateway: 10 routes, wildcard host', 'gateway: 10 routes, path prefix', 'gateway: 1k routes, wildcard host', 'gateway: 1k routes, path prefix',
-  'token endpoint, RS256', 'token endpoint, ES256', 'token endpoint, EdDSA', 'introspection (ES256 token)',
-  'jwt-verifier RS256, cache', 'jwt-verifier RS256, no cache', 'jwt-verifier ES256, cache', 'jwt-verifier ES256, no cache',
-  'gateway: route + oauth2-introspection, warm cache', 'gateway: route + oauth2 (opaque token)',
+  'upstream direct',
+  'bare proxy',
+  '@fastify/http-proxy',
+  'gateway: route, no plugins',
+  'gateway: route + headers + cors',
+  'gateway: route + apikeys (Basic)',
+  'gateway: route + ip-restriction',
+  'gateway: route, no plugins, access log off',
+  'gateway: route, no plugins, metrics off',
+  'gateway: route + apikeys (Basic), 1k keys loaded',
+  'gateway: 10 routes, wildcard host',
+  'gateway: 10 routes, path prefix',
+  'gateway: 1k routes, wildcard host',
+  'gateway: 1k routes, path prefix',
+  'token endpoint, RS256',
+  'token endpoint, ES256',
+  'token endpoint, EdDSA',
+  'introspection (ES256 token)',
+  'jwt-verifier RS256, cache',
+  'jwt-verifier RS256, no cache',
+  'jwt-verifier ES256, cache',
+  'jwt-verifier ES256, no cache',
+  'gateway: route + oauth2-introspection, warm cache',
+  'gateway: route + oauth2 (opaque token)',
   ...(hasNginx() ? ['nginx'] : []),
 ];
 
-interface Result { section: string; name: string; requests: number; errors: number; requestsPerSecond: number; cpuUsPerRequest: number | null }
+interface Result {
+  section: string;
+  name: string;
+  requests: number;
+  errors: number;
+  requestsPerSecond: number;
+  cpuUsPerRequest: number | null;
+}
 
 function runSmoke(outDir: string): Promise<{ code: number | null; output: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_SMOKE: '1', BENCH_OUT_DIR: outDir };
@@ -33,8 +57,12 @@ function runSmoke(outDir: string): Promise<{ code: number | null; output: string
   for (const knob of ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_SCALING']) delete env[knob];
   const child = spawn(process.execPath, [SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk; });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk; });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk;
+  });
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
 }
 
@@ -65,7 +93,12 @@ describe('npm run bench, smoke mode', () => {
   });
 
   it('measures every scenario, the peers included, with requests answered and most of them successfully', () => {
-    const json = JSON.parse(readFileSync(join(outDir, 'benchmarks.json'), 'utf8')) as { smoke: boolean; results: Result[]; pinning: { description: string }; machine: { cores: number } };
+    const json = JSON.parse(readFileSync(join(outDir, 'benchmarks.json'), 'utf8')) as {
+      smoke: boolean;
+      results: Result[];
+      pinning: { description: string };
+      machine: { cores: number };
+    };
     assert.equal(json.smoke, true);
     assert.ok(json.machine.cores >= 1);
     assert.ok(json.pinning.description.length > 0);
@@ -79,13 +112,18 @@ describe('npm run bench, smoke mode', () => {
       }
     }
     if (process.platform === 'linux') {
-      for (const r of json.results) assert.ok(typeof r.cpuUsPerRequest === 'number' && r.cpuUsPerRequest >= 0, `${r.name}: CPU time per request ${r.cpuUsPerRequest}`);
+      for (const r of json.results)
+        assert.ok(
+          typeof r.cpuUsPerRequest === 'number' && r.cpuUsPerRequest >= 0,
+          `${r.name}: CPU time per request ${r.cpuUsPerRequest}`,
+        );
     }
   });
 
   it('writes a table naming every scenario, linking the JSON and the chart', () => {
     const doc = readFileSync(join(outDir, 'benchmarks.md'), 'utf8');
-    for (const expected of EXPECTED) assert.ok(doc.includes(`| ${expected}`) || doc.includes(expected), `the table lacks ${expected}`);
+    for (const expected of EXPECTED)
+      assert.ok(doc.includes(`| ${expected}`) || doc.includes(expected), `the table lacks ${expected}`);
     assert.match(doc, /\(benchmarks\.json\)/);
     assert.match(doc, /!\[[^\]]*\]\(benchmarks\.svg\)/);
     assert.match(doc, /CPU µs\/req/);
@@ -96,7 +134,12 @@ describe('npm run bench, smoke mode', () => {
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.match(svg.trimEnd(), /<\/svg>$/);
     assertBalanced(svg);
-    for (const name of ['bare proxy', '@fastify/http-proxy', 'gateway: route + ip-restriction', 'gateway: 1k routes, path prefix']) {
+    for (const name of [
+      'bare proxy',
+      '@fastify/http-proxy',
+      'gateway: route + ip-restriction',
+      'gateway: 1k routes, path prefix',
+    ]) {
       assert.ok(svg.includes(name.replace('&', '&amp;')), `the chart lacks ${name}`);
     }
     assert.ok(!svg.includes('NaN'), 'no NaN coordinates');

@@ -15,7 +15,10 @@ import { testPki, type TestPki } from '../helpers/certificates.js';
 
 const ECHO = fileURLToPath(new URL('../../bin/echo-upstream.js', import.meta.url));
 
-interface Running { url: string; child: ChildProcess }
+interface Running {
+  url: string;
+  child: ChildProcess;
+}
 
 async function startEcho(args: string[]): Promise<Running> {
   const child = spawn(process.execPath, [ECHO, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -26,7 +29,9 @@ async function startEcho(args: string[]): Promise<Running> {
       const match = /echo upstream on (\S+)/.exec(output);
       if (match) resolve(match[1]!);
     });
-    child.stderr!.on('data', (chunk: Buffer) => { output += chunk; });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
     child.once('exit', (code) => reject(new Error(`echo-upstream exited (${code}): ${output}`)));
   });
   return { url, child };
@@ -41,24 +46,34 @@ async function stop(running: Running | undefined): Promise<void> {
 
 describe('bin/echo-upstream (HTTP)', () => {
   let echo: Running;
-  before(async () => { echo = await startEcho([]); });
+  before(async () => {
+    echo = await startEcho([]);
+  });
   after(() => stop(echo));
 
   it('answers any path and method with the request it received, query and headers included', async () => {
-    const res = await fetch(`${echo.url}/some/deep/path?a=1&a=2&b=x`, { method: 'DELETE', headers: { 'x-probe': 'yes' } });
+    const res = await fetch(`${echo.url}/some/deep/path?a=1&a=2&b=x`, {
+      method: 'DELETE',
+      headers: { 'x-probe': 'yes' },
+    });
     assert.equal(res.status, 200);
-    const body = await res.json() as Record<string, unknown>;
+    const body = (await res.json()) as Record<string, unknown>;
     assert.equal(body.method, 'DELETE');
     assert.equal(body.path, '/some/deep/path');
     assert.deepEqual(body.query, { a: ['1', '2'], b: 'x' });
     assert.equal((body.headers as Record<string, string>)['x-probe'], 'yes');
   });
 
-  it('answers httpbin\'s /headers, /get, /post and /anything/… paths, a JSON body parsed', async () => {
-    for (const path of ['/headers', '/get', '/anything/orders/17']) assert.equal((await fetch(echo.url + path)).status, 200, path);
-    const res = await fetch(`${echo.url}/post`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"shoe"}' });
+  it("answers httpbin's /headers, /get, /post and /anything/… paths, a JSON body parsed", async () => {
+    for (const path of ['/headers', '/get', '/anything/orders/17'])
+      assert.equal((await fetch(echo.url + path)).status, 200, path);
+    const res = await fetch(`${echo.url}/post`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"item":"shoe"}',
+    });
     assert.equal(res.status, 200);
-    const body = await res.json() as Record<string, unknown>;
+    const body = (await res.json()) as Record<string, unknown>;
     assert.equal(body.body, '{"item":"shoe"}');
     assert.deepEqual(body.json, { item: 'shoe' });
   });
@@ -76,19 +91,36 @@ describe('bin/echo-upstream (HTTPS requiring a client certificate)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'echo-upstream-'));
     pki = testPki(dir);
-    echo = await startEcho(['--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile, '--tls-ca', pki.ca.certFile]);
+    echo = await startEcho([
+      '--tls-cert',
+      pki.server.certFile,
+      '--tls-key',
+      pki.server.keyFile,
+      '--tls-ca',
+      pki.ca.certFile,
+    ]);
   });
-  after(async () => { await stop(echo); rmSync(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await stop(echo);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   function get(withClientCertificate: boolean): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(`${echo.url}/entries`, {
-        ca: pki.ca.cert, ...(withClientCertificate ? { cert: pki.client.cert, key: pki.client.key } : {}),
-      }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => { body += chunk; });
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = httpsRequest(
+        `${echo.url}/entries`,
+        {
+          ca: pki.ca.cert,
+          ...(withClientCertificate ? { cert: pki.client.cert, key: pki.client.key } : {}),
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

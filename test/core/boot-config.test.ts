@@ -21,19 +21,33 @@ describe('Boot configuration: file and PORTCULLIS_* overrides', () => {
 
   it('an override under a section the file sets to a non-object is a ConfigError naming that section, not a crash', () => {
     const path = file('scalar-section.json', JSON.stringify({ proxy: '8080' }));
-    assert.throws(() => loadBootConfig({ file: path, env: { PORTCULLIS_PROXY_PORT: '9081' } }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError, `a ConfigError, not ${String(error)}`);
-      assert.match(error.message, /proxy/);
-      return true;
-    });
+    assert.throws(
+      () => loadBootConfig({ file: path, env: { PORTCULLIS_PROXY_PORT: '9081' } }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, `a ConfigError, not ${String(error)}`);
+        assert.match(error.message, /proxy/);
+        return true;
+      },
+    );
   });
 
   it('the drain delay: PORTCULLIS_DRAIN_DELAY_MS when set (0 included), else 5 s with a health path and 0 without', () => {
     assert.equal(drainDelayOf(loadBootConfig({ env: {} })), 0);
-    assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz' } })), DEFAULT_DRAIN_DELAY_MS);
+    assert.equal(
+      drainDelayOf(loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz' } })),
+      DEFAULT_DRAIN_DELAY_MS,
+    );
     assert.equal(DEFAULT_DRAIN_DELAY_MS, 5_000);
-    assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz', PORTCULLIS_DRAIN_DELAY_MS: '0' } })), 0);
+    assert.equal(
+      drainDelayOf(
+        loadBootConfig({ env: { PORTCULLIS_PROXY_HEALTH_PATH: '/healthz', PORTCULLIS_DRAIN_DELAY_MS: '0' } }),
+      ),
+      0,
+    );
     assert.equal(drainDelayOf(loadBootConfig({ env: { PORTCULLIS_DRAIN_DELAY_MS: '2500' } })), 2_500);
-    assert.throws(() => loadBootConfig({ env: { PORTCULLIS_DRAIN_DELAY_MS: '-1' } }), /drainDelayMs \(from PORTCULLIS_DRAIN_DELAY_MS\)/);
+    assert.throws(
+      () => loadBootConfig({ env: { PORTCULLIS_DRAIN_DELAY_MS: '-1' } }),
+      /drainDelayMs \(from PORTCULLIS_DRAIN_DELAY_MS\)/,
+    );
   });
 });

@@ -7,7 +7,21 @@ import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { EntityRegistry, ROUTES } from '../../core/config/entities.js';
 import { DataFileError } from '../../core/config/store.js';
 
-const route = (id: string) => ({ id, name: id, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
+const route = (id: string) => ({
+  id,
+  name: id,
+  description: '',
+  enabled: true,
+  tags: [],
+  frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
+  backend: {
+    targets: [{ url: 'http://127.0.0.1:1', weight: 1 }],
+    rewriteHost: true,
+    timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 },
+  },
+  plugins: [],
+  version: 1,
+});
 
 describe('Core: data file', () => {
   let dir: string;
@@ -25,9 +39,15 @@ describe('Core: data file', () => {
       ['a store whose settings is null', '{"schemaVersion":1,"settings":null,"entities":{}}'],
       ['a store whose collection is an array', '{"schemaVersion":1,"settings":{},"entities":{"routes":[]}}'],
       ['a store with a __proto__ key', '{"schemaVersion":1,"settings":{},"entities":{"__proto__":{"routes":{}}}}'],
-      ['a store with a __proto__ key deep in an entity of a kind not installed', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"frontend":{"__proto__":{"x":1}}}}}}'],
+      [
+        'a store with a __proto__ key deep in an entity of a kind not installed',
+        '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"frontend":{"__proto__":{"x":1}}}}}}',
+      ],
       // Read without a reviver when the text cannot spell the key: an escape can, so it is checked.
-      ['a store with a __proto__ key spelled with \\u escapes', '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"\\u005f_pro\\u0074o__":{"x":1}}}}}'],
+      [
+        'a store with a __proto__ key spelled with \\u escapes',
+        '{"schemaVersion":1,"settings":{},"entities":{"other-kind":{"r":{"\\u005f_pro\\u0074o__":{"x":1}}}}}',
+      ],
       ['an empty file', ''],
     ];
     for (const [what, content] of variants) {
@@ -36,7 +56,10 @@ describe('Core: data file', () => {
         const file = join(dir, 'db.json');
         writeFileSync(file, content);
         const store = new LowdbStore(file, new EntityRegistry());
-        await assert.rejects(store.open(), (error: Error) => error instanceof DataFileError && /will not be overwritten/.test(error.message));
+        await assert.rejects(
+          store.open(),
+          (error: Error) => error instanceof DataFileError && /will not be overwritten/.test(error.message),
+        );
         assert.equal(readFileSync(file, 'utf8'), content, 'the file is untouched');
       });
     }
@@ -66,7 +89,10 @@ describe('Core: data file', () => {
     await reopened.open();
     assert.equal(reopened.get(ROUTES, 'constructor')?.name, 'constructor');
     assert.equal(reopened.get(ROUTES, 'toString'), undefined);
-    assert.deepEqual(reopened.list(ROUTES).map((r) => r.id), ['constructor']);
+    assert.deepEqual(
+      reopened.list(ROUTES).map((r) => r.id),
+      ['constructor'],
+    );
   });
 
   it('acknowledges a durable write even when a change listener throws, and still tells the other listeners', async () => {
@@ -77,8 +103,12 @@ describe('Core: data file', () => {
     const store = new LowdbStore(file, new EntityRegistry(), log);
     await store.open();
     const heard: string[] = [];
-    store.onChange(() => { throw new Error('listener failure'); });
-    store.onChange((event) => { if (event.op === 'put') heard.push(event.id); });
+    store.onChange(() => {
+      throw new Error('listener failure');
+    });
+    store.onChange((event) => {
+      if (event.op === 'put') heard.push(event.id);
+    });
     await store.put('routes', 'r1', route('r1'));
     assert.deepEqual(heard, ['r1']);
     assert.equal(logged.length, 1);
@@ -89,7 +119,14 @@ describe('Core: data file', () => {
     dir = mkdtempSync(join(tmpdir(), 'data-file-'));
     const file = join(dir, 'db.json');
     const tagged = (id: string) => ({ ...route(id), tags: ['shop', 'eu'] });
-    writeFileSync(file, JSON.stringify({ schemaVersion: 1, settings: {}, entities: { routes: { r1: tagged('r1'), r2: tagged('r2'), r3: { ...route('r3'), tags: ['other'] } } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        schemaVersion: 1,
+        settings: {},
+        entities: { routes: { r1: tagged('r1'), r2: tagged('r2'), r3: { ...route('r3'), tags: ['other'] } } },
+      }),
+    );
     const store = new LowdbStore(file, new EntityRegistry());
     await store.open();
     const [r1, r2, r3] = ['r1', 'r2', 'r3'].map((id) => store.get(ROUTES, id)!);
@@ -101,6 +138,13 @@ describe('Core: data file', () => {
     assert.deepEqual(store.get(ROUTES, 'r2')!.tags, ['shop', 'eu']);
     const reopened = new LowdbStore(file, new EntityRegistry());
     await reopened.open();
-    assert.deepEqual(reopened.list(ROUTES).map((r) => [r.id, r.tags]), [['r1', ['changed']], ['r2', ['shop', 'eu']], ['r3', ['other']]]);
+    assert.deepEqual(
+      reopened.list(ROUTES).map((r) => [r.id, r.tags]),
+      [
+        ['r1', ['changed']],
+        ['r2', ['shop', 'eu']],
+        ['r3', ['other']],
+      ],
+    );
   });
 });

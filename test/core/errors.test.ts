@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, GatewayError, InsufficientScopeError, InvalidBearerTokenError, UnauthorizedError, bearerChallenge } from '../../core/errors.js';
+import {
+  ERROR_CODES,
+  GatewayError,
+  InsufficientScopeError,
+  InvalidBearerTokenError,
+  UnauthorizedError,
+  bearerChallenge,
+} from '../../core/errors.js';
 
 // The sources, not the build: the test runs from dist/test/core.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -29,7 +36,7 @@ export function documentedCodes(markdown: string): Map<string, number> {
 
 /** `code → status` as the one-line classes of core/errors.ts construct them (`super(403, 'forbidden', …)`). */
 function constructedCodes(source: string): Map<string, number> {
-  return new Map([...source.matchAll(/\bsuper\((\d{3}), '([a-z_]+)'/g)].map((m) => [m[2]!, Number(m[1])]));
+  return new Map([...source.matchAll(/\bsuper\(\s*(\d{3}),\s*'([a-z_]+)'/g)].map((m) => [m[2]!, Number(m[1])]));
 }
 
 /** Files outside core/errors.ts that build a GatewayError themselves rather than throwing a declared class. */
@@ -37,9 +44,12 @@ export function inlineErrors(files: readonly string[], read: (file: string) => s
   const found: string[] = [];
   for (const file of files) {
     if (file === ERRORS_FILE) continue;
-    read(file).split('\n').forEach((line, i) => {
-      if (/\bnew\s+GatewayError\s*\(|\bextends\s+(GatewayError|OAuthError)\b/.test(line)) found.push(`${file}:${i + 1}`);
-    });
+    read(file)
+      .split('\n')
+      .forEach((line, i) => {
+        if (/\bnew\s+GatewayError\s*\(|\bextends\s+(GatewayError|OAuthError)\b/.test(line))
+          found.push(`${file}:${i + 1}`);
+      });
   }
   return found;
 }
@@ -50,8 +60,16 @@ describe('Errors: every code declared once in core/errors.ts and documented', ()
   it('docs/errors.md lists exactly the declared codes, each with its status', () => {
     const documented = documentedCodes(readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8'));
     assert.ok(documented.size > 20, 'the table was parsed');
-    assert.deepEqual([...declared.keys()].filter((code) => !documented.has(code)), [], 'declared but not documented');
-    assert.deepEqual([...documented.keys()].filter((code) => !declared.has(code)), [], 'documented but not declared');
+    assert.deepEqual(
+      [...declared.keys()].filter((code) => !documented.has(code)),
+      [],
+      'declared but not documented',
+    );
+    assert.deepEqual(
+      [...documented.keys()].filter((code) => !declared.has(code)),
+      [],
+      'documented but not declared',
+    );
     for (const [code, status] of declared) assert.equal(documented.get(code), status, `status of ${code}`);
   });
 
@@ -63,16 +81,23 @@ describe('Errors: every code declared once in core/errors.ts and documented', ()
   it('no source outside core/errors.ts constructs a GatewayError or declares an error class', () => {
     const files = ['core', 'plugins', 'backoffice', 'bin'].flatMap(sourceFiles);
     assert.ok(files.length > 50, 'the sources were found');
-    assert.deepEqual(inlineErrors(files, (f) => readFileSync(join(ROOT, f), 'utf8')), []);
+    assert.deepEqual(
+      inlineErrors(files, (f) => readFileSync(join(ROOT, f), 'utf8')),
+      [],
+    );
   });
 
   it('the source scan catches an inline construction and a stray error class', () => {
     const sources: Record<string, string> = {
       [join('plugins', 'a', 'plugin.ts')]: "const ok = 1;\nthrow new GatewayError(403, 'forbidden', 'no');",
       [join('core', 'b.ts')]: 'class Teapot extends GatewayError {}',
-      [ERRORS_FILE]: "export class ForbiddenError extends GatewayError { constructor() { super(403, 'forbidden', 'x'); } }",
+      [ERRORS_FILE]:
+        "export class ForbiddenError extends GatewayError { constructor() { super(403, 'forbidden', 'x'); } }",
     };
-    assert.deepEqual(inlineErrors(Object.keys(sources), (f) => sources[f]!), [`${join('plugins', 'a', 'plugin.ts')}:2`, `${join('core', 'b.ts')}:1`]);
+    assert.deepEqual(
+      inlineErrors(Object.keys(sources), (f) => sources[f]!),
+      [`${join('plugins', 'a', 'plugin.ts')}:2`, `${join('core', 'b.ts')}:1`],
+    );
   });
 
   it('a code outside the list, or with another status, does not type-check and throws', () => {
@@ -90,17 +115,24 @@ describe('Errors: RFC 6750 bearer challenges', () => {
   });
 
   it('invalid_token and insufficient_scope carry the code, the description and the scope needed', () => {
-    assert.equal(new InvalidBearerTokenError('The token has expired', 'portcullis').headers?.['www-authenticate'],
-      'Bearer realm="portcullis", error="invalid_token", error_description="The token has expired"');
+    assert.equal(
+      new InvalidBearerTokenError('The token has expired', 'portcullis').headers?.['www-authenticate'],
+      'Bearer realm="portcullis", error="invalid_token", error_description="The token has expired"',
+    );
     const scope = new InsufficientScopeError('The token lacks the scopes needed: a b', 'a b', 'portcullis');
     assert.equal(scope.status, 403);
-    assert.equal(scope.headers?.['www-authenticate'], 'Bearer realm="portcullis", error="insufficient_scope", error_description="The token lacks the scopes needed: a b", scope="a b"');
+    assert.equal(
+      scope.headers?.['www-authenticate'],
+      'Bearer realm="portcullis", error="insufficient_scope", error_description="The token lacks the scopes needed: a b", scope="a b"',
+    );
   });
 
   it('among several challenges only the Bearer one carries the error, whatever the description holds', () => {
     const challenges = `Basic realm="portcullis", charset="UTF-8", ${bearerChallenge('portcullis')}, ApiKey realm="portcullis"`;
     const error = new InvalidBearerTokenError('claim "$&" and $\' failed', 'portcullis', challenges);
-    assert.equal(error.headers?.['www-authenticate'],
-      'Basic realm="portcullis", charset="UTF-8", Bearer realm="portcullis", error="invalid_token", error_description="claim \\"$&\\" and $\' failed", ApiKey realm="portcullis"');
+    assert.equal(
+      error.headers?.['www-authenticate'],
+      'Basic realm="portcullis", charset="UTF-8", Bearer realm="portcullis", error="invalid_token", error_description="claim \\"$&\\" and $\' failed", ApiKey realm="portcullis"',
+    );
   });
 });

@@ -24,7 +24,10 @@ function sourceFiles(dir: string): string[] {
  * comment or a string is not one.
  */
 export function relativeSpecifiers(source: string): string[] {
-  return ts.preProcessFile(source, true, true).importedFiles.map((file) => file.fileName).filter((name) => /^\.{1,2}\//.test(name));
+  return ts
+    .preProcessFile(source, true, true)
+    .importedFiles.map((file) => file.fileName)
+    .filter((name) => /^\.{1,2}\//.test(name));
 }
 
 /** The import graph: file → the files it names (`.js` specifiers resolve to the `.ts` source). */
@@ -37,7 +40,10 @@ export function importGraph(files: readonly string[], read: (file: string) => st
       const asTs = target.replace(/\.js$/, '.ts');
       return known.has(asTs) ? asTs : target;
     });
-    graph.set(file, [...new Set(targets)].filter((target) => target !== file && known.has(target)));
+    graph.set(
+      file,
+      [...new Set(targets)].filter((target) => target !== file && known.has(target)),
+    );
   }
   return graph;
 }
@@ -101,9 +107,15 @@ describe('Imports: the module graph has no cycles', () => {
     const files = SOURCE_DIRS.filter((dir) => existsSync(join(ROOT, dir))).flatMap(sourceFiles);
     assert.ok(files.length > 50, 'the sources were found');
     const graph = importGraph(files, (file) => readFileSync(join(ROOT, file), 'utf8'));
-    assert.ok([...graph.values()].some((targets) => targets.length > 3), 'imports were resolved');
+    assert.ok(
+      [...graph.values()].some((targets) => targets.length > 3),
+      'imports were resolved',
+    );
     const cycles = importCycles(graph);
-    assert.deepEqual(cycles.map((component) => `${describeCycle(graph, component)}  (component: ${component.join(', ')})`), []);
+    assert.deepEqual(
+      cycles.map((component) => `${describeCycle(graph, component)}  (component: ${component.join(', ')})`),
+      [],
+    );
   });
 
   it('finds type-only, re-export, import() type and long cycles, and none through comments', () => {
@@ -113,12 +125,19 @@ describe('Imports: the module graph has no cycles', () => {
       'core/a.ts': "import type { B } from './b.js';",
       'core/b.ts': "export { C } from './c.js';",
       'core/c.ts': "import type { A } from './a.js';\nimport { tool } from './leaf.js';",
-      'core/leaf.ts': "import { x } from 'node:fs';\n/** declare module './user.js' {} */\n// import { u } from './user.js';",
+      'core/leaf.ts':
+        "import { x } from 'node:fs';\n/** declare module './user.js' {} */\n// import { u } from './user.js';",
       'core/user.ts': "import { tool } from './leaf.js';\nimport type { A } from './a.js';",
     };
     const graph = importGraph(Object.keys(sources), (file) => sources[file]!);
-    assert.deepEqual(importCycles(graph), [['core/a.ts', 'core/b.ts', 'core/c.ts'], ['core/gateway.ts', 'core/tokens.ts']]);
-    assert.equal(describeCycle(graph, ['core/a.ts', 'core/b.ts', 'core/c.ts']), 'core/a.ts → core/b.ts → core/c.ts → core/a.ts');
+    assert.deepEqual(importCycles(graph), [
+      ['core/a.ts', 'core/b.ts', 'core/c.ts'],
+      ['core/gateway.ts', 'core/tokens.ts'],
+    ]);
+    assert.equal(
+      describeCycle(graph, ['core/a.ts', 'core/b.ts', 'core/c.ts']),
+      'core/a.ts → core/b.ts → core/c.ts → core/a.ts',
+    );
   });
 });
 
@@ -130,7 +149,19 @@ describe('Imports: the module graph has no cycles', () => {
  * `tokens.ts` is outside the order: it names the type of every DI token, by type-only imports.
  */
 export const CORE_LAYERS: readonly string[] = [
-  'errors.ts', 'state', 'config', 'plugin-runtime', 'metrics', 'compiler', 'http', 'admin', 'keys', 'oauth', 'cluster', 'plugin-api.ts', 'gateway.ts',
+  'errors.ts',
+  'state',
+  'config',
+  'plugin-runtime',
+  'metrics',
+  'compiler',
+  'http',
+  'admin',
+  'keys',
+  'oauth',
+  'cluster',
+  'plugin-api.ts',
+  'gateway.ts',
 ];
 const OUTSIDE_THE_ORDER = new Set(['tokens.ts']);
 
@@ -169,10 +200,12 @@ export function mutualImports(graph: ReadonlyMap<string, readonly string[]>): st
       if (from !== to) edges.add(`${from} ⇄ ${to}`);
     }
   }
-  return [...edges].filter((edge) => {
-    const [from, to] = edge.split(' ⇄ ');
-    return from! < to! && edges.has(`${to} ⇄ ${from}`);
-  }).sort();
+  return [...edges]
+    .filter((edge) => {
+      const [from, to] = edge.split(' ⇄ ');
+      return from! < to! && edges.has(`${to} ⇄ ${from}`);
+    })
+    .sort();
 }
 
 function coreGraph(): Map<string, string[]> {
@@ -192,18 +225,31 @@ describe('Imports: the core folders depend one way', () => {
   });
 
   it('tokens.ts imports types only, so it ties no folder to another at run time', () => {
-    const source = ts.createSourceFile('tokens.ts', readFileSync(join(ROOT, 'core/tokens.ts'), 'utf8'), ts.ScriptTarget.Latest);
-    const valueImports = source.statements.filter((s) => (ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly) || ts.isExportDeclaration(s));
-    assert.deepEqual(valueImports.map((s) => s.getText(source)), []);
+    const source = ts.createSourceFile(
+      'tokens.ts',
+      readFileSync(join(ROOT, 'core/tokens.ts'), 'utf8'),
+      ts.ScriptTarget.Latest,
+    );
+    const valueImports = source.statements.filter(
+      (s) => (ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly) || ts.isExportDeclaration(s),
+    );
+    assert.deepEqual(
+      valueImports.map((s) => s.getText(source)),
+      [],
+    );
   });
 
   it('finds an import against the order, a folder with no place and a mutual pair', () => {
-    const graph = importGraph(['core/config/a.ts', 'core/http/b.ts', 'core/new/c.ts', 'core/errors.ts'], (file) => ({
-      'core/config/a.ts': "import { b } from '../http/b.js';\nimport { E } from '../errors.js';",
-      'core/http/b.ts': "import { a } from '../config/a.js';",
-      'core/new/c.ts': "import { a } from '../config/a.js';",
-      'core/errors.ts': '',
-    })[file]!);
+    const graph = importGraph(
+      ['core/config/a.ts', 'core/http/b.ts', 'core/new/c.ts', 'core/errors.ts'],
+      (file) =>
+        ({
+          'core/config/a.ts': "import { b } from '../http/b.js';\nimport { E } from '../errors.js';",
+          'core/http/b.ts': "import { a } from '../config/a.js';",
+          'core/new/c.ts': "import { a } from '../config/a.js';",
+          'core/errors.ts': '',
+        })[file]!,
+    );
     assert.deepEqual(layerViolations(graph, ['errors.ts', 'config', 'http']), [
       'core/config/a.ts → core/http/b.ts (core/config comes before core/http)',
       'core/new has no place in the layer order',

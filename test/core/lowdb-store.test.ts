@@ -8,7 +8,21 @@ import { EntityRegistry } from '../../core/config/entities.js';
 import { DataFileError, type ChangeEvent } from '../../core/config/store.js';
 import { ConflictError } from '../../core/errors.js';
 
-const route = (id: string) => ({ id, name: id, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
+const route = (id: string) => ({
+  id,
+  name: id,
+  description: '',
+  enabled: true,
+  tags: [],
+  frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
+  backend: {
+    targets: [{ url: 'http://127.0.0.1:1', weight: 1 }],
+    rewriteHost: true,
+    timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 },
+  },
+  plugins: [],
+  version: 1,
+});
 
 describe('Core: lowdb store', () => {
   let dir: string;
@@ -49,7 +63,10 @@ describe('Core: lowdb store', () => {
     const store = await open();
     await store.put('routes', 'r', route('r'), 0);
     await assert.rejects(store.put('routes', 'r', route('r'), 0), (error: unknown) => error instanceof ConflictError);
-    await assert.rejects(store.put('routes', 'r', { ...route('r'), name: 'stale', version: 3 }, 2), (error: unknown) => error instanceof ConflictError);
+    await assert.rejects(
+      store.put('routes', 'r', { ...route('r'), name: 'stale', version: 3 }, 2),
+      (error: unknown) => error instanceof ConflictError,
+    );
     assert.equal((store.get('routes', 'r') as { name: string }).name, 'r');
     await store.put('routes', 'r', { ...route('r'), name: 'next', version: 2 }, 1);
     assert.equal((store.get('routes', 'r') as { name: string }).name, 'next');
@@ -74,6 +91,9 @@ describe('Core: lowdb store', () => {
     dir = mkdtempSync(join(tmpdir(), 'store-'));
     const file = join(dir, 'db.json');
     writeFileSync(file, JSON.stringify({ schemaVersion: 99, entities: {} }));
-    await assert.rejects(open(file), (error: Error) => error instanceof DataFileError && /schemaVersion 99/.test(error.message));
+    await assert.rejects(
+      open(file),
+      (error: Error) => error instanceof DataFileError && /schemaVersion 99/.test(error.message),
+    );
   });
 });

@@ -19,7 +19,10 @@ function sourceFiles(dir: string): string[] {
 /** Every relative module a file names: imports, re-exports, dynamic imports and augmentations. */
 function relativeSpecifiers(source: string): string[] {
   const found: string[] = [];
-  for (const match of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bdeclare\s+module\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) found.push(match[1]!);
+  for (const match of source.matchAll(
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bdeclare\s+module\s+)['"](\.{1,2}\/[^'"]+)['"]/g,
+  ))
+    found.push(match[1]!);
   return found;
 }
 
@@ -43,7 +46,10 @@ describe('Plugin API: one door into the core', () => {
   it('no plugin imports a core file other than core/plugin-api.ts, nor another plugin', () => {
     const files = sourceFiles('plugins');
     assert.ok(files.length > 20, 'the plugin sources were found');
-    assert.deepEqual(boundaryViolations(files, (f) => readFileSync(join(ROOT, f), 'utf8')), []);
+    assert.deepEqual(
+      boundaryViolations(files, (f) => readFileSync(join(ROOT, f), 'utf8')),
+      [],
+    );
   });
 
   it('the rule catches each kind of crossing', () => {
@@ -58,12 +64,15 @@ describe('Plugin API: one door into the core', () => {
         "import { own } from './own.js';",
       ].join('\n'),
     };
-    assert.deepEqual(boundaryViolations(Object.keys(sources), (f) => sources[f]!), [
-      `${join('plugins', 'a', 'x.ts')} -> core/config/compiled-state.ts`,
-      `${join('plugins', 'a', 'x.ts')} -> plugins/b/entity.ts`,
-      `${join('plugins', 'a', 'x.ts')} -> core/http/proxy.ts`,
-      `${join('plugins', 'a', 'x.ts')} -> core/http/context.ts`,
-      `${join('plugins', 'a', 'x.ts')} -> plugins/b/index.ts`,
-    ]);
+    assert.deepEqual(
+      boundaryViolations(Object.keys(sources), (f) => sources[f]!),
+      [
+        `${join('plugins', 'a', 'x.ts')} -> core/config/compiled-state.ts`,
+        `${join('plugins', 'a', 'x.ts')} -> plugins/b/entity.ts`,
+        `${join('plugins', 'a', 'x.ts')} -> core/http/proxy.ts`,
+        `${join('plugins', 'a', 'x.ts')} -> core/http/context.ts`,
+        `${join('plugins', 'a', 'x.ts')} -> plugins/b/index.ts`,
+      ],
+    );
   });
 });

@@ -18,7 +18,11 @@ const SECTION = '## Request data the gateway reads';
 const READS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => string]> = [
   [/\breq\.url\b/g, () => 'req.url'],
   [/\b(?:headers|h)\.host\b|headers\[['"]host['"]\]/g, () => 'Host'],
-  [/['"](x-forwarded|x-original)-([a-z]+)['"]/gi, (m) => `${m[1]!.toLowerCase() === 'x-original' ? 'X-Original' : 'X-Forwarded'}-${m[2]![0]!.toUpperCase()}${m[2]!.slice(1).toLowerCase()}`],
+  [
+    /['"](x-forwarded|x-original)-([a-z]+)['"]/gi,
+    (m) =>
+      `${m[1]!.toLowerCase() === 'x-original' ? 'X-Original' : 'X-Forwarded'}-${m[2]![0]!.toUpperCase()}${m[2]!.slice(1).toLowerCase()}`,
+  ],
   [/['"]forwarded['"]/gi, () => 'Forwarded'],
   [/\bctx\.host\b/g, () => 'ctx.host'],
   [/\bctx\.scheme\b/g, () => 'ctx.scheme'],
@@ -57,8 +61,14 @@ function readsInDocs(): Map<string, Set<string>> {
   assert.ok(start >= 0, `docs/security.md has a section "${SECTION}"`);
   const end = text.indexOf('\n## ', start + SECTION.length);
   const listed = new Map<string, Set<string>>();
-  for (const row of text.slice(start, end === -1 ? undefined : end).split('\n').filter((l) => l.startsWith('| `'))) {
-    const [where, reads] = row.split('|').slice(1, 3).map((cell) => cell.trim());
+  for (const row of text
+    .slice(start, end === -1 ? undefined : end)
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))) {
+    const [where, reads] = row
+      .split('|')
+      .slice(1, 3)
+      .map((cell) => cell.trim());
     const file = /`([^`]+\.ts)`/.exec(where!)?.[1];
     if (!file) continue;
     if (!listed.has(file)) listed.set(file, new Set());
@@ -70,13 +80,17 @@ function readsInDocs(): Map<string, Set<string>> {
 describe('Request data the gateway reads (docs/security.md)', () => {
   it('lists every read of Host, X-Forwarded-*, Forwarded, the request URL, ctx.host and ctx.scheme in core/ and plugins/', () => {
     const listed = readsInDocs();
-    const missing = [...readsInSources()].flatMap(([file, names]) => [...names].filter((n) => !listed.get(file)?.has(n)).map((n) => `${file}: ${n}`));
+    const missing = [...readsInSources()].flatMap(([file, names]) =>
+      [...names].filter((n) => !listed.get(file)?.has(n)).map((n) => `${file}: ${n}`),
+    );
     assert.deepEqual(missing, [], 'reads not listed in docs/security.md');
   });
 
   it('lists no read that the sources no longer make', () => {
     const found = readsInSources();
-    const stale = [...readsInDocs()].flatMap(([file, names]) => [...names].filter((n) => !found.get(file)?.has(n)).map((n) => `${file}: ${n}`));
+    const stale = [...readsInDocs()].flatMap(([file, names]) =>
+      [...names].filter((n) => !found.get(file)?.has(n)).map((n) => `${file}: ${n}`),
+    );
     assert.deepEqual(stale, [], 'rows of docs/security.md whose read is gone');
   });
 });

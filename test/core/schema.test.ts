@@ -21,21 +21,51 @@ import { IpRestrictionConfigSchema } from '../../plugins/ip-restriction/schema.j
 describe('Core: schemas', () => {
   describe('date-time format', () => {
     it('accepts real RFC 3339 date-times, seconds optional, any offset, leap days of leap years', () => {
-      for (const value of ['2030-01-31T00:00Z', '2030-12-31T23:59:59Z', '2024-02-29T12:00:00.123+02:00', '2000-02-29T00:00:00-05:30', '2030-04-30T10:00:00.000000001Z']) {
+      for (const value of [
+        '2030-01-31T00:00Z',
+        '2030-12-31T23:59:59Z',
+        '2024-02-29T12:00:00.123+02:00',
+        '2000-02-29T00:00:00-05:30',
+        '2030-04-30T10:00:00.000000001Z',
+      ]) {
         assert.equal(isDateTime(value), true, value);
       }
     });
 
     it('refuses dates that are not on the calendar and times or offsets out of range', () => {
-      for (const value of ['2020-13-01T00:00Z', '2020-00-10T00:00Z', '2021-02-29T00:00Z', '1900-02-29T00:00Z', '2020-04-31T00:00Z', '2020-01-00T00:00Z',
-        '2020-01-01T24:00Z', '2020-01-01T23:60Z', '2020-01-01T23:59:61Z', '2020-01-01T00:00+24:00', '2020-01-01T00:00+01:60', '2020-01-01', '2020-01-01T00:00', 'tomorrow']) {
+      for (const value of [
+        '2020-13-01T00:00Z',
+        '2020-00-10T00:00Z',
+        '2021-02-29T00:00Z',
+        '1900-02-29T00:00Z',
+        '2020-04-31T00:00Z',
+        '2020-01-00T00:00Z',
+        '2020-01-01T24:00Z',
+        '2020-01-01T23:60Z',
+        '2020-01-01T23:59:61Z',
+        '2020-01-01T00:00+24:00',
+        '2020-01-01T00:00+01:60',
+        '2020-01-01',
+        '2020-01-01T00:00',
+        'tomorrow',
+      ]) {
         assert.equal(isDateTime(value), false, value);
       }
     });
 
     it('is what `format: date-time` means in every compiled schema (validUntil of an API key)', () => {
       const validator = APIKEY_KIND.validator;
-      const key = { clientId: 'k', clientName: 'k', enabled: true, description: '', authorizedEntities: [], scopes: [], allowClientIdOnly: false, metadata: {}, tags: [] };
+      const key = {
+        clientId: 'k',
+        clientName: 'k',
+        enabled: true,
+        description: '',
+        authorizedEntities: [],
+        scopes: [],
+        allowClientIdOnly: false,
+        metadata: {},
+        tags: [],
+      };
       assert.equal(validator.check({ ...key, validUntil: '2030-01-01T00:00Z' }), true);
       assert.equal(validator.check({ ...key, validUntil: '2020-13-01T00:00Z' }), false);
     });
@@ -54,16 +84,20 @@ describe('Core: schemas', () => {
     function unbounded(schema: TSchema, path: string, out: string[]): string[] {
       const kind = schema[Kind];
       if (kind === 'String' && schema.maxLength === undefined) out.push(`${path}: string without maxLength`);
-      if ((kind === 'Integer' || kind === 'Number') && schema.maximum === undefined) out.push(`${path}: number without maximum`);
+      if ((kind === 'Integer' || kind === 'Number') && schema.maximum === undefined)
+        out.push(`${path}: number without maximum`);
       if (kind === 'Array') {
         if (schema.maxItems === undefined) out.push(`${path}: array without maxItems`);
         unbounded(schema.items, `${path}/items`, out);
       }
       if (kind === 'Record') {
         if (schema.maxProperties === undefined) out.push(`${path}: record without maxProperties`);
-        for (const [pattern, value] of Object.entries(schema.patternProperties ?? {})) unbounded(value as TSchema, `${path}/${pattern}`, out);
+        for (const [pattern, value] of Object.entries(schema.patternProperties ?? {}))
+          unbounded(value as TSchema, `${path}/${pattern}`, out);
       }
-      if (kind === 'Object') for (const [name, value] of Object.entries(schema.properties ?? {})) unbounded(value as TSchema, `${path}/${name}`, out);
+      if (kind === 'Object')
+        for (const [name, value] of Object.entries(schema.properties ?? {}))
+          unbounded(value as TSchema, `${path}/${name}`, out);
       if (kind === 'Union') (schema.anyOf as TSchema[]).forEach((s, i) => unbounded(s, `${path}/anyOf/${i}`, out));
       return out;
     }
@@ -72,16 +106,29 @@ describe('Core: schemas', () => {
       const registry = new EntityRegistry();
       const schemas: Array<[string, TSchema]> = [
         ...registry.all().map((k) => [k.name, k.schema] as [string, TSchema]),
-        ['keypairs', KEYPAIR_KIND.schema], ['apikeys', APIKEY_KIND.schema], ['jwt-verifiers', JWT_VERIFIER_KIND.schema],
-        ['apikeys config', ApiKeysConfigSchema], ['jwt-verifier config', JwtVerifierConfigSchema], ['client-credentials config', ClientCredentialsConfigSchema], ['oauth2 config', OAuth2ConfigSchema], ['oauth2-introspection config', OAuth2IntrospectionConfigSchema],
-        ['headers config', HeadersConfigSchema], ['cors config', CorsConfigSchema], ['ip-restriction config', IpRestrictionConfigSchema], ['boot config', BootConfigSchema],
+        ['keypairs', KEYPAIR_KIND.schema],
+        ['apikeys', APIKEY_KIND.schema],
+        ['jwt-verifiers', JWT_VERIFIER_KIND.schema],
+        ['apikeys config', ApiKeysConfigSchema],
+        ['jwt-verifier config', JwtVerifierConfigSchema],
+        ['client-credentials config', ClientCredentialsConfigSchema],
+        ['oauth2 config', OAuth2ConfigSchema],
+        ['oauth2-introspection config', OAuth2IntrospectionConfigSchema],
+        ['headers config', HeadersConfigSchema],
+        ['cors config', CorsConfigSchema],
+        ['ip-restriction config', IpRestrictionConfigSchema],
+        ['boot config', BootConfigSchema],
       ];
       const problems = schemas.flatMap(([name, schema]) => unbounded(schema, name, []));
       assert.deepEqual(problems, []);
     });
 
     it('turns an absurd number into a 400-style validation error, not an exception', () => {
-      const errors = compileValidator(APIKEY_KIND.schema).errors({ clientId: 'k', clientName: 'k', throttlingQuota: 1e308 });
+      const errors = compileValidator(APIKEY_KIND.schema).errors({
+        clientId: 'k',
+        clientName: 'k',
+        throttlingQuota: 1e308,
+      });
       assert.ok(errors.some((e) => e.path === '/throttlingQuota'));
     });
   });
@@ -89,10 +136,14 @@ describe('Core: schemas', () => {
   // Found by the WebSocket fuzz: TypeBox's Value.Default turned `{"plugins": {"constructor": null}}`
   // into an array carrying a `constructor` key, which then threw in Array.prototype.map (a 500).
   it('never lets defaults turn a given value of the wrong kind into a valid one', () => {
-    const validator = compileValidator(Type.Object({
-      plugins: Type.Array(Type.Object({ plugin: Type.String(), tags: Type.Array(Type.String(), { default: [] }) }), { default: [] }),
-      name: Type.String({ default: 'x' }),
-    }));
+    const validator = compileValidator(
+      Type.Object({
+        plugins: Type.Array(Type.Object({ plugin: Type.String(), tags: Type.Array(Type.String(), { default: [] }) }), {
+          default: [],
+        }),
+        name: Type.String({ default: 'x' }),
+      }),
+    );
     const cases: Array<[unknown, string, string]> = [
       [{ plugins: { constructor: null } }, '/plugins', 'Expected array'],
       [{ plugins: { a: 1 } }, '/plugins', 'Expected array'],
@@ -100,13 +151,20 @@ describe('Core: schemas', () => {
       [{ plugins: [{ plugin: 'p', tags: { 0: 'a' } }] }, '/plugins/0/tags', 'Expected array'],
     ];
     for (const [value, path, message] of cases) {
-      assert.throws(() => validator.parse(value, 'thing'), (error: unknown) => {
-        assert.ok(error instanceof ValidationError);
-        assert.deepEqual(error.details, [{ path, message }]);
-        return true;
-      }, JSON.stringify(value));
+      assert.throws(
+        () => validator.parse(value, 'thing'),
+        (error: unknown) => {
+          assert.ok(error instanceof ValidationError);
+          assert.deepEqual(error.details, [{ path, message }]);
+          return true;
+        },
+        JSON.stringify(value),
+      );
     }
     assert.deepEqual(validator.parse({}, 'thing'), { plugins: [], name: 'x' });
-    assert.deepEqual(validator.parse({ plugins: [{ plugin: 'p' }] }, 'thing'), { plugins: [{ plugin: 'p', tags: [] }], name: 'x' });
+    assert.deepEqual(validator.parse({ plugins: [{ plugin: 'p' }] }, 'thing'), {
+      plugins: [{ plugin: 'p', tags: [] }],
+      name: 'x',
+    });
   });
 });

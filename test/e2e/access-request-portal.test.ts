@@ -24,18 +24,26 @@ describe('E2E: access request → approval → token → API call', () => {
     await upstream.close();
   });
 
-  const token = (clientId: string, clientSecret: string, scope?: string) => world.gw.proxy(TOKEN_PATH, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope ? { scope } : {}) }).toString(),
-  });
+  const token = (clientId: string, clientSecret: string, scope?: string) =>
+    world.gw.proxy(TOKEN_PATH, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope ? { scope } : {}),
+      }).toString(),
+    });
 
   it('approved: the requester gets a token with the granted scopes and calls the API as its key', async () => {
     const created = await requestAccess(world);
     const early = await token(created.clientId, created.clientSecret);
     assert.equal(early.status, 401, 'no token while the request is pending');
     assert.equal(early.json().error, 'invalid_client');
-    const approved = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, { scopes: ['orders:read'] });
+    const approved = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, {
+      scopes: ['orders:read'],
+    });
     assert.equal(approved.status, 200, approved.text);
     const issued = await token(created.clientId, created.clientSecret, 'orders:read');
     assert.equal(issued.status, 200, issued.text);
@@ -43,7 +51,9 @@ describe('E2E: access request → approval → token → API call', () => {
     const tooMuch = await token(created.clientId, created.clientSecret, 'Function2/list');
     assert.equal(tooMuch.status, 400, 'a requested but not granted scope is refused');
     assert.equal(tooMuch.json().error, 'invalid_scope');
-    const call = await world.gw.proxy('/orders/42', { headers: { authorization: `Bearer ${issued.json().access_token}` } });
+    const call = await world.gw.proxy('/orders/42', {
+      headers: { authorization: `Bearer ${issued.json().access_token}` },
+    });
     assert.equal(call.status, 200, call.text);
     const seen = upstream.received.at(-1)!;
     assert.equal(seen.headers['x-consumer-client-id'], created.clientId);
@@ -53,7 +63,9 @@ describe('E2E: access request → approval → token → API call', () => {
 
   it('rejected: the credentials handed out at creation never get a token', async () => {
     const created = await requestAccess(world);
-    const rejected = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/reject`, { reason: 'No contract' });
+    const rejected = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/reject`, {
+      reason: 'No contract',
+    });
     assert.equal(rejected.status, 200);
     const refused = await token(created.clientId, created.clientSecret);
     assert.equal(refused.status, 401);

@@ -26,7 +26,10 @@ async function statusWith(adminUrl: string, password: string): Promise<number> {
 }
 
 /** Start a gateway on the file, run `check` with its admin URL, stop it. */
-async function withGateway(env: Record<string, string>, check: (adminUrl: string, gateway: Running) => Promise<void>): Promise<void> {
+async function withGateway(
+  env: Record<string, string>,
+  check: (adminUrl: string, gateway: Running) => Promise<void>,
+): Promise<void> {
   const gateway = run(env);
   try {
     await check((await started(gateway)).admin, gateway);
@@ -64,14 +67,24 @@ describe('Admin password: never lost', () => {
     });
   });
 
-  it('admin-password replaces the password of a stopped gateway\'s file (from PORTCULLIS_ADMIN_PASSWORD, stdin, or generated); the old one is refused', async () => {
+  it("admin-password replaces the password of a stopped gateway's file (from PORTCULLIS_ADMIN_PASSWORD, stdin, or generated); the old one is refused", async () => {
     const dataFile = join(dir, 'replaced.json');
-    await withGateway({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'first-password-123' }, async () => {});
+    await withGateway(
+      { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'first-password-123' },
+      async () => {},
+    );
 
-    const fromEnv = await exec({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'from-env-password-456' }, ['admin-password']);
+    const fromEnv = await exec({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'from-env-password-456' }, [
+      'admin-password',
+    ]);
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     assert.equal(fromEnv.stdout, `portcullis admin-password: the admin password of ${dataFile} is replaced\n`);
-    const fromStdin = await exec({ PORTCULLIS_DATA_FILE: dataFile }, ['admin-password'], undefined, 'from-stdin-password-789\n');
+    const fromStdin = await exec(
+      { PORTCULLIS_DATA_FILE: dataFile },
+      ['admin-password'],
+      undefined,
+      'from-stdin-password-789\n',
+    );
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     assert.doesNotMatch(fromStdin.stdout, /from-stdin/);
     await withGateway({ PORTCULLIS_DATA_FILE: dataFile }, async (adminUrl, gateway) => {
@@ -96,7 +109,9 @@ describe('Admin password: never lost', () => {
 
   it('admin-password exits 2 with one line when there is no data file', async () => {
     const missing = join(dir, 'never-started.json');
-    const result = await exec({ PORTCULLIS_DATA_FILE: missing, PORTCULLIS_ADMIN_PASSWORD: 'whatever-password-1' }, ['admin-password']);
+    const result = await exec({ PORTCULLIS_DATA_FILE: missing, PORTCULLIS_ADMIN_PASSWORD: 'whatever-password-1' }, [
+      'admin-password',
+    ]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^portcullis admin-password: no data file at .*never-started\.json .*\n$/);
     assert.equal(existsSync(missing), false);
@@ -104,16 +119,25 @@ describe('Admin password: never lost', () => {
 
   it('PORTCULLIS_ADMIN_PASSWORD does not override a stored password: the start says so, the stored one still works', async () => {
     const dataFile = join(dir, 'env-ignored.json');
-    await withGateway({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'stored-password-123' }, async () => {});
-    await withGateway({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'other-password-456' }, async (adminUrl, gateway) => {
-      await waitFor(gateway, /PORTCULLIS_ADMIN_PASSWORD is ignored: the store already holds another admin password/);
-      assert.doesNotMatch(gateway.output(), /other-password-456/);
-      assert.equal(await statusWith(adminUrl, 'stored-password-123'), 200);
-      assert.equal(await statusWith(adminUrl, 'other-password-456'), 401);
-    });
+    await withGateway(
+      { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'stored-password-123' },
+      async () => {},
+    );
+    await withGateway(
+      { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'other-password-456' },
+      async (adminUrl, gateway) => {
+        await waitFor(gateway, /PORTCULLIS_ADMIN_PASSWORD is ignored: the store already holds another admin password/);
+        assert.doesNotMatch(gateway.output(), /other-password-456/);
+        assert.equal(await statusWith(adminUrl, 'stored-password-123'), 200);
+        assert.equal(await statusWith(adminUrl, 'other-password-456'), 401);
+      },
+    );
     // The same password again is no news.
-    await withGateway({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'stored-password-123' }, async (_adminUrl, gateway) => {
-      assert.doesNotMatch(gateway.output(), /is ignored/);
-    });
+    await withGateway(
+      { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'stored-password-123' },
+      async (_adminUrl, gateway) => {
+        assert.doesNotMatch(gateway.output(), /is ignored/);
+      },
+    );
   });
 });

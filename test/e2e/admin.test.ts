@@ -42,8 +42,15 @@ describe('Admin API', () => {
     it('limits failed credentials per address with 429 and Retry-After', async () => {
       const other = await startGateway();
       try {
-        for (let i = 0; i < 20; i++) assert.equal((await send(`${other.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } })).status, 401);
-        const limited = await send(`${other.adminUrl}/api/routes`, { headers: { authorization: basic('admin', ADMIN_PASSWORD) } });
+        for (let i = 0; i < 20; i++)
+          assert.equal(
+            (await send(`${other.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } }))
+              .status,
+            401,
+          );
+        const limited = await send(`${other.adminUrl}/api/routes`, {
+          headers: { authorization: basic('admin', ADMIN_PASSWORD) },
+        });
         assert.equal(limited.status, 429);
         assert.ok(Number(limited.headers['retry-after']) > 0);
       } finally {
@@ -76,7 +83,11 @@ describe('Admin API', () => {
       const same = await gw.admin('PUT', '/api/routes/roundtrip', got);
       assert.equal(same.status, 200);
       assert.equal(same.json().version, 2);
-      const edited = await gw.admin('PUT', '/api/routes/roundtrip', { ...same.json(), name: 'renamed', createdAt: 'ignored' });
+      const edited = await gw.admin('PUT', '/api/routes/roundtrip', {
+        ...same.json(),
+        name: 'renamed',
+        createdAt: 'ignored',
+      });
       assert.equal(edited.status, 200);
       assert.equal(edited.json().name, 'renamed');
       assert.equal(edited.json().createdAt, got.createdAt);
@@ -102,7 +113,10 @@ describe('Admin API', () => {
     it('lists with filters, paging and a total count', async () => {
       await createRoute(gw, route('tagged', upstream.url, { frontend: { domains: ['t.test'] }, tags: ['blue'] }));
       const byTag = await gw.admin('GET', '/api/routes?tag=blue');
-      assert.deepEqual(byTag.json().map((r: any) => r.id), ['tagged']);
+      assert.deepEqual(
+        byTag.json().map((r: any) => r.id),
+        ['tagged'],
+      );
       const page = await gw.admin('GET', '/api/routes?limit=1&offset=0');
       assert.equal(page.json().length, 1);
       assert.ok(Number(page.headers['x-total-count']) > 1);
@@ -125,7 +139,11 @@ describe('Admin API', () => {
 
   describe('bad input', () => {
     const raw = (method: string, path: string, body: string, type = 'application/json') =>
-      send(`${gw.adminUrl}${path}`, { method, headers: { authorization: basic('admin', ADMIN_PASSWORD), 'content-type': type }, body });
+      send(`${gw.adminUrl}${path}`, {
+        method,
+        headers: { authorization: basic('admin', ADMIN_PASSWORD), 'content-type': type },
+        body,
+      });
 
     it('answers 400 to malformed JSON, without a stack trace', async () => {
       const res = await raw('POST', '/api/routes', '{"id": ');
@@ -144,23 +162,42 @@ describe('Admin API', () => {
     });
 
     it('answers 400 listing the JSON path and reason of each schema error', async () => {
-      const res = await gw.admin('POST', '/api/routes', { id: 'bad route!', name: '', frontend: { domains: [] }, backend: { targets: [{ url: 'ftp://x' }] }, surprise: 1 });
+      const res = await gw.admin('POST', '/api/routes', {
+        id: 'bad route!',
+        name: '',
+        frontend: { domains: [] },
+        backend: { targets: [{ url: 'ftp://x' }] },
+        surprise: 1,
+      });
       assert.equal(res.status, 400);
       const body = res.json();
       assert.equal(body.error, 'validation_failed');
       const paths = body.details.map((d: any) => d.path);
-      for (const expected of ['/id', '/name', '/frontend/domains', '/backend/targets/0/url']) assert.ok(paths.includes(expected), `${expected} in ${paths}`);
+      for (const expected of ['/id', '/name', '/frontend/domains', '/backend/targets/0/url'])
+        assert.ok(paths.includes(expected), `${expected} in ${paths}`);
       assert.ok(body.details.every((d: any) => typeof d.message === 'string' && d.message.length > 0));
     });
 
     it('answers 400 to an unknown plugin and to an invalid plugin config', async () => {
-      const unknown = await gw.admin('POST', '/api/routes', route('p1', upstream.url, { plugins: [{ plugin: 'nope' }] }));
+      const unknown = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('p1', upstream.url, { plugins: [{ plugin: 'nope' }] }),
+      );
       assert.equal(unknown.status, 400);
       assert.equal(unknown.json().details[0].path, '/plugins/0/plugin');
-      const invalid = await gw.admin('POST', '/api/routes', route('p2', upstream.url, { plugins: [{ plugin: 'cors', config: { maxAgeSeconds: -1 } }] }));
+      const invalid = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('p2', upstream.url, { plugins: [{ plugin: 'cors', config: { maxAgeSeconds: -1 } }] }),
+      );
       assert.equal(invalid.status, 400);
       assert.equal(invalid.json().details[0].path, '/plugins/0/config/maxAgeSeconds');
-      const badRegex = await gw.admin('POST', '/api/routes', route('p3', upstream.url, { plugins: [{ plugin: 'cors', exclude: ['(unclosed'] }] }));
+      const badRegex = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('p3', upstream.url, { plugins: [{ plugin: 'cors', exclude: ['(unclosed'] }] }),
+      );
       assert.equal(badRegex.status, 400);
       assert.equal(badRegex.json().details[0].path, '/plugins/0/exclude/0');
     });
@@ -185,7 +222,10 @@ describe('Admin API', () => {
     it('reads and updates the global configuration with versions', async () => {
       const current = (await gw.admin('GET', '/api/global-config')).json();
       assert.deepEqual(current.plugins, []);
-      const updated = await gw.admin('PUT', '/api/global-config', { ...current, plugins: [{ plugin: 'headers', config: { response: { set: { 'x-global': '1' } } } }] });
+      const updated = await gw.admin('PUT', '/api/global-config', {
+        ...current,
+        plugins: [{ plugin: 'headers', config: { response: { set: { 'x-global': '1' } } } }],
+      });
       assert.equal(updated.status, 200);
       assert.equal(updated.json().version, current.version + 1);
       const stale = await gw.admin('PUT', '/api/global-config', current);
@@ -204,7 +244,8 @@ describe('Admin API', () => {
         const res = await other.admin('POST', '/api/import', exported);
         assert.equal(res.status, 200, res.text);
         const reexported = (await other.admin('GET', '/api/export')).json();
-        const strip = (doc: any) => doc.routes.map(({ updatedAt: _u, ...r }: any) => r).sort((a: any, b: any) => a.id.localeCompare(b.id));
+        const strip = (doc: any) =>
+          doc.routes.map(({ updatedAt: _u, ...r }: any) => r).sort((a: any, b: any) => a.id.localeCompare(b.id));
         assert.deepEqual(strip(reexported), strip(exported));
         const proxied = await other.proxy('/hello', { host: 'rt.test' });
         assert.equal(proxied.status, 200);
@@ -228,19 +269,27 @@ describe('Admin API', () => {
       const res = await gw.admin('POST', '/api/import', {
         schemaVersion: 1,
         routes: [route('legacy-export', upstream.url)],
-        'revoked-tokens': [{ jti: 'old-jti', clientId: 'someone', exp: 4_102_444_800, revokedAt: '2026-01-01T00:00:00Z' }],
+        'revoked-tokens': [
+          { jti: 'old-jti', clientId: 'someone', exp: 4_102_444_800, revokedAt: '2026-01-01T00:00:00Z' },
+        ],
         'client-token-cutoffs': [],
       });
       assert.equal(res.status, 200, res.text);
       assert.equal((await gw.admin('GET', '/api/routes/legacy-export')).status, 200);
       const exported = (await gw.admin('GET', '/api/export')).json();
       assert.equal(exported['revoked-tokens'], undefined);
-      assert.equal(gw.gateway.container.resolve(RevocationList).isRevoked('old-jti'), true, 'the revoked token stays revoked');
+      assert.equal(
+        gw.gateway.container.resolve(RevocationList).isRevoked('old-jti'),
+        true,
+        'the revoked token stays revoked',
+      );
     });
 
     it('refuses unknown kinds and duplicate ids', async () => {
       assert.equal((await gw.admin('POST', '/api/import', { widgets: [] })).status, 400);
-      const dup = await gw.admin('POST', '/api/import', { routes: [route('d', upstream.url), route('d', upstream.url)] });
+      const dup = await gw.admin('POST', '/api/import', {
+        routes: [route('d', upstream.url), route('d', upstream.url)],
+      });
       assert.equal(dup.status, 400);
     });
   });

@@ -12,7 +12,9 @@ import { exec } from '../helpers/cli.js';
 import { CLI_COMMANDS } from '../../bin/cli-args.js';
 import { certificateAuthority } from '../helpers/certificates.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const tempDir = () => mkdtempSync(join(tmpdir(), 'portcullis-cli-usage-'));
 
@@ -30,17 +32,22 @@ describe('CLI: help, version and usage errors', () => {
       const result = await exec({}, args);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^Usage: portcullis \[command\] \[options\]/);
-      for (const command of CLI_COMMANDS) assert.match(result.stdout, new RegExp(`\\n  ${command.name} +${escaped(command.summary)}\\n`));
+      for (const command of CLI_COMMANDS)
+        assert.match(result.stdout, new RegExp(`\\n  ${command.name} +${escaped(command.summary)}\\n`));
     }
   });
 
-  it('prints each command\'s usage and options with <command> --help and help <command>', async () => {
+  it("prints each command's usage and options with <command> --help and help <command>", async () => {
     for (const command of CLI_COMMANDS) {
-      for (const args of [[command.name, '--help'], ['help', command.name]]) {
+      for (const args of [
+        [command.name, '--help'],
+        ['help', command.name],
+      ]) {
         const result = await exec({}, args);
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stdout, new RegExp(`^Usage: portcullis ${command.name}`));
-        for (const option of command.options) assert.ok(result.stdout.includes(`--${option.name}`), `${command.name} --help lists --${option.name}`);
+        for (const option of command.options)
+          assert.ok(result.stdout.includes(`--${option.name}`), `${command.name} --help lists --${option.name}`);
       }
     }
   });
@@ -52,7 +59,11 @@ describe('CLI: help, version and usage errors', () => {
     ['an unknown flag of a command', ['export', '--all'], /unknown option "--all" for export/],
     ['a flag repeated', ['start', '--config', 'a.json', '--config=b.json'], /--config given twice/],
     ['a flag without its value', ['check', '--config'], /--config needs a file/],
-    ['a value for a flag that takes none', ['export', '--include-private-keys=yes'], /--include-private-keys takes no value/],
+    [
+      'a value for a flag that takes none',
+      ['export', '--include-private-keys=yes'],
+      /--include-private-keys takes no value/,
+    ],
     ['a missing argument', ['import'], /missing argument <export\.json>/],
     ['an extra argument', ['import', 'a.json', 'b.json'], /unexpected argument "b\.json"/],
     ['a word after start', ['start', 'now'], /unexpected argument "now"/],
@@ -60,7 +71,10 @@ describe('CLI: help, version and usage errors', () => {
   for (const [what, args, message] of mistakes) {
     it(`refuses ${what} with exit 2 and the usage, starting nothing`, async () => {
       // Ports 1 and 2 would need root: a gateway started anyway could not listen quietly either.
-      const result = await exec({ PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(tempDir(), 'd.json') }, args);
+      const result = await exec(
+        { PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: join(tempDir(), 'd.json') },
+        args,
+      );
       assert.equal(result.code, 2, `exit ${result.code}\n${result.stdout}${result.stderr}`);
       assert.equal(result.stdout, '');
       assert.match(result.stderr, message);
@@ -74,7 +88,10 @@ describe('CLI: portcullis check', () => {
   it('validates the configuration file and environment without starting, and summarizes them', async () => {
     const dir = tempDir();
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ proxy: { port: 18080, publicUrl: 'https://api.example.com' }, store: { file: 'data.json' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ proxy: { port: 18080, publicUrl: 'https://api.example.com' }, store: { file: 'data.json' } }),
+    );
     const result = await exec({ PORTCULLIS_ADMIN_PORT: '19080' }, ['check', '--config', file]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /the configuration is valid \(.*config\.json\)/);
@@ -87,13 +104,22 @@ describe('CLI: portcullis check', () => {
     const result = await exec({ PORTCULLIS_PROXY_PORT: 'eighty' }, ['check']);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^portcullis check: Invalid configuration: proxy\.port \(from PORTCULLIS_PROXY_PORT\)[^\n]*\n$/);
+    assert.match(
+      result.stderr,
+      /^portcullis check: Invalid configuration: proxy\.port \(from PORTCULLIS_PROXY_PORT\)[^\n]*\n$/,
+    );
   });
 
   it('refuses TLS files that cannot be read or do not pair, as the HTTPS listener would', async () => {
     const dir = tempDir();
     const missing = join(dir, 'missing.json');
-    writeFileSync(missing, JSON.stringify({ proxy: { tls: { port: 0, certFile: 'nope.pem', keyFile: 'nope-key.pem' } }, store: { file: 'd.json' } }));
+    writeFileSync(
+      missing,
+      JSON.stringify({
+        proxy: { tls: { port: 0, certFile: 'nope.pem', keyFile: 'nope-key.pem' } },
+        store: { file: 'd.json' },
+      }),
+    );
     const unreadable = await exec({}, ['check', '--config', missing]);
     assert.equal(unreadable.code, 2);
     assert.match(unreadable.stderr, /Cannot read .*nope\.pem \(proxy\.tls\): ENOENT/);
@@ -103,7 +129,13 @@ describe('CLI: portcullis check', () => {
     writeFileSync(join(dir, 'cert.pem'), one.cert);
     writeFileSync(join(dir, 'key.pem'), other.key);
     const mismatched = join(dir, 'mismatched.json');
-    writeFileSync(mismatched, JSON.stringify({ proxy: { tls: { port: 0, certFile: 'cert.pem', keyFile: 'key.pem' } }, store: { file: 'd.json' } }));
+    writeFileSync(
+      mismatched,
+      JSON.stringify({
+        proxy: { tls: { port: 0, certFile: 'cert.pem', keyFile: 'key.pem' } },
+        store: { file: 'd.json' },
+      }),
+    );
     const result = await exec({}, ['check', '--config', mismatched]);
     assert.equal(result.code, 2, result.stdout);
     assert.match(result.stderr, /proxy\.tls: .*cert\.pem and .*key\.pem are not a PEM certificate and its private key/);

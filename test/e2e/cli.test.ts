@@ -10,8 +10,14 @@ import { run, started, waitFor } from '../helpers/cli.js';
 
 describe('Command line: npm start', () => {
   const dirs: string[] = [];
-  const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'portcullis-cli-')); dirs.push(d); return d; };
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  const tempDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'portcullis-cli-'));
+    dirs.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('prints where it listens and the generated admin password once, stores only its hash, persists across restart and stops on SIGTERM', async () => {
     const dir = tempDir();
@@ -22,7 +28,17 @@ describe('Command line: npm start', () => {
       const urls = await started(first);
       const password = (await waitFor(first, /Admin password \(shown once, stored only as a hash\): (\S+)/))[1]!;
       assert.ok(first.output().includes(dataFile), 'prints the data file');
-      const created = await sendJson(`${urls.admin}/api/routes`, 'POST', { id: 'persisted', name: 'p', frontend: { domains: ['127.0.0.1'] }, backend: { targets: [{ url: upstream.url }] } }, { authorization: basic('admin', password) });
+      const created = await sendJson(
+        `${urls.admin}/api/routes`,
+        'POST',
+        {
+          id: 'persisted',
+          name: 'p',
+          frontend: { domains: ['127.0.0.1'] },
+          backend: { targets: [{ url: upstream.url }] },
+        },
+        { authorization: basic('admin', password) },
+      );
       assert.equal(created.status, 201, created.text);
       assert.equal((await send(`${urls.proxy}/x`)).status, 200);
       first.child.kill('SIGTERM');
@@ -34,7 +50,9 @@ describe('Command line: npm start', () => {
       const second = run({ PORTCULLIS_DATA_FILE: dataFile });
       const urls2 = await started(second);
       assert.doesNotMatch(second.output(), /Admin password/);
-      const got = await send(`${urls2.admin}/api/routes/persisted`, { headers: { authorization: basic('admin', password) } });
+      const got = await send(`${urls2.admin}/api/routes/persisted`, {
+        headers: { authorization: basic('admin', password) },
+      });
       assert.equal(got.status, 200);
       assert.equal((await send(`${urls2.proxy}/again`)).json().url, '/again');
       second.child.kill('SIGINT');
@@ -48,9 +66,17 @@ describe('Command line: npm start', () => {
     const dir = tempDir();
     const slow = await startUpstream((_req, res) => setTimeout(() => res.end('finished'), 700));
     try {
-      const gw = run({ PORTCULLIS_DATA_FILE: join(dir, 'd.json'), PORTCULLIS_ADMIN_PASSWORD: 'pw-for-this-test-123456' });
+      const gw = run({
+        PORTCULLIS_DATA_FILE: join(dir, 'd.json'),
+        PORTCULLIS_ADMIN_PASSWORD: 'pw-for-this-test-123456',
+      });
       const urls = await started(gw);
-      await sendJson(`${urls.admin}/api/routes`, 'POST', { id: 's', name: 's', frontend: { domains: ['*'] }, backend: { targets: [{ url: slow.url }] } }, { authorization: basic('admin', 'pw-for-this-test-123456') });
+      await sendJson(
+        `${urls.admin}/api/routes`,
+        'POST',
+        { id: 's', name: 's', frontend: { domains: ['*'] }, backend: { targets: [{ url: slow.url }] } },
+        { authorization: basic('admin', 'pw-for-this-test-123456') },
+      );
       const inflight = send(`${urls.proxy}/`);
       await new Promise((r) => setTimeout(r, 200));
       gw.child.kill('SIGTERM');
@@ -65,10 +91,20 @@ describe('Command line: npm start', () => {
 
   it('uses PORTCULLIS_ADMIN_PASSWORD on first start instead of generating one', async () => {
     const dir = tempDir();
-    const gw = run({ PORTCULLIS_DATA_FILE: join(dir, 'd.json'), PORTCULLIS_ADMIN_PASSWORD: 'chosen-password-987654321' });
+    const gw = run({
+      PORTCULLIS_DATA_FILE: join(dir, 'd.json'),
+      PORTCULLIS_ADMIN_PASSWORD: 'chosen-password-987654321',
+    });
     const urls = await started(gw);
     assert.doesNotMatch(gw.output(), /Admin password/);
-    assert.equal((await send(`${urls.admin}/api/routes`, { headers: { authorization: basic('admin', 'chosen-password-987654321') } })).status, 200);
+    assert.equal(
+      (
+        await send(`${urls.admin}/api/routes`, {
+          headers: { authorization: basic('admin', 'chosen-password-987654321') },
+        })
+      ).status,
+      200,
+    );
     gw.child.kill('SIGTERM');
     await gw.exited;
   });
@@ -87,7 +123,11 @@ describe('Command line: npm start', () => {
   it('refuses to start on a data file that fails schema validation', async () => {
     const dir = tempDir();
     const dataFile = join(dir, 'invalid.json');
-    const content = JSON.stringify({ schemaVersion: 1, settings: {}, entities: { routes: { r: { id: 'r', name: 'r', frontend: { domains: 'nope' }, backend: { targets: [] } } } } });
+    const content = JSON.stringify({
+      schemaVersion: 1,
+      settings: {},
+      entities: { routes: { r: { id: 'r', name: 'r', frontend: { domains: 'nope' }, backend: { targets: [] } } } },
+    });
     writeFileSync(dataFile, content);
     const gw = run({ PORTCULLIS_DATA_FILE: dataFile });
     assert.equal(await gw.exited, 2);
@@ -112,7 +152,14 @@ describe('Command line: npm start', () => {
     const urls = await started(gw);
     assert.match(gw.output(), /user "operator"/);
     assert.ok(gw.output().includes(join(dir, 'custom-data.json')), 'data file relative to the config file');
-    assert.equal((await send(`${urls.admin}/api/routes`, { headers: { authorization: basic('operator', 'operator-password-12345') } })).status, 200);
+    assert.equal(
+      (
+        await send(`${urls.admin}/api/routes`, {
+          headers: { authorization: basic('operator', 'operator-password-12345') },
+        })
+      ).status,
+      200,
+    );
     gw.child.kill('SIGTERM');
     await gw.exited;
   });
@@ -120,7 +167,13 @@ describe('Command line: npm start', () => {
   it('fails with one line when the TLS certificate cannot be read', async () => {
     const dir = tempDir();
     const file = join(dir, 'tls.json');
-    writeFileSync(file, JSON.stringify({ proxy: { tls: { port: 0, certFile: 'missing-cert.pem', keyFile: 'missing-key.pem' } }, store: { file: 'd.json' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        proxy: { tls: { port: 0, certFile: 'missing-cert.pem', keyFile: 'missing-key.pem' } },
+        store: { file: 'd.json' },
+      }),
+    );
     const gw = run({}, ['--config', file]);
     assert.equal(await gw.exited, 2);
     assert.match(gw.output(), /Cannot read .*missing-cert\.pem \(proxy\.tls\): ENOENT/);
@@ -128,12 +181,25 @@ describe('Command line: npm start', () => {
 
   it('stops with one line and exit 1, no stack trace, when Redis does not answer at start', async () => {
     // A port nothing listens on: bound and closed at once.
-    const port = await new Promise<number>((resolve) => { const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address() as AddressInfo; server.close(() => resolve(port)); }); });
-    const gw = run({ PORTCULLIS_STORAGE_URL: `redis://127.0.0.1:${port}`, PORTCULLIS_ADMIN_PASSWORD: 'redis-down-password-1234' });
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const gw = run({
+      PORTCULLIS_STORAGE_URL: `redis://127.0.0.1:${port}`,
+      PORTCULLIS_ADMIN_PASSWORD: 'redis-down-password-1234',
+    });
     assert.equal(await gw.exited, 1);
     const lines = gw.output().trim().split('\n');
     assert.equal(lines.length, 1, gw.output());
-    assert.match(lines[0]!, new RegExp(`^portcullis: Redis at redis://127\\.0\\.0\\.1:${port} did not answer within \\d+ ms: connect ECONNREFUSED`));
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^portcullis: Redis at redis://127\\.0\\.0\\.1:${port} did not answer within \\d+ ms: connect ECONNREFUSED`,
+      ),
+    );
   });
 
   it('fails clearly when --config names a missing file', async () => {

@@ -20,18 +20,30 @@ const auth = { authorization: basic('admin', PASSWORD) };
 function startToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI], {
     cwd: tmpdir(),
-    env: { PATH: process.env.PATH, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORTCULLIS_PROXY_PORT: '0',
+      PORTCULLIS_ADMIN_PORT: '0',
+      PORTCULLIS_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c) => { stdout += c; });
-  child.stderr.on('data', (c) => { stderr += c; });
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
   const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) => child.once('close', (code) => {
-    clearTimeout(guard);
-    resolve({ code, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 async function stop(gateway: Running): Promise<void> {
@@ -52,7 +64,7 @@ describe('Data file: one owner per file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-owner-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('refuses a second gateway on the file with one line naming the first one\'s pid, and the first one\'s acknowledged writes stay', async () => {
+  it("refuses a second gateway on the file with one line naming the first one's pid, and the first one's acknowledged writes stay", async () => {
     const dataFile = join(dir, 'two-gateways.json');
     const env = { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: PASSWORD };
     const first = run(env);
@@ -83,8 +95,14 @@ describe('Data file: one owner per file', () => {
       assert.equal((await startToExit(env)).code, 2);
       const imported = await exec({ PORTCULLIS_DATA_FILE: dataFile }, ['import', document]);
       assert.equal(imported.code, 2);
-      assert.equal(imported.stderr, `portcullis import: ${inUse(dataFile, gateway.child.pid!, admin)}, or import through ${admin}/api/import\n`);
-      const password = await exec({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'another-password-123' }, ['admin-password']);
+      assert.equal(
+        imported.stderr,
+        `portcullis import: ${inUse(dataFile, gateway.child.pid!, admin)}, or import through ${admin}/api/import\n`,
+      );
+      const password = await exec(
+        { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: 'another-password-123' },
+        ['admin-password'],
+      );
       assert.equal(password.code, 2);
       assert.equal(password.stderr, `portcullis admin-password: ${inUse(dataFile, gateway.child.pid!, admin)}\n`);
       assert.deepEqual(readFileSync(dataFile), before);
@@ -117,25 +135,52 @@ describe('Data file: one owner per file', () => {
     const document = join(dir, 'recycled-document.json');
     writeFileSync(document, JSON.stringify({ routes: [route('imported')] }));
     // This test's own process is alive, but did not start at the time the record says.
-    writeFileSync(`${dataFile}.pid`, JSON.stringify({ pid: process.pid, adminUrl: 'http://127.0.0.1:1', startTime: 1, nonce: 'former' }) + '\n');
-    const imported = await exec({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: PASSWORD }, ['import', document]);
+    writeFileSync(
+      `${dataFile}.pid`,
+      JSON.stringify({ pid: process.pid, adminUrl: 'http://127.0.0.1:1', startTime: 1, nonce: 'former' }) + '\n',
+    );
+    const imported = await exec({ PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: PASSWORD }, [
+      'import',
+      document,
+    ]);
     assert.equal(imported.code, 0, imported.stderr);
-    assert.throws(() => readFileSync(`${dataFile}.pid`), { code: 'ENOENT' }, 'the import removed its own record when done');
+    assert.throws(
+      () => readFileSync(`${dataFile}.pid`),
+      { code: 'ENOENT' },
+      'the import removed its own record when done',
+    );
   });
 
   it('lets one of three gateways started at once on a stale record take the file; the others name it', async () => {
     const dataFile = join(dir, 'race.json');
-    writeFileSync(`${dataFile}.pid`, JSON.stringify({ pid: 2 ** 22 + 17, adminUrl: null, startTime: 1, nonce: 'dead' }) + '\n');
+    writeFileSync(
+      `${dataFile}.pid`,
+      JSON.stringify({ pid: 2 ** 22 + 17, adminUrl: null, startTime: 1, nonce: 'dead' }) + '\n',
+    );
     const env = { PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_ADMIN_PASSWORD: PASSWORD };
     const starters = Array.from({ length: 3 }, () => run(env));
     try {
       // started() fails as soon as the process exits.
-      const outcomes = await Promise.all(starters.map((starter) => started(starter).then(() => 'started' as const, () => 'refused' as const)));
-      assert.deepEqual([...outcomes].sort(), ['refused', 'refused', 'started'], starters.map((s) => s.output()).join('\n---\n'));
+      const outcomes = await Promise.all(
+        starters.map((starter) =>
+          started(starter).then(
+            () => 'started' as const,
+            () => 'refused' as const,
+          ),
+        ),
+      );
+      assert.deepEqual(
+        [...outcomes].sort(),
+        ['refused', 'refused', 'started'],
+        starters.map((s) => s.output()).join('\n---\n'),
+      );
       const winner = starters[outcomes.indexOf('started')]!;
       for (const loser of starters.filter((s) => s !== winner)) {
         assert.equal(await loser.exited, 2);
-        assert.match(loser.output(), new RegExp(`^portcullis: .* is in use by the gateway running as pid ${winner.child.pid}\\b`));
+        assert.match(
+          loser.output(),
+          new RegExp(`^portcullis: .* is in use by the gateway running as pid ${winner.child.pid}\\b`),
+        );
       }
     } finally {
       await Promise.all(starters.map(stop));

@@ -25,7 +25,8 @@ function route(id: string, domain: string, upstream: string, plugins: unknown[] 
  */
 function comparable(document: Record<string, unknown>): unknown {
   const { exportedAt: _, ...rest } = document;
-  const byId = (list: unknown) => (Array.isArray(list) ? [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : list);
+  const byId = (list: unknown) =>
+    Array.isArray(list) ? [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : list;
   const sorted = Object.fromEntries(Object.entries(rest).map(([kind, value]) => [kind, byId(value)]));
   return JSON.parse(JSON.stringify(sorted, (key, value: unknown) => (key === 'updatedAt' ? undefined : value)));
 }
@@ -57,9 +58,27 @@ describe('CLI: portcullis export / import', () => {
     let secret: string;
     try {
       const urls = await started(embedded);
-      assert.equal((await sendJson(urls.admin + '/api/routes', 'POST', route('keyed', 'keyed.test', upstream.url, [{ plugin: 'apikeys' }]), auth)).status, 201);
-      assert.equal((await sendJson(urls.admin + '/api/routes', 'POST', route('open', 'open.test', upstream.url), auth)).status, 201);
-      const key = await sendJson(urls.admin + '/api/apikeys', 'POST', { clientId: 'partner', clientName: 'Partner', authorizedEntities: ['keyed'] }, auth);
+      assert.equal(
+        (
+          await sendJson(
+            urls.admin + '/api/routes',
+            'POST',
+            route('keyed', 'keyed.test', upstream.url, [{ plugin: 'apikeys' }]),
+            auth,
+          )
+        ).status,
+        201,
+      );
+      assert.equal(
+        (await sendJson(urls.admin + '/api/routes', 'POST', route('open', 'open.test', upstream.url), auth)).status,
+        201,
+      );
+      const key = await sendJson(
+        urls.admin + '/api/apikeys',
+        'POST',
+        { clientId: 'partner', clientName: 'Partner', authorizedEntities: ['keyed'] },
+        auth,
+      );
       assert.equal(key.status, 201);
       secret = key.json().clientSecret as string;
     } finally {
@@ -76,7 +95,10 @@ describe('CLI: portcullis export / import', () => {
 
     const imported = await exec({ PORTCULLIS_STORAGE_URL: redis.url }, ['import', file]);
     assert.equal(imported.code, 0, imported.stderr);
-    assert.match(imported.stdout, /^portcullis import: imported 2 routes, .*1 apikeys.* into redis:\/\/127\.0\.0\.1:\d+\n$/);
+    assert.match(
+      imported.stdout,
+      /^portcullis import: imported 2 routes, .*1 apikeys.* into redis:\/\/127\.0\.0\.1:\d+\n$/,
+    );
 
     const back = await exec({ PORTCULLIS_STORAGE_URL: redis.url }, ['export', '--include-private-keys']);
     assert.equal(back.code, 0, back.stderr);
@@ -87,7 +109,11 @@ describe('CLI: portcullis export / import', () => {
       const urls = await started(onRedis);
       assert.equal((await send(urls.proxy + '/', { headers: { host: 'open.test' } })).status, 200);
       assert.equal((await send(urls.proxy + '/', { headers: { host: 'keyed.test' } })).status, 401);
-      assert.equal((await send(urls.proxy + '/', { headers: { host: 'keyed.test', authorization: basic('partner', secret) } })).status, 200);
+      assert.equal(
+        (await send(urls.proxy + '/', { headers: { host: 'keyed.test', authorization: basic('partner', secret) } }))
+          .status,
+        200,
+      );
 
       // POST /api/import on the Redis store: validated whole, written in one step, served at once.
       const next = { routes: [route('imported', 'imported.test', upstream.url)], apikeys: [] };
@@ -106,13 +132,22 @@ describe('CLI: portcullis export / import', () => {
 
   it('refuses an invalid document with one line and exit 2, writing nothing', async () => {
     const dataFile = join(dir, 'invalid.json');
-    const seeded = await exec({ PORTCULLIS_DATA_FILE: dataFile }, ['import', writeDocument('seed.json', { routes: [route('kept', 'kept.test', upstream.url)] })]);
+    const seeded = await exec({ PORTCULLIS_DATA_FILE: dataFile }, [
+      'import',
+      writeDocument('seed.json', { routes: [route('kept', 'kept.test', upstream.url)] }),
+    ]);
     assert.equal(seeded.code, 0, seeded.stderr);
     const before = readFileSync(dataFile);
-    for (const [name, content] of [['bad-entity.json', JSON.stringify({ routes: [{ id: 'x' }] })], ['not-json.json', '{"routes": ['], ['unknown-kind.json', JSON.stringify({ widgets: [] })]] as const) {
+    for (const [name, content] of [
+      ['bad-entity.json', JSON.stringify({ routes: [{ id: 'x' }] })],
+      ['not-json.json', '{"routes": ['],
+      ['unknown-kind.json', JSON.stringify({ widgets: [] })],
+    ] as const) {
       const file = join(dir, name);
       writeFileSync(file, content);
-      for (const env of [{ PORTCULLIS_DATA_FILE: dataFile }, { PORTCULLIS_STORAGE_URL: redis.url }] as Array<Record<string, string>>) {
+      for (const env of [{ PORTCULLIS_DATA_FILE: dataFile }, { PORTCULLIS_STORAGE_URL: redis.url }] as Array<
+        Record<string, string>
+      >) {
         const result = await exec(env, ['import', file]);
         assert.equal(result.code, 2, `${name}: ${result.stderr}`);
         assert.match(result.stderr, /^portcullis import: .+\n$/);
@@ -141,7 +176,10 @@ describe('CLI: portcullis export / import', () => {
       const before = readFileSync(dataFile);
       const refused = await exec({ PORTCULLIS_DATA_FILE: dataFile }, ['import', file]);
       assert.equal(refused.code, 2);
-      assert.equal(refused.stderr, `portcullis import: ${dataFile} is in use by the gateway running as pid ${gateway.child.pid} (admin API ${adminUrl}): stop it first, or import through ${adminUrl}/api/import\n`);
+      assert.equal(
+        refused.stderr,
+        `portcullis import: ${dataFile} is in use by the gateway running as pid ${gateway.child.pid} (admin API ${adminUrl}): stop it first, or import through ${adminUrl}/api/import\n`,
+      );
       assert.deepEqual(readFileSync(dataFile), before);
     } finally {
       await stop(gateway);
@@ -163,7 +201,10 @@ describe('CLI: portcullis export / import', () => {
     const result = await exec({ PORTCULLIS_STORAGE_URL: `redis://127.0.0.1:${redis.port + 1}` }, ['export']);
     // (port+1 is not ours: if something answers there it is not a Redis holding our keys, and the test says so)
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^portcullis export: Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within \d+ ms.*\n$/);
+    assert.match(
+      result.stderr,
+      /^portcullis export: Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within \d+ ms.*\n$/,
+    );
     assert.equal(result.stdout, '');
   });
 

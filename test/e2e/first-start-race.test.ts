@@ -43,7 +43,9 @@ describe('First start of several instances on one empty Redis', () => {
     for (const admin of admins) {
       const ok = await send(`${admin}/api/routes`, { headers: { authorization: basic('admin', printed[0]!) } });
       assert.equal(ok.status, 200, `the printed password opens ${admin}`);
-      const global = await send(`${admin}/api/global-config`, { headers: { authorization: basic('admin', printed[0]!) } });
+      const global = await send(`${admin}/api/global-config`, {
+        headers: { authorization: basic('admin', printed[0]!) },
+      });
       assert.equal(global.status, 200);
     }
   });

@@ -8,7 +8,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, fencedBlocks, guideNames, parseGuide, runGuides, guideScript, assertGuidesAnswered, assertPortsClosed, type Guide } from '../helpers/guide-runner.js';
+import {
+  ROOT,
+  fencedBlocks,
+  guideNames,
+  parseGuide,
+  runGuides,
+  guideScript,
+  assertGuidesAnswered,
+  assertPortsClosed,
+  type Guide,
+} from '../helpers/guide-runner.js';
 
 const GUIDES = guideNames().map((name) => parseGuide(name));
 
@@ -49,7 +59,12 @@ function readmeQuickStart(): Guide {
   const [install, ...steps] = fencedBlocks(readme.slice(start, readme.indexOf('\n## ', start + 1)), 'sh');
   assert.equal(install, 'npm ci && npm start\n');
   const cleanup = steps.pop()!;
-  const moved = (text: string) => text.replaceAll(':8080', ':8230').replaceAll(':9080', ':9230').replaceAll(':3000', ':3230').replaceAll('--port 3000', '--port 3230');
+  const moved = (text: string) =>
+    text
+      .replaceAll(':8080', ':8230')
+      .replaceAll(':9080', ':9230')
+      .replaceAll(':3000', ':3230')
+      .replaceAll('--port 3000', '--port 3230');
   const gateway = [
     'QUICK_START=$(mktemp -d)',
     'PORTCULLIS_DATA_FILE="$QUICK_START/data.json" PORTCULLIS_PROXY_PORT=8230 PORTCULLIS_ADMIN_PORT=9230 PORTCULLIS_ADMIN_PASSWORD=quick-start-password node dist/bin/portcullis.js > "$QUICK_START/gateway.log" 2>&1 &',
@@ -77,12 +92,15 @@ describe('README.md: the quick start', () => {
 });
 
 describe('the guide runner', () => {
-  const guide = (steps: string, cleanup: string): Guide => parseGuide('synthetic', `# A guide\n\n\`\`\`sh\n${steps}\n\`\`\`\n\n## Cleanup\n\n\`\`\`sh\n${cleanup}\n\`\`\`\n`);
+  const guide = (steps: string, cleanup: string): Guide =>
+    parseGuide('synthetic', `# A guide\n\n\`\`\`sh\n${steps}\n\`\`\`\n\n## Cleanup\n\n\`\`\`sh\n${cleanup}\n\`\`\`\n`);
 
   it('stops at a failing command and still runs the cleanup, even one naming PIDs not set yet', async () => {
     const marker = `/tmp/guide-runner-${process.pid}.cleaned`;
-    const failing = guide(`sleep 300 > /dev/null &\nSLEEP_PID=$!\necho "sleeping $SLEEP_PID"\nfalse\nLATER_PID=1\necho never`,
-      `kill "$LATER_PID" "$SLEEP_PID"\nwait "$SLEEP_PID"\ntouch ${marker}`);
+    const failing = guide(
+      `sleep 300 > /dev/null &\nSLEEP_PID=$!\necho "sleeping $SLEEP_PID"\nfalse\nLATER_PID=1\necho never`,
+      `kill "$LATER_PID" "$SLEEP_PID"\nwait "$SLEEP_PID"\ntouch ${marker}`,
+    );
     const result = await runGuides([failing]);
     assert.notEqual(result.code, 0);
     assert.doesNotMatch(result.stdout, /never/);

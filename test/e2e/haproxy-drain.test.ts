@@ -29,13 +29,20 @@ const STOP_AFTER = 300;
 /** What the issue allows beyond the drain delay for the process to exit. */
 const EXIT_ALLOWANCE_MS = 1_000;
 
-interface GatewayProc { running: Running; proxy: string; admin: string; dir: string }
+interface GatewayProc {
+  running: Running;
+  proxy: string;
+  admin: string;
+  dir: string;
+}
 
 async function startGatewayProc(): Promise<GatewayProc> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-drain-'));
   const running = run({
-    PORTCULLIS_DATA_FILE: join(dir, 'portcullis.json'), PORTCULLIS_ADMIN_PASSWORD: PASSWORD,
-    PORTCULLIS_PROXY_HEALTH_PATH: HEALTH_PATH, PORTCULLIS_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+    PORTCULLIS_DATA_FILE: join(dir, 'portcullis.json'),
+    PORTCULLIS_ADMIN_PASSWORD: PASSWORD,
+    PORTCULLIS_PROXY_HEALTH_PATH: HEALTH_PATH,
+    PORTCULLIS_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
   });
   const { proxy, admin } = await started(running);
   return { running, proxy, admin, dir };
@@ -76,9 +83,18 @@ describe('Shutdown behind HAProxy (issue 21)', { timeout: 120_000 }, () => {
     upstream = await startUpstream(echo);
     gateways = await Promise.all([startGatewayProc(), startGatewayProc()]);
     for (const g of gateways) {
-      const created = await sendJson(`${g.admin}/api/routes`, 'POST', {
-        id: 'all', name: 'all', frontend: { domains: ['api.test'] }, backend: { targets: [{ url: upstream.url }] }, plugins: [],
-      }, { authorization: basic('admin', PASSWORD) });
+      const created = await sendJson(
+        `${g.admin}/api/routes`,
+        'POST',
+        {
+          id: 'all',
+          name: 'all',
+          frontend: { domains: ['api.test'] },
+          backend: { targets: [{ url: upstream.url }] },
+          plugins: [],
+        },
+        { authorization: basic('admin', PASSWORD) },
+      );
       assert.equal(created.status, 201, created.text);
     }
     const port = await freePort();
@@ -95,7 +111,8 @@ describe('Shutdown behind HAProxy (issue 21)', { timeout: 120_000 }, () => {
 
   it('a SIGTERM to one of two gateways fails no request, answers 503 draining meanwhile, and exits within the drain delay plus one second', async (t) => {
     // Both gateways must be up in HAProxy before the loop: every request reaches one of them.
-    for (let i = 0; i < 2 * CLIENTS; i++) assert.equal((await send(`${haproxy.url}/warm`, { headers: { host: 'api.test' } })).status, 200);
+    for (let i = 0; i < 2 * CLIENTS; i++)
+      assert.equal((await send(`${haproxy.url}/warm`, { headers: { host: 'api.test' } })).status, 200);
     const [victim] = gateways as [GatewayProc, GatewayProc];
     const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
     const failures: string[] = [];
@@ -104,9 +121,12 @@ describe('Shutdown behind HAProxy (issue 21)', { timeout: 120_000 }, () => {
     const exited = () => victim.running.child.exitCode !== null || victim.running.child.signalCode !== null;
     const client = async () => {
       while ((answered < REQUESTS || !exited()) && answered < MAX_REQUESTS) {
-        const r = await send(`${haproxy.url}/r/${answered}`, { headers: { host: 'api.test' }, agent }).catch((error: Error) => error);
+        const r = await send(`${haproxy.url}/r/${answered}`, { headers: { host: 'api.test' }, agent }).catch(
+          (error: Error) => error,
+        );
         answered++;
-        if (r instanceof Error || r.status !== 200) failures.push(r instanceof Error ? r.message : `${r.status} ${r.text.slice(0, 200)}`);
+        if (r instanceof Error || r.status !== 200)
+          failures.push(r instanceof Error ? r.message : `${r.status} ${r.text.slice(0, 200)}`);
         if (answered === STOP_AFTER) stop = stopAndWatch(victim);
       }
     };
@@ -114,7 +134,9 @@ describe('Shutdown behind HAProxy (issue 21)', { timeout: 120_000 }, () => {
     agent.destroy();
     const { ms, code, health } = await stop!;
     const draining = health.filter((r) => r.status === 503);
-    t.diagnostic(`haproxy drain: ${answered} requests, ${failures.length} failed, stop took ${Math.round(ms)} ms (drain delay ${DRAIN_DELAY_MS} ms), health probes ${health.map((r) => r.status).join(',')}`);
+    t.diagnostic(
+      `haproxy drain: ${answered} requests, ${failures.length} failed, stop took ${Math.round(ms)} ms (drain delay ${DRAIN_DELAY_MS} ms), health probes ${health.map((r) => r.status).join(',')}`,
+    );
     assert.deepEqual(failures, [], `failed requests of ${answered}`);
     assert.ok(draining.length > 0, `the health path answered 503 while draining (saw ${health.map((r) => r.status)})`);
     for (const r of draining) assert.deepEqual(r.json(), { status: 'draining' });
@@ -131,7 +153,9 @@ async function stopAndWatch(victim: GatewayProc): Promise<{ ms: number; code: nu
   const exit = victim.running.exited.then((code) => ({ code, ms: performance.now() - startedAt }));
   victim.running.child.kill('SIGTERM');
   let gone = false;
-  void exit.then(() => { gone = true; });
+  void exit.then(() => {
+    gone = true;
+  });
   while (!gone) {
     const r = await send(`${victim.proxy}${HEALTH_PATH}`).catch(() => null);
     if (r === null) break; // the listener is closed

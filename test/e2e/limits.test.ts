@@ -18,17 +18,32 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { AdminAuthenticator } from '../../core/admin/admin-auth.js';
 
 /** A request from a chosen loopback address (the limiters count per client address). */
-function requestFrom(localAddress: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<TestResponse> {
+function requestFrom(
+  localAddress: string,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: options.method ?? 'GET', headers: options.headers, localAddress, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-      });
-    });
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        localAddress,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -56,18 +71,27 @@ const FLOOD = 300;
 
 describe('Admin API login limiter under concurrency', () => {
   let gw: TestGateway;
-  before(async () => { gw = await startGateway(); });
+  before(async () => {
+    gw = await startGateway();
+  });
   after(() => gw.close());
 
   it('lets at most 20 of 300 parallel wrong passwords reach hashing and answers the rest 429/503 with Retry-After, while the admin is served', async () => {
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
     const admin = basic('admin', ADMIN_PASSWORD);
     // The admin, from another address, has used the API before: its credential is remembered.
-    assert.equal((await requestFrom('127.0.0.2', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })).status, 200);
+    assert.equal(
+      (await requestFrom('127.0.0.2', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })).status,
+      200,
+    );
     const hashesBefore = auth.hashesStarted;
 
     // A brute force: every request a different guess.
-    const flood = Array.from({ length: FLOOD }, (_, i) => requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } }));
+    const flood = Array.from({ length: FLOOD }, (_, i) =>
+      requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, {
+        headers: { authorization: basic('admin', `guess-${i}`) },
+      }),
+    );
     const during = requestFrom('127.0.0.2', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } });
     const [responses, adminResponse] = await Promise.all([Promise.all(flood), during]);
 
@@ -75,7 +99,11 @@ describe('Admin API login limiter under concurrency', () => {
     const counts = tally(responses);
     assert.ok((counts.get(401) ?? 0) <= 20, `at most 20 guesses checked, got ${counts.get(401)}`);
     assert.ok((counts.get(429) ?? 0) > 0, 'the limiter answered 429');
-    assert.equal((counts.get(401) ?? 0) + (counts.get(429) ?? 0) + (counts.get(503) ?? 0), FLOOD, JSON.stringify([...counts]));
+    assert.equal(
+      (counts.get(401) ?? 0) + (counts.get(429) ?? 0) + (counts.get(503) ?? 0),
+      FLOOD,
+      JSON.stringify([...counts]),
+    );
     for (const r of responses.filter((r) => r.status !== 401)) {
       assert.ok(Number(r.headers['retry-after']) >= 1, 'Retry-After on every refusal');
       assert.match(r.json().error, /^(too_many_requests|temporarily_unavailable)$/);
@@ -83,14 +111,23 @@ describe('Admin API login limiter under concurrency', () => {
     assert.ok(auth.hashesStarted - hashesBefore <= 20, `hashes started: ${auth.hashesStarted - hashesBefore}`);
 
     // The flooding address stays blocked, even with the right password (no "429 unless right" oracle).
-    assert.equal((await requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })).status, 429);
+    assert.equal(
+      (await requestFrom('127.0.0.1', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })).status,
+      429,
+    );
   });
 
   it('refuses concurrent password checks beyond the hashing gate at once with 503 and Retry-After', async () => {
     // Many addresses, each under its own limit: only the global gate bounds the hashing.
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
     const before = auth.hashesStarted;
-    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => requestFrom(`127.0.3.${i + 1}`, `${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', `wrong-password-${i}`) } })));
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        requestFrom(`127.0.3.${i + 1}`, `${gw.adminUrl}/api/routes`, {
+          headers: { authorization: basic('admin', `wrong-password-${i}`) },
+        }),
+      ),
+    );
     const counts = tally(responses);
     assert.ok((counts.get(503) ?? 0) > 0, JSON.stringify([...counts]));
     assert.equal((counts.get(401) ?? 0) + (counts.get(503) ?? 0), 40);
@@ -99,16 +136,22 @@ describe('Admin API login limiter under concurrency', () => {
   });
 });
 
-describe('Admin API: a client\'s parallel first requests', () => {
+describe("Admin API: a client's parallel first requests", () => {
   let gw: TestGateway;
-  before(async () => { gw = await startGateway(); });
+  before(async () => {
+    gw = await startGateway();
+  });
   after(() => gw.close());
 
   it('share one password hash and are all served, beyond the failed-login limit', async () => {
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
     const before = auth.hashesStarted;
     const admin = basic('admin', ADMIN_PASSWORD);
-    const responses = await Promise.all(Array.from({ length: 30 }, () => requestFrom('127.0.0.5', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } })));
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        requestFrom('127.0.0.5', `${gw.adminUrl}/api/routes`, { headers: { authorization: admin } }),
+      ),
+    );
     assert.deepEqual([...tally(responses)], [[200, 30]]);
     assert.equal(auth.hashesStarted - before, 1);
   });
@@ -116,10 +159,17 @@ describe('Admin API: a client\'s parallel first requests', () => {
 
 describe('Back-office login limiter under concurrency', () => {
   let gw: TestGateway;
-  before(async () => { gw = await startGateway({ backOffice: true }); });
+  before(async () => {
+    gw = await startGateway({ backOffice: true });
+  });
   after(() => gw.close());
 
-  const login = (from: string, password: string) => requestFrom(from, `${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  const login = (from: string, password: string) =>
+    requestFrom(from, `${gw.adminUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
 
   it('lets at most 5 of 300 parallel wrong passwords reach hashing and answers the rest 429/503, while the admin logs in', async () => {
     const auth = gw.gateway.container.resolve(AdminAuthenticator);
@@ -134,7 +184,11 @@ describe('Back-office login limiter under concurrency', () => {
     const counts = tally(responses);
     assert.ok((counts.get(401) ?? 0) <= 5, `at most 5 guesses checked, got ${counts.get(401)}`);
     assert.ok((counts.get(429) ?? 0) > 0);
-    assert.equal((counts.get(401) ?? 0) + (counts.get(429) ?? 0) + (counts.get(503) ?? 0), FLOOD, JSON.stringify([...counts]));
+    assert.equal(
+      (counts.get(401) ?? 0) + (counts.get(429) ?? 0) + (counts.get(503) ?? 0),
+      FLOOD,
+      JSON.stringify([...counts]),
+    );
     for (const r of responses.filter((r) => r.status !== 401)) assert.ok(Number(r.headers['retry-after']) >= 1);
     assert.ok(auth.hashesStarted - hashesBefore <= 5, `hashes started: ${auth.hashesStarted - hashesBefore}`);
   });
@@ -142,12 +196,22 @@ describe('Back-office login limiter under concurrency', () => {
 
 describe('Admin API: deeply nested JSON', () => {
   let gw: TestGateway;
-  before(async () => { gw = await startGateway(); });
+  before(async () => {
+    gw = await startGateway();
+  });
   after(() => gw.close());
 
-  const post = (path: string, text: string) => requestFrom('127.0.0.1', `${gw.adminUrl}${path}`, { method: 'POST', headers: { authorization: basic('admin', ADMIN_PASSWORD), 'content-type': 'application/json' }, body: text });
+  const post = (path: string, text: string) =>
+    requestFrom('127.0.0.1', `${gw.adminUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: basic('admin', ADMIN_PASSWORD), 'content-type': 'application/json' },
+      body: text,
+    });
 
-  for (const [name, open, close] of [['arrays', '[', ']'], ['objects', '{"a":', '}']] as const) {
+  for (const [name, open, close] of [
+    ['arrays', '[', ']'],
+    ['objects', '{"a":', '}'],
+  ] as const) {
     it(`answers 400 invalid_request to 10 000 nested ${name}, on writes and on import`, async () => {
       const deep = open.repeat(10_000) + '1' + close.repeat(10_000);
       for (const path of ['/api/routes', '/api/import', '/api/apikeys']) {
@@ -162,10 +226,19 @@ describe('Admin API: deeply nested JSON', () => {
   }
 
   it('still parses nesting within the limit and brackets inside strings', async () => {
-    const res = await post('/api/routes', JSON.stringify({ ...route('nested-ok', 'http://127.0.0.1:9'), name: '[[[[{{{{'.repeat(20) }));
+    const res = await post(
+      '/api/routes',
+      JSON.stringify({ ...route('nested-ok', 'http://127.0.0.1:9'), name: '[[[[{{{{'.repeat(20) }),
+    );
     assert.equal(res.status, 201, res.text);
     // 60 levels reach the schema, which names the unknown field (not a parse refusal).
-    const within = await post('/api/routes', JSON.stringify({ ...route('nested-60', 'http://127.0.0.1:9'), extra: JSON.parse('['.repeat(60) + ']'.repeat(60)) }));
+    const within = await post(
+      '/api/routes',
+      JSON.stringify({
+        ...route('nested-60', 'http://127.0.0.1:9'),
+        extra: JSON.parse('['.repeat(60) + ']'.repeat(60)),
+      }),
+    );
     assert.equal(within.status, 400);
     assert.equal(within.json().error, 'validation_failed');
   });
@@ -179,7 +252,10 @@ describe('Two Host headers', () => {
     gw = await startGateway({ backOffice: true });
     await createRoute(gw, route('hosts', upstream.url));
   });
-  after(async () => { await gw.close(); await upstream.close(); });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
 
   it('are refused with 400 on the proxy listener, and never reach the upstream', async () => {
     const before = upstream.received.length;
@@ -188,19 +264,40 @@ describe('Two Host headers', () => {
     assert.match(reply, /"error":"invalid_request"/);
     assert.equal(upstream.received.length, before);
     // One Host is served.
-    assert.match(await rawExchange(gw.proxyUrl, 'GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+    assert.match(
+      await rawExchange(gw.proxyUrl, 'GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 200 /,
+    );
   });
 
   it('are refused with 400 on a proxied WebSocket upgrade', async () => {
-    const reply = await rawExchange(gw.proxyUrl, 'GET / HTTP/1.1\r\nHost: api.test\r\nhost: api.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const reply = await rawExchange(
+      gw.proxyUrl,
+      'GET / HTTP/1.1\r\nHost: api.test\r\nhost: api.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
     assert.match(reply, /^HTTP\/1\.1 400 /);
   });
 
   it('are refused with 400 on the admin listener (API, back office and its WebSocket)', async () => {
     const auth = basic('admin', ADMIN_PASSWORD);
-    assert.match(await rawExchange(gw.adminUrl, `GET /api/routes HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: ${auth}\r\n\r\n`), /^HTTP\/1\.1 400 /);
-    assert.match(await rawExchange(gw.adminUrl, 'GET /login HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'), /^HTTP\/1\.1 400 /);
-    assert.match(await rawExchange(gw.adminUrl, 'GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    assert.match(
+      await rawExchange(
+        gw.adminUrl,
+        `GET /api/routes HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: ${auth}\r\n\r\n`,
+      ),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(
+      await rawExchange(gw.adminUrl, 'GET /login HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(
+      await rawExchange(
+        gw.adminUrl,
+        'GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      ),
+      /^HTTP\/1\.1 400 /,
+    );
   });
 });
 
@@ -212,7 +309,10 @@ describe('Cap on concurrent proxy connections (proxy.maxConnections)', () => {
     gw = await startGateway({ config: { proxy: { maxConnections: 5 } } });
     await createRoute(gw, route('capped', upstream.url));
   });
-  after(async () => { await gw.close(); await upstream.close(); });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
 
   /** Open a keep-alive connection and make one request on it; resolves with the status line. */
   function keepAlive(): Promise<{ socket: Socket; statusLine: string }> {
@@ -237,7 +337,10 @@ describe('Cap on concurrent proxy connections (proxy.maxConnections)', () => {
     assert.match(refused, /"error":"temporarily_unavailable"/);
 
     const closed = open.pop()!;
-    await new Promise<void>((resolve) => { closed.once('close', () => resolve()); closed.end(); });
+    await new Promise<void>((resolve) => {
+      closed.once('close', () => resolve());
+      closed.end();
+    });
     // The gateway learns of the close asynchronously: a bounded number of tries, no timing.
     let admitted = '';
     for (let attempt = 0; attempt < 50 && !admitted.startsWith('HTTP/1.1 200'); attempt++) {
@@ -261,8 +364,29 @@ describe('Cap on concurrent proxy connections over HTTPS', () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-tls-cap-'));
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(certFile);
     upstream = await startUpstream();
     gw = await startGateway({ config: { proxy: { maxConnections: 1, tls: { port: 0, certFile, keyFile } } } });
@@ -278,7 +402,9 @@ describe('Cap on concurrent proxy connections over HTTPS', () => {
   /** A TLS connection sending one keep-alive request; resolves with the first chunk of the answer. */
   function tlsRequest(): Promise<{ socket: TLSSocket; head: string }> {
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => socket.write('GET / HTTP/1.1\r\nHost: api.test\r\n\r\n'));
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () =>
+        socket.write('GET / HTTP/1.1\r\nHost: api.test\r\n\r\n'),
+      );
       socket.once('data', (c: Buffer) => resolve({ socket, head: c.toString('latin1') }));
       socket.on('error', reject);
     });

@@ -19,9 +19,19 @@ import { startOpaqueProvider, GATEWAY_CLIENT, type OpaqueProvider } from '../plu
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const PROVISION_KEY = 'provision-key-0123456789abcdef-0123456789';
 const CLIENT = { id: 'shop', secret: 'shop-secret-0123456789abcdef' };
-const jwt = (scope: string) => new SignJWT({ sub: 'u1', scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
-const ADMIN_RULES = [{ path: '/admin(/.*)?', requiredScopes: ['admin'] }, { path: '/.*', requiredScopes: ['read'] }];
-const jwtVerifier = { plugin: 'jwt-verifier', config: { verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] }, rules: ADMIN_RULES } };
+const jwt = (scope: string) =>
+  new SignJWT({ sub: 'u1', scope })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m')
+    .sign(Buffer.from(SECRET));
+const ADMIN_RULES = [
+  { path: '/admin(/.*)?', requiredScopes: ['admin'] },
+  { path: '/.*', requiredScopes: ['read'] },
+];
+const jwtVerifier = {
+  plugin: 'jwt-verifier',
+  config: { verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] }, rules: ADMIN_RULES },
+};
 
 /** One per variant of the issue: each spells `/admin` (or climbs out of `/public`) for some upstream. */
 const VARIANTS = [
@@ -40,7 +50,13 @@ const VARIANTS = [
   '/public/..%c0%afadmin', // overlong `/`
 ];
 /** Legitimate escapes and dots, which must keep working. */
-const ORDINARY = [['/caf%C3%A9', '/caf%C3%A9'], ['/caf%c3%a9/x', '/caf%C3%A9/x'], ['/v1.2/x', '/v1.2/x'], ['/file.txt', '/file.txt'], ['/.well-known/x', '/.well-known/x']] as const;
+const ORDINARY = [
+  ['/caf%C3%A9', '/caf%C3%A9'],
+  ['/caf%c3%a9/x', '/caf%C3%A9/x'],
+  ['/v1.2/x', '/v1.2/x'],
+  ['/file.txt', '/file.txt'],
+  ['/.well-known/x', '/.well-known/x'],
+] as const;
 
 function assertRefused(res: TestResponse, variant: string, status = 400): void {
   assert.equal(res.status, status, `${variant}: ${res.text}`);
@@ -57,20 +73,71 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
   before(async () => {
     upstream = await startUpstream(echo);
     provider = await startOpaqueProvider();
-    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401 } } });
+    gw = await startGateway({
+      config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401 } },
+    });
     authorizerUrl = gw.gateway.authorizerUrl!;
-    const key = await gw.admin('POST', '/api/apikeys', { clientId: CLIENT.id, clientSecret: CLIENT.secret, clientName: 'Shop' });
+    const key = await gw.admin('POST', '/api/apikeys', {
+      clientId: CLIENT.id,
+      clientSecret: CLIENT.secret,
+      clientName: 'Shop',
+    });
     assert.equal(key.status, 201, key.text);
-    await createRoute(gw, route('oauth2', upstream.url, { frontend: { domains: ['oauth2.test'] }, plugins: [{ plugin: 'oauth2', config: {
-      provisionKey: PROVISION_KEY, scopes: ['admin', 'orders'], requireHttps: false, enableClientCredentials: true, scopeRules: [{ path: '/admin(/.*)?', scopes: ['admin'] }],
-    } }] }));
+    await createRoute(
+      gw,
+      route('oauth2', upstream.url, {
+        frontend: { domains: ['oauth2.test'] },
+        plugins: [
+          {
+            plugin: 'oauth2',
+            config: {
+              provisionKey: PROVISION_KEY,
+              scopes: ['admin', 'orders'],
+              requireHttps: false,
+              enableClientCredentials: true,
+              scopeRules: [{ path: '/admin(/.*)?', scopes: ['admin'] }],
+            },
+          },
+        ],
+      }),
+    );
     await createRoute(gw, route('jwt', upstream.url, { frontend: { domains: ['jwt.test'] }, plugins: [jwtVerifier] }));
-    await createRoute(gw, route('introspection', upstream.url, { frontend: { domains: ['intro.test'] }, plugins: [{ plugin: 'oauth2-introspection', config: {
-      introspectionUrl: provider.introspectionUrl, clientId: GATEWAY_CLIENT.id, clientSecret: GATEWAY_CLIENT.secret,
-      rules: [{ path: '/admin(/.*)?', requiredScopes: ['write'] }, { path: '/.*', requiredScopes: ['read'] }],
-    } }] }));
-    await createRoute(gw, route('params', upstream.url, { frontend: { domains: ['params.test'], allowPathParameters: true }, plugins: [jwtVerifier] }));
-    const issued = await send(`${gw.proxyUrl}/oauth2/token`, { method: 'POST', headers: { host: 'oauth2.test', authorization: basic(CLIENT.id, CLIENT.secret), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=orders' });
+    await createRoute(
+      gw,
+      route('introspection', upstream.url, {
+        frontend: { domains: ['intro.test'] },
+        plugins: [
+          {
+            plugin: 'oauth2-introspection',
+            config: {
+              introspectionUrl: provider.introspectionUrl,
+              clientId: GATEWAY_CLIENT.id,
+              clientSecret: GATEWAY_CLIENT.secret,
+              rules: [
+                { path: '/admin(/.*)?', requiredScopes: ['write'] },
+                { path: '/.*', requiredScopes: ['read'] },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('params', upstream.url, {
+        frontend: { domains: ['params.test'], allowPathParameters: true },
+        plugins: [jwtVerifier],
+      }),
+    );
+    const issued = await send(`${gw.proxyUrl}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        host: 'oauth2.test',
+        authorization: basic(CLIENT.id, CLIENT.secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=orders',
+    });
     assert.equal(issued.status, 200, issued.text);
     tokens.oauth2 = issued.json().access_token;
     tokens.jwt = await jwt('read');
@@ -83,8 +150,13 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
     await provider.close();
   });
 
-  const ENGINES = [['oauth2 scopeRules', 'oauth2.test', 'oauth2'], ['jwt-verifier rules', 'jwt.test', 'jwt'], ['oauth2-introspection rules', 'intro.test', 'introspection']] as const;
-  const call = (host: string, token: string, path: string) => gw.proxy(path, { host, headers: { authorization: `Bearer ${token}` } });
+  const ENGINES = [
+    ['oauth2 scopeRules', 'oauth2.test', 'oauth2'],
+    ['jwt-verifier rules', 'jwt.test', 'jwt'],
+    ['oauth2-introspection rules', 'intro.test', 'introspection'],
+  ] as const;
+  const call = (host: string, token: string, path: string) =>
+    gw.proxy(path, { host, headers: { authorization: `Bearer ${token}` } });
 
   for (const [engine, host, name] of ENGINES) {
     describe(`proxy with ${engine}`, () => {
@@ -112,8 +184,26 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
   describe('authorizer endpoints (jwt-verifier route)', () => {
     const ask = (shape: string, path: string, token: string): Promise<TestResponse> => {
       const headers = { authorization: `Bearer ${token}` };
-      if (shape === 'nginx') return send(`${authorizerUrl}/nginx`, { headers: { ...headers, host: 'authorizer.internal', 'x-original-uri': path, 'x-original-method': 'GET', 'x-original-host': 'jwt.test' } });
-      if (shape === 'traefik') return send(`${authorizerUrl}/traefik`, { headers: { ...headers, host: 'authorizer.internal', 'x-forwarded-method': 'GET', 'x-forwarded-host': 'jwt.test', 'x-forwarded-uri': path } });
+      if (shape === 'nginx')
+        return send(`${authorizerUrl}/nginx`, {
+          headers: {
+            ...headers,
+            host: 'authorizer.internal',
+            'x-original-uri': path,
+            'x-original-method': 'GET',
+            'x-original-host': 'jwt.test',
+          },
+        });
+      if (shape === 'traefik')
+        return send(`${authorizerUrl}/traefik`, {
+          headers: {
+            ...headers,
+            host: 'authorizer.internal',
+            'x-forwarded-method': 'GET',
+            'x-forwarded-host': 'jwt.test',
+            'x-forwarded-uri': path,
+          },
+        });
       return send(`${authorizerUrl}/envoy${path}`, { headers: { ...headers, host: 'jwt.test' } });
     };
 
@@ -131,7 +221,16 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
     }
 
     it('on a route allowing path parameters, decides on the path without them', async () => {
-      const ask = (path: string, token: string) => send(`${authorizerUrl}/nginx`, { headers: { authorization: `Bearer ${token}`, host: 'authorizer.internal', 'x-original-uri': path, 'x-original-method': 'GET', 'x-original-host': 'params.test' } });
+      const ask = (path: string, token: string) =>
+        send(`${authorizerUrl}/nginx`, {
+          headers: {
+            authorization: `Bearer ${token}`,
+            host: 'authorizer.internal',
+            'x-original-uri': path,
+            'x-original-method': 'GET',
+            'x-original-host': 'params.test',
+          },
+        });
       assert.equal((await ask('/orders;jsessionid=1/42', tokens.jwt!)).status, 200);
       const refused = await ask('/admin;jsessionid=1', tokens.jwt!);
       assert.equal(refused.status, 403);
@@ -140,7 +239,12 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
   });
 
   describe('request tester (jwt-verifier route)', () => {
-    const test = (path: string, routeId = 'jwt') => gw.admin('POST', `/api/routes/${routeId}/test`, { method: 'GET', path, headers: { Authorization: `Bearer ${tokens.jwt}` } });
+    const test = (path: string, routeId = 'jwt') =>
+      gw.admin('POST', `/api/routes/${routeId}/test`, {
+        method: 'GET',
+        path,
+        headers: { Authorization: `Bearer ${tokens.jwt}` },
+      });
 
     it('allows ordinary paths and refuses /admin like the proxy', async () => {
       for (const [path, normal] of ORDINARY) {
@@ -177,7 +281,8 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
     });
 
     it('still refuses an encoded ";" and every other variant', async () => {
-      for (const variant of VARIANTS.filter((v) => !v.includes(';'))) assertRefused(await call('params.test', tokens.admin!, variant), variant);
+      for (const variant of VARIANTS.filter((v) => !v.includes(';')))
+        assertRefused(await call('params.test', tokens.admin!, variant), variant);
     });
 
     it('is off by default: the route as stored says false', async () => {
@@ -187,7 +292,15 @@ describe('Issue 21: one normalized path for every rule engine, the authorizer an
   });
 
   it("the gateway's own endpoints (the oauth2 token endpoint) take no path parameters either", async () => {
-    const res = await send(`${gw.proxyUrl}/oauth2/token;x`, { method: 'POST', headers: { host: 'oauth2.test', authorization: basic(CLIENT.id, CLIENT.secret), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+    const res = await send(`${gw.proxyUrl}/oauth2/token;x`, {
+      method: 'POST',
+      headers: {
+        host: 'oauth2.test',
+        authorization: basic(CLIENT.id, CLIENT.secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
     assertRefused(res, '/oauth2/token;x');
   });
 });
@@ -208,7 +321,10 @@ describe('Issue 21: a global plugin include/exclude sees the one normalized path
 
   const setGlobal = async (instance: Record<string, unknown>) => {
     const global = (await gw.admin('GET', '/api/global-config')).json();
-    const res = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'ip-restriction', config: { deny: ['127.0.0.1', '::1'] }, ...instance }] });
+    const res = await gw.admin('PUT', '/api/global-config', {
+      ...global,
+      plugins: [{ plugin: 'ip-restriction', config: { deny: ['127.0.0.1', '::1'] }, ...instance }],
+    });
     assert.equal(res.status, 200, res.text);
   };
 
@@ -222,7 +338,12 @@ describe('Issue 21: a global plugin include/exclude sees the one normalized path
       it('denies the filtered path and lets the other through', async () => {
         assert.equal((await gw.proxy(denied, { host: 'open.test' })).status, 403);
         assert.equal((await gw.proxy(passes, { host: 'open.test' })).status, 200);
-        for (const [path] of ORDINARY) assert.equal((await gw.proxy(`${kind === 'exclude' ? '/public' : ''}${path}`, { host: 'open.test' })).status, 200, path);
+        for (const [path] of ORDINARY)
+          assert.equal(
+            (await gw.proxy(`${kind === 'exclude' ? '/public' : ''}${path}`, { host: 'open.test' })).status,
+            200,
+            path,
+          );
       });
 
       for (const variant of VARIANTS) {
@@ -243,12 +364,26 @@ describe('Issue 21: through real nginx and the authorizer listener', () => {
 
   before(async () => {
     upstream = await startUpstream(echo);
-    gw = await startGateway({ config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401 } } });
+    gw = await startGateway({
+      config: { authorizer: { host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'], unmatched: 401 } },
+    });
     // `/public` needs nothing; every other path a token with `read`, `/admin` one with `admin`.
-    await createRoute(gw, { id: 'public', name: 'public', mode: 'authorizer', frontend: { domains: ['localhost/public'], stripPath: false } });
-    await createRoute(gw, { id: 'api', name: 'api', mode: 'authorizer', frontend: { domains: ['localhost'] }, plugins: [jwtVerifier] });
+    await createRoute(gw, {
+      id: 'public',
+      name: 'public',
+      mode: 'authorizer',
+      frontend: { domains: ['localhost/public'], stripPath: false },
+    });
+    await createRoute(gw, {
+      id: 'api',
+      name: 'api',
+      mode: 'authorizer',
+      frontend: { domains: ['localhost'] },
+      plugins: [jwtVerifier],
+    });
     const port = await freePort();
-    nginx = await startNginx(`
+    nginx = await startNginx(
+      `
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -265,7 +400,9 @@ describe('Issue 21: through real nginx and the authorizer listener', () => {
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-Host $host;
     }
-  }`, port);
+  }`,
+      port,
+    );
   });
   after(async () => {
     await nginx?.stop();
@@ -273,7 +410,10 @@ describe('Issue 21: through real nginx and the authorizer listener', () => {
     await upstream?.close();
   });
 
-  const through = (path: string, token?: string) => send(`${nginx.url}${path}`, { headers: { host: 'localhost', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const through = (path: string, token?: string) =>
+    send(`${nginx.url}${path}`, {
+      headers: { host: 'localhost', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
 
   it('serves /public without a token, refuses /orders without one and /admin with a read token', async () => {
     assert.equal((await through('/public/orders')).status, 200, nginx.errorLog());
@@ -281,7 +421,14 @@ describe('Issue 21: through real nginx and the authorizer listener', () => {
     assert.equal((await through('/admin', await jwt('read'))).status, 403);
   });
 
-  for (const trick of ['/public/%c0%ae%c0%ae/orders', '/public/..%09/orders', '/public/.../orders', '/public;x/../orders', '/public/%e0%80%ae%e0%80%ae/orders', '/public/..%c0%aforders']) {
+  for (const trick of [
+    '/public/%c0%ae%c0%ae/orders',
+    '/public/..%09/orders',
+    '/public/.../orders',
+    '/public;x/../orders',
+    '/public/%e0%80%ae%e0%80%ae/orders',
+    '/public/..%c0%aforders',
+  ]) {
     it(`refuses ${trick} without a token (not decided as public), forwarding nothing`, async () => {
       const before = upstream.received.length;
       const res = await through(trick);

@@ -11,18 +11,26 @@ describe('Plugin runtime: global plugins, include/exclude, route overrides', () 
     gw = await startGateway();
     upstream = await startUpstream(echo);
     await createRoute(gw, route('plain', upstream.url, { frontend: { domains: ['plain.test'] } }));
-    await createRoute(gw, route('override', upstream.url, {
-      frontend: { domains: ['override.test'] },
-      plugins: [{ plugin: 'headers', config: { request: { set: { 'x-layer': 'route' } } } }],
-    }));
-    await createRoute(gw, route('disabled-override', upstream.url, {
-      frontend: { domains: ['off.test'] },
-      plugins: [{ plugin: 'headers', enabled: false, config: { request: { set: { 'x-layer': 'never' } } } }],
-    }));
+    await createRoute(
+      gw,
+      route('override', upstream.url, {
+        frontend: { domains: ['override.test'] },
+        plugins: [{ plugin: 'headers', config: { request: { set: { 'x-layer': 'route' } } } }],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('disabled-override', upstream.url, {
+        frontend: { domains: ['off.test'] },
+        plugins: [{ plugin: 'headers', enabled: false, config: { request: { set: { 'x-layer': 'never' } } } }],
+      }),
+    );
     const global = (await gw.admin('GET', '/api/global-config')).json();
     const res = await gw.admin('PUT', '/api/global-config', {
       ...global,
-      plugins: [{ plugin: 'headers', exclude: ['/private(/.*)?'], config: { request: { set: { 'x-layer': 'global' } } } }],
+      plugins: [
+        { plugin: 'headers', exclude: ['/private(/.*)?'], config: { request: { set: { 'x-layer': 'global' } } } },
+      ],
     });
     assert.equal(res.status, 200, res.text);
   });
@@ -55,7 +63,10 @@ describe('Plugin runtime: global plugins, include/exclude, route overrides', () 
 
   it('applies global changes to the very next request', async () => {
     const global = (await gw.admin('GET', '/api/global-config')).json();
-    await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'headers', include: ['/only-here'], config: { request: { set: { 'x-layer': 'narrow' } } } }] });
+    await gw.admin('PUT', '/api/global-config', {
+      ...global,
+      plugins: [{ plugin: 'headers', include: ['/only-here'], config: { request: { set: { 'x-layer': 'narrow' } } } }],
+    });
     assert.equal((await gw.proxy('/only-here', { host: 'plain.test' })).json().headers['x-layer'], 'narrow');
     assert.equal((await gw.proxy('/elsewhere', { host: 'plain.test' })).json().headers['x-layer'], undefined);
   });

@@ -28,8 +28,14 @@ async function peakRssGrowth(work: () => Promise<void>): Promise<number> {
   globalThis.gc?.();
   const start = process.memoryUsage().rss;
   let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
-  try { await work(); } finally { clearInterval(timer); }
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
   return Math.max(peak, process.memoryUsage().rss) - start;
 }
 
@@ -45,25 +51,49 @@ describe('Proxy: headers, errors and streaming', () => {
   before(async () => {
     gw = await startGateway();
     upstream = await startUpstream(echo);
-    slow = await startUpstream((_req, res) => { setTimeout(() => { if (!res.destroyed) res.end('late'); }, 2_000); });
-    sink = await startUpstream((req, res) => {
-      let bytes = 0;
-      req.on('data', (c: Buffer) => { bytes += c.length; });
-      req.on('end', () => res.end(JSON.stringify({ bytes })));
-    }, { streaming: true });
-    big = await startUpstream((req, res) => {
-      const size = Number(new URL(req.url!, 'http://x').searchParams.get('size'));
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
-      generated(size).pipe(res);
-    }, { streaming: true });
-    hanging = await startUpstream((req) => {
-      hangingClosed.push(new Promise((resolve) => req.socket.once('close', () => resolve())));
-    }, { streaming: true });
+    slow = await startUpstream((_req, res) => {
+      setTimeout(() => {
+        if (!res.destroyed) res.end('late');
+      }, 2_000);
+    });
+    sink = await startUpstream(
+      (req, res) => {
+        let bytes = 0;
+        req.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        req.on('end', () => res.end(JSON.stringify({ bytes })));
+      },
+      { streaming: true },
+    );
+    big = await startUpstream(
+      (req, res) => {
+        const size = Number(new URL(req.url!, 'http://x').searchParams.get('size'));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+        generated(size).pipe(res);
+      },
+      { streaming: true },
+    );
+    hanging = await startUpstream(
+      (req) => {
+        hangingClosed.push(new Promise((resolve) => req.socket.once('close', () => resolve())));
+      },
+      { streaming: true },
+    );
     await createRoute(gw, route('echo', upstream.url, { frontend: { domains: ['api.test'] } }));
-    await createRoute(gw, route('keephost', upstream.url, { frontend: { domains: ['keep.test'] }, backend: { rewriteHost: false } }));
+    await createRoute(
+      gw,
+      route('keephost', upstream.url, { frontend: { domains: ['keep.test'] }, backend: { rewriteHost: false } }),
+    );
     await createRoute(gw, route('base', `${upstream.url}/base/`, { frontend: { domains: ['base.test/api'] } }));
-    await createRoute(gw, route('dead', `http://127.0.0.1:${await deadPort()}`, { frontend: { domains: ['dead.test'] } }));
-    await createRoute(gw, route('slow', slow.url, { frontend: { domains: ['slow.test'] }, backend: { timeouts: { headersMs: 300 } } }));
+    await createRoute(
+      gw,
+      route('dead', `http://127.0.0.1:${await deadPort()}`, { frontend: { domains: ['dead.test'] } }),
+    );
+    await createRoute(
+      gw,
+      route('slow', slow.url, { frontend: { domains: ['slow.test'] }, backend: { timeouts: { headersMs: 300 } } }),
+    );
     await createRoute(gw, route('sink', sink.url, { frontend: { domains: ['sink.test'] } }));
     await createRoute(gw, route('big', big.url, { frontend: { domains: ['big.test'] } }));
     await createRoute(gw, route('hanging', hanging.url, { frontend: { domains: ['hang.test'] } }));
@@ -74,14 +104,27 @@ describe('Proxy: headers, errors and streaming', () => {
   });
 
   it('removes hop-by-hop headers, including those named by Connection', async () => {
-    const res = await gw.proxy('/h', { headers: { connection: 'keep-alive, x-secret-hop', 'x-secret-hop': '1', te: 'trailers', 'keep-alive': 'timeout=5', 'proxy-authorization': 'Basic x', 'x-kept': 'yes' } });
+    const res = await gw.proxy('/h', {
+      headers: {
+        connection: 'keep-alive, x-secret-hop',
+        'x-secret-hop': '1',
+        te: 'trailers',
+        'keep-alive': 'timeout=5',
+        'proxy-authorization': 'Basic x',
+        'x-kept': 'yes',
+      },
+    });
     const headers = res.json().headers;
-    for (const name of ['x-secret-hop', 'te', 'keep-alive', 'proxy-authorization']) assert.equal(headers[name], undefined, name);
+    for (const name of ['x-secret-hop', 'te', 'keep-alive', 'proxy-authorization'])
+      assert.equal(headers[name], undefined, name);
     assert.equal(headers['x-kept'], 'yes');
   });
 
   it('sets X-Forwarded-For/-Proto/-Host and rewrites Host to the target by default', async () => {
-    const res = await gw.proxy('/h', { host: 'api.test', headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } });
+    const res = await gw.proxy('/h', {
+      host: 'api.test',
+      headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
+    });
     const headers = res.json().headers;
     assert.equal(headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
     // The client is not a trusted proxy: its X-Forwarded-Proto is replaced by what we saw.
@@ -111,7 +154,10 @@ describe('Proxy: headers, errors and streaming', () => {
   it('answers 502 JSON when the upstream cannot be reached', async () => {
     const res = await gw.proxy('/', { host: 'dead.test' });
     assert.equal(res.status, 502);
-    assert.deepEqual(res.json(), { error: 'bad_gateway', error_description: 'The upstream service could not be reached' });
+    assert.deepEqual(res.json(), {
+      error: 'bad_gateway',
+      error_description: 'The upstream service could not be reached',
+    });
   });
 
   it('answers 504 JSON when the upstream is too slow', async () => {
@@ -136,7 +182,11 @@ describe('Proxy: headers, errors and streaming', () => {
   it('streams a 200 MB upload without buffering it', async () => {
     let result: any;
     const growth = await peakRssGrowth(async () => {
-      const res = await send(`${gw.proxyUrl}/upload`, { method: 'POST', headers: { host: 'sink.test', 'content-type': 'application/octet-stream' }, body: generated(200 * MB) });
+      const res = await send(`${gw.proxyUrl}/upload`, {
+        method: 'POST',
+        headers: { host: 'sink.test', 'content-type': 'application/octet-stream' },
+        body: generated(200 * MB),
+      });
       result = res.json();
     });
     assert.equal(result.bytes, 200 * MB);
@@ -145,27 +195,50 @@ describe('Proxy: headers, errors and streaming', () => {
 
   it('streams a 200 MB download without buffering it', async () => {
     let bytes = 0;
-    const growth = await peakRssGrowth(() => new Promise<void>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: new URL(gw.proxyUrl).port, path: `/?size=${200 * MB}`, headers: { host: 'big.test' }, agent: false }, (res) => {
-        assert.equal(res.statusCode, 200);
-        res.on('data', (c: Buffer) => { bytes += c.length; });
-        res.on('end', resolve);
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    }));
+    const growth = await peakRssGrowth(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port: new URL(gw.proxyUrl).port,
+              path: `/?size=${200 * MB}`,
+              headers: { host: 'big.test' },
+              agent: false,
+            },
+            (res) => {
+              assert.equal(res.statusCode, 200);
+              res.on('data', (c: Buffer) => {
+                bytes += c.length;
+              });
+              res.on('end', resolve);
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }),
+    );
     assert.equal(bytes, 200 * MB);
     assert.ok(growth < 100 * MB, `RSS grew by ${Math.round(growth / MB)} MB`);
   });
 
   it('aborts the upstream request when the client disconnects', async () => {
-    const req = httpRequest({ host: '127.0.0.1', port: new URL(gw.proxyUrl).port, path: '/', headers: { host: 'hang.test' }, agent: false });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: new URL(gw.proxyUrl).port,
+      path: '/',
+      headers: { host: 'hang.test' },
+      agent: false,
+    });
     req.on('error', () => {});
     req.end();
     while (hangingClosed.length === 0) await new Promise((r) => setTimeout(r, 10));
     req.destroy();
-    const closed = await Promise.race([hangingClosed[0]!.then(() => true), new Promise((r) => setTimeout(() => r(false), 3_000))]);
+    const closed = await Promise.race([
+      hangingClosed[0]!.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 3_000)),
+    ]);
     assert.equal(closed, true, 'upstream connection closed after the client left');
   });
 
@@ -175,7 +248,9 @@ describe('Proxy: headers, errors and streaming', () => {
     const raw = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => socket.write('GARBAGE\r\n\r\n'));
       let data = '';
-      socket.on('data', (c) => { data += c; });
+      socket.on('data', (c) => {
+        data += c;
+      });
       socket.on('close', () => resolve(data));
     });
     assert.match(raw, /^HTTP\/1.1 400/);
@@ -192,9 +267,20 @@ describe('Proxy: load balancing and failover', () => {
     gw = await startGateway();
     a = await startUpstream(echo, { name: 'a' });
     b = await startUpstream(echo, { name: 'b' });
-    await createRoute(gw, { ...route('weighted', a.url), backend: { targets: [{ url: a.url, weight: 3 }, { url: b.url, weight: 1 }] } });
+    await createRoute(gw, {
+      ...route('weighted', a.url),
+      backend: {
+        targets: [
+          { url: a.url, weight: 3 },
+          { url: b.url, weight: 1 },
+        ],
+      },
+    });
     const dead = `http://127.0.0.1:${await deadPort()}`;
-    await createRoute(gw, { ...route('failover', a.url, { frontend: { domains: ['failover.test'] } }), backend: { targets: [{ url: dead }, { url: b.url }] } });
+    await createRoute(gw, {
+      ...route('failover', a.url, { frontend: { domains: ['failover.test'] } }),
+      backend: { targets: [{ url: dead }, { url: b.url }] },
+    });
   });
   after(async () => {
     await gw.close();
@@ -217,7 +303,12 @@ describe('Proxy: load balancing and failover', () => {
 
   it('fails over with a request body too, delivering it whole', async () => {
     for (let i = 0; i < 2; i++) {
-      const res = await gw.proxy('/', { host: 'failover.test', method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello body' });
+      const res = await gw.proxy('/', {
+        host: 'failover.test',
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello body',
+      });
       assert.equal(res.status, 200);
       assert.equal(res.json().body, 'hello body');
     }

@@ -10,13 +10,43 @@ import { startGateway, createRoute, route, type TestGateway } from '../helpers/g
 import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
-const hmacToken = (scope: string) => new SignJWT({ sub: 'u1', scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
-const verifierConfig = (rules: unknown[]) => ({ verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] }, rules });
+const hmacToken = (scope: string) =>
+  new SignJWT({ sub: 'u1', scope })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m')
+    .sign(Buffer.from(SECRET));
+const verifierConfig = (rules: unknown[]) => ({
+  verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] },
+  rules,
+});
 
 // Tricks that spell `/admin` (or reach it) without writing `/admin`.
-const SPELLINGS_OF_ADMIN = ['/%61dmin', '/%61%64%6D%69%6E', '//admin', '/./admin', '/public/../admin', '/public/%2e%2e/admin', '/public/%2E%2E/admin', '/public/.%2e/admin'];
+const SPELLINGS_OF_ADMIN = [
+  '/%61dmin',
+  '/%61%64%6D%69%6E',
+  '//admin',
+  '/./admin',
+  '/public/../admin',
+  '/public/%2e%2e/admin',
+  '/public/%2E%2E/admin',
+  '/public/.%2e/admin',
+];
 // Traversals whose meaning depends on the upstream's decoding: refused before anything is forwarded.
-const AMBIGUOUS_TRAVERSALS = ['/public/..%2fadmin', '/public/%2e%2e%2fadmin', '/public/..%5cadmin', '/public/..%5Cadmin', '/public/%2e%2e%5cadmin', '/public/%252e%252e/admin', '/public/%252e%252e%252fadmin', '/public/..%252fadmin', '/a%2fb', '/a%00b', '/a%zz', '/public/..\\admin', '/public/..;/admin'];
+const AMBIGUOUS_TRAVERSALS = [
+  '/public/..%2fadmin',
+  '/public/%2e%2e%2fadmin',
+  '/public/..%5cadmin',
+  '/public/..%5Cadmin',
+  '/public/%2e%2e%5cadmin',
+  '/public/%252e%252e/admin',
+  '/public/%252e%252e%252fadmin',
+  '/public/..%252fadmin',
+  '/a%2fb',
+  '/a%00b',
+  '/a%zz',
+  '/public/..\\admin',
+  '/public/..;/admin',
+];
 
 describe('Request paths: normalized once, matched and forwarded as normalized', () => {
   let gw: TestGateway;
@@ -25,15 +55,34 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
 
   before(async () => {
     gw = await startGateway();
-    for (const name of ['admin', 'public', 'ciAdmin', 'rules', 'ciRules']) upstreams[name] = await startUpstream(echo, { name });
+    for (const name of ['admin', 'public', 'ciAdmin', 'rules', 'ciRules'])
+      upstreams[name] = await startUpstream(echo, { name });
     // a protected prefix and a catch-all on the same host: the classic bypass shape
     await createRoute(gw, route('admin', upstreams.admin!.url, { frontend: { domains: ['routes.test/admin'] } }));
     await createRoute(gw, route('public', upstreams.public!.url, { frontend: { domains: ['routes.test'] } }));
-    await createRoute(gw, route('ci-admin', upstreams.ciAdmin!.url, { frontend: { domains: ['ci.test/admin'], caseSensitive: false } }));
+    await createRoute(
+      gw,
+      route('ci-admin', upstreams.ciAdmin!.url, { frontend: { domains: ['ci.test/admin'], caseSensitive: false } }),
+    );
     await createRoute(gw, route('ci-public', upstreams.public!.url, { frontend: { domains: ['ci.test'] } }));
-    const rules = [{ path: '/admin(/.*)?', requiredScopes: ['admin'] }, { path: '/.*', requiredScopes: ['read'] }];
-    await createRoute(gw, route('rules', upstreams.rules!.url, { frontend: { domains: ['rules.test/api'] }, plugins: [{ plugin: 'jwt-verifier', config: verifierConfig(rules) }] }));
-    await createRoute(gw, route('ci-rules', upstreams.ciRules!.url, { frontend: { domains: ['ci-rules.test/api'], caseSensitive: false }, plugins: [{ plugin: 'jwt-verifier', config: verifierConfig(rules) }] }));
+    const rules = [
+      { path: '/admin(/.*)?', requiredScopes: ['admin'] },
+      { path: '/.*', requiredScopes: ['read'] },
+    ];
+    await createRoute(
+      gw,
+      route('rules', upstreams.rules!.url, {
+        frontend: { domains: ['rules.test/api'] },
+        plugins: [{ plugin: 'jwt-verifier', config: verifierConfig(rules) }],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('ci-rules', upstreams.ciRules!.url, {
+        frontend: { domains: ['ci-rules.test/api'], caseSensitive: false },
+        plugins: [{ plugin: 'jwt-verifier', config: verifierConfig(rules) }],
+      }),
+    );
     read = await hmacToken('read');
   });
   after(async () => {
@@ -78,12 +127,17 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
         assert.equal(res.headers['x-upstream'], 'ciAdmin', spelling);
         assert.equal(res.json().url, '/users', spelling);
       }
-      assert.equal((await gw.proxy('/ADMINS', { host: 'ci.test' })).headers['x-upstream'], 'public', 'segment boundaries still hold');
+      assert.equal(
+        (await gw.proxy('/ADMINS', { host: 'ci.test' })).headers['x-upstream'],
+        'public',
+        'segment boundaries still hold',
+      );
     });
   });
 
   describe('jwt-verifier rules', () => {
-    const call = (path: string, host = 'rules.test') => gw.proxy(path, { host, headers: { authorization: `Bearer ${read}` } });
+    const call = (path: string, host = 'rules.test') =>
+      gw.proxy(path, { host, headers: { authorization: `Bearer ${read}` } });
 
     it('a read token reaches ordinary paths, and the upstream receives the normalized path', async () => {
       const res = await call('/api/%7Euser//orders/./42');
@@ -104,7 +158,10 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
     it('with the admin scope every spelling of /admin passes, and the upstream receives exactly /admin/users', async () => {
       const admin = await hmacToken('admin');
       for (const spelling of SPELLINGS_OF_ADMIN) {
-        const res = await gw.proxy(`/api${spelling}/users`, { host: 'rules.test', headers: { authorization: `Bearer ${admin}` } });
+        const res = await gw.proxy(`/api${spelling}/users`, {
+          host: 'rules.test',
+          headers: { authorization: `Bearer ${admin}` },
+        });
         assert.equal(res.status, 200, spelling);
         assert.equal(res.json().url, '/admin/users', spelling);
       }
@@ -131,7 +188,11 @@ describe('Request paths: normalized once, matched and forwarded as normalized', 
         assert.equal(res.status, 403, spelling);
         assert.equal(res.json().error, 'insufficient_scope', spelling);
       }
-      assert.equal((await call('/API/orders', 'ci-rules.test')).json().url, '/orders', 'the case the client sent is forwarded');
+      assert.equal(
+        (await call('/API/orders', 'ci-rules.test')).json().url,
+        '/orders',
+        'the case the client sent is forwarded',
+      );
     });
   });
 });
@@ -141,7 +202,10 @@ describe('Request paths: routes stored before frontend.caseSensitive existed', (
     const upstream = await startUpstream(echo);
     const first = await startGateway();
     try {
-      const created = await createRoute(first, route('old', upstream.url, { frontend: { domains: ['old.test/admin'] } }));
+      const created = await createRoute(
+        first,
+        route('old', upstream.url, { frontend: { domains: ['old.test/admin'] } }),
+      );
       assert.equal(created.frontend.caseSensitive, true, 'the default is filled in on write');
       await first.close({ keepData: true });
       const file = JSON.parse(readFileSync(first.dataFile, 'utf8'));

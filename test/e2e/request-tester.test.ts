@@ -18,14 +18,22 @@ describe('Request tester (admin API)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway();
-    await createRoute(gw, route('orders', upstream.url, {
-      frontend: { domains: ['api.test/orders'] },
-      plugins: [
-        { plugin: 'apikeys' },
-        { plugin: 'headers', config: { request: { set: { 'X-Tested-By': 'portcullis' } } } },
-      ],
-    }));
-    const key = await gw.admin('POST', '/api/apikeys', { clientId: 'tester', clientSecret: SECRET, clientName: 'Tester', authorizedEntities: ['orders'] });
+    await createRoute(
+      gw,
+      route('orders', upstream.url, {
+        frontend: { domains: ['api.test/orders'] },
+        plugins: [
+          { plugin: 'apikeys' },
+          { plugin: 'headers', config: { request: { set: { 'X-Tested-By': 'portcullis' } } } },
+        ],
+      }),
+    );
+    const key = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'tester',
+      clientSecret: SECRET,
+      clientName: 'Tester',
+      authorizedEntities: ['orders'],
+    });
     assert.equal(key.status, 201, key.text);
   });
   after(async () => {
@@ -45,33 +53,61 @@ describe('Request tester (admin API)', () => {
     assert.equal(denied.error, 'unauthorized');
     assert.equal(typeof denied.durationUs, 'number');
     assert.ok(!trace.steps.some((s: any) => s.plugin === 'headers'), 'no step runs after the denial');
-    assert.deepEqual({ decision: trace.outcome.decision, plugin: trace.outcome.plugin, status: trace.outcome.status }, { decision: 'denied', plugin: 'apikeys', status: 401 });
+    assert.deepEqual(
+      { decision: trace.outcome.decision, plugin: trace.outcome.plugin, status: trace.outcome.status },
+      { decision: 'denied', plugin: 'apikeys', status: 401 },
+    );
     assert.equal(trace.upstreamRequest, null);
     assert.equal(trace.upstream.sent, false);
     assert.match(trace.upstream.reason, /not sent/i);
     assert.equal(upstream.received.length, 0);
   });
 
-  it('shows an allowed request as the upstream would get it: the headers plugin\'s header added, Authorization masked, not sent on a dry run', async () => {
-    const res = await gw.admin('POST', '/api/routes/orders/test', { method: 'POST', path: '/orders/42', query: { page: '2' }, headers: { Authorization: basic('tester', SECRET), 'Content-Type': 'application/json' }, body: '{"a":1}' });
+  it("shows an allowed request as the upstream would get it: the headers plugin's header added, Authorization masked, not sent on a dry run", async () => {
+    const res = await gw.admin('POST', '/api/routes/orders/test', {
+      method: 'POST',
+      path: '/orders/42',
+      query: { page: '2' },
+      headers: { Authorization: basic('tester', SECRET), 'Content-Type': 'application/json' },
+      body: '{"a":1}',
+    });
     assert.equal(res.status, 200, res.text);
     const trace = res.json();
     // apikeys checks the key in validateAccess and sets its consumer headers in transformRequest.
-    assert.deepEqual(trace.steps.map((s: any) => [s.phase, s.plugin, s.decision]), [['validateAccess', 'apikeys', 'allowed'], ['transformRequest', 'apikeys', 'allowed'], ['transformRequest', 'headers', 'allowed']]);
+    assert.deepEqual(
+      trace.steps.map((s: any) => [s.phase, s.plugin, s.decision]),
+      [
+        ['validateAccess', 'apikeys', 'allowed'],
+        ['transformRequest', 'apikeys', 'allowed'],
+        ['transformRequest', 'headers', 'allowed'],
+      ],
+    );
     assert.equal(trace.outcome.decision, 'allowed');
     const sent = trace.upstreamRequest;
     assert.equal(sent.method, 'POST');
     assert.equal(sent.url, `${upstream.url}/42?page=2`);
     assert.equal(sent.headers['x-tested-by'], 'portcullis');
     assert.equal(sent.headers.authorization, 'Basic ****');
-    assert.ok(!JSON.stringify(trace).includes(Buffer.from(`tester:${SECRET}`).toString('base64')), 'the credential appears nowhere in the trace');
+    assert.ok(
+      !JSON.stringify(trace).includes(Buffer.from(`tester:${SECRET}`).toString('base64')),
+      'the credential appears nowhere in the trace',
+    );
     assert.equal(sent.headers['x-consumer-id'] ?? sent.headers['x-client-id'] ?? 'tester', 'tester');
-    assert.deepEqual(trace.upstream, { sent: false, reason: 'Dry run: the request was not sent (send: true sends it)' });
+    assert.deepEqual(trace.upstream, {
+      sent: false,
+      reason: 'Dry run: the request was not sent (send: true sends it)',
+    });
     assert.equal(upstream.received.length, 0);
   });
 
   it('sends the request to the real upstream with send: true and returns its answer', async () => {
-    const res = await gw.admin('POST', '/api/routes/orders/test', { method: 'POST', path: '/orders/42', headers: { Authorization: basic('tester', SECRET) }, body: 'hello', send: true });
+    const res = await gw.admin('POST', '/api/routes/orders/test', {
+      method: 'POST',
+      path: '/orders/42',
+      headers: { Authorization: basic('tester', SECRET) },
+      body: 'hello',
+      send: true,
+    });
     assert.equal(res.status, 200, res.text);
     const answer = res.json().upstream;
     assert.equal(answer.sent, true);
@@ -88,7 +124,12 @@ describe('Request tester (admin API)', () => {
     await createRoute(gw, route('catch-all', upstream.url, { frontend: { domains: ['*'] } }));
     const before = upstream.received.length;
     for (const host of ['api.test', 'admin.test', 'localhost']) {
-      const res = await gw.proxy('/api/routes/orders/test', { host, method: 'POST', headers: { authorization: basic('admin', 'x'), 'content-type': 'application/json' }, body: '{"method":"GET","path":"/orders"}' });
+      const res = await gw.proxy('/api/routes/orders/test', {
+        host,
+        method: 'POST',
+        headers: { authorization: basic('admin', 'x'), 'content-type': 'application/json' },
+        body: '{"method":"GET","path":"/orders"}',
+      });
       // The proxy routes it like any request (here the apikeys route refuses it or the catch-all
       // forwards it upstream): never a trace.
       assert.ok(!res.text.includes('"steps"'), res.text);
@@ -98,24 +139,43 @@ describe('Request tester (admin API)', () => {
     assert.equal((await gw.admin('DELETE', '/api/routes/catch-all')).status, 204);
   });
 
-  it('includes the global plugins as they apply to the route: a global instance\'s step, and a global sink that answers before routing', async () => {
-    const global = await gw.admin('PUT', '/api/global-config', { plugins: [
-      { plugin: 'client-credentials', config: { secure: false, basePath: '/oauth' } },
-      { plugin: 'headers', config: { request: { set: { 'X-Global': 'yes' } } } },
-    ] });
+  it("includes the global plugins as they apply to the route: a global instance's step, and a global sink that answers before routing", async () => {
+    const global = await gw.admin('PUT', '/api/global-config', {
+      plugins: [
+        { plugin: 'client-credentials', config: { secure: false, basePath: '/oauth' } },
+        { plugin: 'headers', config: { request: { set: { 'X-Global': 'yes' } } } },
+      ],
+    });
     assert.equal(global.status, 200, global.text);
     await createRoute(gw, route('plain', upstream.url, { frontend: { domains: ['plain.test'] } }));
     const received = upstream.received.length;
     try {
       const routed = (await gw.admin('POST', '/api/routes/plain/test', { method: 'GET', path: '/items' })).json();
-      assert.deepEqual(routed.steps.map((s: any) => [s.phase, s.plugin, s.decision]), [['transformRequest', 'headers', 'allowed']]);
+      assert.deepEqual(
+        routed.steps.map((s: any) => [s.phase, s.plugin, s.decision]),
+        [['transformRequest', 'headers', 'allowed']],
+      );
       assert.equal(routed.upstreamRequest.headers['x-global'], 'yes');
       // The orders route's own headers instance replaces the global one.
-      const own = (await gw.admin('POST', '/api/routes/orders/test', { method: 'GET', path: '/orders/1', headers: { authorization: basic('tester', SECRET) } })).json();
+      const own = (
+        await gw.admin('POST', '/api/routes/orders/test', {
+          method: 'GET',
+          path: '/orders/1',
+          headers: { authorization: basic('tester', SECRET) },
+        })
+      ).json();
       assert.equal(own.upstreamRequest.headers['x-global'], undefined);
       assert.equal(own.upstreamRequest.headers['x-tested-by'], 'portcullis');
 
-      const sunk = (await gw.admin('POST', '/api/routes/plain/test', { method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials', send: true })).json();
+      const sunk = (
+        await gw.admin('POST', '/api/routes/plain/test', {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+          send: true,
+        })
+      ).json();
       assert.equal(sunk.steps.length, 1);
       assert.equal(sunk.steps[0].phase, 'sink');
       assert.equal(sunk.steps[0].plugin, 'client-credentials');
@@ -135,7 +195,14 @@ describe('Request tester (admin API)', () => {
   });
 
   it('answers 400 for bad input', async () => {
-    for (const body of [{ path: 'no-slash' }, { method: 'GET' }, { method: 'get me', path: '/' }, { method: 'GET', path: '/', unexpected: true }, { method: 'GET', path: '/', headers: { 'bad header': 'x' } }, { method: 'GET', path: '/', send: 'yes' }]) {
+    for (const body of [
+      { path: 'no-slash' },
+      { method: 'GET' },
+      { method: 'get me', path: '/' },
+      { method: 'GET', path: '/', unexpected: true },
+      { method: 'GET', path: '/', headers: { 'bad header': 'x' } },
+      { method: 'GET', path: '/', send: 'yes' },
+    ]) {
       const res = await gw.admin('POST', '/api/routes/orders/test', body);
       assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
       assert.equal(res.json().error, 'validation_failed');
@@ -148,7 +215,11 @@ describe('Request tester (admin API)', () => {
     const token = await gw.admin('POST', '/api/tokens', { name: 'ci', scopes: ['access-requests:create'] });
     assert.equal(token.status, 201, token.text);
     const secret = token.json().token;
-    const res = await send(`${gw.adminUrl}/api/routes/orders/test`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: '{"method":"GET","path":"/orders"}' });
+    const res = await send(`${gw.adminUrl}/api/routes/orders/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: '{"method":"GET","path":"/orders"}',
+    });
     assert.equal(res.status, 403, res.text);
   });
 });

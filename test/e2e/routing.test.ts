@@ -109,13 +109,21 @@ describe('Routing precedence', () => {
   it('refuses a domain whose path prefix no request can match, naming the domain; accepts ordinary prefixes', async () => {
     const url = upstreams.v1!.url;
     for (const prefix of ['/v1.', '/a%2Fb', '/%20x', '/a%ff', '/x%3B', '/a/../..%09']) {
-      const res = await gw.admin('POST', '/api/routes', route('never', url, { frontend: { domains: [`ok.test/fine`, `never.test${prefix}`] } }));
+      const res = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('never', url, { frontend: { domains: [`ok.test/fine`, `never.test${prefix}`] } }),
+      );
       assert.equal(res.status, 400, `${prefix}: ${res.text}`);
       assert.equal(res.json().details[0].path, '/frontend/domains/1', prefix);
       assert.match(res.json().details[0].message, /can never match/);
     }
     for (const prefix of ['/v1.2', '/caf%C3%A9', '/.well-known']) {
-      const res = await gw.admin('POST', '/api/routes', route('fine', url, { frontend: { domains: [`fine.test${prefix}`] } }));
+      const res = await gw.admin(
+        'POST',
+        '/api/routes',
+        route('fine', url, { frontend: { domains: [`fine.test${prefix}`] } }),
+      );
       assert.equal(res.status, 201, `${prefix}: ${res.text}`);
       assert.equal((await gw.admin('DELETE', '/api/routes/fine')).status, 204);
     }

@@ -23,10 +23,14 @@ function trickle(url: string, head: string, drip: string): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
     const socket = connect(Number(port), hostname, () => {
       socket.write(head);
-      timer = setInterval(() => { if (socket.writable) socket.write(drip); }, 50);
+      timer = setInterval(() => {
+        if (socket.writable) socket.write(drip);
+      }, 50);
     });
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (error: NodeJS.ErrnoException) => { if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error); });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
     socket.on('close', () => {
       clearInterval(timer);
       resolve(Buffer.concat(chunks).toString('latin1'));
@@ -42,7 +46,10 @@ describe('Proxy: slow clients', () => {
     gw = await startGateway({ config: { proxy: { headersTimeoutMs: 300, requestTimeoutMs: 1000 } } });
     await createRoute(gw, route('slow', upstream.url));
   });
-  after(async () => { await gw.close(); await upstream.close(); });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
 
   it('answers 408 JSON to headers trickled past headersTimeoutMs (slowloris) and closes the connection', async () => {
     const reply = await trickle(gw.proxyUrl, 'GET / HTTP/1.1\r\nHost: api.test\r\n', 'X-Slow: 1\r\n');
@@ -53,7 +60,11 @@ describe('Proxy: slow clients', () => {
 
   it('answers 408 to a body still unfinished after requestTimeoutMs and closes the connection', async () => {
     const before = upstream.received.length;
-    const reply = await trickle(gw.proxyUrl, 'POST / HTTP/1.1\r\nHost: api.test\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789', 'x');
+    const reply = await trickle(
+      gw.proxyUrl,
+      'POST / HTTP/1.1\r\nHost: api.test\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789',
+      'x',
+    );
     assert.match(reply, /^HTTP\/1\.1 408 /);
     assert.match(reply, /"error":"request_timeout"/);
     // The upstream saw the request start but never a whole body.
@@ -69,9 +80,15 @@ describe('Proxy: slow clients', () => {
 describe('Boot config: slow-client timeouts', () => {
   it('refuses headersTimeoutMs above requestTimeoutMs with a ConfigError naming both', () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-config-'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ proxy: { headersTimeoutMs: 5000, requestTimeoutMs: 2000 } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ proxy: { headersTimeoutMs: 5000, requestTimeoutMs: 2000 } }),
+    );
     try {
-      assert.throws(() => loadBootConfig({ env: {}, file: join(dir, 'config.json') }), (error: unknown) => error instanceof ConfigError && /headersTimeoutMs.*requestTimeoutMs/.test(error.message));
+      assert.throws(
+        () => loadBootConfig({ env: {}, file: join(dir, 'config.json') }),
+        (error: unknown) => error instanceof ConfigError && /headersTimeoutMs.*requestTimeoutMs/.test(error.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

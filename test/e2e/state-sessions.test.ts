@@ -13,12 +13,17 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, send } from '../helpers/http.js';
 import { until as poll } from '../helpers/wait.js';
 
-const until = <T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000) => poll(what, probe, ok, timeoutMs, 25);
+const until = <T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000) =>
+  poll(what, probe, ok, timeoutMs, 25);
 
-const login = (gw: TestGateway, password: string) => send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+const login = (gw: TestGateway, password: string) =>
+  send(`${gw.adminUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
 const cookieOf = (res: { headers: Record<string, unknown> }) => String(res.headers['set-cookie']).split(';')[0]!;
 const page = (gw: TestGateway, cookie: string) => send(`${gw.adminUrl}/`, { headers: { cookie } });
-
 
 describe('Back-office sessions on the embedded engine', () => {
   it('survive a restart of the gateway', async () => {
@@ -52,7 +57,8 @@ describe('Back-office sessions and login limits across 2 gateways on one Redis',
 
   it('serves a session made on A from B, ends it on logout, and counts failed logins of both instances together', async () => {
     redis = await startRedis({ persistent: true });
-    for (let i = 0; i < 2; i++) gateways.push(await startGateway({ backOffice: true, config: { storage: { kind: 'redis', url: redis.url } } }));
+    for (let i = 0; i < 2; i++)
+      gateways.push(await startGateway({ backOffice: true, config: { storage: { kind: 'redis', url: redis.url } } }));
     const [a, b] = gateways as [TestGateway, TestGateway];
 
     const res = await login(a, ADMIN_PASSWORD);
@@ -72,16 +78,26 @@ describe('Back-office sessions and login limits across 2 gateways on one Redis',
     }
     // Admin API: 20 per address, counted apart from the back office's.
     for (let i = 0; i < 20; i++) {
-      const r = await send(`${(i % 2 === 0 ? a : b).adminUrl}/api/routes`, { headers: { authorization: basic('admin', `guess-${i}`) } });
+      const r = await send(`${(i % 2 === 0 ? a : b).adminUrl}/api/routes`, {
+        headers: { authorization: basic('admin', `guess-${i}`) },
+      });
       assert.equal(r.status, 401, `guess ${i}`);
     }
-    for (const gw of [a, b]) assert.equal((await send(`${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', 'guess-x') } })).status, 429);
+    for (const gw of [a, b])
+      assert.equal(
+        (await send(`${gw.adminUrl}/api/routes`, { headers: { authorization: basic('admin', 'guess-x') } })).status,
+        429,
+      );
   });
 
   it('answers logins 503 state_unavailable while Redis is down, and counts them again once it is back', async () => {
     const [a] = gateways as [TestGateway];
     await redis.halt();
-    await until('the outage seen', () => send(a.adminUrl + '/ready'), (r) => r.status === 503);
+    await until(
+      'the outage seen',
+      () => send(a.adminUrl + '/ready'),
+      (r) => r.status === 503,
+    );
     // Nothing can be counted, so nothing is hashed: refused before the password is looked at.
     const during = await login(a, 'whatever');
     assert.equal(during.status, 503);
@@ -91,7 +107,15 @@ describe('Back-office sessions and login limits across 2 gateways on one Redis',
     assert.equal(api.json().error, 'state_unavailable');
 
     await redis.start();
-    await until('ready again', () => send(a.adminUrl + '/ready'), (r) => r.status === 200);
-    assert.equal((await send(`${a.adminUrl}/api/routes`, { headers: { authorization: basic('admin', 'guess-after') } })).status, 429, 'the count survived the outage');
+    await until(
+      'ready again',
+      () => send(a.adminUrl + '/ready'),
+      (r) => r.status === 200,
+    );
+    assert.equal(
+      (await send(`${a.adminUrl}/api/routes`, { headers: { authorization: basic('admin', 'guess-after') } })).status,
+      429,
+      'the count survived the outage',
+    );
   });
 });

@@ -14,16 +14,43 @@ import { SECRET } from '../plugins/client-credentials/fixtures.js';
 function selfSigned(dir: string): { certFile: string; keyFile: string } {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
   return { certFile, keyFile };
 }
 
-function httpsSend(url: string, ca: Buffer, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
+function httpsSend(
+  url: string,
+  ca: Buffer,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, ca, agent: false }, (res) => {
       let text = '';
-      res.on('data', (c) => { text += c; });
+      res.on('data', (c) => {
+        text += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
@@ -46,9 +73,33 @@ describe('Proxy over HTTPS (proxy.tls)', () => {
     gw = await startGateway({ config: { proxy: { tls: { port: 0, ...tls } } } });
     httpsUrl = `https://localhost:${(gw.gateway.proxyTlsServer!.address() as { port: number }).port}`;
     const global = (await gw.admin('GET', '/api/global-config')).json();
-    assert.equal((await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'client-credentials' }] })).status, 200); // secure: true, the default
-    await createRoute(gw, route('tls', upstream.url, { frontend: { domains: ['localhost'] }, plugins: [{ plugin: 'apikeys', config: { extractors: { basic: { enabled: false }, customHeaders: { enabled: false } } } }] }));
-    assert.equal((await gw.admin('POST', '/api/apikeys', { clientId: 'tls-client', clientSecret: SECRET, clientName: 'TLS', authorizedEntities: ['tls'] })).status, 201);
+    assert.equal(
+      (await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'client-credentials' }] })).status,
+      200,
+    ); // secure: true, the default
+    await createRoute(
+      gw,
+      route('tls', upstream.url, {
+        frontend: { domains: ['localhost'] },
+        plugins: [
+          {
+            plugin: 'apikeys',
+            config: { extractors: { basic: { enabled: false }, customHeaders: { enabled: false } } },
+          },
+        ],
+      }),
+    );
+    assert.equal(
+      (
+        await gw.admin('POST', '/api/apikeys', {
+          clientId: 'tls-client',
+          clientSecret: SECRET,
+          clientName: 'TLS',
+          authorizedEntities: ['tls'],
+        })
+      ).status,
+      201,
+    );
   });
   after(async () => {
     await gw.close();
@@ -57,8 +108,16 @@ describe('Proxy over HTTPS (proxy.tls)', () => {
   });
 
   it('serves the token endpoint over HTTPS with secure on, and forwards X-Forwarded-Proto: https', async () => {
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tls-client', client_secret: SECRET }).toString();
-    const token = await httpsSend(`${httpsUrl}/.well-known/otoroshi/oauth/token`, ca, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'tls-client',
+      client_secret: SECRET,
+    }).toString();
+    const token = await httpsSend(`${httpsUrl}/.well-known/otoroshi/oauth/token`, ca, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     assert.equal(token.status, 200, token.text);
     const accessToken = JSON.parse(token.text).access_token;
     // No proxy.publicUrl configured: the issuer is the HTTPS listener's address, not the request's Host.
@@ -66,7 +125,12 @@ describe('Proxy over HTTPS (proxy.tls)', () => {
     const called = await httpsSend(`${httpsUrl}/hello`, ca, { headers: { authorization: `Bearer ${accessToken}` } });
     assert.equal(called.status, 200);
     assert.equal(JSON.parse(called.text).headers['x-forwarded-proto'], 'https');
-    const plain = await gw.proxy('/.well-known/otoroshi/oauth/token', { host: 'localhost', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const plain = await gw.proxy('/.well-known/otoroshi/oauth/token', {
+      host: 'localhost',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     assert.equal(plain.status, 400, 'the plain HTTP listener refuses it');
   });
 });

@@ -27,12 +27,19 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     otherCa = certificateAuthority(dir, 'other-ca');
     strangerClient = issueCertificate(dir, otherCa, 'stranger', 'stranger', 'extendedKeyUsage=clientAuth\n');
     // Refuses any client without a certificate signed by the test CA (the handshake fails).
-    upstream = createServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: 0, body: '' });
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client: peer.subject?.CN ?? null, url: req.url }));
+    upstream = createServer(
+      { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: 0, body: '' });
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ client: peer.subject?.CN ?? null, url: req.url }));
+      },
+    );
+    upstream.on('secureConnection', () => {
+      handshakes++;
     });
-    upstream.on('secureConnection', () => { handshakes++; });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     upstreamUrl = `https://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     gw = await startGateway();
@@ -44,12 +51,13 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const withTls = (id: string, tls: Record<string, unknown>, targetTls?: Record<string, unknown>) => route(id, upstreamUrl, {
-    frontend: { domains: [`${id}.test`] },
-    backend: { tls, ...(targetTls ? { targets: [{ url: upstreamUrl, tls: targetTls }] } : {}) },
-  });
+  const withTls = (id: string, tls: Record<string, unknown>, targetTls?: Record<string, unknown>) =>
+    route(id, upstreamUrl, {
+      frontend: { domains: [`${id}.test`] },
+      backend: { tls, ...(targetTls ? { targets: [{ url: upstreamUrl, tls: targetTls }] } : {}) },
+    });
 
-  it('200 with the client certificate and key (inline PEM): the upstream sees the gateway\'s certificate', async () => {
+  it("200 with the client certificate and key (inline PEM): the upstream sees the gateway's certificate", async () => {
     await createRoute(gw, withTls('mtls', { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }));
     const res = await gw.proxy('/orders', { host: 'mtls.test' });
     assert.equal(res.status, 200, res.text);
@@ -57,7 +65,15 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
   });
 
   it('200 with the PEM given as file paths', async () => {
-    await createRoute(gw, withTls('mtls-files', { ca: pki.ca.certFile, cert: pki.client.certFile, key: pki.client.keyFile, servername: 'localhost' }));
+    await createRoute(
+      gw,
+      withTls('mtls-files', {
+        ca: pki.ca.certFile,
+        cert: pki.client.certFile,
+        key: pki.client.keyFile,
+        servername: 'localhost',
+      }),
+    );
     const res = await gw.proxy('/', { host: 'mtls-files.test' });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json().client, 'portcullis-gateway');
@@ -77,7 +93,7 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     assert.equal(res.json().error, 'bad_gateway');
   });
 
-  it('502 JSON when the upstream\'s certificate is not signed by the configured CA, before any request is sent', async () => {
+  it("502 JSON when the upstream's certificate is not signed by the configured CA, before any request is sent", async () => {
     const before = handshakes;
     await createRoute(gw, withTls('wrong-ca', { ca: otherCa.cert, cert: pki.client.cert, key: pki.client.key }));
     const res = await gw.proxy('/', { host: 'wrong-ca.test' });
@@ -86,8 +102,11 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     assert.equal(handshakes, before, 'the gateway aborted the handshake');
   });
 
-  it('a target\'s tls replaces the route\'s: the right settings on the target win over a wrong CA on the route', async () => {
-    await createRoute(gw, withTls('per-target', { ca: otherCa.cert }, { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }));
+  it("a target's tls replaces the route's: the right settings on the target win over a wrong CA on the route", async () => {
+    await createRoute(
+      gw,
+      withTls('per-target', { ca: otherCa.cert }, { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }),
+    );
     const res = await gw.proxy('/', { host: 'per-target.test' });
     assert.equal(res.status, 200, res.text);
   });
@@ -98,14 +117,20 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
       [{ ca: join(dir, 'missing.pem') }, '/backend/tls/ca'],
       [{ cert: pki.client.cert }, '/backend/tls/key'],
       [{ ca: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' }, '/backend/tls/ca'],
-      [{ cert: pki.client.cert, key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }, '/backend/tls/key'],
+      [
+        { cert: pki.client.cert, key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' },
+        '/backend/tls/key',
+      ],
       [{ ca: pki.ca.cert }, '/backend/targets/0/url', 'http://127.0.0.1:1'],
     ];
     for (const [tls, path, url] of cases) {
       const body = route('bad-tls', url ?? upstreamUrl, { frontend: { domains: ['bad-tls.test'] }, backend: { tls } });
       const res = await gw.admin('POST', '/api/routes', body);
       assert.equal(res.status, 400, `${path}: ${res.text}`);
-      assert.ok(res.json().details.some((d: { path: string }) => d.path === path), `${path} in ${res.text}`);
+      assert.ok(
+        res.json().details.some((d: { path: string }) => d.path === path),
+        `${path} in ${res.text}`,
+      );
       assert.ok(!res.text.includes(strangerClient.key.split('\n')[1]!), 'a problem never quotes the key');
     }
   });
@@ -116,7 +141,11 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     const shown = read.json();
     assert.equal(shown.backend.tls.key, undefined);
     assert.equal(shown.backend.tls.cert, pki.client.cert);
-    assert.equal((await gw.admin('GET', '/api/routes/mtls-files')).json().backend.tls.key, pki.client.keyFile, 'a file path is not a secret');
+    assert.equal(
+      (await gw.admin('GET', '/api/routes/mtls-files')).json().backend.tls.key,
+      pki.client.keyFile,
+      'a file path is not a secret',
+    );
     const exported = await gw.admin('GET', '/api/export');
     assert.ok(!exported.text.includes(pki.client.key.split('\n')[1]!));
     const full = await gw.admin('GET', '/api/export?includePrivateKeys=true');
@@ -128,7 +157,10 @@ describe('Upstream TLS: mutual TLS to an upstream that requires a client certifi
     assert.equal((await gw.proxy('/', { host: 'mtls.test' })).status, 200);
     // A new certificate needs its key.
     const current = updated.json();
-    const swapped = await gw.admin('PUT', '/api/routes/mtls', { ...current, backend: { ...current.backend, tls: { ...current.backend.tls, cert: strangerClient.cert } } });
+    const swapped = await gw.admin('PUT', '/api/routes/mtls', {
+      ...current,
+      backend: { ...current.backend, tls: { ...current.backend.tls, cert: strangerClient.cert } },
+    });
     assert.equal(swapped.status, 400, swapped.text);
     assert.ok(!JSON.stringify(gw.logs).includes(pki.client.key.split('\n')[1]!));
   });

@@ -15,10 +15,21 @@ const HEAD_200 = (length: number) => `HTTP/1.1 200 OK\r\ncontent-type: text/plai
 const FAULTS: Record<string, (socket: import('node:net').Socket) => void> = {
   'reset-before-head': (s) => s.resetAndDestroy(),
   'close-before-head': (s) => s.end(),
-  'reset-mid-body': (s) => { s.write(HEAD_200(1000) + 'x'.repeat(100)); setImmediate(() => s.resetAndDestroy()); },
-  'close-mid-body': (s) => { s.write(HEAD_200(1000) + 'x'.repeat(100)); setImmediate(() => s.end()); },
-  'dies-mid-chunked': (s) => { s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n'); setImmediate(() => s.destroy()); },
-  'slow-head': () => { /* never answers */ },
+  'reset-mid-body': (s) => {
+    s.write(HEAD_200(1000) + 'x'.repeat(100));
+    setImmediate(() => s.resetAndDestroy());
+  },
+  'close-mid-body': (s) => {
+    s.write(HEAD_200(1000) + 'x'.repeat(100));
+    setImmediate(() => s.end());
+  },
+  'dies-mid-chunked': (s) => {
+    s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    setImmediate(() => s.destroy());
+  },
+  'slow-head': () => {
+    /* never answers */
+  },
   'slow-body': (s) => s.write(HEAD_200(1000) + 'x'.repeat(10)),
   'garbage-status': (s) => s.end('HTTP/1.1 abc Nope\r\n\r\n'),
   'not-http': (s) => s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'),
@@ -39,9 +50,18 @@ describe('Faults: misbehaving upstreams', { timeout: 60_000 }, () => {
     for (const [name, behave] of Object.entries(FAULTS)) {
       const upstream = await startRawUpstream((socket) => behave(socket));
       upstreams.set(name, upstream);
-      await createRoute(gw, route(name, upstream.url, { frontend: { domains: [`${name}.test`] }, backend: { timeouts: { connectMs: 2_000, headersMs: 300, bodyMs: 300 } } }));
+      await createRoute(
+        gw,
+        route(name, upstream.url, {
+          frontend: { domains: [`${name}.test`] },
+          backend: { timeouts: { connectMs: 2_000, headersMs: 300, bodyMs: 300 } },
+        }),
+      );
     }
-    await createRoute(gw, route('refused', `http://127.0.0.1:${await deadPort()}`, { frontend: { domains: ['refused.test'] } }));
+    await createRoute(
+      gw,
+      route('refused', `http://127.0.0.1:${await deadPort()}`, { frontend: { domains: ['refused.test'] } }),
+    );
   });
 
   after(async () => {
@@ -62,13 +82,18 @@ describe('Faults: misbehaving upstreams', { timeout: 60_000 }, () => {
   async function expectAborted(host: string): Promise<void> {
     const result = await outcome(gw.proxyUrl, `${host}.test`);
     assert.equal(result.status, 200, `${host}: ${JSON.stringify(result)}`);
-    assert.equal(result.complete, false, `${host}: a truncated body (${result.body.length} bytes) was passed off as complete`);
+    assert.equal(
+      result.complete,
+      false,
+      `${host}: a truncated body (${result.body.length} bytes) was passed off as complete`,
+    );
     assert.ok(result.body.length < 1000);
   }
 
   async function noLeak(host: string): Promise<void> {
     const upstream = upstreams.get(host);
-    if (upstream) await eventually(() => upstream.openConnections(), 0, `${host}: connections left open to the upstream`);
+    if (upstream)
+      await eventually(() => upstream.openConnections(), 0, `${host}: connections left open to the upstream`);
   }
 
   it('refused connection: 502 bad_gateway JSON', async () => {
@@ -106,7 +131,11 @@ describe('Faults: misbehaving upstreams', { timeout: 60_000 }, () => {
       const result = await outcome(gw.proxyUrl, 'healthy.test');
       assert.equal(result.status, 200);
       assert.equal(result.body, 'ok');
-      assert.equal(result.complete, true, 'a complete response reported as aborted: the abort checks above would prove nothing');
+      assert.equal(
+        result.complete,
+        true,
+        'a complete response reported as aborted: the abort checks above would prove nothing',
+      );
     }
     await noLeak('healthy');
   });

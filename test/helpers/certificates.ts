@@ -6,8 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Pem { certFile: string; keyFile: string; cert: string; key: string }
-export interface TestPki { ca: Pem; server: Pem; client: Pem }
+export interface Pem {
+  certFile: string;
+  keyFile: string;
+  cert: string;
+  key: string;
+}
+export interface TestPki {
+  ca: Pem;
+  server: Pem;
+  client: Pem;
+}
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -20,7 +29,23 @@ function pem(certFile: string, keyFile: string): Pem {
 export function certificateAuthority(dir: string, name: string): Pem {
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
-  openssl(['req', '-x509', ...EC, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-keyout', keyFile, '-out', certFile]);
+  openssl([
+    'req',
+    '-x509',
+    ...EC,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
   return pem(certFile, keyFile);
 }
 
@@ -32,14 +57,37 @@ export function issueCertificate(dir: string, ca: Pem, name: string, commonName:
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, extensions);
   openssl(['req', '-new', ...EC, '-subj', `/CN=${commonName}`, '-keyout', keyFile, '-out', csr]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', String(Date.now()), '-days', '1', '-extfile', ext, '-out', certFile]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-set_serial',
+    String(Date.now()),
+    '-days',
+    '1',
+    '-extfile',
+    ext,
+    '-out',
+    certFile,
+  ]);
   return pem(certFile, keyFile);
 }
 
 /** A CA with a server certificate (127.0.0.1, localhost) and a client certificate (`clientName`). */
 export function testPki(dir: string, clientName = 'portcullis-gateway'): TestPki {
   const ca = certificateAuthority(dir, 'test-ca');
-  const server = issueCertificate(dir, ca, 'server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const server = issueCertificate(
+    dir,
+    ca,
+    'server',
+    'localhost',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
   const client = issueCertificate(dir, ca, 'client', clientName, 'extendedKeyUsage=clientAuth\n');
   return { ca, server, client };
 }

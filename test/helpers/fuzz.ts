@@ -25,7 +25,8 @@ export function fuzzRuns(fraction = 1): number {
   if (raw) {
     const multiply = /^[x*](\d+(\.\d+)?)$/i.exec(raw);
     const value = multiply ? DEFAULT_FUZZ_RUNS * Number(multiply[1]) : Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`PORTCULLIS_FUZZ_RUNS must be a positive number or x<factor>, got ${raw}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`PORTCULLIS_FUZZ_RUNS must be a positive number or x<factor>, got ${raw}`);
     total = value;
   }
   return Math.max(1, Math.round(total * fraction));
@@ -43,21 +44,35 @@ export function fuzzSeed(): number {
  * `PORTCULLIS_FUZZ_COLLECT=1` failures are collected instead (distinct messages, one example each)
  * and printed, so that one run lists every class of defect rather than the first.
  */
-export async function checkProperty<T>(name: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, runs: number): Promise<void> {
+export async function checkProperty<T>(
+  name: string,
+  arbitrary: fc.Arbitrary<T>,
+  predicate: (value: T) => Promise<void>,
+  runs: number,
+): Promise<void> {
   const seed = fuzzSeed();
   if (process.env.PORTCULLIS_FUZZ_COLLECT) {
     const found = new Map<string, { count: number; message: string; example: string }>();
-    await fc.assert(fc.asyncProperty(arbitrary, async (value) => {
-      try { await predicate(value); } catch (error) {
-        const message = (error as Error).message;
-        const key = message.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 90);
-        const entry = found.get(key) ?? { count: 0, message, example: safeStringify(value).slice(0, 600) };
-        entry.count++;
-        found.set(key, entry);
-      }
-    }), { numRuns: runs, seed });
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (value) => {
+        try {
+          await predicate(value);
+        } catch (error) {
+          const message = (error as Error).message;
+          const key = message
+            .replace(/"[^"]*"/g, '"…"')
+            .replace(/\d+/g, 'N')
+            .slice(0, 90);
+          const entry = found.get(key) ?? { count: 0, message, example: safeStringify(value).slice(0, 600) };
+          entry.count++;
+          found.set(key, entry);
+        }
+      }),
+      { numRuns: runs, seed },
+    );
     console.log(`\n=== ${name}: seed ${seed}, ${runs} runs, ${found.size} distinct failures`);
-    for (const { count, message, example } of found.values()) console.log(`--- ×${count}: ${message.slice(0, 500)}\n    example: ${example}`);
+    for (const { count, message, example } of found.values())
+      console.log(`--- ×${count}: ${message.slice(0, 500)}\n    example: ${example}`);
     if (found.size > 0) throw new Error(`${found.size} distinct failures of "${name}" (seed ${seed}); see the output`);
     return;
   }
@@ -98,16 +113,31 @@ export class FuzzClient {
   }
 
   #newPool(): Pool {
-    return new Pool(this.#origin, { connections: this.#connections, keepAliveTimeout: 30_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+    return new Pool(this.#origin, {
+      connections: this.#connections,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+    });
   }
 
   /**
    * Send one request. A request undici itself refuses to send (an invalid header) throws
    * `UND_ERR_INVALID_ARG`; the pool is then replaced, as undici may leave it stalled.
    */
-  async request(method: string, path: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<FuzzResponse> {
+  async request(
+    method: string,
+    path: string,
+    options: { headers?: Record<string, string>; body?: string | Buffer } = {},
+  ): Promise<FuzzResponse> {
     try {
-      const res = await this.#pool.request({ method: method as Dispatcher.HttpMethod, path, headers: options.headers, body: options.body, signal: AbortSignal.timeout(20_000) });
+      const res = await this.#pool.request({
+        method: method as Dispatcher.HttpMethod,
+        path,
+        headers: options.headers,
+        body: options.body,
+        signal: AbortSignal.timeout(20_000),
+      });
       const text = await res.body.text();
       return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, text };
     } catch (error) {
@@ -129,12 +159,19 @@ export class FuzzClient {
 export function errorBodyProblem(res: FuzzResponse): string | null {
   if (res.status < 400) return null;
   {
-    if (!String(res.headers['content-type'] ?? '').startsWith('application/json')) return `content-type ${String(res.headers['content-type'])}`;
+    if (!String(res.headers['content-type'] ?? '').startsWith('application/json'))
+      return `content-type ${String(res.headers['content-type'])}`;
     let body: unknown;
-    try { body = JSON.parse(res.text); } catch { return `not JSON: ${res.text.slice(0, 200)}`; }
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      return `not JSON: ${res.text.slice(0, 200)}`;
+    }
     const b = body as { error?: unknown; error_description?: unknown };
-    if (typeof b !== 'object' || b === null || typeof b.error !== 'string' || typeof b.error_description !== 'string') return `not {error, error_description}: ${res.text.slice(0, 200)}`;
-    if (!/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(b.error)) return `error code outside RFC 6749 §5.2 characters: ${b.error}`;
+    if (typeof b !== 'object' || b === null || typeof b.error !== 'string' || typeof b.error_description !== 'string')
+      return `not {error, error_description}: ${res.text.slice(0, 200)}`;
+    if (!/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(b.error))
+      return `error code outside RFC 6749 §5.2 characters: ${b.error}`;
   }
   return null;
 }
@@ -154,25 +191,31 @@ export function assertClientError(res: FuzzResponse, what: string): void {
 export function compiledStateProblem(gw: TestGateway): string | null {
   const stored = gw.gateway.store.list('routes').filter((r) => r.enabled !== false);
   const compiled = new Map<string, { version: number | undefined; pipeline: boolean }>();
-  for (const route of compiledRoutes(gw)) compiled.set(route.id, { version: route.route.version, pipeline: route.pipeline !== null });
+  for (const route of compiledRoutes(gw))
+    compiled.set(route.id, { version: route.route.version, pipeline: route.pipeline !== null });
   for (const route of stored) {
     const id = String(route.id);
     const c = compiled.get(id);
     if (!c) return `route "${id}" (version ${route.version}) is stored but not compiled`;
-    if (c.version !== route.version) return `route "${id}" is stored at version ${route.version} but compiled at version ${c.version} (compilation frozen)`;
+    if (c.version !== route.version)
+      return `route "${id}" is stored at version ${route.version} but compiled at version ${c.version} (compilation frozen)`;
     if (!c.pipeline) return `route "${id}" compiled without a pipeline (it answers 503)`;
   }
   return null;
 }
 
 /** The compiled routes of the live snapshot. */
-function compiledRoutes(gw: TestGateway): ReadonlyArray<{ id: string; route: { version?: number }; pipeline: unknown }> {
+function compiledRoutes(
+  gw: TestGateway,
+): ReadonlyArray<{ id: string; route: { version?: number }; pipeline: unknown }> {
   return gw.gateway.compiled.snapshot.routes.routes;
 }
 
 /** Replace one character inside a token (not the last of a segment, whose low bits may not count). */
 export function tamper(token: string, position: number): string {
-  const candidates = [...token].map((_c, i) => i).filter((i) => token[i] !== '.' && token[i + 1] !== undefined && token[i + 1] !== '.');
+  const candidates = [...token]
+    .map((_c, i) => i)
+    .filter((i) => token[i] !== '.' && token[i + 1] !== undefined && token[i + 1] !== '.');
   const i = candidates[position % candidates.length]!;
   const replacement = token[i] === 'A' ? 'B' : 'A';
   return token.slice(0, i) + replacement + token.slice(i + 1);
@@ -180,5 +223,13 @@ export function tamper(token: string, position: number): string {
 
 /** fast-check's printer, or JSON when the value is too deep for it. */
 function safeStringify(value: unknown): string {
-  try { return fc.stringify(value); } catch { try { return JSON.stringify(value); } catch { return String(value); } }
+  try {
+    return fc.stringify(value);
+  } catch {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
 }

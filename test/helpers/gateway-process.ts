@@ -18,7 +18,14 @@ export interface GatewayProcess {
 
 export function startGatewayProcess(dataFile: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [CLI], {
-    env: { ...process.env, PORTCULLIS_PROXY_PORT: '0', PORTCULLIS_ADMIN_PORT: '0', PORTCULLIS_DATA_FILE: dataFile, PORTCULLIS_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      PORTCULLIS_PROXY_PORT: '0',
+      PORTCULLIS_ADMIN_PORT: '0',
+      PORTCULLIS_DATA_FILE: dataFile,
+      PORTCULLIS_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -32,10 +39,22 @@ export function startGatewayProcess(dataFile: string, env: Record<string, string
       child.stdout!.off('data', onData);
       child.stdout!.resume();
       child.stderr!.resume();
-      resolvePromise({ proxyUrl: proxy, adminUrl: admin, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } });
+      resolvePromise({
+        proxyUrl: proxy,
+        adminUrl: admin,
+        pid: child.pid!,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      });
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => { output += chunk; });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} at start-up: ${output.slice(-2000)}`)));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the gateway exited with ${code} at start-up: ${output.slice(-2000)}`)),
+    );
   });
 }

@@ -26,7 +26,10 @@ export interface TestGateway {
   logs: any[];
   admin(method: string, path: string, body?: unknown): Promise<TestResponse>;
   /** Request through the proxy with a Host header. */
-  proxy(path: string, options?: { host?: string; method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<TestResponse>;
+  proxy(
+    path: string,
+    options?: { host?: string; method?: string; headers?: Record<string, string>; body?: string | Buffer },
+  ): Promise<TestResponse>;
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
@@ -48,18 +51,38 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   config.store.file = dataFile;
   config.shutdownGraceMs = 2_000;
   // an optional section (authorizer) absent from the defaults is created
-  for (const [section, values] of Object.entries(options.config ?? {})) Object.assign(((config as any)[section] ??= {}), values);
+  for (const [section, values] of Object.entries(options.config ?? {}))
+    Object.assign(((config as any)[section] ??= {}), values);
   const logs: any[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
   const logger = pino({ level: options.logLevel ?? 'info', serializers: LOG_SERIALIZERS }, sink);
-  const gateway = await Gateway.create({ config, logger, plugins: [...(options.plugins ?? BUILTIN_PLUGINS), ...(options.backOffice ? [backOfficeModule] : [])], initialAdminPassword: ADMIN_PASSWORD });
+  const gateway = await Gateway.create({
+    config,
+    logger,
+    plugins: [...(options.plugins ?? BUILTIN_PLUGINS), ...(options.backOffice ? [backOfficeModule] : [])],
+    initialAdminPassword: ADMIN_PASSWORD,
+  });
   await gateway.listen();
   const { proxyUrl, adminUrl } = gateway;
   const auth = basic('admin', ADMIN_PASSWORD);
   return {
-    gateway, proxyUrl, adminUrl, dataDir, dataFile, logs,
-    admin: (method, path, body) => (body === undefined ? send(adminUrl + path, { method, headers: { authorization: auth } }) : sendJson(adminUrl + path, method, body, { authorization: auth })),
-    proxy: (path, o = {}) => send(proxyUrl + path, { method: o.method, headers: { host: o.host ?? 'api.test', ...o.headers }, body: o.body }),
+    gateway,
+    proxyUrl,
+    adminUrl,
+    dataDir,
+    dataFile,
+    logs,
+    admin: (method, path, body) =>
+      body === undefined
+        ? send(adminUrl + path, { method, headers: { authorization: auth } })
+        : sendJson(adminUrl + path, method, body, { authorization: auth }),
+    proxy: (path, o = {}) =>
+      send(proxyUrl + path, { method: o.method, headers: { host: o.host ?? 'api.test', ...o.headers }, body: o.body }),
     async close(closeOptions = {}) {
       await gateway.close(500, 0);
       if (!closeOptions.keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -68,7 +91,11 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
 }
 
 /** A minimal valid route to one upstream. */
-export function route(id: string, upstreamUrl: string | string[], overrides: Record<string, any> = {}): Record<string, any> {
+export function route(
+  id: string,
+  upstreamUrl: string | string[],
+  overrides: Record<string, any> = {},
+): Record<string, any> {
   const urls = Array.isArray(upstreamUrl) ? upstreamUrl : [upstreamUrl];
   return {
     id,

@@ -29,11 +29,18 @@ export interface Guide {
   ports: number[];
 }
 
-export interface BashResult { code: number | null; stdout: string; stderr: string }
+export interface BashResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** The names of docs/guides/*.md, without the extension, sorted. */
 export function guideNames(): string[] {
-  return readdirSync(GUIDES_DIR).filter((f) => f.endsWith('.md') && f !== 'README.md').map((f) => f.slice(0, -3)).sort();
+  return readdirSync(GUIDES_DIR)
+    .filter((f) => f.endsWith('.md') && f !== 'README.md')
+    .map((f) => f.slice(0, -3))
+    .sort();
 }
 
 /** The fenced blocks of one language, in order. */
@@ -52,8 +59,13 @@ export function parseGuide(name: string, markdown = readFileSync(join(GUIDES_DIR
   // A command continued over several lines (`\` at the end) is one line for the comment's sake.
   const commands = steps.join('\n').replaceAll('\\\n', ' ');
   const expectedCodes = [...commands.matchAll(/%\{http_code\}.*#\s*(\d{3})\b/gm)].map((m) => m[1]!);
-  const ports = [...new Set([...commands.matchAll(/(?:127\.0\.0\.1|localhost):(\d{4,5})\b|--port (\d{4,5})\b|_PORT=(\d{4,5})\b/g)]
-    .map((m) => Number(m[1] ?? m[2] ?? m[3])))].sort();
+  const ports = [
+    ...new Set(
+      [...commands.matchAll(/(?:127\.0\.0\.1|localhost):(\d{4,5})\b|--port (\d{4,5})\b|_PORT=(\d{4,5})\b/g)].map((m) =>
+        Number(m[1] ?? m[2] ?? m[3]),
+      ),
+    ),
+  ].sort();
   return { name, markdown, steps, cleanup, expectedCodes, ports };
 }
 
@@ -80,11 +92,19 @@ export function runGuides(guides: Guide[]): Promise<BashResult> {
 }
 
 export function runBash(script: string): Promise<BashResult> {
-  const child = spawn('bash', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'warn' } });
+  const child = spawn('bash', ['-c', script], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'warn' },
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk; });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk; });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
@@ -93,7 +113,11 @@ export function assertGuidesAnswered(guides: Guide[], result: BashResult): void 
   const transcript = `exit ${result.code}\nstdout:\n${result.stdout.slice(-6000)}\nstderr:\n${result.stderr.slice(-4000)}`;
   assert.equal(result.code, 0, transcript);
   const printed = result.stdout.split('\n').filter((line) => /^\d{3}$/.test(line));
-  assert.deepEqual(printed, guides.flatMap((g) => g.expectedCodes), transcript);
+  assert.deepEqual(
+    printed,
+    guides.flatMap((g) => g.expectedCodes),
+    transcript,
+  );
 }
 
 /** Every port the guide named refuses connections: its cleanup stopped what it started. */
@@ -101,7 +125,10 @@ export async function assertPortsClosed(guide: Guide): Promise<void> {
   for (const port of guide.ports) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     assert.equal(open, false, `${guide.name}: port ${port} still open after the cleanup`);

@@ -26,8 +26,12 @@ export async function startHaproxy(config: string, port: number): Promise<TestHa
   writeFileSync(file, config);
   const child = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   try {
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`haproxy exited: ${output}`);
@@ -39,7 +43,9 @@ export async function startHaproxy(config: string, port: number): Promise<TestHa
     throw error;
   }
   return {
-    url: `http://127.0.0.1:${port}`, child, output: () => output,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -23,15 +23,25 @@ export function send(url: string, options: TestRequest = {}): Promise<TestRespon
     const match = /^(https?:\/\/[^/]+)(\/.*)?$/.exec(url);
     if (!match) throw new Error(`not an absolute URL: ${url}`);
     const origin = new URL(match[1]!);
-    const req = httpRequest({ host: origin.hostname, port: origin.port, path: match[2] ?? '/', method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      {
+        host: origin.hostname,
+        port: origin.port,
+        path: match[2] ?? '/',
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error('test request timed out')));
     const body = options.body;
@@ -42,7 +52,12 @@ export function send(url: string, options: TestRequest = {}): Promise<TestRespon
 }
 
 /** JSON helper: sends `body` as JSON. */
-export function sendJson(url: string, method: string, body: unknown, headers: Record<string, string> = {}): Promise<TestResponse> {
+export function sendJson(
+  url: string,
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<TestResponse> {
   return send(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }
 

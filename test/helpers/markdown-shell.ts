@@ -65,8 +65,12 @@ function runInShell(text: string, world: ShellWorld): Promise<string> {
     const child = spawn('bash', ['-c', text], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}\n${stderr}`))));
   });
@@ -78,7 +82,11 @@ function runInShell(text: string, world: ShellWorld): Promise<string> {
  * `upstream`, and the admin password is what the start-up output shows. `upstreams` adds stand-ins;
  * `vars` seeds shell variables the section expects from an earlier one.
  */
-export function readmeWorld(gw: { proxyUrl: string; adminUrl: string }, upstream: Upstream, extra: { upstreams?: Record<string, Upstream>; vars?: Map<string, string> } = {}): ShellWorld {
+export function readmeWorld(
+  gw: { proxyUrl: string; adminUrl: string },
+  upstream: Upstream,
+  extra: { upstreams?: Record<string, Upstream>; vars?: Map<string, string> } = {},
+): ShellWorld {
   return {
     origins: { 'http://localhost:8080': gw.proxyUrl, 'http://127.0.0.1:9080': gw.adminUrl },
     upstreams: { 'http://127.0.0.1:3000': upstream, ...extra.upstreams },
@@ -129,20 +137,53 @@ function splitCommands(block: string, firstLine: number): ShellCommand[] {
   for (let i = 0; i < block.length; i++) {
     const c = block[i]!;
     if (c === '\n') line++;
-    if (quote === "'") { if (c === "'") quote = null; text += c; continue; }
-    if (quote === '"') { if (c === '"') quote = null; text += c; continue; }
-    if (c === '\\' && block[i + 1] === '\n') { i++; line++; text += ' '; continue; }
-    if (c === "'" || c === '"') { quote = c; text += c; continue; }
-    if (c === '$' && block[i + 1] === '(') { depth++; text += '$('; i++; continue; }
-    if (c === ')' && depth > 0) { depth--; text += c; continue; }
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      text += c;
+      continue;
+    }
+    if (quote === '"') {
+      if (c === '"') quote = null;
+      text += c;
+      continue;
+    }
+    if (c === '\\' && block[i + 1] === '\n') {
+      i++;
+      line++;
+      text += ' ';
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      quote = c;
+      text += c;
+      continue;
+    }
+    if (c === '$' && block[i + 1] === '(') {
+      depth++;
+      text += '$(';
+      i++;
+      continue;
+    }
+    if (c === ')' && depth > 0) {
+      depth--;
+      text += c;
+      continue;
+    }
     if (c === '#' && depth === 0 && (text === '' || /\s$/.test(text))) {
       const newline = block.indexOf('\n', i);
       comment = block.slice(i + 1, newline === -1 ? block.length : newline);
       i = (newline === -1 ? block.length : newline) - 1;
       continue;
     }
-    if (c === '\n' && depth === 0) { flush(); startLine = line; continue; }
-    if (text === '' && /\s/.test(c)) { startLine = line; continue; }
+    if (c === '\n' && depth === 0) {
+      flush();
+      startLine = line;
+      continue;
+    }
+    if (text === '' && /\s/.test(c)) {
+      startLine = line;
+      continue;
+    }
     text += c;
   }
   flush();
@@ -162,10 +203,18 @@ function tokenize(command: string): Token[] {
     if (last && 'lit' in last) last.lit += s;
     else word.push({ lit: s });
   };
-  const end = () => { if (word) tokens.push(word); word = null; };
+  const end = () => {
+    if (word) tokens.push(word);
+    word = null;
+  };
   let i = 0;
   const readVar = (): Part => {
-    if (command[i + 1] === '{') { const close = command.indexOf('}', i); const name = command.slice(i + 2, close); i = close + 1; return { var: name }; }
+    if (command[i + 1] === '{') {
+      const close = command.indexOf('}', i);
+      const name = command.slice(i + 2, close);
+      i = close + 1;
+      return { var: name };
+    }
     const name = /^[A-Za-z_]\w*/.exec(command.slice(i + 1))![0];
     i += 1 + name.length;
     return { var: name };
@@ -176,7 +225,10 @@ function tokenize(command: string): Token[] {
     let quote: string | null = null;
     for (; j < command.length && depth > 0; j++) {
       const c = command[j]!;
-      if (quote) { if (c === quote) quote = null; continue; }
+      if (quote) {
+        if (c === quote) quote = null;
+        continue;
+      }
       if (c === "'" || c === '"') quote = c;
       else if (c === '(') depth++;
       else if (c === ')') depth--;
@@ -187,14 +239,36 @@ function tokenize(command: string): Token[] {
   };
   while (i < command.length) {
     const c = command[i]!;
-    if (/\s/.test(c)) { end(); i++; continue; }
-    if (c === '|') { end(); tokens.push('|'); i++; continue; }
-    if (c === "'") { const close = command.indexOf("'", i + 1); lit(command.slice(i + 1, close)); i = close + 1; continue; }
+    if (/\s/.test(c)) {
+      end();
+      i++;
+      continue;
+    }
+    if (c === '|') {
+      end();
+      tokens.push('|');
+      i++;
+      continue;
+    }
+    if (c === "'") {
+      const close = command.indexOf("'", i + 1);
+      lit(command.slice(i + 1, close));
+      i = close + 1;
+      continue;
+    }
     if (c === '"') {
       i++;
       while (command[i] !== '"') {
-        if (command[i] === '$' && command[i + 1] === '(') { word ??= []; word.push(readSubst()); continue; }
-        if (command[i] === '$' && /[A-Za-z_{]/.test(command[i + 1] ?? '')) { word ??= []; word.push(readVar()); continue; }
+        if (command[i] === '$' && command[i + 1] === '(') {
+          word ??= [];
+          word.push(readSubst());
+          continue;
+        }
+        if (command[i] === '$' && /[A-Za-z_{]/.test(command[i + 1] ?? '')) {
+          word ??= [];
+          word.push(readVar());
+          continue;
+        }
         if (command[i] === '\\' && '"$\\`'.includes(command[i + 1] ?? '')) i++;
         lit(command[i]!);
         i++;
@@ -203,8 +277,16 @@ function tokenize(command: string): Token[] {
       i++;
       continue;
     }
-    if (c === '$' && command[i + 1] === '(') { word ??= []; word.push(readSubst()); continue; }
-    if (c === '$' && /[A-Za-z_{]/.test(command[i + 1] ?? '')) { word ??= []; word.push(readVar()); continue; }
+    if (c === '$' && command[i + 1] === '(') {
+      word ??= [];
+      word.push(readSubst());
+      continue;
+    }
+    if (c === '$' && /[A-Za-z_{]/.test(command[i + 1] ?? '')) {
+      word ??= [];
+      word.push(readVar());
+      continue;
+    }
     lit(c);
     i++;
   }
@@ -212,7 +294,11 @@ function tokenize(command: string): Token[] {
   return tokens;
 }
 
-interface Answer { status: number; head: string; response: TestResponse }
+interface Answer {
+  status: number;
+  head: string;
+  response: TestResponse;
+}
 
 /** Run every command in order; returns how many requests were sent. */
 export async function runShellCommands(commands: readonly ShellCommand[], world: ShellWorld): Promise<number> {
@@ -229,7 +315,11 @@ export async function runShellCommands(commands: readonly ShellCommand[], world:
   return state.requests;
 }
 
-async function runCommand(command: ShellCommand, world: ShellWorld, state: { requests: number; lastJson: unknown }): Promise<void> {
+async function runCommand(
+  command: ShellCommand,
+  world: ShellWorld,
+  state: { requests: number; lastJson: unknown },
+): Promise<void> {
   const tokens = tokenize(command.text);
   const first = tokens[0];
   if (first === undefined || first === '|') throw new Error('empty command');
@@ -238,7 +328,8 @@ async function runCommand(command: ShellCommand, world: ShellWorld, state: { req
   const standIn = world.standIns?.[command.text];
   if (standIn) return standIn();
   if (head === 'cd') {
-    if (world.cwd === undefined || tokens.length !== 2) throw new Error('cd needs one directory and a world with a cwd');
+    if (world.cwd === undefined || tokens.length !== 2)
+      throw new Error('cd needs one directory and a world with a cwd');
     world.cwd = resolvePath(world.cwd, await evaluate(tokens[1] as Part[], world, state));
     world.vars.set('PWD', world.cwd);
     return;
@@ -249,7 +340,10 @@ async function runCommand(command: ShellCommand, world: ShellWorld, state: { req
   }
   if (head === 'python3' && command.text.includes('-m http.server')) {
     const port = /http\.server (\d+)/.exec(command.text)?.[1];
-    assert.ok(Object.keys(world.upstreams).some((origin) => origin.endsWith(`:${port}`)), `no test upstream stands in for port ${port}`);
+    assert.ok(
+      Object.keys(world.upstreams).some((origin) => origin.endsWith(`:${port}`)),
+      `no test upstream stands in for port ${port}`,
+    );
     return;
   }
   const assignments = head === 'export' ? tokens.slice(1) : tokens;
@@ -271,7 +365,11 @@ async function runCommand(command: ShellCommand, world: ShellWorld, state: { req
   await runPipeline(tokens, world, state, command.comment);
 }
 
-async function evaluate(word: Part[], world: ShellWorld, state: { requests: number; lastJson: unknown }): Promise<string> {
+async function evaluate(
+  word: Part[],
+  world: ShellWorld,
+  state: { requests: number; lastJson: unknown },
+): Promise<string> {
   let out = '';
   for (const part of word) {
     if ('lit' in part) out += part.lit;
@@ -287,7 +385,12 @@ async function evaluate(word: Part[], world: ShellWorld, state: { requests: numb
 }
 
 /** Run `curl … [| python3 -c … | grep …]`; returns what the pipeline prints. */
-async function runPipeline(tokens: Token[], world: ShellWorld, state: { requests: number; lastJson: unknown }, comment: string): Promise<string> {
+async function runPipeline(
+  tokens: Token[],
+  world: ShellWorld,
+  state: { requests: number; lastJson: unknown },
+  comment: string,
+): Promise<string> {
   const stages: Part[][][] = [[]];
   for (const token of tokens) {
     if (token === '|') stages.push([]);
@@ -300,7 +403,11 @@ async function runPipeline(tokens: Token[], world: ShellWorld, state: { requests
   const received = Object.values(world.upstreams).map((u) => u.received.length);
   const answer = await curl(words.slice(1), world);
   state.requests++;
-  try { state.lastJson = answer.response.json(); } catch { state.lastJson = null; }
+  try {
+    state.lastJson = answer.response.json();
+  } catch {
+    state.lastJson = null;
+  }
   let output = `${answer.head}\n${answer.response.text}`;
   for (const filter of filters) {
     const argv: string[] = [];
@@ -312,7 +419,9 @@ async function runPipeline(tokens: Token[], world: ShellWorld, state: { requests
     } else if (argv[0] === 'grep') {
       const needle = argv[argv.length - 1]!;
       const insensitive = argv.includes('-i');
-      const lines = output.split('\n').filter((l) => (insensitive ? l.toLowerCase().includes(needle.toLowerCase()) : l.includes(needle)));
+      const lines = output
+        .split('\n')
+        .filter((l) => (insensitive ? l.toLowerCase().includes(needle.toLowerCase()) : l.includes(needle)));
       assert.ok(lines.length > 0, `grep ${needle} finds nothing in:\n${output}`);
       output = lines.join('\n');
     } else throw new Error(`unsupported filter "${argv[0]}"`);
@@ -323,7 +432,10 @@ async function runPipeline(tokens: Token[], world: ShellWorld, state: { requests
 
 function fieldOf(json: unknown, field: string, answer?: Answer): string {
   const value = (json as Record<string, unknown> | null)?.[field];
-  if (typeof value !== 'string') throw new Error(`the previous answer has no "${field}"${answer ? `: ${answer.status} ${answer.response.text}` : ''}`);
+  if (typeof value !== 'string')
+    throw new Error(
+      `the previous answer has no "${field}"${answer ? `: ${answer.status} ${answer.response.text}` : ''}`,
+    );
   return value;
 }
 
@@ -335,14 +447,26 @@ async function curl(args: string[], world: ShellWorld): Promise<Answer> {
   let url: string | null = null;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const next = () => { const value = args[++i]; if (value === undefined) throw new Error(`${arg} needs a value`); return mapOrigins(value, world); };
+    const next = () => {
+      const value = args[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      return mapOrigins(value, world);
+    };
     if (/^-[siSv]+$/.test(arg) || arg === '--silent' || arg === '--include') continue;
-    else if (arg === '-u' || arg === '--user') headers.authorization = `Basic ${Buffer.from(next()).toString('base64')}`;
-    else if (arg === '-H' || arg === '--header') { const h = next(); const colon = h.indexOf(':'); headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim(); }
-    else if (arg === '-X' || arg === '--request') method = next();
+    else if (arg === '-u' || arg === '--user')
+      headers.authorization = `Basic ${Buffer.from(next()).toString('base64')}`;
+    else if (arg === '-H' || arg === '--header') {
+      const h = next();
+      const colon = h.indexOf(':');
+      headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+    } else if (arg === '-X' || arg === '--request') method = next();
     else if (arg === '-d' || arg === '--data') data.push(next());
-    else if (arg === '-F' || arg === '--form') { const f = next(); const eq = f.indexOf('='); form.push([f.slice(0, eq), f.slice(eq + 1)]); }
-    else if (arg.startsWith('-')) throw new Error(`unsupported curl option ${arg}: teach test/helpers/markdown-shell.ts`);
+    else if (arg === '-F' || arg === '--form') {
+      const f = next();
+      const eq = f.indexOf('=');
+      form.push([f.slice(0, eq), f.slice(eq + 1)]);
+    } else if (arg.startsWith('-'))
+      throw new Error(`unsupported curl option ${arg}: teach test/helpers/markdown-shell.ts`);
     else url = arg;
   }
   if (!url) throw new Error('curl without a URL');
@@ -352,14 +476,24 @@ async function curl(args: string[], world: ShellWorld): Promise<Answer> {
   let body: string | Buffer | undefined;
   if (form.length > 0) {
     const boundary = `----markdown-shell-${randomBytes(8).toString('hex')}`;
-    body = form.map(([name, value]) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('') + `--${boundary}--\r\n`;
+    body =
+      form
+        .map(([name, value]) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
+        .join('') + `--${boundary}--\r\n`;
     headers['content-type'] ??= `multipart/form-data; boundary=${boundary}`;
   } else if (data.length > 0) {
     body = data.join('&');
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
   }
-  const response = await send(world.origins[origin] + url.slice(origin.length), { method: method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
-  const head = [`HTTP/1.1 ${response.status}`, ...Object.entries(response.headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`)].join('\n');
+  const response = await send(world.origins[origin] + url.slice(origin.length), {
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+  });
+  const head = [
+    `HTTP/1.1 ${response.status}`,
+    ...Object.entries(response.headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`),
+  ].join('\n');
   return { status: response.status, head, response };
 }
 
@@ -390,13 +524,18 @@ function checkExpectation(comment: string, answer: Answer, world: ShellWorld, re
     }
   }
   if (status && Number(status) >= 400) {
-    const code = /^\s*\d{3}[,:]?\s+([a-z][a-z_]*)\b/.exec(comment)?.[1] ?? /\b([a-z]+(?:_[a-z]+)+)\b/.exec(comment)?.[1];
+    const code =
+      /^\s*\d{3}[,:]?\s+([a-z][a-z_]*)\b/.exec(comment)?.[1] ?? /\b([a-z]+(?:_[a-z]+)+)\b/.exec(comment)?.[1];
     if (code) assert.equal(answer.response.json().error, code, context);
   }
   const challenge = String(answer.response.headers['www-authenticate'] ?? '');
-  for (const [, name, value] of comment.matchAll(/\b([a-z_]+)="([^"]*)"/g)) assert.ok(challenge.includes(`${name}="${value}"`), `WWW-Authenticate lacks ${name}="${value}": ${challenge}`);
+  for (const [, name, value] of comment.matchAll(/\b([a-z_]+)="([^"]*)"/g))
+    assert.ok(challenge.includes(`${name}="${value}"`), `WWW-Authenticate lacks ${name}="${value}": ${challenge}`);
   for (const [, name, prefix] of comment.matchAll(/\b([A-Z][A-Za-z]*(?:-[A-Za-z]+)+): (\S+)/g)) {
-    assert.ok(String(answer.response.headers[name!.toLowerCase()] ?? '').startsWith(prefix!), `${name} does not start with ${prefix}: ${context}`);
+    assert.ok(
+      String(answer.response.headers[name!.toLowerCase()] ?? '').startsWith(prefix!),
+      `${name} does not start with ${prefix}: ${context}`,
+    );
   }
   if (/\bno error code\b/.test(comment)) assert.doesNotMatch(challenge, /error=/);
 }

@@ -17,7 +17,7 @@ export function freePort(): Promise<number> {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = (server.address() as AddressInfo);
+      const { port } = server.address() as AddressInfo;
       server.close(() => resolve(port));
     });
   });
@@ -39,7 +39,9 @@ export async function startNginx(http: string, port: number): Promise<TestNginx>
   const prefix = mkdtempSync(join(tmpdir(), 'portcullis-nginx-'));
   for (const dir of ['logs', 'tmp']) mkdirSync(join(prefix, dir));
   chmodSync(join(prefix, 'tmp'), 0o777); // nginx workers started by root drop to nobody
-  writeFileSync(join(prefix, 'nginx.conf'), `
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `
 worker_processes 1;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log warn;
@@ -53,13 +55,22 @@ http {
   scgi_temp_path ${prefix}/tmp/scgi;
 ${http}
 }
-`);
-  const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+`,
+  );
+  const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const errorLog = () => {
     let log = '';
-    try { log = readFileSync(join(prefix, 'logs/error.log'), 'utf8'); } catch { /* not written yet */ }
+    try {
+      log = readFileSync(join(prefix, 'logs/error.log'), 'utf8');
+    } catch {
+      /* not written yet */
+    }
     return stderr + log;
   };
   const url = `http://127.0.0.1:${port}`;
@@ -74,7 +85,9 @@ ${http}
     throw error;
   }
   return {
-    url, child, errorLog,
+    url,
+    child,
+    errorLog,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -35,16 +35,26 @@ export function parseExposition(text: string): Exposition {
     const match = LINE.exec(line);
     if (!match) throw new Error(`not an exposition line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const [, key, raw] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = raw!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    for (const [, key, raw] of (match[2] ?? '').matchAll(LABEL))
+      labels[key!] = raw!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     // Go's ParseFloat, which Prometheus uses, takes NaN in any case (prom-client writes `Nan`).
-    const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : /^nan$/i.test(match[3]!) ? NaN : Number(match[3]);
+    const value =
+      match[3] === '+Inf'
+        ? Infinity
+        : match[3] === '-Inf'
+          ? -Infinity
+          : /^nan$/i.test(match[3]!)
+            ? NaN
+            : Number(match[3]);
     if (Number.isNaN(value) && !/^nan$/i.test(match[3]!)) throw new Error(`not a sample value: ${line}`);
     series.push({ name: match[1]!, labels, value });
   }
   const find = (name: string, labels: Record<string, string> = {}) =>
     series.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   return {
-    series, types, find,
+    series,
+    types,
+    find,
     value(name, labels = {}) {
       const found = find(name, labels);
       if (found.length > 1) throw new Error(`${found.length} series ${name} ${JSON.stringify(labels)}`);

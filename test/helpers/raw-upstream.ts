@@ -34,8 +34,15 @@ export async function startRawUpstream(onRequest: (socket: Socket, head: string)
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
-    openConnections: () => new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    openConnections: () =>
+      new Promise((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      ),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -54,22 +61,49 @@ export function outcome(url: string, host: string, path = '/'): Promise<Outcome>
   return new Promise((resolve) => {
     const target = new URL(url);
     const result: Outcome = { body: '', complete: false };
-    const req = httpRequest({ host: target.hostname, port: target.port, path, headers: { host }, agent: false }, (res) => {
-      result.status = res.statusCode;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { result.body += chunk; });
-      res.on('end', () => { result.complete = res.complete; resolve(result); });
-      res.on('aborted', () => { result.error = 'aborted'; });
-      res.on('error', (error) => { result.error = error.message; resolve(result); });
-      res.on('close', () => { if (!res.complete) { result.complete = false; result.error ??= 'closed'; } resolve(result); });
+    const req = httpRequest(
+      { host: target.hostname, port: target.port, path, headers: { host }, agent: false },
+      (res) => {
+        result.status = res.statusCode;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          result.body += chunk;
+        });
+        res.on('end', () => {
+          result.complete = res.complete;
+          resolve(result);
+        });
+        res.on('aborted', () => {
+          result.error = 'aborted';
+        });
+        res.on('error', (error) => {
+          result.error = error.message;
+          resolve(result);
+        });
+        res.on('close', () => {
+          if (!res.complete) {
+            result.complete = false;
+            result.error ??= 'closed';
+          }
+          resolve(result);
+        });
+      },
+    );
+    req.on('error', (error) => {
+      result.error = error.message;
+      resolve(result);
     });
-    req.on('error', (error) => { result.error = error.message; resolve(result); });
     req.end();
   });
 }
 
 /** Poll `read` until it returns `expected` (fault tests wait for sockets to close, never on a clock). */
-export async function eventually<T>(read: () => Promise<T> | T, expected: T, what: string, attempts = 200): Promise<void> {
+export async function eventually<T>(
+  read: () => Promise<T> | T,
+  expected: T,
+  what: string,
+  attempts = 200,
+): Promise<void> {
   let last: T | undefined;
   for (let i = 0; i < attempts; i++) {
     last = await read();

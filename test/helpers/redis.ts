@@ -30,11 +30,33 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
 
   const start = async (): Promise<void> => {
     if (child) return;
-    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const persistence = options.persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
+    const started = spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        ...persistence,
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child = started;
     let stderr = '';
-    started.stderr!.on('data', (chunk) => { stderr += chunk; });
+    started.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
     const deadline = Date.now() + 10_000;
     while (!(await answersPing(port))) {
       if (started.exitCode !== null) throw new Error(`redis-server exited (${started.exitCode}): ${stderr}`);
@@ -82,12 +104,18 @@ function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let reply = '';
-    socket.setTimeout(500, () => { socket.destroy(); resolve(false); });
+    socket.setTimeout(500, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', () => resolve(false));
     socket.on('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk;
-      if (reply.includes('\r\n')) { socket.destroy(); resolve(reply.startsWith('+PONG')); }
+      if (reply.includes('\r\n')) {
+        socket.destroy();
+        resolve(reply.startsWith('+PONG'));
+      }
     });
   });
 }

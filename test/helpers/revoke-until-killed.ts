@@ -23,12 +23,14 @@ async function revokeUntilKilled(dir: string): Promise<void> {
   await revocations.start();
   const exp = Math.floor(Date.now() / 1000) + 3600;
   let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < 1000) {
-      const n = next++;
-      await revocations.revoke(`jti-${n}`, 'crash-client', exp);
-      process.stdout.write(`ack ${n}\n`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < 1000) {
+        const n = next++;
+        await revocations.revoke(`jti-${n}`, 'crash-client', exp);
+        process.stdout.write(`ack ${n}\n`);
+      }
+    }),
+  );
   process.stdout.write('done\n');
 }

@@ -31,15 +31,27 @@ export const echo: UpstreamHandler = (_req, res, received) => {
 };
 
 /** Start an upstream; `handler` is called once the request body was read (unless `streaming`). */
-export async function startUpstream(handler: UpstreamHandler = echo, options: { streaming?: boolean; name?: string } = {}): Promise<Upstream> {
+export async function startUpstream(
+  handler: UpstreamHandler = echo,
+  options: { streaming?: boolean; name?: string } = {},
+): Promise<Upstream> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
-    const entry: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: 0, body: '' };
+    const entry: Received = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      bodyBytes: 0,
+      body: '',
+    };
     received.push(entry);
     if (options.name) res.setHeader('x-upstream', options.name);
     if (options.streaming) return handler(req, res, entry);
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => { entry.bodyBytes += c.length; if (entry.bodyBytes <= 1_000_000) chunks.push(c); });
+    req.on('data', (c: Buffer) => {
+      entry.bodyBytes += c.length;
+      if (entry.bodyBytes <= 1_000_000) chunks.push(c);
+    });
     req.on('end', () => {
       entry.body = Buffer.concat(chunks).toString('utf8');
       handler(req, res, entry);
@@ -48,8 +60,15 @@ export async function startUpstream(handler: UpstreamHandler = echo, options: { 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    server, port, url: `http://127.0.0.1:${port}`, received,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -2,12 +2,21 @@
 import { connect } from 'node:net';
 
 /** Resolve with the first value `ok` accepts; throw, naming `what` and the last value, past the deadline. */
-export async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${value instanceof Error ? value.message : JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last value ${value instanceof Error ? value.message : JSON.stringify(value)}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -21,7 +30,10 @@ export function eventually<T>(probe: () => T | Promise<T>, what: string, timeout
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

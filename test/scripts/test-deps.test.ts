@@ -27,14 +27,29 @@ describe('Pretest check: programs the tests need', () => {
   after(() => rmSync(bin, { recursive: true, force: true }));
 
   it('counts a program as missing when no executable of that name is on PATH', () => {
-    assert.deepEqual(findMissing({ PATH: bin }).map((t) => t.command), ['redis-server']);
-    assert.deepEqual(findMissing({ PATH: '' }).map((t) => t.command), ['chromium', 'redis-server', 'nginx', 'haproxy']);
-    assert.deepEqual(findMissing({ PATH: `/nonexistent:${bin}` }).map((t) => t.command), ['redis-server']);
+    assert.deepEqual(
+      findMissing({ PATH: bin }).map((t) => t.command),
+      ['redis-server'],
+    );
+    assert.deepEqual(
+      findMissing({ PATH: '' }).map((t) => t.command),
+      ['chromium', 'redis-server', 'nginx', 'haproxy'],
+    );
+    assert.deepEqual(
+      findMissing({ PATH: `/nonexistent:${bin}` }).map((t) => t.command),
+      ['redis-server'],
+    );
   });
 
   it('accepts CHROMIUM_PATH for Chromium when it names an executable', () => {
-    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'chromium') }).map((t) => t.command), ['redis-server', 'nginx', 'haproxy']);
-    assert.deepEqual(findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'nope') }).map((t) => t.command), ['chromium', 'redis-server', 'nginx', 'haproxy']);
+    assert.deepEqual(
+      findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'chromium') }).map((t) => t.command),
+      ['redis-server', 'nginx', 'haproxy'],
+    );
+    assert.deepEqual(
+      findMissing({ PATH: '', CHROMIUM_PATH: join(bin, 'nope') }).map((t) => t.command),
+      ['chromium', 'redis-server', 'nginx', 'haproxy'],
+    );
   });
 
   it('does nothing when nothing is missing', () => {
@@ -45,14 +60,26 @@ describe('Pretest check: programs the tests need', () => {
     const missing = TEST_TOOLS.filter((t) => t.command !== 'chromium');
     const plan = planInstall(missing, { isRoot: true, hasAptGet: true });
     assert.equal(plan.action, 'instruct');
-    assert.match((plan as { message: string }).message, /^ {2}apt-get update && apt-get install -y --no-install-recommends redis-server nginx haproxy$/m);
+    assert.match(
+      (plan as { message: string }).message,
+      /^ {2}apt-get update && apt-get install -y --no-install-recommends redis-server nginx haproxy$/m,
+    );
   });
 
   it('otherwise prints the exact command naming only the missing packages, with sudo when not root', () => {
-    for (const host of [{ isRoot: false, hasAptGet: true }, { isRoot: false, hasAptGet: false }]) {
-      const plan = planInstall(TEST_TOOLS.filter((t) => t.command === 'chromium'), host);
+    for (const host of [
+      { isRoot: false, hasAptGet: true },
+      { isRoot: false, hasAptGet: false },
+    ]) {
+      const plan = planInstall(
+        TEST_TOOLS.filter((t) => t.command === 'chromium'),
+        host,
+      );
       assert.equal(plan.action, 'instruct');
-      assert.match((plan as { message: string }).message, /^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium$/m);
+      assert.match(
+        (plan as { message: string }).message,
+        /^ {2}sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium$/m,
+      );
     }
   });
 
@@ -62,7 +89,12 @@ describe('Pretest check: programs the tests need', () => {
     const result = spawnSync(process.execPath, [SCRIPT], { env, encoding: 'utf8' });
     assert.equal(result.status, 1, result.stderr);
     const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
-    assert.ok(result.stderr.includes(`  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server\n`), result.stderr);
+    assert.ok(
+      result.stderr.includes(
+        `  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server\n`,
+      ),
+      result.stderr,
+    );
     assert.doesNotMatch(result.stderr, /Installing/);
     assert.match(result.stderr, /redis-server \(Redis state tests\)/);
   });
@@ -74,6 +106,10 @@ describe('Pretest check: programs the tests need', () => {
     } finally {
       chmodSync(join(bin, 'redis-server'), 0o644);
     }
-    assert.equal(spawnSync(process.execPath, [SCRIPT], { env: { PATH: '', PORTCULLIS_SKIP_TEST_DEPS: '1' }, encoding: 'utf8' }).status, 0);
+    assert.equal(
+      spawnSync(process.execPath, [SCRIPT], { env: { PATH: '', PORTCULLIS_SKIP_TEST_DEPS: '1' }, encoding: 'utf8' })
+        .status,
+      0,
+    );
   });
 });

@@ -20,22 +20,31 @@ export interface IntrospectEndpointOptions extends ClientEndpointOptions {
 }
 
 export function introspectEndpoint(options: IntrospectEndpointOptions): Endpoint {
-  return endpoint([...authenticatedPost(options, MANAGEMENT_PARAMS), step('introspect', async (exchange) => {
-    const claims = await options.introspection(exchange);
-    options.introspected(claims !== null);
-    exchange.ctx.respond(200, claims ?? { active: false }, NO_STORE);
-  })]);
+  return endpoint([
+    ...authenticatedPost(options, MANAGEMENT_PARAMS),
+    step('introspect', async (exchange) => {
+      const claims = await options.introspection(exchange);
+      options.introspected(claims !== null);
+      exchange.ctx.respond(200, claims ?? { active: false }, NO_STORE);
+    }),
+  ]);
 }
 
 /** A stored grant's token of this route, of either type. */
 export function storedIntrospection(authority: StoredGrants): Introspection {
   async function introspectStored(exchange: Exchange) {
-    const found = await authority.findToken(requireParam(exchange.params, 'token'), exchange.params.get('token_type_hint'));
+    const found = await authority.findToken(
+      requireParam(exchange.params, 'token'),
+      exchange.params.get('token_type_hint'),
+    );
     if (found === null || !grantLiveness(storedGrant(found), authority.sources).alive) return null;
     const { record } = found;
     return {
-      active: true, client_id: record.clientId, token_type: found.type === 'at' ? 'Bearer' : 'refresh_token',
-      exp: record.exp, iat: record.iat,
+      active: true,
+      client_id: record.clientId,
+      token_type: found.type === 'at' ? 'Bearer' : 'refresh_token',
+      exp: record.exp,
+      iat: record.iat,
       ...(record.scope ? { scope: record.scope } : {}),
       ...(record.userId !== null ? { sub: record.userId, username: record.userId } : {}),
     };
@@ -50,8 +59,16 @@ export function gatewayIntrospection(format: GatewayJwtFormat): Introspection {
     if (!result.ok) return null;
     const { payload } = result;
     return {
-      active: true, scope: payload.scope, client_id: payload.client_id, sub: payload.sub, aud: payload.aud, iss: payload.iss,
-      exp: payload.exp, iat: payload.iat, jti: payload.jti, token_type: 'Bearer',
+      active: true,
+      scope: payload.scope,
+      client_id: payload.client_id,
+      sub: payload.sub,
+      aud: payload.aud,
+      iss: payload.iss,
+      exp: payload.exp,
+      iat: payload.iat,
+      jti: payload.jti,
+      token_type: 'Bearer',
     };
   }
   return introspectGatewayToken;

@@ -12,7 +12,10 @@ export interface JwksEndpointOptions {
 }
 
 export function jwksEndpoint(options: JwksEndpointOptions): Endpoint {
-  const headers = { 'content-type': 'application/jwk-set+json', 'cache-control': `public, max-age=${options.maxAgeSeconds}` };
+  const headers = {
+    'content-type': 'application/jwk-set+json',
+    'cache-control': `public, max-age=${options.maxAgeSeconds}`,
+  };
   const steps: Step[] = [methodStep(['GET', 'HEAD'])];
   if (options.transport) steps.push(transportStep(options.transport));
   steps.push(step('jwks', (exchange) => exchange.ctx.respond(200, options.keys.jwksJson(), headers)));

@@ -22,15 +22,20 @@ export const METADATA_SUFFIX = '/.well-known/oauth-authorization-server';
 export const JWKS_SUFFIX = '/oauth2/jwks';
 
 /** A metadata answer: the document and its headers. */
-export type MetadataAnswer = (ctx: RequestContext) => { body: Record<string, unknown>; headers: Record<string, string> };
+export type MetadataAnswer = (ctx: RequestContext) => {
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+};
 
 export function metadataEndpoint(transport: TransportRule | null, answer: MetadataAnswer): Endpoint {
   const steps: Step[] = [methodStep(['GET', 'HEAD'])];
   if (transport) steps.push(transportStep(transport));
-  steps.push(step('metadata', ({ ctx }) => {
-    const { body, headers } = answer(ctx);
-    ctx.respond(200, body, headers);
-  }));
+  steps.push(
+    step('metadata', ({ ctx }) => {
+      const { body, headers } = answer(ctx);
+      ctx.respond(200, body, headers);
+    }),
+  );
   return endpoint(steps);
 }
 
@@ -91,7 +96,12 @@ export function routeMetadata(issuer: string, config: RouteFlows): Record<string
 }
 
 /** The client credentials service's endpoints, as absolute URLs. */
-export interface ServiceEndpoints { token: string; jwks: string; introspect: string; revoke: string }
+export interface ServiceEndpoints {
+  token: string;
+  jwks: string;
+  introspect: string;
+  revoke: string;
+}
 
 /** The client credentials service's document for `issuer`. */
 export function serviceMetadata(issuer: string, endpoints: ServiceEndpoints): Record<string, unknown> {

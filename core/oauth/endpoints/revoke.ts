@@ -22,15 +22,18 @@ export interface RevokeEndpointOptions extends ClientEndpointOptions {
 }
 
 export function revokeEndpoint(options: RevokeEndpointOptions): Endpoint {
-  return endpoint([...authenticatedPost(options, MANAGEMENT_PARAMS), step('revoke', async (exchange) => {
-    await options.revocation(exchange);
-    exchange.ctx.respond(200, undefined, NO_STORE);
-    options.revoked();
-  })]);
+  return endpoint([
+    ...authenticatedPost(options, MANAGEMENT_PARAMS),
+    step('revoke', async (exchange) => {
+      await options.revocation(exchange);
+      exchange.ctx.respond(200, undefined, NO_STORE);
+      options.revoked();
+    }),
+  ]);
 }
 
 function ignored(log: Logger, clientId: string, owner: unknown): void {
-  log.debug({ clientId, owner }, 'revocation of another client\'s token ignored');
+  log.debug({ clientId, owner }, "revocation of another client's token ignored");
 }
 
 /** A stored grant's token: a refresh token ends its grant, access tokens included (§2.1). */
@@ -44,10 +47,12 @@ export function storedRevocation(authority: StoredGrants, log: Logger): Revocati
     const live = found !== null && grantLiveness(storedGrant(found), authority.sources).alive;
     if (!found || !live) return;
     if (found.record.clientId !== client.key.clientId) return ignored(log, client.key.clientId, found.record.clientId);
-    if (found.type === 'rt' && found.record.family !== null) await records.revokeFamily(found.record.family, familyTtlMs);
+    if (found.type === 'rt' && found.record.family !== null)
+      await records.revokeFamily(found.record.family, familyTtlMs);
     else await records.deleteToken(found.type, value);
     // A JWT is verified without the store: its jti is refused from now on.
-    if (found.type === 'at' && typeof found.record.jti === 'string') await revocations.revoke(found.record.jti, found.record.clientId, found.record.exp);
+    if (found.type === 'at' && typeof found.record.jti === 'string')
+      await revocations.revoke(found.record.jti, found.record.clientId, found.record.exp);
   }
   return revokeStored;
 }

@@ -32,7 +32,8 @@ function grantStep<A>(options: TokenEndpointOptions<A>): Step {
   return step('grant', async (exchange) => {
     const grantType = requireParam(exchange.params, 'grant_type');
     const grant = byType.get(grantType);
-    if (grant === undefined || !options.isEnabled(grantType)) throw new UnsupportedGrantTypeError(options.unsupported(grantType));
+    if (grant === undefined || !options.isEnabled(grantType))
+      throw new UnsupportedGrantTypeError(options.unsupported(grantType));
     await grant.handler(exchange, options.authority);
     options.issued(grantType);
   });

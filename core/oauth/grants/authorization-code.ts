@@ -21,20 +21,27 @@ const CODE_REUSED = 'The authorization code was already used; the tokens issued 
 async function authorizationCodeGrant(exchange: Exchange, authority: StoredGrants): Promise<void> {
   const client = clientOf(exchange);
   const { params } = exchange;
-  if (!mayUse(client, 'authorization_code')) throw new UnauthorizedClientError('This client may not use the authorization code grant');
+  if (!mayUse(client, 'authorization_code'))
+    throw new UnauthorizedClientError('This client may not use the authorization code grant');
   const code = requireParam(params, 'code');
   const record = await authority.records.getCode(code);
   if (!record || record.routeKey !== authority.options.routeKey) return refuseUnknownCode(code, client, authority);
   // Before redeeming: a client presenting another client's code must not use it up (RFC 6749 §4.1.3).
-  if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The authorization code was issued to another client');
+  if (record.clientId !== client.key.clientId)
+    throw new InvalidGrantError('The authorization code was issued to another client');
   await authority.sources.revocations.syncClient(record.clientId);
   const verdict = grantLiveness({ clientId: record.clientId, iat: record.iat }, authority.sources);
   if (!verdict.alive) throw new InvalidGrantError(`The authorization code is no longer valid: ${verdict.message}`);
   const family = randomUUID();
   await redeem(code, family, client, authority);
-  if (params.get('redirect_uri') !== record.redirectUri) throw new InvalidGrantError('redirect_uri must be the one used in the authorization request');
+  if (params.get('redirect_uri') !== record.redirectUri)
+    throw new InvalidGrantError('redirect_uri must be the one used in the authorization request');
   checkVerifier(params.get('code_verifier'), record, client);
-  await authority.issue(exchange.ctx, { client, userId: record.userId, scope: record.scope, family }, mayUse(client, 'refresh_token'));
+  await authority.issue(
+    exchange.ctx,
+    { client, userId: record.userId, scope: record.scope, family },
+    mayUse(client, 'refresh_token'),
+  );
 }
 
 /**
@@ -67,8 +74,10 @@ function checkVerifier(verifier: string | undefined, record: CodeRecord, client:
     return;
   }
   if (verifier === undefined) throw new InvalidGrantError('code_verifier is required');
-  if (!CODE_VERIFIER.test(verifier)) throw new InvalidGrantError('code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)');
-  if (!safeEqual(createHash('sha256').update(verifier).digest('base64url'), record.challenge)) throw new InvalidGrantError('code_verifier does not match the code_challenge');
+  if (!CODE_VERIFIER.test(verifier))
+    throw new InvalidGrantError('code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)');
+  if (!safeEqual(createHash('sha256').update(verifier).digest('base64url'), record.challenge))
+    throw new InvalidGrantError('code_verifier does not match the code_challenge');
 }
 
 export const authorizationCode: Grant<StoredGrants> = {

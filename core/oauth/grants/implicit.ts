@@ -9,11 +9,22 @@ import type { IndexedClient } from '../../keys/clients.js';
 import { mayUse, type StoredGrants } from '../stored-grants.js';
 
 class FragmentError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The authorize request answered by the implicit grant, once its client and redirect URI are verified. */
-export interface ImplicitRequest { params: Map<string, string>; client: IndexedClient; redirectUri: string; userId: string; enabled: boolean }
+export interface ImplicitRequest {
+  params: Map<string, string>;
+  client: IndexedClient;
+  redirectUri: string;
+  userId: string;
+  enabled: boolean;
+}
 
 /** The redirect answering `response_type=token`: the token, or the error, in the fragment, with `state`. */
 export async function implicitRedirect(request: ImplicitRequest, authority: StoredGrants): Promise<URL> {
@@ -32,10 +43,19 @@ export async function implicitRedirect(request: ImplicitRequest, authority: Stor
   return location;
 }
 
-async function implicitFragment(request: ImplicitRequest, authority: StoredGrants, fragment: URLSearchParams): Promise<void> {
+async function implicitFragment(
+  request: ImplicitRequest,
+  authority: StoredGrants,
+  fragment: URLSearchParams,
+): Promise<void> {
   const { client } = request;
-  if (!request.enabled) throw new FragmentError('unsupported_response_type', 'The implicit grant (response_type=token) is not enabled on this route');
-  if (!mayUse(client, 'implicit')) throw new FragmentError('unauthorized_client', 'This client may not use the implicit grant');
+  if (!request.enabled)
+    throw new FragmentError(
+      'unsupported_response_type',
+      'The implicit grant (response_type=token) is not enabled on this route',
+    );
+  if (!mayUse(client, 'implicit'))
+    throw new FragmentError('unauthorized_client', 'This client may not use the implicit grant');
   let scope: string;
   try {
     scope = authority.grantedScope(request.params.get('scope'), client);

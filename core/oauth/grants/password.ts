@@ -14,11 +14,13 @@ import type { Grant } from './grant.js';
 async function passwordGrant(exchange: Exchange, authority: StoredGrants): Promise<void> {
   const client = clientOf(exchange);
   const { params } = exchange;
-  if (client.key.clientType === 'public') throw new UnauthorizedClientError('A public client cannot use the password grant');
+  if (client.key.clientType === 'public')
+    throw new UnauthorizedClientError('A public client cannot use the password grant');
   if (!mayUse(client, 'password')) throw new UnauthorizedClientError('This client may not use the password grant');
   const provisionKey = params.get('provision_key');
   // The provision key and the user id stand for the resource owner's credentials (RFC 6749 §5.2).
-  if (provisionKey === undefined || !authority.options.matchesProvisionKey(provisionKey)) throw new InvalidGrantError('Invalid provision_key');
+  if (provisionKey === undefined || !authority.options.matchesProvisionKey(provisionKey))
+    throw new InvalidGrantError('Invalid provision_key');
   const userId = requireUserId(params);
   const scope = authority.grantedScope(params.get('scope'), client);
   await authority.issue(exchange.ctx, { client, userId, scope, family: randomUUID() }, mayUse(client, 'refresh_token'));

@@ -21,15 +21,22 @@ async function refreshTokenGrant(exchange: Exchange, authority: StoredGrants): P
   const refreshToken = requireParam(exchange.params, 'refresh_token');
   const nowMs = Date.now();
   const found = await authority.records.findToken('rt', refreshToken);
-  if (!found || found.record.routeKey !== authority.options.routeKey || found.record.family === null) throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
+  if (!found || found.record.routeKey !== authority.options.routeKey || found.record.family === null)
+    throw new InvalidGrantError('The refresh token is unknown, expired or revoked');
   const record = found.record as FamilyRecord;
-  if (record.clientId !== client.key.clientId) throw new InvalidGrantError('The refresh token was issued to another client');
+  if (record.clientId !== client.key.clientId)
+    throw new InvalidGrantError('The refresh token was issued to another client');
   // The refresh token's own iat: a cut-off after it refuses it, in the grace period too (a sealed
   // pair is never handed out), and at once on every instance (the cut-off is read from the store).
   await authority.sources.revocations.syncClient(record.clientId);
   const verdict = grantLiveness(storedGrant(found), authority.sources, nowMs);
   if (!verdict.alive) throw new InvalidGrantError(`The refresh token is no longer valid: ${verdict.message}`);
-  const issuance: Issuance = { client, userId: record.userId, scope: narrowedScope(exchange.params.get('scope'), record.scope), family: record.family };
+  const issuance: Issuance = {
+    client,
+    userId: record.userId,
+    scope: narrowedScope(exchange.params.get('scope'), record.scope),
+    family: record.family,
+  };
   if (authority.options.reuseRefreshToken) {
     await authority.issue(exchange.ctx, issuance, false, await authority.mint(issuance, refreshToken));
     return;
@@ -38,22 +45,41 @@ async function refreshTokenGrant(exchange: Exchange, authority: StoredGrants): P
 }
 
 /** Rotate the refresh token: the first caller gets a new pair; a later one the same pair in the grace period, else the grant is revoked. */
-async function rotate(exchange: Exchange, authority: StoredGrants, issuance: Issuance, old: { refreshToken: string; record: FamilyRecord; nowMs: number }): Promise<void> {
+async function rotate(
+  exchange: Exchange,
+  authority: StoredGrants,
+  issuance: Issuance,
+  old: { refreshToken: string; record: FamilyRecord; nowMs: number },
+): Promise<void> {
   const { records, options, familyTtlMs } = authority;
   const { refreshToken, record, nowMs } = old;
   const graceMs = options.refreshGracePeriodSeconds * 1000;
   const minted = await authority.mint(issuance);
   const rotationTtlMs = Math.max(1, record.exp * 1000 - nowMs);
-  if (await records.claimRotation(refreshToken, record.family, graceMs > 0 ? { ...minted.pair, scope: issuance.scope } : null, nowMs, rotationTtlMs)) {
+  if (
+    await records.claimRotation(
+      refreshToken,
+      record.family,
+      graceMs > 0 ? { ...minted.pair, scope: issuance.scope } : null,
+      nowMs,
+      rotationTtlMs,
+    )
+  ) {
     return authority.issue(exchange.ctx, issuance, true, minted);
   }
   // Rotated already: within the grace period the same new pair again, else a replay.
   const rotation = await records.getRotation(refreshToken);
-  if (rotation?.sealed && nowMs - rotation.at <= graceMs && !await records.isRevoked(record.family)) {
+  if (rotation?.sealed && nowMs - rotation.at <= graceMs && !(await records.isRevoked(record.family))) {
     const elapsed = Math.floor((nowMs - rotation.at) / 1000);
     const sealed = records.unseal(rotation.sealed, refreshToken);
     // The scope of the pair handed out again (a narrowing refresh), not the old token's wider one.
-    return respondTokens(exchange.ctx, { accessToken: sealed.accessToken, refreshToken: sealed.refreshToken }, sealed.scope ?? record.scope, true, Math.max(1, options.accessTtl - elapsed));
+    return respondTokens(
+      exchange.ctx,
+      { accessToken: sealed.accessToken, refreshToken: sealed.refreshToken },
+      sealed.scope ?? record.scope,
+      true,
+      Math.max(1, options.accessTtl - elapsed),
+    );
   }
   await records.revokeFamily(record.family, familyTtlMs);
   throw new InvalidGrantError('The refresh token was already used; the whole grant is revoked');

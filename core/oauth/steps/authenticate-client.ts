@@ -7,7 +7,11 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidClientError, InvalidRequestError } from '../../errors.js';
 import { isClientActive, type ClientDirectory, type IndexedClient } from '../../keys/clients.js';
-import { CLIENT_ASSERTION_TYPE, type AssertionAudience, type ClientAssertionVerifier } from '../../keys/client-assertions.js';
+import {
+  CLIENT_ASSERTION_TYPE,
+  type AssertionAudience,
+  type ClientAssertionVerifier,
+} from '../../keys/client-assertions.js';
 import { step, type Exchange, type Step } from '../endpoint.js';
 
 export interface AuthenticatedClient {
@@ -33,39 +37,67 @@ export interface ClientAuthentication {
  * private_key_jwt (RFC 7523 §2.2, addressed to one of `audience.audiences`). Unknown, disabled,
  * expired, wrong, or a method other than the one the client is registered for: invalid_client.
  */
-export async function authenticateClient(req: IncomingMessage, params: Map<string, string>, auth: ClientAuthentication, audience: AssertionAudience): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  req: IncomingMessage,
+  params: Map<string, string>,
+  auth: ClientAuthentication,
+  audience: AssertionAudience,
+): Promise<AuthenticatedClient> {
   const header = req.headers.authorization;
   const basic = header !== undefined && /^basic /i.test(header);
   const assertion = params.get('client_assertion');
   const assertionType = params.get('client_assertion_type');
   const byAssertion = assertion !== undefined || assertionType !== undefined;
-  if ([basic, params.has('client_secret'), byAssertion].filter(Boolean).length > 1) throw new InvalidRequestError('Use one client authentication method, not several');
-  if (byAssertion) return { key: await assertedClient(assertion, assertionType, params.get('client_id'), auth, audience), basic: false };
+  if ([basic, params.has('client_secret'), byAssertion].filter(Boolean).length > 1)
+    throw new InvalidRequestError('Use one client authentication method, not several');
+  if (byAssertion)
+    return {
+      key: await assertedClient(assertion, assertionType, params.get('client_id'), auth, audience),
+      basic: false,
+    };
   let clientId: string | undefined;
   let secret: string | undefined;
   if (basic) {
     const decoded = Buffer.from(header!.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     try {
-      if (colon > 0) { clientId = formDecode(decoded.slice(0, colon)); secret = formDecode(decoded.slice(colon + 1)); }
-    } catch { /* malformed percent-encoding: treated as wrong credentials */ }
-    if (clientId === undefined || (params.has('client_id') && params.get('client_id') !== clientId)) throw new InvalidClientError('Client authentication failed', true);
+      if (colon > 0) {
+        clientId = formDecode(decoded.slice(0, colon));
+        secret = formDecode(decoded.slice(colon + 1));
+      }
+    } catch {
+      /* malformed percent-encoding: treated as wrong credentials */
+    }
+    if (clientId === undefined || (params.has('client_id') && params.get('client_id') !== clientId))
+      throw new InvalidClientError('Client authentication failed', true);
   } else {
     clientId = params.get('client_id');
     secret = params.get('client_secret');
-    if (clientId === undefined || secret === undefined) throw new InvalidClientError(`Client authentication is required (${auth.assertions ? 'client_secret_basic, client_secret_post or private_key_jwt' : 'client_secret_basic or client_secret_post'})`);
+    if (clientId === undefined || secret === undefined)
+      throw new InvalidClientError(
+        `Client authentication is required (${auth.assertions ? 'client_secret_basic, client_secret_post or private_key_jwt' : 'client_secret_basic or client_secret_post'})`,
+      );
   }
   const client = auth.clients.authenticate(clientId, secret ?? '');
   if (!client) throw new InvalidClientError('Client authentication failed', basic);
   const registered = client.key.tokenEndpointAuthMethod;
   const used = basic ? 'client_secret_basic' : 'client_secret_post';
-  if (registered !== undefined && registered !== used) throw new InvalidClientError(`This client is registered for ${registered}, not ${used}`, basic);
+  if (registered !== undefined && registered !== used)
+    throw new InvalidClientError(`This client is registered for ${registered}, not ${used}`, basic);
   return { key: client, basic };
 }
 
-async function assertedClient(assertion: string | undefined, type: string | undefined, clientId: string | undefined, auth: ClientAuthentication, audience: AssertionAudience): Promise<IndexedClient> {
-  if (assertion === undefined || type === undefined) throw new InvalidRequestError('client_assertion and client_assertion_type go together');
-  if (type !== CLIENT_ASSERTION_TYPE) throw new InvalidClientError(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+async function assertedClient(
+  assertion: string | undefined,
+  type: string | undefined,
+  clientId: string | undefined,
+  auth: ClientAuthentication,
+  audience: AssertionAudience,
+): Promise<IndexedClient> {
+  if (assertion === undefined || type === undefined)
+    throw new InvalidRequestError('client_assertion and client_assertion_type go together');
+  if (type !== CLIENT_ASSERTION_TYPE)
+    throw new InvalidClientError(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
   if (!auth.assertions) throw new InvalidClientError('This endpoint does not accept client assertions');
   return auth.assertions.verify(assertion, clientId, audience);
 }
@@ -90,14 +122,23 @@ export function confidentialClient(auth: ClientAuthentication, audienceOf: Audie
 export function confidentialOrPublicClient(auth: ClientAuthentication, audienceOf: AudienceOf): Step {
   return step('authenticate-client', async (exchange) => {
     const { ctx, params } = exchange;
-    if (ctx.req.headers.authorization !== undefined || params.has('client_secret') || params.has('client_assertion') || params.has('client_assertion_type')) {
+    if (
+      ctx.req.headers.authorization !== undefined ||
+      params.has('client_secret') ||
+      params.has('client_assertion') ||
+      params.has('client_assertion_type')
+    ) {
       exchange.client = (await authenticateClient(ctx.req, params, auth, audienceOf(exchange))).key;
       return;
     }
     const clientId = params.get('client_id');
-    if (clientId === undefined) throw new InvalidClientError('Client authentication is required (client_secret_basic or client_secret_post, or client_id for a public client)');
+    if (clientId === undefined)
+      throw new InvalidClientError(
+        'Client authentication is required (client_secret_basic or client_secret_post, or client_id for a public client)',
+      );
     const client = auth.clients.get(clientId);
-    if (!client || client.key.clientType !== 'public' || !isClientActive(client)) throw new InvalidClientError('Client authentication failed');
+    if (!client || client.key.clientType !== 'public' || !isClientActive(client))
+      throw new InvalidClientError('Client authentication failed');
     exchange.client = client;
   });
 }

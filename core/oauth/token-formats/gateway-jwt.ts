@@ -35,16 +35,27 @@ export class GatewayJwtFormat {
   /** The key pair that signs `client`'s tokens; refused (400 unauthorized_client) when it does not exist. */
   keyPairOf(client: IndexedClient): string {
     const keyPairId = client.key.metadata?.[JWT_SIGN_KEYPAIR] ?? this.#options.defaultKeyPair;
-    if (!this.#options.keys.has(keyPairId)) throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
+    if (!this.#options.keys.has(keyPairId))
+      throw new UnauthorizedClientError(`The key pair "${keyPairId}" configured for this client does not exist`);
     return keyPairId;
   }
 
   sign(keyPairId: string, grant: { clientId: string; issuer: string; iat: number; scope: string }): Promise<string> {
     const { clientId, issuer, iat, scope } = grant;
-    return this.#options.keys.sign(keyPairId, {
-      iss: issuer, sub: clientId, aud: this.#options.audience ?? issuer, client_id: clientId,
-      iat, exp: iat + this.#options.ttlSeconds, jti: randomUUID(), ...(scope ? { scope } : {}),
-    }, 'at+jwt');
+    return this.#options.keys.sign(
+      keyPairId,
+      {
+        iss: issuer,
+        sub: clientId,
+        aud: this.#options.audience ?? issuer,
+        client_id: clientId,
+        iat,
+        exp: iat + this.#options.ttlSeconds,
+        jti: randomUUID(),
+        ...(scope ? { scope } : {}),
+      },
+      'at+jwt',
+    );
   }
 
   verify(token: string): Promise<GatewayTokenResult> {

@@ -65,12 +65,21 @@ export class JwtAccessTokens implements AccessTokenFormat {
   /** Sign the access token of `record` (its iat, exp and jti are the token's). */
   sign(record: TokenRecord & { jti: string }, issuer: string): Promise<string> {
     const subject = record.userId ?? record.clientId;
-    return this.#options.keys.sign(this.#options.keyPairId, {
-      iss: issuer, aud: this.#audience, sub: subject, client_id: record.clientId,
-      iat: record.iat, exp: record.exp, jti: record.jti,
-      ...(record.scope ? { scope: record.scope } : {}),
-      ...(record.family !== null && record.userId !== null ? { [GRANT_CLAIM]: record.family } : {}),
-    }, ACCESS_TOKEN_TYP);
+    return this.#options.keys.sign(
+      this.#options.keyPairId,
+      {
+        iss: issuer,
+        aud: this.#audience,
+        sub: subject,
+        client_id: record.clientId,
+        iat: record.iat,
+        exp: record.exp,
+        jti: record.jti,
+        ...(record.scope ? { scope: record.scope } : {}),
+        ...(record.family !== null && record.userId !== null ? { [GRANT_CLAIM]: record.family } : {}),
+      },
+      ACCESS_TOKEN_TYP,
+    );
   }
 
   /**
@@ -82,7 +91,11 @@ export class JwtAccessTokens implements AccessTokenFormat {
     const { keys, isGrantRevoked } = this.#options;
     let payload: JWTPayload;
     try {
-      ({ payload } = await keys.verify(token, { typ: ACCESS_TOKEN_TYP, audience: this.#audience, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'] }));
+      ({ payload } = await keys.verify(token, {
+        typ: ACCESS_TOKEN_TYP,
+        audience: this.#audience,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+      }));
     } catch (error) {
       if (error instanceof TokenVerificationError) return { ok: false, reason: error.message };
       throw error;
@@ -90,10 +103,16 @@ export class JwtAccessTokens implements AccessTokenFormat {
     const family = typeof payload[GRANT_CLAIM] === 'string' ? payload[GRANT_CLAIM] : null;
     return {
       ok: true,
-      revoked: family !== null && await isGrantRevoked(family),
+      revoked: family !== null && (await isGrantRevoked(family)),
       record: {
-        clientId: payload.client_id as string, userId: family === null ? null : payload.sub!, scope: typeof payload.scope === 'string' ? payload.scope : '',
-        routeKey: this.#options.routeKey, family, iat: payload.iat!, exp: payload.exp!, jti: payload.jti!,
+        clientId: payload.client_id as string,
+        userId: family === null ? null : payload.sub!,
+        scope: typeof payload.scope === 'string' ? payload.scope : '',
+        routeKey: this.#options.routeKey,
+        family,
+        iat: payload.iat!,
+        exp: payload.exp!,
+        jti: payload.jti!,
       },
     };
   }

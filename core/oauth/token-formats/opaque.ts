@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import type { TokenRecord } from '../records.js';
 
 /** An access token and the record kept for it. */
-export interface MintedAccessToken { token: string; record: TokenRecord }
+export interface MintedAccessToken {
+  token: string;
+  record: TokenRecord;
+}
 
 export interface AccessTokenFormat {
   /** The access token of `record` (iat, exp, scope set; `jti` null until the format gives one). */

@@ -10,7 +10,12 @@ import { LowdbStore } from '../../../core/config/lowdb-store.js';
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const OTHER_SECRET = 'another-shared-secret-of-32-bytes-or-more';
 
-const tokenSignedWith = (secret: string) => new SignJWT({ sub: 'someone' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+const tokenSignedWith = (secret: string) =>
+  new SignJWT({ sub: 'someone' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
 
 describe('Compile step: one listener of the change feed derives everything', () => {
   it('a gateway subscribes one deriving listener to its store (the compile step), not one per index', async () => {
@@ -41,9 +46,19 @@ describe('Compile step: JWT verifiers are built into the snapshot', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway();
-    const created = await gw.admin('POST', '/api/jwt-verifiers', { id: 'shared', name: 'Shared secret', keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] });
+    const created = await gw.admin('POST', '/api/jwt-verifiers', {
+      id: 'shared',
+      name: 'Shared secret',
+      keys: { kind: 'hmac', secret: SECRET },
+      algorithms: ['HS256'],
+    });
     assert.equal(created.status, 201, created.text);
-    await createRoute(gw, route('verified', upstream.url, { plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['shared'], rules: [{ path: '/.*' }] } }] }));
+    await createRoute(
+      gw,
+      route('verified', upstream.url, {
+        plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['shared'], rules: [{ path: '/.*' }] } }],
+      }),
+    );
   });
   after(async () => {
     await gw.close();
@@ -56,8 +71,14 @@ describe('Compile step: JWT verifiers are built into the snapshot', () => {
     const reads: string[] = [];
     const get = store.get.bind(store);
     const list = store.list.bind(store);
-    store.get = ((kind: any, id: string) => { reads.push(`get ${typeof kind === 'string' ? kind : kind.name} ${id}`); return get(kind, id); }) as typeof store.get;
-    store.list = ((kind: any) => { reads.push(`list ${typeof kind === 'string' ? kind : kind.name}`); return list(kind); }) as typeof store.list;
+    store.get = ((kind: any, id: string) => {
+      reads.push(`get ${typeof kind === 'string' ? kind : kind.name} ${id}`);
+      return get(kind, id);
+    }) as typeof store.get;
+    store.list = ((kind: any) => {
+      reads.push(`list ${typeof kind === 'string' ? kind : kind.name}`);
+      return list(kind);
+    }) as typeof store.list;
     try {
       const res = await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200, res.text);
@@ -71,11 +92,20 @@ describe('Compile step: JWT verifiers are built into the snapshot', () => {
   it('an edited verifier checks the next request with its new settings', async () => {
     const before = await tokenSignedWith(SECRET);
     const stored = (await gw.admin('GET', '/api/jwt-verifiers/shared')).json();
-    const edited = await gw.admin('PUT', '/api/jwt-verifiers/shared', { ...stored, keys: { kind: 'hmac', secret: OTHER_SECRET } });
+    const edited = await gw.admin('PUT', '/api/jwt-verifiers/shared', {
+      ...stored,
+      keys: { kind: 'hmac', secret: OTHER_SECRET },
+    });
     assert.equal(edited.status, 200, edited.text);
-    assert.equal((await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${before}` } })).status, 401);
+    assert.equal(
+      (await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${before}` } })).status,
+      401,
+    );
     const after = await tokenSignedWith(OTHER_SECRET);
-    assert.equal((await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${after}` } })).status, 200);
+    assert.equal(
+      (await gw.proxy('/anything', { host: 'api.test', headers: { authorization: `Bearer ${after}` } })).status,
+      200,
+    );
   });
 });
 
@@ -86,15 +116,29 @@ describe('Compile step: a stored verifier that does not compile is isolated', ()
   before(async () => {
     upstream = await startUpstream(echo);
     const first = await startGateway();
-    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const created = await first.admin('POST', '/api/jwt-verifiers', { id: 'broken', name: 'Broken later', keys: { kind: 'pem', pem }, algorithms: ['ES256'] });
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const created = await first.admin('POST', '/api/jwt-verifiers', {
+      id: 'broken',
+      name: 'Broken later',
+      keys: { kind: 'pem', pem },
+      algorithms: ['ES256'],
+    });
     assert.equal(created.status, 201, created.text);
-    await createRoute(first, route('names-broken', upstream.url, { frontend: { domains: ['broken.test'] }, plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['broken'], rules: [{ path: '/.*' }] } }] }));
+    await createRoute(
+      first,
+      route('names-broken', upstream.url, {
+        frontend: { domains: ['broken.test'] },
+        plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['broken'], rules: [{ path: '/.*' }] } }],
+      }),
+    );
     await createRoute(first, route('open', upstream.url, { frontend: { domains: ['open.test'] } }));
     await first.close({ keepData: true });
     // A key no longer readable (a file edited by hand, or written by an older version).
     const data = JSON.parse(readFileSync(first.dataFile, 'utf8'));
-    data.entities['jwt-verifiers'].broken.keys.pem = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
+    data.entities['jwt-verifiers'].broken.keys.pem =
+      '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
     writeFileSync(first.dataFile, JSON.stringify(data));
     gw = await startGateway({ dataDir: first.dataDir });
   });
@@ -108,6 +152,9 @@ describe('Compile step: a stored verifier that does not compile is isolated', ()
     assert.equal(broken.status, 503, broken.text);
     assert.equal(broken.json().error, 'route_unavailable');
     assert.equal((await gw.proxy('/x', { host: 'open.test' })).status, 200);
-    assert.ok(gw.logs.some((line) => line.verifierId === 'broken' && line.level === 50), 'an error names the verifier');
+    assert.ok(
+      gw.logs.some((line) => line.verifierId === 'broken' && line.level === 50),
+      'an error names the verifier',
+    );
   });
 });

@@ -37,8 +37,12 @@ describe('Core: write-only plugin secrets', () => {
 
 describe('Core: write-only plugin secrets in the global configuration', () => {
   let gw: TestGateway;
-  before(async () => { gw = await startGateway(); });
-  after(async () => { await gw.close(); });
+  before(async () => {
+    gw = await startGateway();
+  });
+  after(async () => {
+    await gw.close();
+  });
 
   it('generates the secret on the write that adds the plugin, shows it there only, and keeps it', async () => {
     const instance = { plugin: 'oauth2', config: { requireHttps: false } };

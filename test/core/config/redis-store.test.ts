@@ -15,14 +15,28 @@ import { ConflictError, StateUnavailableError } from '../../../core/errors.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { eventually } from '../../helpers/wait.js';
 
-const route = (id: string, name = id) => ({ id, name, description: '', enabled: true, tags: [], frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} }, backend: { targets: [{ url: 'http://127.0.0.1:1', weight: 1 }], rewriteHost: true, timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 } }, plugins: [], version: 1 });
-
-
+const route = (id: string, name = id) => ({
+  id,
+  name,
+  description: '',
+  enabled: true,
+  tags: [],
+  frontend: { domains: ['a.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} },
+  backend: {
+    targets: [{ url: 'http://127.0.0.1:1', weight: 1 }],
+    rewriteHost: true,
+    timeouts: { connectMs: 1, headersMs: 1, bodyMs: 1 },
+  },
+  plugins: [],
+  version: 1,
+});
 
 describe('Core: Redis configuration store', () => {
   let redis: TestRedis;
   const connections: RedisConnection[] = [];
-  before(async () => { redis = await startRedis({ persistent: true }); });
+  before(async () => {
+    redis = await startRedis({ persistent: true });
+  });
   after(async () => {
     await Promise.all(connections.map((c) => c.close()));
     await redis.stop();
@@ -36,12 +50,15 @@ describe('Core: Redis configuration store', () => {
     return store;
   }
 
-  it('two instances see each other\'s writes, in version order, and read their own at once', async (t) => {
+  it("two instances see each other's writes, in version order, and read their own at once", async (t) => {
     const a = await openStore('pair:');
     const b = await openStore('pair:');
     const seenByB: ChangeEvent[] = [];
     const arrivals: number[] = [];
-    b.onChange((event) => { seenByB.push(event); arrivals.push(performance.now()); });
+    b.onChange((event) => {
+      seenByB.push(event);
+      arrivals.push(performance.now());
+    });
     const delays: number[] = [];
     for (let i = 0; i < 200; i++) {
       const sentAt = performance.now();
@@ -51,8 +68,13 @@ describe('Core: Redis configuration store', () => {
       delays.push(arrivals[i]! - sentAt);
     }
     delays.sort((x, y) => x - y);
-    t.diagnostic(`propagation A.put → B.onChange over 200 writes: median ${delays[100]!.toFixed(2)} ms, p99 ${delays[198]!.toFixed(2)} ms, max ${delays[199]!.toFixed(2)} ms`);
-    assert.deepEqual(seenByB.map((e) => (e.op === 'put' ? e.id : e.op)), Array.from({ length: 200 }, (_, i) => `r${i}`));
+    t.diagnostic(
+      `propagation A.put → B.onChange over 200 writes: median ${delays[100]!.toFixed(2)} ms, p99 ${delays[198]!.toFixed(2)} ms, max ${delays[199]!.toFixed(2)} ms`,
+    );
+    assert.deepEqual(
+      seenByB.map((e) => (e.op === 'put' ? e.id : e.op)),
+      Array.from({ length: 200 }, (_, i) => `r${i}`),
+    );
     assert.equal(b.count('routes'), 200);
     assert.equal(b.version, a.version);
     assert.equal(await b.delete('routes', 'r0'), true);
@@ -79,7 +101,11 @@ describe('Core: Redis configuration store', () => {
     const a = await openStore('cas:');
     const b = await openStore('cas:');
     await a.put('routes', 'shared', route('shared'), 0);
-    await assert.rejects(b.put('routes', 'shared', { ...route('shared', 'from b'), version: 1 }, 0), (error: unknown) => error instanceof ConflictError, 'a create of an existing id');
+    await assert.rejects(
+      b.put('routes', 'shared', { ...route('shared', 'from b'), version: 1 }, 0),
+      (error: unknown) => error instanceof ConflictError,
+      'a create of an existing id',
+    );
     // Both read version 1 and write version 2: exactly one compare-and-set succeeds.
     const results = await Promise.allSettled([
       a.put('routes', 'shared', { ...route('shared', 'from a'), version: 2 }, 1),
@@ -89,7 +115,12 @@ describe('Core: Redis configuration store', () => {
     const loser = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
     assert.ok(loser.reason instanceof ConflictError);
     const winner = results[0]!.status === 'fulfilled' ? 'from a' : 'from b';
-    await eventually(() => (a.get('routes', 'shared') as { name: string }).name === winner && (b.get('routes', 'shared') as { name: string }).name === winner, 'both copies hold the winner');
+    await eventually(
+      () =>
+        (a.get('routes', 'shared') as { name: string }).name === winner &&
+        (b.get('routes', 'shared') as { name: string }).name === winner,
+      'both copies hold the winner',
+    );
   });
 
   it('settings (the admin password hash) are shared', async () => {
@@ -105,10 +136,13 @@ describe('Core: Redis configuration store', () => {
 
   it('a first-start setting written by several instances at once: exactly one wins, and every instance reads the winner at once', async () => {
     const stores = await Promise.all(['a', 'b', 'c'].map(() => openStore('first-setting:')));
-    const written = await Promise.all(stores.map((s, i) => s.putSettingIfAbsent('adminPasswordHash', { hash: `scrypt$${i}` })));
+    const written = await Promise.all(
+      stores.map((s, i) => s.putSettingIfAbsent('adminPasswordHash', { hash: `scrypt$${i}` })),
+    );
     assert.equal(written.filter(Boolean).length, 1, 'one write wins');
     const winner = { hash: `scrypt$${written.indexOf(true)}` };
-    for (const store of stores) assert.deepEqual(store.getSetting('adminPasswordHash'), winner, 'the losers resynced before answering');
+    for (const store of stores)
+      assert.deepEqual(store.getSetting('adminPasswordHash'), winner, 'the losers resynced before answering');
     assert.equal(await stores[0]!.putSettingIfAbsent('adminPasswordHash', { hash: 'scrypt$late' }), false);
     assert.deepEqual(stores[0]!.getSetting('adminPasswordHash'), winner, 'a later write does not replace it');
   });
@@ -121,10 +155,22 @@ describe('Core: Redis configuration store', () => {
     const bEvents: ChangeEvent[] = [];
     b.onChange((event) => bEvents.push(event));
     await a.replaceAll({ routes: { n1: route('n1'), n2: route('n2') }, 'api-keys': {} });
-    assert.deepEqual(a.list('routes').map((r) => r.id).sort(), ['n1', 'n2']);
+    assert.deepEqual(
+      a
+        .list('routes')
+        .map((r) => r.id)
+        .sort(),
+      ['n1', 'n2'],
+    );
     assert.equal(a.count('keypairs'), 1, 'kinds not given are kept');
     await eventually(() => b.version === a.version, 'the import at the other instance');
-    assert.deepEqual(b.list('routes').map((r) => r.id).sort(), ['n1', 'n2']);
+    assert.deepEqual(
+      b
+        .list('routes')
+        .map((r) => r.id)
+        .sort(),
+      ['n1', 'n2'],
+    );
     assert.equal(b.get('routes', 'old'), undefined);
     assert.equal(b.count('keypairs'), 1);
     assert.deepEqual(bEvents.at(-1), { op: 'reset' });
@@ -135,7 +181,12 @@ describe('Core: Redis configuration store', () => {
     const b = await openStore('gap:');
     // A write that bumps the version without a message, as if the message had been lost.
     const raw = connections.at(-1)!.client;
-    await raw.multi().incr('gap:config:version').sadd('gap:config:kinds', 'routes').hset('gap:config:kind:routes', 'silent', JSON.stringify(route('silent'))).exec();
+    await raw
+      .multi()
+      .incr('gap:config:version')
+      .sadd('gap:config:kinds', 'routes')
+      .hset('gap:config:kind:routes', 'silent', JSON.stringify(route('silent')))
+      .exec();
     await a.put('routes', 'loud', route('loud'));
     await eventually(() => b.get('routes', 'loud') !== undefined, 'the change after the gap');
     assert.ok(b.get('routes', 'silent'), 'the change whose message was lost came with the reload');
@@ -146,7 +197,12 @@ describe('Core: Redis configuration store', () => {
     const raw = new RedisConnection(redis.url);
     connections.push(raw);
     await raw.open();
-    await raw.client.multi().set('bad:config:version', '1').sadd('bad:config:kinds', 'routes').hset('bad:config:kind:routes', 'r', JSON.stringify({ id: 'r' })).exec();
+    await raw.client
+      .multi()
+      .set('bad:config:version', '1')
+      .sadd('bad:config:kinds', 'routes')
+      .hset('bad:config:kind:routes', 'r', JSON.stringify({ id: 'r' }))
+      .exec();
     const store = new RedisConfigStore(raw, new EntityRegistry(), { keyPrefix: 'bad:' });
     await assert.rejects(store.open(), DataFileError);
   });
@@ -160,14 +216,27 @@ describe('Core: Redis configuration store', () => {
     b.onChange((event) => bEvents.push(event));
 
     await redis.halt();
-    await eventually(() => connections.every((c) => !c.ready || c.client.status !== 'ready'), 'the connections to notice');
-    await assert.rejects(a.put('routes', 'refused', route('refused')), (error: unknown) => error instanceof StateUnavailableError && error.status === 503);
+    await eventually(
+      () => connections.every((c) => !c.ready || c.client.status !== 'ready'),
+      'the connections to notice',
+    );
+    await assert.rejects(
+      a.put('routes', 'refused', route('refused')),
+      (error: unknown) => error instanceof StateUnavailableError && error.status === 503,
+    );
     await assert.rejects(a.putSetting('x', 1), StateUnavailableError);
     assert.ok(a.get('routes', 'kept'), 'reads keep answering from the copy');
     assert.ok(b.get('routes', 'kept'));
 
     await redis.start();
-    await eventually(async () => a.put('routes', 'after', route('after')).then(() => true, () => false), 'a write to succeed again');
+    await eventually(
+      async () =>
+        a.put('routes', 'after', route('after')).then(
+          () => true,
+          () => false,
+        ),
+      'a write to succeed again',
+    );
     await eventually(() => b.get('routes', 'after') !== undefined, 'the write after the restart at the other instance');
     // Its resync may land after the new write's message (both follow the reconnection): wait for it.
     await eventually(() => bEvents.some((e) => e.op === 'reset'), 'the other instance to resync after reconnecting');

@@ -6,7 +6,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { claimHeaderValue, headerValue, unsendableHeader } from '../../../core/http/header-values.js';
 
-const AS_IS: readonly string[] = ['alice', 'alice@example.com', 'Alice Smith', 'a\tb', '100%', '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', ''];
+const AS_IS: readonly string[] = [
+  'alice',
+  'alice@example.com',
+  'Alice Smith',
+  'a\tb',
+  '100%',
+  '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
+  '',
+];
 
 const ENCODED: ReadonlyArray<[string, string]> = [
   ['山田', '%E5%B1%B1%E7%94%B0'],
@@ -36,8 +44,16 @@ describe('Core: header values from tokens and providers', () => {
     });
   }
   it('an upstream decodes without guessing: decodeURIComponent gives back encoded values, throws on values sent as is that contain %', () => {
-    const received = (value: string) => { const sent = headerValue(value); try { return decodeURIComponent(sent); } catch { return sent; } };
-    for (const value of [...AS_IS, ...ENCODED.map(([v]) => v).filter((v) => v !== '\ud800')]) assert.equal(received(value), value);
+    const received = (value: string) => {
+      const sent = headerValue(value);
+      try {
+        return decodeURIComponent(sent);
+      } catch {
+        return sent;
+      }
+    };
+    for (const value of [...AS_IS, ...ENCODED.map(([v]) => v).filter((v) => v !== '\ud800')])
+      assert.equal(received(value), value);
   });
   it('claims: arrays joined by spaces, other values as JSON, then the same encoding', () => {
     assert.equal(claimHeaderValue(['read', 'write']), 'read write');
@@ -46,8 +62,16 @@ describe('Core: header values from tokens and providers', () => {
     assert.equal(claimHeaderValue(42), '42');
   });
   it('names the header undici or node:http refused, and nothing for other errors', () => {
-    assert.equal(unsendableHeader(Object.assign(new Error('invalid x-shop header'), { code: 'UND_ERR_INVALID_ARG' })), 'x-shop');
-    assert.equal(unsendableHeader(Object.assign(new TypeError('Invalid character in header content ["x-shop"]'), { code: 'ERR_INVALID_CHAR' })), 'x-shop');
+    assert.equal(
+      unsendableHeader(Object.assign(new Error('invalid x-shop header'), { code: 'UND_ERR_INVALID_ARG' })),
+      'x-shop',
+    );
+    assert.equal(
+      unsendableHeader(
+        Object.assign(new TypeError('Invalid character in header content ["x-shop"]'), { code: 'ERR_INVALID_CHAR' }),
+      ),
+      'x-shop',
+    );
     assert.equal(unsendableHeader(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), null);
     assert.equal(unsendableHeader(null), null);
   });

@@ -44,10 +44,16 @@ describe('Proxy listener: health path for load balancers', () => {
     for (const path of ['/healthz/', '/healthz?probe=1', '/HEALTHZ', '/health']) {
       const r = await gw.proxy(path);
       assert.equal(r.status, 200, path);
-      assert.ok(upstream.received.some((q) => q.url === path), `${path} reached the upstream`);
+      assert.ok(
+        upstream.received.some((q) => q.url === path),
+        `${path} reached the upstream`,
+      );
     }
     const off = await plain.proxy('/healthz');
-    assert.ok(upstream.received.filter((q) => q.url === '/healthz').length === 1 && off.status === 200, 'without healthPath the path is an ordinary request');
+    assert.ok(
+      upstream.received.filter((q) => q.url === '/healthz').length === 1 && off.status === 200,
+      'without healthPath the path is an ordinary request',
+    );
   });
 
   it('refuses other methods with 405 JSON and an Allow header', async () => {
@@ -67,10 +73,18 @@ describe('Proxy listener: health path for load balancers', () => {
     const answered: { status?: number; body?: string } = {};
     const res = {
       shouldKeepAlive: true,
-      writeHead(status: number) { answered.status = status; return this; },
-      end(body?: string) { answered.body = body; },
+      writeHead(status: number) {
+        answered.status = status;
+        return this;
+      },
+      end(body?: string) {
+        answered.body = body;
+      },
     };
-    handler.handleRequest({ url: '/healthz', method: 'GET', headers: { host: 'api.test' }, rawHeaders: ['Host', 'api.test'] } as never, res as never);
+    handler.handleRequest(
+      { url: '/healthz', method: 'GET', headers: { host: 'api.test' }, rawHeaders: ['Host', 'api.test'] } as never,
+      res as never,
+    );
     assert.equal(answered.status, 503);
     assert.deepEqual(JSON.parse(answered.body!), { status: 'draining' });
     assert.equal(res.shouldKeepAlive, false);

@@ -4,7 +4,8 @@ import { newRequestId } from '../../../core/http/request-id.js';
 
 describe('Request ids', () => {
   it('are version 4 UUIDs in lower case', () => {
-    for (let i = 0; i < 600; i++) assert.match(newRequestId(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (let i = 0; i < 600; i++)
+      assert.match(newRequestId(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('never repeat, across refills of their random pool', () => {

@@ -30,7 +30,10 @@ describe('Core: strict JSON (duplicate member names)', () => {
   for (const [text, member] of DUPLICATES) {
     it(`refuses ${text}`, () => {
       assert.equal(duplicateMember(text), member);
-      assert.throws(() => parseStrictJson(text), (error: unknown) => error instanceof DuplicateMemberError && error.member === member);
+      assert.throws(
+        () => parseStrictJson(text),
+        (error: unknown) => error instanceof DuplicateMemberError && error.member === member,
+      );
     });
   }
   for (const text of UNIQUE) {

@@ -17,11 +17,22 @@ import { PLUGINS, type Plugin, type PluginModule } from '../../../core/plugin-ap
 
 /** A plugin that sets a request header value HTTP cannot carry. */
 const unsendable: Plugin<ReturnType<typeof Type.Object>> = {
-  id: 'unsendable-header', name: 'Unsendable header', description: 'Sets x-shop to non-Latin text (tests only).',
-  configSchema: Type.Object({}), steps: ['transformRequest'],
-  instantiate: () => ({ transformRequest(ctx) { ctx.upstreamHeaders['x-shop'] = '靴屋'; } }),
+  id: 'unsendable-header',
+  name: 'Unsendable header',
+  description: 'Sets x-shop to non-Latin text (tests only).',
+  configSchema: Type.Object({}),
+  steps: ['transformRequest'],
+  instantiate: () => ({
+    transformRequest(ctx) {
+      ctx.upstreamHeaders['x-shop'] = '靴屋';
+    },
+  }),
 };
-const unsendableModule: PluginModule = { register(container) { container.register(PLUGINS, { useValue: unsendable }); } };
+const unsendableModule: PluginModule = {
+  register(container) {
+    container.register(PLUGINS, { useValue: unsendable });
+  },
+};
 
 describe('Proxy: a header value HTTP cannot carry', () => {
   let gw: TestGateway;
@@ -30,24 +41,32 @@ describe('Proxy: a header value HTTP cannot carry', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway({ plugins: [...BUILTIN_PLUGINS, unsendableModule] });
-    await createRoute(gw, route('unsendable', upstream.url, {
-      frontend: { domains: ['unsendable.test'] },
-      plugins: [{ plugin: 'unsendable-header', config: {} }],
-    }));
+    await createRoute(
+      gw,
+      route('unsendable', upstream.url, {
+        frontend: { domains: ['unsendable.test'] },
+        plugins: [{ plugin: 'unsendable-header', config: {} }],
+      }),
+    );
   });
   after(async () => {
     await gw.close();
     await upstream.close();
   });
 
-  it('is a 500 server_error naming the header, logged as the gateway\'s failure, never a 502 upstream failure', async () => {
+  it("is a 500 server_error naming the header, logged as the gateway's failure, never a 502 upstream failure", async () => {
     const before = gw.logs.length;
     const res = await gw.proxy('/x', { host: 'unsendable.test' });
     assert.equal(res.status, 500, res.text);
     assert.equal(res.json().error, 'server_error');
     assert.match(res.json().error_description, /x-shop header/);
-    const logged = gw.logs.slice(before).filter((line) => line.requestId !== undefined && line.msg !== undefined && line.level >= 40);
-    assert.ok(logged.some((line) => line.level === 50 && line.msg === 'request failed'), JSON.stringify(logged));
+    const logged = gw.logs
+      .slice(before)
+      .filter((line) => line.requestId !== undefined && line.msg !== undefined && line.level >= 40);
+    assert.ok(
+      logged.some((line) => line.level === 50 && line.msg === 'request failed'),
+      JSON.stringify(logged),
+    );
     assert.ok(!logged.some((line) => /upstream/i.test(line.msg)), 'not logged as an upstream failure');
   });
 
@@ -55,10 +74,14 @@ describe('Proxy: a header value HTTP cannot carry', () => {
     const url = new URL(gw.proxyUrl);
     const head = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname, () => {
-        socket.write('GET /ws HTTP/1.1\r\nHost: unsendable.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+        socket.write(
+          'GET /ws HTTP/1.1\r\nHost: unsendable.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
       });
       let received = '';
-      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
       socket.on('close', () => resolve(received));
       socket.on('error', reject);
     });

@@ -22,8 +22,15 @@ const GATEWAY_TOKENS = 'core/keys/gateway-tokens.ts';
 function callGraph(files: readonly string[]): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
   const nameOf = (node: ts.Node): string | undefined => {
-    if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)) && node.name && ts.isIdentifier(node.name)) return node.name.text;
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))) return node.name.text;
+    if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)) && node.name && ts.isIdentifier(node.name))
+      return node.name.text;
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isIdentifier(node.name) &&
+      node.initializer &&
+      (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))
+    )
+      return node.name.text;
     return undefined;
   };
   const collect = (node: ts.Node, calls: Set<string>): void => {
@@ -67,20 +74,60 @@ const GRANTS_DIR = 'core/oauth/grants';
 const ENDPOINTS_DIR = 'core/oauth/endpoints';
 const AUTHORITY = ['core/oauth/stored-grants.ts', 'core/oauth/issuance.ts'];
 /** Modules with no path to check: the grant interface, endpoints that issue and accept no token. */
-const NO_TOKEN_PATH = ['core/oauth/grants/grant.ts', 'core/oauth/endpoints/shared.ts', 'core/oauth/endpoints/metadata.ts', 'core/oauth/endpoints/jwks.ts'];
+const NO_TOKEN_PATH = [
+  'core/oauth/grants/grant.ts',
+  'core/oauth/endpoints/shared.ts',
+  'core/oauth/endpoints/metadata.ts',
+  'core/oauth/endpoints/jwks.ts',
+];
 
 /** Per authority: its files, the handlers that must call the function themselves, and those that may reach it. */
 const PATHS = [
   {
     files: [
-      'plugins/oauth2/protect.ts', `${GRANTS_DIR}/authorization-code.ts`, `${GRANTS_DIR}/refresh-token.ts`, `${GRANTS_DIR}/password.ts`, `${GRANTS_DIR}/client-credentials.ts`, `${GRANTS_DIR}/implicit.ts`,
-      `${ENDPOINTS_DIR}/introspect.ts`, `${ENDPOINTS_DIR}/revoke.ts`, `${ENDPOINTS_DIR}/authorize.ts`, `${ENDPOINTS_DIR}/token.ts`, ...AUTHORITY, 'core/oauth/token-formats/jwt.ts', GATEWAY_TOKENS,
+      'plugins/oauth2/protect.ts',
+      `${GRANTS_DIR}/authorization-code.ts`,
+      `${GRANTS_DIR}/refresh-token.ts`,
+      `${GRANTS_DIR}/password.ts`,
+      `${GRANTS_DIR}/client-credentials.ts`,
+      `${GRANTS_DIR}/implicit.ts`,
+      `${ENDPOINTS_DIR}/introspect.ts`,
+      `${ENDPOINTS_DIR}/revoke.ts`,
+      `${ENDPOINTS_DIR}/authorize.ts`,
+      `${ENDPOINTS_DIR}/token.ts`,
+      ...AUTHORITY,
+      'core/oauth/token-formats/jwt.ts',
+      GATEWAY_TOKENS,
     ],
-    direct: ['authorizationCodeGrant', 'refreshTokenGrant', 'protect', 'introspectStored', 'revokeStored', 'liveIssueTime'],
-    reaching: ['passwordGrant', 'clientCredentialsGrant', 'implicitRedirect', 'saveAccessToken', 'issue', 'mint', 'issueClientToken'],
+    direct: [
+      'authorizationCodeGrant',
+      'refreshTokenGrant',
+      'protect',
+      'introspectStored',
+      'revokeStored',
+      'liveIssueTime',
+    ],
+    reaching: [
+      'passwordGrant',
+      'clientCredentialsGrant',
+      'implicitRedirect',
+      'saveAccessToken',
+      'issue',
+      'mint',
+      'issueClientToken',
+    ],
   },
   {
-    files: ['plugins/client-credentials/service.ts', `${GRANTS_DIR}/client-credentials.ts`, `${ENDPOINTS_DIR}/introspect.ts`, `${ENDPOINTS_DIR}/revoke.ts`, `${ENDPOINTS_DIR}/token.ts`, 'core/oauth/issuance.ts', 'core/oauth/token-formats/gateway-jwt.ts', GATEWAY_TOKENS],
+    files: [
+      'plugins/client-credentials/service.ts',
+      `${GRANTS_DIR}/client-credentials.ts`,
+      `${ENDPOINTS_DIR}/introspect.ts`,
+      `${ENDPOINTS_DIR}/revoke.ts`,
+      `${ENDPOINTS_DIR}/token.ts`,
+      'core/oauth/issuance.ts',
+      'core/oauth/token-formats/gateway-jwt.ts',
+      GATEWAY_TOKENS,
+    ],
     direct: ['liveIssueTime'],
     reaching: ['clientCredentialsGrant', 'issueClientToken', 'introspectGatewayToken', 'revokeGatewayToken'],
   },
@@ -93,16 +140,33 @@ describe('Core: every path that issues or accepts a token asks grantLiveness', (
   for (const { files, direct, reaching } of PATHS) {
     it(`${files[0]}: ${[...direct, ...reaching].join(', ')}`, () => {
       const graph = callGraph(files);
-      for (const handler of [...direct, ...reaching]) assert.ok(graph.has(handler), `${handler} is a function of ${files.join(', ')}`);
-      assert.deepEqual(direct.filter((handler) => !graph.get(handler)!.has(LIVENESS)), [], 'handlers that do not call grantLiveness themselves');
-      assert.deepEqual(reaching.filter((handler) => !reaches(graph, handler, LIVENESS)), [], 'handlers from which no call leads to grantLiveness');
+      for (const handler of [...direct, ...reaching])
+        assert.ok(graph.has(handler), `${handler} is a function of ${files.join(', ')}`);
+      assert.deepEqual(
+        direct.filter((handler) => !graph.get(handler)!.has(LIVENESS)),
+        [],
+        'handlers that do not call grantLiveness themselves',
+      );
+      assert.deepEqual(
+        reaching.filter((handler) => !reaches(graph, handler, LIVENESS)),
+        [],
+        'handlers from which no call leads to grantLiveness',
+      );
     });
   }
 
   it('covers every grant and endpoint module of the token authority', () => {
     const listed = new Set(PATHS.flatMap((row) => row.files));
-    const modules = [GRANTS_DIR, ENDPOINTS_DIR].flatMap((dir) => readdirSync(join(ROOT, dir)).filter((name) => name.endsWith('.ts')).map((name) => `${dir}/${name}`));
-    assert.deepEqual(modules.filter((file) => !listed.has(file) && !NO_TOKEN_PATH.includes(file)), [], 'modules in no row');
+    const modules = [GRANTS_DIR, ENDPOINTS_DIR].flatMap((dir) =>
+      readdirSync(join(ROOT, dir))
+        .filter((name) => name.endsWith('.ts'))
+        .map((name) => `${dir}/${name}`),
+    );
+    assert.deepEqual(
+      modules.filter((file) => !listed.has(file) && !NO_TOKEN_PATH.includes(file)),
+      [],
+      'modules in no row',
+    );
   });
 
   it('tells a handler that does not ask it (the check is not vacuous)', () => {

@@ -48,7 +48,7 @@ describe('Core: JWKS URL guard (IPv6 forms of internal addresses)', () => {
     it(`refuses ${address}`, async () => {
       assert.match(nonPublicAddress(address) ?? 'allowed', what);
       // The same judgement when a portal writes the URL and when the gateway fetches it.
-      assert.match(await jwksUriProblem(`https://[${address}]/jwks.json`, []) ?? 'allowed', what);
+      assert.match((await jwksUriProblem(`https://[${address}]/jwks.json`, [])) ?? 'allowed', what);
       assert.match(nonPublicLiteral(`https://[${address}]/jwks.json`) ?? 'allowed', what);
     });
   }

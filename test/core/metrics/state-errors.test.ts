@@ -29,7 +29,7 @@ describe('Metrics: runtime-state errors', () => {
     }
   });
 
-  it('forwards every operation of the engine\'s namespaces, setAll included (a wrapper listing names once dropped it)', async () => {
+  it("forwards every operation of the engine's namespaces, setAll included (a wrapper listing names once dropped it)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-state-errors-'));
     const engine = new LmdbStateStore({ path: join(dir, 'state') });
     const state = countStateErrors(engine, () => undefined);
@@ -39,13 +39,27 @@ describe('Metrics: runtime-state errors', () => {
       const ns = state.namespace('probe-all');
       const methods = (object: object): string[] => {
         const names = new Set<string>();
-        for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-          for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof (object as Record<string, unknown>)[name] === 'function') names.add(name);
+        for (
+          let o: object | null = object;
+          o && o !== Object.prototype;
+          o = Object.getPrototypeOf(o) as object | null
+        ) {
+          for (const name of Object.getOwnPropertyNames(o))
+            if (name !== 'constructor' && typeof (object as Record<string, unknown>)[name] === 'function')
+              names.add(name);
         }
         return [...names].filter((name) => !name.startsWith('#')).sort();
       };
-      for (const name of methods(raw)) assert.equal(typeof (ns as unknown as Record<string, unknown>)[name], 'function', `the wrapper forwards ${name}`);
-      await ns.setAll([{ key: 'x', value: 1, ttlMs: 60_000 }, { key: 'y', value: 2, ttlMs: 60_000 }]);
+      for (const name of methods(raw))
+        assert.equal(
+          typeof (ns as unknown as Record<string, unknown>)[name],
+          'function',
+          `the wrapper forwards ${name}`,
+        );
+      await ns.setAll([
+        { key: 'x', value: 1, ttlMs: 60_000 },
+        { key: 'y', value: 2, ttlMs: 60_000 },
+      ]);
       assert.deepEqual([await raw.get('x'), await raw.get('y')], [1, 2]);
       await state.close();
     } finally {

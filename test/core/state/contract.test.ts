@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { LmdbStateStore } from '../../../core/state/lmdb-state.js';
 import { RedisStateStore } from '../../../core/state/redis-state.js';
 import { RedisConnection } from '../../../core/state/redis-connection.js';
-import { counterKey, DEFAULT_CLOCK_SKEW_MS, type QuotaWindow, type StateStore, type StateValue } from '../../../core/state/state-store.js';
+import {
+  counterKey,
+  DEFAULT_CLOCK_SKEW_MS,
+  type QuotaWindow,
+  type StateStore,
+  type StateValue,
+} from '../../../core/state/state-store.js';
 import { calendarWindows, rateLimitHeaders } from '../../../core/state/quota-windows.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { runChild, startChild } from './fixtures/child-process.js';
@@ -35,7 +41,6 @@ interface Harness {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 async function lmdbHarness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-state-'));
   const store = new LmdbStateStore({ path: dir, pollIntervalMs: 20 });
@@ -43,15 +48,27 @@ async function lmdbHarness(): Promise<Harness> {
   return {
     store,
     peer: {
-      async publish(channel, message) { await runChild(['publish', dir, channel, JSON.stringify(message)]); },
+      async publish(channel, message) {
+        await runChild(['publish', dir, channel, JSON.stringify(message)]);
+      },
       async subscribe(channel) {
         const child = startChild(['subscribe', dir, channel]);
         await child.waitForLine((line) => line === 'ready');
         const messages: StateValue[] = [];
         child.process.stdout!.on('data', () => {
-          messages.splice(0, messages.length, ...child.lines.filter((l) => l.startsWith('message ')).map((l) => JSON.parse(l.slice(8))));
+          messages.splice(
+            0,
+            messages.length,
+            ...child.lines.filter((l) => l.startsWith('message ')).map((l) => JSON.parse(l.slice(8))),
+          );
         });
-        return { messages, async close() { child.process.kill('SIGKILL'); await child.exited; } };
+        return {
+          messages,
+          async close() {
+            child.process.kill('SIGKILL');
+            await child.exited;
+          },
+        };
       },
     },
     async counterExpiresAt(namespace, key, window) {
@@ -86,10 +103,18 @@ async function redisHarness(): Promise<Harness> {
         const unsubscribe = peerStore.namespace('events').subscribe(channel, (message) => messages.push(message));
         // SUBSCRIBE is asynchronous: wait until Redis counts the subscriber.
         await eventually(async () => {
-          const [, count] = await connection.client.pubsub('NUMSUB', `${keyPrefix}state:events:${channel}`) as [string, number];
+          const [, count] = (await connection.client.pubsub('NUMSUB', `${keyPrefix}state:events:${channel}`)) as [
+            string,
+            number,
+          ];
           return count > 0;
         }, 'the subscription');
-        return { messages, async close() { unsubscribe(); } };
+        return {
+          messages,
+          async close() {
+            unsubscribe();
+          },
+        };
       },
     },
     async counterExpiresAt(namespace, key, window) {
@@ -104,13 +129,22 @@ async function redisHarness(): Promise<Harness> {
   };
 }
 
-after(async () => { await redis?.stop(); });
+after(async () => {
+  await redis?.stop();
+});
 
-for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis', redisHarness]] as const) {
+for (const [engine, createHarness] of [
+  ['embedded (lmdb)', lmdbHarness],
+  ['redis', redisHarness],
+] as const) {
   describe(`State store contract: ${engine}`, () => {
     let h: Harness;
-    before(async () => { h = await createHarness(); });
-    after(async () => { await h.close(); });
+    before(async () => {
+      h = await createHarness();
+    });
+    after(async () => {
+      await h.close();
+    });
 
     it('get returns a copy of what set stored, and nothing for an unknown key', async () => {
       const ns = h.store.namespace('basics');
@@ -142,7 +176,9 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
     it('of 100 concurrent set-if-absent calls exactly one wins, and the key can be taken again once expired', async () => {
       const ns = h.store.namespace('once');
       // A TTL far longer than the burst: on a loaded machine a short one expired mid-burst and let a second caller win.
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => ns.setIfAbsent('code', `caller-${i}`, 60_000)));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => ns.setIfAbsent('code', `caller-${i}`, 60_000)),
+      );
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal(await ns.get('code'), `caller-${results.indexOf(true)}`);
       assert.equal(await ns.setIfAbsent('short', 'first', 300), true);
@@ -155,26 +191,49 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
     it('setAll writes every entry with its own TTL in one step, and a refused entry leaves none written', async () => {
       const ns = h.store.namespace('atomic', { durable: true });
       const start = Date.now();
-      await ns.setAll([{ key: 'at:1', value: { user: 'alice' }, ttlMs: 30_000 }, { key: 'rt:1', value: { user: 'alice' }, ttlMs: 600_000 }]);
+      await ns.setAll([
+        { key: 'at:1', value: { user: 'alice' }, ttlMs: 30_000 },
+        { key: 'rt:1', value: { user: 'alice' }, ttlMs: 600_000 },
+      ]);
       const end = Date.now();
       assert.deepEqual(await ns.get('at:1'), { user: 'alice' });
       assert.deepEqual(await ns.get('rt:1'), { user: 'alice' });
-      await assert.rejects(ns.setAll([{ key: 'at:2', value: 1, ttlMs: 60_000 }, { key: 'rt:2', value: 1, ttlMs: 0 }]), RangeError);
+      await assert.rejects(
+        ns.setAll([
+          { key: 'at:2', value: 1, ttlMs: 60_000 },
+          { key: 'rt:2', value: 1, ttlMs: 0 },
+        ]),
+        RangeError,
+      );
       assert.equal(await ns.get('at:2'), undefined);
       const listed = new Map((await ns.entries()).map((e) => [e.key, e.expiresAt]));
       assert.deepEqual([...listed.keys()].sort(), ['at:1', 'rt:1']);
       // Each entry got its own TTL (read back from the engine: Redis derives it from the time left, so allow a second).
       const expiresIn = (key: string) => listed.get(key)! - start;
-      assert.ok(expiresIn('at:1') > 29_000 && expiresIn('at:1') <= end - start + 30_005, `at:1 expires in 30 s, not ${expiresIn('at:1')} ms`);
-      assert.ok(expiresIn('rt:1') > 599_000 && expiresIn('rt:1') <= end - start + 600_005, `rt:1 expires in 600 s, not ${expiresIn('rt:1')} ms`);
+      assert.ok(
+        expiresIn('at:1') > 29_000 && expiresIn('at:1') <= end - start + 30_005,
+        `at:1 expires in 30 s, not ${expiresIn('at:1')} ms`,
+      );
+      assert.ok(
+        expiresIn('rt:1') > 599_000 && expiresIn('rt:1') <= end - start + 600_005,
+        `rt:1 expires in 600 s, not ${expiresIn('rt:1')} ms`,
+      );
     });
 
     it('100 concurrent setAll calls each land whole: every pair is there, each with its own values', async () => {
       const ns = h.store.namespace('atomic-many');
-      await Promise.all(Array.from({ length: 100 }, (_, i) => ns.setAll([{ key: `a:${i}`, value: `user-${i}`, ttlMs: 60_000 }, { key: `b:${i}`, value: `user-${i}`, ttlMs: 60_000 }])));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          ns.setAll([
+            { key: `a:${i}`, value: `user-${i}`, ttlMs: 60_000 },
+            { key: `b:${i}`, value: `user-${i}`, ttlMs: 60_000 },
+          ]),
+        ),
+      );
       const entries = new Map((await ns.entries()).map((e) => [e.key, e.value]));
       assert.equal(entries.size, 200);
-      for (let i = 0; i < 100; i++) assert.ok(entries.get(`a:${i}`) === `user-${i}` && entries.get(`b:${i}`) === `user-${i}`);
+      for (let i = 0; i < 100; i++)
+        assert.ok(entries.get(`a:${i}`) === `user-${i}` && entries.get(`b:${i}`) === `user-${i}`);
     });
 
     it('delete removes a live entry and says whether there was one', async () => {
@@ -226,17 +285,27 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
       const windows = calendarWindows({ perSecond: 1000, perDay: 3, perMonth: 10 }, now);
       const results = [];
       for (let i = 0; i < 4; i++) results.push(await ns.consume('key', windows, { now }));
-      assert.deepEqual(results.map((r) => r.allowed), [true, true, true, false]);
+      assert.deepEqual(
+        results.map((r) => r.allowed),
+        [true, true, true, false],
+      );
       const refused = results[3]!;
       assert.equal(refused.windows[refused.decisive]!.name, 'day');
       assert.equal(refused.retryAfterMs, windows[1]!.end - now);
-      assert.deepEqual(refused.windows.map((w) => w.count), [3, 3, 3]);
+      assert.deepEqual(
+        refused.windows.map((w) => w.count),
+        [3, 3, 3],
+      );
       const headers = rateLimitHeaders(refused, now);
       assert.equal(headers['ratelimit-limit'], '3');
       assert.equal(headers['ratelimit-remaining'], '0');
       assert.equal(headers['retry-after'], String(Math.ceil((windows[1]!.end - now) / 1000)));
       const allowed = results[1]!;
-      assert.equal(allowed.windows[allowed.decisive]!.name, 'day', 'the window with the fewest calls left decides the headers');
+      assert.equal(
+        allowed.windows[allowed.decisive]!.name,
+        'day',
+        'the window with the fewest calls left decides the headers',
+      );
       assert.equal(allowed.windows[allowed.decisive]!.remaining, 1);
     });
 
@@ -250,7 +319,10 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
       for (const window of windows) {
         const expiresAt = await h.counterExpiresAt('expiry', 'key', window);
         assert.ok(expiresAt !== undefined, `${window.name} counter exists`);
-        assert.ok(expiresAt <= window.end + DEFAULT_CLOCK_SKEW_MS + (Date.now() - before), `${window.name} counter expires at ${new Date(expiresAt).toISOString()}, window ends ${new Date(window.end).toISOString()}`);
+        assert.ok(
+          expiresAt <= window.end + DEFAULT_CLOCK_SKEW_MS + (Date.now() - before),
+          `${window.name} counter expires at ${new Date(expiresAt).toISOString()}, window ends ${new Date(window.end).toISOString()}`,
+        );
         assert.ok(expiresAt >= window.end, `${window.name} counter lives until its window ends`);
       }
     });
@@ -263,11 +335,17 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
       await ns.consume('a', [{ name: 'w', limit: 5, start: 0, end: Date.now() + 60_000 }]);
       await sleep(40);
       const entries = (await ns.entries()).sort((x, y) => x.key.localeCompare(y.key));
-      assert.deepEqual(entries.map((e) => [e.key, e.value]), [['a', 1], ['b', { x: 2 }]]);
+      assert.deepEqual(
+        entries.map((e) => [e.key, e.value]),
+        [
+          ['a', 1],
+          ['b', { x: 2 }],
+        ],
+      );
       for (const entry of entries) assert.ok(entry.expiresAt > Date.now() && entry.expiresAt <= Date.now() + 60_000);
     });
 
-    it('a message published by another instance reaches this one, and this one\'s reaches the other', async (t) => {
+    it("a message published by another instance reaches this one, and this one's reaches the other", async (t) => {
       const ns = h.store.namespace('events');
       const received: StateValue[] = [];
       const unsubscribe = ns.subscribe('revoked', (message) => received.push(message));
@@ -282,7 +360,7 @@ for (const [engine, createHarness] of [['embedded (lmdb)', lmdbHarness], ['redis
         assert.deepEqual(received, [{ jti: 'abc' }]);
         const localSentAt = Date.now();
         await ns.publish('revoked', { jti: 'def' });
-        await eventually(() => remote.messages.length >= 2, 'this instance\'s message at the peer');
+        await eventually(() => remote.messages.length >= 2, "this instance's message at the peer");
         t.diagnostic(`${engine}: here → peer in ${Date.now() - localSentAt} ms`);
         assert.deepEqual(remote.messages, [{ jti: 'abc' }, { jti: 'def' }]);
         assert.deepEqual(otherChannel, [], 'channels are separate');

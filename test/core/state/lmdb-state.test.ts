@@ -16,7 +16,9 @@ import { runChild, startChild } from './fixtures/child-process.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => { for (const step of cleanup.splice(0).reverse()) await step(); });
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-lmdb-'));
@@ -24,7 +26,10 @@ function tempDir(): string {
   return dir;
 }
 
-async function openStore(dir: string, options: Partial<ConstructorParameters<typeof LmdbStateStore>[0]> = {}): Promise<LmdbStateStore> {
+async function openStore(
+  dir: string,
+  options: Partial<ConstructorParameters<typeof LmdbStateStore>[0]> = {},
+): Promise<LmdbStateStore> {
   const store = new LmdbStateStore({ path: dir, ...options });
   await store.open();
   cleanup.push(() => store.close());
@@ -64,14 +69,19 @@ describe('Embedded state engine (lmdb)', () => {
     ]);
     const allowed = [a, b].map((lines) => Number(lines.find((l) => l.startsWith('allowed '))!.slice(8)));
     const total = allowed[0]! + allowed[1]! + here.filter((d) => d.allowed).length;
-    t.diagnostic(`allowed: child A ${allowed[0]}, child B ${allowed[1]}, parent ${here.filter((d) => d.allowed).length}, total ${total}`);
+    t.diagnostic(
+      `allowed: child A ${allowed[0]}, child B ${allowed[1]}, parent ${here.filter((d) => d.allowed).length}, total ${total}`,
+    );
     assert.equal(total, 400);
     assert.equal((await ns.consume('shared', [window])).windows[0]!.count, 400);
   });
 
   it('exactly one of two processes racing on set-if-absent wins', async () => {
     const dir = tempDir();
-    const [a, b] = await Promise.all([runChild(['set-if-absent', dir, '50', 'a']), runChild(['set-if-absent', dir, '50', 'b'])]);
+    const [a, b] = await Promise.all([
+      runChild(['set-if-absent', dir, '50', 'a']),
+      runChild(['set-if-absent', dir, '50', 'b']),
+    ]);
     const won = [a, b].map((lines) => Number(lines.find((l) => l.startsWith('won '))!.slice(4)));
     assert.equal(won[0]! + won[1]!, 1);
   });
@@ -121,9 +131,21 @@ describe('Embedded state engine (lmdb)', () => {
     await ns.set('extended', 'long', 60_000); // its first index entry is now stale
     await ns.set('live', 'yes', 60_000);
     await sleep(30);
-    const passes = [await store.purgeExpired(), await store.purgeExpired(), await store.purgeExpired(), await store.purgeExpired()];
-    assert.ok(passes.every((n) => n <= 20), `at most one batch per pass: ${passes}`);
-    assert.equal(passes.reduce((a, b) => a + b), 50, 'every expired entry is purged; the stale index entry removes nothing');
+    const passes = [
+      await store.purgeExpired(),
+      await store.purgeExpired(),
+      await store.purgeExpired(),
+      await store.purgeExpired(),
+    ];
+    assert.ok(
+      passes.every((n) => n <= 20),
+      `at most one batch per pass: ${passes}`,
+    );
+    assert.equal(
+      passes.reduce((a, b) => a + b),
+      50,
+      'every expired entry is purged; the stale index entry removes nothing',
+    );
     assert.equal(passes[3], 0);
     assert.equal(await ns.get('extended'), 'long');
     assert.equal(await ns.get('live'), 'yes');

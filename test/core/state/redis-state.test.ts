@@ -13,12 +13,14 @@ import type { StateValue } from '../../../core/state/state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { eventually } from '../../helpers/wait.js';
 
-
-
 describe('Redis state engine: outages', () => {
   let redis: TestRedis;
-  before(async () => { redis = await startRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
 
   it('three instances share a quota exactly: 600 concurrent decisions against 250 allow 250', async (t) => {
     const connections = [0, 1, 2].map(() => new RedisConnection(redis.url));
@@ -26,11 +28,19 @@ describe('Redis state engine: outages', () => {
     await Promise.all(stores.map((s) => s.open()));
     try {
       const now = Date.now();
-      const windows = [{ name: 'second', limit: 1000, start: now, end: now + 60_000 }, { name: 'day', limit: 250, start: now, end: now + 120_000 }];
-      const decisions = await Promise.all(stores.flatMap((s) => Array.from({ length: 200 }, () => s.namespace('quotas').consume('client', windows))));
+      const windows = [
+        { name: 'second', limit: 1000, start: now, end: now + 60_000 },
+        { name: 'day', limit: 250, start: now, end: now + 120_000 },
+      ];
+      const decisions = await Promise.all(
+        stores.flatMap((s) => Array.from({ length: 200 }, () => s.namespace('quotas').consume('client', windows))),
+      );
       const perInstance = [0, 1, 2].map((i) => decisions.slice(i * 200, i * 200 + 200).filter((d) => d.allowed).length);
       t.diagnostic(`allowed per instance ${perInstance.join(' + ')} = ${perInstance.reduce((a, b) => a + b)}`);
-      assert.equal(perInstance.reduce((a, b) => a + b), 250);
+      assert.equal(
+        perInstance.reduce((a, b) => a + b),
+        250,
+      );
       const refused = decisions.find((d) => !d.allowed)!;
       assert.equal(refused.windows[refused.decisive]!.name, 'day');
     } finally {
@@ -67,9 +77,21 @@ describe('Redis state engine: outages', () => {
       await eventually(() => !store.ready, 'ready to turn false');
       const window = { name: 'second', limit: 5, start: Date.now(), end: Date.now() + 1000 };
       const startedAt = Date.now();
-      const attempts = [() => ns.get('before'), () => ns.set('x', 1, 1000), () => ns.setIfAbsent('y', 1, 1000), () => ns.delete('x'), () => ns.consume('k', [window]), () => ns.publish('revoked', 'lost'), () => ns.entries()];
+      const attempts = [
+        () => ns.get('before'),
+        () => ns.set('x', 1, 1000),
+        () => ns.setIfAbsent('y', 1, 1000),
+        () => ns.delete('x'),
+        () => ns.consume('k', [window]),
+        () => ns.publish('revoked', 'lost'),
+        () => ns.entries(),
+      ];
       for (const attempt of attempts) {
-        await assert.rejects(attempt, (error: unknown) => error instanceof StateUnavailableError && error.status === 503 && error.code === 'state_unavailable');
+        await assert.rejects(
+          attempt,
+          (error: unknown) =>
+            error instanceof StateUnavailableError && error.status === 503 && error.code === 'state_unavailable',
+        );
       }
       t.diagnostic(`7 operations rejected in ${Date.now() - startedAt} ms while Redis was down`);
       assert.deepEqual(readiness, [false]);
@@ -102,7 +124,14 @@ describe('Redis state engine: outages', () => {
       await admin.client.call('CLIENT', 'PAUSE', '1000', 'ALL');
       await assert.rejects(ns.get('k'), StateUnavailableError);
       await admin.close();
-      await eventually(async () => (await ns.get('k').then(() => true, () => false)), 'Redis to answer again');
+      await eventually(
+        async () =>
+          await ns.get('k').then(
+            () => true,
+            () => false,
+          ),
+        'Redis to answer again',
+      );
     } finally {
       await connection.close();
     }

@@ -29,7 +29,11 @@ describe('Boot config: storage', () => {
   });
 
   it('refuses a URL that is not redis:// or rediss://, naming the variable', () => {
-    assert.throws(() => loadBootConfig({ env: { PORTCULLIS_STORAGE_URL: 'http://redis:6379' } }), (error: unknown) => error instanceof ConfigError && /storage\.url \(from PORTCULLIS_STORAGE_URL\)/.test(error.message));
+    assert.throws(
+      () => loadBootConfig({ env: { PORTCULLIS_STORAGE_URL: 'http://redis:6379' } }),
+      (error: unknown) =>
+        error instanceof ConfigError && /storage\.url \(from PORTCULLIS_STORAGE_URL\)/.test(error.message),
+    );
   });
 
   it('refuses kind redis without a URL', () => {
@@ -37,7 +41,10 @@ describe('Boot config: storage', () => {
     try {
       const file = join(dir, 'config.json');
       writeFileSync(file, JSON.stringify({ storage: { kind: 'redis' } }));
-      assert.throws(() => loadBootConfig({ file, env: {} }), (error: unknown) => error instanceof ConfigError && /storage\.url is required/.test(error.message));
+      assert.throws(
+        () => loadBootConfig({ file, env: {} }),
+        (error: unknown) => error instanceof ConfigError && /storage\.url is required/.test(error.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -46,13 +53,18 @@ describe('Boot config: storage', () => {
 
 describe('createStores', () => {
   let redis: TestRedis | undefined;
-  after(async () => { await redis?.stop(); });
+  after(async () => {
+    await redis?.stop();
+  });
 
   it('embedded: the lowdb data file and an LMDB state directory next to it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stores-'));
     try {
       const file = join(dir, 'portcullis.json');
-      const stores = createStores({ store: { file }, storage: { kind: 'embedded', keyPrefix: 'portcullis:' } }, new EntityRegistry());
+      const stores = createStores(
+        { store: { file }, storage: { kind: 'embedded', keyPrefix: 'portcullis:' } },
+        new EntityRegistry(),
+      );
       assert.ok(stores.config instanceof LowdbStore);
       assert.ok(stores.state instanceof LmdbStateStore);
       await stores.open();
@@ -66,7 +78,10 @@ describe('createStores', () => {
 
   it('redis: both stores on one connection, under the key prefix', async () => {
     redis = await startRedis();
-    const stores = createStores({ store: { file: 'unused.json' }, storage: { kind: 'redis', url: redis.url, keyPrefix: 'gw1:' } }, new EntityRegistry());
+    const stores = createStores(
+      { store: { file: 'unused.json' }, storage: { kind: 'redis', url: redis.url, keyPrefix: 'gw1:' } },
+      new EntityRegistry(),
+    );
     assert.ok(stores.config instanceof RedisConfigStore);
     assert.ok(stores.state instanceof RedisStateStore);
     await stores.open();

@@ -36,19 +36,39 @@ export async function createToken(gw: TestGateway, name: string, scopes: string[
   return res.json().token;
 }
 
-export async function portalGateway(upstream: Upstream, options: StartOptions & { profile?: Record<string, unknown> } = {}): Promise<PortalWorld> {
+export async function portalGateway(
+  upstream: Upstream,
+  options: StartOptions & { profile?: Record<string, unknown> } = {},
+): Promise<PortalWorld> {
   const gw = await startGateway(options);
   const global = (await gw.admin('GET', '/api/global-config')).json();
-  const res = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'client-credentials', config: { secure: false } }] });
+  const res = await gw.admin('PUT', '/api/global-config', {
+    ...global,
+    plugins: [{ plugin: 'client-credentials', config: { secure: false } }],
+  });
   if (res.status !== 200) throw new Error(res.text);
-  await createRoute(gw, route('orders', upstream.url, { plugins: [{ plugin: 'apikeys', config: { extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, jwt: { enabled: true } } } }] }));
+  await createRoute(
+    gw,
+    route('orders', upstream.url, {
+      plugins: [
+        {
+          plugin: 'apikeys',
+          config: {
+            extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, jwt: { enabled: true } },
+          },
+        },
+      ],
+    }),
+  );
   const profile = await gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, ...options.profile });
   if (profile.status !== 201) throw new Error(`profile creation failed: ${profile.status} ${profile.text}`);
   const portal = await createToken(gw, 'Self-service portal', ['access-requests:create']);
   const manager = await createToken(gw, 'Access manager', ['access-requests:decide']);
   const as = (token: string, method: string, path: string, body?: unknown) => {
     const authorization = `Bearer ${token}`;
-    return body === undefined ? send(gw.adminUrl + path, { method, headers: { authorization } }) : sendJson(gw.adminUrl + path, method, body, { authorization });
+    return body === undefined
+      ? send(gw.adminUrl + path, { method, headers: { authorization } })
+      : sendJson(gw.adminUrl + path, method, body, { authorization });
   };
   return { gw, as, portal, manager };
 }

@@ -29,14 +29,18 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
 
   before(async () => {
     key = await generateKeyPair('ES256');
-    const publicJwk: JWK = { ...await exportJWK(key.publicKey), kid: 'signer-1', alg: 'ES256' };
-    jwks = createServer((_req, res) => { fetches++; res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] })); });
+    const publicJwk: JWK = { ...(await exportJWK(key.publicKey)), kid: 'signer-1', alg: 'ES256' };
+    jwks = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     jwksPort = (jwks.address() as AddressInfo).port;
     upstream = await startUpstream(echo);
     world = await portalGateway(upstream);
     allowing = await portalGateway(upstream, { config: { portal: { privateJwksHosts: ['127.0.0.1'] } } });
-    for (const w of [world, allowing]) assert.equal((await w.gw.admin('POST', '/api/authorization-profiles', SIGNED_PROFILE)).status, 201);
+    for (const w of [world, allowing])
+      assert.equal((await w.gw.admin('POST', '/api/authorization-profiles', SIGNED_PROFILE)).status, 201);
   });
   after(async () => {
     await world.gw.close();
@@ -48,22 +52,38 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
 
   const request = (w: PortalWorld, jwksUri: string, as: 'portal' | 'admin' = 'portal') => {
     const body = { profileId: SIGNED_PROFILE.id, requester: REQUESTER, requestedScopes: ['orders:read'], jwksUri };
-    return as === 'admin' ? w.gw.admin('POST', '/api/access-requests', body) : w.as(w.portal, 'POST', '/api/access-requests', body);
+    return as === 'admin'
+      ? w.gw.admin('POST', '/api/access-requests', body)
+      : w.as(w.portal, 'POST', '/api/access-requests', body);
   };
 
   async function tokenByAssertion(w: PortalWorld, clientId: string) {
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: w.gw.proxyUrl + TOKEN_PATH, jti: randomUUID(), iat: now, exp: now + 60 })
-      .setProtectedHeader({ alg: 'ES256', kid: 'signer-1' }).sign(key.privateKey);
+    const assertion = await new SignJWT({
+      iss: clientId,
+      sub: clientId,
+      aud: w.gw.proxyUrl + TOKEN_PATH,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 60,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: 'signer-1' })
+      .sign(key.privateKey);
     return w.gw.proxy(TOKEN_PATH, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion }).toString(),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: assertion,
+      }).toString(),
     });
   }
 
-  const approve = async (w: PortalWorld, id: string) => assert.equal((await w.as(w.manager, 'POST', `/api/access-requests/${id}/approve`)).status, 200);
+  const approve = async (w: PortalWorld, id: string) =>
+    assert.equal((await w.as(w.manager, 'POST', `/api/access-requests/${id}/approve`)).status, 200);
 
-  it('a portal\'s JWKS URL naming an internal address, or not https, is refused with 400 naming /jwksUri, and leaves no API key behind', async () => {
+  it("a portal's JWKS URL naming an internal address, or not https, is refused with 400 naming /jwksUri, and leaves no API key behind", async () => {
     const keysBefore = (await world.gw.admin('GET', '/api/apikeys')).json().length;
     const cases: Array<[string, RegExp]> = [
       [`https://127.0.0.1:${jwksPort}/jwks.json`, /127\.0\.0\.1 is a loopback address/],
@@ -79,7 +99,10 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
       ['https://0.0.0.0/jwks.json', /"this network" address/],
       ['https://2130706433/jwks.json', /127\.0\.0\.1 is a loopback address/],
       ['https://0x7f.1/jwks.json', /127\.0\.0\.1 is a loopback address/],
-      [`https://localhost:${jwksPort}/jwks.json`, /localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/],
+      [
+        `https://localhost:${jwksPort}/jwks.json`,
+        /localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/,
+      ],
       ['http://keys.example.com/jwks.json', /must be https/],
     ];
     for (const [jwksUri, message] of cases) {
@@ -94,7 +117,11 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
   });
 
   it('a portal token cannot write an API key (and its jwksUri) directly: 403', async () => {
-    const res = await world.as(world.portal, 'POST', '/api/apikeys', { clientName: 'Direct', tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: 'http://127.0.0.1:1/jwks.json' });
+    const res = await world.as(world.portal, 'POST', '/api/apikeys', {
+      clientName: 'Direct',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwksUri: 'http://127.0.0.1:1/jwks.json',
+    });
     assert.equal(res.status, 403, res.text);
   });
 
@@ -106,10 +133,18 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
   });
 
   it('at fetch time, a marked key whose name now resolves to loopback (DNS rebinding) or names a loopback literal is not fetched: 401 invalid_client', async () => {
-    for (const [clientId, host] of [['rebound-name', 'localhost'], ['rebound-literal', '127.0.0.1']] as const) {
+    for (const [clientId, host] of [
+      ['rebound-name', 'localhost'],
+      ['rebound-literal', '127.0.0.1'],
+    ] as const) {
       const created = await world.gw.admin('POST', '/api/apikeys', {
-        clientId, clientName: 'Rebound', tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: `http://${host}:${jwksPort}/jwks.json`,
-        scopes: ['orders:read'], authorizedEntities: ['orders'], metadata: { 'jwks-uri-public-only': 'token:portal' },
+        clientId,
+        clientName: 'Rebound',
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwksUri: `http://${host}:${jwksPort}/jwks.json`,
+        scopes: ['orders:read'],
+        authorizedEntities: ['orders'],
+        metadata: { 'jwks-uri-public-only': 'token:portal' },
       });
       assert.equal(created.status, 201, created.text);
       const res = await tokenByAssertion(world, clientId);
@@ -117,8 +152,14 @@ describe('Plugin: access-requests (JWKS URLs from a portal: SSRF guard)', () => 
       assert.equal(res.json().error, 'invalid_client');
     }
     assert.equal(fetches, 0, 'the JWKS server was never reached');
-    assert.ok(world.gw.logs.some((l) => /resolves to .* not fetched/.test(String(l.err?.message ?? ''))), 'the refused lookup is logged');
-    assert.ok(world.gw.logs.some((l) => /127\.0\.0\.1 is a loopback address/.test(String(l.err?.message ?? ''))), 'the refused literal is logged');
+    assert.ok(
+      world.gw.logs.some((l) => /resolves to .* not fetched/.test(String(l.err?.message ?? ''))),
+      'the refused lookup is logged',
+    );
+    assert.ok(
+      world.gw.logs.some((l) => /127\.0\.0\.1 is a loopback address/.test(String(l.err?.message ?? ''))),
+      'the refused literal is logged',
+    );
   });
 
   it('the admin may still register a loopback http JWKS URL: the key is not marked and its assertions work', async () => {

@@ -29,7 +29,10 @@ describe('Plugin: access-requests (lifecycle)', () => {
     assert.equal(created.apiKeyId, created.clientId);
     assert.match(created.clientSecret, /^[\w-]{43}$/);
     assert.deepEqual(created.clientAuthentication, { method: 'client_secret_basic' });
-    assert.deepEqual(created.history.map((e: any) => [e.from, e.to, e.actor.startsWith('token:')]), [[null, 'pending', true]]);
+    assert.deepEqual(
+      created.history.map((e: any) => [e.from, e.to, e.actor.startsWith('token:')]),
+      [[null, 'pending', true]],
+    );
     const apiKey = await key(created.clientId);
     assert.equal(apiKey.enabled, false);
     assert.deepEqual(apiKey.authorizedEntities, []);
@@ -42,7 +45,11 @@ describe('Plugin: access-requests (lifecycle)', () => {
 
   it('approving enables the key with the granted scopes, the profile routes and quotas (approver overrides kept)', async () => {
     const created = await requestAccess(world);
-    const res = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, { scopes: ['orders:read'], quotas: { throttlingQuota: 5 }, reason: 'Known partner' });
+    const res = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, {
+      scopes: ['orders:read'],
+      quotas: { throttlingQuota: 5 },
+      reason: 'Known partner',
+    });
     assert.equal(res.status, 200, res.text);
     const approved = res.json();
     assert.equal(approved.state, 'approved');
@@ -66,30 +73,54 @@ describe('Plugin: access-requests (lifecycle)', () => {
   });
 
   it('scopes outside the profile are refused, at request and at approval, and nothing changes', async () => {
-    const refused = await world.as(world.portal, 'POST', '/api/access-requests', { profileId: PROFILE.id, requester: { id: 'x', name: 'X', email: 'x@x.example' }, requestedScopes: ['orders:write'] });
+    const refused = await world.as(world.portal, 'POST', '/api/access-requests', {
+      profileId: PROFILE.id,
+      requester: { id: 'x', name: 'X', email: 'x@x.example' },
+      requestedScopes: ['orders:write'],
+    });
     assert.equal(refused.status, 400);
     assert.equal(refused.json().details[0].path, '/requestedScopes/0');
     const keysBefore = (await world.gw.admin('GET', '/api/apikeys')).json().length;
     const created = await requestAccess(world);
-    const approve = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, { scopes: ['Function3/x'] });
+    const approve = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, {
+      scopes: ['Function3/x'],
+    });
     assert.equal(approve.status, 400);
     assert.equal((await world.as(world.manager, 'GET', `/api/access-requests/${created.id}`)).json().state, 'pending');
     assert.equal((await key(created.clientId)).enabled, false);
-    assert.equal((await world.gw.admin('GET', '/api/apikeys')).json().length, keysBefore + 1, 'the refused request left no key');
+    assert.equal(
+      (await world.gw.admin('GET', '/api/apikeys')).json().length,
+      keysBefore + 1,
+      'the refused request left no key',
+    );
   });
 
   it('rejecting keeps the key disabled, with the reason in the request and its trail', async () => {
     const created = await requestAccess(world);
-    const rejected = (await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/reject`, { reason: 'Unknown organization' })).json();
+    const rejected = (
+      await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/reject`, {
+        reason: 'Unknown organization',
+      })
+    ).json();
     assert.equal(rejected.state, 'rejected');
     assert.equal(rejected.reason, 'Unknown organization');
     assert.equal((await key(created.clientId)).enabled, false);
     const events = (await world.as(world.portal, 'GET', `/api/access-requests/${created.id}/events`)).json();
-    assert.deepEqual(events.map((e: any) => [e.from, e.to, e.reason]), [[null, 'pending', undefined], ['pending', 'rejected', 'Unknown organization']]);
+    assert.deepEqual(
+      events.map((e: any) => [e.from, e.to, e.reason]),
+      [
+        [null, 'pending', undefined],
+        ['pending', 'rejected', 'Unknown organization'],
+      ],
+    );
   });
 
   it('rejecting under a profile with onReject: delete deletes the key', async () => {
-    const profile = await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'orders-strict', onReject: 'delete' });
+    const profile = await world.gw.admin('POST', '/api/authorization-profiles', {
+      ...PROFILE,
+      id: 'orders-strict',
+      onReject: 'delete',
+    });
     assert.equal(profile.status, 201, profile.text);
     const created = await requestAccess(world, { profileId: 'orders-strict' });
     const rejected = (await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/reject`)).json();
@@ -100,17 +131,30 @@ describe('Plugin: access-requests (lifecycle)', () => {
   it('revoking disables the key and revokes the tokens issued to it', async () => {
     const created = await requestAccess(world);
     await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`);
-    const token = await world.gw.proxy('/.well-known/otoroshi/oauth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }).toString() });
+    const token = await world.gw.proxy('/.well-known/otoroshi/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: created.clientId,
+        client_secret: created.clientSecret,
+      }).toString(),
+    });
     assert.equal(token.status, 200, token.text);
     const bearer = { authorization: `Bearer ${token.json().access_token}` };
     assert.equal((await world.gw.proxy('/', { headers: bearer })).status, 200);
-    const revoked = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/revoke`, { reason: 'Contract ended' });
+    const revoked = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/revoke`, {
+      reason: 'Contract ended',
+    });
     assert.equal(revoked.status, 200, revoked.text);
     assert.equal(revoked.json().state, 'revoked');
     assert.equal((await key(created.clientId)).enabled, false);
     // Re-enabling the key by hand does not bring back the tokens issued before the revocation.
     const apiKey = await key(created.clientId);
-    assert.equal((await world.gw.admin('PUT', `/api/apikeys/${created.clientId}`, { ...apiKey, enabled: true })).status, 200);
+    assert.equal(
+      (await world.gw.admin('PUT', `/api/apikeys/${created.clientId}`, { ...apiKey, enabled: true })).status,
+      200,
+    );
     const refused = await world.gw.proxy('/', { headers: bearer });
     assert.equal(refused.status, 401);
     assert.match(String(refused.headers['www-authenticate']), /invalid_token/);
@@ -127,9 +171,14 @@ describe('Plugin: access-requests (lifecycle)', () => {
     await world.as(world.manager, 'POST', `/api/access-requests/${revoked.id}/revoke`);
     const forbidden: Array<[any, string]> = [
       [pending, 'revoke'],
-      [approved, 'approve'], [approved, 'reject'],
-      [rejected, 'approve'], [rejected, 'reject'], [rejected, 'revoke'],
-      [revoked, 'approve'], [revoked, 'reject'], [revoked, 'revoke'],
+      [approved, 'approve'],
+      [approved, 'reject'],
+      [rejected, 'approve'],
+      [rejected, 'reject'],
+      [rejected, 'revoke'],
+      [revoked, 'approve'],
+      [revoked, 'reject'],
+      [revoked, 'revoke'],
     ];
     for (const [request, decision] of forbidden) {
       const before = (await world.gw.admin('GET', `/api/access-requests/${request.id}`)).json();
@@ -146,10 +195,14 @@ describe('Plugin: access-requests (lifecycle)', () => {
     for (let round = 0; round < 3; round++) {
       const created = await requestAccess(world);
       const decisions = ['approve', 'reject', 'approve', 'reject', 'approve', 'reject'];
-      const answers = await Promise.all(decisions.map((d) => world.as(world.manager, 'POST', `/api/access-requests/${created.id}/${d}`, { reason: d })));
+      const answers = await Promise.all(
+        decisions.map((d) => world.as(world.manager, 'POST', `/api/access-requests/${created.id}/${d}`, { reason: d })),
+      );
       const won = answers.filter((a) => a.status === 200);
       assert.equal(won.length, 1, answers.map((a) => `${a.status} ${a.text}`).join('\n'));
-      assert.ok(answers.every((a) => a.status === 200 || (a.status === 409 && a.json().error === 'invalid_transition')));
+      assert.ok(
+        answers.every((a) => a.status === 200 || (a.status === 409 && a.json().error === 'invalid_transition')),
+      );
       const final = (await world.gw.admin('GET', `/api/access-requests/${created.id}`)).json();
       assert.equal(final.history.length, 2, 'one decision in the trail');
       assert.equal(final.state, won[0]!.json().state);
@@ -169,32 +222,78 @@ describe('Plugin: access-requests (lifecycle)', () => {
   });
 
   it('a request for an unknown profile, or with gateway-owned fields, is refused', async () => {
-    const unknown = await world.as(world.portal, 'POST', '/api/access-requests', { profileId: 'nope', requester: { id: 'x', name: 'X', email: 'x@x.example' } });
+    const unknown = await world.as(world.portal, 'POST', '/api/access-requests', {
+      profileId: 'nope',
+      requester: { id: 'x', name: 'X', email: 'x@x.example' },
+    });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.json().details[0].path, '/profileId');
-    const sneaky = await world.as(world.portal, 'POST', '/api/access-requests', { profileId: PROFILE.id, requester: { id: 'x', name: 'X', email: 'x@x.example' }, state: 'approved' });
+    const sneaky = await world.as(world.portal, 'POST', '/api/access-requests', {
+      profileId: PROFILE.id,
+      requester: { id: 'x', name: 'X', email: 'x@x.example' },
+      state: 'approved',
+    });
     assert.equal(sneaky.status, 400);
     assert.equal(sneaky.json().details[0].path, '/state');
   });
 
-  it('a private-key-jwt profile records the requester\'s JWKS URL or key and hands out no secret', async () => {
-    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'signed-jwks', clientAuthenticator: 'private-key-jwt-jwks-uri' })).status, 201);
-    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'signed-key', clientAuthenticator: 'private-key-jwt-registered-key' })).status, 201);
-    const missing = await world.as(world.portal, 'POST', '/api/access-requests', { profileId: 'signed-jwks', requester: { id: 'x', name: 'X', email: 'x@x.example' } });
+  it("a private-key-jwt profile records the requester's JWKS URL or key and hands out no secret", async () => {
+    assert.equal(
+      (
+        await world.gw.admin('POST', '/api/authorization-profiles', {
+          ...PROFILE,
+          id: 'signed-jwks',
+          clientAuthenticator: 'private-key-jwt-jwks-uri',
+        })
+      ).status,
+      201,
+    );
+    assert.equal(
+      (
+        await world.gw.admin('POST', '/api/authorization-profiles', {
+          ...PROFILE,
+          id: 'signed-key',
+          clientAuthenticator: 'private-key-jwt-registered-key',
+        })
+      ).status,
+      201,
+    );
+    const missing = await world.as(world.portal, 'POST', '/api/access-requests', {
+      profileId: 'signed-jwks',
+      requester: { id: 'x', name: 'X', email: 'x@x.example' },
+    });
     assert.equal(missing.status, 400);
     assert.equal(missing.json().details[0].path, '/jwksUri');
     const byJwks = await requestAccess(world, { profileId: 'signed-jwks', jwksUri: 'https://acme.example/jwks.json' });
-    assert.deepEqual(byJwks.clientAuthentication, { method: 'private_key_jwt', jwksUri: 'https://acme.example/jwks.json' });
+    assert.deepEqual(byJwks.clientAuthentication, {
+      method: 'private_key_jwt',
+      jwksUri: 'https://acme.example/jwks.json',
+    });
     assert.equal(byJwks.clientSecret, undefined);
-    const byKey = await requestAccess(world, { profileId: 'signed-key', publicKey: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}' });
+    const byKey = await requestAccess(world, {
+      profileId: 'signed-key',
+      publicKey: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}',
+    });
     assert.equal(byKey.clientAuthentication.method, 'private_key_jwt');
     assert.match(byKey.clientAuthentication.publicKey, /Ed25519/);
     assert.equal(byKey.clientSecret, undefined);
   });
 
   it('an authorization-code profile needs redirect URIs and gives the key the authorization code grants', async () => {
-    assert.equal((await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'users', flow: 'authorization-code' })).status, 201);
-    const missing = await world.as(world.portal, 'POST', '/api/access-requests', { ...{ requester: { id: 'x', name: 'X', email: 'x@x.example' } }, profileId: 'users' });
+    assert.equal(
+      (
+        await world.gw.admin('POST', '/api/authorization-profiles', {
+          ...PROFILE,
+          id: 'users',
+          flow: 'authorization-code',
+        })
+      ).status,
+      201,
+    );
+    const missing = await world.as(world.portal, 'POST', '/api/access-requests', {
+      ...{ requester: { id: 'x', name: 'X', email: 'x@x.example' } },
+      profileId: 'users',
+    });
     assert.equal(missing.status, 400);
     assert.equal(missing.json().details[0].path, '/redirectUris');
     const created = await requestAccess(world, { profileId: 'users', redirectUris: ['https://acme.example/callback'] });

@@ -22,11 +22,16 @@ describe('Admin API tokens (access-requests scopes)', () => {
   });
 
   it('the token is shown once on creation; reads and the data file hold only a salted hash', async () => {
-    const res = await world.gw.admin('POST', '/api/tokens', { name: 'CI', scopes: ['access-requests:create'], id: 'chosen', tokenHash: 'sha256$x$y' });
+    const res = await world.gw.admin('POST', '/api/tokens', {
+      name: 'CI',
+      scopes: ['access-requests:create'],
+      id: 'chosen',
+      tokenHash: 'sha256$x$y',
+    });
     assert.equal(res.status, 201, res.text);
     const created = res.json();
     assert.match(created.token, /^pct_[\w-]+\.[\w-]{43}$/);
-    assert.notEqual(created.id, 'chosen', 'the id is the gateway\'s');
+    assert.notEqual(created.id, 'chosen', "the id is the gateway's");
     assert.equal(created.tokenHash, undefined);
     const listed = (await world.gw.admin('GET', '/api/tokens')).json();
     assert.ok(listed.some((t: any) => t.id === created.id));
@@ -68,21 +73,41 @@ describe('Admin API tokens (access-requests scopes)', () => {
   it('a portal token sees only the requests it created', async () => {
     const mine = await requestAccess(world);
     const otherPortal = await createToken(world.gw, 'Other portal', ['access-requests:create']);
-    const theirs = (await world.as(otherPortal, 'POST', '/api/access-requests', { profileId: PROFILE.id, requester: { id: 'o', name: 'Other', email: 'o@o.example' } })).json();
+    const theirs = (
+      await world.as(otherPortal, 'POST', '/api/access-requests', {
+        profileId: PROFILE.id,
+        requester: { id: 'o', name: 'Other', email: 'o@o.example' },
+      })
+    ).json();
     assert.equal((await world.as(world.portal, 'GET', `/api/access-requests/${theirs.id}`)).status, 404);
     assert.equal((await world.as(world.portal, 'GET', `/api/access-requests/${theirs.id}/events`)).status, 404);
     const listed = (await world.as(world.portal, 'GET', '/api/access-requests')).json().map((r: any) => r.id);
     assert.ok(listed.includes(mine.id));
     assert.ok(!listed.includes(theirs.id));
-    const all = (await world.as(world.manager, 'GET', '/api/access-requests?state=pending')).json().map((r: any) => r.id);
+    const all = (await world.as(world.manager, 'GET', '/api/access-requests?state=pending'))
+      .json()
+      .map((r: any) => r.id);
     assert.ok(all.includes(mine.id) && all.includes(theirs.id), 'a manager lists every request');
   });
 
   it('a manager token decides but cannot create requests, profiles, routes, keys or tokens', async () => {
     for (const [method, path, body] of [
-      ['POST', '/api/access-requests', { profileId: PROFILE.id, requester: { id: 'm', name: 'M', email: 'm@m.example' } }],
+      [
+        'POST',
+        '/api/access-requests',
+        { profileId: PROFILE.id, requester: { id: 'm', name: 'M', email: 'm@m.example' } },
+      ],
       ['POST', '/api/authorization-profiles', { ...PROFILE, id: 'by-manager' }],
-      ['POST', '/api/routes', { id: 'r', name: 'r', frontend: { domains: ['x.test'] }, backend: { targets: [{ url: 'http://127.0.0.1:1' }] } }],
+      [
+        'POST',
+        '/api/routes',
+        {
+          id: 'r',
+          name: 'r',
+          frontend: { domains: ['x.test'] },
+          backend: { targets: [{ url: 'http://127.0.0.1:1' }] },
+        },
+      ],
       ['POST', '/api/apikeys', { clientName: 'k' }],
       ['POST', '/api/tokens', { name: 'more', scopes: ['access-requests:decide'] }],
       ['GET', '/api/tokens', undefined],
@@ -101,7 +126,14 @@ describe('Admin API tokens (access-requests scopes)', () => {
     assert.equal((await world.as(token, 'GET', '/api/access-requests')).status, 200);
     const id = token.slice(4, token.indexOf('.'));
     assert.equal((await world.gw.admin('DELETE', `/api/tokens/${id}`)).status, 204);
-    for (const bad of [token, `${token.slice(0, -2)}xx`, world.manager.replace(/\.[\w-]+$/, '.wrong'), 'pct_', 'not-a-token', `pct_${id}`]) {
+    for (const bad of [
+      token,
+      `${token.slice(0, -2)}xx`,
+      world.manager.replace(/\.[\w-]+$/, '.wrong'),
+      'pct_',
+      'not-a-token',
+      `pct_${id}`,
+    ]) {
       const res = await world.as(bad, 'GET', '/api/access-requests');
       assert.equal(res.status, 401, bad);
       assert.equal(res.json().error, 'unauthorized');
@@ -112,6 +144,7 @@ describe('Admin API tokens (access-requests scopes)', () => {
     await world.as(world.manager, 'GET', '/api/routes');
     await world.as(`${world.portal}x`, 'GET', '/api/access-requests');
     const logs = JSON.stringify(world.gw.logs);
-    for (const token of [world.portal, world.manager]) assert.ok(!logs.includes(token.split('.')[1]!), 'a token secret was logged');
+    for (const token of [world.portal, world.manager])
+      assert.ok(!logs.includes(token.split('.')[1]!), 'a token secret was logged');
   });
 });

@@ -17,10 +17,16 @@ import { portalGateway, requestAccess, PROFILE, type PortalWorld } from './fixtu
 
 const SECRET = 'webhook-secret-0123456789';
 
-interface Received { headers: IncomingMessage['headers']; body: string; verified: boolean }
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+  verified: boolean;
+}
 
 /** A webhook receiver that checks the signature as a receiver should, answering `answer(n)` to the n-th call (1-based). */
-async function startReceiver(answer: (n: number, res: ServerResponse) => void): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function startReceiver(
+  answer: (n: number, res: ServerResponse) => void,
+): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,9 +34,14 @@ async function startReceiver(answer: (n: number, res: ServerResponse) => void): 
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const timestamp = String(req.headers['x-portcullis-timestamp']);
-      const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex')}`);
+      const expected = Buffer.from(
+        `sha256=${createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex')}`,
+      );
       const sent = Buffer.from(String(req.headers['x-portcullis-signature']));
-      const verified = sent.length === expected.length && timingSafeEqual(sent, expected) && Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
+      const verified =
+        sent.length === expected.length &&
+        timingSafeEqual(sent, expected) &&
+        Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
       received.push({ headers: req.headers, body, verified });
       answer(received.length, res);
     });
@@ -39,14 +50,22 @@ async function startReceiver(answer: (n: number, res: ServerResponse) => void): 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     received,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 describe('Plugin: access-requests (webhooks)', () => {
   let upstream: Upstream;
-  before(async () => { upstream = await startUpstream(echo); });
-  after(async () => { await upstream.close(); });
+  before(async () => {
+    upstream = await startUpstream(echo);
+  });
+  after(async () => {
+    await upstream.close();
+  });
 
   describe('deliveries, signatures and retries', () => {
     let world: PortalWorld;
@@ -58,7 +77,9 @@ describe('Plugin: access-requests (webhooks)', () => {
         else if (n === 2) res.socket?.destroy();
         else res.writeHead(204).end();
       });
-      world = await portalGateway(upstream, { profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 5, initialBackoffMs: 5 } } });
+      world = await portalGateway(upstream, {
+        profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 5, initialBackoffMs: 5 } },
+      });
     });
     after(async () => {
       await world.gw.close();
@@ -71,28 +92,51 @@ describe('Plugin: access-requests (webhooks)', () => {
       assert.equal(read.webhook.url, receiver.url);
       const listed = await world.as(world.portal, 'GET', '/api/authorization-profiles');
       assert.ok(!listed.text.includes(SECRET));
-      assert.ok(!(await world.gw.admin('GET', '/api/export')).text.includes(SECRET), 'an export without private keys leaves it out');
-      const written = await world.gw.admin('PUT', `/api/authorization-profiles/${PROFILE.id}`, { ...read, description: 'changed' });
+      assert.ok(
+        !(await world.gw.admin('GET', '/api/export')).text.includes(SECRET),
+        'an export without private keys leaves it out',
+      );
+      const written = await world.gw.admin('PUT', `/api/authorization-profiles/${PROFILE.id}`, {
+        ...read,
+        description: 'changed',
+      });
       assert.equal(written.status, 200, written.text);
-      assert.ok((await world.gw.admin('GET', '/api/export?includePrivateKeys=true')).text.includes(SECRET), 'still stored');
-      const noSecret = await world.gw.admin('POST', '/api/authorization-profiles', { ...PROFILE, id: 'no-secret', webhook: { url: receiver.url } });
+      assert.ok(
+        (await world.gw.admin('GET', '/api/export?includePrivateKeys=true')).text.includes(SECRET),
+        'still stored',
+      );
+      const noSecret = await world.gw.admin('POST', '/api/authorization-profiles', {
+        ...PROFILE,
+        id: 'no-secret',
+        webhook: { url: receiver.url },
+      });
       assert.equal(noSecret.status, 400);
       assert.equal(noSecret.json().details[0].path, '/webhook/secret');
     });
 
     it('a failing receiver gets the same signed body again, with backoff, until it accepts; the log shows each attempt', async () => {
       const created = await requestAccess(world);
-      const deliveries = await until('the creation delivered', async () => (await world.as(world.manager, 'GET', `/api/access-requests/${created.id}/deliveries`)).json(), (d: any[]) => d.length === 1 && d[0].state === 'delivered');
+      const deliveries = await until(
+        'the creation delivered',
+        async () => (await world.as(world.manager, 'GET', `/api/access-requests/${created.id}/deliveries`)).json(),
+        (d: any[]) => d.length === 1 && d[0].state === 'delivered',
+      );
       const [delivery] = deliveries;
       assert.equal(delivery.type, 'access_request.created');
-      assert.deepEqual(delivery.attempts.map((a: any) => a.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        delivery.attempts.map((a: any) => a.attempt),
+        [1, 2, 3],
+      );
       assert.equal(delivery.attempts[0].status, 500);
       assert.equal(delivery.attempts[1].status, undefined);
       assert.ok(delivery.attempts[1].error, 'a reset connection is logged as an error');
       assert.equal(delivery.attempts[2].status, 204);
       const calls = receiver.received.filter((r) => r.headers['x-portcullis-delivery'] === delivery.id);
       assert.equal(calls.length, 3);
-      assert.ok(calls.every((c) => c.verified), 'every attempt carries a valid signature');
+      assert.ok(
+        calls.every((c) => c.verified),
+        'every attempt carries a valid signature',
+      );
       assert.equal(new Set(calls.map((c) => c.body)).size, 1, 'the same body every time');
       const body = JSON.parse(calls[0]!.body);
       assert.equal(body.id, delivery.id);
@@ -106,9 +150,20 @@ describe('Plugin: access-requests (webhooks)', () => {
       const created = await requestAccess(world);
       await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`, { reason: 'ok' });
       await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/revoke`, { reason: 'done' });
-      const deliveries = await until('three deliveries', async () => (await world.as(world.manager, 'GET', `/api/access-requests/${created.id}/deliveries`)).json(), (d: any[]) => d.length === 3 && d.every((x) => x.state === 'delivered'));
-      assert.deepEqual(deliveries.map((d: any) => d.type).sort(), ['access_request.approved', 'access_request.created', 'access_request.revoked']);
-      const bodies = receiver.received.filter((r) => r.verified).map((r) => JSON.parse(r.body)).filter((b) => b.data.request.id === created.id);
+      const deliveries = await until(
+        'three deliveries',
+        async () => (await world.as(world.manager, 'GET', `/api/access-requests/${created.id}/deliveries`)).json(),
+        (d: any[]) => d.length === 3 && d.every((x) => x.state === 'delivered'),
+      );
+      assert.deepEqual(deliveries.map((d: any) => d.type).sort(), [
+        'access_request.approved',
+        'access_request.created',
+        'access_request.revoked',
+      ]);
+      const bodies = receiver.received
+        .filter((r) => r.verified)
+        .map((r) => JSON.parse(r.body))
+        .filter((b) => b.data.request.id === created.id);
       const approved = bodies.find((b) => b.type === 'access_request.approved');
       assert.equal(approved.data.event.reason, 'ok');
       assert.equal(approved.data.request.state, 'approved');
@@ -120,7 +175,9 @@ describe('Plugin: access-requests (webhooks)', () => {
     let receiver: Awaited<ReturnType<typeof startReceiver>>;
     before(async () => {
       receiver = await startReceiver((_n, res) => res.writeHead(503).end());
-      world = await portalGateway(upstream, { profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 3, initialBackoffMs: 1 } } });
+      world = await portalGateway(upstream, {
+        profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 3, initialBackoffMs: 1 } },
+      });
     });
     after(async () => {
       await world.gw.close();
@@ -131,8 +188,16 @@ describe('Plugin: access-requests (webhooks)', () => {
       const created = await requestAccess(world);
       const approved = await world.as(world.manager, 'POST', `/api/access-requests/${created.id}/approve`);
       assert.equal(approved.status, 200, 'a failing receiver does not fail the decision');
-      const deliveries = await until('both deliveries failed', async () => (await world.gw.admin('GET', `/api/access-requests/${created.id}/deliveries`)).json(), (d: any[]) => d.length === 2 && d.every((x) => x.state === 'failed'));
-      for (const delivery of deliveries) assert.deepEqual(delivery.attempts.map((a: any) => a.status), [503, 503, 503]);
+      const deliveries = await until(
+        'both deliveries failed',
+        async () => (await world.gw.admin('GET', `/api/access-requests/${created.id}/deliveries`)).json(),
+        (d: any[]) => d.length === 2 && d.every((x) => x.state === 'failed'),
+      );
+      for (const delivery of deliveries)
+        assert.deepEqual(
+          delivery.attempts.map((a: any) => a.status),
+          [503, 503, 503],
+        );
       assert.equal(receiver.received.length, 6);
       assert.ok(world.gw.logs.some((l) => l.msg === 'webhook delivery failed'));
     });
@@ -142,9 +207,14 @@ describe('Plugin: access-requests (webhooks)', () => {
     it('a delivery in flight at shutdown is sent again after the restart, as the same delivery', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-webhooks-'));
       let hang = true;
-      const receiver = await startReceiver((_n, res) => { if (!hang) res.writeHead(200).end(); });
+      const receiver = await startReceiver((_n, res) => {
+        if (!hang) res.writeHead(200).end();
+      });
       try {
-        const world = await portalGateway(upstream, { dataDir, profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 3, initialBackoffMs: 1 } } });
+        const world = await portalGateway(upstream, {
+          dataDir,
+          profile: { webhook: { url: receiver.url, secret: SECRET, maxAttempts: 3, initialBackoffMs: 1 } },
+        });
         const created = await requestAccess(world);
         await eventually(() => receiver.received.length === 1, 'the first attempt reached the receiver');
         await world.gw.close({ keepData: true });
@@ -152,10 +222,17 @@ describe('Plugin: access-requests (webhooks)', () => {
         const { startGateway } = await import('../../helpers/gateway.js');
         const gw = await startGateway({ dataDir });
         try {
-          const deliveries = await until('delivered after the restart', async () => (await gw.admin('GET', `/api/access-requests/${created.id}/deliveries`)).json(), (d: any[]) => d.length === 1 && d[0].state === 'delivered');
+          const deliveries = await until(
+            'delivered after the restart',
+            async () => (await gw.admin('GET', `/api/access-requests/${created.id}/deliveries`)).json(),
+            (d: any[]) => d.length === 1 && d[0].state === 'delivered',
+          );
           assert.equal(deliveries[0].attempts.length, 1, 'the interrupted attempt did not count');
           assert.equal(receiver.received.length, 2);
-          assert.equal(receiver.received[0]!.headers['x-portcullis-delivery'], receiver.received[1]!.headers['x-portcullis-delivery']);
+          assert.equal(
+            receiver.received[0]!.headers['x-portcullis-delivery'],
+            receiver.received[1]!.headers['x-portcullis-delivery'],
+          );
           assert.ok(receiver.received[1]!.verified);
         } finally {
           await gw.close();

@@ -7,29 +7,87 @@ import { startGateway, createRoute, route, type TestGateway } from '../../helper
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { hashSecret } from '../../../plugins/apikeys/entity.js';
 
-const basic = (id: string, secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64') });
+const basic = (id: string, secret: string) => ({
+  authorization: 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64'),
+});
 const SECRET = 'the-right-secret-0123456789';
 
 describe('Plugin: apikeys (access)', () => {
   let gw: TestGateway;
   let upstream: Upstream;
   const key = (clientId: string, extra: Record<string, unknown> = {}) =>
-    gw.admin('POST', '/api/apikeys', { clientId, clientSecret: SECRET, clientName: `Client ${clientId}`, authorizedEntities: ['protected'], scopes: ['read', 'write'], ...extra });
+    gw.admin('POST', '/api/apikeys', {
+      clientId,
+      clientSecret: SECRET,
+      clientName: `Client ${clientId}`,
+      authorizedEntities: ['protected'],
+      scopes: ['read', 'write'],
+      ...extra,
+    });
 
   before(async () => {
     gw = await startGateway();
     upstream = await startUpstream(echo);
     await createRoute(gw, route('protected', upstream.url, { plugins: [{ plugin: 'apikeys' }], tags: ['team-a'] }));
-    await createRoute(gw, route('tagged', upstream.url, { frontend: { domains: ['tagged.test'] }, tags: ['team-a'], plugins: [{ plugin: 'apikeys' }] }));
-    await createRoute(gw, route('optional', upstream.url, { frontend: { domains: ['optional.test'] }, plugins: [{ plugin: 'apikeys', config: { mandatory: false, validate: false } }] }));
-    await createRoute(gw, route('hidden', upstream.url, { frontend: { domains: ['hidden.test'] }, plugins: [{ plugin: 'apikeys', config: { hideCredentials: true, validate: false, consumerHeaders: { name: 'X-Who' } } }] }));
-    await createRoute(gw, route('idonly', upstream.url, { frontend: { domains: ['idonly.test'] }, plugins: [{ plugin: 'apikeys', config: { validate: false, extractors: { basic: { enabled: false }, customHeaders: { enabled: false }, clientId: { enabled: true, header: 'X-Client' } } } }] }));
-    await createRoute(gw, route('other', upstream.url, { frontend: { domains: ['other.test'] }, plugins: [{ plugin: 'apikeys' }] }));
+    await createRoute(
+      gw,
+      route('tagged', upstream.url, {
+        frontend: { domains: ['tagged.test'] },
+        tags: ['team-a'],
+        plugins: [{ plugin: 'apikeys' }],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('optional', upstream.url, {
+        frontend: { domains: ['optional.test'] },
+        plugins: [{ plugin: 'apikeys', config: { mandatory: false, validate: false } }],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('hidden', upstream.url, {
+        frontend: { domains: ['hidden.test'] },
+        plugins: [
+          { plugin: 'apikeys', config: { hideCredentials: true, validate: false, consumerHeaders: { name: 'X-Who' } } },
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('idonly', upstream.url, {
+        frontend: { domains: ['idonly.test'] },
+        plugins: [
+          {
+            plugin: 'apikeys',
+            config: {
+              validate: false,
+              extractors: {
+                basic: { enabled: false },
+                customHeaders: { enabled: false },
+                clientId: { enabled: true, header: 'X-Client' },
+              },
+            },
+          },
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('other', upstream.url, { frontend: { domains: ['other.test'] }, plugins: [{ plugin: 'apikeys' }] }),
+    );
     for (const [id, extra] of Object.entries({
-      good: {}, disabled: { enabled: false }, expired: { validUntil: '2020-01-01T00:00:00Z' }, future: { validUntil: '2999-01-01T00:00:00Z' },
-      teamA: { authorizedEntities: ['tag:team-a'] }, throttled: { throttlingQuota: 2 }, daily: { dailyQuota: 3 },
-      public: { allowClientIdOnly: true }, secretOnly: {},
-    })) assert.equal((await key(id, extra)).status, 201);
+      good: {},
+      disabled: { enabled: false },
+      expired: { validUntil: '2020-01-01T00:00:00Z' },
+      future: { validUntil: '2999-01-01T00:00:00Z' },
+      teamA: { authorizedEntities: ['tag:team-a'] },
+      throttled: { throttlingQuota: 2 },
+      daily: { dailyQuota: 3 },
+      public: { allowClientIdOnly: true },
+      secretOnly: {},
+    }))
+      assert.equal((await key(id, extra)).status, 201);
   });
   after(async () => {
     await gw.close();
@@ -42,7 +100,10 @@ describe('Plugin: apikeys (access)', () => {
     assert.deepEqual(res.json(), { error: 'unauthorized', error_description: 'No API key provided' });
     const challenge = String(res.headers['www-authenticate']);
     assert.match(challenge, /^Basic realm="portcullis"/);
-    assert.match(challenge, /ApiKey realm="portcullis", id_header="Portcullis-Client-Id", secret_header="Portcullis-Client-Secret"/);
+    assert.match(
+      challenge,
+      /ApiKey realm="portcullis", id_header="Portcullis-Client-Id", secret_header="Portcullis-Client-Secret"/,
+    );
   });
 
   it('accepts Basic credentials and sends consumer headers upstream', async () => {
@@ -56,15 +117,24 @@ describe('Plugin: apikeys (access)', () => {
   });
 
   it('accepts the id/secret headers', async () => {
-    const res = await gw.proxy('/', { headers: { 'portcullis-client-id': 'good', 'portcullis-client-secret': SECRET } });
+    const res = await gw.proxy('/', {
+      headers: { 'portcullis-client-id': 'good', 'portcullis-client-secret': SECRET },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.json().headers['x-consumer-client-id'], 'good');
   });
 
   it('gives the same 401 for a wrong secret, an unknown, disabled or expired key', async () => {
     const answers = [];
-    const attempts: Array<Record<string, string>> = [basic('good', 'wrong-secret'), basic('nobody', SECRET), basic('disabled', SECRET), basic('expired', SECRET),
-      { 'portcullis-client-id': 'good', 'portcullis-client-secret': 'wrong' }, { 'portcullis-client-id': 'good' }, { authorization: 'Basic bm9jb2xvbg==' }];
+    const attempts: Array<Record<string, string>> = [
+      basic('good', 'wrong-secret'),
+      basic('nobody', SECRET),
+      basic('disabled', SECRET),
+      basic('expired', SECRET),
+      { 'portcullis-client-id': 'good', 'portcullis-client-secret': 'wrong' },
+      { 'portcullis-client-id': 'good' },
+      { authorization: 'Basic bm9jb2xvbg==' },
+    ];
     for (const headers of attempts) {
       const res = await gw.proxy('/', { headers });
       assert.equal(res.status, 401, JSON.stringify(headers));
@@ -82,7 +152,10 @@ describe('Plugin: apikeys (access)', () => {
   it('answers 403 for a valid key not authorized for the route', async () => {
     const res = await gw.proxy('/', { host: 'other.test', headers: basic('good', SECRET) });
     assert.equal(res.status, 403);
-    assert.deepEqual(res.json(), { error: 'forbidden', error_description: 'This API key is not authorized for this route' });
+    assert.deepEqual(res.json(), {
+      error: 'forbidden',
+      error_description: 'This API key is not authorized for this route',
+    });
   });
 
   it('authorizes by route tag', async () => {
@@ -91,7 +164,10 @@ describe('Plugin: apikeys (access)', () => {
   });
 
   it('never forwards consumer headers forged by the client', async () => {
-    const res = await gw.proxy('/', { host: 'optional.test', headers: { 'x-consumer-client-id': 'admin', 'x-consumer-name': 'Admin', 'x-consumer-scopes': 'everything' } });
+    const res = await gw.proxy('/', {
+      host: 'optional.test',
+      headers: { 'x-consumer-client-id': 'admin', 'x-consumer-name': 'Admin', 'x-consumer-scopes': 'everything' },
+    });
     assert.equal(res.status, 200);
     const headers = res.json().headers;
     assert.equal(headers['x-consumer-client-id'], undefined);
@@ -104,14 +180,24 @@ describe('Plugin: apikeys (access)', () => {
   it('lets requests without credentials through when not mandatory, but still refuses a wrong one', async () => {
     assert.equal((await gw.proxy('/', { host: 'optional.test' })).status, 200);
     assert.equal((await gw.proxy('/', { host: 'optional.test', headers: basic('good', 'wrong-secret') })).status, 401);
-    assert.equal((await gw.proxy('/', { host: 'optional.test', headers: basic('good', SECRET) })).json().headers['x-consumer-client-id'], 'good');
+    assert.equal(
+      (await gw.proxy('/', { host: 'optional.test', headers: basic('good', SECRET) })).json().headers[
+        'x-consumer-client-id'
+      ],
+      'good',
+    );
   });
 
   it('hides the credential from the upstream and uses configured consumer header names', async () => {
     const viaBasic = (await gw.proxy('/', { host: 'hidden.test', headers: basic('good', SECRET) })).json().headers;
     assert.equal(viaBasic.authorization, undefined);
     assert.equal(viaBasic['x-who'], 'Client good');
-    const viaHeaders = (await gw.proxy('/', { host: 'hidden.test', headers: { 'portcullis-client-id': 'good', 'portcullis-client-secret': SECRET } })).json().headers;
+    const viaHeaders = (
+      await gw.proxy('/', {
+        host: 'hidden.test',
+        headers: { 'portcullis-client-id': 'good', 'portcullis-client-secret': SECRET },
+      })
+    ).json().headers;
     assert.equal(viaHeaders['portcullis-client-id'], undefined);
     assert.equal(viaHeaders['portcullis-client-secret'], undefined);
   });
@@ -119,7 +205,11 @@ describe('Plugin: apikeys (access)', () => {
   it('accepts the client id alone only for keys that allow it', async () => {
     assert.equal((await gw.proxy('/', { host: 'idonly.test', headers: { 'x-client': 'public' } })).status, 200);
     assert.equal((await gw.proxy('/', { host: 'idonly.test', headers: { 'x-client': 'good' } })).status, 401);
-    assert.equal((await gw.proxy('/', { host: 'idonly.test', headers: basic('good', SECRET) })).status, 401, 'basic disabled on this route');
+    assert.equal(
+      (await gw.proxy('/', { host: 'idonly.test', headers: basic('good', SECRET) })).status,
+      401,
+      'basic disabled on this route',
+    );
   });
 
   it('throttles per second with 429, Retry-After and rate-limit headers', async () => {
@@ -140,7 +230,11 @@ describe('Plugin: apikeys (access)', () => {
     assert.equal(refused.headers['x-ratelimit-remaining'], '0');
     assert.equal(refused.headers['ratelimit-remaining'], '0');
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal((await gw.proxy('/', { headers: basic('throttled', SECRET) })).status, 200, 'the next second has room again');
+    assert.equal(
+      (await gw.proxy('/', { headers: basic('throttled', SECRET) })).status,
+      200,
+      'the next second has room again',
+    );
   });
 
   it('enforces the daily quota, and does not count refused calls', async () => {
@@ -173,7 +267,11 @@ describe('Plugin: apikeys (access)', () => {
     assert.equal((await key('sharedA')).status, 201);
     assert.equal((await key('sharedB')).status, 201);
     const current = (await gw.admin('GET', '/api/apikeys/sharedA')).json();
-    assert.equal((await gw.admin('PUT', '/api/apikeys/sharedA', { ...current, authorizedEntities: ['other'], scopes: ['admin'] })).status, 200);
+    assert.equal(
+      (await gw.admin('PUT', '/api/apikeys/sharedA', { ...current, authorizedEntities: ['other'], scopes: ['admin'] }))
+        .status,
+      200,
+    );
     assert.equal((await gw.proxy('/', { headers: basic('sharedA', SECRET) })).status, 403);
     const b = await gw.proxy('/', { headers: basic('sharedB', SECRET) });
     assert.equal(b.status, 200);
@@ -204,12 +302,48 @@ describe('Plugin: apikeys (100 000 keys)', () => {
     const apikeys: Record<string, unknown> = {};
     for (let i = 0; i < 100_000; i++) {
       const clientId = `key-${i}`;
-      apikeys[clientId] = { clientId, clientSecretHash: hash, clientName: `Client ${i}`, description: '', enabled: true, authorizedEntities: ['r'], scopes: [], allowClientIdOnly: false, metadata: {}, tags: [], version: 1, createdAt: now, updatedAt: now };
+      apikeys[clientId] = {
+        clientId,
+        clientSecretHash: hash,
+        clientName: `Client ${i}`,
+        description: '',
+        enabled: true,
+        authorizedEntities: ['r'],
+        scopes: [],
+        allowClientIdOnly: false,
+        metadata: {},
+        tags: [],
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
     }
-    const routeEntity: Record<string, unknown> = { ...route('r', upstream.url, { plugins: [{ plugin: 'apikeys', enabled: true, include: [], exclude: [], config: {} }] }), description: '', enabled: true, tags: [], version: 1 };
-    routeEntity.frontend = { domains: ['api.test'], methods: [], exact: false, stripPath: true, headers: {}, query: {} };
-    routeEntity.backend = { targets: [{ url: upstream.url, weight: 1 }], rewriteHost: true, timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 } };
-    writeFileSync(join(dir, 'portcullis.json'), JSON.stringify({ schemaVersion: 1, settings: {}, entities: { apikeys, routes: { r: routeEntity } } }));
+    const routeEntity: Record<string, unknown> = {
+      ...route('r', upstream.url, {
+        plugins: [{ plugin: 'apikeys', enabled: true, include: [], exclude: [], config: {} }],
+      }),
+      description: '',
+      enabled: true,
+      tags: [],
+      version: 1,
+    };
+    routeEntity.frontend = {
+      domains: ['api.test'],
+      methods: [],
+      exact: false,
+      stripPath: true,
+      headers: {},
+      query: {},
+    };
+    routeEntity.backend = {
+      targets: [{ url: upstream.url, weight: 1 }],
+      rewriteHost: true,
+      timeouts: { connectMs: 5000, headersMs: 30000, bodyMs: 60000 },
+    };
+    writeFileSync(
+      join(dir, 'portcullis.json'),
+      JSON.stringify({ schemaVersion: 1, settings: {}, entities: { apikeys, routes: { r: routeEntity } } }),
+    );
     gw = await startGateway({ dataDir: dir });
   });
   after(async () => {

@@ -36,10 +36,18 @@ describe('Plugin: apikeys (admin)', () => {
   });
 
   it('accepts a given client id and secret, and refuses a short secret', async () => {
-    const ok = await gw.admin('POST', '/api/apikeys', { clientId: 'partner-1', clientSecret: 'a-long-enough-secret-123', clientName: 'Partner' });
+    const ok = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'partner-1',
+      clientSecret: 'a-long-enough-secret-123',
+      clientName: 'Partner',
+    });
     assert.equal(ok.status, 201);
     assert.equal(ok.json().clientSecret, 'a-long-enough-secret-123');
-    const short = await gw.admin('POST', '/api/apikeys', { clientId: 'partner-2', clientSecret: 'short', clientName: 'Partner' });
+    const short = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'partner-2',
+      clientSecret: 'short',
+      clientName: 'Partner',
+    });
     assert.equal(short.status, 400);
     assert.equal(short.json().details[0].path, '/clientSecret');
   });
@@ -49,14 +57,20 @@ describe('Plugin: apikeys (admin)', () => {
     const put = await gw.admin('PUT', '/api/apikeys/partner-1', { ...key, description: 'edited' });
     assert.equal(put.status, 200, put.text);
     assert.equal(put.json().description, 'edited');
-    const res = await gw.proxy('/', { headers: { authorization: 'Basic ' + Buffer.from('partner-1:a-long-enough-secret-123').toString('base64') } });
+    const res = await gw.proxy('/', {
+      headers: { authorization: 'Basic ' + Buffer.from('partner-1:a-long-enough-secret-123').toString('base64') },
+    });
     // the key is not authorized for `orders` but its secret still verifies: 403, not 401
     assert.equal(res.status, 403);
   });
 
   it('rotates the secret: the new one works, the old one no longer does', async () => {
-    const created = (await gw.admin('POST', '/api/apikeys', { clientName: 'Rotating', authorizedEntities: ['orders'] })).json();
-    const basic = (secret: string) => ({ authorization: 'Basic ' + Buffer.from(`${created.clientId}:${secret}`).toString('base64') });
+    const created = (
+      await gw.admin('POST', '/api/apikeys', { clientName: 'Rotating', authorizedEntities: ['orders'] })
+    ).json();
+    const basic = (secret: string) => ({
+      authorization: 'Basic ' + Buffer.from(`${created.clientId}:${secret}`).toString('base64'),
+    });
     assert.equal((await gw.proxy('/', { headers: basic(created.clientSecret) })).status, 200);
     const rotated = await gw.admin('POST', `/api/apikeys/${created.clientId}/rotate-secret`);
     assert.equal(rotated.status, 200);
@@ -72,13 +86,30 @@ describe('Plugin: apikeys (admin)', () => {
     const res = await gw.admin('POST', '/api/apikeys', { clientName: 'x', authorizedEntities: ['no-such-route'] });
     assert.equal(res.status, 400);
     assert.equal(res.json().details[0].path, '/authorizedEntities/0');
-    assert.equal((await gw.admin('POST', '/api/apikeys', { clientName: 'x', authorizedEntities: ['tag:anything'] })).status, 201);
+    assert.equal(
+      (await gw.admin('POST', '/api/apikeys', { clientName: 'x', authorizedEntities: ['tag:anything'] })).status,
+      201,
+    );
   });
 
   it('filters the list by tag, enablement and route, with paging', async () => {
-    await gw.admin('POST', '/api/apikeys', { clientId: 'f-tagged', clientName: 'f', tags: ['gold'], authorizedEntities: ['tag:shop'] });
-    await gw.admin('POST', '/api/apikeys', { clientId: 'f-off', clientName: 'f', enabled: false, authorizedEntities: ['billing'] });
-    const ids = async (query: string) => (await gw.admin('GET', `/api/apikeys?${query}`)).json().map((k: any) => k.clientId).sort();
+    await gw.admin('POST', '/api/apikeys', {
+      clientId: 'f-tagged',
+      clientName: 'f',
+      tags: ['gold'],
+      authorizedEntities: ['tag:shop'],
+    });
+    await gw.admin('POST', '/api/apikeys', {
+      clientId: 'f-off',
+      clientName: 'f',
+      enabled: false,
+      authorizedEntities: ['billing'],
+    });
+    const ids = async (query: string) =>
+      (await gw.admin('GET', `/api/apikeys?${query}`))
+        .json()
+        .map((k: any) => k.clientId)
+        .sort();
     assert.deepEqual(await ids('tag=gold'), ['f-tagged']);
     assert.deepEqual(await ids('enabled=false'), ['f-off']);
     assert.deepEqual(await ids('route=billing'), ['f-off']);
@@ -91,14 +122,22 @@ describe('Plugin: apikeys (admin)', () => {
   });
 
   it('validates quotas, expiry and metadata by schema', async () => {
-    const res = await gw.admin('POST', '/api/apikeys', { clientName: 'x', throttlingQuota: 0, validUntil: 'tomorrow', metadata: { a: 1 } });
+    const res = await gw.admin('POST', '/api/apikeys', {
+      clientName: 'x',
+      throttlingQuota: 0,
+      validUntil: 'tomorrow',
+      metadata: { a: 1 },
+    });
     assert.equal(res.status, 400);
     const paths = res.json().details.map((d: any) => d.path);
-    for (const p of ['/throttlingQuota', '/validUntil', '/metadata/a']) assert.ok(paths.includes(p), `${p} in ${paths}`);
+    for (const p of ['/throttlingQuota', '/validUntil', '/metadata/a'])
+      assert.ok(paths.includes(p), `${p} in ${paths}`);
   });
 
   it('exports hashes (never secrets) and an import restores working keys', async () => {
-    const created = (await gw.admin('POST', '/api/apikeys', { clientId: 'exported', clientName: 'E', authorizedEntities: ['orders'] })).json();
+    const created = (
+      await gw.admin('POST', '/api/apikeys', { clientId: 'exported', clientName: 'E', authorizedEntities: ['orders'] })
+    ).json();
     const doc = (await gw.admin('GET', '/api/export')).json();
     const exported = doc.apikeys.find((k: any) => k.clientId === 'exported');
     assert.match(exported.clientSecretHash, /^sha256\$/);
@@ -107,7 +146,9 @@ describe('Plugin: apikeys (admin)', () => {
     try {
       const res = await other.admin('POST', '/api/import', doc);
       assert.equal(res.status, 200, res.text);
-      const call = await other.proxy('/', { headers: { authorization: 'Basic ' + Buffer.from(`exported:${created.clientSecret}`).toString('base64') } });
+      const call = await other.proxy('/', {
+        headers: { authorization: 'Basic ' + Buffer.from(`exported:${created.clientSecret}`).toString('base64') },
+      });
       assert.equal(call.status, 200);
     } finally {
       await other.close();
@@ -115,8 +156,12 @@ describe('Plugin: apikeys (admin)', () => {
   });
 
   it('deletes a key, which is refused at once', async () => {
-    const created = (await gw.admin('POST', '/api/apikeys', { clientName: 'Gone', authorizedEntities: ['orders'] })).json();
-    const auth = { authorization: 'Basic ' + Buffer.from(`${created.clientId}:${created.clientSecret}`).toString('base64') };
+    const created = (
+      await gw.admin('POST', '/api/apikeys', { clientName: 'Gone', authorizedEntities: ['orders'] })
+    ).json();
+    const auth = {
+      authorization: 'Basic ' + Buffer.from(`${created.clientId}:${created.clientSecret}`).toString('base64'),
+    };
     assert.equal((await gw.proxy('/', { headers: auth })).status, 200);
     assert.equal((await gw.admin('DELETE', `/api/apikeys/${created.clientId}`)).status, 204);
     assert.equal((await gw.proxy('/', { headers: auth })).status, 401);

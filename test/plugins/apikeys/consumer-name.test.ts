@@ -18,9 +18,20 @@ describe('Plugin: apikeys (a client name outside ASCII)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway();
-    await createRoute(gw, route('shop', upstream.url, { frontend: { domains: ['shop.test'] }, plugins: [{ plugin: 'apikeys' }] }));
-    for (const [clientId, clientName] of [['yamada', '山田商店 😀\u2028'], ['plain', 'Plain Shop']]) {
-      const res = await gw.admin('POST', '/api/apikeys', { clientId, clientSecret: SECRET, clientName, authorizedEntities: ['shop'] });
+    await createRoute(
+      gw,
+      route('shop', upstream.url, { frontend: { domains: ['shop.test'] }, plugins: [{ plugin: 'apikeys' }] }),
+    );
+    for (const [clientId, clientName] of [
+      ['yamada', '山田商店 😀\u2028'],
+      ['plain', 'Plain Shop'],
+    ]) {
+      const res = await gw.admin('POST', '/api/apikeys', {
+        clientId,
+        clientSecret: SECRET,
+        clientName,
+        authorizedEntities: ['shop'],
+      });
       assert.equal(res.status, 201, res.text);
     }
   });

@@ -16,7 +16,9 @@ import { hashSecret } from '../../../plugins/apikeys/entity.js';
 
 const KEYS = 3000;
 const SECRET = 'many-keys-secret-0123456789';
-const basic = (clientId: string, secret = SECRET) => ({ authorization: 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64') });
+const basic = (clientId: string, secret = SECRET) => ({
+  authorization: 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64'),
+});
 
 describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => {
   let gw: TestGateway;
@@ -41,12 +43,20 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json().headers['x-consumer-name'], 'Bench 2999');
     assert.equal(res.json().headers['x-consumer-scopes'], 'read');
-    assert.equal((await gw.proxy('/', { host: 'apikeys.bench', headers: basic('bench-client-1', 'a-wrong-secret-000000') })).status, 401);
+    assert.equal(
+      (await gw.proxy('/', { host: 'apikeys.bench', headers: basic('bench-client-1', 'a-wrong-secret-000000') }))
+        .status,
+      401,
+    );
   });
 
   it('applies a change to one key at once and leaves the keys that shared its lists as they were', async () => {
     const key = (await gw.admin('GET', '/api/apikeys/bench-client-7')).json();
-    const updated = await gw.admin('PUT', '/api/apikeys/bench-client-7', { ...key, scopes: ['read', 'write'], metadata: { team: 'moved' } });
+    const updated = await gw.admin('PUT', '/api/apikeys/bench-client-7', {
+      ...key,
+      scopes: ['read', 'write'],
+      metadata: { team: 'moved' },
+    });
     assert.equal(updated.status, 200, updated.text);
     assert.equal((await call('bench-client-7')).json().headers['x-consumer-scopes'], 'read write');
     const neighbour = (await gw.admin('GET', '/api/apikeys/bench-client-8')).json();
@@ -54,7 +64,10 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
     assert.equal((await gw.admin('GET', '/api/apikeys/bench-client-107')).json().metadata.team, 'team-7');
     assert.equal((await call('bench-client-8')).json().headers['x-consumer-scopes'], 'read');
 
-    const disabled = await gw.admin('PUT', '/api/apikeys/bench-client-9', { ...(await gw.admin('GET', '/api/apikeys/bench-client-9')).json(), enabled: false });
+    const disabled = await gw.admin('PUT', '/api/apikeys/bench-client-9', {
+      ...(await gw.admin('GET', '/api/apikeys/bench-client-9')).json(),
+      enabled: false,
+    });
     assert.equal(disabled.status, 200, disabled.text);
     assert.equal((await call('bench-client-9')).status, 401);
     assert.equal((await call('bench-client-10')).status, 200);
@@ -63,7 +76,12 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
   it('refuses a deleted key and accepts a created one at once', async () => {
     assert.equal((await gw.admin('DELETE', '/api/apikeys/bench-client-11')).status, 204);
     assert.equal((await call('bench-client-11')).status, 401);
-    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'fresh-client', clientSecret: SECRET, clientName: 'Fresh', authorizedEntities: ['bench-apikeys'] });
+    const created = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'fresh-client',
+      clientSecret: SECRET,
+      clientName: 'Fresh',
+      authorizedEntities: ['bench-apikeys'],
+    });
     assert.equal(created.status, 201, created.text);
     assert.equal((await call('fresh-client')).status, 200);
   });
@@ -78,7 +96,9 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
   });
 
   it('keeps every key in the data file after those writes', () => {
-    const onDisk = JSON.parse(readFileSync(gw.dataFile, 'utf8')) as { entities: { apikeys: Record<string, { scopes: string[] }> } };
+    const onDisk = JSON.parse(readFileSync(gw.dataFile, 'utf8')) as {
+      entities: { apikeys: Record<string, { scopes: string[] }> };
+    };
     assert.equal(Object.keys(onDisk.entities.apikeys).length, KEYS);
     assert.deepEqual(onDisk.entities.apikeys['bench-client-7']!.scopes, ['read', 'write']);
     assert.deepEqual(onDisk.entities.apikeys['bench-client-8']!.scopes, ['read']);

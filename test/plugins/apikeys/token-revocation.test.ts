@@ -23,11 +23,28 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await oauthGateway(upstream);
-    const verifier = await gw.admin('POST', '/api/jwt-verifiers', { id: 'gateway', name: 'Gateway tokens', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'], typ: 'at+jwt' });
+    const verifier = await gw.admin('POST', '/api/jwt-verifiers', {
+      id: 'gateway',
+      name: 'Gateway tokens',
+      keys: { kind: 'keypairs' },
+      algorithms: ['RS256', 'ES256'],
+      typ: 'at+jwt',
+    });
     assert.equal(verifier.status, 201, verifier.text);
-    await createRoute(gw, route('verified', upstream.url, { frontend: { domains: ['jv.test'] }, plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['gateway'] } }] }));
+    await createRoute(
+      gw,
+      route('verified', upstream.url, {
+        frontend: { domains: ['jv.test'] },
+        plugins: [{ plugin: 'jwt-verifier', config: { verifiers: ['gateway'] } }],
+      }),
+    );
     for (const clientId of ['rk-disabled', 'rk-deleted', 'rk-revoked', 'rk-bystander']) {
-      const res = await gw.admin('POST', '/api/apikeys', { clientId, clientSecret: SECRET, clientName: clientId, authorizedEntities: ['orders'] });
+      const res = await gw.admin('POST', '/api/apikeys', {
+        clientId,
+        clientSecret: SECRET,
+        clientName: clientId,
+        authorizedEntities: ['orders'],
+      });
       assert.equal(res.status, 201, res.text);
     }
   });
@@ -48,10 +65,21 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
       assert.equal(res.status, 401, `${host}: ${res.text}`);
       assert.equal(res.json().error, 'invalid_token', host);
       assert.match(res.json().error_description, description, host);
-      assert.match(String(res.headers['www-authenticate']), /Bearer realm="portcullis", error="invalid_token", error_description="/, host);
+      assert.match(
+        String(res.headers['www-authenticate']),
+        /Bearer realm="portcullis", error="invalid_token", error_description="/,
+        host,
+      );
     }
   };
-  const introspect = async (token: string) => (await gw.proxy(INTROSPECT_PATH, { method: 'POST', headers: { ...FORM, authorization: basic('rk-bystander', SECRET) }, body: form({ token }) })).json();
+  const introspect = async (token: string) =>
+    (
+      await gw.proxy(INTROSPECT_PATH, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic('rk-bystander', SECRET) },
+        body: form({ token }),
+      })
+    ).json();
   const setEnabled = async (clientId: string, enabled: boolean) => {
     const key = (await gw.admin('GET', `/api/apikeys/${clientId}`)).json();
     assert.equal((await gw.admin('PUT', `/api/apikeys/${clientId}`, { ...key, enabled })).status, 200);
@@ -77,10 +105,15 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
     assert.deepEqual(await introspect(token), { active: false });
     // iat has a one-second resolution: re-create in a later second than the token's.
     await delay(1000 - (Date.now() % 1000) + 10);
-    const again = await gw.admin('POST', '/api/apikeys', { clientId: 'rk-deleted', clientSecret: SECRET, clientName: 'again', authorizedEntities: ['orders'] });
+    const again = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'rk-deleted',
+      clientSecret: SECRET,
+      clientName: 'again',
+      authorizedEntities: ['orders'],
+    });
     assert.equal(again.status, 201, again.text);
     await expectInvalidToken(token, /earlier client/);
-    assert.deepEqual(await statuses(await tokenFor(gw, 'rk-deleted')), [200, 200], 'the new key\'s own tokens work');
+    assert.deepEqual(await statuses(await tokenFor(gw, 'rk-deleted')), [200, 200], "the new key's own tokens work");
   });
 
   it('POST /api/apikeys/{clientId}/revoke-tokens refuses every earlier token of the key everywhere, even after re-enabling; new tokens work', async () => {
@@ -107,7 +140,10 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
 
   it('revoke-tokens answers 404 for an unknown key and needs admin credentials; cut-offs are runtime state, not exported configuration', async () => {
     assert.equal((await gw.admin('POST', '/api/apikeys/nobody/revoke-tokens')).status, 404);
-    assert.equal((await fetch(`${gw.adminUrl}/api/apikeys/rk-bystander/revoke-tokens`, { method: 'POST' })).status, 401);
+    assert.equal(
+      (await fetch(`${gw.adminUrl}/api/apikeys/rk-bystander/revoke-tokens`, { method: 'POST' })).status,
+      401,
+    );
     const exported = (await gw.admin('GET', '/api/export')).json();
     assert.equal(exported['client-token-cutoffs'], undefined, 'cut-offs stay out of the configuration export');
     assert.equal(exported['revoked-tokens'], undefined, 'revoked tokens stay out of the configuration export');
@@ -115,8 +151,16 @@ describe('Plugin: apikeys (tokens of disabled, deleted and revoked keys)', () =>
 
   it('issues working tokens to an imported key whose createdAt lies ahead of this clock', async () => {
     const keys = (await gw.admin('GET', '/api/apikeys')).json();
-    const ahead = { clientId: 'rk-imported', clientSecret: SECRET, clientName: 'imported', authorizedEntities: ['orders'], createdAt: new Date(Date.now() + 86_400_000).toISOString() };
-    const imported = await gw.admin('POST', '/api/import', { apikeys: [...keys.map(({ clientSecretHash: _h, ...k }: Record<string, unknown>) => k), ahead] });
+    const ahead = {
+      clientId: 'rk-imported',
+      clientSecret: SECRET,
+      clientName: 'imported',
+      authorizedEntities: ['orders'],
+      createdAt: new Date(Date.now() + 86_400_000).toISOString(),
+    };
+    const imported = await gw.admin('POST', '/api/import', {
+      apikeys: [...keys.map(({ clientSecretHash: _h, ...k }: Record<string, unknown>) => k), ahead],
+    });
     assert.equal(imported.status, 200, imported.text);
     assert.deepEqual(await statuses(await tokenFor(gw, 'rk-imported')), [200, 200]);
   });

@@ -22,7 +22,10 @@ describe('Plugin: client-credentials (interoperability)', () => {
   });
 
   const discover = (clientId: string, auth: client.ClientAuth) =>
-    client.discovery(issuer, clientId, undefined, auth, { execute: [client.allowInsecureRequests], algorithm: 'oauth2' });
+    client.discovery(issuer, clientId, undefined, auth, {
+      execute: [client.allowInsecureRequests],
+      algorithm: 'oauth2',
+    });
 
   it('openid-client discovers the server metadata (RFC 8414)', async () => {
     const config = await discover('cc-client', client.ClientSecretPost(SECRET));
@@ -31,10 +34,17 @@ describe('Plugin: client-credentials (interoperability)', () => {
     assert.equal(meta.token_endpoint, `${gw.proxyUrl}/.well-known/otoroshi/oauth/token`);
     assert.equal(meta.jwks_uri, `${gw.proxyUrl}${JWKS_PATH}`);
     assert.deepEqual(meta.grant_types_supported, ['client_credentials']);
-    assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    assert.deepEqual(meta.token_endpoint_auth_methods_supported, [
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+    ]);
   });
 
-  for (const [method, auth] of [['client_secret_post', client.ClientSecretPost(SECRET)], ['client_secret_basic', client.ClientSecretBasic(SECRET)]] as const) {
+  for (const [method, auth] of [
+    ['client_secret_post', client.ClientSecretPost(SECRET)],
+    ['client_secret_basic', client.ClientSecretBasic(SECRET)],
+  ] as const) {
     it(`openid-client runs grant_type=client_credentials with ${method}`, async () => {
       const config = await discover('cc-client', auth);
       const tokens = await client.clientCredentialsGrant(config, { scope: 'read' });
@@ -65,14 +75,21 @@ describe('Plugin: client-credentials (interoperability)', () => {
     const esPair = (await gw.admin('GET', '/api/keypairs/es-pair')).json();
     const defaultPair = (await gw.admin('GET', '/api/keypairs/portcullis-jwt-signing')).json();
     assert.equal(await calculateJwkThumbprint(esPair.publicJwk), esPair.kid, 'kid is the RFC 7638 thumbprint');
-    for (const [clientId, pair] of [['cc-client', esPair], ['default-client', defaultPair]] as const) {
+    for (const [clientId, pair] of [
+      ['cc-client', esPair],
+      ['default-client', defaultPair],
+    ] as const) {
       const config = await discover(clientId, client.ClientSecretPost(SECRET));
       const { access_token } = await client.clientCredentialsGrant(config);
       const header = decodeProtectedHeader(access_token);
       assert.equal(header.kid, pair.kid);
       assert.equal(header.alg, pair.alg);
       assert.equal(header.typ, 'at+jwt');
-      const { payload } = await jwtVerify(access_token, jwks, { issuer: new URL(gw.proxyUrl).origin, audience: new URL(gw.proxyUrl).origin, typ: 'at+jwt' });
+      const { payload } = await jwtVerify(access_token, jwks, {
+        issuer: new URL(gw.proxyUrl).origin,
+        audience: new URL(gw.proxyUrl).origin,
+        typ: 'at+jwt',
+      });
       assert.equal(payload.sub, clientId);
       assert.equal(payload.client_id, clientId);
       assert.equal(typeof payload.jti, 'string');

@@ -24,7 +24,10 @@ async function tokenVia(gw: TestGateway, host: string): Promise<string> {
 
 async function setPluginConfig(gw: TestGateway, config: Record<string, unknown>) {
   const global = (await gw.admin('GET', '/api/global-config')).json();
-  return gw.admin('PUT', '/api/global-config', { ...global, plugins: [{ plugin: 'client-credentials', config: { secure: false, ...config } }] });
+  return gw.admin('PUT', '/api/global-config', {
+    ...global,
+    plugins: [{ plugin: 'client-credentials', config: { secure: false, ...config } }],
+  });
 }
 
 describe('Plugin: client-credentials (issuer from configuration)', () => {
@@ -59,7 +62,7 @@ describe('Plugin: client-credentials (issuer from configuration)', () => {
     assert.equal(res.headers.vary, undefined);
   });
 
-  it('uses the plugin\'s issuer when set, for tokens, audience and metadata', async () => {
+  it("uses the plugin's issuer when set, for tokens, audience and metadata", async () => {
     assert.equal((await setPluginConfig(gw, { issuer: 'https://auth.example.com/' })).status, 200);
     const claims = decodeJwt(await tokenVia(gw, 'evil.example'));
     assert.equal(claims.iss, 'https://auth.example.com');
@@ -70,11 +73,23 @@ describe('Plugin: client-credentials (issuer from configuration)', () => {
   });
 
   it('derives the issuer from Host with issuerFromHost, only on the hosts of domain, with Vary: Host', async () => {
-    assert.equal((await setPluginConfig(gw, { issuerFromHost: true, domain: 'auth\\.a\\.test|auth\\.b\\.test' })).status, 200);
+    assert.equal(
+      (await setPluginConfig(gw, { issuerFromHost: true, domain: 'auth\\.a\\.test|auth\\.b\\.test' })).status,
+      200,
+    );
     assert.equal(decodeJwt(await tokenVia(gw, 'auth.a.test')).iss, 'http://auth.a.test');
     assert.equal(decodeJwt(await tokenVia(gw, 'AUTH.B.TEST:8080')).iss, 'http://auth.b.test:8080');
-    assert.equal(decodeJwt(await tokenVia(gw, 'auth.b.test:80')).iss, 'http://auth.b.test', 'the default port is not part of the issuer');
-    const elsewhere = await gw.proxy(TOKEN_PATH, { method: 'POST', host: 'evil.example', headers: FORM, body: TOKEN_REQUEST });
+    assert.equal(
+      decodeJwt(await tokenVia(gw, 'auth.b.test:80')).iss,
+      'http://auth.b.test',
+      'the default port is not part of the issuer',
+    );
+    const elsewhere = await gw.proxy(TOKEN_PATH, {
+      method: 'POST',
+      host: 'evil.example',
+      headers: FORM,
+      body: TOKEN_REQUEST,
+    });
     assert.equal(elsewhere.status, 404, 'no token endpoint on a host outside domain');
     const meta = await gw.proxy(METADATA_PATH, { host: 'auth.a.test' });
     assert.equal(meta.json().issuer, 'http://auth.a.test');
@@ -85,10 +100,20 @@ describe('Plugin: client-credentials (issuer from configuration)', () => {
   it('refuses issuerFromHost with domain "*", and with a fixed issuer, at write time', async () => {
     const anyHost = await setPluginConfig(gw, { issuerFromHost: true });
     assert.equal(anyHost.status, 400);
-    assert.ok(anyHost.json().details.some((d: { path: string }) => d.path === '/plugins/0/config/issuerFromHost'), anyHost.text);
-    const both = await setPluginConfig(gw, { issuerFromHost: true, domain: 'auth\\.a\\.test', issuer: 'https://auth.example.com' });
+    assert.ok(
+      anyHost.json().details.some((d: { path: string }) => d.path === '/plugins/0/config/issuerFromHost'),
+      anyHost.text,
+    );
+    const both = await setPluginConfig(gw, {
+      issuerFromHost: true,
+      domain: 'auth\\.a\\.test',
+      issuer: 'https://auth.example.com',
+    });
     assert.equal(both.status, 400);
-    assert.ok(both.json().details.some((d: { path: string }) => d.path === '/plugins/0/config/issuer'), both.text);
+    assert.ok(
+      both.json().details.some((d: { path: string }) => d.path === '/plugins/0/config/issuer'),
+      both.text,
+    );
     const notUrl = await setPluginConfig(gw, { issuer: 'http://[::1' });
     assert.equal(notUrl.status, 400, 'an issuer that does not parse as a URL is refused, not a 500 later');
   });
@@ -114,7 +139,10 @@ describe('Plugin: client-credentials (proxy.publicUrl)', () => {
   });
 
   it('is read from PORTCULLIS_PUBLIC_URL, and one that is not a URL stops start-up', () => {
-    assert.equal(loadBootConfig({ env: { PORTCULLIS_PUBLIC_URL: 'https://api.example.com' } }).proxy.publicUrl, 'https://api.example.com');
+    assert.equal(
+      loadBootConfig({ env: { PORTCULLIS_PUBLIC_URL: 'https://api.example.com' } }).proxy.publicUrl,
+      'https://api.example.com',
+    );
     assert.throws(() => loadBootConfig({ env: { PORTCULLIS_PUBLIC_URL: 'http://[::1' } }), ConfigError);
     assert.throws(() => loadBootConfig({ env: { PORTCULLIS_PUBLIC_URL: 'ftp://api.example.com' } }), ConfigError);
   });

@@ -10,11 +10,28 @@ describe('Plugin: cors (access)', () => {
   before(async () => {
     gw = await startGateway();
     upstream = await startUpstream(echo);
-    await createRoute(gw, route('cors', upstream.url, {
-      frontend: { domains: ['cors.test'] },
-      plugins: [{ plugin: 'cors', config: { allowOrigins: ['https://app.example.com', 'https://*.trusted.dev'], allowCredentials: true, exposeHeaders: ['x-request-id'], maxAgeSeconds: 120, allowMethods: ['GET', 'POST'] } }],
-    }));
-    await createRoute(gw, route('open', upstream.url, { frontend: { domains: ['open.test'] }, plugins: [{ plugin: 'cors' }] }));
+    await createRoute(
+      gw,
+      route('cors', upstream.url, {
+        frontend: { domains: ['cors.test'] },
+        plugins: [
+          {
+            plugin: 'cors',
+            config: {
+              allowOrigins: ['https://app.example.com', 'https://*.trusted.dev'],
+              allowCredentials: true,
+              exposeHeaders: ['x-request-id'],
+              maxAgeSeconds: 120,
+              allowMethods: ['GET', 'POST'],
+            },
+          },
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('open', upstream.url, { frontend: { domains: ['open.test'] }, plugins: [{ plugin: 'cors' }] }),
+    );
   });
   after(async () => {
     await gw.close();
@@ -23,7 +40,15 @@ describe('Plugin: cors (access)', () => {
 
   it('answers an allowed preflight at the gateway without calling the upstream', async () => {
     const before = upstream.received.length;
-    const res = await gw.proxy('/items', { host: 'cors.test', method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-custom' } });
+    const res = await gw.proxy('/items', {
+      host: 'cors.test',
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-custom',
+      },
+    });
     assert.equal(res.status, 204);
     assert.equal(res.headers['access-control-allow-origin'], 'https://app.example.com');
     assert.equal(res.headers['access-control-allow-credentials'], 'true');
@@ -41,7 +66,11 @@ describe('Plugin: cors (access)', () => {
   });
 
   it('refuses a preflight from another origin with 403', async () => {
-    const res = await gw.proxy('/', { host: 'cors.test', method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const res = await gw.proxy('/', {
+      host: 'cors.test',
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
     assert.equal(res.status, 403);
     assert.equal(res.headers['access-control-allow-origin'], undefined);
   });

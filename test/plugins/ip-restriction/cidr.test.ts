@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { addressWords, compileMatcher, parseCidr, type Cidr } from '../../../plugins/ip-restriction/cidr.js';
 
 function matcher(...ranges: string[]) {
-  const match = compileMatcher(ranges.map((r) => {
-    const parsed = parseCidr(r);
-    assert.notEqual(typeof parsed, 'string', `${r}: ${String(parsed)}`);
-    return parsed as Cidr;
-  }));
+  const match = compileMatcher(
+    ranges.map((r) => {
+      const parsed = parseCidr(r);
+      assert.notEqual(typeof parsed, 'string', `${r}: ${String(parsed)}`);
+      return parsed as Cidr;
+    }),
+  );
   return (address: string) => {
     const words = addressWords(address);
     assert.ok(words, `${address} parses`);
@@ -18,15 +20,18 @@ function matcher(...ranges: string[]) {
 describe('Plugin: ip-restriction (ranges)', () => {
   it('matches IPv4 ranges of any prefix length, single addresses, and /0', () => {
     const match = matcher('10.0.0.0/8', '192.168.1.0/24', '203.0.113.66', '172.16.0.0/12');
-    for (const inside of ['10.0.0.0', '10.255.255.255', '192.168.1.200', '203.0.113.66', '172.31.0.1']) assert.equal(match(inside), true, inside);
-    for (const outside of ['11.0.0.0', '192.168.2.1', '203.0.113.67', '172.32.0.1', '9.255.255.255']) assert.equal(match(outside), false, outside);
+    for (const inside of ['10.0.0.0', '10.255.255.255', '192.168.1.200', '203.0.113.66', '172.31.0.1'])
+      assert.equal(match(inside), true, inside);
+    for (const outside of ['11.0.0.0', '192.168.2.1', '203.0.113.67', '172.32.0.1', '9.255.255.255'])
+      assert.equal(match(outside), false, outside);
     assert.equal(matcher('0.0.0.0/0')('255.255.255.255'), true);
     assert.equal(matcher('0.0.0.0/0')('2001:db8::1'), false, 'an IPv4 range never matches a native IPv6 address');
   });
 
   it('matches IPv6 ranges, compressed or not, with and without a zone', () => {
     const match = matcher('2001:db8::/32', 'fe80::/10', '2001:db8:0:0:0:0:0:1/128');
-    for (const inside of ['2001:db8::1', '2001:0db8:ffff::', 'fe80::1%eth0', '2001:db8:0:0:0:0:0:1']) assert.equal(match(inside), true, inside);
+    for (const inside of ['2001:db8::1', '2001:0db8:ffff::', 'fe80::1%eth0', '2001:db8:0:0:0:0:0:1'])
+      assert.equal(match(inside), true, inside);
     for (const outside of ['2001:db9::1', '::1', 'fec0::1']) assert.equal(match(outside), false, outside);
     assert.equal(matcher('::/0')('::1'), true);
   });
@@ -59,6 +64,7 @@ describe('Plugin: ip-restriction (ranges)', () => {
   });
 
   it('reads no address out of malformed text (per request: null, never an exception)', () => {
-    for (const text of ['', 'unknown', '1.2.3.4.5', '1.2.3.04', '::ffff:1.2.3', '1:2:3:4:5:6:7:8:9', 'g::1', '1::2::3']) assert.equal(addressWords(text), null, text);
+    for (const text of ['', 'unknown', '1.2.3.4.5', '1.2.3.04', '::ffff:1.2.3', '1:2:3:4:5:6:7:8:9', 'g::1', '1::2::3'])
+      assert.equal(addressWords(text), null, text);
   });
 });

@@ -22,8 +22,14 @@ describe('Plugin: ip-restriction (README)', () => {
 
   it('every example answers as its comment says', async () => {
     const commands = shellCommands(README);
-    assert.ok(commands.some((c) => c.comment.startsWith('403 ip_not_allowed')) && commands.some((c) => c.comment.startsWith('400')));
-    const requests = await runShellCommands(commands, readmeWorld(gw, upstream, { vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }));
+    assert.ok(
+      commands.some((c) => c.comment.startsWith('403 ip_not_allowed')) &&
+        commands.some((c) => c.comment.startsWith('400')),
+    );
+    const requests = await runShellCommands(
+      commands,
+      readmeWorld(gw, upstream, { vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }),
+    );
     assert.ok(requests >= 9, `only ${requests} requests ran`);
   });
 });

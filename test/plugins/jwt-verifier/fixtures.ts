@@ -27,7 +27,17 @@ export async function startProvider(keys: Array<Record<string, unknown>>, port =
   const actual = (server.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${actual}`;
   const provider = new Provider(issuer, {
-    clients: [{ client_id: 'machine', client_secret: 'machine-secret-0123456789', grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post', id_token_signed_response_alg: 'ES256' }],
+    clients: [
+      {
+        client_id: 'machine',
+        client_secret: 'machine-secret-0123456789',
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        id_token_signed_response_alg: 'ES256',
+      },
+    ],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -35,7 +45,12 @@ export async function startProvider(keys: Array<Record<string, unknown>>, port =
         enabled: true,
         defaultResource: () => 'urn:orders',
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'read write', audience: 'urn:orders', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+        getResourceServerInfo: () => ({
+          scope: 'read write',
+          audience: 'urn:orders',
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'ES256' } },
+        }),
       },
     },
     jwks: { keys: keys as never },
@@ -46,12 +61,26 @@ export async function startProvider(keys: Array<Record<string, unknown>>, port =
     issuer,
     port: actual,
     async token(scope = 'read') {
-      const res = await send(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'machine', client_secret: 'machine-secret-0123456789', scope, resource: 'urn:orders' }).toString() });
+      const res = await send(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'machine',
+          client_secret: 'machine-secret-0123456789',
+          scope,
+          resource: 'urn:orders',
+        }).toString(),
+      });
       const body = res.json() as { access_token?: string };
       if (!body.access_token) throw new Error(`provider refused: ${JSON.stringify(body)}`);
       return body.access_token;
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -67,19 +96,39 @@ export async function startJwksServer(keys: Array<Record<string, unknown>>, maxA
   const server = createServer((_req, res) => {
     state.hits++;
     const publicKeys = keys.map(({ d: _d, ...pub }) => pub);
-    res.writeHead(200, { 'content-type': 'application/json', ...(maxAge !== undefined ? { 'cache-control': `max-age=${maxAge}` } : {}) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(maxAge !== undefined ? { 'cache-control': `max-age=${maxAge}` } : {}),
+    });
     res.end(JSON.stringify({ keys: publicKeys }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
   return {
     url,
-    get hits() { return state.hits; },
-    set hits(v) { state.hits = v; },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    get hits() {
+      return state.hits;
+    },
+    set hits(v) {
+      state.hits = v;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-export function signWith(privateKey: KeyObject, kid: string, claims: Record<string, unknown>, exp = '1h'): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).setIssuedAt().setExpirationTime(exp).sign(privateKey);
+export function signWith(
+  privateKey: KeyObject,
+  kid: string,
+  claims: Record<string, unknown>,
+  exp = '1h',
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(privateKey);
 }

@@ -35,22 +35,35 @@ describe('Plugin: jwt-verifier (claims that are not header values)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await startGateway();
-    await createRoute(gw, route('claims-idents', upstream.url, {
-      frontend: { domains: [HOST] },
-      plugins: [{ plugin: 'jwt-verifier', config: {
-        verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] },
-        rules: [{ methods: ['GET'], path: '/.*', requiredScopes: [] }],
-        upstream: { strategy: 'claims-to-headers', claimsToHeaders: { sub: 'X-User-Id', name: 'X-User-Name', roles: 'X-User-Roles' } },
-      } }],
-    }));
+    await createRoute(
+      gw,
+      route('claims-idents', upstream.url, {
+        frontend: { domains: [HOST] },
+        plugins: [
+          {
+            plugin: 'jwt-verifier',
+            config: {
+              verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] },
+              rules: [{ methods: ['GET'], path: '/.*', requiredScopes: [] }],
+              upstream: {
+                strategy: 'claims-to-headers',
+                claimsToHeaders: { sub: 'X-User-Id', name: 'X-User-Name', roles: 'X-User-Roles' },
+              },
+            },
+          },
+        ],
+      }),
+    );
   });
   after(async () => {
     await gw.close();
     await upstream.close();
   });
 
-  const tokenFor = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
-  const call = async (claims: Record<string, unknown>) => gw.proxy('/me', { host: HOST, headers: { authorization: `Bearer ${await tokenFor(claims)}` } });
+  const tokenFor = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
+  const call = async (claims: Record<string, unknown>) =>
+    gw.proxy('/me', { host: HOST, headers: { authorization: `Bearer ${await tokenFor(claims)}` } });
 
   for (const [what, value, sent] of CLAIMS) {
     it(`a claim with ${what} reaches the upstream percent-encoded`, async () => {
@@ -80,20 +93,40 @@ describe('Plugin: jwt-verifier (a key set naming a member twice)', () => {
     const key = ecKey('k1');
     const { d: _d, ...publicJwk } = key.jwk;
     // JSON.parse keeps the last "keys"; a parser keeping the first sees no key at all.
-    const jwks = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(`{"keys":[],"keys":[${JSON.stringify(publicJwk)}]}`); });
+    const jwks = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"keys":[],"keys":[${JSON.stringify(publicJwk)}]}`);
+    });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     const gw = await startGateway();
     try {
-      await createRoute(gw, route('dup-jwks', upstream.url, {
-        frontend: { domains: ['dup-jwks.test'] },
-        plugins: [{ plugin: 'jwt-verifier', config: {
-          verifier: { keys: { kind: 'jwks', url: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks` }, algorithms: ['ES256'] },
-          rules: [{ methods: ['GET'], path: '/.*', requiredScopes: [] }],
-        } }],
-      }));
-      const res = await gw.proxy('/x', { host: 'dup-jwks.test', headers: { authorization: `Bearer ${await signWith(key.privateKey, 'k1', { sub: 'alice' })}` } });
+      await createRoute(
+        gw,
+        route('dup-jwks', upstream.url, {
+          frontend: { domains: ['dup-jwks.test'] },
+          plugins: [
+            {
+              plugin: 'jwt-verifier',
+              config: {
+                verifier: {
+                  keys: { kind: 'jwks', url: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks` },
+                  algorithms: ['ES256'],
+                },
+                rules: [{ methods: ['GET'], path: '/.*', requiredScopes: [] }],
+              },
+            },
+          ],
+        }),
+      );
+      const res = await gw.proxy('/x', {
+        host: 'dup-jwks.test',
+        headers: { authorization: `Bearer ${await signWith(key.privateKey, 'k1', { sub: 'alice' })}` },
+      });
       assert.equal(res.status, 401, res.text);
-      assert.ok(gw.logs.some((line) => line.level === 40 && /twice/.test(JSON.stringify(line.err ?? ''))), 'the refused key set is logged');
+      assert.ok(
+        gw.logs.some((line) => line.level === 40 && /twice/.test(JSON.stringify(line.err ?? ''))),
+        'the refused key set is logged',
+      );
     } finally {
       await gw.close();
       await upstream.close();

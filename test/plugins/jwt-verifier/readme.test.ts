@@ -11,42 +11,73 @@ import { startGateway, ADMIN_PASSWORD, type TestGateway } from '../../helpers/ga
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { shellCommands, runShellCommands, readmeWorld, type ShellWorld } from '../../helpers/markdown-shell.js';
 
-const JWT_VERIFIER_README = readFileSync(new URL('../../../../plugins/jwt-verifier/README.md', import.meta.url), 'utf8');
+const JWT_VERIFIER_README = readFileSync(
+  new URL('../../../../plugins/jwt-verifier/README.md', import.meta.url),
+  'utf8',
+);
 
 describe('Plugin: jwt-verifier (README)', () => {
   let gw: TestGateway;
   let upstream: Upstream;
   const world = (): ShellWorld => readmeWorld(gw, upstream);
 
-  before(async () => { upstream = await startUpstream(echo); });
-  after(async () => { await upstream.close(); });
+  before(async () => {
+    upstream = await startUpstream(echo);
+  });
+  after(async () => {
+    await upstream.close();
+  });
 
   describe('the scopes-per-method example', () => {
     before(async () => {
       gw = await startGateway();
       // What the client credentials guide sets up before it.
-      assert.equal((await gw.admin('PUT', '/api/global-config', { plugins: [{ plugin: 'client-credentials', config: { secure: false } }] })).status, 200);
-      const partner = await gw.admin('POST', '/api/apikeys', { clientId: 'partner', clientSecret: 'partner-secret-0123456789', clientName: 'Partner', scopes: ['read', 'write'] });
+      assert.equal(
+        (
+          await gw.admin('PUT', '/api/global-config', {
+            plugins: [{ plugin: 'client-credentials', config: { secure: false } }],
+          })
+        ).status,
+        200,
+      );
+      const partner = await gw.admin('POST', '/api/apikeys', {
+        clientId: 'partner',
+        clientSecret: 'partner-secret-0123456789',
+        clientName: 'Partner',
+        scopes: ['read', 'write'],
+      });
       assert.equal(partner.status, 201, partner.text);
     });
-    after(async () => { await gw.close(); });
+    after(async () => {
+      await gw.close();
+    });
 
     it('answers as its comments say', async () => {
       const example = shellCommands(JWT_VERIFIER_README, { from: 'Example: scopes per method' });
-      assert.ok(example.some((c) => c.text.includes('/httpbin/post') && c.comment.startsWith('200')), 'the example shows an allowed POST');
+      assert.ok(
+        example.some((c) => c.text.includes('/httpbin/post') && c.comment.startsWith('200')),
+        'the example shows an allowed POST',
+      );
       const shared = world();
       shared.vars.set('PORTCULLIS_PW', ADMIN_PASSWORD); // the password the README's reader exported
-      assert.ok(await runShellCommands(example, shared) >= 8);
+      assert.ok((await runShellCommands(example, shared)) >= 8);
     });
   });
 
   describe('the harness itself', () => {
-    before(async () => { gw = await startGateway(); });
-    after(async () => { await gw.close(); });
+    before(async () => {
+      gw = await startGateway();
+    });
+    after(async () => {
+      await gw.close();
+    });
 
     it('fails on an outcome that differs from the comment, naming the line', async () => {
       const doc = '# Doc\n\n```sh\ncurl -i http://localhost:8080/nothing   # 200\n```\n';
-      await assert.rejects(runShellCommands(shellCommands(doc), world()), /line 4: curl -i http:\/\/localhost:8080\/nothing[\s\S]*expected 200: 404/);
+      await assert.rejects(
+        runShellCommands(shellCommands(doc), world()),
+        /line 4: curl -i http:\/\/localhost:8080\/nothing[\s\S]*expected 200: 404/,
+      );
       const wrongCode = '```sh\ncurl -i http://localhost:8080/nothing   # 404 forbidden\n```\n';
       await assert.rejects(runShellCommands(shellCommands(wrongCode), world()), /no_route/);
     });

@@ -9,8 +9,15 @@ import { startGateway, createRoute, route, type TestGateway } from '../../helper
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
-const hmacToken = (scope: string) => new SignJWT({ sub: 'u1', scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(Buffer.from(SECRET));
-const jwtVerifier = (rules: unknown[]) => ({ plugin: 'jwt-verifier', config: { verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] }, rules } });
+const hmacToken = (scope: string) =>
+  new SignJWT({ sub: 'u1', scope })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m')
+    .sign(Buffer.from(SECRET));
+const jwtVerifier = (rules: unknown[]) => ({
+  plugin: 'jwt-verifier',
+  config: { verifier: { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'] }, rules },
+});
 const README_RULES = [
   { methods: ['GET'], path: '/.*', requiredScopes: ['read'] },
   { methods: ['POST'], path: '/post', requiredScopes: ['write'] },
@@ -24,16 +31,44 @@ describe('Plugin: jwt-verifier (rule paths are relative to the route)', () => {
   before(async () => {
     gw = await startGateway();
     upstream = await startUpstream(echo);
-    await createRoute(gw, route('scoped', upstream.url, { frontend: { domains: ['localhost/scoped'] }, plugins: [jwtVerifier(README_RULES)] }));
-    await createRoute(gw, route('deep', upstream.url, { frontend: { domains: ['deep.test/v1/orders'] }, plugins: [jwtVerifier([
-      { methods: ['DELETE'], path: '/[0-9]+', requiredScopes: ['admin'] },
-      { path: '/.*', requiredScopes: ['read'] },
-    ])] }));
-    await createRoute(gw, route('kept', upstream.url, { frontend: { domains: ['kept.test/scoped'], stripPath: false }, plugins: [jwtVerifier([
-      { methods: ['GET'], path: '/.*', requiredScopes: ['read'] },
-      { methods: ['POST'], path: '/scoped/post', requiredScopes: ['write'] },
-    ])] }));
-    await createRoute(gw, route('based', `${upstream.url}/base`, { frontend: { domains: ['based.test/scoped'] }, plugins: [jwtVerifier(README_RULES)] }));
+    await createRoute(
+      gw,
+      route('scoped', upstream.url, {
+        frontend: { domains: ['localhost/scoped'] },
+        plugins: [jwtVerifier(README_RULES)],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('deep', upstream.url, {
+        frontend: { domains: ['deep.test/v1/orders'] },
+        plugins: [
+          jwtVerifier([
+            { methods: ['DELETE'], path: '/[0-9]+', requiredScopes: ['admin'] },
+            { path: '/.*', requiredScopes: ['read'] },
+          ]),
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('kept', upstream.url, {
+        frontend: { domains: ['kept.test/scoped'], stripPath: false },
+        plugins: [
+          jwtVerifier([
+            { methods: ['GET'], path: '/.*', requiredScopes: ['read'] },
+            { methods: ['POST'], path: '/scoped/post', requiredScopes: ['write'] },
+          ]),
+        ],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('based', `${upstream.url}/base`, {
+        frontend: { domains: ['based.test/scoped'] },
+        plugins: [jwtVerifier(README_RULES)],
+      }),
+    );
     for (const scope of ['read', 'write', 'admin']) tokens[scope] = await hmacToken(scope);
   });
   after(async () => {
@@ -41,7 +76,8 @@ describe('Plugin: jwt-verifier (rule paths are relative to the route)', () => {
     await upstream.close();
   });
 
-  const call = (host: string, method: string, path: string, token?: string) => gw.proxy(path, { host, method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const call = (host: string, method: string, path: string, token?: string) =>
+    gw.proxy(path, { host, method, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('the README rules on localhost/scoped: POST /scoped/post needs write, and the upstream receives /post', async () => {
     const allowed = await call('localhost:8080', 'POST', '/scoped/post', tokens.write);
@@ -85,12 +121,31 @@ describe('Plugin runtime: include/exclude are relative to the route, like access
   before(async () => {
     gw = await startGateway();
     upstream = await startUpstream(echo);
-    const tag = (value: string, extra: Record<string, unknown> = {}) => ({ plugin: 'headers', ...extra, config: { request: { set: { 'x-tag': value } } } });
-    await createRoute(gw, route('included', upstream.url, { frontend: { domains: ['filters.test/shop'] }, plugins: [tag('route', { include: ['/cart(/.*)?'] })] }));
-    await createRoute(gw, route('ci-included', upstream.url, { frontend: { domains: ['ci-filters.test/shop'], caseSensitive: false }, plugins: [tag('route', { include: ['/cart(/.*)?'] })] }));
+    const tag = (value: string, extra: Record<string, unknown> = {}) => ({
+      plugin: 'headers',
+      ...extra,
+      config: { request: { set: { 'x-tag': value } } },
+    });
+    await createRoute(
+      gw,
+      route('included', upstream.url, {
+        frontend: { domains: ['filters.test/shop'] },
+        plugins: [tag('route', { include: ['/cart(/.*)?'] })],
+      }),
+    );
+    await createRoute(
+      gw,
+      route('ci-included', upstream.url, {
+        frontend: { domains: ['ci-filters.test/shop'], caseSensitive: false },
+        plugins: [tag('route', { include: ['/cart(/.*)?'] })],
+      }),
+    );
     await createRoute(gw, route('global-filtered', upstream.url, { frontend: { domains: ['global.test/shop'] } }));
     const global = (await gw.admin('GET', '/api/global-config')).json();
-    const res = await gw.admin('PUT', '/api/global-config', { ...global, plugins: [tag('global', { exclude: ['/private(/.*)?'] })] });
+    const res = await gw.admin('PUT', '/api/global-config', {
+      ...global,
+      plugins: [tag('global', { exclude: ['/private(/.*)?'] })],
+    });
     assert.equal(res.status, 200, res.text);
   });
   after(async () => {

@@ -21,10 +21,19 @@ describe('Plugin: jwt-verifier (exp required, iat and nbf not in the future)', (
     upstream = await startUpstream(echo);
     gw = await startGateway();
     const settings = { keys: { kind: 'hmac', secret: SECRET }, algorithms: ['HS256'], leewaySeconds: LEEWAY };
-    for (const [id, extra] of [['strict', {}], ['no-exp-allowed', { requireExp: false }]] as const) {
+    for (const [id, extra] of [
+      ['strict', {}],
+      ['no-exp-allowed', { requireExp: false }],
+    ] as const) {
       const res = await gw.admin('POST', '/api/jwt-verifiers', { id, name: id, ...settings, ...extra });
       assert.equal(res.status, 201, res.text);
-      await createRoute(gw, route(id, upstream.url, { frontend: { domains: [`${id}.test`] }, plugins: [{ plugin: 'jwt-verifier', config: { verifiers: [id] } }] }));
+      await createRoute(
+        gw,
+        route(id, upstream.url, {
+          frontend: { domains: [`${id}.test`] },
+          plugins: [{ plugin: 'jwt-verifier', config: { verifiers: [id] } }],
+        }),
+      );
     }
   });
   after(async () => {
@@ -33,14 +42,19 @@ describe('Plugin: jwt-verifier (exp required, iat and nbf not in the future)', (
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const sign = (claims: Record<string, unknown>) => new SignJWT({ sub: 'someone', ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(Buffer.from(SECRET));
-  const call = (verifier: string, token: string) => gw.proxy('/', { host: `${verifier}.test`, headers: { authorization: `Bearer ${token}` } });
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT({ sub: 'someone', ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(Buffer.from(SECRET));
+  const call = (verifier: string, token: string) =>
+    gw.proxy('/', { host: `${verifier}.test`, headers: { authorization: `Bearer ${token}` } });
   const expectRefused = async (verifier: string, token: string, description: RegExp) => {
     const res = await call(verifier, token);
     assert.equal(res.status, 401, res.text);
     assert.equal(res.json().error, 'invalid_token');
     assert.match(res.json().error_description, description);
-    assert.match(String(res.headers['www-authenticate']), /^Bearer realm="portcullis", error="invalid_token", error_description="[^"]+"/);
+    assert.match(
+      String(res.headers['www-authenticate']),
+      /^Bearer realm="portcullis", error="invalid_token", error_description="[^"]+"/,
+    );
   };
 
   it('refuses a token without exp by default, and says so', async () => {
@@ -57,7 +71,11 @@ describe('Plugin: jwt-verifier (exp required, iat and nbf not in the future)', (
 
   it('refuses a token issued (iat) in the future beyond the leeway, on both verifiers', async () => {
     for (const verifier of ['strict', 'no-exp-allowed']) {
-      await expectRefused(verifier, await sign({ iat: now() + LEEWAY + 120, exp: now() + 3600 }), /issued in the future \(iat\)/);
+      await expectRefused(
+        verifier,
+        await sign({ iat: now() + LEEWAY + 120, exp: now() + 3600 }),
+        /issued in the future \(iat\)/,
+      );
     }
   });
 
@@ -66,7 +84,11 @@ describe('Plugin: jwt-verifier (exp required, iat and nbf not in the future)', (
   });
 
   it('refuses a token not valid yet (nbf) beyond the leeway, accepts one within it', async () => {
-    await expectRefused('strict', await sign({ iat: now(), nbf: now() + LEEWAY + 120, exp: now() + 3600 }), /not valid yet/);
+    await expectRefused(
+      'strict',
+      await sign({ iat: now(), nbf: now() + LEEWAY + 120, exp: now() + 3600 }),
+      /not valid yet/,
+    );
     assert.equal((await call('strict', await sign({ iat: now(), nbf: now() + 5, exp: now() + 3600 }))).status, 200);
   });
 

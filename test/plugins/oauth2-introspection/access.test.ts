@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { until } from '../../helpers/wait.js';
-import { startOpaqueProvider, GATEWAY_CLIENT, GATEWAY_POST_CLIENT, KYMA_RULES, SHORT_LIVED_SCOPE, type OpaqueProvider } from './fixtures.js';
+import {
+  startOpaqueProvider,
+  GATEWAY_CLIENT,
+  GATEWAY_POST_CLIENT,
+  KYMA_RULES,
+  SHORT_LIVED_SCOPE,
+  type OpaqueProvider,
+} from './fixtures.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -23,10 +30,24 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
   async function protectedRoute(config: Record<string, unknown> = {}): Promise<string> {
     const id = `kyma-${++routes}`;
     const host = `${id}.test`;
-    await createRoute(gw, route(id, upstream.url, {
-      frontend: { domains: [host] },
-      plugins: [{ plugin: 'oauth2-introspection', config: { introspectionUrl: provider.introspectionUrl, clientId: GATEWAY_CLIENT.id, clientSecret: GATEWAY_CLIENT.secret, rules: KYMA_RULES, ...config } }],
-    }));
+    await createRoute(
+      gw,
+      route(id, upstream.url, {
+        frontend: { domains: [host] },
+        plugins: [
+          {
+            plugin: 'oauth2-introspection',
+            config: {
+              introspectionUrl: provider.introspectionUrl,
+              clientId: GATEWAY_CLIENT.id,
+              clientSecret: GATEWAY_CLIENT.secret,
+              rules: KYMA_RULES,
+              ...config,
+            },
+          },
+        ],
+      }),
+    );
     return host;
   }
 
@@ -40,7 +61,9 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     await upstream.close();
     await provider.close();
   });
-  beforeEach(() => { provider.mode = 'up'; });
+  beforeEach(() => {
+    provider.mode = 'up';
+  });
 
   it('applies the Kyma rules: GET needs read, POST /post needs write, anything else is refused', async () => {
     const host = await protectedRoute();
@@ -50,7 +73,10 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     const post = await gw.proxy('/post', { host, method: 'POST', headers: bearer(reader), body: '{}' });
     assert.equal(post.status, 403);
     assert.equal(post.json().error, 'insufficient_scope');
-    assert.match(String(post.headers['www-authenticate']), /^Bearer realm="portcullis", error="insufficient_scope", error_description="[^"]+", scope="write"$/);
+    assert.match(
+      String(post.headers['www-authenticate']),
+      /^Bearer realm="portcullis", error="insufficient_scope", error_description="[^"]+", scope="write"$/,
+    );
     assert.equal((await gw.proxy('/post', { host, method: 'POST', headers: bearer(writer), body: '{}' })).status, 200);
     const del = await gw.proxy('/headers', { host, method: 'DELETE', headers: bearer(writer) });
     assert.equal(del.status, 403);
@@ -68,10 +94,18 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     assert.match(String(unknown.headers['www-authenticate']), /error="invalid_token"/);
   });
 
-  it('tells the upstream who called with which scopes, after removing the client\'s own copies', async () => {
+  it("tells the upstream who called with which scopes, after removing the client's own copies", async () => {
     const host = await protectedRoute({ upstream: { claimsToHeaders: { client_id: 'X-Client-Id' } } });
     const token = await provider.token('read');
-    const res = await gw.proxy('/headers', { host, headers: { ...bearer(token), 'x-authenticated-scope': 'admin', 'x-client-id': 'someone-else', 'x-authenticated-userid': 'root' } });
+    const res = await gw.proxy('/headers', {
+      host,
+      headers: {
+        ...bearer(token),
+        'x-authenticated-scope': 'admin',
+        'x-client-id': 'someone-else',
+        'x-authenticated-userid': 'root',
+      },
+    });
     assert.equal(res.status, 200);
     const seen = res.json().headers;
     assert.equal(seen['x-authenticated-scope'], 'read');
@@ -84,7 +118,8 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     const host = await protectedRoute();
     const token = await provider.token('read');
     const before = provider.introspections;
-    for (let i = 0; i < 5; i++) assert.equal((await gw.proxy(`/get/${i}`, { host, headers: bearer(token) })).status, 200);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await gw.proxy(`/get/${i}`, { host, headers: bearer(token) })).status, 200);
     assert.equal(provider.introspections - before, 1);
     const post = await gw.proxy('/post', { host, method: 'POST', headers: bearer(token), body: '{}' });
     assert.equal(post.status, 403, 'the cached response still lacks write');
@@ -96,19 +131,26 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     const host = await protectedRoute();
     const token = await provider.token('read');
     const before = provider.introspections;
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => gw.proxy(`/get/${i}`, { host, headers: bearer(token) })));
-    assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => gw.proxy(`/get/${i}`, { host, headers: bearer(token) })),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(20).fill(200),
+    );
     assert.equal(provider.introspections - before, 1);
   });
 
   it('remembers an inactive answer for the negative-cache TTL', async () => {
     const host = await protectedRoute({ cache: { negativeTtlSeconds: 60 } });
     const before = provider.introspections;
-    for (let i = 0; i < 3; i++) assert.equal((await gw.proxy('/get', { host, headers: bearer('forged-token-value') })).status, 401);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await gw.proxy('/get', { host, headers: bearer('forged-token-value') })).status, 401);
     assert.equal(provider.introspections - before, 1);
     const uncached = await protectedRoute({ cache: { negativeTtlSeconds: 0 } });
     const then = provider.introspections;
-    for (let i = 0; i < 3; i++) assert.equal((await gw.proxy('/get', { host: uncached, headers: bearer('another-forged-token') })).status, 401);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await gw.proxy('/get', { host: uncached, headers: bearer('another-forged-token') })).status, 401);
     assert.equal(provider.introspections - then, 3, 'negativeTtlSeconds: 0 caches nothing');
   });
 
@@ -118,17 +160,29 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     const before = provider.introspections;
     assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200);
     assert.equal(provider.introspections - before, 1);
-    await until('a second introspection once the entry expired', async () => {
-      assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200);
-      return provider.introspections - before;
-    }, (n) => n === 2, 10_000, 200);
+    await until(
+      'a second introspection once the entry expired',
+      async () => {
+        assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200);
+        return provider.introspections - before;
+      },
+      (n) => n === 2,
+      10_000,
+      200,
+    );
   });
 
   it('never keeps a token past its exp: the cached response expires with the token, which is then refused', async () => {
     const host = await protectedRoute({ cache: { ttlSeconds: 3600 } });
     const token = await provider.token(`read ${SHORT_LIVED_SCOPE}`);
     assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200);
-    const refused = await until('the expired token to be refused', () => gw.proxy('/get', { host, headers: bearer(token) }), (r) => r.status !== 200, 10_000, 200);
+    const refused = await until(
+      'the expired token to be refused',
+      () => gw.proxy('/get', { host, headers: bearer(token) }),
+      (r) => r.status !== 200,
+      10_000,
+      200,
+    );
     assert.equal(refused.status, 401);
     assert.equal(refused.json().error, 'invalid_token');
   });
@@ -141,7 +195,11 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
       const res = await gw.proxy('/get', { host, headers: bearer(token) });
       assert.equal(res.status, 503);
       assert.equal(res.json().error, 'introspection_unavailable');
-      assert.equal(upstream.received.some((r) => r.headers.authorization === `Bearer ${token}`), false, 'nothing reached the upstream');
+      assert.equal(
+        upstream.received.some((r) => r.headers.authorization === `Bearer ${token}`),
+        false,
+        'nothing reached the upstream',
+      );
       provider.mode = 'up';
       assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200, 'a failure is not cached');
     });
@@ -164,7 +222,13 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
   });
 
   it('finds the endpoint by issuer discovery, once, and authenticates with client_secret_post', async () => {
-    const host = await protectedRoute({ introspectionUrl: undefined, issuer: provider.issuer, clientId: GATEWAY_POST_CLIENT.id, clientSecret: GATEWAY_POST_CLIENT.secret, clientAuthMethod: 'client_secret_post' });
+    const host = await protectedRoute({
+      introspectionUrl: undefined,
+      issuer: provider.issuer,
+      clientId: GATEWAY_POST_CLIENT.id,
+      clientSecret: GATEWAY_POST_CLIENT.secret,
+      clientAuthMethod: 'client_secret_post',
+    });
     const before = provider.discoveries;
     const tokens = await Promise.all([provider.token('read'), provider.token('read'), provider.token('read')]);
     for (const token of tokens) assert.equal((await gw.proxy('/get', { host, headers: bearer(token) })).status, 200);
@@ -186,19 +250,33 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
     const wrongIss = await gw.proxy('/get', { host: otherIssuer, headers: bearer(token) });
     assert.equal(wrongIss.status, 401);
     assert.equal(wrongIss.json().error, 'invalid_token');
-    assert.equal((await gw.proxy('/get', { host: audience, headers: bearer(token) })).status, 401, 'no aud in the response');
+    assert.equal(
+      (await gw.proxy('/get', { host: audience, headers: bearer(token) })).status,
+      401,
+      'no aud in the response',
+    );
   });
 
   it('lets a request without a token pass as the anonymous consumer only where no scope is required', async () => {
-    const host = await protectedRoute({ anonymous: 'guest', rules: [{ methods: ['GET'], path: '/public/.*' }, ...KYMA_RULES] });
+    const host = await protectedRoute({
+      anonymous: 'guest',
+      rules: [{ methods: ['GET'], path: '/public/.*' }, ...KYMA_RULES],
+    });
     assert.equal((await gw.proxy('/public/info', { host })).status, 200);
     const scoped = await gw.proxy('/get', { host });
     assert.equal(scoped.status, 401);
-    assert.equal((await gw.proxy('/public/info', { host, headers: bearer('forged-token-value') })).status, 401, 'a wrong token is not anonymous');
+    assert.equal(
+      (await gw.proxy('/public/info', { host, headers: bearer('forged-token-value') })).status,
+      401,
+      'a wrong token is not anonymous',
+    );
   });
 
   it('reads the token from a query parameter and removes it before the upstream with hideCredentials', async () => {
-    const host = await protectedRoute({ source: { kind: 'query', name: 'access_token' }, upstream: { hideCredentials: true } });
+    const host = await protectedRoute({
+      source: { kind: 'query', name: 'access_token' },
+      upstream: { hideCredentials: true },
+    });
     const token = await provider.token('read');
     const res = await gw.proxy(`/get?access_token=${token}&page=2`, { host });
     assert.equal(res.status, 200);
@@ -207,8 +285,19 @@ describe('Plugin: oauth2-introspection (access, against oidc-provider)', () => {
 
   it('refuses a configuration with neither or both of introspectionUrl and issuer, and a bad rule path', async () => {
     const base = { clientId: 'c', clientSecret: 's' };
-    for (const config of [base, { ...base, introspectionUrl: provider.introspectionUrl, issuer: provider.issuer }, { ...base, introspectionUrl: provider.introspectionUrl, rules: [{ path: '(' }] }]) {
-      const res = await gw.admin('POST', '/api/routes', route(`bad-${++routes}`, upstream.url, { frontend: { domains: ['bad.test'] }, plugins: [{ plugin: 'oauth2-introspection', config }] }));
+    for (const config of [
+      base,
+      { ...base, introspectionUrl: provider.introspectionUrl, issuer: provider.issuer },
+      { ...base, introspectionUrl: provider.introspectionUrl, rules: [{ path: '(' }] },
+    ]) {
+      const res = await gw.admin(
+        'POST',
+        '/api/routes',
+        route(`bad-${++routes}`, upstream.url, {
+          frontend: { domains: ['bad.test'] },
+          plugins: [{ plugin: 'oauth2-introspection', config }],
+        }),
+      );
       assert.equal(res.status, 400, res.text);
     }
   });

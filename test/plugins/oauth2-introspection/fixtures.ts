@@ -36,18 +36,54 @@ export async function startOpaqueProvider(): Promise<OpaqueProvider> {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [
-      { client_id: APP.id, client_secret: APP.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post', id_token_signed_response_alg: 'ES256' },
-      { client_id: GATEWAY_CLIENT.id, client_secret: GATEWAY_CLIENT.secret, grant_types: [], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'ES256' },
-      { client_id: GATEWAY_POST_CLIENT.id, client_secret: GATEWAY_POST_CLIENT.secret, grant_types: [], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post', id_token_signed_response_alg: 'ES256' },
+      {
+        client_id: APP.id,
+        client_secret: APP.secret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        id_token_signed_response_alg: 'ES256',
+      },
+      {
+        client_id: GATEWAY_CLIENT.id,
+        client_secret: GATEWAY_CLIENT.secret,
+        grant_types: [],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES256',
+      },
+      {
+        client_id: GATEWAY_POST_CLIENT.id,
+        client_secret: GATEWAY_POST_CLIENT.secret,
+        grant_types: [],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        id_token_signed_response_alg: 'ES256',
+      },
     ],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: () => Promise.resolve(true) },
     },
-    ttl: { ClientCredentials: (_ctx: unknown, token: { scope?: string }) => (token.scope?.split(' ').includes(SHORT_LIVED_SCOPE) ? 2 : 600) },
+    ttl: {
+      ClientCredentials: (_ctx: unknown, token: { scope?: string }) =>
+        token.scope?.split(' ').includes(SHORT_LIVED_SCOPE) ? 2 : 600,
+    },
     scopes: ['read', 'write', SHORT_LIVED_SCOPE],
-    jwks: { keys: [{ ...generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }] },
+    jwks: {
+      keys: [
+        {
+          ...generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' }),
+          kid: 'k1',
+          alg: 'ES256',
+          use: 'sig',
+        },
+      ],
+    },
   });
   const callback = provider.callback();
   const front = { introspections: 0, discoveries: 0, mode: 'up' as IntrospectionMode };
@@ -55,27 +91,59 @@ export async function startOpaqueProvider(): Promise<OpaqueProvider> {
     if (req.url?.startsWith('/.well-known/')) front.discoveries++;
     if (req.url === '/token/introspection') {
       front.introspections++;
-      if (front.mode === 'error') { res.writeHead(502, { 'content-type': 'text/html' }); res.end('<h1>Bad Gateway</h1>'); return; }
-      if (front.mode === 'garbage') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>maintenance</html>'); return; }
+      if (front.mode === 'error') {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<h1>Bad Gateway</h1>');
+        return;
+      }
+      if (front.mode === 'garbage') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>maintenance</html>');
+        return;
+      }
       if (front.mode === 'silent') return; // never answers
-      if (front.mode === 'reset') { req.socket.destroy(); return; }
+      if (front.mode === 'reset') {
+        req.socket.destroy();
+        return;
+      }
     }
     callback(req, res);
   });
   return {
     issuer,
     introspectionUrl: `${issuer}/token/introspection`,
-    get introspections() { return front.introspections; },
-    get discoveries() { return front.discoveries; },
-    get mode() { return front.mode; },
-    set mode(value) { front.mode = value; },
+    get introspections() {
+      return front.introspections;
+    },
+    get discoveries() {
+      return front.discoveries;
+    },
+    get mode() {
+      return front.mode;
+    },
+    set mode(value) {
+      front.mode = value;
+    },
     async token(scope) {
-      const res = await send(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: APP.id, client_secret: APP.secret, scope }).toString() });
+      const res = await send(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: APP.id,
+          client_secret: APP.secret,
+          scope,
+        }).toString(),
+      });
       const body = res.json() as { access_token?: string };
       if (!body.access_token) throw new Error(`provider refused: ${res.text}`);
       return body.access_token;
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -42,7 +42,9 @@ describe('Plugin: oauth2-introspection (identities that are not header values, d
   before(async () => {
     authority = createServer((req, res) => {
       let body = '';
-      req.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       req.on('end', () => {
         const text = ANSWERS.get(new URLSearchParams(body).get('token') ?? '') ?? '{"active":false}';
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -53,14 +55,25 @@ describe('Plugin: oauth2-introspection (identities that are not header values, d
     const introspectionUrl = `http://127.0.0.1:${(authority.address() as AddressInfo).port}/introspect`;
     upstream = await startUpstream(echo);
     gw = await startGateway();
-    await createRoute(gw, route('idents', upstream.url, {
-      frontend: { domains: [HOST] },
-      plugins: [{ plugin: 'oauth2-introspection', config: {
-        introspectionUrl, clientId: 'gw', clientSecret: 'gw-secret', cache: { ttlSeconds: 0 },
-        rules: [{ methods: ['GET'], path: '/.*', requiredScopes: ['read'] }],
-        upstream: { claimsToHeaders: { name: 'x-user-name', groups: 'x-user-groups' } },
-      } }],
-    }));
+    await createRoute(
+      gw,
+      route('idents', upstream.url, {
+        frontend: { domains: [HOST] },
+        plugins: [
+          {
+            plugin: 'oauth2-introspection',
+            config: {
+              introspectionUrl,
+              clientId: 'gw',
+              clientSecret: 'gw-secret',
+              cache: { ttlSeconds: 0 },
+              rules: [{ methods: ['GET'], path: '/.*', requiredScopes: ['read'] }],
+              upstream: { claimsToHeaders: { name: 'x-user-name', groups: 'x-user-groups' } },
+            },
+          },
+        ],
+      }),
+    );
   });
   after(async () => {
     await gw.close();
@@ -94,8 +107,14 @@ describe('Plugin: oauth2-introspection (identities that are not header values, d
 
   const DUPLICATES: ReadonlyArray<[string, string]> = [
     ['active named twice', '{"active":false,"active":true,"scope":"read","sub":"mallory"}'],
-    ['active named twice, the second spelled with an escape', '{"active":false,"\\u0061ctive":true,"scope":"read","sub":"mallory"}'],
-    ['a nested member named twice', '{"active":true,"scope":"read","sub":"alice","ext":{"role":"user","role":"admin"}}'],
+    [
+      'active named twice, the second spelled with an escape',
+      '{"active":false,"\\u0061ctive":true,"scope":"read","sub":"mallory"}',
+    ],
+    [
+      'a nested member named twice',
+      '{"active":true,"scope":"read","sub":"alice","ext":{"role":"user","role":"admin"}}',
+    ],
     ['scope named twice', '{"active":true,"scope":"none","scope":"read","sub":"alice"}'],
   ];
   for (const [what, text] of DUPLICATES) {
@@ -104,7 +123,10 @@ describe('Plugin: oauth2-introspection (identities that are not header values, d
       const res = await call(answer(`dup-${what}`, text));
       assert.equal(res.status, 503, res.text);
       assert.equal(res.json().error, 'introspection_unavailable');
-      assert.ok(gw.logs.slice(before).some((line) => line.level === 40 && /twice/.test(JSON.stringify(line.err ?? ''))), 'a warning names the duplicate');
+      assert.ok(
+        gw.logs.slice(before).some((line) => line.level === 40 && /twice/.test(JSON.stringify(line.err ?? ''))),
+        'a warning names the duplicate',
+      );
     });
   }
 });

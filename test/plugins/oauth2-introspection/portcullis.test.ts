@@ -18,11 +18,15 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { KYMA_RULES } from './fixtures.js';
 
-const APP = { clientId: 'kyma-app', clientSecret: 'kyma-app-secret-0123456789', redirectUris: ['https://app.example/callback'] };
+const APP = {
+  clientId: 'kyma-app',
+  clientSecret: 'kyma-app-secret-0123456789',
+  redirectUris: ['https://app.example/callback'],
+};
 const RESOURCE_SERVER = { clientId: 'gateway-introspection', clientSecret: 'gateway-introspection-secret-0123' };
 const PROVISION_KEY = 'provision-key-0123456789abcdef-0123456789';
 
-describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two instances on one Redis)', () => {
+describe("Plugin: oauth2-introspection (Portcullis' own introspection, two instances on one Redis)", () => {
   let redis: TestRedis;
   let upstream: Upstream;
   let a: TestGateway;
@@ -31,20 +35,39 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
   let counter: Server;
   let introspections = 0;
 
-  const idp = (gw: TestGateway, endpoint: string, params: Record<string, string>) => send(`${gw.proxyUrl}/idp/oauth2/${endpoint}`, {
-    method: 'POST', headers: { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded', authorization: basic(APP.clientId, APP.clientSecret) }, body: new URLSearchParams(params).toString(),
-  });
+  const idp = (gw: TestGateway, endpoint: string, params: Record<string, string>) =>
+    send(`${gw.proxyUrl}/idp/oauth2/${endpoint}`, {
+      method: 'POST',
+      headers: {
+        host: '127.0.0.1',
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(APP.clientId, APP.clientSecret),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
   async function token(scope: string): Promise<string> {
     const res = await idp(a, 'token', { grant_type: 'client_credentials', scope });
     assert.equal(res.status, 200, res.text);
     return res.json().access_token as string;
   }
-  const call = (gw: TestGateway, accessToken: string, path = '/get', method = 'GET'): Promise<TestResponse> => gw.proxy(path, { method, host: 'orders.test', headers: { authorization: `Bearer ${accessToken}` }, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const call = (gw: TestGateway, accessToken: string, path = '/get', method = 'GET'): Promise<TestResponse> =>
+    gw.proxy(path, {
+      method,
+      host: 'orders.test',
+      headers: { authorization: `Bearer ${accessToken}` },
+      ...(method === 'POST' ? { body: '{}' } : {}),
+    });
 
   /** Both instances refuse the token within 1 s of the revocation's answer. */
   async function refusedEverywhereWithinOneSecond(accessToken: string): Promise<void> {
     for (const gw of [a, b]) {
-      const res = await until('the revoked token to be refused', () => call(gw, accessToken), (r) => r.status !== 200, 1_000, 20);
+      const res = await until(
+        'the revoked token to be refused',
+        () => call(gw, accessToken),
+        (r) => r.status !== 200,
+        1_000,
+        20,
+      );
       assert.equal(res.status, 401);
       assert.equal(res.json().error, 'invalid_token');
     }
@@ -59,37 +82,79 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        request(`${a.proxyUrl}${req.url}`, { method: 'POST', headers: { ...req.headers, host: '127.0.0.1' }, body: Buffer.concat(chunks) })
-          .then(async (answer) => { res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type']) }); res.end(await answer.body.text()); })
-          .catch(() => { res.writeHead(502); res.end(); });
+        request(`${a.proxyUrl}${req.url}`, {
+          method: 'POST',
+          headers: { ...req.headers, host: '127.0.0.1' },
+          body: Buffer.concat(chunks),
+        })
+          .then(async (answer) => {
+            res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type']) });
+            res.end(await answer.body.text());
+          })
+          .catch(() => {
+            res.writeHead(502);
+            res.end();
+          });
       });
     });
     await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
     b = await startGateway({ config: { storage: { kind: 'redis', url: redis.url } } });
-    await createRoute(a, route('idp', upstream.url, {
-      frontend: { domains: ['127.0.0.1/idp'] },
-      plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, scopes: ['read', 'write'], enableClientCredentials: true, requireHttps: false } }],
-    }));
-    await createRoute(a, route('orders', upstream.url, {
-      frontend: { domains: ['orders.test'] },
-      plugins: [{ plugin: 'oauth2-introspection', config: {
-        introspectionUrl: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/idp/oauth2/introspect`, clientId: RESOURCE_SERVER.clientId, clientSecret: RESOURCE_SERVER.clientSecret,
-        rules: KYMA_RULES, cache: { ttlSeconds: 600, negativeTtlSeconds: 600 },
-      } }],
-    }));
-    for (const client of [APP, RESOURCE_SERVER]) assert.equal((await a.admin('POST', '/api/apikeys', { ...client, clientName: client.clientId })).status, 201);
-    await until('instance b to serve the routes', () => b.proxy('/get', { host: 'orders.test' }), (r) => r.status === 401);
+    await createRoute(
+      a,
+      route('idp', upstream.url, {
+        frontend: { domains: ['127.0.0.1/idp'] },
+        plugins: [
+          {
+            plugin: 'oauth2',
+            config: {
+              provisionKey: PROVISION_KEY,
+              scopes: ['read', 'write'],
+              enableClientCredentials: true,
+              requireHttps: false,
+            },
+          },
+        ],
+      }),
+    );
+    await createRoute(
+      a,
+      route('orders', upstream.url, {
+        frontend: { domains: ['orders.test'] },
+        plugins: [
+          {
+            plugin: 'oauth2-introspection',
+            config: {
+              introspectionUrl: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/idp/oauth2/introspect`,
+              clientId: RESOURCE_SERVER.clientId,
+              clientSecret: RESOURCE_SERVER.clientSecret,
+              rules: KYMA_RULES,
+              cache: { ttlSeconds: 600, negativeTtlSeconds: 600 },
+            },
+          },
+        ],
+      }),
+    );
+    for (const client of [APP, RESOURCE_SERVER])
+      assert.equal((await a.admin('POST', '/api/apikeys', { ...client, clientName: client.clientId })).status, 201);
+    await until(
+      'instance b to serve the routes',
+      () => b.proxy('/get', { host: 'orders.test' }),
+      (r) => r.status === 401,
+    );
   });
 
   after(async () => {
     await b.close();
     await a.close();
-    await new Promise<void>((resolve) => { counter.closeAllConnections(); counter.close(() => resolve()); });
+    await new Promise<void>((resolve) => {
+      counter.closeAllConnections();
+      counter.close(() => resolve());
+    });
     await upstream.close();
     await redis.stop();
   });
 
-  it('accepts Portcullis\' own opaque tokens with the Kyma rules, on both instances', async () => {
+  it("accepts Portcullis' own opaque tokens with the Kyma rules, on both instances", async () => {
     const reader = await token('read');
     const writer = await token('read write');
     assert.equal((await call(a, reader)).status, 200);
@@ -111,7 +176,7 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
     assert.equal(introspections - before, 1, 'instance b found it in Redis');
   });
 
-  it('refuses a token revoked at the other instance\'s revocation endpoint on both instances within 1 s', async () => {
+  it("refuses a token revoked at the other instance's revocation endpoint on both instances within 1 s", async () => {
     const revoked = await token('read');
     const kept = await token('read');
     for (const gw of [a, b]) for (const t of [revoked, kept]) assert.equal((await call(gw, t)).status, 200);
@@ -133,13 +198,28 @@ describe('Plugin: oauth2-introspection (Portcullis\' own introspection, two inst
   it('refuses a refresh token used as an access token, although the server calls it active', async () => {
     // A client credentials grant issues none: an authorization code grant does.
     const authorized = await send(`${a.proxyUrl}/idp/oauth2/authorize`, {
-      method: 'POST', headers: { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: APP.clientId, response_type: 'code', scope: 'read', provision_key: PROVISION_KEY, authenticated_userid: 'alice', redirect_uri: 'https://app.example/callback' }).toString(),
+      method: 'POST',
+      headers: { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: APP.clientId,
+        response_type: 'code',
+        scope: 'read',
+        provision_key: PROVISION_KEY,
+        authenticated_userid: 'alice',
+        redirect_uri: 'https://app.example/callback',
+      }).toString(),
     });
     assert.equal(authorized.status, 200, authorized.text);
-    const issued = await idp(a, 'token', { grant_type: 'authorization_code', code: new URL(authorized.json().redirect_uri as string).searchParams.get('code')!, redirect_uri: 'https://app.example/callback' });
+    const issued = await idp(a, 'token', {
+      grant_type: 'authorization_code',
+      code: new URL(authorized.json().redirect_uri as string).searchParams.get('code')!,
+      redirect_uri: 'https://app.example/callback',
+    });
     assert.equal(issued.status, 200, issued.text);
-    const { access_token: accessToken, refresh_token: refreshToken } = issued.json() as { access_token: string; refresh_token: string };
+    const { access_token: accessToken, refresh_token: refreshToken } = issued.json() as {
+      access_token: string;
+      refresh_token: string;
+    };
     const ok = await call(a, accessToken);
     assert.equal(ok.status, 200);
     assert.equal(ok.json().headers['x-authenticated-userid'], 'alice');

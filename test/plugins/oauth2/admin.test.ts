@@ -40,7 +40,9 @@ describe('Plugin: oauth2 (admin API)', () => {
   it('revokes one grant, then every grant of a user leaving', async () => {
     const first = await grantFor('carol');
     const second = await grantFor('carol');
-    const [grant] = (await gw.admin('GET', '/api/oauth2/grants?user=carol')).json().filter((g: any) => g.tokens.length > 0);
+    const [grant] = (await gw.admin('GET', '/api/oauth2/grants?user=carol'))
+      .json()
+      .filter((g: any) => g.tokens.length > 0);
     assert.equal((await gw.admin('DELETE', `/api/oauth2/grants/${grant.grant}`)).status, 204);
     assert.equal((await gw.admin('GET', '/api/oauth2/grants?user=carol')).json().length, 1);
     const statuses = [(await api(first.access_token)).status, (await api(second.access_token)).status].sort();

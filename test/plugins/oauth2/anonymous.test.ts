@@ -14,14 +14,28 @@ const ANON = 'anon.test';
 describe('Plugin: oauth2 (anonymous consumer)', () => {
   let gw: TestGateway;
   let upstream: Upstream;
-  const config = { provisionKey: PROVISION_KEY, scopes: ['email', 'orders'], requireHttps: false, enableClientCredentials: true, anonymous: 'guest', scopeRules: [{ path: '/orders.*', scopes: ['orders'] }] };
+  const config = {
+    provisionKey: PROVISION_KEY,
+    scopes: ['email', 'orders'],
+    requireHttps: false,
+    enableClientCredentials: true,
+    anonymous: 'guest',
+    scopeRules: [{ path: '/orders.*', scopes: ['orders'] }],
+  };
 
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await stepOnGateway(upstream);
-    const guest = await gw.admin('POST', '/api/apikeys', { clientId: 'guest', clientSecret: 'guest-secret-0123456789abcdef', clientName: 'Guest' });
+    const guest = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'guest',
+      clientSecret: 'guest-secret-0123456789abcdef',
+      clientName: 'Guest',
+    });
     assert.equal(guest.status, 201, guest.text);
-    await createRoute(gw, route('anon', upstream.url, { frontend: { domains: [ANON] }, plugins: [{ plugin: 'oauth2', config }] }));
+    await createRoute(
+      gw,
+      route('anon', upstream.url, { frontend: { domains: [ANON] }, plugins: [{ plugin: 'oauth2', config }] }),
+    );
   });
   after(async () => {
     await gw.close();
@@ -44,8 +58,11 @@ describe('Plugin: oauth2 (anonymous consumer)', () => {
     const invalid = await call('/profile', { authorization: 'Bearer not-a-token' });
     assert.equal(invalid.status, 401);
     assert.equal(invalid.json().error, 'invalid_token');
-    const token = (await post(gw, '/oauth2/token', { grant_type: 'client_credentials', scope: 'orders' }, confidential, ANON)).json().access_token;
-    const seen = (await call('/profile', { authorization: `Bearer ${token}`, 'x-anonymous-consumer': 'true' })).json().headers;
+    const token = (
+      await post(gw, '/oauth2/token', { grant_type: 'client_credentials', scope: 'orders' }, confidential, ANON)
+    ).json().access_token;
+    const seen = (await call('/profile', { authorization: `Bearer ${token}`, 'x-anonymous-consumer': 'true' })).json()
+      .headers;
     assert.equal(seen['x-consumer-id'], 'shoefly');
     assert.equal(seen['x-anonymous-consumer'], undefined, 'a client-sent copy is removed');
   });
@@ -57,9 +74,18 @@ describe('Plugin: oauth2 (anonymous consumer)', () => {
   });
 
   it('refuses, at write time, an anonymous consumer that is not an API key, and keeps the referenced key from deletion', async () => {
-    const bad = await gw.admin('POST', '/api/routes', route('anon-bad', upstream.url, { frontend: { domains: ['anon-bad.test'] }, plugins: [{ plugin: 'oauth2', config: { ...config, anonymous: 'nobody' } }] }));
+    const bad = await gw.admin(
+      'POST',
+      '/api/routes',
+      route('anon-bad', upstream.url, {
+        frontend: { domains: ['anon-bad.test'] },
+        plugins: [{ plugin: 'oauth2', config: { ...config, anonymous: 'nobody' } }],
+      }),
+    );
     assert.equal(bad.status, 400, bad.text);
-    assert.deepEqual(bad.json().details, [{ path: '/plugins/0/config/anonymous', message: 'No API key with id "nobody"' }]);
+    assert.deepEqual(bad.json().details, [
+      { path: '/plugins/0/config/anonymous', message: 'No API key with id "nobody"' },
+    ]);
     const deleted = await gw.admin('DELETE', '/api/apikeys/guest');
     assert.equal(deleted.status, 409, deleted.text);
   });

@@ -31,7 +31,12 @@ describe('Plugin: oauth2 (authenticated_userid must be a header value)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await stepOnGateway(upstream, { pluginConfig: { enablePasswordGrant: true, enableImplicitGrant: true } });
-    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'kutsuya', clientSecret: SECRET, clientName: '靴屋 Ünïcode', redirectUris: [REDIRECT_URI] });
+    const created = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'kutsuya',
+      clientSecret: SECRET,
+      clientName: '靴屋 Ünïcode',
+      redirectUris: [REDIRECT_URI],
+    });
     assert.equal(created.status, 201, created.text);
   });
   after(async () => {
@@ -40,7 +45,15 @@ describe('Plugin: oauth2 (authenticated_userid must be a header value)', () => {
   });
 
   const authorize = (userId: string, extra: Record<string, string> = {}) =>
-    post(gw, '/v1/oauth2/authorize', { client_id: 'shoefly', response_type: 'code', redirect_uri: REDIRECT_URI, provision_key: PROVISION_KEY, authenticated_userid: userId, scope: 'email', ...extra });
+    post(gw, '/v1/oauth2/authorize', {
+      client_id: 'shoefly',
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      provision_key: PROVISION_KEY,
+      authenticated_userid: userId,
+      scope: 'email',
+      ...extra,
+    });
   const api = (token: string) => gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${token}` } });
 
   function assertRefusesUserId(res: { status: number; json(): { error?: string; error_description?: string } }): void {
@@ -55,7 +68,14 @@ describe('Plugin: oauth2 (authenticated_userid must be a header value)', () => {
       assertRefusesUserId(await authorize(userId, { response_type: 'token' }));
     });
     it(`grant_type=password refuses an authenticated_userid with ${what}`, async () => {
-      assertRefusesUserId(await post(gw, '/v1/oauth2/token', { grant_type: 'password', provision_key: PROVISION_KEY, authenticated_userid: userId, scope: 'email' }, confidential));
+      assertRefusesUserId(
+        await post(
+          gw,
+          '/v1/oauth2/token',
+          { grant_type: 'password', provision_key: PROVISION_KEY, authenticated_userid: userId, scope: 'email' },
+          confidential,
+        ),
+      );
     });
   }
 
@@ -72,7 +92,12 @@ describe('Plugin: oauth2 (authenticated_userid must be a header value)', () => {
   });
 
   it('a client name outside ASCII reaches the upstream as percent-encoded UTF-8 in X-Consumer-Username, not a 502', async () => {
-    const tokens = await post(gw, '/v1/oauth2/token', { grant_type: 'password', provision_key: PROVISION_KEY, authenticated_userid: 'alice', scope: 'email' }, { authorization: basic('kutsuya', SECRET) });
+    const tokens = await post(
+      gw,
+      '/v1/oauth2/token',
+      { grant_type: 'password', provision_key: PROVISION_KEY, authenticated_userid: 'alice', scope: 'email' },
+      { authorization: basic('kutsuya', SECRET) },
+    );
     assert.equal(tokens.status, 200, tokens.text);
     const seen = await api(tokens.json().access_token);
     assert.equal(seen.status, 200, seen.text);

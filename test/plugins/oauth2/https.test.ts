@@ -35,7 +35,13 @@ async function oauth2Routes(gw: TestGateway, upstream: Upstream): Promise<void> 
     ['dev', { requireHttps: false }],
   ];
   for (const [id, extra] of variants) {
-    await createRoute(gw, route(id, upstream.url, { frontend: { domains: [`${id}.test`] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, ...extra } }] }));
+    await createRoute(
+      gw,
+      route(id, upstream.url, {
+        frontend: { domains: [`${id}.test`] },
+        plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, ...extra } }],
+      }),
+    );
   }
 }
 
@@ -51,10 +57,33 @@ describe('Plugin: oauth2 (requireHttps, acceptHttpIfAlreadyTerminated)', () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-oauth2-tls-'));
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(certFile);
-    gw = await startGateway({ config: { proxy: { trustedProxies: ['127.0.0.1', '::1'], tls: { port: 0, certFile, keyFile } } } });
+    gw = await startGateway({
+      config: { proxy: { trustedProxies: ['127.0.0.1', '::1'], tls: { port: 0, certFile, keyFile } } },
+    });
     untrusting = await startGateway();
     await oauth2Routes(gw, upstream);
     await oauth2Routes(untrusting, upstream);
@@ -66,7 +95,8 @@ describe('Plugin: oauth2 (requireHttps, acceptHttpIfAlreadyTerminated)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const plain = (target: TestGateway, id: string, headers: Record<string, string> = {}) => target.proxy('/api', { host: `${id}.test`, headers });
+  const plain = (target: TestGateway, id: string, headers: Record<string, string> = {}) =>
+    target.proxy('/api', { host: `${id}.test`, headers });
 
   it('refuses plain HTTP by default, even when a trusted proxy says it terminated TLS', async () => {
     for (const headers of [{}, { 'x-forwarded-proto': 'https' }] as Array<Record<string, string>>) {
@@ -77,7 +107,9 @@ describe('Plugin: oauth2 (requireHttps, acceptHttpIfAlreadyTerminated)', () => {
   });
 
   it('serves a TLS connection to the gateway (401 asks for a token)', async () => {
-    const httpsUrl = gw.gateway.proxyTlsServer ? `https://127.0.0.1:${(gw.gateway.proxyTlsServer.address() as { port: number }).port}` : '';
+    const httpsUrl = gw.gateway.proxyTlsServer
+      ? `https://127.0.0.1:${(gw.gateway.proxyTlsServer.address() as { port: number }).port}`
+      : '';
     assert.ok(httpsUrl);
     assert.equal(await httpsGet(`${httpsUrl}/api`, ca, 'strict.test'), 401);
   });

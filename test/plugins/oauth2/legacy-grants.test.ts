@@ -26,8 +26,22 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
   before(async () => {
     upstream = await startUpstream(echo);
     gw = await stepOnGateway(upstream, { pluginConfig: { enablePasswordGrant: true, enableImplicitGrant: true } });
-    await createRoute(gw, route('legacy-off', upstream.url, { frontend: { domains: [LEGACY_OFF] }, plugins: [{ plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, scopes: ['email'], requireHttps: false } }] }));
-    const created = await gw.admin('POST', '/api/apikeys', { clientId: 'code-only', clientSecret: 'code-only-secret-0123456789', clientName: 'Code only', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token'] });
+    await createRoute(
+      gw,
+      route('legacy-off', upstream.url, {
+        frontend: { domains: [LEGACY_OFF] },
+        plugins: [
+          { plugin: 'oauth2', config: { provisionKey: PROVISION_KEY, scopes: ['email'], requireHttps: false } },
+        ],
+      }),
+    );
+    const created = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'code-only',
+      clientSecret: 'code-only-secret-0123456789',
+      clientName: 'Code only',
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token'],
+    });
     assert.equal(created.status, 201, created.text);
   });
   after(async () => {
@@ -35,10 +49,41 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
     await upstream.close();
   });
 
-  const password = (params: Record<string, string | undefined>, headers: Record<string, string> = confidential, host = HOST) =>
-    post(gw, '/v1/oauth2/token', { grant_type: 'password', provision_key: PROVISION_KEY, authenticated_userid: 'alice', scope: 'email', ...params }, headers, host);
+  const password = (
+    params: Record<string, string | undefined>,
+    headers: Record<string, string> = confidential,
+    host = HOST,
+  ) =>
+    post(
+      gw,
+      '/v1/oauth2/token',
+      {
+        grant_type: 'password',
+        provision_key: PROVISION_KEY,
+        authenticated_userid: 'alice',
+        scope: 'email',
+        ...params,
+      },
+      headers,
+      host,
+    );
   const implicit = (params: Record<string, string | undefined>, host = HOST) =>
-    post(gw, '/v1/oauth2/authorize', { client_id: 'shoefly', response_type: 'token', redirect_uri: REDIRECT_URI, provision_key: PROVISION_KEY, authenticated_userid: 'alice', scope: 'email', state: 'xyz', ...params }, {}, host);
+    post(
+      gw,
+      '/v1/oauth2/authorize',
+      {
+        client_id: 'shoefly',
+        response_type: 'token',
+        redirect_uri: REDIRECT_URI,
+        provision_key: PROVISION_KEY,
+        authenticated_userid: 'alice',
+        scope: 'email',
+        state: 'xyz',
+        ...params,
+      },
+      {},
+      host,
+    );
   const api = (token: string) => gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${token}` } });
 
   it('grant_type=password: the provider vouches for the user with the provision key; tokens for that user, refreshable', async () => {
@@ -64,7 +109,10 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
     }
     const noUser = await password({ authenticated_userid: undefined });
     assert.equal(noUser.status, 400);
-    assert.deepEqual(noUser.json(), { error: 'invalid_request', error_description: 'The parameter "authenticated_userid" is required' });
+    assert.deepEqual(noUser.json(), {
+      error: 'invalid_request',
+      error_description: 'The parameter "authenticated_userid" is required',
+    });
   });
 
   it('grant_type=password: needs client authentication, a confidential client and the grant type on the client', async () => {
@@ -73,16 +121,25 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
     assert.equal(wrongSecret.json().error, 'invalid_client');
     const publicClient = await password({ client_id: 'shoefly-spa' }, {});
     assert.equal(publicClient.status, 400, publicClient.text);
-    assert.deepEqual(publicClient.json(), { error: 'unauthorized_client', error_description: 'A public client cannot use the password grant' });
+    assert.deepEqual(publicClient.json(), {
+      error: 'unauthorized_client',
+      error_description: 'A public client cannot use the password grant',
+    });
     const codeOnly = await password({}, { authorization: basic('code-only', 'code-only-secret-0123456789') });
     assert.equal(codeOnly.status, 400, codeOnly.text);
-    assert.deepEqual(codeOnly.json(), { error: 'unauthorized_client', error_description: 'This client may not use the password grant' });
+    assert.deepEqual(codeOnly.json(), {
+      error: 'unauthorized_client',
+      error_description: 'This client may not use the password grant',
+    });
   });
 
   it('grant_type=password is unsupported_grant_type where it is not enabled (the default)', async () => {
     const res = await password({}, confidential, LEGACY_OFF);
     assert.equal(res.status, 400, res.text);
-    assert.deepEqual(res.json(), { error: 'unsupported_grant_type', error_description: 'The grant type "password" is not enabled on this route' });
+    assert.deepEqual(res.json(), {
+      error: 'unsupported_grant_type',
+      error_description: 'The grant type "password" is not enabled on this route',
+    });
   });
 
   it('response_type=token: the access token in the redirect fragment with state, no refresh token, usable on the API', async () => {
@@ -109,9 +166,17 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
 
   it('response_type=token: client errors go back in the fragment, backend errors are 400 JSON', async () => {
     const badScope = fragmentOf((await implicit({ scope: 'admin' })).json().redirect_uri);
-    assert.deepEqual(Object.fromEntries(badScope), { error: 'invalid_scope', error_description: 'Scope not allowed: admin', state: 'xyz' });
+    assert.deepEqual(Object.fromEntries(badScope), {
+      error: 'invalid_scope',
+      error_description: 'Scope not allowed: admin',
+      state: 'xyz',
+    });
     const notAllowed = fragmentOf((await implicit({ client_id: 'code-only' })).json().redirect_uri);
-    assert.deepEqual(Object.fromEntries(notAllowed), { error: 'unauthorized_client', error_description: 'This client may not use the implicit grant', state: 'xyz' });
+    assert.deepEqual(Object.fromEntries(notAllowed), {
+      error: 'unauthorized_client',
+      error_description: 'This client may not use the implicit grant',
+      state: 'xyz',
+    });
     const wrongKey = await implicit({ provision_key: `${PROVISION_KEY}x` });
     assert.equal(wrongKey.status, 400);
     assert.deepEqual(wrongKey.json(), { error: 'invalid_request', error_description: 'Invalid provision_key' });
@@ -121,7 +186,9 @@ describe('Plugin: oauth2 (legacy password and implicit grants)', () => {
     const res = await implicit({}, LEGACY_OFF);
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(Object.fromEntries(fragmentOf(res.json().redirect_uri)), {
-      error: 'unsupported_response_type', error_description: 'The implicit grant (response_type=token) is not enabled on this route', state: 'xyz',
+      error: 'unsupported_response_type',
+      error_description: 'The implicit grant (response_type=token) is not enabled on this route',
+      state: 'xyz',
     });
   });
 });

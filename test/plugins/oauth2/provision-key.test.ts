@@ -20,12 +20,27 @@ const DIGEST = /^sha256:[A-Za-z0-9_-]{43}$/;
 const USER_KEY = 'my-own-provision-key-0123456789-abcdef';
 
 function oauth2Route(id: string, upstreamUrl: string, config: Record<string, unknown> = {}): Record<string, any> {
-  return route(id, upstreamUrl, { frontend: { domains: [`${id}.test`] }, plugins: [{ plugin: 'oauth2', config: { requireHttps: false, ...config } }] });
+  return route(id, upstreamUrl, {
+    frontend: { domains: [`${id}.test`] },
+    plugins: [{ plugin: 'oauth2', config: { requireHttps: false, ...config } }],
+  });
 }
 
 /** The authorize call of the provider's backend with `provisionKey` on route `id`. */
 function authorize(gw: TestGateway, id: string, provisionKey: string) {
-  return post(gw, '/oauth2/authorize', { client_id: 'shoefly', response_type: 'code', redirect_uri: REDIRECT_URI, provision_key: provisionKey, authenticated_userid: 'alice' }, {}, `${id}.test`);
+  return post(
+    gw,
+    '/oauth2/authorize',
+    {
+      client_id: 'shoefly',
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      provision_key: provisionKey,
+      authenticated_userid: 'alice',
+    },
+    {},
+    `${id}.test`,
+  );
 }
 
 async function assertKeyWorks(gw: TestGateway, id: string, provisionKey: string): Promise<void> {
@@ -100,7 +115,11 @@ describe('Plugin: oauth2 (provision key)', () => {
     const created = await createRoute(gw, oauth2Route('kept', upstream.url));
     const key = configOf(created).provisionKey as string;
     const shown = (await gw.admin('GET', '/api/routes/kept')).json();
-    const updated = await gw.admin('PUT', '/api/routes/kept', { ...shown, name: 'Kept, renamed', plugins: [{ ...shown.plugins[0], config: { ...configOf(shown), scopes: ['email'] } }] });
+    const updated = await gw.admin('PUT', '/api/routes/kept', {
+      ...shown,
+      name: 'Kept, renamed',
+      plugins: [{ ...shown.plugins[0], config: { ...configOf(shown), scopes: ['email'] } }],
+    });
     assert.equal(updated.status, 200, updated.text);
     assert.equal(configOf(updated.json()).provisionKey, undefined, 'nothing generated, nothing shown');
     await assertKeyWorks(gw, 'kept', key);
@@ -111,7 +130,11 @@ describe('Plugin: oauth2 (provision key)', () => {
     await assertKeyWorks(gw, 'own', USER_KEY);
     assert.ok(!readFileSync(gw.dataFile, 'utf8').includes(USER_KEY));
     assert.equal(configOf((await gw.admin('GET', '/api/routes/own')).json()).provisionKey, undefined);
-    const replaced = await gw.admin('PUT', '/api/routes/own', oauth2Route('own', upstream.url, { provisionKey: `${USER_KEY}-2` }));
+    const replaced = await gw.admin(
+      'PUT',
+      '/api/routes/own',
+      oauth2Route('own', upstream.url, { provisionKey: `${USER_KEY}-2` }),
+    );
     assert.equal(replaced.status, 200, replaced.text);
     await assertKeyRefused(gw, 'own', USER_KEY);
     await assertKeyWorks(gw, 'own', `${USER_KEY}-2`);
@@ -143,7 +166,10 @@ describe('Plugin: oauth2 (provision key)', () => {
 
   it('answers 404 JSON to a rotation on a route without the oauth2 plugin, or no route', async () => {
     await createRoute(gw, route('plain', upstream.url, { frontend: { domains: ['plain.test'] } }));
-    for (const path of ['/api/routes/plain/plugins/oauth2/provision-key', '/api/routes/nowhere/plugins/oauth2/provision-key']) {
+    for (const path of [
+      '/api/routes/plain/plugins/oauth2/provision-key',
+      '/api/routes/nowhere/plugins/oauth2/provision-key',
+    ]) {
       const res = await gw.admin('POST', path);
       assert.equal(res.status, 404, res.text);
       assert.equal(res.json().error, 'not_found');
@@ -164,7 +190,9 @@ describe('Plugin: oauth2 (provision key stored in plaintext by an earlier versio
   let upstream: Upstream;
   const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-oauth2-legacy-'));
 
-  before(async () => { upstream = await startUpstream(echo); });
+  before(async () => {
+    upstream = await startUpstream(echo);
+  });
   after(async () => {
     await upstream.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -199,11 +227,18 @@ describe('Plugin: oauth2 (provision key stored in plaintext by an earlier versio
 });
 
 async function openBackOfficeSocket(gw: TestGateway): Promise<WebSocket> {
-  const login = await send(`${gw.adminUrl}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  const login = await send(`${gw.adminUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
   assert.equal(login.status, 200, login.text);
   const cookie = String(login.headers['set-cookie']).split(';')[0]!;
   const ws = new WebSocket(`${gw.adminUrl.replace('http', 'ws')}/ws`, { headers: { cookie, origin: gw.adminUrl } });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   return ws;
 }
 

@@ -14,7 +14,17 @@ import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { until } from '../../helpers/wait.js';
 import { basic } from '../../helpers/http.js';
-import { stepOnGateway, startProviderApp, codeFor, exchange, post, confidential, HOST, REDIRECT_URI, type ProviderApp } from './fixtures.js';
+import {
+  stepOnGateway,
+  startProviderApp,
+  codeFor,
+  exchange,
+  post,
+  confidential,
+  HOST,
+  REDIRECT_URI,
+  type ProviderApp,
+} from './fixtures.js';
 
 describe('Plugin: oauth2 (two instances on one Redis)', () => {
   let redis: TestRedis;
@@ -30,7 +40,11 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     a = await stepOnGateway(upstream, { config, pluginConfig: { tokenFormat: 'jwt' } });
     b = await startGateway({ config });
     // B serves the route and knows the client once the configuration reached it.
-    await until('the client on instance B', () => post(b, '/v1/oauth2/introspect', { token: 'x' }, confidential), (r) => r.status === 200);
+    await until(
+      'the client on instance B',
+      () => post(b, '/v1/oauth2/introspect', { token: 'x' }, confidential),
+      (r) => r.status === 200,
+    );
     app = await startProviderApp(a.proxyUrl);
   });
   after(async () => {
@@ -41,8 +55,10 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     await redis.stop();
   });
 
-  const api = (gw: TestGateway, token: string) => gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${token}` } });
-  const refreshOn = (gw: TestGateway, refreshToken: string) => post(gw, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, confidential);
+  const api = (gw: TestGateway, token: string) =>
+    gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${token}` } });
+  const refreshOn = (gw: TestGateway, refreshToken: string) =>
+    post(gw, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, confidential);
 
   it('redeems on B a code issued by A, refreshes on B, and the tokens work on both', async () => {
     const issued = await exchange(b, await codeFor(app, 'alice'));
@@ -67,7 +83,17 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
   it('refuses on B, within 1 s, a grant revoked on A and an access token revoked on A', async () => {
     const grant = (await exchange(a, await codeFor(app, 'carol'))).json();
     assert.equal((await api(b, grant.access_token)).status, 200);
-    assert.equal((await post(a, '/v1/oauth2/revoke', { token: grant.refresh_token, token_type_hint: 'refresh_token' }, confidential)).status, 200);
+    assert.equal(
+      (
+        await post(
+          a,
+          '/v1/oauth2/revoke',
+          { token: grant.refresh_token, token_type_hint: 'refresh_token' },
+          confidential,
+        )
+      ).status,
+      200,
+    );
     // The grant's revocation marker is read from Redis on every request: refused at once.
     assert.equal((await api(b, grant.access_token)).status, 401);
     assert.equal((await refreshOn(b, grant.refresh_token)).json().error, 'invalid_grant');
@@ -76,16 +102,37 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
     assert.equal((await api(b, other.access_token)).status, 200);
     assert.equal((await post(a, '/v1/oauth2/revoke', { token: other.access_token }, confidential)).status, 200);
     // A JWT's jti reaches B's revocation mirror through Redis pub/sub.
-    await until('the revoked access token refused on B', () => api(b, other.access_token), (r) => r.status === 401, 1000);
+    await until(
+      'the revoked access token refused on B',
+      () => api(b, other.access_token),
+      (r) => r.status === 401,
+      1000,
+    );
   });
 
   it('refuses on B, at once, the refresh token of a client cut off on A (400 invalid_grant)', async () => {
     const secret = 'cut-ab-secret-0123456789abcdef';
-    assert.equal((await a.admin('POST', '/api/apikeys', { clientId: 'cut-ab', clientSecret: secret, clientName: 'Cut off on A', redirectUris: [REDIRECT_URI] })).status, 201);
+    assert.equal(
+      (
+        await a.admin('POST', '/api/apikeys', {
+          clientId: 'cut-ab',
+          clientSecret: secret,
+          clientName: 'Cut off on A',
+          redirectUris: [REDIRECT_URI],
+        })
+      ).status,
+      201,
+    );
     const auth = { authorization: basic('cut-ab', secret) };
-    await until('the client on instance B', () => post(b, '/v1/oauth2/introspect', { token: 'x' }, auth), (r) => r.status === 200);
+    await until(
+      'the client on instance B',
+      () => post(b, '/v1/oauth2/introspect', { token: 'x' }, auth),
+      (r) => r.status === 200,
+    );
     const code = await codeFor(app, 'erin', { client_id: 'cut-ab' });
-    const { refresh_token } = (await post(a, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)).json();
+    const { refresh_token } = (
+      await post(a, '/v1/oauth2/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, auth)
+    ).json();
     assert.equal((await a.admin('POST', '/api/apikeys/cut-ab/revoke-tokens')).status, 200);
     // No wait for the announcement: the token endpoint reads the cut-off, durable once A answered.
     const refreshed = await post(b, '/v1/oauth2/token', { grant_type: 'refresh_token', refresh_token }, auth);
@@ -95,7 +142,9 @@ describe('Plugin: oauth2 (two instances on one Redis)', () => {
 
   it('answers 500 server_error and hands out no token when the token write fails, and nothing of it is stored', async () => {
     const code = await codeFor(app, 'dave');
-    const state = a.gateway.container.resolve<StateStore>(STATE_STORE).namespace(OAUTH2_STATE_NAMESPACE, { durable: true });
+    const state = a.gateway.container
+      .resolve<StateStore>(STATE_STORE)
+      .namespace(OAUTH2_STATE_NAMESPACE, { durable: true });
     const tokensBefore = (await state.entries()).filter((e) => /^(at|rt):/.test(e.key)).length;
     // Redis refuses scripts from now on: the code is still redeemed (SET NX), the token write (one script) fails.
     const control = new RedisConnection(redis.url);

@@ -23,14 +23,20 @@ describe('Plugin: oauth2 (state across restarts)', () => {
     gw = await stepOnGateway(upstream, { dataDir });
     app = await startProviderApp(gw.proxyUrl);
     try {
-      const called = await gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${tokens.access_token}` } });
+      const called = await gw.proxy('/v1/orders', {
+        host: HOST,
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
       assert.equal(called.status, 200);
       assert.equal(called.json().headers['x-authenticated-userid'], 'alice');
       const renewed = await refresh(gw, tokens.refresh_token);
       assert.equal(renewed.status, 200, renewed.text);
       // The code was spent before the restart: a second use still revokes what it issued.
       assert.equal((await exchange(gw, code)).json().error, 'invalid_grant');
-      const after = await gw.proxy('/v1/orders', { host: HOST, headers: { authorization: `Bearer ${renewed.json().access_token}` } });
+      const after = await gw.proxy('/v1/orders', {
+        host: HOST,
+        headers: { authorization: `Bearer ${renewed.json().access_token}` },
+      });
       assert.equal(after.status, 401);
     } finally {
       await app.close();

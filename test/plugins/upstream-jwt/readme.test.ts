@@ -17,10 +17,18 @@ describe('Plugin: upstream-jwt (README)', () => {
     // The README's upstream, with the documented gateway origin mapped to the test gateway.
     upstream = await startUpstream((req, res) => {
       jwks ??= createRemoteJWKSet(new URL(`${gw.proxyUrl}/.well-known/otoroshi/oauth/jwks.json`));
-      jwtVerify(String(req.headers['x-portcullis-jwt']), jwks, { issuer: 'http://localhost:8080', audience: 'orders', maxTokenAge: '2 min' }).then(({ payload }) => {
-        if (payload.htm !== req.method || payload.htu !== req.url) throw new Error('a token for another request');
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ caller: payload.sub }));
-      }).catch(() => { res.writeHead(401).end(); });
+      jwtVerify(String(req.headers['x-portcullis-jwt']), jwks, {
+        issuer: 'http://localhost:8080',
+        audience: 'orders',
+        maxTokenAge: '2 min',
+      })
+        .then(({ payload }) => {
+          if (payload.htm !== req.method || payload.htu !== req.url) throw new Error('a token for another request');
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ caller: payload.sub }));
+        })
+        .catch(() => {
+          res.writeHead(401).end();
+        });
     });
     gw = await startGateway();
   });
@@ -32,7 +40,10 @@ describe('Plugin: upstream-jwt (README)', () => {
   it('every example answers as its comment says', async () => {
     const commands = shellCommands(README);
     assert.ok(commands.some((c) => c.comment.startsWith('409')) && commands.some((c) => c.comment.startsWith('400')));
-    const requests = await runShellCommands(commands, readmeWorld(gw, upstream, { vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }));
+    const requests = await runShellCommands(
+      commands,
+      readmeWorld(gw, upstream, { vars: new Map([['PORTCULLIS_PW', ADMIN_PASSWORD]]) }),
+    );
     assert.ok(requests >= 8, `only ${requests} requests ran`);
     assert.ok(upstream.received.length >= 2, 'the upstream verified the proxied requests');
   });
