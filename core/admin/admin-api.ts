@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { Type, type TInteger, type TProperties } from '@sinclair/typebox';
+import { Type, type TInteger, type TProperties, type TSchema } from '@sinclair/typebox';
 import { injectable, inject, injectAll } from 'tsyringe';
 import { ADMIN_EXTENSIONS, BOOT_CONFIG, LOGGER, STATE_STORE } from '../tokens.js';
 import type { BootConfig } from '../config/boot-config.js';
@@ -97,93 +97,224 @@ export const ENABLED_FILTER = {
   }),
 };
 
+interface EntityRouteOptions {
+  filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null;
+  filterQuery?: TProperties;
+}
+
 /** Standard CRUD endpoints for an entity kind, documented with the kind's schema. */
 export function entityRoutes(
   entities: EntityService,
   kindName: string,
-  options: {
-    filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null;
-    filterQuery?: TProperties;
-  } = {},
+  options: EntityRouteOptions = {},
 ): AdminRoute[] {
-  const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
-  const schema = kind.schema;
-  const routes: AdminRoute[] = [
+  const crud = { entities, kindName, base: `/api/${kindName}`, title: kind.title, schema: kind.schema };
+  return [listRoute(crud, options), createRoute(crud), getRoute(crud), replaceRoute(crud), deleteRoute(crud)];
+}
+
+/** What every CRUD endpoint of one kind shares. */
+interface Crud {
+  entities: EntityService;
+  kindName: string;
+  base: string;
+  title: string;
+  schema: TSchema;
+}
+
+function listRoute({ entities, kindName, base, title, schema }: Crud, options: EntityRouteOptions): AdminRoute {
+  return {
+    method: 'GET',
+    path: base,
+    handler: ({ query }) => {
+      let items = entities.list(kindName);
+      const keep = options.filter?.(query);
+      if (keep) items = items.filter(keep);
+      const offset = intParam(query, 'offset', OFFSET);
+      const limit = intParam(query, 'limit', LIMIT);
+      const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
+      return { body: page, headers: { 'x-total-count': String(items.length) } };
+    },
+    doc: {
+      summary: `List ${title}s`,
+      query: Type.Object({
+        offset: Type.Optional(OFFSET),
+        limit: Type.Optional(LIMIT),
+        ...partial(options.filterQuery ?? {}),
+      }),
+      responses: { 200: Type.Array(schema) },
+    },
+  };
+}
+
+function createRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute {
+  return {
+    method: 'POST',
+    path: base,
+    handler: async (r) => {
+      const revealed = new Map<string, string>();
+      const created = await entities.create(kindName, await r.body(), { revealed });
+      return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
+    },
+    doc: {
+      summary: `Create a ${title}`,
+      description: 'Defaults are applied before validation; secrets are never returned.',
+      body: schema,
+      responses: { 201: schema },
+    },
+  };
+}
+
+function getRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute {
+  return {
+    method: 'GET',
+    path: `${base}/:id`,
+    handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }),
+    doc: { summary: `Get a ${title}`, responses: { 200: schema } },
+  };
+}
+
+function replaceRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute {
+  return {
+    method: 'PUT',
+    path: `${base}/:id`,
+    handler: async (r) => {
+      const revealed = new Map<string, string>();
+      const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
+      return { body: withRevealed(entities.present(kindName, updated), revealed) };
+    },
+    doc: {
+      summary: `Replace a ${title}`,
+      description: 'Send `version` back to detect concurrent edits (409 when stale).',
+      body: schema,
+      responses: { 200: schema },
+    },
+  };
+}
+
+function deleteRoute({ entities, kindName, base, title }: Crud): AdminRoute {
+  return {
+    method: 'DELETE',
+    path: `${base}/:id`,
+    handler: async ({ params }) => {
+      await entities.delete(kindName, params.id!);
+      return { status: 204 };
+    },
+    doc: {
+      summary: `Delete a ${title}`,
+      description: 'Refused (409) while another entity refers to it.',
+      responses: { 204: null },
+    },
+  };
+}
+
+function globalConfigRoutes(entities: EntityService): AdminRoute[] {
+  return [
     {
       method: 'GET',
-      path: base,
-      handler: ({ query }) => {
-        let items = entities.list(kindName);
-        const keep = options.filter?.(query);
-        if (keep) items = items.filter(keep);
-        const offset = intParam(query, 'offset', OFFSET);
-        const limit = intParam(query, 'limit', LIMIT);
-        const page = items.slice(offset, offset + limit).map((e) => entities.present(kindName, e));
-        return { body: page, headers: { 'x-total-count': String(items.length) } };
-      },
-      doc: {
-        summary: `List ${kind.title}s`,
-        query: Type.Object({
-          offset: Type.Optional(OFFSET),
-          limit: Type.Optional(LIMIT),
-          ...partial(options.filterQuery ?? {}),
-        }),
-        responses: { 200: Type.Array(schema) },
-      },
-    },
-    {
-      method: 'POST',
-      path: base,
-      handler: async (r) => {
-        const revealed = new Map<string, string>();
-        const created = await entities.create(kindName, await r.body(), { revealed });
-        return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
-      },
-      doc: {
-        summary: `Create a ${kind.title}`,
-        description: 'Defaults are applied before validation; secrets are never returned.',
-        body: schema,
-        responses: { 201: schema },
-      },
-    },
-    {
-      method: 'GET',
-      path: `${base}/:id`,
-      handler: ({ params }) => ({ body: entities.present(kindName, entities.get(kindName, params.id!)) }),
-      doc: { summary: `Get a ${kind.title}`, responses: { 200: schema } },
+      path: '/api/global-config',
+      handler: () => ({
+        body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)),
+      }),
+      doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } },
     },
     {
       method: 'PUT',
-      path: `${base}/:id`,
+      path: '/api/global-config',
       handler: async (r) => {
         const revealed = new Map<string, string>();
-        const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
-        return { body: withRevealed(entities.present(kindName, updated), revealed) };
+        const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), {
+          revealed,
+        });
+        return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
       },
       doc: {
-        summary: `Replace a ${kind.title}`,
-        description: 'Send `version` back to detect concurrent edits (409 when stale).',
-        body: schema,
-        responses: { 200: schema },
-      },
-    },
-    {
-      method: 'DELETE',
-      path: `${base}/:id`,
-      handler: async ({ params }) => {
-        await entities.delete(kindName, params.id!);
-        return { status: 204 };
-      },
-      doc: {
-        summary: `Delete a ${kind.title}`,
-        description: 'Refused (409) while another entity refers to it.',
-        responses: { 204: null },
+        summary: 'Replace the global configuration',
+        description: 'Plugins run on every route; sinks (token endpoints) before routing.',
+        body: GlobalConfigSchema,
+        responses: { 200: GlobalConfigSchema },
       },
     },
   ];
-  return routes;
+}
+
+/** `/api/openapi.json`: the document of every route the admin API serves, extensions included. */
+function openApiRoute(routes: () => CompiledAdminRoute[]): AdminRoute {
+  return {
+    method: 'GET',
+    path: '/api/openapi.json',
+    handler: () => ({
+      body: openApiDocument(routes(), { title: 'Portcullis admin API', version: API_VERSION }),
+    }),
+    doc: {
+      summary: 'This document (OpenAPI 3.1)',
+      responses: {
+        200: Type.Object(
+          {
+            openapi: Type.Literal('3.1.0'),
+            info: Type.Object({ title: Type.String(), version: Type.String() }),
+            paths: Type.Record(Type.String(), Type.Object({})),
+          },
+          { description: 'The OpenAPI document of the admin API.' },
+        ),
+      },
+    },
+  };
+}
+
+/** The plugin catalog, instance summaries and the entity schemas the back office builds its forms from. */
+function catalogRoutes(catalog: PluginCatalog, registry: EntityRegistry): AdminRoute[] {
+  return [
+    { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
+    {
+      method: 'POST',
+      path: '/api/plugins/summaries',
+      handler: async (r) => {
+        const input = summariesValidator.parse(await r.body(), 'summaries request');
+        return { body: catalog.summarize(input.plugins, input.global) };
+      },
+      doc: {
+        summary: 'Say what plugin instances do',
+        description:
+          "One line per instance saying what it does with its configuration (the route designer's boxes), or the problems that keep it from running, paths relative to the instance. Nothing is stored.",
+        body: SummariesRequestSchema,
+        responses: { 200: Type.Array(InstanceSummarySchema) },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/schemas',
+      handler: () => ({
+        body: Object.fromEntries(
+          registry
+            .all()
+            .map((k) => [
+              k.name,
+              { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema },
+            ]),
+        ),
+      }),
+    },
+  ];
+}
+
+function transferRoutes(entities: EntityService): AdminRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/export',
+      handler: ({ query }) => ({
+        body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }),
+        headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' },
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/api/import',
+      handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }),
+    },
+  ];
 }
 
 function partial(properties: TProperties): TProperties {
@@ -255,94 +386,10 @@ export class AdminApi {
         filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q),
         filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER },
       }),
-      {
-        method: 'GET',
-        path: '/api/global-config',
-        handler: () => ({
-          body: entities.present(GLOBAL_CONFIG.name, entities.get(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!)),
-        }),
-        doc: { summary: 'Get the global configuration', responses: { 200: GlobalConfigSchema } },
-      },
-      {
-        method: 'PUT',
-        path: '/api/global-config',
-        handler: async (r) => {
-          const revealed = new Map<string, string>();
-          const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), {
-            revealed,
-          });
-          return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
-        },
-        doc: {
-          summary: 'Replace the global configuration',
-          description: 'Plugins run on every route; sinks (token endpoints) before routing.',
-          body: GlobalConfigSchema,
-          responses: { 200: GlobalConfigSchema },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/api/openapi.json',
-        handler: () => ({
-          body: openApiDocument(this.#routes, { title: 'Portcullis admin API', version: API_VERSION }),
-        }),
-        doc: {
-          summary: 'This document (OpenAPI 3.1)',
-          responses: {
-            200: Type.Object(
-              {
-                openapi: Type.Literal('3.1.0'),
-                info: Type.Object({ title: Type.String(), version: Type.String() }),
-                paths: Type.Record(Type.String(), Type.Object({})),
-              },
-              { description: 'The OpenAPI document of the admin API.' },
-            ),
-          },
-        },
-      },
-      { method: 'GET', path: '/api/plugins', handler: () => ({ body: catalog.describe() }) },
-      {
-        method: 'POST',
-        path: '/api/plugins/summaries',
-        handler: async (r) => {
-          const input = summariesValidator.parse(await r.body(), 'summaries request');
-          return { body: catalog.summarize(input.plugins, input.global) };
-        },
-        doc: {
-          summary: 'Say what plugin instances do',
-          description:
-            "One line per instance saying what it does with its configuration (the route designer's boxes), or the problems that keep it from running, paths relative to the instance. Nothing is stored.",
-          body: SummariesRequestSchema,
-          responses: { 200: Type.Array(InstanceSummarySchema) },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/api/schemas',
-        handler: () => ({
-          body: Object.fromEntries(
-            registry
-              .all()
-              .map((k) => [
-                k.name,
-                { title: k.title, idField: k.idField, singleton: Boolean(k.singletonId), schema: k.schema },
-              ]),
-          ),
-        }),
-      },
-      {
-        method: 'GET',
-        path: '/api/export',
-        handler: ({ query }) => ({
-          body: entities.export({ includePrivateKeys: query.get('includePrivateKeys') === 'true' }),
-          headers: { 'content-disposition': 'attachment; filename="portcullis-export.json"' },
-        }),
-      },
-      {
-        method: 'POST',
-        path: '/api/import',
-        handler: async (r) => ({ body: { imported: await entities.import(await r.body()) } }),
-      },
+      ...globalConfigRoutes(entities),
+      openApiRoute(() => this.#routes),
+      ...catalogRoutes(catalog, registry),
+      ...transferRoutes(entities),
     ];
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
   }

@@ -279,30 +279,45 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, string[], 'int' | 'string']> 
 
 /** Build the configuration from an optional file and the environment; throws ConfigError. */
 export function loadBootConfig(options: { file?: string | null; env?: NodeJS.ProcessEnv } = {}): BootConfig {
-  const env = options.env ?? process.env;
-  let raw: Record<string, unknown> = {};
-  let base = process.cwd();
-  if (options.file) {
-    const path = resolve(options.file);
-    base = dirname(path);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new ConfigError(
-        `Cannot read configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(`Configuration file ${path} is not valid JSON: ${(error as Error).message}`);
-    }
-    if (!isRecord(parsed) || Array.isArray(parsed))
-      throw new ConfigError(`Configuration file ${path} must hold a JSON object`);
-    raw = parsed;
+  const path = options.file ? resolve(options.file) : null;
+  const raw = path ? readConfigFile(path) : {};
+  const base = path ? dirname(path) : process.cwd();
+  const sources = applyEnvironment(raw, options.env ?? process.env);
+  const config = applyDefaults(BootConfigSchema, raw) as BootConfig;
+  checkSchema(config, sources);
+  checkConsistency(config, raw);
+  // The data file is relative to the configuration file that names it (or the working directory).
+  if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file)
+    config.store.file = resolve(base, config.store.file);
+  if (config.proxy.tls) {
+    config.proxy.tls.certFile = resolve(base, config.proxy.tls.certFile);
+    config.proxy.tls.keyFile = resolve(base, config.proxy.tls.keyFile);
   }
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot read configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Configuration file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isRecord(parsed) || Array.isArray(parsed))
+    throw new ConfigError(`Configuration file ${path} must hold a JSON object`);
+  return parsed;
+}
+
+/** Write the environment's overrides into `raw`; returns which variable set which path (for error messages). */
+function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
   const sources = new Map<string, string>();
   for (const [name, path, type] of ENV_OVERRIDES) {
     const value = env[name];
@@ -311,22 +326,28 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     for (const key of path.slice(0, -1)) {
       const next: unknown = (section[key] ??= {});
       section = isRecord(next) ? next : null;
-      if (section === null) break; // the file's own value is not an object: validation below names it
+      if (section === null) break; // the file's own value is not an object: validation names it
     }
     if (section === null) continue;
     const leaf = path.at(-1)!;
     section[leaf] = type === 'int' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
     sources.set('/' + path.join('/'), name);
   }
-  const config = applyDefaults(BootConfigSchema, raw) as BootConfig;
+  return sources;
+}
+
+function checkSchema(config: BootConfig, sources: Map<string, string>): void {
   const [first] = validator.errors(config);
-  if (first) {
-    const source = sources.get(first.path);
-    const value = valueAt(config, first.path);
-    throw new ConfigError(
-      `Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`,
-    );
-  }
+  if (!first) return;
+  const source = sources.get(first.path);
+  const value = valueAt(config, first.path);
+  throw new ConfigError(
+    `Invalid configuration: ${first.path.slice(1).replaceAll('/', '.') || '(root)'}${source ? ` (from ${source})` : ''} ${first.message.toLowerCase()}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** What the schema cannot say: values that depend on each other, addresses, URLs. */
+function checkConsistency(config: BootConfig, raw: Record<string, unknown>): void {
   if (config.proxy.publicUrl !== undefined && !URL.canParse(config.proxy.publicUrl))
     throw new ConfigError(
       `Invalid configuration: proxy.publicUrl is not a URL, got ${JSON.stringify(config.proxy.publicUrl)}`,
@@ -350,14 +371,6 @@ export function loadBootConfig(options: { file?: string | null; env?: NodeJS.Pro
     throw new ConfigError(
       `Invalid configuration: proxy.headersTimeoutMs (${config.proxy.headersTimeoutMs}) must not exceed proxy.requestTimeoutMs (${config.proxy.requestTimeoutMs})`,
     );
-  // The data file is relative to the configuration file that names it (or the working directory).
-  if (!sources.has('/store/file') && isRecord(raw.store) && raw.store.file)
-    config.store.file = resolve(base, config.store.file);
-  if (config.proxy.tls) {
-    config.proxy.tls.certFile = resolve(base, config.proxy.tls.certFile);
-    config.proxy.tls.keyFile = resolve(base, config.proxy.tls.keyFile);
-  }
-  return config;
 }
 
 /**
