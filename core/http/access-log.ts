@@ -79,25 +79,30 @@ function linesOfTurn(line: (e: AccessEntry) => string, write: (text: string) => 
 
 /**
  * A destination that buffers anyway (pino's asynchronous sonic-boom, `minLength` 32 KiB, flushed each
- * second): its `write` measures the byte length of its whole pending text, so a write per turn (one to
- * five lines under load) cost ~6 µs of CPU per line, a fifth of the gateway's own work. Here lines are
- * held until HELD_BYTES or HELD_MS, whichever comes first (a write per ~100 lines), which the
- * destination's own buffering already allows: a line reached the file up to a second late before
- * too. Held lines are written synchronously when the process exits (SIGTERM, SIGINT, `process.exit`).
+ * second). Its `write` measures the byte length of its pending text and appends to it, which on the
+ * concatenated (rope) strings of many small writes meant copying it flat on every write; encoding it
+ * for the file then cost as much again. Here lines are held in an array until just over half the
+ * destination's largest write (or HELD_MS), then joined into one flat string: two such writes never
+ * fit one pending piece, so the destination neither appends nor copies, and measuring and encoding a
+ * flat one-byte string costs ~0.1 ns a byte instead of ~3. Lines reached the file up to a second late
+ * before too; held lines are written synchronously when the process exits (SIGTERM, SIGINT, `exit`).
  */
 function heldLines(
   line: (e: AccessEntry) => string,
   write: (text: string) => unknown,
-  stream: { flushSync?: () => void },
+  stream: { flushSync?: () => void; maxWrite?: number },
 ): AccessLogger {
-  let held = '';
+  const limit = Math.max(HELD_BYTES, Math.floor((stream.maxWrite ?? 0) / 2) + 1);
+  let held: string[] = [];
+  let length = 0;
   let timer: NodeJS.Timeout | null = null;
   const flush = () => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    if (held === '') return;
-    const text = held;
-    held = '';
+    if (held.length === 0) return;
+    const text = held.join('');
+    held = [];
+    length = 0;
     write(text);
   };
   onExit(() => {
@@ -109,8 +114,10 @@ function heldLines(
     }
   });
   return (e) => {
-    held += line(e);
-    if (held.length >= HELD_BYTES) flush();
+    const text = line(e);
+    held.push(text);
+    length += text.length;
+    if (length >= limit) flush();
     else if (timer === null) timer = setTimeout(flush, HELD_MS).unref();
   };
 }
