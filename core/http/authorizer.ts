@@ -191,7 +191,7 @@ export class AuthorizerHandler {
     });
   }
 
-  /** `ctx.res` is null, so a step that answers (`ctx.respond`) writes nothing: the decision is answered here. */
+  /** The context has no response to write to, so a step that answers (`ctx.respond`) writes nothing: the decision is answered here. */
   async #decide(ctx: ServedRequest, res: ServerResponse): Promise<void> {
     const route = routeRequest(this.#compiled.snapshot.routes, ctx);
     if (!route) throw this.#unmatched();
