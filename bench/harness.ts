@@ -50,6 +50,8 @@ export interface RunningGateway {
   pid: number;
   /** From spawn to the start-up banner. */
   startMs: number;
+  /** Where its standard output (the logs) goes. */
+  logFile: string;
 }
 
 export interface GatewayStartOptions {
@@ -102,7 +104,7 @@ export async function startGateway(logLevel: string, options: GatewayStartOption
   const proxy = /Proxy\s+(http:\/\/\S+)/.exec(output())?.[1];
   const admin = /Admin API\s+(http:\/\/\S+)\/api/.exec(output())?.[1];
   if (!proxy || !admin) throw new Error(`gateway did not start: ${output()}`);
-  return { proxy, admin, pid: child.pid!, startMs };
+  return { proxy, admin, pid: child.pid!, startMs, logFile };
 }
 
 export function rssMiB(pid: number): number {

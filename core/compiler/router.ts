@@ -317,7 +317,7 @@ function queryMatches(required: ReadonlyArray<[string, string]>, search: string)
  * A path that had `;` parameters is refused (400) unless the route allows them.
  */
 export function routeRequest(routes: RouteTable, ctx: RequestContext): CompiledRoute | null {
-  const match = routes.match(ctx.host, ctx.path, ctx.method, ctx.req.headers, ctx.search);
+  const match = routes.match(ctx.host, ctx.path, ctx.method, ctx.headers, ctx.search);
   if (!match) return null;
   const route = match.route;
   refuseUnallowedPathParameters(ctx, route);

@@ -17,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { RequestContext } from '../plugin-runtime/context.js';
+import { ServedRequest } from './served-request.js';
 import {
   BadRequestError,
   ForbiddenError,
@@ -161,7 +161,7 @@ export class AuthorizerHandler {
     original: OriginalRequest,
     remote: string,
     trusted: boolean,
-  ): RequestContext | null {
+  ): ServedRequest | null {
     // Only origin-form targets: an absolute URI or `*` is nothing an ingress forwards.
     if (original.target[0] !== '/' || !/^[A-Z!#$%&'*+.^_`|~0-9-]{1,32}$/i.test(original.method)) return null;
     const target = parseRequestTarget(original.target);
@@ -173,8 +173,9 @@ export class AuthorizerHandler {
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
     let id = req.headers['x-request-id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
-    return new RequestContext({
+    return new ServedRequest({
       req,
+      headers: req.headers,
       res: null,
       socket: null,
       id,
@@ -190,8 +191,8 @@ export class AuthorizerHandler {
     });
   }
 
-  /** `ctx.res` is null, so a step that answers (`ctx.respond`) writes nothing: the decision is answered here. */
-  async #decide(ctx: RequestContext, res: ServerResponse): Promise<void> {
+  /** The context has no response to write to, so a step that answers (`ctx.respond`) writes nothing: the decision is answered here. */
+  async #decide(ctx: ServedRequest, res: ServerResponse): Promise<void> {
     const route = routeRequest(this.#compiled.snapshot.routes, ctx);
     if (!route) throw this.#unmatched();
     if (!route.pipeline) throw new RouteMisconfiguredError();
@@ -217,7 +218,7 @@ export class AuthorizerHandler {
    * (400 malformed path, 429 quota…) becomes a 403 with the same body, since an ingress passes on
    * only 401 and 403 (nginx answers 500 for anything else); a fault stays a 5xx.
    */
-  #answerError(res: ServerResponse, ctx: RequestContext | null, error: unknown, entry?: AccessEntry): void {
+  #answerError(res: ServerResponse, ctx: ServedRequest | null, error: unknown, entry?: AccessEntry): void {
     const gatewayError = toGatewayError(error);
     if (isServerFault(error)) this.#log.error({ err: error, requestId: ctx?.id }, 'authorization decision failed');
     else
@@ -240,7 +241,7 @@ export class AuthorizerHandler {
     }
   }
 
-  #record(ctx: RequestContext): void {
+  #record(ctx: ServedRequest): void {
     const entry: AccessEntry = {
       requestId: ctx.id,
       method: ctx.method,
@@ -265,7 +266,7 @@ export class AuthorizerHandler {
  * drops them from the request; nginx and Traefik configurations overwrite the identity headers
  * they pass on, see the README), and the route's `X-Auth-Request-*` headers.
  */
-function identityHeaders(ctx: RequestContext, before: Headers, route: CompiledRoute): Record<string, string> {
+function identityHeaders(ctx: ServedRequest, before: Headers, route: CompiledRoute): Record<string, string> {
   const after = ctx.upstreamHeaders;
   const out: Record<string, string> = {};
   for (const name in after) {

@@ -13,6 +13,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.js';
 import { rejectForbiddenKeys } from '../config/schema.js';
+import type { RequestHeaders } from '../plugin-runtime/context.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -154,7 +155,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /** Media type of the request without parameters, lower-cased ('' when absent). */
-export function mediaType(req: IncomingMessage): string {
+export function mediaType(req: { readonly headers: RequestHeaders }): string {
   const type = req.headers['content-type'];
   if (!type) return '';
   const semi = type.indexOf(';');

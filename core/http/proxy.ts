@@ -9,7 +9,8 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
-import { RequestContext, type ResponseHead } from '../plugin-runtime/context.js';
+import type { RequestContext, ResponseHead } from '../plugin-runtime/context.js';
+import { ServedRequest } from './served-request.js';
 import {
   AuthorizerOnlyRouteError,
   BadGatewayError,
@@ -216,7 +217,7 @@ export class ProxyHandler {
     }
   }
 
-  async #processUpgrade(ctx: RequestContext, head: Buffer): Promise<void> {
+  async #processUpgrade(ctx: ServedRequest, head: Buffer): Promise<void> {
     await runRequestSteps(ctx, this.#route(ctx));
     if (ctx.handled) return;
     const route = ctx.route!;
@@ -239,7 +240,7 @@ export class ProxyHandler {
   }
 
   /** Open the upgraded connection upstream and splice the two sockets together. */
-  #tunnel(ctx: RequestContext, route: CompiledRoute, target: UpstreamTarget, head: Buffer): Promise<void> {
+  #tunnel(ctx: ServedRequest, route: CompiledRoute, target: UpstreamTarget, head: Buffer): Promise<void> {
     const client = ctx.socket!;
     ctx.target = target.origin;
     const url = new URL(target.origin);
@@ -318,6 +319,8 @@ export class ProxyHandler {
       res,
       socket,
       id,
+      method: req.method ?? 'GET',
+      headers: req.headers,
       host: normalizeHost(req.headers.host),
       path: target.path,
       search: target.search,
@@ -330,14 +333,14 @@ export class ProxyHandler {
   }
 
   /** Answer a failed request (the client is still there): log it, send the error. */
-  fail(ctx: RequestContext, error: unknown): void {
+  fail(ctx: ServedRequest, error: unknown): void {
     const res = ctx.res!;
     if (res.destroyed || ctx.aborted) return; // the client left: not an upstream failure, nothing to answer
     this.#logFailure(ctx, error);
     sendError(res, error, ctx.responseHeaders);
   }
 
-  #logFailure(ctx: RequestContext, error: unknown): void {
+  #logFailure(ctx: ServedRequest, error: unknown): void {
     if (error instanceof BadGatewayError || error instanceof GatewayTimeoutError) {
       this.#log.warn(
         {
@@ -376,7 +379,7 @@ export class ProxyHandler {
     }
   }
 
-  #logAccess(ctx: RequestContext): void {
+  #logAccess(ctx: ServedRequest): void {
     const elapsedMs = performance.now() - ctx.startedAt;
     this.#metrics.record(ctx, elapsedMs / 1000);
     const entry: AccessEntry = {
@@ -401,13 +404,13 @@ export class ProxyHandler {
  * of the upstream call, so that undici's callback and the response's `close` listener can be shared
  * functions rather than closures made per request.
  */
-class ProxyContext extends RequestContext {
+class ProxyContext extends ServedRequest {
   readonly handler: ProxyHandler;
   /** The balancer's pick, and the attempt in progress (a refused target moves to the next). */
   firstTarget = 0;
   attempt = 0;
 
-  constructor(handler: ProxyHandler, init: ConstructorParameters<typeof RequestContext>[0]) {
+  constructor(handler: ProxyHandler, init: ConstructorParameters<typeof ServedRequest>[0]) {
     super(init);
     this.handler = handler;
   }
@@ -430,7 +433,7 @@ function onUpstreamDone(error: Error | null, data: { opaque: unknown }): void {
 }
 
 /** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */
-function writeResponseHead(data: Dispatcher.StreamFactoryData<RequestContext>): ServerResponse {
+function writeResponseHead(data: Dispatcher.StreamFactoryData<ServedRequest>): ServerResponse {
   const ctx = data.opaque;
   ctx.upstreamRespondedAt = performance.now();
   const res = ctx.res!;

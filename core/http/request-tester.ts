@@ -16,7 +16,8 @@ import { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { RequestContext, type ResponseHead } from '../plugin-runtime/context.js';
+import type { ResponseHead } from '../plugin-runtime/context.js';
+import { ServedRequest } from './served-request.js';
 import { PATH_PARAMETERS_REFUSED, refuseUnallowedPathParameters, type CompiledRoute } from '../compiler/router.js';
 import type { RequestSteps, CompiledSink } from '../plugin-runtime/pipeline.js';
 import type { Snapshot } from '../compiler/snapshot.js';
@@ -95,7 +96,7 @@ const CREDENTIAL_HEADERS = new Set([
 const CREDENTIAL_NAME = /(?:api[-_]?key|secret|password|token|session)/i;
 
 /** A context whose `respond` keeps the answer for the trace (there is no client to write to). */
-class TracedContext extends RequestContext {
+class TracedContext extends ServedRequest {
   answer: { status: number; headers: Record<string, string>; body: string } | null = null;
 
   override respond(status: number, body?: unknown, headers?: Record<string, string>): void {
@@ -125,7 +126,7 @@ export async function traceRequest(
 ): Promise<Trace> {
   const started = performance.now();
   const ctx = createContext(route, input, log);
-  const routedTo = snapshot.routes.match(ctx.host, ctx.path, ctx.method, ctx.req.headers, ctx.search)?.route.id ?? null;
+  const routedTo = snapshot.routes.match(ctx.host, ctx.path, ctx.method, ctx.headers, ctx.search)?.route.id ?? null;
   const request = {
     method: ctx.method,
     host: ctx.host,
@@ -353,6 +354,7 @@ function createContext(route: CompiledRoute, input: TestRequest, log: Logger): T
     socket: null,
     id,
     method: input.method,
+    headers: incoming,
     host,
     path: target.path,
     search: target.search,
@@ -390,7 +392,7 @@ function routePrefix(route: CompiledRoute, path: string): string {
 }
 
 /** Header values as strings, credentials masked (the scheme of an Authorization value kept). */
-function masked(headers: Record<string, string | string[] | undefined>, ctx: RequestContext): Record<string, string> {
+function masked(headers: Record<string, string | string[] | undefined>, ctx: ServedRequest): Record<string, string> {
   const marked = ctx.credentialHeaders;
   const out: Record<string, string> = {};
   for (const name in headers) {

@@ -32,6 +32,13 @@ export interface CollectedMetric {
   values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
 
+/** What the metrics read of a finished request: the context plus the listener's timings. */
+export interface MeteredRequest extends RequestContext {
+  readonly startedAt: number;
+  readonly upstreamAt: number;
+  readonly upstreamRespondedAt: number;
+}
+
 export class ProxyMetrics {
   readonly #routes = new Map<string, RouteMeters>();
   readonly #none = new RouteMeters(NO_ROUTE_LABEL);
@@ -72,7 +79,7 @@ export class ProxyMetrics {
   }
 
   /** Count a finished request (called once, with the access log). */
-  record(ctx: RequestContext, seconds: number): void {
+  record(ctx: MeteredRequest, seconds: number): void {
     if (!this.#enabled) return;
     const route = ctx.route;
     const meters = route ? route.meters : ctx.decidedBy !== null ? this.#sink : this.#none;

@@ -54,7 +54,7 @@ export function assertionAudience(issuer: string, tokenEndpoint: string, receivi
  * when it is a valid one other than the scheme's default.
  */
 export function hostIssuer(ctx: RequestContext): string {
-  const header = ctx.req.headers.host ?? '';
+  const header = ctx.headers.host ?? '';
   const port = /:(\d{1,5})$/.exec(header.startsWith('[') ? header.slice(header.indexOf(']')) : header)?.[1];
   const portNumber = port === undefined ? 0 : Number(port);
   const defaultPort = ctx.scheme === 'https' ? 443 : 80;

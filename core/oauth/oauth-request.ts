@@ -2,9 +2,9 @@
  * The parameters of an OAuth request: the bounded body parser (form, multipart or JSON), required
  * parameters, `token_type_hint`, and the no-store headers of every OAuth answer.
  */
-import type { IncomingMessage } from 'node:http';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import { InvalidRequestError, PayloadTooLargeError } from '../errors.js';
-import { mediaType, readBody, isJsonMediaType } from '../http/http-utils.js';
+import { mediaType, isJsonMediaType } from '../http/http-utils.js';
 import { multipartBoundary, parseMultipartFields } from './multipart.js';
 
 export const BODY_LIMIT = 64 * 1024;
@@ -15,21 +15,21 @@ export const BODY_LIMIT = 64 * 1024;
  * (whatever their JSON type), a parameter without a value is treated as omitted, and a known one
  * may appear at most once.
  */
-export async function readParams(req: IncomingMessage, known: ReadonlySet<string>): Promise<Map<string, string>> {
-  const type = mediaType(req);
+export async function readParams(ctx: RequestContext, known: ReadonlySet<string>): Promise<Map<string, string>> {
+  const type = mediaType(ctx);
   const form = type === 'application/x-www-form-urlencoded';
   const multipart = type === 'multipart/form-data';
   if (!form && !multipart && !isJsonMediaType(type)) {
-    req.resume();
+    ctx.discardBody();
     throw new InvalidRequestError(
       'The body must be application/x-www-form-urlencoded (or multipart/form-data, or JSON)',
     );
   }
   // Before reading: a multipart body without a usable boundary is refused unread.
-  const boundary = multipart ? multipartBoundaryOf(req) : '';
+  const boundary = multipart ? multipartBoundaryOf(ctx) : '';
   let body: Buffer;
   try {
-    body = await readBody(req, BODY_LIMIT);
+    body = await ctx.readBody(BODY_LIMIT);
   } catch (error) {
     if (error instanceof PayloadTooLargeError) throw error;
     throw new InvalidRequestError('The request body could not be read');
@@ -47,11 +47,11 @@ export async function readParams(req: IncomingMessage, known: ReadonlySet<string
   return knownParams(Object.entries(json), known);
 }
 
-function multipartBoundaryOf(req: IncomingMessage): string {
+function multipartBoundaryOf(ctx: RequestContext): string {
   try {
-    return multipartBoundary(req.headers['content-type'] ?? '');
+    return multipartBoundary(ctx.headers['content-type'] ?? '');
   } catch (error) {
-    req.resume();
+    ctx.discardBody();
     throw error;
   }
 }

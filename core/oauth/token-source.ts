@@ -40,7 +40,7 @@ export function tokenExtractor(source: TokenSource): (ctx: RequestContext) => st
     const name = source.name.toLowerCase();
     const prefix = source.prefix.toLowerCase();
     return (ctx) => {
-      const value = ctx.req.headers[name];
+      const value = ctx.headers[name];
       if (typeof value !== 'string') return null;
       if (prefix && value.slice(0, prefix.length).toLowerCase() !== prefix) return null;
       const token = value.slice(prefix.length).trim();
@@ -50,7 +50,7 @@ export function tokenExtractor(source: TokenSource): (ctx: RequestContext) => st
   if (source.kind === 'query') {
     return (ctx) => (ctx.search ? new URLSearchParams(ctx.search).get(source.name) || null : null);
   }
-  return (ctx) => readCookie(ctx.req.headers.cookie, source.name);
+  return (ctx) => readCookie(ctx.headers.cookie, source.name);
 }
 
 /** Remove the token from where it was read, so the upstream never sees it. */

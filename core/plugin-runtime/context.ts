@@ -7,8 +7,6 @@
  *   interface ContextAttributes { apikey?: ApiKey }
  * }
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ContextAttributes {}
@@ -21,19 +19,59 @@ export interface ContextAttributes {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface MatchedRoute {}
 
+/**
+ * Request headers as received, lower-case names. As Node's HTTP/1.1 and HTTP/2 servers give them:
+ * a repeated header is joined into one string, except the few the transports keep as arrays, so a
+ * header named in configuration may be an array; the ones below are always single strings.
+ */
+export interface RequestHeaders {
+  readonly [name: string]: string | string[] | undefined;
+  readonly accept?: string;
+  readonly authorization?: string;
+  readonly 'content-length'?: string;
+  readonly 'content-type'?: string;
+  readonly cookie?: string;
+  readonly host?: string;
+  readonly origin?: string;
+  readonly 'access-control-request-method'?: string;
+  readonly 'access-control-request-headers'?: string;
+  readonly 'user-agent'?: string;
+}
+
+/** Response header values as a step may set them. */
+export type ResponseHeaders = Record<string, string | number | string[] | undefined>;
+
 /** What transformResponse steps may change before the response head is sent. */
 export interface ResponseHead {
   status: number;
-  headers: OutgoingHttpHeaders;
+  headers: ResponseHeaders;
 }
 
+/** What every listener knows of a request when it makes its context. */
+export interface RequestInit {
+  id: string;
+  /** The method to decide on (the authorizer's is the original request's). */
+  method: string;
+  host: string;
+  path: string;
+  search: string;
+  scheme: string;
+  clientIp: string;
+  headers: RequestHeaders;
+  upstreamHeaders: Record<string, string | string[] | undefined>;
+  log: Logger;
+  /** `RequestTarget.pathParameters`; default false. */
+  pathParameters?: boolean;
+}
+
+/**
+ * What a plugin step sees of a request, the same on every listener (HTTP/1.1 proxy, the authorizer,
+ * the request tester, later HTTP/2): no transport object. A listener subclasses it once
+ * (`core/http/served-request.ts`) to answer, read the body and keep its own bookkeeping (timings, the
+ * upstream call), so a request costs one object and no closure.
+ */
 export class RequestContext {
-  readonly req: IncomingMessage;
-  /** Null for WebSocket upgrades, which answer on `socket`. */
-  readonly res: ServerResponse | null;
-  readonly socket: Duplex | null;
   readonly id: string;
-  readonly startedAt: number;
   readonly method: string;
   /** Lower-cased Host without port. */
   readonly host: string;
@@ -46,6 +84,8 @@ export class RequestContext {
   /** `http` or `https` as seen by the client (honours X-Forwarded-Proto from trusted proxies). */
   readonly scheme: string;
   readonly clientIp: string;
+  /** The request headers as the client sent them (a view; `upstreamHeaders` is what goes upstream). */
+  readonly headers: RequestHeaders;
   route: MatchedRoute | null = null;
   /**
    * The path prefix of the route's domain that matched (`/v1` for `api.test/v1`), '' for none or
@@ -73,52 +113,26 @@ export class RequestContext {
    * (the request tester masks them); null when none did. An assignment, never an allocation.
    */
   credentialHeaders: readonly string[] | null = null;
-  /** The upstream target that served the request. */
-  target: string | null = null;
   /** Set when the response is sent (for logs and metrics). */
   status = 0;
   /** The plugin whose step denied (threw) or answered the request, for the metrics; null when none did. */
   decidedBy: string | null = null;
-  /** `performance.now()` when the upstream call was made (0: never), and when its response head arrived. */
-  upstreamAt = 0;
-  upstreamRespondedAt = 0;
-  /** Whether the upstream call was aborted because the client went away. */
-  aborted = false;
-  #abortListener: (() => void) | null = null;
   /** True once a step answered the request itself (CORS preflight, a sink): later steps do not run. */
   handled = false;
   readonly #baseLog: Logger;
   #log: Logger | null = null;
+  #query: URLSearchParams | null = null;
 
-  constructor(init: {
-    req: IncomingMessage;
-    res: ServerResponse | null;
-    socket: Duplex | null;
-    id: string;
-    host: string;
-    path: string;
-    search: string;
-    scheme: string;
-    clientIp: string;
-    upstreamHeaders: Record<string, string | string[] | undefined>;
-    log: Logger;
-    /** The method to decide on, when it is not the request's own (the authorizer's original method). */
-    method?: string;
-    /** `RequestTarget.pathParameters`; default false. */
-    pathParameters?: boolean;
-  }) {
-    this.req = init.req;
-    this.res = init.res;
-    this.socket = init.socket;
+  constructor(init: RequestInit) {
     this.id = init.id;
-    this.startedAt = performance.now();
-    this.method = init.method ?? init.req.method ?? 'GET';
+    this.method = init.method;
     this.host = init.host;
     this.path = init.path;
     this.pathParameters = init.pathParameters === true;
     this.search = init.search;
     this.scheme = init.scheme;
     this.clientIp = init.clientIp;
+    this.headers = init.headers;
     this.routePath = init.path;
     this.upstreamPath = init.path;
     this.upstreamHeaders = init.upstreamHeaders;
@@ -128,6 +142,16 @@ export class RequestContext {
   /** A child logger bound to this request id, made on first use only. */
   get log(): Logger {
     return (this.#log ??= this.#baseLog.child({ requestId: this.id }));
+  }
+
+  /** The query parameters, parsed on first use only (a request no step asks about parses nothing). */
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.search));
+  }
+
+  /** Whether the client's own connection to the gateway is TLS (not what a proxy in front says). */
+  get secureConnection(): boolean {
+    return false;
   }
 
   /**
@@ -146,42 +170,22 @@ export class RequestContext {
     };
     if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) && head['content-type'] === undefined)
       head['content-type'] = 'application/json; charset=utf-8';
-    if (this.res) {
-      this.res.writeHead(status, head);
-      this.res.end(payload);
-    } else if (this.socket) {
-      const lines = Object.entries(head)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join('\r\n');
-      this.socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\nconnection: close\r\n\r\n${payload.toString()}`,
-      );
-    }
+    this.sendAnswer(status, head, payload);
   }
 
-  // The context doubles as the upstream call's abort signal, in the emitter shape undici accepts:
-  // one object per request instead of an AbortController and its EventTarget.
-  on(_event: 'abort', listener: () => void): this {
-    this.#abortListener = listener;
-    return this;
-  }
-  once(_event: 'abort', listener: () => void): this {
-    this.#abortListener = listener;
-    return this;
-  }
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#abortListener === listener) this.#abortListener = null;
-    return this;
+  /**
+   * Write an answer to the client; the listener's subclass does it. Here, with no client to write to
+   * (the authorizer decides from `status`), nothing is written.
+   */
+  protected sendAnswer(_status: number, _head: Record<string, string | number>, _payload: string | Buffer): void {}
+
+  /** The whole request body, refusing more than `limit` bytes with 413; empty where no body is read (the authorizer). */
+  readBody(_limit: number): Promise<Buffer> {
+    return Promise.resolve(Buffer.alloc(0));
   }
 
-  /** Abort the upstream call (the client went away). */
-  abortUpstream(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.#abortListener;
-    this.#abortListener = null;
-    listener?.();
-  }
+  /** Discard the request body unread (an answer that does not need it), so the connection can be reused. */
+  discardBody(): void {}
 
   /** Add a header to whatever response the client gets. */
   addResponseHeader(name: string, value: string): void {

@@ -31,7 +31,7 @@ type MaybePromise<T> = T | Promise<T>;
 export interface Sink {
   /** Cheap and synchronous: whether this sink answers the request. */
   matches(ctx: RequestContext): boolean;
-  /** Answer the request on `ctx.res`. */
+  /** Answer the request (`ctx.respond`). */
   handle(ctx: RequestContext): MaybePromise<void>;
 }
 

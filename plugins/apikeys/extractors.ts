@@ -28,7 +28,7 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
   const extractors: Extractor[] = [];
   if (config.basic.enabled) {
     extractors.push(function fromBasicAuth(ctx) {
-      const header = ctx.req.headers.authorization;
+      const header = ctx.headers.authorization;
       if (header === undefined || !/^basic /i.test(header)) return null;
       const parsed = parseBasicAuth(header);
       if (!parsed || parsed.user === '') return 'malformed';
@@ -37,7 +37,7 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
   }
   if (config.jwt.enabled) {
     extractors.push(function fromBearerToken(ctx) {
-      const header = ctx.req.headers.authorization;
+      const header = ctx.headers.authorization;
       if (header === undefined || !/^bearer /i.test(header)) return null;
       const token = header.slice(7).trim();
       if (token === '') return 'malformed';
@@ -50,8 +50,8 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
     const secretHeader = customHeaders.clientSecretHeader.toLowerCase();
     const idOnlyAllowed = clientId.enabled && clientId.header.toLowerCase() === idHeader;
     extractors.push(function fromCustomHeaders(ctx) {
-      const id = ctx.req.headers[idHeader];
-      const secret = ctx.req.headers[secretHeader];
+      const id = ctx.headers[idHeader];
+      const secret = ctx.headers[secretHeader];
       if (id === undefined && secret === undefined) return null;
       if (secret === undefined && idOnlyAllowed) return null; // the client-id extractor takes it
       if (typeof id !== 'string' || typeof secret !== 'string' || id === '' || secret === '') return 'malformed';
@@ -61,7 +61,7 @@ export function compileExtractors(config: ApiKeysConfig['extractors']): Extracto
   if (clientId.enabled) {
     const header = clientId.header.toLowerCase();
     extractors.push(function fromClientIdHeader(ctx) {
-      const id = ctx.req.headers[header];
+      const id = ctx.headers[header];
       if (id === undefined) return null;
       if (typeof id !== 'string' || id === '') return 'malformed';
       return { via: 'clientId', clientId: id, headers: [header] };

@@ -123,7 +123,7 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
         async handle(ctx) {
           const endpoint = endpoints.get(ctx.path);
           if (endpoint !== undefined) return endpoint(ctx);
-          ctx.req.resume();
+          ctx.discardBody();
           throw new NotFoundError(`No OAuth endpoint at ${ctx.path}`);
         },
       },

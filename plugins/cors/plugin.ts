@@ -45,9 +45,9 @@ export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
     const maxAge = String(config.maxAgeSeconds);
     return {
       preRoute(ctx) {
-        const origin = ctx.req.headers.origin;
+        const origin = ctx.headers.origin;
         if (!origin) return;
-        const preflight = ctx.method === 'OPTIONS' && ctx.req.headers['access-control-request-method'] !== undefined;
+        const preflight = ctx.method === 'OPTIONS' && ctx.headers['access-control-request-method'] !== undefined;
         if (!allowed(origin)) {
           if (preflight) throw new CorsOriginNotAllowedError(origin);
           return;
@@ -58,7 +58,7 @@ export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
           if (expose) ctx.addResponseHeader('access-control-expose-headers', expose);
           return;
         }
-        const requested = ctx.req.headers['access-control-request-headers'];
+        const requested = ctx.headers['access-control-request-headers'];
         const headers: Record<string, string> = {
           'access-control-allow-methods': methods,
           'access-control-max-age': maxAge,
@@ -69,7 +69,7 @@ export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
         ctx.respond(204, undefined, headers);
       },
       transformResponse(ctx, head) {
-        if (!ctx.req.headers.origin || anyOrigin) return;
+        if (!ctx.headers.origin || anyOrigin) return;
         const vary = head.headers.vary;
         head.headers.vary = vary ? `${String(vary)}, Origin` : 'Origin';
       },

@@ -75,7 +75,7 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
 
   async function protect(ctx: RequestContext): Promise<void> {
     requireSecure(ctx);
-    const header = ctx.req.headers.authorization;
+    const header = ctx.headers.authorization;
     // A request no rule matches needs a valid token only (unlike jwt-verifier's deny by default).
     const rule = findRule(scopeRules, ctx.method, ctx.routePath);
     if (header === undefined || !/^bearer /i.test(header)) {

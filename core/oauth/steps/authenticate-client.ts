@@ -4,7 +4,7 @@
  * public client naming itself by `client_id` where the endpoint admits public clients. As steps:
  * `confidentialClient` and `confidentialOrPublicClient`.
  */
-import type { IncomingMessage } from 'node:http';
+import type { RequestContext } from '../../plugin-runtime/context.js';
 import { InvalidClientError, InvalidRequestError } from '../../errors.js';
 import { isClientActive, type ClientDirectory, type IndexedClient } from '../../keys/clients.js';
 import {
@@ -38,7 +38,7 @@ export interface ClientAuthentication {
  * expired, wrong, or a method other than the one the client is registered for: invalid_client.
  */
 export async function authenticateClient(
-  req: IncomingMessage,
+  req: Pick<RequestContext, 'headers'>,
   params: Map<string, string>,
   auth: ClientAuthentication,
   audience: AssertionAudience,
@@ -111,7 +111,7 @@ export type AudienceOf = (exchange: Exchange) => AssertionAudience;
 /** Step: a confidential client authenticates (introspection, the client credentials service). */
 export function confidentialClient(auth: ClientAuthentication, audienceOf: AudienceOf): Step {
   return step('authenticate-client', async (exchange) => {
-    exchange.client = (await authenticateClient(exchange.ctx.req, exchange.params, auth, audienceOf(exchange))).key;
+    exchange.client = (await authenticateClient(exchange.ctx, exchange.params, auth, audienceOf(exchange))).key;
   });
 }
 
@@ -123,12 +123,12 @@ export function confidentialOrPublicClient(auth: ClientAuthentication, audienceO
   return step('authenticate-client', async (exchange) => {
     const { ctx, params } = exchange;
     if (
-      ctx.req.headers.authorization !== undefined ||
+      ctx.headers.authorization !== undefined ||
       params.has('client_secret') ||
       params.has('client_assertion') ||
       params.has('client_assertion_type')
     ) {
-      exchange.client = (await authenticateClient(ctx.req, params, auth, audienceOf(exchange))).key;
+      exchange.client = (await authenticateClient(ctx, params, auth, audienceOf(exchange))).key;
       return;
     }
     const clientId = params.get('client_id');

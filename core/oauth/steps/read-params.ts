@@ -4,6 +4,6 @@ import { step, type Step } from '../endpoint.js';
 
 export function paramsStep(known: ReadonlySet<string>): Step {
   return step('read-params', async (exchange) => {
-    exchange.params = await readParams(exchange.ctx.req, known);
+    exchange.params = await readParams(exchange.ctx, known);
   });
 }

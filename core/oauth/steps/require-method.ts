@@ -5,7 +5,7 @@ import { step, type Step } from '../endpoint.js';
 
 export function requireMethod(ctx: RequestContext, allowed: readonly string[]): void {
   if (!allowed.includes(ctx.method)) {
-    ctx.req.resume();
+    ctx.discardBody();
     throw new MethodNotAllowedError([...allowed]);
   }
 }

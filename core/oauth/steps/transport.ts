@@ -23,9 +23,9 @@ export function transportRule(options: TransportOptions): TransportRule {
   if (!options.requireHttps) return () => {};
   const acceptTerminated = options.acceptHttpIfAlreadyTerminated;
   return (ctx) => {
-    const ownTls = (ctx.req.socket as { encrypted?: boolean }).encrypted === true;
+    const ownTls = ctx.secureConnection;
     if (ctx.scheme === 'https' && (ownTls || acceptTerminated)) return;
-    ctx.req.resume();
+    ctx.discardBody();
     throw new InvalidRequestError('This endpoint is only served over HTTPS');
   };
 }

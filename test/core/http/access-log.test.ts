@@ -1,8 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createAccessLogger, type AccessEntry } from '../../../core/http/access-log.js';
+
+// The repository root, where `pino` resolves from (the test runs from dist/test/core/http).
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 function entry(i: number, extra: Partial<AccessEntry> = {}): AccessEntry {
   return {
@@ -100,5 +108,56 @@ describe('Access log', () => {
       ids,
       Array.from({ length: 600 }, (_, i) => `id-${i}`),
     );
+  });
+
+  it('holds lines for a destination that buffers anyway, and writes them in one piece of about 16 KiB', async () => {
+    const writes: string[] = [];
+    // The shape of pino's asynchronous sonic-boom destination: a write method and a minLength.
+    const destination = { minLength: 32 * 1024, write: (text: string) => void writes.push(text) };
+    const log = pino({ level: 'info', base: { service: 'portcullis' } }, destination);
+    const access = createAccessLogger(log);
+    access(entry(0));
+    await nextTurn();
+    assert.equal(writes.length, 0, 'one line is held past the turn');
+    let lines = 1;
+    while (writes.length === 0 && lines < 1000) access(entry(lines++));
+    assert.ok(lines > 50, `written after ${lines} lines`);
+    assert.ok(writes[0]!.length >= 16 * 1024, 'written once the held lines reach 16 KiB');
+    const ids = writes[0]!
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).requestId);
+    assert.deepEqual(ids.slice(0, 3), ['id-0', 'id-1', 'id-2']);
+  });
+
+  it('writes held lines within 200 ms on a quiet gateway', async () => {
+    const writes: string[] = [];
+    const destination = { minLength: 32 * 1024, write: (text: string) => void writes.push(text) };
+    const access = createAccessLogger(pino({ level: 'info' }, destination));
+    access(entry(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(writes.length, 1);
+    assert.equal(JSON.parse(writes[0]!).requestId, 'id-1');
+  });
+
+  it('writes held lines to the file when the process exits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'access-log-'));
+    const file = join(dir, 'out.log');
+    const module = new URL('../../../core/http/access-log.js', import.meta.url).href;
+    const script = `
+      import { openSync } from 'node:fs';
+      import { pino } from 'pino';
+      import { createAccessLogger } from ${JSON.stringify(module)};
+      // A descriptor, as the gateway's standard output is (a path would still be opening at exit).
+      const destination = pino.destination({ dest: openSync(${JSON.stringify(file)}, 'w'), sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024 });
+      const access = createAccessLogger(pino({ level: 'info' }, destination));
+      access(${JSON.stringify(entry(42))});
+      process.exit(0);
+    `;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    assert.equal(lines.length, 1);
+    assert.equal(JSON.parse(lines[0]!).requestId, 'id-42');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
