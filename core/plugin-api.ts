@@ -21,9 +21,16 @@ export {
   type InstanceScope,
   type RouteDomain,
   type Plugin,
-  type PluginModule,
 } from './plugin-runtime/plugin.js';
-export { indexKey, type IndexKey, type IndexSet, type IndexBuilder } from './plugin-runtime/indexes.js';
+export * from './plugin-api/host.js';
+export * from './plugin-api/services.js';
+export {
+  indexKey,
+  type IndexKey,
+  type IndexSet,
+  type IndexBuilder,
+  type EntitySource,
+} from './plugin-runtime/indexes.js';
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
 // Wording of `describe(config)`, the one-liner the route designer shows per plugin box
 export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';
@@ -192,8 +199,6 @@ export {
   type SigningAlgorithm,
 } from './keys/index.js';
 export {
-  CLIENT_DIRECTORY,
-  CLIENT_KIND,
   JWT_SIGN_KEYPAIR,
   TOKEN_ENDPOINT_AUTH_METHODS,
   isClientActive,

@@ -3,7 +3,6 @@
  * (exists, enabled, not expired, secret, authorized for the route, quotas), then tells the upstream
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
-import { injectable } from 'tsyringe';
 import type { IndexBuilder, Plugin, PluginSteps, InstanceScope, RequestContext } from '../../core/plugin-api.js';
 import {
   headerValue,
@@ -36,7 +35,6 @@ const NO_KEY = 'No API key provided';
 const INVALID_KEY = 'Invalid API key';
 const NOT_AUTHORIZED = 'This API key is not authorized for this route';
 
-@injectable()
 export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly id = 'apikeys';
   readonly name = 'API keys';

@@ -9,7 +9,6 @@
  * tell (fail closed).
  */
 import { createHash } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import type {
   ErrorDetail,
@@ -33,8 +32,6 @@ import {
   removeToken,
   tokenExtractor,
   DEFAULT_TOKEN_SOURCE,
-  LOGGER,
-  STATE_STORE,
   RevocationEpoch,
 } from '../../core/plugin-api.js';
 import { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from './schema.js';
@@ -55,7 +52,6 @@ function oneOrMany(value: string | string[] | undefined): ReadonlySet<string> | 
   return value === undefined ? null : new Set(typeof value === 'string' ? [value] : value);
 }
 
-@injectable()
 export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2IntrospectionConfigSchema> {
   readonly id = 'oauth2-introspection';
   readonly name = 'OAuth 2.0 token introspection';
@@ -67,14 +63,10 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
   readonly #epoch: RevocationEpoch;
   readonly #log: Logger | null;
 
-  constructor(
-    @inject(STATE_STORE) state: StateStore,
-    epoch: RevocationEpoch,
-    @inject(LOGGER, { isOptional: true }) log?: Logger,
-  ) {
+  constructor(state: StateStore, epoch: RevocationEpoch, log?: Logger) {
     this.#state = state;
     this.#epoch = epoch;
-    this.#log = log?.child({ plugin: 'oauth2-introspection' }) ?? null;
+    this.#log = log ?? null;
   }
 
   checkConfig(config: OAuth2IntrospectionConfig): ErrorDetail[] {
