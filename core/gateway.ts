@@ -43,8 +43,8 @@ import {
   NotFoundError,
   RequestTimeoutError,
 } from './errors.js';
-import { apiVersionProblem, type PluginHost, type PluginModule, type ServiceToken } from './plugin-api/host.js';
-import { ServiceRegistry, createPluginHost } from './plugin-host.js';
+import type { PluginHost, PluginModule, ServiceToken } from './plugin-api/host.js';
+import { ServiceRegistry, apiVersionProblem, createPluginHost } from './plugin-host.js';
 import type { AdminUiFactory, AdminUiParts } from './admin/admin-ui.js';
 import type { ClusterPeers } from './admin/cluster-peers.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';

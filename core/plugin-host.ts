@@ -15,6 +15,7 @@ import { entityRoutes } from './admin/admin-api.js';
 import { rotatePluginSecret } from './plugin-runtime/plugin-secrets.js';
 import { KEYPAIR_KIND, KeyService, RevocationEpoch, RevocationList } from './keys/index.js';
 import type { Plugin } from './plugin-runtime/plugin.js';
+import { PLUGIN_API_VERSION } from './plugin-api/host.js';
 import type {
   EntityHandle,
   HostEntities,
@@ -137,4 +138,16 @@ export function createPluginHost(
       return container.resolve(BOOT_CONFIG);
     },
   };
+}
+
+/** Why a module cannot run on this gateway's plugin API, or null. */
+export function apiVersionProblem(module: PluginModule, current = PLUGIN_API_VERSION): string | null {
+  if (module.apiVersion === undefined) return null;
+  const major = (version: string) => /^(\d+)\.\d+\.\d+/.exec(version)?.[1];
+  const wanted = major(module.apiVersion);
+  if (wanted === undefined)
+    return `Plugin module "${module.id}" declares apiVersion "${module.apiVersion}", not a semantic version (major.minor.patch)`;
+  if (wanted !== major(current))
+    return `Plugin module "${module.id}" was written for plugin API ${module.apiVersion}; this gateway has ${current} (another major version)`;
+  return null;
 }

@@ -139,15 +139,3 @@ export interface PluginModule {
  * module written for another major version is refused at start.
  */
 export const PLUGIN_API_VERSION = '1.0.0';
-
-/** Why a module cannot run on this gateway's plugin API, or null. */
-export function apiVersionProblem(module: PluginModule, current = PLUGIN_API_VERSION): string | null {
-  if (module.apiVersion === undefined) return null;
-  const major = (version: string) => /^(\d+)\.\d+\.\d+/.exec(version)?.[1];
-  const wanted = major(module.apiVersion);
-  if (wanted === undefined)
-    return `Plugin module "${module.id}" declares apiVersion "${module.apiVersion}", not a semantic version (major.minor.patch)`;
-  if (wanted !== major(current))
-    return `Plugin module "${module.id}" was written for plugin API ${module.apiVersion}; this gateway has ${current} (another major version)`;
-  return null;
-}
