@@ -59,6 +59,18 @@ function isReady(message: unknown): message is ReadyMessage {
   return isMessage<ReadyMessage>(message, WORKER_READY);
 }
 
+/** /metrics and the traffic history on the primary: its own and every worker's, added up. */
+function workerPeers(workers: ReadonlySet<Worker>): ClusterPeers {
+  let nextRequest = 0;
+  return {
+    async metrics() {
+      const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
+      return fromWorkers.filter((m): m is CollectedMetric[] => m !== null);
+    },
+    histories: workerHistories(workers),
+  };
+}
+
 /** `claim`: the data file, taken by the caller before anything read it (null on Redis). */
 export async function runPrimary(
   config: BootConfig,
@@ -67,16 +79,7 @@ export async function runPrimary(
   claim: DataFileClaim | null,
 ): Promise<void> {
   const workers = new Set<Worker>();
-  let nextRequest = 0;
-  // /metrics and the traffic history on the primary: its own and every worker's, added up.
-  const peers: ClusterPeers = {
-    async metrics() {
-      const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
-      return fromWorkers.filter((m): m is CollectedMetric[] => m !== null);
-    },
-    histories: workerHistories(workers),
-  };
-  const gateway = await createGateway(config, log, { role: 'admin', peers });
+  const gateway = await createGateway(config, log, { role: 'admin', peers: workerPeers(workers) });
   const registry = gateway.container.resolve(EntityRegistry);
   const host = new StoreHost(gateway.store, () => registry.all());
   const traffic = gateway.container.resolve(TrafficStats);
