@@ -157,7 +157,7 @@ function tokenAcceptance(
   sources: { keys: ApiKeyIndex; signingKeys: KeyService; revocations: RevocationList },
 ): (ctx: RequestContext, credential: Credential) => Promise<void> {
   const { keys, signingKeys, revocations } = sources;
-  return async (ctx, credential) => {
+  const acceptToken = async (ctx: RequestContext, credential: Credential): Promise<void> => {
     const result = await verifyGatewayToken(credential.token!, {
       keys: signingKeys,
       clients: keys,
@@ -174,6 +174,7 @@ function tokenAcceptance(
       typeof result.payload.scope === 'string' ? result.payload.scope : '',
     );
   };
+  return acceptToken;
 }
 
 /**
