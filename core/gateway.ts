@@ -287,7 +287,7 @@ export class Gateway {
 
   /** A service a plugin module provides (`host.provide`), for operators and tests. */
   service<T>(token: ServiceToken<T>): T {
-    return this.#services.use('the gateway', token);
+    return this.#services.use('The gateway', token);
   }
 
   get proxyUrl(): string {

@@ -36,11 +36,11 @@ export class ServiceRegistry {
     this.#services.set(token, { provider, service });
   }
 
+  /** `user` names who asks, for the error: `Plugin module "access-requests"`. */
   use<T>(user: string, token: ServiceToken<T>): T {
     const entry = this.#services.get(token);
     if (!entry && token.fallback !== undefined) return token.fallback;
-    if (!entry)
-      throw new Error(`Plugin module "${user}" uses the service ${token.name}, which no loaded module provides`);
+    if (!entry) throw new Error(`${user} uses the service ${token.name}, which no loaded module provides`);
     return entry.service as T;
   }
 
@@ -110,7 +110,7 @@ export function createPluginHost(
     id,
     entities: hostEntities(container),
     provide: (token, service) => services.provide(id, token, service),
-    use: (token) => services.use(id, token),
+    use: (token) => services.use(`Plugin module "${id}"`, token),
     provides: (token) => services.has(token),
     plugins: {
       add(plugin: Plugin | (() => Plugin)) {

@@ -13,12 +13,12 @@
 import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { BootConfig } from '../config/boot-config.js';
-import type { EntityKind, StoredEntity } from '../config/entities.js';
+import type { EntityKind, Route, StoredEntity } from '../config/entities.js';
 import type { EntityHooks, WriteOptions } from '../config/entity-service.js';
 import type { AdminRoute } from '../admin/extensions.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StateStore } from '../state/state-store.js';
-import type { KeyService, RevocationEpoch, RevocationList } from '../keys/index.js';
+import type { KeyPair, KeyService, RevocationEpoch, RevocationList } from '../keys/index.js';
 import type { Plugin } from '../plugin-runtime/plugin.js';
 
 /** A typed name for a service one module provides and others use (`ApiKeyIssuer`, `ClientDirectory`). */
@@ -65,15 +65,19 @@ export interface EntityRouteOptions {
   filterQuery?: Record<string, TSchema>;
 }
 
+/** The reading part of a handle. */
+export type EntityReader<T extends StoredEntity = StoredEntity> = Pick<
+  EntityHandle<T>,
+  'name' | 'list' | 'get' | 'find'
+>;
+
 export interface HostEntities {
   /** Register one of the module's own kinds (in `register`) and get its handle. */
   define<S extends TSchema>(kind: EntityKind<S>): EntityHandle<Static<S> & StoredEntity>;
-  /**
-   * The core's kinds a plugin may read or write: the routes (read: whether a key is authorized for
-   * one; write-only secrets of a plugin's instance) and the gateway's key pairs (a default one).
-   */
-  readonly routes: EntityHandle<import('../config/entities.js').Route & StoredEntity>;
-  readonly keyPairs: EntityHandle<import('../keys/index.js').KeyPair & StoredEntity>;
+  /** The routes, read-only (whether a key is authorized for one); a route's write-only secrets rotate by `rotateSecret`. */
+  readonly routes: EntityReader<Route & StoredEntity>;
+  /** The gateway's key pairs (a plugin's default one). */
+  readonly keyPairs: EntityHandle<KeyPair & StoredEntity>;
   /**
    * Rotate a write-only secret of this module's plugin instance on a route (`writeOnlySecret` in
    * its schema): a new value is stored as a digest and returned once.

@@ -12,6 +12,7 @@ export {
   type HostEntities,
   type HostKeys,
   type EntityHandle,
+  type EntityReader,
   type EntityRouteOptions,
   type ServiceToken,
 } from './host.js';

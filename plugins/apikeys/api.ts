@@ -12,6 +12,7 @@ import {
   DateTime,
   type AdminRoute,
   type EntityHandle,
+  type EntityReader,
   type EntityRouteOptions,
   type Route,
   BadRequestError,
@@ -24,7 +25,7 @@ import { indexKey, isAuthorizedFor } from './key-index.js';
 /** The API keys' admin endpoints: the standard ones, creation replaced by one that shows the generated secret. */
 export function apiKeyRoutes(
   keys: EntityHandle<ApiKey>,
-  routes: EntityHandle<Route>,
+  routes: EntityReader<Route>,
   revocations: RevocationList,
 ): AdminRoute[] {
   const crud = keys
@@ -34,7 +35,7 @@ export function apiKeyRoutes(
 }
 
 /** `?tag=`, `?enabled=` and `?route=` (keys authorized for that route, by id or by one of its tags). */
-function listFilters(routes: EntityHandle<Route>): EntityRouteOptions {
+function listFilters(routes: EntityReader<Route>): EntityRouteOptions {
   return {
     filter: (query) => {
       const routeId = query.get('route');

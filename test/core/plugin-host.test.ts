@@ -98,10 +98,14 @@ describe('Plugin host: a module through its host', () => {
 describe('Plugin host: services and versions', () => {
   it('a service used and provided by none names the user and the token; one provided twice names both providers', () => {
     const services = new ServiceRegistry();
-    assert.throws(() => services.use('access-requests', API_KEY_ISSUER), {
+    assert.throws(() => services.use('Plugin module "access-requests"', API_KEY_ISSUER), {
       message: 'Plugin module "access-requests" uses the service ApiKeyIssuer, which no loaded module provides',
     });
-    assert.equal(services.use('oauth2', CLIENT_DIRECTORY).get('anyone'), undefined, 'the no-clients fallback');
+    assert.equal(
+      services.use('Plugin module "oauth2"', CLIENT_DIRECTORY).get('anyone'),
+      undefined,
+      'the no-clients fallback',
+    );
     services.provide('a', GREETER, { greet: () => 'a' });
     assert.throws(() => services.provide('b', GREETER, { greet: () => 'b' }), {
       message: 'Service test.Greeter is provided twice (by "a" and "b")',
