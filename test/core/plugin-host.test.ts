@@ -5,6 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import {
@@ -121,7 +124,9 @@ describe('Plugin host: services and versions', () => {
       'Plugin module "old" was written for plugin API 0.9.0; this gateway has 1.0.0 (another major version)',
     );
     assert.match(apiVersionProblem(module('v1'))!, /not a semantic version/);
-    await assert.rejects(startGateway({ plugins: [...BUILTIN_PLUGINS, module('2.0.0')] }), {
+    const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-host-'));
+    after(() => rmSync(dataDir, { recursive: true, force: true }));
+    await assert.rejects(startGateway({ dataDir, plugins: [...BUILTIN_PLUGINS, module('2.0.0')] }), {
       name: 'ConfigError',
       message: `Plugin module "old" was written for plugin API 2.0.0; this gateway has ${PLUGIN_API_VERSION} (another major version)`,
     });
