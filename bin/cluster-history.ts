@@ -7,14 +7,12 @@
 import type { Worker } from 'node:cluster';
 import type { Gateway } from '../core/gateway.js';
 import { ProxyMetrics } from '../core/metrics/proxy-metrics.js';
-import { mergeSnapshots, type HistorySnapshot } from '../core/metrics/route-history.js';
-import { RouteHistoryAdmin, localHistory, type HistoryQuery } from '../core/admin/route-history-admin.js';
+import type { HistorySnapshot } from '../core/metrics/route-history.js';
+import { MERGED_RANKING_LIMIT, localHistory, type HistoryQuery } from '../core/admin/route-history-admin.js';
 
 const HISTORY_REQUEST = 'portcullis:history-request';
 const HISTORY_RESPONSE = 'portcullis:history-response';
 const HISTORY_TIMEOUT_MS = 2_000;
-/** Workers answer their busiest routes up to this: the merged ranking is made on the primary. */
-const WORKER_LIMIT = 1000;
 
 interface HistoryRequest {
   type: typeof HISTORY_REQUEST;
@@ -31,20 +29,15 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 }
 
-/** On the primary: answer from every worker's window and its own. */
-export function mergeWorkerHistories(gateway: Gateway, workers: ReadonlySet<Worker>): void {
-  const metrics = gateway.container.resolve(ProxyMetrics);
+/** On the primary: every worker's window for a query (the admin API merges them with its own). */
+export function workerHistories(workers: ReadonlySet<Worker>): (query: HistoryQuery) => Promise<HistorySnapshot[]> {
   let nextId = 0;
-  gateway.container.resolve(RouteHistoryAdmin).setSource(async (query: HistoryQuery) => {
-    const asked = { limit: WORKER_LIMIT, include: query.include };
+  return async (query) => {
     const answers = await Promise.all(
       [...workers].map((worker) => workerHistory(worker, ++nextId, [...query.include])),
     );
-    return mergeSnapshots(
-      [localHistory(metrics, asked), ...answers.filter((a): a is HistorySnapshot => a !== null)],
-      query,
-    );
-  });
+    return answers.filter((a): a is HistorySnapshot => a !== null);
+  };
 }
 
 /** On a worker: answer the primary's requests. */
@@ -52,7 +45,7 @@ export function answerHistoryRequests(gateway: Gateway): void {
   const metrics = gateway.container.resolve(ProxyMetrics);
   process.on('message', (message: unknown) => {
     if (!isMessage<HistoryRequest>(message, HISTORY_REQUEST)) return;
-    const snapshot = localHistory(metrics, { limit: WORKER_LIMIT, include: new Set(message.include) });
+    const snapshot = localHistory(metrics, { limit: MERGED_RANKING_LIMIT, include: new Set(message.include) });
     process.send?.({ type: HISTORY_RESPONSE, id: message.id, snapshot } satisfies HistoryResponse);
   });
 }

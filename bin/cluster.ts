@@ -13,11 +13,10 @@ import { TrafficStats, type TrafficTick } from '../core/http/traffic.js';
 import { ReplicaStore, StoreHost, type Channel } from '../core/cluster/store-replication.js';
 import { createGateway, listenOrExit, onStopSignals, startupLines } from './startup.js';
 import type { DataFileClaim } from './data-file-lock.js';
-import { AdminApi } from '../core/admin/admin-api.js';
+import type { ClusterPeers } from '../core/admin/cluster-peers.js';
 import { GatewayMetrics } from '../core/metrics/gateway-metrics.js';
-import { exposition } from '../core/metrics/exposition.js';
 import type { CollectedMetric } from '../core/metrics/proxy-metrics.js';
-import { answerHistoryRequests, mergeWorkerHistories } from './cluster-history.js';
+import { answerHistoryRequests, workerHistories } from './cluster-history.js';
 
 const WORKER_READY = 'portcullis:worker-ready';
 /** A worker's traffic statistics of the last second, for the back office the primary serves. */
@@ -60,6 +59,18 @@ function isReady(message: unknown): message is ReadyMessage {
   return isMessage<ReadyMessage>(message, WORKER_READY);
 }
 
+/** /metrics and the traffic history on the primary: its own and every worker's, added up. */
+function workerPeers(workers: ReadonlySet<Worker>): ClusterPeers {
+  let nextRequest = 0;
+  return {
+    async metrics() {
+      const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
+      return fromWorkers.filter((m): m is CollectedMetric[] => m !== null);
+    },
+    histories: workerHistories(workers),
+  };
+}
+
 /** `claim`: the data file, taken by the caller before anything read it (null on Redis). */
 export async function runPrimary(
   config: BootConfig,
@@ -67,20 +78,12 @@ export async function runPrimary(
   count: number,
   claim: DataFileClaim | null,
 ): Promise<void> {
-  const gateway = await createGateway(config, log, { role: 'admin' });
+  const workers = new Set<Worker>();
+  const gateway = await createGateway(config, log, { role: 'admin', peers: workerPeers(workers) });
   const registry = gateway.container.resolve(EntityRegistry);
   const host = new StoreHost(gateway.store, () => registry.all());
   const traffic = gateway.container.resolve(TrafficStats);
-  const workers = new Set<Worker>();
   let stopping = false;
-  const metrics = gateway.container.resolve(GatewayMetrics);
-  let nextRequest = 0;
-  // /metrics on the primary: its own series (store writes, process) and every worker's, added up.
-  gateway.container.resolve(AdminApi).setMetrics(async () => {
-    const fromWorkers = await Promise.all([...workers].map((worker) => workerMetrics(worker, ++nextRequest)));
-    return exposition([await metrics.collect(), ...fromWorkers.filter((m): m is CollectedMetric[] => m !== null)]);
-  });
-  mergeWorkerHistories(gateway, workers);
 
   const fork = (): Promise<ReadyMessage> => {
     const worker = cluster.fork();

@@ -10,7 +10,7 @@ import { Gateway, type GatewayOptions, type ListenInfo } from '../core/gateway.j
 import { DataFileError } from '../core/config/store.js';
 import { StateUnavailableError } from '../core/errors.js';
 import { BUILTIN_PLUGINS } from '../plugins/index.js';
-import { backOfficeModule } from '../backoffice/index.js';
+import { backOffice } from '../backoffice/index.js';
 import { claimDataFile, DataFileInUseError, type DataFileClaim } from './data-file-lock.js';
 
 /** The configuration file: `--config <file>`, else ./config.json when present, else none (defaults and environment). */
@@ -60,7 +60,8 @@ export async function createGateway(
     return await Gateway.create({
       config,
       logger: log,
-      plugins: [...BUILTIN_PLUGINS, backOfficeModule],
+      plugins: BUILTIN_PLUGINS,
+      adminUi: backOffice,
       initialAdminPassword: process.env.PORTCULLIS_ADMIN_PASSWORD || undefined,
       ...extra,
     });

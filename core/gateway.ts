@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
 import { ADMIN_EXTENSIONS, ADMIN_UI, BOOT_CONFIG, LOGGER, METRICS, STATE_STORE, STORE } from './tokens.js';
 import { ConfigError, drainDelayOf, type BootConfig } from './config/boot-config.js';
@@ -43,13 +43,16 @@ import {
   NotFoundError,
   RequestTimeoutError,
 } from './errors.js';
-import type { PluginModule } from './plugin-runtime/plugin.js';
+import type { PluginHost, PluginModule, ServiceToken } from './plugin-api/host.js';
+import { ServiceRegistry, apiVersionProblem, createPluginHost } from './plugin-host.js';
+import type { AdminUiFactory, AdminUiParts } from './admin/admin-ui.js';
+import type { ClusterPeers } from './admin/cluster-peers.js';
 import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { countStateErrors } from './metrics/state-errors.js';
 import { exposition } from './metrics/exposition.js';
 
-export type { PluginModule } from './plugin-runtime/plugin.js';
+export type { PluginModule } from './plugin-api/host.js';
 
 export interface GatewayOptions {
   config: BootConfig;
@@ -64,6 +67,10 @@ export interface GatewayOptions {
    * admin API and back office, first-start bootstrap) or `proxy` (a cluster worker).
    */
   role?: GatewayRole;
+  /** The back office served on the admin listener, built once the admin API exists. */
+  adminUi?: AdminUiFactory;
+  /** On a cluster primary: its workers, whose metrics and traffic history the admin API adds to its own. */
+  peers?: ClusterPeers;
 }
 
 export type GatewayRole = 'all' | 'admin' | 'proxy';
@@ -100,6 +107,8 @@ export class Gateway {
   #pendingAdminPassword: string | null = null;
   readonly #log: Logger;
   readonly #plugins: readonly PluginModule[];
+  readonly #hosts: readonly PluginHost[];
+  readonly #services: ServiceRegistry;
   #closing: Promise<void> | null = null;
   readonly #ui: AdminUi | null;
   #stores: Stores | null = null;
@@ -107,8 +116,15 @@ export class Gateway {
   /** Every listener, for the orderly close (closed together, after the drain delay). */
   readonly #listeners: ListenerShutdown[];
 
-  private constructor(options: GatewayOptions, container: DependencyContainer) {
+  private constructor(
+    options: GatewayOptions,
+    container: DependencyContainer,
+    hosts: readonly PluginHost[],
+    services: ServiceRegistry,
+  ) {
     this.container = container;
+    this.#hosts = hosts;
+    this.#services = services;
     this.config = options.config;
     this.#log = options.logger;
     this.#plugins = options.plugins;
@@ -171,6 +187,10 @@ export class Gateway {
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
+    for (const module of options.plugins) {
+      const problem = apiVersionProblem(module);
+      if (problem) throw new ConfigError(problem);
+    }
     const container = rootContainer.createChildContainer();
     const registry = new EntityRegistry();
     container.registerInstance(LOGGER, options.logger);
@@ -178,36 +198,10 @@ export class Gateway {
     container.registerInstance(EntityRegistry, registry);
     // Built, not opened (that comes once everything is registered; a Redis connects lazily).
     const stores = createStores(options.config, registry, options.logger, options.store);
-    const metrics = new GatewayMetrics(new ProxyMetrics(options.config), () => stores.state.ready);
-    container.registerInstance(GatewayMetrics, metrics);
-    container.registerInstance(METRICS, metrics);
-    container.registerInstance(ProxyMetrics, metrics.proxy);
-    registerKeys(container);
-    registry.register(API_TOKEN_KIND);
-    container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
-    container.register(ADMIN_EXTENSIONS, { useClass: RequestTesterAdmin });
-    container.registerSingleton(RouteHistoryAdmin);
-    container.register(ADMIN_EXTENSIONS, { useToken: RouteHistoryAdmin });
-    for (const plugin of options.plugins) plugin.register(container);
-    const store = stores.config;
-    container.registerInstance(STORE, store);
-    container.registerInstance(
-      STATE_STORE,
-      countStateErrors(stores.state, (operation) => metrics.stateError(operation)),
-    );
-    container.registerInstance(
-      EntityServiceHooks,
-      new EntityServiceHooks(
-        (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
-        (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
-      ),
-    );
-    container.registerSingleton(EntityService);
-    container.registerSingleton(PluginCatalog);
-    container.registerSingleton(TrafficStats);
-    container.registerSingleton(ProxyHandler);
-    container.registerSingleton(AuthorizerHandler);
-    container.registerSingleton(AdminApi);
+    const metrics = registerCore(container, options, stores);
+    const services = new ServiceRegistry();
+    const hosts = options.plugins.map((module) => createPluginHost(module, container, services));
+    options.plugins.forEach((module, i) => module.register(hosts[i]!));
     try {
       await stores.open();
     } catch (error) {
@@ -215,54 +209,15 @@ export class Gateway {
       await stores.close().catch(() => {});
       throw error;
     }
-
     const catalog = container.resolve(PluginCatalog);
-    const entities = container.resolve(EntityService);
-    // The plugins' counters are labelled by plugin id; the plugins themselves needed the metrics first.
-    metrics.usePlugins(catalog.describe().map((plugin) => plugin.id));
-    const compiled = new CompiledConfig({
-      store,
-      catalog,
-      registry,
-      log: options.logger,
-      metrics: metrics.proxy,
-      coreIndexes: [keyPairIndex(container.resolve(KeyService))],
-    });
-    container.registerInstance(CompiledConfig, compiled);
-    // A write is accepted only when it compiles, checked with the indexes requests now see.
-    entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store, compiled.snapshot.indexes) });
-    entities.addHooks(GLOBAL_CONFIG, {
-      check: (global) => globalConfigProblems(global, catalog, store, compiled.snapshot.indexes),
-    });
-    // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
-    entities.addHooks(ROUTES, pluginSecretHooks(catalog));
-    // Upstream TLS: PEM and files checked, inline private keys kept on updates and never shown.
-    entities.addHooks(ROUTES, {
-      check: (route, ctx) => routeTlsProblems(keepStoredKeys(route, ctx.previous)),
-      prepare: (route, ctx) => keepStoredKeys(route, ctx.previous),
-      present: (route) => withoutInlineKeys(route),
-      export: (route, options) => (options.includePrivateKeys ? route : withoutInlineKeys(route)),
-    });
-    entities.addHooks(GLOBAL_CONFIG, pluginSecretHooks(catalog));
-
-    const auth = new AdminAuthenticator(options.config.admin.username, () =>
-      store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH),
-    );
-    container.registerInstance(AdminAuthenticator, auth);
-    const readiness = () => [
-      ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
-      ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
-    ];
-    container.registerInstance(
-      AdminApiSources,
-      new AdminApiSources(auth, readiness, async () => exposition([await metrics.collect()])),
-    );
-
-    const gateway = new Gateway(options, container);
+    const compiled = compileStep(container, options, stores.config, catalog, metrics);
+    addWriteChecks(container.resolve(EntityService), catalog, stores.config, compiled);
+    registerAdminSources(container, options, stores, metrics);
+    const gateway = new Gateway(options, container, hosts, services);
     gateway.#stores = stores;
     if (gateway.role !== 'proxy') await gateway.#bootstrap(options.initialAdminPassword);
     await initKeys(container);
-    for (const plugin of options.plugins) await plugin.init?.(container);
+    for (const [i, module] of options.plugins.entries()) await module.init?.(hosts[i]!);
     gateway.compiled.start();
     return gateway;
   }
@@ -330,6 +285,11 @@ export class Gateway {
     return info;
   }
 
+  /** A service a plugin module provides (`host.provide`), for operators and tests. */
+  service<T>(token: ServiceToken<T>): T {
+    return this.#services.use('The gateway', token);
+  }
+
   get proxyUrl(): string {
     return urlOf(this.proxyServer);
   }
@@ -356,7 +316,7 @@ export class Gateway {
     await this.#drain(drainDelayMs);
     this.compiled.stop();
     await this.#closeListeners(graceMs);
-    for (const plugin of this.#plugins) await plugin.close?.(this.container);
+    for (const [i, module] of this.#plugins.entries()) await module.close?.(this.#hosts[i]!);
     stopKeys(this.container);
     this.container.resolve(TrafficStats).stop();
     await this.compiled.pools.close();
@@ -397,6 +357,122 @@ export class Gateway {
       await closed;
     }
   }
+}
+
+/** The core's own services, before the modules register: the stores (built, not open), metrics, keys, admin endpoints. */
+function registerCore(container: DependencyContainer, options: GatewayOptions, stores: Stores): GatewayMetrics {
+  const metrics = new GatewayMetrics(
+    new ProxyMetrics(options.config),
+    () => stores.state.ready,
+    // The plugins' token counters are labelled by plugin id: the catalog is built after the modules register.
+    () => container.resolve(PluginCatalog).ids(),
+  );
+  container.registerInstance(GatewayMetrics, metrics);
+  container.registerInstance(METRICS, metrics);
+  container.registerInstance(ProxyMetrics, metrics.proxy);
+  container.registerInstance(STORE, stores.config);
+  container.registerInstance(
+    STATE_STORE,
+    countStateErrors(stores.state, (operation) => metrics.stateError(operation)),
+  );
+  registerKeys(container);
+  container.resolve(EntityRegistry).register(API_TOKEN_KIND);
+  container.register(ADMIN_EXTENSIONS, { useClass: ApiTokensAdmin });
+  container.register(ADMIN_EXTENSIONS, { useClass: RequestTesterAdmin });
+  const peers = options.peers;
+  const history = new RouteHistoryAdmin(metrics.proxy, peers ? (query) => peers.histories(query) : undefined);
+  container.registerInstance(RouteHistoryAdmin, history);
+  container.register(ADMIN_EXTENSIONS, { useValue: history });
+  container.registerInstance(
+    EntityServiceHooks,
+    new EntityServiceHooks(
+      (operation, seconds, ok) => metrics.storeWrite(operation, seconds, ok),
+      (instances, prefix) => container.resolve(PluginCatalog).references(instances, prefix),
+    ),
+  );
+  container.registerSingleton(EntityService);
+  container.registerSingleton(PluginCatalog);
+  container.registerSingleton(TrafficStats);
+  container.registerSingleton(ProxyHandler);
+  container.registerSingleton(AuthorizerHandler);
+  container.registerSingleton(AdminApi);
+  return metrics;
+}
+
+/** The compile step, with the indexes of the core (key pairs) and the plugins. */
+function compileStep(
+  container: DependencyContainer,
+  options: GatewayOptions,
+  store: Store,
+  catalog: PluginCatalog,
+  metrics: GatewayMetrics,
+): CompiledConfig {
+  const compiled = new CompiledConfig({
+    store,
+    catalog,
+    registry: container.resolve(EntityRegistry),
+    log: options.logger,
+    metrics: metrics.proxy,
+    coreIndexes: [keyPairIndex(container.resolve(KeyService))],
+  });
+  container.registerInstance(CompiledConfig, compiled);
+  return compiled;
+}
+
+/** What a write of a route or the global configuration must pass, besides its schema. */
+function addWriteChecks(entities: EntityService, catalog: PluginCatalog, store: Store, compiled: CompiledConfig): void {
+  // A write is accepted only when it compiles, checked with the indexes requests now see.
+  entities.addHooks(ROUTES, { check: (route) => routeProblems(route, catalog, store, compiled.snapshot.indexes) });
+  entities.addHooks(GLOBAL_CONFIG, {
+    check: (global) => globalConfigProblems(global, catalog, store, compiled.snapshot.indexes),
+  });
+  // Write-only secrets of plugin configs (provision keys): generated, kept, stored as digests, never shown.
+  entities.addHooks(ROUTES, pluginSecretHooks(catalog));
+  // Upstream TLS: PEM and files checked, inline private keys kept on updates and never shown.
+  entities.addHooks(ROUTES, {
+    check: (route, ctx) => routeTlsProblems(keepStoredKeys(route, ctx.previous)),
+    prepare: (route, ctx) => keepStoredKeys(route, ctx.previous),
+    present: (route) => withoutInlineKeys(route),
+    export: (route, options) => (options.includePrivateKeys ? route : withoutInlineKeys(route)),
+  });
+  entities.addHooks(GLOBAL_CONFIG, pluginSecretHooks(catalog));
+}
+
+/** The admin API's authenticator, readiness and `/metrics` (with a cluster's workers added on a primary). */
+function registerAdminSources(
+  container: DependencyContainer,
+  options: GatewayOptions,
+  stores: Stores,
+  metrics: GatewayMetrics,
+): void {
+  const store = stores.config;
+  const auth = new AdminAuthenticator(options.config.admin.username, () =>
+    store.getSetting<string>(SETTING_ADMIN_PASSWORD_HASH),
+  );
+  container.registerInstance(AdminAuthenticator, auth);
+  const readiness = () => [
+    ...(store.reachable === false ? [`the configuration store (${store.location}) is unreachable`] : []),
+    ...(stores.state.ready ? [] : [`the runtime state store (${stores.state.location}) is unreachable`]),
+  ];
+  const peers = options.peers;
+  const exposed = async () => exposition([await metrics.collect(), ...(peers ? await peers.metrics() : [])]);
+  container.registerInstance(AdminApiSources, new AdminApiSources(auth, readiness, exposed));
+  const ui = options.adminUi;
+  if (ui) container.register(ADMIN_UI, { useFactory: instanceCachingFactory((c) => ui(adminUiParts(c))) });
+}
+
+/** What the back office is built from: the admin API it serves over its WebSocket, and the stores it reads. */
+function adminUiParts(container: DependencyContainer): AdminUiParts {
+  const config = container.resolve<BootConfig>(BOOT_CONFIG);
+  return {
+    api: container.resolve(AdminApi),
+    auth: container.resolve(AdminAuthenticator),
+    store: container.resolve<Store>(STORE),
+    state: container.resolve(STATE_STORE),
+    traffic: container.resolve(TrafficStats),
+    log: container.resolve<Logger>(LOGGER),
+    admin: config.admin,
+  };
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<void> {

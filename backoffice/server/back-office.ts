@@ -12,17 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { basename, join, extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { AdminApi } from '../../core/admin/admin-api.js';
 import {
   LOGIN_ATTEMPTS_NAMESPACE,
   LoginLimiter,
   checkLogin,
-  type AdminAuthenticator,
-} from '../../core/admin/admin-auth.js';
-import type { StateStore } from '../../core/state/state-store.js';
-import type { Store } from '../../core/config/store.js';
-import type { TrafficStats } from '../../core/http/traffic.js';
-import {
   hasDuplicateHost,
   readBody,
   mediaType,
@@ -30,15 +23,18 @@ import {
   sendErrorOnSocket,
   sendJson,
   toGatewayError,
-} from '../../core/http/http-utils.js';
-import {
   BadRequestError,
   ForbiddenError,
   InvalidCredentialsError,
   ServiceBusyError,
   SessionExpiredError,
   TooManyRequestsError,
-} from '../../core/errors.js';
+  type AdminApi,
+  type AdminAuthenticator,
+  type StateStore,
+  type Store,
+  type TrafficStats,
+} from './door.js';
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 

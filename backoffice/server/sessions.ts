@@ -9,8 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { readCookie } from '../../core/http/http-utils.js';
-import type { StateNamespace, StateStore } from '../../core/state/state-store.js';
+import { readCookie, type StateNamespace, type StateStore } from './door.js';
 
 export const SESSION_COOKIE = 'portcullis_session';
 

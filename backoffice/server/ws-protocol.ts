@@ -5,9 +5,14 @@
  * change and `{ event: "traffic", … }` every second. The dashboard's charts `get` `route-history`
  * (the last 15 minutes per route, `GET /api/traffic/history`, with `payload.query` `{limit?, route?}`).
  */
-import type { AdminApi } from '../../core/admin/admin-api.js';
-import { BadRequestError, GatewayError, PayloadTooLargeError } from '../../core/errors.js';
-import { assertJsonDepth, toGatewayError } from '../../core/http/http-utils.js';
+import {
+  BadRequestError,
+  GatewayError,
+  PayloadTooLargeError,
+  assertJsonDepth,
+  toGatewayError,
+  type AdminApi,
+} from './door.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const ENTITIES = new Set([

@@ -352,7 +352,7 @@ export class AdminApi {
   readonly #auth: AdminAuthenticator;
   readonly #readiness: () => string[];
   /** The Prometheus exposition `/metrics` answers (this process's, or a cluster's merged). */
-  #metrics: () => Promise<string>;
+  readonly #metrics: () => Promise<string>;
   readonly #metricsToken: string | null;
   /** Basic credentials that needed a password hash, per address: 20 unsuccessful a minute, then 429. */
   readonly #limiter: LoginLimiter;
@@ -392,11 +392,6 @@ export class AdminApi {
       ...transferRoutes(entities),
     ];
     for (const route of [...core, ...(extensions ?? []).flatMap((e) => e.routes())]) this.add(route);
-  }
-
-  /** A cluster primary answers `/metrics` with its workers' series added to its own (the workers exist after the gateway). */
-  setMetrics(source: () => Promise<string>): void {
-    this.#metrics = source;
   }
 
   /** Every endpoint, in matching order (what the OpenAPI document lists). */

@@ -6,9 +6,8 @@
  * the primary sets a source that asks every worker and merges their windows (`bin/cluster-history.ts`).
  */
 import { Type } from '@sinclair/typebox';
-import { injectable } from 'tsyringe';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
-import { BUCKET_COUNT, HISTORY_CLASSES, type HistorySnapshot } from '../metrics/route-history.js';
+import { BUCKET_COUNT, HISTORY_CLASSES, mergeSnapshots, type HistorySnapshot } from '../metrics/route-history.js';
 import { intParam } from './admin-api.js';
 import type { AdminExtension, AdminRoute } from './extensions.js';
 
@@ -68,18 +67,21 @@ export function localHistory(metrics: ProxyMetrics, query: HistoryQuery): Histor
   return metrics.history.snapshot(meters, query);
 }
 
-/** One per gateway (registered as a singleton of its container), so that the cluster can set its source. */
-@injectable()
+/** Each process ranks its busiest routes up to this when the ranking is merged (a cluster primary makes the final one). */
+export const MERGED_RANKING_LIMIT = 1000;
+
+/** One per gateway; on a cluster primary, its answer merges the workers' windows with its own. */
 export class RouteHistoryAdmin implements AdminExtension {
-  #source: (query: HistoryQuery) => HistorySnapshot | Promise<HistorySnapshot>;
+  readonly #source: (query: HistoryQuery) => HistorySnapshot | Promise<HistorySnapshot>;
 
-  constructor(metrics: ProxyMetrics) {
-    this.#source = (query) => localHistory(metrics, query);
-  }
-
-  /** Where the answer comes from (a cluster primary merges its workers'). */
-  setSource(source: (query: HistoryQuery) => Promise<HistorySnapshot>): void {
-    this.#source = source;
+  /** `peers`: the other processes' windows for a query (a cluster primary's workers). */
+  constructor(metrics: ProxyMetrics, peers?: (query: HistoryQuery) => Promise<HistorySnapshot[]>) {
+    this.#source = peers
+      ? async (query) => {
+          const local = localHistory(metrics, { limit: MERGED_RANKING_LIMIT, include: query.include });
+          return mergeSnapshots([local, ...(await peers(query))], query);
+        }
+      : (query) => localHistory(metrics, query);
   }
 
   routes(): AdminRoute[] {

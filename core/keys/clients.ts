@@ -3,7 +3,6 @@
  * API keys and provides this directory; plugins that issue or check tokens for those clients
  * (`client-credentials`, `jwt-verifier`) depend on this contract, never on another plugin's files.
  */
-import type { InjectionToken } from 'tsyringe';
 
 /** Metadata of a client naming the key pair that signs its access tokens. */
 export const JWT_SIGN_KEYPAIR = 'jwt-sign-keypair';
@@ -63,8 +62,6 @@ export interface ClientDirectory {
   /** Hear of every change to a client (disabled, deleted, secret rotated); returns the unsubscribe function. */
   onClientChange(listener: (clientId: string) => void): () => void;
 }
-
-export const CLIENT_DIRECTORY: InjectionToken<ClientDirectory> = Symbol('ClientDirectory');
 
 /** The entity kind holding the directory's clients (the `apikeys` plugin's), for references to a client. */
 export const CLIENT_KIND = 'apikeys';

@@ -8,7 +8,6 @@ import { ConflictError } from '../errors.js';
 import { KeyService } from './key-service.js';
 import { RevocationList, LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS } from './revocations.js';
 import { RevocationEpoch } from './revocation-epoch.js';
-import { CLIENT_DIRECTORY, NO_CLIENTS } from './clients.js';
 import { KeyPairsAdmin } from './api.js';
 import { DEFAULT_KEYPAIR_ID, KEYPAIR_KIND, KEYPAIRS, keyPairHooks } from './entity.js';
 
@@ -38,8 +37,6 @@ export function registerKeys(container: DependencyContainer): void {
   // Exports of earlier versions carry revocations as entities; they now live in the runtime state.
   for (const kind of [LEGACY_REVOKED_TOKENS, LEGACY_CLIENT_TOKEN_CUTOFFS])
     registry.retire(kind, (items) => container.resolve(RevocationList).importLegacy(kind, items));
-  // A plugin providing clients (apikeys) registers after this and wins.
-  container.register(CLIENT_DIRECTORY, { useValue: NO_CLIENTS });
   container.registerSingleton(KeyService);
   container.registerSingleton(RevocationEpoch);
   container.registerSingleton(RevocationList);

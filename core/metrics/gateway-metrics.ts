@@ -30,21 +30,36 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+interface TokenCounters {
+  issued: FixedCounter<'plugin' | 'grant_type'>;
+  introspected: FixedCounter<'plugin' | 'active'>;
+  revoked: FixedCounter<'plugin'>;
+}
+
 export class GatewayMetrics implements Metrics {
   readonly registry = new Registry();
   readonly proxy: ProxyMetrics;
   readonly #counters = new Map<string, { counter: FixedCounter<string>; labels: string }>();
-  #issued: FixedCounter<'plugin' | 'grant_type'> | null = null;
-  #introspected: FixedCounter<'plugin' | 'active'> | null = null;
-  #revoked: FixedCounter<'plugin'> | null = null;
+  #tokens: TokenCounters | null = null;
+  readonly #pluginIds: () => readonly string[];
   readonly #storeWrites: Histogram<'operation' | 'result'>;
   readonly #stateErrors: Counter<'operation'>;
   readonly #stateReady: () => boolean;
 
-  /** `stateStoreReady`: whether the runtime state store answers (the `portcullis_state_store_ready` gauge). */
-  constructor(proxy: ProxyMetrics, stateStoreReady: () => boolean = () => true) {
+  /**
+   * `stateStoreReady`: whether the runtime state store answers (the `portcullis_state_store_ready`
+   * gauge). `pluginIds`: the plugin ids of the catalog, the values of every `plugin` label; asked
+   * once, when the token counters are first needed (a scrape or a token), since the plugins that
+   * report to these metrics are built after them.
+   */
+  constructor(
+    proxy: ProxyMetrics,
+    stateStoreReady: () => boolean = () => true,
+    pluginIds: () => readonly string[] = () => [],
+  ) {
     this.proxy = proxy;
     this.#stateReady = stateStoreReady;
+    this.#pluginIds = pluginIds;
     register(this.registry, () => proxy.collect());
     this.#storeWrites = new Histogram({
       name: 'portcullis_config_store_write_seconds',
@@ -70,34 +85,38 @@ export class GatewayMetrics implements Metrics {
     ]);
   }
 
-  /** The plugin ids of the catalog: the values of every `plugin` label. Called once, at start-up. */
-  usePlugins(ids: readonly string[]): void {
-    const plugins = [...ids];
-    this.#issued = this.counter({
-      name: 'portcullis_tokens_issued_total',
-      help: 'Tokens issued, by plugin and grant type.',
-      labels: { plugin: plugins, grant_type: GRANT_TYPES },
-    });
-    this.#introspected = this.counter({
-      name: 'portcullis_token_introspections_total',
-      help: 'Introspection answers, by plugin and whether the token was active.',
-      labels: { plugin: plugins, active: ['true', 'false'] },
-    });
-    this.#revoked = this.counter({
-      name: 'portcullis_token_revocations_total',
-      help: 'Revocation requests answered, by plugin.',
-      labels: { plugin: plugins },
-    });
+  /** The token counters, by plugin: every series at zero from the first scrape or token on. */
+  #tokenCounters(): TokenCounters {
+    if (this.#tokens) return this.#tokens;
+    const plugins = [...this.#pluginIds()];
+    this.#tokens = {
+      issued: this.counter({
+        name: 'portcullis_tokens_issued_total',
+        help: 'Tokens issued, by plugin and grant type.',
+        labels: { plugin: plugins, grant_type: GRANT_TYPES },
+      }),
+      introspected: this.counter({
+        name: 'portcullis_token_introspections_total',
+        help: 'Introspection answers, by plugin and whether the token was active.',
+        labels: { plugin: plugins, active: ['true', 'false'] },
+      }),
+      revoked: this.counter({
+        name: 'portcullis_token_revocations_total',
+        help: 'Revocation requests answered, by plugin.',
+        labels: { plugin: plugins },
+      }),
+    };
+    return this.#tokens;
   }
 
   tokenIssued(plugin: string, grantType: string): void {
-    this.#issued?.inc({ plugin, grant_type: grantType });
+    this.#tokenCounters().issued.inc({ plugin, grant_type: grantType });
   }
   tokenIntrospected(plugin: string, active: boolean): void {
-    this.#introspected?.inc({ plugin, active: active ? 'true' : 'false' });
+    this.#tokenCounters().introspected.inc({ plugin, active: active ? 'true' : 'false' });
   }
   tokenRevoked(plugin: string): void {
-    this.#revoked?.inc({ plugin });
+    this.#tokenCounters().revoked.inc({ plugin });
   }
 
   counter<L extends string>(definition: CounterDefinition<L>): FixedCounter<L> {
@@ -148,6 +167,7 @@ export class GatewayMetrics implements Metrics {
 
   /** This process's series, as prom-client's JSON (what cluster workers send their primary). */
   async collect(): Promise<CollectedMetric[]> {
+    this.#tokenCounters();
     const [own, processWide] = await Promise.all([
       this.registry.getMetricsAsJSON(),
       processMetrics().getMetricsAsJSON(),

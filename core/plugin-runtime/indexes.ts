@@ -7,6 +7,9 @@
  */
 import type { ChangeEvent, Store } from '../config/store.js';
 
+/** What an index is built from: the stored entities, read-only. */
+export type EntitySource = Pick<Store, 'get' | 'list'>;
+
 /** A typed name for an index: the key under which the snapshot holds it. */
 export interface IndexKey<T> {
   readonly name: string;
@@ -31,5 +34,5 @@ export interface IndexBuilder<T = unknown> {
    * The index for the store's current content. `change` is null for a full build (start, reset);
    * otherwise it is the one change since `previous`, which a large index patches rather than rebuilds.
    */
-  build(store: Store, previous: T | undefined, change: ChangeEvent | null): T;
+  build(store: EntitySource, previous: T | undefined, change: ChangeEvent | null): T;
 }

@@ -49,6 +49,11 @@ export class PluginCatalog {
     return [...this.#entries.values()].flatMap((entry) => entry.plugin.indexes ?? []);
   }
 
+  /** The plugin ids, in registration order. */
+  ids(): string[] {
+    return [...this.#entries.keys()];
+  }
+
   describe() {
     return [...this.#entries.values()].map((e) => describePlugin(e.plugin, e.defaultConfig));
   }

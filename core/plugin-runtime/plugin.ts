@@ -1,6 +1,6 @@
 /**
- * The plugin contract. A plugin is a class registered in the DI container under the `PLUGINS`
- * token; it declares its config schema once and, per configured instance, returns the request
+ * The plugin contract. A plugin is an object a module adds through its host (`host.plugins.add`);
+ * it declares its config schema once and, per configured instance, returns the request
  * functions of the steps it takes part in. `instantiate` runs when configuration changes (keys are
  * imported, regexes compiled there), never per request.
  *
@@ -9,7 +9,6 @@
  * `transformResponse` (synchronous: it edits the head before it is sent), `after` (logs, metrics).
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { DependencyContainer } from 'tsyringe';
 import type { RequestContext, ResponseHead } from './context.js';
 import type { ErrorDetail } from '../errors.js';
 import type { EntityReference, Route } from '../config/entities.js';
@@ -132,14 +131,4 @@ export function describePlugin(plugin: Plugin, defaultConfig: unknown) {
     configSchema: plugin.configSchema,
     defaultConfig,
   };
-}
-
-/** What a plugin package exports to be installed in a gateway. */
-export interface PluginModule {
-  /** Register the plugin class(es), entity kinds and admin extensions; runs before the store opens. */
-  register(container: DependencyContainer): void;
-  /** Optional start-up work once the store is open (indexes, default entities). */
-  init?(container: DependencyContainer): Promise<void> | void;
-  /** Optional cleanup on shutdown (timers). */
-  close?(container: DependencyContainer): Promise<void> | void;
 }

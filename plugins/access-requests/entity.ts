@@ -17,12 +17,12 @@ import {
   type EntityReference,
   type ExportOptions,
   type StoredEntity,
+  CLIENT_KIND,
+  type EntityHandle,
 } from '../../core/plugin-api.js';
 
 export const PROFILES = 'authorization-profiles';
 export const ACCESS_REQUESTS = 'access-requests';
-/** The `apikeys` plugin's kind, named (not imported): requests create and refer to its keys through the EntityService. */
-export const APIKEYS = 'apikeys';
 
 /** An OAuth2 scope token (RFC 6749 §3.3), as API keys store them. */
 const SCOPE = Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 });
@@ -242,7 +242,7 @@ export const ACCESS_REQUEST_KIND = defineEntityKind({
   // A profile in use, and the request's API key, cannot be deleted under it.
   references: (request) => [
     { kind: PROFILES, id: request.profileId, path: '/profileId' },
-    ...(request.apiKeyId === undefined ? [] : [{ kind: APIKEYS, id: request.apiKeyId, path: '/apiKeyId' }]),
+    ...(request.apiKeyId === undefined ? [] : [{ kind: CLIENT_KIND, id: request.apiKeyId, path: '/apiKeyId' }]),
   ],
 });
 
@@ -293,4 +293,10 @@ function withoutSecret(profile: AuthorizationProfile): StoredEntity {
   // Nothing added in its place: what a client reads must be writable back as it is.
   const { secret: _hidden, ...webhook } = profile.webhook;
   return { ...profile, webhook };
+}
+
+/** The module's two kinds, as its host gives them. */
+export interface AccessRequestKinds {
+  readonly profiles: EntityHandle<AuthorizationProfile>;
+  readonly requests: EntityHandle<AccessRequest>;
 }

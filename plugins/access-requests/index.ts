@@ -1,35 +1,49 @@
 /**
  * The `access-requests` module's public surface: authorization profiles, access requests with
  * their state machine and audit trail, and webhooks. It adds no request-path plugin: it owns
- * entities and admin endpoints, and writes API keys through the EntityService (the `apikeys`
- * plugin must be loaded).
+ * entities and admin endpoints, and has API keys created through the `ApiKeyIssuer` service (the
+ * `apikeys` plugin provides it and must be loaded).
  */
-import type { PluginModule } from '../../core/plugin-api.js';
-import { ADMIN_EXTENSIONS, EntityRegistry, EntityService } from '../../core/plugin-api.js';
-import { ACCESS_REQUEST_KIND, APIKEYS, PROFILE_KIND, profileHooks } from './entity.js';
-import { AccessRequestsAdmin } from './api.js';
+import { API_KEY_ISSUER, PLUGIN_API_VERSION, type PluginModule } from '../../core/plugin-api.js';
+import { ACCESS_REQUEST_KIND, PROFILE_KIND, profileHooks, type AccessRequestKinds } from './entity.js';
+import { accessRequestRoutes } from './api.js';
 import { AccessRequestService } from './service.js';
 import { WebhookDispatcher } from './webhooks.js';
 
 export { PROFILE_KIND, ACCESS_REQUEST_KIND, type AuthorizationProfile, type AccessRequest } from './entity.js';
 export { signature } from './webhooks.js';
 
+/** One dispatcher per gateway (several gateways may share this module object in one process). */
+const dispatchers = new WeakMap<object, WebhookDispatcher>();
+
 export const accessRequestsModule: PluginModule = {
-  register(container) {
-    const registry = container.resolve(EntityRegistry);
-    registry.register(PROFILE_KIND);
-    registry.register(ACCESS_REQUEST_KIND);
-    container.registerSingleton(WebhookDispatcher);
-    container.registerSingleton(AccessRequestService);
-    container.register(ADMIN_EXTENSIONS, { useClass: AccessRequestsAdmin });
+  id: 'access-requests',
+  apiVersion: PLUGIN_API_VERSION,
+  register(host) {
+    const kinds: AccessRequestKinds = {
+      profiles: host.entities.define(PROFILE_KIND),
+      requests: host.entities.define(ACCESS_REQUEST_KIND),
+    };
+    kinds.profiles.hooks(profileHooks());
+    const webhooks = new WebhookDispatcher(kinds.profiles, host.state, host.logger);
+    dispatchers.set(host, webhooks);
+    host.admin.routes(() => {
+      const service = new AccessRequestService(
+        kinds,
+        host.use(API_KEY_ISSUER),
+        host.keys.revocations,
+        webhooks,
+        host.config,
+      );
+      return accessRequestRoutes(kinds, service, webhooks);
+    });
   },
-  async init(container) {
-    if (!container.resolve(EntityRegistry).has(APIKEYS))
+  async init(host) {
+    if (!host.provides(API_KEY_ISSUER))
       throw new Error('The access-requests module needs the apikeys plugin: it creates an API key per request');
-    container.resolve(EntityService).addHooks(PROFILE_KIND, profileHooks());
-    await container.resolve(WebhookDispatcher).start();
+    await dispatchers.get(host)?.start();
   },
-  async close(container) {
-    await container.resolve(WebhookDispatcher).close();
+  async close(host) {
+    await dispatchers.get(host)?.close();
   },
 };

@@ -11,38 +11,34 @@
  * module never imports the `apikeys` plugin.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
 import {
-  BOOT_CONFIG,
   ConflictError,
-  EntityService,
   ForbiddenTransitionError,
   GatewayError,
   JWKS_URI_PUBLIC_ONLY,
-  RevocationList,
   ValidationError,
   BadRequestError,
   jwksUriProblem,
   jwksHostAllowed,
   type AdminCaller,
+  type ApiKeyIssuer,
   type BootConfig,
+  type NewApiKey,
+  type RevocationList,
   type ErrorDetail,
-  type StoredEntity,
 } from '../../core/plugin-api.js';
 import {
   ACCESS_REQUEST_KIND,
-  ACCESS_REQUESTS,
-  APIKEYS,
-  PROFILE_KIND,
   profileAllows,
   type AccessRequest,
+  type AccessRequestKinds,
   type AuditEvent,
   type AuthorizationProfile,
   type ClientAuthentication,
   type Quotas,
   type RequestState,
 } from './entity.js';
-import { WebhookDispatcher } from './webhooks.js';
+import type { WebhookDispatcher } from './webhooks.js';
 
 export type Decision = 'approve' | 'reject' | 'revoke';
 
@@ -91,20 +87,22 @@ const SERVER_FIELDS = [
   'updatedAt',
 ];
 
-@injectable()
 export class AccessRequestService {
-  readonly #entities: EntityService;
+  readonly #kinds: AccessRequestKinds;
+  readonly #keys: ApiKeyIssuer;
   readonly #revocations: RevocationList;
   readonly #webhooks: WebhookDispatcher;
   readonly #privateJwksHosts: readonly string[];
 
   constructor(
-    entities: EntityService,
+    kinds: AccessRequestKinds,
+    keys: ApiKeyIssuer,
     revocations: RevocationList,
     webhooks: WebhookDispatcher,
-    @inject(BOOT_CONFIG) boot: BootConfig,
+    boot: Readonly<BootConfig>,
   ) {
-    this.#entities = entities;
+    this.#kinds = kinds;
+    this.#keys = keys;
     this.#revocations = revocations;
     this.#webhooks = webhooks;
     this.#privateJwksHosts = boot.portal.privateJwksHosts;
@@ -130,7 +128,7 @@ export class AccessRequestService {
       );
     let profile: AuthorizationProfile;
     try {
-      profile = this.#entities.get(PROFILE_KIND, String(body.profileId));
+      profile = this.#kinds.profiles.get(String(body.profileId));
     } catch {
       throw new ValidationError('Invalid access request', [
         { path: '/profileId', message: `No authorization profile with id ${JSON.stringify(body.profileId)}` },
@@ -159,29 +157,26 @@ export class AccessRequestService {
     const publicKeysOnly = await this.#checkPortalJwksUri(request, caller);
 
     const clientSecret = randomBytes(32).toString('base64url');
-    const key = await this.#entities.create(
-      APIKEYS,
+    const clientId = await this.#keys.issue(
       this.#newKey(profile, request, clientSecret, publicKeysOnly ? actor : undefined),
     );
-    const clientId = String(key.clientId);
-    let stored: StoredEntity;
+    let created: AccessRequest;
     try {
-      stored = await this.#entities.create(ACCESS_REQUESTS, { ...request, apiKeyId: clientId });
+      created = await this.#kinds.requests.create({ ...request, apiKeyId: clientId });
     } catch (error) {
-      await this.#entities.delete(APIKEYS, clientId).catch(() => {});
+      await this.#keys.delete(clientId).catch(() => {});
       throw error;
     }
-    const created = stored as AccessRequest;
     await this.#notify(profile, created, created.history[0]!);
     return { request: created, clientId, ...(profile.clientAuthenticator === 'client-secret' ? { clientSecret } : {}) };
   }
 
   /** Apply a decision; 409 `invalid_transition` when the request's state does not allow it. */
   async decide(id: string, decision: Decision, input: DecisionInput, caller: AdminCaller): Promise<AccessRequest> {
-    const current = this.#entities.get(ACCESS_REQUEST_KIND, id);
+    const current = this.#kinds.requests.get(id);
     const { from, to } = TRANSITIONS[decision];
     if (current.state !== from) throw forbidden(decision, current);
-    const profile = this.#entities.get(PROFILE_KIND, current.profileId);
+    const profile = this.#kinds.profiles.get(current.profileId);
     const actor = actorOf(caller);
     const at = new Date().toISOString();
     const event: AuditEvent = { at, actor, from, to, ...(input.reason === undefined ? {} : { reason: input.reason }) };
@@ -216,13 +211,10 @@ export class AccessRequestService {
   /** The compare-and-set write that decides: a concurrent decision makes it fail with 409. */
   async #commit(current: AccessRequest, next: Record<string, unknown>, decision: Decision): Promise<AccessRequest> {
     try {
-      return (await this.#entities.update(ACCESS_REQUESTS, current.id, {
-        ...next,
-        version: current.version,
-      })) as AccessRequest;
+      return await this.#kinds.requests.update(current.id, { ...next, version: current.version });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
-      throw forbidden(decision, this.#entities.get(ACCESS_REQUEST_KIND, current.id));
+      throw forbidden(decision, this.#kinds.requests.get(current.id));
     }
   }
 
@@ -235,16 +227,12 @@ export class AccessRequestService {
   ): Promise<void> {
     if (apiKeyId === undefined) return;
     if (deletesKey) {
-      await this.#entities.delete(APIKEYS, apiKeyId);
+      await this.#keys.delete(apiKeyId);
       return;
     }
-    const key = this.#entities.get(APIKEYS, apiKeyId);
     if (decision === 'approve') {
       const quotas = request.quotas ?? {};
-      await this.#entities.update(APIKEYS, apiKeyId, {
-        ...key,
-        version: key.version,
-        enabled: true,
+      await this.#keys.grant(apiKeyId, {
         scopes: request.grantedScopes ?? [],
         authorizedEntities: profile.authorizedEntities,
         throttlingQuota: quotas.throttlingQuota ?? null,
@@ -253,8 +241,7 @@ export class AccessRequestService {
       });
       return;
     }
-    if (key.enabled !== false)
-      await this.#entities.update(APIKEYS, apiKeyId, { ...key, version: key.version, enabled: false });
+    await this.#keys.disable(apiKeyId);
     // Tokens issued while it was approved die with the approval, wherever they are checked.
     if (decision === 'revoke') await this.#revocations.revokeClientTokens(apiKeyId);
   }
@@ -269,7 +256,7 @@ export class AccessRequestService {
       to: previous.state,
       reason: `Rolled back: the API key could not be changed (${why})`.slice(0, 2000),
     };
-    await this.#entities.update(ACCESS_REQUESTS, previous.id, {
+    await this.#kinds.requests.update(previous.id, {
       ...previous,
       history: [...decided.history, event],
       version: decided.version,
@@ -302,7 +289,7 @@ export class AccessRequestService {
     request: AccessRequest,
     clientSecret: string,
     publicKeysOnlyFor?: string,
-  ): Record<string, unknown> {
+  ): NewApiKey {
     const auth = request.clientAuthentication;
     // A client that signs assertions has no secret at all: apikeys refuses one beside private_key_jwt.
     const signsAssertions = auth.method === 'private_key_jwt';

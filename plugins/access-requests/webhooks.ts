@@ -15,10 +15,9 @@
  * should treat `X-Portcullis-Delivery` as an idempotency key (at-least-once delivery).
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
-import { LOGGER, STATE_STORE, EntityService, type StateNamespace, type StateStore } from '../../core/plugin-api.js';
-import { PROFILE_KIND, type AuthorizationProfile } from './entity.js';
+import type { EntityHandle, StateNamespace, StateStore } from '../../core/plugin-api.js';
+import type { AuthorizationProfile } from './entity.js';
 
 export const DELIVERIES_NAMESPACE = 'webhook-deliveries';
 /** How long a delivery's record (and its log) is kept. */
@@ -54,9 +53,8 @@ export function signature(secret: string, timestamp: number, body: string): stri
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-@injectable()
 export class WebhookDispatcher {
-  readonly #entities: EntityService;
+  readonly #profiles: EntityHandle<AuthorizationProfile>;
   readonly #state: StateStore;
   readonly #log: Logger;
   #namespace: StateNamespace | null = null;
@@ -66,8 +64,8 @@ export class WebhookDispatcher {
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(entities: EntityService, @inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger) {
-    this.#entities = entities;
+  constructor(profiles: EntityHandle<AuthorizationProfile>, state: StateStore, log: Logger) {
+    this.#profiles = profiles;
     this.#state = state;
     this.#log = log.child({ component: 'webhooks' });
   }
@@ -154,7 +152,7 @@ export class WebhookDispatcher {
     }
     let profile: AuthorizationProfile | undefined;
     try {
-      profile = this.#entities.get(PROFILE_KIND, delivery.profileId);
+      profile = this.#profiles.get(delivery.profileId);
     } catch {
       profile = undefined;
     }

@@ -3,12 +3,11 @@
  * and authorizations pre-computed. The compile step patches it one key at a time (`apiKeyIndexBuilder`),
  * so 100 000 keys cost one Map lookup per request and a write costs one entry, not a rebuild.
  */
-import { injectable } from 'tsyringe';
 import {
   indexKey as derivedIndexKey,
   type ChangeEvent,
   type IndexBuilder,
-  type Store,
+  type EntitySource,
   isClientActive,
   type ClientDirectory,
 } from '../../core/plugin-api.js';
@@ -112,7 +111,6 @@ export function isAuthorizedFor(indexed: IndexedKey, routeId: string | null, rou
 }
 
 /** Also the gateway's client directory (`CLIENT_DIRECTORY`): token services reach API keys through it. */
-@injectable()
 export class ApiKeyIndex implements ClientDirectory {
   readonly #keys = new Map<string, IndexedKey>();
   readonly #listeners = new Set<(clientId: string) => void>();
@@ -138,7 +136,7 @@ export class ApiKeyIndex implements ClientDirectory {
   }
 
   /** Index every stored key again (start, reset); every client known before or now hears of it. */
-  reload(store: Store): void {
+  reload(store: EntitySource): void {
     const before = [...this.#keys.keys()];
     this.#keys.clear();
     this.#grants.clear();
@@ -147,7 +145,7 @@ export class ApiKeyIndex implements ClientDirectory {
   }
 
   /** One key was written or deleted. */
-  apply(change: Exclude<ChangeEvent, { op: 'reset' }>, store: Store): void {
+  apply(change: Exclude<ChangeEvent, { op: 'reset' }>, store: EntitySource): void {
     const key = store.get(APIKEYS, change.id) as ApiKey | undefined;
     if (change.op === 'delete' || !key) this.#keys.delete(change.id);
     else this.#keys.set(change.id, indexKey(key, this.#grants));

@@ -3,7 +3,6 @@
  * (exists, enabled, not expired, secret, authorized for the route, quotas), then tells the upstream
  * who called. Unknown, disabled, expired keys and wrong secrets get the same answer.
  */
-import { injectable } from 'tsyringe';
 import type { IndexBuilder, Plugin, PluginSteps, InstanceScope, RequestContext } from '../../core/plugin-api.js';
 import {
   headerValue,
@@ -36,7 +35,6 @@ const NO_KEY = 'No API key provided';
 const INVALID_KEY = 'Invalid API key';
 const NOT_AUTHORIZED = 'This API key is not authorized for this route';
 
-@injectable()
 export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly id = 'apikeys';
   readonly name = 'API keys';
@@ -72,69 +70,20 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
 
   instantiate(config: ApiKeysConfig, scope: InstanceScope): PluginSteps {
     const keys = this.#keys;
-    const quotas = this.#quotas;
-    const signingKeys = this.#signingKeys;
-    const revocations = this.#revocations;
     const extractors = compileExtractors(config.extractors);
     const challenge = challenges(config.extractors);
     const unauthorized = (message: string) => new UnauthorizedError(message, challenge);
-    const { routeId, routeTags } = scope;
-    const { validate, mandatory, onStateError } = config;
-
-    const remember = (ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string) => {
-      ctx.attrs.apikey = indexed.key;
-      ctx.attrs.apikeyCredential = credential;
-      ctx.credentialHeaders = credential.headers;
-      ctx.attrs.apikeyScopes = scopes;
-      ctx.consumer = indexed.key.clientId;
-    };
-
-    /**
-     * The key is genuine: check the route and quotas, then remember who called. Synchronous for a
-     * key without quota (the hot path never waits); a promise only when the state store decides.
-     */
-    const accept = (
-      ctx: RequestContext,
-      indexed: IndexedKey,
-      credential: Credential,
-      scopes: string,
-    ): void | Promise<void> => {
-      if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
-      const limits = quotaLimits(indexed.key);
-      if (limits === null) return remember(ctx, indexed, credential, scopes);
-      return quotas.consume(indexed.key.clientId, limits, onStateError).then((headers) => {
-        for (const name in headers) ctx.addResponseHeader(name, headers[name]!);
-        remember(ctx, indexed, credential, scopes);
-      });
-    };
-
-    /** A bearer token from the client credentials service stands for its API key. */
-    const acceptToken = async (ctx: RequestContext, credential: Credential) => {
-      const result = await verifyGatewayToken(credential.token!, {
-        keys: signingKeys,
-        clients: keys,
-        revocations,
-        issuer: config.extractors.jwt.issuer,
-      });
-      if (!result.ok) throw new InvalidBearerTokenError(result.reason, 'portcullis', challenge);
-      const indexed = keys.get(result.client.key.clientId);
-      if (!indexed) throw unauthorized(INVALID_KEY);
-      await accept(
-        ctx,
-        indexed,
-        { ...credential, clientId: indexed.key.clientId },
-        typeof result.payload.scope === 'string' ? result.payload.scope : '',
-      );
-    };
-
+    const accept = acceptance(config, scope, this.#quotas);
+    const acceptToken = tokenAcceptance(config, challenge, accept, {
+      keys,
+      signingKeys: this.#signingKeys,
+      revocations: this.#revocations,
+    });
+    const mandatory = config.mandatory;
     return {
       validateAccess(ctx: RequestContext) {
-        let credential: Credential | null = null;
-        for (let i = 0; i < extractors.length && credential === null; i++) {
-          const found = extractors[i]!(ctx);
-          if (found === 'malformed') throw unauthorized(INVALID_KEY);
-          credential = found;
-        }
+        const credential = findCredential(extractors, ctx);
+        if (credential === 'malformed') throw unauthorized(INVALID_KEY);
         if (credential === null) {
           if (!mandatory) return;
           throw unauthorized(NO_KEY);
@@ -153,6 +102,79 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
       transformRequest: consumerHeadersStep(config),
     };
   }
+}
+
+type Extractor = ReturnType<typeof compileExtractors>[number];
+
+/** The first credential an extractor finds, in order; `malformed` stops the search. */
+function findCredential(extractors: readonly Extractor[], ctx: RequestContext): Credential | 'malformed' | null {
+  for (let i = 0; i < extractors.length; i++) {
+    const found = extractors[i]!(ctx);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** Who called, for the steps after this one and the upstream. */
+function rememberCaller(ctx: RequestContext, indexed: IndexedKey, credential: Credential, scopes: string): void {
+  ctx.attrs.apikey = indexed.key;
+  ctx.attrs.apikeyCredential = credential;
+  ctx.credentialHeaders = credential.headers;
+  ctx.attrs.apikeyScopes = scopes;
+  ctx.consumer = indexed.key.clientId;
+}
+
+type Accept = (
+  ctx: RequestContext,
+  indexed: IndexedKey,
+  credential: Credential,
+  scopes: string,
+) => void | Promise<void>;
+
+/**
+ * The key is genuine: check the route and quotas, then remember who called. Synchronous for a key
+ * without quota (the hot path never waits); a promise only when the state store decides.
+ */
+function acceptance(config: ApiKeysConfig, scope: InstanceScope, quotas: QuotaService): Accept {
+  const { routeId, routeTags } = scope;
+  const { validate, onStateError } = config;
+  return (ctx, indexed, credential, scopes) => {
+    if (validate && !isAuthorizedFor(indexed, routeId, routeTags)) throw new ForbiddenError(NOT_AUTHORIZED);
+    const limits = quotaLimits(indexed.key);
+    if (limits === null) return rememberCaller(ctx, indexed, credential, scopes);
+    return quotas.consume(indexed.key.clientId, limits, onStateError).then((headers) => {
+      for (const name in headers) ctx.addResponseHeader(name, headers[name]!);
+      rememberCaller(ctx, indexed, credential, scopes);
+    });
+  };
+}
+
+/** A bearer token from the client credentials service stands for its API key. */
+function tokenAcceptance(
+  config: ApiKeysConfig,
+  challenge: string,
+  accept: Accept,
+  sources: { keys: ApiKeyIndex; signingKeys: KeyService; revocations: RevocationList },
+): (ctx: RequestContext, credential: Credential) => Promise<void> {
+  const { keys, signingKeys, revocations } = sources;
+  const acceptToken = async (ctx: RequestContext, credential: Credential): Promise<void> => {
+    const result = await verifyGatewayToken(credential.token!, {
+      keys: signingKeys,
+      clients: keys,
+      revocations,
+      issuer: config.extractors.jwt.issuer,
+    });
+    if (!result.ok) throw new InvalidBearerTokenError(result.reason, 'portcullis', challenge);
+    const indexed = keys.get(result.client.key.clientId);
+    if (!indexed) throw new UnauthorizedError(INVALID_KEY, challenge);
+    await accept(
+      ctx,
+      indexed,
+      { ...credential, clientId: indexed.key.clientId },
+      typeof result.payload.scope === 'string' ? result.payload.scope : '',
+    );
+  };
+  return acceptToken;
 }
 
 /**

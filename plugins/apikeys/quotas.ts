@@ -6,11 +6,9 @@
  * `local` (counted in this process only, as before the state store existed). Each such decision is
  * counted (`stateErrors`, for metrics) and logged at most once per `LOG_EVERY_MS`.
  */
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import {
-  LOGGER,
-  STATE_STORE,
+  serviceToken,
   StateUnavailableError,
   TooManyRequestsError,
   calendarWindows,
@@ -20,6 +18,7 @@ import type {
   QuotaDecision,
   QuotaLimits,
   QuotaWindow,
+  ServiceToken,
   StateNamespace,
   StateStore,
   WindowUsage,
@@ -90,7 +89,9 @@ export class LocalQuotaCounters {
   }
 }
 
-@injectable()
+/** The quota counters of this gateway's keys (provided for operators and tests that read them). */
+export const QUOTA_SERVICE: ServiceToken<QuotaService> = serviceToken('apikeys.QuotaService');
+
 export class QuotaService {
   readonly #state: StateStore;
   readonly #log: Logger;
@@ -101,7 +102,7 @@ export class QuotaService {
   #lastLogged = -Infinity;
   #unlogged = 0;
 
-  constructor(@inject(STATE_STORE) state: StateStore, @inject(LOGGER) log: Logger) {
+  constructor(state: StateStore, log: Logger) {
     this.#state = state;
     this.#log = log.child({ component: 'apikeys-quotas' });
   }

@@ -1,13 +1,25 @@
 /** The `client-credentials` plugin's public surface. */
-import type { PluginModule } from '../../core/plugin-api.js';
-import { PLUGINS } from '../../core/plugin-api.js';
+import { CLIENT_DIRECTORY, PLUGIN_API_VERSION, type PluginModule } from '../../core/plugin-api.js';
 import { ClientCredentialsPlugin } from './plugin.js';
 
 export { ClientCredentialsPlugin, METADATA_PATH, grantedScope } from './plugin.js';
 export { ClientCredentialsConfigSchema, type ClientCredentialsConfig } from './schema.js';
 
 export const clientCredentialsPlugin: PluginModule = {
-  register(container) {
-    container.register(PLUGINS, { useClass: ClientCredentialsPlugin });
+  id: 'client-credentials',
+  apiVersion: PLUGIN_API_VERSION,
+  register(host) {
+    host.plugins.add(
+      () =>
+        new ClientCredentialsPlugin(
+          host.keys.signing,
+          host.use(CLIENT_DIRECTORY),
+          host.keys.revocations,
+          host.config,
+          host.state,
+          host.logger,
+          host.metrics,
+        ),
+    );
   },
 };

@@ -9,7 +9,6 @@
  * core's token authority (`core/oauth/`), configured in `service.ts`: one grant, the gateway JWT
  * format, no records.
  */
-import { inject, injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import {
   duration,
@@ -21,14 +20,9 @@ import {
   KEYPAIRS,
   type EntityReference,
   regexProblem,
-  BOOT_CONFIG,
-  LOGGER,
-  METRICS,
-  STATE_STORE,
   type BootConfig,
   type Metrics,
   type StateStore,
-  CLIENT_DIRECTORY,
   type ClientDirectory,
 } from '../../core/plugin-api.js';
 import type { Logger } from 'pino';
@@ -37,7 +31,6 @@ import { METADATA_PATH, clientCredentialsService } from './service.js';
 
 export { METADATA_PATH, grantedScope };
 
-@injectable()
 export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsConfigSchema> {
   readonly id = 'client-credentials';
   readonly name = 'Client credentials service';
@@ -56,12 +49,12 @@ export class ClientCredentialsPlugin implements Plugin<typeof ClientCredentialsC
 
   constructor(
     keys: KeyService,
-    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
+    clients: ClientDirectory,
     revocations: RevocationList,
-    @inject(BOOT_CONFIG) boot: BootConfig,
-    @inject(STATE_STORE) state: StateStore,
-    @inject(LOGGER) log: Logger,
-    @inject(METRICS) metrics: Metrics,
+    boot: BootConfig,
+    state: StateStore,
+    log: Logger,
+    metrics: Metrics,
   ) {
     this.#metrics = metrics;
     this.#keys = keys;

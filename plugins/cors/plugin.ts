@@ -2,7 +2,6 @@
  * `cors`: answers preflight requests at the gateway and adds the CORS headers to every response,
  * gateway errors included (so a browser can read a 401), for allowed origins only.
  */
-import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import { listOf, duration, CorsOriginNotAllowedError } from '../../core/plugin-api.js';
 import { CorsConfigSchema, type CorsConfig } from './schema.js';
@@ -23,7 +22,6 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-@injectable()
 export class CorsPlugin implements Plugin<typeof CorsConfigSchema> {
   readonly id = 'cors';
   readonly name = 'CORS';

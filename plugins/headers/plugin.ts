@@ -2,7 +2,6 @@
  * `headers`: add, set or remove request headers on the way to the upstream and response headers on
  * the way back. Names are lower-cased once at configuration time.
  */
-import { injectable } from 'tsyringe';
 import type { Plugin, PluginSteps } from '../../core/plugin-api.js';
 import { listOf } from '../../core/plugin-api.js';
 import { HeadersConfigSchema, type HeadersConfig } from './schema.js';
@@ -21,7 +20,6 @@ function applyEdits(headers: Record<string, unknown>, edits: Edits): void {
   for (const [name, value] of edits.add) if (headers[name] === undefined) headers[name] = value;
 }
 
-@injectable()
 export class HeadersPlugin implements Plugin<typeof HeadersConfigSchema> {
   readonly id = 'headers';
   readonly name = 'Headers';

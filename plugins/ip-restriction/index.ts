@@ -1,13 +1,14 @@
 /** The `ip-restriction` plugin's public surface. */
-import type { PluginModule } from '../../core/plugin-api.js';
-import { PLUGINS } from '../../core/plugin-api.js';
+import { PLUGIN_API_VERSION, type PluginModule } from '../../core/plugin-api.js';
 import { IpRestrictionPlugin } from './plugin.js';
 
 export { IpRestrictionPlugin } from './plugin.js';
 export { IpRestrictionConfigSchema, type IpRestrictionConfig } from './schema.js';
 
 export const ipRestrictionPlugin: PluginModule = {
-  register(container) {
-    container.register(PLUGINS, { useClass: IpRestrictionPlugin });
+  id: 'ip-restriction',
+  apiVersion: PLUGIN_API_VERSION,
+  register(host) {
+    host.plugins.add(new IpRestrictionPlugin());
   },
 };

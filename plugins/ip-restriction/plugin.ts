@@ -5,13 +5,11 @@
  * refuses everyone else. Ranges are parsed when the configuration is written (a bad one is a 400
  * naming its path) and compiled into a matcher once; a request only parses its own address.
  */
-import { injectable } from 'tsyringe';
 import type { ErrorDetail, Plugin, PluginSteps, RequestContext } from '../../core/plugin-api.js';
 import { listOf, IpNotAllowedError } from '../../core/plugin-api.js';
 import { IpRestrictionConfigSchema, type IpRestrictionConfig } from './schema.js';
 import { addressWords, compileMatcher, parseCidr, type Cidr } from './cidr.js';
 
-@injectable()
 export class IpRestrictionPlugin implements Plugin<typeof IpRestrictionConfigSchema> {
   readonly id = 'ip-restriction';
   readonly name = 'IP restriction';

@@ -5,7 +5,6 @@
  * normalized path the upstream receives (after stripPath, without the target's base path). Errors follow RFC 6750: 401 without a usable token (no error code when
  * there was none), 403 `insufficient_scope` with the scopes needed.
  */
-import { inject, injectable } from 'tsyringe';
 import type { JWTPayload } from 'jose';
 import type {
   IndexBuilder,
@@ -21,7 +20,6 @@ import {
   KeyService,
   RevocationList,
   KEYPAIRS,
-  CLIENT_DIRECTORY,
   type ClientDirectory,
   compileAccessPolicy,
   ruleProblems,
@@ -42,7 +40,6 @@ declare module '../../core/plugin-api.js' {
   }
 }
 
-@injectable()
 export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema> {
   readonly id = 'jwt-verifier';
   readonly name = 'JWT verifier';
@@ -56,12 +53,7 @@ export class JwtVerifierPlugin implements Plugin<typeof JwtVerifierConfigSchema>
   readonly #revocations: RevocationList;
   readonly #clients: ClientDirectory;
 
-  constructor(
-    registry: VerifierRegistry,
-    keys: KeyService,
-    revocations: RevocationList,
-    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
-  ) {
+  constructor(registry: VerifierRegistry, keys: KeyService, revocations: RevocationList, clients: ClientDirectory) {
     this.#registry = registry;
     this.indexes = [registry.indexBuilder()];
     this.#keys = keys;

@@ -4,11 +4,8 @@
  * whose entity did not change is carried over to the next index, so fetched key sets and their
  * caches survive unrelated configuration changes.
  */
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import {
-  LOGGER,
-  METRICS,
   indexKey,
   type IndexBuilder,
   type IndexSet,
@@ -17,7 +14,7 @@ import {
   JWKS_FETCHES,
   type JwksFetchCounter,
 } from '../../core/plugin-api.js';
-import type { Store } from '../../core/plugin-api.js';
+import type { EntitySource } from '../../core/plugin-api.js';
 import { CompiledVerifier } from './verifier.js';
 import { JWT_VERIFIERS, type InlineVerifier, type JwtVerifier } from './entity.js';
 
@@ -31,13 +28,12 @@ export type VerifierIndex = ReadonlyMap<string, IndexedVerifier>;
 
 export const VERIFIER_INDEX = indexKey<VerifierIndex>('jwt-verifiers');
 
-@injectable()
 export class VerifierRegistry {
   readonly #keys: KeyService;
   readonly #log: Logger;
   readonly #fetches: JwksFetchCounter;
 
-  constructor(keys: KeyService, @inject(LOGGER) log: Logger, @inject(METRICS) metrics: Metrics) {
+  constructor(keys: KeyService, log: Logger, metrics: Metrics) {
     this.#fetches = metrics.counter(JWKS_FETCHES);
     this.#keys = keys;
     this.#log = log.child({ component: 'jwt-verifier' });
@@ -48,7 +44,7 @@ export class VerifierRegistry {
     return { key: VERIFIER_INDEX, kinds: [JWT_VERIFIERS], build: (store, previous) => this.#index(store, previous) };
   }
 
-  #index(store: Store, previous: VerifierIndex | undefined): VerifierIndex {
+  #index(store: EntitySource, previous: VerifierIndex | undefined): VerifierIndex {
     const index = new Map<string, IndexedVerifier>();
     for (const entity of store.list(JWT_VERIFIERS) as JwtVerifier[]) {
       const kept = previous?.get(entity.id);

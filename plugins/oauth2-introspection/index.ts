@@ -1,6 +1,5 @@
 /** The `oauth2-introspection` plugin's public surface. */
-import type { PluginModule } from '../../core/plugin-api.js';
-import { PLUGINS } from '../../core/plugin-api.js';
+import { PLUGIN_API_VERSION, type PluginModule } from '../../core/plugin-api.js';
 import { OAuth2IntrospectionPlugin } from './plugin.js';
 
 export { OAuth2IntrospectionPlugin } from './plugin.js';
@@ -8,7 +7,9 @@ export { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from 
 export { NAMESPACE as INTROSPECTION_STATE_NAMESPACE } from './response-cache.js';
 
 export const oauth2IntrospectionPlugin: PluginModule = {
-  register(container) {
-    container.register(PLUGINS, { useClass: OAuth2IntrospectionPlugin });
+  id: 'oauth2-introspection',
+  apiVersion: PLUGIN_API_VERSION,
+  register(host) {
+    host.plugins.add(() => new OAuth2IntrospectionPlugin(host.state, host.keys.epoch, host.logger));
   },
 };

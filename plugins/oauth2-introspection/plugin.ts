@@ -9,7 +9,6 @@
  * tell (fail closed).
  */
 import { createHash } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import type {
   ErrorDetail,
@@ -33,8 +32,6 @@ import {
   removeToken,
   tokenExtractor,
   DEFAULT_TOKEN_SOURCE,
-  LOGGER,
-  STATE_STORE,
   RevocationEpoch,
 } from '../../core/plugin-api.js';
 import { OAuth2IntrospectionConfigSchema, type OAuth2IntrospectionConfig } from './schema.js';
@@ -55,7 +52,6 @@ function oneOrMany(value: string | string[] | undefined): ReadonlySet<string> | 
   return value === undefined ? null : new Set(typeof value === 'string' ? [value] : value);
 }
 
-@injectable()
 export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2IntrospectionConfigSchema> {
   readonly id = 'oauth2-introspection';
   readonly name = 'OAuth 2.0 token introspection';
@@ -67,14 +63,10 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
   readonly #epoch: RevocationEpoch;
   readonly #log: Logger | null;
 
-  constructor(
-    @inject(STATE_STORE) state: StateStore,
-    epoch: RevocationEpoch,
-    @inject(LOGGER, { isOptional: true }) log?: Logger,
-  ) {
+  constructor(state: StateStore, epoch: RevocationEpoch, log?: Logger) {
     this.#state = state;
     this.#epoch = epoch;
-    this.#log = log?.child({ plugin: 'oauth2-introspection' }) ?? null;
+    this.#log = log ?? null;
   }
 
   checkConfig(config: OAuth2IntrospectionConfig): ErrorDetail[] {
@@ -114,8 +106,7 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
     });
     const source = config.source ?? DEFAULT_TOKEN_SOURCE;
     const extract = tokenExtractor(source);
-    const issuers = oneOrMany(config.requiredIssuer);
-    const audiences = oneOrMany(config.requiredAudience);
+    const problemOf = responseProblems(config);
     const realm = config.realm;
     const challenge = bearerChallenge(realm);
     const mapped = Object.entries(config.upstream.claimsToHeaders).map(
@@ -123,25 +114,6 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
     );
     const cleared = [...IDENTITY_HEADERS, ...mapped.map(([, header]) => header)];
     const hideCredentials = config.upstream.hideCredentials;
-
-    /** Why the response does not let the token in, or null. Run on every request, cached or not. */
-    function problemOf(response: IntrospectionResponse, nowSeconds: number): string | null {
-      if (response.active !== true) return 'The token is not active';
-      // A refresh token is active too (Portcullis says `token_type`, Hydra `token_use`): never a key to the API.
-      if (response.token_type === 'refresh_token' || response.token_use === 'refresh_token')
-        return 'A refresh token is not an access token';
-      if (typeof response.exp === 'number' && response.exp <= nowSeconds) return 'The token has expired';
-      if (typeof response.nbf === 'number' && response.nbf > nowSeconds) return 'The token is not valid yet';
-      if (issuers && !(typeof response.iss === 'string' && issuers.has(response.iss)))
-        return 'The token issuer is not trusted';
-      if (audiences) {
-        const aud = response.aud;
-        const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-        if (!named.some((a) => typeof a === 'string' && audiences.has(a)))
-          return 'The token is not meant for this audience';
-      }
-      return null;
-    }
 
     function passAnonymous(ctx: RequestContext, anonymous: string): void {
       const rule = policy.find(ctx.method, ctx.routePath);
@@ -183,4 +155,29 @@ export class OAuth2IntrospectionPlugin implements Plugin<typeof OAuth2Introspect
       },
     };
   }
+}
+
+/** Why a response does not let the token in, or null. Run on every request, cached or not. */
+function responseProblems(
+  config: OAuth2IntrospectionConfig,
+): (response: IntrospectionResponse, nowSeconds: number) => string | null {
+  const issuers = oneOrMany(config.requiredIssuer);
+  const audiences = oneOrMany(config.requiredAudience);
+  return (response, nowSeconds) => {
+    if (response.active !== true) return 'The token is not active';
+    // A refresh token is active too (Portcullis says `token_type`, Hydra `token_use`): never a key to the API.
+    if (response.token_type === 'refresh_token' || response.token_use === 'refresh_token')
+      return 'A refresh token is not an access token';
+    if (typeof response.exp === 'number' && response.exp <= nowSeconds) return 'The token has expired';
+    if (typeof response.nbf === 'number' && response.nbf > nowSeconds) return 'The token is not valid yet';
+    if (issuers && !(typeof response.iss === 'string' && issuers.has(response.iss)))
+      return 'The token issuer is not trusted';
+    if (audiences) {
+      const aud = response.aud;
+      const named = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+      if (!named.some((a) => typeof a === 'string' && audiences.has(a)))
+        return 'The token is not meant for this audience';
+    }
+    return null;
+  };
 }

@@ -3,12 +3,9 @@
  * revocation (one grant; every grant of a user leaving; every grant of a compromised client).
  * Tokens appear as SHA-256 digests only: the gateway never holds their values.
  */
-import { inject, injectable } from 'tsyringe';
 import {
   NotFoundError,
   BadRequestError,
-  STATE_STORE,
-  CLIENT_DIRECTORY,
   RevocationList,
   RevocationEpoch,
   grantLiveness,
@@ -19,18 +16,12 @@ import {
 } from '../../core/plugin-api.js';
 import { GrantStore, type GrantView, type TokenRecord } from './grant-store.js';
 
-@injectable()
 export class OAuth2Admin implements AdminExtension {
   readonly #grants: GrantStore;
   readonly #revocations: RevocationList;
   readonly #clients: ClientDirectory;
 
-  constructor(
-    @inject(STATE_STORE) state: StateStore,
-    revocations: RevocationList,
-    epoch: RevocationEpoch,
-    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
-  ) {
+  constructor(state: StateStore, revocations: RevocationList, epoch: RevocationEpoch, clients: ClientDirectory) {
     this.#grants = new GrantStore(state, epoch);
     this.#revocations = revocations;
     this.#clients = clients;

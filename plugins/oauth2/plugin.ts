@@ -8,7 +8,6 @@
  * state store (`grant-store.ts`). The endpoints and grants are the core's token authority
  * (`core/oauth/`), configured per route in `endpoints.ts`; the protected route is `protect.ts`.
  */
-import { inject, injectable } from 'tsyringe';
 import type {
   Plugin,
   PluginSteps,
@@ -30,12 +29,7 @@ import {
   StoredGrants,
   JwtAccessTokens,
   ClientAssertionVerifier,
-  BOOT_CONFIG,
-  CLIENT_DIRECTORY,
   CLIENT_KIND,
-  LOGGER,
-  METRICS,
-  STATE_STORE,
   type BootConfig,
   RevocationList,
   RevocationEpoch,
@@ -51,7 +45,6 @@ import { GrantStore } from './grant-store.js';
 import { protectedRoute } from './protect.js';
 import { routeServer } from './endpoints.js';
 
-@injectable()
 export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly id = 'oauth2';
   readonly name = 'OAuth 2.0 (users)';
@@ -71,14 +64,14 @@ export class OAuth2Plugin implements Plugin<typeof OAuth2ConfigSchema> {
   readonly #publicUrl: string | undefined;
 
   constructor(
-    @inject(CLIENT_DIRECTORY) clients: ClientDirectory,
-    @inject(STATE_STORE) state: StateStore,
+    clients: ClientDirectory,
+    state: StateStore,
     revocations: RevocationList,
     keys: KeyService,
     epoch: RevocationEpoch,
-    @inject(LOGGER) log: Logger,
-    @inject(METRICS) metrics: Metrics,
-    @inject(BOOT_CONFIG) boot: BootConfig,
+    log: Logger,
+    metrics: Metrics,
+    boot: BootConfig,
   ) {
     this.#publicUrl = boot.proxy.publicUrl;
     this.#metrics = metrics;

@@ -5,34 +5,17 @@
  * write-only secret of the plugin's schema, so generating, keeping and hiding it is the core's
  * write path (`writeOnlySecret` in the plugin API).
  */
-import { injectable } from 'tsyringe';
-import {
-  EntityService,
-  NO_STORE,
-  rotatePluginSecret,
-  type AdminExtension,
-  type AdminRoute,
-} from '../../core/plugin-api.js';
+import { NO_STORE, type AdminRoute, type HostEntities } from '../../core/plugin-api.js';
 
-@injectable()
-export class OAuth2ProvisionKeyAdmin implements AdminExtension {
-  readonly #entities: EntityService;
-
-  constructor(entities: EntityService) {
-    this.#entities = entities;
-  }
-
-  routes(): AdminRoute[] {
-    const entities = this.#entities;
-    return [
-      {
-        method: 'POST',
-        path: '/api/routes/:id/plugins/oauth2/provision-key',
-        async handler({ params }) {
-          const provisionKey = await rotatePluginSecret(entities, params.id!, 'oauth2', 'provisionKey');
-          return { body: { provisionKey }, headers: { ...NO_STORE } };
-        },
+export function provisionKeyRoutes(entities: HostEntities): AdminRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/routes/:id/plugins/oauth2/provision-key',
+      async handler({ params }) {
+        const provisionKey = await entities.rotateSecret(params.id!, 'oauth2', 'provisionKey');
+        return { body: { provisionKey }, headers: { ...NO_STORE } };
       },
-    ];
-  }
+    },
+  ];
 }

@@ -1,6 +1,5 @@
 /** The `upstream-jwt` plugin's public surface. */
-import type { PluginModule } from '../../core/plugin-api.js';
-import { ConflictError, EntityService, KEYPAIRS, KeyService, NotFoundError, PLUGINS } from '../../core/plugin-api.js';
+import { ConflictError, PLUGIN_API_VERSION, type PluginModule } from '../../core/plugin-api.js';
 import { UpstreamJwtPlugin } from './plugin.js';
 import { DEFAULT_UPSTREAM_JWT_KEYPAIR_ID } from './schema.js';
 
@@ -13,20 +12,22 @@ export {
 } from './schema.js';
 
 export const upstreamJwtPlugin: PluginModule = {
-  register(container) {
-    container.register(PLUGINS, { useClass: UpstreamJwtPlugin });
+  id: 'upstream-jwt',
+  apiVersion: PLUGIN_API_VERSION,
+  register(host) {
+    host.plugins.add(() => new UpstreamJwtPlugin(host.keys.signing, host.config, host.logger));
   },
   /**
    * The plugin's default signing key, an ES256 pair of its own, made on the first start: the
    * gateway's default pair is RS256 (for token compatibility), and an RSA signature per proxied
    * request costs about twice an ECDSA one.
    */
-  async init(container) {
-    const entities = container.resolve(EntityService);
-    if (exists(entities, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID)) return;
-    const privateKeyPem = await container.resolve(KeyService).generate('ES256');
-    await entities
-      .create(KEYPAIRS, {
+  async init(host) {
+    const keyPairs = host.entities.keyPairs;
+    if (keyPairs.find(DEFAULT_UPSTREAM_JWT_KEYPAIR_ID)) return;
+    const privateKeyPem = await host.keys.signing.generate('ES256');
+    await keyPairs
+      .create({
         id: DEFAULT_UPSTREAM_JWT_KEYPAIR_ID,
         name: 'Default upstream JWT signing key',
         alg: 'ES256',
@@ -34,17 +35,7 @@ export const upstreamJwtPlugin: PluginModule = {
       })
       .catch((error: unknown) => {
         // Several instances starting at once on one store: another one created it first.
-        if (!(error instanceof ConflictError && exists(entities, DEFAULT_UPSTREAM_JWT_KEYPAIR_ID))) throw error;
+        if (!(error instanceof ConflictError && keyPairs.find(DEFAULT_UPSTREAM_JWT_KEYPAIR_ID))) throw error;
       });
   },
 };
-
-function exists(entities: EntityService, id: string): boolean {
-  try {
-    entities.get(KEYPAIRS, id);
-    return true;
-  } catch (error) {
-    if (error instanceof NotFoundError) return false;
-    throw error;
-  }
-}

@@ -6,13 +6,10 @@
  * request is answered 502 and never forwarded without the token.
  */
 import { randomUUID } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
 import type { Logger } from 'pino';
 import {
-  BOOT_CONFIG,
   KEYPAIRS,
   KeyService,
-  LOGGER,
   UpstreamTokenUnavailableError,
   type BootConfig,
   type EntityReference,
@@ -24,7 +21,6 @@ import {
 } from '../../core/plugin-api.js';
 import { UpstreamJwtConfigSchema, type UpstreamJwtConfig } from './schema.js';
 
-@injectable()
 export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema> {
   readonly id = 'upstream-jwt';
   readonly name = 'Upstream JWT';
@@ -36,10 +32,10 @@ export class UpstreamJwtPlugin implements Plugin<typeof UpstreamJwtConfigSchema>
   readonly #boot: BootConfig;
   readonly #log: Logger;
 
-  constructor(keys: KeyService, @inject(BOOT_CONFIG) boot: BootConfig, @inject(LOGGER) log: Logger) {
+  constructor(keys: KeyService, boot: BootConfig, log: Logger) {
     this.#keys = keys;
     this.#boot = boot;
-    this.#log = log.child({ plugin: 'upstream-jwt' });
+    this.#log = log;
   }
 
   references(config: UpstreamJwtConfig): EntityReference[] {

@@ -160,7 +160,9 @@ export const CORE_LAYERS: readonly string[] = [
   'keys',
   'oauth',
   'cluster',
+  'plugin-api',
   'plugin-api.ts',
+  'plugin-host.ts',
   'gateway.ts',
 ];
 const OUTSIDE_THE_ORDER = new Set(['tokens.ts']);

@@ -13,7 +13,7 @@ import { startUpstream, echo, type Upstream } from '../helpers/upstream.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, send, sendJson, type TestResponse } from '../helpers/http.js';
 import { run, started } from '../helpers/cli.js';
-import { QuotaService } from '../../plugins/apikeys/quotas.js';
+import { QUOTA_SERVICE } from '../../plugins/apikeys/index.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'quota-secret-0123456789abcdef';
@@ -193,7 +193,7 @@ describe('Quotas on Redis while Redis is down: onStateError', () => {
   it('denies with 503 state_unavailable, allows, or counts locally by policy, says not ready, and recovers by itself', async () => {
     assert.equal((await call('deny.test')).status, 200);
     assert.equal((await send(gw.adminUrl + '/ready')).status, 200);
-    const quotas = gw.gateway.container.resolve(QuotaService);
+    const quotas = gw.gateway.service(QUOTA_SERVICE);
     const before = { ...quotas.stateErrors };
 
     await redis.halt();

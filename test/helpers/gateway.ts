@@ -12,7 +12,7 @@ import { Gateway, type PluginModule } from '../../core/gateway.js';
 import { loadBootConfig, type BootConfig } from '../../core/config/boot-config.js';
 import { BUILTIN_PLUGINS } from '../../plugins/index.js';
 import { LOG_SERIALIZERS } from '../../bin/logger.js';
-import { backOfficeModule } from '../../backoffice/index.js';
+import { backOffice } from '../../backoffice/index.js';
 import { basic, send, sendJson, type TestResponse } from './http.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password-0123456789';
@@ -64,7 +64,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const gateway = await Gateway.create({
     config,
     logger,
-    plugins: [...(options.plugins ?? BUILTIN_PLUGINS), ...(options.backOffice ? [backOfficeModule] : [])],
+    plugins: options.plugins ?? BUILTIN_PLUGINS,
+    ...(options.backOffice ? { adminUi: backOffice } : {}),
     initialAdminPassword: ADMIN_PASSWORD,
   });
   await gateway.listen();

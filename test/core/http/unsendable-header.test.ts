@@ -13,7 +13,7 @@ import { Type } from '@sinclair/typebox';
 import { startGateway, createRoute, route, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { BUILTIN_PLUGINS } from '../../../plugins/index.js';
-import { PLUGINS, type Plugin, type PluginModule } from '../../../core/plugin-api.js';
+import { type Plugin, type PluginModule } from '../../../core/plugin-api.js';
 
 /** A plugin that sets a request header value HTTP cannot carry. */
 const unsendable: Plugin<ReturnType<typeof Type.Object>> = {
@@ -29,8 +29,9 @@ const unsendable: Plugin<ReturnType<typeof Type.Object>> = {
   }),
 };
 const unsendableModule: PluginModule = {
-  register(container) {
-    container.register(PLUGINS, { useValue: unsendable });
+  id: 'unsendable',
+  register(host) {
+    host.plugins.add(unsendable);
   },
 };
 

@@ -6,7 +6,8 @@
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { STATE_STORE, type StateStore } from '../../../core/plugin-api.js';
+import type { StateStore } from '../../../core/plugin-api.js';
+import { STATE_STORE } from '../../../core/tokens.js';
 import { OAUTH2_STATE_NAMESPACE } from '../../../plugins/oauth2/index.js';
 import { RedisConnection } from '../../../core/state/redis-connection.js';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';

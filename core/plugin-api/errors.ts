@@ -1,0 +1,21 @@
+/** The errors plugins throw (each declared once in `core/errors.ts`), and the bearer challenge they answer with. */
+export {
+  GatewayError,
+  BadRequestError,
+  ConflictError,
+  CorsOriginNotAllowedError,
+  ForbiddenError,
+  ForbiddenTransitionError,
+  IntrospectionUnavailableError,
+  InvalidBearerTokenError,
+  InvalidRequestError,
+  IpNotAllowedError,
+  NotFoundError,
+  StateUnavailableError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UpstreamTokenUnavailableError,
+  ValidationError,
+  bearerChallenge,
+  type ErrorDetail,
+} from '../errors.js';
