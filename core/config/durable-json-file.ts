@@ -116,7 +116,7 @@ async function readFramed(handle: FileHandle): Promise<unknown> {
   return parser.end();
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
   try {
     const handle = await open(dir, 'r');

@@ -1,13 +1,30 @@
 /**
- * The embedded store: one JSON file through lowdb. Reads come from memory; writes mutate memory and
- * are grouped into one durable file write (group commit), each caller acknowledged once the write
- * that carries its change is on disk. A failed write undoes the changes it carried.
+ * The embedded store: lowdb holding the data in memory over a data file and an append-only journal.
+ * Reads come from memory; writes mutate memory and are grouped into one durable append to the
+ * journal (group commit: one fsync for every change that arrived meanwhile), each caller acknowledged
+ * once the append that carries its change is on disk. A failed write undoes the changes it carried.
+ *
+ * The data file is rewritten whole (temporary file, fsync, rename) only on a first start, an import,
+ * a clean stop with journaled changes, after a failed append, and by the compaction: once the journal
+ * passes half the data file's size, a new journal is started and the data file rewritten in the
+ * background while writes go on to the new journal (`journal-chain.ts` says why a crash at any
+ * instant loses no acknowledged change). Start-up reads the data file, then replays the chain.
  */
 import { Low } from 'lowdb';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { DurableJsonFile } from './durable-json-file.js';
+import { DurableJsonFile, syncDirectory } from './durable-json-file.js';
+import { JournalWriter, type JournalRecord } from './journal-file.js';
+import {
+  deleteJournals,
+  journalFiles,
+  journalPath,
+  newJournalId,
+  readChain,
+  type JournalChain,
+} from './journal-chain.js';
 import { SharedValues } from './shared-values.js';
 import {
   DataFileError,
@@ -28,10 +45,33 @@ interface DataFile {
   entities: Collections;
 }
 
+/** One slot of the data (an entity of a collection, a setting, the entities themselves) before and after a change. */
+interface Change {
+  readonly target: Record<string, unknown>;
+  readonly key: string;
+  readonly before: Slot;
+  readonly after: Slot;
+}
+
+interface Slot {
+  readonly present: boolean;
+  readonly value: unknown;
+}
+
 interface Batch {
-  undo: Array<() => void>;
+  changes: Change[];
+  records: JournalRecord[];
+  /** The batch rewrites the data file instead of appending to the journal (import, first start). */
+  rewrite: boolean;
   events: ChangeEvent[];
   done: Promise<void>;
+}
+
+export interface LowdbStoreOptions {
+  /** The journal is compacted once it is this share of the data file's size… */
+  compactRatio?: number;
+  /** …and at least this many bytes. */
+  compactMinBytes?: number;
 }
 
 const MAX_REPORTED_PROBLEMS = 10;
@@ -43,15 +83,28 @@ export class LowdbStore implements Store {
   readonly #registry: EntityRegistry;
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
   readonly #log: Logger | null;
+  readonly #compactRatio: number;
+  readonly #compactMinBytes: number;
   #open = false;
   /** The batch collecting changes for the next write, and the write in progress. */
   #nextBatch: Batch | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** The journal appends go to (null: created on the first append) and its id (null: the data file names none yet). */
+  #journal: JournalWriter | null = null;
+  #journalId: string | null = null;
+  /** An append failed: the journal's tail cannot be trusted, the next write rewrites the data file. */
+  #journalBroken = false;
+  #dataFileBytes = 0;
+  /** The compaction under way, and its data file write (an import waits for it: one temporary file). */
+  #compaction: Promise<void> | null = null;
+  #dataFileWrite: Promise<void> = Promise.resolve();
 
-  constructor(file: string, registry: EntityRegistry, log?: Logger) {
+  constructor(file: string, registry: EntityRegistry, log?: Logger, options: LowdbStoreOptions = {}) {
     this.location = resolve(file);
     this.#registry = registry;
     this.#log = log ?? null;
+    this.#compactRatio = options.compactRatio ?? 0.5;
+    this.#compactMinBytes = options.compactMinBytes ?? 1 << 20;
     this.#file = new DurableJsonFile<DataFile>(this.location);
     this.#db = new Low<DataFile>(this.#file, emptyData());
   }
@@ -61,9 +114,23 @@ export class LowdbStore implements Store {
     // and we need to know that to create the file.
     // Only a missing file means a first start: anything else that is not a store stops start-up.
     const content = await this.#file.readContent();
-    this.#db.data = content.found ? this.#validate(content.data) : emptyData();
+    if (!content.found) {
+      this.#db.data = emptyData();
+      this.#open = true;
+      return this.#commit([], [], [], true);
+    }
+    const data = this.#validate(content.data);
+    const first = (content.data as { journal?: unknown }).journal;
+    const chain = await readChain(this.location, typeof first === 'string' ? first : null);
+    this.#replay(data, chain);
+    shareValues(data, this.#registry);
+    this.#db.data = data;
+    this.#dataFileBytes = (await stat(this.location)).size;
+    await deleteJournals(chain.stale);
+    const last = chain.links.at(-1);
+    this.#journalId = last ? last.content.header.journal : typeof first === 'string' ? first : null;
+    if (last) this.#journal = await JournalWriter.reopen(last.path, last.content);
     this.#open = true;
-    if (!content.found) await this.#commit(() => {}, []);
   }
 
   get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
@@ -84,39 +151,29 @@ export class LowdbStore implements Store {
 
   put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
     const collection = this.#collectionForWrite(kind);
-    const had = Object.hasOwn(collection, id);
     const previous = collection[id];
     if (expectedVersion !== undefined && (previous?.version ?? 0) !== expectedVersion)
       return Promise.reject(staleWrite(kind, id));
-    collection[id] = entity;
-    return this.#commit(() => {
-      if (had) collection[id] = previous!;
-      else delete collection[id];
-    }, [{ op: 'put', kind, id }]);
+    const change = setSlot(collection, id, { present: true, value: entity });
+    return this.#commit([change], [{ op: 'put', kind, id, entity }], [{ op: 'put', kind, id }]);
   }
 
   async delete(kind: string, id: string): Promise<boolean> {
     const collection = this.#collectionForWrite(kind);
     if (!Object.hasOwn(collection, id)) return false;
-    const previous = collection[id]!;
-    delete collection[id];
-    await this.#commit(() => {
-      collection[id] = previous;
-    }, [{ op: 'delete', kind, id }]);
+    const change = setSlot(collection, id, { present: false, value: undefined });
+    await this.#commit([change], [{ op: 'delete', kind, id }], [{ op: 'delete', kind, id }]);
     return true;
   }
 
   replaceAll(collections: Collections): Promise<void> {
     const data = this.#db.data;
-    const previous = data.entities;
     const next = emptyRecord<Record<string, StoredEntity>>();
-    Object.assign(next, previous);
+    Object.assign(next, data.entities);
     for (const [kind, collection] of Object.entries(collections))
       next[kind] = Object.assign(emptyRecord<StoredEntity>(), collection);
-    data.entities = next;
-    return this.#commit(() => {
-      data.entities = previous;
-    }, [{ op: 'reset' }]);
+    const change = setSlot(data as unknown as Record<string, unknown>, 'entities', { present: true, value: next });
+    return this.#commit([change], [], [{ op: 'reset' }], true);
   }
 
   getSetting<T>(key: string): T | undefined {
@@ -124,14 +181,8 @@ export class LowdbStore implements Store {
   }
 
   putSetting(key: string, value: unknown): Promise<void> {
-    const settings = this.#db.data.settings;
-    const had = Object.hasOwn(settings, key);
-    const previous = settings[key];
-    settings[key] = value;
-    return this.#commit(() => {
-      if (had) settings[key] = previous;
-      else delete settings[key];
-    }, []);
+    const change = setSlot(this.#db.data.settings, key, { present: true, value });
+    return this.#commit([change], [{ op: 'setting', key, value }], []);
   }
 
   async putSettingIfAbsent(key: string, value: unknown): Promise<boolean> {
@@ -145,8 +196,19 @@ export class LowdbStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Wait for pending writes; then, when the journal holds changes, fold them into the data file, so
+   * that a stopped gateway leaves one self-contained file (what a copy of the file as a backup expects).
+   */
   async close(): Promise<void> {
     await (this.#nextBatch?.done ?? this.#writing).catch(() => {});
+    await this.#compaction;
+    if (this.#open && this.#journal?.hasRecords === true)
+      await this.#commit([], [], [], true).catch((error: unknown) => {
+        this.#log?.warn({ err: error }, 'the journal could not be folded into the data file; it is kept');
+      });
+    await this.#journal?.close();
+    this.#journal = null;
   }
 
   #collection(kind: string): Record<string, StoredEntity> {
@@ -159,18 +221,18 @@ export class LowdbStore implements Store {
   }
 
   /** Join the next write; the promise settles when that write is durable (then listeners are told). */
-  #commit(undo: () => void, events: ChangeEvent[]): Promise<void> {
+  #commit(changes: Change[], records: JournalRecord[], events: ChangeEvent[], rewrite = false): Promise<void> {
     let batch = this.#nextBatch;
     if (!batch) {
-      const created: Batch = { undo: [], events: [], done: Promise.resolve() };
+      const created: Batch = { changes: [], records: [], rewrite: false, events: [], done: Promise.resolve() };
       created.done = this.#writing
         .catch(() => {})
         .then(async () => {
           this.#nextBatch = null;
           try {
-            await this.#db.write();
+            await this.#write(created);
           } catch (error) {
-            for (const undoOne of created.undo.reverse()) undoOne();
+            for (let i = created.changes.length - 1; i >= 0; i--) restore(created.changes[i]!, 'before');
             throw error;
           }
           for (const event of created.events) this.#emit(event);
@@ -178,9 +240,104 @@ export class LowdbStore implements Store {
       this.#writing = created.done;
       this.#nextBatch = batch = created;
     }
-    batch.undo.push(undo);
+    batch.changes.push(...changes);
+    batch.records.push(...records);
     batch.events.push(...events);
+    batch.rewrite ||= rewrite;
     return batch.done;
+  }
+
+  /** One batch on disk: appended to the journal, or the whole data file when it must be. */
+  async #write(batch: Batch): Promise<void> {
+    if (batch.rewrite || this.#journalId === null || this.#journalBroken) return this.#rewrite();
+    if (batch.records.length === 0) return;
+    if (this.#journal === null) {
+      const path = journalPath(this.location, this.#journalId);
+      this.#journal = await JournalWriter.create(path, { journal: this.#journalId, follows: null });
+      await syncDirectory(dirname(this.location));
+    }
+    try {
+      await this.#journal.append(batch.records);
+    } catch (error) {
+      this.#journalBroken = true;
+      throw error;
+    }
+    const threshold = Math.max(this.#compactMinBytes, this.#dataFileBytes * this.#compactRatio);
+    if (this.#journal.size > threshold && this.#compaction === null) {
+      this.#compaction = this.#compact()
+        .catch((error: unknown) => this.#log?.error({ err: error }, 'journal compaction failed; the journal is kept'))
+        .finally(() => {
+          this.#compaction = null;
+        });
+    }
+  }
+
+  /** The whole data file, naming a new (empty) journal; every older journal is then stale. */
+  async #rewrite(): Promise<void> {
+    await this.#dataFileWrite.catch(() => {});
+    const id = newJournalId();
+    const written = this.#writeDataFile(id);
+    this.#dataFileWrite = written;
+    await written;
+    const previous = this.#journal;
+    this.#journal = null;
+    this.#journalId = id;
+    this.#journalBroken = false;
+    await previous?.close();
+    await deleteJournals(await journalFiles(this.location));
+  }
+
+  /**
+   * Start a new journal following the current one (in the write chain: no append in flight), then
+   * rewrite the data file naming it, while writes go on to the new journal; the old one is then stale.
+   */
+  async #compact(): Promise<void> {
+    let written: Promise<void> = Promise.resolve();
+    const rotated = this.#writing
+      .catch(() => {})
+      .then(async () => {
+        if (this.#journalId === null || this.#journalBroken) return;
+        await this.#dataFileWrite.catch(() => {});
+        const id = newJournalId();
+        const path = journalPath(this.location, id);
+        const next = await JournalWriter.create(path, { journal: id, follows: this.#journalId });
+        await syncDirectory(dirname(this.location));
+        const previous = this.#journal;
+        this.#journal = next;
+        this.#journalId = id;
+        written = this.#dataFileWrite = this.#writeDataFile(id);
+        await previous?.close();
+      });
+    this.#writing = rotated;
+    await rotated;
+    await written;
+    const current = this.#journal?.path;
+    await deleteJournals((await journalFiles(this.location)).filter((path) => path !== current));
+  }
+
+  /**
+   * Write the data file naming journal `id`, as the durable state is now: the changes of the batch
+   * still collecting (not yet durable, maybe never) are left out. The containers are captured before
+   * this returns; the file is written after.
+   */
+  async #writeDataFile(id: string): Promise<void> {
+    const pending = this.#nextBatch?.changes ?? [];
+    for (let i = pending.length - 1; i >= 0; i--) restore(pending[i]!, 'before');
+    let written: Promise<void>;
+    try {
+      const data = this.#db.data;
+      const document = {
+        schemaVersion: data.schemaVersion,
+        journal: id,
+        settings: data.settings,
+        entities: data.entities,
+      };
+      written = this.#file.write(document as unknown as DataFile);
+    } finally {
+      for (const change of pending) restore(change, 'after');
+    }
+    await written;
+    this.#dataFileBytes = (await stat(this.location)).size;
   }
 
   /**
@@ -194,6 +351,34 @@ export class LowdbStore implements Store {
       } catch (error) {
         this.#log?.error({ err: error, change: event }, 'a change listener failed; the change is stored');
       }
+    }
+  }
+
+  /** Apply the journals' records over the data file's content, each entity validated as the file's are. */
+  #replay(data: DataFile, chain: JournalChain): void {
+    const problems: string[] = [];
+    for (const { path, content } of chain.links) {
+      for (const record of content.records) {
+        if (record.op === 'setting') {
+          data.settings[record.key] = record.value;
+          continue;
+        }
+        const collection = (data.entities[record.kind] ??= emptyRecord());
+        if (record.op === 'delete') {
+          delete collection[record.id];
+          continue;
+        }
+        const kind = this.#registry.get(record.kind);
+        if (kind && !kind.validator.check(record.entity) && problems.length < MAX_REPORTED_PROBLEMS)
+          for (const error of kind.validator.errors(record.entity, `${path}: ${kind.name}/${record.id}`))
+            problems.push(`${error.path}: ${error.message}`);
+        collection[record.id] = record.entity;
+      }
+    }
+    if (problems.length > 0) {
+      throw new DataFileError(
+        `Data file ${this.location} has a journal that does not validate; fix or move them away, they will not be overwritten:\n  ${problems.join('\n  ')}`,
+      );
     }
   }
 
@@ -238,13 +423,6 @@ export class LowdbStore implements Store {
         `Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`,
       );
     }
-    const shared = new SharedValues();
-    for (const name in loaded) {
-      const kind = this.#registry.get(name);
-      if (!kind) continue;
-      const collection = loaded[name]!;
-      for (const id in collection) shared.compact(collection[id]!, kind.idField, id);
-    }
     return {
       schemaVersion: DATA_SCHEMA_VERSION,
       settings: Object.setPrototypeOf(settings, null) as Record<string, unknown>,
@@ -263,6 +441,31 @@ function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
+}
+
+/** Set one slot; the change, to undo or redo it. */
+function setSlot(target: Record<string, unknown>, key: string, after: Slot): Change {
+  const before = { present: Object.hasOwn(target, key), value: target[key] };
+  const change = { target, key, before, after };
+  restore(change, 'after');
+  return change;
+}
+
+function restore(change: Change, which: 'before' | 'after'): void {
+  const slot = change[which];
+  if (slot.present) change.target[change.key] = slot.value;
+  else delete change.target[change.key];
+}
+
+/** Equal small values of loaded entities shared (`shared-values.ts`), each entity's id one string with its key. */
+function shareValues(data: DataFile, registry: EntityRegistry): void {
+  const shared = new SharedValues();
+  for (const name in data.entities) {
+    const kind = registry.get(name);
+    if (!kind) continue;
+    const collection = data.entities[name]!;
+    for (const id in collection) shared.compact(collection[id]!, kind.idField, id);
+  }
 }
 
 function emptyData(): DataFile {
