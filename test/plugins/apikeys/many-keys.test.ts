@@ -6,13 +6,14 @@
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { manyKeysDataFile } from '../../../bench/scenarios.js';
 import { hashSecret } from '../../../plugins/apikeys/entity.js';
+import { storedDocument } from '../../helpers/data-file.js';
 
 const KEYS = 3000;
 const SECRET = 'many-keys-secret-0123456789';
@@ -95,8 +96,8 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
     assert.equal((await gw.admin('GET', '/api/apikeys')).json().length, 1000, 'a default page, not every key');
   });
 
-  it('keeps every key in the data file after those writes', () => {
-    const onDisk = JSON.parse(readFileSync(gw.dataFile, 'utf8')) as {
+  it('keeps every key in the data file after those writes', async () => {
+    const onDisk = (await storedDocument(gw.dataFile)) as unknown as {
       entities: { apikeys: Record<string, { scopes: string[] }> };
     };
     assert.equal(Object.keys(onDisk.entities.apikeys).length, KEYS);
