@@ -27,6 +27,7 @@ import { hashSecret } from '../plugins/apikeys/entity.js';
 import { adminClient, children, here, rssMiB, start, startGateway, type RunningGateway } from './harness.js';
 import { LOAD_CORE } from './cpus.js';
 import { runLoad } from './load.js';
+import { cpuSeconds } from './cpu-time.js';
 
 const KEYS = Number(process.env.PROBE_KEYS ?? 100_000);
 const WRITES = Number(process.env.PROBE_WRITES ?? 20);
@@ -75,6 +76,8 @@ async function stop(gateway: RunningGateway): Promise<void> {
 
 interface Started {
   gateway: RunningGateway;
+  /** CPU time of the process from spawn to listening: unlike wall time, not stretched by a busy machine. */
+  cpuMs: number;
   rssMiB: number;
   settledRssMiB: number;
 }
@@ -93,9 +96,10 @@ async function startMeasured(dataFile: string, label: string): Promise<Started> 
       ]
     : [];
   const gateway = await startGateway('warn', { pinned: false, dataFile, nodeArgs });
+  const cpuMs = cpuSeconds(gateway.pid) * 1000;
   const rss = rssMiB(gateway.pid);
   await settle(2000);
-  return { gateway, rssMiB: rss, settledRssMiB: rssMiB(gateway.pid) };
+  return { gateway, cpuMs, rssMiB: rss, settledRssMiB: rssMiB(gateway.pid) };
 }
 
 async function measureWrites(started: Started, dataFile: string): Promise<string> {
@@ -129,6 +133,7 @@ async function throughput(few: RunningGateway, many: RunningGateway): Promise<st
     authorization: 'Basic ' + Buffer.from(`bench-client:${BENCH_SECRET}`).toString('base64'),
   };
   const load = async (gateway: RunningGateway) => {
+    const cpuBefore = cpuSeconds(gateway.pid);
     const result = await runLoad({
       url: `${gateway.proxy}/`,
       headers,
@@ -137,18 +142,22 @@ async function throughput(few: RunningGateway, many: RunningGateway): Promise<st
       pinned: false,
     });
     if (result.errors > 0) throw new Error(`${result.errors} errors under load`);
-    return result.requestsPerSecond;
+    return { rps: result.requestsPerSecond, cpuUs: ((cpuSeconds(gateway.pid) - cpuBefore) * 1e6) / result.requests };
   };
   await load(few); // warm-up of both
   await load(many);
-  const fewRates: number[] = [];
-  const manyRates: number[] = [];
+  const fewRuns: Array<{ rps: number; cpuUs: number }> = [];
+  const manyRuns: Array<{ rps: number; cpuUs: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
-    fewRates.push(await load(few));
-    manyRates.push(await load(many));
+    fewRuns.push(await load(few));
+    manyRuns.push(await load(many));
   }
-  const ratio = median(manyRates) / median(fewRates);
-  return `  requests/s through the API-key route: 10 keys ${median(fewRates).toFixed(0)}, ${KEYS.toLocaleString('en')} keys ${median(manyRates).toFixed(0)} (${ratio.toFixed(3)}×; rounds ${fewRates.map((r) => r.toFixed(0)).join('/')} vs ${manyRates.map((r) => r.toFixed(0)).join('/')})`;
+  const rps = (runs: typeof fewRuns) => median(runs.map((r) => r.rps));
+  const cpu = (runs: typeof fewRuns) => median(runs.map((r) => r.cpuUs));
+  return [
+    `  requests/s through the API-key route: 10 keys ${rps(fewRuns).toFixed(0)}, ${KEYS.toLocaleString('en')} keys ${rps(manyRuns).toFixed(0)} (${(rps(manyRuns) / rps(fewRuns)).toFixed(3)}×; rounds ${fewRuns.map((r) => r.rps.toFixed(0)).join('/')} vs ${manyRuns.map((r) => r.rps.toFixed(0)).join('/')})`,
+    `  gateway CPU per request: 10 keys ${cpu(fewRuns).toFixed(1)} µs, ${KEYS.toLocaleString('en')} keys ${cpu(manyRuns).toFixed(1)} µs (${(cpu(fewRuns) / cpu(manyRuns)).toFixed(3)}× the throughput a core allows)`,
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -165,7 +174,7 @@ async function main(): Promise<void> {
   const few = await startMeasured(fewFile, 'few');
   const many = await startMeasured(manyFile, 'many');
   const line = (label: string, s: Started) =>
-    `  ${label.padEnd(14)} start ${s.gateway.startMs.toFixed(0).padStart(5)} ms   RSS ${s.rssMiB.toFixed(0)} MiB at listening, ${s.settledRssMiB.toFixed(0)} MiB 2 s later`;
+    `  ${label.padEnd(14)} start ${s.gateway.startMs.toFixed(0).padStart(5)} ms (CPU ${s.cpuMs.toFixed(0).padStart(5)} ms)   RSS ${s.rssMiB.toFixed(0)} MiB at listening, ${s.settledRssMiB.toFixed(0)} MiB 2 s later`;
   const out = [
     `${KEYS.toLocaleString('en')} API keys (restored file ${(content.length / 1048576).toFixed(1)} MiB), restart on the file the first start left:`,
     line('10 keys', few),
