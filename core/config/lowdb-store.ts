@@ -23,6 +23,7 @@ import {
   journalPath,
   newJournalId,
   readChain,
+  type ChainLink,
   type JournalChain,
 } from './journal-chain.js';
 import { SharedValues } from './shared-values.js';
@@ -102,6 +103,8 @@ export class LowdbStore implements Store {
   /** An append failed: the journal's tail cannot be trusted, the next write rewrites the data file. */
   #journalBroken = false;
   #dataFileBytes = 0;
+  /** What the first write does before appending: reopen the chain's last journal (its torn tail cut off), delete stale ones. */
+  #resume: { last: ChainLink | null; stale: string[] } | null = null;
   /** The compaction under way, and its data file write (an import waits for it: one temporary file). */
   #compaction: Promise<void> | null = null;
   #dataFileWrite: Promise<void> = Promise.resolve();
@@ -133,10 +136,10 @@ export class LowdbStore implements Store {
     shareValues(data, this.#registry);
     this.#db.data = data;
     this.#dataFileBytes = (await stat(this.location)).size;
-    await deleteJournals(chain.stale);
     const last = chain.links.at(-1);
     this.#journalId = last ? last.content.header.journal : typeof first === 'string' ? first : null;
-    if (last) this.#journal = await JournalWriter.reopen(last.path, last.content);
+    // Left as they are until the first write: a reader (`portcullis export`, which takes no lock) changes nothing.
+    this.#resume = { last: last ?? null, stale: chain.stale };
     this.#open = true;
   }
 
@@ -257,6 +260,12 @@ export class LowdbStore implements Store {
   async #write(batch: Batch): Promise<void> {
     if (batch.rewrite || this.#journalId === null || this.#journalBroken) return this.#rewrite();
     if (batch.records.length === 0) return;
+    if (this.#resume !== null) {
+      const { last, stale } = this.#resume;
+      if (last !== null) this.#journal = await JournalWriter.reopen(last.path, last.content);
+      await deleteJournals(stale);
+      this.#resume = null;
+    }
     if (this.#journal === null) {
       const path = journalPath(this.location, this.#journalId);
       this.#journal = await JournalWriter.create(path, { journal: this.#journalId, follows: null });
@@ -287,6 +296,7 @@ export class LowdbStore implements Store {
     await written;
     const previous = this.#journal;
     this.#journal = null;
+    this.#resume = null;
     this.#journalId = id;
     this.#journalBroken = false;
     await previous?.close();

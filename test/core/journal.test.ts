@@ -95,6 +95,19 @@ describe('Core: embedded store journal', () => {
     assert.deepEqual(names(await open(file)), ['kept=kept', 'torn=torn'], 'the whole record');
   });
 
+  it('a store that only reads (an export beside a running gateway) changes no file, even on close', async () => {
+    const file = fresh();
+    const writer = await open(file);
+    await writer.put('routes', 'a', route('a'));
+    const [journal] = await journalFiles(file);
+    writeFileSync(journal!, readFileSync(journal!, 'utf8') + '0000'); // an append under way
+    const before = [readFileSync(file), readFileSync(journal!)];
+    const reader = await open(file);
+    assert.deepEqual(names(reader), ['a=a']);
+    await reader.close();
+    assert.deepEqual([readFileSync(file), readFileSync(journal!)], before);
+  });
+
   it('refuses a journal damaged before its last record, and leaves both files as they were', async () => {
     const file = fresh();
     const store = await open(file);
@@ -161,8 +174,11 @@ describe('Core: embedded store journal', () => {
     assert.equal((await journalFiles(file)).length, 2, 'both journals are in the chain');
     // Crash after: the new data file (holding journal 1's changes) names journal 2; journal 1 is stale.
     writeFileSync(file, dataFile(j2, { a: route('a') }));
-    assert.deepEqual(names(await open(file)), ['a=a', 'b=b']);
-    assert.deepEqual(await journalFiles(file), [`${file}.journal-${j2}`], 'the stale journal is deleted');
+    const after = await open(file);
+    assert.deepEqual(names(after), ['a=a', 'b=b']);
+    await after.put('routes', 'c', route('c'));
+    assert.deepEqual(await journalFiles(file), [`${file}.journal-${j2}`], 'the stale journal is deleted by the writer');
+    assert.deepEqual(names(await open(file)), ['a=a', 'b=b', 'c=c']);
   });
 
   it('rewrites a data file of an earlier release once, naming its journal, and ignores journals it does not name', async () => {
