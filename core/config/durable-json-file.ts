@@ -7,7 +7,7 @@
  * (`framed-json.ts`), never as one string of the whole file; any other text is parsed whole.
  *
  * With 100 000 entities the file holds tens of megabytes: a write takes a snapshot of the
- * containers (entities are replaced by writes, never edited, so their references are the state at
+ * containers (objects, or Maps written as objects; entities are replaced by writes, never edited, so their references are the state at
  * that instant), then serializes and writes it in chunks of about 1 MiB, yielding between them;
  * never one string and one buffer of the whole file, which on a small machine cost more in page
  * faults and garbage collection than the serialization itself.
@@ -116,7 +116,7 @@ async function readFramed(handle: FileHandle): Promise<unknown> {
   return parser.end();
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
   try {
     const handle = await open(dir, 'r');
@@ -143,6 +143,12 @@ class ObjectSnapshot {
 }
 
 function snapshotContainers(value: unknown, depth: number): unknown {
+  // A Map (a collection of the store) is written as the object it stands for, in insertion order.
+  if (depth > 0 && value instanceof Map) {
+    const values = [...(value as Map<string, unknown>).values()];
+    for (let i = 0; i < values.length; i++) values[i] = snapshotContainers(values[i], depth - 1);
+    return new ObjectSnapshot([...(value as Map<string, unknown>).keys()], values);
+  }
   if (
     depth === 0 ||
     typeof value !== 'object' ||

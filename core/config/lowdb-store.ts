@@ -1,13 +1,31 @@
 /**
- * The embedded store: one JSON file through lowdb. Reads come from memory; writes mutate memory and
- * are grouped into one durable file write (group commit), each caller acknowledged once the write
- * that carries its change is on disk. A failed write undoes the changes it carried.
+ * The embedded store: lowdb holding the data in memory over a data file and an append-only journal.
+ * Reads come from memory; writes mutate memory and are grouped into one durable append to the
+ * journal (group commit: one fsync for every change that arrived meanwhile), each caller acknowledged
+ * once the append that carries its change is on disk. A failed write undoes the changes it carried.
+ *
+ * The data file is rewritten whole (temporary file, fsync, rename) only on a first start, an import,
+ * a clean stop with journaled changes, after a failed append, and by the compaction: once the journal
+ * passes half the data file's size, a new journal is started and the data file rewritten in the
+ * background while writes go on to the new journal (`journal-chain.ts` says why a crash at any
+ * instant loses no acknowledged change). Start-up reads the data file, then replays the chain.
  */
 import { Low } from 'lowdb';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { DurableJsonFile } from './durable-json-file.js';
+import { DurableJsonFile, syncDirectory } from './durable-json-file.js';
+import { JournalWriter, type JournalRecord } from './journal-file.js';
+import {
+  deleteJournals,
+  journalFiles,
+  journalPath,
+  newJournalId,
+  readChain,
+  type ChainLink,
+  type JournalChain,
+} from './journal-chain.js';
 import { SharedValues } from './shared-values.js';
 import {
   DataFileError,
@@ -22,16 +40,46 @@ import type { EntityKind, EntityRegistry, StoredEntity } from './entities.js';
 
 export const DATA_SCHEMA_VERSION = 1;
 
+/**
+ * Entities by kind (a prototype-free record), then by id in a Map: with 100 000 entities of a kind,
+ * listing a Map's values costs a fraction of `Object.values` over an object that large (a dictionary
+ * whose enumeration V8 sorts), and the file's order is the Map's insertion order.
+ */
+type EntityMaps = Record<string, Map<string, StoredEntity>>;
+
 interface DataFile {
   schemaVersion: number;
   settings: Record<string, unknown>;
-  entities: Collections;
+  entities: EntityMaps;
+}
+
+/** One slot of the data (an entity of a collection, a setting, the entities themselves) before and after a change. */
+interface Change {
+  readonly target: Record<string, unknown> | Map<string, unknown>;
+  readonly key: string;
+  readonly before: Slot;
+  readonly after: Slot;
+}
+
+interface Slot {
+  readonly present: boolean;
+  readonly value: unknown;
 }
 
 interface Batch {
-  undo: Array<() => void>;
+  changes: Change[];
+  records: JournalRecord[];
+  /** The batch rewrites the data file instead of appending to the journal (import, first start). */
+  rewrite: boolean;
   events: ChangeEvent[];
   done: Promise<void>;
+}
+
+export interface LowdbStoreOptions {
+  /** The journal is compacted once it is this share of the data file's size… */
+  compactRatio?: number;
+  /** …and at least this many bytes. */
+  compactMinBytes?: number;
 }
 
 const MAX_REPORTED_PROBLEMS = 10;
@@ -43,15 +91,30 @@ export class LowdbStore implements Store {
   readonly #registry: EntityRegistry;
   readonly #listeners = new Set<(event: ChangeEvent) => void>();
   readonly #log: Logger | null;
+  readonly #compactRatio: number;
+  readonly #compactMinBytes: number;
   #open = false;
   /** The batch collecting changes for the next write, and the write in progress. */
   #nextBatch: Batch | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** The journal appends go to (null: created on the first append) and its id (null: the data file names none yet). */
+  #journal: JournalWriter | null = null;
+  #journalId: string | null = null;
+  /** An append failed: the journal's tail cannot be trusted, the next write rewrites the data file. */
+  #journalBroken = false;
+  #dataFileBytes = 0;
+  /** What the first write does before appending: reopen the chain's last journal (its torn tail cut off), delete stale ones. */
+  #resume: { last: ChainLink | null; stale: string[] } | null = null;
+  /** The compaction under way, and its data file write (an import waits for it: one temporary file). */
+  #compaction: Promise<void> | null = null;
+  #dataFileWrite: Promise<void> = Promise.resolve();
 
-  constructor(file: string, registry: EntityRegistry, log?: Logger) {
+  constructor(file: string, registry: EntityRegistry, log?: Logger, options: LowdbStoreOptions = {}) {
     this.location = resolve(file);
     this.#registry = registry;
     this.#log = log ?? null;
+    this.#compactRatio = options.compactRatio ?? 0.5;
+    this.#compactMinBytes = options.compactMinBytes ?? 1 << 20;
     this.#file = new DurableJsonFile<DataFile>(this.location);
     this.#db = new Low<DataFile>(this.#file, emptyData());
   }
@@ -61,62 +124,65 @@ export class LowdbStore implements Store {
     // and we need to know that to create the file.
     // Only a missing file means a first start: anything else that is not a store stops start-up.
     const content = await this.#file.readContent();
-    this.#db.data = content.found ? this.#validate(content.data) : emptyData();
+    if (!content.found) {
+      this.#db.data = emptyData();
+      this.#open = true;
+      return this.#commit([], [], [], true);
+    }
+    const data = this.#validate(content.data);
+    const first = (content.data as { journal?: unknown }).journal;
+    const chain = await readChain(this.location, typeof first === 'string' ? first : null);
+    this.#replay(data, chain);
+    shareValues(data, this.#registry);
+    this.#db.data = data;
+    this.#dataFileBytes = (await stat(this.location)).size;
+    const last = chain.links.at(-1);
+    this.#journalId = last ? last.content.header.journal : typeof first === 'string' ? first : null;
+    // Left as they are until the first write: a reader (`portcullis export`, which takes no lock) changes nothing.
+    this.#resume = { last: last ?? null, stale: chain.stale };
     this.#open = true;
-    if (!content.found) await this.#commit(() => {}, []);
   }
 
   get<S extends TSchema>(kind: EntityKind<S>, id: string): Static<S> | undefined;
   get(kind: string, id: string): StoredEntity | undefined;
   get(kind: string | EntityKind, id: string): StoredEntity | undefined {
-    return this.#collection(kindName(kind))[id];
+    return this.#collection(kindName(kind)).get(id);
   }
 
   list<S extends TSchema>(kind: EntityKind<S>): Static<S>[];
   list(kind: string): StoredEntity[];
   list(kind: string | EntityKind): StoredEntity[] {
-    return Object.values(this.#collection(kindName(kind)));
+    return [...this.#collection(kindName(kind)).values()];
   }
 
   count(kind: string): number {
-    return Object.keys(this.#collection(kind)).length;
+    return this.#collection(kind).size;
   }
 
   put(kind: string, id: string, entity: StoredEntity, expectedVersion?: number): Promise<void> {
     const collection = this.#collectionForWrite(kind);
-    const had = Object.hasOwn(collection, id);
-    const previous = collection[id];
+    const previous = collection.get(id);
     if (expectedVersion !== undefined && (previous?.version ?? 0) !== expectedVersion)
       return Promise.reject(staleWrite(kind, id));
-    collection[id] = entity;
-    return this.#commit(() => {
-      if (had) collection[id] = previous!;
-      else delete collection[id];
-    }, [{ op: 'put', kind, id }]);
+    const change = setSlot(collection, id, { present: true, value: entity });
+    return this.#commit([change], [{ op: 'put', kind, id, entity }], [{ op: 'put', kind, id }]);
   }
 
   async delete(kind: string, id: string): Promise<boolean> {
     const collection = this.#collectionForWrite(kind);
-    if (!Object.hasOwn(collection, id)) return false;
-    const previous = collection[id]!;
-    delete collection[id];
-    await this.#commit(() => {
-      collection[id] = previous;
-    }, [{ op: 'delete', kind, id }]);
+    if (!collection.has(id)) return false;
+    const change = setSlot(collection, id, { present: false, value: undefined });
+    await this.#commit([change], [{ op: 'delete', kind, id }], [{ op: 'delete', kind, id }]);
     return true;
   }
 
   replaceAll(collections: Collections): Promise<void> {
     const data = this.#db.data;
-    const previous = data.entities;
-    const next = emptyRecord<Record<string, StoredEntity>>();
-    Object.assign(next, previous);
-    for (const [kind, collection] of Object.entries(collections))
-      next[kind] = Object.assign(emptyRecord<StoredEntity>(), collection);
-    data.entities = next;
-    return this.#commit(() => {
-      data.entities = previous;
-    }, [{ op: 'reset' }]);
+    const next = emptyRecord<Map<string, StoredEntity>>();
+    Object.assign(next, data.entities);
+    for (const [kind, collection] of Object.entries(collections)) next[kind] = new Map(Object.entries(collection));
+    const change = setSlot(data as unknown as Record<string, unknown>, 'entities', { present: true, value: next });
+    return this.#commit([change], [], [{ op: 'reset' }], true);
   }
 
   getSetting<T>(key: string): T | undefined {
@@ -124,14 +190,8 @@ export class LowdbStore implements Store {
   }
 
   putSetting(key: string, value: unknown): Promise<void> {
-    const settings = this.#db.data.settings;
-    const had = Object.hasOwn(settings, key);
-    const previous = settings[key];
-    settings[key] = value;
-    return this.#commit(() => {
-      if (had) settings[key] = previous;
-      else delete settings[key];
-    }, []);
+    const change = setSlot(this.#db.data.settings, key, { present: true, value });
+    return this.#commit([change], [{ op: 'setting', key, value }], []);
   }
 
   async putSettingIfAbsent(key: string, value: unknown): Promise<boolean> {
@@ -145,32 +205,43 @@ export class LowdbStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Wait for pending writes; then, when the journal holds changes, fold them into the data file, so
+   * that a stopped gateway leaves one self-contained file (what a copy of the file as a backup expects).
+   */
   async close(): Promise<void> {
     await (this.#nextBatch?.done ?? this.#writing).catch(() => {});
+    await this.#compaction;
+    if (this.#open && this.#journal?.hasRecords === true)
+      await this.#commit([], [], [], true).catch((error: unknown) => {
+        this.#log?.warn({ err: error }, 'the journal could not be folded into the data file; it is kept');
+      });
+    await this.#journal?.close();
+    this.#journal = null;
   }
 
-  #collection(kind: string): Record<string, StoredEntity> {
+  #collection(kind: string): ReadonlyMap<string, StoredEntity> {
     return this.#db.data.entities[kind] ?? EMPTY;
   }
 
-  #collectionForWrite(kind: string): Record<string, StoredEntity> {
+  #collectionForWrite(kind: string): Map<string, StoredEntity> {
     if (!this.#open) throw new Error('Store is not open');
-    return (this.#db.data.entities[kind] ??= emptyRecord());
+    return (this.#db.data.entities[kind] ??= new Map());
   }
 
   /** Join the next write; the promise settles when that write is durable (then listeners are told). */
-  #commit(undo: () => void, events: ChangeEvent[]): Promise<void> {
+  #commit(changes: Change[], records: JournalRecord[], events: ChangeEvent[], rewrite = false): Promise<void> {
     let batch = this.#nextBatch;
     if (!batch) {
-      const created: Batch = { undo: [], events: [], done: Promise.resolve() };
+      const created: Batch = { changes: [], records: [], rewrite: false, events: [], done: Promise.resolve() };
       created.done = this.#writing
         .catch(() => {})
         .then(async () => {
           this.#nextBatch = null;
           try {
-            await this.#db.write();
+            await this.#write(created);
           } catch (error) {
-            for (const undoOne of created.undo.reverse()) undoOne();
+            for (let i = created.changes.length - 1; i >= 0; i--) restore(created.changes[i]!, 'before');
             throw error;
           }
           for (const event of created.events) this.#emit(event);
@@ -178,9 +249,111 @@ export class LowdbStore implements Store {
       this.#writing = created.done;
       this.#nextBatch = batch = created;
     }
-    batch.undo.push(undo);
+    batch.changes.push(...changes);
+    batch.records.push(...records);
     batch.events.push(...events);
+    batch.rewrite ||= rewrite;
     return batch.done;
+  }
+
+  /** One batch on disk: appended to the journal, or the whole data file when it must be. */
+  async #write(batch: Batch): Promise<void> {
+    if (batch.rewrite || this.#journalId === null || this.#journalBroken) return this.#rewrite();
+    if (batch.records.length === 0) return;
+    if (this.#resume !== null) {
+      const { last, stale } = this.#resume;
+      if (last !== null) this.#journal = await JournalWriter.reopen(last.path, last.content);
+      await deleteJournals(stale);
+      this.#resume = null;
+    }
+    if (this.#journal === null) {
+      const path = journalPath(this.location, this.#journalId);
+      this.#journal = await JournalWriter.create(path, { journal: this.#journalId, follows: null });
+      await syncDirectory(dirname(this.location));
+    }
+    try {
+      await this.#journal.append(batch.records);
+    } catch (error) {
+      this.#journalBroken = true;
+      throw error;
+    }
+    const threshold = Math.max(this.#compactMinBytes, this.#dataFileBytes * this.#compactRatio);
+    if (this.#journal.size > threshold && this.#compaction === null) {
+      this.#compaction = this.#compact()
+        .catch((error: unknown) => this.#log?.error({ err: error }, 'journal compaction failed; the journal is kept'))
+        .finally(() => {
+          this.#compaction = null;
+        });
+    }
+  }
+
+  /** The whole data file, naming a new (empty) journal; every older journal is then stale. */
+  async #rewrite(): Promise<void> {
+    await this.#dataFileWrite.catch(() => {});
+    const id = newJournalId();
+    const written = this.#writeDataFile(id);
+    this.#dataFileWrite = written;
+    await written;
+    const previous = this.#journal;
+    this.#journal = null;
+    this.#resume = null;
+    this.#journalId = id;
+    this.#journalBroken = false;
+    await previous?.close();
+    await deleteJournals(await journalFiles(this.location));
+  }
+
+  /**
+   * Start a new journal following the current one (in the write chain: no append in flight), then
+   * rewrite the data file naming it, while writes go on to the new journal; the old one is then stale.
+   */
+  async #compact(): Promise<void> {
+    let written: Promise<void> = Promise.resolve();
+    const rotated = this.#writing
+      .catch(() => {})
+      .then(async () => {
+        if (this.#journalId === null || this.#journalBroken) return;
+        await this.#dataFileWrite.catch(() => {});
+        const id = newJournalId();
+        const path = journalPath(this.location, id);
+        const next = await JournalWriter.create(path, { journal: id, follows: this.#journalId });
+        await syncDirectory(dirname(this.location));
+        const previous = this.#journal;
+        this.#journal = next;
+        this.#journalId = id;
+        written = this.#dataFileWrite = this.#writeDataFile(id);
+        await previous?.close();
+      });
+    this.#writing = rotated;
+    await rotated;
+    await written;
+    const current = this.#journal?.path;
+    await deleteJournals((await journalFiles(this.location)).filter((path) => path !== current));
+  }
+
+  /**
+   * Write the data file naming journal `id`, as the durable state is now: the changes of the batch
+   * still collecting (not yet durable, maybe never) are left out. The containers are captured before
+   * this returns; the file is written after.
+   */
+  async #writeDataFile(id: string): Promise<void> {
+    const pending = this.#nextBatch?.changes ?? [];
+    for (let i = pending.length - 1; i >= 0; i--) restore(pending[i]!, 'before');
+    let written: Promise<void>;
+    try {
+      const data = this.#db.data;
+      const document = {
+        schemaVersion: data.schemaVersion,
+        journal: id,
+        settings: data.settings,
+        entities: data.entities,
+      };
+      written = this.#file.write(document as unknown as DataFile);
+    } finally {
+      for (const change of pending) restore(change, 'after');
+    }
+    await written;
+    this.#dataFileBytes = (await stat(this.location)).size;
   }
 
   /**
@@ -194,6 +367,34 @@ export class LowdbStore implements Store {
       } catch (error) {
         this.#log?.error({ err: error, change: event }, 'a change listener failed; the change is stored');
       }
+    }
+  }
+
+  /** Apply the journals' records over the data file's content, each entity validated as the file's are. */
+  #replay(data: DataFile, chain: JournalChain): void {
+    const problems: string[] = [];
+    for (const { path, content } of chain.links) {
+      for (const record of content.records) {
+        if (record.op === 'setting') {
+          data.settings[record.key] = record.value;
+          continue;
+        }
+        const collection = (data.entities[record.kind] ??= new Map());
+        if (record.op === 'delete') {
+          collection.delete(record.id);
+          continue;
+        }
+        const kind = this.#registry.get(record.kind);
+        if (kind && !kind.validator.check(record.entity) && problems.length < MAX_REPORTED_PROBLEMS)
+          for (const error of kind.validator.errors(record.entity, `${path}: ${kind.name}/${record.id}`))
+            problems.push(`${error.path}: ${error.message}`);
+        collection.set(record.id, record.entity);
+      }
+    }
+    if (problems.length > 0) {
+      throw new DataFileError(
+        `Data file ${this.location} has a journal that does not validate; fix or move them away, they will not be overwritten:\n  ${problems.join('\n  ')}`,
+      );
     }
   }
 
@@ -212,20 +413,19 @@ export class LowdbStore implements Store {
     const entities = data.entities === undefined ? {} : data.entities;
     if (!isPlainObject(entities)) throw unreadable('has "entities" that is not an object');
     const problems: string[] = [];
-    const loaded = emptyRecord<Record<string, StoredEntity>>();
+    const loaded = emptyRecord<Map<string, StoredEntity>>();
     for (const [name, collection] of Object.entries(entities)) {
       const kind = this.#registry.get(name);
       if (!isPlainObject(collection)) {
         problems.push(`${name}: must be an object keyed by id`);
         continue;
       }
-      // The parsed object becomes the collection, made prototype-free in place: a copy of 100 000
-      // entries would cost time and, for a moment, twice the memory.
-      loaded[name] = Object.setPrototypeOf(collection, null) as Record<string, StoredEntity>;
+      const entries = new Map<string, StoredEntity>();
+      // own keys only: a parsed object inherits no enumerable key, and `__proto__` is refused when parsed
+      for (const id in collection) entries.set(id, collection[id] as StoredEntity);
+      loaded[name] = entries;
       if (!kind) continue; // a kind of a plugin not installed now: kept as it is
-      for (const id in collection) {
-        // own keys only: the collection has no prototype by now
-        const entity = collection[id];
+      for (const [id, entity] of entries) {
         if (kind.validator.check(entity)) continue; // the error walker is slow: only for the invalid ones
         for (const error of kind.validator.errors(entity, `${kind.name}/${id}`))
           problems.push(`${error.path}: ${error.message}`);
@@ -238,13 +438,6 @@ export class LowdbStore implements Store {
         `Data file ${where} does not validate; fix or move it away, it will not be overwritten:\n  ${problems.join('\n  ')}`,
       );
     }
-    const shared = new SharedValues();
-    for (const name in loaded) {
-      const kind = this.#registry.get(name);
-      if (!kind) continue;
-      const collection = loaded[name]!;
-      for (const id in collection) shared.compact(collection[id]!, kind.idField, id);
-    }
     return {
       schemaVersion: DATA_SCHEMA_VERSION,
       settings: Object.setPrototypeOf(settings, null) as Record<string, unknown>,
@@ -253,7 +446,7 @@ export class LowdbStore implements Store {
   }
 }
 
-const EMPTY: Record<string, StoredEntity> = Object.freeze(emptyRecord<StoredEntity>());
+const EMPTY: ReadonlyMap<string, StoredEntity> = new Map();
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -263,6 +456,37 @@ function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
+}
+
+/** Set one slot; the change, to undo or redo it. */
+function setSlot(target: Record<string, unknown> | Map<string, unknown>, key: string, after: Slot): Change {
+  const before =
+    target instanceof Map
+      ? { present: target.has(key), value: target.get(key) }
+      : { present: Object.hasOwn(target, key), value: target[key] };
+  const change = { target, key, before, after };
+  restore(change, 'after');
+  return change;
+}
+
+function restore(change: Change, which: 'before' | 'after'): void {
+  const { target, key } = change;
+  const slot = change[which];
+  if (target instanceof Map) {
+    if (slot.present) target.set(key, slot.value);
+    else target.delete(key);
+  } else if (slot.present) target[key] = slot.value;
+  else delete target[key];
+}
+
+/** Equal small values of loaded entities shared (`shared-values.ts`), each entity's id one string with its key. */
+function shareValues(data: DataFile, registry: EntityRegistry): void {
+  const shared = new SharedValues();
+  for (const name in data.entities) {
+    const kind = registry.get(name);
+    if (!kind) continue;
+    for (const [id, entity] of data.entities[name]!) shared.compact(entity, kind.idField, id);
+  }
 }
 
 function emptyData(): DataFile {

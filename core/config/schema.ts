@@ -19,6 +19,37 @@ export interface Validator<T extends TSchema> {
 
 const MAX_REPORTED_ERRORS = 20;
 
+/** The positions of `YYYY-MM-DDTHH:MM:SS.sssZ` that hold a digit (the others are its separators). */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+const CANONICAL_SEPARATORS: ReadonlyArray<[number, number]> = [
+  [4, 45],
+  [7, 45],
+  [10, 84],
+  [13, 58],
+  [16, 58],
+  [19, 46],
+];
+
+/**
+ * The form every stored date has (`Date.prototype.toISOString`), checked by character codes: start-up
+ * checks two dates per entity, 200 000 with 100 000 API keys, and the regular expression's match
+ * array and `Date.parse` were a tenth of the start's CPU. Null when the text is not in that form
+ * (the general check decides).
+ */
+function isCanonicalDateTime(value: string): boolean | null {
+  for (const at of CANONICAL_DIGITS) {
+    const c = value.charCodeAt(at);
+    if (c < 48 || c > 57) return null;
+  }
+  for (const [at, code] of CANONICAL_SEPARATORS) if (value.charCodeAt(at) !== code) return null;
+  const field = (at: number) => (value.charCodeAt(at) - 48) * 10 + value.charCodeAt(at + 1) - 48;
+  const year = field(0) * 100 + field(2);
+  const month = field(5);
+  const day = field(8);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  return field(11) <= 23 && field(14) <= 59 && field(17) <= 59; // as the general check: Date.parse refuses a leap second
+}
+
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 /**
@@ -28,6 +59,10 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1
  * into NaN (an expiry that never comes).
  */
 export function isDateTime(value: string): boolean {
+  if (value.length === 24 && value.charCodeAt(23) === 90 /* Z */) {
+    const canonical = isCanonicalDateTime(value);
+    if (canonical !== null) return canonical;
+  }
   const m = DATE_TIME.exec(value);
   if (!m) return false;
   // Field by field, no array: every stored entity has dates, and start-up checks them all.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { EntityRegistry, ROUTES } from '../../core/config/entities.js';
 import { DataFileError } from '../../core/config/store.js';
+import { storedDocument } from '../helpers/data-file.js';
 
 const route = (id: string) => ({
   id,
@@ -112,7 +113,7 @@ describe('Core: data file', () => {
     await store.put('routes', 'r1', route('r1'));
     assert.deepEqual(heard, ['r1']);
     assert.equal(logged.length, 1);
-    assert.ok(JSON.parse(readFileSync(file, 'utf8')).entities.routes.r1);
+    assert.ok((await storedDocument(file)).entities.routes!.r1);
   });
 
   it('loads equal small lists and maps of entities as one frozen value, which a later write replaces, never edits', async () => {

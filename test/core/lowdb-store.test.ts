@@ -7,6 +7,7 @@ import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { EntityRegistry } from '../../core/config/entities.js';
 import { DataFileError, type ChangeEvent } from '../../core/config/store.js';
 import { ConflictError } from '../../core/errors.js';
+import { storedDocument } from '../helpers/data-file.js';
 
 const route = (id: string) => ({
   id,
@@ -47,11 +48,15 @@ describe('Core: lowdb store', () => {
     const events: ChangeEvent[] = [];
     store.onChange((e) => events.push(e));
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.put('routes', `r${i}`, route(`r${i}`))));
-    const onDisk = JSON.parse(readFileSync(join(dir, 'data', 'db.json'), 'utf8'));
+    const onDisk = await storedDocument(join(dir, 'data', 'db.json'));
     assert.equal(Object.keys(onDisk.entities.routes).length, 50);
     assert.equal(events.length, 50);
     assert.equal(store.count('routes'), 50);
-    assert.deepEqual(readdirSync(join(dir, 'data')), ['db.json'], 'no temporary file left behind');
+    assert.deepEqual(
+      readdirSync(join(dir, 'data')).filter((name) => name.endsWith('.tmp')),
+      [],
+      'no temporary file left behind',
+    );
     assert.equal(await store.delete('routes', 'r0'), true);
     assert.equal(await store.delete('routes', 'r0'), false);
     const reopened = await open();

@@ -8,7 +8,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { LowdbStore } from '../../core/config/lowdb-store.js';
 import { LmdbStateStore } from '../../core/state/lmdb-state.js';
 import { RevocationList } from '../../core/keys/revocations.js';
 import { until } from '../helpers/wait.js';
+import { storedDocument } from '../helpers/data-file.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -278,7 +279,7 @@ describe('A data file of an earlier release with revocations stored as entities'
       assert.equal(revocations.isRevoked('legacy-live'), true);
       assert.equal(revocations.isRevoked('legacy-expired'), false);
       assert.equal(revocations.clientNotBefore('c2'), now - 5);
-      const file = JSON.parse(readFileSync(gw.dataFile, 'utf8'));
+      const file = await storedDocument(gw.dataFile);
       assert.deepEqual(Object.keys(file.entities['revoked-tokens'] ?? {}), []);
       assert.deepEqual(Object.keys(file.entities['client-token-cutoffs'] ?? {}), []);
       const exported = (await gw.admin('GET', '/api/export')).json();

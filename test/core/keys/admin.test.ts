@@ -1,8 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
+import { storedText } from '../../helpers/data-file.js';
 
 describe('Key pairs (admin)', () => {
   let gw: TestGateway;
@@ -188,7 +188,7 @@ describe('Key pairs (admin)', () => {
       full.keypairs.every((k: any) => typeof k.privateKeyPem === 'string' && k.privateKeyPem.includes('PRIVATE KEY')),
     );
     assert.ok(!JSON.stringify(gw.logs).includes('PRIVATE KEY'), 'private keys never logged');
-    assert.match(readFileSync(gw.dataFile, 'utf8'), /PRIVATE KEY/, 'stored in the data file (mode 0600)');
+    assert.match(await storedText(gw.dataFile), /PRIVATE KEY/, 'stored in the data file (mode 0600)');
   });
 
   it('refuses to delete a key pair an API key signs with, then deletes it once unused', async () => {

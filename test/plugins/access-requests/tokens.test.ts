@@ -4,9 +4,9 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { portalGateway, requestAccess, createToken, PROFILE, type PortalWorld } from './fixtures.js';
+import { storedText } from '../../helpers/data-file.js';
 
 describe('Admin API tokens (access-requests scopes)', () => {
   let upstream: Upstream;
@@ -38,7 +38,7 @@ describe('Admin API tokens (access-requests scopes)', () => {
     assert.ok(listed.every((t: any) => t.token === undefined && t.tokenHash === undefined));
     const one = (await world.gw.admin('GET', `/api/tokens/${created.id}`)).json();
     assert.deepEqual(one.scopes, ['access-requests:create']);
-    const file = readFileSync(world.gw.dataFile, 'utf8');
+    const file = await storedText(world.gw.dataFile);
     assert.ok(!file.includes(created.token.split('.')[1]), 'the secret is not stored');
     assert.match(file, /"tokenHash": ?"sha256\$/);
   });

@@ -6,13 +6,23 @@
 import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type TestGateway } from '../../helpers/gateway.js';
 import { startUpstream, echo, type Upstream } from '../../helpers/upstream.js';
 import { manyKeysDataFile } from '../../../bench/scenarios.js';
 import { hashSecret } from '../../../plugins/apikeys/entity.js';
+import { storedDocument } from '../../helpers/data-file.js';
+import { journalFiles } from '../../../core/config/journal-chain.js';
+
+/** Every line of the data file's journals. */
+async function journalLines(dataFile: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const path of await journalFiles(dataFile))
+    lines.push(...readFileSync(path, 'utf8').split('\n').filter(Boolean));
+  return lines;
+}
 
 const KEYS = 3000;
 const SECRET = 'many-keys-secret-0123456789';
@@ -86,6 +96,23 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
     assert.equal((await call('fresh-client')).status, 200);
   });
 
+  it('stores an admin write of one key as one journal record, without rewriting the data file', async () => {
+    const before = statSync(gw.dataFile);
+    const journalBefore = await journalLines(gw.dataFile);
+    const created = await gw.admin('POST', '/api/apikeys', {
+      clientId: 'journaled-client',
+      clientName: 'Journaled',
+      authorizedEntities: ['bench-apikeys'],
+    });
+    assert.equal(created.status, 201, created.text);
+    const after = statSync(gw.dataFile);
+    assert.deepEqual([after.ino, after.size, after.mtimeMs], [before.ino, before.size, before.mtimeMs]);
+    const journalAfter = await journalLines(gw.dataFile);
+    assert.equal(journalAfter.length, journalBefore.length + 1);
+    assert.match(journalAfter.at(-1)!, /"op":"put","kind":"apikeys","id":"journaled-client"/);
+    assert.equal((await gw.admin('DELETE', '/api/apikeys/journaled-client')).status, 204); // the count the next tests expect
+  });
+
   it('pages through the keys (limit and offset) with the total in X-Total-Count', async () => {
     const page = await gw.admin('GET', '/api/apikeys?limit=100&offset=2900');
     assert.equal(page.status, 200);
@@ -95,8 +122,8 @@ describe('Plugin: apikeys (thousands of keys loaded from the data file)', () => 
     assert.equal((await gw.admin('GET', '/api/apikeys')).json().length, 1000, 'a default page, not every key');
   });
 
-  it('keeps every key in the data file after those writes', () => {
-    const onDisk = JSON.parse(readFileSync(gw.dataFile, 'utf8')) as {
+  it('keeps every key in the data file after those writes', async () => {
+    const onDisk = (await storedDocument(gw.dataFile)) as unknown as {
       entities: { apikeys: Record<string, { scopes: string[] }> };
     };
     assert.equal(Object.keys(onDisk.entities.apikeys).length, KEYS);
