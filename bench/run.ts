@@ -10,7 +10,7 @@
 // The apikeys entity module reaches tsyringe (through the plugin API), which needs the polyfill first.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { LOAD_TOOL } from './load.js';
@@ -57,6 +57,15 @@ function rawRate(args: string[]): number {
   if (SMOKE) return NaN;
   const [command, commandArgs] = onCore(PROXY_CORE, process.execPath, [join(here, 'raw-crypto.js'), ...args]);
   return Number(execFileSync(command, commandArgs, { encoding: 'utf8' }).trim());
+}
+
+/** Where the hand-written profile summaries start: kept from the existing file when it is written again. */
+const PROFILES_HEADING = '\n## Profiles';
+
+function keptProfiles(file: string): string {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = text.indexOf(PROFILES_HEADING);
+  return at === -1 ? '' : text.slice(at);
 }
 
 const thousands = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -376,7 +385,8 @@ and autocannon otherwise; nginx when \`/usr/sbin/nginx\` exists). \`BENCH_DURATI
 `;
   const scaling = SMOKE || process.env.BENCH_SCALING === '0' ? '' : await measureScaling(upstreamUrl);
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'benchmarks.md'), doc + scaling);
+  const mdFile = join(OUT_DIR, 'benchmarks.md');
+  writeFileSync(mdFile, doc + scaling + keptProfiles(mdFile));
   writeFileSync(join(OUT_DIR, 'benchmarks.json'), JSON.stringify(json, null, 2) + '\n');
   writeFileSync(join(OUT_DIR, 'benchmarks.svg'), chartSvg(chartRows, `${settings}; ${machine}; ${pinning}`));
   await nginx?.stop();
