@@ -9,7 +9,7 @@
  * a slow RSA signature never holds the event loop. Verification stays jose's.
  */
 import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
-import type { SigningAlgorithm } from './entity.js';
+import { keyProblem, type SigningAlgorithm } from './entity.js';
 
 /** Signs compact JWTs with one key pair's private key. */
 export interface JwsSigner {
@@ -36,6 +36,10 @@ const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64ur
 
 /** A signer for the key pair whose current key is `kid`, signing with `alg`. */
 export function createJwsSigner(alg: SigningAlgorithm, kid: string, privateKey: KeyObject): JwsSigner {
+  // jose refused a key that does not fit the algorithm (an ES256 header over a P-384 signature would
+  // be a token nobody can verify): such a key still refuses every signature.
+  const problem = keyProblem(privateKey, alg);
+  if (problem !== null) return { sign: () => Promise.reject(new Error(`Cannot sign with ${alg}: ${problem}`)) };
   const { digest, key } = signOptions(alg, privateKey);
   // Callers use one or two `typ` values: the encoded header of each is kept.
   const headers = new Map<string, string>();

@@ -38,8 +38,9 @@ describe('Core: JWS signer', () => {
     });
   });
 
-  it('a key of the wrong type refuses to sign (rejected, not thrown)', async () => {
-    const signer = createJwsSigner('ES256', 'k', privateKeyFor('EdDSA'));
-    await assert.rejects(signer.sign({ sub: 'a' }, 'JWT'));
+  it('a key of the wrong type or curve refuses to sign (rejected, not thrown)', async () => {
+    await assert.rejects(createJwsSigner('ES256', 'k', privateKeyFor('EdDSA')).sign({ sub: 'a' }, 'JWT'));
+    await assert.rejects(createJwsSigner('ES256', 'k', privateKeyFor('ES384')).sign({ sub: 'a' }, 'JWT'), /curve/);
+    await assert.rejects(createJwsSigner('RS256', 'k', privateKeyFor('ES256')).sign({ sub: 'a' }, 'JWT'));
   });
 });
