@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --no-allocation-site-pretenuring
 /**
  * The `portcullis` command. `portcullis [start]`: load the configuration, open the store, start the
  * listeners, print where they are (and, on the first start, the generated admin password, once),

@@ -6,18 +6,21 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import { SignJWT, jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { jwtVerify, decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Logger } from 'pino';
 import { LOGGER, STORE } from '../tokens.js';
 import type { Store } from '../config/store.js';
 import { indexKey, type IndexBuilder } from '../plugin-runtime/indexes.js';
 import { KEYPAIRS, keyRequirement, type KeyPair, type SigningAlgorithm } from './entity.js';
+import { createJwsSigner, type JwsSigner } from './jws-signer.js';
 
 export interface SigningKey {
   readonly id: string;
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly privateKey: KeyObject;
+  /** Signs with `privateKey`, its header segments encoded once (built when the key pair is loaded). */
+  readonly signer: JwsSigner;
 }
 
 export interface VerificationKey {
@@ -90,7 +93,7 @@ export class KeyService {
     if (!key) throw new Error(`No key pair "${id}"`);
     if (typeof payload.exp === 'number' && payload.exp > (this.#maxSignedExp.get(key.kid) ?? 0))
       this.#maxSignedExp.set(key.kid, payload.exp);
-    return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.privateKey);
+    return key.signer.sign(payload, typ);
   }
 
   /** Latest expiry (epoch ms) of a token signed with this kid since start, or 0. */
@@ -160,7 +163,8 @@ export class KeyService {
       try {
         const privateKey = createPrivateKey(pair.privateKeyPem!);
         const kid = pair.kid!;
-        signing.set(pair.id, { id: pair.id, kid, alg: pair.alg, privateKey });
+        const signer = createJwsSigner(pair.alg, kid, privateKey);
+        signing.set(pair.id, { id: pair.id, kid, alg: pair.alg, privateKey, signer });
         byKid.set(kid, {
           keyPairId: pair.id,
           kid,

@@ -20,6 +20,10 @@ describe('Launch flags of the gateway', () => {
     assert.ok(flags.includes('--max-semi-space-size=32'), flags.join(' '));
   });
 
+  it('allocation-site pretenuring is off (a large configuration made per-request objects old, see launch-flags.ts)', () => {
+    assert.ok(gatewayNodeFlags().includes('--no-allocation-site-pretenuring'), gatewayNodeFlags().join(' '));
+  });
+
   it('npm start and the Docker image start it with the same flags', () => {
     const flags = gatewayNodeFlags();
     const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!;
