@@ -27,6 +27,7 @@ export { indexKey, type IndexKey, type IndexSet, type IndexBuilder } from './plu
 export { regexProblem, anchoredRegex } from './plugin-runtime/plugin-catalog.js';
 // Wording of `describe(config)`, the one-liner the route designer shows per plugin box
 export { listOf, duration, ADVANCED } from './plugin-runtime/plugin-summary.js';
+export { HTTPS_ONLY } from './compiler/warnings.js';
 // Write-only secrets in plugin configs (generated, stored as digests, never shown, rotatable)
 export { writeOnlySecret, secretMatcher, secretDigest, rotatePluginSecret } from './plugin-runtime/plugin-secrets.js';
 

@@ -50,6 +50,8 @@ import {
   type AdminRoute,
 } from './extensions.js';
 import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
+import { ConfigWarnings, answerWithWarnings, withWarnings, withoutWarnings } from './config-warnings.js';
+import type { ConfigWarning } from '../compiler/warnings.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** The admin API's version in its OpenAPI document. */
@@ -104,12 +106,21 @@ export function entityRoutes(
   options: {
     filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null;
     filterQuery?: TProperties;
+    /** The warnings a write of this entity concerns, added to its answer (`config-warnings.ts`). */
+    warnings?: (id: string) => ConfigWarning[];
   } = {},
 ): AdminRoute[] {
   const base = `/api/${kindName}`;
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
   const schema = kind.schema;
+  const warned = options.warnings;
+  const answer = warned ? answerWithWarnings(schema) : schema;
+  const body = async (r: AdminRequest) => (warned ? withoutWarnings(await r.body()) : r.body());
+  const answered = (entity: Record<string, unknown>, revealed: Map<string, string>) => {
+    const shown = withRevealed(entities.present(kindName, entity), revealed);
+    return warned ? withWarnings(shown, warned(String(entity[kind.idField]))) : shown;
+  };
   const routes: AdminRoute[] = [
     {
       method: 'GET',
@@ -138,14 +149,14 @@ export function entityRoutes(
       path: base,
       handler: async (r) => {
         const revealed = new Map<string, string>();
-        const created = await entities.create(kindName, await r.body(), { revealed });
-        return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
+        const created = await entities.create(kindName, await body(r), { revealed });
+        return { status: 201, body: answered(created, revealed) };
       },
       doc: {
         summary: `Create a ${kind.title}`,
         description: 'Defaults are applied before validation; secrets are never returned.',
         body: schema,
-        responses: { 201: schema },
+        responses: { 201: answer },
       },
     },
     {
@@ -159,14 +170,14 @@ export function entityRoutes(
       path: `${base}/:id`,
       handler: async (r) => {
         const revealed = new Map<string, string>();
-        const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
-        return { body: withRevealed(entities.present(kindName, updated), revealed) };
+        const updated = await entities.update(kindName, r.params.id!, await body(r), { revealed });
+        return { body: answered(updated, revealed) };
       },
       doc: {
         summary: `Replace a ${kind.title}`,
         description: 'Send `version` back to detect concurrent edits (409 when stale).',
         body: schema,
-        responses: { 200: schema },
+        responses: { 200: answer },
       },
     },
     {
@@ -250,11 +261,14 @@ export class AdminApi {
         return undefined;
       }
     };
+    const warnings = new ConfigWarnings(entities, catalog, config);
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, {
         filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q),
         filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER },
+        warnings: (id) => warnings.concerning(ROUTES.name, id),
       }),
+      ...warnings.routes(),
       {
         method: 'GET',
         path: '/api/global-config',
@@ -268,16 +282,16 @@ export class AdminApi {
         path: '/api/global-config',
         handler: async (r) => {
           const revealed = new Map<string, string>();
-          const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), {
-            revealed,
-          });
-          return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
+          const id = GLOBAL_CONFIG.singletonId!;
+          const updated = await entities.update(GLOBAL_CONFIG.name, id, withoutWarnings(await r.body()), { revealed });
+          const shown = withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed);
+          return { body: withWarnings(shown, warnings.concerning(GLOBAL_CONFIG.name, id)) };
         },
         doc: {
           summary: 'Replace the global configuration',
           description: 'Plugins run on every route; sinks (token endpoints) before routing.',
           body: GlobalConfigSchema,
-          responses: { 200: GlobalConfigSchema },
+          responses: { 200: answerWithWarnings(GlobalConfigSchema) },
         },
       },
       {

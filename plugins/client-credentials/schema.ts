@@ -1,6 +1,10 @@
 /** Config schema of the `client-credentials` plugin. */
 import { Type, type Static } from '@sinclair/typebox';
-import { ClientAssertionSettingsSchema, MAX_GATEWAY_TOKEN_LIFETIME_SECONDS } from '../../core/plugin-api.js';
+import {
+  ClientAssertionSettingsSchema,
+  HTTPS_ONLY,
+  MAX_GATEWAY_TOKEN_LIFETIME_SECONDS,
+} from '../../core/plugin-api.js';
 
 export const ClientCredentialsConfigSchema = Type.Object(
   {
@@ -25,6 +29,7 @@ export const ClientCredentialsConfigSchema = Type.Object(
     }),
     secure: Type.Boolean({
       default: true,
+      ...HTTPS_ONLY,
       description:
         'Answer the token, introspection and revocation endpoints only over HTTPS (X-Forwarded-Proto honoured from trusted proxies).',
     }),

@@ -8,6 +8,7 @@ import {
   MAX_PATTERN_LENGTH,
   writeOnlySecret,
   ADVANCED,
+  HTTPS_ONLY,
 } from '../../core/plugin-api.js';
 
 const DAY = 86_400;
@@ -101,6 +102,7 @@ export const OAuth2ConfigSchema = Type.Object(
     }),
     requireHttps: Type.Boolean({
       default: true,
+      ...HTTPS_ONLY,
       description:
         'Serve the endpoints and the protected route over TLS connections to the gateway only (see `acceptHttpIfAlreadyTerminated` behind a TLS-terminating proxy); false for plain HTTP in development.',
     }),
