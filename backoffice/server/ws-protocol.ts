@@ -202,10 +202,13 @@ function listQuery(query: unknown): string {
   if (query === undefined || query === null) return '';
   if (!isPlainObject(query)) throw new BadRequestError('payload.query must be an object');
   const params = new URLSearchParams();
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
   for (const [name, value] of Object.entries(query)) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
-      throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string`);
-    params.set(name, String(value));
+    // A list repeats the parameter (`route` of the traffic history names several routes).
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (!values.every(scalar))
+      throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string or a list of strings`);
+    for (const v of values) params.append(name, String(v));
   }
   return params.toString();
 }
