@@ -8,105 +8,22 @@ import { routeDesigner } from './designer.js';
 
 import type { Child } from './dom.js';
 import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
+import type { TrafficTick } from './dashboard.js';
+import type {
+  AccessRequest,
+  ApiKey,
+  AuditEvent,
+  AuthorizationProfile,
+  Delivery,
+  GrantView,
+  JwtVerifier,
+  KeyPair,
+  Quotas,
+  RequestState,
+  Route,
+} from './shapes.js';
 // The shapes the admin API returns, as far as the views read them.
 export type KindSchema = { schema: JsonSchema; idField: string; title: string };
-export type PluginInstance = {
-  plugin: string;
-  enabled?: boolean;
-  include?: string[];
-  exclude?: string[];
-  config?: unknown;
-};
-export type Route = {
-  id: string;
-  name: string;
-  enabled?: boolean;
-  tags?: string[];
-  frontend: { domains: string[] };
-  backend?: { targets: { url: string }[] };
-  plugins: PluginInstance[];
-};
-export type GlobalConfig = { plugins: PluginInstance[]; version?: number };
-export type ApiKey = {
-  clientId: string;
-  clientName: string;
-  clientSecret?: string;
-  enabled?: boolean;
-  tags?: string[];
-  authorizedEntities: string[];
-  scopes: string[];
-  metadata: Record<string, string>;
-  clientType?: 'confidential' | 'public';
-  redirectUris?: string[];
-};
-export type GrantView = {
-  grant: string;
-  clientId: string;
-  userId: string | null;
-  scope: string;
-  route: string;
-  tokens: { type: 'access_token' | 'refresh_token'; digest: string; iat: number; exp: number }[];
-};
-export type KeyPair = {
-  id: string;
-  name: string;
-  alg: string;
-  kid: string;
-  exposed: boolean;
-  previousKeys: unknown[];
-  publicJwk: unknown;
-};
-export type JwtVerifier = {
-  id: string;
-  name: string;
-  keys: { kind: string };
-  algorithms: string[];
-  issuer?: string | string[];
-};
-import type { TrafficTick } from './dashboard.js';
-export type Quotas = { throttlingQuota?: number | null; dailyQuota?: number | null; monthlyQuota?: number | null };
-export type AuthorizationProfile = {
-  id: string;
-  name: string;
-  description: string;
-  flow: string;
-  clientAuthenticator: string;
-  scopes: string[];
-  authorizedEntities: string[];
-  quotas: Quotas;
-  owner: string;
-  onReject: string;
-  webhook?: { url: string };
-  tags: string[];
-};
-export type RequestState = 'pending' | 'approved' | 'rejected' | 'revoked';
-export type AuditEvent = { at: string; actor: string; from: RequestState | null; to: RequestState; reason?: string };
-export type AccessRequest = {
-  id: string;
-  profileId: string;
-  requester: { id: string; name: string; email: string };
-  requestedScopes: string[];
-  justification: string;
-  clientAuthentication: { method: string };
-  state: RequestState;
-  grantedScopes?: string[];
-  quotas?: Quotas;
-  decidedBy?: string;
-  decidedAt?: string;
-  reason?: string;
-  apiKeyId?: string;
-  createdBy: string;
-  createdAt?: string;
-};
-export type Delivery = {
-  id: string;
-  type: string;
-  url: string;
-  state: 'pending' | 'delivered' | 'failed';
-  attempts: { attempt: number; at: string; status?: number; error?: string }[];
-  createdAt: string;
-};
-
 const client = new Client();
 const view = document.getElementById('view') as HTMLElement;
 const status = document.getElementById('status') as HTMLElement;
@@ -292,7 +209,7 @@ async function routesView(id?: string, sub?: string) {
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const routesList = (await client.request('list', 'routes')) as Route[];
+    const routesList = await client.request('list', 'routes');
     const rows = routesList
       .filter(
         (r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter),
@@ -334,7 +251,7 @@ async function routeEditor(id: string) {
         backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] },
         plugins: [],
       }
-    : ((await client.request('get', 'routes', { id })) as Route);
+    : await client.request('get', 'routes', { id });
   const del = isNew
     ? null
     : h(
@@ -409,7 +326,7 @@ async function rotateProvisionKey(route: Route) {
 async function globalView() {
   current.entities = ['global-config'];
   const draw = async () => {
-    const global = (await client.request('get', 'global-config')) as GlobalConfig;
+    const global = await client.request('get', 'global-config');
     const cards = catalog.map((plugin) => {
       const instance = global.plugins.find((p) => p.plugin === plugin.id);
       const toggle = h('input', {
@@ -515,7 +432,7 @@ async function apiKeysView(id?: string) {
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const keys = (await client.request('list', 'apikeys', { query: { limit: '1000' } })) as ApiKey[];
+    const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
     const rows = keys
       .filter((k) => !filter || JSON.stringify([k.clientId, k.clientName, k.tags]).toLowerCase().includes(filter))
       .map((k) => {
@@ -715,7 +632,7 @@ async function grantsView(query?: string) {
   current.entities = ['apikeys'];
   const params = new URLSearchParams(query ?? '');
   const filter = { client: params.get('client') ?? '', user: params.get('user') ?? '' };
-  const keys = (await client.request('list', 'apikeys', { query: { limit: '1000' } })) as ApiKey[];
+  const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
   const names = new Map(keys.map((k) => [k.clientId, k.clientName]));
   const clientName = (id: string) => names.get(id) ?? id;
   const known = filter.client === '' || names.has(filter.client);
@@ -820,7 +737,7 @@ async function grantsView(query?: string) {
     const asked: Record<string, string> = {};
     if (filter.client) asked.client = filter.client;
     if (filter.user) asked.user = filter.user;
-    const grants = (await client.request('list', 'oauth2-grants', { query: asked })) as GrantView[];
+    const grants = await client.request('list', 'oauth2-grants', { query: asked });
     const created = (g: GrantView) => Math.min(...g.tokens.map((t) => t.iat));
     grants.sort((a, b) => created(b) - created(a));
     const rows = grants.map((g) => {
@@ -1005,12 +922,12 @@ async function accessRequestPage(id: string) {
   let request: AccessRequest;
   let profile: AuthorizationProfile;
   const draw = async () => {
-    request = (await client.request('get', 'access-requests', { id })) as AccessRequest;
-    const [loadedProfile, events, log] = (await Promise.all([
+    request = await client.request('get', 'access-requests', { id });
+    const [loadedProfile, events, log] = await Promise.all([
       client.request('get', 'authorization-profiles', { id: request.profileId }),
-      client.request('get', 'access-requests', { id, part: 'events' }),
-      client.request('get', 'access-requests', { id, part: 'deliveries' }),
-    ])) as [AuthorizationProfile, AuditEvent[], Delivery[]];
+      client.request('get', 'access-requests', { id, part: 'events' }) as Promise<unknown> as Promise<AuditEvent[]>,
+      client.request('get', 'access-requests', { id, part: 'deliveries' }) as Promise<unknown> as Promise<Delivery[]>,
+    ]);
     profile = loadedProfile;
     const facts: [string, Child][] = [
       [
@@ -1332,7 +1249,7 @@ async function profilesView(id?: string) {
   }
   const list = h('div', {});
   const draw = async () => {
-    const profiles = (await client.request('list', 'authorization-profiles')) as AuthorizationProfile[];
+    const profiles = await client.request('list', 'authorization-profiles');
     list.replaceChildren(
       table(
         ['Name', 'Owner', 'Flow', 'Client authentication', 'Scopes', 'Routes', 'Webhook'],
@@ -1372,7 +1289,7 @@ async function keyPairsView() {
   current.entities = ['keypairs'];
   const list = h('div', {});
   const draw = async () => {
-    const pairs = (await client.request('list', 'keypairs')) as KeyPair[];
+    const pairs = await client.request('list', 'keypairs');
     list.replaceChildren(
       ...pairs.map((p) =>
         h(
@@ -1509,7 +1426,7 @@ async function verifiersView(id?: string) {
     const isNew = id === 'new';
     const entity = isNew
       ? { name: '', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'] }
-      : ((await client.request('get', 'jwt-verifiers', { id })) as JwtVerifier);
+      : await client.request('get', 'jwt-verifiers', { id });
     return page(
       isNew ? 'New JWT verifier' : `JWT verifier: ${entity.name}`,
       [],
@@ -1521,7 +1438,7 @@ async function verifiersView(id?: string) {
   }
   const list = h('div', {});
   const draw = async () => {
-    const verifiers = (await client.request('list', 'jwt-verifiers')) as JwtVerifier[];
+    const verifiers = await client.request('list', 'jwt-verifiers');
     list.replaceChildren(
       table(
         ['Name', 'Keys', 'Algorithms', 'Issuer'],

@@ -1,7 +1,8 @@
 // The back office's WebSocket client: requests with ids and promises, pushed events to listeners.
 
-export type ErrorDetail = { path: string; message: string };
-export type ErrorBody = { status: number; error: string; error_description: string; details?: ErrorDetail[] };
+import type { ClientRequest, Entities, ErrorDetail, Reply } from './shapes.js';
+
+export type { ErrorDetail };
 export type ServerEvent = { event: string; [field: string]: unknown };
 export type Listener = (message: ServerEvent) => void;
 export type Pending = { resolve: (result: unknown) => void; reject: (error: Error) => void };
@@ -33,14 +34,14 @@ export class Client {
       this.#emit({ event: 'connected' });
     });
     ws.addEventListener('message', (e) => {
-      const message = JSON.parse(e.data);
-      if (message.event) return this.#emit(message);
-      const pending = this.#pending.get(message.id);
+      const message = JSON.parse(e.data) as ServerEvent | Reply;
+      if ('event' in message) return this.#emit(message);
+      const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;
       if (!pending) {
-        if (message.error?.error === 'session_expired') location.href = '/login?error=expired';
+        if (!message.ok && message.error.error === 'session_expired') location.href = '/login?error=expired';
         return;
       }
-      this.#pending.delete(message.id);
+      this.#pending.delete(message.id as number);
       if (message.ok) pending.resolve(message.result);
       else pending.reject(Object.assign(new Error(message.error.error_description), message.error));
     });
@@ -67,11 +68,10 @@ export class Client {
   /**
    * One request; the promise rejects with the server's error (message, `details`, `status`, `error`).
    */
-  request(
-    op: 'list' | 'get' | 'create' | 'update' | 'delete' | 'action',
-    entity: string,
-    payload: Record<string, unknown> | undefined = {},
-  ): Promise<unknown> {
+  request<K extends keyof Entities>(op: 'list', entity: K, payload?: Record<string, unknown>): Promise<Entities[K][]>;
+  request<K extends keyof Entities>(op: 'get', entity: K, payload?: Record<string, unknown>): Promise<Entities[K]>;
+  request(op: ClientRequest['op'], entity: string, payload?: Record<string, unknown>): Promise<unknown>;
+  request(op: ClientRequest['op'], entity: string, payload: Record<string, unknown> = {}): Promise<unknown> {
     const id = this.#next++;
     const message = JSON.stringify({ id, op, entity, payload });
     return new Promise((resolve, reject) => {
