@@ -51,7 +51,21 @@ const traffic: { history: Map<string, RouteTraffic[]>; listeners: Set<() => void
   listeners: new Set(),
   recent: [],
 };
-const NO_ROUTE = '(no route)';
+/**
+ * The rows of traffic no route served, named alike in the table, the charts and the recent requests:
+ * the server's labels (`(sink)`: a global sink answered, the token endpoints; `(none)`: no route
+ * matched) and the table's remainder of the 15-minute window (`(other)`).
+ */
+const TRAFFIC_NAMES: Record<string, string> = {
+  '(sink)': 'token endpoints (global sinks)',
+  '(none)': 'no route matched',
+  '(other)': 'other routes',
+};
+/** The name a route id or traffic label is shown under. */
+export function trafficName(routeId: string): string {
+  return TRAFFIC_NAMES[routeId] ?? routeId;
+}
+const OTHER_ROUTES = '(other)';
 /** Status classes stacked in the requests chart, bottom first, with their colours (contrast ≥ 3:1 on white). */
 const STACK = [
   ['2xx', '#1e7a3c'],
@@ -64,6 +78,24 @@ const PALETTE = ['#2457c5', '#b3261e', '#1e7a3c', '#7b3fa0', '#a35a00', '#00708a
 /** Routes drawn in the p99 chart (the busiest of the window). */
 const P99_ROUTES = 8;
 const REFRESH_MS = 2000;
+
+/** Each route's 15-minute count, and under `(other)` what the routes answered leave of the total, so the column adds up. */
+function tableWindow(history: History): Map<string, number> {
+  const totals = new Map(history.routes.map((r) => [r.routeId, r.total]));
+  const rest = history.all.total - history.routes.reduce((sum, r) => sum + r.total, 0);
+  if (rest > 0) totals.set(OTHER_ROUTES, rest);
+  return totals;
+}
+
+/** The recent list is live (since the page opened): it says "No requests yet" only when nothing was counted either. */
+function recentEmptyState(windowTotals: ReadonlyMap<string, number>): string {
+  const counted =
+    [...windowTotals.values()].some((n) => n > 0) ||
+    [...traffic.history.values()].some((s) => s.some((t) => t.requests > 0));
+  return counted
+    ? 'None since this page opened: requests appear here as they arrive (the table and charts count the last 15 minutes).'
+    : 'No requests yet.';
+}
 
 export function onTraffic(tick: TrafficTick) {
   const totals = new Map();
@@ -153,11 +185,12 @@ export async function dashboardView(
     h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure),
   );
 
-  /** Requests in the 15-minute window per route id of the table (unrouted and sink-answered requests are one "(no route)" row there). */
+  /** Requests in the 15-minute window per row of the table; `(other)` is what the rows shown leave of the total. */
   let windowTotals: Map<string, number> = new Map();
   const table = sortableTable(routesTable);
   const draw = () => {
     const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
+    if (!windowTotals.has(OTHER_ROUTES)) ids.delete(OTHER_ROUTES);
     const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
     table.draw(
       [...ids].map((id) => {
@@ -177,7 +210,7 @@ export async function dashboardView(
           'tr',
           {},
           h('td', {}, new Date(r.time).toLocaleTimeString()),
-          h('td', {}, r.routeId),
+          h('td', {}, trafficName(r.routeId)),
           h('td', {}, r.method),
           h('td', { class: 'path' }, r.path),
           h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
@@ -187,7 +220,7 @@ export async function dashboardView(
       );
     recentTable.replaceChildren(
       recent.length === 0
-        ? h('p', { class: 'muted' }, 'No requests yet.')
+        ? h('p', { class: 'muted' }, recentEmptyState(windowTotals))
         : h(
             'table',
             {},
@@ -210,15 +243,13 @@ export async function dashboardView(
   const refresh = async () => {
     const selected = routeSelect.value;
     try {
+      // The busiest routes, the one selected and every one the live table shows: each row's 15-minute count is its own.
+      const named = [...new Set([selected, ...traffic.history.keys()])].filter((id) => id && id !== OTHER_ROUTES);
       const history = (await client.request('get', 'route-history', {
-        query: selected ? { limit: P99_ROUTES, route: selected } : { limit: P99_ROUTES },
+        query: { limit: P99_ROUTES, route: named },
       })) as History;
       error.hidden = true;
-      windowTotals = new Map();
-      for (const r of history.routes) {
-        const id = r.routeId === '(none)' || r.routeId === '(sink)' ? NO_ROUTE : r.routeId;
-        windowTotals.set(id, (windowTotals.get(id) ?? 0) + r.total);
-      }
+      windowTotals = tableWindow(history);
       const options = history.routes.map((r) => r.routeId).filter((id) => id !== '(none)' && id !== '(sink)');
       if (selected && !options.includes(selected)) options.push(selected);
       const known = [...routeSelect.options].slice(1).map((o) => o.value);
@@ -275,13 +306,13 @@ function sortableTable(container: HTMLElement) {
       key: 'route',
       label: 'Route',
       numeric: false,
-      value: (r) => r.id,
+      value: (r) => trafficName(r.id),
       cell: (r) =>
         h(
           'th',
           { scope: 'row' },
           r.id.startsWith('(')
-            ? r.id
+            ? trafficName(r.id)
             : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id),
         ),
     },
@@ -550,7 +581,7 @@ function p99Options(lines: RouteWindow[]): Omit<ChartOptions, 'width' | 'height'
     series: [
       {},
       ...lines.map((r, i) => ({
-        label: r.routeId,
+        label: trafficName(r.routeId),
         stroke: PALETTE[i % PALETTE.length] as string,
         width: 2,
         spanGaps: false,
@@ -564,7 +595,7 @@ function p99Summary(history: History, lines: RouteWindow[]) {
   if (lines.length === 0) return 'No requests in the last 15 minutes.';
   const latest = lines.map((r) => {
     const last = [...r.p99Ms].reverse().find((v) => v !== null);
-    return `${r.routeId} ${last === undefined || last === null ? '—' : `${last.toFixed(1)} ms`}`;
+    return `${trafficName(r.routeId)} ${last === undefined || last === null ? '—' : `${last.toFixed(1)} ms`}`;
   });
   return `Latest p99 per route: ${latest.join(', ')} (${history.bucketSeconds}-second buckets).`;
 }
