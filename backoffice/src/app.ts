@@ -5,6 +5,7 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
 import { routeDesigner } from './designer.js';
+import { applyFix, fixableNote, instanceWarnings, placeWarnings, type ConfigWarning } from './warnings.js';
 
 import type { Child } from './dom.js';
 import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
@@ -326,15 +327,32 @@ async function rotateProvisionKey(route: Route) {
 async function globalView() {
   current.entities = ['global-config'];
   const draw = async () => {
-    const global = await client.request('get', 'global-config');
+    const [global, warnings] = await Promise.all([
+      client.request('get', 'global-config'),
+      client.request('get', 'warnings') as Promise<ConfigWarning[]>,
+    ]);
     const cards = catalog.map((plugin) => {
       const instance = global.plugins.find((p) => p.plugin === plugin.id);
+      const concerns = instanceWarnings(
+        warnings.filter((w) => w.kind === 'global-config'),
+        instance ? global.plugins.indexOf(instance) : -1,
+      );
       const toggle = h('input', {
         type: 'checkbox',
         id: `enable-${plugin.id}`,
         checked: Boolean(instance && instance.enabled !== false),
       });
       const form = schemaForm(plugin.configSchema, instance?.config ?? {}, {});
+      if (instance) placeWarnings(form.element, concerns, `/plugins/${global.plugins.indexOf(instance)}/config`);
+      // A warning's fix (turn `secure` off on a plain-HTTP gateway) is one click: the patch, saved.
+      const fixIt = async (fix: NonNullable<ConfigWarning['fix']>) => {
+        try {
+          await client.request('update', 'global-config', { entity: applyFix(global, fix) });
+          toast(`${plugin.name}: ${fix.label.toLowerCase()}, saved`);
+        } catch (error) {
+          toast(failure(error).message, 'bad');
+        }
+      };
       const include = h('textarea', { rows: 1, id: `include-${plugin.id}` }, (instance?.include ?? []).join('\n'));
       const exclude = h('textarea', { rows: 1, id: `exclude-${plugin.id}` }, (instance?.exclude ?? []).join('\n'));
       const save = async () => {
@@ -381,6 +399,7 @@ async function globalView() {
           h('div', { class: 'field inline' }, toggle, h('label', { for: `enable-${plugin.id}` }, 'Enabled globally')),
         ),
         h('p', {}, plugin.description),
+        concerns.map((w) => fixableNote(w, (fix) => void fixIt(fix))),
         h('p', { class: 'muted' }, `Steps: ${plugin.steps.join(', ')}`),
         h(
           'details',

@@ -9,6 +9,7 @@ import { schemaForm } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { jsonLineDiff, diffStats, diffView } from './json-diff.js';
 import { openSidePanel, closeSidePanel } from './side-panel.js';
+import { draftWarnings, placeWarnings, warningNote, type ConfigWarning } from './warnings.js';
 
 import type { Client, ErrorDetail } from './client.js';
 import type { JsonSchema, JsonObject, PluginInfo } from './form.js';
@@ -210,6 +211,21 @@ export async function routeDesigner(host: DesignerHost, id: string) {
     host.go(`#/routes/${encodeURIComponent(id)}`);
   });
 
+  // ── warnings: what the draft would have once saved (a domain and path another route serves) ──
+  let warnings: ConfigWarning[] = [];
+  let frontendForm: HTMLElement | null = null;
+  let warningTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshWarnings = () => {
+    clearTimeout(warningTimer);
+    warningTimer = setTimeout(async () => {
+      const next = await draftWarnings(client, withoutMeta(draft));
+      if (JSON.stringify(next) === JSON.stringify(warnings)) return;
+      warnings = next;
+      draw();
+      if (frontendForm?.isConnected) placeWarnings(frontendForm, warnings, '/frontend');
+    }, 150);
+  };
+
   // ── summaries: each plugin's own describe(config), computed by the server for the draft ──────
   const summaryKey = (instance: Instance, isGlobal: boolean) => `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
   let summaryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -245,6 +261,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
   const changed = () => {
     draw();
     refreshSummaries();
+    refreshWarnings();
   };
 
   /**
@@ -307,6 +324,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
               .join(', ') || 'none required',
           ],
         ]),
+        ...warnings.filter((w) => w.path.startsWith('/frontend/')).map((w) => warningNote(w)),
       ]),
       arrow(),
       globalsGroup(),
@@ -701,6 +719,10 @@ export async function routeDesigner(host: DesignerHost, id: string) {
     });
     const problems = errors.get(key);
     if (problems?.length) form.showErrors(problems, 'The last save was refused: see the fields below.');
+    if (key === 'frontend') {
+      frontendForm = form.element;
+      placeWarnings(form.element, warnings, '/frontend');
+    }
   }
 
   function openCatalog() {
@@ -877,6 +899,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
 
   draw();
   refreshSummaries();
+  refreshWarnings();
   if (externalChange) notice.hidden = false;
 }
 
