@@ -9,7 +9,7 @@ import { schemaForm } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { jsonLineDiff, diffStats, diffView } from './json-diff.js';
 import { openSidePanel, closeSidePanel } from './side-panel.js';
-import { draftWarnings, placeWarnings, warningNote, type ConfigWarning } from './warnings.js';
+import { draftWarningsWatcher, placeWarnings, warningNote } from './warnings.js';
 
 import type { Client, ErrorDetail } from './client.js';
 import type { JsonSchema, JsonObject, PluginInfo } from './form.js';
@@ -212,19 +212,15 @@ export async function routeDesigner(host: DesignerHost, id: string) {
   });
 
   // ── warnings: what the draft would have once saved (a domain and path another route serves) ──
-  let warnings: ConfigWarning[] = [];
   let frontendForm: HTMLElement | null = null;
-  let warningTimer: ReturnType<typeof setTimeout> | undefined;
-  const refreshWarnings = () => {
-    clearTimeout(warningTimer);
-    warningTimer = setTimeout(async () => {
-      const next = await draftWarnings(client, withoutMeta(draft));
-      if (JSON.stringify(next) === JSON.stringify(warnings)) return;
-      warnings = next;
+  const drafted = draftWarningsWatcher(
+    client,
+    () => withoutMeta(draft),
+    () => {
       draw();
-      if (frontendForm?.isConnected) placeWarnings(frontendForm, warnings, '/frontend');
-    }, 150);
-  };
+      if (frontendForm?.isConnected) placeWarnings(frontendForm, drafted.warnings, '/frontend');
+    },
+  );
 
   // ── summaries: each plugin's own describe(config), computed by the server for the draft ──────
   const summaryKey = (instance: Instance, isGlobal: boolean) => `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
@@ -261,7 +257,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
   const changed = () => {
     draw();
     refreshSummaries();
-    refreshWarnings();
+    drafted.refresh();
   };
 
   /**
@@ -324,7 +320,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
               .join(', ') || 'none required',
           ],
         ]),
-        ...warnings.filter((w) => w.path.startsWith('/frontend/')).map((w) => warningNote(w)),
+        ...drafted.warnings.filter((w) => w.path.startsWith('/frontend/')).map((w) => warningNote(w)),
       ]),
       arrow(),
       globalsGroup(),
@@ -721,7 +717,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
     if (problems?.length) form.showErrors(problems, 'The last save was refused: see the fields below.');
     if (key === 'frontend') {
       frontendForm = form.element;
-      placeWarnings(form.element, warnings, '/frontend');
+      placeWarnings(form.element, drafted.warnings, '/frontend');
     }
   }
 
@@ -899,7 +895,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
 
   draw();
   refreshSummaries();
-  refreshWarnings();
+  drafted.refresh();
   if (externalChange) notice.hidden = false;
 }
 

@@ -79,3 +79,27 @@ export function fixableNote(
     fix ? h('button', { type: 'button', class: 'small', onclick: () => onFix(fix) }, fix.label) : null,
   );
 }
+
+/**
+ * Keeps a route draft's warnings fresh: `refresh()` after each change asks again (debounced, the
+ * server decides), `onChange` runs when the answer differs from the last one.
+ */
+export function draftWarningsWatcher(client: Client, read: () => JsonObject, onChange: () => void) {
+  let current: ConfigWarning[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const update = async () => {
+    const next = await draftWarnings(client, read());
+    if (JSON.stringify(next) === JSON.stringify(current)) return;
+    current = next;
+    onChange();
+  };
+  return {
+    get warnings(): readonly ConfigWarning[] {
+      return current;
+    },
+    refresh(): void {
+      clearTimeout(timer);
+      timer = setTimeout(() => void update(), 150);
+    },
+  };
+}
