@@ -6,6 +6,7 @@ import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
 import { routeDesigner } from './designer.js';
 import { applyFix, fixableNote, instanceWarnings, placeWarnings, type ConfigWarning } from './warnings.js';
+import { refusalSummary } from './refusal.js';
 
 import type { Child } from './dom.js';
 import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
@@ -165,8 +166,9 @@ function editor<T>(
           onSaved?.(result);
         } catch (error) {
           const { message, details } = failure(error);
-          form.showErrors(details, message);
-          toast(message, 'bad');
+          const summary = refusalSummary(kindSchema.title, details, message);
+          form.showErrors(details, summary);
+          toast(summary, 'bad');
         } finally {
           save.disabled = false;
         }
@@ -269,14 +271,13 @@ async function routeEditor(id: string) {
         },
         'Delete',
       );
-  const hasOAuth2 = !isNew && entity.plugins.some((p) => p.plugin === 'oauth2');
-  // The server keeps an oauth2 instance's key across writes (matched by plugin id), so a stored
-  // route with an oauth2 instance has one.
-  const storedSecret = (path: string) => hasOAuth2 && /^\/plugins\/\d+\/config\/provisionKey$/.test(path);
-  const writeOnlyActions = (path: string) =>
-    storedSecret(path)
+  // The oauth2 plugin's provision key is rotated by an action of the route (a new one shown once)
+  const writeOnlyActions = (path: string) => {
+    const index = /^\/plugins\/(\d+)\/config\//.exec(path)?.[1];
+    return !isNew && index !== undefined && entity.plugins[Number(index)]?.plugin === 'oauth2'
       ? h('button', { type: 'button', onclick: () => rotateProvisionKey(entity as Route) }, 'Rotate provision key')
       : null;
+  };
   const designer = h('a', { href: `#/routes/${encodeURIComponent(id)}`, class: 'button' }, 'Open in designer');
   page(
     isNew ? 'New route' : `Route: ${entity.name}`,
@@ -285,7 +286,7 @@ async function routeEditor(id: string) {
       isNew,
       onSaved: (saved: Route) => go(`#/routes/${encodeURIComponent(saved.id)}/form`),
       options: {
-        storedSecret,
+        stored: !isNew,
         writeOnlyActions,
         optionalObjects: ['/backend/tls', '/backend/targets/*/tls'],
         newItem: (path) => (path === '/plugins' ? { plugin: (catalog[0] as PluginInfo).id } : {}),
@@ -381,11 +382,12 @@ async function globalView() {
         } catch (error) {
           const index = next.findIndex((p) => p.plugin === plugin.id);
           const { message, details } = failure(error);
+          const summary = refusalSummary('global configuration', details, message);
           form.showErrors(
             details.map((d) => ({ ...d, path: d.path.replace(`/plugins/${index}/config`, '') })),
-            message,
+            summary,
           );
-          toast(message, 'bad');
+          toast(summary, 'bad');
         }
       };
       toggle.addEventListener('change', () => void save());
@@ -1224,8 +1226,7 @@ async function profilesView(id?: string) {
         : client.request('get', 'authorization-profiles', { id }),
       client.request('list', 'routes'),
     ])) as [AuthorizationProfile, Route[]];
-    // Reads never carry the webhook secret; a stored webhook has one (the server refuses one without).
-    const hasWebhook = !isNew && entity.webhook !== undefined;
+    // Reads never carry the webhook secret (writeOnly); a stored webhook has one (the server refuses one without).
     const del = isNew
       ? null
       : h(
@@ -1259,7 +1260,7 @@ async function profilesView(id?: string) {
         extra: [hint],
         options: {
           optionalObjects: ['/webhook'],
-          storedSecret: (path) => hasWebhook && path === '/webhook/secret',
+          stored: !isNew,
           replaceableSecret: (path) => path === '/webhook/secret',
         },
         onSaved: (saved: AuthorizationProfile) => go(`#/profiles/${encodeURIComponent(saved.id)}`),

@@ -4,6 +4,7 @@
 // disabled and removed. Everything edits a draft: nothing is saved until "Review and save", which
 // shows the diff and then writes through the admin API like every other screen.
 import { failure } from './client.js';
+import { refusalSummary } from './refusal.js';
 import { h, toast, nextId } from './dom.js';
 import { schemaForm } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
@@ -660,7 +661,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
         for (const k of Object.keys(instance)) if (k !== 'plugin') delete (instance as Record<string, unknown>)[k];
         Object.assign(instance, read);
       },
-      { storedSecret: (path) => hasStoredSecret && path === '/config/provisionKey' },
+      { stored: hasStoredSecret },
     );
   }
 
@@ -868,8 +869,9 @@ export async function routeDesigner(host: DesignerHost, id: string) {
       if (at) errors.set(at[0], [...(errors.get(at[0]) ?? []), { path: at[1], message: detail.message }]);
       else elsewhere.push(`${detail.path || '/'}: ${detail.message}`);
     }
+    const summary = refusalSummary('route', details, message);
     general.replaceChildren(
-      h('strong', {}, message),
+      h('strong', {}, summary),
       ...(elsewhere.length
         ? [
             h(
@@ -884,7 +886,7 @@ export async function routeDesigner(host: DesignerHost, id: string) {
         : []),
     );
     general.hidden = false;
-    toast(message, 'bad');
+    toast(summary, 'bad');
     draw();
     const first = [...errors.keys()][0];
     if (first === undefined) return;

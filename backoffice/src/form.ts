@@ -10,6 +10,8 @@ export interface JsonSchema {
   type?: string;
   title?: string;
   description?: string;
+  /** `password`: a secret typed into a masked input */
+  format?: string;
   default?: unknown;
   const?: unknown;
   minimum?: number;
@@ -46,8 +48,13 @@ export interface FormOptions {
   global?: boolean;
   /** JSON paths shown only while the predicate holds for the whole form's value; a hidden field is not sent */
   visibleWhen?: Record<string, (value: JsonObject) => boolean>;
-  /** whether the server holds a write-only secret at this path (reads never carry it, so the form cannot tell from the value) */
-  storedSecret?: (path: string) => boolean;
+  /**
+   * whether the form edits what the server holds: its write-only fields (JSON Schema `writeOnly`) are
+   * set wherever their object was read (reads never carry them, so the form cannot tell from the value)
+   */
+  stored?: boolean;
+  /** the value the form was drawn from (schemaForm sets it) */
+  root?: unknown;
   /** controls beside a write-only field that holds a stored value (e.g. a rotate button) */
   writeOnlyActions?: (path: string) => import('./dom.js').Child;
   /** whether a stored write-only secret at this path may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays) */
@@ -60,11 +67,13 @@ export interface FormOptions {
 export type Built = { el: HTMLElement; read: () => unknown };
 
 const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
-const SECRET = /^(clientSecret|secret|password|privateKeyPem)$/;
-/** Secrets kept by the server and never shown again once stored (JSON Schema `writeOnly`, or by name). */
-const WRITE_ONLY = /^provisionKey$/;
 /** String lists edited one input per item: URIs are long, and an error names the item it concerns. */
 const ITEM_PER_INPUT = /(Uris|Urls)$/;
+
+/** A label inside a sentence ("Set TLS", "Add redirect URI"): lower-cased first letter, acronyms kept. */
+function inSentence(label: string): string {
+  return /^[A-Z0-9]{2,}\b/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1);
+}
 
 export function humanize(key: unknown) {
   return String(key)
@@ -126,7 +135,8 @@ function field(
 }
 
 /** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.keyPairs` enable the special editors. */
-export function schemaForm(schema: JsonSchema, value: unknown, options: FormOptions | undefined = {}) {
+export function schemaForm(schema: JsonSchema, value: unknown, formOptions: FormOptions | undefined = {}) {
+  const options = { ...formOptions, root: value };
   const root = build(schema, value, '', null, true, options);
   const element = h(
     'div',
@@ -224,7 +234,8 @@ function build(
   required: boolean,
   options: FormOptions,
 ): Built {
-  const label = humanize(schema.title ?? key ?? '');
+  // The schema's title is the label; a name is humanized only where a schema has none
+  const label = schema.title ?? humanize(key ?? '');
   const description = schema.description;
   // An optional value without a default is sent as absent when left empty: for lists, absent and
   // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
@@ -266,9 +277,10 @@ function build(
       };
     }
     case 'string': {
-      if (schema.writeOnly || WRITE_ONLY.test(key ?? '') || options.storedSecret?.(path) === true)
-        return buildWriteOnly(schema, value, path, label, description, required, options);
-      const secret = SECRET.test(key ?? '');
+      // Only the schema says what is secret: `writeOnly` (kept by the server, never shown back) or a
+      // masked `format: 'password'`
+      if (schema.writeOnly) return buildWriteOnly(schema, value, path, label, description, required, options);
+      const secret = schema.format === 'password';
       const multiline = /pem/i.test(key ?? '');
       const shown = (value ?? (secret ? undefined : schema.default)) as string | undefined;
       const input = multiline
@@ -379,7 +391,7 @@ function buildObject(
     ? h(
         'fieldset',
         { dataset: { path } },
-        h('legend', {}, humanize(key)),
+        h('legend', {}, schema.title ?? humanize(key)),
         body,
         h('p', { class: 'field-error', hidden: true }),
       )
@@ -420,7 +432,7 @@ function buildOptionalObject(
   const el = h(
     'div',
     { class: 'optional-object' },
-    h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${label.toLowerCase()}`)),
+    h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${inSentence(label)}`)),
     inner.el,
   );
   return { el, read: () => (toggle.checked ? inner.read() : undefined) };
@@ -617,9 +629,10 @@ function buildWriteOnly(
   required: boolean,
   options: FormOptions,
 ): Built {
-  // Reads never carry the secret: a stored one is known from the entity (`storedSecret`). Omitted on
-  // save, the server keeps it.
-  const stored = (typeof value === 'string' && value !== '') || options.storedSecret?.(path) === true;
+  // Reads never carry the secret: a stored entity has one wherever the secret's object was read
+  // (`options.stored`, `options.root`). Omitted on save, the server keeps it.
+  const stored =
+    (typeof value === 'string' && value !== '') || (options.stored === true && parentRead(options.root, path));
   if (stored) {
     const kept = () => (typeof value === 'string' && value !== '' ? value : undefined);
     const replaceable = options.replaceableSecret?.(path) === true;
@@ -633,7 +646,7 @@ function buildWriteOnly(
     const replacing = h(
       'div',
       { class: 'field', hidden: true },
-      h('label', { for: replacement.id }, `New ${label.toLowerCase()}`),
+      h('label', { for: replacement.id }, `New ${inSentence(label)}`),
       replacement,
       h('p', { class: 'hint' }, 'Left empty, the stored one stays.'),
     );
@@ -648,7 +661,7 @@ function buildWriteOnly(
               replacement.focus();
             },
           },
-          `Replace ${label.toLowerCase()}`,
+          `Replace ${inSentence(label)}`,
         )
       : null;
     const el = h(
@@ -801,7 +814,7 @@ function buildList(
         redraw();
       },
     },
-    `Add ${label.toLowerCase().replace(/s$/, '')}`,
+    `Add ${inSentence(label).replace(/s$/, '')}`,
   );
   const el = h(
     'fieldset',
@@ -874,6 +887,16 @@ function buildPluginInstance(_schema: JsonSchema, value: JsonObject, path: strin
  * Whether a JSON path matches an `optionalObjects` entry, where a `*` segment stands for one list
  * index (so one entry covers the `tls` of every backend target).
  */
+/** Whether the object holding the field at `path` was in the value read from the server. */
+function parentRead(root: unknown, path: string): boolean {
+  let at = root;
+  for (const segment of path.split('/').slice(1, -1)) {
+    if (typeof at !== 'object' || at === null) return false;
+    at = (at as Record<string, unknown>)[segment];
+  }
+  return typeof at === 'object' && at !== null;
+}
+
 function pathMatches(pattern: string, path: string): boolean {
   if (!pattern.includes('*')) return pattern === path;
   const parts = pattern.split('/');
