@@ -228,29 +228,33 @@ export async function routeDesigner(host: DesignerHost, id: string) {
   let summaryTimer: ReturnType<typeof setTimeout> | undefined;
   const refreshSummaries = () => {
     clearTimeout(summaryTimer);
-    summaryTimer = setTimeout(async () => {
-      const wanted = [
-        [draft.plugins, false],
-        [global.plugins, true],
-      ].flatMap(([list, isGlobal]) => {
-        const missing = (list as Instance[]).filter((i) => !summaries.has(summaryKey(i, isGlobal as boolean)));
-        return missing.length ? [{ list: missing, isGlobal: isGlobal as boolean }] : [];
-      });
-      try {
-        for (const { list, isGlobal } of wanted) {
-          // Keyed as sent: the panel edits instances in place while the answer is on its way.
-          const asSent = list.map((instance) => summaryKey(instance, isGlobal));
-          const answer = (await client.request('action', 'plugins', {
-            action: 'summaries',
-            body: { plugins: list, global: isGlobal },
-          })) as Summary[];
-          answer.forEach((s, i) => summaries.set(asSent[i] as string, s));
-        }
-        if (wanted.length) draw();
-      } catch {
-        // Summaries are a convenience; the boxes keep the plugin's description.
-      }
-    }, 150);
+    summaryTimer = setTimeout(
+      () =>
+        void (async () => {
+          const wanted = [
+            [draft.plugins, false],
+            [global.plugins, true],
+          ].flatMap(([list, isGlobal]) => {
+            const missing = (list as Instance[]).filter((i) => !summaries.has(summaryKey(i, isGlobal as boolean)));
+            return missing.length ? [{ list: missing, isGlobal: isGlobal as boolean }] : [];
+          });
+          try {
+            for (const { list, isGlobal } of wanted) {
+              // Keyed as sent: the panel edits instances in place while the answer is on its way.
+              const asSent = list.map((instance) => summaryKey(instance, isGlobal));
+              const answer = (await client.request('action', 'plugins', {
+                action: 'summaries',
+                body: { plugins: list, global: isGlobal },
+              })) as Summary[];
+              answer.forEach((s, i) => summaries.set(asSent[i] as string, s));
+            }
+            if (wanted.length) draw();
+          } catch {
+            // Summaries are a convenience; the boxes keep the plugin's description.
+          }
+        })(),
+      150,
+    );
   };
 
   // ── the draft ────────────────────────────────────────────────────────────────────────────
