@@ -41,7 +41,18 @@ export const SCREENS: Screen[] = [
     prepare: (page) => page.locator('table.route-table tbody tr').first().waitFor(),
   },
   { name: 'routes list', hash: '#/routes', heading: /^Routes$/ },
-  { name: 'route designer', hash: '#/routes/orders', heading: /orders/, shot: 'designer' },
+  {
+    name: 'route designer',
+    hash: '#/routes/orders',
+    heading: /orders/,
+    // drawn once the boxes say what each configuration does (the plugins' summaries)
+    prepare: (page) =>
+      page
+        .getByText(/authorized for this route/)
+        .first()
+        .waitFor(),
+    shot: 'designer',
+  },
   { name: 'new route (designer)', hash: '#/routes/new', heading: /New route/ },
   { name: 'route editor (as a form)', hash: '#/routes/orders/form', heading: /orders/, prepare: unfold },
   {
