@@ -1,7 +1,7 @@
 // ESLint 9 flat config: typescript-eslint's recommended rules on every TypeScript source, `any`
 // refused, and the few type-aware rules that catch real defects in a server (a promise nobody
 // awaits, a promise where a callback was expected). Import cycles are checked by
-// test/core/import-cycles.test.ts; the back-office scripts are type-checked by tsconfig.backoffice.json.
+// test/core/import-cycles.test.ts; the back-office browser scripts (backoffice/src/) by tsconfig.backoffice.json.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
@@ -35,10 +35,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['backoffice/public/**/*.js'],
-    languageOptions: { sourceType: 'module' },
-    // tsc (tsconfig.backoffice.json, with the DOM library) knows the browser's globals; no-undef does not
-    rules: { 'no-undef': 'off' },
+    // The browser scripts belong to tsconfig.backoffice.json (DOM library), not to the root tsconfig.json
+    files: ['backoffice/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: ['./tsconfig.backoffice.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -4,12 +4,12 @@
  * the session cookie is HttpOnly and SameSite=Strict, the WebSocket accepts only the back office's own
  * Origin (no cross-site WebSocket hijacking).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { basename, join, extname } from 'node:path';
+import { basename, join, extname, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -38,7 +38,13 @@ import {
 import { SessionStore, sessionToken, sessionCookie, clearedCookie } from './sessions.js';
 import { parseRequest, execute, MAX_MESSAGE_BYTES } from './ws-protocol.js';
 
+/** The pages, the style sheet and the icon, served as they are in the sources. */
 const PUBLIC_DIR = fileURLToPath(new URL('../../../backoffice/public/', import.meta.url));
+/**
+ * The browser scripts, compiled from backoffice/src/ by tsconfig.backoffice.json (`npm run build`,
+ * `npm start`); served under /assets/ beside the static files, sub-folders kept (`designer/layout.js`).
+ */
+const SCRIPTS_DIR = fileURLToPath(new URL('../../../dist/browser/backoffice/src/', import.meta.url));
 /**
  * Libraries the pages load, served from the installed npm packages under their own names (the
  * dashboard's charts: uPlot), so the back office works offline and never calls a CDN.
@@ -93,11 +99,15 @@ export class BackOffice {
     this.#deps = deps;
     this.#sessions = new SessionStore(deps.state, deps.sessionIdleSeconds);
     this.#limiter = new LoginLimiter(deps.state.namespace(LOGIN_ATTEMPTS_NAMESPACE), 'backoffice|');
-    for (const file of readdirSync(PUBLIC_DIR)) {
-      this.#assets.set(file, {
-        body: readFileSync(join(PUBLIC_DIR, file)),
-        type: TYPES[extname(file)] ?? 'application/octet-stream',
-      });
+    // A build of the server alone (`tsc -p tsconfig.json`) has no scripts: the gateway still starts
+    for (const dir of [PUBLIC_DIR, SCRIPTS_DIR].filter((d) => existsSync(d))) {
+      for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+        if (!extname(file)) continue; // a sub-folder
+        this.#assets.set(file.split(sep).join('/'), {
+          body: readFileSync(join(dir, file)),
+          type: TYPES[extname(file)] ?? 'application/octet-stream',
+        });
+      }
     }
     const require = createRequire(import.meta.url);
     for (const asset of VENDOR_ASSETS) {

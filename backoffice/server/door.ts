@@ -1,7 +1,7 @@
 /**
  * The back office's door into the core: the one file of `backoffice/` that imports `core/`, the way
  * `core/plugin-api/` is the plugins' (`test/core/plugin-boundary.test.ts` enforces both). The
- * server side takes what it serves from here; browser code under `backoffice/public/` imports only
+ * server side takes what it serves from here; browser code (`backoffice/src/`) imports only
  * `backoffice/` files and, for types, the core modules of `BROWSER_TYPE_MODULES`.
  */
 export type { AdminApi } from '../../core/admin/admin-api.js';
@@ -51,4 +51,12 @@ export const BROWSER_TYPE_MODULES: readonly string[] = [
   'core/metrics/route-history.ts',
   'core/plugin-runtime/plugin-catalog.ts',
   'core/plugin-runtime/plugin.ts',
+  'core/keys/entity.ts',
+  'core/compiler/warnings.ts',
+  // The entities of the plugins whose screens the back office has (API keys, verifiers, access requests, grants)
+  'plugins/apikeys/entity.ts',
+  'plugins/jwt-verifier/entity.ts',
+  'plugins/access-requests/entity.ts',
+  'plugins/access-requests/webhooks.ts',
+  'plugins/oauth2/grant-store.ts',
 ];

@@ -31,7 +31,7 @@ export const ENTITIES = new Set([
  */
 export const ACCESS_REQUEST_PARTS = new Set(['events', 'deliveries']);
 /** Read-only or whole-configuration resources reachable with `op: "get"` / `"action"`. */
-export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import', 'route-history']);
+export const RESOURCES = new Set(['plugins', 'schemas', 'export', 'import', 'route-history', 'warnings']);
 /**
  * The `oauth2` plugin's live grants (runtime state, not configuration): `list` with
  * `payload.query` `{client?, user?}`, `delete` one by `payload.id`, and `action` `revoke` with a
@@ -142,6 +142,11 @@ function route(request: ClientRequest): { method: string; path: string; body?: u
     return { method: 'GET', path: `/api/export${payload.includePrivateKeys ? '?includePrivateKeys=true' : ''}` };
   if (entity === 'import') return { method: 'POST', path: '/api/import', body: payload.document };
   if (entity === 'route-history') return { method: 'GET', path: `/api/traffic/history?${listQuery(payload.query)}` };
+  // `get` the configuration's warnings; `action` `route` those a route draft would have.
+  if (entity === 'warnings')
+    return op === 'action' && payload.action === 'route'
+      ? { method: 'POST', path: '/api/warnings/route', body: payload.body }
+      : { method: 'GET', path: '/api/warnings' };
   if (entity === GRANTS) return grantsRoute(op, payload, id);
   if (entity === 'global-config')
     return op === 'update'
@@ -202,10 +207,13 @@ function listQuery(query: unknown): string {
   if (query === undefined || query === null) return '';
   if (!isPlainObject(query)) throw new BadRequestError('payload.query must be an object');
   const params = new URLSearchParams();
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
   for (const [name, value] of Object.entries(query)) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
-      throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string`);
-    params.set(name, String(value));
+    // A list repeats the parameter (`route` of the traffic history names several routes).
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (!values.every(scalar))
+      throw new BadRequestError(`payload.query.${name.slice(0, 64)} must be a string or a list of strings`);
+    for (const v of values) params.append(name, String(v));
   }
   return params.toString();
 }

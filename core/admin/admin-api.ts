@@ -50,6 +50,8 @@ import {
   type AdminRoute,
 } from './extensions.js';
 import { API_TOKEN_KIND, authenticateApiToken, type ApiToken } from './api-tokens.js';
+import { ConfigWarnings, answerWithWarnings, withWarnings, withoutWarnings } from './config-warnings.js';
+import type { ConfigWarning } from '../compiler/warnings.js';
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** The admin API's version in its OpenAPI document. */
@@ -100,6 +102,8 @@ export const ENABLED_FILTER = {
 interface EntityRouteOptions {
   filter?: (query: URLSearchParams) => ((entity: Record<string, unknown>) => boolean) | null;
   filterQuery?: TProperties;
+  /** The warnings a write of this entity concerns, added to its answer (`config-warnings.ts`). */
+  warnings?: (id: string) => ConfigWarning[];
 }
 
 /** Standard CRUD endpoints for an entity kind, documented with the kind's schema. */
@@ -110,7 +114,21 @@ export function entityRoutes(
 ): AdminRoute[] {
   const kind = entities.kind(kindName);
   if (kind.singletonId) return [];
-  const crud = { entities, kindName, base: `/api/${kindName}`, title: kind.title, schema: kind.schema };
+  const schema = kind.schema;
+  const warned = options.warnings;
+  const crud: Crud = {
+    entities,
+    kindName,
+    base: `/api/${kindName}`,
+    title: kind.title,
+    schema,
+    answer: warned ? answerWithWarnings(schema) : schema,
+    body: async (r) => (warned ? withoutWarnings(await r.body()) : r.body()),
+    answered: (entity, revealed) => {
+      const shown = withRevealed(entities.present(kindName, entity), revealed);
+      return warned ? withWarnings(shown, warned(String(entity[kind.idField]))) : shown;
+    },
+  };
   return [listRoute(crud, options), createRoute(crud), getRoute(crud), replaceRoute(crud), deleteRoute(crud)];
 }
 
@@ -121,6 +139,12 @@ interface Crud {
   base: string;
   title: string;
   schema: TSchema;
+  /** The schema of a write's answer (the entity, with the warnings it concerns when the kind has any). */
+  answer: TSchema;
+  /** A write's body, without a `warnings` member sent back. */
+  body: (r: AdminRequest) => Promise<unknown>;
+  /** A write's answer: the entity as shown, the secrets just generated, the warnings. */
+  answered: (entity: Record<string, unknown>, revealed: Map<string, string>) => unknown;
 }
 
 function listRoute({ entities, kindName, base, title, schema }: Crud, options: EntityRouteOptions): AdminRoute {
@@ -148,20 +172,20 @@ function listRoute({ entities, kindName, base, title, schema }: Crud, options: E
   };
 }
 
-function createRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute {
+function createRoute({ entities, kindName, base, title, schema, answer, body, answered }: Crud): AdminRoute {
   return {
     method: 'POST',
     path: base,
     handler: async (r) => {
       const revealed = new Map<string, string>();
-      const created = await entities.create(kindName, await r.body(), { revealed });
-      return { status: 201, body: withRevealed(entities.present(kindName, created), revealed) };
+      const created = await entities.create(kindName, await body(r), { revealed });
+      return { status: 201, body: answered(created, revealed) };
     },
     doc: {
       summary: `Create a ${title}`,
       description: 'Defaults are applied before validation; secrets are never returned.',
       body: schema,
-      responses: { 201: schema },
+      responses: { 201: answer },
     },
   };
 }
@@ -175,20 +199,20 @@ function getRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute
   };
 }
 
-function replaceRoute({ entities, kindName, base, title, schema }: Crud): AdminRoute {
+function replaceRoute({ entities, kindName, base, title, schema, answer, body, answered }: Crud): AdminRoute {
   return {
     method: 'PUT',
     path: `${base}/:id`,
     handler: async (r) => {
       const revealed = new Map<string, string>();
-      const updated = await entities.update(kindName, r.params.id!, await r.body(), { revealed });
-      return { body: withRevealed(entities.present(kindName, updated), revealed) };
+      const updated = await entities.update(kindName, r.params.id!, await body(r), { revealed });
+      return { body: answered(updated, revealed) };
     },
     doc: {
       summary: `Replace a ${title}`,
       description: 'Send `version` back to detect concurrent edits (409 when stale).',
       body: schema,
-      responses: { 200: schema },
+      responses: { 200: answer },
     },
   };
 }
@@ -209,7 +233,7 @@ function deleteRoute({ entities, kindName, base, title }: Crud): AdminRoute {
   };
 }
 
-function globalConfigRoutes(entities: EntityService): AdminRoute[] {
+function globalConfigRoutes(entities: EntityService, warnings: ConfigWarnings): AdminRoute[] {
   return [
     {
       method: 'GET',
@@ -224,16 +248,16 @@ function globalConfigRoutes(entities: EntityService): AdminRoute[] {
       path: '/api/global-config',
       handler: async (r) => {
         const revealed = new Map<string, string>();
-        const updated = await entities.update(GLOBAL_CONFIG.name, GLOBAL_CONFIG.singletonId!, await r.body(), {
-          revealed,
-        });
-        return { body: withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed) };
+        const id = GLOBAL_CONFIG.singletonId!;
+        const updated = await entities.update(GLOBAL_CONFIG.name, id, withoutWarnings(await r.body()), { revealed });
+        const shown = withRevealed(entities.present(GLOBAL_CONFIG.name, updated), revealed);
+        return { body: withWarnings(shown, warnings.concerning(GLOBAL_CONFIG.name, id)) };
       },
       doc: {
         summary: 'Replace the global configuration',
         description: 'Plugins run on every route; sinks (token endpoints) before routing.',
         body: GlobalConfigSchema,
-        responses: { 200: GlobalConfigSchema },
+        responses: { 200: answerWithWarnings(GlobalConfigSchema) },
       },
     },
   ];
@@ -381,12 +405,15 @@ export class AdminApi {
         return undefined;
       }
     };
+    const warnings = new ConfigWarnings(entities, catalog, config);
     const core: AdminRoute[] = [
       ...entityRoutes(entities, ROUTES.name, {
         filter: (q) => (route) => matchesTag(route, q) && matchesEnabled(route, q),
         filterQuery: { ...TAG_FILTER, ...ENABLED_FILTER },
+        warnings: (id) => warnings.concerning(ROUTES.name, id),
       }),
-      ...globalConfigRoutes(entities),
+      ...warnings.routes(),
+      ...globalConfigRoutes(entities, warnings),
       openApiRoute(() => this.#routes),
       ...catalogRoutes(catalog, registry),
       ...transferRoutes(entities),

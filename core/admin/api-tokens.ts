@@ -31,14 +31,16 @@ const HASH_SCHEME = 'sha256';
 
 export const ApiTokenSchema = Type.Object(
   {
-    id: { ...EntityId, description: 'Generated; the public part of the token.' },
+    id: { title: 'ID', ...EntityId, description: 'Generated; the public part of the token.' },
     name: Type.String({
+      title: 'Name',
       minLength: 1,
       maxLength: 200,
       description: "Who uses the token (a portal, a manager's tool).",
     }),
-    description: Type.String({ default: '', maxLength: 2000 }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
     scopes: Type.Array(Type.Union(Object.values(API_TOKEN_SCOPES).map((s) => Type.Literal(s))), {
+      title: 'Scopes',
       minItems: 1,
       maxItems: MAX_LIST_ITEMS,
       uniqueItems: true,
@@ -46,6 +48,7 @@ export const ApiTokenSchema = Type.Object(
         'What the token may do: `access-requests:create` (a portal), `access-requests:decide` (an access manager).',
     }),
     tokenHash: Type.String({
+      title: 'Token hash',
       maxLength: 200,
       pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$',
       description: "Salted hash of the token's secret; the token itself is shown once, on creation.",

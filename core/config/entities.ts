@@ -15,13 +15,20 @@ export const DateTime = (options: { description?: string } = {}) =>
 export const EntityMeta = {
   version: Type.Optional(
     Type.Integer({
+      title: 'Version',
       minimum: 1,
       maximum: Number.MAX_SAFE_INTEGER,
       description: 'Bumped by every write; send it back on update to detect concurrent edits (409 when stale).',
     }),
   ),
-  createdAt: Type.Optional(DateTime({ description: 'Read-only: creation time (ISO 8601).' })),
-  updatedAt: Type.Optional(DateTime({ description: 'Read-only: last update time (ISO 8601).' })),
+  createdAt: Type.Optional({
+    title: 'Created at',
+    ...DateTime({ description: 'Read-only: creation time (ISO 8601).' }),
+  }),
+  updatedAt: Type.Optional({
+    title: 'Updated at',
+    ...DateTime({ description: 'Read-only: last update time (ISO 8601).' }),
+  }),
 };
 export const READ_ONLY_FIELDS = ['createdAt', 'updatedAt'] as const;
 
@@ -39,24 +46,28 @@ export const MAX_MAP_ENTRIES = 100;
 export const PluginInstanceSchema = Type.Object(
   {
     plugin: Type.String({
+      title: 'Plugin',
       minLength: 1,
       maxLength: 100,
       description: 'Plugin id from the catalog (`GET /api/plugins`).',
     }),
-    enabled: Type.Boolean({ default: true, description: 'A disabled instance is kept but not run.' }),
+    enabled: Type.Boolean({ title: 'Enabled', default: true, description: 'A disabled instance is kept but not run.' }),
     include: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), {
+      title: 'Include',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description:
         'Regular expressions (anchored at both ends) on the path relative to the route, as the upstream receives it (normalized, after stripPath; the full path for sinks, which run before routing); when non-empty, the plugin runs only on matching paths.',
     }),
     exclude: Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), {
+      title: 'Exclude',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description:
         'Regular expressions (anchored at both ends) on the path relative to the route (as for `include`) where the plugin does not run.',
     }),
     config: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+      title: 'Configuration',
       default: {},
       maxProperties: MAX_MAP_ENTRIES,
       description: "The plugin's configuration; validated against its schema.",
@@ -73,12 +84,14 @@ const METHOD_PATTERN = '^[A-Z]+$';
 export const TargetSchema = Type.Object(
   {
     url: Type.String({
+      title: 'URL',
       pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
       maxLength: 2000,
       description:
         'Base URL of the upstream, e.g. `http://127.0.0.1:3000`; a path is prefixed to every forwarded path.',
     }),
     weight: Type.Integer({
+      title: 'Weight',
       minimum: 1,
       maximum: 1000,
       default: 1,
@@ -87,6 +100,7 @@ export const TargetSchema = Type.Object(
     // optional: data files written before this field existed must still load
     tls: Type.Optional(
       Type.Object(UpstreamTlsSchema.properties, {
+        title: 'TLS',
         additionalProperties: false,
         description: "TLS to this target, replacing the route's `backend.tls` as a whole.",
       }),
@@ -97,11 +111,12 @@ export const TargetSchema = Type.Object(
 
 export const RouteSchema = Type.Object(
   {
-    id: EntityId,
-    name: Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
-    description: Type.String({ default: '', maxLength: 2000 }),
-    enabled: Type.Boolean({ default: true, description: 'A disabled route matches nothing.' }),
+    id: { title: 'ID', ...EntityId },
+    name: Type.String({ title: 'Name', minLength: 1, maxLength: 200, description: 'Human-readable name.' }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
+    enabled: Type.Boolean({ title: 'Enabled', default: true, description: 'A disabled route matches nothing.' }),
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      title: 'Tags',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Free labels; API keys can be authorized for `tag:<name>`.',
@@ -109,21 +124,32 @@ export const RouteSchema = Type.Object(
     frontend: Type.Object(
       {
         domains: Type.Array(Type.String({ pattern: DOMAIN_PATTERN, maxLength: 2000 }), {
+          title: 'Domains',
           minItems: 1,
           maxItems: MAX_LIST_ITEMS,
           description:
             'Hosts this route answers: `api.example.com`, `*.example.com`, `*`, optionally with a path prefix (`example.com/v1`).',
         }),
         methods: Type.Array(Type.String({ pattern: METHOD_PATTERN, maxLength: 32 }), {
+          title: 'Methods',
           default: [],
           maxItems: 32,
           description: 'Allowed methods; empty means any.',
         }),
-        exact: Type.Boolean({ default: false, description: 'Match the domain path exactly instead of as a prefix.' }),
-        stripPath: Type.Boolean({ default: true, description: 'Remove the matched path prefix before forwarding.' }),
+        exact: Type.Boolean({
+          title: 'Exact path',
+          default: false,
+          description: 'Match the domain path exactly instead of as a prefix.',
+        }),
+        stripPath: Type.Boolean({
+          title: 'Strip path',
+          default: true,
+          description: 'Remove the matched path prefix before forwarding.',
+        }),
         // optional: data files written before this field existed must still load
         caseSensitive: Type.Optional(
           Type.Boolean({
+            title: 'Case sensitive',
             default: true,
             description:
               'Match the path prefix, plugin include/exclude and access rules case-sensitively; turn off for upstreams that ignore case (IIS, …) so `/ADMIN` cannot slip past a rule for `/admin`.',
@@ -132,27 +158,31 @@ export const RouteSchema = Type.Object(
         // optional: data files written before this field existed must still load
         allowPathParameters: Type.Optional(
           Type.Boolean({
+            title: 'Allow path parameters',
             default: false,
             description:
               'Accept `;` path parameters (`/orders;jsessionid=1/42`): they are removed before routing, so access rules and plugin include/exclude match, and the upstream receives, the path without them. Off: such a path is refused with 400, since servlet containers read `/admin;x` as `/admin`. An encoded `;` (`%3B`) is refused either way.',
           }),
         ),
         headers: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+          title: 'Headers',
           default: {},
           maxProperties: MAX_MAP_ENTRIES,
           description: 'Request headers that must be present with these exact values.',
         }),
         query: Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+          title: 'Query parameters',
           default: {},
           maxProperties: MAX_MAP_ENTRIES,
           description: 'Query parameters that must be present with these exact values.',
         }),
       },
-      { additionalProperties: false, default: {} },
+      { title: 'Frontend', additionalProperties: false, default: {} },
     ),
     // optional: data files written before this field existed must still load
     mode: Type.Optional(
       Type.Union([Type.Literal('proxy'), Type.Literal('authorizer')], {
+        title: 'Mode',
         default: 'proxy',
         description:
           '`proxy`: the gateway forwards matching requests to the backend (the authorizer listener, when on, also answers for them); `authorizer`: no backend, only the authorizer listener serves the route (an ingress asks it, then serves the request itself).',
@@ -162,40 +192,46 @@ export const RouteSchema = Type.Object(
       Type.Object(
         {
           targets: Type.Array(TargetSchema, {
+            title: 'Targets',
             minItems: 1,
             maxItems: MAX_LIST_ITEMS,
             description: 'Upstream servers; a target that refuses the connection is skipped for the next.',
           }),
           rewriteHost: Type.Boolean({
+            title: 'Rewrite host',
             default: true,
             description: "Send the target's host as `Host` (otherwise the client's).",
           }),
-          tls: Type.Optional(UpstreamTlsSchema),
+          tls: Type.Optional({ title: 'TLS', ...UpstreamTlsSchema }),
           timeouts: Type.Object(
             {
               connectMs: Type.Integer({
+                title: 'Connect timeout (ms)',
                 minimum: 1,
                 maximum: 600_000,
                 default: 5_000,
                 description: 'Time to open a connection.',
               }),
               headersMs: Type.Integer({
+                title: 'Headers timeout (ms)',
                 minimum: 1,
                 maximum: 3_600_000,
                 default: 30_000,
                 description: 'Time until the response headers arrive.',
               }),
               bodyMs: Type.Integer({
+                title: 'Body timeout (ms)',
                 minimum: 1,
                 maximum: 3_600_000,
                 default: 60_000,
                 description: 'Longest pause between two chunks of the response body.',
               }),
             },
-            { additionalProperties: false, default: {} },
+            { title: 'Timeouts', additionalProperties: false, default: {} },
           ),
         },
         {
+          title: 'Backend',
           additionalProperties: false,
           description: 'Where matching requests go; required unless `mode` is `authorizer`.',
         },
@@ -205,12 +241,14 @@ export const RouteSchema = Type.Object(
       Type.Object(
         {
           user: Type.Boolean({
+            title: 'User',
             default: false,
             description:
               'Answer `X-Auth-Request-User`: the consumer the access plugins identified (API key client id, token subject).',
           }),
           emailHeader: Type.Optional(
             Type.String({
+              title: 'Email header',
               pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
               maxLength: 200,
               description:
@@ -218,12 +256,14 @@ export const RouteSchema = Type.Object(
             }),
           ),
           accessToken: Type.Boolean({
+            title: 'Access token',
             default: false,
             description:
               'Answer `X-Auth-Request-Access-Token`: the bearer token the upstream would receive (after `jwt-verifier` re-signing).',
           }),
         },
         {
+          title: 'Authorizer',
           additionalProperties: false,
           description:
             'Identity headers the authorizer listener answers for this route, besides the upstream headers its plugins set (oauth2-proxy names).',
@@ -231,6 +271,7 @@ export const RouteSchema = Type.Object(
       ),
     ),
     plugins: Type.Array(PluginInstanceSchema, {
+      title: 'Plugins',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Plugins run on this route, after the global ones; an instance of a global plugin replaces it here.',
@@ -244,6 +285,7 @@ export type Route = Static<typeof RouteSchema>;
 export const GlobalConfigSchema = Type.Object(
   {
     plugins: Type.Array(PluginInstanceSchema, {
+      title: 'Plugins',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Plugins run on every route (sinks run before routing).',

@@ -5,7 +5,9 @@
 import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { SetErrorFunction } from '@sinclair/typebox/errors';
 import { ValidationError, type ErrorDetail } from '../errors.js';
+import { readableMessage } from './validation-messages.js';
 
 export interface Validator<T extends TSchema> {
   readonly schema: T;
@@ -81,6 +83,10 @@ function daysInMonth(year: number, month: number): number {
 
 // Registered once, before any schema is compiled: every `format: 'date-time'` means a real date.
 FormatRegistry.Set('date-time', isDateTime);
+// `password` (OpenAPI's) only marks a secret for forms, which mask it; any string is one
+FormatRegistry.Set('password', () => true);
+// Validation messages in words, for every client (validation-messages.ts)
+SetErrorFunction(readableMessage);
 
 /** Longest accepted date-time string (with nanoseconds and an offset). */
 export const DATE_TIME_MAX_LENGTH = 40;
@@ -138,7 +144,10 @@ export function compileValidator<T extends TSchema>(schema: T): Validator<T> {
   const errors = (value: unknown, prefix = ''): ErrorDetail[] => {
     const out: ErrorDetail[] = [];
     for (const error of compiled.Errors(value)) {
-      out.push({ path: prefix + (error.path || '') || '/', message: error.message });
+      const path = prefix + (error.path || '') || '/';
+      // One message per field: a missing one is "Required", not also "Must be text"
+      if (out.some((e) => e.path === path)) continue;
+      out.push({ path, message: error.message });
       if (out.length >= MAX_REPORTED_ERRORS) break;
     }
     return out;

@@ -19,6 +19,7 @@ export const UpstreamTlsSchema = Type.Object(
   {
     ca: Type.Optional(
       Type.String({
+        title: 'CA',
         ...PEM_OR_PATH,
         description:
           "CA certificate(s) that sign the upstream's certificate (PEM, inline or a file path); default: the system's trusted CAs.",
@@ -26,12 +27,14 @@ export const UpstreamTlsSchema = Type.Object(
     ),
     cert: Type.Optional(
       Type.String({
+        title: 'Cert',
         ...PEM_OR_PATH,
         description: 'Client certificate the gateway presents (mutual TLS), PEM inline or a file path; needs `key`.',
       }),
     ),
     key: Type.Optional(
       Type.String({
+        title: 'Key',
         ...PEM_OR_PATH,
         description:
           'Write-only when inline: the private key of `cert` (PEM, inline or a file path); reads and exports omit an inline key, and an update without it keeps the stored one.',
@@ -39,12 +42,14 @@ export const UpstreamTlsSchema = Type.Object(
     ),
     servername: Type.Optional(
       Type.String({
+        title: 'Servername',
         pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$',
         maxLength: 253,
         description: "Name sent in SNI and checked against the upstream's certificate; default: the target URL's host.",
       }),
     ),
     rejectUnauthorized: Type.Boolean({
+      title: 'Reject unauthorized',
       default: true,
       description:
         'Refuse an upstream whose certificate is not signed by `ca` (or a system CA) or does not name the server; turn off for tests only.',

@@ -395,7 +395,7 @@ export class ProxyHandler {
       consumer: ctx.consumer,
     };
     this.#accessLog(entry);
-    this.#traffic.record(entry);
+    this.#traffic.record(entry, !ctx.route && ctx.decidedBy !== null);
   }
 }
 

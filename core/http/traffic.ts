@@ -5,6 +5,7 @@
  * else happens once a second, for whoever listens.
  */
 import type { AccessEntry } from './access-log.js';
+import { NO_ROUTE_LABEL, SINK_LABEL } from '../metrics/proxy-metrics.js';
 
 export interface RouteSecond {
   routeId: string;
@@ -24,7 +25,6 @@ export interface TrafficTick {
 
 const MAX_SAMPLES_PER_ROUTE = 2_000;
 const MAX_RECENT_PER_SECOND = 20;
-const NO_ROUTE = '(no route)';
 
 interface Bucket {
   requests: number;
@@ -48,9 +48,14 @@ export class TrafficStats {
   readonly #listeners = new Set<(tick: TrafficTick) => void>();
   #timer: NodeJS.Timeout | null = null;
 
-  record(entry: AccessEntry): void {
+  /**
+   * Count a finished request. Requests no route served are named as the metrics and the 15-minute
+   * history name them (`(sink)` when a global sink answered, else `(none)`), so the dashboard's table
+   * and charts show the same rows.
+   */
+  record(entry: AccessEntry, answeredBySink = false): void {
     if (this.#listeners.size === 0) return; // nobody watches: costs nothing
-    const routeId = entry.routeId ?? NO_ROUTE;
+    const routeId = entry.routeId ?? (answeredBySink ? SINK_LABEL : NO_ROUTE_LABEL);
     let bucket = this.#buckets.get(routeId);
     if (!bucket) this.#buckets.set(routeId, (bucket = { requests: 0, classes: [0, 0, 0, 0], durations: [] }));
     bucket.requests++;

@@ -43,6 +43,7 @@ const ALLOWED_ALGORITHMS: ReadonlySet<string> = new Set(ASSERTION_SIGNING_ALGORI
 export const ClientAssertionSettingsSchema = Type.Object(
   {
     maxLifetimeSeconds: Type.Integer({
+      title: 'Max lifetime (seconds)',
       minimum: 10,
       maximum: 3600,
       default: 300,
@@ -50,18 +51,21 @@ export const ClientAssertionSettingsSchema = Type.Object(
         'Longest accepted assertion lifetime (`exp` − `iat`, and `exp` − now), in seconds; `exp` is required.',
     }),
     clockSkewSeconds: Type.Integer({
+      title: 'Clock skew (seconds)',
       minimum: 0,
       maximum: 120,
       default: 30,
       description: 'Clock difference tolerated on `exp`, `nbf` and `iat`, in seconds.',
     }),
     jwksCacheSeconds: Type.Integer({
+      title: 'JWKS cache (seconds)',
       minimum: 0,
       maximum: 86_400,
       default: 300,
       description: "How long a client's JWKS document is cached at most (its Cache-Control max-age may shorten it).",
     }),
     jwksRefetchCooldownSeconds: Type.Integer({
+      title: 'JWKS refetch cooldown (seconds)',
       minimum: 0,
       maximum: 3600,
       default: 30,

@@ -41,11 +41,17 @@ const Jwk = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
 
 export const PreviousKeySchema = Type.Object(
   {
-    kid: Type.String({ minLength: 1, maxLength: 200 }),
-    alg: Type.Union(SIGNING_ALGORITHMS.map((a) => Type.Literal(a))),
-    publicJwk: Jwk,
-    retiredAt: DateTime({ description: 'When it stopped signing.' }),
-    retireAt: DateTime({ description: 'When it leaves the JWKS: every token it signed has expired by then.' }),
+    kid: Type.String({ title: 'Key ID', minLength: 1, maxLength: 200 }),
+    alg: Type.Union(
+      SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
+      { title: 'Algorithm' },
+    ),
+    publicJwk: { title: 'Public JWK', ...Jwk },
+    retiredAt: { title: 'Retired at', ...DateTime({ description: 'When it stopped signing.' }) },
+    retireAt: {
+      title: 'Retire at',
+      ...DateTime({ description: 'When it leaves the JWKS: every token it signed has expired by then.' }),
+    },
   },
   { additionalProperties: false },
 );
@@ -53,20 +59,31 @@ export type PreviousKey = Static<typeof PreviousKeySchema>;
 
 export const KeyPairSchema = Type.Object(
   {
-    id: EntityId,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.String({ default: '', maxLength: 2000 }),
+    id: { title: 'ID', ...EntityId },
+    name: Type.String({ title: 'Name', minLength: 1, maxLength: 200 }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
     alg: Type.Union(
       SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
-      { default: 'RS256', description: 'Signing algorithm: RS256 (2048 bits), PS256, ES256, ES384, EdDSA (Ed25519)…' },
+      {
+        title: 'Algorithm',
+        default: 'RS256',
+        description: 'Signing algorithm: RS256 (2048 bits), PS256, ES256, ES384, EdDSA (Ed25519)…',
+      },
     ),
     kid: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: 'Key id; the RFC 7638 thumbprint unless given.' }),
+      Type.String({
+        title: 'Key ID',
+        minLength: 1,
+        maxLength: 200,
+        description: 'Key id; the RFC 7638 thumbprint unless given.',
+      }),
     ),
-    exposed: Type.Boolean({ default: true, description: 'Publish the public key in the JWKS.' }),
-    publicJwk: Type.Optional(Jwk),
+    exposed: Type.Boolean({ title: 'Exposed', default: true, description: 'Publish the public key in the JWKS.' }),
+    publicJwk: Type.Optional({ title: 'Public JWK', ...Jwk }),
     privateKeyPem: Type.Optional(
       Type.String({
+        title: 'Private key PEM',
+        format: 'password',
         minLength: 1,
         maxLength: 20_000,
         description: 'Write-only: PKCS#8 PEM private key (generated when absent on creation).',
@@ -74,11 +91,13 @@ export const KeyPairSchema = Type.Object(
     ),
     privateJwk: Type.Optional(
       Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+        title: 'Private JWK',
         maxProperties: MAX_MAP_ENTRIES,
         description: 'Write-only: the private key as a JWK, instead of PEM.',
       }),
     ),
     previousKeys: Type.Array(PreviousKeySchema, {
+      title: 'Previous keys',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Read-only: rotated-out public keys still in the JWKS.',

@@ -16,11 +16,13 @@ import { ForbiddenError, InsufficientScopeError, type ErrorDetail } from '../err
 export const AccessRuleSchema = Type.Object(
   {
     methods: Type.Array(Type.String({ pattern: '^[A-Z]+$', maxLength: 32 }), {
+      title: 'Methods',
       default: [],
       maxItems: 32,
       description: 'Methods this rule applies to; empty for any.',
     }),
     path: Type.String({
+      title: 'Path',
       minLength: 1,
       maxLength: MAX_PATTERN_LENGTH,
       default: '/.*',
@@ -28,11 +30,13 @@ export const AccessRuleSchema = Type.Object(
         'Regular expression, anchored at both ends, on the path relative to the route, as the upstream receives it: `/post` for `/scoped/post` on the domain `localhost/scoped` (the full path when the route keeps its prefix, `stripPath: false`). Matched after normalization; case-insensitive when the route is.',
     }),
     requiredScopes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      title: 'Required scopes',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Scopes the token must grant; none: any valid token.',
     }),
     match: Type.Union([Type.Literal('all'), Type.Literal('any')], {
+      title: 'Match',
       default: 'all',
       description: 'Whether all or any of the scopes are needed.',
     }),

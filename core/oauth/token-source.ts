@@ -13,17 +13,26 @@ export const TokenSourceSchema = Type.Union(
     Type.Object(
       {
         kind: Type.Literal('header'),
-        name: Type.String({ minLength: 1, maxLength: 200, description: 'Header name, e.g. Authorization.' }),
-        prefix: Type.String({ maxLength: 200, description: 'Prefix before the token, e.g. "Bearer " (may be empty).' }),
+        name: Type.String({
+          title: 'Name',
+          minLength: 1,
+          maxLength: 200,
+          description: 'Header name, e.g. Authorization.',
+        }),
+        prefix: Type.String({
+          title: 'Prefix',
+          maxLength: 200,
+          description: 'Prefix before the token, e.g. "Bearer " (may be empty).',
+        }),
       },
       { additionalProperties: false },
     ),
     Type.Object(
-      { kind: Type.Literal('query'), name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { kind: Type.Literal('query'), name: Type.String({ title: 'Name', minLength: 1, maxLength: 200 }) },
       { additionalProperties: false },
     ),
     Type.Object(
-      { kind: Type.Literal('cookie'), name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { kind: Type.Literal('cookie'), name: Type.String({ title: 'Name', minLength: 1, maxLength: 200 }) },
       { additionalProperties: false },
     ),
   ],

@@ -21,6 +21,8 @@ export { indexKey, type IndexBuilder, type IndexSet, type EntitySource } from '.
 export { regexProblem } from '../plugin-runtime/plugin-catalog.js';
 // Wording of `describe(config)`, the one-liner the route designer shows per plugin box
 export { listOf, duration, ADVANCED } from '../plugin-runtime/plugin-summary.js';
+// A boolean config field that makes the plugin's endpoints answer over HTTPS only (warned about without an HTTPS listener)
+export { HTTPS_ONLY } from '../compiler/warnings.js';
 // Write-only secrets in plugin configs (generated, stored as digests, never shown, rotatable)
 export { writeOnlySecret, secretMatcher } from '../plugin-runtime/plugin-secrets.js';
 // Token counts and counters with fixed label values (never ids, paths or hosts)

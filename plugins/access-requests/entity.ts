@@ -33,9 +33,12 @@ const QUOTA = (max: number, description: string) =>
 /** The API keys' quota fields, same names and bounds. */
 export const QuotasSchema = Type.Object(
   {
-    throttlingQuota: QUOTA(1_000_000_000, 'Calls per second; absent: unlimited.'),
-    dailyQuota: QUOTA(Number.MAX_SAFE_INTEGER, 'Calls per UTC day; absent: unlimited.'),
-    monthlyQuota: QUOTA(Number.MAX_SAFE_INTEGER, 'Calls per UTC month; absent: unlimited.'),
+    throttlingQuota: { title: 'Throttling quota', ...QUOTA(1_000_000_000, 'Calls per second; absent: unlimited.') },
+    dailyQuota: { title: 'Daily quota', ...QUOTA(Number.MAX_SAFE_INTEGER, 'Calls per UTC day; absent: unlimited.') },
+    monthlyQuota: {
+      title: 'Monthly quota',
+      ...QUOTA(Number.MAX_SAFE_INTEGER, 'Calls per UTC month; absent: unlimited.'),
+    },
   },
   { additionalProperties: false, default: {} },
 );
@@ -51,12 +54,15 @@ export type ClientAuthenticator = (typeof CLIENT_AUTHENTICATORS)[number];
 export const WebhookSchema = Type.Object(
   {
     url: Type.String({
+      title: 'URL',
       pattern: '^https?://[^\\s/?#]+(/[^\\s#]*)?$',
       maxLength: 2000,
       description: 'Receives a signed JSON POST on every transition of a request under this profile.',
     }),
     secret: Type.Optional(
       Type.String({
+        title: 'Secret',
+        writeOnly: true,
         minLength: 16,
         maxLength: 512,
         description:
@@ -64,18 +70,21 @@ export const WebhookSchema = Type.Object(
       }),
     ),
     maxAttempts: Type.Integer({
+      title: 'Max attempts',
       minimum: 1,
       maximum: 20,
       default: 8,
       description: 'Attempts per delivery, the first included; then it is marked failed.',
     }),
     initialBackoffMs: Type.Integer({
+      title: 'Initial backoff (ms)',
       minimum: 1,
       maximum: 3_600_000,
       default: 1000,
       description: 'Wait before the second attempt; doubled after each failure.',
     }),
     maxBackoffMs: Type.Integer({
+      title: 'Max backoff (ms)',
       minimum: 1,
       maximum: 86_400_000,
       default: 3_600_000,
@@ -88,10 +97,11 @@ export type Webhook = Static<typeof WebhookSchema>;
 
 export const AuthorizationProfileSchema = Type.Object(
   {
-    id: EntityId,
-    name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$' }),
-    description: Type.String({ default: '', maxLength: 2000 }),
+    id: { title: 'ID', ...EntityId },
+    name: Type.String({ title: 'Name', minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$' }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
     flow: Type.Union([Type.Literal('client-credentials'), Type.Literal('authorization-code')], {
+      title: 'Flow',
       default: 'client-credentials',
       description:
         'The OAuth2 grant the credential is for (`authorization-code`: the `oauth2` plugin; requests then give redirect URIs).',
@@ -99,29 +109,42 @@ export const AuthorizationProfileSchema = Type.Object(
     clientAuthenticator: Type.Union(
       CLIENT_AUTHENTICATORS.map((a) => Type.Literal(a)),
       {
+        title: 'Client authenticator',
         default: 'client-secret',
         description:
           'How the client authenticates at the token endpoint: a client secret, or a signed JWT assertion (RFC 7523) checked with the JWKS URL or the public key the request gives.',
       },
     ),
     scopes: Type.Array(SCOPE, {
+      title: 'Scopes',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Scopes a request may ask for; `Function2/*` allows every scope that starts with `Function2/`.',
     }),
     authorizedEntities: Type.Array(AUTHORIZED_ENTITY, {
+      title: 'Authorized entities',
       default: [],
       maxItems: 1000,
       description: 'Routes (ids) and `tag:<name>` (every route so tagged) an approved credential may call.',
     }),
-    quotas: QuotasSchema,
-    owner: Type.String({ minLength: 1, maxLength: 200, description: 'Who provides the product (a team, a contact).' }),
+    quotas: { title: 'Quotas', ...QuotasSchema },
+    owner: Type.String({
+      title: 'Owner',
+      minLength: 1,
+      maxLength: 200,
+      description: 'Who provides the product (a team, a contact).',
+    }),
     onReject: Type.Union([Type.Literal('disable'), Type.Literal('delete')], {
+      title: 'On reject',
       default: 'disable',
       description: "What a rejection does to the request's API key: keep it disabled, or delete it.",
     }),
-    webhook: Type.Optional(WebhookSchema),
-    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS }),
+    webhook: Type.Optional({ title: 'Webhook', ...WebhookSchema }),
+    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      title: 'Tags',
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+    }),
     ...EntityMeta,
   },
   { additionalProperties: false },
@@ -136,11 +159,11 @@ const REASON = Type.String({ maxLength: 2000 });
 
 export const AuditEventSchema = Type.Object(
   {
-    at: DateTime(),
-    actor: ACTOR,
-    from: Type.Union([STATE, Type.Null()], { description: 'Null for the creation.' }),
-    to: STATE,
-    reason: Type.Optional(REASON),
+    at: { title: 'At', ...DateTime() },
+    actor: { title: 'Actor', ...ACTOR },
+    from: Type.Union([STATE, Type.Null()], { title: 'From', description: 'Null for the creation.' }),
+    to: { title: 'To', ...STATE },
+    reason: Type.Optional({ title: 'Reason', ...REASON }),
   },
   { additionalProperties: false },
 );
@@ -149,10 +172,12 @@ export type AuditEvent = Static<typeof AuditEventSchema>;
 export const ClientAuthenticationSchema = Type.Object(
   {
     method: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('private_key_jwt')], {
+      title: 'Method',
       description: 'The token endpoint authentication method (RFC 7591 names) the API key gets.',
     }),
     jwksUri: Type.Optional(
       Type.String({
+        title: 'JWKS URI',
         pattern: '^https?://[^\\s/?#]+(/[^\\s#]*)?$',
         maxLength: 2000,
         description: "The requester's JWKS URL (`private-key-jwt-jwks-uri` profiles).",
@@ -160,6 +185,7 @@ export const ClientAuthenticationSchema = Type.Object(
     ),
     publicKey: Type.Optional(
       Type.String({
+        title: 'Public key',
         minLength: 1,
         maxLength: 20_000,
         description:
@@ -173,45 +199,56 @@ export type ClientAuthentication = Static<typeof ClientAuthenticationSchema>;
 
 export const AccessRequestSchema = Type.Object(
   {
-    id: EntityId,
-    profileId: EntityId,
+    id: { title: 'ID', ...EntityId },
+    profileId: { title: 'Profile ID', ...EntityId },
     requester: Type.Object(
       {
         id: Type.String({
+          title: 'ID',
           minLength: 1,
           maxLength: 300,
           description: "The requester's identity at the portal (a user id, an organization).",
         }),
-        name: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$' }),
+        name: Type.String({ title: 'Name', minLength: 1, maxLength: 200, pattern: '^[^\\x00-\\x1f\\x7f]+$' }),
         email: Type.String({
+          title: 'Email',
           minLength: 3,
           maxLength: 320,
           pattern: '^[^\\s@]+@[^\\s@]+$',
           description: 'Where the requester is told of the decision.',
         }),
       },
-      { additionalProperties: false },
+      { title: 'Requester', additionalProperties: false },
     ),
-    requestedScopes: Type.Array(SCOPE, { default: [], maxItems: MAX_LIST_ITEMS, uniqueItems: true }),
-    justification: Type.String({ default: '', maxLength: 4000 }),
+    requestedScopes: Type.Array(SCOPE, {
+      title: 'Requested scopes',
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+      uniqueItems: true,
+    }),
+    justification: Type.String({ title: 'Justification', default: '', maxLength: 4000 }),
     redirectUris: Type.Array(
       Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$' }),
       {
+        title: 'Redirect URIs',
         default: [],
         maxItems: MAX_LIST_ITEMS,
         description: "For `authorization-code` profiles: the client's redirect URIs.",
       },
     ),
-    clientAuthentication: ClientAuthenticationSchema,
-    state: STATE,
-    grantedScopes: Type.Optional(Type.Array(SCOPE, { maxItems: MAX_LIST_ITEMS, uniqueItems: true })),
-    quotas: Type.Optional(QuotasSchema),
-    decidedBy: Type.Optional(ACTOR),
-    decidedAt: Type.Optional(DateTime()),
-    reason: Type.Optional(REASON),
-    apiKeyId: Type.Optional(EntityId),
-    createdBy: ACTOR,
+    clientAuthentication: { title: 'Client authentication', ...ClientAuthenticationSchema },
+    state: { title: 'State', ...STATE },
+    grantedScopes: Type.Optional(
+      Type.Array(SCOPE, { title: 'Granted scopes', maxItems: MAX_LIST_ITEMS, uniqueItems: true }),
+    ),
+    quotas: Type.Optional({ title: 'Quotas', ...QuotasSchema }),
+    decidedBy: Type.Optional({ title: 'Decided by', ...ACTOR }),
+    decidedAt: Type.Optional({ title: 'Decided at', ...DateTime() }),
+    reason: Type.Optional({ title: 'Reason', ...REASON }),
+    apiKeyId: Type.Optional({ title: 'API key ID', ...EntityId }),
+    createdBy: { title: 'Created by', ...ACTOR },
     history: Type.Array(AuditEventSchema, {
+      title: 'History',
       maxItems: MAX_LIST_ITEMS,
       description: 'Every transition, oldest first: who, when, from, to, why.',
     }),

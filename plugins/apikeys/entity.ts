@@ -35,9 +35,11 @@ const Jwk = Type.Record(
 
 export const ApiKeySchema = Type.Object(
   {
-    clientId: { ...EntityId, description: 'Public identifier of the key (generated when absent).' },
+    clientId: { title: 'Client ID', ...EntityId, description: 'Public identifier of the key (generated when absent).' },
     clientSecret: Type.Optional(
       Type.String({
+        title: 'Client secret',
+        format: 'password',
         minLength: 16,
         maxLength: 512,
         description:
@@ -46,53 +48,69 @@ export const ApiKeySchema = Type.Object(
     ),
     clientSecretHash: Type.Optional(
       Type.String({
+        title: 'Client secret hash',
         maxLength: 200,
         pattern: '^sha256\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$',
         description: 'Salted hash of the secret, as found in exports; kept when a write sends no secret.',
       }),
     ),
     clientName: Type.String({
+      title: 'Client name',
       minLength: 1,
       maxLength: 200,
       pattern: '^[^\\x00-\\x1f\\x7f]+$',
       description: 'Name of the consumer, sent upstream in X-Consumer-Name.',
     }),
-    description: Type.String({ default: '', maxLength: 2000 }),
-    enabled: Type.Boolean({ default: true, description: 'A disabled key is refused everywhere.' }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
+    enabled: Type.Boolean({ title: 'Enabled', default: true, description: 'A disabled key is refused everywhere.' }),
     authorizedEntities: Type.Array(
       Type.String({ pattern: '^(tag:.+|[A-Za-z0-9][A-Za-z0-9._~-]{0,127})$', maxLength: 200 }),
-      { default: [], maxItems: 1000, description: 'Route ids, and `tag:<name>` for every route tagged <name>.' },
+      {
+        title: 'Authorized entities',
+        default: [],
+        maxItems: 1000,
+        description: 'Route ids, and `tag:<name>` for every route tagged <name>.',
+      },
     ),
     scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 200 }), {
+      title: 'Scopes',
       default: [],
       maxItems: MAX_LIST_ITEMS,
       description: 'Scopes this key may receive (OAuth2 scope tokens).',
     }),
     validUntil: Type.Optional(
-      Type.Union([DateTime(), Type.Null()], { description: 'Expiry (ISO 8601 date-time); null or absent: never.' }),
+      Type.Union([DateTime(), Type.Null()], {
+        title: 'Valid until',
+        description: 'Expiry (ISO 8601 date-time); null or absent: never.',
+      }),
     ),
     allowClientIdOnly: Type.Boolean({
+      title: 'Allow client ID only',
       default: false,
       description: 'Accept this key from its client id alone (the `clientId` extractor); for low-risk public clients.',
     }),
     throttlingQuota: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()], {
+        title: 'Throttling quota',
         description: 'Calls per second; absent: unlimited.',
       }),
     ),
     dailyQuota: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], {
+        title: 'Daily quota',
         description: 'Calls per UTC day; absent: unlimited.',
       }),
     ),
     monthlyQuota: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()], {
+        title: 'Monthly quota',
         description: 'Calls per UTC month; absent: unlimited.',
       }),
     ),
     // Optional, so that keys stored by earlier releases stay valid as they are (absent: none, confidential).
     redirectUris: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 2000, pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$' }), {
+        title: 'Redirect URIs',
         default: [],
         maxItems: MAX_LIST_ITEMS,
         description:
@@ -101,6 +119,7 @@ export const ApiKeySchema = Type.Object(
     ),
     clientType: Type.Optional(
       Type.Union([Type.Literal('confidential'), Type.Literal('public')], {
+        title: 'Client type',
         default: 'confidential',
         description:
           'OAuth2 client type (RFC 6749 §2.1): a `public` client (a browser or mobile app) has no secret and must use PKCE.',
@@ -116,6 +135,7 @@ export const ApiKeySchema = Type.Object(
           Type.Literal('implicit'),
         ]),
         {
+          title: 'Grant types',
           maxItems: 5,
           uniqueItems: true,
           description:
@@ -132,6 +152,7 @@ export const ApiKeySchema = Type.Object(
           Type.Literal('none'),
         ],
         {
+          title: 'Token endpoint auth method',
           description:
             'How the client authenticates at the token endpoints (RFC 7591 names); absent: its secret, by Basic or in the body. `private_key_jwt`: a JWT assertion signed with its own key (RFC 7523), checked against `jwksUri` or `jwks`, and no secret; `none`: a public client. Any other method is refused.',
         },
@@ -139,6 +160,7 @@ export const ApiKeySchema = Type.Object(
     ),
     jwksUri: Type.Optional(
       Type.String({
+        title: 'JWKS URI',
         minLength: 1,
         maxLength: 2000,
         pattern: '^https?://[^\\s#]+$',
@@ -149,7 +171,10 @@ export const ApiKeySchema = Type.Object(
     jwks: Type.Optional(
       Type.Union(
         [
-          Type.Object({ keys: Type.Array(Jwk, { minItems: 1, maxItems: 20 }) }, { additionalProperties: false }),
+          Type.Object(
+            { keys: Type.Array(Jwk, { title: 'Keys', minItems: 1, maxItems: 20 }) },
+            { additionalProperties: false },
+          ),
           Type.String({
             minLength: 1,
             maxLength: 16_384,
@@ -158,17 +183,23 @@ export const ApiKeySchema = Type.Object(
           }),
         ],
         {
+          title: 'JWKS',
           description:
             '`private_key_jwt`: the public keys of the client\'s assertions, registered here instead of a `jwksUri`: a JWK Set (`{"keys": [...]}`) or a PEM public key or certificate. Asymmetric keys only.',
         },
       ),
     ),
     metadata: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+      title: 'Metadata',
       default: {},
       maxProperties: MAX_MAP_ENTRIES,
       description: "Free string map; `jwt-sign-keypair` names the key pair that signs this key's tokens.",
     }),
-    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [], maxItems: MAX_LIST_ITEMS }),
+    tags: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+      title: 'Tags',
+      default: [],
+      maxItems: MAX_LIST_ITEMS,
+    }),
     ...EntityMeta,
   },
   { additionalProperties: false },

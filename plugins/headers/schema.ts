@@ -25,17 +25,17 @@ const HeaderList = (description: string) => Type.Array(HeaderName, { default: []
 const Direction = (target: string) =>
   Type.Object(
     {
-      add: HeaderMap(`Headers added to the ${target} when not already present.`),
-      set: HeaderMap(`Headers set on the ${target}, replacing any value.`),
-      remove: HeaderList(`Header names removed from the ${target}.`),
+      add: { title: 'Add', ...HeaderMap(`Headers added to the ${target} when not already present.`) },
+      set: { title: 'Set', ...HeaderMap(`Headers set on the ${target}, replacing any value.`) },
+      remove: { title: 'Remove', ...HeaderList(`Header names removed from the ${target}.`) },
     },
     { additionalProperties: false, default: {} },
   );
 
 export const HeadersConfigSchema = Type.Object(
   {
-    request: Direction('request sent upstream'),
-    response: Direction('response sent to the client'),
+    request: { title: 'Request', ...Direction('request sent upstream') },
+    response: { title: 'Response', ...Direction('response sent to the client') },
   },
   { additionalProperties: false },
 );

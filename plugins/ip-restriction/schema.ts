@@ -13,17 +13,20 @@ const Range = Type.String({
 export const IpRestrictionConfigSchema = Type.Object(
   {
     allow: Type.Array(Range, {
+      title: 'Allow',
       default: [],
       maxItems: MAX_RANGES,
       description:
         'Addresses and CIDR ranges allowed; when not empty, every other client is refused. IPv4 ranges also match IPv4-mapped IPv6 clients (`::ffff:10.1.2.3`).',
     }),
     deny: Type.Array(Range, {
+      title: 'Deny',
       default: [],
       maxItems: MAX_RANGES,
       description: 'Addresses and CIDR ranges refused, even when the allow list contains them (deny wins).',
     }),
     message: Type.String({
+      title: 'Message',
       minLength: 1,
       maxLength: 500,
       pattern: '^[^\\x00-\\x1f\\x7f]+$',

@@ -39,12 +39,14 @@ const HTTP_URL = '^https?://[^\\s]+$';
 
 const RemoteCache = {
   cacheTtlSeconds: Type.Integer({
+    title: 'Cache TTL (seconds)',
     minimum: 1,
     maximum: 86_400,
     default: 600,
     description: 'Longest time a fetched document is used (a shorter Cache-Control max-age wins).',
   }),
   refetchCooldownSeconds: Type.Integer({
+    title: 'Refetch cooldown (seconds)',
     minimum: 0,
     maximum: 3600,
     default: 30,
@@ -58,7 +60,13 @@ export const VerifierKeysSchema = Type.Union(
       {
         kind: Type.Literal('hmac'),
         secret: Type.Optional(
-          Type.String({ minLength: 32, maxLength: 4096, description: 'Shared secret, at least 32 bytes; write-only.' }),
+          Type.String({
+            title: 'Secret',
+            minLength: 32,
+            maxLength: 4096,
+            format: 'password',
+            description: 'Shared secret, at least 32 bytes; write-only.',
+          }),
         ),
       },
       { additionalProperties: false },
@@ -66,7 +74,12 @@ export const VerifierKeysSchema = Type.Union(
     Type.Object(
       {
         kind: Type.Literal('pem'),
-        pem: Type.String({ minLength: 1, maxLength: 20_000, description: 'Public key (or certificate) in PEM.' }),
+        pem: Type.String({
+          title: 'PEM',
+          minLength: 1,
+          maxLength: 20_000,
+          description: 'Public key (or certificate) in PEM.',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -74,6 +87,7 @@ export const VerifierKeysSchema = Type.Union(
       {
         kind: Type.Literal('jwk'),
         jwk: Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+          title: 'JWK',
           maxProperties: MAX_MAP_ENTRIES,
           description: 'Public JWK.',
         }),
@@ -83,7 +97,7 @@ export const VerifierKeysSchema = Type.Union(
     Type.Object(
       {
         kind: Type.Literal('jwks'),
-        url: Type.String({ pattern: HTTP_URL, maxLength: 2000, description: 'JWKS URL.' }),
+        url: Type.String({ title: 'URL', pattern: HTTP_URL, maxLength: 2000, description: 'JWKS URL.' }),
         ...RemoteCache,
       },
       { additionalProperties: false },
@@ -92,6 +106,7 @@ export const VerifierKeysSchema = Type.Union(
       {
         kind: Type.Literal('oidc'),
         issuer: Type.String({
+          title: 'Issuer',
           pattern: HTTP_URL,
           maxLength: 2000,
           description: 'Issuer; its /.well-known/openid-configuration gives the JWKS.',
@@ -105,6 +120,7 @@ export const VerifierKeysSchema = Type.Union(
         kind: Type.Literal('keypairs'),
         ids: Type.Optional(
           Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+            title: 'IDs',
             maxItems: MAX_LIST_ITEMS,
             description: "The gateway's key pairs to trust; all when absent.",
           }),
@@ -119,18 +135,24 @@ export type VerifierKeys = Static<typeof VerifierKeysSchema>;
 
 export const ClaimRuleSchema = Type.Object(
   {
-    equals: Type.Optional(Type.Unknown({ description: 'The claim equals this value.' })),
+    equals: Type.Optional(Type.Unknown({ title: 'Equals', description: 'The claim equals this value.' })),
     oneOf: Type.Optional(
-      Type.Array(Type.Unknown(), { maxItems: MAX_LIST_ITEMS, description: 'The claim is one of these values.' }),
+      Type.Array(Type.Unknown(), {
+        title: 'One of',
+        maxItems: MAX_LIST_ITEMS,
+        description: 'The claim is one of these values.',
+      }),
     ),
     regex: Type.Optional(
       Type.String({
+        title: 'Regex',
         maxLength: MAX_PATTERN_LENGTH,
         description: 'The claim is a string matching this regular expression (anchored).',
       }),
     ),
     contains: Type.Optional(
       Type.Unknown({
+        title: 'Contains',
         description: 'The claim is an array containing this value (or a space-separated string containing this word).',
       }),
     ),
@@ -139,9 +161,10 @@ export const ClaimRuleSchema = Type.Object(
 );
 
 export const VerifierSettings = {
-  source: Type.Optional(TokenSourceSchema),
-  keys: VerifierKeysSchema,
+  source: Type.Optional({ title: 'Source', ...TokenSourceSchema }),
+  keys: { title: 'Keys', ...VerifierKeysSchema },
   algorithms: Type.Array(ALGORITHM, {
+    title: 'Algorithms',
     minItems: 1,
     maxItems: 13,
     description: 'Accepted algorithms; `none` never; HMAC only with an HMAC secret.',
@@ -152,7 +175,7 @@ export const VerifierSettings = {
         Type.String({ minLength: 1, maxLength: 2000 }),
         Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS }),
       ],
-      { description: 'Accepted issuer (`iss`): one, or a list.' },
+      { title: 'Issuer', description: 'Accepted issuer (`iss`): one, or a list.' },
     ),
   ),
   audience: Type.Optional(
@@ -161,27 +184,34 @@ export const VerifierSettings = {
         Type.String({ minLength: 1, maxLength: 2000 }),
         Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { minItems: 1, maxItems: MAX_LIST_ITEMS }),
       ],
-      { description: 'Accepted audiences: the token must name one of them.' },
+      { title: 'Audience', description: 'Accepted audiences: the token must name one of them.' },
     ),
   ),
   leewaySeconds: Type.Integer({
+    title: 'Leeway (seconds)',
     minimum: 0,
     maximum: 300,
     default: 30,
     description: 'Clock skew tolerated on exp/nbf/iat.',
   }),
-  requireExp: Type.Boolean({ default: true, description: 'Refuse tokens without an expiration time (`exp`).' }),
+  requireExp: Type.Boolean({
+    title: 'Require exp',
+    default: true,
+    description: 'Refuse tokens without an expiration time (`exp`).',
+  }),
   maxAgeSeconds: Type.Optional(
     Type.Integer({
+      title: 'Max age (seconds)',
       minimum: 1,
       maximum: 366 * 86_400,
       description: 'Refuse tokens issued (iat) longer ago than this.',
     }),
   ),
   typ: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, description: 'Required `typ` header, e.g. `at+jwt`.' }),
+    Type.String({ title: 'Typ', minLength: 1, maxLength: 200, description: 'Required `typ` header, e.g. `at+jwt`.' }),
   ),
   requiredClaims: Type.Record(Type.String({ maxLength: 200 }), ClaimRuleSchema, {
+    title: 'Required claims',
     default: {},
     maxProperties: MAX_MAP_ENTRIES,
     description: 'Claims the token must carry, with a rule each.',
@@ -193,9 +223,9 @@ export type InlineVerifier = Static<typeof InlineVerifierSchema>;
 
 export const JwtVerifierSchema = Type.Object(
   {
-    id: EntityId,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.String({ default: '', maxLength: 2000 }),
+    id: { title: 'ID', ...EntityId },
+    name: Type.String({ title: 'Name', minLength: 1, maxLength: 200 }),
+    description: Type.String({ title: 'Description', default: '', maxLength: 2000 }),
     ...VerifierSettings,
     ...EntityMeta,
   },

@@ -27,6 +27,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
   {
     introspectionUrl: Type.Optional(
       Type.String({
+        title: 'Introspection URL',
         pattern: HTTP_URL,
         maxLength: 2000,
         description: 'The RFC 7662 introspection endpoint. Give this or `issuer`.',
@@ -34,6 +35,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
     ),
     issuer: Type.Optional(
       Type.String({
+        title: 'Issuer',
         pattern: HTTP_URL,
         maxLength: 2000,
         description:
@@ -41,6 +43,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
       }),
     ),
     discoveryTtlSeconds: Type.Integer({
+      title: 'Discovery TTL (seconds)',
       minimum: 1,
       maximum: 86_400,
       default: 3600,
@@ -48,32 +51,46 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
       ...ADVANCED,
     }),
     clientId: Type.String({
+      title: 'Client ID',
       minLength: 1,
       maxLength: 500,
       description: "The gateway's client id at the authorization server (introspection is for authenticated clients).",
     }),
-    clientSecret: Type.String({ minLength: 1, maxLength: 2000, description: 'Its client secret.' }),
+    clientSecret: Type.String({
+      title: 'Client secret',
+      minLength: 1,
+      maxLength: 2000,
+      format: 'password',
+      description: 'Its client secret.',
+    }),
     clientAuthMethod: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')], {
+      title: 'Client auth method',
       default: 'client_secret_basic',
       description:
         'How the gateway authenticates to the introspection endpoint: HTTP Basic, or `client_id`/`client_secret` in the form.',
       ...ADVANCED,
     }),
     tokenTypeHint: Type.String({
+      title: 'Token type hint',
       maxLength: 200,
       default: 'access_token',
       description: '`token_type_hint` sent with each introspection; empty: none.',
       ...ADVANCED,
     }),
-    source: Type.Optional(TokenSourceSchema),
-    requiredIssuer: OneOrMany('Accepted `iss` of the introspection response: one, or a list (absent: not checked).'),
-    requiredAudience: OneOrMany(
-      "Accepted audiences: the response's `aud` must name one of them (absent: not checked).",
-    ),
-    rules: AccessRulesSchema,
-    scopeClaim: ScopeClaimSchema,
-    scopeStrategy: ScopeStrategySchema,
+    source: Type.Optional({ title: 'Source', ...TokenSourceSchema }),
+    requiredIssuer: {
+      title: 'Required issuer',
+      ...OneOrMany('Accepted `iss` of the introspection response: one, or a list (absent: not checked).'),
+    },
+    requiredAudience: {
+      title: 'Required audience',
+      ...OneOrMany("Accepted audiences: the response's `aud` must name one of them (absent: not checked)."),
+    },
+    rules: { title: 'Rules', ...AccessRulesSchema },
+    scopeClaim: { title: 'Scope claim', ...ScopeClaimSchema },
+    scopeStrategy: { title: 'Scope strategy', ...ScopeStrategySchema },
     realm: Type.String({
+      title: 'Realm',
       minLength: 1,
       maxLength: 200,
       pattern: '^[^"\\\\\\x00-\\x1f\\x7f]+$',
@@ -82,6 +99,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
       ...ADVANCED,
     }),
     timeoutMs: Type.Integer({
+      title: 'Timeout (ms)',
       minimum: 50,
       maximum: 30_000,
       default: 3000,
@@ -91,6 +109,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
     cache: Type.Object(
       {
         ttlSeconds: Type.Integer({
+          title: 'TTL (seconds)',
           minimum: 0,
           maximum: 86_400,
           default: 60,
@@ -98,12 +117,14 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
             "How long an active token's introspection response is reused, never past its `exp`; 0: no cache. A token revoked at the provider stays accepted up to this long.",
         }),
         negativeTtlSeconds: Type.Integer({
+          title: 'Negative TTL (seconds)',
           minimum: 0,
           maximum: 3600,
           default: 10,
           description: 'How long an inactive answer is reused (unknown, expired, revoked tokens); 0: not cached.',
         }),
         maxEntries: Type.Integer({
+          title: 'Max entries',
           minimum: 1,
           maximum: 1_000_000,
           default: 10_000,
@@ -111,10 +132,11 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
             'At most this many responses are cached per cache period (`ttlSeconds`); beyond, tokens are introspected on every request.',
         }),
       },
-      { additionalProperties: false, default: {}, ...ADVANCED },
+      { title: 'Cache', additionalProperties: false, default: {}, ...ADVANCED },
     ),
     anonymous: Type.Optional(
       Type.String({
+        title: 'Anonymous',
         minLength: 1,
         maxLength: 200,
         description:
@@ -127,6 +149,7 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
           Type.String({ minLength: 1, maxLength: 200 }),
           Type.String({ pattern: HEADER_NAME, maxLength: 200 }),
           {
+            title: 'Claims to headers',
             default: {},
             maxProperties: MAX_MAP_ENTRIES,
             description:
@@ -134,11 +157,12 @@ export const OAuth2IntrospectionConfigSchema = Type.Object(
           },
         ),
         hideCredentials: Type.Boolean({
+          title: 'Hide credentials',
           default: false,
           description: 'Remove the token from the request (header, query parameter or cookie) before it goes upstream.',
         }),
       },
-      { additionalProperties: false, default: {} },
+      { title: 'Upstream', additionalProperties: false, default: {} },
     ),
   },
   { additionalProperties: false },

@@ -1,16 +1,24 @@
-// @ts-check
 // The designer's side panel: one at a time, on the right. Opening moves focus into it; Escape or
 // "Close" closes it and gives focus back to what opened it (the caller's `onClose`).
 import { h } from './dom.js';
 
-/** @type {{ element: HTMLElement, onClose: () => void } | null} */
-let open = null;
+let open: { element: HTMLElement; onClose: () => void } | null = null;
 
-/**
- * @param {{ host: HTMLElement, opener: string, title: string, body: import('./dom.js').Child, onClose: () => void, wide?: boolean }} options
- * @returns {HTMLElement}
- */
-export function openSidePanel({ host, opener, title, body, onClose, wide = false }) {
+export function openSidePanel({
+  host,
+  opener,
+  title,
+  body,
+  onClose,
+  wide = false,
+}: {
+  host: HTMLElement;
+  opener: string;
+  title: string;
+  body: import('./dom.js').Child;
+  onClose: () => void;
+  wide?: boolean;
+}): HTMLElement {
   closeSidePanel(false);
   const heading = h('h2', { id: 'side-panel-title', tabindex: -1 }, title);
   const element = h(
@@ -36,18 +44,17 @@ export function openSidePanel({ host, opener, title, body, onClose, wide = false
   host.append(element);
   open = { element, onClose };
   // Focus the first field, so typing can start at once; the heading when there is none.
-  const first = /** @type {HTMLElement | null} */ (
-    element.querySelector('.panel-body input:not([type=hidden]), .panel-body select, .panel-body textarea')
-  );
+  const first = element.querySelector(
+    '.panel-body input:not([type=hidden]), .panel-body select, .panel-body textarea',
+  ) as HTMLElement | null;
   (first ?? heading).focus();
   return element;
 }
 
 /**
  * Close the open panel, if any; `restoreFocus`: give focus back to what opened it.
- * @param {boolean} restoreFocus
  */
-export function closeSidePanel(restoreFocus) {
+export function closeSidePanel(restoreFocus: boolean) {
   if (!open) return;
   const { element, onClose } = open;
   open = null;

@@ -1,7 +1,6 @@
-// @ts-check
 // Shows why the last login failed (the server redirects back with ?error=…).
 const reason = new URLSearchParams(location.search).get('error');
-const box = /** @type {HTMLElement} */ (document.getElementById('login-error'));
+const box = document.getElementById('login-error') as HTMLElement;
 if (reason) {
   box.textContent =
     reason === 'locked'

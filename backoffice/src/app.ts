@@ -1,4 +1,3 @@
-// @ts-check
 // The back office app: hash routes, one view at a time, data over the WebSocket, live updates.
 import { Client, failure } from './client.js';
 import { h, toast, nextId, codeBlock } from './dom.js';
@@ -6,38 +5,37 @@ import { schemaForm, humanize, PATH_FILTER_HINT } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
 import { routeDesigner } from './designer.js';
+import { applyFix, fixableNote, instanceWarnings, placeWarnings, type ConfigWarning } from './warnings.js';
+import { refusalSummary } from './refusal.js';
 
-/** @typedef {import('./dom.js').Child} Child */
-/** @typedef {import('./form.js').JsonSchema} JsonSchema */
-/** @typedef {import('./form.js').JsonObject} JsonObject */
-/** @typedef {import('./form.js').PluginInfo} PluginInfo */
-/** @typedef {import('./form.js').FormOptions} FormOptions */
+import type { Child } from './dom.js';
+import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
+import type { TrafficTick } from './dashboard.js';
+import type {
+  AccessRequest,
+  ApiKey,
+  AuditEvent,
+  AuthorizationProfile,
+  Delivery,
+  GrantView,
+  JwtVerifier,
+  KeyPair,
+  Quotas,
+  RequestState,
+  Route,
+} from './shapes.js';
 // The shapes the admin API returns, as far as the views read them.
-/** @typedef {{ schema: JsonSchema, idField: string, title: string }} KindSchema */
-/** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: unknown }} PluginInstance */
-/** @typedef {{ id: string, name: string, enabled?: boolean, tags?: string[], frontend: { domains: string[] }, backend?: { targets: { url: string }[] }, plugins: PluginInstance[] }} Route */
-/** @typedef {{ plugins: PluginInstance[], version?: number }} GlobalConfig */
-/** @typedef {{ clientId: string, clientName: string, clientSecret?: string, enabled?: boolean, tags?: string[], authorizedEntities: string[], scopes: string[], metadata: Record<string, string>, clientType?: 'confidential' | 'public', redirectUris?: string[] }} ApiKey */
-/** @typedef {{ grant: string, clientId: string, userId: string | null, scope: string, route: string, tokens: { type: 'access_token' | 'refresh_token', digest: string, iat: number, exp: number }[] }} GrantView */
-/** @typedef {{ id: string, name: string, alg: string, kid: string, exposed: boolean, previousKeys: unknown[], publicJwk: unknown }} KeyPair */
-/** @typedef {{ id: string, name: string, keys: { kind: string }, algorithms: string[], issuer?: string | string[] }} JwtVerifier */
-/** @typedef {import('./dashboard.js').TrafficTick} TrafficTick */
-/** @typedef {{ throttlingQuota?: number | null, dailyQuota?: number | null, monthlyQuota?: number | null }} Quotas */
-/** @typedef {{ id: string, name: string, description: string, flow: string, clientAuthenticator: string, scopes: string[], authorizedEntities: string[], quotas: Quotas, owner: string, onReject: string, webhook?: { url: string }, tags: string[] }} AuthorizationProfile */
-/** @typedef {'pending' | 'approved' | 'rejected' | 'revoked'} RequestState */
-/** @typedef {{ at: string, actor: string, from: RequestState | null, to: RequestState, reason?: string }} AuditEvent */
-/** @typedef {{ id: string, profileId: string, requester: { id: string, name: string, email: string }, requestedScopes: string[], justification: string, clientAuthentication: { method: string }, state: RequestState, grantedScopes?: string[], quotas?: Quotas, decidedBy?: string, decidedAt?: string, reason?: string, apiKeyId?: string, createdBy: string, createdAt?: string }} AccessRequest */
-/** @typedef {{ id: string, type: string, url: string, state: 'pending' | 'delivered' | 'failed', attempts: { attempt: number, at: string, status?: number, error?: string }[], createdAt: string }} Delivery */
-
+export type KindSchema = { schema: JsonSchema; idField: string; title: string };
 const client = new Client();
-const view = /** @type {HTMLElement} */ (document.getElementById('view'));
-const status = /** @type {HTMLElement} */ (document.getElementById('status'));
-/** @type {Record<string, KindSchema> | null} */
-let schemas = null;
-/** @type {PluginInfo[]} */
-let catalog = [];
-/** @type {{ name: string, refresh: () => unknown, entities: string[] }} */
-let current = { name: '', refresh: () => {}, entities: [] };
+const view = document.getElementById('view') as HTMLElement;
+const status = document.getElementById('status') as HTMLElement;
+let schemas: Record<string, KindSchema> | null = null;
+let catalog: PluginInfo[] = [];
+let current: { name: string; refresh: () => unknown; entities: string[] } = {
+  name: '',
+  refresh: () => {},
+  entities: [],
+};
 
 client.on((message) => {
   if (message.event === 'connected') {
@@ -48,30 +46,26 @@ client.on((message) => {
     status.textContent = 'reconnecting…';
     status.className = 'status';
   }
-  if (
-    message.event === 'changed' &&
-    (message.entity === '*' || current.entities.includes(/** @type {string} */ (message.entity)))
-  )
+  if (message.event === 'changed' && (message.entity === '*' || current.entities.includes(message.entity as string)))
     scheduleRefresh();
-  if (message.event === 'traffic') onTraffic(/** @type {TrafficTick} */ (/** @type {unknown} */ (message)));
+  if (message.event === 'traffic') onTraffic(message as unknown as TrafficTick);
 });
 client.connect();
 
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let refreshTimer;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => current.refresh(), 100);
 }
 
 async function load() {
-  [schemas, catalog] = /** @type {[Record<string, KindSchema>, PluginInfo[]]} */ (
-    await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')])
-  );
+  [schemas, catalog] = (await Promise.all([client.request('get', 'schemas'), client.request('get', 'plugins')])) as [
+    Record<string, KindSchema>,
+    PluginInfo[],
+  ];
 }
 
-/** @type {Record<string, (id?: string, sub?: string) => Promise<unknown>>} */
-const routes = {
+const routes: Record<string, (id?: string, sub?: string) => Promise<unknown>> = {
   dashboard: () => dashboardView(client, page),
   routes: routesView,
   global: globalView,
@@ -87,7 +81,7 @@ const routes = {
 async function navigate() {
   if (!schemas) await load();
   const [name = 'dashboard', id, sub] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-nav]')))
+  for (const a of document.querySelectorAll('[data-nav]') as NodeListOf<HTMLElement>)
     a.toggleAttribute('aria-current', a.dataset.nav === name);
   const render = routes[name] ?? (() => dashboardView(client, page));
   current = { name, entities: [], refresh: () => {} };
@@ -98,34 +92,23 @@ async function navigate() {
   }
   view.focus({ preventScroll: true });
 }
-window.addEventListener('hashchange', navigate);
-navigate();
+window.addEventListener('hashchange', () => void navigate());
+void navigate();
 
 /** Go to `hash`, re-rendering when it is already the current one (to show what was just saved). */
-/** @param {string} hash */
-function go(hash) {
-  if (location.hash === hash) navigate();
+function go(hash: string) {
+  if (location.hash === hash) void navigate();
   else location.hash = hash;
 }
 
-/**
- * @param {string} title
- * @param {Child} actions
- * @param {...(Node | string)} body
- */
-function page(title, actions, ...body) {
+function page(title: string, actions: Child, ...body: (Node | string)[]) {
   view.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, title), h('div', { class: 'actions' }, actions)),
     ...body,
   );
 }
 
-/**
- * @param {string[]} columns
- * @param {HTMLElement[]} rows
- * @param {string} empty
- */
-function table(columns, rows, empty) {
+function table(columns: string[], rows: HTMLElement[], empty: string) {
   if (rows.length === 0) return h('p', { class: 'muted' }, empty);
   return h(
     'table',
@@ -143,24 +126,23 @@ function table(columns, rows, empty) {
   );
 }
 
-/**
- * @param {string} label
- * @param {(value: string) => void} onInput
- */
-function searchBox(label, onInput) {
+function searchBox(label: string, onInput: (value: string) => void) {
   const input = h('input', { type: 'search', id: nextId('search'), oninput: () => onInput(input.value.toLowerCase()) });
   return h('div', { class: 'field inline search' }, h('label', { for: input.id }, label), input);
 }
 
 /** A generic editor: schema form, save (create or update), errors beside fields. */
-/**
- * @template T the entity as the server returns it once saved
- * @param {string} kind
- * @param {JsonObject} entity
- * @param {{ isNew: boolean, onSaved?: (saved: T) => void, options?: FormOptions, extra?: HTMLElement[] }} how
- */
-function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
-  const kindSchema = /** @type {KindSchema} */ (schemas?.[kind]);
+function editor<T>(
+  kind: string,
+  entity: JsonObject,
+  {
+    isNew,
+    onSaved,
+    options = {},
+    extra = [],
+  }: { isNew: boolean; onSaved?: (saved: T) => void; options?: FormOptions; extra?: HTMLElement[] },
+) {
+  const kindSchema = schemas?.[kind] as KindSchema;
   const form = schemaForm(kindSchema.schema, entity, { catalog, ...options });
   const save = h('button', { type: 'submit', class: 'primary' }, isNew ? 'Create' : 'Save');
   const el = h(
@@ -168,24 +150,25 @@ function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
     {
       class: 'editor',
       novalidate: true,
-      onsubmit: async (/** @type {Event} */ e) => {
+      onsubmit: async (e: Event) => {
         e.preventDefault();
         save.disabled = true;
         try {
-          const value = /** @type {JsonObject} */ (form.read());
+          const value = form.read() as JsonObject;
           const idField = kindSchema.idField;
           if (isNew && value[idField] === '') delete value[idField]; // generated by the server
-          const result = /** @type {T} */ (
+          const result = (
             isNew
               ? await client.request('create', kind, { entity: value })
               : await client.request('update', kind, { id: entity[kindSchema.idField], entity: value })
-          );
+          ) as T;
           toast(`${humanize(kindSchema.title)} saved`);
           onSaved?.(result);
         } catch (error) {
           const { message, details } = failure(error);
-          form.showErrors(details, message);
-          toast(message, 'bad');
+          const summary = refusalSummary(kindSchema.title, details, message);
+          form.showErrors(details, summary);
+          toast(summary, 'bad');
         } finally {
           save.disabled = false;
         }
@@ -205,10 +188,9 @@ function editor(kind, entity, { isNew, onSaved, options = {}, extra = [] }) {
 
 // ── routes ───────────────────────────────────────────────────────────────────
 /**
- * @param {string} [id]
- * @param {string} [sub] `form`: the route as one long form ("Edit as form"); otherwise the designer
+ * @param sub `form`: the route as one long form ("Edit as form"); otherwise the designer
  */
-async function routesView(id, sub) {
+async function routesView(id?: string, sub?: string) {
   current.entities = ['routes'];
   if (id && sub === 'form') return routeEditor(id);
   if (id) {
@@ -217,7 +199,7 @@ async function routesView(id, sub) {
       {
         client,
         catalog,
-        routeSchema: /** @type {Record<string, KindSchema>} */ (schemas).routes?.schema ?? {},
+        routeSchema: (schemas as Record<string, KindSchema>).routes?.schema ?? {},
         view,
         go,
         onExternalChange: (refresh) => {
@@ -230,7 +212,7 @@ async function routesView(id, sub) {
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const routesList = /** @type {Route[]} */ (await client.request('list', 'routes'));
+    const routesList = await client.request('list', 'routes');
     const rows = routesList
       .filter(
         (r) => !filter || JSON.stringify([r.id, r.name, r.frontend.domains, r.tags]).toLowerCase().includes(filter),
@@ -254,7 +236,7 @@ async function routesView(id, sub) {
     [
       searchBox('Search routes', (v) => {
         filter = v;
-        draw();
+        void draw();
       }),
       h('a', { href: '#/routes/new', class: 'button primary' }, 'New route'),
     ],
@@ -263,8 +245,7 @@ async function routesView(id, sub) {
   await draw();
 }
 
-/** @param {string} id */
-async function routeEditor(id) {
+async function routeEditor(id: string) {
   const isNew = id === 'new';
   const entity = isNew
     ? {
@@ -273,7 +254,7 @@ async function routeEditor(id) {
         backend: { targets: [{ url: 'http://127.0.0.1:3000', weight: 1 }] },
         plugins: [],
       }
-    : /** @type {Route} */ (await client.request('get', 'routes', { id }));
+    : await client.request('get', 'routes', { id });
   const del = isNew
     ? null
     : h(
@@ -290,42 +271,36 @@ async function routeEditor(id) {
         },
         'Delete',
       );
-  const hasOAuth2 = !isNew && entity.plugins.some((p) => p.plugin === 'oauth2');
-  // The server keeps an oauth2 instance's key across writes (matched by plugin id), so a stored
-  // route with an oauth2 instance has one.
-  const storedSecret = (/** @type {string} */ path) => hasOAuth2 && /^\/plugins\/\d+\/config\/provisionKey$/.test(path);
-  const writeOnlyActions = (/** @type {string} */ path) =>
-    storedSecret(path)
-      ? h(
-          'button',
-          { type: 'button', onclick: () => rotateProvisionKey(/** @type {Route} */ (entity)) },
-          'Rotate provision key',
-        )
+  // The oauth2 plugin's provision key is rotated by an action of the route (a new one shown once)
+  const writeOnlyActions = (path: string) => {
+    const index = /^\/plugins\/(\d+)\/config\//.exec(path)?.[1];
+    return !isNew && index !== undefined && entity.plugins[Number(index)]?.plugin === 'oauth2'
+      ? h('button', { type: 'button', onclick: () => rotateProvisionKey(entity as Route) }, 'Rotate provision key')
       : null;
+  };
   const designer = h('a', { href: `#/routes/${encodeURIComponent(id)}`, class: 'button' }, 'Open in designer');
   page(
     isNew ? 'New route' : `Route: ${entity.name}`,
     [designer, del],
     editor('routes', entity, {
       isNew,
-      onSaved: (/** @type {Route} */ saved) => go(`#/routes/${encodeURIComponent(saved.id)}/form`),
+      onSaved: (saved: Route) => go(`#/routes/${encodeURIComponent(saved.id)}/form`),
       options: {
-        storedSecret,
+        stored: !isNew,
         writeOnlyActions,
         optionalObjects: ['/backend/tls', '/backend/targets/*/tls'],
-        newItem: (path) => (path === '/plugins' ? { plugin: /** @type {PluginInfo} */ (catalog[0]).id } : {}),
+        newItem: (path) => (path === '/plugins' ? { plugin: (catalog[0] as PluginInfo).id } : {}),
       },
     }),
-    ...(isNew ? [] : [requestTesterPanel(client, /** @type {Route} */ (entity))]),
+    ...(isNew ? [] : [requestTesterPanel(client, entity as Route)]),
   );
 }
 
 /**
  * A new provision key for the route's `oauth2` plugin, shown once. The editor is drawn again from
  * the server afterwards: the form held the old key's digest and version, which a save must not send.
- * @param {Route} route
  */
-async function rotateProvisionKey(route) {
+async function rotateProvisionKey(route: Route) {
   if (
     !confirm(
       `Rotate the provision key of ${route.name}? The current key stops working at once: the provider's web app needs the new one. Unsaved changes in this form are discarded.`,
@@ -333,9 +308,10 @@ async function rotateProvisionKey(route) {
   )
     return;
   try {
-    const rotated = /** @type {{ provisionKey: string }} */ (
-      await client.request('action', 'routes', { id: route.id, action: 'plugins/oauth2/provision-key' })
-    );
+    const rotated = (await client.request('action', 'routes', {
+      id: route.id,
+      action: 'plugins/oauth2/provision-key',
+    })) as { provisionKey: string };
     shownOnceDialog(
       'Provision key',
       `This is the only time the new provision key of ${route.name} is shown. Copy it now into the provider's web app configuration.`,
@@ -352,19 +328,36 @@ async function rotateProvisionKey(route) {
 async function globalView() {
   current.entities = ['global-config'];
   const draw = async () => {
-    const global = /** @type {GlobalConfig} */ (await client.request('get', 'global-config'));
+    const [global, warnings] = await Promise.all([
+      client.request('get', 'global-config'),
+      client.request('get', 'warnings') as Promise<ConfigWarning[]>,
+    ]);
     const cards = catalog.map((plugin) => {
       const instance = global.plugins.find((p) => p.plugin === plugin.id);
+      const concerns = instanceWarnings(
+        warnings.filter((w) => w.kind === 'global-config'),
+        instance ? global.plugins.indexOf(instance) : -1,
+      );
       const toggle = h('input', {
         type: 'checkbox',
         id: `enable-${plugin.id}`,
         checked: Boolean(instance && instance.enabled !== false),
       });
       const form = schemaForm(plugin.configSchema, instance?.config ?? {}, {});
+      if (instance) placeWarnings(form.element, concerns, `/plugins/${global.plugins.indexOf(instance)}/config`);
+      // A warning's fix (turn `secure` off on a plain-HTTP gateway) is one click: the patch, saved.
+      const fixIt = async (fix: NonNullable<ConfigWarning['fix']>) => {
+        try {
+          await client.request('update', 'global-config', { entity: applyFix(global, fix) });
+          toast(`${plugin.name}: ${fix.label.toLowerCase()}, saved`);
+        } catch (error) {
+          toast(failure(error).message, 'bad');
+        }
+      };
       const include = h('textarea', { rows: 1, id: `include-${plugin.id}` }, (instance?.include ?? []).join('\n'));
       const exclude = h('textarea', { rows: 1, id: `exclude-${plugin.id}` }, (instance?.exclude ?? []).join('\n'));
       const save = async () => {
-        const lines = (/** @type {HTMLTextAreaElement} */ a) =>
+        const lines = (a: HTMLTextAreaElement) =>
           a.value
             .split('\n')
             .map((s) => s.trim())
@@ -389,14 +382,15 @@ async function globalView() {
         } catch (error) {
           const index = next.findIndex((p) => p.plugin === plugin.id);
           const { message, details } = failure(error);
+          const summary = refusalSummary('global configuration', details, message);
           form.showErrors(
             details.map((d) => ({ ...d, path: d.path.replace(`/plugins/${index}/config`, '') })),
-            message,
+            summary,
           );
-          toast(message, 'bad');
+          toast(summary, 'bad');
         }
       };
-      toggle.addEventListener('change', save);
+      toggle.addEventListener('change', () => void save());
       return h(
         'section',
         { class: 'card', 'aria-labelledby': `title-${plugin.id}` },
@@ -407,6 +401,7 @@ async function globalView() {
           h('div', { class: 'field inline' }, toggle, h('label', { for: `enable-${plugin.id}` }, 'Enabled globally')),
         ),
         h('p', {}, plugin.description),
+        concerns.map((w) => fixableNote(w, (fix) => void fixIt(fix))),
         h('p', { class: 'muted' }, `Steps: ${plugin.steps.join(', ')}`),
         h(
           'details',
@@ -452,14 +447,13 @@ async function globalView() {
 }
 
 // ── API keys ─────────────────────────────────────────────────────────────────
-/** @param {string} [id] */
-async function apiKeysView(id) {
+async function apiKeysView(id?: string) {
   current.entities = ['apikeys', 'keypairs'];
   if (id) return apiKeyEditor(id);
   const list = h('div', {});
   let filter = '';
   const draw = async () => {
-    const keys = /** @type {ApiKey[]} */ (await client.request('list', 'apikeys', { query: { limit: '1000' } }));
+    const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
     const rows = keys
       .filter((k) => !filter || JSON.stringify([k.clientId, k.clientName, k.tags]).toLowerCase().includes(filter))
       .map((k) => {
@@ -502,7 +496,7 @@ async function apiKeysView(id) {
     [
       searchBox('Search API keys', (v) => {
         filter = v;
-        draw();
+        void draw();
       }),
       h('a', { href: '#/apikeys/new', class: 'button primary' }, 'New API key'),
     ],
@@ -513,12 +507,8 @@ async function apiKeysView(id) {
 
 /**
  * A secret the server returns once (a client secret, a provision key), with a copy button.
- * @param {string} title
- * @param {string} explanation
- * @param {string} secret
- * @param {string} outputId
  */
-function shownOnceDialog(title, explanation, secret, outputId) {
+function shownOnceDialog(title: string, explanation: string, secret: string, outputId: string) {
   const dialog = h(
     'dialog',
     { class: 'secret-dialog', 'aria-labelledby': 'secret-title' },
@@ -561,11 +551,7 @@ function shownOnceDialog(title, explanation, secret, outputId) {
   dialog.showModal();
 }
 
-/**
- * @param {string} clientId
- * @param {string} secret
- */
-function secretDialog(clientId, secret) {
+function secretDialog(clientId: string, secret: string) {
   shownOnceDialog(
     'Client secret',
     `This is the only time the secret of ${clientId} is shown. Copy it now.`,
@@ -574,18 +560,15 @@ function secretDialog(clientId, secret) {
   );
 }
 
-/** @param {string} id */
-async function apiKeyEditor(id) {
+async function apiKeyEditor(id: string) {
   const isNew = id === 'new';
-  const [entity, keyPairs, routesList] = /** @type {[ApiKey, KeyPair[], Route[]]} */ (
-    await Promise.all([
-      isNew
-        ? Promise.resolve({ clientName: '', authorizedEntities: [], scopes: [], metadata: {} })
-        : client.request('get', 'apikeys', { id }),
-      client.request('list', 'keypairs'),
-      client.request('list', 'routes'),
-    ])
-  );
+  const [entity, keyPairs, routesList] = (await Promise.all([
+    isNew
+      ? Promise.resolve({ clientName: '', authorizedEntities: [], scopes: [], metadata: {} })
+      : client.request('get', 'apikeys', { id }),
+    client.request('list', 'keypairs'),
+    client.request('list', 'routes'),
+  ])) as [ApiKey, KeyPair[], Route[]];
   const actions = isNew
     ? []
     : [
@@ -598,9 +581,10 @@ async function apiKeyEditor(id) {
               {
                 type: 'button',
                 onclick: async () => {
-                  const rotated = /** @type {{ clientId: string, clientSecret: string }} */ (
-                    await client.request('action', 'apikeys', { id, action: 'rotate-secret' })
-                  );
+                  const rotated = (await client.request('action', 'apikeys', { id, action: 'rotate-secret' })) as {
+                    clientId: string;
+                    clientSecret: string;
+                  };
                   secretDialog(rotated.clientId, rotated.clientSecret);
                 },
               },
@@ -637,7 +621,7 @@ async function apiKeyEditor(id) {
         visibleWhen: { '/clientSecret': (value) => value.clientType !== 'public' },
       },
       extra: [hint],
-      onSaved: (/** @type {ApiKey} */ saved) => {
+      onSaved: (saved: ApiKey) => {
         if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
         go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
       },
@@ -649,9 +633,8 @@ async function apiKeyEditor(id) {
 /**
  * The grants screen's address for a filter; the query is one hash segment, encoded once more so
  * that a user id with `/`, `&` or `=` survives.
- * @param {{ client?: string, user?: string }} filter
  */
-function grantsHash({ client: clientId = '', user = '' }) {
+function grantsHash({ client: clientId = '', user = '' }: { client?: string; user?: string }) {
   const query = new URLSearchParams();
   if (clientId) query.set('client', clientId);
   if (user) query.set('user', user);
@@ -659,21 +642,20 @@ function grantsHash({ client: clientId = '', user = '' }) {
   return text ? `#/grants/${encodeURIComponent(text)}` : '#/grants';
 }
 
-/** @param {number} seconds */
-const dateTime = (seconds) => new Date(seconds * 1000).toLocaleString();
+const dateTime = (seconds: number) => new Date(seconds * 1000).toLocaleString();
 
 /**
  * The `oauth2` plugin's live grants (runtime state: refreshed on demand, not pushed), filtered by
  * client and by user, with revocation of one grant or of every grant of the user or the client.
- * @param {string} [query] `client=…&user=…`
+ * @param query `client=…&user=…`
  */
-async function grantsView(query) {
+async function grantsView(query?: string) {
   current.entities = ['apikeys'];
   const params = new URLSearchParams(query ?? '');
   const filter = { client: params.get('client') ?? '', user: params.get('user') ?? '' };
-  const keys = /** @type {ApiKey[]} */ (await client.request('list', 'apikeys', { query: { limit: '1000' } }));
+  const keys = await client.request('list', 'apikeys', { query: { limit: '1000' } });
   const names = new Map(keys.map((k) => [k.clientId, k.clientName]));
-  const clientName = (/** @type {string} */ id) => names.get(id) ?? id;
+  const clientName = (id: string) => names.get(id) ?? id;
   const known = filter.client === '' || names.has(filter.client);
   const clientSelect = h(
     'select',
@@ -697,7 +679,7 @@ async function grantsView(query) {
       class: 'card',
       role: 'search',
       'aria-label': 'Filter grants',
-      onsubmit: (/** @type {Event} */ e) => {
+      onsubmit: (e: Event) => {
         e.preventDefault();
         go(grantsHash({ client: clientSelect.value, user: userInput.value.trim() }));
       },
@@ -726,16 +708,12 @@ async function grantsView(query) {
     ),
   );
 
-  /**
-   * @param {string} question
-   * @param {{ client?: string, user?: string }} who
-   */
-  const revokeAll = async (question, who) => {
+  const revokeAll = async (question: string, who: { client?: string; user?: string }) => {
     if (!confirm(question)) return;
     try {
-      const { revoked } = /** @type {{ revoked: number }} */ (
-        await client.request('action', 'oauth2-grants', { action: 'revoke', query: who })
-      );
+      const { revoked } = (await client.request('action', 'oauth2-grants', { action: 'revoke', query: who })) as {
+        revoked: number;
+      };
       toast(`${revoked} grant${revoked === 1 ? '' : 's'} revoked`);
       await draw();
     } catch (error) {
@@ -777,12 +755,11 @@ async function grantsView(query) {
 
   const list = h('div', {});
   const draw = async () => {
-    /** @type {Record<string, string>} */
-    const asked = {};
+    const asked: Record<string, string> = {};
     if (filter.client) asked.client = filter.client;
     if (filter.user) asked.user = filter.user;
-    const grants = /** @type {GrantView[]} */ (await client.request('list', 'oauth2-grants', { query: asked }));
-    const created = (/** @type {GrantView} */ g) => Math.min(...g.tokens.map((t) => t.iat));
+    const grants = await client.request('list', 'oauth2-grants', { query: asked });
+    const created = (g: GrantView) => Math.min(...g.tokens.map((t) => t.iat));
     grants.sort((a, b) => created(b) - created(a));
     const rows = grants.map((g) => {
       const who = g.userId ?? 'no user (client credentials)';
@@ -877,26 +854,22 @@ async function grantsView(query) {
 }
 
 // ── access requests ──────────────────────────────────────────────────────────
-const REQUEST_STATES = /** @type {RequestState[]} */ (['pending', 'approved', 'rejected', 'revoked']);
-const QUOTA_LABELS = /** @type {[keyof Quotas, string][]} */ ([
+const REQUEST_STATES = ['pending', 'approved', 'rejected', 'revoked'] as RequestState[];
+const QUOTA_LABELS = [
   ['throttlingQuota', 'Calls per second (throttling quota)'],
   ['dailyQuota', 'Calls per day (daily quota)'],
   ['monthlyQuota', 'Calls per month (monthly quota)'],
-]);
-/** @param {string | undefined} iso */
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
-/** @param {Quotas | undefined} quotas */
-const quotaText = (quotas) =>
+] as [keyof Quotas, string][];
+const when = (iso?: string) => (iso ? new Date(iso).toLocaleString() : '—');
+const quotaText = (quotas?: Quotas) =>
   QUOTA_LABELS.map(([k, label]) => `${label.replace(/ \(.*/, '')}: ${quotas?.[k] ?? 'unlimited'}`).join(' · ');
-/** @param {RequestState} state */
-const stateBadge = (state) => h('span', { class: `badge state-${state}` }, state);
+const stateBadge = (state: RequestState) => h('span', { class: `badge state-${state}` }, state);
 
 /**
  * The queue: pending requests first, oldest first (the order they wait in), then the decided ones,
  * latest decision first; filtered by state.
- * @param {string} [id]
  */
-async function accessRequestsView(id) {
+async function accessRequestsView(id?: string) {
   current.entities = ['access-requests', 'authorization-profiles'];
   if (id) return accessRequestPage(id);
   const stateSelect = h(
@@ -907,12 +880,10 @@ async function accessRequestsView(id) {
   );
   const list = h('div', {});
   const draw = async () => {
-    const [requests, profiles] = /** @type {[AccessRequest[], AuthorizationProfile[]]} */ (
-      await Promise.all([
-        client.request('list', 'access-requests', { query: stateSelect.value ? { state: stateSelect.value } : {} }),
-        client.request('list', 'authorization-profiles'),
-      ])
-    );
+    const [requests, profiles] = (await Promise.all([
+      client.request('list', 'access-requests', { query: stateSelect.value ? { state: stateSelect.value } : {} }),
+      client.request('list', 'authorization-profiles'),
+    ])) as [AccessRequest[], AuthorizationProfile[]];
     const names = new Map(profiles.map((p) => [p.id, p.name]));
     const pending = requests.filter((r) => r.state === 'pending');
     const decided = requests
@@ -962,30 +933,24 @@ async function accessRequestsView(id) {
  * One request: what was asked, the decision, the audit trail and the webhook log. The decision
  * forms stay open while the page refreshes (another manager may decide meanwhile: the server then
  * answers 409, shown in the form).
- * @param {string} id
  */
-async function accessRequestPage(id) {
+async function accessRequestPage(id: string) {
   const actions = h('div', { class: 'actions' });
   const info = h('div', {});
   const decision = h('div', {});
   const trail = h('div', {});
   const deliveries = h('div', {});
-  /** @type {AccessRequest} */
-  let request;
-  /** @type {AuthorizationProfile} */
-  let profile;
+  let request: AccessRequest;
+  let profile: AuthorizationProfile;
   const draw = async () => {
-    request = /** @type {AccessRequest} */ (await client.request('get', 'access-requests', { id }));
-    const [loadedProfile, events, log] = /** @type {[AuthorizationProfile, AuditEvent[], Delivery[]]} */ (
-      await Promise.all([
-        client.request('get', 'authorization-profiles', { id: request.profileId }),
-        client.request('get', 'access-requests', { id, part: 'events' }),
-        client.request('get', 'access-requests', { id, part: 'deliveries' }),
-      ])
-    );
+    request = await client.request('get', 'access-requests', { id });
+    const [loadedProfile, events, log] = await Promise.all([
+      client.request('get', 'authorization-profiles', { id: request.profileId }),
+      client.request('get', 'access-requests', { id, part: 'events' }) as Promise<unknown> as Promise<AuditEvent[]>,
+      client.request('get', 'access-requests', { id, part: 'deliveries' }) as Promise<unknown> as Promise<Delivery[]>,
+    ]);
     profile = loadedProfile;
-    /** @type {[string, Child][]} */
-    const facts = [
+    const facts: [string, Child][] = [
       [
         'Requester',
         [
@@ -1070,14 +1035,11 @@ async function accessRequestPage(id) {
     return request;
   };
 
-  /** @param {'approve' | 'reject' | 'revoke'} name */
-  const openDecision = (name) => {
+  const openDecision = (name: 'approve' | 'reject' | 'revoke') => {
     const reason = h('textarea', { id: 'decision-reason', rows: 2, required: name === 'reject' });
     const error = h('div', { class: 'form-errors', role: 'alert', hidden: true });
-    /** @type {() => Record<string, unknown>} */
-    let body = () => ({});
-    /** @type {(HTMLElement | null)[]} */
-    const fields = [];
+    let body: () => Record<string, unknown> = (): Record<string, unknown> => ({});
+    const fields: (HTMLElement | null)[] = [];
     if (name === 'approve') {
       const literal = profile.scopes.filter((s) => !s.endsWith('/*'));
       const choices = [...new Set([...request.requestedScopes, ...literal])];
@@ -1174,7 +1136,7 @@ async function accessRequestPage(id) {
         class: 'card decision-form',
         'aria-labelledby': 'decision-title',
         novalidate: true,
-        onsubmit: async (/** @type {Event} */ e) => {
+        onsubmit: async (e: Event) => {
           e.preventDefault();
           if (name === 'reject' && reason.value.trim() === '') {
             error.replaceChildren(h('strong', {}, 'A rejection needs a reason: the requester is told it.'));
@@ -1235,7 +1197,7 @@ async function accessRequestPage(id) {
       ),
     );
     decision.replaceChildren(form);
-    /** @type {HTMLElement | null} */ (form.querySelector('input, textarea'))?.focus();
+    (form.querySelector('input, textarea') as HTMLElement | null)?.focus();
   };
 
   current.refresh = draw;
@@ -1254,21 +1216,17 @@ async function accessRequestPage(id) {
 }
 
 // ── authorization profiles ───────────────────────────────────────────────────
-/** @param {string} [id] */
-async function profilesView(id) {
+async function profilesView(id?: string) {
   current.entities = ['authorization-profiles'];
   if (id) {
     const isNew = id === 'new';
-    const [entity, routesList] = /** @type {[AuthorizationProfile, Route[]]} */ (
-      await Promise.all([
-        isNew
-          ? Promise.resolve({ name: '', owner: '', scopes: [], authorizedEntities: [], quotas: {} })
-          : client.request('get', 'authorization-profiles', { id }),
-        client.request('list', 'routes'),
-      ])
-    );
-    // Reads never carry the webhook secret; a stored webhook has one (the server refuses one without).
-    const hasWebhook = !isNew && entity.webhook !== undefined;
+    const [entity, routesList] = (await Promise.all([
+      isNew
+        ? Promise.resolve({ name: '', owner: '', scopes: [], authorizedEntities: [], quotas: {} })
+        : client.request('get', 'authorization-profiles', { id }),
+      client.request('list', 'routes'),
+    ])) as [AuthorizationProfile, Route[]];
+    // Reads never carry the webhook secret (writeOnly); a stored webhook has one (the server refuses one without).
     const del = isNew
       ? null
       : h(
@@ -1302,16 +1260,16 @@ async function profilesView(id) {
         extra: [hint],
         options: {
           optionalObjects: ['/webhook'],
-          storedSecret: (path) => hasWebhook && path === '/webhook/secret',
+          stored: !isNew,
           replaceableSecret: (path) => path === '/webhook/secret',
         },
-        onSaved: (/** @type {AuthorizationProfile} */ saved) => go(`#/profiles/${encodeURIComponent(saved.id)}`),
+        onSaved: (saved: AuthorizationProfile) => go(`#/profiles/${encodeURIComponent(saved.id)}`),
       }),
     );
   }
   const list = h('div', {});
   const draw = async () => {
-    const profiles = /** @type {AuthorizationProfile[]} */ (await client.request('list', 'authorization-profiles'));
+    const profiles = await client.request('list', 'authorization-profiles');
     list.replaceChildren(
       table(
         ['Name', 'Owner', 'Flow', 'Client authentication', 'Scopes', 'Routes', 'Webhook'],
@@ -1351,7 +1309,7 @@ async function keyPairsView() {
   current.entities = ['keypairs'];
   const list = h('div', {});
   const draw = async () => {
-    const pairs = /** @type {KeyPair[]} */ (await client.request('list', 'keypairs'));
+    const pairs = await client.request('list', 'keypairs');
     list.replaceChildren(
       ...pairs.map((p) =>
         h(
@@ -1430,7 +1388,7 @@ async function keyPairsView() {
     'form',
     {
       class: 'card inline-form',
-      onsubmit: async (/** @type {Event} */ e) => {
+      onsubmit: async (e: Event) => {
         e.preventDefault();
         try {
           await client.request('create', 'keypairs', {
@@ -1482,26 +1440,25 @@ async function keyPairsView() {
 }
 
 // ── JWT verifiers ────────────────────────────────────────────────────────────
-/** @param {string} [id] */
-async function verifiersView(id) {
+async function verifiersView(id?: string) {
   current.entities = ['jwt-verifiers'];
   if (id) {
     const isNew = id === 'new';
     const entity = isNew
       ? { name: '', keys: { kind: 'keypairs' }, algorithms: ['RS256', 'ES256'] }
-      : /** @type {JwtVerifier} */ (await client.request('get', 'jwt-verifiers', { id }));
+      : await client.request('get', 'jwt-verifiers', { id });
     return page(
       isNew ? 'New JWT verifier' : `JWT verifier: ${entity.name}`,
       [],
       editor('jwt-verifiers', entity, {
         isNew,
-        onSaved: (/** @type {JwtVerifier} */ saved) => go(`#/verifiers/${encodeURIComponent(saved.id)}`),
+        onSaved: (saved: JwtVerifier) => go(`#/verifiers/${encodeURIComponent(saved.id)}`),
       }),
     );
   }
   const list = h('div', {});
   const draw = async () => {
-    const verifiers = /** @type {JwtVerifier[]} */ (await client.request('list', 'jwt-verifiers'));
+    const verifiers = await client.request('list', 'jwt-verifiers');
     list.replaceChildren(
       table(
         ['Name', 'Keys', 'Algorithms', 'Issuer'],
@@ -1573,10 +1530,10 @@ async function settingsView() {
           class: 'primary',
           onclick: async () => {
             try {
-              const document = JSON.parse(await /** @type {File} */ (/** @type {FileList} */ (file.files)[0]).text());
-              const res = /** @type {{ imported: Record<string, number> }} */ (
-                await client.request('action', 'import', { document })
-              );
+              const document = JSON.parse(await ((file.files as FileList)[0] as File).text());
+              const res = (await client.request('action', 'import', { document })) as {
+                imported: Record<string, number>;
+              };
               result.textContent = `Imported: ${Object.entries(res.imported)
                 .map(([k, n]) => `${n} ${k}`)
                 .join(', ')}`;

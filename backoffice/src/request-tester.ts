@@ -1,31 +1,48 @@
-// @ts-check
 // The route page's "Test" panel: compose a request, run it through the route's real pipeline
 // (the `test` action, POST /api/routes/:id/test) and draw the trace the gateway answers.
 import { failure } from './client.js';
 import { codeBlock, h, nextId, toast } from './dom.js';
 
-/** @typedef {import('./client.js').Client} Client */
-/** @typedef {{ clientId: string, clientName: string, authorizedEntities?: string[], enabled?: boolean }} KeyChoice */
-/** @typedef {{ phase: string, plugin: string, decision: 'allowed' | 'denied' | 'answered' | 'failed', status?: number, error?: string, message?: string, durationUs: number }} TraceStep */
-/**
- * @typedef {{
- *   route: string, routedTo: string | null, steps: TraceStep[], durationUs: number,
- *   outcome: { decision: string, plugin: string | null, status?: number, error?: string, message?: string },
- *   answer: { status: number, headers: Record<string, string>, body: string } | null,
- *   upstreamRequest: { method: string, url: string, headers: Record<string, string> } | null,
- *   upstream: { sent: false, reason: string } | { sent: true, status: number, headers?: Record<string, string>, body?: string, truncated?: boolean, error?: string, message?: string, durationUs?: number },
- * }} Trace
- */
+import type { Client } from './client.js';
+export type KeyChoice = { clientId: string; clientName: string; authorizedEntities?: string[]; enabled?: boolean };
+export type TraceStep = {
+  phase: string;
+  plugin: string;
+  decision: 'allowed' | 'denied' | 'answered' | 'failed';
+  status?: number;
+  error?: string;
+  message?: string;
+  durationUs: number;
+};
+export type Trace = {
+  route: string;
+  routedTo: string | null;
+  steps: TraceStep[];
+  durationUs: number;
+  outcome: { decision: string; plugin: string | null; status?: number; error?: string; message?: string };
+  answer: { status: number; headers: Record<string, string>; body: string } | null;
+  upstreamRequest: { method: string; url: string; headers: Record<string, string> } | null;
+  upstream:
+    | { sent: false; reason: string }
+    | {
+        sent: true;
+        status: number;
+        headers?: Record<string, string>;
+        body?: string;
+        truncated?: boolean;
+        error?: string;
+        message?: string;
+        durationUs?: number;
+      };
+};
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
-/**
- * @param {Client} client
- * @param {{ id: string, frontend: { domains: string[] } }} route
- * @returns {HTMLElement}
- */
-export function requestTesterPanel(client, route) {
-  const field = (/** @type {string} */ label, /** @type {HTMLElement} */ control, /** @type {string} */ hint = '') => {
+export function requestTesterPanel(
+  client: Client,
+  route: { id: string; frontend: { domains: string[] } },
+): HTMLElement {
+  const field = (label: string, control: HTMLElement, hint: string = '') => {
     control.id ||= nextId('tester');
     return h(
       'div',
@@ -99,7 +116,7 @@ export function requestTesterPanel(client, route) {
   });
   client.request('list', 'apikeys').then(
     (keys) => {
-      const list = /** @type {KeyChoice[]} */ (keys);
+      const list = keys as KeyChoice[];
       // Keys authorized for this route first: the ones a test most likely wants.
       list.sort((a, b) => Number(authorized(b, route.id)) - Number(authorized(a, route.id)));
       keySelect.replaceChildren(
@@ -121,18 +138,16 @@ export function requestTesterPanel(client, route) {
   const dryRun = h('button', { type: 'submit', class: 'primary', value: 'dry' }, 'Send (dry run)');
   const sendUpstream = h('button', { type: 'submit', value: 'send' }, 'Send to upstream');
 
-  const compose = (/** @type {boolean} */ send) => {
-    /** @type {Record<string, string>} */
-    const headers = {};
+  const compose = (send: boolean) => {
+    const headers: Record<string, string> = {};
     for (const row of headerRows.querySelectorAll('.header-row')) {
-      const name = /** @type {HTMLInputElement} */ (row.querySelector('.header-name')).value.trim();
-      if (name) headers[name] = /** @type {HTMLInputElement} */ (row.querySelector('.header-value')).value;
+      const name = (row.querySelector('.header-name') as HTMLInputElement).value.trim();
+      if (name) headers[name] = (row.querySelector('.header-value') as HTMLInputElement).value;
     }
     if (credential.value === 'apikey' && keySelect.value)
       headers.Authorization = `Basic ${btoa(unescape(encodeURIComponent(`${keySelect.value}:${keySecret.value}`)))}`;
     if (credential.value === 'bearer' && bearer.value.trim()) headers.Authorization = `Bearer ${bearer.value.trim()}`;
-    /** @type {Record<string, unknown>} */
-    const request = { method: method.value, path: path.value, headers, send };
+    const request: Record<string, unknown> = { method: method.value, path: path.value, headers, send };
     if (body.value !== '') request.body = body.value;
     return request;
   };
@@ -143,14 +158,16 @@ export function requestTesterPanel(client, route) {
       class: 'editor tester',
       'aria-labelledby': 'tester-title',
       novalidate: true,
-      onsubmit: async (/** @type {SubmitEvent} */ e) => {
+      onsubmit: async (e: SubmitEvent) => {
         e.preventDefault();
-        const send = /** @type {HTMLButtonElement | null} */ (e.submitter)?.value === 'send';
+        const send = (e.submitter as HTMLButtonElement | null)?.value === 'send';
         dryRun.disabled = sendUpstream.disabled = true;
         try {
-          const trace = /** @type {Trace} */ (
-            await client.request('action', 'routes', { id: route.id, action: 'test', body: compose(send) })
-          );
+          const trace = (await client.request('action', 'routes', {
+            id: route.id,
+            action: 'test',
+            body: compose(send),
+          })) as Trace;
           result.replaceChildren(...drawTrace(trace));
         } catch (error) {
           const { message } = failure(error);
@@ -179,7 +196,7 @@ export function requestTesterPanel(client, route) {
           type: 'button',
           onclick: () => {
             const row = addHeaderRow();
-            /** @type {HTMLInputElement} */ (row.firstChild).focus();
+            (row.firstChild as HTMLInputElement).focus();
           },
         },
         'Add header',
@@ -195,21 +212,12 @@ export function requestTesterPanel(client, route) {
   return form;
 }
 
-/**
- * @param {KeyChoice} key
- * @param {string} routeId
- */
-function authorized(key, routeId) {
+function authorized(key: KeyChoice, routeId: string) {
   return (key.authorizedEntities ?? []).includes(routeId);
 }
 
-/**
- * @param {Trace} trace
- * @returns {HTMLElement[]}
- */
-export function drawTrace(trace) {
-  /** @type {HTMLElement[]} */
-  const out = [h('h3', {}, 'Trace')];
+export function drawTrace(trace: Trace): HTMLElement[] {
+  const out: HTMLElement[] = [h('h3', {}, 'Trace')];
   if (trace.routedTo !== trace.route) {
     out.push(
       h(
@@ -289,8 +297,7 @@ export function drawTrace(trace) {
   return out;
 }
 
-/** @param {Record<string, string>} headers */
-function headerList(headers) {
+function headerList(headers: Record<string, string>) {
   return h(
     'dl',
     { class: 'header-list' },
@@ -298,7 +305,6 @@ function headerList(headers) {
   );
 }
 
-/** @param {number} us */
-function formatUs(us) {
+function formatUs(us: number) {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us} µs`;
 }

@@ -1,4 +1,3 @@
-// @ts-check
 // The dashboard: the last 15 minutes as charts (uPlot, served by the gateway from its npm package),
 // requests per second stacked by status class and p99 latency per route, from GET
 // /api/traffic/history (the WebSocket's `route-history`), asked again every two seconds while the
@@ -6,40 +5,99 @@
 import { failure } from './client.js';
 import { h, nextId } from './dom.js';
 
-/** @typedef {import('./client.js').Client} Client */
-/** @typedef {import('./dom.js').Child} Child */
-/** @typedef {import('uplot')} UPlot */
-/** @typedef {import('uplot').Options} ChartOptions */
-/** @typedef {import('uplot').AlignedData} ChartData */
-/** @typedef {{ routeId: string, requests: number, status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>, p50Ms: number, p99Ms: number }} RouteTraffic */
-/** @typedef {{ time: number, routeId: string, method: string, path: string, status: number, durationMs: number, consumer: string | null }} RecentRequest */
-/** @typedef {{ routes: RouteTraffic[], recent: RecentRequest[] }} TrafficTick */
-/** @typedef {'1xx' | '2xx' | '3xx' | '4xx' | '5xx'} StatusClass */
-/** @typedef {{ routeId: string, total: number, requests: Record<StatusClass, number[]>, p99Ms: (number | null)[] }} RouteWindow */
-/** @typedef {{ bucketSeconds: number, time: number[], currentSeconds: number, all: RouteWindow, routes: RouteWindow[] }} History */
+import type { Client } from './client.js';
+import type { Child } from './dom.js';
+export type UPlot = import('uplot');
+export type ChartOptions = import('uplot').Options;
+export type ChartData = import('uplot').AlignedData;
+export type RouteTraffic = {
+  routeId: string;
+  requests: number;
+  status: Record<'2xx' | '3xx' | '4xx' | '5xx', number>;
+  p50Ms: number;
+  p99Ms: number;
+};
+export type RecentRequest = {
+  time: number;
+  routeId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  consumer: string | null;
+};
+export type TrafficTick = { routes: RouteTraffic[]; recent: RecentRequest[] };
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+export type RouteWindow = {
+  routeId: string;
+  total: number;
+  requests: Record<StatusClass, number[]>;
+  p99Ms: (number | null)[];
+};
+export type History = {
+  bucketSeconds: number;
+  time: number[];
+  currentSeconds: number;
+  all: RouteWindow;
+  routes: RouteWindow[];
+};
 
 /** The chart library, loaded by index.html as a classic script (a global, like its IIFE build makes). */
-const uPlot = /** @type {{ uPlot: typeof import('uplot') }} */ (/** @type {unknown} */ (window)).uPlot;
+const uPlot = (window as unknown as { uPlot: typeof import('uplot') }).uPlot;
 
 /** What the traffic ticks of the last minute say, per route (filled from the app's start). */
-/** @type {{ history: Map<string, RouteTraffic[]>, listeners: Set<() => void>, recent: RecentRequest[] }} */
-const traffic = { history: new Map(), listeners: new Set(), recent: [] };
-const NO_ROUTE = '(no route)';
+const traffic: { history: Map<string, RouteTraffic[]>; listeners: Set<() => void>; recent: RecentRequest[] } = {
+  history: new Map(),
+  listeners: new Set(),
+  recent: [],
+};
+/**
+ * The rows of traffic no route served, named alike in the table, the charts and the recent requests:
+ * the server's labels (`(sink)`: a global sink answered, the token endpoints; `(none)`: no route
+ * matched) and the table's remainder of the 15-minute window (`(other)`).
+ */
+const TRAFFIC_NAMES: Record<string, string> = {
+  '(sink)': 'token endpoints (global sinks)',
+  '(none)': 'no route matched',
+  '(other)': 'other routes',
+};
+/** The name a route id or traffic label is shown under. */
+export function trafficName(routeId: string): string {
+  return TRAFFIC_NAMES[routeId] ?? routeId;
+}
+const OTHER_ROUTES = '(other)';
 /** Status classes stacked in the requests chart, bottom first, with their colours (contrast ≥ 3:1 on white). */
-const STACK = /** @type {const} */ ([
+const STACK = [
   ['2xx', '#1e7a3c'],
   ['3xx', '#2457c5'],
   ['4xx', '#a35a00'],
   ['5xx', '#b3261e'],
-]);
+] as const;
 /** Colours of the p99 lines, one per route. */
 const PALETTE = ['#2457c5', '#b3261e', '#1e7a3c', '#7b3fa0', '#a35a00', '#00708a', '#c2185b', '#4e5b2f'];
 /** Routes drawn in the p99 chart (the busiest of the window). */
 const P99_ROUTES = 8;
 const REFRESH_MS = 2000;
 
-/** @param {TrafficTick} tick */
-export function onTraffic(tick) {
+/** Each route's 15-minute count, and under `(other)` what the routes answered leave of the total, so the column adds up. */
+function tableWindow(history: History): Map<string, number> {
+  const totals = new Map(history.routes.map((r) => [r.routeId, r.total]));
+  const rest = history.all.total - history.routes.reduce((sum, r) => sum + r.total, 0);
+  if (rest > 0) totals.set(OTHER_ROUTES, rest);
+  return totals;
+}
+
+/** The recent list is live (since the page opened): it says "No requests yet" only when nothing was counted either. */
+function recentEmptyState(windowTotals: ReadonlyMap<string, number>): string {
+  const counted =
+    [...windowTotals.values()].some((n) => n > 0) ||
+    [...traffic.history.values()].some((s) => s.some((t) => t.requests > 0));
+  return counted
+    ? 'None since this page opened: requests appear here as they arrive (the table and charts count the last 15 minutes).'
+    : 'No requests yet.';
+}
+
+export function onTraffic(tick: TrafficTick) {
   const totals = new Map();
   for (const r of tick.routes) totals.set(r.routeId, r);
   const ids = new Set([...traffic.history.keys(), ...totals.keys()]);
@@ -61,8 +119,7 @@ export function onTraffic(tick) {
   for (const l of traffic.listeners) l();
 }
 
-/** @param {number[]} values */
-function sparkline(values) {
+function sparkline(values: number[]) {
   const max = Math.max(1, ...values);
   const points = values.map((v, i) => `${(i / 59) * 200},${40 - (v / max) * 38}`).join(' ');
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -76,18 +133,20 @@ function sparkline(values) {
   return svg;
 }
 
-/**
- * @typedef {{ key: string, label: string, numeric: boolean, value: (row: TableRow) => number | string, cell: (row: TableRow) => HTMLElement }} Column
- * @typedef {{ id: string, last: RouteTraffic, minute: number[], window: number }} TableRow
- */
-/** @type {{ key: string, direction: 'ascending' | 'descending' }} */
-const sort = { key: 'route', direction: 'ascending' };
+export type Column = {
+  key: string;
+  label: string;
+  numeric: boolean;
+  value: (row: TableRow) => number | string;
+  cell: (row: TableRow) => HTMLElement;
+};
+export type TableRow = { id: string; last: RouteTraffic; minute: number[]; window: number };
 
-/**
- * @param {Client} client
- * @param {(title: string, actions: Child, ...body: (Node | string)[]) => void} page
- */
-export async function dashboardView(client, page) {
+const sort: { key: string; direction: 'ascending' | 'descending' } = { key: 'route', direction: 'ascending' };
+export async function dashboardView(
+  client: Client,
+  page: (title: string, actions: Child, ...body: (Node | string)[]) => void,
+) {
   const charts = h('section', { class: 'charts', 'aria-labelledby': 'charts-title' });
   const routesTable = h('div', {});
   const recentTable = h('div', {});
@@ -126,12 +185,12 @@ export async function dashboardView(client, page) {
     h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure),
   );
 
-  /** Requests in the 15-minute window per route id of the table (unrouted and sink-answered requests are one "(no route)" row there). */
-  /** @type {Map<string, number>} */
-  let windowTotals = new Map();
+  /** Requests in the 15-minute window per row of the table; `(other)` is what the rows shown leave of the total. */
+  let windowTotals: Map<string, number> = new Map();
   const table = sortableTable(routesTable);
   const draw = () => {
     const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
+    if (!windowTotals.has(OTHER_ROUTES)) ids.delete(OTHER_ROUTES);
     const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
     table.draw(
       [...ids].map((id) => {
@@ -151,7 +210,7 @@ export async function dashboardView(client, page) {
           'tr',
           {},
           h('td', {}, new Date(r.time).toLocaleTimeString()),
-          h('td', {}, r.routeId),
+          h('td', {}, trafficName(r.routeId)),
           h('td', {}, r.method),
           h('td', { class: 'path' }, r.path),
           h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
@@ -161,7 +220,7 @@ export async function dashboardView(client, page) {
       );
     recentTable.replaceChildren(
       recent.length === 0
-        ? h('p', { class: 'muted' }, 'No requests yet.')
+        ? h('p', { class: 'muted' }, recentEmptyState(windowTotals))
         : h(
             'table',
             {},
@@ -184,17 +243,13 @@ export async function dashboardView(client, page) {
   const refresh = async () => {
     const selected = routeSelect.value;
     try {
-      const history = /** @type {History} */ (
-        await client.request('get', 'route-history', {
-          query: selected ? { limit: P99_ROUTES, route: selected } : { limit: P99_ROUTES },
-        })
-      );
+      // The busiest routes, the one selected and every one the live table shows: each row's 15-minute count is its own.
+      const named = [...new Set([selected, ...traffic.history.keys()])].filter((id) => id && id !== OTHER_ROUTES);
+      const history = (await client.request('get', 'route-history', {
+        query: { limit: P99_ROUTES, route: named },
+      })) as History;
       error.hidden = true;
-      windowTotals = new Map();
-      for (const r of history.routes) {
-        const id = r.routeId === '(none)' || r.routeId === '(sink)' ? NO_ROUTE : r.routeId;
-        windowTotals.set(id, (windowTotals.get(id) ?? 0) + r.total);
-      }
+      windowTotals = tableWindow(history);
       const options = history.routes.map((r) => r.routeId).filter((id) => id !== '(none)' && id !== '(sink)');
       if (selected && !options.includes(selected)) options.push(selected);
       const known = [...routeSelect.options].slice(1).map((o) => o.value);
@@ -230,7 +285,7 @@ export async function dashboardView(client, page) {
   const again = () =>
     setTimeout(() => {
       if (!charts.isConnected) return;
-      refresh().finally(again);
+      void refresh().finally(again);
     }, REFRESH_MS);
   again();
   const onResize = () => {
@@ -244,22 +299,20 @@ export async function dashboardView(client, page) {
 /**
  * The per-route table: headers are buttons that sort (aria-sort on the sorted column); the body is
  * drawn again every second while the header, and the focus on its buttons, stays.
- * @param {HTMLElement} container
  */
-function sortableTable(container) {
-  /** @type {Column[]} */
-  const columns = [
+function sortableTable(container: HTMLElement) {
+  const columns: Column[] = [
     {
       key: 'route',
       label: 'Route',
       numeric: false,
-      value: (r) => r.id,
+      value: (r) => trafficName(r.id),
       cell: (r) =>
         h(
           'th',
           { scope: 'row' },
           r.id.startsWith('(')
-            ? r.id
+            ? trafficName(r.id)
             : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id),
         ),
     },
@@ -327,8 +380,7 @@ function sortableTable(container) {
       cell: (r) => h('td', { class: 'num' }, r.window),
     },
   ];
-  /** @type {Map<string, HTMLTableCellElement>} */
-  const headers = new Map();
+  const headers: Map<string, HTMLTableCellElement> = new Map();
   const head = h(
     'thead',
     {},
@@ -386,10 +438,9 @@ function sortableTable(container) {
       else th.removeAttribute('aria-sort');
     }
   };
-  /** @type {TableRow[]} */
-  let rows = [];
+  let rows: TableRow[] = [];
   const redraw = () => {
-    const column = columns.find((c) => c.key === sort.key) ?? /** @type {Column} */ (columns[0]);
+    const column = columns.find((c) => c.key === sort.key) ?? (columns[0] as Column);
     const sign = sort.direction === 'ascending' ? 1 : -1;
     const sorted = [...rows].sort((a, b) => {
       const x = column.value(a);
@@ -409,8 +460,7 @@ function sortableTable(container) {
   };
   mark();
   return {
-    /** @param {TableRow[]} next */
-    draw(next) {
+    draw(next: TableRow[]) {
       rows = next;
       if (rows.length === 0) return container.replaceChildren(empty);
       if (!tableEl.isConnected) container.replaceChildren(hint, tableEl);
@@ -419,18 +469,15 @@ function sortableTable(container) {
   };
 }
 
-/** @param {RouteTraffic} r */
-function errorRate(r) {
+function errorRate(r: RouteTraffic) {
   return r.requests ? (r.status['4xx'] + r.status['5xx']) / r.requests : 0;
 }
 
 /**
  * A figure holding a uPlot chart, made on the first data and rebuilt when its series change. The
  * instance is kept on its container (`uplot`): the browser tests read the data the chart draws.
- * @param {string} id
- * @param {string} caption
  */
-function chart(id, caption) {
+function chart(id: string, caption: string) {
   const plot = h('div', { class: 'chart', id });
   const summary = h('p', { class: 'chart-summary', id: `${id}-summary` });
   const figure = h(
@@ -440,18 +487,12 @@ function chart(id, caption) {
     plot,
     summary,
   );
-  /** @type {UPlot | null} */
-  let instance = null;
+  let instance: UPlot | null = null;
   let signature = '';
   const width = () => Math.max(280, plot.clientWidth || 560);
   return {
     figure,
-    /**
-     * @param {ChartData} data
-     * @param {Omit<ChartOptions, 'width' | 'height'>} options
-     * @param {string} text
-     */
-    update(data, options, text) {
+    update(data: ChartData, options: Omit<ChartOptions, 'width' | 'height'>, text: string) {
       summary.textContent = text;
       const next = JSON.stringify(options.series.map((s) => s.label));
       if (instance && next === signature) instance.setData(data);
@@ -459,7 +500,7 @@ function chart(id, caption) {
         instance?.destroy();
         signature = next;
         instance = new uPlot({ ...options, width: width(), height: 220 }, data, plot);
-        /** @type {HTMLElement & { uplot?: UPlot }} */ (plot).uplot = instance;
+        (plot as HTMLElement & { uplot?: UPlot }).uplot = instance;
       }
     },
     resize() {
@@ -468,12 +509,7 @@ function chart(id, caption) {
   };
 }
 
-/**
- * @param {string} routeId
- * @param {number} length
- * @returns {RouteWindow}
- */
-function emptyWindow(routeId, length) {
+function emptyWindow(routeId: string, length: number): RouteWindow {
   const zeros = () => new Array(length).fill(0);
   return {
     routeId,
@@ -483,8 +519,8 @@ function emptyWindow(routeId, length) {
   };
 }
 
-/** Seconds each bucket covers: its width, the elapsed part for the current one. @param {History} history */
-function bucketSeconds(history) {
+/** Seconds each bucket covers: its width, the elapsed part for the current one. */
+function bucketSeconds(history: History) {
   return history.time.map((_, i) =>
     i === history.time.length - 1 ? Math.max(1, history.currentSeconds) : history.bucketSeconds,
   );
@@ -493,31 +529,18 @@ function bucketSeconds(history) {
 /**
  * Rates per status class, stacked: the series are cumulative from the top class down, drawn
  * top first so that each lower band is painted over the one above it.
- * @param {History} history
- * @param {RouteWindow} shown
- * @returns {ChartData}
  */
-function requestsData(history, shown) {
+function requestsData(history: History, shown: RouteWindow): ChartData {
   const seconds = bucketSeconds(history);
-  const rates = STACK.map(([cls]) => shown.requests[cls].map((n, i) => round(n / /** @type {number} */ (seconds[i]))));
-  /** @type {number[][]} */
-  const cumulative = [];
+  const rates = STACK.map(([cls]) => shown.requests[cls].map((n, i) => round(n / (seconds[i] as number))));
+  const cumulative: number[][] = [];
   rates.forEach((series, k) =>
-    cumulative.push(
-      series.map((v, i) =>
-        round(v + (k === 0 ? 0 : /** @type {number} */ (/** @type {number[]} */ (cumulative[k - 1])[i]))),
-      ),
-    ),
+    cumulative.push(series.map((v, i) => round(v + (k === 0 ? 0 : ((cumulative[k - 1] as number[])[i] as number))))),
   );
   return [history.time, ...cumulative.reverse()];
 }
 
-/**
- * @param {History} history
- * @param {RouteWindow} shown
- * @returns {Omit<ChartOptions, 'width' | 'height'>}
- */
-function requestsOptions(history, shown) {
+function requestsOptions(history: History, shown: RouteWindow): Omit<ChartOptions, 'width' | 'height'> {
   const seconds = bucketSeconds(history);
   return {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
@@ -530,73 +553,53 @@ function requestsOptions(history, shown) {
         fill: `${colour}cc`,
         width: 1,
         points: { show: false },
-        value: (
-          /** @type {UPlot} */ _u,
-          /** @type {number | null} */ _v,
-          /** @type {number} */ _s,
-          /** @type {number | null} */ i,
-        ) =>
-          i === null
-            ? '—'
-            : `${round(/** @type {number} */ (shown.requests[cls][i]) / /** @type {number} */ (seconds[i]))} /s`,
+        value: (_u: UPlot, _v: number | null, _s: number, i: number | null) =>
+          i === null ? '—' : `${round((shown.requests[cls][i] as number) / (seconds[i] as number))} /s`,
       })),
     ],
   };
 }
 
-/** @param {History} history @param {RouteWindow} shown */
-function requestsSummary(history, shown) {
+function requestsSummary(history: History, shown: RouteWindow) {
   const seconds = bucketSeconds(history);
   const last = history.time.length - 1;
   const now = STACK.map(
-    ([cls]) =>
-      `${cls} ${round(/** @type {number} */ (shown.requests[cls][last]) / /** @type {number} */ (seconds[last]))}`,
+    ([cls]) => `${cls} ${round((shown.requests[cls][last] as number) / (seconds[last] as number))}`,
   ).join(', ');
   const total = STACK.reduce((s, [cls]) => s + shown.requests[cls].reduce((a, n) => a + n, 0), 0);
   return `${shown.routeId === '*' ? 'All routes' : shown.routeId}: ${total} requests in 15 minutes; now (req/s): ${now}.`;
 }
 
-/**
- * @param {History} history
- * @param {RouteWindow[]} lines
- * @returns {ChartData}
- */
-function p99Data(history, lines) {
+function p99Data(history: History, lines: RouteWindow[]): ChartData {
   return [history.time, ...lines.map((r) => r.p99Ms)];
 }
 
-/**
- * @param {RouteWindow[]} lines
- * @returns {Omit<ChartOptions, 'width' | 'height'>}
- */
-function p99Options(lines) {
+function p99Options(lines: RouteWindow[]): Omit<ChartOptions, 'width' | 'height'> {
   return {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] } },
     axes: [{}, { label: 'ms', size: 56 }],
     series: [
       {},
       ...lines.map((r, i) => ({
-        label: r.routeId,
-        stroke: /** @type {string} */ (PALETTE[i % PALETTE.length]),
+        label: trafficName(r.routeId),
+        stroke: PALETTE[i % PALETTE.length] as string,
         width: 2,
         spanGaps: false,
-        value: (/** @type {UPlot} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : `${v.toFixed(1)} ms`),
+        value: (_u: UPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)} ms`),
       })),
     ],
   };
 }
 
-/** @param {History} history @param {RouteWindow[]} lines */
-function p99Summary(history, lines) {
+function p99Summary(history: History, lines: RouteWindow[]) {
   if (lines.length === 0) return 'No requests in the last 15 minutes.';
   const latest = lines.map((r) => {
     const last = [...r.p99Ms].reverse().find((v) => v !== null);
-    return `${r.routeId} ${last === undefined || last === null ? '—' : `${last.toFixed(1)} ms`}`;
+    return `${trafficName(r.routeId)} ${last === undefined || last === null ? '—' : `${last.toFixed(1)} ms`}`;
   });
   return `Latest p99 per route: ${latest.join(', ')} (${history.bucketSeconds}-second buckets).`;
 }
 
-/** @param {number} n */
-function round(n) {
+function round(n: number) {
   return Math.round(n * 100) / 100;
 }

@@ -1,19 +1,17 @@
-// @ts-check
 // The back office's WebSocket client: requests with ids and promises, pushed events to listeners.
 
-/** @typedef {{ path: string, message: string }} ErrorDetail */
-/** @typedef {{ status: number, error: string, error_description: string, details?: ErrorDetail[] }} ErrorBody */
-/** @typedef {{ event: string, [field: string]: unknown }} ServerEvent */
-/** @typedef {(message: ServerEvent) => void} Listener */
-/** @typedef {{ resolve: (result: unknown) => void, reject: (error: Error) => void }} Pending */
+import type { ClientRequest, Entities, ErrorDetail, Reply } from './shapes.js';
+
+export type { ErrorDetail };
+export type ServerEvent = { event: string; [field: string]: unknown };
+export type Listener = (message: ServerEvent) => void;
+export type Pending = { resolve: (result: unknown) => void; reject: (error: Error) => void };
 
 /**
  * What a failed request reports: the message and, for validation errors, one detail per field.
- * @param {unknown} error
- * @returns {{ message: string, details: ErrorDetail[] }}
  */
-export function failure(error) {
-  const details = /** @type {{ details?: ErrorDetail[] }} */ (error)?.details;
+export function failure(error: unknown): { message: string; details: ErrorDetail[] } {
+  const details = (error as { details?: ErrorDetail[] })?.details;
   return {
     message: error instanceof Error ? error.message : String(error),
     details: Array.isArray(details) ? details : [],
@@ -21,15 +19,11 @@ export function failure(error) {
 }
 
 export class Client {
-  /** @type {WebSocket | null} */
-  #ws = null;
+  #ws: WebSocket | null = null;
   #next = 1;
-  /** @type {Map<number, Pending>} */
-  #pending = new Map();
-  /** @type {Set<Listener>} */
-  #listeners = new Set();
-  /** @type {string[]} */
-  #queue = [];
+  #pending: Map<number, Pending> = new Map();
+  #listeners: Set<Listener> = new Set();
+  #queue: string[] = [];
 
   connect() {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -40,14 +34,14 @@ export class Client {
       this.#emit({ event: 'connected' });
     });
     ws.addEventListener('message', (e) => {
-      const message = JSON.parse(e.data);
-      if (message.event) return this.#emit(message);
-      const pending = this.#pending.get(message.id);
+      const message = JSON.parse(e.data) as ServerEvent | Reply;
+      if ('event' in message) return this.#emit(message);
+      const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;
       if (!pending) {
-        if (message.error?.error === 'session_expired') location.href = '/login?error=expired';
+        if (!message.ok && message.error.error === 'session_expired') location.href = '/login?error=expired';
         return;
       }
-      this.#pending.delete(message.id);
+      this.#pending.delete(message.id as number);
       if (message.ok) pending.resolve(message.result);
       else pending.reject(Object.assign(new Error(message.error.error_description), message.error));
     });
@@ -73,12 +67,11 @@ export class Client {
 
   /**
    * One request; the promise rejects with the server's error (message, `details`, `status`, `error`).
-   * @param {'list' | 'get' | 'create' | 'update' | 'delete' | 'action'} op
-   * @param {string} entity
-   * @param {Record<string, unknown>} [payload]
-   * @returns {Promise<unknown>}
    */
-  request(op, entity, payload = {}) {
+  request<K extends keyof Entities>(op: 'list', entity: K, payload?: Record<string, unknown>): Promise<Entities[K][]>;
+  request<K extends keyof Entities>(op: 'get', entity: K, payload?: Record<string, unknown>): Promise<Entities[K]>;
+  request(op: ClientRequest['op'], entity: string, payload?: Record<string, unknown>): Promise<unknown>;
+  request(op: ClientRequest['op'], entity: string, payload: Record<string, unknown> = {}): Promise<unknown> {
     const id = this.#next++;
     const message = JSON.stringify({ id, op, entity, payload });
     return new Promise((resolve, reject) => {
@@ -88,13 +81,11 @@ export class Client {
     });
   }
 
-  /** @param {Listener} listener */
-  on(listener) {
+  on(listener: Listener) {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
-  /** @param {ServerEvent} message */
-  #emit(message) {
+  #emit(message: ServerEvent) {
     for (const l of this.#listeners) l(message);
   }
 }

@@ -1,41 +1,62 @@
-// @ts-check
 // The route designer: a route's request path drawn left to right (route → frontend → global plugins
 // → the route's plugins by step → backend), each box saying in one line what it does. Boxes open a
 // side panel drawn from their schema; plugins are added from the catalog, reordered, enabled,
 // disabled and removed. Everything edits a draft: nothing is saved until "Review and save", which
 // shows the diff and then writes through the admin API like every other screen.
 import { failure } from './client.js';
+import { refusalSummary } from './refusal.js';
 import { h, toast, nextId } from './dom.js';
 import { schemaForm } from './form.js';
 import { requestTesterPanel } from './request-tester.js';
 import { jsonLineDiff, diffStats, diffView } from './json-diff.js';
 import { openSidePanel, closeSidePanel } from './side-panel.js';
+import { draftWarningsWatcher, placeWarnings, warningNote } from './warnings.js';
 
-/** @typedef {import('./client.js').Client} Client */
-/** @typedef {import('./client.js').ErrorDetail} ErrorDetail */
-/** @typedef {import('./form.js').JsonSchema} JsonSchema */
-/** @typedef {import('./form.js').JsonObject} JsonObject */
-/** @typedef {import('./form.js').PluginInfo} PluginInfo */
-/** @typedef {{ plugin: string, enabled?: boolean, include?: string[], exclude?: string[], config?: JsonObject }} Instance */
-/** @typedef {{ url: string, weight?: number }} Target */
-/** @typedef {{ targets: Target[], timeouts?: { connectMs?: number, headersMs?: number, bodyMs?: number } }} Backend */
-/** @typedef {{ domains: string[], methods?: string[], headers?: Record<string, string>, query?: Record<string, string>, stripPath?: boolean, exact?: boolean }} Frontend */
-/** @typedef {JsonObject & { id: string, name: string, enabled?: boolean, tags?: string[], mode?: string, frontend: Frontend, backend?: Backend, plugins: Instance[], version?: number }} RouteDraft */
-/** @typedef {{ plugin: string, summary: string | null, problems: ErrorDetail[] }} Summary */
-/**
- * @typedef {object} DesignerHost what the app gives the designer
- * @property {Client} client
- * @property {PluginInfo[]} catalog
- * @property {JsonSchema} routeSchema
- * @property {HTMLElement} view
- * @property {(hash: string) => void} go
- * @property {(refresh: () => unknown) => void} onExternalChange called when routes or the global configuration change elsewhere
- */
+import type { Client, ErrorDetail } from './client.js';
+import type { JsonSchema, JsonObject, PluginInfo } from './form.js';
+export type Instance = {
+  plugin: string;
+  enabled?: boolean;
+  include?: string[];
+  exclude?: string[];
+  config?: JsonObject;
+};
+export type Target = { url: string; weight?: number };
+export type Backend = { targets: Target[]; timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number } };
+export type Frontend = {
+  domains: string[];
+  methods?: string[];
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  stripPath?: boolean;
+  exact?: boolean;
+};
+export type RouteDraft = JsonObject & {
+  id: string;
+  name: string;
+  enabled?: boolean;
+  tags?: string[];
+  mode?: string;
+  frontend: Frontend;
+  backend?: Backend;
+  plugins: Instance[];
+  version?: number;
+};
+export type Summary = { plugin: string; summary: string | null; problems: ErrorDetail[] };
+/** what the app gives the designer */
+export interface DesignerHost {
+  client: Client;
+  catalog: PluginInfo[];
+  routeSchema: JsonSchema;
+  view: HTMLElement;
+  go: (hash: string) => void;
+  /** called when routes or the global configuration change elsewhere */
+  onExternalChange: (refresh: () => unknown) => void;
+}
 
 /** Route steps in request order; `sink` is for global plugins only (they answer before routing). */
 const ROUTE_STEPS = ['preRoute', 'validateAccess', 'transformRequest', 'transformResponse', 'after'];
-/** @type {Record<string, string>} */
-const STEP_HELP = {
+const STEP_HELP: Record<string, string> = {
   sink: 'before routing; may answer the request itself',
   preRoute: 'first, before any access check',
   validateAccess: 'who may call: refuses with 401 or 403',
@@ -62,21 +83,16 @@ const META = new Set(['version', 'createdAt', 'updatedAt']);
 
 /**
  * Draw the designer for the route `id` (`new` for a new route) into `host.view`.
- * @param {DesignerHost} host
- * @param {string} id
  */
-export async function routeDesigner(host, id) {
+export async function routeDesigner(host: DesignerHost, id: string) {
   const { client, catalog, routeSchema, view } = host;
   const isNew = id === 'new';
   const hash = location.hash;
-  const [stored, global] = /** @type {[RouteDraft | null, { plugins: Instance[], version?: number }]} */ (
-    await Promise.all([
-      isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
-      client.request('get', 'global-config'),
-    ])
-  );
-  /** @type {RouteDraft} */
-  const draft = stored
+  const [stored, global] = (await Promise.all([
+    isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }),
+    client.request('get', 'global-config'),
+  ])) as [RouteDraft | null, { plugins: Instance[]; version?: number }];
+  const draft: RouteDraft = stored
     ? structuredClone(stored)
     : {
         id: '',
@@ -88,21 +104,18 @@ export async function routeDesigner(host, id) {
   // A navigation that started while these answers came owns the view now (the hash says which).
   if (location.hash !== hash) return;
   const before = stored ? withoutMeta(stored) : undefined;
-  const pluginInfo = (/** @type {string} */ pluginId) => catalog.find((p) => p.id === pluginId);
+  const pluginInfo = (pluginId: string) => catalog.find((p) => p.id === pluginId);
 
   // Instances keep a key across reorders, so errors, summaries and focus follow them.
-  /** @type {WeakMap<Instance, string>} */
-  const keys = new WeakMap();
-  const keyOf = (/** @type {Instance} */ instance) => {
+  const keys: WeakMap<Instance, string> = new WeakMap();
+  const keyOf = (instance: Instance) => {
     let key = keys.get(instance);
     if (!key) keys.set(instance, (key = nextId('plugin')));
     return key;
   };
   /** Problems from the last refused save, by box key, paths relative to the box's form. */
-  /** @type {Map<string, ErrorDetail[]>} */
-  let errors = new Map();
-  /** @type {Map<string, Summary>} */
-  const summaries = new Map();
+  let errors: Map<string, ErrorDetail[]> = new Map();
+  const summaries: Map<string, Summary> = new Map();
   let externalChange = false;
 
   const flow = h('div', { class: 'flow', role: 'group', 'aria-label': "The request's path through this route" });
@@ -185,12 +198,10 @@ export async function routeDesigner(host, id) {
 
   host.onExternalChange(async () => {
     // Our own save comes back as a change too: only a newer version than the one drawn counts.
-    const [route, globals] = /** @type {[RouteDraft | null, { version?: number }]} */ (
-      await Promise.all([
-        isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
-        client.request('get', 'global-config'),
-      ])
-    );
+    const [route, globals] = (await Promise.all([
+      isNew ? Promise.resolve(null) : client.request('get', 'routes', { id }).catch(() => null),
+      client.request('get', 'global-config'),
+    ])) as [RouteDraft | null, { version?: number }];
     // Another page may have replaced this one while the answers came: it decides for itself.
     if (!root.isConnected || (route?.version === stored?.version && globals.version === global.version)) return;
     if (diffLines().some((l) => l.kind !== ' ') || document.querySelector('.designer-panel')) {
@@ -201,40 +212,49 @@ export async function routeDesigner(host, id) {
     host.go(`#/routes/${encodeURIComponent(id)}`);
   });
 
+  // ── warnings: what the draft would have once saved (a domain and path another route serves) ──
+  let frontendForm: HTMLElement | null = null;
+  const drafted = draftWarningsWatcher(
+    client,
+    () => withoutMeta(draft),
+    () => {
+      draw();
+      if (frontendForm?.isConnected) placeWarnings(frontendForm, drafted.warnings, '/frontend');
+    },
+  );
+
   // ── summaries: each plugin's own describe(config), computed by the server for the draft ──────
-  const summaryKey = (/** @type {Instance} */ instance, /** @type {boolean} */ isGlobal) =>
-    `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let summaryTimer;
+  const summaryKey = (instance: Instance, isGlobal: boolean) => `${isGlobal ? 'g' : 'r'}:${JSON.stringify(instance)}`;
+  let summaryTimer: ReturnType<typeof setTimeout> | undefined;
   const refreshSummaries = () => {
     clearTimeout(summaryTimer);
-    summaryTimer = setTimeout(async () => {
-      const wanted = [
-        [draft.plugins, false],
-        [global.plugins, true],
-      ].flatMap(([list, isGlobal]) => {
-        const missing = /** @type {Instance[]} */ (list).filter(
-          (i) => !summaries.has(summaryKey(i, /** @type {boolean} */ (isGlobal))),
-        );
-        return missing.length ? [{ list: missing, isGlobal: /** @type {boolean} */ (isGlobal) }] : [];
-      });
-      try {
-        for (const { list, isGlobal } of wanted) {
-          // Keyed as sent: the panel edits instances in place while the answer is on its way.
-          const asSent = list.map((instance) => summaryKey(instance, isGlobal));
-          const answer = /** @type {Summary[]} */ (
-            await client.request('action', 'plugins', {
-              action: 'summaries',
-              body: { plugins: list, global: isGlobal },
-            })
-          );
-          answer.forEach((s, i) => summaries.set(/** @type {string} */ (asSent[i]), s));
-        }
-        if (wanted.length) draw();
-      } catch {
-        // Summaries are a convenience; the boxes keep the plugin's description.
-      }
-    }, 150);
+    summaryTimer = setTimeout(
+      () =>
+        void (async () => {
+          const wanted = [
+            [draft.plugins, false],
+            [global.plugins, true],
+          ].flatMap(([list, isGlobal]) => {
+            const missing = (list as Instance[]).filter((i) => !summaries.has(summaryKey(i, isGlobal as boolean)));
+            return missing.length ? [{ list: missing, isGlobal: isGlobal as boolean }] : [];
+          });
+          try {
+            for (const { list, isGlobal } of wanted) {
+              // Keyed as sent: the panel edits instances in place while the answer is on its way.
+              const asSent = list.map((instance) => summaryKey(instance, isGlobal));
+              const answer = (await client.request('action', 'plugins', {
+                action: 'summaries',
+                body: { plugins: list, global: isGlobal },
+              })) as Summary[];
+              answer.forEach((s, i) => summaries.set(asSent[i] as string, s));
+            }
+            if (wanted.length) draw();
+          } catch {
+            // Summaries are a convenience; the boxes keep the plugin's description.
+          }
+        })(),
+      150,
+    );
   };
 
   // ── the draft ────────────────────────────────────────────────────────────────────────────
@@ -242,27 +262,22 @@ export async function routeDesigner(host, id) {
   const changed = () => {
     draw();
     refreshSummaries();
+    drafted.refresh();
   };
 
   /**
    * The nearest instance before (-1) or after (+1) `index` that shares a step with it: moving past
    * one that runs in other steps would change nothing the request sees.
-   * @param {number} index
-   * @param {-1 | 1} direction
    */
-  const neighbour = (index, direction) => {
-    const steps = pluginInfo(/** @type {Instance} */ (draft.plugins[index]).plugin)?.steps ?? [];
+  const neighbour = (index: number, direction: -1 | 1) => {
+    const steps = pluginInfo((draft.plugins[index] as Instance).plugin)?.steps ?? [];
     for (let j = index + direction; j >= 0 && j < draft.plugins.length; j += direction) {
-      const other = pluginInfo(/** @type {Instance} */ (draft.plugins[j]).plugin)?.steps ?? [];
+      const other = pluginInfo((draft.plugins[j] as Instance).plugin)?.steps ?? [];
       if (other.some((s) => steps.includes(s))) return j;
     }
     return -1;
   };
-  /**
-   * @param {Instance} instance
-   * @param {-1 | 1} direction
-   */
-  const move = (instance, direction) => {
+  const move = (instance: Instance, direction: -1 | 1) => {
     const index = draft.plugins.indexOf(instance);
     const target = neighbour(index, direction);
     if (target === -1) return;
@@ -272,9 +287,9 @@ export async function routeDesigner(host, id) {
     focusBox(keyOf(instance));
     toast(`${nameOf(instance)} moved ${direction < 0 ? 'earlier' : 'later'} (not saved yet)`);
   };
-  const nameOf = (/** @type {Instance} */ instance) => pluginInfo(instance.plugin)?.name ?? instance.plugin;
-  const focusBox = (/** @type {string} */ key) => {
-    /** @type {HTMLElement | null} */ (root.querySelector(`[data-box="${CSS.escape(key)}"] .box-open`))?.focus();
+  const nameOf = (instance: Instance) => pluginInfo(instance.plugin)?.name ?? instance.plugin;
+  const focusBox = (key: string) => {
+    (root.querySelector(`[data-box="${CSS.escape(key)}"] .box-open`) as HTMLElement | null)?.focus();
   };
 
   // ── drawing ──────────────────────────────────────────────────────────────────────────────
@@ -310,6 +325,7 @@ export async function routeDesigner(host, id) {
               .join(', ') || 'none required',
           ],
         ]),
+        ...drafted.warnings.filter((w) => w.path.startsWith('/frontend/')).map((w) => warningNote(w)),
       ]),
       arrow(),
       globalsGroup(),
@@ -370,13 +386,7 @@ export async function routeDesigner(host, id) {
     );
   }
 
-  /**
-   * @param {string} key
-   * @param {string} label
-   * @param {string} summary
-   * @param {import('./dom.js').Child} body
-   */
-  function coreBox(key, label, summary, body) {
+  function coreBox(key: string, label: string, summary: string, body: import('./dom.js').Child) {
     const problems = errors.get(key) ?? [];
     return h(
       'article',
@@ -436,11 +446,7 @@ export async function routeDesigner(host, id) {
     );
   }
 
-  /**
-   * @param {Instance} instance
-   * @param {string} step
-   */
-  function pluginBox(instance, step) {
+  function pluginBox(instance: Instance, step: string) {
     const info = pluginInfo(instance.plugin);
     const name = nameOf(instance);
     const key = keyOf(instance);
@@ -485,9 +491,7 @@ export async function routeDesigner(host, id) {
         instance.enabled = toggle.checked;
         changed();
         toast(`${name} ${toggle.checked ? 'enabled' : 'disabled'} (not saved yet)`);
-        /** @type {HTMLElement | null} */ (
-          flow.querySelector(`[data-box="${CSS.escape(key)}"] input[type=checkbox]`)
-        )?.focus();
+        (flow.querySelector(`[data-box="${CSS.escape(key)}"] input[type=checkbox]`) as HTMLElement | null)?.focus();
       },
     });
     const earlier = neighbour(index, -1) !== -1;
@@ -498,7 +502,7 @@ export async function routeDesigner(host, id) {
         class: `box plugin-box${state}`,
         dataset: { box: key, plugin: instance.plugin },
         onclick: boxClick(() => openPlugin(instance)),
-        onkeydown: (/** @type {KeyboardEvent} */ e) => {
+        onkeydown: (e: KeyboardEvent) => {
           if (!e.altKey || !['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'].includes(e.key)) return;
           e.preventDefault();
           move(instance, e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 1);
@@ -572,7 +576,7 @@ export async function routeDesigner(host, id) {
               errors.delete(key);
               changed();
               toast(`${name} removed (not saved yet)`);
-              /** @type {HTMLElement | null} */ (flow.querySelector('[data-opens="catalog"]'))?.focus();
+              (flow.querySelector('[data-opens="catalog"]') as HTMLElement | null)?.focus();
             },
           },
           'Remove',
@@ -582,8 +586,7 @@ export async function routeDesigner(host, id) {
   }
 
   // ── side panels ──────────────────────────────────────────────────────────────────────────
-  /** @param {string} key */
-  function openCoreBox(key) {
+  function openCoreBox(key: string) {
     if (key === 'route') {
       const hide = ['/frontend', '/backend', '/plugins', ...(isNew ? [] : ['/id'])];
       return formPanel(
@@ -594,7 +597,7 @@ export async function routeDesigner(host, id) {
         draft,
         hide,
         (value) => {
-          for (const name of Object.keys(/** @type {JsonObject} */ (routeSchema.properties))) {
+          for (const name of Object.keys(routeSchema.properties as JsonObject)) {
             if (META.has(name) || hide.includes(`/${name}`)) continue;
             if (value[name] === undefined) delete draft[name];
             else draft[name] = value[name];
@@ -602,7 +605,7 @@ export async function routeDesigner(host, id) {
         },
       );
     }
-    const schema = /** @type {JsonSchema} */ (routeSchema.properties?.[key]);
+    const schema = routeSchema.properties?.[key] as JsonSchema;
     if (key === 'frontend') {
       return formPanel(
         key,
@@ -612,7 +615,7 @@ export async function routeDesigner(host, id) {
         draft.frontend,
         [],
         (value) => {
-          draft.frontend = /** @type {Frontend} */ (value);
+          draft.frontend = value as Frontend;
         },
       );
     }
@@ -624,26 +627,24 @@ export async function routeDesigner(host, id) {
       draft.backend ?? { targets: [{ url: '', weight: 1 }] },
       [],
       (value) => {
-        draft.backend = /** @type {Backend} */ (value);
+        draft.backend = value as Backend;
       },
     );
   }
 
-  /** @param {Instance} instance */
-  function openPlugin(instance) {
+  function openPlugin(instance: Instance) {
     const info = pluginInfo(instance.plugin);
     if (!info) return;
-    const instanceSchema = /** @type {JsonSchema} */ (routeSchema.properties?.plugins?.items);
-    const props = /** @type {Record<string, JsonSchema>} */ (instanceSchema.properties);
-    /** @type {JsonSchema} */
-    const schema = {
+    const instanceSchema = routeSchema.properties?.plugins?.items as JsonSchema;
+    const props = instanceSchema.properties as Record<string, JsonSchema>;
+    const schema: JsonSchema = {
       type: 'object',
       required: ['enabled', 'config', 'include', 'exclude'],
       properties: {
-        enabled: /** @type {JsonSchema} */ (props.enabled),
+        enabled: props.enabled as JsonSchema,
         config: { ...info.configSchema, title: 'Configuration', description: undefined },
-        include: { .../** @type {JsonSchema} */ (props.include), title: 'Only on paths (regular expressions)' },
-        exclude: { .../** @type {JsonSchema} */ (props.exclude), title: 'Not on paths (regular expressions)' },
+        include: { ...(props.include as JsonSchema), title: 'Only on paths (regular expressions)' },
+        exclude: { ...(props.exclude as JsonSchema), title: 'Not on paths (regular expressions)' },
       },
     };
     const value = {
@@ -661,38 +662,37 @@ export async function routeDesigner(host, id) {
       value,
       [],
       (read) => {
-        for (const k of Object.keys(instance))
-          if (k !== 'plugin') delete (/** @type {Record<string, unknown>} */ (instance)[k]);
+        for (const k of Object.keys(instance)) if (k !== 'plugin') delete (instance as Record<string, unknown>)[k];
         Object.assign(instance, read);
       },
-      { storedSecret: (path) => hasStoredSecret && path === '/config/provisionKey' },
+      { stored: hasStoredSecret },
     );
   }
 
   /**
    * A side panel with a form drawn from `schema`: every change goes to the draft at once (and the
    * boxes are redrawn), the last save's errors show beside their fields.
-   * @param {string} key
-   * @param {string} heading
-   * @param {string} intro
-   * @param {JsonSchema} schema
-   * @param {unknown} value
-   * @param {string[]} hide
-   * @param {(value: JsonObject) => void} apply
-   * @param {import('./form.js').FormOptions} [extra]
    */
-  function formPanel(key, heading, intro, schema, value, hide, apply, extra = {}) {
+  function formPanel(
+    key: string,
+    heading: string,
+    intro: string,
+    schema: JsonSchema,
+    value: unknown,
+    hide: string[],
+    apply: (value: JsonObject) => void,
+    extra: import('./form.js').FormOptions | undefined = {},
+  ) {
     const family = key.startsWith('plugin-') ? 'plugin' : key;
     const form = schemaForm(schema, value, {
       hide,
       optionalObjects: ['/tls', '/targets/*/tls'],
       advanced: (path, fieldSchema) =>
-        ADVANCED.has(`${family}:${path}`) ||
-        /** @type {Record<string, unknown>} */ (fieldSchema)['x-advanced'] === true,
+        ADVANCED.has(`${family}:${path}`) || (fieldSchema as Record<string, unknown>)['x-advanced'] === true,
       ...extra,
     });
     const update = () => {
-      const read = /** @type {JsonObject} */ (form.read());
+      const read = form.read() as JsonObject;
       delete read.version;
       apply(read);
       changed();
@@ -701,7 +701,7 @@ export async function routeDesigner(host, id) {
     form.element.addEventListener('change', update);
     // Buttons that add or remove list items change the value without an input event.
     form.element.addEventListener('click', (e) => {
-      if (/** @type {HTMLElement} */ (e.target).closest('button')) queueMicrotask(update);
+      if ((e.target as HTMLElement).closest('button')) queueMicrotask(update);
     });
     openSidePanel({
       host: root,
@@ -720,6 +720,10 @@ export async function routeDesigner(host, id) {
     });
     const problems = errors.get(key);
     if (problems?.length) form.showErrors(problems, 'The last save was refused: see the fields below.');
+    if (key === 'frontend') {
+      frontendForm = form.element;
+      placeWarnings(form.element, drafted.warnings, '/frontend');
+    }
   }
 
   function openCatalog() {
@@ -759,8 +763,7 @@ export async function routeDesigner(host, id) {
                     class: 'small primary',
                     'aria-label': `Add ${p.name}`,
                     onclick: () => {
-                      /** @type {Instance} */
-                      const instance = { plugin: p.id, enabled: true, include: [], exclude: [], config: {} };
+                      const instance: Instance = { plugin: p.id, enabled: true, include: [], exclude: [], config: {} };
                       draft.plugins.push(instance);
                       changed();
                       toast(`${p.name} added (not saved yet)`);
@@ -786,7 +789,7 @@ export async function routeDesigner(host, id) {
         list,
         h('p', { class: 'hint' }, 'Global-only plugins (token endpoints) are enabled in Global plugins.'),
       ],
-      onClose: () => /** @type {HTMLElement | null} */ (root.querySelector('[data-opens="catalog"]'))?.focus(),
+      onClose: () => (root.querySelector('[data-opens="catalog"]') as HTMLElement | null)?.focus(),
     });
   }
 
@@ -831,18 +834,19 @@ export async function routeDesigner(host, id) {
       dialog.remove();
       reviewButton.focus();
     });
-    save.addEventListener('click', async () => {
+    save.addEventListener('click', () => void submit());
+    async function submit() {
       save.disabled = true;
-      const body = /** @type {JsonObject} */ (structuredClone(draft));
+      const body = structuredClone(draft) as JsonObject;
       delete body.createdAt;
       delete body.updatedAt;
       if (isNew && body.id === '') delete body.id; // generated by the server
       try {
-        const saved = /** @type {RouteDraft} */ (
+        const saved = (
           isNew
             ? await client.request('create', 'routes', { entity: body })
             : await client.request('update', 'routes', { id, entity: body })
-        );
+        ) as RouteDraft;
         dialog.close();
         toast('Route saved');
         host.go(`#/routes/${encodeURIComponent(saved.id)}`);
@@ -850,33 +854,28 @@ export async function routeDesigner(host, id) {
         dialog.close();
         refused(failure(error));
       }
-    });
+    }
     root.append(dialog);
     dialog.showModal();
     save.focus();
   }
 
-  /** @param {{ message: string, details: ErrorDetail[] }} refusal */
-  function refused({ message, details }) {
+  function refused({ message, details }: { message: string; details: ErrorDetail[] }) {
     errors = new Map();
-    /** @type {string[]} */
-    const elsewhere = [];
+    const elsewhere: string[] = [];
     for (const detail of details) {
       const [, top, index, ...rest] = detail.path.split('/');
-      /** @type {[string, string] | null} */
-      let at = null;
+      let at: [string, string] | null = null;
       if (top === 'plugins' && index !== undefined && draft.plugins[Number(index)])
-        at = [
-          keyOf(/** @type {Instance} */ (draft.plugins[Number(index)])),
-          `/${rest.join('/')}`.replace(/\/$/, '') || '/',
-        ];
+        at = [keyOf(draft.plugins[Number(index)] as Instance), `/${rest.join('/')}`.replace(/\/$/, '') || '/'];
       else if (top === 'frontend' || top === 'backend') at = [top, detail.path.slice(top.length + 1) || '/'];
       else if (top && top !== 'plugins') at = ['route', detail.path];
       if (at) errors.set(at[0], [...(errors.get(at[0]) ?? []), { path: at[1], message: detail.message }]);
       else elsewhere.push(`${detail.path || '/'}: ${detail.message}`);
     }
+    const summary = refusalSummary('route', details, message);
     general.replaceChildren(
-      h('strong', {}, message),
+      h('strong', {}, summary),
       ...(elsewhere.length
         ? [
             h(
@@ -891,7 +890,7 @@ export async function routeDesigner(host, id) {
         : []),
     );
     general.hidden = false;
-    toast(message, 'bad');
+    toast(summary, 'bad');
     draw();
     const first = [...errors.keys()][0];
     if (first === undefined) return;
@@ -902,16 +901,16 @@ export async function routeDesigner(host, id) {
 
   draw();
   refreshSummaries();
+  drafted.refresh();
   if (externalChange) notice.hidden = false;
 }
 
 /**
  * A click anywhere on a box opens it, except on its own controls.
- * @param {() => void} open
  */
-function boxClick(open) {
-  return (/** @type {MouseEvent} */ e) => {
-    const target = /** @type {HTMLElement} */ (e.target);
+function boxClick(open: () => void) {
+  return (e: MouseEvent) => {
+    const target = e.target as HTMLElement;
     if (target.closest('button:not(.box-open), input, label, a')) return;
     open();
   };
@@ -921,8 +920,7 @@ function arrow() {
   return h('span', { class: 'flow-arrow', 'aria-hidden': 'true' }, '→');
 }
 
-/** @param {[string, string][]} rows */
-function facts(rows) {
+function facts(rows: [string, string][]) {
   return h(
     'dl',
     { class: 'box-facts' },
@@ -932,10 +930,8 @@ function facts(rows) {
 
 /**
  * Where an instance runs, from its include and exclude patterns.
- * @param {Instance} instance
- * @param {boolean} sink
  */
-function pathScope(instance, sink) {
+function pathScope(instance: Instance, sink: boolean) {
   const where = sink ? 'full paths' : 'paths';
   const only = instance.include?.length
     ? `Only on ${where} ${instance.include.join(', ')}`
@@ -943,14 +939,12 @@ function pathScope(instance, sink) {
   return `${only}${instance.exclude?.length ? `; not on ${instance.exclude.join(', ')}` : ''}.`;
 }
 
-/** @param {RouteDraft} route */
-function routeSummary(route) {
+function routeSummary(route: RouteDraft) {
   if (route.enabled === false) return 'Disabled: matches nothing.';
   return `Enabled${route.tags?.length ? `, tagged ${route.tags.join(', ')}` : ''}${route.mode === 'authorizer' ? '; authorizer mode: no backend, an ingress asks the authorizer listener' : ''}.`;
 }
 
-/** @param {Frontend} frontend */
-function frontendSummary(frontend) {
+function frontendSummary(frontend: Frontend) {
   if (frontend.domains.length === 0) return 'Answers nothing yet: add a domain (e.g. api.example.com/orders).';
   const methods = frontend.methods?.length ? frontend.methods.join(', ') : 'any method';
   const headers = Object.keys(frontend.headers ?? {});
@@ -962,8 +956,7 @@ function frontendSummary(frontend) {
   return `Answers ${frontend.domains.join(', ')} for ${methods}${headers.length ? `, with header ${headers.join(', ')}` : ''}${prefix}.`;
 }
 
-/** @param {RouteDraft} route */
-function backendSummary(route) {
+function backendSummary(route: RouteDraft) {
   const backend = route.backend;
   if (!backend)
     return route.mode === 'authorizer'
@@ -972,14 +965,13 @@ function backendSummary(route) {
   const n = backend.targets.length;
   const weights = n > 1 ? ` shared ${backend.targets.map((t) => t.weight ?? 1).join(':')}` : '';
   const t = backend.timeouts ?? {};
-  const s = (/** @type {number | undefined} */ ms, /** @type {number} */ fallback) => `${(ms ?? fallback) / 1000} s`;
+  const s = (ms: number | undefined, fallback: number) => `${(ms ?? fallback) / 1000} s`;
   return `Forwards to ${n} target${n === 1 ? '' : 's'}${weights}; timeouts: connect ${s(t.connectMs, 5000)}, headers ${s(t.headersMs, 30_000)}, body ${s(t.bodyMs, 60_000)}.`;
 }
 
 /**
  * The route as compared before saving: without what the store sets.
- * @param {JsonObject} route
  */
-function withoutMeta(route) {
+function withoutMeta(route: JsonObject) {
   return Object.fromEntries(Object.entries(route).filter(([k]) => !META.has(k)));
 }

@@ -1,62 +1,81 @@
-// @ts-check
 // Forms drawn from JSON Schema (the TypeBox schemas the server validates with): every field has a
 // label, a description, and an error slot keyed by its JSON path, so server-side validation errors
 // show beside the field they concern.
 import { h, nextId } from './dom.js';
 
-/** @typedef {import('./client.js').ErrorDetail} ErrorDetail */
-/** @typedef {Record<string, unknown>} JsonObject */
-/**
- * The JSON Schema keywords the forms read (the server's TypeBox schemas).
- * @typedef {object} JsonSchema
- * @property {string} [type]
- * @property {string} [title]
- * @property {string} [description]
- * @property {unknown} [default]
- * @property {unknown} [const]
- * @property {number} [minimum]
- * @property {number} [maximum]
- * @property {Record<string, JsonSchema>} [properties]
- * @property {Record<string, JsonSchema>} [patternProperties]
- * @property {string[]} [required]
- * @property {JsonSchema[]} [anyOf]
- * @property {JsonSchema} [items]
- * @property {boolean} [writeOnly] a secret the server never shows back (a digest stands for it)
- */
-/** @typedef {JsonSchema & { properties: Record<string, JsonSchema> & { kind: { const: string } } }} KindedVariant */
-/** @typedef {{ id: string, name: string, description: string, steps: string[], globalOnly?: boolean, configSchema: JsonSchema, defaultConfig?: unknown }} PluginInfo */
-/** @typedef {{ id: string, name: string, alg: string }} KeyPairChoice */
-/**
- * @typedef {object} FormOptions
- * @property {PluginInfo[] | null} [catalog] plugins: enables the plugin-instance editor
- * @property {KeyPairChoice[]} [keyPairs] enables the jwt-sign-keypair picker in `/metadata`
- * @property {string[]} [hide] JSON paths not shown
- * @property {(path: string) => unknown} [newItem] the value of an item added to the list at `path`
- * @property {boolean} [global] whether global-only plugins may be chosen
- * @property {Record<string, (value: JsonObject) => boolean>} [visibleWhen] JSON paths shown only while
- *   the predicate holds for the whole form's value; a hidden field is not sent
- * @property {(path: string) => boolean} [storedSecret] whether the server holds a write-only secret at this path
- *   (reads never carry it, so the form cannot tell from the value)
- * @property {(path: string) => import('./dom.js').Child} [writeOnlyActions] controls beside a write-only
- *   field that holds a stored value (e.g. a rotate button)
- * @property {(path: string) => boolean} [replaceableSecret] whether a stored write-only secret at this path
- *   may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays)
- * @property {string[]} [optionalObjects] JSON paths (a `*` segment: any list index) of optional objects drawn behind a "Set …" checkbox:
- *   unchecked, the object is not sent (its fields' defaults would otherwise make a half-filled object)
- * @property {(path: string, schema: JsonSchema, required: boolean) => boolean} [advanced] fields folded, within their object,
- *   under an "Advanced settings" <details> (opened when one of them has an error)
- */
-/** @typedef {{ el: HTMLElement, read: () => unknown }} Built */
+import type { ErrorDetail } from './client.js';
+export type JsonObject = Record<string, unknown>;
+/** The JSON Schema keywords the forms read (the server's TypeBox schemas). */
+export interface JsonSchema {
+  type?: string;
+  title?: string;
+  description?: string;
+  /** `password`: a secret typed into a masked input */
+  format?: string;
+  default?: unknown;
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, JsonSchema>;
+  patternProperties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  items?: JsonSchema;
+  /** a secret the server never shows back (a digest stands for it) */
+  writeOnly?: boolean;
+}
+export type KindedVariant = JsonSchema & { properties: Record<string, JsonSchema> & { kind: { const: string } } };
+export type PluginInfo = {
+  id: string;
+  name: string;
+  description: string;
+  steps: string[];
+  globalOnly?: boolean;
+  configSchema: JsonSchema;
+  defaultConfig?: unknown;
+};
+export type KeyPairChoice = { id: string; name: string; alg: string };
+export interface FormOptions {
+  /** plugins: enables the plugin-instance editor */
+  catalog?: PluginInfo[] | null;
+  /** enables the jwt-sign-keypair picker in `/metadata` */
+  keyPairs?: KeyPairChoice[];
+  /** JSON paths not shown */
+  hide?: string[];
+  /** the value of an item added to the list at `path` */
+  newItem?: (path: string) => unknown;
+  /** whether global-only plugins may be chosen */
+  global?: boolean;
+  /** JSON paths shown only while the predicate holds for the whole form's value; a hidden field is not sent */
+  visibleWhen?: Record<string, (value: JsonObject) => boolean>;
+  /**
+   * whether the form edits what the server holds: its write-only fields (JSON Schema `writeOnly`) are
+   * set wherever their object was read (reads never carry them, so the form cannot tell from the value)
+   */
+  stored?: boolean;
+  /** the value the form was drawn from (schemaForm sets it) */
+  root?: unknown;
+  /** controls beside a write-only field that holds a stored value (e.g. a rotate button) */
+  writeOnlyActions?: (path: string) => import('./dom.js').Child;
+  /** whether a stored write-only secret at this path may be replaced by typing a new one (a "Replace" button shows an input; left empty, the stored one stays) */
+  replaceableSecret?: (path: string) => boolean;
+  /** JSON paths (a `*` segment: any list index) of optional objects drawn behind a "Set …" checkbox: unchecked, the object is not sent (its fields' defaults would otherwise make a half-filled object) */
+  optionalObjects?: string[];
+  /** fields folded, within their object, under an "Advanced settings" <details> (opened when one of them has an error) */
+  advanced?: (path: string, schema: JsonSchema, required: boolean) => boolean;
+}
+export type Built = { el: HTMLElement; read: () => unknown };
 
 const HIDDEN = new Set(['version', 'createdAt', 'updatedAt', 'previousKeys', 'clientSecretHash', 'publicJwk']);
-const SECRET = /^(clientSecret|secret|password|privateKeyPem)$/;
-/** Secrets kept by the server and never shown again once stored (JSON Schema `writeOnly`, or by name). */
-const WRITE_ONLY = /^provisionKey$/;
 /** String lists edited one input per item: URIs are long, and an error names the item it concerns. */
 const ITEM_PER_INPUT = /(Uris|Urls)$/;
 
-/** @param {unknown} key */
-export function humanize(key) {
+/** A label inside a sentence ("Set TLS", "Add redirect URI"): lower-cased first letter, acronyms kept. */
+function inSentence(label: string): string {
+  return /^[A-Z0-9]{2,}\b/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1);
+}
+
+export function humanize(key: unknown) {
   return String(key)
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/[-_]/g, ' ')
@@ -64,12 +83,7 @@ export function humanize(key) {
     .replace(/\b(Uri|Url)(s?)\b/gi, (_, word, plural) => `${word.toUpperCase()}${plural}`);
 }
 
-/**
- * @param {JsonSchema | undefined} schema
- * @param {string | null} [key]
- * @returns {string}
- */
-function kindOf(schema, key = null) {
+function kindOf(schema?: JsonSchema, key: (string | null) | undefined = null): string {
   if (!schema) return 'json';
   if (schema.anyOf) {
     const variants = schema.anyOf;
@@ -91,8 +105,8 @@ function kindOf(schema, key = null) {
     if (items.type === 'object' && items.properties) return 'list';
     return 'json';
   }
-  if (/** @type {(string | undefined)[]} */ (['string', 'integer', 'number', 'boolean']).includes(schema.type))
-    return /** @type {string} */ (schema.type);
+  if ((['string', 'integer', 'number', 'boolean'] as (string | undefined)[]).includes(schema.type))
+    return schema.type as string;
   return 'json';
 }
 
@@ -100,14 +114,13 @@ function kindOf(schema, key = null) {
 export const PATH_FILTER_HINT =
   'Paths relative to the route, as the upstream receives them: `/cart(/.*)?` on the domain `shop.example.com/shop` covers `/shop/cart/1`.';
 
-/**
- * @param {string} path
- * @param {string} label
- * @param {string | null | undefined} description
- * @param {HTMLElement} control
- * @param {{ inline?: boolean }} [layout]
- */
-function field(path, label, description, control, { inline = false } = {}) {
+function field(
+  path: string,
+  label: string,
+  description: string | null | undefined,
+  control: HTMLElement,
+  { inline = false }: { inline?: boolean } | undefined = {},
+) {
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const id = control.id || (control.id = nextId('f'));
   const wrapper = h(
@@ -122,12 +135,8 @@ function field(path, label, description, control, { inline = false } = {}) {
 }
 
 /** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.keyPairs` enable the special editors. */
-/**
- * @param {JsonSchema} schema
- * @param {unknown} value
- * @param {FormOptions} [options]
- */
-export function schemaForm(schema, value, options = {}) {
+export function schemaForm(schema: JsonSchema, value: unknown, formOptions: FormOptions | undefined = {}) {
+  const options = { ...formOptions, root: value };
   const root = build(schema, value, '', null, true, options);
   const element = h(
     'div',
@@ -143,7 +152,7 @@ export function schemaForm(schema, value, options = {}) {
         const f = fieldAt(element, path);
         if (f) f.hidden = false;
       }
-      const current = /** @type {JsonObject} */ (root.read());
+      const current = root.read() as JsonObject;
       for (const [path, visible] of conditional) {
         const f = fieldAt(element, path);
         if (f) f.hidden = !visible(current);
@@ -155,23 +164,19 @@ export function schemaForm(schema, value, options = {}) {
   return {
     element,
     read: () => root.read(),
-    /**
-     * @param {ErrorDetail[]} [details]
-     * @param {string} [message]
-     */
-    showErrors(details = [], message) {
+    showErrors(details: ErrorDetail[] | undefined = [], message: string | undefined) {
       clearErrors(element);
       const general = [];
       for (const detail of details) {
         const target = closestField(element, detail.path);
         if (target) {
-          const slot = /** @type {HTMLElement} */ (target.querySelector(':scope > .field-error'));
+          const slot = target.querySelector(':scope > .field-error') as HTMLElement;
           slot.textContent = slot.textContent ? `${slot.textContent} ${detail.message}` : detail.message;
           slot.hidden = false;
           target.classList.add('invalid');
         } else general.push(`${detail.path}: ${detail.message}`);
       }
-      const box = /** @type {HTMLElement} */ (element.querySelector('.form-errors'));
+      const box = element.querySelector('.form-errors') as HTMLElement;
       if (message || general.length) {
         box.replaceChildren(
           h('strong', {}, message ?? 'Please check the form'),
@@ -191,64 +196,46 @@ export function schemaForm(schema, value, options = {}) {
       for (const invalid of element.querySelectorAll('.invalid')) {
         for (let d = invalid.closest('details'); d; d = d.parentElement?.closest('details') ?? null) d.open = true;
       }
-      /** @type {HTMLElement | null} */ (
-        element.querySelector('.invalid input, .invalid textarea, .invalid select')
-      )?.focus();
+      (element.querySelector('.invalid input, .invalid textarea, .invalid select') as HTMLElement | null)?.focus();
     },
   };
 }
 
-/**
- * @param {HTMLElement} element
- * @param {string} path
- * @returns {HTMLElement | null}
- */
-function fieldAt(element, path) {
+function fieldAt(element: HTMLElement, path: string): HTMLElement | null {
   return element.querySelector(`[data-path="${CSS.escape(path)}"]`);
 }
 
-/** @param {HTMLElement} element */
-function clearErrors(element) {
-  for (const slot of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('.field-error'))) {
+function clearErrors(element: HTMLElement) {
+  for (const slot of element.querySelectorAll('.field-error') as NodeListOf<HTMLElement>) {
     slot.textContent = '';
     slot.hidden = true;
   }
   for (const f of element.querySelectorAll('.invalid')) f.classList.remove('invalid');
-  /** @type {HTMLElement} */ (element.querySelector('.form-errors')).hidden = true;
+  (element.querySelector('.form-errors') as HTMLElement).hidden = true;
 }
 
 /** The field whose path is the longest prefix of `path`, among those with an error slot of their own. */
-/**
- * @param {HTMLElement} element
- * @param {string} path
- * @returns {HTMLElement | null}
- */
-function closestField(element, path) {
-  /** @type {HTMLElement | null} */
-  let best = null;
-  for (const f of /** @type {NodeListOf<HTMLElement>} */ (element.querySelectorAll('[data-path]'))) {
-    const p = /** @type {string} */ (f.dataset.path);
+function closestField(element: HTMLElement, path: string): HTMLElement | null {
+  let best: HTMLElement | null = null;
+  for (const f of element.querySelectorAll('[data-path]') as NodeListOf<HTMLElement>) {
+    const p = f.dataset.path as string;
     if (!f.querySelector(':scope > .field-error')) continue;
-    if (
-      (path === p || path.startsWith(`${p}/`)) &&
-      (!best || p.length > /** @type {string} */ (best.dataset.path).length)
-    )
+    if ((path === p || path.startsWith(`${p}/`)) && (!best || p.length > (best.dataset.path as string).length))
       best = f;
   }
   return best;
 }
 
-/**
- * @param {JsonSchema} schema
- * @param {unknown} value
- * @param {string} path
- * @param {string | null} key
- * @param {boolean} required
- * @param {FormOptions} options
- * @returns {Built}
- */
-function build(schema, value, path, key, required, options) {
-  const label = humanize(schema.title ?? key ?? '');
+function build(
+  schema: JsonSchema,
+  value: unknown,
+  path: string,
+  key: string | null,
+  required: boolean,
+  options: FormOptions,
+): Built {
+  // The schema's title is the label; a name is humanized only where a schema has none
+  const label = schema.title ?? humanize(key ?? '');
   const description = schema.description;
   // An optional value without a default is sent as absent when left empty: for lists, absent and
   // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
@@ -256,35 +243,23 @@ function build(schema, value, path, key, required, options) {
   switch (kindOf(schema, key)) {
     case 'object':
       if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path)))
-        return buildOptionalObject(schema, /** @type {JsonObject | undefined} */ (value), path, key, label, options);
-      return buildObject(schema, /** @type {JsonObject} */ (value ?? {}), path, key, options);
+        return buildOptionalObject(schema, value as JsonObject | undefined, path, key, label, options);
+      return buildObject(schema, (value ?? {}) as JsonObject, path, key, options);
     case 'kinded':
-      return buildKinded(
-        schema,
-        /** @type {JsonObject | undefined} */ (value),
-        path,
-        label,
-        description,
-        absentWhenEmpty,
-        options,
-      );
+      return buildKinded(schema, value as JsonObject | undefined, path, label, description, absentWhenEmpty, options);
     case 'enum': {
       const select = h(
         'select',
         {},
         required || schema.default !== undefined ? null : h('option', { value: '' }, '—'),
-        /** @type {JsonSchema[]} */ (schema.anyOf).map((v) =>
-          h(
-            'option',
-            { value: v.const, selected: v.const === (value ?? schema.default) },
-            /** @type {string} */ (v.const),
-          ),
+        (schema.anyOf as JsonSchema[]).map((v) =>
+          h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, v.const as string),
         ),
       );
       return { el: field(path, label, description, select), read: () => select.value || undefined };
     }
     case 'nullable': {
-      const inner = /** @type {JsonSchema} */ (schema.anyOf?.find((v) => v.type !== 'null'));
+      const inner = schema.anyOf?.find((v) => v.type !== 'null') as JsonSchema;
       const built = build(
         { ...inner, description: schema.description ?? inner.description },
         value ?? undefined,
@@ -302,11 +277,12 @@ function build(schema, value, path, key, required, options) {
       };
     }
     case 'string': {
-      if (schema.writeOnly || WRITE_ONLY.test(key ?? '') || options.storedSecret?.(path) === true)
-        return buildWriteOnly(schema, value, path, label, description, required, options);
-      const secret = SECRET.test(key ?? '');
+      // Only the schema says what is secret: `writeOnly` (kept by the server, never shown back) or a
+      // masked `format: 'password'`
+      if (schema.writeOnly) return buildWriteOnly(schema, value, path, label, description, required, options);
+      const secret = schema.format === 'password';
       const multiline = /pem/i.test(key ?? '');
-      const shown = /** @type {string | undefined} */ (value ?? (secret ? undefined : schema.default));
+      const shown = (value ?? (secret ? undefined : schema.default)) as string | undefined;
       const input = multiline
         ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '')
         : h('input', {
@@ -340,7 +316,7 @@ function build(schema, value, path, key, required, options) {
       return { el: field(path, label, description, input, { inline: true }), read: () => input.checked };
     }
     case 'lines': {
-      const lines = /** @type {string[] | undefined} */ (value) ?? [];
+      const lines = (value as string[] | undefined) ?? [];
       const area = h(
         'textarea',
         { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false },
@@ -352,26 +328,13 @@ function build(schema, value, path, key, required, options) {
       };
     }
     case 'enum-set':
-      return buildEnumSet(
-        schema,
-        /** @type {unknown[] | undefined} */ (value) ?? [],
-        path,
-        label,
-        description,
-        absentWhenEmpty,
-      );
+      return buildEnumSet(schema, (value as unknown[] | undefined) ?? [], path, label, description, absentWhenEmpty);
     case 'string-list':
-      return buildStringList(
-        /** @type {string[] | undefined} */ (value) ?? [],
-        path,
-        label,
-        description,
-        absentWhenEmpty,
-      );
+      return buildStringList((value as string[] | undefined) ?? [], path, label, description, absentWhenEmpty);
     case 'record':
-      return buildRecord(schema, /** @type {JsonObject} */ (value ?? {}), path, label, description, options);
+      return buildRecord(schema, (value ?? {}) as JsonObject, path, label, description, options);
     case 'list':
-      return buildList(schema, /** @type {unknown[]} */ (value ?? []), path, label, description, options);
+      return buildList(schema, (value ?? []) as unknown[], path, label, description, options);
     default: {
       const area = h(
         'textarea',
@@ -393,28 +356,25 @@ function build(schema, value, path, key, required, options) {
   }
 }
 
-/**
- * @param {JsonSchema} schema
- * @param {JsonObject} value
- * @param {string} path
- * @param {string | null} key
- * @param {FormOptions} options
- * @returns {Built}
- */
-function buildObject(schema, value, path, key, options) {
+function buildObject(
+  schema: JsonSchema,
+  value: JsonObject,
+  path: string,
+  key: string | null,
+  options: FormOptions,
+): Built {
   const properties = schema.properties ?? {};
   if (options.catalog && properties.plugin && properties.config)
     return buildPluginInstance(schema, value, path, options);
   const required = new Set(schema.required ?? []);
-  /** @type {[string, Built][]} */
-  const children = [];
+  const children: [string, Built][] = [];
   for (const [name, prop] of Object.entries(properties)) {
     if (HIDDEN.has(name) || (options.hide ?? []).includes(`${path}/${name}`)) continue;
     children.push([name, build(prop, value[name], `${path}/${name}`, name, required.has(name), options)]);
   }
   const folded = options.advanced
     ? children.filter(([name]) =>
-        options.advanced?.(`${path}/${name}`, /** @type {JsonSchema} */ (properties[name]), required.has(name)),
+        options.advanced?.(`${path}/${name}`, properties[name] as JsonSchema, required.has(name)),
       )
     : [];
   const body = children.filter((child) => !folded.includes(child)).map(([, c]) => c.el);
@@ -431,7 +391,7 @@ function buildObject(schema, value, path, key, options) {
     ? h(
         'fieldset',
         { dataset: { path } },
-        h('legend', {}, humanize(key)),
+        h('legend', {}, schema.title ?? humanize(key)),
         body,
         h('p', { class: 'field-error', hidden: true }),
       )
@@ -439,8 +399,7 @@ function buildObject(schema, value, path, key, options) {
   return {
     el,
     read: () => {
-      /** @type {JsonObject} */
-      const out = {};
+      const out: JsonObject = {};
       for (const [name, c] of children) {
         if (c.el.hidden) continue; // hidden by `visibleWhen`: not part of the value
         const v = c.read();
@@ -454,15 +413,15 @@ function buildObject(schema, value, path, key, options) {
 
 /**
  * An optional object behind a "Set …" checkbox: absent until checked, and sent only while checked.
- * @param {JsonSchema} schema
- * @param {JsonObject | undefined} value
- * @param {string} path
- * @param {string | null} key
- * @param {string} label
- * @param {FormOptions} options
- * @returns {Built}
  */
-function buildOptionalObject(schema, value, path, key, label, options) {
+function buildOptionalObject(
+  schema: JsonSchema,
+  value: JsonObject | undefined,
+  path: string,
+  key: string | null,
+  label: string,
+  options: FormOptions,
+): Built {
   const inner = buildObject(schema, value ?? {}, path, key, options);
   const toggle = h('input', { type: 'checkbox', checked: value !== undefined, id: nextId('f') });
   const sync = () => {
@@ -473,7 +432,7 @@ function buildOptionalObject(schema, value, path, key, label, options) {
   const el = h(
     'div',
     { class: 'optional-object' },
-    h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${label.toLowerCase()}`)),
+    h('div', { class: 'field inline' }, toggle, h('label', { for: toggle.id }, `Set ${inSentence(label)}`)),
     inner.el,
   );
   return { el, read: () => (toggle.checked ? inner.read() : undefined) };
@@ -482,17 +441,17 @@ function buildOptionalObject(schema, value, path, key, label, options) {
 /**
  * One of several shapes told apart by `kind`. An optional one without a default may be left out
  * (its first choice, "not set"), so the server applies its documented behaviour for absence.
- * @param {JsonSchema} schema
- * @param {JsonObject | undefined} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {boolean} optional
- * @param {FormOptions} options
- * @returns {Built}
  */
-function buildKinded(schema, value, path, label, description, optional, options) {
-  const variants = /** @type {KindedVariant[]} */ (schema.anyOf);
+function buildKinded(
+  schema: JsonSchema,
+  value: JsonObject | undefined,
+  path: string,
+  label: string,
+  description: string | undefined,
+  optional: boolean,
+  options: FormOptions,
+): Built {
+  const variants = schema.anyOf as KindedVariant[];
   const select = h(
     'select',
     {},
@@ -506,8 +465,7 @@ function buildKinded(schema, value, path, label, description, optional, options)
     ),
   );
   const holder = h('div', { class: 'variant' });
-  /** @type {Built | null} */
-  let current = null;
+  let current: Built | null = null;
   const render = () => {
     const variant = variants.find((v) => v.properties.kind.const === select.value);
     if (!variant) {
@@ -537,33 +495,30 @@ function buildKinded(schema, value, path, label, description, optional, options)
   );
   return {
     el,
-    read: () => (current ? { kind: select.value, .../** @type {JsonObject} */ (current.read()) } : undefined),
+    read: () => (current ? { kind: select.value, ...(current.read() as JsonObject) } : undefined),
   };
 }
 
 /**
  * Trimmed, non-empty items; `undefined` for none when the list is optional without a default.
- * @param {string[]} values
- * @param {boolean} absentWhenEmpty
  */
-function listValue(values, absentWhenEmpty) {
+function listValue(values: string[], absentWhenEmpty: boolean) {
   const items = values.map((s) => s.trim()).filter(Boolean);
   return items.length === 0 && absentWhenEmpty ? undefined : items;
 }
 
 /**
  * A list of strings, one input per item (with its own error slot), added and removed by buttons.
- * @param {string[]} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {boolean} absentWhenEmpty
- * @returns {Built}
  */
-function buildStringList(value, path, label, description, absentWhenEmpty) {
+function buildStringList(
+  value: string[],
+  path: string,
+  label: string,
+  description: string | undefined,
+  absentWhenEmpty: boolean,
+): Built {
   const singular = label.replace(/s$/, '');
-  /** @type {HTMLInputElement[]} */
-  const inputs = [];
+  const inputs: HTMLInputElement[] = [];
   const list = h('ol', { class: 'item-list string-list' });
   const redraw = () => {
     list.replaceChildren(
@@ -589,8 +544,7 @@ function buildStringList(value, path, label, description, absentWhenEmpty) {
       ),
     );
   };
-  /** @param {string} text */
-  const add = (text) =>
+  const add = (text: string) =>
     inputs.push(h('input', { type: 'url', value: text, autocomplete: 'off', spellcheck: false, id: nextId('f') }));
   value.forEach(add);
   redraw();
@@ -628,16 +582,16 @@ function buildStringList(value, path, label, description, absentWhenEmpty) {
 
 /**
  * A set of allowed values (an array of an enum): one checkbox per value, in the schema's order.
- * @param {JsonSchema} schema
- * @param {unknown[]} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {boolean} absentWhenEmpty
- * @returns {Built}
  */
-function buildEnumSet(schema, value, path, label, description, absentWhenEmpty) {
-  const choices = /** @type {JsonSchema[]} */ (schema.items?.anyOf ?? []).map((v) => /** @type {string} */ (v.const));
+function buildEnumSet(
+  schema: JsonSchema,
+  value: unknown[],
+  path: string,
+  label: string,
+  description: string | undefined,
+  absentWhenEmpty: boolean,
+): Built {
+  const choices = ((schema.items?.anyOf ?? []) as JsonSchema[]).map((v) => v.const as string);
   const boxes = choices.map((choice) =>
     h('input', { type: 'checkbox', value: choice, checked: value.includes(choice), id: nextId('f') }),
   );
@@ -665,19 +619,20 @@ function buildEnumSet(schema, value, path, label, description, absentWhenEmpty) 
 /**
  * A write-only secret. Once stored, the form shows that it is set, never its value (the server
  * holds a digest), and sends back what it read so that saving the form keeps it; a new one is typed.
- * @param {JsonSchema} schema
- * @param {unknown} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {boolean} required
- * @param {FormOptions} options
- * @returns {Built}
  */
-function buildWriteOnly(schema, value, path, label, description, required, options) {
-  // Reads never carry the secret: a stored one is known from the entity (`storedSecret`). Omitted on
-  // save, the server keeps it.
-  const stored = (typeof value === 'string' && value !== '') || options.storedSecret?.(path) === true;
+function buildWriteOnly(
+  schema: JsonSchema,
+  value: unknown,
+  path: string,
+  label: string,
+  description: string | undefined,
+  required: boolean,
+  options: FormOptions,
+): Built {
+  // Reads never carry the secret: a stored entity has one wherever the secret's object was read
+  // (`options.stored`, `options.root`). Omitted on save, the server keeps it.
+  const stored =
+    (typeof value === 'string' && value !== '') || (options.stored === true && parentRead(options.root, path));
   if (stored) {
     const kept = () => (typeof value === 'string' && value !== '' ? value : undefined);
     const replaceable = options.replaceableSecret?.(path) === true;
@@ -691,7 +646,7 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
     const replacing = h(
       'div',
       { class: 'field', hidden: true },
-      h('label', { for: replacement.id }, `New ${label.toLowerCase()}`),
+      h('label', { for: replacement.id }, `New ${inSentence(label)}`),
       replacement,
       h('p', { class: 'hint' }, 'Left empty, the stored one stays.'),
     );
@@ -706,7 +661,7 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
               replacement.focus();
             },
           },
-          `Replace ${label.toLowerCase()}`,
+          `Replace ${inSentence(label)}`,
         )
       : null;
     const el = h(
@@ -727,16 +682,14 @@ function buildWriteOnly(schema, value, path, label, description, required, optio
   };
 }
 
-/**
- * @param {JsonSchema} _schema
- * @param {JsonObject} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {FormOptions} options
- * @returns {Built}
- */
-function buildRecord(_schema, value, path, label, description, options) {
+function buildRecord(
+  _schema: JsonSchema,
+  value: JsonObject,
+  path: string,
+  label: string,
+  description: string | undefined,
+  options: FormOptions,
+): Built {
   const keyPairPicker = path === '/metadata' && options.keyPairs;
   const entries = Object.entries(value).filter(([k]) => !(keyPairPicker && k === 'jwt-sign-keypair'));
   const area = h(
@@ -745,8 +698,7 @@ function buildRecord(_schema, value, path, label, description, options) {
     entries.map(([k, v]) => `${k}=${v}`).join('\n'),
   );
   const parts = [field(path, `${label} (key=value, one per line)`, description, area)];
-  /** @type {HTMLSelectElement | undefined} */
-  let picker;
+  let picker: HTMLSelectElement | undefined;
   if (keyPairPicker) {
     picker = h(
       'select',
@@ -768,8 +720,7 @@ function buildRecord(_schema, value, path, label, description, options) {
   return {
     el: h('div', {}, parts),
     read: () => {
-      /** @type {JsonObject} */
-      const out = {};
+      const out: JsonObject = {};
       for (const line of area.value.split('\n')) {
         const eq = line.indexOf('=');
         if (eq > 0) out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
@@ -780,19 +731,16 @@ function buildRecord(_schema, value, path, label, description, options) {
   };
 }
 
-/**
- * @param {JsonSchema} schema
- * @param {unknown[]} value
- * @param {string} path
- * @param {string} label
- * @param {string | undefined} description
- * @param {FormOptions} options
- * @returns {Built}
- */
-function buildList(schema, value, path, label, description, options) {
-  const itemSchema = /** @type {JsonSchema} */ (schema.items);
-  /** @type {Built[]} */
-  const items = [];
+function buildList(
+  schema: JsonSchema,
+  value: unknown[],
+  path: string,
+  label: string,
+  description: string | undefined,
+  options: FormOptions,
+): Built {
+  const itemSchema = schema.items as JsonSchema;
+  const items: Built[] = [];
   const list = h('ol', { class: 'item-list' });
   const redraw = () => {
     list.replaceChildren(
@@ -866,7 +814,7 @@ function buildList(schema, value, path, label, description, options) {
         redraw();
       },
     },
-    `Add ${label.toLowerCase().replace(/s$/, '')}`,
+    `Add ${inSentence(label).replace(/s$/, '')}`,
   );
   const el = h(
     'fieldset',
@@ -880,15 +828,8 @@ function buildList(schema, value, path, label, description, options) {
   return { el, read: () => items.map((it) => it.read()) };
 }
 
-/**
- * @param {JsonSchema} _schema
- * @param {JsonObject} value
- * @param {string} path
- * @param {FormOptions} options
- * @returns {Built}
- */
-function buildPluginInstance(_schema, value, path, options) {
-  const catalog = /** @type {PluginInfo[]} */ (options.catalog);
+function buildPluginInstance(_schema: JsonSchema, value: JsonObject, path: string, options: FormOptions): Built {
+  const catalog = options.catalog as PluginInfo[];
   const select = h(
     'select',
     {},
@@ -897,15 +838,14 @@ function buildPluginInstance(_schema, value, path, options) {
       .map((p) => h('option', { value: p.id, selected: p.id === value.plugin }, `${p.name} (${p.id})`)),
   );
   const enabled = h('input', { type: 'checkbox', checked: value.enabled ?? true });
-  const includePatterns = /** @type {string[] | undefined} */ (value.include);
+  const includePatterns = value.include as string[] | undefined;
   const include = h('textarea', { rows: 1 }, (includePatterns ?? []).join('\n'));
-  const excludePatterns = /** @type {string[] | undefined} */ (value.exclude);
+  const excludePatterns = value.exclude as string[] | undefined;
   const exclude = h('textarea', { rows: 1 }, (excludePatterns ?? []).join('\n'));
   const holder = h('div', {});
-  /** @type {Built} */
-  let config;
+  let config: Built;
   const render = () => {
-    const plugin = /** @type {PluginInfo} */ (catalog.find((p) => p.id === select.value));
+    const plugin = catalog.find((p) => p.id === select.value) as PluginInfo;
     config = build(
       { ...plugin.configSchema, description: plugin.description },
       select.value === value.plugin ? (value.config ?? {}) : {},
@@ -918,7 +858,7 @@ function buildPluginInstance(_schema, value, path, options) {
   };
   select.addEventListener('change', render);
   render();
-  const lines = (/** @type {HTMLTextAreaElement} */ area) =>
+  const lines = (area: HTMLTextAreaElement) =>
     area.value
       .split('\n')
       .map((s) => s.trim())
@@ -946,11 +886,18 @@ function buildPluginInstance(_schema, value, path, options) {
 /**
  * Whether a JSON path matches an `optionalObjects` entry, where a `*` segment stands for one list
  * index (so one entry covers the `tls` of every backend target).
- * @param {string} pattern
- * @param {string} path
- * @returns {boolean}
  */
-function pathMatches(pattern, path) {
+/** Whether the object holding the field at `path` was in the value read from the server. */
+function parentRead(root: unknown, path: string): boolean {
+  let at = root;
+  for (const segment of path.split('/').slice(1, -1)) {
+    if (typeof at !== 'object' || at === null) return false;
+    at = (at as Record<string, unknown>)[segment];
+  }
+  return typeof at === 'object' && at !== null;
+}
+
+function pathMatches(pattern: string, path: string): boolean {
   if (!pattern.includes('*')) return pattern === path;
   const parts = pattern.split('/');
   const segments = path.split('/');
