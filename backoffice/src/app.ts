@@ -8,7 +8,7 @@ import { routeDesigner } from './designer.js';
 import { refusalSummary } from './refusal.js';
 
 import type { Child } from './dom.js';
-import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
+import type { Choice, JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
 import type { TrafficTick } from './dashboard.js';
 import type {
   AccessRequest,
@@ -585,11 +585,6 @@ async function apiKeyEditor(id: string) {
           'Delete',
         ),
       ];
-  const hint = h(
-    'p',
-    { class: 'hint' },
-    `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`,
-  );
   page(
     isNew ? 'New API key' : `API key: ${entity.clientName}`,
     actions,
@@ -598,10 +593,10 @@ async function apiKeyEditor(id: string) {
       // A public client has no secret: the field goes away while the type says public.
       options: {
         keyPairs,
+        choices: { '/authorizedEntities': routeChoices(routesList) },
         hide: isNew ? [] : ['/clientSecret'],
         visibleWhen: { '/clientSecret': (value) => value.clientType !== 'public' },
       },
-      extra: [hint],
       onSaved: (saved: ApiKey) => {
         if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
         go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
@@ -615,6 +610,15 @@ async function apiKeyEditor(id: string) {
  * The grants screen's address for a filter; the query is one hash segment, encoded once more so
  * that a user id with `/`, `&` or `=` survives.
  */
+/** What an authorized-entities list may name: each route (by id), and `tag:<name>` for each tag in use. */
+function routeChoices(routesList: Route[]): Choice[] {
+  const tags = [...new Set(routesList.flatMap((r) => r.tags))].sort();
+  return [
+    ...routesList.map((r) => ({ value: r.id, label: r.name && r.name !== r.id ? `${r.name} (${r.id})` : r.id })),
+    ...tags.map((t) => ({ value: `tag:${t}`, label: `Every route tagged ${t}` })),
+  ];
+}
+
 function grantsHash({ client: clientId = '', user = '' }: { client?: string; user?: string }) {
   const query = new URLSearchParams();
   if (clientId) query.set('client', clientId);
@@ -1228,18 +1232,13 @@ async function profilesView(id?: string) {
           },
           'Delete',
         );
-    const hint = h(
-      'p',
-      { class: 'hint' },
-      `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`,
-    );
     return page(
       isNew ? 'New authorization profile' : `Authorization profile: ${entity.name}`,
       [del],
       editor('authorization-profiles', entity, {
         isNew,
-        extra: [hint],
         options: {
+          choices: { '/authorizedEntities': routeChoices(routesList) },
           optionalObjects: ['/webhook'],
           stored: !isNew,
           replaceableSecret: (path) => path === '/webhook/secret',
