@@ -6,9 +6,10 @@ import { requestTesterPanel } from './request-tester.js';
 import { dashboardView, onTraffic } from './dashboard.js';
 import { routeDesigner } from './designer.js';
 import { refusalSummary } from './refusal.js';
+import { routeChoices, verifierChoices } from './choices.js';
 
 import type { Child } from './dom.js';
-import type { Choice, JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
+import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
 import type { TrafficTick } from './dashboard.js';
 import type {
   AccessRequest,
@@ -254,6 +255,7 @@ async function routeEditor(id: string) {
         plugins: [],
       }
     : await client.request('get', 'routes', { id });
+  const verifiers = await client.request('list', 'jwt-verifiers');
   const del = isNew
     ? null
     : h(
@@ -287,7 +289,9 @@ async function routeEditor(id: string) {
       options: {
         stored: !isNew,
         writeOnlyActions,
-        optionalObjects: ['/backend/tls', '/backend/targets/*/tls'],
+        choices: { '/plugins/*/config/verifiers': verifierChoices(verifiers) },
+        // jwt-verifier's inline verifier is optional: unchecked, none is sent (its empty lists would be refused)
+        optionalObjects: ['/backend/tls', '/backend/targets/*/tls', '/plugins/*/config/verifier'],
         newItem: (path) => (path === '/plugins' ? { plugin: (catalog[0] as PluginInfo).id } : {}),
       },
     }),
@@ -610,15 +614,6 @@ async function apiKeyEditor(id: string) {
  * The grants screen's address for a filter; the query is one hash segment, encoded once more so
  * that a user id with `/`, `&` or `=` survives.
  */
-/** What an authorized-entities list may name: each route (by id), and `tag:<name>` for each tag in use. */
-function routeChoices(routesList: Route[]): Choice[] {
-  const tags = [...new Set(routesList.flatMap((r) => r.tags))].sort();
-  return [
-    ...routesList.map((r) => ({ value: r.id, label: r.name && r.name !== r.id ? `${r.name} (${r.id})` : r.id })),
-    ...tags.map((t) => ({ value: `tag:${t}`, label: `Every route tagged ${t}` })),
-  ];
-}
-
 function grantsHash({ client: clientId = '', user = '' }: { client?: string; user?: string }) {
   const query = new URLSearchParams();
   if (clientId) query.set('client', clientId);

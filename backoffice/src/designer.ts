@@ -4,6 +4,8 @@
 // disabled and removed. Everything edits a draft: nothing is saved until "Review and save", which
 // shows the diff and then writes through the admin API like every other screen.
 import { nextId } from './dom.js';
+import { verifierChoices } from './choices.js';
+import type { JwtVerifier } from './shapes.js';
 import { jsonLineDiff } from './json-diff.js';
 
 import { withoutMeta } from './designer/model.js';
@@ -29,10 +31,13 @@ export async function routeDesigner(host: DesignerHost, id: string) {
   const { client, catalog, routeSchema, view } = host;
   const d = { host, id, client, catalog, routeSchema, view, isNew: id === 'new', hash: location.hash } as Designer;
   bindParts(d);
-  [d.stored, d.global] = (await Promise.all([
+  let verifiers: JwtVerifier[];
+  [d.stored, d.global, verifiers] = (await Promise.all([
     d.isNew ? Promise.resolve(null) : d.client.request('get', 'routes', { id: d.id }),
     d.client.request('get', 'global-config'),
-  ])) as [RouteDraft | null, { plugins: Instance[]; version?: number }];
+    d.client.request('list', 'jwt-verifiers'),
+  ])) as [RouteDraft | null, { plugins: Instance[]; version?: number }, JwtVerifier[]];
+  d.verifiers = verifierChoices(verifiers);
   // A navigation that started while these answers came owns the view now (the hash says which).
   if (location.hash !== d.hash) return;
   d.draft = d.stored ? structuredClone(d.stored) : newRoute();

@@ -42,7 +42,7 @@ export interface FormOptions {
   catalog?: PluginInfo[] | null;
   /** enables the jwt-sign-keypair picker in `/metadata` */
   keyPairs?: KeyPairChoice[];
-  /** JSON path → the known set of values of a string list there (drawn as checkboxes, not typed) */
+  /** JSON path (a `*` segment: any list index) → the known set of values of a string list there (drawn as checkboxes, not typed) */
   choices?: Record<string, Choice[]>;
   /** JSON paths not shown */
   hide?: string[];
@@ -245,7 +245,7 @@ function build(
   // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
   const absentWhenEmpty = !required && schema.default === undefined;
   const kind = kindOf(schema, key);
-  const known = options.choices?.[path];
+  const known = Object.entries(options.choices ?? {}).find(([pattern]) => pathMatches(pattern, path))?.[1];
   // A list of ids whose set is known (routes, tags…) is picked, not typed
   if (known && (kind === 'lines' || kind === 'string-list'))
     return buildEnumSet(

@@ -2,9 +2,9 @@
 import { h } from '../dom.js';
 import { diffStats } from '../json-diff.js';
 import type { Child } from '../dom.js';
+import { boxClick, pathScope } from './box-helpers.js';
 import { ROUTE_STEPS, STEP_HELP } from './model.js';
 import type { Frontend, RouteDraft, Designer } from './model.js';
-import { pathScope } from './plugin-box.js';
 
 /** Redraw the whole flow from the draft: the changes line, the route strip and every box. */
 export function draw(d: Designer) {
@@ -171,17 +171,6 @@ export function globalsGroup(d: Designer) {
       );
     }),
   );
-}
-
-/**
- * A click anywhere on a box opens it, except on its own controls.
- */
-export function boxClick(open: () => void) {
-  return (e: MouseEvent) => {
-    const target = e.target as HTMLElement;
-    if (target.closest('button:not(.box-open), input, label, a')) return;
-    open();
-  };
 }
 
 export function arrow() {

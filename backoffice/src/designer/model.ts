@@ -3,7 +3,7 @@
 import type { DiffLine } from '../json-diff.js';
 import type { Child } from '../dom.js';
 import type { Client, ErrorDetail } from '../client.js';
-import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from '../form.js';
+import type { JsonSchema, JsonObject, PluginInfo, FormOptions, Choice } from '../form.js';
 
 export type Instance = {
   plugin: string;
@@ -93,6 +93,8 @@ export interface Designer {
   hash: string;
   stored: RouteDraft | null;
   global: { plugins: Instance[]; version?: number };
+  /** The JWT verifiers a jwt-verifier instance may name (its `verifiers` picker). */
+  verifiers: Choice[];
   draft: RouteDraft;
   before: { [k: string]: unknown } | undefined;
   pluginInfo: (pluginId: string) => PluginInfo | undefined;

@@ -87,7 +87,7 @@ export function openPlugin(d: Designer, instance: Instance) {
       for (const k of Object.keys(instance)) if (k !== 'plugin') delete (instance as Record<string, unknown>)[k];
       Object.assign(instance, read);
     },
-    { stored: hasStoredSecret },
+    { stored: hasStoredSecret, choices: { '/config/verifiers': d.verifiers }, optionalObjects: ['/config/verifier'] },
   );
 }
 

@@ -1,9 +1,9 @@
 // One plugin instance's box: its line (the plugin's own summary), its problems and its controls
 // (enable, move with buttons or Alt+arrows, remove).
 import { h, toast, nextId } from '../dom.js';
+import { boxClick, pathScope } from './box-helpers.js';
 import { ROUTE_STEPS } from './model.js';
 import type { Instance, Designer } from './model.js';
-import { boxClick } from './layout.js';
 
 /** What a plugin box shows about its instance. */
 interface BoxFacts {
@@ -147,15 +147,4 @@ function boxControls(d: Designer, { instance, name, key, index }: BoxFacts) {
     moveButton(1),
     h('button', { type: 'button', class: 'small danger', 'aria-label': `Remove ${name}`, onclick: remove }, 'Remove'),
   );
-}
-
-/**
- * Where an instance runs, from its include and exclude patterns.
- */
-export function pathScope(instance: Instance, sink: boolean) {
-  const where = sink ? 'full paths' : 'paths';
-  const only = instance.include?.length
-    ? `Only on ${where} ${instance.include.join(', ')}`
-    : `On every ${sink ? 'request, before routing' : 'path'}`;
-  return `${only}${instance.exclude?.length ? `; not on ${instance.exclude.join(', ')}` : ''}.`;
 }
