@@ -7,6 +7,7 @@ import { dashboardView, onTraffic } from './dashboard.js';
 import { routeDesigner } from './designer.js';
 import { applyFix, fixableNote, instanceWarnings, placeWarnings, type ConfigWarning } from './warnings.js';
 import { refusalSummary } from './refusal.js';
+import { routeChoices, verifierChoices } from './choices.js';
 
 import type { Child } from './dom.js';
 import type { JsonSchema, JsonObject, PluginInfo, FormOptions } from './form.js';
@@ -255,6 +256,7 @@ async function routeEditor(id: string) {
         plugins: [],
       }
     : await client.request('get', 'routes', { id });
+  const verifiers = await client.request('list', 'jwt-verifiers');
   const del = isNew
     ? null
     : h(
@@ -288,7 +290,9 @@ async function routeEditor(id: string) {
       options: {
         stored: !isNew,
         writeOnlyActions,
-        optionalObjects: ['/backend/tls', '/backend/targets/*/tls'],
+        choices: { '/plugins/*/config/verifiers': verifierChoices(verifiers) },
+        // jwt-verifier's inline verifier is optional: unchecked, none is sent (its empty lists would be refused)
+        optionalObjects: ['/backend/tls', '/backend/targets/*/tls', '/plugins/*/config/verifier'],
         newItem: (path) => (path === '/plugins' ? { plugin: (catalog[0] as PluginInfo).id } : {}),
       },
     }),
@@ -604,11 +608,6 @@ async function apiKeyEditor(id: string) {
           'Delete',
         ),
       ];
-  const hint = h(
-    'p',
-    { class: 'hint' },
-    `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`,
-  );
   page(
     isNew ? 'New API key' : `API key: ${entity.clientName}`,
     actions,
@@ -617,10 +616,10 @@ async function apiKeyEditor(id: string) {
       // A public client has no secret: the field goes away while the type says public.
       options: {
         keyPairs,
+        choices: { '/authorizedEntities': routeChoices(routesList) },
         hide: isNew ? [] : ['/clientSecret'],
         visibleWhen: { '/clientSecret': (value) => value.clientType !== 'public' },
       },
-      extra: [hint],
       onSaved: (saved: ApiKey) => {
         if (isNew && saved.clientSecret) secretDialog(saved.clientId, saved.clientSecret);
         go(`#/apikeys/${encodeURIComponent(saved.clientId)}`);
@@ -1247,18 +1246,13 @@ async function profilesView(id?: string) {
           },
           'Delete',
         );
-    const hint = h(
-      'p',
-      { class: 'hint' },
-      `Routes: ${routesList.map((r) => r.id).join(', ') || 'none yet'} — or tag:<name> for every route with that tag.`,
-    );
     return page(
       isNew ? 'New authorization profile' : `Authorization profile: ${entity.name}`,
       [del],
       editor('authorization-profiles', entity, {
         isNew,
-        extra: [hint],
         options: {
+          choices: { '/authorizedEntities': routeChoices(routesList) },
           optionalObjects: ['/webhook'],
           stored: !isNew,
           replaceableSecret: (path) => path === '/webhook/secret',

@@ -35,11 +35,15 @@ export type PluginInfo = {
   defaultConfig?: unknown;
 };
 export type KeyPairChoice = { id: string; name: string; alg: string };
+/** One of a known set of values, as a picker shows it. */
+export type Choice = { value: string; label: string };
 export interface FormOptions {
   /** plugins: enables the plugin-instance editor */
   catalog?: PluginInfo[] | null;
   /** enables the jwt-sign-keypair picker in `/metadata` */
   keyPairs?: KeyPairChoice[];
+  /** JSON path (a `*` segment: any list index) → the known set of values of a string list there (drawn as checkboxes, not typed) */
+  choices?: Record<string, Choice[]>;
   /** JSON paths not shown */
   hide?: string[];
   /** the value of an item added to the list at `path` */
@@ -240,7 +244,19 @@ function build(
   // An optional value without a default is sent as absent when left empty: for lists, absent and
   // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
   const absentWhenEmpty = !required && schema.default === undefined;
-  switch (kindOf(schema, key)) {
+  const kind = kindOf(schema, key);
+  const known = Object.entries(options.choices ?? {}).find(([pattern]) => pathMatches(pattern, path))?.[1];
+  // A list of ids whose set is known (routes, tags…) is picked, not typed
+  if (known && (kind === 'lines' || kind === 'string-list'))
+    return buildEnumSet(
+      withValues(known, value),
+      (value as unknown[] | undefined) ?? [],
+      path,
+      label,
+      description,
+      absentWhenEmpty,
+    );
+  switch (kind) {
     case 'object':
       if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path)))
         return buildOptionalObject(schema, value as JsonObject | undefined, path, key, label, options);
@@ -328,7 +344,17 @@ function build(
       };
     }
     case 'enum-set':
-      return buildEnumSet(schema, (value as unknown[] | undefined) ?? [], path, label, description, absentWhenEmpty);
+      return buildEnumSet(
+        ((schema.items?.anyOf ?? []) as JsonSchema[]).map((v) => ({
+          value: v.const as string,
+          label: v.const as string,
+        })),
+        (value as unknown[] | undefined) ?? [],
+        path,
+        label,
+        description,
+        absentWhenEmpty,
+      );
     case 'string-list':
       return buildStringList((value as string[] | undefined) ?? [], path, label, description, absentWhenEmpty);
     case 'record':
@@ -583,17 +609,22 @@ function buildStringList(
 /**
  * A set of allowed values (an array of an enum): one checkbox per value, in the schema's order.
  */
+/** The known choices, and any value already held that is not one of them (so a save keeps it). */
+function withValues(known: Choice[], value: unknown): Choice[] {
+  const held = Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  return [...known, ...held.filter((v) => !known.some((c) => c.value === v)).map((v) => ({ value: v, label: v }))];
+}
+
 function buildEnumSet(
-  schema: JsonSchema,
+  choices: Choice[],
   value: unknown[],
   path: string,
   label: string,
   description: string | undefined,
   absentWhenEmpty: boolean,
 ): Built {
-  const choices = ((schema.items?.anyOf ?? []) as JsonSchema[]).map((v) => v.const as string);
   const boxes = choices.map((choice) =>
-    h('input', { type: 'checkbox', value: choice, checked: value.includes(choice), id: nextId('f') }),
+    h('input', { type: 'checkbox', value: choice.value, checked: value.includes(choice.value), id: nextId('f') }),
   );
   const el = h(
     'fieldset',
@@ -603,7 +634,7 @@ function buildEnumSet(
     h(
       'div',
       { class: 'choices' },
-      boxes.map((box) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, box.value))),
+      boxes.map((box, i) => h('span', { class: 'field inline' }, box, h('label', { for: box.id }, choices[i]?.label))),
     ),
     h('p', { class: 'field-error', role: 'alert', hidden: true }),
   );

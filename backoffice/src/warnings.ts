@@ -80,11 +80,16 @@ export function fixableNote(
   );
 }
 
+export interface DraftWarnings {
+  readonly warnings: readonly ConfigWarning[];
+  refresh(): void;
+}
+
 /**
  * Keeps a route draft's warnings fresh: `refresh()` after each change asks again (debounced, the
  * server decides), `onChange` runs when the answer differs from the last one.
  */
-export function draftWarningsWatcher(client: Client, read: () => JsonObject, onChange: () => void) {
+export function draftWarningsWatcher(client: Client, read: () => JsonObject, onChange: () => void): DraftWarnings {
   let current: ConfigWarning[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const update = async () => {

@@ -120,7 +120,7 @@ describe('Back office: access requests and authorization profiles (real Chromium
     await page.locator(`${path('/name')} input`).fill('Orders API');
     await page.locator(`${path('/owner')} input`).fill('Orders team');
     await page.locator(`${path('/scopes')} textarea`).fill('orders:read\norders:write\nFunction2/*');
-    await page.locator(`${path('/authorizedEntities')} textarea`).fill('orders');
+    await page.locator(`${path('/authorizedEntities')} input[value="orders"]`).check();
     await page.locator(`${path('/quotas/dailyQuota')} input`).fill('1000');
     assert.equal(await page.locator(`${path('/webhook/url')}`).isVisible(), false, 'no webhook until asked for');
     await page.getByLabel('Set webhook').check();

@@ -81,7 +81,7 @@ describe('Back office (real Chromium)', () => {
     await page.getByRole('link', { name: 'New API key' }).click();
     await page.locator(`${path('/clientId')} input`).fill('ui-client');
     await page.locator(`${path('/clientName')} input`).fill('UI client');
-    await page.locator(`${path('/authorizedEntities')} textarea`).fill('ui-route');
+    await page.locator(`${path('/authorizedEntities')} input[value="ui-route"]`).check();
     await page.locator(`${path('/scopes')} textarea`).fill('read');
     await page.getByLabel('JWT signing key pair (metadata jwt-sign-keypair)').selectOption('ui-pair');
     await page.getByRole('button', { name: 'Create' }).click();
