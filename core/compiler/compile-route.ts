@@ -14,7 +14,7 @@ import {
   type Route,
 } from '../config/entities.js';
 import type { Store } from '../config/store.js';
-import { needsNormalization, normalizePath } from '../config/request-path.js';
+import { needsNormalization, normalizePath, splitDomain } from '../config/request-path.js';
 import { compilePipeline, effectiveInstances, inheritedInstances, type Pipeline } from '../plugin-runtime/pipeline.js';
 import type { PluginCatalog } from '../plugin-runtime/plugin-catalog.js';
 import { routeScope, type InstanceScope } from '../plugin-runtime/plugin.js';
@@ -60,8 +60,7 @@ export function backendProblems(route: Route): ErrorDetail[] {
 function frontendProblems(route: Route): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   route.frontend.domains.forEach((domain, i) => {
-    const slash = domain.indexOf('/');
-    const prefix = slash === -1 ? '' : domain.slice(slash);
+    const { prefix } = splitDomain(domain);
     if (prefix !== '' && needsNormalization(prefix) && normalizePath(prefix) === null) {
       problems.push({
         path: `/frontend/domains/${i}`,

@@ -14,7 +14,7 @@ import type { Pipeline } from '../plugin-runtime/pipeline.js';
 import type { UpstreamTarget } from './upstream.js';
 import { WeightedRoundRobin } from './balancer.js';
 import type { RouteMeters } from '../metrics/route-meters.js';
-import { needsNormalization, normalizePath } from '../config/request-path.js';
+import { routeDomain } from '../config/request-path.js';
 import { BadRequestError } from '../errors.js';
 
 /** The 400 for `;` parameters on a route that does not allow them (the proxy and authorizer's, the tester's). */
@@ -89,12 +89,7 @@ export class RouteTable {
     let longestSuffix = 0;
     for (const route of routes) {
       for (const domain of route.route.frontend.domains) {
-        const slash = domain.indexOf('/');
-        const host = (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase();
-        let prefix = slash === -1 ? '' : domain.slice(slash);
-        // the prefix is compared with normalized paths, so it is normalized the same way
-        if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
-        while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+        const { host, prefix } = routeDomain(domain);
         const binding: Binding = {
           prefix,
           exact: route.route.frontend.exact ?? false,

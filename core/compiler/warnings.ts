@@ -21,7 +21,7 @@ import {
   type PluginInstance,
   type Route,
 } from '../config/entities.js';
-import { needsNormalization, normalizePath } from '../config/request-path.js';
+import { routeDomain } from '../config/request-path.js';
 
 /**
  * Schema keyword of a plugin's boolean config field that, when true, makes its endpoints answer
@@ -138,12 +138,8 @@ function duplicateWarning(served: Binding, shadowed: Binding): ConfigWarning {
 /** Host (lower case), normalized path prefix, exactness and conditions: what makes two bindings equal for the router. */
 function bindingKey(route: Route, domain: string): string {
   const { frontend } = route;
-  const slash = domain.indexOf('/');
-  const host = (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase();
-  let prefix = slash === -1 ? '' : domain.slice(slash);
-  if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
-  while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-  if (frontend.caseSensitive === false) prefix = prefix.toLowerCase();
+  const { host, prefix: matched } = routeDomain(domain);
+  const prefix = frontend.caseSensitive === false ? matched.toLowerCase() : matched;
   const conditions = (record: Record<string, string> | undefined, lower: boolean) =>
     Object.entries(record ?? {})
       .map(([k, v]) => [lower ? k.toLowerCase() : k, v])

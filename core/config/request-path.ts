@@ -231,3 +231,29 @@ function hasUpper(s: string): boolean {
   }
   return false;
 }
+
+/** One of a route's `frontend.domains`: `host` (`api.example.com`, `*.example.com`, `*`) and path `prefix` ('' for none). */
+export interface RouteDomain {
+  host: string;
+  prefix: string;
+}
+
+/** A `frontend.domains` entry as written: its host (lower case) and its path prefix, untouched ('' for none). */
+export function splitDomain(domain: string): RouteDomain {
+  const slash = domain.indexOf('/');
+  return {
+    host: (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase(),
+    prefix: slash === -1 ? '' : domain.slice(slash),
+  };
+}
+
+/**
+ * A `frontend.domains` entry split as the router matches it: the prefix normalized the way request
+ * paths are (they are compared with each other), without trailing slashes. The one place a domain is split.
+ */
+export function routeDomain(domain: string): RouteDomain {
+  const { host, prefix: written } = splitDomain(domain);
+  let prefix = needsNormalization(written) ? (normalizePath(written) ?? written) : written;
+  while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+  return { host, prefix };
+}

@@ -24,7 +24,7 @@ import type { Snapshot } from '../compiler/snapshot.js';
 import { BadRequestError, GatewayError, RouteMisconfiguredError } from '../errors.js';
 import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
 import { isTimeout } from '../compiler/upstream.js';
-import { needsNormalization, normalizeHost, normalizePath, parseRequestTarget } from '../config/request-path.js';
+import { normalizeHost, parseRequestTarget, routeDomain, splitDomain } from '../config/request-path.js';
 
 /** What the admin composed. */
 export interface TestRequest {
@@ -369,7 +369,7 @@ function createContext(route: CompiledRoute, input: TestRequest, log: Logger): T
 /** The host of the route's first domain; a wildcard gets a concrete label (`*.example.com` → `test.example.com`). */
 function defaultHost(route: CompiledRoute): string {
   const domain = route.route.frontend.domains[0] ?? '*';
-  const host = domain.split('/')[0]!;
+  const { host } = splitDomain(domain);
   if (host === '*') return 'localhost';
   return host.startsWith('*.') ? `test${host.slice(1)}` : host;
 }
@@ -378,10 +378,7 @@ function defaultHost(route: CompiledRoute): string {
 function routePrefix(route: CompiledRoute, path: string): string {
   let best = '';
   for (const domain of route.route.frontend.domains) {
-    const slash = domain.indexOf('/');
-    let prefix = slash === -1 ? '' : domain.slice(slash);
-    if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
-    while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+    const { prefix } = routeDomain(domain);
     const caseSensitive = route.route.frontend.caseSensitive !== false;
     const head = caseSensitive ? path : path.toLowerCase();
     const wanted = caseSensitive ? prefix : prefix.toLowerCase();

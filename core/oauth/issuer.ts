@@ -5,7 +5,7 @@
  * or, with `issuerFromHost`, one per host its `domain` lists (`hostIssuer`).
  */
 import type { RequestContext } from '../plugin-runtime/context.js';
-import type { RouteDomain } from '../plugin-runtime/plugin.js';
+import type { RouteDomain } from '../config/request-path.js';
 import type { AssertionAudience } from '../keys/client-assertions.js';
 
 /** The route's issuer, or why it has none (a write-time refusal naming the setting to give). */

@@ -12,7 +12,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { RequestContext, ResponseHead } from './context.js';
 import type { ErrorDetail } from '../errors.js';
 import type { EntityReference, Route } from '../config/entities.js';
-import { needsNormalization, normalizePath } from '../config/request-path.js';
+import { routeDomain, type RouteDomain } from '../config/request-path.js';
 import type { IndexBuilder, IndexSet } from './indexes.js';
 
 export const STEP_NAMES = [
@@ -63,22 +63,7 @@ export interface InstanceScope {
   indexes?: IndexSet;
 }
 
-/** One of a route's `frontend.domains`: `host` (`api.example.com`, `*.example.com`, `*`) and path `prefix` ('' for none). */
-export interface RouteDomain {
-  host: string;
-  prefix: string;
-}
-
-/** A `frontend.domains` entry split as the router matches it. */
-export function routeDomain(domain: string): RouteDomain {
-  const slash = domain.indexOf('/');
-  const host = (slash === -1 ? domain : domain.slice(0, slash)).toLowerCase();
-  let prefix = slash === -1 ? '' : domain.slice(slash);
-  // the prefix is compared with normalized paths, so it is normalized the same way
-  if (needsNormalization(prefix)) prefix = normalizePath(prefix) ?? prefix;
-  while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-  return { host, prefix };
-}
+export { routeDomain, type RouteDomain };
 
 /** The scope of a route's instances (its own and the global ones it inherits), at write time and when compiled. */
 export function routeScope(route: Pick<Route, 'id' | 'tags' | 'frontend'>): InstanceScope {
