@@ -230,6 +230,23 @@ function closestField(element: HTMLElement, path: string): HTMLElement | null {
   return best;
 }
 
+/** Where a field is drawn and what it is drawn from: the arguments of `build`, with the label worked out. */
+type At = {
+  schema: JsonSchema;
+  value: unknown;
+  path: string;
+  key: string | null;
+  required: boolean;
+  options: FormOptions;
+  label: string;
+  description: string | undefined;
+  /**
+   * An optional value without a default is sent as absent when left empty: for lists, absent and
+   * empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
+   */
+  absentWhenEmpty: boolean;
+};
+
 function build(
   schema: JsonSchema,
   value: unknown,
@@ -238,12 +255,18 @@ function build(
   required: boolean,
   options: FormOptions,
 ): Built {
-  // The schema's title is the label; a name is humanized only where a schema has none
-  const label = schema.title ?? humanize(key ?? '');
-  const description = schema.description;
-  // An optional value without a default is sent as absent when left empty: for lists, absent and
-  // empty differ (no `grantTypes`: every grant the route enables; `[]`: none).
-  const absentWhenEmpty = !required && schema.default === undefined;
+  const at: At = {
+    schema,
+    value,
+    path,
+    key,
+    required,
+    options,
+    // The schema's title is the label; a name is humanized only where a schema has none
+    label: schema.title ?? humanize(key ?? ''),
+    description: schema.description,
+    absentWhenEmpty: !required && schema.default === undefined,
+  };
   const kind = kindOf(schema, key);
   const known = Object.entries(options.choices ?? {}).find(([pattern]) => pathMatches(pattern, path))?.[1];
   // A list of ids whose set is known (routes, tags…) is picked, not typed
@@ -252,10 +275,16 @@ function build(
       withValues(known, value),
       (value as unknown[] | undefined) ?? [],
       path,
-      label,
-      description,
-      absentWhenEmpty,
+      at.label,
+      at.description,
+      at.absentWhenEmpty,
     );
+  return buildKind(kind, at);
+}
+
+/** The field for a schema of this kind (see `kindOf`). */
+function buildKind(kind: string, at: At): Built {
+  const { schema, value, path, key, required, options, label, description, absentWhenEmpty } = at;
   switch (kind) {
     case 'object':
       if (!required && (options.optionalObjects ?? []).some((pattern) => pathMatches(pattern, path)))
@@ -263,86 +292,24 @@ function build(
       return buildObject(schema, (value ?? {}) as JsonObject, path, key, options);
     case 'kinded':
       return buildKinded(schema, value as JsonObject | undefined, path, label, description, absentWhenEmpty, options);
-    case 'enum': {
-      const select = h(
-        'select',
-        {},
-        required || schema.default !== undefined ? null : h('option', { value: '' }, '—'),
-        (schema.anyOf as JsonSchema[]).map((v) =>
-          h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, v.const as string),
-        ),
-      );
-      return { el: field(path, label, description, select), read: () => select.value || undefined };
-    }
-    case 'nullable': {
-      const inner = schema.anyOf?.find((v) => v.type !== 'null') as JsonSchema;
-      const built = build(
-        { ...inner, description: schema.description ?? inner.description },
-        value ?? undefined,
-        path,
-        key,
-        false,
-        options,
-      );
-      return {
-        el: built.el,
-        read: () => {
-          const v = built.read();
-          return v === undefined ? null : v;
-        },
-      };
-    }
-    case 'string': {
+    case 'enum':
+      return buildEnum(at);
+    case 'nullable':
+      return buildNullable(at);
+    case 'string':
       // Only the schema says what is secret: `writeOnly` (kept by the server, never shown back) or a
       // masked `format: 'password'`
       if (schema.writeOnly) return buildWriteOnly(schema, value, path, label, description, required, options);
-      const secret = schema.format === 'password';
-      const multiline = /pem/i.test(key ?? '');
-      const shown = (value ?? (secret ? undefined : schema.default)) as string | undefined;
-      const input = multiline
-        ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '')
-        : h('input', {
-            type: secret ? 'password' : 'text',
-            value: shown ?? '',
-            autocomplete: secret ? 'new-password' : 'off',
-            spellcheck: false,
-          });
-      // Empty means "not set": the server applies the default (or reports a missing required value).
-      return {
-        el: field(path, label, description, input),
-        read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value),
-      };
-    }
+      return buildString(at);
     case 'integer':
-    case 'number': {
-      const input = h('input', {
-        type: 'number',
-        value: value ?? schema.default ?? '',
-        step: schema.type === 'integer' ? 1 : 'any',
-        min: schema.minimum,
-        max: schema.maximum,
-      });
-      return {
-        el: field(path, label, description, input),
-        read: () => (input.value === '' ? undefined : Number(input.value)),
-      };
-    }
+    case 'number':
+      return buildNumber(at);
     case 'boolean': {
       const input = h('input', { type: 'checkbox', checked: value ?? schema.default ?? false });
       return { el: field(path, label, description, input, { inline: true }), read: () => input.checked };
     }
-    case 'lines': {
-      const lines = (value as string[] | undefined) ?? [];
-      const area = h(
-        'textarea',
-        { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false },
-        lines.join('\n'),
-      );
-      return {
-        el: field(path, `${label} (one per line)`, description, area),
-        read: () => listValue(area.value.split('\n'), absentWhenEmpty),
-      };
-    }
+    case 'lines':
+      return buildLines(at);
     case 'enum-set':
       return buildEnumSet(
         ((schema.items?.anyOf ?? []) as JsonSchema[]).map((v) => ({
@@ -361,25 +328,103 @@ function build(
       return buildRecord(schema, (value ?? {}) as JsonObject, path, label, description, options);
     case 'list':
       return buildList(schema, (value ?? []) as unknown[], path, label, description, options);
-    default: {
-      const area = h(
-        'textarea',
-        { rows: 5, spellcheck: false, class: 'code' },
-        value === undefined ? '' : JSON.stringify(value, null, 2),
-      );
-      return {
-        el: field(path, `${label} (JSON)`, description, area),
-        read: () => {
-          if (area.value.trim() === '') return undefined;
-          try {
-            return JSON.parse(area.value);
-          } catch {
-            return area.value;
-          } // the server reports the problem at this path
-        },
-      };
-    }
+    default:
+      return buildJson(at);
   }
+}
+
+function buildEnum({ schema, value, path, required, label, description }: At): Built {
+  const select = h(
+    'select',
+    {},
+    required || schema.default !== undefined ? null : h('option', { value: '' }, '—'),
+    (schema.anyOf as JsonSchema[]).map((v) =>
+      h('option', { value: v.const, selected: v.const === (value ?? schema.default) }, v.const as string),
+    ),
+  );
+  return { el: field(path, label, description, select), read: () => select.value || undefined };
+}
+
+/** A value or null: the non-null variant's field, read as null when left empty. */
+function buildNullable({ schema, value, path, key, options }: At): Built {
+  const inner = schema.anyOf?.find((v) => v.type !== 'null') as JsonSchema;
+  const built = build(
+    { ...inner, description: schema.description ?? inner.description },
+    value ?? undefined,
+    path,
+    key,
+    false,
+    options,
+  );
+  return {
+    el: built.el,
+    read: () => {
+      const v = built.read();
+      return v === undefined ? null : v;
+    },
+  };
+}
+
+function buildString({ schema, value, path, key, required, label, description }: At): Built {
+  const secret = schema.format === 'password';
+  const multiline = /pem/i.test(key ?? '');
+  const shown = (value ?? (secret ? undefined : schema.default)) as string | undefined;
+  const input = multiline
+    ? h('textarea', { rows: 4, spellcheck: false }, shown ?? '')
+    : h('input', {
+        type: secret ? 'password' : 'text',
+        value: shown ?? '',
+        autocomplete: secret ? 'new-password' : 'off',
+        spellcheck: false,
+      });
+  // Empty means "not set": the server applies the default (or reports a missing required value).
+  return {
+    el: field(path, label, description, input),
+    read: () => (input.value === '' ? (required && schema.default === undefined ? '' : undefined) : input.value),
+  };
+}
+
+function buildNumber({ schema, value, path, label, description }: At): Built {
+  const input = h('input', {
+    type: 'number',
+    value: value ?? schema.default ?? '',
+    step: schema.type === 'integer' ? 1 : 'any',
+    min: schema.minimum,
+    max: schema.maximum,
+  });
+  return {
+    el: field(path, label, description, input),
+    read: () => (input.value === '' ? undefined : Number(input.value)),
+  };
+}
+
+function buildLines({ value, path, label, description, absentWhenEmpty }: At): Built {
+  const lines = (value as string[] | undefined) ?? [];
+  const area = h('textarea', { rows: Math.min(6, Math.max(2, lines.length + 1)), spellcheck: false }, lines.join('\n'));
+  return {
+    el: field(path, `${label} (one per line)`, description, area),
+    read: () => listValue(area.value.split('\n'), absentWhenEmpty),
+  };
+}
+
+/** Anything else, as JSON text; what does not parse is sent as text, and the server reports it at this path. */
+function buildJson({ value, path, label, description }: At): Built {
+  const area = h(
+    'textarea',
+    { rows: 5, spellcheck: false, class: 'code' },
+    value === undefined ? '' : JSON.stringify(value, null, 2),
+  );
+  return {
+    el: field(path, `${label} (JSON)`, description, area),
+    read: () => {
+      if (area.value.trim() === '') return undefined;
+      try {
+        return JSON.parse(area.value);
+      } catch {
+        return area.value;
+      } // the server reports the problem at this path
+    },
+  };
 }
 
 function buildObject(
@@ -762,6 +807,25 @@ function buildRecord(
   };
 }
 
+/** A list item's buttons: move it up or down, remove it; `changed` redraws the list after. */
+function itemActions(items: Built[], i: number, changed: () => void) {
+  const moveTo = (to: number) => () => {
+    items.splice(to, 0, ...items.splice(i, 1));
+    changed();
+  };
+  const remove = () => {
+    items.splice(i, 1);
+    changed();
+  };
+  return h(
+    'div',
+    { class: 'item-actions' },
+    h('button', { type: 'button', class: 'small', disabled: i === 0, onclick: moveTo(i - 1) }, '↑ Up'),
+    h('button', { type: 'button', class: 'small', disabled: i === items.length - 1, onclick: moveTo(i + 1) }, '↓ Down'),
+    h('button', { type: 'button', class: 'small danger', onclick: remove }, 'Remove'),
+  );
+}
+
 function buildList(
   schema: JsonSchema,
   value: unknown[],
@@ -771,80 +835,28 @@ function buildList(
   options: FormOptions,
 ): Built {
   const itemSchema = schema.items as JsonSchema;
-  const items: Built[] = [];
+  const buildItem = (v: unknown, i: number) => build(itemSchema, v, `${path}/${i}`, null, true, options);
+  const items: Built[] = value.map(buildItem);
   const list = h('ol', { class: 'item-list' });
   const redraw = () => {
     list.replaceChildren(
-      ...items.map((item, i) => {
-        return h(
-          'li',
-          { class: 'item' },
-          item.el,
-          h(
-            'div',
-            { class: 'item-actions' },
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'small',
-                disabled: i === 0,
-                onclick: () => {
-                  items.splice(i - 1, 0, ...items.splice(i, 1));
-                  rebuild();
-                },
-              },
-              '↑ Up',
-            ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'small',
-                disabled: i === items.length - 1,
-                onclick: () => {
-                  items.splice(i + 1, 0, ...items.splice(i, 1));
-                  rebuild();
-                },
-              },
-              '↓ Down',
-            ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'small danger',
-                onclick: () => {
-                  items.splice(i, 1);
-                  rebuild();
-                },
-              },
-              'Remove',
-            ),
-          ),
-        );
-      }),
+      ...items.map((item, i) => h('li', { class: 'item' }, item.el, itemActions(items, i, rebuild))),
     );
   };
   // Rebuild with the current values so paths (/plugins/0…) match the order sent to the server.
   const rebuild = () => {
     const values = items.map((it) => it.read());
-    items.length = 0;
-    values.forEach((v, i) => items.push(build(itemSchema, v, `${path}/${i}`, null, true, options)));
+    items.splice(0, items.length, ...values.map(buildItem));
     redraw();
   };
-  value.forEach((v, i) => items.push(build(itemSchema, v, `${path}/${i}`, null, true, options)));
   redraw();
+  const addItem = () => {
+    items.push(buildItem(options.newItem?.(path) ?? {}, items.length));
+    redraw();
+  };
   const add = h(
     'button',
-    {
-      type: 'button',
-      class: 'small',
-      onclick: () => {
-        items.push(build(itemSchema, options.newItem?.(path) ?? {}, `${path}/${items.length}`, null, true, options));
-        redraw();
-      },
-    },
+    { type: 'button', class: 'small', onclick: addItem },
     `Add ${inSentence(label).replace(/s$/, '')}`,
   );
   const el = h(

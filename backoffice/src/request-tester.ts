@@ -38,44 +38,33 @@ export type Trace = {
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
-export function requestTesterPanel(
-  client: Client,
-  route: { id: string; frontend: { domains: string[] } },
-): HTMLElement {
-  const field = (label: string, control: HTMLElement, hint: string = '') => {
-    control.id ||= nextId('tester');
-    return h(
-      'div',
-      { class: 'field' },
-      h('label', { for: control.id }, label),
-      control,
-      hint ? h('p', { class: 'hint' }, hint) : null,
-    );
-  };
-  const method = h(
-    'select',
-    { name: 'method' },
-    METHODS.map((m) => h('option', { value: m }, m)),
+type TestedRoute = { id: string; frontend: { domains: string[] } };
+
+function testerField(label: string, control: HTMLElement, hint: string = '') {
+  control.id ||= nextId('tester');
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: control.id }, label),
+    control,
+    hint ? h('p', { class: 'hint' }, hint) : null,
   );
-  const firstDomain = route.frontend.domains[0] ?? '';
-  const slash = firstDomain.indexOf('/');
-  const path = h('input', {
-    name: 'path',
-    type: 'text',
-    value: `${slash === -1 ? '' : firstDomain.slice(slash).replace(/\/+$/, '')}/`,
-  });
+}
+
+/** The headers fieldset: name/value rows added and removed; `read` gives the named ones. */
+function headerEditor() {
   const headerRows = h('div', { class: 'header-rows' });
-  const addHeaderRow = (name = '', value = '') => {
+  const addHeaderRow = () => {
     const n = h('input', {
       type: 'text',
-      value: name,
+      value: '',
       'aria-label': 'Header name',
       placeholder: 'Name',
       class: 'header-name',
     });
     const v = h('input', {
       type: 'text',
-      value,
+      value: '',
       'aria-label': 'Header value',
       placeholder: 'Value',
       class: 'header-value',
@@ -88,11 +77,53 @@ export function requestTesterPanel(
       h('button', { type: 'button', 'aria-label': 'Remove header', onclick: () => row.remove() }, '×'),
     );
     headerRows.append(row);
-    return row;
+    n.focus();
   };
-  const body = h('textarea', { name: 'body', rows: 4 });
+  const element = h(
+    'fieldset',
+    {},
+    h('legend', {}, 'Headers'),
+    headerRows,
+    h('button', { type: 'button', onclick: addHeaderRow }, 'Add header'),
+  );
+  const read = () => {
+    const headers: Record<string, string> = {};
+    for (const row of headerRows.querySelectorAll('.header-row')) {
+      const name = (row.querySelector('.header-name') as HTMLInputElement).value.trim();
+      if (name) headers[name] = (row.querySelector('.header-value') as HTMLInputElement).value;
+    }
+    return headers;
+  };
+  return { element, read };
+}
 
-  // Credentials: secrets are stored hashed, so a key's secret is typed here and sent as Basic.
+/** The API keys offered as credentials, the ones authorized for this route first (the ones a test most likely wants). */
+function loadKeys(client: Client, routeId: string, keySelect: HTMLSelectElement) {
+  client.request('list', 'apikeys').then(
+    (keys) => {
+      const list = keys as KeyChoice[];
+      list.sort((a, b) => Number(authorized(b, routeId)) - Number(authorized(a, routeId)));
+      keySelect.replaceChildren(
+        ...list.map((k) =>
+          h(
+            'option',
+            { value: k.clientId },
+            `${k.clientName} (${k.clientId})${authorized(k, routeId) ? '' : ' — not authorized here'}`,
+          ),
+        ),
+      );
+    },
+    () => {
+      keySelect.replaceChildren(h('option', { value: '' }, 'API keys unavailable'));
+    },
+  );
+}
+
+/**
+ * The credential picked: none, an API key (secrets are stored hashed, so the key's secret is typed
+ * here and sent as Basic) or a bearer token; `authorization` gives the header's value, if any.
+ */
+function credentialFields(client: Client, routeId: string) {
   const credential = h(
     'select',
     { name: 'credential' },
@@ -106,110 +137,87 @@ export function requestTesterPanel(
   const keyFields = h(
     'div',
     { hidden: true },
-    field('API key', keySelect),
-    field('Secret of this key', keySecret, 'Secrets are stored hashed: type the one the client holds.'),
+    testerField('API key', keySelect),
+    testerField('Secret of this key', keySecret, 'Secrets are stored hashed: type the one the client holds.'),
   );
-  const bearerFields = h('div', { hidden: true }, field('Token', bearer, 'Sent as Authorization: Bearer …'));
+  const bearerFields = h('div', { hidden: true }, testerField('Token', bearer, 'Sent as Authorization: Bearer …'));
   credential.addEventListener('change', () => {
     keyFields.hidden = credential.value !== 'apikey';
     bearerFields.hidden = credential.value !== 'bearer';
   });
-  client.request('list', 'apikeys').then(
-    (keys) => {
-      const list = keys as KeyChoice[];
-      // Keys authorized for this route first: the ones a test most likely wants.
-      list.sort((a, b) => Number(authorized(b, route.id)) - Number(authorized(a, route.id)));
-      keySelect.replaceChildren(
-        ...list.map((k) =>
-          h(
-            'option',
-            { value: k.clientId },
-            `${k.clientName} (${k.clientId})${authorized(k, route.id) ? '' : ' — not authorized here'}`,
-          ),
-        ),
-      );
-    },
-    () => {
-      keySelect.replaceChildren(h('option', { value: '' }, 'API keys unavailable'));
-    },
-  );
+  loadKeys(client, routeId, keySelect);
+  const authorization = () => {
+    if (credential.value === 'apikey' && keySelect.value)
+      return `Basic ${btoa(unescape(encodeURIComponent(`${keySelect.value}:${keySecret.value}`)))}`;
+    if (credential.value === 'bearer' && bearer.value.trim()) return `Bearer ${bearer.value.trim()}`;
+    return undefined;
+  };
+  return { elements: [testerField('Credential', credential), keyFields, bearerFields], authorization };
+}
 
+/** The path a test starts from: the first domain's prefix, if it has one. */
+function startPath(route: TestedRoute) {
+  const firstDomain = route.frontend.domains[0] ?? '';
+  const slash = firstDomain.indexOf('/');
+  return `${slash === -1 ? '' : firstDomain.slice(slash).replace(/\/+$/, '')}/`;
+}
+
+export function requestTesterPanel(client: Client, route: TestedRoute): HTMLElement {
+  const method = h(
+    'select',
+    { name: 'method' },
+    METHODS.map((m) => h('option', { value: m }, m)),
+  );
+  const path = h('input', { name: 'path', type: 'text', value: startPath(route) });
+  const headers = headerEditor();
+  const credentials = credentialFields(client, route.id);
+  const body = h('textarea', { name: 'body', rows: 4 });
   const result = h('section', { class: 'trace-result', 'aria-live': 'polite', 'aria-label': 'Trace' });
   const dryRun = h('button', { type: 'submit', class: 'primary', value: 'dry' }, 'Send (dry run)');
   const sendUpstream = h('button', { type: 'submit', value: 'send' }, 'Send to upstream');
-
   const compose = (send: boolean) => {
-    const headers: Record<string, string> = {};
-    for (const row of headerRows.querySelectorAll('.header-row')) {
-      const name = (row.querySelector('.header-name') as HTMLInputElement).value.trim();
-      if (name) headers[name] = (row.querySelector('.header-value') as HTMLInputElement).value;
-    }
-    if (credential.value === 'apikey' && keySelect.value)
-      headers.Authorization = `Basic ${btoa(unescape(encodeURIComponent(`${keySelect.value}:${keySecret.value}`)))}`;
-    if (credential.value === 'bearer' && bearer.value.trim()) headers.Authorization = `Bearer ${bearer.value.trim()}`;
-    const request: Record<string, unknown> = { method: method.value, path: path.value, headers, send };
+    const sent = headers.read();
+    const authorization = credentials.authorization();
+    if (authorization) sent.Authorization = authorization;
+    const request: Record<string, unknown> = { method: method.value, path: path.value, headers: sent, send };
     if (body.value !== '') request.body = body.value;
     return request;
   };
-
-  const form = h(
+  const onsubmit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const send = (e.submitter as HTMLButtonElement | null)?.value === 'send';
+    dryRun.disabled = sendUpstream.disabled = true;
+    await runTest(client, route.id, compose(send), result);
+    dryRun.disabled = sendUpstream.disabled = false;
+  };
+  return h(
     'form',
-    {
-      class: 'editor tester',
-      'aria-labelledby': 'tester-title',
-      novalidate: true,
-      onsubmit: async (e: SubmitEvent) => {
-        e.preventDefault();
-        const send = (e.submitter as HTMLButtonElement | null)?.value === 'send';
-        dryRun.disabled = sendUpstream.disabled = true;
-        try {
-          const trace = (await client.request('action', 'routes', {
-            id: route.id,
-            action: 'test',
-            body: compose(send),
-          })) as Trace;
-          result.replaceChildren(...drawTrace(trace));
-        } catch (error) {
-          const { message } = failure(error);
-          result.replaceChildren(h('p', { class: 'error' }, message));
-          toast(message, 'bad');
-        } finally {
-          dryRun.disabled = sendUpstream.disabled = false;
-        }
-      },
-    },
+    { class: 'editor tester', 'aria-labelledby': 'tester-title', novalidate: true, onsubmit },
     h('h2', { id: 'tester-title' }, 'Test'),
     h(
       'p',
       { class: 'hint' },
       "Runs a request through this route's plugins as the gateway would, and shows what each one decided. A dry run sends nothing upstream.",
     ),
-    h('div', { class: 'tester-line' }, field('Method', method), field('Path', path)),
-    h(
-      'fieldset',
-      {},
-      h('legend', {}, 'Headers'),
-      headerRows,
-      h(
-        'button',
-        {
-          type: 'button',
-          onclick: () => {
-            const row = addHeaderRow();
-            (row.firstChild as HTMLInputElement).focus();
-          },
-        },
-        'Add header',
-      ),
-    ),
-    field('Credential', credential),
-    keyFields,
-    bearerFields,
-    field('Body', body),
+    h('div', { class: 'tester-line' }, testerField('Method', method), testerField('Path', path)),
+    headers.element,
+    credentials.elements,
+    testerField('Body', body),
     h('div', { class: 'form-actions' }, dryRun, sendUpstream),
     result,
   );
-  return form;
+}
+
+/** The `test` action with this request; its trace, or the refusal, drawn in `result`. */
+async function runTest(client: Client, routeId: string, request: Record<string, unknown>, result: HTMLElement) {
+  try {
+    const trace = (await client.request('action', 'routes', { id: routeId, action: 'test', body: request })) as Trace;
+    result.replaceChildren(...drawTrace(trace));
+  } catch (error) {
+    const { message } = failure(error);
+    result.replaceChildren(h('p', { class: 'error' }, message));
+    toast(message, 'bad');
+  }
 }
 
 function authorized(key: KeyChoice, routeId: string) {
