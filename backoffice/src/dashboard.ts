@@ -143,38 +143,82 @@ export type Column = {
 export type TableRow = { id: string; last: RouteTraffic; minute: number[]; window: number };
 
 const sort: { key: string; direction: 'ascending' | 'descending' } = { key: 'route', direction: 'ascending' };
+
+type Chart = ReturnType<typeof chart>;
+/** The charts' section and what a refresh updates in it. */
+type Charts = {
+  section: HTMLElement;
+  requestsChart: Chart;
+  p99Chart: Chart;
+  routeSelect: HTMLSelectElement;
+  error: HTMLElement;
+};
+
 export async function dashboardView(
   client: Client,
   page: (title: string, actions: Child, ...body: (Node | string)[]) => void,
 ) {
-  const charts = h('section', { class: 'charts', 'aria-labelledby': 'charts-title' });
+  const charts = chartsSection(() => {
+    refresh().catch(() => {});
+  });
   const routesTable = h('div', {});
   const recentTable = h('div', {});
   page(
     'Dashboard',
     [],
     h('p', { class: 'muted' }, 'The last 15 minutes in 10-second buckets; the tables are live, updated every second.'),
-    charts,
+    charts.section,
     h('h2', { id: 'routes-title' }, 'Routes'),
     routesTable,
     h('h2', {}, 'Recent requests'),
     recentTable,
   );
+  /** Requests in the 15-minute window per row of the table; `(other)` is what the rows shown leave of the total. */
+  let windowTotals: Map<string, number> = new Map();
+  const table = sortableTable(routesTable);
+  const draw = () => {
+    table.draw(liveRows(windowTotals));
+    recentTable.replaceChildren(recentRequests(windowTotals));
+  };
+  const refresh = async () => {
+    const totals = await refreshCharts(client, charts);
+    if (totals) windowTotals = totals;
+    if (totals) draw();
+  };
+  draw();
+  traffic.listeners.clear();
+  traffic.listeners.add(draw);
+  await refresh();
+  keepRefreshing(charts, refresh);
+}
 
+/** Asked again while the dashboard is on screen; leaving it (its elements detached) ends the loop. */
+function keepRefreshing(charts: Charts, refresh: () => Promise<void>) {
+  const again = () =>
+    setTimeout(() => {
+      if (!charts.section.isConnected) return;
+      void refresh().finally(again);
+    }, REFRESH_MS);
+  again();
+  const onResize = () => {
+    if (!charts.section.isConnected) return window.removeEventListener('resize', onResize);
+    charts.requestsChart.resize();
+    charts.p99Chart.resize();
+  };
+  window.addEventListener('resize', onResize);
+}
+
+function chartsSection(onRouteChange: () => void): Charts {
+  const section = h('section', { class: 'charts', 'aria-labelledby': 'charts-title' });
   const requestsChart = chart('chart-requests', 'Requests per second by status class');
   const p99Chart = chart('chart-p99', 'p99 latency per route (ms)');
   const routeSelect = h(
     'select',
-    {
-      id: nextId('chart-route'),
-      onchange: () => {
-        refresh().catch(() => {});
-      },
-    },
+    { id: nextId('chart-route'), onchange: onRouteChange },
     h('option', { value: '' }, 'All routes'),
   );
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
-  charts.replaceChildren(
+  section.replaceChildren(
     h(
       'div',
       { class: 'charts-head' },
@@ -184,116 +228,222 @@ export async function dashboardView(
     error,
     h('div', { class: 'chart-grid' }, requestsChart.figure, p99Chart.figure),
   );
+  return { section, requestsChart, p99Chart, routeSelect, error };
+}
 
-  /** Requests in the 15-minute window per row of the table; `(other)` is what the rows shown leave of the total. */
-  let windowTotals: Map<string, number> = new Map();
-  const table = sortableTable(routesTable);
-  const draw = () => {
-    const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
-    if (!windowTotals.has(OTHER_ROUTES)) ids.delete(OTHER_ROUTES);
-    const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
-    table.draw(
-      [...ids].map((id) => {
-        const minute = traffic.history.get(id) ?? [];
-        return {
-          id,
-          last: minute.at(-1) ?? { ...idle, routeId: id },
-          minute: minute.map((s) => s.requests),
-          window: windowTotals.get(id) ?? 0,
-        };
-      }),
+/** The live table's rows: every route of the last minute's ticks and of the 15-minute window. */
+function liveRows(windowTotals: ReadonlyMap<string, number>): TableRow[] {
+  const ids = new Set([...traffic.history.keys(), ...windowTotals.keys()]);
+  if (!windowTotals.has(OTHER_ROUTES)) ids.delete(OTHER_ROUTES);
+  const idle = { routeId: '', requests: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, p50Ms: 0, p99Ms: 0 };
+  return [...ids].map((id) => {
+    const minute = traffic.history.get(id) ?? [];
+    return {
+      id,
+      last: minute.at(-1) ?? { ...idle, routeId: id },
+      minute: minute.map((s) => s.requests),
+      window: windowTotals.get(id) ?? 0,
+    };
+  });
+}
+
+function recentRequests(windowTotals: ReadonlyMap<string, number>) {
+  const recent = traffic.recent
+    .slice(0, 20)
+    .map((r) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, new Date(r.time).toLocaleTimeString()),
+        h('td', {}, trafficName(r.routeId)),
+        h('td', {}, r.method),
+        h('td', { class: 'path' }, r.path),
+        h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
+        h('td', { class: 'num' }, r.durationMs.toFixed(1)),
+        h('td', {}, r.consumer ?? '—'),
+      ),
     );
-    const recent = traffic.recent
-      .slice(0, 20)
-      .map((r) =>
-        h(
-          'tr',
-          {},
-          h('td', {}, new Date(r.time).toLocaleTimeString()),
-          h('td', {}, trafficName(r.routeId)),
-          h('td', {}, r.method),
-          h('td', { class: 'path' }, r.path),
-          h('td', { class: `num status-${String(r.status)[0]}xx` }, r.status),
-          h('td', { class: 'num' }, r.durationMs.toFixed(1)),
-          h('td', {}, r.consumer ?? '—'),
-        ),
-      );
-    recentTable.replaceChildren(
-      recent.length === 0
-        ? h('p', { class: 'muted' }, recentEmptyState(windowTotals))
-        : h(
-            'table',
-            {},
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'].map((c) =>
-                  h('th', { scope: 'col' }, c),
-                ),
-              ),
-            ),
-            h('tbody', {}, recent),
-          ),
+  if (recent.length === 0) return h('p', { class: 'muted' }, recentEmptyState(windowTotals));
+  return h(
+    'table',
+    {},
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Time', 'Route', 'Method', 'Path', 'Status', 'ms', 'Consumer'].map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    h('tbody', {}, recent),
+  );
+}
+
+/** The route picker lists the window's routes (and the selected one), redrawn only when they change. */
+function updateRouteOptions(routeSelect: HTMLSelectElement, history: History, selected: string) {
+  const options = history.routes.map((r) => r.routeId).filter((id) => id !== '(none)' && id !== '(sink)');
+  if (selected && !options.includes(selected)) options.push(selected);
+  const known = [...routeSelect.options].slice(1).map((o) => o.value);
+  if (known.join('\n') === options.join('\n')) return;
+  routeSelect.replaceChildren(
+    h('option', { value: '' }, 'All routes'),
+    ...options.map((id) => h('option', { value: id }, id)),
+  );
+  routeSelect.value = selected;
+}
+
+/** The charts from the window's history; the table's window totals, or undefined when the history failed. */
+async function refreshCharts(client: Client, charts: Charts): Promise<Map<string, number> | undefined> {
+  const { routeSelect, error, requestsChart, p99Chart } = charts;
+  const selected = routeSelect.value;
+  try {
+    // The busiest routes, the one selected and every one the live table shows: each row's 15-minute count is its own.
+    const named = [...new Set([selected, ...traffic.history.keys()])].filter((id) => id && id !== OTHER_ROUTES);
+    const history = (await client.request('get', 'route-history', {
+      query: { limit: P99_ROUTES, route: named },
+    })) as History;
+    error.hidden = true;
+    const totals = tableWindow(history);
+    updateRouteOptions(routeSelect, history, selected);
+    const shown = selected
+      ? (history.routes.find((r) => r.routeId === selected) ?? emptyWindow(selected, history.time.length))
+      : history.all;
+    requestsChart.update(
+      requestsData(history, shown),
+      requestsOptions(history, shown),
+      requestsSummary(history, shown),
     );
-  };
+    const lines = history.routes.filter((r) => r.total > 0).slice(0, P99_ROUTES);
+    p99Chart.update(p99Data(history, lines), p99Options(lines), p99Summary(history, lines));
+    return totals;
+  } catch (err) {
+    error.textContent = `The charts could not be updated: ${failure(err).message}`;
+    error.hidden = false;
+    return undefined;
+  }
+}
 
-  const refresh = async () => {
-    const selected = routeSelect.value;
-    try {
-      // The busiest routes, the one selected and every one the live table shows: each row's 15-minute count is its own.
-      const named = [...new Set([selected, ...traffic.history.keys()])].filter((id) => id && id !== OTHER_ROUTES);
-      const history = (await client.request('get', 'route-history', {
-        query: { limit: P99_ROUTES, route: named },
-      })) as History;
-      error.hidden = true;
-      windowTotals = tableWindow(history);
-      const options = history.routes.map((r) => r.routeId).filter((id) => id !== '(none)' && id !== '(sink)');
-      if (selected && !options.includes(selected)) options.push(selected);
-      const known = [...routeSelect.options].slice(1).map((o) => o.value);
-      if (known.join('\n') !== options.join('\n')) {
-        routeSelect.replaceChildren(
-          h('option', { value: '' }, 'All routes'),
-          ...options.map((id) => h('option', { value: id }, id)),
-        );
-        routeSelect.value = selected;
-      }
-      const shown = selected
-        ? (history.routes.find((r) => r.routeId === selected) ?? emptyWindow(selected, history.time.length))
-        : history.all;
-      requestsChart.update(
-        requestsData(history, shown),
-        requestsOptions(history, shown),
-        requestsSummary(history, shown),
-      );
-      const lines = history.routes.filter((r) => r.total > 0).slice(0, P99_ROUTES);
-      p99Chart.update(p99Data(history, lines), p99Options(lines), p99Summary(history, lines));
-      draw();
-    } catch (err) {
-      error.textContent = `The charts could not be updated: ${failure(err).message}`;
-      error.hidden = false;
-    }
-  };
+/** The live table's columns: how each sorts and how its cell is drawn. */
+const COLUMNS: Column[] = [
+  {
+    key: 'route',
+    label: 'Route',
+    numeric: false,
+    value: (r) => trafficName(r.id),
+    cell: (r) =>
+      h(
+        'th',
+        { scope: 'row' },
+        r.id.startsWith('(')
+          ? trafficName(r.id)
+          : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id),
+      ),
+  },
+  {
+    key: 'minute',
+    label: 'Last minute',
+    numeric: true,
+    value: (r) => r.minute.reduce((s, n) => s + n, 0),
+    cell: (r) => h('td', {}, sparkline(r.minute)),
+  },
+  {
+    key: 'rps',
+    label: 'req/s',
+    numeric: true,
+    value: (r) => r.last.requests,
+    cell: (r) => h('td', { class: 'num' }, r.last.requests),
+  },
+  {
+    key: '2xx',
+    label: '2xx',
+    numeric: true,
+    value: (r) => r.last.status['2xx'],
+    cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']),
+  },
+  {
+    key: '4xx',
+    label: '4xx',
+    numeric: true,
+    value: (r) => r.last.status['4xx'],
+    cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']),
+  },
+  {
+    key: '5xx',
+    label: '5xx',
+    numeric: true,
+    value: (r) => r.last.status['5xx'],
+    cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']),
+  },
+  {
+    key: 'errors',
+    label: 'Error rate',
+    numeric: true,
+    value: (r) => errorRate(r.last),
+    cell: (r) => h('td', { class: 'num' }, r.last.requests ? `${Math.round(errorRate(r.last) * 100)} %` : '—'),
+  },
+  {
+    key: 'p50',
+    label: 'p50 ms',
+    numeric: true,
+    value: (r) => r.last.p50Ms,
+    cell: (r) => h('td', { class: 'num' }, r.last.p50Ms.toFixed(1)),
+  },
+  {
+    key: 'p99',
+    label: 'p99 ms',
+    numeric: true,
+    value: (r) => r.last.p99Ms,
+    cell: (r) => h('td', { class: 'num' }, r.last.p99Ms.toFixed(1)),
+  },
+  {
+    key: 'window',
+    label: '15 min',
+    numeric: true,
+    value: (r) => r.window,
+    cell: (r) => h('td', { class: 'num' }, r.window),
+  },
+];
 
-  draw();
-  traffic.listeners.clear();
-  traffic.listeners.add(draw);
-  await refresh();
-  // Asked again while the dashboard is on screen; leaving it (its elements detached) ends the loop.
-  const again = () =>
-    setTimeout(() => {
-      if (!charts.isConnected) return;
-      void refresh().finally(again);
-    }, REFRESH_MS);
-  again();
-  const onResize = () => {
-    if (!charts.isConnected) return window.removeEventListener('resize', onResize);
-    requestsChart.resize();
-    p99Chart.resize();
-  };
-  window.addEventListener('resize', onResize);
+/** A click on a column's header: the same column flips its order, another starts numbers high and names at A. */
+function sortBy(column: Column) {
+  if (sort.key === column.key) sort.direction = sort.direction === 'ascending' ? 'descending' : 'ascending';
+  else sort.direction = column.numeric ? 'descending' : 'ascending';
+  sort.key = column.key;
+}
+
+function sortedRows(rows: TableRow[]) {
+  const column = COLUMNS.find((c) => c.key === sort.key) ?? (COLUMNS[0] as Column);
+  const sign = sort.direction === 'ascending' ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = column.value(a);
+    const y = column.value(b);
+    const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return sign * order || a.id.localeCompare(b.id);
+  });
+}
+
+/** The table's header: a sort button per column; `onSort` after a click. */
+function sortableHead(headers: Map<string, HTMLTableCellElement>, onSort: () => void) {
+  const cells = COLUMNS.map((column) => {
+    const onclick = () => {
+      sortBy(column);
+      onSort();
+    };
+    const th = h(
+      'th',
+      { scope: 'col', class: column.numeric ? 'num' : '' },
+      h(
+        'button',
+        { type: 'button', class: 'sort', onclick },
+        column.label,
+        h('span', { class: 'sort-icon', 'aria-hidden': 'true' }),
+      ),
+    );
+    headers.set(column.key, th);
+    return th;
+  });
+  return h('thead', {}, h('tr', {}, cells));
 }
 
 /**
@@ -301,125 +451,30 @@ export async function dashboardView(
  * drawn again every second while the header, and the focus on its buttons, stays.
  */
 function sortableTable(container: HTMLElement) {
-  const columns: Column[] = [
-    {
-      key: 'route',
-      label: 'Route',
-      numeric: false,
-      value: (r) => trafficName(r.id),
-      cell: (r) =>
-        h(
-          'th',
-          { scope: 'row' },
-          r.id.startsWith('(')
-            ? trafficName(r.id)
-            : h('a', { href: `#/routes/${encodeURIComponent(r.id)}`, title: `Edit the route ${r.id}` }, r.id),
-        ),
-    },
-    {
-      key: 'minute',
-      label: 'Last minute',
-      numeric: true,
-      value: (r) => r.minute.reduce((s, n) => s + n, 0),
-      cell: (r) => h('td', {}, sparkline(r.minute)),
-    },
-    {
-      key: 'rps',
-      label: 'req/s',
-      numeric: true,
-      value: (r) => r.last.requests,
-      cell: (r) => h('td', { class: 'num' }, r.last.requests),
-    },
-    {
-      key: '2xx',
-      label: '2xx',
-      numeric: true,
-      value: (r) => r.last.status['2xx'],
-      cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']),
-    },
-    {
-      key: '4xx',
-      label: '4xx',
-      numeric: true,
-      value: (r) => r.last.status['4xx'],
-      cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']),
-    },
-    {
-      key: '5xx',
-      label: '5xx',
-      numeric: true,
-      value: (r) => r.last.status['5xx'],
-      cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']),
-    },
-    {
-      key: 'errors',
-      label: 'Error rate',
-      numeric: true,
-      value: (r) => errorRate(r.last),
-      cell: (r) => h('td', { class: 'num' }, r.last.requests ? `${Math.round(errorRate(r.last) * 100)} %` : '—'),
-    },
-    {
-      key: 'p50',
-      label: 'p50 ms',
-      numeric: true,
-      value: (r) => r.last.p50Ms,
-      cell: (r) => h('td', { class: 'num' }, r.last.p50Ms.toFixed(1)),
-    },
-    {
-      key: 'p99',
-      label: 'p99 ms',
-      numeric: true,
-      value: (r) => r.last.p99Ms,
-      cell: (r) => h('td', { class: 'num' }, r.last.p99Ms.toFixed(1)),
-    },
-    {
-      key: 'window',
-      label: '15 min',
-      numeric: true,
-      value: (r) => r.window,
-      cell: (r) => h('td', { class: 'num' }, r.window),
-    },
-  ];
   const headers: Map<string, HTMLTableCellElement> = new Map();
-  const head = h(
-    'thead',
-    {},
-    h(
-      'tr',
-      {},
-      columns.map((column) => {
-        const th = h(
-          'th',
-          { scope: 'col', class: column.numeric ? 'num' : '' },
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'sort',
-              onclick: () => {
-                sort.direction =
-                  sort.key === column.key
-                    ? sort.direction === 'ascending'
-                      ? 'descending'
-                      : 'ascending'
-                    : column.numeric
-                      ? 'descending'
-                      : 'ascending';
-                sort.key = column.key;
-                mark();
-                redraw();
-              },
-            },
-            column.label,
-            h('span', { class: 'sort-icon', 'aria-hidden': 'true' }),
-          ),
-        );
-        headers.set(column.key, th);
-        return th;
-      }),
-    ),
-  );
+  const mark = () => {
+    for (const [key, th] of headers) {
+      if (key === sort.key) th.setAttribute('aria-sort', sort.direction);
+      else th.removeAttribute('aria-sort');
+    }
+  };
+  let rows: TableRow[] = [];
   const body = h('tbody', {});
+  const redraw = () => {
+    body.replaceChildren(
+      ...sortedRows(rows).map((row) =>
+        h(
+          'tr',
+          { dataset: { route: row.id } },
+          COLUMNS.map((c) => c.cell(row)),
+        ),
+      ),
+    );
+  };
+  const head = sortableHead(headers, () => {
+    mark();
+    redraw();
+  });
   const tableEl = h(
     'table',
     { class: 'route-table', 'aria-labelledby': 'routes-title', 'aria-describedby': 'routes-hint' },
@@ -432,32 +487,6 @@ function sortableTable(container: HTMLElement) {
     { class: 'hint', id: 'routes-hint' },
     'Live: the last second, the last minute and the 15-minute window. Sort by a column with its header; a route opens its editor.',
   );
-  const mark = () => {
-    for (const [key, th] of headers) {
-      if (key === sort.key) th.setAttribute('aria-sort', sort.direction);
-      else th.removeAttribute('aria-sort');
-    }
-  };
-  let rows: TableRow[] = [];
-  const redraw = () => {
-    const column = columns.find((c) => c.key === sort.key) ?? (columns[0] as Column);
-    const sign = sort.direction === 'ascending' ? 1 : -1;
-    const sorted = [...rows].sort((a, b) => {
-      const x = column.value(a);
-      const y = column.value(b);
-      const order = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-      return sign * order || a.id.localeCompare(b.id);
-    });
-    body.replaceChildren(
-      ...sorted.map((row) =>
-        h(
-          'tr',
-          { dataset: { route: row.id } },
-          columns.map((c) => c.cell(row)),
-        ),
-      ),
-    );
-  };
   mark();
   return {
     draw(next: TableRow[]) {

@@ -1,6 +1,6 @@
 // Functions fit on a screen: no function in `core/`, `plugins/` or the back office (`backoffice/src/`,
-// `backoffice/server/`) is longer than 80 lines (as formatted by
-// prettier at width 120). A longer one is split into named steps, not wrapped less.
+// `backoffice/server/`) is longer than 80 lines (as formatted by prettier at width 120). A longer one
+// is split into named steps, not wrapped less.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
