@@ -34,14 +34,15 @@ export type PluginInfo = {
   configSchema: JsonSchema;
   defaultConfig?: unknown;
 };
-export type KeyPairChoice = { id: string; name: string; alg: string };
+/** A metadata entry picked from a known set (the signing key pair, the authorization profile) instead of typed. */
+export type MetadataPicker = { key: string; label: string; hint: string; none: string; choices: Choice[] };
 /** One of a known set of values, as a picker shows it. */
 export type Choice = { value: string; label: string };
 export interface FormOptions {
   /** plugins: enables the plugin-instance editor */
   catalog?: PluginInfo[] | null;
-  /** enables the jwt-sign-keypair picker in `/metadata` */
-  keyPairs?: KeyPairChoice[];
+  /** entries of `/metadata` drawn as selects of a known set, out of the key=value text */
+  metadataPickers?: MetadataPicker[];
   /** JSON path (a `*` segment: any list index) → the known set of values of a string list there (drawn as checkboxes, not typed) */
   choices?: Record<string, Choice[]>;
   /** JSON paths not shown */
@@ -138,7 +139,7 @@ function field(
   return wrapper;
 }
 
-/** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.keyPairs` enable the special editors. */
+/** Build a form for `schema` with `value`; `options.catalog` (plugins) and `options.metadataPickers` enable the special editors. */
 export function schemaForm(schema: JsonSchema, value: unknown, formOptions: FormOptions | undefined = {}) {
   const options = { ...formOptions, root: value };
   const root = build(schema, value, '', null, true, options);
@@ -758,6 +759,19 @@ function buildWriteOnly(
   };
 }
 
+/** A metadata picker's select, the stored value chosen (kept as a choice when the set does not hold it). */
+function metadataSelect(picker: MetadataPicker, value: JsonObject, path: string) {
+  const select = h(
+    'select',
+    {},
+    h('option', { value: '' }, picker.none),
+    withValues(picker.choices, value[picker.key] === undefined ? [] : [value[picker.key]]).map((c) =>
+      h('option', { value: c.value, selected: value[picker.key] === c.value }, c.label),
+    ),
+  );
+  return { select, el: field(`${path}/${picker.key}`, picker.label, picker.hint, select) };
+}
+
 function buildRecord(
   _schema: JsonSchema,
   value: JsonObject,
@@ -766,33 +780,16 @@ function buildRecord(
   description: string | undefined,
   options: FormOptions,
 ): Built {
-  const keyPairPicker = path === '/metadata' && options.keyPairs;
-  const entries = Object.entries(value).filter(([k]) => !(keyPairPicker && k === 'jwt-sign-keypair'));
+  const pickers = path === '/metadata' ? (options.metadataPickers ?? []) : [];
+  const picked = new Set(pickers.map((p) => p.key));
+  const entries = Object.entries(value).filter(([k]) => !picked.has(k));
   const area = h(
     'textarea',
     { rows: Math.max(2, entries.length + 1), spellcheck: false },
     entries.map(([k, v]) => `${k}=${v}`).join('\n'),
   );
-  const parts = [field(path, `${label} (key=value, one per line)`, description, area)];
-  let picker: HTMLSelectElement | undefined;
-  if (keyPairPicker) {
-    picker = h(
-      'select',
-      {},
-      h('option', { value: '' }, 'the default key pair'),
-      keyPairPicker.map((k) =>
-        h('option', { value: k.id, selected: value['jwt-sign-keypair'] === k.id }, `${k.name} (${k.id}, ${k.alg})`),
-      ),
-    );
-    parts.unshift(
-      field(
-        `${path}/jwt-sign-keypair`,
-        'JWT signing key pair (metadata jwt-sign-keypair)',
-        "The key pair that signs this key's access tokens.",
-        picker,
-      ),
-    );
-  }
+  const selects = pickers.map((picker) => ({ picker, ...metadataSelect(picker, value, path) }));
+  const parts = [...selects.map((s) => s.el), field(path, `${label} (key=value, one per line)`, description, area)];
   return {
     el: h('div', {}, parts),
     read: () => {
@@ -801,7 +798,7 @@ function buildRecord(
         const eq = line.indexOf('=');
         if (eq > 0) out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
       }
-      if (picker?.value) out['jwt-sign-keypair'] = picker.value;
+      for (const { picker, select } of selects) if (select.value) out[picker.key] = select.value;
       return out;
     },
   };

@@ -2,6 +2,7 @@
 // asked, the decision forms, the audit trail and the webhook log.
 import { h } from '../dom.js';
 import { table } from './common.js';
+import { profileChoices } from '../choices.js';
 import { openDecision, QUOTA_LABELS, type RequestPage } from './access-decision.js';
 
 import type { Child } from '../dom.js';
@@ -27,12 +28,21 @@ export async function accessRequestsView(ctx: ViewContext, id?: string) {
     h('option', { value: '' }, 'Any state'),
     REQUEST_STATES.map((s) => h('option', { value: s, selected: s === 'pending' }, s)),
   );
+  // The profiles a request may name, from the live list; the queue shows one profile's or every one's.
+  const profileSelect = h(
+    'select',
+    { id: 'requests-profile', onchange: () => draw() },
+    h('option', { value: '' }, 'Any profile'),
+  );
   const list = h('div', {});
-  const draw = () => drawQueue(ctx, stateSelect.value, list);
+  const draw = () => drawQueue(ctx, { state: stateSelect.value, profile: profileSelect.value }, list, profileSelect);
   ctx.screen.refresh = draw;
   ctx.page(
     'Access requests',
-    [h('div', { class: 'field inline' }, h('label', { for: 'requests-state' }, 'State'), stateSelect)],
+    [
+      h('div', { class: 'field inline' }, h('label', { for: 'requests-state' }, 'State'), stateSelect),
+      h('div', { class: 'field inline' }, h('label', { for: 'requests-profile' }, 'Profile'), profileSelect),
+    ],
     h(
       'p',
       { class: 'muted' },
@@ -56,18 +66,38 @@ function queueRow(r: AccessRequest, names: Map<string, string>) {
   );
 }
 
-async function drawQueue(ctx: ViewContext, state: string, list: HTMLElement) {
+/** The profile filter's options: every live profile, the one chosen kept even once it is gone. */
+function fillProfiles(select: HTMLSelectElement, profiles: AuthorizationProfile[]) {
+  const chosen = select.value;
+  const choices = profileChoices(profiles);
+  if (chosen && !choices.some((c) => c.value === chosen)) choices.push({ value: chosen, label: chosen });
+  select.replaceChildren(
+    h('option', { value: '' }, 'Any profile'),
+    ...choices.map((c) => h('option', { value: c.value, selected: c.value === chosen }, c.label)),
+  );
+}
+
+async function drawQueue(
+  ctx: ViewContext,
+  { state, profile }: { state: string; profile: string },
+  list: HTMLElement,
+  profileSelect: HTMLSelectElement,
+) {
+  const query: Record<string, string> = {};
+  if (state) query.state = state;
+  if (profile) query.profile = profile;
   const [requests, profiles] = (await Promise.all([
-    ctx.client.request('list', 'access-requests', { query: state ? { state } : {} }),
+    ctx.client.request('list', 'access-requests', { query }),
     ctx.client.request('list', 'authorization-profiles'),
   ])) as [AccessRequest[], AuthorizationProfile[]];
+  fillProfiles(profileSelect, profiles);
   const names = new Map(profiles.map((p) => [p.id, p.name]));
   const pending = requests.filter((r) => r.state === 'pending');
   const decided = requests
     .filter((r) => r.state !== 'pending')
     .sort((a, b) => (b.decidedAt ?? '').localeCompare(a.decidedAt ?? ''));
   const rows = [...pending, ...decided].map((r) => queueRow(r, names));
-  const shown = state || 'any state';
+  const shown = `${state || 'any state'}${profile ? `, profile ${names.get(profile) ?? profile}` : ''}`;
   list.replaceChildren(
     h(
       'p',

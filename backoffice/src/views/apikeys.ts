@@ -2,11 +2,12 @@
 // secret shown once at creation and at rotation.
 import { failure } from '../client.js';
 import { h, toast } from '../dom.js';
-import { routeChoices } from '../choices.js';
+import { keyPairChoices, profileChoices, routeChoices } from '../choices.js';
 import { editor, searchBox, shownOnceDialog, table } from './common.js';
 import { grantsHash } from './grants.js';
 
-import type { ApiKey, KeyPair, Route } from '../shapes.js';
+import type { ApiKey, AuthorizationProfile, KeyPair, Route } from '../shapes.js';
+import type { MetadataPicker } from '../form.js';
 import type { ViewContext } from './context.js';
 
 export async function apiKeysView(ctx: ViewContext, id?: string) {
@@ -100,15 +101,36 @@ function apiKeyActions(ctx: ViewContext, id: string, entity: ApiKey) {
   ];
 }
 
+/** The metadata entries picked from live lists: the key pair that signs, the authorization profile. */
+function metadataPickers(keyPairs: KeyPair[], profiles: AuthorizationProfile[]): MetadataPicker[] {
+  return [
+    {
+      key: 'jwt-sign-keypair',
+      label: 'JWT signing key pair (metadata jwt-sign-keypair)',
+      hint: "The key pair that signs this key's access tokens.",
+      none: 'the default key pair',
+      choices: keyPairChoices(keyPairs),
+    },
+    {
+      key: 'authorization-profile',
+      label: 'Authorization profile (metadata authorization-profile)',
+      hint: 'The authorization profile this key was issued under (an approved access request sets it).',
+      none: 'none',
+      choices: profileChoices(profiles),
+    },
+  ];
+}
+
 async function apiKeyEditor(ctx: ViewContext, id: string) {
   const isNew = id === 'new';
-  const [entity, keyPairs, routesList] = (await Promise.all([
+  const [entity, keyPairs, routesList, profiles] = (await Promise.all([
     isNew
       ? Promise.resolve({ clientName: '', authorizedEntities: [], scopes: [], metadata: {} })
       : ctx.client.request('get', 'apikeys', { id }),
     ctx.client.request('list', 'keypairs'),
     ctx.client.request('list', 'routes'),
-  ])) as [ApiKey, KeyPair[], Route[]];
+    ctx.client.request('list', 'authorization-profiles'),
+  ])) as [ApiKey, KeyPair[], Route[], AuthorizationProfile[]];
   ctx.page(
     isNew ? 'New API key' : `API key: ${entity.clientName}`,
     isNew ? [] : apiKeyActions(ctx, id, entity),
@@ -116,7 +138,7 @@ async function apiKeyEditor(ctx: ViewContext, id: string) {
       isNew,
       // A public client has no secret: the field goes away while the type says public.
       options: {
-        keyPairs,
+        metadataPickers: metadataPickers(keyPairs, profiles),
         choices: { '/authorizedEntities': routeChoices(routesList) },
         hide: isNew ? [] : ['/clientSecret'],
         visibleWhen: { '/clientSecret': (value) => value.clientType !== 'public' },
