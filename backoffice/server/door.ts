@@ -53,6 +53,7 @@ export const BROWSER_TYPE_MODULES: readonly string[] = [
   'core/plugin-runtime/plugin.ts',
   'core/keys/entity.ts',
   'core/compiler/warnings.ts',
+  'core/http/request-tester.ts',
   // The entities of the plugins whose screens the back office has (API keys, verifiers, access requests, grants)
   'plugins/apikeys/entity.ts',
   'plugins/jwt-verifier/entity.ts',

@@ -4,38 +4,9 @@ import { failure } from './client.js';
 import { codeBlock, h, nextId, toast } from './dom.js';
 
 import type { Client } from './client.js';
+// The trace's shape is the server's (the request tester in core/http), imported as a type, never copied.
+import type { Trace } from '../../core/http/request-tester.js';
 export type KeyChoice = { clientId: string; clientName: string; authorizedEntities?: string[]; enabled?: boolean };
-export type TraceStep = {
-  phase: string;
-  plugin: string;
-  decision: 'allowed' | 'denied' | 'answered' | 'failed';
-  status?: number;
-  error?: string;
-  message?: string;
-  durationUs: number;
-};
-export type Trace = {
-  route: string;
-  routedTo: string | null;
-  steps: TraceStep[];
-  durationUs: number;
-  outcome: { decision: string; plugin: string | null; status?: number; error?: string; message?: string };
-  answer: { status: number; headers: Record<string, string>; body: string } | null;
-  upstreamRequest: { method: string; url: string; headers: Record<string, string> } | null;
-  upstream:
-    | { sent: false; reason: string }
-    | {
-        sent: true;
-        status: number;
-        headers?: Record<string, string>;
-        body?: string;
-        truncated?: boolean;
-        error?: string;
-        message?: string;
-        durationUs?: number;
-      };
-};
-
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 type TestedRoute = { id: string; frontend: { domains: string[] } };
@@ -287,18 +258,13 @@ export function drawTrace(trace: Trace): HTMLElement[] {
   out.push(h('h4', {}, 'Upstream answer'));
   const upstream = trace.upstream;
   if (!upstream.sent) out.push(h('p', { class: 'upstream-answer muted' }, upstream.reason));
-  else if (upstream.error)
+  else if ('error' in upstream)
     out.push(h('p', { class: 'upstream-answer error' }, `${upstream.status} ${upstream.error}: ${upstream.message}`));
   else {
     out.push(
-      h(
-        'p',
-        { class: 'upstream-answer' },
-        `Status ${upstream.status}`,
-        upstream.durationUs !== undefined ? ` in ${formatUs(upstream.durationUs)}` : '',
-      ),
-      headerList(upstream.headers ?? {}),
-      codeBlock(upstream.body ?? '', "Body of the upstream's answer"),
+      h('p', { class: 'upstream-answer' }, `Status ${upstream.status} in ${formatUs(upstream.durationUs)}`),
+      headerList(upstream.headers),
+      codeBlock(upstream.body, "Body of the upstream's answer"),
     );
     if (upstream.truncated) out.push(h('p', { class: 'hint' }, 'Body truncated.'));
   }
