@@ -25,6 +25,18 @@ const WARM_UP_SECONDS = SMOKE ? 0 : Math.min(2, DURATION);
 const ADMIN_PASSWORD = 'bench-admin-password-0123456789';
 export const children: ChildProcess[] = [];
 
+/** Run a benchmark script's `main`: its failure printed with the script's name, every child started stopped either way. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main()
+    .catch((error: unknown) => {
+      process.stderr.write(`${name} failed: ${(error as Error).stack}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      for (const child of children) child.kill('SIGTERM');
+    });
+}
+
 export function start(
   script: string,
   args: string[],

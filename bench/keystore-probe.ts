@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { BENCH_SECRET, manyKeysDataFile } from './scenarios.js';
 import { hashSecret } from '../plugins/apikeys/entity.js';
-import { adminClient, children, here, rssMiB, start, startGateway, type RunningGateway } from './harness.js';
+import { adminClient, children, here, rssMiB, runMain, start, startGateway, type RunningGateway } from './harness.js';
 import { LOAD_CORE } from './cpus.js';
 import { runLoad } from './load.js';
 import { cpuSeconds } from './cpu-time.js';
@@ -187,11 +187,4 @@ async function main(): Promise<void> {
   await stop(many.gateway);
 }
 
-main()
-  .catch((error: unknown) => {
-    process.stderr.write(`probe failed: ${(error as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+runMain('probe', main);

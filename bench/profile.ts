@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from './load.js';
 import { SCENARIOS } from './scenarios.js';
-import { adminClient, children, here, start, startGateway } from './harness.js';
+import { adminClient, children, here, runMain, start, startGateway } from './harness.js';
 import { LOAD_CORE, pinSelfToLoadCore } from './cpus.js';
 import { cpuSeconds } from './cpu-time.js';
 
@@ -129,11 +129,4 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((error: unknown) => {
-    process.stderr.write(`profile failed: ${(error as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+runMain('profile', main);

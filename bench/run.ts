@@ -31,6 +31,7 @@ import {
   CONNECTIONS,
   ROUNDS,
   children,
+  runMain,
   start,
   startGateway,
   rssMiB,
@@ -411,11 +412,4 @@ and autocannon otherwise; nginx when \`/usr/sbin/nginx\` exists). \`BENCH_DURATI
   process.stdout.write(`\nwritten to ${join(OUT_DIR, 'benchmarks.md')}, benchmarks.json and benchmarks.svg\n`);
 }
 
-main()
-  .catch((error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+runMain('bench', main);

@@ -18,7 +18,7 @@ import { request } from 'undici';
 import { BENCH_SECRET, manyKeysDataFile } from './scenarios.js';
 import { hashSecret } from '../plugins/apikeys/entity.js';
 import { manyRoutesDataFile, ROUTES_HOST } from './routes.js';
-import { children, here, rssMiB, start, startGateway } from './harness.js';
+import { children, here, rssMiB, runMain, start, startGateway } from './harness.js';
 import { cpuSeconds } from './cpu-time.js';
 import { LOAD_CORE } from './cpus.js';
 import { RouteTable, type CompiledRoute } from '../core/compiler/router.js';
@@ -151,11 +151,4 @@ async function main(): Promise<void> {
   if (what === 'routes' || what === 'all') await probeRoutes();
 }
 
-main()
-  .catch((error: unknown) => {
-    process.stderr.write(`probe failed: ${(error as Error).stack}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+runMain('probe', main);
