@@ -3,6 +3,7 @@
  * the `Connection` header names, never cross the proxy.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { util as undiciUtil } from 'undici';
 
 export const HOP_BY_HOP = new Set([
   'connection',
@@ -46,6 +47,39 @@ export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHtt
     out[name] = headers[name];
   }
   return out;
+}
+
+/**
+ * The upstream response head as undici hands it to a dispatch handler (name and value buffers), made
+ * into the one header object the client's head is written from, without hop-by-hop headers. Names
+ * are lower-cased by undici's table of known names; values are read as latin1, byte for byte; a
+ * repeated header becomes an array, as `parseHeaders` makes it.
+ */
+export function upstreamResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  let named: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = undiciUtil.headerNameToString(raw[i]!);
+    if (HOP_BY_HOP.has(name)) {
+      const listed = name === 'connection' ? connectionOptions(raw[i + 1]!.toString('latin1')) : null;
+      if (listed !== null) named = named === null ? listed : new Set([...named, ...listed]);
+      continue;
+    }
+    const value = raw[i + 1]!.toString('latin1');
+    const prior = out[name];
+    if (prior === undefined) {
+      if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true });
+      else out[name] = value;
+    } else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior as string, value];
+  }
+  if (named !== null) for (const name of named) delete out[name];
+  return out;
+}
+
+/** The header names a `Connection` value lists (RFC 9110 §7.6.1), null for the plain keep-alive and close. */
+function connectionOptions(value: string): Set<string> | null {
+  return value === 'keep-alive' || value === 'close' ? null : connectionTokens(value);
 }
 
 function connectionTokens(value: string): Set<string> {

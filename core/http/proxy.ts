@@ -1,7 +1,8 @@
 /**
  * The proxy listener's request handler: sinks, route match, the route's compiled pipeline, then the
- * upstream call through undici's `pool.stream()`, bodies streamed both ways. Upstream failures are
- * answered with JSON (502 unreachable, 504 timeout); a client that goes away aborts the upstream call.
+ * upstream call through undici's dispatcher, the request being its own handler (`proxied-request.ts`),
+ * bodies streamed both ways. Upstream failures are answered with JSON (502 unreachable, 504 timeout);
+ * a client that goes away aborts the upstream call.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -9,7 +10,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { inject, injectable } from 'tsyringe';
-import type { RequestContext, ResponseHead } from '../plugin-runtime/context.js';
+import type { RequestContext } from '../plugin-runtime/context.js';
 import { ServedRequest } from './served-request.js';
 import {
   AuthorizerOnlyRouteError,
@@ -22,7 +23,8 @@ import {
   UnsendableHeaderError,
 } from '../errors.js';
 import { unsendableHeader } from './header-values.js';
-import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { ProxiedRequest, type ProxyOutcomes } from './proxied-request.js';
 import { hasDuplicateHost, hasRequestBody, isServerFault, sendError, sendErrorOnSocket } from './http-utils.js';
 import { runRequestSteps, type Pipeline } from '../plugin-runtime/pipeline.js';
 import { parseRequestTarget, normalizeHost } from '../config/request-path.js';
@@ -40,7 +42,7 @@ import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 const DUPLICATE_HOST = 'A request carries one Host header';
 
 @injectable()
-export class ProxyHandler {
+export class ProxyHandler implements ProxyOutcomes {
   readonly #compiled: CompiledConfig;
   readonly #log: Logger;
   readonly #accessLog: AccessLogger;
@@ -85,7 +87,7 @@ export class ProxyHandler {
       sendError(res, new BadRequestError('Malformed request target'));
       return;
     }
-    (res as ResponseWithContext)[CONTEXT] = ctx;
+    (res as ResponseWithRequest)[PROXIED] = ctx;
     // 'close' is emitted once: `on` spares the wrapper `once` allocates per request.
     res.on('close', onResponseClose);
     try {
@@ -118,9 +120,9 @@ export class ProxyHandler {
   /**
    * Sinks, route, request steps, upstream: synchronous as far as the steps allow. Failures of an
    * asynchronous part reach `fail` through the one rejection handler; the upstream call reports
-   * through undici's callback, so a proxied request allocates no promise of its own.
+   * through the request's own `onError`, so a proxied request allocates no promise of its own.
    */
-  #process(ctx: ProxyContext): void {
+  #process(ctx: ProxiedRequest): void {
     const sinks = this.#compiled.snapshot.sinks;
     for (let i = 0; i < sinks.length; i++) {
       if (!sinks[i]!.matches(ctx)) continue;
@@ -154,12 +156,12 @@ export class ProxyHandler {
   }
 
   /** Send the request to the route's next target (weighted round robin). */
-  #forward(ctx: ProxyContext): void {
+  #forward(ctx: ProxiedRequest): void {
     ctx.firstTarget = ctx.route!.balancer.next();
     this.#attempt(ctx, 0);
   }
 
-  #attempt(ctx: ProxyContext, attempt: number): void {
+  #attempt(ctx: ProxiedRequest, attempt: number): void {
     const route = ctx.route!;
     const req = ctx.req;
     const targets = route.balancer.targets;
@@ -169,25 +171,22 @@ export class ProxyHandler {
     if (route.rewriteHost) ctx.upstreamHeaders.host = target.host;
     const hasBody = hasRequestBody(req);
     ctx.upstreamAt = performance.now();
-    target.pool.stream(
+    target.pool.dispatch(
       {
         path: target.basePath + ctx.upstreamPath + ctx.search,
         method: ctx.method as Dispatcher.HttpMethod,
         headers: ctx.upstreamHeaders as Record<string, string | string[]>,
         // undici accepts async iterables as bodies; its types only list streams
         body: hasBody ? (targets.length > 1 ? (lazyBody(req) as unknown as Readable) : req) : null,
-        signal: ctx,
         headersTimeout: route.headersTimeout,
         bodyTimeout: route.bodyTimeout,
-        opaque: ctx,
       },
-      writeResponseHead,
-      onUpstreamDone,
+      ctx,
     );
   }
 
   /** An upstream call failed: try the next target when the request never reached this one, else answer. */
-  upstreamFailed(ctx: ProxyContext, error: unknown): void {
+  upstreamFailed(ctx: ProxiedRequest, error: Error): void {
     const route = ctx.route!;
     const header = unsendableHeader(error);
     if (header !== null) return this.fail(ctx, new UnsendableHeaderError(header).withCause(error));
@@ -209,7 +208,7 @@ export class ProxyHandler {
   }
 
   /** The request steps that took a promise are done: go upstream unless one answered. */
-  #stepsDone(ctx: ProxyContext): void {
+  #stepsDone(ctx: ProxiedRequest): void {
     try {
       if (!ctx.handled) this.#forward(ctx);
     } catch (error) {
@@ -296,7 +295,7 @@ export class ProxyHandler {
     });
   }
 
-  #createContext(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null): ProxyContext | null {
+  #createContext(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null): ProxiedRequest | null {
     const target = parseRequestTarget(req.url ?? '/');
     if (!target) return null;
     const headers = upstreamRequestHeaders(req.headers);
@@ -314,7 +313,7 @@ export class ProxyHandler {
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) id = newRequestId();
     headers['x-request-id'] = id;
     const clientIp = trusted && typeof priorFor === 'string' ? this.#trusted.clientBehind(priorFor, remote) : remote;
-    return new ProxyContext(this, {
+    return new ProxiedRequest(this, {
       req,
       res,
       socket,
@@ -362,7 +361,7 @@ export class ProxyHandler {
   }
 
   /** The response is over (sent, failed or the client left): abort the upstream if needed, log, run `after`. */
-  finish(ctx: ProxyContext): void {
+  finish(ctx: ProxiedRequest): void {
     const res = ctx.res!;
     if (!res.writableFinished) ctx.abortUpstream();
     ctx.status = res.writableFinished ? res.statusCode : 499;
@@ -399,55 +398,14 @@ export class ProxyHandler {
   }
 }
 
-/**
- * A proxied request's context: what plugins see (`RequestContext`), plus the proxy's own bookkeeping
- * of the upstream call, so that undici's callback and the response's `close` listener can be shared
- * functions rather than closures made per request.
- */
-class ProxyContext extends ServedRequest {
-  readonly handler: ProxyHandler;
-  /** The balancer's pick, and the attempt in progress (a refused target moves to the next). */
-  firstTarget = 0;
-  attempt = 0;
-
-  constructor(handler: ProxyHandler, init: ConstructorParameters<typeof ServedRequest>[0]) {
-    super(init);
-    this.handler = handler;
-  }
-}
-
-const CONTEXT = Symbol('portcullis.context');
-type ResponseWithContext = ServerResponse & { [CONTEXT]?: ProxyContext };
-
 /** One shared `close` listener for every response (no closure per request). */
-function onResponseClose(this: ResponseWithContext): void {
-  const ctx = this[CONTEXT]!;
-  ctx.handler.finish(ctx);
+function onResponseClose(this: ResponseWithRequest): void {
+  const request = this[PROXIED]!;
+  request.outcomes.finish(request);
 }
 
-/** undici's callback when an upstream call is over: success needs nothing more (the response streamed). */
-function onUpstreamDone(error: Error | null, data: { opaque: unknown }): void {
-  if (error === null) return;
-  const ctx = data.opaque as ProxyContext;
-  ctx.handler.upstreamFailed(ctx, error);
-}
-
-/** The stream factory of every upstream call: applies transformResponse, sends the head, returns the sink. */
-function writeResponseHead(data: Dispatcher.StreamFactoryData<ServedRequest>): ServerResponse {
-  const ctx = data.opaque;
-  ctx.upstreamRespondedAt = performance.now();
-  const res = ctx.res!;
-  const head: ResponseHead = {
-    status: data.statusCode,
-    headers: stripResponseHopByHop(data.headers as OutgoingHttpHeaders),
-  };
-  const steps = ctx.route!.pipeline!.transformResponse;
-  for (let i = 0; i < steps.length; i++) steps[i]!(ctx, head);
-  if (ctx.responseHeaders) Object.assign(head.headers, ctx.responseHeaders);
-  if (head.headers['x-request-id'] === undefined) head.headers['x-request-id'] = ctx.id;
-  res.writeHead(head.status, head.headers);
-  return res;
-}
+const PROXIED = Symbol('portcullis.proxied-request');
+type ResponseWithRequest = ServerResponse & { [PROXIED]?: ProxiedRequest };
 
 /**
  * The request body as an iterable that reads nothing until undici starts sending. undici destroys a

@@ -1,7 +1,7 @@
 /**
  * A request served on a `node:http` listener: the plugin-facing `RequestContext` plus what only the
  * core handles, the node objects (request, response or upgraded socket) and the bookkeeping of the
- * proxy (timings, the upstream call's abort signal, the target that served it). Plugins see none of
+ * proxy (timings, whether the upstream call was aborted, the target that served it). Plugins see none of
  * it; the proxy, the authorizer and the request tester each make one object per request.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,7 +29,6 @@ export class ServedRequest extends RequestContext {
   upstreamRespondedAt = 0;
   /** Whether the upstream call was aborted because the client went away. */
   aborted = false;
-  #abortListener: (() => void) | null = null;
 
   constructor(init: ServedRequestInit) {
     super(init);
@@ -62,29 +61,5 @@ export class ServedRequest extends RequestContext {
         `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}connection: close\r\n\r\n${payload.toString()}`,
       );
     }
-  }
-
-  // The context doubles as the upstream call's abort signal, in the emitter shape undici accepts:
-  // one object per request instead of an AbortController and its EventTarget.
-  on(_event: 'abort', listener: () => void): this {
-    this.#abortListener = listener;
-    return this;
-  }
-  once(_event: 'abort', listener: () => void): this {
-    this.#abortListener = listener;
-    return this;
-  }
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#abortListener === listener) this.#abortListener = null;
-    return this;
-  }
-
-  /** Abort the upstream call (the client went away). */
-  abortUpstream(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.#abortListener;
-    this.#abortListener = null;
-    listener?.();
   }
 }
