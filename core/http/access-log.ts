@@ -49,7 +49,7 @@ export function createAccessLogger(log: Logger): AccessLogger {
   const write = stream.write!.bind(stream);
   const buffered = (stream as { minLength?: number }).minLength ?? 0;
   const line = (e: AccessEntry) =>
-    `${prefix}"time":${Date.now()},${base},"requestId":${JSON.stringify(e.requestId)},"method":${quote(e.method)},"host":${quote(e.host)},"path":${JSON.stringify(e.path)},"status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : quote(e.routeId)},"target":${e.target === null ? 'null' : quote(e.target)},"clientIp":${quote(e.clientIp)},"consumer":${e.consumer === null ? 'null' : quote(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`;
+    `${prefix}"time":${Date.now()},${base},"requestId":"${jsonText(e.requestId)}","method":${quote(e.method)},"host":${quote(e.host)},"path":"${jsonText(e.path)}","status":${e.status},"durationMs":${e.durationMs},"routeId":${e.routeId === null ? 'null' : quote(e.routeId)},"target":${e.target === null ? 'null' : quote(e.target)},"clientIp":${quote(e.clientIp)},"consumer":${e.consumer === null ? 'null' : quote(e.consumer)}${e.mode === undefined ? '' : `,"mode":"${e.mode}"`},"msg":"request"}\n`;
   return buffered > 0 ? heldLines(line, write, stream as { flushSync?: () => void }) : linesOfTurn(line, write);
 }
 
@@ -145,6 +145,19 @@ function quote(value: string): string {
     QUOTED.set(value, (quoted = JSON.stringify(value)));
   }
   return quoted;
+}
+
+/**
+ * A string's JSON form without its quotes. Request ids and paths are nearly always printable ASCII
+ * with no quote or backslash: those are used as they are (a scan, no copy); `JSON.stringify` escapes
+ * the rest.
+ */
+function jsonText(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 /* " */ || c === 0x5c /* \ */ || c > 0x7e) return JSON.stringify(value).slice(1, -1);
+  }
+  return value;
 }
 
 /** Lines per write at most (about 64 KiB), so a long busy turn does not hold many lines. */

@@ -43,6 +43,36 @@ function capture() {
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Access log', () => {
+  it('writes request ids and paths that need escaping as valid JSON, each variant as sent', async () => {
+    const { writes, log } = capture();
+    const access = createAccessLogger(log);
+    const variants = [
+      'plain-id',
+      'a"quote',
+      'back\\slash',
+      'tab\tand\nnewline',
+      'caf\u00e9',
+      '\u001f',
+      'lone\ud800',
+      '\u007f',
+    ];
+    variants.forEach((v, i) => access(entry(i, { requestId: v, path: `/p/${v}` })));
+    await nextTurn();
+    const lines = writes
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map((l) => l.requestId),
+      variants.map((v) => JSON.parse(JSON.stringify(v))),
+    );
+    assert.deepEqual(
+      lines.map((l) => l.path),
+      variants.map((v) => JSON.parse(JSON.stringify(`/p/${v}`))),
+    );
+  });
+
   it('hands the lines of one event-loop turn to the destination in one write', async () => {
     const { writes, log } = capture();
     const access = createAccessLogger(log);
