@@ -41,8 +41,9 @@ export function start(
   script: string,
   args: string[],
   core: string,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; firstLine: string; output: () => string }> {
-  const [command, commandArgs] = onCore(core, process.execPath, [script, ...args]);
+  const [command, commandArgs] = onCore(core, process.execPath, [...nodeArgs, script, ...args]);
   const child = spawn(command, commandArgs, { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
