@@ -17,6 +17,7 @@ const SCRIPT = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const EXPECTED = [
   'upstream direct',
   'bare proxy',
+  'bare proxy on undici dispatch',
   '@fastify/http-proxy',
   'gateway: route, no plugins',
   'gateway: route + headers + cors',
