@@ -17,9 +17,8 @@
  *   A copy expires when the stored entry does (the entry carries its expiry), and the whole copy is
  *   dropped when the revocation epoch moves, as the stored entries are.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { RevocableCache } from '../../core/plugin-api.js';
+import { RevocableCache, sha256Key } from '../../core/plugin-api.js';
 import type { StateNamespace, StateStore, StateValue, RevocationEpoch } from '../../core/plugin-api.js';
 import type { IntrospectionResponse } from './introspection-client.js';
 
@@ -68,12 +67,20 @@ export class ResponseCache {
 
   /** The cache key of a token under the current epoch. */
   keyOf(token: string): string {
-    return `${ENTRY_VERSION}:${this.#epoch.current}:${createHash('sha256').update(this.#provider).update('\0').update(token).digest('base64url')}`;
+    return `${ENTRY_VERSION}:${this.#epoch.current}:${sha256Key(`${this.#provider}\0${token}`)}`;
+  }
+
+  /** The process's copy of the response under `key`, if any: no storage access, no promise. */
+  held(key: string): IntrospectionResponse | undefined {
+    return this.#local.get(key);
   }
 
   /** The token's response: cached, already being fetched by this process, or fetched by `introspect`. */
-  lookup(token: string, introspect: (token: string) => Promise<IntrospectionResponse>): Promise<IntrospectionResponse> {
-    const key = this.keyOf(token);
+  lookup(
+    token: string,
+    introspect: (token: string) => Promise<IntrospectionResponse>,
+    key = this.keyOf(token),
+  ): Promise<IntrospectionResponse> {
     const local = this.#local.get(key);
     if (local !== undefined) return Promise.resolve(local);
     let pending = this.#pending.get(key);
