@@ -141,6 +141,11 @@ export class GrantStore implements GrantRecords {
     return found !== undefined ? Promise.resolve(found) : this.#readAccessToken(local, key);
   }
 
+  /** An access token's record as this process holds it (no storage access), or undefined: then `findToken`. */
+  heldAccessToken(token: string): StoredToken | undefined {
+    return this.#accessTokens?.get(`at:${tokenHash(token)}`);
+  }
+
   /** Read through the process's copy; kept until the token's own expiry at the latest. */
   async #readAccessToken(local: RevocableCache<StoredToken>, key: string): Promise<StoredToken | undefined> {
     const epoch = local.epoch; // before the read: a revocation meanwhile leaves nothing behind
