@@ -14,16 +14,20 @@
  * Each entry expires no later than what it copies (the caller's `until`), and at most
  * `maxAgeMs` after it was read.
  */
-import type { RevocationEpoch } from '../keys/revocation-epoch.js';
 import { ExpiringCache } from './expiring-cache.js';
+
+/** What the cache reads of the revocation epoch (`RevocationEpoch`, a layer above this one). */
+export interface EpochSource {
+  readonly current: string;
+}
 
 export class RevocableCache<T> {
   readonly #entries: ExpiringCache<T>;
-  readonly #epoch: Pick<RevocationEpoch, 'current'>;
+  readonly #epoch: EpochSource;
   readonly #maxAgeMs: number;
   #seen: string;
 
-  constructor(epoch: Pick<RevocationEpoch, 'current'>, maxEntries: number, maxAgeMs: number) {
+  constructor(epoch: EpochSource, maxEntries: number, maxAgeMs: number) {
     this.#entries = new ExpiringCache(maxEntries);
     this.#epoch = epoch;
     this.#seen = epoch.current;
