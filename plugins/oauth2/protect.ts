@@ -73,11 +73,15 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
     return checked;
   }
 
-  /** The verdict on a found token: refused, or let through with who called. */
-  function admit(ctx: RequestContext, found: StoredToken | undefined, rule: ReturnType<typeof findRule>): void {
-    if (!found || found.record.routeKey !== routeKey)
+  /** A found token with its liveness: refused, or let through with who called. */
+  function admit(
+    ctx: RequestContext,
+    found: StoredToken | undefined,
+    verdict: ReturnType<typeof grantLiveness> | undefined,
+    rule: ReturnType<typeof findRule>,
+  ): void {
+    if (!found || !verdict || found.record.routeKey !== routeKey)
       throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
-    const verdict = grantLiveness(storedGrant(found), sources);
     if (!verdict.alive) throw new InvalidBearerTokenError(verdict.message, realm);
     const { record } = found;
     const client = verdict.client;
@@ -108,8 +112,10 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
     }
     const value = header.slice(7).trim();
     const held = looksLikeJwt(value) ? undefined : records.heldAccessToken(value);
-    if (held !== undefined) return admit(ctx, held, rule);
-    return accessToken(value).then((found) => admit(ctx, found, rule));
+    if (held !== undefined) return admit(ctx, held, grantLiveness(storedGrant(held), sources), rule);
+    return accessToken(value).then((found) =>
+      admit(ctx, found, found && grantLiveness(storedGrant(found), sources), rule),
+    );
   }
   return protect;
 }
