@@ -142,4 +142,4 @@ export interface PluginModule {
  * export or host member is a minor version; removing or changing one is a major version, and a
  * module written for another major version is refused at start.
  */
-export const PLUGIN_API_VERSION = '1.0.0';
+export const PLUGIN_API_VERSION = '1.1.0';

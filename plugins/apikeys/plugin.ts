@@ -12,6 +12,7 @@ import {
   UnauthorizedError,
   KeyService,
   RevocationList,
+  VerifiedSecrets,
   verifyGatewayToken,
 } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
@@ -47,6 +48,8 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly #quotas: QuotaService;
   readonly #signingKeys: KeyService;
   readonly #revocations: RevocationList;
+  /** Secrets verified before: a client calling again skips the salted digest (shared by every route). */
+  readonly #verified = new VerifiedSecrets();
 
   constructor(keys: ApiKeyIndex, quotas: QuotaService, signingKeys: KeyService, revocations: RevocationList) {
     this.#keys = keys;
@@ -80,6 +83,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
       revocations: this.#revocations,
     });
     const mandatory = config.mandatory;
+    const verified = this.#verified;
     return {
       validateAccess(ctx: RequestContext) {
         const credential = findCredential(extractors, ctx);
@@ -92,7 +96,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         const indexed: IndexedKey | undefined = keys.get(credential.clientId);
         const secretOk =
           credential.secret !== undefined
-            ? (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(credential.secret)
+            ? verified.verify(credential.clientId, credential.secret, indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER)
             : indexed?.key.allowClientIdOnly === true;
         if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil)
           throw unauthorized(INVALID_KEY);

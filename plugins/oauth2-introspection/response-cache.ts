@@ -12,14 +12,26 @@
  * - Bounded: at most `maxEntries` writes per cache period, counted in the state store itself.
  * - Concurrent lookups of one key in a process share one introspection.
  * - The state store is an accelerator here: unreachable, it is skipped (each request introspects).
+ * - In front of it, each process keeps its own copy of the responses it read or wrote
+ *   (`RevocableCache`, at most `maxEntries`): a warm token costs no storage access per request.
+ *   A copy expires when the stored entry does (the entry carries its expiry), and the whole copy is
+ *   dropped when the revocation epoch moves, as the stored entries are.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { StateNamespace, StateStore, RevocationEpoch } from '../../core/plugin-api.js';
+import { RevocableCache, sha256Key } from '../../core/plugin-api.js';
+import type { StateNamespace, StateStore, StateValue, RevocationEpoch } from '../../core/plugin-api.js';
 import type { IntrospectionResponse } from './introspection-client.js';
 
 export const NAMESPACE = 'oauth2-introspection';
 const WRITES_KEY = 'writes';
+/** The stored entry's shape version, part of its key: entries of another shape are never read. */
+const ENTRY_VERSION = 'r2';
+
+/** A stored entry: the response and when it expires (epoch ms), so a process's copy expires with it. */
+interface StoredResponse {
+  response: IntrospectionResponse;
+  until: number;
+}
 
 export interface CacheOptions {
   ttlSeconds: number;
@@ -34,6 +46,7 @@ export class ResponseCache {
   readonly #options: CacheOptions;
   readonly #log: Logger | null;
   readonly #pending = new Map<string, Promise<IntrospectionResponse>>();
+  readonly #local: RevocableCache<IntrospectionResponse>;
   #namespace: StateNamespace | null = null;
 
   /** `provider` names the server and client whose answers these are: another route's provider never shares them. */
@@ -43,6 +56,8 @@ export class ResponseCache {
     this.#provider = provider;
     this.#options = options;
     this.#log = log;
+    const longestMs = Math.max(options.ttlSeconds, options.negativeTtlSeconds) * 1000;
+    this.#local = new RevocableCache(epoch, options.maxEntries, longestMs);
   }
 
   // Opened on first use: the state store opens after plugins are instantiated.
@@ -52,12 +67,22 @@ export class ResponseCache {
 
   /** The cache key of a token under the current epoch. */
   keyOf(token: string): string {
-    return `${this.#epoch.current}:${createHash('sha256').update(this.#provider).update('\0').update(token).digest('base64url')}`;
+    return `${ENTRY_VERSION}:${this.#epoch.current}:${sha256Key(`${this.#provider}\0${token}`)}`;
+  }
+
+  /** The process's copy of the response under `key`, if any: no storage access, no promise. */
+  held(key: string): IntrospectionResponse | undefined {
+    return this.#local.get(key);
   }
 
   /** The token's response: cached, already being fetched by this process, or fetched by `introspect`. */
-  lookup(token: string, introspect: (token: string) => Promise<IntrospectionResponse>): Promise<IntrospectionResponse> {
-    const key = this.keyOf(token);
+  lookup(
+    token: string,
+    introspect: (token: string) => Promise<IntrospectionResponse>,
+    key = this.keyOf(token),
+  ): Promise<IntrospectionResponse> {
+    const local = this.#local.get(key);
+    if (local !== undefined) return Promise.resolve(local);
     let pending = this.#pending.get(key);
     if (pending === undefined) {
       pending = this.#resolve(key, token, introspect).finally(() => this.#pending.delete(key));
@@ -71,11 +96,18 @@ export class ResponseCache {
     token: string,
     introspect: (token: string) => Promise<IntrospectionResponse>,
   ): Promise<IntrospectionResponse> {
+    const epoch = this.#local.epoch; // before the read: a revocation meanwhile leaves no copy behind
     const cached = await this.#read(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.#local.set(key, Object.freeze(cached.response), cached.until, epoch);
+      return cached.response;
+    }
     const response = await introspect(token);
-    const ttlMs = this.#ttlOf(response, Date.now());
-    if (ttlMs > 0) await this.#write(key, response, ttlMs);
+    const nowMs = Date.now();
+    const ttlMs = this.#ttlOf(response, nowMs);
+    // Kept in the process only when stored: past `maxEntries`, or with the store unreachable, each request introspects.
+    if (ttlMs > 0 && (await this.#write(key, { response, until: nowMs + ttlMs }, ttlMs)))
+      this.#local.set(key, Object.freeze(response), nowMs + ttlMs, epoch);
     return response;
   }
 
@@ -86,16 +118,17 @@ export class ResponseCache {
     return typeof response.exp === 'number' ? Math.min(ttlMs, response.exp * 1000 - nowMs) : ttlMs;
   }
 
-  async #read(key: string): Promise<IntrospectionResponse | undefined> {
+  async #read(key: string): Promise<StoredResponse | undefined> {
     try {
-      return await this.#ns.get<IntrospectionResponse>(key);
+      return await this.#ns.get<StoredResponse & StateValue>(key);
     } catch (error) {
       this.#log?.warn({ err: error }, 'introspection cache unreachable; introspecting');
       return undefined;
     }
   }
 
-  async #write(key: string, response: IntrospectionResponse, ttlMs: number): Promise<void> {
+  /** Whether the entry was stored. */
+  async #write(key: string, entry: StoredResponse, ttlMs: number): Promise<boolean> {
     try {
       const nowMs = Date.now();
       const period = Math.max(this.#options.ttlSeconds, this.#options.negativeTtlSeconds, 1) * 1000;
@@ -105,10 +138,12 @@ export class ResponseCache {
         [{ name: 'period', limit: this.#options.maxEntries, start, end: start + period }],
         { now: nowMs },
       );
-      if (!room.allowed) return;
-      await this.#ns.set(key, response, ttlMs);
+      if (!room.allowed) return false;
+      await this.#ns.set(key, entry as StoredResponse & StateValue, ttlMs);
+      return true;
     } catch (error) {
       this.#log?.warn({ err: error }, 'introspection response not cached');
+      return false;
     }
   }
 }

@@ -12,6 +12,7 @@
  * - `revoked:<family>`: every token of the grant is refused.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { RevocableCache, sha256Key } from '../../core/plugin-api.js';
 import type {
   RevocationEpoch,
   StateNamespace,
@@ -28,6 +29,10 @@ import type {
 
 export const NAMESPACE = 'oauth2';
 export const CODE_TTL_MS = 60_000;
+/** Access tokens kept in process (`LocalAccessTokens`): a bound on memory, not on correctness. */
+export const LOCAL_TOKENS_MAX_ENTRIES = 10_000;
+/** The longest an access token's record is used from the process's copy without reading the store again. */
+export const LOCAL_TOKENS_MAX_AGE_MS = 60_000;
 
 // The record shapes are the token authority's (core/oauth/records.ts): this store is its `GrantRecords`.
 export type {
@@ -42,7 +47,7 @@ export type {
 export { newToken } from '../../core/plugin-api.js';
 
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256Key(token);
 }
 
 /** A grant as operators see it: who, for whom, and its live tokens, by digest only. */
@@ -59,12 +64,19 @@ export interface GrantView {
 export class GrantStore implements GrantRecords {
   readonly #state: StateStore;
   readonly #epoch: RevocationEpoch | null;
+  /**
+   * Access tokens found before, by hash, with their revocation marker: a token presented on every
+   * request reads the store once per `LOCAL_TOKENS_MAX_AGE_MS`, not twice per request. Dropped by
+   * every revocation (the epoch); without an epoch, none.
+   */
+  readonly #accessTokens: RevocableCache<StoredToken> | null;
   #ns: StateNamespace | null = null;
 
-  /** `epoch` is advanced by every revocation: caches of introspection results drop what they hold. */
+  /** `epoch` is advanced by every revocation: caches of found tokens and introspection results drop what they hold. */
   constructor(state: StateStore, epoch: RevocationEpoch | null = null) {
     this.#state = state;
     this.#epoch = epoch;
+    this.#accessTokens = epoch && new RevocableCache(epoch, LOCAL_TOKENS_MAX_ENTRIES, LOCAL_TOKENS_MAX_AGE_MS);
   }
 
   // Opened on first use: the state store opens after plugins are instantiated.
@@ -121,8 +133,35 @@ export class GrantStore implements GrantRecords {
    * A stored token of the given type with its grant's revocation marker: whether it may be used is
    * `grantLiveness`'s decision (expiry, client, cut-off, revocation), never this store's.
    */
-  async findToken(type: 'at' | 'rt', token: string): Promise<StoredToken | undefined> {
-    const record = await this.#store.get<TokenRecord>(`${type}:${tokenHash(token)}`);
+  findToken(type: 'at' | 'rt', token: string): Promise<StoredToken | undefined> {
+    const key = `${type}:${tokenHash(token)}`;
+    const local = type === 'at' ? this.#accessTokens : null;
+    if (local === null) return this.#readToken(key);
+    const found = local.get(key);
+    return found !== undefined ? Promise.resolve(found) : this.#readAccessToken(local, key);
+  }
+
+  /** An access token's record as this process holds it (no storage access), or undefined: then `findToken`. */
+  heldAccessToken(token: string): StoredToken | undefined {
+    return this.#accessTokens?.get(`at:${tokenHash(token)}`);
+  }
+
+  /** Read through the process's copy; kept until the token's own expiry at the latest. */
+  async #readAccessToken(local: RevocableCache<StoredToken>, key: string): Promise<StoredToken | undefined> {
+    const epoch = local.epoch; // before the read: a revocation meanwhile leaves nothing behind
+    const found = await this.#readToken(key);
+    if (found)
+      local.set(
+        key,
+        Object.freeze({ record: Object.freeze(found.record), revoked: found.revoked }),
+        found.record.exp * 1000,
+        epoch,
+      );
+    return found;
+  }
+
+  async #readToken(key: string): Promise<StoredToken | undefined> {
+    const record = await this.#store.get<TokenRecord>(key);
     if (!record) return undefined;
     return { record, revoked: record.family !== null && (await this.isRevoked(record.family)) };
   }

@@ -11,7 +11,6 @@ import type {
   JwtAccessTokens,
   StoredToken,
   TransportRule,
-  GrantRecords,
 } from '../../core/plugin-api.js';
 import {
   InvalidBearerTokenError,
@@ -29,6 +28,7 @@ import {
 } from '../../core/plugin-api.js';
 import { passAnonymously } from './anonymous.js';
 import type { OAuth2Config } from './schema.js';
+import type { GrantStore } from './grant-store.js';
 
 /** Headers the upstream gets from the gateway only: any client-sent copy is removed first. */
 const USER_HEADERS = [
@@ -43,14 +43,14 @@ export interface ProtectOptions {
   config: OAuth2Config;
   clients: ClientDirectory;
   sources: GrantSources;
-  records: GrantRecords;
+  records: GrantStore;
   transport: TransportRule;
   jwts: JwtAccessTokens;
   routeKey: string;
   caseSensitive: boolean;
 }
 
-export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) => Promise<void> {
+export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) => void | Promise<void> {
   const { config, clients, sources, records, transport: requireSecure, jwts, routeKey } = options;
   const realm = config.realm;
   // The core's access rules (as jwt-verifier's), every scope of the rule required, exact match.
@@ -73,21 +73,15 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
     return checked;
   }
 
-  async function protect(ctx: RequestContext): Promise<void> {
-    requireSecure(ctx);
-    const header = ctx.headers.authorization;
-    // A request no rule matches needs a valid token only (unlike jwt-verifier's deny by default).
-    const rule = findRule(scopeRules, ctx.method, ctx.routePath);
-    if (header === undefined || !/^bearer /i.test(header)) {
-      for (const name of USER_HEADERS) delete ctx.upstreamHeaders[name];
-      // Anonymous access stops where a scope is required: that takes a token.
-      if (!rule && passAnonymously(ctx, clients, config.anonymous)) return;
-      throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
-    }
-    const found = await accessToken(header.slice(7).trim());
-    if (!found || found.record.routeKey !== routeKey)
+  /** A found token with its liveness: refused, or let through with who called. */
+  function admit(
+    ctx: RequestContext,
+    found: StoredToken | undefined,
+    verdict: ReturnType<typeof grantLiveness> | undefined,
+    rule: ReturnType<typeof findRule>,
+  ): void {
+    if (!found || !verdict || found.record.routeKey !== routeKey)
       throw new InvalidBearerTokenError('The access token is unknown, expired or revoked', realm);
-    const verdict = grantLiveness(storedGrant(found), sources);
     if (!verdict.alive) throw new InvalidBearerTokenError(verdict.message, realm);
     const { record } = found;
     const client = verdict.client;
@@ -102,6 +96,26 @@ export function protectedRoute(options: ProtectOptions): (ctx: RequestContext) =
     if (record.userId !== null) headers['x-authenticated-userid'] = headerValue(record.userId);
     if (record.scope) headers['x-authenticated-scope'] = record.scope;
     ctx.consumer = client.key.clientId;
+  }
+
+  // Synchronous when the process holds the opaque token (the hot path never waits).
+  function protect(ctx: RequestContext): void | Promise<void> {
+    requireSecure(ctx);
+    const header = ctx.headers.authorization;
+    // A request no rule matches needs a valid token only (unlike jwt-verifier's deny by default).
+    const rule = findRule(scopeRules, ctx.method, ctx.routePath);
+    if (header === undefined || !/^bearer /i.test(header)) {
+      for (const name of USER_HEADERS) delete ctx.upstreamHeaders[name];
+      // Anonymous access stops where a scope is required: that takes a token.
+      if (!rule && passAnonymously(ctx, clients, config.anonymous)) return;
+      throw new UnauthorizedError('A bearer token is required', bearerChallenge(realm));
+    }
+    const value = header.slice(7).trim();
+    const held = looksLikeJwt(value) ? undefined : records.heldAccessToken(value);
+    if (held !== undefined) return admit(ctx, held, grantLiveness(storedGrant(held), sources), rule);
+    return accessToken(value).then((found) =>
+      admit(ctx, found, found && grantLiveness(storedGrant(found), sources), rule),
+    );
   }
   return protect;
 }

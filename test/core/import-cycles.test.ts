@@ -150,6 +150,7 @@ describe('Imports: the module graph has no cycles', () => {
  */
 export const CORE_LAYERS: readonly string[] = [
   'errors.ts',
+  'cache',
   'state',
   'config',
   'plugin-runtime',
