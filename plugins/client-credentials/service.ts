@@ -23,7 +23,7 @@ import {
   ClientAssertionVerifier,
   GatewayJwtFormat,
   assertionAudience,
-  NO_STORE,
+  NO_STORE_JSON,
   clientCredentials,
   clientScopePolicy,
   confidentialClient,
@@ -67,10 +67,33 @@ function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
   // The sink only answers hosts matching `domain` (never `*` here, see checkConfig), so a client
   // can only pick among the issuers the operator listed.
   if (config.issuerFromHost) return { issuerOf: hostIssuer, originOf: hostIssuer };
-  // Read per request: the default public URL is only known once the proxy listens.
-  const configured = () =>
-    withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
-  return { issuerOf: configured, originOf: () => new URL(configured()).origin };
+  // Read per request: the default public URL is only known once the proxy listens. The issuer and
+  // its origin are derived again only when that setting has changed.
+  let setting: string | undefined;
+  let issuer = '';
+  let origin: string | undefined;
+  const configured = () => {
+    const now = config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`;
+    if (now !== setting) {
+      issuer = withoutTrailingSlash(now);
+      origin = undefined;
+      setting = now;
+    }
+    return issuer;
+  };
+  const originOf = () => {
+    const current = configured();
+    origin ??= new URL(current).origin;
+    return origin;
+  };
+  return { issuerOf: configured, originOf };
+}
+
+/** The token answer (RFC 6749 §5.1) as the JSON text `JSON.stringify` would write, without the object. */
+function tokenAnswer(accessToken: string, ttlSeconds: number, scope: string): string {
+  // The token is base64url and dots: nothing to escape.
+  const scoped = scope ? `,"scope":${JSON.stringify(scope)}` : '';
+  return `{"access_token":"${accessToken}","token_type":"Bearer","expires_in":${ttlSeconds}${scoped}}`;
 }
 
 /** The service as a `ClientCredentialsIssuer`: any authenticated client, its scopes, a gateway JWT. */
@@ -88,11 +111,7 @@ function gatewayIssuer(
       const issuer = issuerOf(exchange.ctx);
       const { iat } = await liveIssueTime(client, sources);
       const accessToken = await format.sign(keyPairId, { clientId: client.key.clientId, issuer, iat, scope });
-      exchange.ctx.respond(
-        200,
-        { access_token: accessToken, token_type: 'Bearer', expires_in: format.ttlSeconds, ...(scope ? { scope } : {}) },
-        NO_STORE,
-      );
+      exchange.ctx.respond(200, tokenAnswer(accessToken, format.ttlSeconds, scope), NO_STORE_JSON);
     },
   };
 }
