@@ -57,13 +57,13 @@ export interface ServiceParts {
 }
 
 /** Where the issuer and the endpoints of a request's authorization server are. */
-interface Issuers {
+export interface Issuers {
   issuerOf(ctx: RequestContext): string;
   /** Where the endpoints are published: under the issuer's origin. */
   originOf(ctx: RequestContext): string;
 }
 
-function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
+export function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
   // The sink only answers hosts matching `domain` (never `*` here, see checkConfig), so a client
   // can only pick among the issuers the operator listed.
   if (config.issuerFromHost) return { issuerOf: hostIssuer, originOf: hostIssuer };
@@ -90,7 +90,7 @@ function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
 }
 
 /** The token answer (RFC 6749 §5.1) as the JSON text `JSON.stringify` would write, without the object. */
-function tokenAnswer(accessToken: string, ttlSeconds: number, scope: string): string {
+export function tokenAnswer(accessToken: string, ttlSeconds: number, scope: string): string {
   // The token is base64url and dots: nothing to escape.
   const scoped = scope ? `,"scope":${JSON.stringify(scope)}` : '';
   return `{"access_token":"${accessToken}","token_type":"Bearer","expires_in":${ttlSeconds}${scoped}}`;
