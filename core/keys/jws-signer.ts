@@ -5,14 +5,11 @@
  * `crypto.sign` on the same ES256 key, see docs/benchmarks.md "Token endpoint"), and the token
  * endpoint does little else. Each signer is built once per key pair (when key pairs are compiled):
  * the private key parsed, the signing options chosen, the protected header segment encoded once per
- * `typ`. An RSA signature (~1 ms) is computed on libuv's thread pool (the callback form), as WebCrypto
- * did, so it never holds the event loop, and so are P-384 and P-521 ones; ES256 and EdDSA signatures
- * (~35-45 µs) are computed on the loop in the turn's batch (`signing-batch.ts`: the caches stay warm
- * from one to the next). Verification stays jose's.
+ * `typ`. The signature is computed on libuv's thread pool (the callback form), as WebCrypto did, so
+ * a slow RSA signature never holds the event loop. Verification stays jose's.
  */
 import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import { keyProblem, type SigningAlgorithm } from './entity.js';
-import { batched } from './signing-batch.js';
 
 /** Signs compact JWTs with one key pair's private key. */
 export interface JwsSigner {
@@ -37,9 +34,6 @@ function signOptions(alg: SigningAlgorithm, privateKey: KeyObject): { digest: st
 
 const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
-/** Signed on the event loop in batches (~35-45 µs each); the others (RSA, P-384, P-521) on the thread pool. */
-const FAST_ALGORITHMS: ReadonlySet<SigningAlgorithm> = new Set(['ES256', 'EdDSA']);
-
 /** A signer for the key pair whose current key is `kid`, signing with `alg`. */
 export function createJwsSigner(alg: SigningAlgorithm, kid: string, privateKey: KeyObject): JwsSigner {
   // jose refused a key that does not fit the algorithm (an ES256 header over a P-384 signature would
@@ -57,18 +51,10 @@ export function createJwsSigner(alg: SigningAlgorithm, kid: string, privateKey: 
     }
     return segment;
   };
-  // The signing input is base64url and a dot: ASCII, copied as such (no UTF-8 encoding pass).
-  const signingInput = (payload: object, typ: string) => `${headerSegment(typ)}.${base64url(JSON.stringify(payload))}`;
-  if (FAST_ALGORITHMS.has(alg))
-    return {
-      sign(payload, typ) {
-        const input = signingInput(payload, typ);
-        return batched(() => `${input}.${sign(digest, Buffer.from(input, 'latin1'), key).toString('base64url')}`);
-      },
-    };
   return {
     sign(payload, typ) {
-      const input = signingInput(payload, typ);
+      const input = `${headerSegment(typ)}.${base64url(JSON.stringify(payload))}`;
+      // The signing input is base64url and a dot: ASCII, copied as such (no UTF-8 encoding pass).
       return new Promise((resolve, reject) =>
         sign(digest, Buffer.from(input, 'latin1'), key, (error, signature) =>
           error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
