@@ -79,9 +79,6 @@ export function requireParam(params: Map<string, string>, name: string): string 
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
-/** `NO_STORE` and the JSON type: the headers of an answer whose JSON is written as a string. */
-export const NO_STORE_JSON = { ...NO_STORE, 'content-type': 'application/json; charset=utf-8' } as const;
-
 /** A `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1): absent, or one of the two token types. */
 export function checkTokenTypeHint(hint: string | undefined): void {
   if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token')

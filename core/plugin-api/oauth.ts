@@ -3,7 +3,7 @@
  * strategies, which the token plugins compose; and bearer tokens on protected routes (where they
  * are read, access rules with scopes per method and path).
  */
-export { NO_STORE, NO_STORE_JSON } from '../oauth/oauth-request.js';
+export { NO_STORE } from '../oauth/oauth-request.js';
 export {
   confidentialClient,
   confidentialOrPublicClient,

@@ -23,7 +23,7 @@ import {
   ClientAssertionVerifier,
   GatewayJwtFormat,
   assertionAudience,
-  NO_STORE_JSON,
+  NO_STORE,
   clientCredentials,
   clientScopePolicy,
   confidentialClient,
@@ -89,6 +89,9 @@ export function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issu
   return { issuerOf: configured, originOf };
 }
 
+/** `NO_STORE` and the JSON type: the headers of the token answer, written as JSON text. */
+const TOKEN_ANSWER_HEADERS = { ...NO_STORE, 'content-type': 'application/json; charset=utf-8' };
+
 /** The token answer (RFC 6749 §5.1) as the JSON text `JSON.stringify` would write, without the object. */
 export function tokenAnswer(accessToken: string, ttlSeconds: number, scope: string): string {
   // The token is base64url and dots: nothing to escape.
@@ -111,7 +114,7 @@ function gatewayIssuer(
       const issuer = issuerOf(exchange.ctx);
       const { iat } = await liveIssueTime(client, sources);
       const accessToken = await format.sign(keyPairId, { clientId: client.key.clientId, issuer, iat, scope });
-      exchange.ctx.respond(200, tokenAnswer(accessToken, format.ttlSeconds, scope), NO_STORE_JSON);
+      exchange.ctx.respond(200, tokenAnswer(accessToken, format.ttlSeconds, scope), TOKEN_ANSWER_HEADERS);
     },
   };
 }
