@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runLoad } from './load.js';
 import { SCENARIOS } from './scenarios.js';
 import { adminClient, children, here, runMain, start, startGateway } from './harness.js';
@@ -129,4 +130,5 @@ async function main(): Promise<void> {
   );
 }
 
-runMain('profile', main);
+// Run as a script only: token-probe.ts imports the tables.
+if (process.argv[1] === fileURLToPath(import.meta.url)) runMain('profile', main);

@@ -54,8 +54,9 @@ export function createJwsSigner(alg: SigningAlgorithm, kid: string, privateKey: 
   return {
     sign(payload, typ) {
       const input = `${headerSegment(typ)}.${base64url(JSON.stringify(payload))}`;
+      // The signing input is base64url and a dot: ASCII, copied as such (no UTF-8 encoding pass).
       return new Promise((resolve, reject) =>
-        sign(digest, Buffer.from(input, 'utf8'), key, (error, signature) =>
+        sign(digest, Buffer.from(input, 'latin1'), key, (error, signature) =>
           error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
         ),
       );

@@ -87,10 +87,10 @@ export class KeyService {
     return key && key.retireAt > Date.now() ? key : undefined;
   }
 
-  /** Sign `payload` with the key pair `id`; `payload.exp` is recorded for rotation. */
-  async sign(id: string, payload: JWTPayload, typ = 'JWT'): Promise<string> {
+  /** Sign `payload` with the key pair `id`; `payload.exp` is recorded for rotation. The signer's own promise, not one more. */
+  sign(id: string, payload: JWTPayload, typ = 'JWT'): Promise<string> {
     const key = this.#signing.get(id);
-    if (!key) throw new Error(`No key pair "${id}"`);
+    if (!key) return Promise.reject(new Error(`No key pair "${id}"`));
     if (typeof payload.exp === 'number' && payload.exp > (this.#maxSignedExp.get(key.kid) ?? 0))
       this.#maxSignedExp.set(key.kid, payload.exp);
     return key.signer.sign(payload, typ);

@@ -30,11 +30,18 @@ export function step(name: string, run: (exchange: Exchange) => void | Promise<v
 
 const NO_PARAMS: Map<string, string> = new Map();
 
-/** Run `steps` in order; the first that throws answers the request (through the core's error boundary). */
+/**
+ * Run `steps` in order; the first that throws answers the request (through the core's error boundary).
+ * Only a step that returns a promise is awaited: a synchronous step (method, transport, consumer)
+ * costs no microtask turn.
+ */
 export function endpoint(steps: readonly Step[]): Endpoint {
   return async (ctx) => {
     const exchange: Exchange = { ctx, params: NO_PARAMS, client: undefined };
-    for (const { run } of steps) await run(exchange);
+    for (const { run } of steps) {
+      const pending = run(exchange);
+      if (pending !== undefined) await pending;
+    }
   };
 }
 

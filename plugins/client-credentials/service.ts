@@ -57,20 +57,46 @@ export interface ServiceParts {
 }
 
 /** Where the issuer and the endpoints of a request's authorization server are. */
-interface Issuers {
+export interface Issuers {
   issuerOf(ctx: RequestContext): string;
   /** Where the endpoints are published: under the issuer's origin. */
   originOf(ctx: RequestContext): string;
 }
 
-function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
+export function issuers(config: ClientCredentialsConfig, boot: BootConfig): Issuers {
   // The sink only answers hosts matching `domain` (never `*` here, see checkConfig), so a client
   // can only pick among the issuers the operator listed.
   if (config.issuerFromHost) return { issuerOf: hostIssuer, originOf: hostIssuer };
-  // Read per request: the default public URL is only known once the proxy listens.
-  const configured = () =>
-    withoutTrailingSlash(config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`);
-  return { issuerOf: configured, originOf: () => new URL(configured()).origin };
+  // Read per request: the default public URL is only known once the proxy listens. The issuer and
+  // its origin are derived again only when that setting has changed.
+  let setting: string | undefined;
+  let issuer = '';
+  let origin: string | undefined;
+  const configured = () => {
+    const now = config.issuer ?? boot.proxy.publicUrl ?? `http://${boot.proxy.host}:${boot.proxy.port}`;
+    if (now !== setting) {
+      issuer = withoutTrailingSlash(now);
+      origin = undefined;
+      setting = now;
+    }
+    return issuer;
+  };
+  const originOf = () => {
+    const current = configured();
+    origin ??= new URL(current).origin;
+    return origin;
+  };
+  return { issuerOf: configured, originOf };
+}
+
+/** `NO_STORE` and the JSON type: the headers of the token answer, written as JSON text. */
+const TOKEN_ANSWER_HEADERS = { ...NO_STORE, 'content-type': 'application/json; charset=utf-8' };
+
+/** The token answer (RFC 6749 §5.1) as the JSON text `JSON.stringify` would write, without the object. */
+export function tokenAnswer(accessToken: string, ttlSeconds: number, scope: string): string {
+  // The token is base64url and dots: nothing to escape.
+  const scoped = scope ? `,"scope":${JSON.stringify(scope)}` : '';
+  return `{"access_token":"${accessToken}","token_type":"Bearer","expires_in":${ttlSeconds}${scoped}}`;
 }
 
 /** The service as a `ClientCredentialsIssuer`: any authenticated client, its scopes, a gateway JWT. */
@@ -88,11 +114,7 @@ function gatewayIssuer(
       const issuer = issuerOf(exchange.ctx);
       const { iat } = await liveIssueTime(client, sources);
       const accessToken = await format.sign(keyPairId, { clientId: client.key.clientId, issuer, iat, scope });
-      exchange.ctx.respond(
-        200,
-        { access_token: accessToken, token_type: 'Bearer', expires_in: format.ttlSeconds, ...(scope ? { scope } : {}) },
-        NO_STORE,
-      );
+      exchange.ctx.respond(200, tokenAnswer(accessToken, format.ttlSeconds, scope), TOKEN_ANSWER_HEADERS);
     },
   };
 }

@@ -34,27 +34,39 @@ export interface ClientAuthentication {
 
 /**
  * Authenticate the client by exactly one method: client_secret_basic, client_secret_post or
- * private_key_jwt (RFC 7523 §2.2, addressed to one of `audience.audiences`). Unknown, disabled,
- * expired, wrong, or a method other than the one the client is registered for: invalid_client.
+ * private_key_jwt (RFC 7523 §2.2, addressed to one of `audience().audiences`: computed only for an
+ * assertion, as it builds URLs). Unknown, disabled, expired, wrong, or a method other than the one
+ * the client is registered for: invalid_client. Only an assertion is checked asynchronously: a
+ * secret's answer (or its error, thrown) comes without a promise.
  */
-export async function authenticateClient(
+export function authenticateClient(
   req: Pick<RequestContext, 'headers'>,
   params: Map<string, string>,
   auth: ClientAuthentication,
-  audience: AssertionAudience,
-): Promise<AuthenticatedClient> {
+  audience: () => AssertionAudience,
+): AuthenticatedClient | Promise<AuthenticatedClient> {
   const header = req.headers.authorization;
   const basic = header !== undefined && /^basic /i.test(header);
   const assertion = params.get('client_assertion');
   const assertionType = params.get('client_assertion_type');
   const byAssertion = assertion !== undefined || assertionType !== undefined;
-  if ([basic, params.has('client_secret'), byAssertion].filter(Boolean).length > 1)
+  if (Number(basic) + Number(params.has('client_secret')) + Number(byAssertion) > 1)
     throw new InvalidRequestError('Use one client authentication method, not several');
   if (byAssertion)
-    return {
-      key: await assertedClient(assertion, assertionType, params.get('client_id'), auth, audience),
+    return assertedClient(assertion, assertionType, params.get('client_id'), auth, audience()).then((key) => ({
+      key,
       basic: false,
-    };
+    }));
+  return secretClient(header, basic, params, auth);
+}
+
+/** client_secret_basic (`header`, when `basic`) or client_secret_post. */
+function secretClient(
+  header: string | undefined,
+  basic: boolean,
+  params: Map<string, string>,
+  auth: ClientAuthentication,
+): AuthenticatedClient {
   let clientId: string | undefined;
   let secret: string | undefined;
   if (basic) {
@@ -108,11 +120,28 @@ export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_asserti
 /** Where an assertion may be addressed for the endpoint of `exchange` (RFC 7523 §3). */
 export type AudienceOf = (exchange: Exchange) => AssertionAudience;
 
+/** Set the exchange's client from `authenticateClient`'s answer: a promise only for an assertion. */
+function setClient(
+  exchange: Exchange,
+  found: AuthenticatedClient | Promise<AuthenticatedClient>,
+): void | Promise<void> {
+  if (!(found instanceof Promise)) {
+    exchange.client = found.key;
+    return;
+  }
+  return found.then((client) => {
+    exchange.client = client.key;
+  });
+}
+
 /** Step: a confidential client authenticates (introspection, the client credentials service). */
 export function confidentialClient(auth: ClientAuthentication, audienceOf: AudienceOf): Step {
-  return step('authenticate-client', async (exchange) => {
-    exchange.client = (await authenticateClient(exchange.ctx, exchange.params, auth, audienceOf(exchange))).key;
-  });
+  return step('authenticate-client', (exchange) =>
+    setClient(
+      exchange,
+      authenticateClient(exchange.ctx, exchange.params, auth, () => audienceOf(exchange)),
+    ),
+  );
 }
 
 /**
@@ -128,8 +157,10 @@ export function confidentialOrPublicClient(auth: ClientAuthentication, audienceO
       params.has('client_assertion') ||
       params.has('client_assertion_type')
     ) {
-      exchange.client = (await authenticateClient(ctx, params, auth, audienceOf(exchange))).key;
-      return;
+      return setClient(
+        exchange,
+        authenticateClient(ctx, params, auth, () => audienceOf(exchange)),
+      );
     }
     const clientId = params.get('client_id');
     if (clientId === undefined)
