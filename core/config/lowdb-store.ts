@@ -27,6 +27,7 @@ import {
   type JournalChain,
 } from './journal-chain.js';
 import { SharedValues } from './shared-values.js';
+import { LARGE_DATA_FILE_BYTES, releaseHeapWhenQuiet } from './heap-after-load.js';
 import {
   DataFileError,
   emptyRecord,
@@ -136,6 +137,7 @@ export class LowdbStore implements Store {
     shareValues(data, this.#registry);
     this.#db.data = data;
     this.#dataFileBytes = (await stat(this.location)).size;
+    if (this.#dataFileBytes >= LARGE_DATA_FILE_BYTES) releaseHeapWhenQuiet();
     const last = chain.links.at(-1);
     this.#journalId = last ? last.content.header.journal : typeof first === 'string' ? first : null;
     // Left as they are until the first write: a reader (`portcullis export`, which takes no lock) changes nothing.
