@@ -42,8 +42,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly #file: string;
   readonly #tmp: string;
 
-  constructor(file: string) {
+  readonly #collectionsAsMaps: boolean;
+
+  /** `collectionsAsMaps`: a file in the layout written here is read with its collections as Maps (`framed-json.ts`). */
+  constructor(file: string, options: { collectionsAsMaps?: boolean } = {}) {
     this.#file = file;
+    this.#collectionsAsMaps = options.collectionsAsMaps === true;
     this.#tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   }
 
@@ -68,7 +72,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     let text: string;
     try {
       // The layout this adapter writes is read piece by piece; anything else is parsed whole.
-      const framed = await readFramed(handle).catch((error: unknown) => {
+      const framed = await readFramed(handle, this.#collectionsAsMaps).catch((error: unknown) => {
         if (error instanceof NotFramed) return null;
         throw error;
       });
@@ -121,9 +125,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
 }
 
 /** The document read in 1 MiB chunks through the framed parser (NotFramed when the layout differs), with its seal if intact. */
-async function readFramed(handle: FileHandle): Promise<{ data: unknown; seal: string | null }> {
+async function readFramed(
+  handle: FileHandle,
+  collectionsAsMaps: boolean,
+): Promise<{ data: unknown; seal: string | null }> {
   const decoder = new StringDecoder('utf8');
-  const parser = new FramedDocumentParser();
+  const parser = new FramedDocumentParser({ collectionsAsMaps });
   const buffer = Buffer.allocUnsafe(CHUNK_CHARS);
   let seal: OpenSeal | null = null;
   for (let position = 0; ;) {

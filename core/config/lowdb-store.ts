@@ -118,7 +118,7 @@ export class LowdbStore implements Store {
     this.#log = log ?? null;
     this.#compactRatio = options.compactRatio ?? 0.5;
     this.#compactMinBytes = options.compactMinBytes ?? 1 << 20;
-    this.#file = new DurableJsonFile<DataFile>(this.location);
+    this.#file = new DurableJsonFile<DataFile>(this.location, { collectionsAsMaps: true });
     this.#db = new Low<DataFile>(this.#file, emptyData());
   }
 
@@ -438,9 +438,7 @@ export class LowdbStore implements Store {
         problems.push(`${name}: must be an object keyed by id`);
         continue;
       }
-      const entries = new Map<string, StoredEntity>();
-      // own keys only: a parsed object inherits no enumerable key, and `__proto__` is refused when parsed
-      for (const id in collection) entries.set(id, collection[id] as StoredEntity);
+      const entries = collectionMap(collection);
       loaded[name] = entries;
       if (!kind || trusted) continue; // a kind of a plugin not installed now: kept as it is
       for (const [id, entity] of entries) {
@@ -465,6 +463,15 @@ export class LowdbStore implements Store {
 }
 
 const EMPTY: ReadonlyMap<string, StoredEntity> = new Map();
+
+/** A collection as read: a Map already (the framed reader's), or the object a whole-text parse made. */
+function collectionMap(collection: Record<string, unknown> | Map<string, StoredEntity>): Map<string, StoredEntity> {
+  if (collection instanceof Map) return collection;
+  const entries = new Map<string, StoredEntity>();
+  // own keys only: a parsed object inherits no enumerable key, and `__proto__` is refused when parsed
+  for (const id in collection) entries.set(id, collection[id] as StoredEntity);
+  return entries;
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
