@@ -162,8 +162,16 @@ export class FramedDocumentParser {
 
 function setMember(target: Record<string, unknown> | Map<string, unknown>, key: string, value: unknown): void {
   // A key repeated in the text: JSON.parse keeps the last value at the first one's place, as a Map does.
-  if (target instanceof Map) target.set(key, value);
+  if (target instanceof Map) target.set(ownString(key), value);
   else target[key] = value;
+}
+
+/**
+ * The key as a string of its own: a slice of the text would keep its whole chunk (1 MiB) alive as
+ * long as the Map holds the key (an object's property key is copied into V8's string table instead).
+ */
+function ownString(slice: string): string {
+  return JSON.parse(JSON.stringify(slice)) as string;
 }
 
 function isIndent(line: string, spaces: number): boolean {

@@ -13,8 +13,13 @@ import { performance } from 'node:perf_hooks';
 
 /** A data file at least this large is worth the collection (a 10-key file's load grows nothing). */
 export const LARGE_DATA_FILE_BYTES = 4 << 20;
-/** V8 measures the allocation rate over 5 s; quiet a little longer, it agrees to shrink. */
-const QUIET_SECONDS = 6;
+/**
+ * V8 measures the allocation rate between the samples it takes at each GC, over the last 5 s: a
+ * scavenge once the load is over opens a window, and a collection 6 quiet seconds later finds it
+ * empty (a window that began during the load would still count the load's allocations).
+ */
+const OPEN_AFTER_QUIET_SECONDS = 1;
+const RELEASE_AFTER_QUIET_SECONDS = 6;
 /** Share of a second the event loop may be busy for that second to count as quiet. */
 const QUIET_UTILIZATION = 0.05;
 /** A gateway never quiet that long (steady traffic) keeps its young generation: it uses it. */
@@ -23,22 +28,18 @@ const GIVE_UP_SECONDS = 300;
 type GcFunction = (options?: { type: 'minor' }) => void;
 
 /** V8's `gc` in a context of its own: the flag exposes it to contexts created afterwards, never to the gateway's. */
-function reducingGc(): GcFunction {
+function exposedGc(): GcFunction {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as GcFunction;
 }
 
 /**
- * A full collection (the load's garbage in the old generation), then a scavenge: with the allocation
- * rate low, V8 shrinks the semi-spaces after a scavenge (not after a full GC, in Node 20's V8).
+ * Once the process has been quiet a second, a scavenge (V8's sample); once quiet 6 more seconds, a
+ * full collection (the load's garbage in the old generation), then a scavenge: with the allocation
+ * rate low, V8 shrinks the semi-spaces after it (not after a full GC, in Node 20's V8). Once.
  */
-function release(gc: GcFunction): void {
-  gc();
-  gc({ type: 'minor' });
-}
-
-/** Once the process has been quiet for `QUIET_SECONDS` in a row, release the young generation once. */
 export function releaseHeapWhenQuiet(): void {
+  let gc: GcFunction | null = null;
   let quiet = 0;
   let elapsed = 0;
   let since = performance.eventLoopUtilization();
@@ -47,8 +48,16 @@ export function releaseHeapWhenQuiet(): void {
     since = performance.eventLoopUtilization();
     quiet = busy <= QUIET_UTILIZATION ? quiet + 1 : 0;
     elapsed++;
-    if (quiet >= QUIET_SECONDS) release(reducingGc());
-    if (quiet >= QUIET_SECONDS || elapsed >= GIVE_UP_SECONDS) clearInterval(timer);
+    if (gc === null && quiet >= OPEN_AFTER_QUIET_SECONDS) {
+      gc = exposedGc();
+      gc({ type: 'minor' });
+      quiet = 0;
+    } else if (gc !== null && quiet >= RELEASE_AFTER_QUIET_SECONDS) {
+      gc();
+      gc({ type: 'minor' });
+      clearInterval(timer);
+    }
+    if (elapsed >= GIVE_UP_SECONDS) clearInterval(timer);
   }, 1000);
   timer.unref();
 }
