@@ -224,8 +224,12 @@ export class LowdbStore implements Store {
       await this.#commit([], [], [], true).catch((error: unknown) => {
         this.#log?.warn({ err: error }, 'the journal could not be folded into the data file; it is kept');
       });
-    await this.#journal?.close();
+    const journal = this.#journal;
     this.#journal = null;
+    await journal?.close();
+    // A journal a compaction started that nothing was appended to: the data file holds everything
+    // (it names the journal; a named journal that is missing is an empty one).
+    if (journal !== null && !journal.hasRecords) await deleteJournals([journal.path]);
   }
 
   #collection(kind: string): ReadonlyMap<string, StoredEntity> {
