@@ -30,7 +30,9 @@ type GcFunction = (options?: { type: 'minor' }) => void;
 /** V8's `gc` in a context of its own: the flag exposes it to contexts created afterwards, never to the gateway's. */
 function exposedGc(): GcFunction {
   setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as GcFunction;
+  const gc = runInNewContext('gc') as GcFunction;
+  setFlagsFromString('--no-expose-gc'); // contexts made later (a worker's) do not get it
+  return gc;
 }
 
 /**
