@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/keystore-probe.js`: what 100 000 API keys cost the embedded store, beside a
  * gateway with 10 keys (issue 24): start-up from spawn to listening, RSS at listening and 2 s later,
- * the latency of one admin `POST /api/apikeys` and the bytes it writes (the process's `wchar` from
+ * RSS 10 s later (idle: the store gives back what the load grew, `core/config/heap-after-load.ts`), the latency of one admin `POST /api/apikeys` and the bytes it writes (the process's `wchar` from
  * /proc, and the sizes of the data file and its journal), and the proxy's requests/s through the
  * API-key route on each gateway, interleaved rounds. Every key has its own secret hash, as real keys do.
  *
@@ -80,6 +80,8 @@ interface Started {
   cpuMs: number;
   rssMiB: number;
   settledRssMiB: number;
+  /** After 10 s idle. */
+  idleRssMiB: number;
 }
 
 /** A first start (it bootstraps the admin password and the key pair: writes), then the restart measured. */
@@ -99,7 +101,9 @@ async function startMeasured(dataFile: string, label: string): Promise<Started> 
   const cpuMs = cpuSeconds(gateway.pid) * 1000;
   const rss = rssMiB(gateway.pid);
   await settle(2000);
-  return { gateway, cpuMs, rssMiB: rss, settledRssMiB: rssMiB(gateway.pid) };
+  const settled = rssMiB(gateway.pid);
+  await settle(8000);
+  return { gateway, cpuMs, rssMiB: rss, settledRssMiB: settled, idleRssMiB: rssMiB(gateway.pid) };
 }
 
 async function measureWrites(started: Started, dataFile: string): Promise<string> {
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
   const few = await startMeasured(fewFile, 'few');
   const many = await startMeasured(manyFile, 'many');
   const line = (label: string, s: Started) =>
-    `  ${label.padEnd(14)} start ${s.gateway.startMs.toFixed(0).padStart(5)} ms (CPU ${s.cpuMs.toFixed(0).padStart(5)} ms)   RSS ${s.rssMiB.toFixed(0)} MiB at listening, ${s.settledRssMiB.toFixed(0)} MiB 2 s later`;
+    `  ${label.padEnd(14)} start ${s.gateway.startMs.toFixed(0).padStart(5)} ms (CPU ${s.cpuMs.toFixed(0).padStart(5)} ms)   RSS ${s.rssMiB.toFixed(0)} MiB at listening, ${s.settledRssMiB.toFixed(0)} MiB 2 s later, ${s.idleRssMiB.toFixed(0)} MiB 10 s later`;
   const out = [
     `${KEYS.toLocaleString('en')} API keys (restored file ${(content.length / 1048576).toFixed(1)} MiB), restart on the file the first start left:`,
     line('10 keys', few),

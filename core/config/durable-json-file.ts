@@ -19,16 +19,35 @@ import { DataFileError } from './store.js';
 import { rejectForbiddenKeys } from './schema.js';
 import { FramedDocumentParser, NotFramed } from './framed-json.js';
 import { StringDecoder } from 'node:string_decoder';
+import { createHash, type Hash } from 'node:crypto';
 
-/** What a read found: nothing at all (first start), or the parsed document, whatever it holds. */
-export type DataFileContent = { found: false } | { found: true; data: unknown };
+/**
+ * What a read found: nothing at all (first start), or the parsed document, whatever it holds; `seal`
+ * when the file is sealed and every byte after its seal is what was written with it.
+ */
+export type DataFileContent = { found: false } | { found: true; data: unknown; seal?: string };
+
+/**
+ * A sealed file's first member: `"validated": "<seal>:<sha256 of every byte after this line>"`. The
+ * store seals with the fingerprint of the schemas its entities were validated against, so that a
+ * start can trust a file no one has touched since (`lowdb-store.ts`); any change to the bytes (a hand
+ * edit, a torn copy) breaks the digest and the file is validated as any other.
+ */
+export const SEAL_MEMBER = 'validated';
+const SEAL_PREFIX = `{\n "${SEAL_MEMBER}": "`;
+const SEAL_LINE_END = '",\n';
+const DIGEST_CHARS = 64;
 
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly #file: string;
   readonly #tmp: string;
 
-  constructor(file: string) {
+  readonly #collectionsAsMaps: boolean;
+
+  /** `collectionsAsMaps`: a file in the layout written here is read with its collections as Maps (`framed-json.ts`). */
+  constructor(file: string, options: { collectionsAsMaps?: boolean } = {}) {
     this.#file = file;
+    this.#collectionsAsMaps = options.collectionsAsMaps === true;
     this.#tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   }
 
@@ -53,11 +72,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
     let text: string;
     try {
       // The layout this adapter writes is read piece by piece; anything else is parsed whole.
-      const framed = await readFramed(handle).catch((error: unknown) => {
+      const framed = await readFramed(handle, this.#collectionsAsMaps).catch((error: unknown) => {
         if (error instanceof NotFramed) return null;
         throw error;
       });
-      if (framed !== null) return { found: true, data: framed };
+      if (framed !== null) return { found: true, data: framed.data, ...(framed.seal ? { seal: framed.seal } : {}) };
       text = await readFile(this.#file, 'utf8');
     } catch (error) {
       throw this.#unreadable(error);
@@ -80,15 +99,19 @@ export class DurableJsonFile<T> implements Adapter<T> {
     return new DataFileError(`Cannot read data file ${this.#file}: ${(error as Error).message}`);
   }
 
-  async write(data: T): Promise<void> {
+  /** Write `data`; with `seal` (no `:` in it), sealed: its first member the seal and the digest of the rest. */
+  async write(data: T, seal?: string): Promise<void> {
     // Synchronously, before any await: what this write carries.
-    const snapshot = snapshotContainers(data, SNAPSHOT_DEPTH);
+    const snapshot = snapshotContainers(seal === undefined ? data : sealedDocument(data, seal), SNAPSHOT_DEPTH);
     await mkdir(dirname(this.#file), { recursive: true });
     const handle = await open(this.#tmp, 'w', 0o600);
     try {
-      const out = new ChunkedOutput(handle);
+      const digestAt = seal === undefined ? -1 : Buffer.byteLength(SEAL_PREFIX + seal + ':');
+      const out = new ChunkedOutput(handle, seal === undefined ? -1 : digestAt + DIGEST_CHARS + SEAL_LINE_END.length);
       await writeJson(snapshot, '', out);
       await out.flush();
+      // The digest is known once the rest is written: it replaces the placeholder of the same length.
+      if (seal !== undefined) await handle.write(Buffer.from(out.digest(), 'latin1'), 0, DIGEST_CHARS, digestAt);
       await handle.sync();
     } catch (error) {
       await handle.close();
@@ -101,19 +124,56 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 }
 
-/** The document read in 1 MiB chunks through the framed parser (NotFramed when the layout differs). */
-async function readFramed(handle: FileHandle): Promise<unknown> {
+/** The document read in 1 MiB chunks through the framed parser (NotFramed when the layout differs), with its seal if intact. */
+async function readFramed(
+  handle: FileHandle,
+  collectionsAsMaps: boolean,
+): Promise<{ data: unknown; seal: string | null }> {
   const decoder = new StringDecoder('utf8');
-  const parser = new FramedDocumentParser();
+  const parser = new FramedDocumentParser({ collectionsAsMaps });
   const buffer = Buffer.allocUnsafe(CHUNK_CHARS);
+  let seal: OpenSeal | null = null;
   for (let position = 0; ;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;
+    const bytes = buffer.subarray(0, bytesRead);
+    if (position === 0) seal = openSeal(bytes);
+    else seal?.hash.update(bytes);
     position += bytesRead;
-    parser.push(decoder.write(buffer.subarray(0, bytesRead)));
+    parser.push(decoder.write(bytes));
   }
   parser.push(decoder.end());
-  return parser.end();
+  const data = parser.end();
+  return { data, seal: seal !== null && seal.hash.digest('hex') === seal.digest ? seal.seal : null };
+}
+
+interface OpenSeal {
+  readonly seal: string;
+  /** The digest the file claims for the bytes after its seal, and the hash of those read so far. */
+  readonly digest: string;
+  readonly hash: Hash;
+}
+
+/** The seal a file's first chunk starts with, its hash fed the rest of that chunk; null when it has none. */
+function openSeal(first: Buffer): OpenSeal | null {
+  const head = first.toString('latin1', 0, Math.min(first.length, 1024)); // bytes one to one: offsets hold
+  if (!head.startsWith(SEAL_PREFIX)) return null;
+  const end = head.indexOf(SEAL_LINE_END, SEAL_PREFIX.length);
+  const separator = head.lastIndexOf(':', end);
+  if (end === -1 || separator < SEAL_PREFIX.length) return null;
+  const digest = head.slice(separator + 1, end);
+  if (!/^[0-9a-f]{64}$/.test(digest)) return null;
+  const hash = createHash('sha256').update(first.subarray(end + SEAL_LINE_END.length));
+  return { seal: head.slice(SEAL_PREFIX.length, separator), digest, hash };
+}
+
+/** The document with the seal's member first, its digest a placeholder of the digest's length. */
+function sealedDocument(data: unknown, seal: string): Record<string, unknown> {
+  if (seal.includes(':') || seal.includes('"') || seal.includes('\\')) throw new Error(`Not a seal: ${seal}`);
+  const document: Record<string, unknown> = { [SEAL_MEMBER]: '' };
+  Object.assign(document, data);
+  document[SEAL_MEMBER] = `${seal}:${'0'.repeat(DIGEST_CHARS)}`;
+  return document;
 }
 
 export async function syncDirectory(dir: string): Promise<void> {
@@ -168,8 +228,21 @@ function snapshotContainers(value: unknown, depth: number): unknown {
 class ChunkedOutput {
   #parts: string[] = [];
   #size = 0;
+  /** The digest of what is written after the first `#unhashed` bytes (none: -1). */
+  readonly #hash: Hash | null;
+  #unhashed: number;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(
+    private readonly handle: FileHandle,
+    unhashed = -1,
+  ) {
+    this.#hash = unhashed < 0 ? null : createHash('sha256');
+    this.#unhashed = Math.max(unhashed, 0);
+  }
+
+  digest(): string {
+    return this.#hash!.digest('hex');
+  }
 
   /** True when a chunk is full: the caller awaits `flush()` (no promise per member otherwise). */
   add(text: string): boolean {
@@ -183,6 +256,11 @@ class ChunkedOutput {
     const bytes = Buffer.from(this.#parts.join(''), 'utf8');
     this.#parts = [];
     this.#size = 0;
+    if (this.#hash !== null) {
+      const skipped = Math.min(this.#unhashed, bytes.length);
+      this.#hash.update(bytes.subarray(skipped));
+      this.#unhashed -= skipped;
+    }
     for (let written = 0; written < bytes.length;) written += (await this.handle.write(bytes, written)).bytesWritten;
   }
 }

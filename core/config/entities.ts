@@ -4,6 +4,8 @@
  * and the data file, types the code and draws the back-office form.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { compileValidator, DATE_TIME_MAX_LENGTH, type Validator } from './schema.js';
 import { UpstreamTlsSchema } from './upstream-tls.js';
 
@@ -394,4 +396,28 @@ export class EntityRegistry {
   all(): EntityKind[] {
     return [...this.#kinds.values()];
   }
+
+  /**
+   * What the validity of stored entities depends on: every registered kind's name and schema, and
+   * the release (its format checkers, its validator compiler). A data file sealed with this value
+   * holds entities validated against exactly these (`lowdb-store.ts` skips validating it again).
+   */
+  fingerprint(): string {
+    const hash = createHash('sha256').update(RELEASE);
+    const kinds = [...this.#kinds.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const kind of kinds) hash.update(`\0${kind.name}\0${JSON.stringify(kind.schema)}`);
+    return hash.digest('hex');
+  }
 }
+
+/** The installed release (package.json sits three folders above dist/core/config/); read once. */
+const RELEASE = ((): string => {
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return `portcullis@${String(manifest.version)}`;
+  } catch {
+    return 'portcullis@unknown';
+  }
+})();

@@ -139,6 +139,15 @@ describe('Core: embedded store journal', () => {
     );
   });
 
+  it('leaves no journal behind when the journal a compaction started received nothing before a clean close', async () => {
+    const file = fresh();
+    const store = await open(file, { compactRatio: 0.0001, compactMinBytes: 0 });
+    await store.put('routes', 'r1', route('r1')); // past the threshold: a compaction starts a new journal
+    await store.close();
+    assert.deepEqual(await journalFiles(file), []);
+    assert.deepEqual(names(await open(file)), ['r1=r1']);
+  });
+
   it('compacts the journal into the data file past its size ratio, while writes go on; nothing is lost', async () => {
     const file = fresh();
     const options = { compactRatio: 0.1, compactMinBytes: 0 };
