@@ -11,6 +11,7 @@ import {
   type EntitySource,
   isClientActive,
   type ClientDirectory,
+  VerifiedSecrets,
 } from '../../core/plugin-api.js';
 import { APIKEYS, secretVerifier, UNKNOWN_KEY_VERIFIER, type ApiKey, type SecretVerifier } from './entity.js';
 
@@ -129,6 +130,7 @@ export class ApiKeyIndex implements ClientDirectory {
   readonly #seen = new Set<string>();
   readonly #listeners = new Set<(clientId: string) => void>();
   readonly #grants = new GrantsInterner();
+  readonly #verified = new VerifiedSecrets();
 
   get(clientId: string): IndexedKey | undefined {
     const key = this.#source.get(APIKEYS, clientId) as ApiKey | undefined;
@@ -144,8 +146,18 @@ export class ApiKeyIndex implements ClientDirectory {
 
   authenticate(clientId: string, secret: string): IndexedKey | null {
     const indexed = this.get(clientId);
-    const ok = (indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER).verify(secret);
+    const ok = this.secretMatches(clientId, secret, indexed);
     return indexed && ok && isClientActive(indexed) ? indexed : null;
+  }
+
+  /**
+   * Whether `secret` is the secret of `indexed` (this client's entry; an unknown client is checked
+   * against a dummy hash, so it costs the same). A secret verified once is remembered against that
+   * very entry (`VerifiedSecrets`): the API-key check and the token endpoint's client authentication
+   * both pass here, so a client calling either skips the salted digest the next time.
+   */
+  secretMatches(clientId: string, secret: string, indexed: IndexedKey | undefined): boolean {
+    return this.#verified.verify(clientId, secret, indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER);
   }
 
   onClientChange(listener: (clientId: string) => void): () => void {

@@ -12,14 +12,13 @@ import {
   UnauthorizedError,
   KeyService,
   RevocationList,
-  VerifiedSecrets,
   verifyGatewayToken,
 } from '../../core/plugin-api.js';
 import { ApiKeysConfigSchema, type ApiKeysConfig } from './schema.js';
 import { compileExtractors, challenges, type Credential } from './extractors.js';
 import { ApiKeyIndex, apiKeyIndexBuilder, isAuthorizedFor, type IndexedKey } from './key-index.js';
 import { QuotaService, quotaLimits } from './quotas.js';
-import { UNKNOWN_KEY_VERIFIER, type ApiKey } from './entity.js';
+import type { ApiKey } from './entity.js';
 
 declare module '../../core/plugin-api.js' {
   interface ContextAttributes {
@@ -48,8 +47,6 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
   readonly #quotas: QuotaService;
   readonly #signingKeys: KeyService;
   readonly #revocations: RevocationList;
-  /** Secrets verified before: a client calling again skips the salted digest (shared by every route). */
-  readonly #verified = new VerifiedSecrets();
 
   constructor(keys: ApiKeyIndex, quotas: QuotaService, signingKeys: KeyService, revocations: RevocationList) {
     this.#keys = keys;
@@ -83,7 +80,6 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
       revocations: this.#revocations,
     });
     const mandatory = config.mandatory;
-    const verified = this.#verified;
     return {
       validateAccess(ctx: RequestContext) {
         const credential = findCredential(extractors, ctx);
@@ -96,7 +92,7 @@ export class ApiKeysPlugin implements Plugin<typeof ApiKeysConfigSchema> {
         const indexed: IndexedKey | undefined = keys.get(credential.clientId);
         const secretOk =
           credential.secret !== undefined
-            ? verified.verify(credential.clientId, credential.secret, indexed ? indexed.secret : UNKNOWN_KEY_VERIFIER)
+            ? keys.secretMatches(credential.clientId, credential.secret, indexed)
             : indexed?.key.allowClientIdOnly === true;
         if (!indexed || !secretOk || indexed.key.enabled === false || Date.now() > indexed.validUntil)
           throw unauthorized(INVALID_KEY);
