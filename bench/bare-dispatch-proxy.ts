@@ -7,16 +7,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HOP, strip } from './hop-by-hop.js';
 import { Pool, util, type Dispatcher } from 'undici';
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const pool = new Pool(process.argv[2]!, { connections: 1024 });
-
-function strip(headers: Record<string, unknown>): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const name in headers) if (!HOP.has(name)) out[name] = headers[name];
-  return out;
-}
 
 class Forwarded implements Dispatcher.DispatchHandler {
   #resume: (() => void) | null = null;

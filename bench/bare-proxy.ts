@@ -1,19 +1,14 @@
 /**
- * The reference floor: node:http + one undici Pool with `pool.stream()`, hop-by-hop headers
- * removed, nothing else. Any Node proxy pays at least this. Usage: bare-proxy <upstream-url>.
+ * The issue's reference: node:http + one undici Pool with `pool.stream()`, hop-by-hop headers
+ * removed, nothing else, the usual way to write a Node proxy on undici (`bare-dispatch-proxy.ts` is
+ * the same on the dispatcher API, which costs less). Usage: bare-proxy <upstream-url>.
  */
 import { createServer, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { strip } from './hop-by-hop.js';
 import { Pool, type Dispatcher } from 'undici';
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const pool = new Pool(process.argv[2]!, { connections: 1024 });
-
-function strip(headers: Record<string, unknown>): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const name in headers) if (!HOP.has(name)) out[name] = headers[name];
-  return out;
-}
 
 const server = createServer((req, res) => {
   pool
