@@ -72,7 +72,12 @@ describe('Plugin: oauth2-introspection (responses cached in the process)', () =>
 
   // First: the write counter is the namespace's, shared with the other tests' routes.
   it('keeps no copy of what the state store refused past maxEntries: such a token is introspected every time', async () => {
-    const host = await protectedRoute({ maxEntries: 2 });
+    // The write counter counts per period of the cache TTL, aligned to the clock: with an hour's TTL,
+    // and the test started away from a period's end, the three writes fall in one period (with the
+    // default minute, a loaded run straddled a period's end and the third write was counted afresh).
+    const host = await protectedRoute({ maxEntries: 2, ttlSeconds: 3600 });
+    const untilPeriodEnd = 3_600_000 - (Date.now() % 3_600_000);
+    if (untilPeriodEnd < 30_000) await new Promise((resolve) => setTimeout(resolve, untilPeriodEnd + 100));
     const tokens = [await provider.token('read'), await provider.token('read'), await provider.token('read')];
     const before = provider.introspections;
     for (const token of tokens)
