@@ -1,12 +1,20 @@
 /** Reading `--cpu-prof` profiles: self time per function within a time window. */
+export interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
 export interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: ProfileNode[];
   startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
 
-/** Self µs per function over the samples taken between `from` and `to` (µs, monotonic clock). */
+/**
+ * Self µs per function over the samples taken between `from` and `to` (µs, monotonic clock; the
+ * whole profile with -Infinity and Infinity), idle samples left out.
+ */
 export function selfMicros(profile: CpuProfile, from: number, to: number): Map<string, number> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();

@@ -15,6 +15,7 @@ import { SCENARIOS } from './scenarios.js';
 import { adminClient, children, here, runMain, start, startGateway } from './harness.js';
 import { LOAD_CORE, pinSelfToLoadCore } from './cpus.js';
 import { cpuSeconds } from './cpu-time.js';
+import { selfMicros, type CpuProfile, type ProfileNode } from './profile-samples.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const SCENARIO = process.argv[3] ?? 'gateway: route, no plugins';
@@ -22,32 +23,11 @@ const LOG_LEVEL = process.env.PROFILE_LOG_LEVEL ?? 'info';
 const TOP = Number(process.env.PROFILE_TOP ?? 15);
 const CONNECTIONS = 50;
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
 /** Self time by function (name, file, line), as a share of the non-idle samples. */
 export function topSelfTime(profile: CpuProfile, top: number): string[] {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
+  const self = selfMicros(profile, -Infinity, Infinity);
   let busy = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const node = byId.get(profile.samples[i]!)!;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)') continue;
-    const micros = profile.timeDeltas[i] ?? 0;
-    busy += micros;
-    const file = url.replace(/^.*\/(node_modules\/|dist\/)/, '$1').replace(/^node:/, '');
-    const key = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
-    self.set(key, (self.get(key) ?? 0) + micros);
-  }
+  for (const micros of self.values()) busy += micros;
   return [...self]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
