@@ -324,6 +324,17 @@ async function refreshCharts(client: Client, charts: Charts): Promise<Map<string
   }
 }
 
+/** The column counting one status class of the last second's requests. */
+function statusColumn(status: '2xx' | '4xx' | '5xx'): Column {
+  return {
+    key: status,
+    label: status,
+    numeric: true,
+    value: (r) => r.last.status[status],
+    cell: (r) => h('td', { class: 'num' }, r.last.status[status]),
+  };
+}
+
 /** The live table's columns: how each sorts and how its cell is drawn. */
 const COLUMNS: Column[] = [
   {
@@ -354,27 +365,9 @@ const COLUMNS: Column[] = [
     value: (r) => r.last.requests,
     cell: (r) => h('td', { class: 'num' }, r.last.requests),
   },
-  {
-    key: '2xx',
-    label: '2xx',
-    numeric: true,
-    value: (r) => r.last.status['2xx'],
-    cell: (r) => h('td', { class: 'num' }, r.last.status['2xx']),
-  },
-  {
-    key: '4xx',
-    label: '4xx',
-    numeric: true,
-    value: (r) => r.last.status['4xx'],
-    cell: (r) => h('td', { class: 'num' }, r.last.status['4xx']),
-  },
-  {
-    key: '5xx',
-    label: '5xx',
-    numeric: true,
-    value: (r) => r.last.status['5xx'],
-    cell: (r) => h('td', { class: 'num' }, r.last.status['5xx']),
-  },
+  statusColumn('2xx'),
+  statusColumn('4xx'),
+  statusColumn('5xx'),
   {
     key: 'errors',
     label: 'Error rate',
