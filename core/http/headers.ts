@@ -21,9 +21,7 @@ export const HOP_BY_HOP = new Set([
 /** Copy request headers for the upstream, without hop-by-hop ones (and `expect`, which undici refuses). */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
-  const connection = incoming.connection;
-  const named =
-    connection && connection !== 'keep-alive' && connection !== 'close' ? connectionTokens(connection) : null;
+  const named = incoming.connection ? connectionOptions(incoming.connection) : null;
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || name === 'expect' || (named !== null && named.has(name))) continue;
     out[name] = incoming[name];
@@ -37,10 +35,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
  */
 export function stripResponseHopByHop(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const connection = headers.connection;
-  const named =
-    typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close'
-      ? connectionTokens(connection)
-      : null;
+  const named = typeof connection === 'string' ? connectionOptions(connection) : null;
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
