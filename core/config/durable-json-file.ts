@@ -110,7 +110,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       const out = new ChunkedOutput(handle, seal === undefined ? -1 : digestAt + DIGEST_CHARS + SEAL_LINE_END.length);
       await writeJson(snapshot, '', out);
       await out.flush();
-      // The digest is known once the rest is written: it replaces the placeholder of the same length.
+      // The digest is known once the rest is written: it fills the field of the same length reserved for it.
       if (seal !== undefined) await handle.write(Buffer.from(out.digest(), 'latin1'), 0, DIGEST_CHARS, digestAt);
       await handle.sync();
     } catch (error) {
@@ -167,7 +167,7 @@ function openSeal(first: Buffer): OpenSeal | null {
   return { seal: head.slice(SEAL_PREFIX.length, separator), digest, hash };
 }
 
-/** The document with the seal's member first, its digest a placeholder of the digest's length. */
+/** The document with the seal's member first, its digest field reserved at the digest's length (filled once the rest is written). */
 function sealedDocument(data: unknown, seal: string): Record<string, unknown> {
   if (seal.includes(':') || seal.includes('"') || seal.includes('\\')) throw new Error(`Not a seal: ${seal}`);
   const document: Record<string, unknown> = { [SEAL_MEMBER]: '' };
